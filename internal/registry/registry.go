@@ -1,0 +1,149 @@
+// Package registry describes the resources the API server serves. Each
+// resource lives in its own package below (registry/core/pod,
+// registry/apps/deployment, ...) and returns a *Resource: its identity, and
+// the hooks that give it upstream's semantics (defaulting, validation, table
+// columns, field selectors, subresources). The API server implements the
+// verbs once, generically, and calls these hooks; a resource package never
+// touches storage or HTTP.
+package registry
+
+import (
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Resource is one REST resource, e.g. apps/v1 deployments.
+type Resource struct {
+	// GroupVersion served, e.g. {Group: "apps", Version: "v1"}; Group is "" for core.
+	GroupVersion schema.GroupVersion
+	// Resource is the plural lower-case name used in paths: "deployments".
+	Resource     string
+	Kind         string
+	SingularName string
+	ShortNames   []string
+	Categories   []string
+	Namespaced   bool
+
+	// StoragePrefix is the etcd key segment under /registry (defaults to
+	// Resource). Two resources that share a prefix share storage: the
+	// second one must set Convert.
+	StoragePrefix string
+
+	// New and NewList return empty typed objects of the served kind.
+	New     func() runtime.Object
+	NewList func() runtime.Object
+
+	// NameValidation checks metadata.name (and generateName when prefix is
+	// true); nil means DNS-1123 subdomain, as for most kinds upstream.
+	NameValidation func(name string, prefix bool) []string
+
+	// HasStatus is true when the kind has a status subresource: status is
+	// cleared on create, kept on update of the main resource, and only
+	// status changes on an update of /status. The generic code does this by
+	// reflection on the Spec and Status fields; Hooks may refine it.
+	HasStatus bool
+	// TracksGeneration is true when metadata.generation starts at 1 and is
+	// bumped whenever anything outside metadata and status changes.
+	TracksGeneration bool
+
+	Hooks Hooks
+	// StatusHooks apply to updates of the /status subresource.
+	StatusHooks StatusHooks
+
+	// Table gives the columns `kubectl get` prints; nil means NAME and AGE.
+	Table *Table
+
+	// SelectableFields returns the fields a field selector may use beyond
+	// metadata.name and metadata.namespace (which the server always adds),
+	// e.g. spec.nodeName and status.phase for pods.
+	SelectableFields func(obj runtime.Object) fields.Set
+
+	// Scale, when set, serves the /scale subresource (autoscaling/v1 Scale).
+	Scale *Scale
+
+	// Actions are subresources that take a body and change the parent in
+	// one atomic update, e.g. pods/binding, pods/eviction.
+	Actions map[string]*Action
+
+	// Convert is set when this resource is a view of another resource's
+	// storage (events.k8s.io/v1 events over core/v1 events).
+	Convert *Convert
+}
+
+// Hooks give a kind its upstream semantics. Every hook is optional.
+type Hooks struct {
+	// Default fills unset fields as upstream's defaulting functions do. It
+	// runs on every object decoded from a request (create, update, patch
+	// result) before validation.
+	Default func(obj runtime.Object)
+	// PrepareForCreate adjusts an object about to be created beyond what
+	// the generic code does (clears status, sets generation), e.g. a
+	// pod's phase Pending and QoS class.
+	PrepareForCreate func(ctx context.Context, obj runtime.Object)
+	// PrepareForUpdate adjusts an update of the main resource beyond what
+	// the generic code does.
+	PrepareForUpdate func(ctx context.Context, obj, old runtime.Object)
+	// Validate checks an object on create. It must not repeat the
+	// ObjectMeta checks the generic code does (name, labels, annotations,
+	// finalizers, owner references).
+	Validate func(ctx context.Context, obj runtime.Object) field.ErrorList
+	// ValidateUpdate checks an update: immutable fields and everything
+	// Validate checks.
+	ValidateUpdate func(ctx context.Context, obj, old runtime.Object) field.ErrorList
+	// Warnings returns warnings to send to the client (Warning headers).
+	Warnings func(ctx context.Context, obj, old runtime.Object) []string
+}
+
+// StatusHooks give the /status subresource its semantics.
+type StatusHooks struct {
+	// PrepareForUpdate adjusts a status update beyond the generic copy of
+	// the old spec into the new object.
+	PrepareForUpdate func(ctx context.Context, obj, old runtime.Object)
+	// ValidateUpdate checks a status update.
+	ValidateUpdate func(ctx context.Context, obj, old runtime.Object) field.ErrorList
+}
+
+// Table turns objects into the rows `kubectl get` prints, with the same
+// columns as upstream's printers (including the -o wide ones, which have
+// Priority 1).
+type Table struct {
+	Columns []metav1.TableColumnDefinition
+	// Row returns the cells of one object, one per column, in order. The
+	// NAME cell comes first. Values are string, int64, int32, bool, or
+	// float64, as upstream's printers use.
+	Row func(obj runtime.Object) ([]interface{}, error)
+}
+
+// Scale reads and writes the replica count behind the /scale subresource.
+type Scale struct {
+	// Get returns spec replicas, status replicas and the label selector
+	// in string form (status.selector of autoscaling/v1 Scale).
+	Get func(obj runtime.Object) (specReplicas, statusReplicas int32, selector string)
+	// Set writes spec replicas.
+	Set func(obj runtime.Object, replicas int32)
+}
+
+// Action is a subresource that applies a request body to its parent object
+// in one atomic update (pods/binding, pods/eviction, namespaces/finalize).
+type Action struct {
+	// New returns an empty body object, e.g. &corev1.Binding{}.
+	New func() runtime.Object
+	// Apply changes obj (a copy of the stored parent) according to body.
+	// It returns an API error (k8s.io/apimachinery/pkg/api/errors) when the
+	// action is not allowed, e.g. a pod that is already bound.
+	Apply func(ctx context.Context, obj runtime.Object, body runtime.Object) error
+	// Response is what the client gets back: nil means a Status Success
+	// (as for binding), else the returned object.
+	Response func(obj runtime.Object, body runtime.Object) runtime.Object
+}
+
+// Convert maps a view resource to the object stored for another resource.
+type Convert struct {
+	ToStorage   func(obj runtime.Object) (runtime.Object, error)
+	FromStorage func(obj runtime.Object) (runtime.Object, error)
+}
