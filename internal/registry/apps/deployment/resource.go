@@ -1,0 +1,98 @@
+// Package deployment serves apps/v1 deployments.
+package deployment
+
+import (
+	"context"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kemudi/kemudi/internal/registry"
+	"github.com/kemudi/kemudi/internal/registry/apps/workload"
+)
+
+// Resource returns the deployments resource.
+func Resource() *registry.Resource {
+	return &registry.Resource{
+		GroupVersion:     schema.GroupVersion{Group: "apps", Version: "v1"},
+		Resource:         "deployments",
+		Kind:             "Deployment",
+		SingularName:     "deployment",
+		ShortNames:       []string{"deploy"},
+		Categories:       []string{"all"},
+		Namespaced:       true,
+		New:              func() runtime.Object { return &appsv1.Deployment{} },
+		NewList:          func() runtime.Object { return &appsv1.DeploymentList{} },
+		HasStatus:        true,
+		TracksGeneration: true,
+		Hooks: registry.Hooks{
+			Default: func(obj runtime.Object) { Default(obj.(*appsv1.Deployment)) },
+			PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
+				prepareForUpdate(obj.(*appsv1.Deployment), old.(*appsv1.Deployment))
+			},
+			Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
+				return Validate(obj.(*appsv1.Deployment))
+			},
+			ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
+				return ValidateUpdate(obj.(*appsv1.Deployment), old.(*appsv1.Deployment))
+			},
+			Warnings: func(_ context.Context, obj, old runtime.Object) []string {
+				if old != nil {
+					return nil
+				}
+				return workload.NameWarnings(obj.(*appsv1.Deployment).Name)
+			},
+		},
+		StatusHooks: registry.StatusHooks{
+			PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
+				// A status writer may not relabel the deployment: labels
+				// are the user's, like the spec.
+				obj.(*appsv1.Deployment).Labels = old.(*appsv1.Deployment).Labels
+			},
+			ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
+				return ValidateStatusUpdate(obj.(*appsv1.Deployment), old.(*appsv1.Deployment))
+			},
+		},
+		Table: table(),
+		Scale: &registry.Scale{
+			Get: func(obj runtime.Object) (int32, int32, string) {
+				d := obj.(*appsv1.Deployment)
+				return deref(d.Spec.Replicas), d.Status.Replicas, workload.SelectorString(d.Spec.Selector)
+			},
+			Set: func(obj runtime.Object, replicas int32) {
+				obj.(*appsv1.Deployment).Spec.Replicas = &replicas
+			},
+		},
+	}
+}
+
+// prepareForUpdate bumps the generation when annotations change as well as
+// the spec: the deployment controller copies annotations to its replica
+// sets, so an annotation edit is a change it must act on. (The generic code
+// bumps the generation for spec changes.)
+func prepareForUpdate(d, old *appsv1.Deployment) {
+	if d.Generation == old.Generation && !stringMapsEqual(d.Annotations, old.Annotations) {
+		d.Generation = old.Generation + 1
+	}
+}
+
+func stringMapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func deref(p *int32) int32 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
