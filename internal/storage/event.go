@@ -1,0 +1,30 @@
+package storage
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// Event is one change the cache saw, or a bookmark.
+type Event struct {
+	Type watch.EventType
+	// Object is the new state; for Deleted, the last state with the
+	// deletion's revision as resourceVersion. Nil for bookmarks. It is
+	// shared: readers must not change it.
+	Object runtime.Object
+	// Prev is the state before a Modified or Deleted event.
+	Prev runtime.Object
+	Key  string
+	Rev  int64
+	// InitialEventsEnd marks the bookmark that ends the initial events of a
+	// watch that asked for them (sendInitialEvents=true).
+	InitialEventsEnd bool
+}
+
+// Predicate selects the objects a list or watch returns (label and field
+// selectors). A nil Predicate matches everything.
+type Predicate func(obj runtime.Object) bool
+
+func (p Predicate) matches(obj runtime.Object) bool {
+	return p == nil || obj != nil && p(obj)
+}
