@@ -5,19 +5,19 @@
 package tools
 
 import (
+	_ "github.com/google/btree"
+	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/spf13/cobra"
 	_ "go.etcd.io/etcd/client/v3"
 	_ "go.etcd.io/etcd/server/v3/embed"
 	_ "k8s.io/api/core/v1"
-	_ "k8s.io/client-go/kubernetes"
-	_ "k8s.io/client-go/applyconfigurations"
-	_ "k8s.io/cri-api/pkg/apis/runtime/v1"
-	_ "k8s.io/kubectl/pkg/cmd"
-	_ "k8s.io/apimachinery/pkg/util/strategicpatch"
 	_ "k8s.io/apimachinery/pkg/util/managedfields"
-	_ "k8s.io/kube-openapi/pkg/common"
+	_ "k8s.io/apimachinery/pkg/util/strategicpatch"
+	_ "k8s.io/client-go/applyconfigurations"
+	_ "k8s.io/client-go/kubernetes"
+	_ "k8s.io/cri-api/pkg/apis/runtime/v1"
 	_ "k8s.io/kube-openapi/pkg/builder"
 	_ "k8s.io/kube-openapi/pkg/builder3"
-	_ "github.com/prometheus/client_golang/prometheus"
-	_ "github.com/google/btree"
+	_ "k8s.io/kube-openapi/pkg/common"
+	_ "k8s.io/kubectl/pkg/cmd"
 )

@@ -1,7 +1,6 @@
 package configmap
 
 import (
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -80,4 +79,3 @@ func binaryMapsEqual(a, b map[string][]byte) bool {
 	}
 	return true
 }
-
