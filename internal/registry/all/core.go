@@ -3,12 +3,18 @@ package all
 import (
 	"github.com/kemudi/kemudi/internal/registry"
 	"github.com/kemudi/kemudi/internal/registry/core/configmap"
+	"github.com/kemudi/kemudi/internal/registry/core/endpoints"
 	"github.com/kemudi/kemudi/internal/registry/core/namespace"
+	"github.com/kemudi/kemudi/internal/registry/core/secret"
+	"github.com/kemudi/kemudi/internal/registry/core/serviceaccount"
 )
 
 func core() []*registry.Resource {
 	return []*registry.Resource{
 		configmap.Resource(),
 		namespace.Resource(),
+		secret.Resource(),
+		serviceaccount.Resource(),
+		endpoints.Resource(),
 	}
 }

@@ -1,0 +1,44 @@
+// Package serviceaccount serves core/v1 service accounts. Their tokens are
+// issued by the API server's serviceaccounts/token subresource, not here.
+package serviceaccount
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kemudi/kemudi/internal/registry"
+)
+
+// Resource returns the serviceaccounts resource. Names are DNS subdomains
+// (the default), and there is nothing else to validate.
+func Resource() *registry.Resource {
+	return &registry.Resource{
+		GroupVersion: schema.GroupVersion{Version: "v1"},
+		Resource:     "serviceaccounts",
+		Kind:         "ServiceAccount",
+		SingularName: "serviceaccount",
+		ShortNames:   []string{"sa"},
+		Namespaced:   true,
+		New:          func() runtime.Object { return &corev1.ServiceAccount{} },
+		NewList:      func() runtime.Object { return &corev1.ServiceAccountList{} },
+		Hooks: registry.Hooks{
+			PrepareForCreate: func(_ context.Context, obj runtime.Object) {
+				CleanSecretReferences(obj.(*corev1.ServiceAccount))
+			},
+			PrepareForUpdate: func(_ context.Context, obj, _ runtime.Object) {
+				CleanSecretReferences(obj.(*corev1.ServiceAccount))
+			},
+			Warnings: func(_ context.Context, obj, old runtime.Object) []string {
+				var o *corev1.ServiceAccount
+				if old != nil {
+					o = old.(*corev1.ServiceAccount)
+				}
+				return Warnings(obj.(*corev1.ServiceAccount), o)
+			},
+		},
+		Table: table(),
+	}
+}
