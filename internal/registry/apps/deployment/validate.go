@@ -2,7 +2,6 @@ package deployment
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -30,7 +29,8 @@ func validateSpec(spec *appsv1.DeploymentSpec, fldPath *field.Path) field.ErrorL
 	if selector, err := metav1.LabelSelectorAsSelector(spec.Selector); err != nil {
 		errs = append(errs, field.Invalid(fldPath.Child("selector"), spec.Selector, "invalid label selector"))
 	} else {
-		errs = append(errs, ValidateReplicaSetTemplate(&spec.Template, fldPath.Child("template"))...)
+		errs = append(errs, podspec.ValidatePodTemplateSpec(&spec.Template, fldPath.Child("template"))...)
+		errs = append(errs, workload.RestartAlways(&spec.Template.Spec, fldPath.Child("template", "spec"), "ReplicaSet")...)
 		errs = append(errs, workload.TemplateLabelsMatch(selector, &spec.Template, fldPath.Child("template"))...)
 	}
 	errs = append(errs, validateStrategy(&spec.Strategy, fldPath.Child("strategy"))...)
@@ -44,20 +44,6 @@ func validateSpec(spec *appsv1.DeploymentSpec, fldPath *field.Path) field.ErrorL
 		if pds <= spec.MinReadySeconds {
 			errs = append(errs, field.Invalid(fldPath.Child("progressDeadlineSeconds"), pds, "must be greater than minReadySeconds"))
 		}
-	}
-	return errs
-}
-
-// ValidateReplicaSetTemplate checks the pod template of a deployment or
-// replica set: a valid template whose pods always restart and have no
-// active deadline (their controller replaces them, it does not finish).
-func ValidateReplicaSetTemplate(t *corev1.PodTemplateSpec, fldPath *field.Path) field.ErrorList {
-	errs := podspec.ValidatePodTemplateSpec(t, fldPath)
-	if t.Spec.RestartPolicy != corev1.RestartPolicyAlways {
-		errs = append(errs, field.NotSupported(fldPath.Child("spec", "restartPolicy"), t.Spec.RestartPolicy, []corev1.RestartPolicy{corev1.RestartPolicyAlways}))
-	}
-	if t.Spec.ActiveDeadlineSeconds != nil {
-		errs = append(errs, field.Forbidden(fldPath.Child("spec", "activeDeadlineSeconds"), "activeDeadlineSeconds in ReplicaSet is not Supported"))
 	}
 	return errs
 }
