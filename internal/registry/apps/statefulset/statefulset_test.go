@@ -98,7 +98,9 @@ func TestValidate(t *testing.T) {
 			[]Err{Invalid("spec.updateStrategy.rollingUpdate")}},
 		{"negative partition", func(ss *appsv1.StatefulSet) { ss.Spec.UpdateStrategy.RollingUpdate.Partition = new(int32(-1)) },
 			[]Err{Invalid("spec.updateStrategy.rollingUpdate.partition")}},
-		{"maxUnavailable 0", func(ss *appsv1.StatefulSet) { ss.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = new(intstr.FromInt32(0)) },
+		{"maxUnavailable 0", func(ss *appsv1.StatefulSet) {
+			ss.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = new(intstr.FromInt32(0))
+		},
 			[]Err{Invalid("spec.updateStrategy.rollingUpdate.maxUnavailable")}},
 		{"maxUnavailable 101%", func(ss *appsv1.StatefulSet) {
 			ss.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = new(intstr.FromString("101%"))
