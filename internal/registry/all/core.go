@@ -5,8 +5,8 @@ import (
 	"github.com/kemudi/kemudi/internal/registry/core/configmap"
 	"github.com/kemudi/kemudi/internal/registry/core/endpoints"
 	"github.com/kemudi/kemudi/internal/registry/core/limitrange"
-	"github.com/kemudi/kemudi/internal/registry/core/resourcequota"
 	"github.com/kemudi/kemudi/internal/registry/core/namespace"
+	"github.com/kemudi/kemudi/internal/registry/core/resourcequota"
 	"github.com/kemudi/kemudi/internal/registry/core/secret"
 	"github.com/kemudi/kemudi/internal/registry/core/serviceaccount"
 )
