@@ -2,6 +2,12 @@
 // pods and every workload kind (replication controllers, deployments,
 // replica sets, daemon sets, stateful sets, jobs, cron jobs, pod templates)
 // share.
+//
+// The defaults are upstream's (SetDefaults_PodSpec and the per-field
+// defaults of containers, probes and volumes); the validation follows
+// upstream's ValidatePodSpec and ValidatePodTemplateSpec with the feature
+// gates as they default in Kubernetes 1.37, with the same field paths,
+// error types and messages.
 package podspec
 
 import (
@@ -9,11 +15,27 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
+// Options tune ValidatePodSpecWithOptions for where the spec lives.
+type Options struct {
+	// IsPod is true when the spec is a Pod's own spec rather than a
+	// template embedded in a workload. Pods are held to a few stricter
+	// rules: with hostNetwork, hostPort must equal containerPort (a
+	// template may leave it 0, the pod's defaulting fills it in).
+	IsPod bool
+	// PodName is the pod's name, used to check the names of the claims
+	// generic ephemeral volumes create ("<pod>-<volume>"). Empty for
+	// templates.
+	PodName string
+}
+
 // DefaultPodSpec fills unset fields of a pod spec as upstream does
 // (restartPolicy, dnsPolicy, terminationGracePeriodSeconds, schedulerName,
-// container imagePullPolicy, ports' protocol, ...).
+// securityContext, container imagePullPolicy and termination message,
+// ports' protocol, probes, volume sources, ...). Fields upstream defaults
+// only on Pods (enableServiceLinks, requests from limits, hostNetwork
+// ports) are defaulted by DefaultPodOnly.
 func DefaultPodSpec(spec *corev1.PodSpec) {
-	// TODO(podspec helper): fill in.
+	defaultSpec(spec)
 }
 
 // DefaultPodTemplateSpec defaults a template's spec.
@@ -22,15 +44,13 @@ func DefaultPodTemplateSpec(t *corev1.PodTemplateSpec) {
 }
 
 // ValidatePodSpec validates a pod spec at fldPath ("spec" for a pod,
-// "spec.template.spec" for a workload).
+// "spec.template.spec" for a workload), with the rules for a template.
 func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
-	// TODO(podspec helper): fill in.
-	return nil
+	return ValidatePodSpecWithOptions(spec, fldPath, Options{})
 }
 
 // ValidatePodTemplateSpec validates a template at fldPath (e.g.
 // "spec.template"): its labels and annotations and its spec.
 func ValidatePodTemplateSpec(t *corev1.PodTemplateSpec, fldPath *field.Path) field.ErrorList {
-	// TODO(podspec helper): fill in.
-	return ValidatePodSpec(&t.Spec, fldPath.Child("spec"))
+	return validateTemplate(t, fldPath)
 }
