@@ -160,3 +160,18 @@ func TestTable(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultedTemplateIsValid checks the whole path a bare manifest
+// takes: podspec's defaults (restartPolicy Always among them) make it
+// valid.
+func TestDefaultedTemplateIsValid(t *testing.T) {
+	rc := nginx()
+	rc.Spec.Template.Spec.RestartPolicy = ""
+	Default(rc)
+	if errs := Validate(rc); len(errs) != 0 {
+		t.Errorf("defaulted controller invalid: %v", errs)
+	}
+	if rc.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyAlways {
+		t.Errorf("restartPolicy = %q", rc.Spec.Template.Spec.RestartPolicy)
+	}
+}
