@@ -72,7 +72,9 @@ func TestValidate(t *testing.T) {
 		want   []string
 	}{
 		{name: "valid", modify: func(*networkingv1.NetworkPolicy) {}},
-		{name: "named port", modify: func(np *networkingv1.NetworkPolicy) { np.Spec.Ingress[0].Ports[0].Port = ptr(intstr.FromString("http")) }},
+		{name: "named port", modify: func(np *networkingv1.NetworkPolicy) {
+			np.Spec.Ingress[0].Ports[0].Port = ptr(intstr.FromString("http"))
+		}},
 		{name: "pods in namespaces", modify: func(np *networkingv1.NetworkPolicy) {
 			np.Spec.Ingress[0].From[0].NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "web"}}
 		}},
@@ -81,11 +83,15 @@ func TestValidate(t *testing.T) {
 		}},
 		{name: "bad pod selector", modify: func(np *networkingv1.NetworkPolicy) { np.Spec.PodSelector.MatchLabels["app"] = "a b" },
 			want: []string{"spec.podSelector.matchLabels: Invalid value"}},
-		{name: "bad protocol", modify: func(np *networkingv1.NetworkPolicy) { np.Spec.Ingress[0].Ports[0].Protocol = ptr(corev1.Protocol("ICMP")) },
+		{name: "bad protocol", modify: func(np *networkingv1.NetworkPolicy) {
+			np.Spec.Ingress[0].Ports[0].Protocol = ptr(corev1.Protocol("ICMP"))
+		},
 			want: []string{"spec.ingress[0].ports[0].protocol: Unsupported value"}},
 		{name: "port 0", modify: func(np *networkingv1.NetworkPolicy) { np.Spec.Ingress[0].Ports[0].Port = ptr(intstr.FromInt32(0)) },
 			want: []string{"spec.ingress[0].ports[0].port: Invalid value"}},
-		{name: "bad port name", modify: func(np *networkingv1.NetworkPolicy) { np.Spec.Ingress[0].Ports[0].Port = ptr(intstr.FromString("HTTP_port")) },
+		{name: "bad port name", modify: func(np *networkingv1.NetworkPolicy) {
+			np.Spec.Ingress[0].Ports[0].Port = ptr(intstr.FromString("HTTP_port"))
+		},
 			want: []string{"spec.ingress[0].ports[0].port: Invalid value"}},
 		{name: "endPort below port", modify: func(np *networkingv1.NetworkPolicy) { np.Spec.Egress[0].Ports[0].EndPort = ptr(int32(4000)) },
 			want: []string{"spec.egress[0].ports[0].endPort: Invalid value"}},
