@@ -47,6 +47,10 @@ type Resource struct {
 	// status changes on an update of /status. The generic code does this by
 	// reflection on the Spec and Status fields; Hooks may refine it.
 	HasStatus bool
+	// AllowCreateOnUpdate lets a PUT to a missing object create it, as
+	// upstream allows for leases, events, endpoints, services, limit ranges
+	// and RBAC objects.
+	AllowCreateOnUpdate bool
 	// TracksGeneration is true when metadata.generation starts at 1 and is
 	// bumped whenever anything outside metadata and status changes.
 	TracksGeneration bool
