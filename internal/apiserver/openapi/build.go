@@ -1,0 +1,165 @@
+package openapi
+
+import (
+	"fmt"
+	"strings"
+
+	openapi_v2 "github.com/google/gnostic-models/openapiv2"
+	openapi_v3 "github.com/google/gnostic-models/openapiv3"
+	"google.golang.org/protobuf/proto"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/kube-openapi/pkg/builder"
+	"k8s.io/kube-openapi/pkg/builder3"
+	"k8s.io/kube-openapi/pkg/common"
+	"k8s.io/kube-openapi/pkg/spec3"
+	"k8s.io/kube-openapi/pkg/validation/spec"
+
+	"github.com/kemudi/kemudi/internal/apiserver/openapi/generated"
+	"github.com/kemudi/kemudi/internal/registry"
+)
+
+// kinds maps Go types to the kinds they are served as: the scheme of
+// every k8s.io/api group version, read only.
+var kinds = clientgoscheme.Scheme
+
+// built is what the documents are once serialized: the v2 document in
+// JSON and protobuf, and one v3 JSON document per service path
+// ("api/v1", "apis/apps/v1", "apis/apps", "version", ...).
+type built struct {
+	v2JSON  []byte
+	v2Proto []byte
+	v3JSON  map[string][]byte
+}
+
+// build generates the documents from the generated definitions and the
+// routes of the resources. The spec trees it makes are garbage once it
+// returns: only the serialized bytes are kept.
+func build(resources []*registry.Resource) (*built, error) {
+	svcs := services(resources)
+	gvs := map[schema.GroupVersion]bool{}
+	for _, r := range resources {
+		gvs[r.GroupVersion] = true
+		if r.Scale != nil {
+			gvs[schema.GroupVersion{Group: "autoscaling", Version: "v1"}] = true
+		}
+		for _, a := range r.Actions {
+			gvs[kindOf(a.New()).GroupVersion()] = true
+		}
+	}
+	n := newNamer(kinds, gvs)
+	out := &built{v3JSON: map[string][]byte{}}
+
+	v2, err := buildV2(svcs, n)
+	if err != nil {
+		return nil, err
+	}
+	out.v2JSON, err = v2.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("openapi v2: %w", err)
+	}
+	v2 = nil
+	doc, err := openapi_v2.ParseDocument(out.v2JSON)
+	if err != nil {
+		return nil, fmt.Errorf("openapi v2 protobuf: %w", err)
+	}
+	if out.v2Proto, err = proto.Marshal(doc); err != nil {
+		return nil, fmt.Errorf("openapi v2 protobuf: %w", err)
+	}
+	doc = nil
+
+	// The v3 definitions refer to each other under #/components/schemas.
+	defs := generated.GetOpenAPIDefinitions(func(name string) spec.Ref {
+		friendly, _ := n.definitionName(name)
+		return spec.MustCreateRef("#/components/schemas/" + common.EscapeJsonPointer(friendly))
+	})
+	for _, svc := range svcs {
+		v3, err := builder3.BuildOpenAPISpecFromRoutes([]common.RouteContainer{svc}, v3Config(n.forDocument(svc.groupVersion()), defs))
+		if err != nil {
+			return nil, fmt.Errorf("openapi v3 %s: %w", svc.root, err)
+		}
+		b, err := v3.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("openapi v3 %s: %w", svc.root, err)
+		}
+		out.v3JSON[strings.TrimPrefix(svc.root, "/")] = b
+	}
+	return out, nil
+}
+
+func operationIDAndTagsFromRoute(r common.Route) (string, []string, error) {
+	rt, ok := r.(*route)
+	if !ok {
+		return "", nil, fmt.Errorf("unexpected route type %T", r)
+	}
+	return rt.operationID, rt.tags, nil
+}
+
+// buildV2 builds the swagger 2.0 document as kube-apiserver configures
+// its builder: https only, bearer token security, 401 on every operation.
+func buildV2(svcs []*service, n *namer) (*spec.Swagger, error) {
+	containers := make([]common.RouteContainer, len(svcs))
+	for i, s := range svcs {
+		containers[i] = s
+	}
+	cfg := &common.Config{
+		ProtocolList: []string{"https"},
+		Info:         &spec.Info{InfoProps: spec.InfoProps{Title: "Kubernetes", Version: "unversioned"}},
+		DefaultResponse: &spec.Response{ResponseProps: spec.ResponseProps{
+			Description: "Default Response.",
+		}},
+		CommonResponses: map[int]spec.Response{
+			401: {ResponseProps: spec.ResponseProps{Description: "Unauthorized"}},
+		},
+		GetDefinitions:                 generated.GetOpenAPIDefinitions,
+		GetDefinitionName:              n.definitionName,
+		GetOperationIDAndTagsFromRoute: operationIDAndTagsFromRoute,
+		SecurityDefinitions: &spec.SecurityDefinitions{
+			"BearerToken": &spec.SecurityScheme{SecuritySchemeProps: spec.SecuritySchemeProps{
+				Type:        "apiKey",
+				Name:        "authorization",
+				In:          "header",
+				Description: "Bearer Token authentication",
+			}},
+		},
+		DefaultSecurity: []map[string][]string{{"BearerToken": {}}},
+		PostProcessSpec: pruneDefaults,
+	}
+	sw, err := builder.BuildOpenAPISpecFromRoutes(containers, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("openapi v2: %w", err)
+	}
+	return sw, nil
+}
+
+func v3Config(name func(string) (string, spec.Extensions), defs map[string]common.OpenAPIDefinition) *common.OpenAPIV3Config {
+	return &common.OpenAPIV3Config{
+		Info: &spec.Info{InfoProps: spec.InfoProps{Title: "Kubernetes", Version: "unversioned"}},
+		DefaultResponse: &spec3.Response{ResponseProps: spec3.ResponseProps{
+			Description: "Default Response.",
+		}},
+		CommonResponses: map[int]*spec3.Response{
+			401: {ResponseProps: spec3.ResponseProps{Description: "Unauthorized"}},
+		},
+		Definitions:                    defs,
+		GetDefinitionName:              name,
+		GetOperationIDAndTagsFromRoute: operationIDAndTagsFromRoute,
+		SecuritySchemes: spec3.SecuritySchemes{
+			"BearerToken": &spec3.SecurityScheme{SecuritySchemeProps: spec3.SecuritySchemeProps{
+				Type:        "apiKey",
+				Name:        "authorization",
+				In:          "header",
+				Description: "Bearer Token authentication",
+			}},
+		},
+	}
+}
+
+// v3Proto converts a v3 JSON document to gnostic's protobuf encoding.
+func v3Proto(doc []byte) ([]byte, error) {
+	d, err := openapi_v3.ParseDocument(doc)
+	if err != nil {
+		return nil, err
+	}
+	return proto.Marshal(d)
+}
