@@ -74,6 +74,10 @@ type Resource struct {
 	// one atomic update, e.g. pods/binding, pods/eviction.
 	Actions map[string]*Action
 
+	// Deletion, when set, gives deletes kind-specific semantics beyond
+	// finalizers (graceful pod deletion, namespace termination).
+	Deletion *Deletion
+
 	// Convert is set when this resource is a view of another resource's
 	// storage (events.k8s.io/v1 events over core/v1 events).
 	Convert *Convert
@@ -150,4 +154,18 @@ type Action struct {
 type Convert struct {
 	ToStorage   func(obj runtime.Object) (runtime.Object, error)
 	FromStorage func(obj runtime.Object) (runtime.Object, error)
+}
+
+// Deletion gives a kind upstream's delete semantics beyond finalizers.
+type Deletion struct {
+	// GracePeriod returns how many seconds a delete waits before the object
+	// goes (a pod's termination grace period; requested is the client's
+	// gracePeriodSeconds). Zero deletes at once.
+	GracePeriod func(obj runtime.Object, requested *int64) int64
+	// Begin changes the object when its deletion starts, e.g. a namespace's
+	// phase becomes Terminating.
+	Begin func(obj runtime.Object)
+	// Pending reports whether something besides metadata.finalizers still
+	// holds the object, e.g. a namespace's spec.finalizers.
+	Pending func(obj runtime.Object) bool
 }
