@@ -6,6 +6,7 @@ import (
 	"github.com/kemudi/kemudi/internal/registry/core/endpoints"
 	"github.com/kemudi/kemudi/internal/registry/core/limitrange"
 	"github.com/kemudi/kemudi/internal/registry/core/namespace"
+	"github.com/kemudi/kemudi/internal/registry/core/persistentvolume"
 	"github.com/kemudi/kemudi/internal/registry/core/replicationcontroller"
 	"github.com/kemudi/kemudi/internal/registry/core/resourcequota"
 	"github.com/kemudi/kemudi/internal/registry/core/secret"
@@ -22,5 +23,6 @@ func core() []*registry.Resource {
 		limitrange.Resource(),
 		resourcequota.Resource(),
 		replicationcontroller.Resource(),
+		persistentvolume.Resource(),
 	}
 }
