@@ -175,3 +175,19 @@ func TestTable(t *testing.T) {
 		t.Errorf("%d cells for %d columns", len(row), len(tbl.Columns))
 	}
 }
+
+func TestDeletionHooks(t *testing.T) {
+	d := Resource().Deletion
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{"kubernetes"}}}
+	d.Begin(ns)
+	if ns.Status.Phase != corev1.NamespaceTerminating {
+		t.Errorf("phase after Begin = %q", ns.Status.Phase)
+	}
+	if !d.Pending(ns) {
+		t.Errorf("not pending with the kubernetes finalizer")
+	}
+	ns.Spec.Finalizers = nil
+	if d.Pending(ns) {
+		t.Errorf("pending with no spec finalizers")
+	}
+}

@@ -54,5 +54,14 @@ func Resource() *registry.Resource {
 			return selectableFields(obj.(*corev1.Namespace))
 		},
 		Actions: map[string]*registry.Action{"finalize": finalizeAction()},
+		// Deleting a namespace first moves it to Terminating; it leaves
+		// storage once the namespace controller has emptied it and
+		// removed its spec finalizers (through finalize).
+		Deletion: &registry.Deletion{
+			Begin: func(obj runtime.Object) { MarkTerminating(obj.(*corev1.Namespace)) },
+			Pending: func(obj runtime.Object) bool {
+				return len(obj.(*corev1.Namespace).Spec.Finalizers) > 0
+			},
+		},
 	}
 }
