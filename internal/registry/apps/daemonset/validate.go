@@ -28,13 +28,13 @@ func validateSpec(spec *appsv1.DaemonSetSpec, fldPath *field.Path) field.ErrorLi
 	// one that does not match the template.
 	errs := metav1validation.ValidateLabelSelector(spec.Selector, metav1validation.LabelSelectorValidationOptions{}, fldPath.Child("selector"))
 	if selector, err := metav1.LabelSelectorAsSelector(spec.Selector); err == nil {
-		errs = append(errs, workload.TemplateLabelsMatch(selector, &spec.Template, fldPath.Child("template"))...)
+		errs = append(errs, podspec.ValidateSelectorMatchesTemplate(selector, &spec.Template, fldPath.Child("template"))...)
 	}
 	if spec.Selector != nil && len(spec.Selector.MatchLabels)+len(spec.Selector.MatchExpressions) == 0 {
 		errs = append(errs, field.Invalid(fldPath.Child("selector"), spec.Selector, "empty selector is invalid for daemonset"))
 	}
 	errs = append(errs, podspec.ValidatePodTemplateSpec(&spec.Template, fldPath.Child("template"))...)
-	errs = append(errs, workload.RestartAlways(&spec.Template.Spec, fldPath.Child("template", "spec"), "DaemonSet")...)
+	errs = append(errs, podspec.ValidateLongRunningTemplate(&spec.Template, fldPath.Child("template"), "DaemonSet")...)
 	errs = append(errs, nonNegative(spec.MinReadySeconds, fldPath.Child("minReadySeconds"))...)
 	errs = append(errs, validateUpdateStrategy(&spec.UpdateStrategy, fldPath.Child("updateStrategy"))...)
 	if spec.RevisionHistoryLimit != nil {

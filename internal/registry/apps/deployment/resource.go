@@ -11,6 +11,7 @@ import (
 
 	"github.com/kemudi/kemudi/internal/registry"
 	"github.com/kemudi/kemudi/internal/registry/apps/workload"
+	"github.com/kemudi/kemudi/internal/registry/core/podspec"
 )
 
 // Resource returns the deployments resource.
@@ -29,6 +30,9 @@ func Resource() *registry.Resource {
 		TracksGeneration: true,
 		Hooks: registry.Hooks{
 			Default: func(obj runtime.Object) { Default(obj.(*appsv1.Deployment)) },
+			PrepareForCreate: func(_ context.Context, obj runtime.Object) {
+				podspec.DropDisabledFields(&obj.(*appsv1.Deployment).Spec.Template.Spec, nil)
+			},
 			PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
 				prepareForUpdate(obj.(*appsv1.Deployment), old.(*appsv1.Deployment))
 			},
@@ -68,11 +72,13 @@ func Resource() *registry.Resource {
 	}
 }
 
-// prepareForUpdate bumps the generation when annotations change as well as
+// prepareForUpdate drops the template's alpha fields the old one did not
+// use, and bumps the generation when annotations change as well as
 // the spec: the deployment controller copies annotations to its replica
 // sets, so an annotation edit is a change it must act on. (The generic code
 // bumps the generation for spec changes.)
 func prepareForUpdate(d, old *appsv1.Deployment) {
+	podspec.DropDisabledFields(&d.Spec.Template.Spec, &old.Spec.Template.Spec)
 	if d.Generation == old.Generation && !stringMapsEqual(d.Annotations, old.Annotations) {
 		d.Generation = old.Generation + 1
 	}

@@ -30,8 +30,8 @@ func validateSpec(spec *appsv1.DeploymentSpec, fldPath *field.Path) field.ErrorL
 		errs = append(errs, field.Invalid(fldPath.Child("selector"), spec.Selector, "invalid label selector"))
 	} else {
 		errs = append(errs, podspec.ValidatePodTemplateSpec(&spec.Template, fldPath.Child("template"))...)
-		errs = append(errs, workload.RestartAlways(&spec.Template.Spec, fldPath.Child("template", "spec"), "ReplicaSet")...)
-		errs = append(errs, workload.TemplateLabelsMatch(selector, &spec.Template, fldPath.Child("template"))...)
+		errs = append(errs, podspec.ValidateLongRunningTemplate(&spec.Template, fldPath.Child("template"), "ReplicaSet")...)
+		errs = append(errs, podspec.ValidateSelectorMatchesTemplate(selector, &spec.Template, fldPath.Child("template"))...)
 	}
 	errs = append(errs, validateStrategy(&spec.Strategy, fldPath.Child("strategy"))...)
 	errs = append(errs, nonNegative(spec.MinReadySeconds, fldPath.Child("minReadySeconds"))...)

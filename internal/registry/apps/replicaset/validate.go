@@ -30,9 +30,9 @@ func validateSpec(spec *appsv1.ReplicaSetSpec, fldPath *field.Path) field.ErrorL
 	if err != nil {
 		return append(errs, field.Invalid(fldPath.Child("selector"), spec.Selector, "invalid label selector"))
 	}
-	errs = append(errs, workload.TemplateLabelsMatch(selector, &spec.Template, fldPath.Child("template"))...)
+	errs = append(errs, podspec.ValidateSelectorMatchesTemplate(selector, &spec.Template, fldPath.Child("template"))...)
 	errs = append(errs, podspec.ValidatePodTemplateSpec(&spec.Template, fldPath.Child("template"))...)
-	return append(errs, workload.RestartAlways(&spec.Template.Spec, fldPath.Child("template", "spec"), "ReplicaSet")...)
+	return append(errs, podspec.ValidateLongRunningTemplate(&spec.Template, fldPath.Child("template"), "ReplicaSet")...)
 }
 
 // ValidateStatus checks the counts the replica set controller reports.

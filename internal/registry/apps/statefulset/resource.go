@@ -12,6 +12,7 @@ import (
 
 	"github.com/kemudi/kemudi/internal/registry"
 	"github.com/kemudi/kemudi/internal/registry/apps/workload"
+	"github.com/kemudi/kemudi/internal/registry/core/podspec"
 )
 
 // Resource returns the statefulsets resource.
@@ -33,6 +34,12 @@ func Resource() *registry.Resource {
 		TracksGeneration: true,
 		Hooks: registry.Hooks{
 			Default: func(obj runtime.Object) { Default(obj.(*appsv1.StatefulSet)) },
+			PrepareForCreate: func(_ context.Context, obj runtime.Object) {
+				podspec.DropDisabledFields(&obj.(*appsv1.StatefulSet).Spec.Template.Spec, nil)
+			},
+			PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
+				podspec.DropDisabledFields(&obj.(*appsv1.StatefulSet).Spec.Template.Spec, &old.(*appsv1.StatefulSet).Spec.Template.Spec)
+			},
 			Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
 				return Validate(obj.(*appsv1.StatefulSet))
 			},

@@ -90,6 +90,8 @@ func TestValidate(t *testing.T) {
 			ss.Spec.PodManagementPolicy = appsv1.ParallelPodManagement
 			ss.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
 		}, nil},
+		{"mount without its claim template", func(ss *appsv1.StatefulSet) { ss.Spec.VolumeClaimTemplates = nil },
+			[]Err{NotFound("spec.template.spec.containers[0].volumeMounts[0].name")}},
 		{"bad service name", func(ss *appsv1.StatefulSet) { ss.Spec.ServiceName = "Nginx.svc" }, []Err{Invalid("spec.serviceName")}},
 		{"bad podManagementPolicy", func(ss *appsv1.StatefulSet) { ss.Spec.PodManagementPolicy = "Random" }, []Err{Invalid("spec.podManagementPolicy")}},
 		{"no podManagementPolicy", func(ss *appsv1.StatefulSet) { ss.Spec.PodManagementPolicy = "" }, []Err{Required("spec.podManagementPolicy")}},

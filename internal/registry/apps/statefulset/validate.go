@@ -81,7 +81,7 @@ func validateSpec(spec *appsv1.StatefulSetSpec, fldPath *field.Path, opts option
 	} else {
 		templatePath := fldPath.Child("template")
 		t := withClaimVolumes(&spec.Template, spec.VolumeClaimTemplates)
-		errs = append(errs, workload.TemplateLabelsMatch(selector, t, templatePath)...)
+		errs = append(errs, podspec.ValidateSelectorMatchesTemplate(selector, t, templatePath)...)
 		if opts.skipTemplate {
 			errs = append(errs, metav1validation.ValidateLabels(t.Labels, templatePath.Child("labels"))...)
 			errs = append(errs, apimachineryvalidation.ValidateAnnotations(t.Annotations, templatePath.Child("annotations"))...)
@@ -89,7 +89,7 @@ func validateSpec(spec *appsv1.StatefulSetSpec, fldPath *field.Path, opts option
 			errs = append(errs, podspec.ValidatePodTemplateSpec(t, templatePath)...)
 		}
 	}
-	return append(errs, workload.RestartAlways(&spec.Template.Spec, fldPath.Child("template", "spec"), "StatefulSet")...)
+	return append(errs, podspec.ValidateLongRunningTemplate(&spec.Template, fldPath.Child("template"), "StatefulSet")...)
 }
 
 func validateUpdateStrategy(s *appsv1.StatefulSetUpdateStrategy, fldPath *field.Path) field.ErrorList {

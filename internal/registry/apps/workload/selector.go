@@ -3,10 +3,8 @@ package workload
 import (
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -23,17 +21,6 @@ func ValidateRequiredSelector(sel *metav1.LabelSelector, kind string, fldPath *f
 		errs = append(errs, field.Invalid(fldPath, sel, fmt.Sprintf("empty selector is invalid for %s", kind)))
 	}
 	return errs
-}
-
-// TemplateLabelsMatch checks that the template's labels are selected by
-// selector, reporting a mismatch on template.metadata.labels as upstream
-// does. An empty selector (select everything) is not checked; the selector
-// of a nil *LabelSelector (select nothing) never matches.
-func TemplateLabelsMatch(selector labels.Selector, template *corev1.PodTemplateSpec, templatePath *field.Path) field.ErrorList {
-	if selector.Empty() || selector.Matches(labels.Set(template.Labels)) {
-		return nil
-	}
-	return field.ErrorList{field.Invalid(templatePath.Child("metadata", "labels"), template.Labels, "`selector` does not match template `labels`")}
 }
 
 // SelectorString is the selector in the string form of Scale's

@@ -69,3 +69,4 @@ func Forbidden(f string) Err    { return Err{field.ErrorTypeForbidden, f} }
 func Duplicate(f string) Err    { return Err{field.ErrorTypeDuplicate, f} }
 func TooLong(f string) Err      { return Err{field.ErrorTypeTooLong, f} }
 func TooMany(f string) Err      { return Err{field.ErrorTypeTooMany, f} }
+func NotFound(f string) Err     { return Err{field.ErrorTypeNotFound, f} }
