@@ -1,7 +1,12 @@
 package all
 
-import "github.com/kemudi/kemudi/internal/registry"
+import (
+	"github.com/kemudi/kemudi/internal/registry"
+	"github.com/kemudi/kemudi/internal/registry/discovery/endpointslice"
+)
 
 func discovery() []*registry.Resource {
-	return nil
+	return []*registry.Resource{
+		endpointslice.Resource(),
+	}
 }
