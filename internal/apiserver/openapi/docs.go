@@ -113,7 +113,7 @@ func (d *Docs) build() (*docs, error) {
 		v2Proto: newBlob(b.v2Proto, etag, now),
 		v3:      map[string]*v3Doc{},
 	}
-	disc := discovery{Paths: map[string]discoveryPath{}}
+	disc := v3Discovery{Paths: map[string]discoveryPath{}}
 	names := make([]string, 0, len(b.v3JSON))
 	for name := range b.v3JSON {
 		names = append(names, name)
@@ -142,9 +142,9 @@ func (d *Docs) build() (*docs, error) {
 	return out, nil
 }
 
-// discovery is the /openapi/v3 document: where each group version's
+// v3Discovery is the /openapi/v3 document: where each group version's
 // document is, with its hash so that clients may cache it for good.
-type discovery struct {
+type v3Discovery struct {
 	Paths map[string]discoveryPath `json:"paths"`
 }
 
