@@ -7,6 +7,7 @@ import (
 	"github.com/kemudi/kemudi/internal/registry/core/limitrange"
 	"github.com/kemudi/kemudi/internal/registry/core/namespace"
 	"github.com/kemudi/kemudi/internal/registry/core/persistentvolume"
+	"github.com/kemudi/kemudi/internal/registry/core/persistentvolumeclaim"
 	"github.com/kemudi/kemudi/internal/registry/core/replicationcontroller"
 	"github.com/kemudi/kemudi/internal/registry/core/resourcequota"
 	"github.com/kemudi/kemudi/internal/registry/core/secret"
@@ -24,5 +25,6 @@ func core() []*registry.Resource {
 		resourcequota.Resource(),
 		replicationcontroller.Resource(),
 		persistentvolume.Resource(),
+		persistentvolumeclaim.Resource(),
 	}
 }
