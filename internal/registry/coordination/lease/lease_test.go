@@ -118,3 +118,10 @@ func TestTable(t *testing.T) {
 		t.Errorf("holder %q", row[1])
 	}
 }
+
+func TestIdentity(t *testing.T) {
+	r := Resource()
+	if r.GroupVersion.String() != "coordination.k8s.io/v1" || r.Resource != "leases" || !r.Namespaced || !r.AllowCreateOnUpdate {
+		t.Errorf("%+v", r)
+	}
+}

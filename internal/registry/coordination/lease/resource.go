@@ -14,9 +14,8 @@ import (
 
 // Resource returns the leases resource.
 //
-// Upstream also lets a PUT create a lease that does not exist, and
-// requires a resourceVersion on every update (no unconditional updates),
-// which the server must do for leases.
+// Upstream also requires a resourceVersion on every update of a lease
+// (no unconditional updates), which the server must do.
 func Resource() *registry.Resource {
 	return &registry.Resource{
 		GroupVersion: coordinationv1.SchemeGroupVersion,
@@ -24,8 +23,11 @@ func Resource() *registry.Resource {
 		Kind:         "Lease",
 		SingularName: "lease",
 		Namespaced:   true,
-		New:          func() runtime.Object { return &coordinationv1.Lease{} },
-		NewList:      func() runtime.Object { return &coordinationv1.LeaseList{} },
+		// A PUT creates a missing lease, as upstream (leader election
+		// relies on it).
+		AllowCreateOnUpdate: true,
+		New:                 func() runtime.Object { return &coordinationv1.Lease{} },
+		NewList:             func() runtime.Object { return &coordinationv1.LeaseList{} },
 		Hooks: registry.Hooks{
 			PrepareForCreate: func(_ context.Context, obj runtime.Object) {
 				PrepareForCreate(obj.(*coordinationv1.Lease))

@@ -16,9 +16,9 @@ import (
 
 // Resource returns the events.k8s.io events resource.
 //
-// As for core events, upstream lets a PUT create an event, and stores
-// every event with a time to live (the API server's --event-ttl, one
-// hour by default); the server must do both for the shared storage.
+// As for core events, upstream stores every event with a time to live
+// (the API server's --event-ttl, one hour by default); the server must do
+// that for the shared storage.
 func Resource() *registry.Resource {
 	return &registry.Resource{
 		GroupVersion:  eventsv1.SchemeGroupVersion,
@@ -28,8 +28,10 @@ func Resource() *registry.Resource {
 		ShortNames:    []string{"ev"},
 		Namespaced:    true,
 		StoragePrefix: "events",
-		New:           func() runtime.Object { return &eventsv1.Event{} },
-		NewList:       func() runtime.Object { return &eventsv1.EventList{} },
+		// A PUT creates a missing event, as upstream.
+		AllowCreateOnUpdate: true,
+		New:                 func() runtime.Object { return &eventsv1.Event{} },
+		NewList:             func() runtime.Object { return &eventsv1.EventList{} },
 		Hooks: registry.Hooks{
 			Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
 				return Validate(obj.(*eventsv1.Event))

@@ -24,6 +24,8 @@ func Resource() *registry.Resource {
 		New:            func() runtime.Object { return &rbacv1.ClusterRole{} },
 		NewList:        func() runtime.Object { return &rbacv1.ClusterRoleList{} },
 		NameValidation: role.ValidateName,
+		// As upstream, a PUT creates a missing RBAC object.
+		AllowCreateOnUpdate: true,
 		Hooks: registry.Hooks{
 			Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
 				return Validate(obj.(*rbacv1.ClusterRole), false)

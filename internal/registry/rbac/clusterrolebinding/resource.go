@@ -23,6 +23,8 @@ func Resource() *registry.Resource {
 		New:            func() runtime.Object { return &rbacv1.ClusterRoleBinding{} },
 		NewList:        func() runtime.Object { return &rbacv1.ClusterRoleBindingList{} },
 		NameValidation: role.ValidateName,
+		// As upstream, a PUT creates a missing RBAC object.
+		AllowCreateOnUpdate: true,
 		Hooks: registry.Hooks{
 			Default: func(obj runtime.Object) {
 				Default(obj.(*rbacv1.ClusterRoleBinding))

@@ -101,3 +101,10 @@ func TestTable(t *testing.T) {
 		t.Errorf("row %v, want %v", row, want)
 	}
 }
+
+func TestIdentity(t *testing.T) {
+	r := Resource()
+	if r.GroupVersion.String() != "rbac.authorization.k8s.io/v1" || r.Resource != "roles" || !r.Namespaced || !r.AllowCreateOnUpdate {
+		t.Errorf("%+v", r)
+	}
+}

@@ -25,6 +25,8 @@ func Resource() *registry.Resource {
 		New:            func() runtime.Object { return &rbacv1.RoleBinding{} },
 		NewList:        func() runtime.Object { return &rbacv1.RoleBindingList{} },
 		NameValidation: role.ValidateName,
+		// As upstream, a PUT creates a missing RBAC object.
+		AllowCreateOnUpdate: true,
 		Hooks: registry.Hooks{
 			Default: func(obj runtime.Object) {
 				Default(obj.(*rbacv1.RoleBinding))
