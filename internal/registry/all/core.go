@@ -8,6 +8,8 @@ import (
 	"github.com/kemudi/kemudi/internal/registry/core/namespace"
 	"github.com/kemudi/kemudi/internal/registry/core/persistentvolume"
 	"github.com/kemudi/kemudi/internal/registry/core/persistentvolumeclaim"
+	"github.com/kemudi/kemudi/internal/registry/core/pod"
+	"github.com/kemudi/kemudi/internal/registry/core/podtemplate"
 	"github.com/kemudi/kemudi/internal/registry/core/replicationcontroller"
 	"github.com/kemudi/kemudi/internal/registry/core/resourcequota"
 	"github.com/kemudi/kemudi/internal/registry/core/secret"
@@ -26,5 +28,7 @@ func core() []*registry.Resource {
 		replicationcontroller.Resource(),
 		persistentvolume.Resource(),
 		persistentvolumeclaim.Resource(),
+		pod.Resource(),
+		podtemplate.Resource(),
 	}
 }
