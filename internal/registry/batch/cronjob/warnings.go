@@ -1,0 +1,27 @@
+package cronjob
+
+import (
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kemudi/kemudi/internal/registry/apps/workload"
+	"github.com/kemudi/kemudi/internal/registry/batch/job"
+)
+
+// warnings returns upstream's warnings: on create a name that is not a
+// DNS label; the job template's; and on update a schedule that still
+// carries a TZ prefix.
+func warnings(cj *batchv1.CronJob, create bool) []string {
+	var w []string
+	if create {
+		w = workload.NameWarnings(cj.Name)
+	}
+	w = append(w, job.SpecWarnings(&cj.Spec.JobTemplate.Spec, field.NewPath("spec", "jobTemplate", "spec"))...)
+	if !create && strings.Contains(cj.Spec.Schedule, "TZ") {
+		// Upstream's message names the field spec.spec.schedule.
+		w = append(w, "cannot use TZ or CRON_TZ in spec.spec.schedule, use timeZone instead, see https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/ for more details")
+	}
+	return w
+}
