@@ -64,6 +64,13 @@ func Resource() *registry.Resource {
 				return ValidateStatusUpdate(obj.(*corev1.Pod), old.(*corev1.Pod))
 			},
 		},
+		// A scheduled pod's delete waits its grace period for the kubelet
+		// to stop it; unscheduled and finished pods go at once.
+		Deletion: &registry.Deletion{
+			GracePeriod: func(obj runtime.Object, requested *int64) int64 {
+				return GracePeriod(obj.(*corev1.Pod), requested)
+			},
+		},
 		Table:            table(),
 		SelectableFields: func(obj runtime.Object) fields.Set { return SelectableFields(obj.(*corev1.Pod)) },
 		Actions: map[string]*registry.Action{
