@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/watch"
 )
@@ -23,6 +24,9 @@ type WatchOptions struct {
 	// marking their end (the watch-list protocol).
 	SendInitialEvents bool
 	Predicate         Predicate
+	// BookmarkEvery, when set, makes Next return a bookmark after that long
+	// without events, so that the client can resume from a recent revision.
+	BookmarkEvery time.Duration
 }
 
 // Watch is a stream of events under one key prefix.
@@ -34,6 +38,9 @@ type Watch struct {
 
 	initial []*Event
 	ch      chan *Event
+
+	bookmarkEvery time.Duration
+	bookmarkTimer *time.Timer
 
 	once sync.Once
 	done chan struct{}
@@ -55,7 +62,7 @@ func (s *Store) Watch(ctx context.Context, prefix string, opts WatchOptions) (*W
 		return nil, err
 	}
 	rc := s.cache.resource(resourceOf(prefix))
-	w := &Watch{rc: rc, cache: s.cache, prefix: prefix, pred: opts.Predicate, ch: make(chan *Event, watchBuffer), done: make(chan struct{})}
+	w := &Watch{rc: rc, cache: s.cache, prefix: prefix, pred: opts.Predicate, ch: make(chan *Event, watchBuffer), done: make(chan struct{}), bookmarkEvery: opts.BookmarkEvery}
 
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -158,9 +165,10 @@ func (w *Watch) end(err error) {
 	})
 }
 
-// Next returns the next event. It returns an error when the watch ended:
-// ctx's error, or why the store ended it (the client should resume from
-// the last revision it saw).
+// Next returns the next event, or a bookmark when BookmarkEvery passed
+// without one. It returns an error when the watch ended: ctx's error, or
+// why the store ended it (the client should resume from the last revision
+// it saw).
 func (w *Watch) Next(ctx context.Context) (*Event, error) {
 	if len(w.initial) > 0 {
 		e := w.initial[0]
@@ -173,23 +181,41 @@ func (w *Watch) Next(ctx context.Context) (*Event, error) {
 		return e, nil
 	default:
 	}
-	select {
-	case e := <-w.ch:
-		return e, nil
-	case <-w.done:
+	var tick <-chan time.Time
+	if w.bookmarkEvery > 0 {
+		if w.bookmarkTimer == nil {
+			w.bookmarkTimer = time.NewTimer(w.bookmarkEvery)
+		}
+		tick = w.bookmarkTimer.C
+	}
+	for {
 		select {
 		case e := <-w.ch:
 			return e, nil
-		default:
+		case <-tick:
+			w.bookmarkTimer.Reset(w.bookmarkEvery)
+			if rev, ok := w.Bookmark(); ok {
+				return &Event{Type: watch.Bookmark, Rev: rev}, nil
+			}
+		case <-w.done:
+			select {
+			case e := <-w.ch:
+				return e, nil
+			default:
+			}
+			if w.err == nil {
+				return nil, context.Canceled
+			}
+			return nil, w.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		if w.err == nil {
-			return nil, context.Canceled
-		}
-		return nil, w.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
 }
+
+// Pending reports whether events are queued, so that a caller can batch
+// its writes.
+func (w *Watch) Pending() bool { return len(w.initial) > 0 || len(w.ch) > 0 }
 
 // Bookmark returns a revision the watcher may report as reached: every
 // event up to it has been returned by Next. ok is false while events are
@@ -206,6 +232,9 @@ func (w *Watch) Bookmark() (rev int64, ok bool) {
 
 // Stop ends the watch and releases it.
 func (w *Watch) Stop() {
+	if w.bookmarkTimer != nil {
+		w.bookmarkTimer.Stop()
+	}
 	w.rc.mu.Lock()
 	delete(w.rc.watchers, w)
 	w.rc.mu.Unlock()

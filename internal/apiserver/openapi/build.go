@@ -23,20 +23,10 @@ import (
 // every k8s.io/api group version, read only.
 var kinds = clientgoscheme.Scheme
 
-// built is what the documents are once serialized: the v2 document in
-// JSON and protobuf, and one v3 JSON document per service path
-// ("api/v1", "apis/apps/v1", "apis/apps", "version", ...).
-type built struct {
-	v2JSON  []byte
-	v2Proto []byte
-	v3JSON  map[string][]byte
-}
-
-// build generates the documents from the generated definitions and the
-// routes of the resources. The spec trees it makes are garbage once it
-// returns: only the serialized bytes are kept.
-func build(resources []*registry.Resource) (*built, error) {
-	svcs := services(resources)
+// namerFor indexes the kinds of the group versions the resources serve,
+// and those their subresources read and write (autoscaling/v1 Scale,
+// policy/v1 Eviction...).
+func namerFor(resources []*registry.Resource) *namer {
 	gvs := map[schema.GroupVersion]bool{}
 	for _, r := range resources {
 		gvs[r.GroupVersion] = true
@@ -47,34 +37,46 @@ func build(resources []*registry.Resource) (*built, error) {
 			gvs[kindOf(a.New()).GroupVersion()] = true
 		}
 	}
-	n := newNamer(kinds, gvs)
-	out := &built{v3JSON: map[string][]byte{}}
+	return newNamer(kinds, gvs)
+}
 
-	v2, err := buildV2(svcs, n)
+// buildV2JSON generates the swagger 2.0 document of the resources from
+// the generated definitions and returns it in JSON. The spec tree is
+// garbage once it returns.
+func buildV2JSON(resources []*registry.Resource) ([]byte, error) {
+	sw, err := buildV2(services(resources), namerFor(resources))
 	if err != nil {
 		return nil, err
 	}
-	out.v2JSON, err = v2.MarshalJSON()
+	b, err := sw.MarshalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("openapi v2: %w", err)
 	}
-	v2 = nil
-	doc, err := openapi_v2.ParseDocument(out.v2JSON)
+	return b, nil
+}
+
+// v2Proto converts the v2 JSON document to gnostic's protobuf encoding,
+// which kubectl asks for.
+func v2Proto(doc []byte) ([]byte, error) {
+	d, err := openapi_v2.ParseDocument(doc)
 	if err != nil {
 		return nil, fmt.Errorf("openapi v2 protobuf: %w", err)
 	}
-	if out.v2Proto, err = proto.Marshal(doc); err != nil {
-		return nil, fmt.Errorf("openapi v2 protobuf: %w", err)
-	}
-	doc = nil
+	return proto.Marshal(d)
+}
 
+// buildV3JSON generates one v3 document per web service, by path
+// ("api/v1", "apis/apps/v1", "apis/apps", "version", ...), in JSON.
+func buildV3JSON(resources []*registry.Resource) (map[string][]byte, error) {
+	n := namerFor(resources)
 	// The v3 definitions refer to each other under #/components/schemas.
 	defs := generated.GetOpenAPIDefinitions(func(name string) spec.Ref {
 		friendly, _ := n.definitionName(name)
 		return spec.MustCreateRef("#/components/schemas/" + common.EscapeJsonPointer(friendly))
 	})
-	for _, svc := range svcs {
-		v3, err := builder3.BuildOpenAPISpecFromRoutes([]common.RouteContainer{svc}, v3Config(n.forDocument(svc.groupVersion()), defs))
+	out := map[string][]byte{}
+	for _, svc := range services(resources) {
+		v3, err := builder3.BuildOpenAPISpecFromRoutes([]common.RouteContainer{svc}, v3Config(n.forDocument(svc.gv), defs))
 		if err != nil {
 			return nil, fmt.Errorf("openapi v3 %s: %w", svc.root, err)
 		}
@@ -82,7 +84,7 @@ func build(resources []*registry.Resource) (*built, error) {
 		if err != nil {
 			return nil, fmt.Errorf("openapi v3 %s: %w", svc.root, err)
 		}
-		out.v3JSON[strings.TrimPrefix(svc.root, "/")] = b
+		out[strings.TrimPrefix(svc.root, "/")] = b
 	}
 	return out, nil
 }
@@ -159,7 +161,7 @@ func v3Config(name func(string) (string, spec.Extensions), defs map[string]commo
 func v3Proto(doc []byte) ([]byte, error) {
 	d, err := openapi_v3.ParseDocument(doc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("openapi v3 protobuf: %w", err)
 	}
 	return proto.Marshal(d)
 }

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/kemudi/kemudi/internal/cluster"
+)
+
+func addServerFlags(fs *pflag.FlagSet, o *cluster.ServerOptions) {
+	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "directory for etcd's data, certificates and admin.kubeconfig")
+	fs.StringVar(&o.BindAddress, "bind-address", o.BindAddress, "address the API listens on")
+	fs.IntVar(&o.Port, "https-listen-port", o.Port, "port the API listens on (TLS)")
+	fs.StringVar(&o.AdvertiseAddress, "advertise-address", o.AdvertiseAddress, "address clients reach the API at (written into admin.kubeconfig)")
+	fs.StringSliceVar(&o.SANs, "tls-san", nil, "extra host names or IPs for the API's serving certificate")
+	fs.StringSliceVar(&o.EtcdServers, "etcd-servers", nil, "external etcd endpoints (default: embedded etcd in <data-dir>/etcd)")
+	fs.StringVar(&o.EtcdCAFile, "etcd-cafile", "", "CA bundle that signed the external etcd's certificates")
+	fs.StringVar(&o.EtcdCertFile, "etcd-certfile", "", "client certificate for the external etcd")
+	fs.StringVar(&o.EtcdKeyFile, "etcd-keyfile", "", "client key for the external etcd")
+}
+
+func newServerCommand() *cobra.Command {
+	o := cluster.DefaultServerOptions()
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the control plane: etcd, the API server and the controllers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServer(cmd.Context(), o)
+		},
+	}
+	addServerFlags(cmd.Flags(), &o)
+	return cmd
+}
+
+func newAPIServerCommand() *cobra.Command {
+	o := cluster.DefaultServerOptions()
+	cmd := &cobra.Command{
+		Use:   "apiserver",
+		Short: "Run the API server alone (with embedded or external etcd)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServer(cmd.Context(), o)
+		},
+	}
+	addServerFlags(cmd.Flags(), &o)
+	return cmd
+}
+
+func runServer(parent context.Context, o cluster.ServerOptions) error {
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	o.Log = slog.Default()
+	s, err := cluster.StartServer(ctx, o)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	slog.Info("shutting down")
+	return s.Stop()
+}

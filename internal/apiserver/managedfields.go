@@ -1,0 +1,105 @@
+package apiserver
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"unicode"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/client-go/applyconfigurations"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+)
+
+// fieldManagers tracks metadata.managedFields for every write, and does
+// server-side apply, with apimachinery's field manager over the type
+// information client-go ships for the k8s.io/api kinds.
+type fieldManagers struct {
+	scheme *runtime.Scheme
+	once   sync.Once
+	types  managedfields.TypeConverter
+
+	mu       sync.Mutex
+	managers map[string]*managedfields.FieldManager // by endpoint key + subresource
+}
+
+func newFieldManagers(scheme *runtime.Scheme) *fieldManagers {
+	return &fieldManagers{scheme: scheme, managers: map[string]*managedfields.FieldManager{}}
+}
+
+// defaulter runs a kind's defaulting where the field manager asks for it.
+type defaulter struct{ ep *endpoint }
+
+func (d defaulter) Default(obj runtime.Object) {
+	if d.ep.Hooks.Default != nil {
+		d.ep.Hooks.Default(obj)
+	}
+}
+
+// forEndpoint returns the field manager of a resource or its status.
+func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string) (*managedfields.FieldManager, error) {
+	f.once.Do(func() { f.types = applyconfigurations.NewTypeConverter(f.scheme) })
+	key := endpointKey(ep.GroupVersion.Group, ep.GroupVersion.Version, ep.Resource.Resource) + "/" + subresource
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fm, ok := f.managers[key]; ok {
+		return fm, nil
+	}
+	var reset map[fieldpath.APIVersion]fieldpath.Filter
+	if ep.HasStatus {
+		// Fields a write through this path cannot change are not owned by
+		// its manager: status from the main resource, the rest from status.
+		path := "status"
+		if subresource == "status" {
+			path = "spec"
+		}
+		reset = map[fieldpath.APIVersion]fieldpath.Filter{
+			fieldpath.APIVersion(ep.GroupVersion.String()): fieldpath.NewExcludeSetFilter(fieldpath.NewSet(fieldpath.MakePathOrDie(path))),
+		}
+	}
+	fm, err := managedfields.NewDefaultFieldManager(f.types, f.scheme, defaulter{ep}, f.scheme, ep.gvk, ep.GroupVersion, subresource, reset)
+	if err != nil {
+		return nil, fmt.Errorf("field manager for %s: %w", key, err)
+	}
+	f.managers[key] = fm
+	return fm, nil
+}
+
+// track records manager's ownership of what changed from old to obj (old
+// is an empty object for creates). Tracking never fails a write.
+func (s *Server) track(ep *endpoint, subresource string, old, obj runtime.Object, manager string) runtime.Object {
+	if ep.Convert != nil {
+		return obj
+	}
+	fm, err := s.fields.forEndpoint(ep, subresource)
+	if err != nil {
+		s.log.Error("managed fields", "err", err)
+		return obj
+	}
+	return fm.UpdateNoErrors(old, obj, manager)
+}
+
+// managerName is the fieldManager parameter, or else the client's name
+// from its User-Agent, as upstream records it.
+func managerName(r *http.Request) (string, error) {
+	m := r.URL.Query().Get("fieldManager")
+	if m == "" {
+		m = strings.Split(r.UserAgent(), "/")[0]
+		if len(m) > 128 {
+			m = m[:128]
+		}
+		return m, nil
+	}
+	if len(m) > 128 {
+		return "", apierrors.NewBadRequest(fmt.Sprintf("fieldManager: Too long: may not be more than 128 bytes"))
+	}
+	for _, r := range m {
+		if !unicode.IsPrint(r) {
+			return "", apierrors.NewBadRequest("fieldManager: Invalid value: may only contain printable characters")
+		}
+	}
+	return m, nil
+}

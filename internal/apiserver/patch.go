@@ -1,0 +1,218 @@
+package apiserver
+
+import (
+	"bytes"
+	"fmt"
+	"mime"
+	"net/http"
+
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"sigs.k8s.io/yaml"
+)
+
+// maxJSONPatchOperations is upstream's cap on operations in one JSON patch.
+const maxJSONPatchOperations = 10000
+
+func (s *Server) patch(rq *request) {
+	s.patchSubresource(rq, "")
+}
+
+// patchSubresource patches the main resource ("") or its status.
+func (s *Server) patchSubresource(rq *request, subresource string) {
+	ctx := rq.ctx()
+	contentType := rq.r.Header.Get("Content-Type")
+	patchType, _, _ := mime.ParseMediaType(contentType)
+	switch types.PatchType(patchType) {
+	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType, types.ApplyYAMLPatchType:
+	default:
+		s.fail(rq, unsupportedMediaType(contentType))
+		return
+	}
+	dry, err := dryRun(rq.r)
+	if err != nil {
+		s.fail(rq, err)
+		return
+	}
+	validation, err := fieldValidation(rq.r)
+	if err != nil {
+		s.fail(rq, err)
+		return
+	}
+	manager, err := managerName(rq.r)
+	if err != nil {
+		s.fail(rq, err)
+		return
+	}
+	body, err := readBody(rq.r)
+	if err != nil {
+		s.fail(rq, err)
+		return
+	}
+	if types.PatchType(patchType) == types.ApplyYAMLPatchType {
+		s.apply(rq, subresource, body, manager, dry)
+		return
+	}
+	var warnings []string
+	compute := func(current runtime.Object) (runtime.Object, error) {
+		obj, w, err := s.applyPatch(types.PatchType(patchType), body, current, rq.ep.New(), rq.ep.gvk, validation)
+		if err != nil {
+			return nil, err
+		}
+		warnings = w
+		return obj, checkIdentity(rq, obj)
+	}
+	result, _, err := s.updateObject(ctx, rq.ep, rq.info.Namespace, rq.info.Name, updateSpec{
+		compute: compute, status: subresource == "status", dryRun: dry, manager: manager,
+	})
+	if err != nil {
+		s.fail(rq, err)
+		return
+	}
+	warn(rq.w, warnings)
+	s.writeResult(rq, http.StatusOK, result)
+}
+
+// applyPatch applies a JSON, merge or strategic merge patch to current and
+// decodes the result into into, a new object of kind gvk.
+func (s *Server) applyPatch(pt types.PatchType, patch []byte, current, into runtime.Object, gvk schema.GroupVersionKind, validation string) (runtime.Object, []string, error) {
+	var buf bytes.Buffer
+	if err := s.serializers.json.Encode(current, &buf); err != nil {
+		return nil, nil, err
+	}
+	original := buf.Bytes()
+	var patched []byte
+	var err error
+	switch pt {
+	case types.JSONPatchType:
+		p, derr := jsonpatch.DecodePatch(patch)
+		if derr != nil {
+			return nil, nil, apierrors.NewBadRequest(derr.Error())
+		}
+		if len(p) > maxJSONPatchOperations {
+			return nil, nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("The allowed maximum operations in a JSON patch is %d, got %d", maxJSONPatchOperations, len(p)))
+		}
+		patched, err = p.Apply(original)
+		if err != nil {
+			return nil, nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", err.Error(), 0, false)
+		}
+	case types.MergePatchType:
+		patched, err = jsonpatch.MergePatch(original, patch)
+		if err != nil {
+			return nil, nil, apierrors.NewBadRequest(err.Error())
+		}
+	case types.StrategicMergePatchType:
+		patched, err = strategicpatch.StrategicMergePatch(original, patch, into)
+		if err != nil {
+			return nil, nil, apierrors.NewBadRequest(err.Error())
+		}
+	}
+	dec, _ := s.serializers.decoder(mediaJSON, validation != metav1.FieldValidationIgnore)
+	obj, _, err := dec.Decode(patched, &gvk, into)
+	var warnings []string
+	if err != nil {
+		if !runtime.IsStrictDecodingError(err) {
+			return nil, nil, apierrors.NewBadRequest(err.Error())
+		}
+		if validation == metav1.FieldValidationStrict {
+			return nil, nil, apierrors.NewBadRequest(err.Error())
+		}
+		if validation == metav1.FieldValidationWarn {
+			warnings = append(warnings, err.Error())
+		}
+	}
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	return obj, warnings, nil
+}
+
+// checkIdentity refuses a patch that renamed or moved the object.
+func checkIdentity(rq *request, obj runtime.Object) error {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return err
+	}
+	if m.GetName() != rq.info.Name {
+		return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), rq.info.Name))
+	}
+	if rq.ep.Namespaced && m.GetNamespace() != rq.info.Namespace {
+		return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+	}
+	return nil
+}
+
+// apply is server-side apply: the body is the manager's whole intent; the
+// field manager merges it with what others own, or reports conflicts.
+func (s *Server) apply(rq *request, subresource string, body []byte, manager string, dry bool) {
+	if rq.r.URL.Query().Get("fieldManager") == "" {
+		s.fail(rq, apierrors.NewBadRequest("PATCH "+rq.r.URL.Path+": fieldManager is required for apply requests"))
+		return
+	}
+	if rq.ep.Convert != nil {
+		s.fail(rq, unsupportedMediaType(string(types.ApplyYAMLPatchType)))
+		return
+	}
+	force := rq.r.URL.Query().Get("force") == "true"
+	applied := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(body, &applied.Object); err != nil {
+		s.fail(rq, apierrors.NewBadRequest(fmt.Sprintf("error decoding YAML: %v", err)))
+		return
+	}
+	if applied.Object == nil {
+		s.fail(rq, apierrors.NewBadRequest("the apply patch is empty"))
+		return
+	}
+	if gvk := applied.GroupVersionKind(); gvk != rq.ep.gvk {
+		s.fail(rq, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", applied.GetAPIVersion(), rq.ep.gvk.GroupVersion())))
+		return
+	}
+	if applied.GetName() != "" && applied.GetName() != rq.info.Name {
+		s.fail(rq, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", applied.GetName(), rq.info.Name)))
+		return
+	}
+	fm, err := s.fields.forEndpoint(rq.ep, subresource)
+	if err != nil {
+		s.fail(rq, err)
+		return
+	}
+	ctx := rq.ctx()
+	compute := func(current runtime.Object) (runtime.Object, error) {
+		return fm.Apply(current, applied, manager, force)
+	}
+	result, _, err := s.updateObject(ctx, rq.ep, rq.info.Namespace, rq.info.Name, updateSpec{
+		compute: compute, status: subresource == "status", dryRun: dry, manager: manager, applied: true,
+	})
+	if apierrors.IsNotFound(err) && subresource == "" {
+		// Apply creates what does not exist yet.
+		empty := rq.ep.New()
+		empty.GetObjectKind().SetGroupVersionKind(rq.ep.gvk)
+		obj, aerr := fm.Apply(empty, applied, manager, force)
+		if aerr != nil {
+			s.fail(rq, aerr)
+			return
+		}
+		m, _ := meta.Accessor(obj)
+		m.SetName(rq.info.Name)
+		if rq.ep.Namespaced {
+			m.SetNamespace(rq.info.Namespace)
+		}
+		created, cerr := s.createObject(ctx, rq.ep, obj, dry, "")
+		if cerr != nil {
+			s.fail(rq, cerr)
+			return
+		}
+		s.writeResult(rq, http.StatusCreated, created)
+		return
+	}
+	if err != nil {
+		s.fail(rq, err)
+		return
+	}
+	s.writeResult(rq, http.StatusOK, result)
+}

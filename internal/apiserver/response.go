@@ -1,0 +1,175 @@
+package apiserver
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+var metaV1 = schema.GroupVersion{Group: "meta.k8s.io", Version: "v1"}
+
+// write encodes obj as the client asked and sends it with code.
+func (s *Server) write(w http.ResponseWriter, out output, code int, obj runtime.Object) {
+	var buf bytes.Buffer
+	if err := out.encoder(s.serializers).Encode(obj, &buf); err != nil {
+		s.log.Error("encode response", "err", err)
+		s.writeError(w, output{mediaType: mediaJSON}, apierrors.NewInternalError(err))
+		return
+	}
+	h := w.Header()
+	if out.contentType != "" {
+		h.Set("Content-Type", out.contentType)
+	} else {
+		h.Set("Content-Type", out.mediaType)
+	}
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(code)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// writeError sends err as a metav1.Status.
+func (s *Server) writeError(w http.ResponseWriter, out output, err error) {
+	se := statusFor(err, schema.GroupResource{}, "")
+	status := se.ErrStatus
+	status.Kind, status.APIVersion = "Status", "v1"
+	if status.Code == 0 {
+		status.Code = http.StatusInternalServerError
+	}
+	if status.Code >= 500 && status.Code != http.StatusGatewayTimeout && status.Code != http.StatusServiceUnavailable {
+		s.log.Error("internal error", "err", err)
+	}
+	if out.mediaType == "" || out.as != "" || out.discovery {
+		out = output{mediaType: mediaJSON}
+	}
+	s.write(w, out, int(status.Code), &status)
+}
+
+// writeResult sends one object, transformed as the Accept header asked
+// (Table, PartialObjectMetadata).
+func (s *Server) writeResult(rq *request, code int, obj runtime.Object) {
+	switch rq.out.as {
+	case "Table":
+		table, err := s.table(rq, []runtime.Object{obj}, nil, false)
+		if err != nil {
+			s.writeError(rq.w, rq.out, err)
+			return
+		}
+		s.write(rq.w, rq.out, code, table)
+		return
+	case "PartialObjectMetadata":
+		s.write(rq.w, rq.out, code, partialMetadata(obj, rq.out.asVersion))
+		return
+	case "PartialObjectMetadataList":
+		s.writeError(rq.w, rq.out, notAcceptable())
+		return
+	}
+	s.write(rq.w, rq.out, code, s.versioned(rq.ep, obj))
+}
+
+// writeList sends a list page, transformed as the Accept header asked.
+func (s *Server) writeList(rq *request, items []runtime.Object, listMeta metav1.ListMeta) {
+	switch rq.out.as {
+	case "Table":
+		table, err := s.table(rq, items, &listMeta, false)
+		if err != nil {
+			s.writeError(rq.w, rq.out, err)
+			return
+		}
+		s.write(rq.w, rq.out, http.StatusOK, table)
+		return
+	case "PartialObjectMetadataList":
+		list := &metav1.PartialObjectMetadataList{ListMeta: listMeta}
+		list.APIVersion, list.Kind = metaGV(rq.out.asVersion), "PartialObjectMetadataList"
+		for _, it := range items {
+			list.Items = append(list.Items, *partialMetadata(it, rq.out.asVersion))
+		}
+		s.write(rq.w, rq.out, http.StatusOK, list)
+		return
+	case "PartialObjectMetadata":
+		s.writeError(rq.w, rq.out, notAcceptable())
+		return
+	}
+	list := rq.ep.NewList()
+	if err := meta.SetList(list, s.versionedAll(rq.ep, items)); err != nil {
+		s.writeError(rq.w, rq.out, err)
+		return
+	}
+	lm, _ := meta.ListAccessor(list)
+	lm.SetResourceVersion(listMeta.ResourceVersion)
+	lm.SetContinue(listMeta.Continue)
+	lm.SetRemainingItemCount(listMeta.RemainingItemCount)
+	list.GetObjectKind().SetGroupVersionKind(rq.ep.listGVK)
+	s.write(rq.w, rq.out, http.StatusOK, list)
+}
+
+// versioned returns obj as the endpoint serves it: a view converts from
+// its storage kind; every object carries apiVersion and kind.
+func (s *Server) versioned(ep *endpoint, obj runtime.Object) runtime.Object {
+	if ep.Convert != nil {
+		converted, err := ep.Convert.FromStorage(obj)
+		if err == nil {
+			obj = converted
+		}
+	}
+	if obj.GetObjectKind().GroupVersionKind() != ep.gvk {
+		obj = obj.DeepCopyObject()
+		obj.GetObjectKind().SetGroupVersionKind(ep.gvk)
+	}
+	return obj
+}
+
+func (s *Server) versionedAll(ep *endpoint, objs []runtime.Object) []runtime.Object {
+	if ep.Convert == nil {
+		return objs
+	}
+	out := make([]runtime.Object, len(objs))
+	for i, o := range objs {
+		out[i] = s.versioned(ep, o)
+	}
+	return out
+}
+
+func metaGV(version string) string {
+	if version == "" {
+		version = "v1"
+	}
+	return "meta.k8s.io/" + version
+}
+
+func partialMetadata(obj runtime.Object, version string) *metav1.PartialObjectMetadata {
+	p := &metav1.PartialObjectMetadata{}
+	p.APIVersion, p.Kind = metaGV(version), "PartialObjectMetadata"
+	if m, err := meta.Accessor(obj); err == nil {
+		if om, ok := m.(*metav1.ObjectMeta); ok {
+			p.ObjectMeta = *om
+		}
+	}
+	return p
+}
+
+// statusSuccess is the body of a delete that removed the object at once.
+func statusSuccess(ep *endpoint, name string, uid string) *metav1.Status {
+	st := &metav1.Status{
+		Status: metav1.StatusSuccess,
+		Details: &metav1.StatusDetails{
+			Name: name, Group: ep.GroupVersion.Group, Kind: ep.Resource.Resource,
+		},
+	}
+	if uid != "" {
+		st.Details.UID = types.UID(uid)
+	}
+	st.Kind, st.APIVersion = "Status", "v1"
+	return st
+}
+
+func badRequest(format string, args ...interface{}) error {
+	return apierrors.NewBadRequest(fmt.Sprintf(format, args...))
+}

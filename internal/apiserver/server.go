@@ -1,0 +1,227 @@
+package apiserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kemudi/kemudi/internal/registry"
+	"github.com/kemudi/kemudi/internal/storage"
+)
+
+// Config is what an API server is built from.
+type Config struct {
+	Store     *storage.Store
+	Scheme    *runtime.Scheme
+	Resources []*registry.Resource
+	// Authenticator identifies the caller of a request.
+	Authenticator Authenticator
+	// OpenAPI serves /openapi/v2 and /openapi/v3; nil means 404.
+	OpenAPI http.Handler
+	Log     *slog.Logger
+}
+
+// Server is the API server.
+type Server struct {
+	store       *storage.Store
+	scheme      *runtime.Scheme
+	serializers *serializers
+	authn       Authenticator
+	openapi     http.Handler
+	log         *slog.Logger
+
+	// endpoints by group/version/resource.
+	endpoints map[string]*endpoint
+	// ordered as served, for discovery.
+	ordered   []*endpoint
+	discovery *discovery
+	metrics   *metrics
+	fields    *fieldManagers
+}
+
+// New builds the server's handlers; it starts nothing.
+func New(cfg Config) (*Server, error) {
+	s := &Server{
+		store:       cfg.Store,
+		scheme:      cfg.Scheme,
+		serializers: newSerializers(cfg.Scheme),
+		authn:       cfg.Authenticator,
+		openapi:     cfg.OpenAPI,
+		log:         cfg.Log,
+		endpoints:   map[string]*endpoint{},
+		metrics:     newMetrics(),
+		fields:      newFieldManagers(cfg.Scheme),
+	}
+	for _, r := range cfg.Resources {
+		ep := newEndpoint(r)
+		k := endpointKey(r.GroupVersion.Group, r.GroupVersion.Version, r.Resource)
+		if _, dup := s.endpoints[k]; dup {
+			return nil, fmt.Errorf("resource %s served twice", k)
+		}
+		s.endpoints[k] = ep
+		s.ordered = append(s.ordered, ep)
+	}
+	s.discovery = newDiscovery(s.ordered, cfg.Scheme)
+	return s, nil
+}
+
+func endpointKey(group, version, resource string) string {
+	return group + "/" + version + "/" + resource
+}
+
+// request is one resource request being served.
+type request struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	info requestInfo
+	ep   *endpoint
+	out  output
+	user *User
+}
+
+func (rq *request) ctx() context.Context { return rq.r.Context() }
+
+// ServeHTTP is the whole API: health, version, discovery, OpenAPI,
+// metrics and resources.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rw := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			if !rw.wrote {
+				s.writeError(rw, output{mediaType: mediaJSON}, apierrors.NewInternalError(fmt.Errorf("%v", p)))
+			}
+		}
+		if rw.info != nil {
+			s.metrics.observe(rw.info, rw.code, time.Since(start))
+		}
+	}()
+	s.serve(rw, r)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	if isPublicPath(path) {
+		s.servePublic(w, r)
+		return
+	}
+	user, ok := s.authenticate(r)
+	if !ok {
+		s.writeError(w, output{mediaType: mediaJSON}, apierrors.NewUnauthorized("Unauthorized"))
+		return
+	}
+	switch {
+	case path == "/metrics":
+		s.metrics.ServeHTTP(w, r)
+		return
+	case strings.HasPrefix(path, "/openapi/"):
+		if s.openapi == nil {
+			http.NotFound(w, r)
+			return
+		}
+		s.openapi.ServeHTTP(w, r)
+		return
+	}
+	out, ok := negotiate(r)
+	if !ok {
+		s.writeError(w, output{mediaType: mediaJSON}, notAcceptable())
+		return
+	}
+	if s.discovery.serve(s, w, r, out) {
+		return
+	}
+	info, ok := parseResourcePath(r)
+	if !ok {
+		s.writeError(w, out, apierrors.NewNotFound(schemaGR("", ""), ""))
+		return
+	}
+	ep, ok := s.endpoints[endpointKey(info.Group, info.Version, info.Resource)]
+	if !ok {
+		s.writeError(w, out, notFoundPath(r.URL.Path))
+		return
+	}
+	if rec, ok := w.(*statusRecorder); ok {
+		rec.info = &info
+	}
+	rq := &request{w: w, r: r, info: info, ep: ep, out: out, user: user}
+	s.serveResource(rq)
+}
+
+// isPublicPath lists what anyone may read without credentials, as
+// upstream's system:public-info-viewer role allows.
+func isPublicPath(p string) bool {
+	switch p {
+	case "/healthz", "/livez", "/readyz", "/version", "/version/":
+		return true
+	}
+	return strings.HasPrefix(p, "/healthz/") || strings.HasPrefix(p, "/livez/") || strings.HasPrefix(p, "/readyz/")
+}
+
+// Serve answers on l with TLS until ctx ends, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, l net.Listener, tlsConfig *tls.Config) error {
+	srv := &http.Server{
+		Handler:           s,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 30 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(l, "", "") }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve API: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	srv.Close()
+	return nil
+}
+
+// statusRecorder remembers the status code for metrics and panics.
+type statusRecorder struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+	// info is set once the request is known to address a served resource.
+	info *requestInfo
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.code, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

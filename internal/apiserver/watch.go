@@ -1,0 +1,215 @@
+package apiserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/kemudi/kemudi/internal/storage"
+)
+
+const (
+	// minWatchTimeout is upstream's --min-request-timeout: a watch without
+	// timeoutSeconds lasts between it and twice it.
+	minWatchTimeout = 30 * time.Minute
+	// bookmarkInterval is how often a quiet watcher that allows bookmarks
+	// gets one, so that it can resume from a recent revision.
+	bookmarkInterval = time.Minute
+	initialEventsEnd = "k8s.io/initial-events-end"
+)
+
+func (s *Server) watch(rq *request) {
+	q := rq.r.URL.Query()
+	pred, err := s.predicate(rq)
+	if err != nil {
+		s.fail(rq, err)
+		return
+	}
+	sendInitial := q.Get("sendInitialEvents") == "true"
+	if sendInitial && q.Get("resourceVersionMatch") != string(metav1.ResourceVersionMatchNotOlderThan) {
+		s.fail(rq, apierrors.NewInvalid(schemaGK("meta.k8s.io", "ListOptions"), "", field.ErrorList{
+			field.Forbidden(field.NewPath("resourceVersionMatch"), "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"),
+		}))
+		return
+	}
+	timeout := minWatchTimeout + time.Duration(rand.Int64N(int64(minWatchTimeout)))
+	if v := q.Get("timeoutSeconds"); v != "" {
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs < 0 {
+			s.fail(rq, apierrors.NewBadRequest(fmt.Sprintf("invalid timeoutSeconds %q", v)))
+			return
+		}
+		if secs > 0 {
+			timeout = time.Duration(secs) * time.Second
+		}
+	}
+	ctx, cancel := context.WithTimeout(rq.ctx(), timeout)
+	defer cancel()
+
+	opts := storage.WatchOptions{
+		ResourceVersion:   q.Get("resourceVersion"),
+		SendInitialEvents: sendInitial,
+		Predicate:         pred,
+	}
+	bookmarks := q.Get("allowWatchBookmarks") == "true"
+	if bookmarks {
+		opts.BookmarkEvery = bookmarkInterval
+	}
+	ww := &watchWriter{s: s, rq: rq}
+	w, err := s.store.Watch(ctx, rq.ep.listPrefix(rq.info.Namespace), opts)
+	if err != nil {
+		if storage.HasCode(err, storage.CodeExpired) {
+			// As upstream's watch cache: the stream opens, then says 410.
+			ww.start()
+			ww.writeError(statusFor(err, rq.ep.groupResource(), ""))
+			ww.flush()
+			return
+		}
+		s.fail(rq, err)
+		return
+	}
+	defer w.Stop()
+	ww.start()
+	for {
+		ev, err := w.Next(ctx)
+		if err != nil {
+			if storage.HasCode(err, storage.CodeExpired) {
+				ww.writeError(statusFor(err, rq.ep.groupResource(), ""))
+				ww.flush()
+			}
+			return
+		}
+		if ev.Type == watch.Bookmark && !bookmarks && !ev.InitialEventsEnd {
+			continue
+		}
+		if err := ww.writeEvent(ev); err != nil {
+			s.log.Debug("watch write", "err", err)
+			return
+		}
+		if !w.Pending() {
+			if ww.flush() != nil {
+				return
+			}
+		}
+	}
+}
+
+// watchWriter frames watch events as upstream does: newline-separated JSON
+// WatchEvents, or length-prefixed protobuf ones.
+type watchWriter struct {
+	s          *Server
+	rq         *request
+	sentHeader bool // table column definitions go in the first event only
+	buf        bytes.Buffer
+}
+
+func (ww *watchWriter) start() {
+	h := ww.rq.w.Header()
+	if ww.rq.out.mediaType == mediaProtobuf {
+		h.Set("Content-Type", mediaProtobuf+";stream=watch")
+	} else {
+		h.Set("Content-Type", ww.rq.out.mediaType)
+	}
+	h.Set("Transfer-Encoding", "chunked")
+	ww.rq.w.WriteHeader(http.StatusOK)
+	ww.flush()
+}
+
+func (ww *watchWriter) flush() error {
+	return http.NewResponseController(ww.rq.w).Flush()
+}
+
+func (ww *watchWriter) writeEvent(ev *storage.Event) error {
+	var obj runtime.Object
+	if ev.Type == watch.Bookmark {
+		obj = ww.bookmark(ev)
+	} else {
+		obj = ww.transform(ev.Object)
+	}
+	return ww.writeFrame(string(ev.Type), obj)
+}
+
+// bookmark is an empty object of the watched kind carrying only the
+// revision the client has reached.
+func (ww *watchWriter) bookmark(ev *storage.Event) runtime.Object {
+	obj := ww.rq.ep.New()
+	obj.GetObjectKind().SetGroupVersionKind(ww.rq.ep.gvk)
+	m, _ := meta.Accessor(obj)
+	m.SetResourceVersion(strconv.FormatInt(ev.Rev, 10))
+	if ev.InitialEventsEnd {
+		m.SetAnnotations(map[string]string{initialEventsEnd: "true"})
+	}
+	if ww.rq.out.as == "Table" || ww.rq.out.as == "PartialObjectMetadata" {
+		return partialMetadata(obj, ww.rq.out.asVersion)
+	}
+	return obj
+}
+
+// transform turns a stored object into what the client asked for.
+func (ww *watchWriter) transform(obj runtime.Object) runtime.Object {
+	rq := ww.rq
+	switch rq.out.as {
+	case "Table":
+		t, err := ww.s.table(rq, []runtime.Object{obj}, nil, ww.sentHeader)
+		if err == nil {
+			ww.sentHeader = true
+			return t
+		}
+		ww.s.log.Error("watch table", "err", err)
+	case "PartialObjectMetadata":
+		return partialMetadata(obj, rq.out.asVersion)
+	}
+	return ww.s.versioned(rq.ep, obj)
+}
+
+func (ww *watchWriter) writeError(se *apierrors.StatusError) {
+	st := se.ErrStatus
+	st.Kind, st.APIVersion = "Status", "v1"
+	_ = ww.writeFrame(string(watch.Error), &st)
+}
+
+func (ww *watchWriter) writeFrame(eventType string, obj runtime.Object) error {
+	ww.buf.Reset()
+	enc := ww.rq.out.encoder(ww.s.serializers)
+	if ww.rq.out.mediaType == mediaYAML {
+		enc = ww.s.serializers.json
+	}
+	if err := enc.Encode(obj, &ww.buf); err != nil {
+		return err
+	}
+	if ww.rq.out.mediaType == mediaProtobuf {
+		ev := metav1.WatchEvent{Type: eventType, Object: runtime.RawExtension{Raw: ww.buf.Bytes()}}
+		data, err := ev.Marshal()
+		if err != nil {
+			return err
+		}
+		var size [4]byte
+		binary.BigEndian.PutUint32(size[:], uint32(len(data)))
+		if _, err := ww.rq.w.Write(size[:]); err != nil {
+			return err
+		}
+		_, err = ww.rq.w.Write(data)
+		return err
+	}
+	raw := bytes.TrimRight(ww.buf.Bytes(), "\n")
+	frame := make([]byte, 0, len(raw)+32)
+	frame = append(frame, `{"type":"`...)
+	frame = append(frame, eventType...)
+	frame = append(frame, `","object":`...)
+	frame = append(frame, raw...)
+	frame = append(frame, "}\n"...)
+	_, err := ww.rq.w.Write(frame)
+	return err
+}

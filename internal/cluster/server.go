@@ -1,0 +1,226 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kemudi/kemudi/internal/apiserver"
+	"github.com/kemudi/kemudi/internal/registry/all"
+	"github.com/kemudi/kemudi/internal/storage"
+)
+
+// ServerOptions configure `kemudi server` (and `kemudi apiserver`).
+type ServerOptions struct {
+	// DataDir holds etcd's data, the certificates and admin.kubeconfig.
+	DataDir string
+	// BindAddress and Port are where the API listens (TLS); port 0 picks
+	// a free one (tests).
+	BindAddress string
+	Port        int
+	// AdvertiseAddress is the address written into admin.kubeconfig.
+	AdvertiseAddress string
+	// SANs are extra names and addresses for the serving certificate.
+	SANs []string
+	// EtcdServers, when set, use an external etcd cluster instead of the
+	// embedded one.
+	EtcdServers                          []string
+	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
+	// CompactInterval is how often etcd's history is compacted.
+	CompactInterval time.Duration
+	Log             *slog.Logger
+}
+
+// DefaultServerOptions are upstream-like defaults.
+func DefaultServerOptions() ServerOptions {
+	return ServerOptions{
+		DataDir:          "/var/lib/kemudi",
+		BindAddress:      "0.0.0.0",
+		Port:             6443,
+		AdvertiseAddress: "127.0.0.1",
+		CompactInterval:  5 * time.Minute,
+		Log:              slog.Default(),
+	}
+}
+
+// Server is a running control plane.
+type Server struct {
+	// URL is the API's address; Kubeconfig the admin kubeconfig's path.
+	URL        string
+	Kubeconfig string
+	PKI        *PKI
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// StartServer starts etcd and the API server and returns once the API
+// answers and the system objects exist.
+func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error) {
+	log := opts.Log.With("component", "server")
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	pki, err := LoadOrCreatePKI(filepath.Join(opts.DataDir, "tls"))
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	var closers []func()
+	defer func() {
+		if err != nil {
+			cancel()
+			for i := len(closers) - 1; i >= 0; i-- {
+				closers[i]()
+			}
+		}
+	}()
+
+	client, closeEtcd, err := openEtcd(ctx, opts, log)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, closeEtcd)
+	scheme := apiserver.NewScheme()
+	store, err := storage.Open(ctx, client, scheme, opts.Log.With("component", "storage"))
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, store.Close)
+
+	api, err := apiserver.New(apiserver.Config{
+		Store:     store,
+		Scheme:    scheme,
+		Resources: all.Resources(),
+		Authenticator: apiserver.Authenticators{
+			apiserver.ClientCertAuthenticator{Roots: pki.CAPool},
+		},
+		Log: opts.Log.With("component", "apiserver"),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	l, err := net.Listen("tcp", net.JoinHostPort(opts.BindAddress, strconv.Itoa(opts.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("listen for the API: %w", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	hosts := append([]string{"localhost", "127.0.0.1", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "10.43.0.1", opts.AdvertiseAddress}, opts.SANs...)
+	if h, err := os.Hostname(); err == nil {
+		hosts = append(hosts, h)
+	}
+	serving, err := pki.ServingCert("serving", hosts)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	admin, err := pki.ClientCert("admin", "system:admin", []string{"system:masters"})
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	s := &Server{
+		URL:        "https://" + net.JoinHostPort(opts.AdvertiseAddress, strconv.Itoa(port)),
+		Kubeconfig: filepath.Join(opts.DataDir, "admin.kubeconfig"),
+		PKI:        pki,
+		cancel:     cancel,
+		done:       make(chan struct{}),
+	}
+	if err := WriteKubeconfig(s.Kubeconfig, s.URL, pki.CAPEM(), admin); err != nil {
+		l.Close()
+		return nil, err
+	}
+	tlsConfig := &tls.Config{
+		Certificates: []tls.Certificate{serving},
+		ClientCAs:    pki.CAPool,
+		// Verified when present; requests without one reach only the
+		// public paths (health, version) or get 401.
+		ClientAuth: tls.VerifyClientCertIfGiven,
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2", "http/1.1"},
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- api.Serve(runCtx, l, tlsConfig) }()
+	go store.RunCompactor(runCtx, opts.CompactInterval)
+
+	if err := api.EnsureObjects(ctx, systemObjects()...); err != nil {
+		return nil, fmt.Errorf("create system objects: %w", err)
+	}
+	log.Info("API server ready", "url", s.URL, "kubeconfig", s.Kubeconfig)
+	go func() {
+		defer close(s.done)
+		err := <-serveErr
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			s.err = err
+		}
+	}()
+	return s, nil
+}
+
+// Wait blocks until the server stopped and returns why.
+func (s *Server) Wait() error {
+	<-s.done
+	return s.err
+}
+
+// Stop shuts the server down and waits for it.
+func (s *Server) Stop() error {
+	s.cancel()
+	return s.Wait()
+}
+
+func openEtcd(ctx context.Context, opts ServerOptions, log *slog.Logger) (*clientv3.Client, func(), error) {
+	if len(opts.EtcdServers) == 0 {
+		e, err := storage.StartEmbedded(ctx, filepath.Join(opts.DataDir, "etcd"), log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return e.Client(), e.Close, nil
+	}
+	var tlsConfig *tls.Config
+	if opts.EtcdCAFile != "" || opts.EtcdCertFile != "" {
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		if opts.EtcdCAFile != "" {
+			caPEM, err := os.ReadFile(opts.EtcdCAFile)
+			if err != nil {
+				return nil, nil, fmt.Errorf("etcd CA: %w", err)
+			}
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(caPEM)
+			tlsConfig.RootCAs = pool
+		}
+		if opts.EtcdCertFile != "" {
+			cert, err := tls.LoadX509KeyPair(opts.EtcdCertFile, opts.EtcdKeyFile)
+			if err != nil {
+				return nil, nil, fmt.Errorf("etcd client certificate: %w", err)
+			}
+			tlsConfig.Certificates = []tls.Certificate{cert}
+		}
+	}
+	client, err := storage.Connect(ctx, opts.EtcdServers, tlsConfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	return client, func() { client.Close() }, nil
+}
+
+// systemObjects are created at every start when missing.
+func systemObjects() []runtime.Object {
+	return systemNamespaces()
+}
