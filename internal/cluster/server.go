@@ -35,7 +35,7 @@ type ServerOptions struct {
 	SANs []string
 	// EtcdServers, when set, use an external etcd cluster instead of the
 	// embedded one.
-	EtcdServers                          []string
+	EtcdServers                           []string
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
 	// CompactInterval is how often etcd's history is compacted.
 	CompactInterval time.Duration
