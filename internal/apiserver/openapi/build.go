@@ -19,10 +19,6 @@ import (
 	"github.com/kemudi/kemudi/internal/registry"
 )
 
-// kinds maps Go types to the kinds they are served as: the scheme of
-// every k8s.io/api group version, read only.
-var kinds = clientgoscheme.Scheme
-
 // namerFor indexes the kinds of the group versions the resources serve,
 // and those their subresources read and write (autoscaling/v1 Scale,
 // policy/v1 Eviction...).
@@ -37,7 +33,8 @@ func namerFor(resources []*registry.Resource) *namer {
 			gvs[kindOf(a.New()).GroupVersion()] = true
 		}
 	}
-	return newNamer(kinds, gvs)
+	// client-go's scheme knows every k8s.io/api group version.
+	return newNamer(clientgoscheme.Scheme, gvs)
 }
 
 // buildV2JSON generates the swagger 2.0 document of the resources from

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"path"
 	"runtime/debug"
-	"sort"
 	"sync"
 	"time"
 
@@ -19,55 +18,56 @@ import (
 	"github.com/kemudi/kemudi/internal/registry"
 )
 
-// Docs serves the OpenAPI documents of a set of resources. They are built
-// once, on the first request or on Build, and only their serialized,
-// gzip-compressed bytes are kept.
+// Docs serves the OpenAPI documents of a set of resources. Each document
+// is built on its first request (or by Build) and only its serialized,
+// gzip-compressed bytes are kept: the v2 document in JSON, its protobuf
+// form, and the v3 documents with their discovery document (their
+// protobuf forms are made on request too).
 type Docs struct {
 	resources []*registry.Resource
-	docs      func() (*docs, error)
+
+	v2JSON  func() (*blob, error)
+	v2Proto func() (*blob, error)
+	v3      func() (*v3Docs, error)
 }
 
 // New returns the documents of resources. A resource listed twice (same
 // group, version and resource) is served once, from its first entry.
 func New(resources []*registry.Resource) *Docs {
+	d := &Docs{resources: unique(resources)}
+	d.v2JSON = sync.OnceValues(d.buildV2JSON)
+	d.v2Proto = sync.OnceValues(d.buildV2Proto)
+	d.v3 = sync.OnceValues(d.buildV3)
+	return d
+}
+
+func unique(resources []*registry.Resource) []*registry.Resource {
 	seen := map[schema.GroupVersionResource]bool{}
 	var rs []*registry.Resource
 	for _, r := range resources {
 		gvr := r.GroupVersion.WithResource(r.Resource)
-		if seen[gvr] {
-			continue
+		if !seen[gvr] {
+			seen[gvr] = true
+			rs = append(rs, r)
 		}
-		seen[gvr] = true
-		rs = append(rs, r)
 	}
-	d := &Docs{resources: rs}
-	d.docs = sync.OnceValues(d.build)
-	return d
+	return rs
 }
 
-// Build builds the documents now instead of on the first request; a
-// server may call it in the background at start. It is safe to call more
-// than once, concurrently with requests.
+// Build builds the documents kubectl reads (v2 in JSON and protobuf, v3
+// in JSON) now instead of on their first request; a server may call it
+// in the background at start. It is safe to call more than once,
+// concurrently with requests.
 func (d *Docs) Build() error {
-	_, err := d.docs()
+	if _, err := d.v2Proto(); err != nil {
+		return err
+	}
+	_, err := d.v3()
 	return err
 }
 
-// docs is the serialized documents.
-type docs struct {
-	v2JSON, v2Proto *blob
-	v3              map[string]*v3Doc // by path: "api/v1", "apis/apps/v1", ...
-	v3Discovery     *blob
-}
-
-// v3Doc is one v3 document; its protobuf form is made on first request.
-type v3Doc struct {
-	json  *blob
-	proto func() (*blob, error)
-}
-
 // blob is a document as served: gzip-compressed, with the ETag of its
-// uncompressed bytes (upstream's: the hex SHA-512).
+// uncompressed bytes (upstream's: the hex SHA-512 of the JSON form).
 type blob struct {
 	gz       []byte
 	etag     string
@@ -95,42 +95,69 @@ func etagOf(b []byte) string {
 	return fmt.Sprintf("%X", sha512.Sum512(b))
 }
 
-func (d *Docs) build() (*docs, error) {
-	// The build allocates spec trees many times the size of the result;
-	// hand that memory back to the OS at once rather than keep it as
-	// idle heap.
+// A build allocates spec trees many times the size of its result: each
+// one hands that memory back to the OS at once rather than keep it as
+// idle heap.
+
+func (d *Docs) buildV2JSON() (*blob, error) {
 	defer debug.FreeOSMemory()
-	b, err := build(d.resources)
+	b, err := buildV2JSON(d.resources)
+	if err != nil {
+		return nil, err
+	}
+	return newBlob(b, etagOf(b), time.Now()), nil
+}
+
+func (d *Docs) buildV2Proto() (*blob, error) {
+	j, err := d.v2JSON()
+	if err != nil {
+		return nil, err
+	}
+	return protoBlob(j, v2Proto)
+}
+
+// protoBlob converts a JSON document to protobuf. The protobuf form
+// shares the ETag of the JSON one, as upstream's: the Vary header tells
+// them apart.
+func protoBlob(j *blob, convert func([]byte) ([]byte, error)) (*blob, error) {
+	defer debug.FreeOSMemory()
+	raw, err := j.bytes()
+	if err != nil {
+		return nil, err
+	}
+	pb, err := convert(raw)
+	if err != nil {
+		return nil, err
+	}
+	return newBlob(pb, j.etag, j.modified), nil
+}
+
+// v3Docs is the v3 documents, by path ("api/v1", "apis/apps/v1", ...),
+// and the discovery document that lists them.
+type v3Docs struct {
+	docs      map[string]*v3Doc
+	discovery *blob
+}
+
+// v3Doc is one v3 document; its protobuf form is made on first request.
+type v3Doc struct {
+	json  *blob
+	proto func() (*blob, error)
+}
+
+func (d *Docs) buildV3() (*v3Docs, error) {
+	defer debug.FreeOSMemory()
+	built, err := buildV3JSON(d.resources)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
-	etag := etagOf(b.v2JSON)
-	out := &docs{
-		// The protobuf document shares the ETag of the JSON one, as
-		// upstream's: the Vary header tells them apart.
-		v2JSON:  newBlob(b.v2JSON, etag, now),
-		v2Proto: newBlob(b.v2Proto, etag, now),
-		v3:      map[string]*v3Doc{},
-	}
+	out := &v3Docs{docs: map[string]*v3Doc{}}
 	disc := v3Discovery{Paths: map[string]discoveryPath{}}
-	names := make([]string, 0, len(b.v3JSON))
-	for name := range b.v3JSON {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		j := newBlob(b.v3JSON[name], etagOf(b.v3JSON[name]), now)
-		out.v3[name] = &v3Doc{json: j, proto: sync.OnceValues(func() (*blob, error) {
-			raw, err := j.bytes()
-			if err != nil {
-				return nil, err
-			}
-			pb, err := v3Proto(raw)
-			if err != nil {
-				return nil, err
-			}
-			return newBlob(pb, j.etag, j.modified), nil
+	for name, b := range built {
+		j := newBlob(b, etagOf(b), now)
+		out.docs[name] = &v3Doc{json: j, proto: sync.OnceValues(func() (*blob, error) {
+			return protoBlob(j, v3Proto)
 		})}
 		disc.Paths[name] = discoveryPath{ServerRelativeURL: serverRelativeURL(name, j.etag)}
 	}
@@ -138,7 +165,7 @@ func (d *Docs) build() (*docs, error) {
 	if err != nil {
 		return nil, err
 	}
-	out.v3Discovery = newBlob(raw, etagOf(raw), now)
+	out.discovery = newBlob(raw, etagOf(raw), now)
 	return out, nil
 }
 

@@ -49,14 +49,14 @@ func (d *Docs) ServeV2(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotAcceptable)
 		return
 	}
-	docs, err := d.docs()
+	get, contentType := d.v2JSON, "application/json"
+	if subtype != "json" {
+		get, contentType = d.v2Proto, "application/"+v2Protobuf
+	}
+	b, err := get()
 	if err != nil {
 		unavailable(w, err)
 		return
-	}
-	b, contentType := docs.v2JSON, "application/json"
-	if subtype != "json" {
-		b, contentType = docs.v2Proto, "application/"+v2Protobuf
 	}
 	serve(w, r, b, contentType)
 }
@@ -69,17 +69,17 @@ func (d *Docs) ServeV3(w http.ResponseWriter, r *http.Request) {
 	if !getOrHead(w, r) {
 		return
 	}
-	docs, err := d.docs()
+	docs, err := d.v3()
 	if err != nil {
 		unavailable(w, err)
 		return
 	}
 	name := strings.Trim(strings.TrimPrefix(r.URL.Path, "/openapi/v3"), "/")
 	if name == "" {
-		serve(w, r, docs.v3Discovery, "application/json")
+		serve(w, r, docs.discovery, "application/json")
 		return
 	}
-	doc := docs.v3[name]
+	doc := docs.docs[name]
 	if doc == nil {
 		http.NotFound(w, r)
 		return

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/version"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/kube-openapi/pkg/common"
 
 	"github.com/kemudi/kemudi/internal/registry"
@@ -170,7 +171,7 @@ func kindOf(obj runtime.Object) schema.GroupVersionKind {
 	if gvk := obj.GetObjectKind().GroupVersionKind(); !gvk.Empty() {
 		return gvk
 	}
-	if gvks, _, err := kinds.ObjectKinds(obj); err == nil && len(gvks) > 0 {
+	if gvks, _, err := clientgoscheme.Scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
 		return gvks[0]
 	}
 	return schema.GroupVersionKind{}

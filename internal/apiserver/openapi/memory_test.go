@@ -73,15 +73,17 @@ func TestRetainedMemory(t *testing.T) {
 	runtime.ReadMemStats(&m1)
 	after := heapAfterGC()
 
-	docs, _ := d.docs()
-	served := len(docs.v2JSON.gz) + len(docs.v2Proto.gz) + len(docs.v3Discovery.gz)
-	for _, v := range docs.v3 {
+	v2j, _ := d.v2JSON()
+	v2p, _ := d.v2Proto()
+	docs, _ := d.v3()
+	served := len(v2j.gz) + len(v2p.gz) + len(docs.discovery.gz)
+	for _, v := range docs.docs {
 		served += len(v.json.gz)
 	}
 	retained := int64(after) - int64(before)
 	t.Logf("%d resources, %d v3 documents: built in %v, allocated %.1f MiB, peak heap in use %.1f MiB (%.1f before), "+
 		"retained heap %.2f MiB (gzip'd documents %.2f MiB); RSS %s -> %s, peak RSS %s -> %s",
-		len(d.resources), len(docs.v3), took.Round(time.Millisecond), float64(m1.TotalAlloc-m0.TotalAlloc)/(1<<20),
+		len(d.resources), len(docs.docs), took.Round(time.Millisecond), float64(m1.TotalAlloc-m0.TotalAlloc)/(1<<20),
 		float64(peakInuse)/(1<<20), float64(m0.HeapInuse)/(1<<20),
 		float64(retained)/(1<<20), float64(served)/(1<<20), rssBefore, procStatus("VmRSS"), hwmBefore, procStatus("VmHWM"))
 	if retained > retainedLimit {
@@ -94,7 +96,14 @@ func BenchmarkBuild(b *testing.B) {
 	resources := New(testResources()).resources
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := build(resources); err != nil {
+		j, err := buildV2JSON(resources)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := v2Proto(j); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := buildV3JSON(resources); err != nil {
 			b.Fatal(err)
 		}
 	}

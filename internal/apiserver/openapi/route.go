@@ -18,7 +18,6 @@ type service struct {
 	routes []common.Route
 }
 
-
 func (s *service) RootPath() string                   { return s.root }
 func (s *service) PathParameters() []common.Parameter { return nil }
 func (s *service) Routes() []common.Route             { return s.routes }
