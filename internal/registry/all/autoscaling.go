@@ -1,7 +1,12 @@
 package all
 
-import "github.com/kemudi/kemudi/internal/registry"
+import (
+	"github.com/kemudi/kemudi/internal/registry"
+	"github.com/kemudi/kemudi/internal/registry/autoscaling/horizontalpodautoscaler"
+)
 
 func autoscaling() []*registry.Resource {
-	return nil
+	return []*registry.Resource{
+		horizontalpodautoscaler.Resource(),
+	}
 }
