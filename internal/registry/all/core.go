@@ -4,8 +4,10 @@ import (
 	"github.com/kemudi/kemudi/internal/registry"
 	"github.com/kemudi/kemudi/internal/registry/core/configmap"
 	"github.com/kemudi/kemudi/internal/registry/core/endpoints"
+	"github.com/kemudi/kemudi/internal/registry/core/event"
 	"github.com/kemudi/kemudi/internal/registry/core/limitrange"
 	"github.com/kemudi/kemudi/internal/registry/core/namespace"
+	"github.com/kemudi/kemudi/internal/registry/core/node"
 	"github.com/kemudi/kemudi/internal/registry/core/persistentvolume"
 	"github.com/kemudi/kemudi/internal/registry/core/persistentvolumeclaim"
 	"github.com/kemudi/kemudi/internal/registry/core/pod"
@@ -30,5 +32,7 @@ func core() []*registry.Resource {
 		persistentvolumeclaim.Resource(),
 		pod.Resource(),
 		podtemplate.Resource(),
+		node.Resource(),
+		event.Resource(),
 	}
 }
