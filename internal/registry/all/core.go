@@ -15,6 +15,7 @@ import (
 	"github.com/kemudi/kemudi/internal/registry/core/replicationcontroller"
 	"github.com/kemudi/kemudi/internal/registry/core/resourcequota"
 	"github.com/kemudi/kemudi/internal/registry/core/secret"
+	"github.com/kemudi/kemudi/internal/registry/core/service"
 	"github.com/kemudi/kemudi/internal/registry/core/serviceaccount"
 )
 
@@ -22,6 +23,7 @@ func core() []*registry.Resource {
 	return []*registry.Resource{
 		configmap.Resource(),
 		namespace.Resource(),
+		service.Resource(),
 		secret.Resource(),
 		serviceaccount.Resource(),
 		endpoints.Resource(),
