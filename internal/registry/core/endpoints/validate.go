@@ -8,6 +8,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
+// DeprecationWarning is the warning upstream (1.33+) attaches to every
+// request for core/v1 endpoints, reads included. A per-request warning is
+// beyond the Warnings hook (which sees writes only), so the API server
+// adds it.
+const DeprecationWarning = "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"
+
 // managedByLabel and controllerName mark endpoints the endpoints
 // controller wrote; they get no IP-format warnings.
 const (
