@@ -1,7 +1,12 @@
 package all
 
-import "github.com/kemudi/kemudi/internal/registry"
+import (
+	"github.com/kemudi/kemudi/internal/registry"
+	"github.com/kemudi/kemudi/internal/registry/policy/poddisruptionbudget"
+)
 
 func policy() []*registry.Resource {
-	return nil
+	return []*registry.Resource{
+		poddisruptionbudget.Resource(),
+	}
 }

@@ -14,19 +14,21 @@ import (
 
 // Validate checks a daemon set on create.
 func Validate(ds *appsv1.DaemonSet) field.ErrorList {
-	return validateSpec(&ds.Spec, field.NewPath("spec"))
+	return validateSpec(&ds.Spec, field.NewPath("spec"), false)
 }
 
-// ValidateUpdate checks an update: the new spec and an unchanged selector.
+// ValidateUpdate checks an update: the new spec and an unchanged selector
+// (which keeps any expression values older servers accepted).
 func ValidateUpdate(ds, old *appsv1.DaemonSet) field.ErrorList {
 	errs := apimachineryvalidation.ValidateImmutableField(ds.Spec.Selector, old.Spec.Selector, field.NewPath("spec", "selector"))
-	return append(errs, validateSpec(&ds.Spec, field.NewPath("spec"))...)
+	return append(errs, validateSpec(&ds.Spec, field.NewPath("spec"), metav1validation.LabelSelectorHasInvalidLabelValue(old.Spec.Selector))...)
 }
 
-func validateSpec(spec *appsv1.DaemonSetSpec, fldPath *field.Path) field.ErrorList {
+func validateSpec(spec *appsv1.DaemonSetSpec, fldPath *field.Path, allowInvalidLabelValue bool) field.ErrorList {
 	// Unlike the other workloads, a missing selector is reported only as
 	// one that does not match the template.
-	errs := metav1validation.ValidateLabelSelector(spec.Selector, metav1validation.LabelSelectorValidationOptions{}, fldPath.Child("selector"))
+	opts := metav1validation.LabelSelectorValidationOptions{AllowInvalidLabelValueInSelector: allowInvalidLabelValue}
+	errs := metav1validation.ValidateLabelSelector(spec.Selector, opts, fldPath.Child("selector"))
 	if selector, err := metav1.LabelSelectorAsSelector(spec.Selector); err == nil {
 		errs = append(errs, podspec.ValidateSelectorMatchesTemplate(selector, &spec.Template, fldPath.Child("template"))...)
 	}
