@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kemudi/kemudi/internal/apiserver"
+	"github.com/kemudi/kemudi/internal/apiserver/openapi"
 	"github.com/kemudi/kemudi/internal/registry/all"
 	"github.com/kemudi/kemudi/internal/storage"
 )
@@ -100,10 +101,12 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	}
 	closers = append(closers, store.Close)
 
+	resources := all.Resources()
 	api, err := apiserver.New(apiserver.Config{
 		Store:     store,
 		Scheme:    scheme,
-		Resources: all.Resources(),
+		Resources: resources,
+		OpenAPI:   openapi.New(resources).Handler(),
 		Authenticator: apiserver.Authenticators{
 			apiserver.ClientCertAuthenticator{Roots: pki.CAPool},
 		},
