@@ -531,3 +531,30 @@ func TestAppArmorAnnotationSync(t *testing.T) {
 		t.Errorf("synced pod rejected: %v", errs)
 	}
 }
+
+func TestEphemeralContainersUpdate(t *testing.T) {
+	old := newPod()
+	old.Spec.NodeName = "node-1"
+	debug := corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+		Name: "debugger", Image: "busybox", Stdin: true, TTY: true}, TargetContainerName: "web"}
+
+	p := old.DeepCopy()
+	p.Spec.EphemeralContainers = []corev1.EphemeralContainer{debug}
+	p.Spec.RestartPolicy = corev1.RestartPolicyNever // ignored: only ephemeral containers count
+	Default(p)
+	PrepareForEphemeralUpdate(p, old)
+	if p.Spec.RestartPolicy != corev1.RestartPolicyAlways || len(p.Spec.EphemeralContainers) != 1 {
+		t.Fatalf("prepared spec = %+v", p.Spec)
+	}
+	assertErrors(t, ValidateEphemeralUpdate(p, old))
+
+	// Ephemeral containers may not set probes, and may not go away.
+	bad := p.DeepCopy()
+	bad.Spec.EphemeralContainers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"x"}}}}
+	assertErrors(t, ValidateEphemeralUpdate(bad, p),
+		wantErr{field.ErrorTypeForbidden, "spec.ephemeralContainers[0].readinessProbe"},
+		wantErr{field.ErrorTypeForbidden, "spec.ephemeralContainers"})
+	gone := p.DeepCopy()
+	gone.Spec.EphemeralContainers = nil
+	assertErrors(t, ValidateEphemeralUpdate(gone, p), wantErr{field.ErrorTypeForbidden, "spec.ephemeralContainers"})
+}
