@@ -1,6 +1,7 @@
 package replicationcontroller
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -173,5 +174,21 @@ func TestDefaultedTemplateIsValid(t *testing.T) {
 	}
 	if rc.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyAlways {
 		t.Errorf("restartPolicy = %q", rc.Spec.Template.Spec.RestartPolicy)
+	}
+}
+
+func TestWarningsHookOnCreateOnly(t *testing.T) {
+	rc := nginx()
+	rc.Name = "web.v1"
+	hook := Resource().Hooks.Warnings
+	var typedNil *corev1.ReplicationController
+	if w := hook(context.Background(), rc, nil); len(w) != 1 {
+		t.Errorf("create (nil old): %v", w)
+	}
+	if w := hook(context.Background(), rc, typedNil); len(w) != 1 {
+		t.Errorf("create (nil pointer old): %v", w)
+	}
+	if w := hook(context.Background(), rc, rc.DeepCopy()); w != nil {
+		t.Errorf("update: %v", w)
 	}
 }

@@ -40,7 +40,8 @@ func Resource() *registry.Resource {
 				return Validate(obj.(*corev1.ReplicationController))
 			},
 			Warnings: func(_ context.Context, obj, old runtime.Object) []string {
-				if old != nil {
+				// A create has no old object (nil, or a nil pointer).
+				if o, _ := old.(*corev1.ReplicationController); o != nil {
 					return nil
 				}
 				return Warnings(obj.(*corev1.ReplicationController))

@@ -36,7 +36,8 @@ func Resource() *registry.Resource {
 				return ValidateUpdate(obj.(*corev1.ResourceQuota), old.(*corev1.ResourceQuota))
 			},
 			Warnings: func(_ context.Context, obj, old runtime.Object) []string {
-				if old != nil {
+				// A create has no old object (nil, or a nil pointer).
+				if o, _ := old.(*corev1.ResourceQuota); o != nil {
 					return nil // upstream warns on create only
 				}
 				return Warnings(obj.(*corev1.ResourceQuota))

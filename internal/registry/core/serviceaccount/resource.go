@@ -32,10 +32,7 @@ func Resource() *registry.Resource {
 				CleanSecretReferences(obj.(*corev1.ServiceAccount))
 			},
 			Warnings: func(_ context.Context, obj, old runtime.Object) []string {
-				var o *corev1.ServiceAccount
-				if old != nil {
-					o = old.(*corev1.ServiceAccount)
-				}
+				o, _ := old.(*corev1.ServiceAccount) // nil on create
 				return Warnings(obj.(*corev1.ServiceAccount), o)
 			},
 		},
