@@ -36,7 +36,7 @@ func Validate(n *corev1.Node) field.ErrorList {
 	if len(n.Spec.PodCIDRs) > 0 {
 		p := field.NewPath("spec", "podCIDRs")
 		for i, cidr := range n.Spec.PodCIDRs {
-			errs = append(errs, validation.IsValidCIDRForLegacyField(p.Index(i), cidr, false, nil)...)
+			errs = append(errs, validation.IsValidCIDRForLegacyField(p.Index(i), cidr, true, nil)...)
 		}
 		if len(n.Spec.PodCIDRs) > 1 && !dualStackCIDRs(n.Spec.PodCIDRs) {
 			errs = append(errs, field.Invalid(p, n.Spec.PodCIDRs, "may specify no more than one CIDR for each IP family"))

@@ -162,7 +162,7 @@ func validateClaimStatuses(statuses []corev1.PodResourceClaimStatus, claims []co
 func validateIPs(ips, oldIPs []string, fldPath *field.Path, value interface{}) field.ErrorList {
 	var errs field.ErrorList
 	for i, ip := range ips {
-		errs = append(errs, validation.IsValidIPForLegacyField(fldPath.Index(i), ip, false, oldIPs)...)
+		errs = append(errs, validation.IsValidIPForLegacyField(fldPath.Index(i), ip, true, oldIPs)...)
 	}
 	if len(ips) > 1 {
 		v4, v6 := 0, 0

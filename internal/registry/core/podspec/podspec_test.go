@@ -315,6 +315,9 @@ func TestInvalidSpecs(t *testing.T) {
 		{"bad nameserver", func(s *corev1.PodSpec) {
 			s.DNSConfig = &corev1.PodDNSConfig{Nameservers: []string{"not-an-ip"}}
 		}, false, []wantErr{{field.ErrorTypeInvalid, "spec.dnsConfig.nameservers[0]"}}},
+		{"nameserver with leading zeros", func(s *corev1.PodSpec) {
+			s.DNSConfig = &corev1.PodDNSConfig{Nameservers: []string{"10.043.0.10"}}
+		}, false, []wantErr{{field.ErrorTypeInvalid, "spec.dnsConfig.nameservers[0]"}}},
 		{"nodeSelector bad value", func(s *corev1.PodSpec) { s.NodeSelector["disk"] = "fast ssd" }, false,
 			[]wantErr{{field.ErrorTypeInvalid, "spec.nodeSelector"}}},
 		{"node affinity without terms", func(s *corev1.PodSpec) {

@@ -204,9 +204,10 @@ func validateDNSConfig(cfg *corev1.PodDNSConfig, policy corev1.DNSPolicy, fldPat
 }
 
 // validIP checks an IP address in one of the fields that kept the legacy
-// parser (which allowed leading zeros); it must still parse.
+// parser, with the strict rules (no leading zeros, no IPv4-mapped IPv6)
+// StrictIPCIDRValidation applies by default since 1.36.
 func validIP(fldPath *field.Path, value string) field.ErrorList {
-	return validation.IsValidIPForLegacyField(fldPath, value, false, nil)
+	return validation.IsValidIPForLegacyField(fldPath, value, true, nil)
 }
 
 // validateHostNetworkPorts: with hostNetwork the container's ports are the
