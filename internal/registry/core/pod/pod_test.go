@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -557,4 +558,20 @@ func TestEphemeralContainersUpdate(t *testing.T) {
 	gone := p.DeepCopy()
 	gone.Spec.EphemeralContainers = nil
 	assertErrors(t, ValidateEphemeralUpdate(gone, p), wantErr{field.ErrorTypeForbidden, "spec.ephemeralContainers"})
+}
+
+func TestWarningsHookOnCreateOnly(t *testing.T) {
+	p := newPod()
+	p.Name = "web.1"
+	hook := Resource().Hooks.Warnings
+	var typedNil *corev1.Pod
+	if w := hook(context.Background(), p, nil); len(w) != 1 {
+		t.Errorf("create (nil old): %q", w)
+	}
+	if w := hook(context.Background(), p, typedNil); len(w) != 1 {
+		t.Errorf("create (nil pointer old): %q", w)
+	}
+	if w := hook(context.Background(), p, p.DeepCopy()); w != nil {
+		t.Errorf("update: %q", w)
+	}
 }

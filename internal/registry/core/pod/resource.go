@@ -48,9 +48,9 @@ func Resource() *registry.Resource {
 				return ValidateUpdate(obj.(*corev1.Pod), old.(*corev1.Pod))
 			},
 			Warnings: func(_ context.Context, obj, old runtime.Object) []string {
-				if old != nil {
-					// Upstream warns on create only: pod updates come
-					// mostly from controllers.
+				// Upstream warns on create only (old is nil, or a nil
+				// pointer): pod updates come mostly from controllers.
+				if o, _ := old.(*corev1.Pod); o != nil {
 					return nil
 				}
 				return Warnings(obj.(*corev1.Pod))
