@@ -46,6 +46,8 @@ func TestValidateUpdate(t *testing.T) {
 	renumbered := old.DeepCopy()
 	renumbered.Revision = 4
 	Expect(t, ValidateUpdate(renumbered, old))
+	reencoded := newRevision(`{ "a": 1 }`)
+	Expect(t, ValidateUpdate(reencoded, old))
 	changed := newRevision(`{"a":2}`)
 	Expect(t, ValidateUpdate(changed, old), Invalid("data"))
 }

@@ -54,11 +54,14 @@ func Default(ss *appsv1.StatefulSet) {
 	}
 }
 
-// defaultClaimTemplate gives a volume claim template what upstream's
-// serialization shows on it: its apiVersion and kind, a Pending phase and
-// a Filesystem volume mode.
+// defaultClaimTemplate gives a volume claim template a Pending phase and
+// a Filesystem volume mode, as upstream does. Its apiVersion and kind are
+// cleared, as upstream's decoding clears them: objects are stored as
+// protobuf, which does not keep them, so a template sent with them must
+// compare equal to the stored one (templates are immutable). Upstream
+// adds them back on every read; no hook here can, so reads omit them.
 func defaultClaimTemplate(pvc *corev1.PersistentVolumeClaim) {
-	pvc.APIVersion, pvc.Kind = "v1", "PersistentVolumeClaim"
+	pvc.APIVersion, pvc.Kind = "", ""
 	if pvc.Status.Phase == "" {
 		pvc.Status.Phase = corev1.ClaimPending
 	}

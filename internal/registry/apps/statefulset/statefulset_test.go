@@ -61,7 +61,7 @@ func TestDefault(t *testing.T) {
 		t.Errorf("replicas %d revisionHistoryLimit %d", *spec.Replicas, *spec.RevisionHistoryLimit)
 	}
 	pvc := spec.VolumeClaimTemplates[0]
-	if pvc.APIVersion != "v1" || pvc.Kind != "PersistentVolumeClaim" || pvc.Status.Phase != corev1.ClaimPending || *pvc.Spec.VolumeMode != corev1.PersistentVolumeFilesystem {
+	if pvc.APIVersion != "" || pvc.Kind != "" || pvc.Status.Phase != corev1.ClaimPending || *pvc.Spec.VolumeMode != corev1.PersistentVolumeFilesystem {
 		t.Errorf("claim template defaulted to %+v", pvc)
 	}
 
@@ -173,6 +173,13 @@ func TestValidateUpdate(t *testing.T) {
 	ok.Spec.PersistentVolumeClaimRetentionPolicy.WhenScaled = appsv1.DeletePersistentVolumeClaimRetentionPolicyType
 	ok.Spec.Ordinals = &appsv1.StatefulSetOrdinals{Start: 1}
 	Expect(t, ValidateUpdate(ok, old))
+
+	// Claim templates sent with apiVersion and kind match stored ones,
+	// which have none.
+	typed := old.DeepCopy()
+	typed.Spec.VolumeClaimTemplates[0].APIVersion, typed.Spec.VolumeClaimTemplates[0].Kind = "v1", "PersistentVolumeClaim"
+	Default(typed)
+	Expect(t, ValidateUpdate(typed, old))
 
 	bad := old.DeepCopy()
 	bad.Spec.ServiceName = "other"
