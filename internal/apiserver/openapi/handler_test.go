@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -211,5 +213,47 @@ func TestEveryResourceIsDescribed(t *testing.T) {
 				t.Errorf("%s: no %s", gvk, item)
 			}
 		}
+	}
+}
+
+// The extensions clients act on: kinds on definitions and operations,
+// merge strategies and list types on fields.
+func TestExtensions(t *testing.T) {
+	srv, _ := testServer(t)
+	v2 := getJSON(t, srv.URL+"/openapi/v2")
+	disc := getJSON(t, srv.URL+"/openapi/v3")["paths"].(obj)
+	v3 := getJSON(t, srv.URL+disc["api/v1"].(obj)["serverRelativeURL"].(string))
+	for name, defs := range map[string]obj{
+		"v2": v2["definitions"].(obj),
+		"v3": v3["components"].(obj)["schemas"].(obj),
+	} {
+		pod := defs["io.k8s.api.core.v1.Pod"].(obj)
+		if got := mustJSON(pod[extensionGVK]); got != mustJSON([]obj{{"group": "", "version": "v1", "kind": "Pod"}}) {
+			t.Errorf("%s: Pod kinds %s", name, got)
+		}
+		containers := defs["io.k8s.api.core.v1.PodSpec"].(obj)["properties"].(obj)["containers"].(obj)
+		for k, want := range map[string]interface{}{
+			"x-kubernetes-patch-strategy":  "merge",
+			"x-kubernetes-patch-merge-key": "name",
+			"x-kubernetes-list-type":       "map",
+			"x-kubernetes-list-map-keys":   []interface{}{"name"},
+		} {
+			if !reflect.DeepEqual(containers[k], want) {
+				t.Errorf("%s: PodSpec.containers %s = %v, want %v", name, k, containers[k], want)
+			}
+		}
+	}
+	patch := v3["paths"].(obj)["/api/v1/namespaces/{namespace}/pods/{name}"].(obj)["patch"].(obj)
+	if patch[extensionAction] != "patch" || mustJSON(patch[extensionGVK]) != mustJSON(obj{"group": "", "version": "v1", "kind": "Pod"}) {
+		t.Errorf("pod PATCH: action %v, kind %v", patch[extensionAction], patch[extensionGVK])
+	}
+	types := []string{}
+	for ct := range patch["requestBody"].(obj)["content"].(obj) {
+		types = append(types, ct)
+	}
+	sort.Strings(types)
+	want := []string{"application/apply-patch+cbor", "application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"}
+	if !reflect.DeepEqual(types, want) {
+		t.Errorf("pod PATCH takes %v, want %v", types, want)
 	}
 }
