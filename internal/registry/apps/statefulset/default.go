@@ -56,10 +56,9 @@ func Default(ss *appsv1.StatefulSet) {
 
 // defaultClaimTemplate gives a volume claim template a Pending phase and
 // a Filesystem volume mode, as upstream does. Its apiVersion and kind are
-// cleared, as upstream's decoding clears them: objects are stored as
-// protobuf, which does not keep them, so a template sent with them must
-// compare equal to the stored one (templates are immutable). Upstream
-// adds them back on every read; no hook here can, so reads omit them.
+// cleared, as upstream's decoding clears them: protobuf storage does not
+// keep them anyway. Upstream sets them again on every read (see
+// TypeClaimTemplates).
 func defaultClaimTemplate(pvc *corev1.PersistentVolumeClaim) {
 	pvc.APIVersion, pvc.Kind = "", ""
 	if pvc.Status.Phase == "" {
@@ -67,5 +66,18 @@ func defaultClaimTemplate(pvc *corev1.PersistentVolumeClaim) {
 	}
 	if pvc.Spec.VolumeMode == nil {
 		pvc.Spec.VolumeMode = new(corev1.PersistentVolumeFilesystem)
+	}
+}
+
+// TypeClaimTemplates sets apiVersion v1 and kind PersistentVolumeClaim on
+// each claim template, as upstream does whenever it serves a stateful set
+// (an artefact of its conversion code that clients now expect: without
+// it, `kubectl apply` of a manifest that spells them out finds a
+// difference every time). It is for the server to call on the objects it
+// returns.
+func TypeClaimTemplates(ss *appsv1.StatefulSet) {
+	for i := range ss.Spec.VolumeClaimTemplates {
+		ss.Spec.VolumeClaimTemplates[i].APIVersion = "v1"
+		ss.Spec.VolumeClaimTemplates[i].Kind = "PersistentVolumeClaim"
 	}
 }

@@ -180,6 +180,12 @@ func TestValidateUpdate(t *testing.T) {
 	typed.Spec.VolumeClaimTemplates[0].APIVersion, typed.Spec.VolumeClaimTemplates[0].Kind = "v1", "PersistentVolumeClaim"
 	Default(typed)
 	Expect(t, ValidateUpdate(typed, old))
+	decorated := old.DeepCopy()
+	TypeClaimTemplates(decorated)
+	if decorated.Spec.VolumeClaimTemplates[0].Kind != "PersistentVolumeClaim" {
+		t.Errorf("TypeClaimTemplates left %+v", decorated.Spec.VolumeClaimTemplates[0].TypeMeta)
+	}
+	Expect(t, ValidateUpdate(old, decorated))
 
 	bad := old.DeepCopy()
 	bad.Spec.ServiceName = "other"

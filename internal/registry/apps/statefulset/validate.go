@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -41,9 +43,25 @@ func ValidateUpdate(ss, old *appsv1.StatefulSet) field.ErrorList {
 	specPath := field.NewPath("spec")
 	errs := validateSpec(&ss.Spec, specPath, opts)
 	errs = append(errs, apimachineryvalidation.ValidateImmutableField(ss.Spec.Selector, old.Spec.Selector, specPath.Child("selector"))...)
-	errs = append(errs, apimachineryvalidation.ValidateImmutableField(ss.Spec.VolumeClaimTemplates, old.Spec.VolumeClaimTemplates, specPath.Child("volumeClaimTemplates"))...)
+	if !equality.Semantic.DeepEqual(untyped(ss.Spec.VolumeClaimTemplates), untyped(old.Spec.VolumeClaimTemplates)) {
+		errs = append(errs, field.Invalid(specPath.Child("volumeClaimTemplates"), ss.Spec.VolumeClaimTemplates, apimachineryvalidation.FieldImmutableErrorMsg))
+	}
 	errs = append(errs, apimachineryvalidation.ValidateImmutableField(ss.Spec.ServiceName, old.Spec.ServiceName, specPath.Child("serviceName"))...)
 	return append(errs, apimachineryvalidation.ValidateImmutableField(ss.Spec.PodManagementPolicy, old.Spec.PodManagementPolicy, specPath.Child("podManagementPolicy"))...)
+}
+
+// untyped returns claim templates without apiVersion and kind, which
+// carry no meaning inside a stateful set and are not stored.
+func untyped(claims []corev1.PersistentVolumeClaim) []corev1.PersistentVolumeClaim {
+	if claims == nil {
+		return nil
+	}
+	out := make([]corev1.PersistentVolumeClaim, len(claims))
+	for i := range claims {
+		out[i] = claims[i]
+		out[i].TypeMeta = metav1.TypeMeta{}
+	}
+	return out
 }
 
 func validateSpec(spec *appsv1.StatefulSetSpec, fldPath *field.Path, opts options) field.ErrorList {
