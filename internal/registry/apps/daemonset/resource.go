@@ -5,11 +5,13 @@ import (
 	"context"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kemudi/kemudi/internal/registry"
+	"github.com/kemudi/kemudi/internal/registry/apps/workload"
 )
 
 // Resource returns the daemonsets resource.
@@ -39,6 +41,13 @@ func Resource() *registry.Resource {
 			},
 			ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
 				return ValidateUpdate(obj.(*appsv1.DaemonSet), old.(*appsv1.DaemonSet))
+			},
+			Warnings: func(_ context.Context, obj, old runtime.Object) []string {
+				var oldTemplate *corev1.PodTemplateSpec
+				if o, _ := old.(*appsv1.DaemonSet); o != nil {
+					oldTemplate = &o.Spec.Template
+				}
+				return workload.TemplateWarnings(&obj.(*appsv1.DaemonSet).Spec.Template, oldTemplate, field.NewPath("spec", "template"))
 			},
 		},
 		StatusHooks: registry.StatusHooks{

@@ -2,6 +2,7 @@ package deployment
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,6 +199,16 @@ func TestWarnings(t *testing.T) {
 	}
 	if got := w(context.Background(), d, d.DeepCopy()); len(got) != 0 {
 		t.Errorf("update warnings %q, want none", got)
+	}
+	// The pod template's own warnings, when it changes.
+	old := d.DeepCopy()
+	d.Spec.Template.Spec.NodeSelector = map[string]string{"beta.kubernetes.io/os": "linux"}
+	got := w(context.Background(), d, old)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "spec.template.spec.nodeSelector[beta.kubernetes.io/os]: ") {
+		t.Errorf("template warnings %q", got)
+	}
+	if got := w(context.Background(), d, (*appsv1.Deployment)(nil)); len(got) != 2 {
+		t.Errorf("create (typed nil old) warnings %q, want name and template", got)
 	}
 }
 

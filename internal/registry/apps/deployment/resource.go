@@ -5,6 +5,7 @@ import (
 	"context"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -43,10 +44,7 @@ func Resource() *registry.Resource {
 				return ValidateUpdate(obj.(*appsv1.Deployment), old.(*appsv1.Deployment))
 			},
 			Warnings: func(_ context.Context, obj, old runtime.Object) []string {
-				if old != nil {
-					return nil
-				}
-				return workload.NameWarnings(obj.(*appsv1.Deployment).Name)
+				return warnings(obj.(*appsv1.Deployment), asDeployment(old))
 			},
 		},
 		StatusHooks: registry.StatusHooks{
@@ -94,6 +92,25 @@ func stringMapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// warnings are the name's on create and the pod template's.
+func warnings(d, old *appsv1.Deployment) []string {
+	var w []string
+	var oldTemplate *corev1.PodTemplateSpec
+	if old == nil {
+		w = workload.NameWarnings(d.Name)
+	} else {
+		oldTemplate = &old.Spec.Template
+	}
+	return append(w, workload.TemplateWarnings(&d.Spec.Template, oldTemplate, field.NewPath("spec", "template"))...)
+}
+
+// asDeployment returns old as a deployment; nil (also for a typed nil) on
+// create.
+func asDeployment(old runtime.Object) *appsv1.Deployment {
+	d, _ := old.(*appsv1.Deployment)
+	return d
 }
 
 func deref(p *int32) int32 {

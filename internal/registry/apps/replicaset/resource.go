@@ -5,6 +5,7 @@ import (
 	"context"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -43,10 +44,15 @@ func Resource() *registry.Resource {
 				return ValidateUpdate(obj.(*appsv1.ReplicaSet), old.(*appsv1.ReplicaSet))
 			},
 			Warnings: func(_ context.Context, obj, old runtime.Object) []string {
-				if old != nil {
-					return nil
+				rs := obj.(*appsv1.ReplicaSet)
+				var w []string
+				var oldTemplate *corev1.PodTemplateSpec
+				if o, _ := old.(*appsv1.ReplicaSet); o != nil {
+					oldTemplate = &o.Spec.Template
+				} else {
+					w = workload.NameWarnings(rs.Name)
 				}
-				return workload.NameWarnings(obj.(*appsv1.ReplicaSet).Name)
+				return append(w, workload.TemplateWarnings(&rs.Spec.Template, oldTemplate, field.NewPath("spec", "template"))...)
 			},
 		},
 		StatusHooks: registry.StatusHooks{

@@ -5,6 +5,7 @@ import (
 	"context"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -46,8 +47,9 @@ func Resource() *registry.Resource {
 			ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
 				return ValidateUpdate(obj.(*appsv1.StatefulSet), old.(*appsv1.StatefulSet))
 			},
-			Warnings: func(_ context.Context, obj, _ runtime.Object) []string {
-				return warnings(obj.(*appsv1.StatefulSet))
+			Warnings: func(_ context.Context, obj, old runtime.Object) []string {
+				o, _ := old.(*appsv1.StatefulSet)
+				return warnings(obj.(*appsv1.StatefulSet), o)
 			},
 		},
 		StatusHooks: registry.StatusHooks{
@@ -68,13 +70,18 @@ func Resource() *registry.Resource {
 	}
 }
 
-// warnings flags a negative revisionHistoryLimit, which keeps every
-// revision forever.
-func warnings(ss *appsv1.StatefulSet) []string {
-	if ss.Spec.RevisionHistoryLimit != nil && *ss.Spec.RevisionHistoryLimit < 0 {
-		return []string{"spec.revisionHistoryLimit: a negative value retains all historical revisions; a value >= 0 is recommended"}
+// warnings are the pod template's (on create and template changes), and
+// a negative revisionHistoryLimit, which keeps every revision forever.
+func warnings(ss, old *appsv1.StatefulSet) []string {
+	var oldTemplate *corev1.PodTemplateSpec
+	if old != nil {
+		oldTemplate = &old.Spec.Template
 	}
-	return nil
+	w := workload.TemplateWarnings(&ss.Spec.Template, oldTemplate, field.NewPath("spec", "template"))
+	if ss.Spec.RevisionHistoryLimit != nil && *ss.Spec.RevisionHistoryLimit < 0 {
+		w = append(w, "spec.revisionHistoryLimit: a negative value retains all historical revisions; a value >= 0 is recommended")
+	}
+	return w
 }
 
 func deref(p *int32) int32 {

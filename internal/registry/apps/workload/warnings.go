@@ -3,7 +3,12 @@ package workload
 import (
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kemudi/kemudi/internal/registry/core/podspec"
 )
 
 // NameWarnings warns, as upstream does on create, when a controller's name
@@ -14,4 +19,14 @@ func NameWarnings(name string) []string {
 		return []string{fmt.Sprintf("metadata.name: this is used in Pod names and hostnames, which can result in surprising behavior; a DNS label is recommended: %v", msgs)}
 	}
 	return nil
+}
+
+// TemplateWarnings returns the pod template's warnings (deprecated labels,
+// annotations and volume types, duplicates, ...) at templatePath, on
+// create (old nil) and on updates that change the template.
+func TemplateWarnings(t, old *corev1.PodTemplateSpec, templatePath *field.Path) []string {
+	if old != nil && equality.Semantic.DeepEqual(t, old) {
+		return nil
+	}
+	return podspec.Warnings(templatePath, &t.ObjectMeta, &t.Spec)
 }

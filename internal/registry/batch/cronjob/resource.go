@@ -42,7 +42,8 @@ func Resource() *registry.Resource {
 				return ValidateUpdate(obj.(*batchv1.CronJob), old.(*batchv1.CronJob))
 			},
 			Warnings: func(_ context.Context, obj, old runtime.Object) []string {
-				return warnings(obj.(*batchv1.CronJob), old == nil)
+				o, _ := old.(*batchv1.CronJob) // nil on create
+				return warnings(obj.(*batchv1.CronJob), o)
 			},
 		},
 		Table: table(),

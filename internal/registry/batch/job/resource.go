@@ -40,7 +40,8 @@ func Resource() *registry.Resource {
 				return ValidateUpdate(obj.(*batchv1.Job), old.(*batchv1.Job))
 			},
 			Warnings: func(_ context.Context, obj, old runtime.Object) []string {
-				return warnings(obj.(*batchv1.Job), old == nil)
+				o, _ := old.(*batchv1.Job) // nil on create
+				return warnings(obj.(*batchv1.Job), o)
 			},
 		},
 		StatusHooks: registry.StatusHooks{
