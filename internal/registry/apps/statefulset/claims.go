@@ -2,63 +2,17 @@ package statefulset
 
 import (
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
-	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kemudi/kemudi/internal/registry/core/persistentvolumeclaim"
 )
 
-var (
-	accessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadOnlyMany, corev1.ReadWriteMany, corev1.ReadWriteOnce, corev1.ReadWriteOncePod}
-	volumeModes = []corev1.PersistentVolumeMode{corev1.PersistentVolumeBlock, corev1.PersistentVolumeFilesystem}
-)
-
-// validateClaimTemplates checks each volume claim template's spec the way
-// a claim's spec is checked on create: access modes, a positive storage
-// request, a valid class name and volume mode.
+// validateClaimTemplates checks each volume claim template's spec as a
+// claim's spec is checked on create.
 func validateClaimTemplates(templates []corev1.PersistentVolumeClaim, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i := range templates {
-		errs = append(errs, validateClaimSpec(&templates[i].Spec, fldPath.Index(i).Child("spec"))...)
-	}
-	return errs
-}
-
-func validateClaimSpec(spec *corev1.PersistentVolumeClaimSpec, fldPath *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	if len(spec.AccessModes) == 0 {
-		errs = append(errs, field.Required(fldPath.Child("accessModes"), "at least 1 access mode is required"))
-	}
-	if spec.Selector != nil {
-		errs = append(errs, metav1validation.ValidateLabelSelector(spec.Selector, metav1validation.LabelSelectorValidationOptions{}, fldPath.Child("selector"))...)
-	}
-	oncePod, others := false, false
-	for _, mode := range spec.AccessModes {
-		switch mode {
-		case corev1.ReadWriteOncePod:
-			oncePod = true
-		case corev1.ReadOnlyMany, corev1.ReadWriteMany, corev1.ReadWriteOnce:
-			others = true
-		default:
-			errs = append(errs, field.NotSupported(fldPath.Child("accessModes"), mode, accessModes))
-		}
-	}
-	if oncePod && others {
-		errs = append(errs, field.Forbidden(fldPath.Child("accessModes"), "may not use ReadWriteOncePod with other access modes"))
-	}
-	storagePath := fldPath.Child("resources").Key(string(corev1.ResourceStorage))
-	if storage, ok := spec.Resources.Requests[corev1.ResourceStorage]; !ok {
-		errs = append(errs, field.Required(storagePath, ""))
-	} else if storage.Cmp(resource.Quantity{}) <= 0 {
-		errs = append(errs, field.Invalid(storagePath, storage.String(), "must be greater than zero"))
-	}
-	if spec.StorageClassName != nil && *spec.StorageClassName != "" {
-		for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(*spec.StorageClassName, false) {
-			errs = append(errs, field.Invalid(fldPath.Child("storageClassName"), *spec.StorageClassName, msg))
-		}
-	}
-	if spec.VolumeMode != nil && *spec.VolumeMode != corev1.PersistentVolumeBlock && *spec.VolumeMode != corev1.PersistentVolumeFilesystem {
-		errs = append(errs, field.NotSupported(fldPath.Child("volumeMode"), *spec.VolumeMode, volumeModes))
+		errs = append(errs, persistentvolumeclaim.ValidateSpec(&templates[i].Spec, fldPath.Index(i).Child("spec"))...)
 	}
 	return errs
 }

@@ -5,6 +5,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/kemudi/kemudi/internal/registry/core/persistentvolumeclaim"
 	"github.com/kemudi/kemudi/internal/registry/core/podspec"
 )
 
@@ -54,19 +55,14 @@ func Default(ss *appsv1.StatefulSet) {
 	}
 }
 
-// defaultClaimTemplate gives a volume claim template a Pending phase and
-// a Filesystem volume mode, as upstream does. Its apiVersion and kind are
-// cleared, as upstream's decoding clears them: protobuf storage does not
-// keep them anyway. Upstream sets them again on every read (see
-// TypeClaimTemplates).
+// defaultClaimTemplate defaults a volume claim template as a claim
+// (Filesystem volume mode, Pending phase, rounded quantities). Its
+// apiVersion and kind are cleared, as upstream's decoding clears them:
+// protobuf storage does not keep them anyway. Upstream sets them again on
+// every read (see TypeClaimTemplates).
 func defaultClaimTemplate(pvc *corev1.PersistentVolumeClaim) {
 	pvc.APIVersion, pvc.Kind = "", ""
-	if pvc.Status.Phase == "" {
-		pvc.Status.Phase = corev1.ClaimPending
-	}
-	if pvc.Spec.VolumeMode == nil {
-		pvc.Spec.VolumeMode = new(corev1.PersistentVolumeFilesystem)
-	}
+	persistentvolumeclaim.Default(pvc)
 }
 
 // TypeClaimTemplates sets apiVersion v1 and kind PersistentVolumeClaim on
