@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"path"
 	"runtime/debug"
@@ -24,6 +25,10 @@ import (
 // form, and the v3 documents with their discovery document (their
 // protobuf forms are made on request too).
 type Docs struct {
+	// Logger receives the errors of failed builds, once each; nil means
+	// slog.Default(). Set it before the first request.
+	Logger *slog.Logger
+
 	resources []*registry.Resource
 
 	v2JSON  func() (*blob, error)
@@ -35,10 +40,26 @@ type Docs struct {
 // group, version and resource) is served once, from its first entry.
 func New(resources []*registry.Resource) *Docs {
 	d := &Docs{resources: unique(resources)}
-	d.v2JSON = sync.OnceValues(d.buildV2JSON)
-	d.v2Proto = sync.OnceValues(d.buildV2Proto)
-	d.v3 = sync.OnceValues(d.buildV3)
+	d.v2JSON = sync.OnceValues(logged(d, d.buildV2JSON))
+	d.v2Proto = sync.OnceValues(logged(d, d.buildV2Proto))
+	d.v3 = sync.OnceValues(logged(d, d.buildV3))
 	return d
+}
+
+// logged logs the error of a build. A build that failed stays failed:
+// the definitions are generated, so it would fail again.
+func logged[T any](d *Docs, build func() (T, error)) func() (T, error) {
+	return func() (T, error) {
+		v, err := build()
+		if err != nil {
+			l := d.Logger
+			if l == nil {
+				l = slog.Default()
+			}
+			l.Error("openapi: building a document failed", "component", "apiserver", "err", err)
+		}
+		return v, err
+	}
 }
 
 func unique(resources []*registry.Resource) []*registry.Resource {
@@ -156,9 +177,9 @@ func (d *Docs) buildV3() (*v3Docs, error) {
 	disc := v3Discovery{Paths: map[string]discoveryPath{}}
 	for name, b := range built {
 		j := newBlob(b, etagOf(b), now)
-		out.docs[name] = &v3Doc{json: j, proto: sync.OnceValues(func() (*blob, error) {
+		out.docs[name] = &v3Doc{json: j, proto: sync.OnceValues(logged(d, func() (*blob, error) {
 			return protoBlob(j, v3Proto)
-		})}
+		}))}
 		disc.Paths[name] = discoveryPath{ServerRelativeURL: serverRelativeURL(name, j.etag)}
 	}
 	raw, err := json.Marshal(disc)

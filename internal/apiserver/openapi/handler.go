@@ -2,7 +2,6 @@ package openapi
 
 import (
 	"bytes"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -55,7 +54,7 @@ func (d *Docs) ServeV2(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := get()
 	if err != nil {
-		unavailable(w, err)
+		unavailable(w)
 		return
 	}
 	serve(w, r, b, contentType)
@@ -71,7 +70,7 @@ func (d *Docs) ServeV3(w http.ResponseWriter, r *http.Request) {
 	}
 	docs, err := d.v3()
 	if err != nil {
-		unavailable(w, err)
+		unavailable(w)
 		return
 	}
 	name := strings.Trim(strings.TrimPrefix(r.URL.Path, "/openapi/v3"), "/")
@@ -93,7 +92,7 @@ func (d *Docs) ServeV3(w http.ResponseWriter, r *http.Request) {
 	b, contentType := doc.json, "application/json"
 	if subtype != "json" {
 		if b, err = doc.proto(); err != nil {
-			unavailable(w, err)
+			unavailable(w)
 			return
 		}
 		contentType = "application/" + v3Protobuf
@@ -118,8 +117,9 @@ func getOrHead(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-func unavailable(w http.ResponseWriter, err error) {
-	slog.Error("openapi: building the documents failed", "component", "apiserver", "err", err)
+// unavailable answers for a document that could not be built (the
+// build logged why).
+func unavailable(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusServiceUnavailable)
 }
 
@@ -161,7 +161,7 @@ func serve(w http.ResponseWriter, r *http.Request, b *blob, contentType string) 
 	}
 	raw, err := b.bytes()
 	if err != nil {
-		unavailable(w, err)
+		unavailable(w)
 		return
 	}
 	http.ServeContent(w, r, "", b.modified, bytes.NewReader(raw))

@@ -6,10 +6,18 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kemudi/kemudi/internal/registry"
 )
 
 // do sends a request the way the test says, without the transport's own
@@ -255,5 +263,68 @@ func TestExtensions(t *testing.T) {
 	want := []string{"application/apply-patch+cbor", "application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"}
 	if !reflect.DeepEqual(types, want) {
 		t.Errorf("pod PATCH takes %v, want %v", types, want)
+	}
+}
+
+// Requests that arrive while the documents are being built wait for the
+// one build and get the same bytes.
+func TestConcurrentFirstRequests(t *testing.T) {
+	srv, _ := testServer(t)
+	urls := []string{"/openapi/v2", "/openapi/v3", "/openapi/v3/api/v1"}
+	const n = 4
+	bodies := make([][][]byte, len(urls))
+	var wg sync.WaitGroup
+	for i, u := range urls {
+		bodies[i] = make([][]byte, n)
+		for j := 0; j < n; j++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := http.Get(srv.URL + u)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer resp.Body.Close()
+				bodies[i][j], _ = io.ReadAll(resp.Body)
+			}()
+		}
+	}
+	wg.Wait()
+	for i, u := range urls {
+		for j := 1; j < n; j++ {
+			if len(bodies[i][0]) == 0 || !bytes.Equal(bodies[i][0], bodies[i][j]) {
+				t.Errorf("%s: answers differ (%d and %d bytes)", u, len(bodies[i][0]), len(bodies[i][j]))
+			}
+		}
+	}
+}
+
+// widget is a kind the generated definitions do not know.
+type widget struct {
+	metav1.TypeMeta
+	metav1.ObjectMeta
+}
+
+func (w *widget) DeepCopyObject() runtime.Object { c := *w; return &c }
+
+// A resource whose type has no generated definition makes the documents
+// unavailable (503) rather than wrong; the error names the type.
+func TestUnknownTypeIsUnavailable(t *testing.T) {
+	d := New([]*registry.Resource{{
+		GroupVersion: schema.GroupVersion{Group: "example.com", Version: "v1"}, Resource: "widgets", Kind: "Widget",
+		New:     func() runtime.Object { return &widget{} },
+		NewList: func() runtime.Object { return &widget{} },
+	}})
+	if err := d.Build(); err == nil || !strings.Contains(err.Error(), "widget") {
+		t.Errorf("Build: %v, want an error naming the type", err)
+	}
+	srv := httptest.NewServer(d.Handler())
+	defer srv.Close()
+	for _, u := range []string{"/openapi/v2", "/openapi/v3"} {
+		resp, _ := do(t, http.MethodGet, srv.URL+u, nil)
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("%s: %s, want 503", u, resp.Status)
+		}
 	}
 }
