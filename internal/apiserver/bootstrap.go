@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -24,6 +25,13 @@ func (s *Server) EnsureObjects(ctx context.Context, objs ...runtime.Object) erro
 		}
 		obj = obj.DeepCopyObject()
 		obj.GetObjectKind().SetGroupVersionKind(ep.gvk)
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return err
+		}
+		if _, err := s.store.Get(ctx, ep.key(m.GetNamespace(), m.GetName()), ""); err == nil {
+			continue
+		}
 		if _, err := s.createObject(ctx, ep, obj, false, "kemudi"); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create %s: %w", kinds[0].Kind, err)
 		}

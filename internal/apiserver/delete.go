@@ -182,6 +182,9 @@ func (s *Server) removeObject(ctx context.Context, ep *endpoint, key, name strin
 	if err != nil {
 		return nil, false, statusFor(err, ep.groupResource(), name)
 	}
+	if ep.alloc != nil {
+		ep.alloc.released(deleted)
+	}
 	dm, _ := meta.Accessor(deleted)
 	return statusSuccess(ep, name, string(dm.GetUID())), true, nil
 }

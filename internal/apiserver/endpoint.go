@@ -15,6 +15,8 @@ type endpoint struct {
 	listGVK schema.GroupVersionKind
 	// prefix is the etcd key prefix of its objects: /registry/<resource>/.
 	prefix string
+	// alloc, when set, takes from shared pools on writes (services).
+	alloc allocation
 }
 
 func newEndpoint(r *registry.Resource) *endpoint {

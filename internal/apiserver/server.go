@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -28,7 +30,11 @@ type Config struct {
 	Authenticator Authenticator
 	// OpenAPI serves /openapi/v2 and /openapi/v3; nil means 404.
 	OpenAPI http.Handler
-	Log     *slog.Logger
+	// ServiceCIDR and NodePorts are where services' cluster IPs and node
+	// ports come from.
+	ServiceCIDR netip.Prefix
+	NodePorts   PortRange
+	Log         *slog.Logger
 }
 
 // Server is the API server.
@@ -62,8 +68,12 @@ func New(cfg Config) (*Server, error) {
 		metrics:     newMetrics(),
 		fields:      newFieldManagers(cfg.Scheme),
 	}
+	pools := newServicePools(cfg.Store, cfg.ServiceCIDR, cfg.NodePorts)
 	for _, r := range cfg.Resources {
 		ep := newEndpoint(r)
+		if ep.gvr == corev1.SchemeGroupVersion.WithResource("services") {
+			ep.alloc = serviceAllocation{pools}
+		}
 		k := endpointKey(r.GroupVersion.Group, r.GroupVersion.Version, r.Resource)
 		if _, dup := s.endpoints[k]; dup {
 			return nil, fmt.Errorf("resource %s served twice", k)

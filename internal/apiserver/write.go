@@ -102,14 +102,25 @@ func (s *Server) createObject(ctx context.Context, ep *endpoint, obj runtime.Obj
 		if errs := validateCreate(ctx, ep, obj); len(errs) > 0 {
 			return nil, apierrors.NewInvalid(ep.gvk.GroupKind(), m.GetName(), errs)
 		}
+		undo, commit := func() {}, func() {}
+		if ep.alloc != nil {
+			if undo, commit, err = ep.alloc.allocate(ctx, obj, nil); err != nil {
+				return nil, err
+			}
+		}
 		if dry {
+			undo()
 			return obj, nil
 		}
 		stored, err := s.toStorage(ep, obj)
 		if err != nil {
+			undo()
 			return nil, err
 		}
 		created, err := s.store.Create(ctx, ep.key(m.GetNamespace(), m.GetName()), stored)
+		if err != nil {
+			undo()
+		}
 		if generated && storage.HasCode(err, storage.CodeExists) && attempt < maxGenerateNameAttempts {
 			m.SetName("")
 			continue
@@ -117,6 +128,7 @@ func (s *Server) createObject(ctx context.Context, ep *endpoint, obj runtime.Obj
 		if err != nil {
 			return nil, statusFor(err, ep.groupResource(), m.GetName())
 		}
+		commit()
 		return s.versioned(ep, created), nil
 	}
 }
@@ -217,7 +229,12 @@ type updateSpec struct {
 func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name string, u updateSpec) (runtime.Object, bool, error) {
 	key := ep.key(namespace, name)
 	gr := ep.groupResource()
+	// What the last attempt allocated; an attempt that loses the race
+	// gives it back before the next one.
+	undo, commit := func() {}, func() {}
 	try := func(current runtime.Object) (runtime.Object, error) {
+		undo()
+		undo, commit = func() {}, func() {}
 		old := s.versioned(ep, current)
 		desired, err := u.compute(old.DeepCopyObject())
 		if err != nil {
@@ -256,6 +273,12 @@ func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name
 		if errs := validateUpdate(ctx, ep, desired, old, u.status); len(errs) > 0 {
 			return nil, apierrors.NewInvalid(ep.gvk.GroupKind(), name, errs)
 		}
+		if ep.alloc != nil && !u.status {
+			if undo, commit, err = ep.alloc.allocate(ctx, desired, old); err != nil {
+				undo, commit = func() {}, func() {}
+				return nil, err
+			}
+		}
 		return s.toStorage(ep, desired)
 	}
 
@@ -265,12 +288,18 @@ func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name
 			return nil, false, statusFor(err, gr, name)
 		}
 		out, err := try(current)
+		undo()
 		if err != nil {
 			return nil, false, err
 		}
 		return s.versioned(ep, out), false, nil
 	}
 	updated, err := s.store.Update(ctx, key, nil, try)
+	if err != nil {
+		undo()
+	} else {
+		commit()
+	}
 	if storage.HasCode(err, storage.CodeNotFound) && ep.AllowCreateOnUpdate && u.createIfNew != nil {
 		created, err := s.createObject(ctx, ep, u.createIfNew.DeepCopyObject(), false, u.manager)
 		return created, err == nil, err
@@ -289,8 +318,11 @@ func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name
 func (s *Server) finishDeletion(ctx context.Context, ep *endpoint, key string, obj runtime.Object) {
 	m, _ := meta.Accessor(obj)
 	rv, uid := m.GetResourceVersion(), m.GetUID()
-	_, err := s.store.Delete(ctx, key, &storage.Preconditions{ResourceVersion: &rv, UID: &uid}, nil)
+	deleted, err := s.store.Delete(ctx, key, &storage.Preconditions{ResourceVersion: &rv, UID: &uid}, nil)
 	if err != nil && !storage.HasCode(err, storage.CodeNotFound) && !storage.HasCode(err, storage.CodeConflict) {
 		s.log.Error("finish deletion", "key", key, "err", err)
+	}
+	if err == nil && ep.alloc != nil {
+		ep.alloc.released(deleted)
 	}
 }

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kemudi/kemudi/internal/apiserver"
 	"github.com/kemudi/kemudi/internal/apiserver/openapi"
@@ -30,8 +30,14 @@ type ServerOptions struct {
 	// a free one (tests).
 	BindAddress string
 	Port        int
-	// AdvertiseAddress is the address written into admin.kubeconfig.
+	// AdvertiseAddress is the address other machines and pods reach the
+	// API at (the kubernetes service's endpoint); empty picks the host's
+	// first non-loopback address.
 	AdvertiseAddress string
+	// ServiceCIDR is where services' cluster IPs come from; NodePorts is
+	// the node port range.
+	ServiceCIDR netip.Prefix
+	NodePorts   apiserver.PortRange
 	// SANs are extra names and addresses for the serving certificate.
 	SANs []string
 	// EtcdServers, when set, use an external etcd cluster instead of the
@@ -49,7 +55,8 @@ func DefaultServerOptions() ServerOptions {
 		DataDir:          "/var/lib/kemudi",
 		BindAddress:      "0.0.0.0",
 		Port:             6443,
-		AdvertiseAddress: "127.0.0.1",
+		ServiceCIDR:      netip.MustParsePrefix("10.43.0.0/16"),
+		NodePorts:        apiserver.PortRange{Base: 30000, Max: 32767},
 		CompactInterval:  5 * time.Minute,
 		Log:              slog.Default(),
 	}
@@ -106,7 +113,9 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		Store:     store,
 		Scheme:    scheme,
 		Resources: resources,
-		OpenAPI:   openapi.New(resources).Handler(),
+		OpenAPI:     openapi.New(resources).Handler(),
+		ServiceCIDR: opts.ServiceCIDR,
+		NodePorts:   opts.NodePorts,
 		Authenticator: apiserver.Authenticators{
 			apiserver.ClientCertAuthenticator{Roots: pki.CAPool},
 		},
@@ -121,7 +130,12 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		return nil, fmt.Errorf("listen for the API: %w", err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
-	hosts := append([]string{"localhost", "127.0.0.1", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "10.43.0.1", opts.AdvertiseAddress}, opts.SANs...)
+	advertise := opts.AdvertiseAddress
+	if advertise == "" {
+		advertise = hostAddress()
+	}
+	kubernetesIP := firstServiceIP(opts.ServiceCIDR)
+	hosts := append([]string{"localhost", "127.0.0.1", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", kubernetesIP.String(), advertise}, opts.SANs...)
 	if h, err := os.Hostname(); err == nil {
 		hosts = append(hosts, h)
 	}
@@ -136,7 +150,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		return nil, err
 	}
 	s := &Server{
-		URL:        "https://" + net.JoinHostPort(opts.AdvertiseAddress, strconv.Itoa(port)),
+		URL:        "https://" + net.JoinHostPort(clientAddress(opts.BindAddress), strconv.Itoa(port)),
 		Kubeconfig: filepath.Join(opts.DataDir, "admin.kubeconfig"),
 		PKI:        pki,
 		cancel:     cancel,
@@ -159,7 +173,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	go func() { serveErr <- api.Serve(runCtx, l, tlsConfig) }()
 	go store.RunCompactor(runCtx, opts.CompactInterval)
 
-	if err := api.EnsureObjects(ctx, systemObjects()...); err != nil {
+	if err := api.EnsureObjects(ctx, systemObjects(kubernetesIP, advertise, port)...); err != nil {
 		return nil, fmt.Errorf("create system objects: %w", err)
 	}
 	log.Info("API server ready", "url", s.URL, "kubeconfig", s.Kubeconfig)
@@ -221,9 +235,4 @@ func openEtcd(ctx context.Context, opts ServerOptions, log *slog.Logger) (*clien
 		return nil, nil, err
 	}
 	return client, func() { client.Close() }, nil
-}
-
-// systemObjects are created at every start when missing.
-func systemObjects() []runtime.Object {
-	return systemNamespaces()
 }
