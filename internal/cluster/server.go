@@ -52,13 +52,13 @@ type ServerOptions struct {
 // DefaultServerOptions are upstream-like defaults.
 func DefaultServerOptions() ServerOptions {
 	return ServerOptions{
-		DataDir:          "/var/lib/kemudi",
-		BindAddress:      "0.0.0.0",
-		Port:             6443,
-		ServiceCIDR:      netip.MustParsePrefix("10.43.0.0/16"),
-		NodePorts:        apiserver.PortRange{Base: 30000, Max: 32767},
-		CompactInterval:  5 * time.Minute,
-		Log:              slog.Default(),
+		DataDir:         "/var/lib/kemudi",
+		BindAddress:     "0.0.0.0",
+		Port:            6443,
+		ServiceCIDR:     netip.MustParsePrefix("10.43.0.0/16"),
+		NodePorts:       apiserver.PortRange{Base: 30000, Max: 32767},
+		CompactInterval: 5 * time.Minute,
+		Log:             slog.Default(),
 	}
 }
 
@@ -110,9 +110,9 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 
 	resources := all.Resources()
 	api, err := apiserver.New(apiserver.Config{
-		Store:     store,
-		Scheme:    scheme,
-		Resources: resources,
+		Store:       store,
+		Scheme:      scheme,
+		Resources:   resources,
 		OpenAPI:     openapi.New(resources).Handler(),
 		ServiceCIDR: opts.ServiceCIDR,
 		NodePorts:   opts.NodePorts,
