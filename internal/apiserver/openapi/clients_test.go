@@ -27,6 +27,7 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	explainv2 "k8s.io/kubectl/pkg/explain/v2"
 	kubectlopenapi "k8s.io/kubectl/pkg/util/openapi"
+	"k8s.io/kubectl/pkg/validation"
 )
 
 // apiServer serves the documents and, for kubectl's REST mapper, a
@@ -285,5 +286,33 @@ func TestTypeConverterFromV3(t *testing.T) {
 	}
 	if s := set.String(); !strings.Contains(s, `.spec.template.spec.containers[name="a"]`) {
 		t.Errorf("containers are not a map keyed by name:\n%s", s)
+	}
+}
+
+// What `kubectl create/apply --validate=strict` does: the server says it
+// validates fields itself, so kubectl sends fieldValidation=Strict and
+// skips its own check; the client-side check (from the v2 models) still
+// knows every field, as kubectl uses it against servers without it.
+func TestKubectlValidator(t *testing.T) {
+	srv, _ := apiServer(t)
+	flags := genericclioptions.NewConfigFlags(false)
+	host, cacheDir := srv.URL, t.TempDir()
+	flags.APIServer, flags.CacheDir = &host, &cacheDir
+	f := cmdutil.NewFactory(flags)
+	v, err := f.Validator(metav1.FieldValidationStrict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bogus := []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"k":"v"},"bogus":1}`)
+	if err := v.ValidateBytes(bogus); err != nil {
+		t.Errorf("kubectl validates client-side instead of sending fieldValidation: %v", err)
+	}
+	clientSide := validation.NewSchemaValidation(f)
+	if err := clientSide.ValidateBytes(bogus); err == nil || !strings.Contains(err.Error(), "bogus") {
+		t.Errorf("client-side validation of an unknown field: %v", err)
+	}
+	good := []byte(`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"a"},"spec":{"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}}}`)
+	if err := clientSide.ValidateBytes(good); err != nil {
+		t.Errorf("client-side validation of a valid deployment: %v", err)
 	}
 }
