@@ -138,6 +138,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case path == "/metrics":
 		s.metrics.ServeHTTP(w, r)
 		return
+	case strings.HasPrefix(path, "/debug/pprof"):
+		// Profiling, as upstream's --profiling (on by default), for
+		// authenticated clients only.
+		servePprof(w, r)
+		return
 	case strings.HasPrefix(path, "/openapi/"):
 		if s.openapi == nil {
 			http.NotFound(w, r)
