@@ -41,7 +41,7 @@ type Docs struct {
 func New(resources []*registry.Resource) *Docs {
 	d := &Docs{resources: unique(resources)}
 	d.v2JSON = sync.OnceValues(logged(d, d.buildV2JSON))
-	d.v2Proto = sync.OnceValues(logged(d, d.buildV2Proto))
+	d.v2Proto = sync.OnceValues(d.buildV2Proto)
 	d.v3 = sync.OnceValues(logged(d, d.buildV3))
 	return d
 }
@@ -130,11 +130,11 @@ func (d *Docs) buildV2JSON() (*blob, error) {
 }
 
 func (d *Docs) buildV2Proto() (*blob, error) {
-	j, err := d.v2JSON()
+	j, err := d.v2JSON() // logged its own error
 	if err != nil {
 		return nil, err
 	}
-	return protoBlob(j, v2Proto)
+	return logged(d, func() (*blob, error) { return protoBlob(j, v2Proto) })()
 }
 
 // protoBlob converts a JSON document to protobuf. The protobuf form

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -316,6 +317,8 @@ func TestUnknownTypeIsUnavailable(t *testing.T) {
 		New:     func() runtime.Object { return &widget{} },
 		NewList: func() runtime.Object { return &widget{} },
 	}})
+	var logs bytes.Buffer
+	d.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	if err := d.Build(); err == nil || !strings.Contains(err.Error(), "widget") {
 		t.Errorf("Build: %v, want an error naming the type", err)
 	}
@@ -326,5 +329,9 @@ func TestUnknownTypeIsUnavailable(t *testing.T) {
 		if resp.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("%s: %s, want 503", u, resp.Status)
 		}
+	}
+	// Logged once per document, not per request.
+	if n := strings.Count(logs.String(), "openapi.widget"); n != 2 {
+		t.Errorf("%d log lines about the type, want 2 (v2, v3):\n%s", n, logs.String())
 	}
 }

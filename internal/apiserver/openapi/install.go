@@ -113,9 +113,9 @@ func simpleRoute(path, doc, operation string, model interface{}, media []string)
 	return rt
 }
 
-// endpoint is what one path of a resource serves: upstream's storage
-// interfaces (Getter, Lister, ...) decide this; here every resource
-// serves every standard verb and its subresources serve what they are.
+// endpoint is what one path of a resource serves. Upstream's storage
+// interfaces (Getter, Lister, ...) decide this; here resourceVerbs does
+// for the resource, and its subresources serve what they are.
 type endpoint struct {
 	kind        string // the resource's kind, used in docs and operation names
 	subresource string
@@ -126,6 +126,16 @@ type endpoint struct {
 	// deleteReturnsObject is true when a delete answers with the
 	// deleted object rather than a Status.
 	deleteReturnsObject bool
+}
+
+// watches reports whether the endpoint serves watches.
+func (ep endpoint) watches() bool {
+	for _, v := range ep.verbs {
+		if v == "WATCH" || v == "WATCHLIST" {
+			return true
+		}
+	}
+	return false
 }
 
 var (
@@ -218,9 +228,14 @@ func endpointRoutes(root string, r *registry.Resource, ep endpoint) []common.Rou
 	}
 	// Lists and watches across namespaces.
 	if r.Namespaced && ep.subresource == "" {
-		actions = append(actions,
-			action{verb: "LIST", path: r.Resource, allNamespaces: true},
-			action{verb: "WATCHLIST", path: "watch/" + r.Resource, allNamespaces: true})
+		for _, verb := range ep.verbs {
+			switch verb {
+			case "LIST":
+				actions = append(actions, action{verb: verb, path: r.Resource, allNamespaces: true})
+			case "WATCHLIST":
+				actions = append(actions, action{verb: verb, path: "watch/" + r.Resource, allNamespaces: true})
+			}
+		}
 	}
 
 	routes := make([]common.Route, 0, len(actions))
@@ -273,7 +288,10 @@ func actionRoute(root string, isNamespaced bool, ep endpoint, a action) common.R
 	case "LIST":
 		rt.method = http.MethodGet
 		operation = "list" + name
-		rt.description = "list or watch objects of kind " + kind
+		rt.description = "list objects of kind " + kind
+		if ep.watches() {
+			rt.description = "list or watch objects of kind " + kind
+		}
 		rt.produces = append(append([]string{}, mediaTypes...), streamMediaTypes...)
 		rt.writes = ep.list
 		rt.returns(http.StatusOK, "OK", ep.list)

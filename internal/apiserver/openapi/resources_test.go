@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -87,6 +89,21 @@ func handMade() []*registry.Resource {
 			NewList: func() runtime.Object { return &networkingv1.IngressClassList{} },
 		},
 		{
+			GroupVersion: authorizationv1.SchemeGroupVersion, Resource: "selfsubjectaccessreviews", Kind: "SelfSubjectAccessReview",
+			New:     func() runtime.Object { return &authorizationv1.SelfSubjectAccessReview{} },
+			NewList: func() runtime.Object { return &authorizationv1.SelfSubjectAccessReview{} },
+		},
+		{
+			GroupVersion: authorizationv1.SchemeGroupVersion, Resource: "localsubjectaccessreviews", Kind: "LocalSubjectAccessReview", Namespaced: true,
+			New:     func() runtime.Object { return &authorizationv1.LocalSubjectAccessReview{} },
+			NewList: func() runtime.Object { return &authorizationv1.LocalSubjectAccessReview{} },
+		},
+		{
+			GroupVersion: core, Resource: "componentstatuses", Kind: "ComponentStatus",
+			New:     func() runtime.Object { return &corev1.ComponentStatus{} },
+			NewList: func() runtime.Object { return &corev1.ComponentStatusList{} },
+		},
+		{
 			GroupVersion: eventsv1.SchemeGroupVersion, Resource: "events", Kind: "Event", Namespaced: true,
 			New:     func() runtime.Object { return &eventsv1.Event{} },
 			NewList: func() runtime.Object { return &eventsv1.EventList{} },
@@ -94,10 +111,28 @@ func handMade() []*registry.Resource {
 	}
 }
 
-// testResources is every resource the registry has today, then the
-// hand-made ones it does not have yet.
+// serviceAccountsWithToken has the token subresource (an action whose
+// body is of another group, authentication.k8s.io).
+func serviceAccountsWithToken() *registry.Resource {
+	return &registry.Resource{
+		GroupVersion: schema.GroupVersion{Version: "v1"}, Resource: "serviceaccounts", Kind: "ServiceAccount", Namespaced: true,
+		New:     func() runtime.Object { return &corev1.ServiceAccount{} },
+		NewList: func() runtime.Object { return &corev1.ServiceAccountList{} },
+		Actions: map[string]*registry.Action{"token": {
+			New:   func() runtime.Object { return &authenticationv1.TokenRequest{} },
+			Apply: func(context.Context, runtime.Object, runtime.Object) error { return nil },
+		}},
+	}
+}
+
+// testResources is every resource the registry has today and the
+// hand-made ones it does not have yet. Docs serves the first of two
+// entries for one resource, so the registry's win, except for
+// serviceaccounts: the hand-made one, with its token, comes first.
 func testResources() []*registry.Resource {
-	return append(all.Resources(), handMade()...)
+	rs := []*registry.Resource{serviceAccountsWithToken()}
+	rs = append(rs, all.Resources()...)
+	return append(rs, handMade()...)
 }
 
 // testServer serves the documents of testResources over plain HTTP.
