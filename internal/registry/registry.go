@@ -9,6 +9,7 @@ package registry
 
 import (
 	"context"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -51,6 +52,23 @@ type Resource struct {
 	// upstream allows for leases, events, endpoints, services, limit ranges
 	// and RBAC objects.
 	AllowCreateOnUpdate bool
+	// KeepStatusOnCreate keeps the status a create sends (nodes report
+	// theirs when they register), instead of clearing it.
+	KeepStatusOnCreate bool
+	// RequireResourceVersion refuses updates without a resourceVersion
+	// (upstream's AllowUnconditionalUpdate false: leases, disruption
+	// budgets).
+	RequireResourceVersion bool
+	// OrphanByDefault makes a delete without a propagation policy orphan
+	// the dependents (batch/v1 jobs), as upstream's default policy does.
+	OrphanByDefault bool
+	// TTL, when set, makes stored objects expire that long after their
+	// last write (events, as upstream's --event-ttl).
+	TTL time.Duration
+	// Decorate fills in what reads return but storage does not keep
+	// (e.g. apiVersion and kind of a stateful set's claim templates). It
+	// gets a copy it may change.
+	Decorate func(obj runtime.Object)
 	// TracksGeneration is true when metadata.generation starts at 1 and is
 	// bumped whenever anything outside metadata and status changes.
 	TracksGeneration bool
@@ -168,4 +186,7 @@ type Deletion struct {
 	// Pending reports whether something besides metadata.finalizers still
 	// holds the object, e.g. a namespace's spec.finalizers.
 	Pending func(obj runtime.Object) bool
+	// Check refuses a delete with an API error, e.g. the system
+	// namespaces and priority classes, which cannot be deleted.
+	Check func(obj runtime.Object) error
 }

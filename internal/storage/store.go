@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -20,6 +21,7 @@ type Store struct {
 	client *clientv3.Client
 	codec  *codec
 	cache  *cache
+	leases *leases
 	log    *slog.Logger
 }
 
@@ -50,7 +52,8 @@ func (p *Preconditions) check(key string, obj runtime.Object) error {
 // /registry/ into the cache and starts the one watch that keeps it current.
 // It returns once the cache holds etcd's state at the revision it read.
 func Open(ctx context.Context, client *clientv3.Client, scheme *runtime.Scheme, log *slog.Logger) (*Store, error) {
-	s := &Store{client: client, codec: newCodec(scheme), log: log}
+	s := &Store{client: client, codec: newCodec(scheme), log: log,
+		leases: &leases{client: client, ttls: map[string]time.Duration{}, cur: map[time.Duration]grantedLease{}}}
 	c, err := startCache(ctx, client, s.codec, log)
 	if err != nil {
 		return nil, err
@@ -66,9 +69,13 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object) (run
 	if err != nil {
 		return nil, err
 	}
+	opts, err := s.leases.putOptions(ctx, key)
+	if err != nil {
+		return nil, err
+	}
 	resp, err := s.client.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(data))).
+		Then(clientv3.OpPut(key, string(data), opts...)).
 		Commit()
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", key, err)
@@ -142,6 +149,16 @@ func (s *Store) Update(ctx context.Context, key string, precond *Preconditions, 
 		}
 		updated, err := tryUpdate(current.DeepCopyObject())
 		if err != nil {
+			if fromCache {
+				// The refusal may come from a stale cached state (a
+				// resourceVersion the client already saw): decide on
+				// etcd's.
+				if current, rev, data, err = s.currentFromEtcd(ctx, key); err != nil {
+					return nil, err
+				}
+				fromCache = false
+				continue
+			}
 			return nil, err
 		}
 		newData, err := s.codec.encode(updated)
@@ -149,11 +166,24 @@ func (s *Store) Update(ctx context.Context, key string, precond *Preconditions, 
 			return nil, err
 		}
 		if bytes.Equal(newData, data) {
+			if fromCache {
+				// Nothing to write, as far as a possibly stale cache
+				// knows: make sure against etcd.
+				if current, rev, data, err = s.currentFromEtcd(ctx, key); err != nil {
+					return nil, err
+				}
+				fromCache = false
+				continue
+			}
 			return current, nil
+		}
+		opts, err := s.leases.putOptions(ctx, key)
+		if err != nil {
+			return nil, err
 		}
 		resp, err := s.client.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
-			Then(clientv3.OpPut(key, string(newData))).
+			Then(clientv3.OpPut(key, string(newData), opts...)).
 			Else(clientv3.OpGet(key)).
 			Commit()
 		if err != nil {

@@ -246,3 +246,28 @@ func TestWatchInitialEventsEndWithBookmark(t *testing.T) {
 		t.Fatalf("got %+v", e)
 	}
 }
+
+// Objects of a resource with a TTL disappear after it, and watchers see
+// them go.
+func TestTTLExpiresObjects(t *testing.T) {
+	s, _ := newTestStore(t)
+	ctx := context.Background()
+	s.SetTTL("configmaps", time.Second)
+	w, err := s.Watch(ctx, Prefix+"configmaps/", WatchOptions{ResourceVersion: fmt.Sprint(s.Revision())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if _, err := s.Create(ctx, key("a", "short"), configMap("a", "short", "")); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(t, w); e.Type != watch.Added {
+		t.Fatalf("got %v", e.Type)
+	}
+	if e := next(t, w); e.Type != watch.Deleted {
+		t.Fatalf("got %v, want the expiry", e.Type)
+	}
+	if _, err := s.Get(ctx, key("a", "short"), ""); !HasCode(err, CodeNotFound) {
+		t.Fatalf("after TTL: %v", err)
+	}
+}
