@@ -87,11 +87,6 @@ func (s *Server) deleteOptions(rq *request) (*metav1.DeleteOptions, error) {
 			errs = append(errs, field.NotSupported(field.NewPath("dryRun").Index(i), v, []string{metav1.DryRunAll}))
 		}
 	}
-	if g := opts.GracePeriodSeconds; g != nil && *g < 0 {
-		// Upstream treats negative as "immediately".
-		zero := int64(0)
-		opts.GracePeriodSeconds = &zero
-	}
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(schema.GroupKind{Group: "meta.k8s.io", Kind: "DeleteOptions"}, "", errs)
 	}
@@ -117,13 +112,18 @@ func (s *Server) deleteObject(ctx context.Context, ep *endpoint, namespace, name
 	if err := s.checkPreconditions(ep, name, precond, current); err != nil {
 		return nil, false, err
 	}
+	if d := ep.Deletion; d != nil && d.Check != nil {
+		if err := d.Check(current); err != nil {
+			return nil, false, err
+		}
+	}
 
 	grace := int64(0)
 	if d := ep.Deletion; d != nil && d.GracePeriod != nil {
 		grace = d.GracePeriod(current, opts.GracePeriodSeconds)
 	}
 	m, _ := meta.Accessor(current)
-	finalizers, finalizersChanged := gcFinalizers(m.GetFinalizers(), opts)
+	finalizers, finalizersChanged := gcFinalizers(ep, m.GetFinalizers(), opts)
 	holds := len(finalizers) > 0 || grace > 0 || (ep.Deletion != nil && ep.Deletion.Pending != nil && ep.Deletion.Pending(current))
 	if !holds && !finalizersChanged {
 		return s.removeObject(ctx, ep, key, name, precond, dry, current)
@@ -134,7 +134,7 @@ func (s *Server) deleteObject(ctx context.Context, ep *endpoint, namespace, name
 			return nil, err
 		}
 		m, _ := meta.Accessor(obj)
-		finalizers, _ := gcFinalizers(m.GetFinalizers(), opts)
+		finalizers, _ := gcFinalizers(ep, m.GetFinalizers(), opts)
 		m.SetFinalizers(finalizers)
 		now := time.Now()
 		if ts := m.GetDeletionTimestamp(); ts == nil {
@@ -174,16 +174,18 @@ func (s *Server) deleteObject(ctx context.Context, ep *endpoint, namespace, name
 }
 
 func (s *Server) removeObject(ctx context.Context, ep *endpoint, key, name string, precond *storage.Preconditions, dry bool, current runtime.Object) (runtime.Object, bool, error) {
-	m, _ := meta.Accessor(current)
-	if dry {
-		return statusSuccess(ep, name, string(m.GetUID())), true, nil
+	deleted := current
+	if !dry {
+		var err error
+		if deleted, err = s.store.Delete(ctx, key, precond, nil); err != nil {
+			return nil, false, statusFor(err, ep.groupResource(), name)
+		}
+		if ep.alloc != nil {
+			ep.alloc.released(deleted)
+		}
 	}
-	deleted, err := s.store.Delete(ctx, key, precond, nil)
-	if err != nil {
-		return nil, false, statusFor(err, ep.groupResource(), name)
-	}
-	if ep.alloc != nil {
-		ep.alloc.released(deleted)
+	if ep.ReturnDeletedObject {
+		return s.versioned(ep, deleted), true, nil
 	}
 	dm, _ := meta.Accessor(deleted)
 	return statusSuccess(ep, name, string(dm.GetUID())), true, nil
@@ -215,9 +217,13 @@ func held(ep *endpoint, obj runtime.Object) bool {
 
 // gcFinalizers applies the propagation policy to the finalizers: orphan
 // and foregroundDeletion are what the garbage collector acts on.
-func gcFinalizers(current []string, opts *metav1.DeleteOptions) ([]string, bool) {
+func gcFinalizers(ep *endpoint, current []string, opts *metav1.DeleteOptions) ([]string, bool) {
 	orphan, foreground := false, false
 	explicit := false
+	if ep.OrphanByDefault && opts.OrphanDependents == nil && opts.PropagationPolicy == nil && //nolint:staticcheck
+		!contains(current, metav1.FinalizerOrphanDependents) && !contains(current, metav1.FinalizerDeleteDependents) {
+		orphan, explicit = true, true
+	}
 	if o := opts.OrphanDependents; o != nil { //nolint:staticcheck
 		orphan, explicit = *o, true
 	}
@@ -287,4 +293,13 @@ func (s *Server) deleteCollection(rq *request) {
 	st := &metav1.Status{Status: metav1.StatusSuccess}
 	st.Kind, st.APIVersion = "Status", "v1"
 	s.write(rq.w, rq.out, http.StatusOK, st)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

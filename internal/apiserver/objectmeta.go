@@ -49,7 +49,7 @@ func prepareCreate(ctx context.Context, ep *endpoint, obj runtime.Object) {
 	} else {
 		m.SetGeneration(0)
 	}
-	if ep.HasStatus {
+	if ep.HasStatus && !ep.KeepStatusOnCreate {
 		resetField(obj, "Status")
 	}
 	if ep.Hooks.PrepareForCreate != nil {

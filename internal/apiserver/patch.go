@@ -69,14 +69,16 @@ func (s *Server) patchSubresource(rq *request, subresource string) {
 		warnings = w
 		return obj, checkIdentity(rq, obj)
 	}
+	var kindWarnings []string
 	result, _, err := s.updateObject(ctx, rq.ep, rq.info.Namespace, rq.info.Name, updateSpec{
-		compute: compute, status: subresource == "status", dryRun: dry, manager: manager,
+		compute: compute, status: subresource == "status", dryRun: dry, manager: manager, warnings: &kindWarnings,
 	})
 	if err != nil {
 		s.fail(rq, err)
 		return
 	}
 	warn(rq.w, warnings)
+	warn(rq.w, kindWarnings)
 	s.writeResult(rq, http.StatusOK, result)
 }
 

@@ -21,6 +21,9 @@ func (s *Server) serveResource(rq *request) {
 		s.writeError(rq.w, rq.out, notFoundPath(rq.r.URL.Path))
 		return
 	}
+	if ep.Deprecated != "" {
+		warn(rq.w, []string{ep.Deprecated})
+	}
 	switch info.Subresource {
 	case "":
 		s.serveMain(rq)

@@ -119,15 +119,18 @@ func (s *Server) versioned(ep *endpoint, obj runtime.Object) runtime.Object {
 			obj = converted
 		}
 	}
-	if obj.GetObjectKind().GroupVersionKind() != ep.gvk {
+	if obj.GetObjectKind().GroupVersionKind() != ep.gvk || ep.Decorate != nil {
 		obj = obj.DeepCopyObject()
 		obj.GetObjectKind().SetGroupVersionKind(ep.gvk)
+		if ep.Decorate != nil {
+			ep.Decorate(obj)
+		}
 	}
 	return obj
 }
 
 func (s *Server) versionedAll(ep *endpoint, objs []runtime.Object) []runtime.Object {
-	if ep.Convert == nil {
+	if ep.Convert == nil && ep.Decorate == nil {
 		return objs
 	}
 	out := make([]runtime.Object, len(objs))

@@ -80,6 +80,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.endpoints[k] = ep
 		s.ordered = append(s.ordered, ep)
+		if r.TTL > 0 {
+			s.store.SetTTL(strings.TrimSuffix(strings.TrimPrefix(ep.prefix, storage.Prefix), "/"), r.TTL)
+		}
 	}
 	s.discovery = newDiscovery(s.ordered, cfg.Scheme)
 	return s, nil

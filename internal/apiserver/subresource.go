@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -173,6 +174,10 @@ func validateScale(sc *autoscalingv1.Scale) field.ErrorList {
 
 // serveAction serves a subresource that applies its body to the parent.
 func (s *Server) serveAction(rq *request) {
+	if rq.info.Subresource == "eviction" && rq.ep.gvr == corev1.SchemeGroupVersion.WithResource("pods") && rq.info.Verb == "create" {
+		s.evict(rq)
+		return
+	}
 	action, ok := rq.ep.Actions[rq.info.Subresource]
 	if !ok {
 		s.writeError(rq.w, rq.out, notFoundPath(rq.r.URL.Path))

@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kemudi/kemudi/internal/storage"
 )
@@ -172,11 +173,16 @@ func (s *Server) update(rq *request) {
 		s.fail(rq, err)
 		return
 	}
+	if err := requireResourceVersion(rq.ep, obj); err != nil {
+		s.fail(rq, err)
+		return
+	}
 	result, created, err := s.updateObject(rq.ctx(), rq.ep, rq.info.Namespace, rq.info.Name, updateSpec{
 		compute:     func(runtime.Object) (runtime.Object, error) { return obj.DeepCopyObject(), nil },
 		dryRun:      dry,
 		createIfNew: obj,
 		manager:     manager,
+		warnings:    &warnings,
 	})
 	if err != nil {
 		s.fail(rq, err)
@@ -221,6 +227,23 @@ type updateSpec struct {
 	// raw skips defaulting, preparation and validation: the compute
 	// function is a subresource action that owns its semantics (binding).
 	raw bool
+	// warnings, when set, collects the kind's warnings about the update.
+	warnings *[]string
+}
+
+// requireResourceVersion refuses an unconditional update of a kind that
+// does not allow one.
+func requireResourceVersion(ep *endpoint, obj runtime.Object) error {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return err
+	}
+	if ep.RequireResourceVersion && m.GetResourceVersion() == "" {
+		return apierrors.NewInvalid(ep.gvk.GroupKind(), m.GetName(), field.ErrorList{
+			field.Invalid(field.NewPath("metadata", "resourceVersion"), m.GetResourceVersion(), "must be specified for an update"),
+		})
+	}
+	return nil
 }
 
 // updateObject is the one path every update takes: compute, default,
@@ -272,6 +295,9 @@ func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name
 		}
 		if errs := validateUpdate(ctx, ep, desired, old, u.status); len(errs) > 0 {
 			return nil, apierrors.NewInvalid(ep.gvk.GroupKind(), name, errs)
+		}
+		if u.warnings != nil && ep.Hooks.Warnings != nil && !u.status {
+			*u.warnings = append(*u.warnings, ep.Hooks.Warnings(ctx, desired, old)...)
 		}
 		if ep.alloc != nil && !u.status {
 			if undo, commit, err = ep.alloc.allocate(ctx, desired, old); err != nil {

@@ -52,6 +52,13 @@ type Resource struct {
 	// upstream allows for leases, events, endpoints, services, limit ranges
 	// and RBAC objects.
 	AllowCreateOnUpdate bool
+	// Deprecated, when set, is the warning every request to the resource
+	// gets (as upstream warns about v1 Endpoints).
+	Deprecated string
+	// ReturnDeletedObject answers a delete that removed the object with
+	// the object itself instead of a Status, as upstream does for pods,
+	// services and a few more.
+	ReturnDeletedObject bool
 	// KeepStatusOnCreate keeps the status a create sends (nodes report
 	// theirs when they register), instead of clearing it.
 	KeepStatusOnCreate bool

@@ -22,6 +22,7 @@ func Resource() *registry.Resource {
 		GroupVersion: schema.GroupVersion{Group: "apps", Version: "v1"},
 		Resource:     "statefulsets",
 		Kind:         "StatefulSet",
+		Decorate:     func(obj runtime.Object) { TypeClaimTemplates(obj.(*appsv1.StatefulSet)) },
 		SingularName: "statefulset",
 		ShortNames:   []string{"sts"},
 		Categories:   []string{"all"},

@@ -18,6 +18,7 @@ func Resource() *registry.Resource {
 		GroupVersion:     schema.GroupVersion{Group: "batch", Version: "v1"},
 		Resource:         "jobs",
 		Kind:             "Job",
+		OrphanByDefault:  true,
 		SingularName:     "job",
 		Categories:       []string{"all"},
 		Namespaced:       true,

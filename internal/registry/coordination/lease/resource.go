@@ -18,11 +18,12 @@ import (
 // (no unconditional updates), which the server must do.
 func Resource() *registry.Resource {
 	return &registry.Resource{
-		GroupVersion: coordinationv1.SchemeGroupVersion,
-		Resource:     "leases",
-		Kind:         "Lease",
-		SingularName: "lease",
-		Namespaced:   true,
+		GroupVersion:           coordinationv1.SchemeGroupVersion,
+		Resource:               "leases",
+		Kind:                   "Lease",
+		RequireResourceVersion: true,
+		SingularName:           "lease",
+		Namespaced:             true,
 		// A PUT creates a missing lease, as upstream (leader election
 		// relies on it).
 		AllowCreateOnUpdate: true,

@@ -19,6 +19,7 @@ func Resource() *registry.Resource {
 		GroupVersion: schema.GroupVersion{Version: "v1"},
 		Resource:     "endpoints",
 		Kind:         "Endpoints",
+		Deprecated:   DeprecationWarning,
 		SingularName: "endpoints",
 		ShortNames:   []string{"ep"},
 		Namespaced:   true,

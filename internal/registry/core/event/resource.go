@@ -5,6 +5,7 @@ package event
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/validation/path"
@@ -26,6 +27,7 @@ func Resource() *registry.Resource {
 		GroupVersion: schema.GroupVersion{Version: "v1"},
 		Resource:     "events",
 		Kind:         "Event",
+		TTL:          time.Hour,
 		SingularName: "event",
 		ShortNames:   []string{"ev"},
 		Namespaced:   true,

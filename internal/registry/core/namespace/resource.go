@@ -19,16 +19,17 @@ import (
 // Resource returns the namespaces resource.
 func Resource() *registry.Resource {
 	return &registry.Resource{
-		GroupVersion:   schema.GroupVersion{Version: "v1"},
-		Resource:       "namespaces",
-		Kind:           "Namespace",
-		SingularName:   "namespace",
-		ShortNames:     []string{"ns"},
-		Namespaced:     false,
-		New:            func() runtime.Object { return &corev1.Namespace{} },
-		NewList:        func() runtime.Object { return &corev1.NamespaceList{} },
-		NameValidation: apimachineryvalidation.ValidateNamespaceName,
-		HasStatus:      true,
+		GroupVersion:        schema.GroupVersion{Version: "v1"},
+		Resource:            "namespaces",
+		Kind:                "Namespace",
+		ReturnDeletedObject: true,
+		SingularName:        "namespace",
+		ShortNames:          []string{"ns"},
+		Namespaced:          false,
+		New:                 func() runtime.Object { return &corev1.Namespace{} },
+		NewList:             func() runtime.Object { return &corev1.NamespaceList{} },
+		NameValidation:      apimachineryvalidation.ValidateNamespaceName,
+		HasStatus:           true,
 		Hooks: registry.Hooks{
 			Default: func(obj runtime.Object) { Default(obj.(*corev1.Namespace)) },
 			PrepareForCreate: func(_ context.Context, obj runtime.Object) {
@@ -58,6 +59,7 @@ func Resource() *registry.Resource {
 		// storage once the namespace controller has emptied it and
 		// removed its spec finalizers (through finalize).
 		Deletion: &registry.Deletion{
+			Check: func(obj runtime.Object) error { return checkDeletable(obj.(*corev1.Namespace)) },
 			Begin: func(obj runtime.Object) { MarkTerminating(obj.(*corev1.Namespace)) },
 			Pending: func(obj runtime.Object) bool {
 				return len(obj.(*corev1.Namespace).Spec.Finalizers) > 0

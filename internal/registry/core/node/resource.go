@@ -22,14 +22,15 @@ import (
 // so the API server must make an exception for nodes.
 func Resource() *registry.Resource {
 	return &registry.Resource{
-		GroupVersion: schema.GroupVersion{Version: "v1"},
-		Resource:     "nodes",
-		Kind:         "Node",
-		SingularName: "node",
-		ShortNames:   []string{"no"},
-		New:          func() runtime.Object { return &corev1.Node{} },
-		NewList:      func() runtime.Object { return &corev1.NodeList{} },
-		HasStatus:    true,
+		GroupVersion:       schema.GroupVersion{Version: "v1"},
+		Resource:           "nodes",
+		Kind:               "Node",
+		KeepStatusOnCreate: true,
+		SingularName:       "node",
+		ShortNames:         []string{"no"},
+		New:                func() runtime.Object { return &corev1.Node{} },
+		NewList:            func() runtime.Object { return &corev1.NodeList{} },
+		HasStatus:          true,
 		Hooks: registry.Hooks{
 			Default: func(obj runtime.Object) { Default(obj.(*corev1.Node)) },
 			PrepareForCreate: func(_ context.Context, obj runtime.Object) {

@@ -19,15 +19,16 @@ import (
 // Resource returns the persistentvolumes resource.
 func Resource() *registry.Resource {
 	return &registry.Resource{
-		GroupVersion: schema.GroupVersion{Version: "v1"},
-		Resource:     "persistentvolumes",
-		Kind:         "PersistentVolume",
-		SingularName: "persistentvolume",
-		ShortNames:   []string{"pv"},
-		Namespaced:   false,
-		New:          func() runtime.Object { return &corev1.PersistentVolume{} },
-		NewList:      func() runtime.Object { return &corev1.PersistentVolumeList{} },
-		HasStatus:    true,
+		GroupVersion:        schema.GroupVersion{Version: "v1"},
+		Resource:            "persistentvolumes",
+		Kind:                "PersistentVolume",
+		ReturnDeletedObject: true,
+		SingularName:        "persistentvolume",
+		ShortNames:          []string{"pv"},
+		Namespaced:          false,
+		New:                 func() runtime.Object { return &corev1.PersistentVolume{} },
+		NewList:             func() runtime.Object { return &corev1.PersistentVolumeList{} },
+		HasStatus:           true,
 		Hooks: registry.Hooks{
 			Default: func(obj runtime.Object) { Default(obj.(*corev1.PersistentVolume)) },
 			PrepareForCreate: func(_ context.Context, obj runtime.Object) {

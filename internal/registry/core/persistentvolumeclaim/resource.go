@@ -18,15 +18,16 @@ import (
 // Resource returns the persistentvolumeclaims resource.
 func Resource() *registry.Resource {
 	return &registry.Resource{
-		GroupVersion: schema.GroupVersion{Version: "v1"},
-		Resource:     "persistentvolumeclaims",
-		Kind:         "PersistentVolumeClaim",
-		SingularName: "persistentvolumeclaim",
-		ShortNames:   []string{"pvc"},
-		Namespaced:   true,
-		New:          func() runtime.Object { return &corev1.PersistentVolumeClaim{} },
-		NewList:      func() runtime.Object { return &corev1.PersistentVolumeClaimList{} },
-		HasStatus:    true,
+		GroupVersion:        schema.GroupVersion{Version: "v1"},
+		Resource:            "persistentvolumeclaims",
+		Kind:                "PersistentVolumeClaim",
+		ReturnDeletedObject: true,
+		SingularName:        "persistentvolumeclaim",
+		ShortNames:          []string{"pvc"},
+		Namespaced:          true,
+		New:                 func() runtime.Object { return &corev1.PersistentVolumeClaim{} },
+		NewList:             func() runtime.Object { return &corev1.PersistentVolumeClaimList{} },
+		HasStatus:           true,
 		Hooks: registry.Hooks{
 			Default: func(obj runtime.Object) { Default(obj.(*corev1.PersistentVolumeClaim)) },
 			PrepareForCreate: func(_ context.Context, obj runtime.Object) {

@@ -19,16 +19,17 @@ import (
 // Resource returns the pods resource.
 func Resource() *registry.Resource {
 	return &registry.Resource{
-		GroupVersion: schema.GroupVersion{Version: "v1"},
-		Resource:     "pods",
-		Kind:         "Pod",
-		SingularName: "pod",
-		ShortNames:   []string{"po"},
-		Categories:   []string{"all"},
-		Namespaced:   true,
-		New:          func() runtime.Object { return &corev1.Pod{} },
-		NewList:      func() runtime.Object { return &corev1.PodList{} },
-		HasStatus:    true,
+		GroupVersion:        schema.GroupVersion{Version: "v1"},
+		Resource:            "pods",
+		Kind:                "Pod",
+		ReturnDeletedObject: true,
+		SingularName:        "pod",
+		ShortNames:          []string{"po"},
+		Categories:          []string{"all"},
+		Namespaced:          true,
+		New:                 func() runtime.Object { return &corev1.Pod{} },
+		NewList:             func() runtime.Object { return &corev1.PodList{} },
+		HasStatus:           true,
 		// Pods have tracked metadata.generation since 1.35
 		// (PodObservedGenerationTracking): it starts at 1 and moves with
 		// every spec change, and status.observedGeneration follows it.

@@ -17,13 +17,14 @@ import (
 // Resource returns the podtemplates resource.
 func Resource() *registry.Resource {
 	return &registry.Resource{
-		GroupVersion: schema.GroupVersion{Version: "v1"},
-		Resource:     "podtemplates",
-		Kind:         "PodTemplate",
-		SingularName: "podtemplate",
-		Namespaced:   true,
-		New:          func() runtime.Object { return &corev1.PodTemplate{} },
-		NewList:      func() runtime.Object { return &corev1.PodTemplateList{} },
+		GroupVersion:        schema.GroupVersion{Version: "v1"},
+		Resource:            "podtemplates",
+		Kind:                "PodTemplate",
+		ReturnDeletedObject: true,
+		SingularName:        "podtemplate",
+		Namespaced:          true,
+		New:                 func() runtime.Object { return &corev1.PodTemplate{} },
+		NewList:             func() runtime.Object { return &corev1.PodTemplateList{} },
 		// Generation starts at 1 and moves when the template changes.
 		TracksGeneration: true,
 		Hooks: registry.Hooks{

@@ -18,15 +18,16 @@ import (
 // Resource returns the resourcequotas resource.
 func Resource() *registry.Resource {
 	return &registry.Resource{
-		GroupVersion: schema.GroupVersion{Version: "v1"},
-		Resource:     "resourcequotas",
-		Kind:         "ResourceQuota",
-		SingularName: "resourcequota",
-		ShortNames:   []string{"quota"},
-		Namespaced:   true,
-		New:          func() runtime.Object { return &corev1.ResourceQuota{} },
-		NewList:      func() runtime.Object { return &corev1.ResourceQuotaList{} },
-		HasStatus:    true,
+		GroupVersion:        schema.GroupVersion{Version: "v1"},
+		Resource:            "resourcequotas",
+		Kind:                "ResourceQuota",
+		ReturnDeletedObject: true,
+		SingularName:        "resourcequota",
+		ShortNames:          []string{"quota"},
+		Namespaced:          true,
+		New:                 func() runtime.Object { return &corev1.ResourceQuota{} },
+		NewList:             func() runtime.Object { return &corev1.ResourceQuotaList{} },
+		HasStatus:           true,
 		Hooks: registry.Hooks{
 			Default: func(obj runtime.Object) { Default(obj.(*corev1.ResourceQuota)) },
 			Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {

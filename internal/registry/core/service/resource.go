@@ -22,17 +22,18 @@ import (
 // names may start with a digit.
 func Resource() *registry.Resource {
 	return &registry.Resource{
-		GroupVersion:   schema.GroupVersion{Version: "v1"},
-		Resource:       "services",
-		Kind:           "Service",
-		SingularName:   "service",
-		ShortNames:     []string{"svc"},
-		Categories:     []string{"all"},
-		Namespaced:     true,
-		New:            func() runtime.Object { return &corev1.Service{} },
-		NewList:        func() runtime.Object { return &corev1.ServiceList{} },
-		NameValidation: apimachineryvalidation.NameIsDNSLabel,
-		HasStatus:      true,
+		GroupVersion:        schema.GroupVersion{Version: "v1"},
+		Resource:            "services",
+		Kind:                "Service",
+		ReturnDeletedObject: true,
+		SingularName:        "service",
+		ShortNames:          []string{"svc"},
+		Categories:          []string{"all"},
+		Namespaced:          true,
+		New:                 func() runtime.Object { return &corev1.Service{} },
+		NewList:             func() runtime.Object { return &corev1.ServiceList{} },
+		NameValidation:      apimachineryvalidation.NameIsDNSLabel,
+		HasStatus:           true,
 		Hooks: registry.Hooks{
 			Default: func(obj runtime.Object) { Default(obj.(*corev1.Service)) },
 			PrepareForCreate: func(_ context.Context, obj runtime.Object) {

@@ -16,14 +16,15 @@ import (
 // (the default), and there is nothing else to validate.
 func Resource() *registry.Resource {
 	return &registry.Resource{
-		GroupVersion: schema.GroupVersion{Version: "v1"},
-		Resource:     "serviceaccounts",
-		Kind:         "ServiceAccount",
-		SingularName: "serviceaccount",
-		ShortNames:   []string{"sa"},
-		Namespaced:   true,
-		New:          func() runtime.Object { return &corev1.ServiceAccount{} },
-		NewList:      func() runtime.Object { return &corev1.ServiceAccountList{} },
+		GroupVersion:        schema.GroupVersion{Version: "v1"},
+		Resource:            "serviceaccounts",
+		Kind:                "ServiceAccount",
+		ReturnDeletedObject: true,
+		SingularName:        "serviceaccount",
+		ShortNames:          []string{"sa"},
+		Namespaced:          true,
+		New:                 func() runtime.Object { return &corev1.ServiceAccount{} },
+		NewList:             func() runtime.Object { return &corev1.ServiceAccountList{} },
 		Hooks: registry.Hooks{
 			PrepareForCreate: func(_ context.Context, obj runtime.Object) {
 				CleanSecretReferences(obj.(*corev1.ServiceAccount))

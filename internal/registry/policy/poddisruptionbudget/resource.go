@@ -15,16 +15,17 @@ import (
 // Resource returns the poddisruptionbudgets resource.
 func Resource() *registry.Resource {
 	return &registry.Resource{
-		GroupVersion:     schema.GroupVersion{Group: "policy", Version: "v1"},
-		Resource:         "poddisruptionbudgets",
-		Kind:             "PodDisruptionBudget",
-		SingularName:     "poddisruptionbudget",
-		ShortNames:       []string{"pdb"},
-		Namespaced:       true,
-		New:              func() runtime.Object { return &policyv1.PodDisruptionBudget{} },
-		NewList:          func() runtime.Object { return &policyv1.PodDisruptionBudgetList{} },
-		HasStatus:        true,
-		TracksGeneration: true,
+		GroupVersion:           schema.GroupVersion{Group: "policy", Version: "v1"},
+		Resource:               "poddisruptionbudgets",
+		Kind:                   "PodDisruptionBudget",
+		RequireResourceVersion: true,
+		SingularName:           "poddisruptionbudget",
+		ShortNames:             []string{"pdb"},
+		Namespaced:             true,
+		New:                    func() runtime.Object { return &policyv1.PodDisruptionBudget{} },
+		NewList:                func() runtime.Object { return &policyv1.PodDisruptionBudgetList{} },
+		HasStatus:              true,
+		TracksGeneration:       true,
 		Hooks: registry.Hooks{
 			PrepareForCreate: func(_ context.Context, obj runtime.Object) {
 				stripV1beta1Label(obj.(*policyv1.PodDisruptionBudget), nil)

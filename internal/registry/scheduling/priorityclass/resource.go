@@ -4,9 +4,12 @@ package priorityclass
 
 import (
 	"context"
+	"errors"
 
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kemudi/kemudi/internal/registry"
@@ -23,6 +26,13 @@ func Resource() *registry.Resource {
 		GroupVersion: schedulingv1.SchemeGroupVersion,
 		Resource:     "priorityclasses",
 		Kind:         "PriorityClass",
+		Deletion: &registry.Deletion{Check: func(obj runtime.Object) error {
+			pc := obj.(*schedulingv1.PriorityClass)
+			if IsSystemClass(pc.Name) {
+				return apierrors.NewForbidden(schema.GroupResource{Group: "scheduling.k8s.io", Resource: "priorityclasses"}, pc.Name, errors.New("this is a system priority class and cannot be deleted"))
+			}
+			return nil
+		}},
 		SingularName: "priorityclass",
 		ShortNames:   []string{"pc"},
 		New:          func() runtime.Object { return &schedulingv1.PriorityClass{} },

@@ -15,13 +15,14 @@ import (
 // Resource returns the storageclasses resource.
 func Resource() *registry.Resource {
 	return &registry.Resource{
-		GroupVersion: storagev1.SchemeGroupVersion,
-		Resource:     "storageclasses",
-		Kind:         "StorageClass",
-		SingularName: "storageclass",
-		ShortNames:   []string{"sc"},
-		New:          func() runtime.Object { return &storagev1.StorageClass{} },
-		NewList:      func() runtime.Object { return &storagev1.StorageClassList{} },
+		GroupVersion:        storagev1.SchemeGroupVersion,
+		Resource:            "storageclasses",
+		Kind:                "StorageClass",
+		ReturnDeletedObject: true,
+		SingularName:        "storageclass",
+		ShortNames:          []string{"sc"},
+		New:                 func() runtime.Object { return &storagev1.StorageClass{} },
+		NewList:             func() runtime.Object { return &storagev1.StorageClassList{} },
 		Hooks: registry.Hooks{
 			Default: func(obj runtime.Object) {
 				Default(obj.(*storagev1.StorageClass))
