@@ -25,9 +25,12 @@ vet:
 test: vet build
 	KEMUDI_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-# Benchmarks: go test -bench, and the harness that prints the table.
+# Benchmarks: go test -bench, each printing its table beside the targets
+# and upstream's figures. BENCH_PODS lowers the pod count for a quick run
+# (make bench BENCH_PODS=1000); for profiles: go run ./bench/cmd/apibench -h.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
+	KEMUDI_BIN=$(CURDIR)/$(BIN) $(if $(BENCH_PODS),KEMUDI_BENCH_PODS=$(BENCH_PODS)) \
+		$(GO) test -v -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
 
 # A short run of every fuzz target (the seed corpus always runs in `test`).
 fuzz:

@@ -1,0 +1,69 @@
+// Command apibench runs the API server benchmark against a fresh
+// `kemudi server` process and prints a table of its figures beside the
+// targets and upstream's:
+//
+//	go run ./bench/cmd/apibench                     # 10,000 pods, JSON
+//	go run ./bench/cmd/apibench -pods 1000 -protobuf
+//	go run ./bench/cmd/apibench -cpuprofile cpu.pprof -heapprofile heap.pprof
+//	go tool pprof -top cpu.pprof
+//
+// The binary is $KEMUDI_BIN, -bin, or one built with `go build`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/kemudi/kemudi/bench/apibench"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "apibench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	opts, err := apibench.FromEnv()
+	if err != nil {
+		return err
+	}
+	flag.IntVar(&opts.Pods, "pods", opts.Pods, "pods to create ($KEMUDI_BENCH_PODS)")
+	flag.IntVar(&opts.Clients, "clients", opts.Clients, "concurrent clients, each on its own connection ($KEMUDI_BENCH_CLIENTS)")
+	flag.BoolVar(&opts.Protobuf, "protobuf", false, "clients and watch speak protobuf instead of JSON")
+	flag.DurationVar(&opts.Settle, "settle", opts.Settle, "idle time after start before the idle RSS is read")
+	flag.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of the server, taken from the first create on, to this file")
+	flag.DurationVar(&opts.CPUProfileDuration, "cpuprofile-duration", opts.CPUProfileDuration, "length of the CPU profile")
+	flag.StringVar(&opts.HeapProfile, "heapprofile", "", "write a heap profile of the server, taken after the run, to this file")
+	flag.StringVar(&opts.Server.Binary, "bin", "", "kemudi binary (default $KEMUDI_BIN, else go build)")
+	flag.StringVar(&opts.Server.TempRoot, "tmpdir", opts.Server.TempRoot, "where the server's data directory goes ($KEMUDI_BENCH_TMPDIR; default the system temp dir)")
+	serverLog := flag.Bool("server-log", false, "copy the server's output to stderr")
+	runs := flag.Int("runs", 1, "runs, each on a fresh server")
+	flag.Parse()
+	if *serverLog {
+		opts.Server.Output = os.Stderr
+	}
+	opts.Progress = os.Stderr
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for i := 1; i <= *runs; i++ {
+		if *runs > 1 {
+			fmt.Printf("== run %d of %d (%s)\n", i, *runs, time.Now().Format(time.TimeOnly))
+		}
+		res, err := apibench.Run(ctx, opts)
+		if res != nil {
+			res.Print(os.Stdout)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,44 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Binary returns the kemudi binary to run: path if set, else $KEMUDI_BIN,
+// else one built with `go build` into a temporary directory. cleanup
+// removes what was built (a no-op otherwise) and is never nil.
+func Binary(ctx context.Context, path string) (bin string, cleanup func(), err error) {
+	noop := func() {}
+	if path != "" {
+		return path, noop, nil
+	}
+	if b := os.Getenv("KEMUDI_BIN"); b != "" {
+		return b, noop, nil
+	}
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", noop, fmt.Errorf("find the module: go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", noop, fmt.Errorf("not inside the kemudi module; set KEMUDI_BIN")
+	}
+	dir, err := os.MkdirTemp("", "kemudi-bench-bin-")
+	if err != nil {
+		return "", noop, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	bin = filepath.Join(dir, "kemudi")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/kemudi")
+	cmd.Dir = filepath.Dir(gomod)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		cleanup()
+		return "", noop, fmt.Errorf("go build ./cmd/kemudi: %w\n%s", err, out)
+	}
+	return bin, cleanup, nil
+}
