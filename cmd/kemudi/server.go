@@ -59,6 +59,7 @@ func runServer(parent context.Context, o cluster.ServerOptions) error {
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	o.Log = slog.Default()
+	o.ReleaseStartupPages = true
 	s, err := cluster.StartServer(ctx, o)
 	if err != nil {
 		return err

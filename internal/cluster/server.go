@@ -46,6 +46,10 @@ type ServerOptions struct {
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
 	// CompactInterval is how often etcd's history is compacted.
 	CompactInterval time.Duration
+	// ReleaseStartupPages drops the executable's pages that only start-up
+	// touched (see ReleaseStartupPages); for the server process, not for
+	// servers embedded in tests.
+	ReleaseStartupPages bool
 	Log             *slog.Logger
 }
 
@@ -175,6 +179,13 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 
 	if err := api.EnsureObjects(ctx, systemObjects(kubernetesIP, advertise, port)...); err != nil {
 		return nil, fmt.Errorf("create system objects: %w", err)
+	}
+	if opts.ReleaseStartupPages {
+		if n, err := ReleaseStartupPages(); err != nil {
+			log.Warn("release start-up pages", "err", err)
+		} else {
+			log.Debug("released start-up pages", "bytes", n)
+		}
 	}
 	log.Info("API server ready", "url", s.URL, "kubeconfig", s.Kubeconfig)
 	go func() {
