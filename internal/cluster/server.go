@@ -50,7 +50,7 @@ type ServerOptions struct {
 	// touched (see ReleaseStartupPages); for the server process, not for
 	// servers embedded in tests.
 	ReleaseStartupPages bool
-	Log             *slog.Logger
+	Log                 *slog.Logger
 }
 
 // DefaultServerOptions are upstream-like defaults.
