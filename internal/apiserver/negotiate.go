@@ -38,11 +38,7 @@ func newSerializers(scheme *runtime.Scheme) *serializers {
 // decoder returns the decoder for a request body's Content-Type, or false
 // when the server does not accept that type (415).
 func (s *serializers) decoder(contentType string, strict bool) (runtime.Decoder, bool) {
-	media := contentType
-	if mt, _, err := mime.ParseMediaType(contentType); err == nil {
-		media = mt
-	}
-	switch media {
+	switch mediaOf(contentType) {
 	case mediaJSON, "":
 		if strict {
 			return s.jsonStrict, true
@@ -57,6 +53,14 @@ func (s *serializers) decoder(contentType string, strict bool) (runtime.Decoder,
 		return s.protobuf, true
 	}
 	return nil, false
+}
+
+// mediaOf is a Content-Type's media type, without parameters.
+func mediaOf(contentType string) string {
+	if mt, _, err := mime.ParseMediaType(contentType); err == nil {
+		return mt
+	}
+	return contentType
 }
 
 // output is what a response should be: its media type and, for

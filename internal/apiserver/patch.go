@@ -116,6 +116,9 @@ func (s *Server) applyPatch(pt types.PatchType, patch []byte, current, into runt
 			return nil, nil, apierrors.NewBadRequest(err.Error())
 		}
 	}
+	if err := checkQuantities(patched, false, s.scheme, into); err != nil {
+		return nil, nil, err
+	}
 	dec, _ := s.serializers.decoder(mediaJSON, validation != metav1.FieldValidationIgnore)
 	obj, _, err := dec.Decode(patched, &gvk, into)
 	var warnings []string
@@ -168,6 +171,10 @@ func (s *Server) apply(rq *request, subresource string, body []byte, manager str
 	}
 	if applied.Object == nil {
 		s.fail(rq, apierrors.NewBadRequest("the apply patch is empty"))
+		return
+	}
+	if err := checkQuantities(body, true, s.scheme, rq.ep.New()); err != nil {
+		s.fail(rq, err)
 		return
 	}
 	if gvk := applied.GroupVersionKind(); gvk != rq.ep.gvk {
