@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -103,7 +104,13 @@ func (s *Server) applyPatch(pt types.PatchType, patch []byte, current, into runt
 		}
 		patched, err = p.Apply(original)
 		if err != nil {
-			return nil, nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", err.Error(), 0, false)
+			// Upstream's status (422) and message, with what failed as
+			// its cause: upstream drops it, and the client is left with
+			// no clue.
+			se := apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", err.Error(), 0, false)
+			se.ErrStatus.Message += ": " + err.Error()
+			se.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: metav1.CauseTypeFieldValueInvalid, Message: err.Error()}}
+			return nil, nil, se
 		}
 	case types.MergePatchType:
 		patched, err = jsonpatch.MergePatch(original, patch)
@@ -120,12 +127,18 @@ func (s *Server) applyPatch(pt types.PatchType, patch []byte, current, into runt
 		return nil, nil, err
 	}
 	dec, _ := s.serializers.decoder(mediaJSON, validation != metav1.FieldValidationIgnore)
-	obj, _, err := dec.Decode(patched, &gvk, into)
+	obj, got, err := dec.Decode(patched, &gvk, into)
 	var warnings []string
 	if err != nil {
 		if !runtime.IsStrictDecodingError(err) {
 			return nil, nil, apierrors.NewBadRequest(err.Error())
 		}
+	}
+	if got != nil && (got.GroupVersion() != gvk.GroupVersion() || got.Kind != gvk.Kind) {
+		// A patch may not turn the object into another kind.
+		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("the API version and kind in the patched object (%s, %s) do not match the expected ones (%s, %s)", got.GroupVersion(), got.Kind, gvk.GroupVersion(), gvk.Kind))
+	}
+	if err != nil {
 		if validation == metav1.FieldValidationStrict {
 			return nil, nil, apierrors.NewBadRequest(err.Error())
 		}
@@ -192,7 +205,8 @@ func (s *Server) apply(rq *request, subresource string, body []byte, manager str
 	}
 	ctx := rq.ctx()
 	compute := func(current runtime.Object) (runtime.Object, error) {
-		return fm.Apply(current, applied, manager, force)
+		obj, err := fm.Apply(current, applied, manager, force)
+		return obj, applyError(err)
 	}
 	result, _, err := s.updateObject(ctx, rq.ep, rq.info.Namespace, rq.info.Name, updateSpec{
 		compute: compute, status: subresource == "status", dryRun: dry, manager: manager, applied: true,
@@ -203,7 +217,7 @@ func (s *Server) apply(rq *request, subresource string, body []byte, manager str
 		empty.GetObjectKind().SetGroupVersionKind(rq.ep.gvk)
 		obj, aerr := fm.Apply(empty, applied, manager, force)
 		if aerr != nil {
-			s.fail(rq, aerr)
+			s.fail(rq, applyError(aerr))
 			return
 		}
 		m, _ := meta.Accessor(obj)
@@ -224,4 +238,20 @@ func (s *Server) apply(rq *request, subresource string, body []byte, manager str
 		return
 	}
 	s.writeResult(rq, http.StatusOK, result)
+}
+
+// applyError is the status of a failed apply. The field manager reports
+// an applied object that does not fit its kind's schema (a field of the
+// wrong type, duplicate keys in a keyed list) as a plain error, which
+// upstream answers with a 500 (kubernetes/kubernetes#139253); the fault
+// is the request's: 400.
+func applyError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se apierrors.APIStatus
+	if errors.As(err, &se) {
+		return err
+	}
+	return apierrors.NewBadRequest(err.Error())
 }
