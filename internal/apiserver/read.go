@@ -33,7 +33,8 @@ func (s *Server) list(rq *request) {
 	}
 	var limit int64
 	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.ParseInt(v, 10, 64); err != nil || limit < 0 {
+		// A limit of zero or less is no limit, as upstream.
+		if limit, err = strconv.ParseInt(v, 10, 64); err != nil {
 			s.fail(rq, apierrors.NewBadRequest(fmt.Sprintf("invalid limit %q", v)))
 			return
 		}

@@ -27,6 +27,9 @@ const (
 	// bookmarkInterval is how often a quiet watcher that allows bookmarks
 	// gets one, so that it can resume from a recent revision.
 	bookmarkInterval = time.Minute
+	// maxWatchTimeout caps timeoutSeconds where a time.Duration would
+	// overflow.
+	maxWatchTimeout  = 100 * 365 * 24 * time.Hour
 	initialEventsEnd = "k8s.io/initial-events-end"
 )
 
@@ -45,14 +48,18 @@ func (s *Server) watch(rq *request) {
 		return
 	}
 	timeout := minWatchTimeout + time.Duration(rand.Int64N(int64(minWatchTimeout)))
+	// A negative timeoutSeconds is a watch whose time is already up: it
+	// opens and ends at once, as upstream's.
+	over := false
 	if v := q.Get("timeoutSeconds"); v != "" {
 		secs, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || secs < 0 {
+		if err != nil {
 			s.fail(rq, apierrors.NewBadRequest(fmt.Sprintf("invalid timeoutSeconds %q", v)))
 			return
 		}
+		over = secs < 0
 		if secs > 0 {
-			timeout = time.Duration(secs) * time.Second
+			timeout = time.Duration(min(secs, int64(maxWatchTimeout/time.Second))) * time.Second
 		}
 	}
 	ctx, cancel := context.WithTimeout(rq.ctx(), timeout)
@@ -82,6 +89,9 @@ func (s *Server) watch(rq *request) {
 	}
 	defer w.Stop()
 	ww.start()
+	if over {
+		return
+	}
 	for {
 		ev, err := w.Next(ctx)
 		if err != nil {
