@@ -32,9 +32,14 @@ bench: build
 	KEMUDI_BIN=$(CURDIR)/$(BIN) $(if $(BENCH_PODS),KEMUDI_BENCH_PODS=$(BENCH_PODS)) \
 		$(GO) test -v -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
 
-# A short run of every fuzz target (the seed corpus always runs in `test`).
+# A short run of every fuzz target (the seed corpus always runs in `test`);
+# FUZZTIME=10m for a longer one. New crashers land in testdata/fuzz.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := FuzzDecodeCreateBody FuzzQueryParameters
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecodeCreateBody -fuzztime 30s ./internal/apiserver/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./internal/apiserver/; \
+	done
 
 clean:
 	rm -rf bin

@@ -1,6 +1,7 @@
 package apiserver_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,12 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
-
-	"github.com/kemudi/kemudi/internal/apiserver"
 )
 
 // Fuzzing the request decoding paths. Every input must be answered
@@ -179,15 +178,17 @@ func (w *fuzzWorld) object(t *testing.T, r fuzzResource, body []byte) string {
 	panic("unreachable")
 }
 
-var universal = serializer.NewCodecFactory(apiserver.NewScheme()).UniversalDeserializer()
-
 // nameInBody is the metadata.name a body carries, in whatever format it
-// is; "" when none can be read.
+// is; "" when none can be read. It reads metadata alone: decoding the
+// whole object may be what the input makes slow.
 func nameInBody(body []byte) string {
-	if obj, _, err := universal.Decode(body, nil, nil); err == nil {
-		if m, err := meta.Accessor(obj); err == nil {
-			return m.GetName()
+	if bytes.HasPrefix(body, []byte("k8s\x00")) {
+		var unknown runtime.Unknown
+		var partial metav1.PartialObjectMetadata
+		if unknown.Unmarshal(body[4:]) == nil && partial.Unmarshal(unknown.Raw) == nil {
+			return partial.Name
 		}
+		return ""
 	}
 	var partial struct {
 		Metadata struct {

@@ -247,6 +247,10 @@ data:
 	add("deployment-bad-strategy", "deployments", ctJSON, `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"st"},"spec":{"selector":{"matchLabels":{"a":"b"}},"strategy":{"type":"Recreate","rollingUpdate":{"maxSurge":"150%","maxUnavailable":-3}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}`)
 	add("pod-bad-spec", "pods", ctJSON, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bad"},"spec":{"containers":[{"name":"C_1","image":"","ports":[{"containerPort":0},{"containerPort":70000,"protocol":"XTP"}],"resources":{"requests":{"cpu":"-1","memory":"1Zi"}},"env":[{"name":"","valueFrom":{}}]},{"name":"C_1"}],"restartPolicy":"Sometimes","dnsPolicy":"Whatever","volumes":[{"name":"v"},{"name":"v","hostPath":{"path":""}}],"terminationGracePeriodSeconds":-10,"activeDeadlineSeconds":0}}`)
 	add("pod-bad-quantity", "pods", ctJSON, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"q"},"spec":{"containers":[{"name":"c","image":"i","resources":{"limits":{"cpu":"1e999999999"},"requests":{"memory":"99999999999999999999999999999Ei"}}}]}}`)
+	add("pod-quantity-exponent-number", "pods", ctJSON, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"qn"},"spec":{"containers":[{"name":"c","image":"i","resources":{"requests":{"cpu":1e-999999999}}}]}}`)
+	add("pod-quantity-exponent-yaml", "pods", ctYAML, "apiVersion: v1\nkind: Pod\nmetadata: {name: qy}\nspec:\n  overhead: {memory: \"2E6024865272343\"}\n  containers: [{name: c, image: i}]\n")
+	add("quota-kind-with-huge-quantity", "configmaps", ctJSON, `{"apiVersion":"v1","kind":"ResourceQuota","metadata":{"name":"rq"},"spec":{"hard":{"pods":"1e999999999"}}}`)
+	add("configmap-data-like-huge-quantity", "configmaps", ctJSON, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"qdata"},"data":{"cpu":"1e-999999999"}}`)
 	add("pod-no-containers", "pods", ctYAML, "apiVersion: v1\nkind: Pod\nmetadata: {name: none}\nspec: {}\n")
 	add("pod-bad-ips", "pods", ctJSON, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"ips"},"spec":{"containers":[{"name":"c","image":"i"}],"hostAliases":[{"ip":"999.1.1.1","hostnames":["a"]},{"ip":"::ffff:1.2.3.4"}],"dnsConfig":{"nameservers":["not-an-ip"]}}}`)
 	add("service-bad", "services", ctJSON, `{"apiVersion":"v1","kind":"Service","metadata":{"name":"bad"},"spec":{"type":"NodePort","clusterIP":"999.1.1.1","ports":[{"port":0,"nodePort":80},{"port":80,"name":"a"},{"port":80,"name":"a"}],"sessionAffinity":"Maybe","externalIPs":["x"]}}`)
@@ -350,6 +354,7 @@ func querySeeds() []seed {
 		{"watch-rv-garbage", "configmaps", "watch", "", "", "x1", "", "", "", "", ""},
 		{"watch-timeout", "configmaps", "watch", "", "", "", "", "", "1", "", ""},
 		{"watch-timeout-negative", "events", "watch", "", "", "", "", "", "-5", "", ""},
+		{"watch-timeout-overflow", "pods", "watch", "", "", "", "", "", "99999999999999", "", ""},
 		{"watch-timeout-garbage", "configmaps", "watch", "", "", "", "", "", "soon", "", ""},
 		{"watch-bad-selector", "pods", "watch", "a in (", "spec.nodeName=n", "", "", "", "", "", ""},
 		{"get", "configmaps", "get", "", "", "", "", "", "", "", ""},
