@@ -26,15 +26,21 @@ func addServerFlags(fs *pflag.FlagSet, o *cluster.ServerOptions) {
 
 func newServerCommand() *cobra.Command {
 	o := cluster.DefaultServerOptions()
+	var disable []string
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Run the control plane: etcd, the API server and the controllers",
+		Short: "Run the control plane: etcd, the API server, the scheduler and the controllers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runServer(cmd.Context(), o)
+			off := map[string]bool{}
+			for _, d := range disable {
+				off[d] = true
+			}
+			return runServer(cmd.Context(), o, cluster.ControlPlane(off))
 		},
 	}
 	addServerFlags(cmd.Flags(), &o)
+	cmd.Flags().StringSliceVar(&disable, "disable", nil, "control-plane components not to run: scheduler, controller-manager")
 	return cmd
 }
 
@@ -45,14 +51,14 @@ func newAPIServerCommand() *cobra.Command {
 		Short: "Run the API server alone (with embedded or external etcd)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runServer(cmd.Context(), o)
+			return runServer(cmd.Context(), o, nil)
 		},
 	}
 	addServerFlags(cmd.Flags(), &o)
 	return cmd
 }
 
-func runServer(parent context.Context, o cluster.ServerOptions) error {
+func runServer(parent context.Context, o cluster.ServerOptions, comps []cluster.Component) error {
 	if parent == nil {
 		parent = context.Background()
 	}
@@ -64,7 +70,13 @@ func runServer(parent context.Context, o cluster.ServerOptions) error {
 	if err != nil {
 		return err
 	}
+	wait, err := s.RunComponents(ctx, comps, o.Log)
+	if err != nil {
+		s.Stop()
+		return err
+	}
 	<-ctx.Done()
 	slog.Info("shutting down")
+	wait()
 	return s.Stop()
 }

@@ -14,16 +14,10 @@ import (
 // WriteKubeconfig writes a kubeconfig for server that authenticates with
 // the client certificate cert.
 func WriteKubeconfig(path, server string, caPEM []byte, cert tls.Certificate) error {
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
-	key, ok := cert.PrivateKey.(*ecdsa.PrivateKey)
-	if !ok {
-		return fmt.Errorf("unsupported key type %T", cert.PrivateKey)
-	}
-	der, err := x509.MarshalECPrivateKey(key)
+	certPEM, keyPEM, err := pemPair(cert)
 	if err != nil {
 		return err
 	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["kemudi"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caPEM}
 	cfg.AuthInfos["kemudi"] = &clientcmdapi.AuthInfo{ClientCertificateData: certPEM, ClientKeyData: keyPEM}
@@ -33,4 +27,18 @@ func WriteKubeconfig(path, server string, caPEM []byte, cert tls.Certificate) er
 		return fmt.Errorf("write kubeconfig %s: %w", path, err)
 	}
 	return nil
+}
+
+// pemPair encodes a certificate and its key as PEM.
+func pemPair(cert tls.Certificate) (certPEM, keyPEM []byte, err error) {
+	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
+	key, ok := cert.PrivateKey.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, nil, fmt.Errorf("unsupported key type %T", cert.PrivateKey)
+	}
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
 }

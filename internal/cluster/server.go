@@ -73,9 +73,10 @@ type Server struct {
 	Kubeconfig string
 	PKI        *PKI
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	err    error
+	dataDir string
+	cancel  context.CancelFunc
+	done    chan struct{}
+	err     error
 }
 
 // StartServer starts etcd and the API server and returns once the API
@@ -157,6 +158,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		URL:        "https://" + net.JoinHostPort(clientAddress(opts.BindAddress), strconv.Itoa(port)),
 		Kubeconfig: filepath.Join(opts.DataDir, "admin.kubeconfig"),
 		PKI:        pki,
+		dataDir:    opts.DataDir,
 		cancel:     cancel,
 		done:       make(chan struct{}),
 	}

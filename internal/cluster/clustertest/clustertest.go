@@ -217,3 +217,33 @@ func (w *testWriter) close() {
 	w.closed = true
 	w.mu.Unlock()
 }
+
+// RunControlPlane runs the named control-plane components (all when none
+// is named) against the server until the test ends.
+func (s *Server) RunControlPlane(names ...string) {
+	s.t.Helper()
+	comps := cluster.ControlPlane(nil)
+	if len(names) > 0 {
+		want := map[string]bool{}
+		for _, n := range names {
+			want[n] = true
+		}
+		var picked []cluster.Component
+		for _, c := range comps {
+			if want[c.Name] {
+				picked = append(picked, c)
+			}
+		}
+		comps = picked
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	wait, err := s.Server.RunComponents(ctx, comps, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		s.t.Fatalf("run control plane: %v", err)
+	}
+	s.t.Cleanup(func() {
+		cancel()
+		wait()
+	})
+}

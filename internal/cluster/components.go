@@ -1,0 +1,91 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/kemudi/kemudi/internal/controller/manager"
+)
+
+// Component is a control-plane component that runs as an API client of
+// the server, with its own identity.
+type Component struct {
+	// Name is the component's name: its kubeconfig is
+	// <data-dir>/<name>.kubeconfig.
+	Name string
+	// User and Groups are its identity (upstream's: system:kube-scheduler,
+	// system:kube-controller-manager).
+	User   string
+	Groups []string
+	Run    func(ctx context.Context, cfg *rest.Config, log *slog.Logger) error
+}
+
+// ControlPlane returns the components `kemudi server` runs beside the
+// API server, minus the disabled ones.
+func ControlPlane(disabled map[string]bool) []Component {
+	all := []Component{
+		{
+			Name: "controller-manager", User: "system:kube-controller-manager",
+			Run: func(ctx context.Context, cfg *rest.Config, log *slog.Logger) error {
+				opts := manager.DefaultOptions()
+				opts.Log = log
+				return manager.Run(ctx, cfg, opts)
+			},
+		},
+	}
+	var out []Component
+	for _, c := range all {
+		if !disabled[c.Name] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ComponentConfig returns a client config for a component, authenticating
+// with a client certificate the cluster CA signs for it, and writes it to
+// <data-dir>/<name>.kubeconfig for the component's standalone command.
+func (s *Server) ComponentConfig(name, user string, groups []string) (*rest.Config, error) {
+	cert, err := s.PKI.ClientCert(name, user, groups)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(s.dataDir, name+".kubeconfig")
+	if err := WriteKubeconfig(path, s.URL, s.PKI.CAPEM(), cert); err != nil {
+		return nil, err
+	}
+	certPEM, keyPEM, err := pemPair(cert)
+	if err != nil {
+		return nil, err
+	}
+	return &rest.Config{
+		Host:            s.URL,
+		TLSClientConfig: rest.TLSClientConfig{CAData: s.PKI.CAPEM(), CertData: certPEM, KeyData: keyPEM},
+	}, nil
+}
+
+// RunComponents runs components until ctx ends; it returns at once. Wait
+// on the returned function for them to stop.
+func (s *Server) RunComponents(ctx context.Context, comps []Component, log *slog.Logger) (wait func(), err error) {
+	var wg sync.WaitGroup
+	for _, c := range comps {
+		cfg, err := s.ComponentConfig(c.Name, c.User, c.Groups)
+		if err != nil {
+			return nil, fmt.Errorf("%s credentials: %w", c.Name, err)
+		}
+		clog := log.With("component", c.Name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Run(ctx, cfg, clog); err != nil && ctx.Err() == nil {
+				clog.Error("component stopped", "err", err)
+			}
+		}()
+	}
+	return wg.Wait, nil
+}

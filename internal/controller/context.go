@@ -1,0 +1,55 @@
+package controller
+
+import (
+	"context"
+	"log/slog"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/record"
+)
+
+// Context is what a controller is built from. Informers are shared by all
+// controllers of one manager: start them after building every controller
+// (the manager does).
+type Context struct {
+	Client    kubernetes.Interface
+	Informers informers.SharedInformerFactory
+	Log       *slog.Logger
+	// Broadcaster sends the events controllers record to the API.
+	Broadcaster record.EventBroadcaster
+}
+
+// NewContext builds a controller context on a client.
+func NewContext(client kubernetes.Interface, log *slog.Logger) *Context {
+	b := record.NewBroadcaster()
+	return &Context{
+		Client:      client,
+		Informers:   informers.NewSharedInformerFactory(client, 0),
+		Log:         log,
+		Broadcaster: b,
+	}
+}
+
+// StartEvents starts sending recorded events; stop them when ctx ends.
+func (c *Context) StartEvents(ctx context.Context) {
+	c.Broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.Client.CoreV1().Events("")})
+	go func() {
+		<-ctx.Done()
+		c.Broadcaster.Shutdown()
+	}()
+}
+
+// Recorder returns an event recorder reporting as component (upstream's
+// names: "deployment-controller", "replicaset-controller", ...).
+func (c *Context) Recorder(component string) record.EventRecorder {
+	return c.Broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
+}
+
+// Logger returns the log of one controller.
+func (c *Context) Logger(name string) *slog.Logger {
+	return c.Log.With("controller", name)
+}

@@ -1,0 +1,15 @@
+package manager
+
+// Entry is one controller the manager can run.
+type Entry struct {
+	New Constructor
+	// DisabledByDefault controllers run only when named in --controllers.
+	DisabledByDefault bool
+}
+
+// Controllers lists every controller by its upstream name (the names
+// --controllers takes: "deployment", "replicaset", "endpoints", ...).
+// One line per controller; the wiring is plain Go, readable top to bottom.
+func Controllers() map[string]Entry {
+	return map[string]Entry{}
+}
