@@ -5,10 +5,12 @@ import (
 	"log/slog"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
 )
 
@@ -16,7 +18,12 @@ import (
 // controllers of one manager: start them after building every controller
 // (the manager does).
 type Context struct {
-	Client    kubernetes.Interface
+	Client kubernetes.Interface
+	// Config is the client config Client was built from, for controllers
+	// that need other clients (metadata, dynamic: the garbage collector,
+	// the namespace controller). Nil in unit tests that build a Context
+	// on a fake clientset.
+	Config    *rest.Config
 	Informers informers.SharedInformerFactory
 	Log       *slog.Logger
 	// Broadcaster sends the events controllers record to the API.
@@ -28,7 +35,7 @@ func NewContext(client kubernetes.Interface, log *slog.Logger) *Context {
 	b := record.NewBroadcaster()
 	return &Context{
 		Client:      client,
-		Informers:   informers.NewSharedInformerFactory(client, 0),
+		Informers:   informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(TrimManagedFields)),
 		Log:         log,
 		Broadcaster: b,
 	}
@@ -52,4 +59,14 @@ func (c *Context) Recorder(component string) record.EventRecorder {
 // Logger returns the log of one controller.
 func (c *Context) Logger(name string) *slog.Logger {
 	return c.Log.With("controller", name)
+}
+
+// TrimManagedFields drops managedFields from objects entering informer
+// caches, as upstream's controller manager does: no controller reads them
+// and they are often the larger half of an object.
+func TrimManagedFields(obj interface{}) (interface{}, error) {
+	if m, err := meta.Accessor(obj); err == nil && m.GetManagedFields() != nil {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }

@@ -74,7 +74,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	}
 	log := opts.Log.With("component", "controller-manager")
 	run := func(ctx context.Context) {
-		if err := runControllers(ctx, client, names, log); err != nil && ctx.Err() == nil {
+		if err := runControllers(ctx, cfg, client, names, log); err != nil && ctx.Err() == nil {
 			log.Error("controllers stopped", "err", err)
 		}
 	}
@@ -85,8 +85,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	return leaderElect(ctx, client, "kube-controller-manager", opts.Identity, log, run)
 }
 
-func runControllers(ctx context.Context, client kubernetes.Interface, names []string, log *slog.Logger) error {
+func runControllers(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, names []string, log *slog.Logger) error {
 	cc := controller.NewContext(client, log)
+	cc.Config = cfg
 	cc.StartEvents(ctx)
 	all := Controllers()
 	runners := map[string]Runner{}
