@@ -28,6 +28,8 @@ type Context struct {
 	Log       *slog.Logger
 	// Broadcaster sends the events controllers record to the API.
 	Broadcaster record.EventBroadcaster
+	// Options are the settings of individual controllers.
+	Options Options
 }
 
 // NewContext builds a controller context on a client.
@@ -38,6 +40,7 @@ func NewContext(client kubernetes.Interface, log *slog.Logger) *Context {
 		Informers:   informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(TrimManagedFields)),
 		Log:         log,
 		Broadcaster: b,
+		Options:     DefaultOptions(),
 	}
 }
 

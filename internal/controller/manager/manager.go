@@ -45,12 +45,14 @@ type Options struct {
 	// Identity names this manager in the Lease (default: host name and a
 	// random suffix).
 	Identity string
-	Log      *slog.Logger
+	// Controller holds the settings of individual controllers.
+	Controller controller.Options
+	Log        *slog.Logger
 }
 
 // DefaultOptions run every default controller with leader election.
 func DefaultOptions() Options {
-	return Options{Controllers: []string{"*"}, LeaderElect: true, Log: slog.Default()}
+	return Options{Controllers: []string{"*"}, LeaderElect: true, Controller: controller.DefaultOptions(), Log: slog.Default()}
 }
 
 // Run runs the controller manager against the API at cfg until ctx ends.
@@ -118,6 +120,22 @@ func runControllers(ctx context.Context, cfg *rest.Config, client kubernetes.Int
 	wg.Wait()
 	cc.Informers.Shutdown()
 	return nil
+}
+
+// rootCA is the CA the manager's client trusts, which upstream publishes
+// when --root-ca-file is not given.
+func rootCA(cfg *rest.Config) ([]byte, error) {
+	if len(cfg.CAData) > 0 {
+		return cfg.CAData, nil
+	}
+	if cfg.CAFile == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(cfg.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("read the API server's CA: %w", err)
+	}
+	return data, nil
 }
 
 // leaderElect runs run while holding the named Lease in kube-system.

@@ -1,0 +1,49 @@
+package controller
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Options are the settings of individual controllers, as upstream's
+// kube-controller-manager flags of the same names.
+type Options struct {
+	// NodeMonitorPeriod is how often the node lifecycle controller checks
+	// node health (--node-monitor-period).
+	NodeMonitorPeriod time.Duration
+	// NodeMonitorGracePeriod is how long a node may stay silent (no Lease
+	// renewal, no status) before it is marked unknown
+	// (--node-monitor-grace-period).
+	NodeMonitorGracePeriod time.Duration
+	// NodeStartupGracePeriod is how long a node that never posted a status
+	// is given before it is marked unknown (--node-startup-grace-period).
+	NodeStartupGracePeriod time.Duration
+
+	// AllocateNodeCIDRs gives each node spec.podCIDR(s) from ClusterCIDRs,
+	// one prefix of NodeCIDRMaskSize bits (IPv4) or NodeCIDRMaskSizeIPv6
+	// bits each (--allocate-node-cidrs, --cluster-cidr,
+	// --node-cidr-mask-size-ipv4/-ipv6).
+	AllocateNodeCIDRs    bool
+	ClusterCIDRs         []netip.Prefix
+	NodeCIDRMaskSize     int
+	NodeCIDRMaskSizeIPv6 int
+
+	// RootCA is the cluster CA bundle (PEM) published in every namespace
+	// as the kube-root-ca.crt ConfigMap (--root-ca-file; by default the CA
+	// the manager's own client trusts).
+	RootCA []byte
+}
+
+// DefaultOptions are upstream's defaults, with kemudi's pod network
+// (10.42.0.0/16, a /24 per node) allocated to nodes.
+func DefaultOptions() Options {
+	return Options{
+		NodeMonitorPeriod:      5 * time.Second,
+		NodeMonitorGracePeriod: 50 * time.Second,
+		NodeStartupGracePeriod: 60 * time.Second,
+		AllocateNodeCIDRs:      true,
+		ClusterCIDRs:           []netip.Prefix{netip.MustParsePrefix("10.42.0.0/16")},
+		NodeCIDRMaskSize:       24,
+		NodeCIDRMaskSizeIPv6:   64,
+	}
+}
