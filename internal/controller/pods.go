@@ -7,15 +7,133 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/tools/cache"
 )
+
+// PodControllerIndex indexes pods by their controller ("namespace/kind/
+// name/uid", or "namespace" for orphans), so that a controller finds its
+// pods, and the orphans it may adopt, without scanning the namespace.
+const PodControllerIndex = "kemudi.io/pod-controller"
+
+func podControllerKey(namespace string, ref *metav1.OwnerReference) string {
+	if ref == nil {
+		return namespace
+	}
+	return namespace + "/" + ref.Kind + "/" + ref.Name + "/" + string(ref.UID)
+}
+
+// AddPodControllerIndex adds PodControllerIndex to a pod informer (once,
+// whichever controller asks first). Call it before informers start.
+func AddPodControllerIndex(inf cache.SharedIndexInformer) error {
+	if _, ok := inf.GetIndexer().GetIndexers()[PodControllerIndex]; ok {
+		return nil
+	}
+	err := inf.AddIndexers(cache.Indexers{PodControllerIndex: func(obj interface{}) ([]string, error) {
+		pod, ok := obj.(*corev1.Pod)
+		if !ok {
+			return nil, nil
+		}
+		return []string{podControllerKey(pod.Namespace, metav1.GetControllerOfNoCopy(pod))}, nil
+	}})
+	if err != nil {
+		if _, ok := inf.GetIndexer().GetIndexers()[PodControllerIndex]; ok {
+			return nil // another controller added it meanwhile
+		}
+		return fmt.Errorf("add pod controller index: %w", err)
+	}
+	return nil
+}
+
+// PodsControlledBy returns the pods whose controller is owner (of kind),
+// and with orphans the pods of its namespace that have no controller.
+// The pods are the cache's: do not modify them.
+func PodsControlledBy(indexer cache.Indexer, owner metav1.Object, kind string, orphans bool) ([]*corev1.Pod, error) {
+	keys := []string{podControllerKey(owner.GetNamespace(), &metav1.OwnerReference{Kind: kind, Name: owner.GetName(), UID: owner.GetUID()})}
+	if orphans {
+		keys = append(keys, owner.GetNamespace())
+	}
+	var out []*corev1.Pod
+	for _, k := range keys {
+		objs, err := indexer.ByIndex(PodControllerIndex, k)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			if p, ok := o.(*corev1.Pod); ok {
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+// PodKey is "namespace/name".
+func PodKey(pod *corev1.Pod) string { return pod.Namespace + "/" + pod.Name }
+
+// PodReadyCondition returns the pod's Ready condition, or nil.
+func PodReadyCondition(pod *corev1.Pod) *corev1.PodCondition {
+	for i := range pod.Status.Conditions {
+		if pod.Status.Conditions[i].Type == corev1.PodReady {
+			return &pod.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// IsPodReady reports whether the pod's Ready condition is True.
+func IsPodReady(pod *corev1.Pod) bool {
+	c := PodReadyCondition(pod)
+	return c != nil && c.Status == corev1.ConditionTrue
+}
+
+// IsPodAvailable reports whether the pod has been ready for at least
+// minReadySeconds at now.
+func IsPodAvailable(pod *corev1.Pod, minReadySeconds int32, now time.Time) bool {
+	c := PodReadyCondition(pod)
+	if c == nil || c.Status != corev1.ConditionTrue {
+		return false
+	}
+	if minReadySeconds == 0 {
+		return true
+	}
+	return !c.LastTransitionTime.IsZero() && !c.LastTransitionTime.Add(time.Duration(minReadySeconds)*time.Second).After(now)
+}
+
+// AvailableIn returns how long until a ready pod becomes available, or
+// false when it is not ready or is available already.
+func AvailableIn(pod *corev1.Pod, minReadySeconds int32, now time.Time) (time.Duration, bool) {
+	c := PodReadyCondition(pod)
+	if minReadySeconds == 0 || c == nil || c.Status != corev1.ConditionTrue || c.LastTransitionTime.IsZero() {
+		return 0, false
+	}
+	d := c.LastTransitionTime.Add(time.Duration(minReadySeconds) * time.Second).Sub(now)
+	return d, d > 0
+}
+
+// IsPodTerminal reports whether the pod has finished (Succeeded or Failed).
+func IsPodTerminal(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+}
+
+// IsPodActive reports whether the pod counts as a replica: neither
+// finished nor being deleted.
+func IsPodActive(pod *corev1.Pod) bool {
+	return !IsPodTerminal(pod) && pod.DeletionTimestamp == nil
+}
+
+// IsPodTerminating reports whether the pod is being deleted and has not
+// finished yet.
+func IsPodTerminating(pod *corev1.Pod) bool {
+	return !IsPodTerminal(pod) && pod.DeletionTimestamp != nil
+}
 
 // PodFromTemplate is the pod a controller creates from its template:
 // the template's labels, annotations, finalizers and spec, a generated
-// name prefixed by the owner's, and the controller reference.
+// name prefixed with the owner's name, and the owner as controller.
 func PodFromTemplate(template *corev1.PodTemplateSpec, ownerName string, ref *metav1.OwnerReference) *corev1.Pod {
-	p := &corev1.Pod{
+	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
-			GenerateName: PodNamePrefix(ownerName),
+			GenerateName: podNamePrefix(ownerName),
 			Labels:       copyMap(template.Labels),
 			Annotations:  copyMap(template.Annotations),
 			Finalizers:   append([]string(nil), template.Finalizers...),
@@ -23,22 +141,25 @@ func PodFromTemplate(template *corev1.PodTemplateSpec, ownerName string, ref *me
 		Spec: *template.Spec.DeepCopy(),
 	}
 	if ref != nil {
-		p.OwnerReferences = []metav1.OwnerReference{*ref}
+		pod.OwnerReferences = []metav1.OwnerReference{*ref}
 	}
-	return p
+	return pod
 }
 
-// PodNamePrefix is "owner-" when that is a valid name prefix, else the
-// owner's name (upstream's rule).
-func PodNamePrefix(owner string) string {
-	prefix := fmt.Sprintf("%s-", owner)
-	if len(validation.IsDNS1123Subdomain(prefix[:len(prefix)-1]+"a")) != 0 {
+// podNamePrefix is "<owner>-" when that is a valid name prefix.
+func podNamePrefix(owner string) string {
+	prefix := owner + "-"
+	// As upstream: the prefix, its dash masked, must be a DNS subdomain.
+	if len(validation.IsDNS1123Subdomain(owner+"a")) != 0 {
 		return owner
 	}
 	return prefix
 }
 
 func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {
 		out[k] = v
@@ -46,43 +167,77 @@ func copyMap(m map[string]string) map[string]string {
 	return out
 }
 
-// IsPodActive says whether a pod still counts toward its controller: not
-// finished and not being deleted.
-func IsPodActive(p *corev1.Pod) bool {
-	return p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed && p.DeletionTimestamp == nil
-}
-
-// IsPodTerminating says whether a pod is being deleted and not finished.
-func IsPodTerminating(p *corev1.Pod) bool {
-	return p.DeletionTimestamp != nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed
-}
-
-// PodReadyCondition returns the pod's Ready condition, or nil.
-func PodReadyCondition(p *corev1.Pod) *corev1.PodCondition {
-	for i := range p.Status.Conditions {
-		if p.Status.Conditions[i].Type == corev1.PodReady {
-			return &p.Status.Conditions[i]
+// ActivePodsLess orders pods for deletion, the first to go first, as
+// upstream's ActivePods: unassigned before assigned; Pending, then
+// Unknown, then Running; not ready before ready; ready for less time
+// before more; more container restarts before fewer; newer before older.
+func ActivePodsLess(a, b *corev1.Pod) bool {
+	if a.Spec.NodeName != b.Spec.NodeName && (a.Spec.NodeName == "" || b.Spec.NodeName == "") {
+		return a.Spec.NodeName == ""
+	}
+	if pa, pb := phaseOrdinal(a.Status.Phase), phaseOrdinal(b.Status.Phase); pa != pb {
+		return pa < pb
+	}
+	ra, rb := IsPodReady(a), IsPodReady(b)
+	if ra != rb {
+		return !ra
+	}
+	if ra && rb {
+		ta, tb := PodReadyCondition(a).LastTransitionTime, PodReadyCondition(b).LastTransitionTime
+		if !ta.Equal(&tb) {
+			return afterOrZero(ta.Time, tb.Time)
 		}
 	}
-	return nil
+	ca, sa := maxRestarts(a)
+	cb, sb := maxRestarts(b)
+	if ca != cb {
+		return ca > cb
+	}
+	if sa != sb {
+		return sa > sb
+	}
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return afterOrZero(a.CreationTimestamp.Time, b.CreationTimestamp.Time)
+	}
+	return false
 }
 
-// IsPodReady says whether the pod's Ready condition is True.
-func IsPodReady(p *corev1.Pod) bool {
-	c := PodReadyCondition(p)
-	return c != nil && c.Status == corev1.ConditionTrue
+func phaseOrdinal(p corev1.PodPhase) int {
+	switch p {
+	case corev1.PodPending:
+		return 0
+	case corev1.PodUnknown:
+		return 1
+	case corev1.PodRunning:
+		return 2
+	}
+	return 0
 }
 
-// IsPodAvailable says whether the pod has been ready for minReadySeconds
-// at now.
-func IsPodAvailable(p *corev1.Pod, minReadySeconds int32, now time.Time) bool {
-	c := PodReadyCondition(p)
-	if c == nil || c.Status != corev1.ConditionTrue {
-		return false
+// afterOrZero: a zero time sorts first, then the later time.
+func afterOrZero(a, b time.Time) bool {
+	if a.IsZero() || b.IsZero() {
+		return a.IsZero()
 	}
-	if minReadySeconds <= 0 {
-		return true
+	return a.After(b)
+}
+
+// maxRestarts returns the most restarts of a regular container and of a
+// sidecar (an init container that restarts always).
+func maxRestarts(p *corev1.Pod) (regular, sidecar int32) {
+	for _, c := range p.Status.ContainerStatuses {
+		regular = max(regular, c.RestartCount)
 	}
-	d := time.Duration(minReadySeconds) * time.Second
-	return !c.LastTransitionTime.IsZero() && c.LastTransitionTime.Add(d).Before(now)
+	sidecars := map[string]bool{}
+	for _, c := range p.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			sidecars[c.Name] = true
+		}
+	}
+	for _, c := range p.Status.InitContainerStatuses {
+		if sidecars[c.Name] {
+			sidecar = max(sidecar, c.RestartCount)
+		}
+	}
+	return regular, sidecar
 }
