@@ -133,7 +133,7 @@ func IsPodTerminating(pod *corev1.Pod) bool {
 func PodFromTemplate(template *corev1.PodTemplateSpec, ownerName string, ref *metav1.OwnerReference) *corev1.Pod {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
-			GenerateName: podNamePrefix(ownerName),
+			GenerateName: PodNamePrefix(ownerName),
 			Labels:       copyMap(template.Labels),
 			Annotations:  copyMap(template.Annotations),
 			Finalizers:   append([]string(nil), template.Finalizers...),
@@ -146,8 +146,9 @@ func PodFromTemplate(template *corev1.PodTemplateSpec, ownerName string, ref *me
 	return pod
 }
 
-// podNamePrefix is "<owner>-" when that is a valid name prefix.
-func podNamePrefix(owner string) string {
+// PodNamePrefix is "owner-" when that is a valid name prefix, else the
+// owner's name (upstream's rule).
+func PodNamePrefix(owner string) string {
 	prefix := owner + "-"
 	// As upstream: the prefix, its dash masked, must be a DNS subdomain.
 	if len(validation.IsDNS1123Subdomain(owner+"a")) != 0 {
