@@ -24,7 +24,7 @@ type state struct {
 	ready       int32
 	terminating int32
 	// succeeded and failed count finished pods, counted or not yet.
-	succeeded, failed int32
+	succeeded, failed  int32
 	uncountedSucceeded map[types.UID]bool
 	uncountedFailed    map[types.UID]bool
 	// expectedRm are pods whose finalizer removal is not seen yet.
