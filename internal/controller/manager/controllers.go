@@ -1,5 +1,10 @@
 package manager
 
+import (
+	"github.com/kemudi/kemudi/internal/controller"
+	"github.com/kemudi/kemudi/internal/controller/job"
+)
+
 // Entry is one controller the manager can run.
 type Entry struct {
 	New Constructor
@@ -11,5 +16,7 @@ type Entry struct {
 // --controllers takes: "deployment", "replicaset", "endpoints", ...).
 // One line per controller; the wiring is plain Go, readable top to bottom.
 func Controllers() map[string]Entry {
-	return map[string]Entry{}
+	return map[string]Entry{
+		job.Name: {New: func(c *controller.Context) (Runner, error) { return job.New(c) }},
+	}
 }
