@@ -3,6 +3,8 @@ package manager
 import (
 	"github.com/kemudi/kemudi/internal/controller"
 	"github.com/kemudi/kemudi/internal/controller/job"
+	"github.com/kemudi/kemudi/internal/controller/nodeipam"
+	"github.com/kemudi/kemudi/internal/controller/nodelifecycle"
 )
 
 // Entry is one controller the manager can run.
@@ -17,6 +19,9 @@ type Entry struct {
 // One line per controller; the wiring is plain Go, readable top to bottom.
 func Controllers() map[string]Entry {
 	return map[string]Entry{
-		job.Name: {New: func(c *controller.Context) (Runner, error) { return job.New(c) }},
+		nodelifecycle.Name:         {New: func(c *controller.Context) (Runner, error) { return nodelifecycle.New(c) }},
+		nodelifecycle.EvictionName: {New: func(c *controller.Context) (Runner, error) { return nodelifecycle.NewEviction(c) }},
+		nodeipam.Name:              {New: func(c *controller.Context) (Runner, error) { return nodeipam.New(c) }},
+		job.Name:                   {New: func(c *controller.Context) (Runner, error) { return job.New(c) }},
 	}
 }
