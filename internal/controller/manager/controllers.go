@@ -2,9 +2,11 @@ package manager
 
 import (
 	"github.com/kemudi/kemudi/internal/controller"
+	"github.com/kemudi/kemudi/internal/controller/deployment"
 	"github.com/kemudi/kemudi/internal/controller/job"
 	"github.com/kemudi/kemudi/internal/controller/nodeipam"
 	"github.com/kemudi/kemudi/internal/controller/nodelifecycle"
+	"github.com/kemudi/kemudi/internal/controller/replicaset"
 )
 
 // Entry is one controller the manager can run.
@@ -19,6 +21,9 @@ type Entry struct {
 // One line per controller; the wiring is plain Go, readable top to bottom.
 func Controllers() map[string]Entry {
 	return map[string]Entry{
+		"deployment":               {New: func(c *controller.Context) (Runner, error) { return deployment.New(c) }},
+		"replicaset":               {New: func(c *controller.Context) (Runner, error) { return replicaset.New(c) }},
+		"replicationcontroller":    {New: func(c *controller.Context) (Runner, error) { return replicaset.NewReplicationController(c) }},
 		nodelifecycle.Name:         {New: func(c *controller.Context) (Runner, error) { return nodelifecycle.New(c) }},
 		nodelifecycle.EvictionName: {New: func(c *controller.Context) (Runner, error) { return nodelifecycle.NewEviction(c) }},
 		nodeipam.Name:              {New: func(c *controller.Context) (Runner, error) { return nodeipam.New(c) }},
