@@ -72,9 +72,10 @@ func (r *Result) Print(out io.Writer) {
 	fmt.Fprintf(out, "connections: the %d create clients dialed %d (%d to %d each); %d established to the server after the creates (create clients, watch, admin and harness clients)\n",
 		r.Clients, r.TotalDials, r.MinDials, r.MaxDials, r.Established)
 	fmt.Fprintf(out, "memory: start %s; idle %s; after %s\n", r.MemStart, r.MemIdle, r.MemAfter)
-	if r.Duration > 0 {
-		fmt.Fprintf(out, "cpu from first create to last event: server %.1fs, benchmark client %.1fs (%.2f and %.2f cores over the creates)\n",
-			r.ServerCPU.Seconds(), r.ClientCPU.Seconds(), r.ServerCPU.Seconds()/r.Duration.Seconds(), r.ClientCPU.Seconds()/r.Duration.Seconds())
+	if r.Elapsed > 0 {
+		cores := func(d time.Duration) float64 { return d.Seconds() / r.Elapsed.Seconds() }
+		fmt.Fprintf(out, "cpu over the %s from first create to last event: server %.1fs (%.2f cores), benchmark client %.1fs (%.2f), other processes %.1fs (%.2f)\n",
+			r.Elapsed.Round(time.Millisecond), r.ServerCPU.Seconds(), cores(r.ServerCPU), r.ClientCPU.Seconds(), cores(r.ClientCPU), r.OtherCPU.Seconds(), cores(r.OtherCPU))
 	}
 	fmt.Fprintf(out, "server log: %d warnings, %d errors", r.ServerLogs.Warnings, r.ServerLogs.Errors)
 	if r.StopErr != nil {

@@ -102,8 +102,12 @@ type Result struct {
 	// after the run.
 	MemStart, MemIdle, MemAfter harness.Memory
 	// ServerCPU and ClientCPU are the CPU time the server and this
-	// process used from the first create to the last event.
-	ServerCPU, ClientCPU time.Duration
+	// process used from the first create to the last event; OtherCPU
+	// what every other process on the machine used meanwhile (other
+	// work competing for the cores makes the figures worse).
+	ServerCPU, ClientCPU, OtherCPU time.Duration
+	// Elapsed is from the first create to the last event.
+	Elapsed time.Duration
 	// LoadBefore and LoadAfter are the machine's load averages.
 	LoadBefore, LoadAfter string
 	// ServerLogs are the server's warnings and errors; StopErr whether
@@ -192,6 +196,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	progress("creating %d pods with %d %s clients", opts.Pods, opts.Clients, res.Encoding)
 	serverCPU0, _ := harness.CPUTime(srv.PID)
 	clientCPU0 := harness.SelfCPUTime()
+	machineCPU0, _ := harness.MachineCPUTime()
+	began := time.Now()
 	starts := make([]time.Time, opts.Pods)
 	ends := make([]time.Time, opts.Pods)
 	ok := make([]bool, opts.Pods)
@@ -240,8 +246,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	stopWatch()
 	<-w.done
 	serverCPU1, _ := harness.CPUTime(srv.PID)
+	machineCPU1, _ := harness.MachineCPUTime()
+	res.Elapsed = time.Since(began)
 	res.ServerCPU = serverCPU1 - serverCPU0
 	res.ClientCPU = harness.SelfCPUTime() - clientCPU0
+	res.OtherCPU = max(0, machineCPU1-machineCPU0-res.ServerCPU-res.ClientCPU)
 	if res.MemAfter, err = srv.Memory(); err != nil {
 		return nil, err
 	}

@@ -67,3 +67,36 @@ func LoadAvg() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// MachineCPUTime is the CPU time all processes on the machine have used
+// (user, nice, system, irq, softirq, steal from /proc/stat), summed over
+// cores. Less a run's server and client times, it shows how much else
+// ran beside them.
+func MachineCPUTime() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseProcStat(string(b))
+}
+
+func parseProcStat(stat string) (time.Duration, error) {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	// cpu user nice system idle iowait irq softirq steal guest guest_nice
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("malformed /proc/stat first line %q", line)
+	}
+	var ticks uint64
+	for i, s := range f[1:9] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("malformed /proc/stat first line %q: %w", line, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTick, nil
+}

@@ -64,3 +64,18 @@ func TestParseStatCPU(t *testing.T) {
 		t.Error("malformed stat: no error")
 	}
 }
+
+func TestParseProcStat(t *testing.T) {
+	stat := "cpu  100 5 50 9000 40 1 4 0 0 0\ncpu0 50 2 25 4500 20 0 2 0 0 0\n"
+	d, err := parseProcStat(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// user+nice+system+irq+softirq+steal = 160 ticks.
+	if want := 1600 * time.Millisecond; d != want {
+		t.Errorf("parseProcStat = %s, want %s", d, want)
+	}
+	if _, err := parseProcStat("intr 1 2 3\n"); err == nil {
+		t.Error("no cpu line: no error")
+	}
+}
