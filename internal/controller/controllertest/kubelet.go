@@ -218,4 +218,3 @@ func nodeFor(p *corev1.Pod, def string) string {
 }
 
 func ptr[T any](v T) *T { return &v }
-
