@@ -63,6 +63,13 @@ func maxUnavailable(d *appsv1.Deployment) int32 {
 // newRSNewReplicas is the size the new set may grow to now: for a
 // rolling update as far as maxSurge allows over all sets, never past the
 // Deployment's replicas; for Recreate the replicas at once.
+//
+// Upstream counts the sets' spec.replicas only, so the new set may grow
+// as soon as an old set is told to shrink, before its pods are gone, and
+// for a moment more than replicas+maxSurge pods exist. Here a set counts
+// for the larger of what it wants and the pods it reports, so the pod
+// count itself stays within the surge; the new set grows one status
+// update of the old set later.
 func newRSNewReplicas(d *appsv1.Deployment, all []*appsv1.ReplicaSet, newRS *appsv1.ReplicaSet) (int32, error) {
 	switch d.Spec.Strategy.Type {
 	case appsv1.RollingUpdateDeploymentStrategyType:
@@ -71,7 +78,7 @@ func newRSNewReplicas(d *appsv1.Deployment, all []*appsv1.ReplicaSet, newRS *app
 		if err != nil {
 			return 0, err
 		}
-		current := replicasOf(all)
+		current := podsOf(all)
 		maxTotal := *d.Spec.Replicas + int32(surge)
 		if current >= maxTotal {
 			return *newRS.Spec.Replicas, nil
@@ -100,6 +107,18 @@ func replicasOf(sets []*appsv1.ReplicaSet) int32 {
 	for _, rs := range sets {
 		if rs != nil {
 			n += *rs.Spec.Replicas
+		}
+	}
+	return n
+}
+
+// podsOf sums, per set, the larger of its replicas and the pods it
+// reports.
+func podsOf(sets []*appsv1.ReplicaSet) int32 {
+	var n int32
+	for _, rs := range sets {
+		if rs != nil {
+			n += max(*rs.Spec.Replicas, rs.Status.Replicas)
 		}
 	}
 	return n

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kemudi/kemudi/internal/controller"
 )
@@ -210,13 +211,20 @@ func (dc *Controller) newReplicaSet(ctx context.Context, d *appsv1.Deployment, s
 	return created, nil
 }
 
-// updateDeployment writes the Deployment's status, and with it its
-// revision annotation (the status endpoint keeps metadata but labels, as
-// upstream's).
+// updateDeployment writes the Deployment's status and its revision
+// annotation. Upstream writes both through the status endpoint, whose
+// Deployment strategy keeps annotations; ours resets metadata on status
+// writes, so a changed revision is patched onto the object itself.
 func (dc *Controller) updateDeployment(ctx context.Context, d *appsv1.Deployment) error {
 	updated, err := dc.client.AppsV1().Deployments(d.Namespace).UpdateStatus(ctx, d, metav1.UpdateOptions{})
 	if err != nil {
 		return err
+	}
+	if rev := d.Annotations[RevisionAnnotation]; updated.Annotations[RevisionAnnotation] != rev {
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, RevisionAnnotation, rev)
+		if updated, err = dc.client.AppsV1().Deployments(d.Namespace).Patch(ctx, d.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			return err
+		}
 	}
 	*d = *updated
 	return nil
