@@ -3,6 +3,8 @@ package manager
 import (
 	"github.com/kemudi/kemudi/internal/controller"
 	"github.com/kemudi/kemudi/internal/controller/deployment"
+	"github.com/kemudi/kemudi/internal/controller/endpoints"
+	"github.com/kemudi/kemudi/internal/controller/endpointslice"
 	"github.com/kemudi/kemudi/internal/controller/job"
 	"github.com/kemudi/kemudi/internal/controller/nodeipam"
 	"github.com/kemudi/kemudi/internal/controller/nodelifecycle"
@@ -27,6 +29,8 @@ func Controllers() map[string]Entry {
 		nodelifecycle.Name:         {New: func(c *controller.Context) (Runner, error) { return nodelifecycle.New(c) }},
 		nodelifecycle.EvictionName: {New: func(c *controller.Context) (Runner, error) { return nodelifecycle.NewEviction(c) }},
 		nodeipam.Name:              {New: func(c *controller.Context) (Runner, error) { return nodeipam.New(c) }},
+		endpoints.Name:             {New: func(c *controller.Context) (Runner, error) { return endpoints.New(c) }},
+		endpointslice.Name:         {New: func(c *controller.Context) (Runner, error) { return endpointslice.New(c) }},
 		job.Name:                   {New: func(c *controller.Context) (Runner, error) { return job.New(c) }},
 	}
 }
