@@ -2,6 +2,7 @@ package manager
 
 import (
 	"github.com/kemudi/kemudi/internal/controller"
+	"github.com/kemudi/kemudi/internal/controller/cronjob"
 	"github.com/kemudi/kemudi/internal/controller/deployment"
 	"github.com/kemudi/kemudi/internal/controller/endpoints"
 	"github.com/kemudi/kemudi/internal/controller/endpointslice"
@@ -32,5 +33,6 @@ func Controllers() map[string]Entry {
 		endpoints.Name:             {New: func(c *controller.Context) (Runner, error) { return endpoints.New(c) }},
 		endpointslice.Name:         {New: func(c *controller.Context) (Runner, error) { return endpointslice.New(c) }},
 		job.Name:                   {New: func(c *controller.Context) (Runner, error) { return job.New(c) }},
+		cronjob.Name:               {New: func(c *controller.Context) (Runner, error) { return cronjob.New(c) }},
 	}
 }
