@@ -428,4 +428,3 @@ func removeActive(cj *batchv1.CronJob, uid types.UID) {
 	}
 	cj.Status.Active = out
 }
-

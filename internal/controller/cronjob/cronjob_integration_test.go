@@ -202,8 +202,12 @@ func TestCronJobConcurrencyPolicies(t *testing.T) {
 	f.clock.Step(time.Minute)
 	f.cc.Resync(ns, "forbid")
 	f.cc.Resync(ns, "replace")
-	_, forbidJobs := f.waitCronJob(t, "forbid", func(cj *batchv1.CronJob, jobs []batchv1.Job) bool { return len(cj.Status.Active) == 1 && len(jobs) == 1 })
-	_, replaceJobs := f.waitCronJob(t, "replace", func(cj *batchv1.CronJob, jobs []batchv1.Job) bool { return len(cj.Status.Active) == 1 && len(jobs) == 1 })
+	_, forbidJobs := f.waitCronJob(t, "forbid", func(cj *batchv1.CronJob, jobs []batchv1.Job) bool {
+		return len(cj.Status.Active) == 1 && len(jobs) == 1
+	})
+	_, replaceJobs := f.waitCronJob(t, "replace", func(cj *batchv1.CronJob, jobs []batchv1.Job) bool {
+		return len(cj.Status.Active) == 1 && len(jobs) == 1
+	})
 
 	f.clock.Step(time.Minute)
 	f.cc.Resync(ns, "forbid")
@@ -252,4 +256,3 @@ func TestCronJobBadSchedule(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
