@@ -10,6 +10,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/nodeipam"
 	"github.com/kemudi/kemudi/internal/controller/nodelifecycle"
 	"github.com/kemudi/kemudi/internal/controller/replicaset"
+	"github.com/kemudi/kemudi/internal/controller/ttlafterfinished"
 )
 
 // Entry is one controller the manager can run.
@@ -34,5 +35,6 @@ func Controllers() map[string]Entry {
 		endpointslice.Name:         {New: func(c *controller.Context) (Runner, error) { return endpointslice.New(c) }},
 		job.Name:                   {New: func(c *controller.Context) (Runner, error) { return job.New(c) }},
 		cronjob.Name:               {New: func(c *controller.Context) (Runner, error) { return cronjob.New(c) }},
+		ttlafterfinished.Name:      {New: func(c *controller.Context) (Runner, error) { return ttlafterfinished.New(c) }},
 	}
 }
