@@ -34,7 +34,10 @@ type Config struct {
 	// ports come from.
 	ServiceCIDR netip.Prefix
 	NodePorts   PortRange
-	Log         *slog.Logger
+	// ServiceAccountTokens, when set, serves TokenRequest and OpenID
+	// discovery and accepts the tokens it issues.
+	ServiceAccountTokens *ServiceAccountTokens
+	Log                  *slog.Logger
 }
 
 // Server is the API server.
@@ -53,6 +56,7 @@ type Server struct {
 	discovery *discovery
 	metrics   *metrics
 	fields    *fieldManagers
+	tokens    *tokenSigner
 }
 
 // New builds the server's handlers; it starts nothing.
@@ -67,6 +71,19 @@ func New(cfg Config) (*Server, error) {
 		endpoints:   map[string]*endpoint{},
 		metrics:     newMetrics(),
 		fields:      newFieldManagers(cfg.Scheme),
+	}
+	if cfg.ServiceAccountTokens != nil {
+		t, err := newTokenSigner(*cfg.ServiceAccountTokens)
+		if err != nil {
+			return nil, err
+		}
+		s.tokens = t
+		saAuthn := TokenAuthenticator(s.authenticateServiceAccount)
+		if s.authn == nil {
+			s.authn = saAuthn
+		} else {
+			s.authn = Authenticators{s.authn, saAuthn}
+		}
 	}
 	pools := newServicePools(cfg.Store, cfg.ServiceCIDR, cfg.NodePorts)
 	for _, r := range cfg.Resources {
@@ -140,6 +157,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case path == "/metrics":
 		s.metrics.ServeHTTP(w, r)
+		return
+	case path == openIDConfigurationPath || path == jwksPath:
+		s.serveOpenID(w, r)
 		return
 	case strings.HasPrefix(path, "/debug/pprof"):
 		// Profiling, as upstream's --profiling (on by default), for

@@ -178,6 +178,10 @@ func (s *Server) serveAction(rq *request) {
 		s.evict(rq)
 		return
 	}
+	if rq.info.Subresource == "token" && rq.ep.gvr == corev1.SchemeGroupVersion.WithResource("serviceaccounts") && rq.info.Verb == "create" {
+		s.serveTokenRequest(rq)
+		return
+	}
 	action, ok := rq.ep.Actions[rq.info.Subresource]
 	if !ok {
 		s.writeError(rq.w, rq.out, notFoundPath(rq.r.URL.Path))

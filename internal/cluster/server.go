@@ -113,6 +113,21 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	}
 	closers = append(closers, store.Close)
 
+	saKey, err := LoadOrCreateServiceAccountKey(pki.Dir)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(opts.BindAddress, strconv.Itoa(opts.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("listen for the API: %w", err)
+	}
+	closers = append(closers, func() { l.Close() })
+	port := l.Addr().(*net.TCPAddr).Port
+	advertise := opts.AdvertiseAddress
+	if advertise == "" {
+		advertise = hostAddress()
+	}
+
 	resources := all.Resources()
 	api, err := apiserver.New(apiserver.Config{
 		Store:       store,
@@ -124,21 +139,17 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		Authenticator: apiserver.Authenticators{
 			apiserver.ClientCertAuthenticator{Roots: pki.CAPool},
 		},
+		ServiceAccountTokens: &apiserver.ServiceAccountTokens{
+			Key:     saKey,
+			Issuer:  apiserver.DefaultIssuer,
+			JWKSURI: "https://" + net.JoinHostPort(advertise, strconv.Itoa(port)) + "/openid/v1/jwks",
+		},
 		Log: opts.Log.With("component", "apiserver"),
 	})
 	if err != nil {
 		return nil, err
 	}
 
-	l, err := net.Listen("tcp", net.JoinHostPort(opts.BindAddress, strconv.Itoa(opts.Port)))
-	if err != nil {
-		return nil, fmt.Errorf("listen for the API: %w", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	advertise := opts.AdvertiseAddress
-	if advertise == "" {
-		advertise = hostAddress()
-	}
 	kubernetesIP := firstServiceIP(opts.ServiceCIDR)
 	hosts := append([]string{"localhost", "127.0.0.1", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", kubernetesIP.String(), advertise}, opts.SANs...)
 	if h, err := os.Hostname(); err == nil {

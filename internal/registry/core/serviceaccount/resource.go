@@ -5,7 +5,9 @@ package serviceaccount
 import (
 	"context"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -37,6 +39,15 @@ func Resource() *registry.Resource {
 				return Warnings(obj.(*corev1.ServiceAccount), o)
 			},
 		},
+		// serviceaccounts/token is served by the API server itself (it
+		// creates a token, it does not change the account); the action
+		// declares it for discovery and OpenAPI.
+		Actions: map[string]*registry.Action{"token": {
+			New: func() runtime.Object { return &authenticationv1.TokenRequest{} },
+			Apply: func(context.Context, runtime.Object, runtime.Object) error {
+				return apierrors.NewMethodNotSupported(schema.GroupResource{Resource: "serviceaccounts/token"}, "update")
+			},
+		}},
 		Table: table(),
 	}
 }
