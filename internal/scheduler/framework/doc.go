@@ -1,0 +1,12 @@
+// Package framework is the scheduler's decision core. It holds what a
+// scheduling cycle reads (NodeInfo: a node with the pods on it and their
+// aggregated requests; Snapshot: every NodeInfo at one instant, fed
+// incrementally by Cache from informer events and assumed pods), the
+// plugin interfaces (PreFilter, Filter, PreScore, Score) and the cycle
+// that runs them for one pod (Framework.Schedule): filter the nodes in
+// parallel until enough feasible ones are found, score those, pick the
+// best.
+//
+// Nothing here does I/O: the scheduler feeds the cache, asks for a
+// decision and acts on it.
+package framework

@@ -1,0 +1,64 @@
+package noderesources
+
+import (
+	"context"
+	"math"
+
+	"github.com/kemudi/kemudi/internal/scheduler/framework"
+)
+
+// BalancedName is the plugin's upstream name.
+const BalancedName = "NodeResourcesBalancedAllocation"
+
+// Balanced is NodeResourcesBalancedAllocation: it favours nodes where
+// placing the pod brings the cpu and memory shares in use closer
+// together.
+type Balanced struct{}
+
+// NewBalanced returns the plugin.
+func NewBalanced() *Balanced { return &Balanced{} }
+
+// Name implements framework.Plugin.
+func (*Balanced) Name() string { return BalancedName }
+
+// PreScore skips best-effort pods (no cpu or memory requests), as
+// upstream does, so that they do not all pile onto one node.
+func (*Balanced) PreScore(_ context.Context, _ *framework.CycleState, pod *framework.PodInfo, _ []*framework.NodeInfo, _ *framework.Snapshot) *framework.Status {
+	if pod.Requests.MilliCPU == 0 && pod.Requests.Memory == 0 {
+		return framework.NewStatus(framework.Skip)
+	}
+	return nil
+}
+
+// Score is upstream's: the balance (1 - standard deviation of the cpu
+// and memory shares) with the pod and without it, scored as
+// 50 + (50 + with - without) / 2, so an improvement tends to 100.
+func (*Balanced) Score(_ *framework.CycleState, pod *framework.PodInfo, node *framework.NodeInfo) (int64, *framework.Status) {
+	alloc, used := &node.Allocatable, &node.Requested
+	allocatable := [2]int64{alloc.MilliCPU, alloc.Memory}
+	without := [2]int64{used.MilliCPU, used.Memory}
+	with := [2]int64{used.MilliCPU + pod.Requests.MilliCPU, used.Memory + pod.Requests.Memory}
+	withPod := balance(with[:], allocatable[:])
+	withoutPod := balance(without[:], allocatable[:])
+	return framework.MaxNodeScore/2 + (framework.MaxNodeScore/2+withPod-withoutPod)/2, nil
+}
+
+// balance is (1 - std of requested/allocatable) * 100 over the
+// resources the node has.
+func balance(requested, allocatable []int64) int64 {
+	var fractions [2]float64
+	n := 0
+	for i := range requested {
+		if allocatable[i] == 0 {
+			continue
+		}
+		f := math.Min(1, float64(requested[i])/float64(allocatable[i]))
+		fractions[n] = f
+		n++
+	}
+	std := 0.0
+	if n == 2 {
+		std = math.Abs((fractions[0] - fractions[1]) / 2)
+	}
+	return int64((1 - std) * float64(framework.MaxNodeScore))
+}

@@ -1,0 +1,94 @@
+package scheduler
+
+import (
+	"k8s.io/client-go/informers"
+
+	"github.com/kemudi/kemudi/internal/scheduler/framework"
+	"github.com/kemudi/kemudi/internal/scheduler/plugins/imagelocality"
+	"github.com/kemudi/kemudi/internal/scheduler/plugins/interpodaffinity"
+	"github.com/kemudi/kemudi/internal/scheduler/plugins/nodeaffinity"
+	"github.com/kemudi/kemudi/internal/scheduler/plugins/nodename"
+	"github.com/kemudi/kemudi/internal/scheduler/plugins/nodeports"
+	"github.com/kemudi/kemudi/internal/scheduler/plugins/noderesources"
+	"github.com/kemudi/kemudi/internal/scheduler/plugins/nodeunschedulable"
+	"github.com/kemudi/kemudi/internal/scheduler/plugins/podtopologyspread"
+	"github.com/kemudi/kemudi/internal/scheduler/plugins/tainttoleration"
+	"github.com/kemudi/kemudi/internal/scheduler/plugins/volumebinding"
+	"github.com/kemudi/kemudi/internal/scheduler/plugins/volumezone"
+	"github.com/kemudi/kemudi/internal/scheduler/queue"
+)
+
+// DefaultPlugins are upstream's default profile, in its order (filters
+// run in this order and the first rejection is the node's reason), with
+// its score weights: TaintToleration 3, NodeAffinity 2,
+// PodTopologySpread 2, InterPodAffinity 2, the others 1. Scheduling
+// gates and priority sorting are the queue's; preemption runs after a
+// failed cycle.
+func DefaultPlugins(f informers.SharedInformerFactory) ([]framework.Plugin, map[string]int64) {
+	var listers struct {
+		volumes volumebinding.Listers
+		spread  podtopologyspread.Listers
+	}
+	if f != nil {
+		core, apps := f.Core().V1(), f.Apps().V1()
+		listers.volumes = volumebinding.Listers{
+			Claims:  core.PersistentVolumeClaims().Lister(),
+			Volumes: core.PersistentVolumes().Lister(),
+			Classes: f.Storage().V1().StorageClasses().Lister(),
+		}
+		listers.spread = podtopologyspread.Listers{
+			Services:               core.Services().Lister(),
+			ReplicationControllers: core.ReplicationControllers().Lister(),
+			ReplicaSets:            apps.ReplicaSets().Lister(),
+			StatefulSets:           apps.StatefulSets().Lister(),
+		}
+	}
+	ipa := interpodaffinity.New(nil)
+	if f != nil {
+		ipa = interpodaffinity.New(f.Core().V1().Namespaces().Lister())
+	}
+	plugins := []framework.Plugin{
+		nodename.New(),
+		nodeunschedulable.New(),
+		tainttoleration.New(),
+		nodeaffinity.New(),
+		nodeports.New(),
+		noderesources.NewFit(),
+		volumebinding.New(listers.volumes),
+		volumezone.New(listers.volumes),
+		podtopologyspread.New(listers.spread),
+		ipa,
+		noderesources.NewBalanced(),
+		imagelocality.New(),
+	}
+	weights := map[string]int64{
+		tainttoleration.Name:       3,
+		nodeaffinity.Name:          2,
+		noderesources.FitName:      1,
+		podtopologyspread.Name:     2,
+		interpodaffinity.Name:      2,
+		noderesources.BalancedName: 1,
+		imagelocality.Name:         1,
+	}
+	return plugins, weights
+}
+
+// Interest says which cluster changes may undo each plugin's rejection
+// (upstream's EventsToRegister, at the granularity of change kinds).
+func Interest() queue.Interest {
+	nodeAdd := queue.NodeAdd
+	return queue.Interest{
+		nodename.Name:          nodeAdd,
+		nodeunschedulable.Name: nodeAdd | queue.NodeSpecUnschedulableChange | queue.NodeTaintChange,
+		tainttoleration.Name:   nodeAdd | queue.NodeTaintChange,
+		nodeaffinity.Name:      nodeAdd | queue.NodeLabelChange,
+		nodeports.Name:         nodeAdd | queue.AssignedPodDelete,
+		noderesources.FitName:  nodeAdd | queue.NodeAllocatableChange | queue.AssignedPodDelete | queue.AssignedPodUpdate,
+		volumebinding.Name:     nodeAdd | queue.NodeLabelChange | queue.PVCChange | queue.PVChange | queue.StorageClassChange,
+		volumezone.Name:        nodeAdd | queue.NodeLabelChange | queue.PVCChange | queue.PVChange | queue.StorageClassChange,
+		podtopologyspread.Name: nodeAdd | queue.NodeDelete | queue.NodeLabelChange | queue.NodeTaintChange |
+			queue.AssignedPodAdd | queue.AssignedPodUpdate | queue.AssignedPodDelete,
+		interpodaffinity.Name: nodeAdd | queue.NodeLabelChange | queue.AssignedPodAdd | queue.AssignedPodUpdate |
+			queue.AssignedPodDelete | queue.NamespaceLabelChange,
+	}
+}
