@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kemudi/kemudi/internal/controller/manager"
+	"github.com/kemudi/kemudi/internal/scheduler"
 )
 
 // Component is a control-plane component that runs as an API client of
@@ -29,6 +30,14 @@ type Component struct {
 // API server, minus the disabled ones.
 func ControlPlane(disabled map[string]bool) []Component {
 	all := []Component{
+		{
+			Name: "scheduler", User: "system:kube-scheduler",
+			Run: func(ctx context.Context, cfg *rest.Config, log *slog.Logger) error {
+				opts := scheduler.DefaultOptions()
+				opts.Log = log
+				return scheduler.Run(ctx, cfg, opts)
+			},
+		},
 		{
 			Name: "controller-manager", User: "system:kube-controller-manager",
 			Run: func(ctx context.Context, cfg *rest.Config, log *slog.Logger) error {
