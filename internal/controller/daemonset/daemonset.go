@@ -1,0 +1,370 @@
+// Package daemonset is the DaemonSet controller: one pod on every node
+// the DaemonSet's node selector, node affinity and tolerations admit
+// (with upstream's automatic daemon tolerations), each pinned to its node
+// by node affinity for the scheduler to bind; rolling updates within
+// maxUnavailable and maxSurge, ControllerRevisions and the
+// controller-revision-hash label; status and events as upstream's.
+package daemonset
+
+import (
+	"context"
+	"log/slog"
+	"reflect"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/flowcontrol"
+	"k8s.io/utils/clock"
+
+	"github.com/kemudi/kemudi/internal/controller"
+)
+
+// Name is the controller's name in --controllers; Component its name in
+// events.
+const (
+	Name      = "daemonset"
+	Component = "daemonset-controller"
+)
+
+var controllerKind = appsv1.SchemeGroupVersion.WithKind("DaemonSet")
+
+const (
+	// burstReplicas bounds the pods created or deleted per sync.
+	burstReplicas = 250
+	workers       = 2
+	// Failed daemon pods are replaced after a backoff from 1 s to 15 min.
+	failedPodsBackoffInitial = time.Second
+	failedPodsBackoffMax     = 15 * time.Minute
+	statusUpdateRetries      = 1
+)
+
+// Event reasons of the DaemonSet controller.
+const (
+	reasonSelectingAll     = "SelectingAll"
+	reasonFailedDaemonPod  = "FailedDaemonPod"
+	reasonSucceededDaemon  = "SucceededDaemonPod"
+	reasonSuccessfulCreate = "SuccessfulCreate"
+	reasonFailedCreate     = "FailedCreate"
+	reasonSuccessfulDelete = "SuccessfulDelete"
+	reasonFailedDelete     = "FailedDelete"
+)
+
+// Controller is the DaemonSet controller.
+type Controller struct {
+	client         kubernetes.Interface
+	dsLister       appslisters.DaemonSetLister
+	podLister      corelisters.PodLister
+	podIndexer     cache.Indexer
+	nodeLister     corelisters.NodeLister
+	revisionLister appslisters.ControllerRevisionLister
+	recorder       record.EventRecorder
+	clock          clock.PassiveClock
+	log            *slog.Logger
+
+	loop         *controller.Loop
+	nodes        *controller.Loop
+	expectations *controller.Expectations
+	backoff      *flowcontrol.Backoff
+}
+
+// New builds the DaemonSet controller.
+func New(c *controller.Context) (*Controller, error) {
+	return NewWithClock(c, clock.RealClock{})
+}
+
+// NewWithClock builds the DaemonSet controller on a clock (tests).
+func NewWithClock(c *controller.Context, clk clock.Clock) (*Controller, error) {
+	dsInf := c.Informers.Apps().V1().DaemonSets()
+	podInf := c.Informers.Core().V1().Pods()
+	nodeInf := c.Informers.Core().V1().Nodes()
+	revInf := c.Informers.Apps().V1().ControllerRevisions()
+	if err := controller.AddPodControllerIndex(podInf.Informer()); err != nil {
+		return nil, err
+	}
+	if err := controller.AddPodNodeIndex(podInf.Informer()); err != nil {
+		return nil, err
+	}
+	log := c.Logger(Name)
+	dc := &Controller{
+		client:         c.Client,
+		dsLister:       dsInf.Lister(),
+		podLister:      podInf.Lister(),
+		podIndexer:     podInf.Informer().GetIndexer(),
+		nodeLister:     nodeInf.Lister(),
+		revisionLister: revInf.Lister(),
+		recorder:       c.Recorder(Component),
+		clock:          clk,
+		log:            log,
+		expectations:   controller.NewExpectations(clk),
+		backoff:        flowcontrol.NewBackOffWithJitter(failedPodsBackoffInitial, failedPodsBackoffMax, 0),
+	}
+	dc.backoff.Clock = clk
+	dc.loop = controller.NewLoop(Name, dc.sync, log)
+	dc.nodes = controller.NewLoop(Name+"-node", dc.syncNode, log)
+	handlers := []struct {
+		inf cache.SharedIndexInformer
+		h   cache.ResourceEventHandler
+	}{
+		{dsInf.Informer(), cache.ResourceEventHandlerFuncs{
+			AddFunc: dc.loop.Enqueue,
+			UpdateFunc: func(oldObj, curObj interface{}) {
+				old, cur := oldObj.(*appsv1.DaemonSet), curObj.(*appsv1.DaemonSet)
+				if old.UID != cur.UID {
+					dc.deleteDS(cache.DeletedFinalStateUnknown{Key: key(old.Namespace, old.Name), Obj: old})
+				}
+				dc.loop.Enqueue(cur)
+			},
+			DeleteFunc: dc.deleteDS,
+		}},
+		{podInf.Informer(), cache.ResourceEventHandlerFuncs{AddFunc: dc.addPod, UpdateFunc: dc.updatePod, DeleteFunc: dc.deletePod}},
+		{nodeInf.Informer(), cache.ResourceEventHandlerFuncs{
+			AddFunc: func(obj interface{}) { dc.nodes.Enqueue(obj) },
+			UpdateFunc: func(oldObj, curObj interface{}) {
+				old, cur := oldObj.(*corev1.Node), curObj.(*corev1.Node)
+				if equality.Semantic.DeepEqual(old.Labels, cur.Labels) && equality.Semantic.DeepEqual(old.Spec.Taints, cur.Spec.Taints) {
+					return
+				}
+				dc.nodes.Enqueue(cur)
+			},
+		}},
+		{revInf.Informer(), cache.ResourceEventHandlerFuncs{AddFunc: dc.addRevision, UpdateFunc: dc.updateRevision, DeleteFunc: dc.deleteRevision}},
+	}
+	for _, h := range handlers {
+		if _, err := h.inf.AddEventHandler(h.h); err != nil {
+			return nil, err
+		}
+	}
+	return dc, nil
+}
+
+// Run syncs DaemonSets until ctx ends.
+func (dc *Controller) Run(ctx context.Context) error {
+	go dc.nodes.Run(ctx, workers)
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				dc.backoff.GC()
+			}
+		}
+	}()
+	dc.loop.Run(ctx, workers)
+	return nil
+}
+
+func key(namespace, name string) string { return namespace + "/" + name }
+
+func (dc *Controller) deleteDS(obj interface{}) {
+	ds, ok := obj.(*appsv1.DaemonSet)
+	if !ok {
+		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
+		if !ok {
+			return
+		}
+		if ds, ok = tomb.Obj.(*appsv1.DaemonSet); !ok {
+			return
+		}
+	}
+	k := key(ds.Namespace, ds.Name)
+	dc.expectations.Forget(k)
+	dc.loop.Queue.Add(k)
+}
+
+func (dc *Controller) resolve(namespace string, ref *metav1.OwnerReference) *appsv1.DaemonSet {
+	if ref.Kind != controllerKind.Kind {
+		return nil
+	}
+	ds, err := dc.dsLister.DaemonSets(namespace).Get(ref.Name)
+	if err != nil || ds.UID != ref.UID {
+		return nil
+	}
+	return ds
+}
+
+func (dc *Controller) selecting(p *corev1.Pod) []*appsv1.DaemonSet {
+	sets, err := dc.dsLister.GetPodDaemonSets(p)
+	if err != nil {
+		return nil
+	}
+	return sets
+}
+
+func (dc *Controller) addPod(obj interface{}) {
+	p := obj.(*corev1.Pod)
+	if p.DeletionTimestamp != nil {
+		dc.deletePod(p)
+		return
+	}
+	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
+		if ds := dc.resolve(p.Namespace, ref); ds != nil {
+			dc.expectations.CreationObserved(key(ds.Namespace, ds.Name))
+			dc.loop.Enqueue(ds)
+		}
+		return
+	}
+	for _, ds := range dc.selecting(p) {
+		dc.loop.Enqueue(ds)
+	}
+}
+
+func (dc *Controller) updatePod(oldObj, curObj interface{}) {
+	old, cur := oldObj.(*corev1.Pod), curObj.(*corev1.Pod)
+	if old.ResourceVersion == cur.ResourceVersion {
+		return
+	}
+	if cur.DeletionTimestamp != nil {
+		dc.deletePod(cur)
+		return
+	}
+	curRef, oldRef := metav1.GetControllerOfNoCopy(cur), metav1.GetControllerOfNoCopy(old)
+	refChanged := !reflect.DeepEqual(curRef, oldRef)
+	if refChanged && oldRef != nil {
+		if ds := dc.resolve(old.Namespace, oldRef); ds != nil {
+			dc.loop.Enqueue(ds)
+		}
+	}
+	if curRef != nil {
+		ds := dc.resolve(cur.Namespace, curRef)
+		if ds == nil {
+			return
+		}
+		dc.loop.Enqueue(ds)
+		if !controller.IsPodReady(old) && controller.IsPodReady(cur) && ds.Spec.MinReadySeconds > 0 {
+			dc.loop.EnqueueAfter(ds, time.Duration(ds.Spec.MinReadySeconds)*time.Second+time.Second)
+		}
+		return
+	}
+	if refChanged || !reflect.DeepEqual(cur.Labels, old.Labels) {
+		for _, ds := range dc.selecting(cur) {
+			dc.loop.Enqueue(ds)
+		}
+	}
+}
+
+func (dc *Controller) deletePod(obj interface{}) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
+		if !ok {
+			return
+		}
+		if p, ok = tomb.Obj.(*corev1.Pod); !ok {
+			return
+		}
+	}
+	ref := metav1.GetControllerOfNoCopy(p)
+	if ref == nil {
+		return
+	}
+	if ds := dc.resolve(p.Namespace, ref); ds != nil {
+		dc.expectations.DeletionObserved(key(ds.Namespace, ds.Name), key(p.Namespace, p.Name))
+		dc.loop.Enqueue(ds)
+	}
+}
+
+func (dc *Controller) addRevision(obj interface{}) {
+	r := obj.(*appsv1.ControllerRevision)
+	if r.DeletionTimestamp != nil {
+		dc.deleteRevision(r)
+		return
+	}
+	if ref := metav1.GetControllerOfNoCopy(r); ref != nil {
+		return // our own; the sync that made it knows
+	}
+	sets, err := dc.dsLister.GetHistoryDaemonSets(r)
+	if err != nil {
+		return
+	}
+	for _, ds := range sets {
+		dc.loop.Enqueue(ds)
+	}
+}
+
+func (dc *Controller) updateRevision(oldObj, curObj interface{}) {
+	old, cur := oldObj.(*appsv1.ControllerRevision), curObj.(*appsv1.ControllerRevision)
+	if old.ResourceVersion == cur.ResourceVersion {
+		return
+	}
+	curRef, oldRef := metav1.GetControllerOfNoCopy(cur), metav1.GetControllerOfNoCopy(old)
+	refChanged := !reflect.DeepEqual(curRef, oldRef)
+	if refChanged && oldRef != nil {
+		if ds := dc.resolve(old.Namespace, oldRef); ds != nil {
+			dc.loop.Enqueue(ds)
+		}
+	}
+	if curRef != nil {
+		if ds := dc.resolve(cur.Namespace, curRef); ds != nil {
+			dc.loop.Enqueue(ds)
+		}
+		return
+	}
+	if refChanged || !reflect.DeepEqual(cur.Labels, old.Labels) {
+		if sets, err := dc.dsLister.GetHistoryDaemonSets(cur); err == nil {
+			for _, ds := range sets {
+				dc.loop.Enqueue(ds)
+			}
+		}
+	}
+}
+
+func (dc *Controller) deleteRevision(obj interface{}) {
+	r, ok := obj.(*appsv1.ControllerRevision)
+	if !ok {
+		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
+		if !ok {
+			return
+		}
+		if r, ok = tomb.Obj.(*appsv1.ControllerRevision); !ok {
+			return
+		}
+	}
+	if ref := metav1.GetControllerOfNoCopy(r); ref != nil {
+		if ds := dc.resolve(r.Namespace, ref); ds != nil {
+			dc.loop.Enqueue(ds)
+		}
+	}
+}
+
+// syncNode enqueues the DaemonSets a node's change concerns: those that
+// should now run there and do not, and those that run there and should
+// not.
+func (dc *Controller) syncNode(_ context.Context, name string) error {
+	node, err := dc.nodeLister.Get(name)
+	if err != nil {
+		return nil
+	}
+	sets, err := dc.dsLister.List(labelsEverything())
+	if err != nil {
+		return err
+	}
+	pods, err := controller.PodsOnNode(dc.podIndexer, name)
+	if err != nil {
+		return err
+	}
+	byDS := map[string]int{}
+	for _, p := range pods {
+		if ref := metav1.GetControllerOfNoCopy(p); ref != nil && ref.Kind == controllerKind.Kind {
+			byDS[key(p.Namespace, ref.Name)]++
+		}
+	}
+	for _, ds := range sets {
+		run, keep := newPlacement(ds).shouldRun(node)
+		scheduled := byDS[key(ds.Namespace, ds.Name)] > 0
+		if (run && !scheduled) || (!keep && scheduled) || (scheduled && ds.Status.NumberMisscheduled > 0) {
+			dc.loop.Enqueue(ds)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,310 @@
+package daemonset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kemudi/kemudi/internal/controller"
+)
+
+func labelsEverything() labels.Selector { return labels.Everything() }
+
+func (dc *Controller) recheck(ds *appsv1.DaemonSet) func(context.Context) error {
+	return controller.RecheckOwner(ds.UID, func(ctx context.Context) (metav1.Object, error) {
+		return dc.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
+	})
+}
+
+// daemonPods claims the DaemonSet's pods.
+func (dc *Controller) daemonPods(ctx context.Context, ds *appsv1.DaemonSet) ([]*corev1.Pod, error) {
+	sel, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector)
+	if err != nil {
+		return nil, err
+	}
+	candidates, err := controller.PodsControlledBy(dc.podIndexer, ds, controllerKind.Kind, true)
+	if err != nil {
+		return nil, err
+	}
+	m := &controller.RefManager{
+		Owner: ds, Kind: controllerKind, Selector: sel,
+		Patch: controller.PodPatcher(dc.client), CanAdopt: dc.recheck(ds),
+	}
+	return controller.Claim(ctx, m, candidates)
+}
+
+// podsByNode maps node names to the DaemonSet's pods there (finished
+// pods being deleted left out unless withDeletedFinished).
+func (dc *Controller) podsByNode(ctx context.Context, ds *appsv1.DaemonSet, withDeletedFinished bool) (map[string][]*corev1.Pod, error) {
+	pods, err := dc.daemonPods(ctx, ds)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]*corev1.Pod{}
+	for _, p := range pods {
+		if !withDeletedFinished && controller.IsPodTerminal(p) && p.DeletionTimestamp != nil {
+			continue
+		}
+		if node, ok := targetNode(p); ok {
+			out[node] = append(out[node], p)
+		}
+	}
+	return out, nil
+}
+
+func (dc *Controller) sync(ctx context.Context, k string) error {
+	ns, name, err := cache.SplitMetaNamespaceKey(k)
+	if err != nil {
+		return controller.Terminal(err)
+	}
+	ds, err := dc.dsLister.DaemonSets(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		dc.expectations.Forget(k)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	nodes, err := dc.nodeLister.List(labels.Everything())
+	if err != nil {
+		return err
+	}
+	if reflect.DeepEqual(ds.Spec.Selector, &metav1.LabelSelector{}) {
+		dc.recorder.Eventf(ds, corev1.EventTypeWarning, reasonSelectingAll, "This daemon set is selecting all pods. A non-empty selector is required.")
+		return nil
+	}
+	if ds.DeletionTimestamp != nil {
+		return nil
+	}
+	cur, old, err := dc.history(ctx, ds)
+	if err != nil {
+		return fmt.Errorf("failed to construct revisions of DaemonSet: %w", err)
+	}
+	hash := cur.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]
+	if !dc.expectations.Satisfied(k) {
+		return dc.updateStatus(ctx, ds, nodes, hash, false)
+	}
+	err = dc.update(ctx, ds, nodes, hash, k, old)
+	statusErr := dc.updateStatus(ctx, ds, nodes, hash, true)
+	if err != nil {
+		return err
+	}
+	return statusErr
+}
+
+func (dc *Controller) update(ctx context.Context, ds *appsv1.DaemonSet, nodes []*corev1.Node, hash, k string, old []*appsv1.ControllerRevision) error {
+	if err := dc.manage(ctx, ds, nodes, hash, k); err != nil {
+		return err
+	}
+	if dc.expectations.Satisfied(k) && ds.Spec.UpdateStrategy.Type == appsv1.RollingUpdateDaemonSetStrategyType {
+		byNode, err := dc.podsByNode(ctx, ds, false)
+		if err != nil {
+			return err
+		}
+		nodeMap := make(map[string]*corev1.Node, len(nodes))
+		for _, n := range nodes {
+			nodeMap[n.Name] = n
+		}
+		r, err := rollingUpdate(newPlacement(ds), nodeMap, byNode, hash, dc.clock.Now())
+		if err != nil {
+			return err
+		}
+		if err := dc.syncNodes(ctx, ds, r.delete, r.create, hash, k); err != nil {
+			return err
+		}
+	}
+	if err := dc.cleanupHistory(ctx, ds, old); err != nil {
+		return fmt.Errorf("failed to clean up revisions of DaemonSet: %w", err)
+	}
+	return nil
+}
+
+// manage creates the missing daemon pods and deletes those that should
+// not run.
+func (dc *Controller) manage(ctx context.Context, ds *appsv1.DaemonSet, nodes []*corev1.Node, hash, k string) error {
+	byNode, err := dc.podsByNode(ctx, ds, false)
+	if err != nil {
+		return err
+	}
+	pl := newPlacement(ds)
+	now := dc.clock.Now()
+	var a nodeActions
+	for _, node := range nodes {
+		backoffKey := fmt.Sprintf("%s/%d/%s", ds.UID, ds.Status.ObservedGeneration, node.Name)
+		inBackoff := func(string) bool {
+			if dc.backoff.IsInBackOffSinceUpdate(backoffKey, now) {
+				return true
+			}
+			dc.backoff.Next(backoffKey, now)
+			return false
+		}
+		podsOnNode(pl, node, byNode[node.Name], hash, now, inBackoff, &a)
+	}
+	for _, p := range a.failed {
+		dc.recorder.Eventf(ds, corev1.EventTypeWarning, reasonFailedDaemonPod, "Found failed daemon pod %s/%s on node %s, will try to kill it", p.Namespace, p.Name, p.Spec.NodeName)
+	}
+	for _, p := range a.succeeded {
+		dc.recorder.Eventf(ds, corev1.EventTypeNormal, reasonSucceededDaemon, "Found succeeded daemon pod %s/%s on node %s, will try to delete it", p.Namespace, p.Name, p.Spec.NodeName)
+	}
+	if len(a.backoff) > 0 {
+		for _, node := range a.backoff {
+			backoffKey := fmt.Sprintf("%s/%d/%s", ds.UID, ds.Status.ObservedGeneration, node)
+			dc.loop.EnqueueAfter(ds, dc.backoff.Get(backoffKey))
+		}
+	}
+	a.delete = append(a.delete, unscheduledWithoutNode(nodes, byNode)...)
+	return dc.syncNodes(ctx, ds, a.delete, a.create, hash, k)
+}
+
+// syncNodes deletes pods by name and creates pods pinned to nodes, at
+// most burstReplicas of each, creations in slow-start batches.
+func (dc *Controller) syncNodes(ctx context.Context, ds *appsv1.DaemonSet, toDelete, toCreate []string, hash, k string) error {
+	if len(toCreate) > burstReplicas {
+		toCreate = toCreate[:burstReplicas]
+	}
+	if len(toDelete) > burstReplicas {
+		toDelete = toDelete[:burstReplicas]
+	}
+	if len(toCreate) == 0 && len(toDelete) == 0 {
+		return nil
+	}
+	deleteKeys := make([]string, len(toDelete))
+	for i, n := range toDelete {
+		deleteKeys[i] = key(ds.Namespace, n)
+	}
+	dc.expectations.ExpectDeletionsOf(k, deleteKeys)
+	dc.expectations.Lower(k, -len(toCreate), 0) // add the creations
+	template := podTemplate(ds, hash)
+	ref := controller.ControllerRef(ds, controllerKind)
+	var mu sync.Mutex
+	var errs []error
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	created := 0
+	for batch, next := min(len(toCreate), 1), 0; next < len(toCreate); batch = min(2*batch, len(toCreate)-next) {
+		var wg sync.WaitGroup
+		before := len(errs)
+		ok := make([]bool, batch)
+		for i := 0; i < batch; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok[i] = dc.createPod(ctx, ds, template, ref, toCreate[next+i], fail)
+			}()
+		}
+		wg.Wait()
+		for _, o := range ok {
+			if o {
+				created++
+			}
+		}
+		next += batch
+		mu.Lock()
+		failed := len(errs) > before
+		mu.Unlock()
+		if failed {
+			break
+		}
+	}
+	dc.expectations.Lower(k, len(toCreate)-created, 0)
+
+	var wg sync.WaitGroup
+	for _, name := range toDelete {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := dc.client.CoreV1().Pods(ds.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
+			if err != nil {
+				dc.expectations.DeletionObserved(k, key(ds.Namespace, name))
+				if !apierrors.IsNotFound(err) {
+					dc.recorder.Eventf(ds, corev1.EventTypeWarning, reasonFailedDelete, "Error deleting: %v", err)
+					fail(err)
+				}
+				return
+			}
+			dc.recorder.Eventf(ds, corev1.EventTypeNormal, reasonSuccessfulDelete, "Deleted pod: %v", name)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (dc *Controller) createPod(ctx context.Context, ds *appsv1.DaemonSet, template *corev1.PodTemplateSpec, ref *metav1.OwnerReference, node string, fail func(error)) bool {
+	t := template.DeepCopy()
+	t.Spec.Affinity = pinToNode(t.Spec.Affinity, node)
+	p := controller.PodFromTemplate(t, ds.Name, ref)
+	p.Namespace = ds.Namespace
+	created, err := dc.client.CoreV1().Pods(ds.Namespace).Create(ctx, p, metav1.CreateOptions{})
+	if err != nil {
+		if !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			dc.recorder.Eventf(ds, corev1.EventTypeWarning, reasonFailedCreate, "Error creating: %v", err)
+			fail(err)
+		}
+		return false
+	}
+	dc.recorder.Eventf(ds, corev1.EventTypeNormal, reasonSuccessfulCreate, "Created pod: %v", created.Name)
+	return true
+}
+
+// updateStatus writes the status counts (and observedGeneration once the
+// spec has been acted on), and comes back when minReadySeconds will make
+// ready pods available.
+func (dc *Controller) updateStatus(ctx context.Context, ds *appsv1.DaemonSet, nodes []*corev1.Node, hash string, observed bool) error {
+	byNode, err := dc.podsByNode(ctx, ds, false)
+	if err != nil {
+		return err
+	}
+	c := statusCounts(newPlacement(ds), nodes, byNode, hash, dc.clock.Now())
+	st := ds.Status
+	unavailable := c.desired - c.available
+	if st.DesiredNumberScheduled == c.desired && st.CurrentNumberScheduled == c.current &&
+		st.NumberMisscheduled == c.misscheduled && st.NumberReady == c.ready &&
+		st.UpdatedNumberScheduled == c.updated && st.NumberAvailable == c.available &&
+		st.NumberUnavailable == unavailable && st.ObservedGeneration >= ds.Generation {
+		return dc.requeueForMinReady(ds, c)
+	}
+	up := ds.DeepCopy()
+	for i := 0; ; i++ {
+		if observed {
+			up.Status.ObservedGeneration = ds.Generation
+		}
+		up.Status.DesiredNumberScheduled = c.desired
+		up.Status.CurrentNumberScheduled = c.current
+		up.Status.NumberMisscheduled = c.misscheduled
+		up.Status.NumberReady = c.ready
+		up.Status.UpdatedNumberScheduled = c.updated
+		up.Status.NumberAvailable = c.available
+		up.Status.NumberUnavailable = unavailable
+		_, err = dc.client.AppsV1().DaemonSets(ds.Namespace).UpdateStatus(ctx, up, metav1.UpdateOptions{})
+		if err == nil || i >= statusUpdateRetries {
+			break
+		}
+		if up, err = dc.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{}); err != nil {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store status of daemon set %s/%s: %w", ds.Namespace, ds.Name, err)
+	}
+	return dc.requeueForMinReady(ds, c)
+}
+
+func (dc *Controller) requeueForMinReady(ds *appsv1.DaemonSet, c counts) error {
+	if ds.Spec.MinReadySeconds > 0 && c.ready != c.available {
+		dc.loop.EnqueueAfter(ds, time.Duration(ds.Spec.MinReadySeconds)*time.Second)
+	}
+	return nil
+}
