@@ -3,6 +3,7 @@ package manager
 import (
 	"github.com/kemudi/kemudi/internal/controller"
 	"github.com/kemudi/kemudi/internal/controller/cronjob"
+	"github.com/kemudi/kemudi/internal/controller/daemonset"
 	"github.com/kemudi/kemudi/internal/controller/deployment"
 	"github.com/kemudi/kemudi/internal/controller/endpoints"
 	"github.com/kemudi/kemudi/internal/controller/endpointslice"
@@ -36,5 +37,6 @@ func Controllers() map[string]Entry {
 		job.Name:                   {New: func(c *controller.Context) (Runner, error) { return job.New(c) }},
 		cronjob.Name:               {New: func(c *controller.Context) (Runner, error) { return cronjob.New(c) }},
 		ttlafterfinished.Name:      {New: func(c *controller.Context) (Runner, error) { return ttlafterfinished.New(c) }},
+		daemonset.Name:             {New: func(c *controller.Context) (Runner, error) { return daemonset.New(c) }},
 	}
 }
