@@ -250,6 +250,9 @@ data:
 	add("pod-quantity-exponent-number", "pods", ctJSON, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"qn"},"spec":{"containers":[{"name":"c","image":"i","resources":{"requests":{"cpu":1e-999999999}}}]}}`)
 	add("pod-quantity-exponent-yaml", "pods", ctYAML, "apiVersion: v1\nkind: Pod\nmetadata: {name: qy}\nspec:\n  overhead: {memory: \"2E6024865272343\"}\n  containers: [{name: c, image: i}]\n")
 	add("quota-kind-with-huge-quantity", "configmaps", ctJSON, `{"apiVersion":"v1","kind":"ResourceQuota","metadata":{"name":"rq"},"spec":{"hard":{"pods":"1e999999999"}}}`)
+	// Found by the fuzzer: without an apiVersion the body decodes as the
+	// kind it names in the endpoint's version, not as the endpoint's kind.
+	add("yaml-no-apiversion-quantity-of-another-kind", "829", ctYAML, "piVersion: v1\nkind: Pod\nmetadata: {name: qy}\nspec:\n  overhead: {memory: \"2E6024865272343\"}\n  containers: [{name: c, image: i}]")
 	add("configmap-data-like-huge-quantity", "configmaps", ctJSON, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"qdata"},"data":{"cpu":"1e-999999999"}}`)
 	add("pod-no-containers", "pods", ctYAML, "apiVersion: v1\nkind: Pod\nmetadata: {name: none}\nspec: {}\n")
 	add("pod-bad-ips", "pods", ctJSON, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"ips"},"spec":{"containers":[{"name":"c","image":"i"}],"hostAliases":[{"ip":"999.1.1.1","hostnames":["a"]},{"ip":"::ffff:1.2.3.4"}],"dnsConfig":{"nameservers":["not-an-ip"]}}}`)

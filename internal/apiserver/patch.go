@@ -123,7 +123,7 @@ func (s *Server) applyPatch(pt types.PatchType, patch []byte, current, into runt
 			return nil, nil, apierrors.NewBadRequest(err.Error())
 		}
 	}
-	if err := checkQuantities(patched, false, s.scheme, into); err != nil {
+	if err := checkQuantities(patched, false, s.scheme, gvk, into); err != nil {
 		return nil, nil, err
 	}
 	dec, _ := s.serializers.decoder(mediaJSON, validation != metav1.FieldValidationIgnore)
@@ -186,7 +186,7 @@ func (s *Server) apply(rq *request, subresource string, body []byte, manager str
 		s.fail(rq, apierrors.NewBadRequest("the apply patch is empty"))
 		return
 	}
-	if err := checkQuantities(body, true, s.scheme, rq.ep.New()); err != nil {
+	if err := checkQuantities(body, true, s.scheme, rq.ep.gvk, rq.ep.New()); err != nil {
 		s.fail(rq, err)
 		return
 	}

@@ -34,9 +34,10 @@ var (
 
 // checkQuantities refuses a JSON or YAML body that would decode into a
 // quantity the resource package cannot parse or compare in bounded time.
-// The body decodes into the kind it names when the scheme knows it, else
-// into. It must run before the body is decoded.
-func checkQuantities(data []byte, yamlBody bool, scheme *runtime.Scheme, into runtime.Object) error {
+// The body decodes into the kind it names, its missing apiVersion or kind
+// taken from want, as the decoder does; into when the scheme does not
+// know that kind. It must run before the body is decoded.
+func checkQuantities(data []byte, yamlBody bool, scheme *runtime.Scheme, want schema.GroupVersionKind, into runtime.Object) error {
 	if !mayHaveHugeExponent.Match(data) {
 		return nil
 	}
@@ -57,13 +58,25 @@ func checkQuantities(data []byte, yamlBody bool, scheme *runtime.Scheme, into ru
 	if m, ok := v.(map[string]interface{}); ok {
 		apiVersion, _ := m["apiVersion"].(string)
 		kind, _ := m["kind"].(string)
-		if gv, err := schema.ParseGroupVersion(apiVersion); err == nil && kind != "" {
-			if obj, err := scheme.New(gv.WithKind(kind)); err == nil {
+		if gv, err := schema.ParseGroupVersion(apiVersion); err == nil {
+			if obj, err := scheme.New(withDefaults(gv.WithKind(kind), want)); err == nil {
 				t = reflect.TypeOf(obj)
 			}
 		}
 	}
 	return checkQuantitiesIn(v, t, nil)
+}
+
+// withDefaults fills what a body's apiVersion and kind leave out, as the
+// JSON and YAML decoders do.
+func withDefaults(actual, defaults schema.GroupVersionKind) schema.GroupVersionKind {
+	if actual.Kind == "" {
+		actual.Kind = defaults.Kind
+	}
+	if actual.Version == "" && (actual.Group == "" || actual.Group == defaults.Group) {
+		actual.Group, actual.Version = defaults.Group, defaults.Version
+	}
+	return actual
 }
 
 // checkQuantitiesIn walks a decoded JSON value along the Go type it

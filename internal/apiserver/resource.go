@@ -112,7 +112,7 @@ func (s *Server) decodeBody(rq *request, want schema.GroupVersionKind, into runt
 		return nil, nil, apierrors.NewBadRequest("the request body is empty")
 	}
 	if media := mediaOf(contentType); media != mediaProtobuf {
-		if err := checkQuantities(data, media == mediaYAML, s.scheme, into); err != nil {
+		if err := checkQuantities(data, media == mediaYAML, s.scheme, want, into); err != nil {
 			return nil, nil, err
 		}
 	}
