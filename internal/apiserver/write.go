@@ -89,6 +89,9 @@ func (s *Server) createObject(ctx context.Context, ep *endpoint, obj runtime.Obj
 	if ep.Hooks.Default != nil {
 		ep.Hooks.Default(obj)
 	}
+	if err := s.admitCreate(ctx, obj); err != nil {
+		return nil, err
+	}
 	if manager != "" {
 		empty := ep.New()
 		empty.GetObjectKind().SetGroupVersionKind(ep.gvk)
@@ -102,6 +105,11 @@ func (s *Server) createObject(ctx context.Context, ep *endpoint, obj runtime.Obj
 		prepareCreate(ctx, ep, obj)
 		if errs := validateCreate(ctx, ep, obj); len(errs) > 0 {
 			return nil, apierrors.NewInvalid(ep.gvk.GroupKind(), m.GetName(), errs)
+		}
+		if attempt == 0 {
+			if err := s.admitQuota(ctx, ep, obj, dry); err != nil {
+				return nil, err
+			}
 		}
 		undo, commit := func() {}, func() {}
 		if ep.alloc != nil {

@@ -1,0 +1,150 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+
+	"github.com/kemudi/kemudi/internal/storage"
+)
+
+const limitRangerAnnotation = "kubernetes.io/limit-ranger"
+
+// admitLimitRanges is upstream's LimitRanger admission for pods: each
+// LimitRange of the namespace gives containers its default requests and
+// limits (recorded in the kubernetes.io/limit-ranger annotation), then
+// the containers must keep within its minimum and maximum.
+func (s *Server) admitLimitRanges(ctx context.Context, pod *corev1.Pod) error {
+	ep, ok := s.endpoints[endpointKey("", "v1", "limitranges")]
+	if !ok {
+		return nil
+	}
+	res, err := s.store.List(ctx, ep.listPrefix(pod.Namespace), storage.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, obj := range res.Items {
+		lr, ok := obj.(*corev1.LimitRange)
+		if !ok {
+			continue
+		}
+		applyLimitRangeDefaults(pod, lr)
+		errs = append(errs, checkLimitRange(pod, lr)...)
+	}
+	if len(errs) > 0 {
+		return apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, pod.Name, utilerrors.NewAggregate(errs))
+	}
+	return nil
+}
+
+func applyLimitRangeDefaults(pod *corev1.Pod, lr *corev1.LimitRange) {
+	requests, limits := corev1.ResourceList{}, corev1.ResourceList{}
+	for _, item := range lr.Spec.Limits {
+		if item.Type != corev1.LimitTypeContainer {
+			continue
+		}
+		for k, v := range item.DefaultRequest {
+			requests[k] = v.DeepCopy()
+		}
+		for k, v := range item.Default {
+			limits[k] = v.DeepCopy()
+		}
+	}
+	if len(requests) == 0 && len(limits) == 0 {
+		return
+	}
+	var notes []string
+	merge := func(c *corev1.Container, kind string) {
+		var setReq, setLim []string
+		for k, v := range limits {
+			if _, ok := c.Resources.Limits[k]; !ok {
+				if c.Resources.Limits == nil {
+					c.Resources.Limits = corev1.ResourceList{}
+				}
+				c.Resources.Limits[k] = v.DeepCopy()
+				setLim = append(setLim, string(k))
+			}
+		}
+		for k, v := range requests {
+			if _, ok := c.Resources.Requests[k]; !ok {
+				if c.Resources.Requests == nil {
+					c.Resources.Requests = corev1.ResourceList{}
+				}
+				c.Resources.Requests[k] = v.DeepCopy()
+				setReq = append(setReq, string(k))
+			}
+		}
+		if len(setReq) > 0 {
+			sort.Strings(setReq)
+			notes = append(notes, strings.Join(setReq, ", ")+fmt.Sprintf(" request for %s %s", kind, c.Name))
+		}
+		if len(setLim) > 0 {
+			sort.Strings(setLim)
+			notes = append(notes, strings.Join(setLim, ", ")+fmt.Sprintf(" limit for %s %s", kind, c.Name))
+		}
+	}
+	for i := range pod.Spec.Containers {
+		merge(&pod.Spec.Containers[i], "container")
+	}
+	for i := range pod.Spec.InitContainers {
+		merge(&pod.Spec.InitContainers[i], "init container")
+	}
+	if len(notes) > 0 {
+		if pod.Annotations == nil {
+			pod.Annotations = map[string]string{}
+		}
+		pod.Annotations[limitRangerAnnotation] = "LimitRanger plugin set: " + strings.Join(notes, "; ")
+	}
+}
+
+// checkLimitRange checks containers against the Container minimums and
+// maximums, with upstream's messages.
+func checkLimitRange(pod *corev1.Pod, lr *corev1.LimitRange) []error {
+	var errs []error
+	for _, item := range lr.Spec.Limits {
+		if item.Type != corev1.LimitTypeContainer {
+			continue
+		}
+		for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+			for _, c := range cs {
+				for _, k := range sortedNames(item.Min) {
+					min := item.Min[k]
+					req, ok := c.Resources.Requests[k]
+					switch {
+					case !ok:
+						errs = append(errs, fmt.Errorf("minimum %s usage per Container is %s.  No request is specified", k, min.String()))
+					case req.Cmp(min) < 0:
+						errs = append(errs, fmt.Errorf("minimum %s usage per Container is %s, but request is %s", k, min.String(), req.String()))
+					}
+				}
+				for _, k := range sortedNames(item.Max) {
+					max := item.Max[k]
+					lim, ok := c.Resources.Limits[k]
+					switch {
+					case !ok:
+						errs = append(errs, fmt.Errorf("maximum %s usage per Container is %s.  No limit is specified", k, max.String()))
+					case lim.Cmp(max) > 0:
+						errs = append(errs, fmt.Errorf("maximum %s usage per Container is %s, but limit is %s", k, max.String(), lim.String()))
+					}
+				}
+			}
+		}
+	}
+	return errs
+}
+
+func sortedNames(l corev1.ResourceList) []corev1.ResourceName {
+	out := make([]corev1.ResourceName, 0, len(l))
+	for k := range l {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
