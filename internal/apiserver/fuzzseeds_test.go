@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -303,6 +304,10 @@ data:
 	add("protobuf-no-magic", "configmaps", ctProtobuf, string(cm[4:]))
 	add("protobuf-garbage", "deployments", ctProtobuf, "k8s\x00\x0a\xff\xff\xff\xff\x0f\x12\x00")
 	add("protobuf-huge-length", "configmaps", ctProtobuf, "k8s\x00\x0a\x0c\x0a\x02v1\x12\x06Config\x12\xff\xff\xff\xff\x07")
+	// A quantity the resource package cannot parse in bounded time,
+	// which the protobuf encoder cannot make (it needs a parsed one).
+	add("protobuf-quantity-huge-exponent", "pods", ctProtobuf, string(protobufPodWithOverhead("1e-999999999")))
+	add("protobuf-quantity-in-list", "deployments", ctProtobuf, string(protobufPodWithOverhead("2E6024865272343")))
 	add("json-as-protobuf", "configmaps", ctProtobuf, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}`)
 	add("protobuf-as-json", "configmaps", ctJSON, string(cm))
 	return seeds
@@ -387,4 +392,21 @@ func querySeeds() []seed {
 		seeds = append(seeds, seed{s.name, []any{s.resource, s.verb, s.labelSelector, s.fieldSelector, s.resourceVersion, s.limit, s.continueToken, s.timeoutSeconds, s.fieldValidation, s.dryRun}})
 	}
 	return seeds
+}
+
+// protobufPodWithOverhead is a pod's protobuf body whose spec.overhead
+// has a cpu quantity of the given text, assembled field by field.
+func protobufPodWithOverhead(quantity string) []byte {
+	msg := func(fields ...[]byte) []byte { return bytes.Join(fields, nil) }
+	bytesField := func(num protowire.Number, v []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), v)
+	}
+	q := bytesField(1, []byte(quantity))
+	entry := msg(bytesField(1, []byte("cpu")), bytesField(2, q))
+	container := msg(bytesField(1, []byte("c")), bytesField(2, []byte("i")))
+	spec := msg(bytesField(2, container), bytesField(32, entry))
+	meta := bytesField(1, []byte("proto-q"))
+	pod := msg(bytesField(1, meta), bytesField(2, spec))
+	typeMeta := msg(bytesField(1, []byte("v1")), bytesField(2, []byte("Pod")))
+	return append([]byte("k8s\x00"), msg(bytesField(1, typeMeta), bytesField(2, pod))...)
 }

@@ -2,11 +2,13 @@ package apiserver
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -31,6 +33,18 @@ var (
 	mayHaveHugeExponent = regexp.MustCompile(`[0-9.][eE][+-]?[0-9]{4,}`)
 	quantityExponent    = regexp.MustCompile(`^\s*[+-]?[0-9.]*[eE]([+-]?[0-9]+)\s*$`)
 )
+
+// checkBodyQuantities checks the quantities of a request body in any of
+// the media types the server reads.
+func (s *Server) checkBodyQuantities(data []byte, contentType string, want schema.GroupVersionKind, into runtime.Object) error {
+	switch mediaOf(contentType) {
+	case mediaProtobuf:
+		return checkProtobufQuantities(data, s.scheme, want, into)
+	case mediaYAML:
+		return checkQuantities(data, true, s.scheme, want, into)
+	}
+	return checkQuantities(data, false, s.scheme, want, into)
+}
 
 // checkQuantities refuses a JSON or YAML body that would decode into a
 // quantity the resource package cannot parse or compare in bounded time.
@@ -179,4 +193,160 @@ func keyPath(p *field.Path, k string) *field.Path {
 		return field.NewPath("").Key(k)
 	}
 	return p.Key(k)
+}
+
+// checkProtobufQuantities is checkQuantities for a protobuf body: it
+// walks the wire format along the Go type's protobuf field numbers.
+func checkProtobufQuantities(data []byte, scheme *runtime.Scheme, want schema.GroupVersionKind, into runtime.Object) error {
+	if !mayHaveHugeExponent.Match(data) || !bytes.HasPrefix(data, protobufMagic) {
+		return nil
+	}
+	var unknown runtime.Unknown
+	if err := unknown.Unmarshal(data[len(protobufMagic):]); err != nil {
+		return nil // the decoder reports it
+	}
+	t := reflect.TypeOf(into)
+	if gv, err := schema.ParseGroupVersion(unknown.APIVersion); err == nil {
+		if obj, err := scheme.New(withDefaults(gv.WithKind(unknown.Kind), want)); err == nil {
+			t = reflect.TypeOf(obj)
+		}
+	}
+	return checkProtobufIn(unknown.Raw, t, nil)
+}
+
+var protobufMagic = []byte{0x6b, 0x38, 0x73, 0x00}
+
+// protoField is a struct field by its protobuf field number.
+type protoField struct {
+	json string
+	typ  reflect.Type
+}
+
+var protoFields sync.Map // reflect.Type -> map[uint64]protoField
+
+func protoFieldsOf(t reflect.Type) map[uint64]protoField {
+	if m, ok := protoFields.Load(t); ok {
+		return m.(map[uint64]protoField)
+	}
+	m := map[uint64]protoField{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		parts := strings.Split(f.Tag.Get("protobuf"), ",")
+		if len(parts) < 2 {
+			continue
+		}
+		n, err := strconv.ParseUint(parts[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		m[n] = protoField{json: name, typ: f.Type}
+	}
+	protoFields.Store(t, m)
+	return m
+}
+
+// checkProtobufIn walks one protobuf message that decodes into t.
+func checkProtobufIn(b []byte, t reflect.Type, path *field.Path) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == quantityType {
+		s, _ := protoString(b, 1)
+		if hugeExponent(s) {
+			return apierrors.NewBadRequest(field.Invalid(path, s, "quantity exponent must be between -"+strconv.Itoa(maxQuantityExponent)+" and "+strconv.Itoa(maxQuantityExponent)).Error())
+		}
+		return nil
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	fields := protoFieldsOf(t)
+	index := map[uint64]int{}
+	return protoEach(b, func(num uint64, value []byte) error {
+		f, ok := fields[num]
+		if !ok {
+			return nil
+		}
+		ft := f.typ
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case ft == quantityType || ft.Kind() == reflect.Struct:
+			return checkProtobufIn(value, ft, childPath(path, f.json))
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() != reflect.Uint8:
+			i := index[num]
+			index[num]++
+			return checkProtobufIn(value, ft.Elem(), indexPath(childPath(path, f.json), i))
+		case ft.Kind() == reflect.Map:
+			// A map entry is a message: key 1, value 2.
+			key, _ := protoString(value, 1)
+			v, ok := protoBytes(value, 2)
+			if !ok {
+				return nil
+			}
+			return checkProtobufIn(v, ft.Elem(), keyPath(childPath(path, f.json), key))
+		}
+		return nil
+	})
+}
+
+// protoEach calls fn with every length-delimited field of a message; it
+// stops quietly at anything it cannot read (the decoder reports it).
+func protoEach(b []byte, fn func(num uint64, value []byte) error) error {
+	for len(b) > 0 {
+		key, n := binary.Uvarint(b)
+		if n <= 0 {
+			return nil
+		}
+		b = b[n:]
+		switch key & 7 {
+		case 0:
+			_, n = binary.Uvarint(b)
+			if n <= 0 {
+				return nil
+			}
+			b = b[n:]
+		case 1:
+			if len(b) < 8 {
+				return nil
+			}
+			b = b[8:]
+		case 5:
+			if len(b) < 4 {
+				return nil
+			}
+			b = b[4:]
+		case 2:
+			l, n := binary.Uvarint(b)
+			if n <= 0 || l > uint64(len(b)-n) {
+				return nil
+			}
+			if err := fn(key>>3, b[n:n+int(l)]); err != nil {
+				return err
+			}
+			b = b[n+int(l):]
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+func protoBytes(b []byte, num uint64) ([]byte, bool) {
+	var out []byte
+	found := false
+	_ = protoEach(b, func(n uint64, v []byte) error {
+		if n == num {
+			out, found = v, true
+		}
+		return nil
+	})
+	return out, found
+}
+
+func protoString(b []byte, num uint64) (string, bool) {
+	v, ok := protoBytes(b, num)
+	return string(v), ok
 }

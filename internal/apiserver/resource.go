@@ -111,10 +111,8 @@ func (s *Server) decodeBody(rq *request, want schema.GroupVersionKind, into runt
 	if len(data) == 0 {
 		return nil, nil, apierrors.NewBadRequest("the request body is empty")
 	}
-	if media := mediaOf(contentType); media != mediaProtobuf {
-		if err := checkQuantities(data, media == mediaYAML, s.scheme, want, into); err != nil {
-			return nil, nil, err
-		}
+	if err := s.checkBodyQuantities(data, contentType, want, into); err != nil {
+		return nil, nil, err
 	}
 	obj, gvk, err := dec.Decode(data, &want, into)
 	var warnings []string
