@@ -20,7 +20,9 @@ func TestFitFilter(t *testing.T) {
 		}
 	}
 	overhead := func(cpu string) st.PodOpt {
-		return func(p *corev1.Pod) { p.Spec.Overhead = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)} }
+		return func(p *corev1.Pod) {
+			p.Spec.Overhead = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}
+		}
 	}
 	tests := []struct {
 		name     string

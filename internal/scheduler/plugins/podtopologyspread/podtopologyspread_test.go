@@ -23,7 +23,9 @@ func web(name, node string) *corev1.Pod {
 }
 
 func TestFilter(t *testing.T) {
-	hard := func(skew int32, key string) st.PodOpt { return st.Spread(skew, key, corev1.DoNotSchedule, "app", "web") }
+	hard := func(skew int32, key string) st.PodOpt {
+		return st.Spread(skew, key, corev1.DoNotSchedule, "app", "web")
+	}
 	withMin := func(n int32) st.PodOpt {
 		return func(p *corev1.Pod) { p.Spec.TopologySpreadConstraints[0].MinDomains = &n }
 	}
