@@ -35,6 +35,8 @@ type Options struct {
 	StopTimeout time.Duration
 	// Output, if set, receives the server's standard output and error.
 	Output io.Writer
+	// Args are extra flags for `kemudi server` (e.g. --disable scheduler).
+	Args []string
 }
 
 // Server is a running `kemudi server` process.
@@ -110,6 +112,7 @@ func (s *Server) start(ctx context.Context, bin string, attempt int) error {
 		"--https-listen-port", strconv.Itoa(port),
 		"--bind-address", "127.0.0.1",
 		"--advertise-address", "127.0.0.1")
+	cmd.Args = append(cmd.Args, s.opts.Args...)
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	cmd.Env = append(os.Environ(), "HOME="+s.tempDir)
 	// Killed with us if we die before Close; in its own process group
