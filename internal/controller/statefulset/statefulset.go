@@ -1,0 +1,315 @@
+// Package statefulset is the StatefulSet controller: pods with stable,
+// ordered names (<set>-0, <set>-1, ...), hostnames under the governing
+// service and claims from volumeClaimTemplates (<template>-<set>-<n>,
+// kept or deleted by the claim retention policy); OrderedReady and
+// Parallel management; rolling updates from the highest ordinal down to
+// the partition within maxUnavailable; ControllerRevisions; status and
+// events as upstream's.
+package statefulset
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+
+	"github.com/kemudi/kemudi/internal/controller"
+)
+
+// Name is the controller's name in --controllers; Component its name in
+// events.
+const (
+	Name      = "statefulset"
+	Component = "statefulset-controller"
+)
+
+var controllerKind = appsv1.SchemeGroupVersion.WithKind("StatefulSet")
+
+const workers = 5
+
+// Controller is the StatefulSet controller.
+type Controller struct {
+	client     kubernetes.Interface
+	sets       appslisters.StatefulSetLister
+	pods       corelisters.PodLister
+	podIndexer cache.Indexer
+	revisions  appslisters.ControllerRevisionLister
+	claims     corelisters.PersistentVolumeClaimLister
+	recorder   record.EventRecorder
+	clock      clock.PassiveClock
+	log        *slog.Logger
+	loop       *controller.Loop
+	ops        podOps
+}
+
+// New builds the StatefulSet controller.
+func New(c *controller.Context) (*Controller, error) {
+	return NewWithClock(c, clock.RealClock{})
+}
+
+// NewWithClock builds the StatefulSet controller on a clock (tests).
+func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, error) {
+	setInf := c.Informers.Apps().V1().StatefulSets()
+	podInf := c.Informers.Core().V1().Pods()
+	revInf := c.Informers.Apps().V1().ControllerRevisions()
+	pvcInf := c.Informers.Core().V1().PersistentVolumeClaims()
+	if err := controller.AddPodControllerIndex(podInf.Informer()); err != nil {
+		return nil, err
+	}
+	log := c.Logger(Name)
+	sc := &Controller{
+		client:     c.Client,
+		sets:       setInf.Lister(),
+		pods:       podInf.Lister(),
+		podIndexer: podInf.Informer().GetIndexer(),
+		revisions:  revInf.Lister(),
+		claims:     pvcInf.Lister(),
+		recorder:   c.Recorder(Component),
+		clock:      clk,
+		log:        log,
+	}
+	sc.ops = &podControl{client: c.Client, claims: pvcInf.Lister(), recorder: sc.recorder}
+	sc.loop = controller.NewLoop(Name, sc.sync, log)
+	if _, err := setInf.Informer().AddEventHandler(sc.loop.Handlers()); err != nil {
+		return nil, err
+	}
+	if _, err := podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: sc.addPod, UpdateFunc: sc.updatePod, DeleteFunc: sc.deletePod,
+	}); err != nil {
+		return nil, err
+	}
+	// Claims and revisions are read from caches; their events need no
+	// sync of their own.
+	_ = pvcInf.Informer()
+	_ = revInf.Informer()
+	return sc, nil
+}
+
+// Run syncs StatefulSets until ctx ends.
+func (sc *Controller) Run(ctx context.Context) error {
+	sc.loop.Run(ctx, workers)
+	return nil
+}
+
+func (sc *Controller) resolve(namespace string, ref *metav1.OwnerReference) *appsv1.StatefulSet {
+	if ref.Kind != controllerKind.Kind {
+		return nil
+	}
+	set, err := sc.sets.StatefulSets(namespace).Get(ref.Name)
+	if err != nil || set.UID != ref.UID {
+		return nil
+	}
+	return set
+}
+
+func (sc *Controller) selecting(p *corev1.Pod) []*appsv1.StatefulSet {
+	sets, err := sc.sets.GetPodStatefulSets(p)
+	if err != nil {
+		return nil
+	}
+	return sets
+}
+
+func (sc *Controller) addPod(obj interface{}) {
+	p := obj.(*corev1.Pod)
+	if p.DeletionTimestamp != nil {
+		sc.deletePod(p)
+		return
+	}
+	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
+		if set := sc.resolve(p.Namespace, ref); set != nil {
+			sc.loop.Enqueue(set)
+		}
+		return
+	}
+	for _, set := range sc.selecting(p) {
+		sc.loop.Enqueue(set)
+	}
+}
+
+func (sc *Controller) updatePod(oldObj, curObj interface{}) {
+	old, cur := oldObj.(*corev1.Pod), curObj.(*corev1.Pod)
+	if old.ResourceVersion == cur.ResourceVersion {
+		return
+	}
+	curRef, oldRef := metav1.GetControllerOfNoCopy(cur), metav1.GetControllerOfNoCopy(old)
+	refChanged := !reflect.DeepEqual(curRef, oldRef)
+	if refChanged && oldRef != nil {
+		if set := sc.resolve(old.Namespace, oldRef); set != nil {
+			sc.loop.Enqueue(set)
+		}
+	}
+	if curRef != nil {
+		set := sc.resolve(cur.Namespace, curRef)
+		if set == nil {
+			return
+		}
+		sc.loop.Enqueue(set)
+		if !controller.IsPodReady(old) && controller.IsPodReady(cur) && set.Spec.MinReadySeconds > 0 {
+			sc.loop.EnqueueAfter(set, time.Duration(set.Spec.MinReadySeconds)*time.Second)
+		}
+		return
+	}
+	if refChanged || !reflect.DeepEqual(cur.Labels, old.Labels) {
+		for _, set := range sc.selecting(cur) {
+			sc.loop.Enqueue(set)
+		}
+	}
+}
+
+func (sc *Controller) deletePod(obj interface{}) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
+		if !ok {
+			return
+		}
+		if p, ok = tomb.Obj.(*corev1.Pod); !ok {
+			return
+		}
+	}
+	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
+		if set := sc.resolve(p.Namespace, ref); set != nil {
+			sc.loop.Enqueue(set)
+		}
+	}
+}
+
+func (sc *Controller) recheck(set *appsv1.StatefulSet) func(context.Context) error {
+	return controller.RecheckOwner(set.UID, func(ctx context.Context) (metav1.Object, error) {
+		return sc.client.AppsV1().StatefulSets(set.Namespace).Get(ctx, set.Name, metav1.GetOptions{})
+	})
+}
+
+func (sc *Controller) sync(ctx context.Context, key string) error {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return controller.Terminal(err)
+	}
+	set, err := sc.sets.StatefulSets(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sel, err := metav1.LabelSelectorAsSelector(set.Spec.Selector)
+	if err != nil {
+		return controller.Terminal(fmt.Errorf("statefulset %s selector: %w", key, err))
+	}
+	set = set.DeepCopy()
+	if set.Spec.Replicas == nil {
+		return controller.Terminal(fmt.Errorf("statefulset %s has no replicas (not defaulted)", key))
+	}
+	// Revisions: ours, and orphans the selector matches.
+	allRevs, err := sc.revisions.ControllerRevisions(ns).List(labels.Everything())
+	if err != nil {
+		return err
+	}
+	revs, err := controller.Claim(ctx, &controller.RefManager{
+		Owner: set, Kind: controllerKind, Selector: sel,
+		Patch: controller.RevisionPatcher(sc.client), CanAdopt: sc.recheck(set),
+	}, allRevs)
+	if err != nil {
+		return err
+	}
+	candidates, err := controller.PodsControlledBy(sc.podIndexer, set, controllerKind.Kind, true)
+	if err != nil {
+		return err
+	}
+	pods, err := controller.Claim(ctx, &controller.RefManager{
+		Owner: set, Kind: controllerKind, Selector: sel,
+		Patch: controller.PodPatcher(sc.client), CanAdopt: sc.recheck(set),
+	}, candidates, func(p *corev1.Pod) bool { return isMemberOf(set, p) })
+	if err != nil {
+		return err
+	}
+	current, updateRev, collisionCount, err := sc.revisionsOf(ctx, set, revs)
+	if err != nil {
+		return err
+	}
+	now := sc.clock.Now()
+	status, err := sc.reconcile(ctx, set, current, updateRev, collisionCount, pods, now)
+	if histErr := sc.truncateHistory(ctx, set, pods, revs, current, updateRev); histErr != nil && err == nil {
+		err = histErr
+	}
+	if err != nil {
+		return err
+	}
+	if set.Spec.MinReadySeconds > 0 && status != nil && status.ReadyReplicas != status.AvailableReplicas {
+		sc.loop.EnqueueAfter(set, nextAvailabilityCheck(pods, set.Spec.MinReadySeconds, now))
+	}
+	return nil
+}
+
+// reconcile runs the decision core and writes the status it returns.
+func (sc *Controller) reconcile(ctx context.Context, set *appsv1.StatefulSet, current, updateRev *appsv1.ControllerRevision, collisionCount int32, pods []*corev1.Pod, now time.Time) (*appsv1.StatefulSetStatus, error) {
+	currentSet, err := applyRevision(set, current)
+	if err != nil {
+		return nil, err
+	}
+	updateSet, err := applyRevision(set, updateRev)
+	if err != nil {
+		return nil, err
+	}
+	status, err := update(ctx, sc.ops, set, currentSet, updateSet, current.Name, updateRev.Name, collisionCount, pods, now)
+	if status == nil {
+		return nil, err
+	}
+	completeUpdate(set, status)
+	if statusErr := sc.writeStatus(ctx, set, status); statusErr != nil && err == nil {
+		err = statusErr
+	}
+	return status, err
+}
+
+func (sc *Controller) writeStatus(ctx context.Context, set *appsv1.StatefulSet, st *appsv1.StatefulSetStatus) error {
+	cur := set.Status
+	if st.ObservedGeneration <= cur.ObservedGeneration && st.Replicas == cur.Replicas &&
+		st.CurrentReplicas == cur.CurrentReplicas && st.ReadyReplicas == cur.ReadyReplicas &&
+		st.UpdatedReplicas == cur.UpdatedReplicas && st.CurrentRevision == cur.CurrentRevision &&
+		st.AvailableReplicas == cur.AvailableReplicas && st.UpdateRevision == cur.UpdateRevision &&
+		reflect.DeepEqual(cur.Conditions, st.Conditions) {
+		return nil
+	}
+	up := set.DeepCopy()
+	for attempt := 0; ; attempt++ {
+		up.Status = *st
+		_, err := sc.client.AppsV1().StatefulSets(up.Namespace).UpdateStatus(ctx, up, metav1.UpdateOptions{})
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsConflict(err) || attempt >= 4 {
+			return fmt.Errorf("update status of statefulset %s/%s: %w", set.Namespace, set.Name, err)
+		}
+		fresh, getErr := sc.sets.StatefulSets(set.Namespace).Get(set.Name)
+		if getErr != nil {
+			return err
+		}
+		up = fresh.DeepCopy()
+	}
+}
+
+// nextAvailabilityCheck is when the first ready pod becomes available.
+func nextAvailabilityCheck(pods []*corev1.Pod, minReady int32, now time.Time) time.Duration {
+	next := time.Duration(minReady) * time.Second
+	for _, p := range pods {
+		if d, ok := controller.AvailableIn(p, minReady, now); ok && d < next {
+			next = d
+		}
+	}
+	return next
+}
