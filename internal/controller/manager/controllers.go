@@ -11,6 +11,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/nodeipam"
 	"github.com/kemudi/kemudi/internal/controller/nodelifecycle"
 	"github.com/kemudi/kemudi/internal/controller/replicaset"
+	"github.com/kemudi/kemudi/internal/controller/statefulset"
 	"github.com/kemudi/kemudi/internal/controller/ttlafterfinished"
 )
 
@@ -38,5 +39,6 @@ func Controllers() map[string]Entry {
 		cronjob.Name:               {New: func(c *controller.Context) (Runner, error) { return cronjob.New(c) }},
 		ttlafterfinished.Name:      {New: func(c *controller.Context) (Runner, error) { return ttlafterfinished.New(c) }},
 		daemonset.Name:             {New: func(c *controller.Context) (Runner, error) { return daemonset.New(c) }},
+		statefulset.Name:           {New: func(c *controller.Context) (Runner, error) { return statefulset.New(c) }},
 	}
 }
