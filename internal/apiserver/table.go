@@ -49,11 +49,20 @@ func (s *Server) table(rq *request, objs []runtime.Object, listMeta *metav1.List
 		}
 	}
 	t.Rows = make([]metav1.TableRow, 0, len(objs))
+	// A list's rows may depend on the other items (ListRow).
+	var items []runtime.Object
+	if listMeta != nil && printer != nil && printer.ListRow != nil {
+		items = s.versionedAll(rq.ep, objs)
+	}
 	for _, obj := range objs {
 		obj = s.versioned(rq.ep, obj)
 		var cells []interface{}
 		if printer != nil {
-			c, err := printer.Row(obj)
+			row := printer.Row
+			if items != nil {
+				row = func(obj runtime.Object) ([]interface{}, error) { return printer.ListRow(obj, items) }
+			}
+			c, err := row(obj)
 			if err != nil {
 				return nil, fmt.Errorf("print %s: %w", rq.ep.Kind, err)
 			}

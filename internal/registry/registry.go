@@ -150,6 +150,11 @@ type Table struct {
 	// NAME cell comes first. Values are string, int64, int32, bool, or
 	// float64, as upstream's printers use.
 	Row func(obj runtime.Object) ([]interface{}, error)
+	// ListRow, when set, prints the rows of a list (a page) in place of
+	// Row, for cells that depend on the other items, as upstream's list
+	// printers do (only the newest default storage class is marked
+	// "(default)"). Single objects and watch events still use Row.
+	ListRow func(obj runtime.Object, items []runtime.Object) ([]interface{}, error)
 }
 
 // Scale reads and writes the replica count behind the /scale subresource.

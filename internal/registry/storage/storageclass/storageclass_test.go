@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -157,9 +158,26 @@ func TestTable(t *testing.T) {
 	Resource().Hooks.Default(sc)
 	yes := true
 	sc.AllowVolumeExpansion = &yes
+	// A class alone (kubectl get storageclass NAME) is printed without
+	// "(default)", as upstream's printer does.
 	row, _ := tab.Row(sc)
-	if want := []interface{}{"local-path (default)", "rancher.io/local-path", "Delete", "Immediate", true, "2d1h"}; !reflect.DeepEqual(row, want) {
+	if want := []interface{}{"local-path", "rancher.io/local-path", "Delete", "Immediate", true, "2d1h"}; !reflect.DeepEqual(row, want) {
 		t.Errorf("row %v, want %v", row, want)
+	}
+	// In a list, only the newest class marked default is the default.
+	older := local()
+	older.Name = "older"
+	older.Annotations = map[string]string{IsDefaultAnnotation: "true"}
+	older.CreationTimestamp = metav1.NewTime(time.Now().Add(-50 * time.Hour))
+	items := []runtime.Object{older, sc}
+	for _, c := range []struct {
+		obj  *storagev1.StorageClass
+		name string
+	}{{sc, "local-path (default)"}, {older, "older"}} {
+		row, _ := tab.ListRow(c.obj, items)
+		if row[0] != c.name {
+			t.Errorf("list row of %s: name %q, want %q", c.obj.Name, row[0], c.name)
+		}
 	}
 
 	// Stored before defaulting existed: the printer shows the defaults.

@@ -44,10 +44,10 @@ func EffectiveDefault(items []storagev1.StorageClass) string {
 }
 
 // table prints NAME PROVISIONER RECLAIMPOLICY VOLUMEBINDINGMODE
-// ALLOWVOLUMEEXPANSION AGE, with "(default)" after the default class's
-// name. The row sees one class at a time, so every class marked default
-// gets the suffix; upstream's list printer gives it only to the newest
-// (EffectiveDefault), which differs only when several are marked.
+// ALLOWVOLUMEEXPANSION AGE. In a list, the effective default class (the
+// newest of those marked default, EffectiveDefault) has "(default)" after
+// its name; a single class is printed without it, as upstream's printers
+// do (kubectl get storageclass NAME shows no "(default)").
 func table() *registry.Table {
 	doc := storagev1.StorageClass{}.SwaggerDoc()
 	return &registry.Table{
@@ -60,21 +60,32 @@ func table() *registry.Table {
 			printers.AgeColumn,
 		},
 		Row: func(obj runtime.Object) ([]interface{}, error) {
-			sc := obj.(*storagev1.StorageClass)
-			name := sc.Name
-			if IsDefault(sc) {
-				name += " (default)"
+			return row(obj.(*storagev1.StorageClass), "")
+		},
+		ListRow: func(obj runtime.Object, items []runtime.Object) ([]interface{}, error) {
+			classes := make([]storagev1.StorageClass, 0, len(items))
+			for _, it := range items {
+				classes = append(classes, *it.(*storagev1.StorageClass))
 			}
-			reclaim := string(corev1.PersistentVolumeReclaimDelete)
-			if sc.ReclaimPolicy != nil {
-				reclaim = string(*sc.ReclaimPolicy)
-			}
-			binding := string(storagev1.VolumeBindingImmediate)
-			if sc.VolumeBindingMode != nil {
-				binding = string(*sc.VolumeBindingMode)
-			}
-			expansion := sc.AllowVolumeExpansion != nil && *sc.AllowVolumeExpansion
-			return []interface{}{name, sc.Provisioner, reclaim, binding, expansion, printers.Age(sc.CreationTimestamp)}, nil
+			return row(obj.(*storagev1.StorageClass), EffectiveDefault(classes))
 		},
 	}
+}
+
+// row prints one class; effectiveDefault names the list's default class.
+func row(sc *storagev1.StorageClass, effectiveDefault string) ([]interface{}, error) {
+	name := sc.Name
+	if effectiveDefault != "" && sc.Name == effectiveDefault {
+		name += " (default)"
+	}
+	reclaim := string(corev1.PersistentVolumeReclaimDelete)
+	if sc.ReclaimPolicy != nil {
+		reclaim = string(*sc.ReclaimPolicy)
+	}
+	binding := string(storagev1.VolumeBindingImmediate)
+	if sc.VolumeBindingMode != nil {
+		binding = string(*sc.VolumeBindingMode)
+	}
+	expansion := sc.AllowVolumeExpansion != nil && *sc.AllowVolumeExpansion
+	return []interface{}{name, sc.Provisioner, reclaim, binding, expansion, printers.Age(sc.CreationTimestamp)}, nil
 }
