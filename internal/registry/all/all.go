@@ -2,16 +2,25 @@
 // has its own file; the order here is the order discovery reports.
 package all
 
-import "github.com/kemudi/kemudi/internal/registry"
+import (
+	"sort"
 
-// Resources returns every served resource.
+	"github.com/kemudi/kemudi/internal/registry"
+)
+
+// Resources returns every served resource, in upstream's discovery order:
+// the groups by kube-apiserver's priorities (core, apps, events.k8s.io,
+// autoscaling, batch, networking, policy, rbac, storage, scheduling,
+// coordination, discovery), the resources of a group in alphabetical
+// order. kubectl follows it, e.g. for the tables of `kubectl get all`.
 func Resources() []*registry.Resource {
 	var rs []*registry.Resource
 	for _, group := range [][]*registry.Resource{
-		core(), apps(), batch(), autoscaling(), policy(),
-		rbac(), storage(), networking(), scheduling(), coordination(),
-		discovery(), events(),
+		core(), apps(), events(), autoscaling(), batch(),
+		networking(), policy(), rbac(), storage(), scheduling(),
+		coordination(), discovery(),
 	} {
+		sort.SliceStable(group, func(i, j int) bool { return group[i].Resource < group[j].Resource })
 		rs = append(rs, group...)
 	}
 	return rs
