@@ -10,7 +10,10 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/job"
 	"github.com/kemudi/kemudi/internal/controller/nodeipam"
 	"github.com/kemudi/kemudi/internal/controller/nodelifecycle"
+	"github.com/kemudi/kemudi/internal/controller/pvcprotection"
 	"github.com/kemudi/kemudi/internal/controller/replicaset"
+	"github.com/kemudi/kemudi/internal/controller/resourcequota"
+	"github.com/kemudi/kemudi/internal/controller/serviceaccount"
 	"github.com/kemudi/kemudi/internal/controller/statefulset"
 	"github.com/kemudi/kemudi/internal/controller/ttlafterfinished"
 )
@@ -35,6 +38,12 @@ func Controllers() map[string]Entry {
 		nodeipam.Name:              {New: func(c *controller.Context) (Runner, error) { return nodeipam.New(c) }},
 		endpoints.Name:             {New: func(c *controller.Context) (Runner, error) { return endpoints.New(c) }},
 		endpointslice.Name:         {New: func(c *controller.Context) (Runner, error) { return endpointslice.New(c) }},
+		serviceaccount.Name:        {New: func(c *controller.Context) (Runner, error) { return serviceaccount.New(c) }},
+		serviceaccount.TokensName:  {New: func(c *controller.Context) (Runner, error) { return serviceaccount.NewTokens(c) }},
+		serviceaccount.RootCAName:  {New: func(c *controller.Context) (Runner, error) { return serviceaccount.NewRootCAPublisher(c) }},
+		resourcequota.Name:         {New: func(c *controller.Context) (Runner, error) { return resourcequota.New(c) }},
+		pvcprotection.PVCName:      {New: func(c *controller.Context) (Runner, error) { return pvcprotection.NewClaimProtection(c) }},
+		pvcprotection.PVName:       {New: func(c *controller.Context) (Runner, error) { return pvcprotection.NewVolumeProtection(c) }},
 		job.Name:                   {New: func(c *controller.Context) (Runner, error) { return job.New(c) }},
 		cronjob.Name:               {New: func(c *controller.Context) (Runner, error) { return cronjob.New(c) }},
 		ttlafterfinished.Name:      {New: func(c *controller.Context) (Runner, error) { return ttlafterfinished.New(c) }},
