@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kemudi/kemudi/internal/cluster"
+	"github.com/kemudi/kemudi/internal/controller/manager"
 )
 
 // Server is a running control plane under test.
@@ -236,6 +237,27 @@ func (s *Server) RunControlPlane(names ...string) {
 		}
 		comps = picked
 	}
+	s.runComponents(comps)
+}
+
+// RunControllerManager runs the controller manager with its options
+// changed by modify (shorter node monitor periods, a choice of
+// controllers) until the test ends.
+func (s *Server) RunControllerManager(modify func(*manager.Options)) {
+	s.t.Helper()
+	s.runComponents([]cluster.Component{{
+		Name: "controller-manager", User: "system:kube-controller-manager",
+		Run: func(ctx context.Context, cfg *rest.Config, log *slog.Logger) error {
+			opts := manager.DefaultOptions()
+			opts.Log = log
+			modify(&opts)
+			return manager.Run(ctx, cfg, opts)
+		},
+	}})
+}
+
+func (s *Server) runComponents(comps []cluster.Component) {
+	s.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	wait, err := s.Server.RunComponents(ctx, comps, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
