@@ -11,8 +11,10 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -102,15 +104,27 @@ func startFuzzServer(f *testing.F) *fuzzServer {
 
 // fastTempDir is a directory for etcd's data, in memory when the machine
 // has /dev/shm (etcd syncs every write; the fuzzer makes many), removed
-// when the fuzz target ends.
+// when the fuzz target ends. A fuzz worker the fuzzer kills (an input
+// that hangs) cannot clean up: its directory, named after its process,
+// is removed by the next fuzz server that starts.
 func fastTempDir(f *testing.F) string {
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
-		if dir, err := os.MkdirTemp("/dev/shm", "kemudi-fuzz-"); err == nil {
-			f.Cleanup(func() { os.RemoveAll(dir) })
-			return dir
+	const shm = "/dev/shm"
+	if st, err := os.Stat(shm); err != nil || !st.IsDir() {
+		return f.TempDir()
+	}
+	stale, _ := filepath.Glob(filepath.Join(shm, "kemudi-fuzz-*"))
+	for _, d := range stale {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(d), "kemudi-fuzz-%d-", &pid); err == nil && pid > 0 && syscall.Kill(pid, 0) == syscall.ESRCH {
+			os.RemoveAll(d)
 		}
 	}
-	return f.TempDir()
+	dir, err := os.MkdirTemp(shm, fmt.Sprintf("kemudi-fuzz-%d-", os.Getpid()))
+	if err != nil {
+		return f.TempDir()
+	}
+	f.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 // response is what the server answered.
