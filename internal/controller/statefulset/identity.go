@@ -50,7 +50,9 @@ func inOrdinalRange(p *corev1.Pod, set *appsv1.StatefulSet) bool {
 	return o >= startOrdinal(set) && o <= endOrdinal(set)
 }
 
-func podName(set *appsv1.StatefulSet, ordinal int) string { return fmt.Sprintf("%s-%d", set.Name, ordinal) }
+func podName(set *appsv1.StatefulSet, ordinal int) string {
+	return fmt.Sprintf("%s-%d", set.Name, ordinal)
+}
 
 // claimName is <template>-<set>-<ordinal>.
 func claimName(set *appsv1.StatefulSet, claim *corev1.PersistentVolumeClaim, ordinal int) string {
