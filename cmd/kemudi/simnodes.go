@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kemudi/kemudi/internal/cluster"
 	"github.com/kemudi/kemudi/internal/simnode"
 )
 
@@ -53,9 +54,16 @@ deleted. No container runs and no address is ever contacted.`,
 			}
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
-			if err := nodes.Run(ctx); err != nil {
+			if err := nodes.Start(ctx); err != nil {
 				return fmt.Errorf("sim-nodes: %w", err)
 			}
+			// What only start-up touched (kubectl's share of the binary
+			// above all) need not stay resident.
+			if _, err := cluster.ReleaseStartupPages(); err != nil {
+				o.Log.Warn("release start-up pages", "err", err)
+			}
+			<-ctx.Done()
+			nodes.Wait()
 			return nil
 		},
 	}
@@ -75,6 +83,6 @@ deleted. No container runs and no address is ever contacted.`,
 	f.DurationVar(&o.RenewInterval, "lease-renew-interval", 0, "how often each lease is renewed (default 10s, spread over all nodes)")
 	f.DurationVar(&o.StatusInterval, "status-interval", 0, "how often each node reports its status when nothing changed (default 1m)")
 	f.DurationVar(&o.DeleteDelay, "delete-delay", 0, "how long a deleted pod's containers take to stop")
-	f.IntVar(&o.Workers, "workers", 0, "workers updating pods (default 16)")
+	f.IntVar(&o.Workers, "workers", 0, "workers updating pods (default 32)")
 	return cmd
 }

@@ -26,7 +26,12 @@ func (s *Nodes) nextHeartbeat(ctx context.Context) bool {
 	}
 	defer s.heartbeats.Done(name)
 	n := s.node(name)
-	if n == nil || !n.live() {
+	if n == nil {
+		return true
+	}
+	n.acting.RLock()
+	defer n.acting.RUnlock()
+	if !n.live() {
 		return true
 	}
 	now := time.Now()

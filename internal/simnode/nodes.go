@@ -51,6 +51,11 @@ type simNode struct {
 	ip    string
 	ips   *podIPs
 
+	// acting is held (read) while the node renews its lease, reports
+	// its status or acts on a pod, and (write) by Kill and Delete: once
+	// they return, the node does nothing more.
+	acting sync.RWMutex
+
 	mu          sync.Mutex
 	uid         types.UID
 	killed      bool
@@ -273,15 +278,18 @@ func (s *Nodes) mustNode(name string) (*simNode, error) {
 }
 
 // Kill stops a node, as if its kubelet died: no more lease renewals,
-// status reports or pod updates, until Revive.
+// status reports or pod updates, until Revive. A renewal or update in
+// flight finishes before Kill returns.
 func (s *Nodes) Kill(name string) error {
 	n, err := s.mustNode(name)
 	if err != nil {
 		return err
 	}
+	n.acting.Lock()
 	n.mu.Lock()
 	n.killed = true
 	n.mu.Unlock()
+	n.acting.Unlock()
 	s.log.Info("node killed", "node", name)
 	return nil
 }
@@ -334,9 +342,11 @@ func (s *Nodes) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	n.acting.Lock()
 	n.mu.Lock()
 	n.deleted = true
 	n.mu.Unlock()
+	n.acting.Unlock()
 	err = s.client.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete node %s: %w", name, err)

@@ -52,7 +52,7 @@ type Options struct {
 	// condition's heartbeat) when nothing changed: default 1 minute.
 	StatusInterval time.Duration
 
-	// Workers acting on pods: default 16.
+	// Workers acting on pods: default 32.
 	Workers int
 	// HeartbeatWorkers renewing leases and reporting node status:
 	// default 8.
@@ -143,7 +143,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.StatusInterval = time.Minute
 	}
 	if o.Workers <= 0 {
-		o.Workers = 16
+		o.Workers = 32
 	}
 	if o.HeartbeatWorkers <= 0 {
 		o.HeartbeatWorkers = 8

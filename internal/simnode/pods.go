@@ -193,7 +193,12 @@ func (s *Nodes) syncPod(ctx context.Context, key string) error {
 	}
 	pod := obj.(*corev1.Pod)
 	n := s.node(pod.Spec.NodeName)
-	if n == nil || !n.live() {
+	if n == nil {
+		return nil
+	}
+	n.acting.RLock()
+	defer n.acting.RUnlock()
+	if !n.live() {
 		return nil
 	}
 	now := time.Now()
