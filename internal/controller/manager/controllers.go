@@ -5,6 +5,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/cronjob"
 	"github.com/kemudi/kemudi/internal/controller/daemonset"
 	"github.com/kemudi/kemudi/internal/controller/deployment"
+	"github.com/kemudi/kemudi/internal/controller/disruption"
 	"github.com/kemudi/kemudi/internal/controller/endpoints"
 	"github.com/kemudi/kemudi/internal/controller/endpointslice"
 	"github.com/kemudi/kemudi/internal/controller/job"
@@ -49,5 +50,6 @@ func Controllers() map[string]Entry {
 		ttlafterfinished.Name:      {New: func(c *controller.Context) (Runner, error) { return ttlafterfinished.New(c) }},
 		daemonset.Name:             {New: func(c *controller.Context) (Runner, error) { return daemonset.New(c) }},
 		statefulset.Name:           {New: func(c *controller.Context) (Runner, error) { return statefulset.New(c) }},
+		disruption.Name:            {New: func(c *controller.Context) (Runner, error) { return disruption.New(c) }},
 	}
 }
