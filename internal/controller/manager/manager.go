@@ -75,8 +75,14 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		return err
 	}
 	log := opts.Log.With("component", "controller-manager")
+	copts := opts.Controller
+	if len(copts.RootCA) == 0 {
+		if copts.RootCA, err = rootCA(cfg); err != nil {
+			return err
+		}
+	}
 	run := func(ctx context.Context) {
-		if err := runControllers(ctx, cfg, client, names, log); err != nil && ctx.Err() == nil {
+		if err := runControllers(ctx, cfg, client, copts, names, log); err != nil && ctx.Err() == nil {
 			log.Error("controllers stopped", "err", err)
 		}
 	}
@@ -87,9 +93,10 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	return leaderElect(ctx, client, "kube-controller-manager", opts.Identity, log, run)
 }
 
-func runControllers(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, names []string, log *slog.Logger) error {
+func runControllers(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, opts controller.Options, names []string, log *slog.Logger) error {
 	cc := controller.NewContext(client, log)
 	cc.Config = cfg
+	cc.Options = opts
 	cc.StartEvents(ctx)
 	all := Controllers()
 	runners := map[string]Runner{}
