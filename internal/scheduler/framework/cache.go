@@ -106,7 +106,7 @@ func (c *Cache) RemoveNode(node *corev1.Node) {
 		return
 	}
 	ni := c.edit(node.Name)
-	ni.node = nil
+	ni.node, ni.unschedulable, ni.taints = nil, false, nil
 	ni.Allocatable = Resource{}
 	ni.ImageSizes = nil
 }
@@ -121,10 +121,21 @@ func (c *Cache) AddPod(pod *corev1.Pod) {
 }
 
 func (c *Cache) addPod(pod *corev1.Pod) {
+	var info *PodInfo
 	if ps, ok := c.pods[pod.UID]; ok {
 		c.removeFromNode(ps)
+		if ps.assumed && ps.info.Pod.Generation == pod.Generation && !resizing(pod) {
+			// The binding of a pod we assumed: same spec, so what was
+			// computed from it still holds.
+			cp := *ps.info
+			cp.Pod = pod
+			info = &cp
+		}
 	}
-	ps := &podState{info: NewPodInfo(pod), node: pod.Spec.NodeName}
+	if info == nil {
+		info = NewPodInfo(pod)
+	}
+	ps := &podState{info: info, node: pod.Spec.NodeName}
 	c.pods[pod.UID] = ps
 	c.edit(ps.node).AddPod(ps.info)
 }

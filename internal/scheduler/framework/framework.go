@@ -65,8 +65,16 @@ type Framework struct {
 	// so that every node gets its turn.
 	nextStart int
 	// buffers reused across cycles.
-	statuses []*Status
-	feasible []*NodeInfo
+	rejected  [][]rejection
+	feasible  []*NodeInfo
+	scoreBufs [][]NodeScore
+	totals    []int64
+}
+
+// rejection is a node a filter rejected.
+type rejection struct {
+	node   *NodeInfo
+	status *Status
 }
 
 // New builds a framework from plugins, each registered at every
@@ -375,18 +383,20 @@ func (f *Framework) findFeasible(ctx context.Context, state *CycleState, pod *Po
 		f.feasible = make([]*NodeInfo, want)
 	}
 	feasible := f.feasible[:want]
-	if cap(f.statuses) < n {
-		f.statuses = make([]*Status, n)
+	workers := max(1, f.opts.Parallelism)
+	if len(f.rejected) < workers {
+		f.rejected = make([][]rejection, workers)
 	}
-	statuses := f.statuses[:n]
-	clear(statuses)
+	for w := range f.rejected {
+		f.rejected[w] = f.rejected[w][:0]
+	}
 
 	start := f.nextStart % n
 	var found atomic.Int32
 	var processed atomic.Int32
 	stop := func() bool { return int(found.Load()) >= want || ctx.Err() != nil }
-	check := func(i int) {
-		if stop() {
+	check := func(w, i int) {
+		if int(found.Load()) >= want {
 			return
 		}
 		processed.Add(1)
@@ -403,22 +413,21 @@ func (f *Framework) findFeasible(ctx context.Context, state *CycleState, pod *Po
 			}
 			return
 		}
-		statuses[i] = s
+		f.rejected[w] = append(f.rejected[w], rejection{ni, s})
 	}
-	parallelize(f.opts.Parallelism, n, stop, check)
+	parallelize(workers, n, stop, check)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	k := min(int(found.Load()), want)
 	f.nextStart = (start + int(processed.Load())) % max(1, numAll)
-	for i, s := range statuses {
-		if s == nil {
-			continue
+	for _, list := range f.rejected[:workers] {
+		for _, r := range list {
+			if r.status.Code() == Error {
+				return nil, r.status.AsError()
+			}
+			diag.add(r.node.Name(), r.status)
 		}
-		if s.Code() == Error {
-			return nil, s.AsError()
-		}
-		diag.add(nodes[(start+i)%n].Name(), s)
 	}
 	return feasible[:k], nil
 }
@@ -476,16 +485,26 @@ func (f *Framework) scoreNodes(ctx context.Context, state *CycleState, pod *PodI
 			active = append(active, sp)
 		}
 	}
-	total := make([]int64, len(nodes))
+	if cap(f.totals) < len(nodes) {
+		f.totals = make([]int64, len(nodes))
+	}
+	total := f.totals[:len(nodes)]
+	clear(total)
 	if len(active) == 0 {
 		return total, nil
 	}
-	scores := make([][]NodeScore, len(active))
+	for len(f.scoreBufs) < len(active) {
+		f.scoreBufs = append(f.scoreBufs, nil)
+	}
+	scores := f.scoreBufs[:len(active)]
 	for i := range scores {
-		scores[i] = make([]NodeScore, len(nodes))
+		if cap(scores[i]) < len(nodes) {
+			scores[i] = make([]NodeScore, len(nodes))
+		}
+		scores[i] = scores[i][:len(nodes)]
 	}
 	var failed atomic.Pointer[Status]
-	parallelize(f.opts.Parallelism, len(nodes), func() bool { return failed.Load() != nil }, func(j int) {
+	parallelize(f.opts.Parallelism, len(nodes), func() bool { return failed.Load() != nil }, func(_, j int) {
 		ni := nodes[j]
 		for i, sp := range active {
 			v, s := sp.Score(state, pod, ni)

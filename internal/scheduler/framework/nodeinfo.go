@@ -11,9 +11,16 @@ import (
 // they add up to. The NodeInfos a Snapshot holds are never changed:
 // the cache replaces a NodeInfo with a changed copy (Clone) instead.
 type NodeInfo struct {
-	node *corev1.Node
+	// The fields every filter reads come first, together, so that a
+	// scan over many nodes touches as few cache lines as it can.
+	Allocatable Resource
+	Requested   Resource
+	Pods        []*PodInfo
+	// unschedulable and taints are copied from the node.
+	unschedulable bool
+	taints        []corev1.Taint
+	node          *corev1.Node
 
-	Pods []*PodInfo
 	// PodsWithAffinity have terms that score other pods: required
 	// affinity, preferred affinity or preferred anti-affinity (a pod
 	// with only required anti-affinity is not among them).
@@ -22,11 +29,10 @@ type NodeInfo struct {
 	PodsWithRequiredAntiAffinity []*PodInfo
 	UsedPorts                    HostPortInfo
 
-	// Requested is the sum of the pods' requests; NonZeroRequested the
-	// same with the scoring defaults for unset cpu and memory.
-	Requested        Resource
+	// Requested (above) is the sum of the pods' requests;
+	// NonZeroRequested the same with the scoring defaults for unset cpu
+	// and memory.
 	NonZeroRequested Resource
-	Allocatable      Resource
 	// ImageSizes maps each name of each image the node reports holding
 	// to the image's size in bytes.
 	ImageSizes map[string]int64
@@ -55,9 +61,17 @@ func (n *NodeInfo) Name() string {
 	return n.node.Name
 }
 
+// Unschedulable is the node's spec.unschedulable.
+func (n *NodeInfo) Unschedulable() bool { return n.unschedulable }
+
+// Taints are the node's taints.
+func (n *NodeInfo) Taints() []corev1.Taint { return n.taints }
+
 // SetNode sets the node and what is derived from it.
 func (n *NodeInfo) SetNode(node *corev1.Node) {
 	n.node = node
+	n.unschedulable = node.Spec.Unschedulable
+	n.taints = node.Spec.Taints
 	n.Allocatable = NewResource(node.Status.Allocatable)
 	n.ImageSizes = nil
 	for _, img := range node.Status.Images {

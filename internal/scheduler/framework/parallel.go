@@ -6,10 +6,11 @@ import (
 	"sync/atomic"
 )
 
-// parallelize runs do(i) for i in [0, n) on up to workers goroutines
-// (the caller's among them), in chunks about √n long as upstream's
-// parallelizer does, until every i ran or stop() is true.
-func parallelize(workers, n int, stop func() bool, do func(i int)) {
+// parallelize runs do(w, i) for i in [0, n) on up to workers goroutines
+// (the caller's among them; w is the goroutine's number), in chunks
+// about √n long as upstream's parallelizer does, until every i ran or
+// stop(), checked before each chunk, is true.
+func parallelize(workers, n int, stop func() bool, do func(w, i int)) {
 	if n == 0 {
 		return
 	}
@@ -18,25 +19,25 @@ func parallelize(workers, n int, stop func() bool, do func(i int)) {
 	chunks := (n + chunk - 1) / chunk
 	workers = max(1, min(workers, chunks))
 	var next atomic.Int64
-	run := func() {
+	run := func(w int) {
 		for {
 			c := int(next.Add(1) - 1)
 			if c >= chunks || stop() {
 				return
 			}
 			for i := c * chunk; i < min(n, (c+1)*chunk); i++ {
-				do(i)
+				do(w, i)
 			}
 		}
 	}
 	if workers == 1 {
-		run()
+		run(0)
 		return
 	}
 	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Go(run)
+	for w := 1; w < workers; w++ {
+		wg.Go(func() { run(w) })
 	}
-	run()
+	run(0)
 	wg.Wait()
 }

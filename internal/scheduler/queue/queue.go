@@ -346,6 +346,7 @@ func (q *Queue) AddUnschedulable(p *QueuedPodInfo, pod *corev1.Pod, plugins sets
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	popped, inFlight := q.inFlight[p.Pod.UID]
+	helped := inFlight && q.eventsSince(popped, plugins)
 	q.done(p.Pod.UID)
 	if q.has(p.Pod.UID) {
 		return
@@ -353,7 +354,7 @@ func (q *Queue) AddUnschedulable(p *QueuedPodInfo, pod *corev1.Pod, plugins sets
 	p.PodInfo = framework.NewPodInfo(pod)
 	p.UnschedulablePlugins = plugins
 	p.failedAt = q.opts.Clock.Now()
-	if isError || (inFlight && q.eventsSince(popped, plugins)) {
+	if isError || helped {
 		q.backoff.add(p)
 		q.kick()
 		return

@@ -33,8 +33,7 @@ func (*Plugin) Name() string { return Name }
 
 // Filter rejects cordoned nodes unless the pod tolerates them.
 func (*Plugin) Filter(_ *framework.CycleState, pod *framework.PodInfo, node *framework.NodeInfo) *framework.Status {
-	n := node.Node()
-	if n == nil || !n.Spec.Unschedulable {
+	if !node.Unschedulable() {
 		return nil
 	}
 	if corev1helpers.TolerationsTolerateTaint(klog.Background(), pod.Pod.Spec.Tolerations, &taint, false) {

@@ -40,11 +40,11 @@ func doNotSchedule(t *corev1.Taint) bool {
 // Filter rejects a node with a NoSchedule or NoExecute taint the pod
 // does not tolerate, naming the taint.
 func (p *Plugin) Filter(_ *framework.CycleState, pod *framework.PodInfo, node *framework.NodeInfo) *framework.Status {
-	n := node.Node()
-	if n == nil || len(n.Spec.Taints) == 0 {
+	taints := node.Taints()
+	if len(taints) == 0 {
 		return nil
 	}
-	taint, untolerated := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), n.Spec.Taints, pod.Pod.Spec.Tolerations, doNotSchedule, false)
+	taint, untolerated := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), taints, pod.Pod.Spec.Tolerations, doNotSchedule, false)
 	if !untolerated {
 		return nil
 	}
@@ -70,7 +70,7 @@ func (s *preScoreState) Clone() framework.StateData { return s }
 func (*Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *framework.PodInfo, nodes []*framework.NodeInfo, _ *framework.Snapshot) *framework.Status {
 	any := false
 	for _, ni := range nodes {
-		if n := ni.Node(); n != nil && hasPreferNoSchedule(n.Spec.Taints) {
+		if hasPreferNoSchedule(ni.Taints()) {
 			any = true
 			break
 		}
@@ -104,10 +104,10 @@ func (*Plugin) Score(state *framework.CycleState, _ *framework.PodInfo, node *fr
 	if s == nil {
 		return 0, framework.AsStatus(fmt.Errorf("%s: no PreScore state", Name))
 	}
-	n := node.Node()
+	taints := node.Taints()
 	var count int64
-	for i := range n.Spec.Taints {
-		t := &n.Spec.Taints[i]
+	for i := range taints {
+		t := &taints[i]
 		if t.Effect == corev1.TaintEffectPreferNoSchedule && !corev1helpers.TolerationsTolerateTaint(klog.Background(), s.tolerations, t, false) {
 			count++
 		}
