@@ -1,0 +1,185 @@
+package garbagecollector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/lru"
+
+	"github.com/kemudi/kemudi/internal/controller"
+)
+
+const (
+	// workers of each queue (upstream's --concurrent-gc-syncs default).
+	workers = 20
+	// resyncPeriod is how often discovery is read again for resources
+	// added or removed.
+	resyncPeriod = 30 * time.Second
+)
+
+// GC is the garbage collector.
+type GC struct {
+	metadata  metadata.Interface
+	discovery discovery.DiscoveryInterface
+	log       *slog.Logger
+
+	mapperMu sync.RWMutex
+	mapper   meta.RESTMapper
+
+	monitorsMu sync.Mutex
+	monitors   map[schema.GroupVersionResource]*monitor
+
+	graph   *graph
+	changes workqueue.TypedInterface[*change]
+	absent  *absentOwners
+
+	attemptToDelete workqueue.TypedRateLimitingInterface[types.UID]
+	attemptToOrphan workqueue.TypedRateLimitingInterface[types.UID]
+}
+
+// New builds the garbage collector; it needs the context's client config
+// (for its metadata client).
+func New(c *controller.Context) (*GC, error) {
+	if c.Config == nil {
+		return nil, errors.New("garbage collector: no client config")
+	}
+	md, err := metadata.NewForConfig(c.Config)
+	if err != nil {
+		return nil, fmt.Errorf("garbage collector: metadata client: %w", err)
+	}
+	return newGC(md, c.Client.Discovery(), c.Logger("garbage-collector")), nil
+}
+
+func newGC(md metadata.Interface, dc discovery.DiscoveryInterface, log *slog.Logger) *GC {
+	rl := workqueue.DefaultTypedControllerRateLimiter[types.UID]()
+	return &GC{
+		metadata:  md,
+		discovery: dc,
+		log:       log,
+		monitors:  map[schema.GroupVersionResource]*monitor{},
+		graph:     newGraph(),
+		changes:   workqueue.NewTyped[*change](),
+		absent:    newAbsentOwners(500),
+		attemptToDelete: workqueue.NewTypedRateLimitingQueueWithConfig(rl,
+			workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "garbage_collector_attempt_to_delete"}),
+		attemptToOrphan: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[types.UID](),
+			workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "garbage_collector_attempt_to_orphan"}),
+	}
+}
+
+// Run watches every deletable resource and collects garbage until ctx
+// ends.
+func (gc *GC) Run(ctx context.Context) error {
+	defer gc.changes.ShutDown()
+	defer gc.attemptToDelete.ShutDown()
+	defer gc.attemptToOrphan.ShutDown()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer func() {
+		gc.monitorsMu.Lock()
+		for _, m := range gc.monitors {
+			m.stop()
+		}
+		gc.monitorsMu.Unlock()
+	}()
+
+	// The graph builder runs first: monitors feed it while they list.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for gc.processChange() {
+		}
+	}()
+	if err := wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
+		if _, err := gc.syncMonitors(ctx); err != nil {
+			gc.log.Warn("discovery failed; retrying", "err", err)
+			return false, nil
+		}
+		return true, nil
+	}); err != nil {
+		return nil
+	}
+	if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
+		return gc.synced(), nil
+	}); err != nil {
+		return nil
+	}
+	gc.log.Info("graph synced; collecting", "objects", gc.graph.size())
+
+	for i := 0; i < workers; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for gc.work(ctx, gc.attemptToDelete, gc.processDelete) {
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for gc.work(ctx, gc.attemptToOrphan, gc.processOrphan) {
+			}
+		}()
+	}
+	ticker := time.NewTicker(resyncPeriod)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			gc.attemptToDelete.ShutDown()
+			gc.attemptToOrphan.ShutDown()
+			gc.changes.ShutDown()
+			return nil
+		case <-ticker.C:
+			if n, err := gc.syncMonitors(ctx); err != nil {
+				gc.log.Warn("discovery failed", "err", err)
+			} else if n > 0 {
+				gc.log.Info("watching new resources", "count", n)
+			}
+		}
+	}
+}
+
+func (gc *GC) processChange() bool {
+	c, quit := gc.changes.Get()
+	if quit {
+		return false
+	}
+	defer gc.changes.Done(c)
+	gc.apply(*c)
+	return true
+}
+
+func (gc *GC) work(ctx context.Context, q workqueue.TypedRateLimitingInterface[types.UID], fn func(context.Context, types.UID) error) bool {
+	uid, quit := q.Get()
+	if quit {
+		return false
+	}
+	defer q.Done(uid)
+	if err := fn(ctx, uid); err != nil {
+		if ctx.Err() == nil {
+			gc.log.Debug("retrying", "uid", uid, "err", err)
+			q.AddRateLimited(uid)
+		}
+		return true
+	}
+	q.Forget(uid)
+	return true
+}
+
+// absentOwners remembers owners known not to exist (most recent first).
+type absentOwners struct{ c *lru.Cache }
+
+func newAbsentOwners(n int) *absentOwners { return &absentOwners{c: lru.New(n)} }
+
+func (a *absentOwners) add(r ref)      { a.c.Add(r, struct{}{}) }
+func (a *absentOwners) has(r ref) bool { _, ok := a.c.Get(r); return ok }
