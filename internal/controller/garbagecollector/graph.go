@@ -80,7 +80,7 @@ func (g *graph) view(uid types.UID) (view, bool) {
 		owners:       append([]metav1.OwnerReference(nil), n.owners...),
 		beingDeleted: n.beingDeleted, deletingDependents: n.deletingDependents,
 		orphanFinalizer: n.orphanFinalizer, foregroundFinal: n.foregroundFinalizer,
-		deletingDeps:    map[types.UID]bool{},
+		deletingDeps: map[types.UID]bool{},
 	}
 	for d := range n.dependents {
 		v.dependents = append(v.dependents, d.id)
