@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -20,7 +21,7 @@ const (
 
 // admitCreate runs upstream's mutating admission plugins on an object
 // about to be created, in upstream's order: LimitRanger, ServiceAccount,
-// DefaultTolerationSeconds, StorageObjectInUseProtection.
+// Priority, DefaultTolerationSeconds, StorageObjectInUseProtection.
 func (s *Server) admitCreate(ctx context.Context, obj runtime.Object) error {
 	switch o := obj.(type) {
 	case *corev1.Pod:
@@ -30,7 +31,12 @@ func (s *Server) admitCreate(ctx context.Context, obj runtime.Object) error {
 		if err := s.admitServiceAccount(ctx, o); err != nil {
 			return err
 		}
+		if err := s.admitPriority(ctx, o); err != nil {
+			return err
+		}
 		defaultTolerationSeconds(o)
+	case *schedulingv1.PriorityClass:
+		return s.admitPriorityClass(ctx, o)
 	case *corev1.PersistentVolumeClaim:
 		addFinalizer(&o.Finalizers, pvcProtectionFinalizer)
 	case *corev1.PersistentVolume:
