@@ -34,11 +34,12 @@ bench: build
 
 # A short run of every fuzz target (the seed corpus always runs in `test`);
 # FUZZTIME=10m for a longer one. New crashers land in testdata/fuzz.
+# Each input drives a real server, so minimizing is bounded by count.
 FUZZTIME ?= 30s
 FUZZ_TARGETS := FuzzDecodeCreateBody FuzzQueryParameters
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./internal/apiserver/; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./internal/apiserver/; \
 	done
 
 clean:
