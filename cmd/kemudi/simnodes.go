@@ -55,6 +55,10 @@ deleted. No container runs and no address is ever contacted.`,
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			if err := nodes.Start(ctx); err != nil {
+				nodes.Wait()
+				if ctx.Err() != nil {
+					return nil // stopped while starting
+				}
 				return fmt.Errorf("sim-nodes: %w", err)
 			}
 			// What only start-up touched (kubectl's share of the binary

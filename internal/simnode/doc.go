@@ -27,7 +27,10 @@
 //     default, the annotation simnode.kemudi.io/complete-after: "2s"
 //     makes a pod with restartPolicy Never or OnFailure Succeeded 2s
 //     after it started, and simnode.kemudi.io/fail-after makes a Never
-//     pod Failed (exit code 1); Options.Finish replaces that rule;
+//     pod Failed (exit code 1, or simnode.kemudi.io/exit-code's);
+//     Options.Finish replaces that rule;
+//   - simnode.kemudi.io/not-ready: "true" keeps a running pod's
+//     containers unready (a failing readiness probe) until it is removed;
 //   - a pod being deleted (deletionTimestamp set) is removed with grace
 //     period 0 once its containers "stopped" (after Options.DeleteDelay),
 //     as the kubelet does.

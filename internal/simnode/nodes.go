@@ -146,7 +146,7 @@ func (s *Nodes) Start(ctx context.Context) error {
 	if err := s.registerAll(ctx); err != nil {
 		return err
 	}
-	s.log.Info("nodes registered", "count", len(s.names), "took", time.Since(start).Round(time.Millisecond))
+	registered := time.Since(start)
 
 	s.heartbeats = workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[string]{Name: "sim-node-heartbeats"})
 	s.pods = controller.NewLoop("sim-node-pods", s.syncPod, s.log)
@@ -169,6 +169,8 @@ func (s *Nodes) Start(ctx context.Context) error {
 		s.heartbeats.ShutDown()
 	})
 	s.wg.Go(func() { s.pods.Run(ctx, s.opts.Workers) })
+	s.log.Info("nodes registered", "count", len(s.names), "registration", registered.Round(time.Millisecond),
+		"took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

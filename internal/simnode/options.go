@@ -3,6 +3,7 @@ package simnode
 import (
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -83,8 +84,16 @@ const (
 	// started.
 	AnnotationCompleteAfter = "simnode.kemudi.io/complete-after"
 	// AnnotationFailAfter on a pod with restartPolicy Never makes it
-	// Failed, exit code 1, that long after it started.
+	// Failed that long after it started, its containers terminated with
+	// exit code 1 (or AnnotationExitCode's).
 	AnnotationFailAfter = "simnode.kemudi.io/fail-after"
+	// AnnotationExitCode is the exit code of a pod that fails (an
+	// integer, default 1).
+	AnnotationExitCode = "simnode.kemudi.io/exit-code"
+	// AnnotationNotReady: "true" keeps a running pod's containers
+	// unready, as a failing readiness probe would; removing it (or any
+	// other value) makes them ready.
+	AnnotationNotReady = "simnode.kemudi.io/not-ready"
 	// AnnotationSimulated marks the nodes this package registered.
 	AnnotationSimulated = "simnode.kemudi.io/simulated"
 )
@@ -92,15 +101,20 @@ const (
 // KubeletVersion is the version simulated nodes report.
 const KubeletVersion = "v1.37.2"
 
-// DefaultFinish reads the complete-after and fail-after annotations; pods
-// that restart their containers (restartPolicy Always) never finish.
+// DefaultFinish reads the complete-after, fail-after and exit-code
+// annotations; pods that restart their containers (restartPolicy
+// Always) never finish.
 func DefaultFinish(pod *corev1.Pod) (Finish, bool) {
 	if pod.Spec.RestartPolicy == corev1.RestartPolicyAlways || pod.Spec.RestartPolicy == "" {
 		return Finish{}, false
 	}
 	if v, ok := pod.Annotations[AnnotationFailAfter]; ok && pod.Spec.RestartPolicy == corev1.RestartPolicyNever {
 		if d, err := time.ParseDuration(v); err == nil {
-			return Finish{After: d, Phase: corev1.PodFailed, ExitCode: 1}, true
+			code := int32(1)
+			if c, err := strconv.ParseInt(pod.Annotations[AnnotationExitCode], 10, 32); err == nil && c != 0 {
+				code = int32(c)
+			}
+			return Finish{After: d, Phase: corev1.PodFailed, ExitCode: code}, true
 		}
 	}
 	if v, ok := pod.Annotations[AnnotationCompleteAfter]; ok {

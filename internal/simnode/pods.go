@@ -66,7 +66,7 @@ func (s *Nodes) startInformers(ctx context.Context) error {
 		nodeFactory.Shutdown()
 	})
 	if !cache.WaitForCacheSync(ctx.Done(), podReg.HasSynced, nodeReg.HasSynced) {
-		return fmt.Errorf("sim-nodes: informers did not sync: %w", context.Cause(ctx))
+		return fmt.Errorf("informers did not sync: %w", context.Cause(ctx))
 	}
 	return nil
 }

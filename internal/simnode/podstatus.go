@@ -16,10 +16,12 @@ const (
 	reasonPodCompleted           = "PodCompleted"
 	reasonPodFailed              = "PodFailed"
 	reasonReadinessGatesNotReady = "ReadinessGatesNotReady"
+	reasonContainersNotReady     = "ContainersNotReady"
 )
 
 // runningStatus is the status of a pod whose containers all run: what a
-// kubelet reports once a pod started. What the pod's status already
+// kubelet reports once a pod started. They are ready unless the pod is
+// annotated not-ready. What the pod's status already
 // holds is kept where it still holds (start time, transition times,
 // conditions the kubelet does not own such as readiness gates and
 // DisruptionTarget), so that the same pod gives the same status and an
@@ -49,10 +51,15 @@ func runningStatus(pod *corev1.Pod, hostIP string, podIPs []string, now metav1.T
 		st.PodIPs = append(st.PodIPs, corev1.PodIP{IP: ip})
 	}
 	start := *st.StartTime
+	ready := pod.Annotations[AnnotationNotReady] != "true"
+	var unready []string
 	for _, c := range pod.Spec.InitContainers {
 		var cs corev1.ContainerStatus
 		if isSidecar(&c) {
-			cs = runningContainer(pod, &c, start)
+			cs = runningContainer(pod, &c, start, ready)
+			if !ready {
+				unready = append(unready, c.Name)
+			}
 		} else {
 			cs = containerStatus(pod, &c)
 			cs.Ready = true
@@ -63,13 +70,25 @@ func runningStatus(pod *corev1.Pod, hostIP string, podIPs []string, now metav1.T
 		st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
 	}
 	for _, c := range pod.Spec.Containers {
-		st.ContainerStatuses = append(st.ContainerStatuses, runningContainer(pod, &c, start))
+		st.ContainerStatuses = append(st.ContainerStatuses, runningContainer(pod, &c, start, ready))
+		if !ready {
+			unready = append(unready, c.Name)
+		}
 	}
 	gen := pod.Generation
+	containersReady := corev1.PodCondition{Type: corev1.ContainersReady, Status: corev1.ConditionTrue, ObservedGeneration: gen}
+	podReady := readyCondition(pod, st.Conditions)
+	if len(unready) > 0 {
+		containersReady.Status = corev1.ConditionFalse
+		containersReady.Reason = reasonContainersNotReady
+		containersReady.Message = fmt.Sprintf("containers with unready status: %s", unready)
+		podReady = containersReady
+		podReady.Type = corev1.PodReady
+	}
 	setCondition(&st, corev1.PodCondition{Type: corev1.PodReadyToStartContainers, Status: corev1.ConditionTrue, ObservedGeneration: gen}, now)
 	setCondition(&st, corev1.PodCondition{Type: corev1.PodInitialized, Status: corev1.ConditionTrue, ObservedGeneration: gen}, now)
-	setCondition(&st, corev1.PodCondition{Type: corev1.ContainersReady, Status: corev1.ConditionTrue, ObservedGeneration: gen}, now)
-	setCondition(&st, readyCondition(pod, st.Conditions), now)
+	setCondition(&st, containersReady, now)
+	setCondition(&st, podReady, now)
 	if findCondition(st.Conditions, corev1.PodScheduled) == nil {
 		setCondition(&st, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, ObservedGeneration: gen}, now)
 	}
@@ -154,9 +173,9 @@ func rejectedStatus(pod *corev1.Pod, reason, message string) corev1.PodStatus {
 	return st
 }
 
-func runningContainer(pod *corev1.Pod, c *corev1.Container, start metav1.Time) corev1.ContainerStatus {
+func runningContainer(pod *corev1.Pod, c *corev1.Container, start metav1.Time, ready bool) corev1.ContainerStatus {
 	cs := containerStatus(pod, c)
-	cs.Ready = true
+	cs.Ready = ready
 	cs.Started = ptrTo(true)
 	cs.State.Running = &corev1.ContainerStateRunning{StartedAt: start}
 	return cs

@@ -3,7 +3,11 @@ package simnode_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os/exec"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -357,4 +361,183 @@ func hasCondition(p *corev1.Pod, t corev1.PodConditionType) bool {
 		}
 	}
 	return false
+}
+
+// TestRestart: nodes started again take over their Nodes and Leases, and
+// the pods' IPs stay taken.
+func TestRestart(t *testing.T) {
+	s := clustertest.Start(t)
+	c := s.Client
+	ctx := context.Background()
+	opts := simnode.Options{Count: 2, RenewInterval: 300 * time.Millisecond}
+	quiet := opts
+	quiet.Log = slog.New(slog.DiscardHandler)
+	first, err := simnode.NewForConfig(s.Config, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	if err := first.Start(runCtx); err != nil {
+		stop()
+		t.Fatal(err)
+	}
+	pod := newPod("a")
+	pod.Spec.NodeName = "node-0001"
+	if _, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		stop()
+		t.Fatal(err)
+	}
+	var ipA string
+	until(t, "pod a running", func(ctx context.Context) (bool, error) {
+		p, err := c.CoreV1().Pods("default").Get(ctx, "a", metav1.GetOptions{})
+		if err == nil {
+			ipA = p.Status.PodIP
+		}
+		return err == nil && p.Status.Phase == corev1.PodRunning, err
+	})
+	stop()
+	first.Wait()
+
+	simnodetest.Start(t, s.Config, opts)
+	before := renewTime(t, c, "node-0001")
+	until(t, "lease renewed after restart", func(ctx context.Context) (bool, error) {
+		return renewTime(t, c, "node-0001").After(before), nil
+	})
+	pod = newPod("b")
+	pod.Spec.NodeName = "node-0001"
+	if _, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "pod b running", func(ctx context.Context) (bool, error) {
+		p, err := c.CoreV1().Pods("default").Get(ctx, "b", metav1.GetOptions{})
+		if err == nil && p.Status.Phase == corev1.PodRunning && p.Status.PodIP == ipA {
+			t.Fatalf("pod b got pod a's IP %s", ipA)
+		}
+		return err == nil && p.Status.Phase == corev1.PodRunning, err
+	})
+}
+
+// TestAnnotations: not-ready keeps a pod unready until it goes; fail-after
+// fails a pod with the exit code asked for.
+func TestAnnotations(t *testing.T) {
+	s := clustertest.Start(t)
+	c := s.Client
+	ctx := context.Background()
+	simnodetest.Start(t, s.Config, simnode.Options{Count: 1})
+
+	pod := newPod("slow")
+	pod.Spec.NodeName = "node-0000"
+	pod.Annotations = map[string]string{simnode.AnnotationNotReady: "true"}
+	if _, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "pod slow running, not ready", func(ctx context.Context) (bool, error) {
+		p, err := c.CoreV1().Pods("default").Get(ctx, "slow", metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodRunning && !isReady(p), err
+	})
+	if out := s.MustKubectl("get", "pod", "slow"); !strings.Contains(out, "0/1") {
+		t.Errorf("kubectl get pod slow:\n%s", out)
+	}
+	s.MustKubectl("annotate", "pod", "slow", simnode.AnnotationNotReady+"-")
+	until(t, "pod slow ready", func(ctx context.Context) (bool, error) {
+		p, err := c.CoreV1().Pods("default").Get(ctx, "slow", metav1.GetOptions{})
+		return err == nil && isReady(p), err
+	})
+
+	pod = newPod("crash")
+	pod.Spec.NodeName = "node-0000"
+	pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+	pod.Annotations = map[string]string{simnode.AnnotationFailAfter: "100ms", simnode.AnnotationExitCode: "42"}
+	if _, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var got *corev1.Pod
+	until(t, "pod crash failed", func(ctx context.Context) (bool, error) {
+		p, err := c.CoreV1().Pods("default").Get(ctx, "crash", metav1.GetOptions{})
+		got = p
+		return err == nil && p.Status.Phase == corev1.PodFailed, err
+	})
+	if term := got.Status.ContainerStatuses[0].State.Terminated; term == nil || term.ExitCode != 42 || term.Reason != "Error" {
+		t.Errorf("container state %+v", got.Status.ContainerStatuses[0].State)
+	}
+	if out := s.MustKubectl("get", "pod", "crash"); !strings.Contains(out, "Error") {
+		t.Errorf("kubectl get pod crash:\n%s", out)
+	}
+}
+
+// TestCommand runs `kemudi sim-nodes` with its flags, as a user would.
+func TestCommand(t *testing.T) {
+	s := clustertest.Start(t)
+	cmd := exec.Command(clustertest.Binary(t), "sim-nodes", "--kubeconfig", s.Kubeconfig,
+		"--count", "3", "--name-prefix", "sim-", "--zones", "2", "--cpu", "8", "--resources", "example.com/gpu=1",
+		"--labels", "tier=batch,team=a", "--taints", "dedicated=sim:NoSchedule", "--images", "registry.example/app:v1")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	until(t, "sim-nodes started", func(ctx context.Context) (bool, error) {
+		return strings.Contains(out.String(), "nodes registered"), nil
+	})
+	until(t, "three Ready nodes in kubectl", func(ctx context.Context) (bool, error) {
+		rows := fields(s.MustKubectl("get", "nodes", "-l", "tier=batch"))
+		n := 0
+		for _, name := range []string{"sim-0000", "sim-0001", "sim-0002"} {
+			if r := rows[name]; len(r) > 1 && r[1] == "Ready" {
+				n++
+			}
+		}
+		return n == 3, nil
+	})
+	n, err := s.Client.CoreV1().Nodes().Get(context.Background(), "sim-0002", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Labels[corev1.LabelTopologyZone] != "zone-a" || n.Labels["team"] != "a" || len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != "dedicated" {
+		t.Errorf("labels %v taints %v", n.Labels, n.Spec.Taints)
+	}
+	if cpu, gpu := n.Status.Allocatable[corev1.ResourceCPU], n.Status.Allocatable["example.com/gpu"]; cpu.String() != "8" || gpu.String() != "1" {
+		t.Errorf("allocatable %v", n.Status.Allocatable)
+	}
+	if len(n.Status.Images) != 1 || n.Status.Images[0].Names[0] != "registry.example/app:v1" {
+		t.Errorf("images %v", n.Status.Images)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		stopped = true
+		if err != nil {
+			t.Errorf("sim-nodes exit: %v\n%s", err, out.String())
+		}
+	case <-time.After(timeout):
+		t.Fatalf("sim-nodes still running %s after SIGTERM", timeout)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

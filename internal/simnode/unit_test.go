@@ -210,6 +210,34 @@ func TestReadinessGates(t *testing.T) {
 	}
 }
 
+func TestNotReadyAnnotation(t *testing.T) {
+	now := metav1.NewTime(time.Unix(1000, 0))
+	p := pod(1, corev1.PodStatus{})
+	p.Annotations = map[string]string{AnnotationNotReady: "true"}
+	st := runningStatus(p, "10.240.0.1", []string{"10.64.0.2"}, now)
+	want := "containers with unready status: [proxy app log]"
+	for _, ct := range []corev1.PodConditionType{corev1.ContainersReady, corev1.PodReady} {
+		if c := findCondition(st.Conditions, ct); c.Status != corev1.ConditionFalse || c.Reason != reasonContainersNotReady || c.Message != want {
+			t.Errorf("%s: %+v", ct, c)
+		}
+	}
+	for _, cs := range st.ContainerStatuses {
+		if cs.Ready || cs.State.Running == nil || !*cs.Started {
+			t.Errorf("container %s: %+v", cs.Name, cs)
+		}
+	}
+	if st.Phase != corev1.PodRunning {
+		t.Errorf("phase %s", st.Phase)
+	}
+	// The annotation gone, the pod becomes ready.
+	later := metav1.NewTime(time.Unix(2000, 0))
+	p2 := pod(1, st)
+	ready := runningStatus(p2, "10.240.0.1", []string{"10.64.0.2"}, later)
+	if c := findCondition(ready.Conditions, corev1.PodReady); c.Status != corev1.ConditionTrue || !c.LastTransitionTime.Equal(&later) || c.Reason != "" || c.Message != "" {
+		t.Errorf("ready after the annotation went: %+v", c)
+	}
+}
+
 func TestFinishedStatus(t *testing.T) {
 	t0 := metav1.NewTime(time.Unix(1000, 0))
 	now := metav1.NewTime(time.Unix(1010, 0))
@@ -257,6 +285,8 @@ func TestDefaultFinish(t *testing.T) {
 		{corev1.RestartPolicyNever, map[string]string{AnnotationCompleteAfter: "2s"}, Finish{After: 2 * time.Second, Phase: corev1.PodSucceeded}, true},
 		{corev1.RestartPolicyOnFailure, map[string]string{AnnotationCompleteAfter: "1m"}, Finish{After: time.Minute, Phase: corev1.PodSucceeded}, true},
 		{corev1.RestartPolicyNever, map[string]string{AnnotationFailAfter: "3s"}, Finish{After: 3 * time.Second, Phase: corev1.PodFailed, ExitCode: 1}, true},
+		{corev1.RestartPolicyNever, map[string]string{AnnotationFailAfter: "1s", AnnotationExitCode: "137"}, Finish{After: time.Second, Phase: corev1.PodFailed, ExitCode: 137}, true},
+		{corev1.RestartPolicyNever, map[string]string{AnnotationFailAfter: "1s", AnnotationExitCode: "0"}, Finish{After: time.Second, Phase: corev1.PodFailed, ExitCode: 1}, true},
 		{corev1.RestartPolicyOnFailure, map[string]string{AnnotationFailAfter: "3s"}, Finish{}, false},
 		{corev1.RestartPolicyAlways, map[string]string{AnnotationCompleteAfter: "2s"}, Finish{}, false},
 		{corev1.RestartPolicyNever, map[string]string{AnnotationCompleteAfter: "soon"}, Finish{}, false},
