@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
+	"github.com/kemudi/kemudi/internal/controller/manager"
+	"github.com/kemudi/kemudi/internal/controller/nodeipam"
 	"github.com/kemudi/kemudi/internal/simnode"
 	"github.com/kemudi/kemudi/internal/simnode/simnodetest"
 )
@@ -540,4 +543,42 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// TestPodCIDR: once the node IPAM controller gives a node its pod CIDR,
+// its pods' IPs come from it.
+func TestPodCIDR(t *testing.T) {
+	s := clustertest.Start(t)
+	s.RunControllerManager(func(o *manager.Options) {
+		o.Controllers = []string{nodeipam.Name}
+		o.LeaderElect = false
+	})
+	c := s.Client
+	ctx := context.Background()
+	simnodetest.Start(t, s.Config, simnode.Options{Count: 2})
+	var cidr netip.Prefix
+	until(t, "node-0001 has a pod CIDR", func(ctx context.Context) (bool, error) {
+		n, err := c.CoreV1().Nodes().Get(ctx, "node-0001", metav1.GetOptions{})
+		if err != nil || n.Spec.PodCIDR == "" {
+			return false, err
+		}
+		cidr, err = netip.ParsePrefix(n.Spec.PodCIDR)
+		return err == nil, err
+	})
+	pod := newPod("web")
+	pod.Spec.NodeName = "node-0001"
+	if _, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var ip string
+	until(t, "pod web running", func(ctx context.Context) (bool, error) {
+		p, err := c.CoreV1().Pods("default").Get(ctx, "web", metav1.GetOptions{})
+		if err == nil {
+			ip = p.Status.PodIP
+		}
+		return err == nil && p.Status.Phase == corev1.PodRunning, err
+	})
+	if a, err := netip.ParseAddr(ip); err != nil || !cidr.Contains(a) || a == cidr.Addr() || a == cidr.Addr().Next() {
+		t.Errorf("pod IP %s: want a host address of %s past the gateway", ip, cidr)
+	}
 }
