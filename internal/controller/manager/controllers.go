@@ -10,6 +10,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/endpointslice"
 	"github.com/kemudi/kemudi/internal/controller/garbagecollector"
 	"github.com/kemudi/kemudi/internal/controller/job"
+	"github.com/kemudi/kemudi/internal/controller/namespace"
 	"github.com/kemudi/kemudi/internal/controller/nodeipam"
 	"github.com/kemudi/kemudi/internal/controller/nodelifecycle"
 	"github.com/kemudi/kemudi/internal/controller/pvcprotection"
@@ -34,6 +35,7 @@ func Controllers() map[string]Entry {
 	return map[string]Entry{
 		"deployment":               {New: func(c *controller.Context) (Runner, error) { return deployment.New(c) }},
 		"garbage-collector":        {New: func(c *controller.Context) (Runner, error) { return garbagecollector.New(c) }},
+		"namespace":                {New: func(c *controller.Context) (Runner, error) { return namespace.New(c) }},
 		"replicaset":               {New: func(c *controller.Context) (Runner, error) { return replicaset.New(c) }},
 		"replicationcontroller":    {New: func(c *controller.Context) (Runner, error) { return replicaset.NewReplicationController(c) }},
 		nodelifecycle.Name:         {New: func(c *controller.Context) (Runner, error) { return nodelifecycle.New(c) }},
