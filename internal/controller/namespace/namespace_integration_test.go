@@ -73,13 +73,22 @@ func TestDeleteNamespace(t *testing.T) {
 		what string
 		n    func() (int, error)
 	}{
-		{"pods", func() (int, error) { l, err := s.Client.CoreV1().Pods("team-a").List(ctx, metav1.ListOptions{}); return len(l.Items), err }},
+		{"pods", func() (int, error) {
+			l, err := s.Client.CoreV1().Pods("team-a").List(ctx, metav1.ListOptions{})
+			return len(l.Items), err
+		}},
 		{"deployments", func() (int, error) {
 			l, err := s.Client.AppsV1().Deployments("team-a").List(ctx, metav1.ListOptions{})
 			return len(l.Items), err
 		}},
-		{"services", func() (int, error) { l, err := s.Client.CoreV1().Services("team-a").List(ctx, metav1.ListOptions{}); return len(l.Items), err }},
-		{"secrets", func() (int, error) { l, err := s.Client.CoreV1().Secrets("team-a").List(ctx, metav1.ListOptions{}); return len(l.Items), err }},
+		{"services", func() (int, error) {
+			l, err := s.Client.CoreV1().Services("team-a").List(ctx, metav1.ListOptions{})
+			return len(l.Items), err
+		}},
+		{"secrets", func() (int, error) {
+			l, err := s.Client.CoreV1().Secrets("team-a").List(ctx, metav1.ListOptions{})
+			return len(l.Items), err
+		}},
 	} {
 		if n, err := check.n(); err != nil || n != 0 {
 			t.Errorf("%s left in the terminating namespace: %d %v", check.what, n, err)
