@@ -353,8 +353,11 @@ func FuzzQueryParameters(f *testing.F) {
 			if res.ok() {
 				checkList(t, what, r, res)
 			}
-			// kubectl get lists as a Table.
-			checkAnswer(t, what+" (Table)", w.do(t, http.MethodGet, path+"?"+q.Encode(), "", acceptTable, nil))
+			// kubectl get lists as a Table (unless the list waited its 3s
+			// for a revision that never came: once is enough per input).
+			if res.code != http.StatusGatewayTimeout {
+				checkAnswer(t, what+" (Table)", w.do(t, http.MethodGet, path+"?"+q.Encode(), "", acceptTable, nil))
+			}
 		case "watch", "watch-all":
 			path := r.collection
 			if v == "watch-all" {
