@@ -2,6 +2,7 @@ package job_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,18 +13,31 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
-	"github.com/kemudi/kemudi/internal/controller/controllertest"
+	"github.com/kemudi/kemudi/internal/simnode"
+	"github.com/kemudi/kemudi/internal/simnode/simnodetest"
 )
 
+// exitCode sets the exit code of a pod that fails-after (default 1).
+const exitCode = "test.kemudi.io/exit-code"
+
+// startCluster runs the control plane (scheduler and controller
+// manager) and two simulated nodes that finish pods as their
+// complete-after and fail-after annotations say.
 func startCluster(t *testing.T, ns string) *clustertest.Server {
 	t.Helper()
 	s := clustertest.Start(t)
-	s.RunControlPlane("controller-manager")
+	s.RunControlPlane("scheduler", "controller-manager")
 	if _, err := s.Client.CoreV1().Namespaces().Create(context.Background(),
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	controllertest.StartKubelet(t, s.Client, ns, "node-1")
+	simnodetest.Start(t, s.Config, simnode.Options{Count: 2, Finish: func(p *corev1.Pod) (simnode.Finish, bool) {
+		f, ok := simnode.DefaultFinish(p)
+		if code, err := strconv.Atoi(p.Annotations[exitCode]); err == nil && ok && f.Phase == corev1.PodFailed {
+			f.ExitCode = int32(code)
+		}
+		return f, ok
+	}})
 	return s
 }
 
@@ -32,7 +46,7 @@ func newJob(name string, mutate func(*batchv1.Job)) *batchv1.Job {
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: batchv1.JobSpec{
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{controllertest.CompleteAfter: "0s"}},
+				ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{simnode.AnnotationCompleteAfter: "0s"}},
 				Spec: corev1.PodSpec{
 					RestartPolicy: corev1.RestartPolicyNever,
 					Containers:    []corev1.Container{{Name: "c", Image: "busybox"}},
@@ -86,7 +100,7 @@ func TestJobCompletesWithKubectl(t *testing.T) {
 		if err != nil || len(pods.Items) == 0 {
 			return false, err
 		}
-		_, err = s.Kubectl("-n", "batch", "annotate", "pod", pods.Items[0].Name, controllertest.CompleteAfter+"=0s")
+		_, err = s.Kubectl("-n", "batch", "annotate", "pod", pods.Items[0].Name, simnode.AnnotationCompleteAfter+"=0s")
 		return err == nil, nil
 	})
 	if err != nil {
@@ -162,7 +176,7 @@ func TestJobBackoffLimitExceeded(t *testing.T) {
 	s := startCluster(t, "fail")
 	_, err := s.Client.BatchV1().Jobs("fail").Create(context.Background(), newJob("boom", func(j *batchv1.Job) {
 		j.Spec.BackoffLimit = ptr(int32(0))
-		j.Spec.Template.Annotations = map[string]string{controllertest.FailAfter: "0s"}
+		j.Spec.Template.Annotations = map[string]string{simnode.AnnotationFailAfter: "0s"}
 	}), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +200,7 @@ func TestJobPodFailurePolicy(t *testing.T) {
 	s := startCluster(t, "pfp")
 	_, err := s.Client.BatchV1().Jobs("pfp").Create(context.Background(), newJob("policy", func(j *batchv1.Job) {
 		j.Spec.BackoffLimit = ptr(int32(6))
-		j.Spec.Template.Annotations = map[string]string{controllertest.FailAfter: "0s", controllertest.ExitCode: "42"}
+		j.Spec.Template.Annotations = map[string]string{simnode.AnnotationFailAfter: "0s", exitCode: "42"}
 		j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
 			Action:      batchv1.PodFailurePolicyActionFailJob,
 			OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{42}},
