@@ -93,12 +93,18 @@ func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPodInfo, pod *core
 		return
 	}
 	current, gerr := s.pods.Pods(pod.Namespace).Get(pod.Name)
+	if apierrors.IsConflict(err) && gerr == nil && current.Spec.NodeName == "" {
+		// The API knows better than our cache whether it is bound.
+		current, gerr = s.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+	}
 	switch {
 	case apierrors.IsNotFound(err), gerr != nil, current.UID != pod.UID:
 		// Deleted meanwhile.
 		return
 	case current.Spec.NodeName != "":
-		// Bound meanwhile, by us before a restart or by someone else.
+		// Bound meanwhile: by another scheduler, or by us before a
+		// restart; the API refused to bind it twice.
+		s.log.Debug("already bound", "pod", qp.Key(), "node", current.Spec.NodeName)
 		return
 	}
 	s.log.Warn("binding rejected", "pod", qp.Key(), "node", node, "err", err)
