@@ -2,6 +2,7 @@ package daemonset_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 	"github.com/kemudi/kemudi/internal/controller/controllertest"
+	"github.com/kemudi/kemudi/internal/simnode"
+	"github.com/kemudi/kemudi/internal/simnode/simnodetest"
 )
 
 const manifest = `apiVersion: apps/v1
@@ -36,14 +39,6 @@ spec:
       - name: agent
         image: busybox:1
 `
-
-func createNode(t *testing.T, s *clustertest.Server, name string, labels map[string]string, taints ...corev1.Taint) {
-	t.Helper()
-	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Spec: corev1.NodeSpec{Taints: taints}}
-	if _, err := s.Client.CoreV1().Nodes().Create(context.Background(), n, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // podCounter counts the pods created in a namespace.
 type podCounter struct {
@@ -101,13 +96,19 @@ func TestDaemonSetPlacementRolloutAndUndo(t *testing.T) {
 	if _, err := s.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ds"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	worker := map[string]string{"role": "worker"}
-	createNode(t, s, "n1", worker)
-	createNode(t, s, "n2", worker)
-	createNode(t, s, "n3", worker, corev1.Taint{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule})
-	createNode(t, s, "n4", nil)
+	// Four simulated nodes: n1 and n2 workers, n3 a worker tainted for
+	// databases, n4 not a worker (yet).
+	nodes := simnodetest.Start(t, s.Config, simnode.Options{Count: 4, NamePrefix: "n", Customize: func(i int, n *corev1.Node) {
+		n.Name = fmt.Sprintf("n%d", i+1)
+		if i < 3 {
+			n.Labels["role"] = "worker"
+		}
+		if i == 2 {
+			n.Spec.Taints = []corev1.Taint{{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule}}
+		}
+	}})
+	s.RunControlPlane("scheduler")
 	created := countPods(t, s, "ds")
-	kubelet := controllertest.StartKubelet(t, s.Client, "ds", "")
 	cm := controllertest.StartManager(t, s.Config, "daemonset")
 
 	s.MustKubectl("-n", "ds", "apply", "-f", writeFile(t, manifest))
@@ -134,7 +135,12 @@ func TestDaemonSetPlacementRolloutAndUndo(t *testing.T) {
 
 	// An update, with the kubelet paused so that it stalls midway, and
 	// the controller manager restarted in the middle.
-	kubelet.Pause()
+	// The nodes' kubelets stall: deleted pods linger.
+	for _, n := range nodes.Names() {
+		if err := nodes.Kill(n); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s.MustKubectl("-n", "ds", "set", "image", "ds/agent", "agent=busybox:2")
 	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		pods, err := s.Client.CoreV1().Pods("ds").List(ctx, metav1.ListOptions{LabelSelector: "app=agent"})
@@ -153,7 +159,11 @@ func TestDaemonSetPlacementRolloutAndUndo(t *testing.T) {
 	}
 	cm.Stop()
 	cm.Start()
-	kubelet.Resume()
+	for _, n := range nodes.Names() {
+		if err := nodes.Revive(n); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s.MustKubectl("-n", "ds", "rollout", "status", "ds/agent", "--timeout=60s")
 	byNode = podsByNode(t, s, "ds")
 	for _, n := range []string{"n1", "n2", "n4"} {
