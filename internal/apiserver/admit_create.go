@@ -112,6 +112,10 @@ func (s *Server) admitServiceAccount(ctx context.Context, pod *corev1.Pod) error
 	if apierrors.IsNotFound(err) && pod.Spec.ServiceAccountName == "default" {
 		return nil
 	}
+	if apierrors.IsNotFound(err) {
+		// Upstream's message names the resource in the singular.
+		err = apierrors.NewNotFound(schema.GroupResource{Resource: "serviceaccount"}, pod.Spec.ServiceAccountName)
+	}
 	if err != nil {
 		return apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, pod.Name,
 			fmt.Errorf("error looking up service account %s/%s: %w", pod.Namespace, pod.Spec.ServiceAccountName, err))
