@@ -11,12 +11,15 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 	"github.com/kemudi/kemudi/internal/controller/controllertest"
+	"github.com/kemudi/kemudi/internal/simnode"
+	"github.com/kemudi/kemudi/internal/simnode/simnodetest"
 )
 
 const manifest = `apiVersion: apps/v1
@@ -100,7 +103,9 @@ func TestStatefulSetOrderedRolloutPartitionAndScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := watchPods(t, s, "sts")
-	kubelet := controllertest.StartKubelet(t, s.Client, "sts", "node-1")
+	nodes := simnodetest.Start(t, s.Config, simnode.Options{Count: 2})
+	s.RunControlPlane("scheduler")
+	provisionClaims(t, s, "sts")
 	cm := controllertest.StartManager(t, s.Config, "statefulset")
 
 	path := filepath.Join(t.TempDir(), "web.yaml")
@@ -135,12 +140,12 @@ func TestStatefulSetOrderedRolloutPartitionAndScale(t *testing.T) {
 
 	// An update goes from the highest ordinal down, one at a time, and
 	// survives a controller restart midway without extra pods.
-	kubelet.Pause()
+	stall(t, nodes, true)
 	s.MustKubectl("-n", "sts", "set", "image", "sts/web", "nginx=nginx:1.28")
 	waitFor(t, func() bool { return len(snapshot(log)) > 0 })
 	cm.Stop()
 	cm.Start()
-	kubelet.Resume()
+	stall(t, nodes, false)
 	s.MustKubectl("-n", "sts", "rollout", "status", "sts/web", "--timeout=60s")
 	if got := strings.Join(log.take(), " "); got != "-web-2 +web-2 -web-1 +web-1 -web-0 +web-0" {
 		t.Errorf("update order %q", got)
@@ -198,8 +203,7 @@ func TestStatefulSetParallel(t *testing.T) {
 	if _, err := s.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "par"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	kubelet := controllertest.StartKubelet(t, s.Client, "par", "node-1")
-	kubelet.Pause() // nothing becomes ready: OrderedReady would stop at web-0
+	// No nodes: nothing runs, and OrderedReady would stop at par-0.
 	controllertest.StartManager(t, s.Config, "statefulset")
 	replicas := int32(4)
 	set := &appsv1.StatefulSet{
@@ -220,6 +224,66 @@ func TestStatefulSetParallel(t *testing.T) {
 		pods, err := s.Client.CoreV1().Pods("par").List(ctx, metav1.ListOptions{})
 		return err == nil && len(pods.Items) == 4
 	})
+}
+
+// stall kills (or revives) every simulated node: their pods stay as they
+// are, deleted ones linger.
+func stall(t *testing.T, nodes *simnode.Nodes, on bool) {
+	t.Helper()
+	for _, n := range nodes.Names() {
+		f := nodes.Revive
+		if on {
+			f = nodes.Kill
+		}
+		if err := f(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// provisionClaims plays a volume provisioner and the volume controller
+// for a namespace: every claim gets a volume of its own and is bound to
+// it, so that the scheduler places its pod.
+func provisionClaims(t *testing.T, s *clustertest.Server, ns string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	go func() {
+		defer close(done)
+		_ = wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			claims, err := s.Client.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, nil
+			}
+			for _, c := range claims.Items {
+				if c.Spec.VolumeName != "" || c.DeletionTimestamp != nil {
+					continue
+				}
+				pv := &corev1.PersistentVolume{
+					ObjectMeta: metav1.ObjectMeta{Name: "pv-" + string(c.UID)},
+					Spec: corev1.PersistentVolumeSpec{
+						Capacity:               corev1.ResourceList{corev1.ResourceStorage: c.Spec.Resources.Requests[corev1.ResourceStorage]},
+						AccessModes:            c.Spec.AccessModes,
+						PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/" + c.Name}},
+						ClaimRef:               &corev1.ObjectReference{Kind: "PersistentVolumeClaim", Namespace: ns, Name: c.Name, UID: c.UID},
+					},
+				}
+				if _, err := s.Client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+					continue
+				}
+				c.Spec.VolumeName = pv.Name
+				updated, err := s.Client.CoreV1().PersistentVolumeClaims(ns).Update(ctx, &c, metav1.UpdateOptions{})
+				if err != nil {
+					continue
+				}
+				updated.Status.Phase = corev1.ClaimBound
+				updated.Status.Capacity = pv.Spec.Capacity
+				updated.Status.AccessModes = pv.Spec.AccessModes
+				_, _ = s.Client.CoreV1().PersistentVolumeClaims(ns).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+			}
+			return false, nil
+		})
+	}()
 }
 
 func snapshot(l *podLog) []string {
