@@ -18,16 +18,31 @@ import (
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 	"github.com/kemudi/kemudi/internal/controller"
 	"github.com/kemudi/kemudi/internal/controller/controllertest"
+	"github.com/kemudi/kemudi/internal/simnode"
+	"github.com/kemudi/kemudi/internal/simnode/simnodetest"
 )
 
 const ns = "default"
 
+// startCluster runs the controller manager and the scheduler, with three
+// simulated nodes standing in for kubelets.
 func startCluster(t *testing.T) *clustertest.Server {
 	t.Helper()
 	s := clustertest.Start(t)
-	s.RunControlPlane("controller-manager")
-	controllertest.StartKubelet(t, s.Client, ns, "node-1")
+	s.RunControlPlane("controller-manager", "scheduler")
+	simnodetest.Start(t, s.Config, simnode.Options{Count: 3})
 	return s
+}
+
+// startGated runs only the deployment and replica set controllers, as a
+// manager the test can restart, with a stand-in kubelet the test can
+// pause (pods then stay unready).
+func startGated(t *testing.T) (*clustertest.Server, *controllertest.Manager, *controllertest.Kubelet) {
+	t.Helper()
+	s := clustertest.Start(t)
+	m := controllertest.StartManager(t, s.Config, "deployment", "replicaset")
+	k := controllertest.StartKubelet(t, s.Client, ns, "node-1")
+	return s, m, k
 }
 
 // podWatch follows the pods of a namespace and remembers the most pods
@@ -39,8 +54,12 @@ type podWatch struct {
 	maxActive    int
 	minAvailable int
 	created      int
-	stop         func()
-	done         chan struct{}
+	// overlap: a pod was created while a pod of another template was
+	// active (Recreate must never).
+	overlap bool
+	images  map[string]string // active pod -> image
+	stop    func()
+	done    chan struct{}
 }
 
 func watchPods(t *testing.T, client kubernetes.Interface, selector string) *podWatch {
@@ -50,7 +69,7 @@ func watchPods(t *testing.T, client kubernetes.Interface, selector string) *podW
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &podWatch{active: map[string]bool{}, stop: cancel, done: make(chan struct{})}
+	w := &podWatch{active: map[string]bool{}, images: map[string]string{}, stop: cancel, done: make(chan struct{})}
 	for i := range list.Items {
 		w.apply(watch.Added, &list.Items[i], false)
 	}
@@ -76,11 +95,18 @@ func (w *podWatch) apply(typ watch.EventType, p *corev1.Pod, track bool) {
 	defer w.mu.Unlock()
 	if typ == watch.Added && track {
 		w.created++
+		for _, img := range w.images {
+			if img != p.Spec.Containers[0].Image {
+				w.overlap = true
+			}
+		}
 	}
 	if typ == watch.Deleted || !controller.IsPodActive(p) {
 		delete(w.active, p.Name)
+		delete(w.images, p.Name)
 	} else {
 		w.active[p.Name] = controller.IsPodReady(p)
+		w.images[p.Name] = p.Spec.Containers[0].Image
 	}
 	if !track {
 		return
