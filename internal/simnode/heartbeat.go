@@ -133,7 +133,7 @@ func (s *Nodes) newLease(n *simNode, now time.Time) *coordinationv1.Lease {
 func (s *Nodes) reportStatusIfDue(ctx context.Context, n *simNode, now time.Time) error {
 	n.mu.Lock()
 	due := n.statusDue || now.Sub(n.lastStatus) >= s.opts.StatusInterval
-	conds := nodeConditions(n.ready, metav1.NewTime(now), n.registered, n.readySince)
+	conds := nodeConditions(n.ready, metav1.NewTime(now), n.started, n.readySince)
 	n.mu.Unlock()
 	if !due {
 		return nil

@@ -143,9 +143,9 @@ func newNode(o Options, i int, now metav1.Time) *corev1.Node {
 }
 
 // nodeConditions are the conditions a kubelet reports: no memory, disk
-// or PID pressure since the node registered, and Ready (or not) since
+// or PID pressure since the node started, and Ready (or not) since
 // readySince. heartbeat is now.
-func nodeConditions(ready bool, heartbeat, registered, readySince metav1.Time) []corev1.NodeCondition {
+func nodeConditions(ready bool, heartbeat, started, readySince metav1.Time) []corev1.NodeCondition {
 	c := []corev1.NodeCondition{
 		{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientMemory", Message: "kubelet has sufficient memory available"},
 		{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasNoDiskPressure", Message: "kubelet has no disk pressure"},
@@ -157,7 +157,7 @@ func nodeConditions(ready bool, heartbeat, registered, readySince metav1.Time) [
 	}
 	for i := range c {
 		c[i].LastHeartbeatTime = heartbeat
-		c[i].LastTransitionTime = registered
+		c[i].LastTransitionTime = started
 	}
 	c[3].LastTransitionTime = readySince
 	return c

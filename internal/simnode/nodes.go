@@ -61,8 +61,8 @@ type simNode struct {
 	killed      bool
 	deleted     bool
 	ready       bool
-	statusDue   bool // report the status at the next heartbeat
-	registered  metav1.Time
+	statusDue   bool        // report the status at the next heartbeat
+	started     metav1.Time // registered or revived: the conditions' transition
 	readySince  metav1.Time
 	lastStatus  time.Time
 	lease       *coordinationv1.Lease
@@ -192,8 +192,10 @@ func (s *Nodes) registerAll(ctx context.Context) error {
 		built[i] = node
 		n := &simNode{
 			name: node.Name, index: i, ip: nodeIP(i).String(), ips: newPodIPs(),
-			ready: true, registered: now, readySince: now, lastStatus: now.Time,
-			admitted: map[types.UID]corev1.ResourceList{}, used: corev1.ResourceList{},
+			ready: true, started: now, readySince: now,
+			// Spread the status reports over the interval too.
+			lastStatus: now.Add(-time.Duration(int64(s.opts.StatusInterval) * int64(i) / int64(count))),
+			admitted:   map[types.UID]corev1.ResourceList{}, used: corev1.ResourceList{},
 		}
 		s.nodes[node.Name] = n
 		s.names = append(s.names, node.Name)
@@ -306,7 +308,13 @@ func (s *Nodes) Revive(name string) error {
 	n.mu.Lock()
 	was := n.killed
 	n.killed = false
-	n.statusDue = true
+	if was {
+		// The node lifecycle controller has likely set the conditions
+		// Unknown meanwhile: they change again now.
+		n.started = metav1.Now()
+		n.readySince = n.started
+		n.statusDue = true
+	}
 	n.mu.Unlock()
 	if was && s.heartbeats != nil {
 		s.heartbeats.Add(name)
