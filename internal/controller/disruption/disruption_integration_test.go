@@ -17,6 +17,8 @@ import (
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 	"github.com/kemudi/kemudi/internal/controller/controllertest"
+	"github.com/kemudi/kemudi/internal/simnode"
+	"github.com/kemudi/kemudi/internal/simnode/simnodetest"
 )
 
 const ns = "pdb"
@@ -49,10 +51,9 @@ func TestBudgetGuardsEvictions(t *testing.T) {
 	if _, err := s.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	kubelet := controllertest.StartKubelet(t, s.Client, ns, "node-1")
+	nodes := simnodetest.Start(t, s.Config, simnode.Options{Count: 1})
+	node := nodes.Names()[0]
+	s.RunControlPlane("scheduler")
 	controllertest.StartManager(t, s.Config, "statefulset", "disruption")
 
 	replicas := int32(3)
@@ -83,8 +84,10 @@ func TestBudgetGuardsEvictions(t *testing.T) {
 		t.Errorf("condition %+v", c)
 	}
 
-	// The kubelet stalls, so the evicted pod lingers terminating.
-	kubelet.Pause()
+	// The node's kubelet stalls, so the evicted pod lingers terminating.
+	if err := nodes.Kill(node); err != nil {
+		t.Fatal(err)
+	}
 	if err := evict(s, "web-0"); err != nil {
 		t.Fatalf("first eviction: %v", err)
 	}
@@ -96,14 +99,16 @@ func TestBudgetGuardsEvictions(t *testing.T) {
 		c := apimeta.FindStatusCondition(p.Status.Conditions, policyv1.DisruptionAllowedCondition)
 		return p.Status.CurrentHealthy == 2 && p.Status.DisruptionsAllowed == 0 && c != nil && c.Reason == policyv1.InsufficientPodsReason
 	})
-	_, err = s.Kubectl("drain", "node-1", "--pod-selector=app=web", "--timeout=2s")
+	_, err = s.Kubectl("drain", node, "--pod-selector=app=web", "--timeout=2s")
 	if err == nil || !strings.Contains(err.Error(), "Cannot evict pod as it would violate the pod's disruption budget") {
 		t.Errorf("kubectl drain: %v", err)
 	}
 
 	// The replacement becomes ready: one disruption is allowed again.
-	s.MustKubectl("uncordon", "node-1")
-	kubelet.Resume()
+	s.MustKubectl("uncordon", node)
+	if err := nodes.Revive(node); err != nil {
+		t.Fatal(err)
+	}
 	waitPDB(t, s, "web", func(p *policyv1.PodDisruptionBudget) bool {
 		return p.Status.CurrentHealthy == 3 && p.Status.DisruptionsAllowed == 1 && len(p.Status.DisruptedPods) == 0
 	})
