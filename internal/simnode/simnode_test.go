@@ -421,12 +421,14 @@ func TestRestart(t *testing.T) {
 }
 
 // TestAnnotations: not-ready keeps a pod unready until it goes; fail-after
-// fails a pod with the exit code asked for.
+// fails a pod with the exit code asked for; a deleted pod goes once
+// DeleteDelay passed.
 func TestAnnotations(t *testing.T) {
 	s := clustertest.Start(t)
 	c := s.Client
 	ctx := context.Background()
-	simnodetest.Start(t, s.Config, simnode.Options{Count: 1})
+	const deleteDelay = 3 * time.Second
+	simnodetest.Start(t, s.Config, simnode.Options{Count: 1, DeleteDelay: deleteDelay})
 
 	pod := newPod("slow")
 	pod.Spec.NodeName = "node-0000"
@@ -465,6 +467,19 @@ func TestAnnotations(t *testing.T) {
 	}
 	if out := s.MustKubectl("get", "pod", "crash"); !strings.Contains(out, "Error") {
 		t.Errorf("kubectl get pod crash:\n%s", out)
+	}
+
+	asked := time.Now()
+	if err := c.CoreV1().Pods("default").Delete(ctx, "slow", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "pod slow gone", func(ctx context.Context) (bool, error) {
+		_, err := c.CoreV1().Pods("default").Get(ctx, "slow", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	// The API server's deletion time is whole seconds: allow one.
+	if took := time.Since(asked); took < deleteDelay-time.Second {
+		t.Errorf("pod gone %s after its deletion, before the delete delay %s", took, deleteDelay)
 	}
 }
 
