@@ -61,6 +61,9 @@ func startFuzzServer(f *testing.F) *fuzzServer {
 		f.Fatal(err)
 	}
 	f.Cleanup(etcd.Close)
+	// Remove the data before etcd stops: the fuzzer gives a worker a
+	// second to exit before it kills it, and etcd may take longer.
+	f.Cleanup(func() { os.RemoveAll(dir) })
 	scheme := apiserver.NewScheme()
 	store, err := storage.Open(ctx, etcd.Client(), scheme, log)
 	if err != nil {
