@@ -234,16 +234,15 @@ func (c *Cache) Counts() (nodes, pods int) {
 func (c *Cache) UpdateSnapshot(s *Snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	affinity, images := false, false
+	images := false
 	for name := range c.dirty {
 		old := s.nodes[name]
 		ni, ok := c.nodes[name]
-		if old != nil && (len(old.PodsWithAffinity) > 0 || len(old.PodsWithRequiredAntiAffinity) > 0) ||
-			ok && (len(ni.PodsWithAffinity) > 0 || len(ni.PodsWithRequiredAntiAffinity) > 0) {
-			affinity = true
-		}
 		if old != nil && len(old.ImageSizes) > 0 || ok && len(ni.ImageSizes) > 0 {
 			images = true
+		}
+		if !c.listDirty {
+			s.updateAffinity(old, ni)
 		}
 		if !ok {
 			delete(s.nodes, name)
@@ -263,10 +262,8 @@ func (c *Cache) UpdateSnapshot(s *Snapshot) {
 			s.list = append(s.list, s.nodes[name])
 		})
 		c.listDirty = false
-		affinity, images = true, true
-	}
-	if affinity {
 		s.rebuildAffinityLists()
+		images = true
 	}
 	if images {
 		s.recountImages()

@@ -212,7 +212,10 @@ func (f *Framework) Schedule(ctx context.Context, state *CycleState, pod *PodInf
 	if err != nil {
 		return ScheduleResult{}, err
 	}
-	evaluated := len(feasible) + len(diag.NodeToStatus)
+	evaluated := len(feasible)
+	for _, list := range f.rejected {
+		evaluated += len(list)
+	}
 	if len(feasible) == 0 {
 		return ScheduleResult{}, &FitError{NumAllNodes: len(all), Diagnosis: diag}
 	}
@@ -426,7 +429,14 @@ func (f *Framework) findFeasible(ctx context.Context, state *CycleState, pod *Po
 			if r.status.Code() == Error {
 				return nil, r.status.AsError()
 			}
-			diag.add(r.node.Name(), r.status)
+		}
+	}
+	if k == 0 {
+		// Only a failure needs the diagnosis: build it then.
+		for _, list := range f.rejected[:workers] {
+			for _, r := range list {
+				diag.add(r.node.Name(), r.status)
+			}
 		}
 	}
 	return feasible[:k], nil

@@ -27,7 +27,10 @@ type NodeInfo struct {
 	// PodsWithRequiredAntiAffinity have a required anti-affinity term.
 	PodsWithAffinity             []*PodInfo
 	PodsWithRequiredAntiAffinity []*PodInfo
-	UsedPorts                    HostPortInfo
+	// hostAnti and otherAnti count the pods with required anti-affinity
+	// terms by hostname, and by another topology key.
+	hostAnti, otherAnti int
+	UsedPorts           HostPortInfo
 
 	// Requested (above) is the sum of the pods' requests;
 	// NonZeroRequested the same with the scoring defaults for unset cpu
@@ -94,6 +97,7 @@ func (n *NodeInfo) AddPod(pi *PodInfo) {
 		n.PodsWithRequiredAntiAffinity = append(n.PodsWithRequiredAntiAffinity, pi)
 	}
 	n.update(pi, 1)
+	n.countAnti(pi, 1)
 }
 
 // RemovePod removes the pod with pod's UID.
@@ -109,9 +113,27 @@ func (n *NodeInfo) RemovePod(uid types.UID) error {
 		n.Pods[last] = nil
 		n.Pods = n.Pods[:last]
 		n.update(p, -1)
+		n.countAnti(p, -1)
 		return nil
 	}
 	return fmt.Errorf("no pod %s on node %s", uid, n.Name())
+}
+
+func (n *NodeInfo) countAnti(pi *PodInfo, delta int) {
+	host, other := false, false
+	for i := range pi.RequiredAntiAffinityTerms {
+		if pi.RequiredAntiAffinityTerms[i].TopologyKey == corev1.LabelHostname {
+			host = true
+		} else {
+			other = true
+		}
+	}
+	if host {
+		n.hostAnti += delta
+	}
+	if other {
+		n.otherAnti += delta
+	}
 }
 
 // ReplacePod swaps the PodInfo of a pod already on the node for pi,

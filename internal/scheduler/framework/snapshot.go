@@ -17,9 +17,9 @@ type Snapshot struct {
 	// whose pods' required anti-affinity has a topology other than the
 	// node itself, and hostAntiAffinity counts those whose pods have
 	// required anti-affinity by hostname.
-	withAffinity             []*NodeInfo
-	withRequiredAntiAffinity []*NodeInfo
-	withNonHostAntiAffinity  []*NodeInfo
+	withAffinity             nodeSet
+	withRequiredAntiAffinity nodeSet
+	withNonHostAntiAffinity  nodeSet
 	hostAntiAffinity         int
 	// imageNodes counts the nodes that hold each image name.
 	imageNodes map[string]int
@@ -28,7 +28,10 @@ type Snapshot struct {
 
 // NewSnapshot returns an empty snapshot.
 func NewSnapshot() *Snapshot {
-	return &Snapshot{nodes: map[string]*NodeInfo{}, index: map[string]int{}, imageNodes: map[string]int{}}
+	return &Snapshot{
+		nodes: map[string]*NodeInfo{}, index: map[string]int{}, imageNodes: map[string]int{},
+		withAffinity: newNodeSet(), withRequiredAntiAffinity: newNodeSet(), withNonHostAntiAffinity: newNodeSet(),
+	}
 }
 
 // NewSnapshotFromObjects builds a snapshot of nodes and pods (those with
@@ -66,18 +69,18 @@ func (s *Snapshot) NumNodes() int { return len(s.list) }
 
 // HavePodsWithAffinity is the nodes holding pods with inter-pod
 // affinity or anti-affinity terms.
-func (s *Snapshot) HavePodsWithAffinity() []*NodeInfo { return s.withAffinity }
+func (s *Snapshot) HavePodsWithAffinity() []*NodeInfo { return s.withAffinity.list }
 
 // HavePodsWithRequiredAntiAffinity is the nodes holding pods with
 // required anti-affinity terms.
 func (s *Snapshot) HavePodsWithRequiredAntiAffinity() []*NodeInfo {
-	return s.withRequiredAntiAffinity
+	return s.withRequiredAntiAffinity.list
 }
 
 // HavePodsWithNonHostAntiAffinity is the nodes holding pods with
 // required anti-affinity terms by a topology other than the hostname.
 func (s *Snapshot) HavePodsWithNonHostAntiAffinity() []*NodeInfo {
-	return s.withNonHostAntiAffinity
+	return s.withNonHostAntiAffinity.list
 }
 
 // NumNodesWithHostAntiAffinity is how many nodes hold pods with required
@@ -90,36 +93,75 @@ func (s *Snapshot) ImageNumNodes(name string) int { return s.imageNodes[name] }
 // Generation is the cache generation the snapshot reflects.
 func (s *Snapshot) Generation() int64 { return s.generation }
 
+// updateAffinity keeps the affinity lists right after old (nil if new)
+// became ni (nil if gone).
+func (s *Snapshot) updateAffinity(old, ni *NodeInfo) {
+	if old != nil && old.node != nil && old.hostAnti > 0 {
+		s.hostAntiAffinity--
+	}
+	if ni == nil || ni.node == nil {
+		if old != nil {
+			name := old.Name()
+			if old.node == nil {
+				return
+			}
+			s.withAffinity.remove(name)
+			s.withRequiredAntiAffinity.remove(name)
+			s.withNonHostAntiAffinity.remove(name)
+		}
+		return
+	}
+	if ni.hostAnti > 0 {
+		s.hostAntiAffinity++
+	}
+	s.withAffinity.set(ni, len(ni.PodsWithAffinity) > 0)
+	s.withRequiredAntiAffinity.set(ni, len(ni.PodsWithRequiredAntiAffinity) > 0)
+	s.withNonHostAntiAffinity.set(ni, ni.otherAnti > 0)
+}
+
 func (s *Snapshot) rebuildAffinityLists() {
-	s.withAffinity = s.withAffinity[:0]
-	s.withRequiredAntiAffinity = s.withRequiredAntiAffinity[:0]
-	s.withNonHostAntiAffinity = s.withNonHostAntiAffinity[:0]
+	s.withAffinity, s.withRequiredAntiAffinity, s.withNonHostAntiAffinity = newNodeSet(), newNodeSet(), newNodeSet()
 	s.hostAntiAffinity = 0
 	for _, n := range s.list {
-		if len(n.PodsWithAffinity) > 0 {
-			s.withAffinity = append(s.withAffinity, n)
-		}
-		if len(n.PodsWithRequiredAntiAffinity) == 0 {
-			continue
-		}
-		s.withRequiredAntiAffinity = append(s.withRequiredAntiAffinity, n)
-		host, other := false, false
-		for _, p := range n.PodsWithRequiredAntiAffinity {
-			for i := range p.RequiredAntiAffinityTerms {
-				if p.RequiredAntiAffinityTerms[i].TopologyKey == corev1.LabelHostname {
-					host = true
-				} else {
-					other = true
-				}
-			}
-		}
-		if other {
-			s.withNonHostAntiAffinity = append(s.withNonHostAntiAffinity, n)
-		}
-		if host {
-			s.hostAntiAffinity++
-		}
+		s.updateAffinity(nil, n)
 	}
+}
+
+// nodeSet is an unordered list of nodes with their positions, so that a
+// node is added, replaced or removed in constant time.
+type nodeSet struct {
+	list []*NodeInfo
+	pos  map[string]int
+}
+
+func newNodeSet() nodeSet { return nodeSet{pos: map[string]int{}} }
+
+// set makes ni a member (replacing the node's older NodeInfo) or not.
+func (ns *nodeSet) set(ni *NodeInfo, member bool) {
+	name := ni.Name()
+	if !member {
+		ns.remove(name)
+		return
+	}
+	if i, ok := ns.pos[name]; ok {
+		ns.list[i] = ni
+		return
+	}
+	ns.pos[name] = len(ns.list)
+	ns.list = append(ns.list, ni)
+}
+
+func (ns *nodeSet) remove(name string) {
+	i, ok := ns.pos[name]
+	if !ok {
+		return
+	}
+	last := len(ns.list) - 1
+	ns.list[i] = ns.list[last]
+	ns.pos[ns.list[i].Name()] = i
+	ns.list[last] = nil
+	ns.list = ns.list[:last]
+	delete(ns.pos, name)
 }
 
 func (s *Snapshot) recountImages() {
