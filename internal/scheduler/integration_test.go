@@ -543,3 +543,59 @@ func TestLeaderElection(t *testing.T) {
 	create(t, s.Client, pod("second"))
 	waitBound(t, s.Client, "second")
 }
+
+// TestBadInput: pods the API accepts but no node can take stay pending
+// with a FailedScheduling event that says why, and a node registered
+// without any status (no allocatable at all) takes nothing (its reasons,
+// from the resource filter that runs first, are in every message); the
+// scheduler carries on with the pods it can place.
+func TestBadInput(t *testing.T) {
+	s, _ := cluster(t, simnode.Options{Count: 2})
+	if _, err := s.Client.CoreV1().Nodes().Create(context.Background(), &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "empty", Labels: map[string]string{corev1.LabelHostname: "empty"}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		pod  *corev1.Pod
+		want string
+	}{
+		{
+			pod("selector", func(p *corev1.Pod) { p.Spec.NodeSelector = map[string]string{"no-such": "label"} }),
+			"0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+		},
+		{
+			pod("spread", func(p *corev1.Pod) {
+				p.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{
+					MaxSkew: 1, TopologyKey: "no-such-key", WhenUnsatisfiable: corev1.DoNotSchedule,
+					LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "spread"}},
+				}}
+			}),
+			"0/3 nodes are available: 1 Insufficient cpu, 1 Insufficient memory, 1 Too many pods, 2 node(s) didn't match pod topology spread constraints (missing required label). preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+		},
+		{
+			pod("lonely", func(p *corev1.Pod) {
+				p.Spec.Affinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{
+					RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{term("app", "nobody", corev1.LabelHostname)},
+				}}
+			}),
+			"0/3 nodes are available: 1 Insufficient cpu, 1 Insufficient memory, 1 Too many pods, 2 node(s) didn't match pod affinity rules. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+		},
+		{
+			pod("huge", requests("100000", "100Mi")),
+			"0/3 nodes are available: 1 Insufficient memory, 1 Too many pods, 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+		},
+	}
+	for _, tt := range tests {
+		create(t, s.Client, tt.pod)
+	}
+	for _, tt := range tests {
+		if msg := waitEvent(t, s.Client, tt.pod.Name, "FailedScheduling"); msg != tt.want {
+			t.Errorf("%s: FailedScheduling\n%q, want\n%q", tt.pod.Name, msg, tt.want)
+		}
+	}
+	create(t, s.Client, pod("fine"))
+	if node := waitBound(t, s.Client, "fine"); node == "empty" {
+		t.Error("bound to the node without capacity")
+	}
+}

@@ -65,7 +65,7 @@ func New(client kubernetes.Interface, broadcaster events.EventBroadcaster, opts 
 		opts:      opts,
 		log:       opts.Log.With("component", "scheduler"),
 		names:     sets.New(opts.SchedulerNames...),
-		informers: informers.NewSharedInformerFactory(client, 0),
+		informers: informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trimManagedFields)),
 		podInformer: informers.NewSharedInformerFactoryWithOptions(client, 0,
 			informers.WithTransform(trimManagedFields),
 			informers.WithTweakListOptions(func(o *metav1.ListOptions) {
