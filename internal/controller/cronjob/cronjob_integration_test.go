@@ -18,9 +18,10 @@ import (
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 	"github.com/kemudi/kemudi/internal/controller"
-	"github.com/kemudi/kemudi/internal/controller/controllertest"
 	"github.com/kemudi/kemudi/internal/controller/cronjob"
 	"github.com/kemudi/kemudi/internal/controller/manager"
+	"github.com/kemudi/kemudi/internal/simnode"
+	"github.com/kemudi/kemudi/internal/simnode/simnodetest"
 )
 
 const ns = "cron"
@@ -68,7 +69,8 @@ func start(t *testing.T) *fixture {
 	if _, err := s.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	controllertest.StartKubelet(t, s.Client, ns, "node-1")
+	simnodetest.Start(t, s.Config, simnode.Options{Count: 1})
+	s.RunControlPlane("scheduler")
 	return f
 }
 
@@ -82,7 +84,7 @@ func (f *fixture) tick(name string) {
 func newCronJob(name string, policy batchv1.ConcurrencyPolicy, finish bool) *batchv1.CronJob {
 	annotations := map[string]string{}
 	if finish {
-		annotations[controllertest.CompleteAfter] = "0s"
+		annotations[simnode.AnnotationCompleteAfter] = "0s"
 	}
 	return &batchv1.CronJob{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
