@@ -17,8 +17,13 @@ import (
 	"github.com/kemudi/kemudi/internal/simnode/simnodetest"
 )
 
-// exitCode sets the exit code of a pod that fails-after (default 1).
-const exitCode = "test.kemudi.io/exit-code"
+// exitCode sets the exit code of a pod that fails-after (default 1);
+// failIndex makes the pod of that completion index fail at once and the
+// others succeed.
+const (
+	exitCode  = "test.kemudi.io/exit-code"
+	failIndex = "test.kemudi.io/fail-index"
+)
 
 // startCluster runs the control plane (scheduler and controller
 // manager) and two simulated nodes that finish pods as their
@@ -32,6 +37,12 @@ func startCluster(t *testing.T, ns string) *clustertest.Server {
 		t.Fatal(err)
 	}
 	simnodetest.Start(t, s.Config, simnode.Options{Count: 2, Finish: func(p *corev1.Pod) (simnode.Finish, bool) {
+		if ix, ok := p.Annotations[failIndex]; ok {
+			if p.Labels[batchv1.JobCompletionIndexAnnotation] == ix {
+				return simnode.Finish{Phase: corev1.PodFailed, ExitCode: 1}, true
+			}
+			return simnode.Finish{Phase: corev1.PodSucceeded}, true
+		}
 		f, ok := simnode.DefaultFinish(p)
 		if code, err := strconv.Atoi(p.Annotations[exitCode]); err == nil && ok && f.Phase == corev1.PodFailed {
 			f.ExitCode = int32(code)
@@ -258,5 +269,28 @@ func TestJobDeadlineAndSuspend(t *testing.T) {
 		if c.Type == batchv1.JobSuspended && (c.Status != corev1.ConditionFalse || c.Reason != "JobResumed") {
 			t.Errorf("suspended condition after resume: %+v", c)
 		}
+	}
+}
+
+// With backoffLimitPerIndex, a failing index fails on its own while the
+// others complete; the Job then fails with FailedIndexes.
+func TestJobBackoffLimitPerIndex(t *testing.T) {
+	s := startCluster(t, "perindex")
+	_, err := s.Client.BatchV1().Jobs("perindex").Create(context.Background(), newJob("per-index", func(j *batchv1.Job) {
+		j.Spec.Completions = ptr(int32(3))
+		j.Spec.Parallelism = ptr(int32(3))
+		j.Spec.CompletionMode = ptr(batchv1.IndexedCompletion)
+		j.Spec.BackoffLimitPerIndex = ptr(int32(0))
+		j.Spec.Template.Annotations = map[string]string{failIndex: "1"}
+	}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := waitJob(t, s, "perindex", "per-index", 60*time.Second, func(j *batchv1.Job) bool { return hasCondition(j, batchv1.JobFailed, "") })
+	if !hasCondition(j, batchv1.JobFailed, batchv1.JobReasonFailedIndexes) {
+		t.Errorf("conditions %+v", j.Status.Conditions)
+	}
+	if j.Status.FailedIndexes == nil || *j.Status.FailedIndexes != "1" || j.Status.CompletedIndexes != "0,2" || j.Status.Succeeded != 2 || j.Status.Failed != 1 {
+		t.Errorf("failedIndexes %v completedIndexes %q succeeded %d failed %d", j.Status.FailedIndexes, j.Status.CompletedIndexes, j.Status.Succeeded, j.Status.Failed)
 	}
 }
