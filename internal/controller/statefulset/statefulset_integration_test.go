@@ -106,7 +106,7 @@ func TestStatefulSetOrderedRolloutPartitionAndScale(t *testing.T) {
 	nodes := simnodetest.Start(t, s.Config, simnode.Options{Count: 2})
 	s.RunControlPlane("scheduler")
 	provisionClaims(t, s, "sts")
-	cm := controllertest.StartManager(t, s.Config, "statefulset")
+	cm := controllertest.StartManager(t, s.Config, "statefulset", "garbage-collector", "persistentvolumeclaim-protection")
 
 	path := filepath.Join(t.TempDir(), "web.yaml")
 	if err := os.WriteFile(path, []byte(manifest), 0o600); err != nil {
@@ -188,6 +188,11 @@ func TestStatefulSetOrderedRolloutPartitionAndScale(t *testing.T) {
 	if err != nil || len(claim.OwnerReferences) != 0 {
 		t.Errorf("claim of the kept pod: %v %v", err, claim.OwnerReferences)
 	}
+	// The claims of the removed pods go with them.
+	waitFor(t, func() bool {
+		claims, err := s.Client.CoreV1().PersistentVolumeClaims("sts").List(ctx, metav1.ListOptions{})
+		return err == nil && len(claims.Items) == 1 && claims.Items[0].Name == "data-web-0"
+	})
 	events := s.MustKubectl("-n", "sts", "get", "events", "--field-selector", "involvedObject.kind=StatefulSet", "-o", "custom-columns=REASON:.reason,MESSAGE:.message")
 	for _, want := range []string{"Create Pod web-0 in StatefulSet web successful", "Create Claim data-web-0 Pod web-0 in StatefulSet web success", "Delete Pod web-2 in StatefulSet web successful"} {
 		if !strings.Contains(events, want) {
