@@ -72,7 +72,9 @@ func TestExpectedCounts(t *testing.T) {
 		}
 	}
 	if _, _, _, err := expectedCounts(context.Background(), &policyv1.PodDisruptionBudget{Spec: policyv1.PodDisruptionBudgetSpec{MaxUnavailable: intOr(intstr.FromInt32(1))}}, three,
-		[]finder{func(context.Context, *metav1.OwnerReference, string) (*scaleOf, error) { return nil, errors.New("boom") }}); err == nil {
+		[]finder{func(context.Context, *metav1.OwnerReference, string) (*scaleOf, error) {
+			return nil, errors.New("boom")
+		}}); err == nil {
 		t.Error("a finder error was swallowed")
 	}
 }
