@@ -38,6 +38,11 @@ func statusFor(err error, gr schema.GroupResource, name string) *apierrors.Statu
 			return apierrors.NewTimeoutError(ste.Msg, 1)
 		}
 	}
+	if errors.Is(err, context.Canceled) {
+		// The client went away; nobody reads this answer, and it is not
+		// the server's fault.
+		return apierrors.NewTimeoutError("the request was cancelled by the client", 0)
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return apierrors.NewTimeoutError(fmt.Sprintf("request did not complete in time: %v", err), 0)
 	}
