@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -38,7 +40,7 @@ func statusFor(err error, gr schema.GroupResource, name string) *apierrors.Statu
 			return apierrors.NewTimeoutError(ste.Msg, 1)
 		}
 	}
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) || grpcstatus.Code(err) == codes.Canceled {
 		// The client went away; nobody reads this answer, and it is not
 		// the server's fault.
 		return apierrors.NewTimeoutError("the request was cancelled by the client", 0)
