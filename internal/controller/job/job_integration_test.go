@@ -294,3 +294,37 @@ func TestJobBackoffLimitPerIndex(t *testing.T) {
 		t.Errorf("failedIndexes %v completedIndexes %q succeeded %d failed %d", j.Status.FailedIndexes, j.Status.CompletedIndexes, j.Status.Succeeded, j.Status.Failed)
 	}
 }
+
+// Suspending a running Job deletes its pods and clears its start time;
+// resuming starts them again.
+func TestJobSuspendRunning(t *testing.T) {
+	s := startCluster(t, "pause")
+	ctx := context.Background()
+	_, err := s.Client.BatchV1().Jobs("pause").Create(ctx, newJob("long", func(j *batchv1.Job) {
+		j.Spec.Parallelism = ptr(int32(2))
+		j.Spec.Completions = ptr(int32(4))
+		j.Spec.Template.Annotations = nil // runs until stopped
+	}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, s, "pause", "long", 60*time.Second, func(j *batchv1.Job) bool { return j.Status.Active == 2 && j.Status.Ready != nil && *j.Status.Ready == 2 })
+	s.MustKubectl("-n", "pause", "patch", "job", "long", "--type=merge", "-p", `{"spec":{"suspend":true}}`)
+	j := waitJob(t, s, "pause", "long", 60*time.Second, func(j *batchv1.Job) bool {
+		return hasCondition(j, batchv1.JobSuspended, "JobSuspended") && j.Status.Active == 0 && j.Status.Terminating != nil && *j.Status.Terminating == 0
+	})
+	if j.Status.StartTime != nil {
+		t.Errorf("suspended job kept its start time %v", j.Status.StartTime)
+	}
+	s.MustKubectl("-n", "pause", "patch", "job", "long", "--type=merge", "-p", `{"spec":{"suspend":false}}`)
+	j = waitJob(t, s, "pause", "long", 60*time.Second, func(j *batchv1.Job) bool { return j.Status.Active == 2 })
+	if j.Status.StartTime == nil {
+		t.Error("resumed job has no start time")
+	}
+	out := s.MustKubectl("-n", "pause", "get", "events", "--field-selector", "involvedObject.name=long", "-o", "custom-columns=REASON:.reason")
+	for _, want := range []string{"Suspended", "Resumed", "SuccessfulDelete"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("events lack %s:\n%s", want, out)
+		}
+	}
+}

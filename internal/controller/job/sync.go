@@ -194,6 +194,10 @@ func (jc *Controller) sync(ctx context.Context, k string) error {
 			if setCondition(job, batchv1.JobSuspended, corev1.ConditionTrue, "JobSuspended", "Job suspended", now) {
 				suspendChanged = true
 				jc.recorder.Event(job, corev1.EventTypeNormal, "Suspended", "Job suspended")
+				// A suspended Job has not started (its scheduling
+				// directives may change), as 1.37's
+				// MutableSchedulingDirectivesForSuspendedJobs does.
+				job.Status.StartTime = nil
 			}
 		case managed:
 			if setCondition(job, batchv1.JobSuspended, corev1.ConditionFalse, "JobResumed", "Job resumed", now) {
