@@ -17,7 +17,11 @@ import (
 const (
 	// historyAge and historyMax bound the events a resource remembers for
 	// watches that resume from a past revision; older ones get 410 Gone.
-	historyAge = 5 * time.Minute
+	// Upstream's watch cache keeps 75 s of history as well: clients that
+	// fall further behind relist. (Every remembered event holds a decoded
+	// object: with 5,000 nodes renewing leases, five minutes of history
+	// cost the server more memory than all its current objects.)
+	historyAge = 75 * time.Second
 	historyMax = 50000
 	// waitForRevTimeout is how long a read waits for the cache to reach a
 	// revision before it fails, as upstream's 3 s "too large resource
