@@ -50,5 +50,6 @@ func newControllerManagerCommand() *cobra.Command {
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the API server (e.g. <data-dir>/controller-manager.kubeconfig)")
 	cmd.Flags().StringSliceVar(&o.Controllers, "controllers", o.Controllers, `controllers to run: "*" for the defaults, "name" to add one, "-name" to remove one`)
 	cmd.Flags().BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "run controllers only while holding the kube-system/kube-controller-manager lease")
+	addControllerFlags(cmd, &o.Controller)
 	return cmd
 }
