@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -153,10 +156,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	defer srv.Close()
 
 	var sched *process
+	var schedProfiles string
 	if opts.SchedulerProcess {
 		progress("starting kemudi scheduler")
+		if schedProfiles, err = freeAddr(); err != nil {
+			return nil, err
+		}
 		sched, err = start("scheduler", bin, "scheduler started", opts.Output,
-			"scheduler", "--kubeconfig", srv.Kubeconfig, "--leader-elect=false")
+			"scheduler", "--kubeconfig", srv.Kubeconfig, "--leader-elect=false", "--profiling-address", schedProfiles)
 		if err != nil {
 			return nil, err
 		}
@@ -212,10 +219,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 
-	var profErr chan error
+	profErr, profiles := make(chan error, 2), 0
 	if opts.CPUProfile != "" {
-		profErr = make(chan error, 1)
+		profiles++
 		go func() { profErr <- srv.CPUProfile(ctx, opts.CPUProfileDuration, opts.CPUProfile) }()
+		if sched != nil {
+			profiles++
+			secs := int(opts.CPUProfileDuration.Seconds())
+			go func() {
+				profErr <- fetch(ctx, schedProfiles, fmt.Sprintf("profile?seconds=%d", secs), opts.CPUProfile+".scheduler")
+			}()
+		}
 	}
 	progress("creating %d %s pods with %d clients", opts.Pods, opts.Workload, opts.Clients)
 	cpu0 := snapshotCPU(srv, sched, sim)
@@ -238,7 +252,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	if profErr != nil {
+	for range profiles {
 		if err := <-profErr; err != nil {
 			errs = append(errs, err)
 		}
@@ -246,6 +260,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.HeapProfile != "" {
 		if err := srv.HeapProfile(ctx, opts.HeapProfile); err != nil {
 			errs = append(errs, err)
+		}
+		if sched != nil {
+			if err := fetch(ctx, schedProfiles, "heap?gc=1", opts.HeapProfile+".scheduler"); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	res.LoadAfter = harness.LoadAvg()
@@ -262,6 +281,37 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	sl := srv.Logs()
 	res.Logs["server"] = fmt.Sprintf("%d warnings, %d errors %q", sl.Warnings, sl.Errors, sl.Samples)
 	return res, errors.Join(errs...)
+}
+
+// freeAddr is a free loopback address.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// fetch writes http://addr/debug/pprof/<what> to path.
+func fetch(ctx context.Context, addr, what, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/"+what, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("scheduler profile: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("scheduler profile %s: %s", what, resp.Status)
+	}
+	return os.WriteFile(path, body, 0o644)
 }
 
 type cpuSnapshot struct{ server, sched, sim, self, machine time.Duration }

@@ -1,7 +1,13 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -10,7 +16,7 @@ import (
 
 func newSchedulerCommand() *cobra.Command {
 	o := scheduler.DefaultOptions()
-	var kubeconfig string
+	var kubeconfig, profiling string
 	cmd := &cobra.Command{
 		Use:   "scheduler",
 		Short: "Run the scheduler alone, against any API server",
@@ -23,6 +29,11 @@ func newSchedulerCommand() *cobra.Command {
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			o.Log = slog.Default()
+			if profiling != "" {
+				if err := serveProfiles(ctx, profiling); err != nil {
+					return err
+				}
+			}
 			return scheduler.Run(ctx, cfg, o)
 		},
 	}
@@ -33,5 +44,32 @@ func newSchedulerCommand() *cobra.Command {
 	f.StringVar(&o.LeaseName, "leader-elect-resource-name", "kube-scheduler", "name of the kube-system Lease to hold")
 	f.Int32Var(&o.PercentageOfNodesToScore, "percentage-of-nodes-to-score", 0, "share of nodes to find feasible before scoring (0: upstream's adaptive default)")
 	f.IntVar(&o.Parallelism, "parallelism", 0, "goroutines filtering and scoring nodes (0: one per CPU)")
+	f.StringVar(&profiling, "profiling-address", "", "serve /debug/pprof on this address (e.g. 127.0.0.1:10259; default off)")
 	return cmd
+}
+
+// serveProfiles serves the Go profiles on addr (plain HTTP: give it a
+// loopback address) until ctx ends.
+func serveProfiles(ctx context.Context, addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("profiling server", "err", err)
+		}
+	}()
+	slog.Info("serving profiles", "address", l.Addr().String())
+	return nil
 }

@@ -106,7 +106,7 @@ func (c *Cache) RemoveNode(node *corev1.Node) {
 		return
 	}
 	ni := c.edit(node.Name)
-	ni.node, ni.unschedulable, ni.taints = nil, false, nil
+	ni.node, ni.name, ni.unschedulable, ni.taints = nil, "", false, nil
 	ni.Allocatable = Resource{}
 	ni.ImageSizes = nil
 }

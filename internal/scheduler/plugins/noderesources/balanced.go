@@ -35,30 +35,20 @@ func (*Balanced) PreScore(_ context.Context, _ *framework.CycleState, pod *frame
 // 50 + (50 + with - without) / 2, so an improvement tends to 100.
 func (*Balanced) Score(_ *framework.CycleState, pod *framework.PodInfo, node *framework.NodeInfo) (int64, *framework.Status) {
 	alloc, used := &node.Allocatable, &node.Requested
-	allocatable := [2]int64{alloc.MilliCPU, alloc.Memory}
-	without := [2]int64{used.MilliCPU, used.Memory}
-	with := [2]int64{used.MilliCPU + pod.Requests.MilliCPU, used.Memory + pod.Requests.Memory}
-	withPod := balance(with[:], allocatable[:])
-	withoutPod := balance(without[:], allocatable[:])
+	withPod := balance(used.MilliCPU+pod.Requests.MilliCPU, used.Memory+pod.Requests.Memory, alloc.MilliCPU, alloc.Memory)
+	withoutPod := balance(used.MilliCPU, used.Memory, alloc.MilliCPU, alloc.Memory)
 	return framework.MaxNodeScore/2 + (framework.MaxNodeScore/2+withPod-withoutPod)/2, nil
 }
 
-// balance is (1 - std of requested/allocatable) * 100 over the
-// resources the node has.
-func balance(requested, allocatable []int64) int64 {
-	var fractions [2]float64
-	n := 0
-	for i := range requested {
-		if allocatable[i] == 0 {
-			continue
-		}
-		f := math.Min(1, float64(requested[i])/float64(allocatable[i]))
-		fractions[n] = f
-		n++
+// balance is (1 - std of requested/allocatable) * 100 over cpu and
+// memory, the resources the node has; with one resource or none, std is
+// 0.
+func balance(cpu, memory, allocCPU, allocMemory int64) int64 {
+	if allocCPU == 0 || allocMemory == 0 {
+		return framework.MaxNodeScore
 	}
-	std := 0.0
-	if n == 2 {
-		std = math.Abs((fractions[0] - fractions[1]) / 2)
-	}
+	fc := min(1, float64(cpu)/float64(allocCPU))
+	fm := min(1, float64(memory)/float64(allocMemory))
+	std := math.Abs((fc - fm) / 2)
 	return int64((1 - std) * float64(framework.MaxNodeScore))
 }
