@@ -67,7 +67,7 @@ func New(client kubernetes.Interface, broadcaster events.EventBroadcaster, opts 
 		names:     sets.New(opts.SchedulerNames...),
 		informers: informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trimManagedFields)),
 		podInformer: informers.NewSharedInformerFactoryWithOptions(client, 0,
-			informers.WithTransform(trimManagedFields),
+			informers.WithTransform(trimPod),
 			informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 				o.FieldSelector = fields.AndSelectors(
 					fields.OneTermNotEqualSelector("status.phase", string(corev1.PodSucceeded)),
@@ -106,15 +106,6 @@ func New(client kubernetes.Interface, broadcaster events.EventBroadcaster, opts 
 		return nil, err
 	}
 	return s, nil
-}
-
-// trimManagedFields drops what the scheduler never reads from cached
-// pods, as upstream's informers do.
-func trimManagedFields(obj any) (any, error) {
-	if a, ok := obj.(metav1.ObjectMetaAccessor); ok {
-		a.GetObjectMeta().SetManagedFields(nil)
-	}
-	return obj, nil
 }
 
 // Run schedules until ctx ends: it starts the informers, waits for
