@@ -66,6 +66,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "kube-controller-manager"
 	}
+	// Controllers use deprecated APIs on purpose (v1 Endpoints); the
+	// warnings are for people, not for the log of every sync.
+	cfg.WarningHandler = rest.NoWarnings{}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("controller manager client: %w", err)
