@@ -1,0 +1,57 @@
+package endpointsbench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// BenchmarkEndpoints runs the endpoints benchmark (see the package
+// documentation): use -benchtime 1x and -v, as `make bench` does.
+// KEMUDI_BENCH_ENDPOINT_PODS and KEMUDI_BENCH_FLIPS size it. It asserts
+// that every flip was seen, and reports the latencies beside the target.
+func BenchmarkEndpoints(b *testing.B) {
+	var opts Options
+	for _, v := range []struct {
+		name string
+		dst  *int
+	}{{"KEMUDI_BENCH_ENDPOINT_PODS", &opts.Pods}, {"KEMUDI_BENCH_FLIPS", &opts.Flips}} {
+		if s := os.Getenv(v.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n <= 0 {
+				b.Fatalf("%s=%q: want a positive integer", v.name, s)
+			}
+			*v.dst = n
+		}
+	}
+	opts.Server.Binary = os.Getenv("KEMUDI_BIN")
+	opts.Server.TempRoot = os.Getenv("KEMUDI_BENCH_TMPDIR")
+	opts.Progress = progress{}
+	var res *Result
+	var err error
+	for range b.N {
+		if res, err = Run(context.Background(), opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var table strings.Builder
+	res.Print(&table)
+	b.Log("\n" + table.String())
+	if res.Missed > 0 {
+		b.Errorf("%d of %d flips never reached the endpoints", res.Missed, res.Flips)
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(res.ReadyToEndpoints.Max.Milliseconds()), "max-ms")
+	b.ReportMetric(float64(res.ReadyToEndpoints.P50.Milliseconds()), "p50-ms")
+	b.ReportMetric(res.Converge.Seconds(), "converge-s")
+}
+
+type progress struct{}
+
+func (progress) Write(p []byte) (int, error) {
+	fmt.Fprint(os.Stderr, string(p))
+	return len(p), nil
+}
