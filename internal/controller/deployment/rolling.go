@@ -68,7 +68,11 @@ func (dc *Controller) reconcileOldReplicaSets(ctx context.Context, all, oldRSs [
 	if limit <= 0 {
 		return false, nil
 	}
-	steps, cleaned := unhealthyCleanup(oldRSs, limit)
+	steps, cleaned, ok := unhealthyCleanup(oldRSs, limit)
+	if !ok {
+		// An old set's status lags its last scale-down: wait for it.
+		return false, nil
+	}
 	resized := map[types.UID]*appsv1.ReplicaSet{}
 	for _, s := range steps {
 		_, updated, err := dc.scaleReplicaSet(ctx, s.rs, s.replicas, d, false)

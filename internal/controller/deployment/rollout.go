@@ -285,12 +285,13 @@ func fraction(rs *appsv1.ReplicaSet, d *appsv1.Deployment) int32 {
 
 // unhealthyCleanup plans scaling down old sets' pods that are not
 // available (oldest sets first), at most limit in all: they serve no one,
-// so they go before any available pod does.
-func unhealthyCleanup(oldRSs []*appsv1.ReplicaSet, limit int32) ([]scaleStep, int32) {
+// so they go before any available pod does. A set reporting more
+// available pods than it wants has not caught up with its last scale-down
+// yet: nothing is planned then (ok false), as upstream refuses to scale
+// it "down" to more than it has.
+func unhealthyCleanup(oldRSs []*appsv1.ReplicaSet, limit int32) (steps []scaleStep, total int32, ok bool) {
 	sorted := append([]*appsv1.ReplicaSet(nil), oldRSs...)
 	sort.Sort(byCreation(sorted))
-	var steps []scaleStep
-	var total int32
 	for _, rs := range sorted {
 		if total >= limit {
 			break
@@ -298,11 +299,14 @@ func unhealthyCleanup(oldRSs []*appsv1.ReplicaSet, limit int32) ([]scaleStep, in
 		if *rs.Spec.Replicas == 0 || *rs.Spec.Replicas == rs.Status.AvailableReplicas {
 			continue
 		}
+		if *rs.Spec.Replicas < rs.Status.AvailableReplicas {
+			return nil, 0, false
+		}
 		n := min(limit-total, *rs.Spec.Replicas-rs.Status.AvailableReplicas)
 		steps = append(steps, scaleStep{rs: rs, replicas: *rs.Spec.Replicas - n})
 		total += n
 	}
-	return steps, total
+	return steps, total, true
 }
 
 // oldScaleDown plans scaling old sets down (oldest first) by as many

@@ -114,9 +114,15 @@ func TestOldScaleDown(t *testing.T) {
 		t.Fatalf("maxScaledDown %d, want 4", got)
 	}
 	// Unavailable pods go first: b has 4 unavailable.
-	steps, n := unhealthyCleanup([]*appsv1.ReplicaSet{oldest, older}, 4)
-	if n != 4 || len(steps) != 1 || steps[0].rs.Name != "b" || steps[0].replicas != 2 {
+	steps, n, ok := unhealthyCleanup([]*appsv1.ReplicaSet{oldest, older}, 4)
+	if n != 4 || !ok || len(steps) != 1 || steps[0].rs.Name != "b" || steps[0].replicas != 2 {
 		t.Fatalf("cleanup %v %d", steps, n)
+	}
+	// A set just told to shrink still reports its old availability: no
+	// plan at all (never a "scale down" to more pods).
+	stale := rs("stale", 15, 20, 1)
+	if steps, _, ok := unhealthyCleanup([]*appsv1.ReplicaSet{stale}, 5); ok || len(steps) != 0 {
+		t.Fatalf("stale set: %v %v", steps, ok)
 	}
 	// Then available ones beyond the minimum, oldest set first: 8
 	// available, minimum 8: none.
@@ -152,7 +158,13 @@ func simulate(t *testing.T, d *appsv1.Deployment, lag bool) {
 	old := rs("old", replicas, replicas, 1)
 	newRS := rs("new", 0, 0, 2)
 	pending := int32(0) // new pods not yet available (lag)
+	// With lag, an old set's status catches up with a scale-down a step
+	// later (its pods are gone at once, its status says so later): the
+	// decisions then see stale status.
+	shrunk := int32(-1)
 	for step := 0; step < 200; step++ {
+		catchUp := shrunk
+		shrunk = -1
 		all := []*appsv1.ReplicaSet{old, newRS}
 		if *newRS.Spec.Replicas == replicas && *old.Spec.Replicas == 0 && newRS.Status.AvailableReplicas == replicas {
 			return
@@ -161,22 +173,38 @@ func simulate(t *testing.T, d *appsv1.Deployment, lag bool) {
 			pending += n - *newRS.Spec.Replicas
 			newRS.Spec.Replicas, newRS.Status.Replicas = ptr(n), n
 		} else if limit := maxScaledDown(d, all, newRS); limit > 0 {
-			steps, _ := unhealthyCleanup([]*appsv1.ReplicaSet{old}, limit)
-			for _, s := range steps {
-				s.rs.Spec.Replicas, s.rs.Status.Replicas = ptr(s.replicas), s.replicas
+			steps, _, ok := unhealthyCleanup([]*appsv1.ReplicaSet{old}, limit)
+			if ok {
+				for _, s := range steps {
+					if s.replicas > *s.rs.Spec.Replicas {
+						t.Fatalf("step %d: cleanup grows %s from %d to %d", step, s.rs.Name, *s.rs.Spec.Replicas, s.replicas)
+					}
+					s.rs.Spec.Replicas = ptr(s.replicas)
+				}
+				for _, s := range oldScaleDown(d, all, activeSets([]*appsv1.ReplicaSet{old})) {
+					if s.replicas > *s.rs.Spec.Replicas {
+						t.Fatalf("step %d: scale-down grows %s from %d to %d", step, s.rs.Name, *s.rs.Spec.Replicas, s.replicas)
+					}
+					s.rs.Spec.Replicas = ptr(s.replicas)
+				}
+				if lag {
+					shrunk = *old.Spec.Replicas
+				} else {
+					old.Status.Replicas, old.Status.AvailableReplicas = *old.Spec.Replicas, min(old.Status.AvailableReplicas, *old.Spec.Replicas)
+				}
 			}
-			for _, s := range oldScaleDown(d, all, activeSets([]*appsv1.ReplicaSet{old})) {
-				s.rs.Spec.Replicas, s.rs.Status.Replicas = ptr(s.replicas), s.replicas
-				s.rs.Status.AvailableReplicas = min(s.rs.Status.AvailableReplicas, s.replicas)
-			}
+		}
+		if catchUp >= 0 {
+			old.Status.Replicas, old.Status.AvailableReplicas = catchUp, min(old.Status.AvailableReplicas, catchUp)
 		}
 		// Pods become available (a step later with lag).
 		if !lag || step%2 == 1 {
 			newRS.Status.AvailableReplicas += pending
 			pending = 0
 		}
-		pods := old.Status.Replicas + newRS.Status.Replicas
-		available := old.Status.AvailableReplicas + newRS.Status.AvailableReplicas
+		// The pods that exist: an old set's pods go as soon as it shrinks.
+		pods := min(old.Status.Replicas, *old.Spec.Replicas) + newRS.Status.Replicas
+		available := min(old.Status.AvailableReplicas, *old.Spec.Replicas) + newRS.Status.AvailableReplicas
 		if pods > replicas+surge {
 			t.Fatalf("step %d: %d pods, more than %d+%d", step, pods, replicas, surge)
 		}
