@@ -219,7 +219,7 @@ func TestSelectorlessAndHeadlessServices(t *testing.T) {
 	s := clustertest.Start(t)
 	nodes := simnodetest.Start(t, s.Config, simnode.Options{Count: 1})
 	s.RunControllerManager(func(o *manager.Options) {
-		o.Controllers = []string{"endpoints", "endpointslice"}
+		o.Controllers = []string{"endpoints", "endpointslice", "endpointslice-mirroring"}
 	})
 	ctx := context.Background()
 	c := s.Client
@@ -276,9 +276,19 @@ func TestSelectorlessAndHeadlessServices(t *testing.T) {
 	if len(got.Subsets) != 1 || got.Subsets[0].Addresses[0].IP != "192.0.2.10" || got.Labels["endpoints.kubernetes.io/managed-by"] != "" {
 		t.Errorf("selectorless endpoints changed: %+v", got)
 	}
-	list, err := c.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=external"})
-	if err != nil || len(list.Items) != 0 {
-		t.Errorf("slices for a selectorless service: %v %v", list, err)
+	// Its endpoints are mirrored into a slice of the mirroring controller.
+	until(t, "the mirrored slice", func(ctx context.Context) (bool, error) {
+		list, err := c.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=external"})
+		if err != nil || len(list.Items) != 1 {
+			return false, err
+		}
+		sl := list.Items[0]
+		return sl.Labels[discoveryv1.LabelManagedBy] == "endpointslicemirroring-controller.k8s.io" && len(sl.Endpoints) == 1 &&
+			sl.Endpoints[0].Addresses[0] == "192.0.2.10" && *sl.Ports[0].Port == 5432 && sl.OwnerReferences[0].Kind == "Endpoints", nil
+	})
+	// Not the API server's own endpoints (marked skip-mirror).
+	if list, err := c.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{LabelSelector: "endpointslice.kubernetes.io/managed-by=endpointslicemirroring-controller.k8s.io"}); err != nil || len(list.Items) != 1 {
+		t.Errorf("mirrored slices: %v %v", list, err)
 	}
 	// The API server's own endpoints are left alone.
 	if ep, err := c.CoreV1().Endpoints("default").Get(ctx, "kubernetes", metav1.GetOptions{}); err == nil && ep.Labels["endpoints.kubernetes.io/managed-by"] != "" {

@@ -102,6 +102,12 @@ func (e *Controller) sliceChanged(obj interface{}, deleted bool) {
 
 var errNodeNotFound = errors.New("node not found")
 
+// errStaleCache asks for a retry: the cache misses this controller's
+// own writes.
+func errStaleCache(key string) error {
+	return fmt.Errorf("endpoint slice cache of %s is behind this controller's writes", key)
+}
+
 func (e *Controller) sync(ctx context.Context, key string) error {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
@@ -114,7 +120,7 @@ func (e *Controller) sync(ctx context.Context, key string) error {
 		return err
 	}
 	if e.tracker.stale(key, existing) {
-		return fmt.Errorf("endpoint slice cache of %s is behind this controller's writes", key)
+		return errStaleCache(key)
 	}
 	svc, err := e.services.Services(ns).Get(name)
 	if apierrors.IsNotFound(err) {
@@ -158,7 +164,7 @@ func (e *Controller) sync(ctx context.Context, key string) error {
 	for _, t := range types {
 		groups, miss := desired(svc, pods, t, zoneOf)
 		missing = append(missing, miss...)
-		p := reconcile(svc, t, groups, mine, MaxEndpointsPerSlice)
+		p := reconcile(serviceMeta(svc), t, groups, mine, MaxEndpointsPerSlice)
 		total.create = append(total.create, p.create...)
 		total.update = append(total.update, p.update...)
 		total.delete = append(total.delete, p.delete...)

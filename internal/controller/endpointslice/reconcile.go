@@ -146,12 +146,25 @@ type plan struct {
 	create, update, delete []*discoveryv1.EndpointSlice
 }
 
-// reconcile turns a service's existing slices of one address type into
+// sliceMeta is what every slice of one owner carries.
+type sliceMeta struct {
+	namespace, prefix string
+	labels            map[string]string
+	owner             metav1.OwnerReference
+	// placeholder keeps one empty slice when there are no endpoints.
+	placeholder bool
+}
+
+// serviceMeta is the metadata of a service's slices.
+func serviceMeta(svc *corev1.Service) sliceMeta {
+	return sliceMeta{namespace: svc.Namespace, prefix: slicePrefix(svc.Name), labels: sliceLabels(svc), owner: ownerRef(svc), placeholder: true}
+}
+
+// reconcile turns an owner's existing slices of one address type into
 // the desired endpoints, moving as few endpoints as it can.
-func reconcile(svc *corev1.Service, addressType discoveryv1.AddressType, groups map[string]*group, existing []*discoveryv1.EndpointSlice, max int) plan {
+func reconcile(m sliceMeta, addressType discoveryv1.AddressType, groups map[string]*group, existing []*discoveryv1.EndpointSlice, max int) plan {
 	var p plan
-	labels := sliceLabels(svc)
-	owner := ownerRef(svc)
+	labels, owner := m.labels, m.owner
 	total := 0
 	for _, g := range groups {
 		total += len(g.endpoints)
@@ -252,7 +265,7 @@ func reconcile(svc *corev1.Service, addressType discoveryv1.AddressType, groups 
 		}
 		for len(rest) > 0 {
 			n := min(max, len(rest))
-			s := newSlice(svc, addressType, labels, owner)
+			s := newSlice(m, addressType)
 			s.Ports = g.ports
 			s.Endpoints = append([]discoveryv1.Endpoint(nil), rest[:n]...)
 			rest = rest[n:]
@@ -262,7 +275,7 @@ func reconcile(svc *corev1.Service, addressType discoveryv1.AddressType, groups 
 	}
 
 	// A service without endpoints keeps exactly one placeholder slice.
-	if total == 0 {
+	if total == 0 && m.placeholder {
 		if len(placeholders) > 0 {
 			keep := placeholders[0]
 			if !sliceMetaCurrent(keep, labels, owner) {
@@ -278,7 +291,7 @@ func reconcile(svc *corev1.Service, addressType discoveryv1.AddressType, groups 
 			p.update = append(p.update, ns)
 			spare = spare[1:]
 		} else {
-			s := newSlice(svc, addressType, labels, owner)
+			s := newSlice(m, addressType)
 			s.Endpoints = []discoveryv1.Endpoint{}
 			p.create = append(p.create, s)
 		}
@@ -289,12 +302,12 @@ func reconcile(svc *corev1.Service, addressType discoveryv1.AddressType, groups 
 	return p
 }
 
-func newSlice(svc *corev1.Service, addressType discoveryv1.AddressType, labels map[string]string, owner metav1.OwnerReference) *discoveryv1.EndpointSlice {
+func newSlice(m sliceMeta, addressType discoveryv1.AddressType) *discoveryv1.EndpointSlice {
 	s := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{GenerateName: slicePrefix(svc.Name), Namespace: svc.Namespace},
+		ObjectMeta:  metav1.ObjectMeta{GenerateName: m.prefix, Namespace: m.namespace},
 		AddressType: addressType,
 	}
-	setSliceMeta(s, labels, owner)
+	setSliceMeta(s, m.labels, m.owner)
 	return s
 }
 

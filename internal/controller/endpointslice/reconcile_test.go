@@ -74,7 +74,7 @@ func run(t *testing.T, s *corev1.Service, pods []*corev1.Pod, existing []*discov
 	if len(missing) > 0 {
 		t.Fatalf("missing %v", missing)
 	}
-	p := reconcile(s, discoveryv1.AddressTypeIPv4, groups, existing, MaxEndpointsPerSlice)
+	p := reconcile(serviceMeta(s), discoveryv1.AddressTypeIPv4, groups, existing, MaxEndpointsPerSlice)
 	return p, apply(existing, p)
 }
 
@@ -218,5 +218,50 @@ func TestReconcilePortMappingsAndTerminating(t *testing.T) {
 	p, _ = run(t, s, pods, nil)
 	if _, ok := p.create[0].Labels[corev1.IsHeadlessService]; !ok {
 		t.Error("headless label missing")
+	}
+}
+
+func TestMirroredGroups(t *testing.T) {
+	node := "node-1"
+	ep := &corev1.Endpoints{
+		ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "ns", UID: "ep-uid", Labels: map[string]string{"team": "a"}},
+		Subsets: []corev1.EndpointSubset{
+			{
+				Addresses:         []corev1.EndpointAddress{{IP: "192.0.2.1", NodeName: &node}, {IP: "2001:db8::1"}},
+				NotReadyAddresses: []corev1.EndpointAddress{{IP: "192.0.2.2", Hostname: "db-2"}},
+				Ports:             []corev1.EndpointPort{{Name: "pg", Port: 5432, Protocol: corev1.ProtocolTCP}},
+			},
+			{Addresses: []corev1.EndpointAddress{{IP: "192.0.2.3"}}, Ports: []corev1.EndpointPort{{Name: "metrics", Port: 9187, Protocol: corev1.ProtocolTCP}}},
+		},
+	}
+	groups := mirroredGroups(ep)
+	if len(groups[discoveryv1.AddressTypeIPv4]) != 2 || len(groups[discoveryv1.AddressTypeIPv6]) != 1 {
+		t.Fatalf("groups = %v", groups)
+	}
+	meta := sliceMeta{namespace: "ns", prefix: "db-", labels: mirroredLabels(ep), owner: endpointsOwner(ep)}
+	p := reconcile(meta, discoveryv1.AddressTypeIPv4, groups[discoveryv1.AddressTypeIPv4], nil, MaxEndpointsPerSlice)
+	if len(p.create) != 2 {
+		t.Fatalf("%d slices", len(p.create))
+	}
+	for _, s := range p.create {
+		if s.Labels[discoveryv1.LabelManagedBy] != MirroringManagedBy || s.Labels[discoveryv1.LabelServiceName] != "db" || s.Labels["team"] != "a" || s.OwnerReferences[0].Kind != "Endpoints" {
+			t.Errorf("slice metadata %+v", s.ObjectMeta)
+		}
+		for _, e := range s.Endpoints {
+			if (e.Addresses[0] == "192.0.2.2") == *e.Conditions.Ready {
+				t.Errorf("endpoint %v ready = %v", e.Addresses, *e.Conditions.Ready)
+			}
+		}
+	}
+	// Nothing to mirror: no placeholder, unlike a service's slices.
+	if p := reconcile(meta, discoveryv1.AddressTypeIPv4, nil, nil, MaxEndpointsPerSlice); len(p.create) != 0 {
+		t.Errorf("mirroring made a placeholder")
+	}
+	sel := &corev1.Service{Spec: corev1.ServiceSpec{Selector: map[string]string{"a": "b"}}}
+	plain := &corev1.Service{}
+	skip := ep.DeepCopy()
+	skip.Labels[skipMirrorLabel] = "true"
+	if shouldMirror(sel, ep) || !shouldMirror(plain, ep) || shouldMirror(plain, skip) || shouldMirror(nil, ep) {
+		t.Error("shouldMirror")
 	}
 }
