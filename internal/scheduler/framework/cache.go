@@ -106,7 +106,7 @@ func (c *Cache) RemoveNode(node *corev1.Node) {
 		return
 	}
 	ni := c.edit(node.Name)
-	ni.node, ni.name, ni.unschedulable, ni.taints = nil, "", false, nil
+	ni.node, ni.name, ni.unschedulable, ni.hasHostname, ni.taints = nil, "", false, false, nil
 	ni.Allocatable = Resource{}
 	ni.ImageSizes = nil
 }
@@ -127,9 +127,7 @@ func (c *Cache) addPod(pod *corev1.Pod) {
 		if ps.assumed && ps.info.Pod.Generation == pod.Generation && !resizing(pod) {
 			// The binding of a pod we assumed: same spec, so what was
 			// computed from it still holds.
-			cp := *ps.info
-			cp.Pod = pod
-			info = &cp
+			info = reuse(ps.info, pod)
 		}
 	}
 	if info == nil {
@@ -152,11 +150,22 @@ func (c *Cache) UpdatePod(old, pod *corev1.Pod) bool {
 		return true
 	}
 	// Same spec: keep what was computed from it, take the new object.
-	pi := *ps.info
-	pi.Pod = pod
-	c.edit(ps.node).ReplacePod(&pi)
-	ps.info = &pi
+	pi := reuse(ps.info, pod)
+	c.edit(ps.node).ReplacePod(pi)
+	ps.info = pi
 	return relevant
+}
+
+// reuse returns a copy of pi for pod, a newer version of its pod with
+// the same spec; what was remembered about its labels goes if they
+// changed.
+func reuse(pi *PodInfo, pod *corev1.Pod) *PodInfo {
+	cp := *pi
+	cp.Pod = pod
+	if !labels.Equals(pi.Pod.Labels, pod.Labels) {
+		cp.Memo = NewMatchMemo()
+	}
+	return &cp
 }
 
 // resizing is true when the kubelet reports container resources, which

@@ -16,6 +16,7 @@ type NodeInfo struct {
 	// it can: the name, cordon and taints are copied from the node.
 	name             string
 	unschedulable    bool
+	hasHostname      bool
 	Allocatable      Resource
 	Requested        Resource
 	NonZeroRequested Resource
@@ -63,6 +64,10 @@ func (n *NodeInfo) Name() string { return n.name }
 // Unschedulable is the node's spec.unschedulable.
 func (n *NodeInfo) Unschedulable() bool { return n.unschedulable }
 
+// HasHostnameLabel is true when the node has the kubernetes.io/hostname
+// label, the topology of per-node affinity terms.
+func (n *NodeInfo) HasHostnameLabel() bool { return n.hasHostname }
+
 // Taints are the node's taints.
 func (n *NodeInfo) Taints() []corev1.Taint { return n.taints }
 
@@ -71,6 +76,7 @@ func (n *NodeInfo) SetNode(node *corev1.Node) {
 	n.node = node
 	n.name = node.Name
 	n.unschedulable = node.Spec.Unschedulable
+	_, n.hasHostname = node.Labels[corev1.LabelHostname]
 	n.taints = node.Spec.Taints
 	n.Allocatable = NewResource(node.Status.Allocatable)
 	n.ImageSizes = nil

@@ -3,6 +3,7 @@ package framework
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,12 +31,53 @@ type PodInfo struct {
 	// API accepted something the scheduler cannot use): a pending pod
 	// with one stays pending with this message.
 	ParseError error
+	// Memo remembers whether the pod matched the terms it was last
+	// checked against; copies of a PodInfo with the same labels share it.
+	Memo *MatchMemo
+}
+
+// TermKey identifies a term by its content: plugins intern one per
+// distinct term, so that equal keys are the same pointer.
+type TermKey struct{ canonical string }
+
+// NewTermKey returns a key for a term's canonical text; intern it.
+func NewTermKey(canonical string) *TermKey { return &TermKey{canonical} }
+
+// MatchMemo remembers, across cycles, whether a pod matched the last
+// term it matched and the last it did not: a pod that thousands of
+// pods' anti-affinity is checked against is matched once per term, not
+// once per cycle. It is safe for concurrent use.
+type MatchMemo struct {
+	yes, no atomic.Pointer[TermKey]
+}
+
+// NewMatchMemo returns an empty memo.
+func NewMatchMemo() *MatchMemo { return &MatchMemo{} }
+
+// Lookup returns the remembered answer for key, if any.
+func (m *MatchMemo) Lookup(key *TermKey) (matched, known bool) {
+	switch key {
+	case m.yes.Load():
+		return true, true
+	case m.no.Load():
+		return false, true
+	}
+	return false, false
+}
+
+// Remember records the answer for key.
+func (m *MatchMemo) Remember(key *TermKey, matched bool) {
+	if matched {
+		m.yes.Store(key)
+	} else {
+		m.no.Store(key)
+	}
 }
 
 // NewPodInfo computes a pod's PodInfo. It never fails: terms that do not
 // parse are left out and reported in ParseError.
 func NewPodInfo(pod *corev1.Pod) *PodInfo {
-	pi := &PodInfo{Pod: pod, Requests: podRequests(pod), HostPorts: hostPorts(pod)}
+	pi := &PodInfo{Pod: pod, Requests: podRequests(pod), HostPorts: hostPorts(pod), Memo: NewMatchMemo()}
 	pi.NonZeroMilliCPU, pi.NonZeroMemory = podNonZeroRequests(pod)
 	a := pod.Spec.Affinity
 	if a == nil || (a.PodAffinity == nil && a.PodAntiAffinity == nil) {

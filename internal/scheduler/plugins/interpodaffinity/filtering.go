@@ -35,8 +35,8 @@ type preFilterState struct {
 	// The incoming pod's required terms: affinity terms are all by
 	// hostname (hostAffinity) or counted cluster-wide (clusterAffinity);
 	// anti-affinity terms are split by whether they are by hostname.
-	hostAffinity, clusterAffinity         []framework.AffinityTerm
-	hostAntiAffinity, clusterAntiAffinity []framework.AffinityTerm
+	hostAffinity, clusterAffinity         []term
+	hostAntiAffinity, clusterAntiAffinity []term
 	// affinityCounts and antiAffinityCounts count, per topology pair,
 	// the running pods the cluster-wide terms select.
 	affinityCounts, antiAffinityCounts topologyCounts
@@ -77,11 +77,11 @@ func (pl *Plugin) PreFilter(_ context.Context, state *framework.CycleState, pod 
 	}
 	s := &preFilterState{pod: pod, nsLabels: pl.namespaceLabels(pod.Pod.Namespace), requiredAffinity: affinity}
 	if allByHostname(affinity) {
-		s.hostAffinity = affinity
+		s.hostAffinity = pl.keyed(affinity)
 	} else {
-		s.clusterAffinity = affinity
+		s.clusterAffinity = pl.keyed(affinity)
 	}
-	for _, t := range anti {
+	for _, t := range pl.keyed(anti) {
 		if t.TopologyKey == corev1.LabelHostname {
 			s.hostAntiAffinity = append(s.hostAntiAffinity, t)
 		} else {
@@ -136,7 +136,7 @@ func (s *preFilterState) countPod(p *framework.PodInfo, nodeLabels map[string]st
 		}
 	}
 	for i := range s.clusterAntiAffinity {
-		if s.clusterAntiAffinity[i].Matches(p.Pod, nil) {
+		if s.clusterAntiAffinity[i].matches(p) {
 			s.antiAffinityCounts.update(nodeLabels, s.clusterAntiAffinity[i].TopologyKey, delta)
 		}
 	}
@@ -179,18 +179,17 @@ func (*Plugin) Filter(state *framework.CycleState, _ *framework.PodInfo, node *f
 	if s == nil {
 		return framework.AsStatus(fmt.Errorf("%s: no PreFilter state", Name))
 	}
-	labels := node.Node().Labels
 	switch {
 	case len(s.hostAffinity) > 0:
 		if !s.nodePodsSatisfyAffinity(node) {
 			return affinityMismatch
 		}
 	case len(s.clusterAffinity) > 0:
-		if !s.topologyMatchesAffinity(labels) {
+		if !s.topologyMatchesAffinity(node.Node().Labels) {
 			return affinityMismatch
 		}
 	}
-	if s.topologyConflictsWithAntiAffinity(labels) || s.nodePodsConflictWithAntiAffinity(node) {
+	if s.topologyConflictsWithAntiAffinity(node) || s.nodePodsConflictWithAntiAffinity(node) {
 		return antiAffinityConflict
 	}
 	if !s.satisfiesExistingAntiAffinity(node) {
@@ -203,7 +202,7 @@ func (*Plugin) Filter(state *framework.CycleState, _ *framework.PodInfo, node *f
 // affinity term, or this is the first pod of a group with affinity to
 // itself.
 func (s *preFilterState) nodePodsSatisfyAffinity(node *framework.NodeInfo) bool {
-	if _, ok := node.Node().Labels[corev1.LabelHostname]; !ok {
+	if !node.HasHostnameLabel() {
 		return false
 	}
 	for _, p := range node.Pods {
@@ -238,7 +237,7 @@ func (s *preFilterState) topologyMatchesAffinity(nodeLabels map[string]string) b
 // selfAffinity lets the first pod of a group with affinity to itself
 // start anywhere that has the topology keys, when no matching pod runs.
 func (s *preFilterState) selfAffinity(nodeLabels map[string]string) bool {
-	if s.hostAffinityMatches > 0 || !matchesAll(s.requiredAffinity, s.pod) {
+	if s.hostAffinityMatches > 0 || !selfMatchesAll(s.requiredAffinity, s.pod) {
 		return false
 	}
 	for i := range s.requiredAffinity {
@@ -249,10 +248,11 @@ func (s *preFilterState) selfAffinity(nodeLabels map[string]string) bool {
 	return true
 }
 
-func (s *preFilterState) topologyConflictsWithAntiAffinity(nodeLabels map[string]string) bool {
+func (s *preFilterState) topologyConflictsWithAntiAffinity(node *framework.NodeInfo) bool {
 	if len(s.antiAffinityCounts) == 0 {
 		return false
 	}
+	nodeLabels := node.Node().Labels
 	for i := range s.clusterAntiAffinity {
 		key := s.clusterAntiAffinity[i].TopologyKey
 		if v, ok := nodeLabels[key]; ok && s.antiAffinityCounts[topologyPair{key, v}] > 0 {
@@ -263,15 +263,12 @@ func (s *preFilterState) topologyConflictsWithAntiAffinity(nodeLabels map[string
 }
 
 func (s *preFilterState) nodePodsConflictWithAntiAffinity(node *framework.NodeInfo) bool {
-	if len(s.hostAntiAffinity) == 0 {
-		return false
-	}
-	if _, ok := node.Node().Labels[corev1.LabelHostname]; !ok {
+	if len(s.hostAntiAffinity) == 0 || !node.HasHostnameLabel() {
 		return false
 	}
 	for _, p := range node.Pods {
 		for i := range s.hostAntiAffinity {
-			if s.hostAntiAffinity[i].Matches(p.Pod, nil) {
+			if s.hostAntiAffinity[i].matches(p) {
 				return true
 			}
 		}
@@ -282,15 +279,14 @@ func (s *preFilterState) nodePodsConflictWithAntiAffinity(node *framework.NodeIn
 // satisfiesExistingAntiAffinity: no running pod's required
 // anti-affinity selects the incoming pod within the node's domains.
 func (s *preFilterState) satisfiesExistingAntiAffinity(node *framework.NodeInfo) bool {
-	labels := node.Node().Labels
 	if len(s.existingAnti) > 0 {
-		for k, v := range labels {
+		for k, v := range node.Node().Labels {
 			if s.existingAnti[topologyPair{k, v}] > 0 {
 				return false
 			}
 		}
 	}
-	if _, ok := labels[corev1.LabelHostname]; !ok {
+	if !node.HasHostnameLabel() || len(node.PodsWithRequiredAntiAffinity) == 0 {
 		return true
 	}
 	for _, p := range node.PodsWithRequiredAntiAffinity {

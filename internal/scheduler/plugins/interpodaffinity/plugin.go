@@ -9,7 +9,11 @@
 package interpodaffinity
 
 import (
+	"strings"
+	"sync"
+
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/sets"
 	corelisters "k8s.io/client-go/listers/core/v1"
 
 	"github.com/kemudi/kemudi/internal/scheduler/framework"
@@ -27,10 +31,66 @@ type Plugin struct {
 	// namespaces resolves namespace selectors and namespace labels; nil
 	// treats every namespace as unlabelled.
 	namespaces corelisters.NamespaceLister
+
+	// keys interns the incoming pods' terms by content, so that what a
+	// running pod's MatchMemo remembers about a term serves every later
+	// pod with the same term (the pods of one workload).
+	mu   sync.Mutex
+	keys map[string]*framework.TermKey
 }
 
+// maxKeys bounds the interned terms; past it they are forgotten (memos
+// then miss once and learn again).
+const maxKeys = 4096
+
 // New returns the plugin.
-func New(namespaces corelisters.NamespaceLister) *Plugin { return &Plugin{namespaces: namespaces} }
+func New(namespaces corelisters.NamespaceLister) *Plugin {
+	return &Plugin{namespaces: namespaces, keys: map[string]*framework.TermKey{}}
+}
+
+// term is an incoming pod's term with its interned key.
+type term struct {
+	framework.AffinityTerm
+	key *framework.TermKey
+}
+
+// matches is t.Matches(p, no namespace labels: the term's namespaces are
+// resolved), remembered in p's memo.
+func (t *term) matches(p *framework.PodInfo) bool {
+	if m, known := p.Memo.Lookup(t.key); known {
+		return m
+	}
+	m := t.Matches(p.Pod, nil)
+	p.Memo.Remember(t.key, m)
+	return m
+}
+
+// keyed interns resolved terms.
+func (pl *Plugin) keyed(terms []framework.AffinityTerm) []term {
+	out := make([]term, len(terms))
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	for i := range terms {
+		c := canonical(&terms[i])
+		k, ok := pl.keys[c]
+		if !ok {
+			if len(pl.keys) >= maxKeys {
+				clear(pl.keys)
+			}
+			k = framework.NewTermKey(c)
+			pl.keys[c] = k
+		}
+		out[i] = term{AffinityTerm: terms[i], key: k}
+	}
+	return out
+}
+
+// canonical is what decides which pods a resolved term matches: its
+// namespaces and selectors (not its topology key).
+func canonical(t *framework.AffinityTerm) string {
+	ns := sets.List(t.Namespaces)
+	return t.Selector.String() + "\x00" + strings.Join(ns, ",") + "\x00" + t.NamespaceSelector.String()
+}
 
 // Name implements framework.Plugin.
 func (*Plugin) Name() string { return Name }
@@ -116,7 +176,20 @@ func (m topologyCounts) update(nodeLabels map[string]string, key string, delta i
 
 // matchesAll is true when every term (there is at least one) selects
 // pod.
-func matchesAll(terms []framework.AffinityTerm, pod *framework.PodInfo) bool {
+func matchesAll(terms []term, pod *framework.PodInfo) bool {
+	if len(terms) == 0 {
+		return false
+	}
+	for i := range terms {
+		if !terms[i].matches(pod) {
+			return false
+		}
+	}
+	return true
+}
+
+// selfMatchesAll is matchesAll of the pod's own terms against itself.
+func selfMatchesAll(terms []framework.AffinityTerm, pod *framework.PodInfo) bool {
 	if len(terms) == 0 {
 		return false
 	}
