@@ -182,3 +182,31 @@ func TestAffinityLists(t *testing.T) {
 		t.Error("pod gone, node still listed")
 	}
 }
+
+// TestMemoForgetsOnRelabel: what a pod's memo remembers about terms goes
+// when its labels change, even when nothing else does.
+func TestMemoForgetsOnRelabel(t *testing.T) {
+	c := framework.NewCache()
+	c.AddNode(st.Node("a"))
+	p := st.Pod("p", st.PodLabels("app", "x"), st.OnNode("a"))
+	c.AddPod(p)
+	snap := framework.NewSnapshot()
+	c.UpdateSnapshot(snap)
+	key := framework.NewTermKey("app=x")
+	snap.Get("a").Pods[0].Memo.Remember(key, true)
+
+	same := p.DeepCopy()
+	same.ResourceVersion = "2"
+	c.UpdatePod(p, same)
+	c.UpdateSnapshot(snap)
+	if m, known := snap.Get("a").Pods[0].Memo.Lookup(key); !known || !m {
+		t.Error("an update that kept the labels lost the memo")
+	}
+	relabelled := same.DeepCopy()
+	relabelled.Labels = map[string]string{"app": "y"}
+	c.UpdatePod(same, relabelled)
+	c.UpdateSnapshot(snap)
+	if _, known := snap.Get("a").Pods[0].Memo.Lookup(key); known {
+		t.Error("relabelled pod still remembers matching app=x")
+	}
+}
