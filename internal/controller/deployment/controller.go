@@ -63,7 +63,7 @@ func New(c *controller.Context) (*Controller, error) {
 	if err := controller.AddPodControllerIndex(podInf.Informer()); err != nil {
 		return nil, err
 	}
-	if err := addSetControllerIndex(rsInf.Informer()); err != nil {
+	if err := controller.AddControllerUIDIndex(rsInf.Informer()); err != nil {
 		return nil, err
 	}
 	if _, err := dInf.Informer().AddEventHandler(dc.loop.Handlers()); err != nil {
@@ -307,48 +307,8 @@ func (dc *Controller) podsBySet(sets []*appsv1.ReplicaSet) (map[types.UID][]*cor
 
 func (dc *Controller) now() time.Time { return dc.clock.Now() }
 
-// setControllerIndex indexes ReplicaSets by their controller's UID, and
-// orphans by namespace: a Deployment claims among its own sets and the
-// orphans of its namespace only, not every set of the namespace.
-const setControllerIndex = "kemudi.io/replicaset-controller"
-
-func addSetControllerIndex(inf cache.SharedIndexInformer) error {
-	if _, ok := inf.GetIndexer().GetIndexers()[setControllerIndex]; ok {
-		return nil
-	}
-	err := inf.AddIndexers(cache.Indexers{setControllerIndex: func(obj interface{}) ([]string, error) {
-		rs, ok := obj.(*appsv1.ReplicaSet)
-		if !ok {
-			return nil, nil
-		}
-		if ref := metav1.GetControllerOfNoCopy(rs); ref != nil {
-			return []string{string(ref.UID)}, nil
-		}
-		return []string{"orphan/" + rs.Namespace}, nil
-	}})
-	if err != nil {
-		if _, ok := inf.GetIndexer().GetIndexers()[setControllerIndex]; ok {
-			return nil
-		}
-		return fmt.Errorf("add replica set controller index: %w", err)
-	}
-	return nil
-}
-
 // candidateSets are the sets a Deployment may claim: those it controls
-// and the orphans of its namespace.
+// and the orphans of its namespace (not every set of the namespace).
 func (dc *Controller) candidateSets(d *appsv1.Deployment) ([]*appsv1.ReplicaSet, error) {
-	var out []*appsv1.ReplicaSet
-	for _, key := range []string{string(d.UID), "orphan/" + d.Namespace} {
-		objs, err := dc.setIndex.ByIndex(setControllerIndex, key)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range objs {
-			if rs, ok := o.(*appsv1.ReplicaSet); ok && rs.Namespace == d.Namespace {
-				out = append(out, rs)
-			}
-		}
-	}
-	return out, nil
+	return controller.ControlledBy[*appsv1.ReplicaSet](dc.setIndex, string(d.UID), d.Namespace)
 }

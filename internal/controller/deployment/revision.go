@@ -2,7 +2,6 @@ package deployment
 
 import (
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,9 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/utils/dump"
 )
 
 // The annotations upstream's controller keeps on Deployments and their
@@ -241,21 +238,6 @@ func oldReplicaSets(d *appsv1.Deployment, sets []*appsv1.ReplicaSet) (withReplic
 		}
 	}
 	return withReplicas, all
-}
-
-// templateHash is pod-template-hash: upstream's FNV-32a over the
-// template's deep dump, with the collision count mixed in, in the
-// alphabet of generated names.
-func templateHash(template *corev1.PodTemplateSpec, collisionCount *int32) string {
-	h := fnv.New32a()
-	fmt.Fprintf(h, "%v", dump.ForHash(*template))
-	if collisionCount != nil {
-		b := make([]byte, 8)
-		c := uint32(*collisionCount)
-		b[0], b[1], b[2], b[3] = byte(c), byte(c>>8), byte(c>>16), byte(c>>24)
-		h.Write(b)
-	}
-	return rand.SafeEncodeString(fmt.Sprint(h.Sum32()))
 }
 
 // replicaSetName is <deployment>-<hash>, the Deployment's name cut so

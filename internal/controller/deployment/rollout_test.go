@@ -8,6 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kemudi/kemudi/internal/controller"
 )
 
 func rolling(replicas int32, surge, unavailable string) *appsv1.Deployment {
@@ -245,12 +247,12 @@ func TestRevisionHistory(t *testing.T) {
 func TestTemplateHashAndName(t *testing.T) {
 	d := rolling(1, "1", "0")
 	d.Spec.Template.Labels = map[string]string{"app": "web"}
-	h1 := templateHash(&d.Spec.Template, nil)
-	if h1 != templateHash(&d.Spec.Template, nil) || h1 == templateHash(&d.Spec.Template, ptr(int32(1))) {
+	h1 := controller.ComputeHash(&d.Spec.Template, nil)
+	if h1 != controller.ComputeHash(&d.Spec.Template, nil) || h1 == controller.ComputeHash(&d.Spec.Template, ptr(int32(1))) {
 		t.Fatalf("hash not stable or ignores the collision count: %s", h1)
 	}
 	d.Spec.Template.Labels["app"] = "api"
-	if h1 == templateHash(&d.Spec.Template, nil) {
+	if h1 == controller.ComputeHash(&d.Spec.Template, nil) {
 		t.Fatal("hash ignores labels")
 	}
 	long := ""

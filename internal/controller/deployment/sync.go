@@ -132,7 +132,7 @@ func (dc *Controller) newReplicaSet(ctx context.Context, d *appsv1.Deployment, s
 	}
 
 	template := *d.Spec.Template.DeepCopy()
-	hash := templateHash(&template, d.Status.CollisionCount)
+	hash := controller.ComputeHash(&template, d.Status.CollisionCount)
 	template.Labels = withLabel(d.Spec.Template.Labels, appsv1.DefaultDeploymentUniqueLabelKey, hash)
 	selector := d.Spec.Selector.DeepCopy()
 	if selector.MatchLabels == nil {

@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
@@ -35,7 +34,6 @@ const (
 type Controller struct {
 	client   kubernetes.Interface
 	kind     setKind
-	pods     corelisters.PodLister
 	podIndex cache.Indexer
 	recorder record.EventRecorder
 	loop     *controller.Loop
@@ -62,7 +60,6 @@ func build(c *controller.Context, name, component string, kind setKind) (*Contro
 	rc := &Controller{
 		client:   c.Client,
 		kind:     kind,
-		pods:     pods.Lister(),
 		podIndex: pods.Informer().GetIndexer(),
 		recorder: c.Recorder(component),
 		expect:   controller.NewExpectations(nil),
@@ -72,6 +69,9 @@ func build(c *controller.Context, name, component string, kind setKind) (*Contro
 	}
 	rc.loop = controller.NewLoop(name, rc.sync, rc.log)
 	if err := controller.AddPodControllerIndex(pods.Informer()); err != nil {
+		return nil, err
+	}
+	if err := controller.AddControllerUIDIndex(kind.informer()); err != nil {
 		return nil, err
 	}
 	if _, err := kind.informer().AddEventHandler(cache.ResourceEventHandlerFuncs{

@@ -177,36 +177,28 @@ func (rc *Controller) deletePodOf(ctx context.Context, rs *appsv1.ReplicaSet, na
 
 // relatedPods are the pods of every set with the same controller as rs
 // (the ReplicaSets of one Deployment): scale-down prefers pods doubled up
-// on a node with many of them.
+// on a node with many of them. Sets and pods are found through the
+// controller indexes, not by selector over the namespace.
 func (rc *Controller) relatedPods(rs *appsv1.ReplicaSet) []*corev1.Pod {
 	owner := metav1.GetControllerOfNoCopy(rs)
 	if owner == nil {
 		return nil
 	}
-	sets, err := rc.kind.list(rs.Namespace)
+	sets, err := controller.ControlledBy[interface{}](rc.kind.informer().GetIndexer(), string(owner.UID))
 	if err != nil {
 		return nil
 	}
-	seen := map[string]bool{}
 	var out []*corev1.Pod
-	for _, s := range sets {
-		if ref := metav1.GetControllerOfNoCopy(s); ref == nil || ref.UID != owner.UID {
+	for _, obj := range sets {
+		s := rc.kind.toSet(obj)
+		if s == nil || s.Namespace != rs.Namespace {
 			continue
 		}
-		sel, err := metav1.LabelSelectorAsSelector(s.Spec.Selector)
+		pods, err := controller.PodsControlledBy(rc.podIndex, s, rc.kind.gvk().Kind, false)
 		if err != nil {
 			continue
 		}
-		pods, err := rc.pods.Pods(s.Namespace).List(sel)
-		if err != nil {
-			continue
-		}
-		for _, p := range pods {
-			if !seen[string(p.UID)] {
-				seen[string(p.UID)] = true
-				out = append(out, p)
-			}
-		}
+		out = append(out, pods...)
 	}
 	return out
 }
