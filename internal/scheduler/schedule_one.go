@@ -171,11 +171,13 @@ func (s *Scheduler) tryPreemption(ctx context.Context, qp *queue.QueuedPodInfo, 
 			s.queue.DeleteNominatedPod(p.Pod.UID)
 		}
 	}
+	// The queue takes qp back at once: hand the goroutine what it needs.
+	preemptor, key := qp.Pod, qp.Key()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.actuator.Preempt(ctx, qp.Pod, c, lower); err != nil && ctx.Err() == nil {
-			s.log.Error("preemption", "pod", qp.Key(), "node", c.Node, "err", err)
+		if err := s.actuator.Preempt(ctx, preemptor, c, lower); err != nil && ctx.Err() == nil {
+			s.log.Error("preemption", "pod", key, "node", c.Node, "err", err)
 		}
 	}()
 	node := c.Node
