@@ -54,6 +54,8 @@ type QueuedPodInfo struct {
 	Gated bool
 	// failedAt is when its last attempt failed.
 	failedAt time.Time
+	// mask is the events that may help it while it waits.
+	mask Event
 }
 
 // Options configure a Queue.
@@ -74,7 +76,7 @@ type Queue struct {
 	active *podHeap
 	// backoff orders pods by the end of their backoff.
 	backoff       *podHeap
-	unschedulable map[types.UID]*QueuedPodInfo
+	unschedulable pool
 	// inFlight maps the pods being scheduled to the sequence number of
 	// the last event before they were popped; events keeps what arrived
 	// since the oldest in-flight pod.
@@ -109,7 +111,7 @@ func New(opts Options) *Queue {
 	}
 	q := &Queue{
 		opts:          opts,
-		unschedulable: map[types.UID]*QueuedPodInfo{},
+		unschedulable: newPool(),
 		inFlight:      map[types.UID]int64{},
 		wake:          make(chan struct{}, 1),
 		nominated:     newNominator(),
@@ -169,7 +171,7 @@ func (q *Queue) add(pod *corev1.Pod) {
 	}
 	if gated(pod) {
 		p.Gated = true
-		q.unschedulable[pod.UID] = p
+		q.unschedulable.add(p, 0)
 		return
 	}
 	q.active.add(p)
@@ -183,7 +185,7 @@ func (q *Queue) has(uid types.UID) bool {
 	if _, ok := q.backoff.get(uid); ok {
 		return true
 	}
-	_, ok := q.unschedulable[uid]
+	_, ok := q.unschedulable.get(uid)
 	return ok
 }
 
@@ -204,21 +206,21 @@ func (q *Queue) Update(old, pod *corev1.Pod) {
 		q.backoff.add(p)
 		return
 	}
-	if p, ok := q.unschedulable[pod.UID]; ok {
+	if p, ok := q.unschedulable.get(pod.UID); ok {
 		p.PodInfo = framework.NewPodInfo(pod)
 		if p.Gated {
 			if gated(pod) {
 				return
 			}
 			p.Gated = false
-			delete(q.unschedulable, pod.UID)
+			q.unschedulable.remove(pod.UID)
 			p.Timestamp = q.opts.Clock.Now()
 			q.active.add(p)
 			q.cond.Signal()
 			return
 		}
 		if schedulingChanged(old, pod) {
-			delete(q.unschedulable, pod.UID)
+			q.unschedulable.remove(pod.UID)
 			q.requeue(p)
 		}
 		return
@@ -279,7 +281,7 @@ func (q *Queue) Delete(pod *corev1.Pod) {
 	q.nominated.delete(pod.UID)
 	q.active.remove(pod.UID)
 	q.backoff.remove(pod.UID)
-	delete(q.unschedulable, pod.UID)
+	q.unschedulable.remove(pod.UID)
 }
 
 // Pop waits for the next pod to schedule and marks it in flight; call
@@ -360,7 +362,7 @@ func (q *Queue) AddUnschedulable(p *QueuedPodInfo, pod *corev1.Pod, plugins sets
 		return
 	}
 	p.Timestamp = q.opts.Clock.Now()
-	q.unschedulable[pod.UID] = p
+	q.unschedulable.add(p, q.opts.Interest.mask(plugins))
 }
 
 // AddBackoff takes back a pod whose binding failed: it is retried after
@@ -388,14 +390,11 @@ func (q *Queue) MoveAllToActiveOrBackoff(event Event, check func(*corev1.Pod) bo
 		q.seq++
 		q.events = append(q.events, recordedEvent{seq: q.seq, event: event})
 	}
-	for uid, p := range q.unschedulable {
-		if p.Gated || !q.opts.Interest.relevant(event, p.UnschedulablePlugins) {
-			continue
-		}
+	for _, p := range q.unschedulable.helped(event) {
 		if check != nil && !check(p.Pod) {
 			continue
 		}
-		delete(q.unschedulable, uid)
+		q.unschedulable.remove(p.Pod.UID)
 		q.requeue(p)
 	}
 }
@@ -457,9 +456,9 @@ func (q *Queue) flushUnschedulable() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.opts.Clock.Now()
-	for uid, p := range q.unschedulable {
+	for _, p := range q.unschedulable.byUID {
 		if !p.Gated && now.Sub(p.Timestamp) > q.opts.MaxUnschedulable {
-			delete(q.unschedulable, uid)
+			q.unschedulable.remove(p.Pod.UID)
 			q.requeue(p)
 		}
 	}
@@ -477,7 +476,7 @@ func (q *Queue) Close() {
 func (q *Queue) Counts() (active, backoff, unschedulable int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.active.len(), q.backoff.len(), len(q.unschedulable)
+	return q.active.len(), q.backoff.len(), q.unschedulable.len()
 }
 
 // AddNominatedPod records that pod will go to node once preemption
