@@ -11,7 +11,10 @@ import (
 
 // BenchmarkDeployments runs the deployment benchmark (see the package
 // documentation): use -benchtime 1x and -v, as `make bench` does.
-// KEMUDI_BENCH_DEPLOYMENTS and KEMUDI_BENCH_REPLICAS size it. It fails
+// KEMUDI_BENCH_DEPLOYMENTS and KEMUDI_BENCH_REPLICAS size it;
+// KEMUDI_BENCH_SERVER_LOG names a file for the server's log, and
+// KEMUDI_BENCH_PROFILE_DIR a directory for the server's CPU profiles of
+// the first 8 s of each phase. It fails
 // if the controllers created more (or fewer) pods than needed, or a
 // Deployment went past its surge or below its availability.
 func BenchmarkDeployments(b *testing.B) {
@@ -31,6 +34,15 @@ func BenchmarkDeployments(b *testing.B) {
 	opts.Server.Binary = os.Getenv("KEMUDI_BIN")
 	opts.Server.TempRoot = os.Getenv("KEMUDI_BENCH_TMPDIR")
 	opts.Progress = progress{}
+	opts.ProfileDir = os.Getenv("KEMUDI_BENCH_PROFILE_DIR")
+	if path := os.Getenv("KEMUDI_BENCH_SERVER_LOG"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		opts.Server.Output = f
+	}
 	if f, err := os.Create("/tmp/deploybench-server.log"); err == nil {
 		opts.Server.Output = f
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -30,7 +31,10 @@ type Options struct {
 	Clients int
 	// Timeout bounds each phase (default 10 min).
 	Timeout time.Duration
-	Server  harness.Options
+	// ProfileDir, if set, receives the server's CPU profile of the first
+	// 8 s of each phase (<phase>.cpu.pprof).
+	ProfileDir string
+	Server     harness.Options
 	// Progress receives a line per phase.
 	Progress io.Writer
 }
@@ -148,6 +152,21 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		return time.Since(start), halfway, nil
 	}
+	// One CPU profile at a time: a phase's starts when the last ends.
+	var profiling sync.Mutex
+	profile := func(name string) {
+		if opts.ProfileDir == "" {
+			return
+		}
+		go func() {
+			profiling.Lock()
+			defer profiling.Unlock()
+			path := filepath.Join(opts.ProfileDir, name+".cpu.pprof")
+			if err := srv.CPUProfile(ctx, 8*time.Second, path); err != nil && ctx.Err() == nil {
+				progress("profile %s: %v", name, err)
+			}
+		}()
+	}
 	phase := func(name string, n int, took, half time.Duration) {
 		p := Phase{Name: name, Pods: n, Created: pods.takeCreated(), Took: took, Half: half}
 		res.Phases = append(res.Phases, p)
@@ -157,6 +176,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	// Create.
 	progress("creating %d deployments of %d replicas", opts.Deployments, opts.Replicas)
 	start := time.Now()
+	profile("create")
 	if err := parallel(ctx, opts.Clients, names, func(ctx context.Context, name string) error {
 		_, err := c.AppsV1().Deployments(ns).Create(ctx, deployment(name, int32(opts.Replicas)), metav1.CreateOptions{})
 		return err
@@ -181,6 +201,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	pods.startUpdate()
 	image = "nginx:2"
 	start = time.Now()
+	profile("update")
 	patch := []byte(fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"c","image":%q}]}}}}`, image))
 	if err := parallel(ctx, opts.Clients, names, func(ctx context.Context, name string) error {
 		_, err := c.AppsV1().Deployments(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
@@ -208,6 +229,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	// Delete.
 	progress("deleting %d deployments", opts.Deployments)
 	start = time.Now()
+	profile("delete")
 	if err := parallel(ctx, opts.Clients, names, func(ctx context.Context, name string) error {
 		return c.AppsV1().Deployments(ns).Delete(ctx, name, metav1.DeleteOptions{})
 	}); err != nil {

@@ -205,10 +205,12 @@ func nonNegativeInt32Annotation(rs *appsv1.ReplicaSet, key string) (int32, bool)
 // equalIgnoreHash compares two templates but for the pod-template-hash
 // label (a Deployment's template never has it; its sets' always do).
 func equalIgnoreHash(a, b *corev1.PodTemplateSpec) bool {
-	a, b = a.DeepCopy(), b.DeepCopy()
-	delete(a.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
-	delete(b.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
-	return apiequality.Semantic.DeepEqual(a, b)
+	// Shallow copies with the label maps replaced: the specs are compared
+	// in place, never copied (this runs for every set on every sync).
+	ca, cb := *a, *b
+	ca.Labels = withoutLabel(a.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
+	cb.Labels = withoutLabel(b.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
+	return apiequality.Semantic.DeepEqual(&ca, &cb)
 }
 
 // findNewReplicaSet is the set whose template is the Deployment's (the
