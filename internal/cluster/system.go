@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -23,7 +24,7 @@ func systemObjects(kubernetesIP netip.Addr, advertise string, port int) []runtim
 	}
 	out = append(out, kubernetesService(kubernetesIP, port))
 	if ip := net.ParseIP(advertise); ip != nil && !ip.IsLoopback() {
-		out = append(out, kubernetesEndpoints(advertise, port))
+		out = append(out, kubernetesEndpoints(advertise, port), kubernetesEndpointSlice(advertise, port))
 	}
 	out = append(out, objects(priorityclass.SystemClasses())...)
 	for _, group := range [][]runtime.Object{
@@ -75,6 +76,21 @@ func kubernetesEndpoints(ip string, port int) *corev1.Endpoints {
 			Addresses: []corev1.EndpointAddress{{IP: ip}},
 			Ports:     []corev1.EndpointPort{{Name: "https", Port: int32(port), Protocol: corev1.ProtocolTCP}},
 		}},
+	}
+}
+
+// kubernetesEndpointSlice is the slice the API server keeps for the
+// kubernetes service itself (its Endpoints say skip-mirror).
+func kubernetesEndpointSlice(ip string, port int) *discoveryv1.EndpointSlice {
+	name, proto, p := "https", corev1.ProtocolTCP, int32(port)
+	ready := true
+	return &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default", Labels: map[string]string{
+			discoveryv1.LabelServiceName: "kubernetes",
+		}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: &name, Protocol: &proto, Port: &p}},
 	}
 }
 
