@@ -43,7 +43,7 @@ func newSchedulerCommand() *cobra.Command {
 	f.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "schedule only while holding the lease named by --leader-elect-resource-name")
 	f.StringVar(&o.LeaseName, "leader-elect-resource-name", "kube-scheduler", "name of the kube-system Lease to hold")
 	f.Int32Var(&o.PercentageOfNodesToScore, "percentage-of-nodes-to-score", 0, "share of nodes to find feasible before scoring (0: upstream's adaptive default)")
-	f.IntVar(&o.Parallelism, "parallelism", 0, "goroutines filtering and scoring nodes (0: one per CPU)")
+	f.IntVar(&o.Parallelism, "parallelism", 0, "goroutines filtering and scoring nodes (0: half the CPUs, at least 1)")
 	f.StringVar(&profiling, "profiling-address", "", "serve /debug/pprof on this address (e.g. 127.0.0.1:10259; default off)")
 	return cmd
 }

@@ -26,7 +26,7 @@ type Options struct {
 	// election timings (upstream's: 15s, 10s, 2s).
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// Parallelism is how many goroutines filter and score nodes
-	// (default GOMAXPROCS).
+	// (default half of GOMAXPROCS, at least 1).
 	Parallelism int
 	// PercentageOfNodesToScore caps the share of nodes filtered once
 	// enough feasible ones are found; 0 is upstream's adaptive default.

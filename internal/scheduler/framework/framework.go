@@ -39,7 +39,9 @@ type WeightedScore struct {
 // Options configure a Framework.
 type Options struct {
 	// Parallelism is the number of goroutines that filter and score
-	// nodes; zero is GOMAXPROCS.
+	// nodes; zero is half of GOMAXPROCS (at least 1): the scheduler
+	// shares its machine with the API server, and a helper goroutine
+	// that waits for a CPU delays the cycle it was meant to speed up.
 	Parallelism int
 	// PercentageOfNodesToScore is the share of nodes to find feasible
 	// before scoring; zero is upstream's adaptive default.
@@ -83,7 +85,7 @@ type rejection struct {
 func New(plugins []Plugin, weights map[string]int64, opts Options) *Framework {
 	f := &Framework{extensions: map[string]PreFilterExtensions{}, opts: opts, rand: opts.Rand}
 	if f.opts.Parallelism <= 0 {
-		f.opts.Parallelism = runtime.GOMAXPROCS(0)
+		f.opts.Parallelism = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	if f.rand == nil {
 		f.rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
