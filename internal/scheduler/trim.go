@@ -45,6 +45,8 @@ func trimPod(obj any) (any, error) {
 			volumes = append(volumes, v)
 		}
 	}
+	// The dropped volumes' sources must not stay reachable past the end.
+	clear(pod.Spec.Volumes[len(volumes):])
 	pod.Spec.Volumes = volumes
 	trimStatuses := func(ss []corev1.ContainerStatus) []corev1.ContainerStatus {
 		var out []corev1.ContainerStatus
