@@ -6,10 +6,15 @@ import (
 )
 
 // trimManagedFields drops what the scheduler never reads from cached
-// objects, as upstream's informers do.
+// objects, as upstream's informers do; of nodes it keeps what the
+// plugins read: labels, cordon, taints, allocatable and images (their
+// conditions, addresses and system information are dropped).
 func trimManagedFields(obj any) (any, error) {
 	if a, ok := obj.(metav1.ObjectMetaAccessor); ok {
 		a.GetObjectMeta().SetManagedFields(nil)
+	}
+	if n, ok := obj.(*corev1.Node); ok {
+		n.Status = corev1.NodeStatus{Allocatable: n.Status.Allocatable, Images: n.Status.Images}
 	}
 	return obj, nil
 }
