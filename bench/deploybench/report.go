@@ -27,6 +27,17 @@ func (r *Result) Print(out io.Writer) {
 			fmt.Sprintf("%.0f", float64(p.Pods)/p.Took.Seconds()), fmt.Sprint(p.Created), check)
 	}
 	tw.Flush()
+	for _, p := range r.Phases {
+		if l := p.Latency; l.LastCreated > 0 {
+			fmt.Fprintf(out, "%s: last pod created at %.1fs; created->bound p50 %s p99 %s; bound->ready p50 %s p99 %s\n", p.Name, l.LastCreated.Seconds(),
+				l.Scheduled[0].Round(time.Millisecond), l.Scheduled[1].Round(time.Millisecond), l.Started[0].Round(time.Millisecond), l.Started[1].Round(time.Millisecond))
+		}
+	}
+	for _, p := range r.Phases {
+		if len(p.Writes) > 0 {
+			fmt.Fprintf(out, "%s: %s\n", p.Name, p.Writes)
+		}
+	}
 	fmt.Fprintf(out, "per deployment: at most %d pods at once (allowed %d), at least %d available during the update (allowed %d)\n",
 		r.MostPods, r.AllowedPods, r.FewestAvailable, r.AllowedAvailable)
 	fmt.Fprintf(out, "target: >= 500 pods/s from creation to available\n")

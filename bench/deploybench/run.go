@@ -32,7 +32,8 @@ type Options struct {
 	// Timeout bounds each phase (default 10 min).
 	Timeout time.Duration
 	// ProfileDir, if set, receives the server's CPU profile of the first
-	// 8 s of each phase (<phase>.cpu.pprof).
+	// 8 s of each phase (<phase>.cpu.pprof) and its heap after the
+	// update (heap-after-update.pprof).
 	ProfileDir string
 	Server     harness.Options
 	// Progress receives a line per phase.
@@ -71,6 +72,10 @@ type Phase struct {
 	Took          time.Duration
 	// Half is when half the pods were there (available, or gone).
 	Half time.Duration
+	// Latency of the pods brought up.
+	Latency Latency
+	// Writes are the API writes made during the phase.
+	Writes Requests
 }
 
 // Result is what a run measured.
@@ -167,8 +172,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			}
 		}()
 	}
-	phase := func(name string, n int, took, half time.Duration) {
-		p := Phase{Name: name, Pods: n, Created: pods.takeCreated(), Took: took, Half: half}
+	counts, _ := requestCounts(ctx, c)
+	phase := func(name string, n int, took, half time.Duration, lat Latency) {
+		p := Phase{Name: name, Pods: n, Created: pods.takeCreated(), Took: took, Half: half, Latency: lat}
+		if now, err := requestCounts(ctx, c); err == nil {
+			p.Writes, counts = diff(counts, now), now
+		}
 		res.Phases = append(res.Phases, p)
 		progress("%s: %d pods in %s (%.0f pods/s; %d created)", name, n, took.Round(time.Millisecond), float64(n)/took.Seconds(), p.Created)
 	}
@@ -193,7 +202,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := rolledOut(ctx, c, opts); err != nil {
 		return nil, err
 	}
-	phase("create to available", total, took, half)
+	phase("create to available", total, took, half, pods.latency(image, start))
 	firstSets := pods.overfull(0)
 
 	// Rolling update.
@@ -218,13 +227,18 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := rolledOut(ctx, c, opts); err != nil {
 		return nil, err
 	}
-	phase("rolling update", total, took, half)
+	phase("rolling update", total, took, half, pods.latency(image, start))
 	// Sets given more pods than their replicas say which controller
 	// created too many.
 	for name, n := range pods.overfull(opts.Replicas) {
 		progress("set %s was given %d pods (%d of them on create)", name, n, firstSets[name])
 	}
 	res.MostPods, res.FewestAvailable = pods.bounds()
+	if opts.ProfileDir != "" {
+		if err := srv.HeapProfile(ctx, filepath.Join(opts.ProfileDir, "heap-after-update.pprof")); err != nil {
+			progress("heap profile: %v", err)
+		}
+	}
 
 	// Delete.
 	progress("deleting %d deployments", opts.Deployments)
@@ -248,7 +262,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if len(sets.Items) > 0 {
 		return nil, fmt.Errorf("delete: %d replica sets left", len(sets.Items))
 	}
-	phase("delete to no pod", total, took, half)
+	phase("delete to no pod", total, took, half, Latency{})
 
 	cpuAfter, _ := harness.CPUTime(srv.PID)
 	res.ServerCPU = cpuAfter - cpuBefore

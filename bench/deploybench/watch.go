@@ -3,7 +3,9 @@ package deploybench
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,6 +33,8 @@ type podTracker struct {
 type podState struct {
 	app, image        string
 	active, available bool
+	// when the watch saw the pod created, bound to a node, and ready.
+	created, bound, ready time.Time
 }
 
 func watchPods(ctx context.Context, c kubernetes.Interface) (*podTracker, error) {
@@ -69,10 +73,20 @@ func (t *podTracker) apply(typ watch.EventType, p *corev1.Pod) {
 			t.bySet[ref.Name]++
 		}
 	}
-	cur := podState{app: p.Labels["app"], image: p.Spec.Containers[0].Image}
+	now := time.Now()
+	cur := podState{app: p.Labels["app"], image: p.Spec.Containers[0].Image, created: old.created, bound: old.bound, ready: old.ready}
+	if cur.created.IsZero() {
+		cur.created = now
+	}
+	if cur.bound.IsZero() && p.Spec.NodeName != "" {
+		cur.bound = now
+	}
 	if typ != watch.Deleted {
 		cur.active = p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed
 		cur.available = cur.active && ready(p)
+		if cur.available && cur.ready.IsZero() {
+			cur.ready = now
+		}
 	}
 	if old.active {
 		t.activeBy[old.app]--
@@ -182,4 +196,38 @@ func (t *podTracker) overfull(n int) map[string]int {
 		}
 	}
 	return out
+}
+
+// Latency is how long the pods of a phase took through each stage.
+type Latency struct {
+	// LastCreated is when the last pod was created, from the start.
+	LastCreated time.Duration
+	// Scheduled (created to bound) and Started (bound to ready), p50
+	// and p99.
+	Scheduled, Started [2]time.Duration
+}
+
+// latency measures the pods running image, from start.
+func (t *podTracker) latency(image string, start time.Time) Latency {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var l Latency
+	var sched, started []time.Duration
+	for _, s := range t.pods {
+		if s.image != image || s.ready.IsZero() {
+			continue
+		}
+		l.LastCreated = max(l.LastCreated, s.created.Sub(start))
+		sched = append(sched, s.bound.Sub(s.created))
+		started = append(started, s.ready.Sub(s.bound))
+	}
+	q := func(d []time.Duration) [2]time.Duration {
+		if len(d) == 0 {
+			return [2]time.Duration{}
+		}
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return [2]time.Duration{d[len(d)/2], d[len(d)*99/100]}
+	}
+	l.Scheduled, l.Started = q(sched), q(started)
+	return l
 }

@@ -22,9 +22,11 @@ import (
 	"github.com/kemudi/kemudi/internal/controller"
 )
 
-// workers syncing Deployments concurrently (upstream's
-// --concurrent-deployment-syncs default).
-const workers = 5
+// workers syncing Deployments concurrently. Upstream's
+// --concurrent-deployment-syncs is 5; a sync is mostly waiting on API
+// round trips to a local server, and 500 Deployments created at once
+// wait in line behind 5 workers (bench/deploybench: 166 -> 290 pods/s).
+const workers = 16
 
 var (
 	deploymentKind = appsv1.SchemeGroupVersion.WithKind("Deployment")

@@ -25,9 +25,11 @@ const (
 	// successful batch doubles the next, so a failing template costs one
 	// request, not hundreds.
 	slowStartInitialBatch = 1
-	// workers syncing sets concurrently (upstream's
-	// --concurrent-replicaset-syncs default).
-	workers = 5
+	// workers syncing sets concurrently. Upstream's
+	// --concurrent-replicaset-syncs is 5; each sync waits on slow-start
+	// batches of creates, so more sets must be in flight to keep a local
+	// API server busy (see the Deployment controller's workers).
+	workers = 16
 )
 
 // Controller keeps the pods of every ReplicaSet (or ReplicationController).
