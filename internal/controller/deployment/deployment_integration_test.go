@@ -251,6 +251,18 @@ func TestDeploymentUserStory(t *testing.T) {
 			strings.Contains(out, "SuccessfulCreate") && strings.Contains(out, "Created pod: web-") &&
 			strings.Contains(out, "SuccessfulDelete"), nil
 	})
+
+	// kubectl delete deploy web: its ReplicaSets and pods go too (the
+	// garbage collector, background propagation).
+	s.MustKubectl("delete", "deploy", "web")
+	waitFor(t, "sets and pods gone", 60*time.Second, func(ctx context.Context) (bool, error) {
+		rs, err := s.Client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil {
+			return false, err
+		}
+		pods, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		return err == nil && len(rs.Items) == 0 && len(pods.Items) == 0, err
+	})
 }
 
 func condition(d *appsv1.Deployment, t appsv1.DeploymentConditionType) *appsv1.DeploymentCondition {
