@@ -308,7 +308,9 @@ func TestJobSuspendRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitJob(t, s, "pause", "long", 60*time.Second, func(j *batchv1.Job) bool { return j.Status.Active == 2 && j.Status.Ready != nil && *j.Status.Ready == 2 })
+	waitJob(t, s, "pause", "long", 60*time.Second, func(j *batchv1.Job) bool {
+		return j.Status.Active == 2 && j.Status.Ready != nil && *j.Status.Ready == 2
+	})
 	s.MustKubectl("-n", "pause", "patch", "job", "long", "--type=merge", "-p", `{"spec":{"suspend":true}}`)
 	j := waitJob(t, s, "pause", "long", 60*time.Second, func(j *batchv1.Job) bool {
 		return hasCondition(j, batchv1.JobSuspended, "JobSuspended") && j.Status.Active == 0 && j.Status.Terminating != nil && *j.Status.Terminating == 0
