@@ -46,6 +46,9 @@ type cache struct {
 type entry struct {
 	key string
 	obj runtime.Object
+	// raw is the object as stored, for the history to keep once this
+	// version is superseded.
+	raw []byte
 }
 
 func lessEntry(a, b *entry) bool { return a.key < b.key }
@@ -59,6 +62,9 @@ type resourceCache struct {
 	history     []*Event
 	historyTime []time.Time
 	historyFrom int64
+	// compacted counts the oldest history events that keep only the bytes
+	// of their objects (see compactHistory).
+	compacted int
 	watchers    map[*Watch]struct{}
 }
 
@@ -124,7 +130,7 @@ func (c *cache) load(ctx context.Context) (int64, map[string]*resourceCache, err
 				rc = newResourceCache(rev)
 				resources[resourceOf(k)] = rc
 			}
-			rc.items.ReplaceOrInsert(&entry{key: k, obj: obj})
+			rc.items.ReplaceOrInsert(&entry{key: k, obj: obj, raw: kv.Value})
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
 			return rev, resources, nil
@@ -203,6 +209,7 @@ func (c *cache) apply(ev *clientv3.Event) {
 	e := &Event{Key: key, Rev: ev.Kv.ModRevision}
 	if hadOld {
 		e.Prev = old.obj
+		e.prevRaw, e.prevRev = old.raw, ObjectRV(old.obj)
 	}
 	switch ev.Type {
 	case clientv3.EventTypePut:
@@ -211,12 +218,12 @@ func (c *cache) apply(ev *clientv3.Event) {
 			c.log.Error("skipping undecodable object", "key", key, "err", err)
 			return
 		}
-		e.Object = obj
+		e.Object, e.raw = obj, ev.Kv.Value
 		e.Type = watch.Added
 		if hadOld {
 			e.Type = watch.Modified
 		}
-		rc.items.ReplaceOrInsert(&entry{key: key, obj: obj})
+		rc.items.ReplaceOrInsert(&entry{key: key, obj: obj, raw: ev.Kv.Value})
 	case clientv3.EventTypeDelete:
 		if !hadOld {
 			return
@@ -234,9 +241,11 @@ func (c *cache) apply(ev *clientv3.Event) {
 	}
 }
 
-// record appends e to the history, forgetting events too old to keep.
+// record appends e to the history, forgetting events too old to keep and
+// keeping only the stored bytes of those older than compactAfter.
 func (rc *resourceCache) record(e *Event) {
 	now := time.Now()
+	defer rc.compactHistory(now)
 	drop := 0
 	for drop < len(rc.history) && (len(rc.history)-drop >= historyMax || now.Sub(rc.historyTime[drop]) > historyAge) {
 		drop++
@@ -244,6 +253,10 @@ func (rc *resourceCache) record(e *Event) {
 	if drop > 0 {
 		rc.historyFrom = rc.history[drop-1].Rev
 		// Shift in place; reallocate now and then so the array shrinks.
+		rc.compacted -= drop
+		if rc.compacted < 0 {
+			rc.compacted = 0
+		}
 		if cap(rc.history) > 4*len(rc.history) {
 			rc.history = append([]*Event(nil), rc.history[drop:]...)
 			rc.historyTime = append([]time.Time(nil), rc.historyTime[drop:]...)

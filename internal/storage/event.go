@@ -19,6 +19,11 @@ type Event struct {
 	// InitialEventsEnd marks the bookmark that ends the initial events of a
 	// watch that asked for them (sendInitialEvents=true).
 	InitialEventsEnd bool
+
+	// The stored bytes of Object and Prev, which the history keeps once
+	// it drops the decoded objects.
+	raw, prevRaw []byte
+	prevRev      int64
 }
 
 // Predicate selects the objects a list or watch returns (label and field

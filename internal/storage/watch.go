@@ -86,7 +86,11 @@ func (s *Store) Watch(ctx context.Context, prefix string, opts WatchOptions) (*W
 		}
 		for _, e := range rc.history {
 			if e.Rev > rev {
-				if out := w.filter(e); out != nil {
+				full, err := s.cache.materialize(e)
+				if err != nil {
+					return nil, err
+				}
+				if out := w.filter(full); out != nil {
 					w.initial = append(w.initial, out)
 				}
 			}
