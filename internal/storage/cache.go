@@ -65,7 +65,7 @@ type resourceCache struct {
 	// compacted counts the oldest history events that keep only the bytes
 	// of their objects (see compactHistory).
 	compacted int
-	watchers    map[*Watch]struct{}
+	watchers  map[*Watch]struct{}
 }
 
 func newResourceCache(from int64) *resourceCache {
