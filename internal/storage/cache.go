@@ -374,14 +374,19 @@ func (c *cache) consistentRev(ctx context.Context) (int64, error) {
 
 // get returns the cached object at key.
 func (c *cache) get(key string) (runtime.Object, bool) {
-	rc := c.resource(resourceOf(key))
-	rc.mu.RLock()
-	defer rc.mu.RUnlock()
-	e, ok := rc.items.Get(&entry{key: key})
+	e, ok := c.getEntry(key)
 	if !ok {
 		return nil, false
 	}
 	return e.obj, true
+}
+
+// getEntry returns the cached object at key with its stored bytes.
+func (c *cache) getEntry(key string) (*entry, bool) {
+	rc := c.resource(resourceOf(key))
+	rc.mu.RLock()
+	defer rc.mu.RUnlock()
+	return rc.items.Get(&entry{key: key})
 }
 
 func (c *cache) stop() {

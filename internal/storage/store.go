@@ -209,12 +209,8 @@ func (s *Store) Update(ctx context.Context, key string, precond *Preconditions, 
 // current returns the object at key with its revision and stored bytes,
 // from the cache when it has the key, else from etcd.
 func (s *Store) current(ctx context.Context, key string) (runtime.Object, int64, []byte, bool, error) {
-	if obj, ok := s.cache.get(key); ok {
-		data, err := s.codec.encode(obj.DeepCopyObject())
-		if err != nil {
-			return nil, 0, nil, false, err
-		}
-		return obj, ObjectRV(obj), data, true, nil
+	if e, ok := s.cache.getEntry(key); ok {
+		return e.obj, ObjectRV(e.obj), e.raw, true, nil
 	}
 	obj, rev, data, err := s.currentFromEtcd(ctx, key)
 	return obj, rev, data, false, err
