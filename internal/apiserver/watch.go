@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/watch"
 
@@ -142,13 +143,28 @@ func (ww *watchWriter) flush() error {
 }
 
 func (ww *watchWriter) writeEvent(ev *storage.Event) error {
-	var obj runtime.Object
 	if ev.Type == watch.Bookmark {
-		obj = ww.bookmark(ev)
-	} else {
-		obj = ww.transform(ev.Object)
+		return ww.writeFrame(string(ev.Type), ww.bookmark(ev))
 	}
-	return ww.writeFrame(string(ev.Type), obj)
+	if ww.rq.out.as == "" {
+		// The same object goes to every watcher of this resource in this
+		// format: encode it once.
+		raw, err := ev.Memo(encodingKey{gvk: ww.rq.ep.gvk, media: ww.rq.out.mediaType, pretty: ww.rq.out.pretty}, func() ([]byte, error) {
+			return ww.encode(ww.s.versioned(ww.rq.ep, ev.Object))
+		})
+		if err != nil {
+			return err
+		}
+		return ww.writeRawFrame(string(ev.Type), raw)
+	}
+	return ww.writeFrame(string(ev.Type), ww.transform(ev.Object))
+}
+
+// encodingKey names one encoding of an event's object.
+type encodingKey struct {
+	gvk    schema.GroupVersionKind
+	media  string
+	pretty bool
 }
 
 // bookmark is an empty object of the watched kind carrying only the
@@ -191,16 +207,31 @@ func (ww *watchWriter) writeError(se *apierrors.StatusError) {
 }
 
 func (ww *watchWriter) writeFrame(eventType string, obj runtime.Object) error {
-	ww.buf.Reset()
+	raw, err := ww.encode(obj)
+	if err != nil {
+		return err
+	}
+	return ww.writeRawFrame(eventType, raw)
+}
+
+// encode encodes a watched object as the response's format wants it in
+// the object field of a watch event (JSON for YAML responses).
+func (ww *watchWriter) encode(obj runtime.Object) ([]byte, error) {
+	var buf bytes.Buffer
 	enc := ww.rq.out.encoder(ww.s.serializers)
 	if ww.rq.out.mediaType == mediaYAML {
 		enc = ww.s.serializers.json
 	}
-	if err := enc.Encode(obj, &ww.buf); err != nil {
-		return err
+	if err := enc.Encode(obj, &buf); err != nil {
+		return nil, err
 	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// writeRawFrame frames an encoded object as one watch event.
+func (ww *watchWriter) writeRawFrame(eventType string, raw []byte) error {
 	if ww.rq.out.mediaType == mediaProtobuf {
-		ev := metav1.WatchEvent{Type: eventType, Object: runtime.RawExtension{Raw: ww.buf.Bytes()}}
+		ev := metav1.WatchEvent{Type: eventType, Object: runtime.RawExtension{Raw: raw}}
 		data, err := ev.Marshal()
 		if err != nil {
 			return err
@@ -213,13 +244,12 @@ func (ww *watchWriter) writeFrame(eventType string, obj runtime.Object) error {
 		_, err = ww.rq.w.Write(data)
 		return err
 	}
-	raw := bytes.TrimRight(ww.buf.Bytes(), "\n")
-	frame := make([]byte, 0, len(raw)+32)
-	frame = append(frame, `{"type":"`...)
-	frame = append(frame, eventType...)
-	frame = append(frame, `","object":`...)
-	frame = append(frame, raw...)
-	frame = append(frame, "}\n"...)
-	_, err := ww.rq.w.Write(frame)
+	ww.buf.Reset()
+	ww.buf.WriteString(`{"type":"`)
+	ww.buf.WriteString(eventType)
+	ww.buf.WriteString(`","object":`)
+	ww.buf.Write(raw)
+	ww.buf.WriteString("}\n")
+	_, err := ww.rq.w.Write(ww.buf.Bytes())
 	return err
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	"sync"
 )
 
 // Event is one change the cache saw, or a bookmark.
@@ -24,6 +25,26 @@ type Event struct {
 	// it drops the decoded objects.
 	raw, prevRaw []byte
 	prevRev      int64
+
+	// memo holds what readers computed from the event once for all of
+	// them (its encodings, one per format).
+	memo sync.Map
+}
+
+// Memo returns what compute returns for key, computing it once per event:
+// every watcher of a resource gets the same event, and encoding its object
+// once per format instead of once per watcher saves most of the work of
+// serving watches.
+func (e *Event) Memo(key any, compute func() ([]byte, error)) ([]byte, error) {
+	if v, ok := e.memo.Load(key); ok {
+		return v.([]byte), nil
+	}
+	data, err := compute()
+	if err != nil {
+		return nil, err
+	}
+	e.memo.Store(key, data)
+	return data, nil
 }
 
 // Predicate selects the objects a list or watch returns (label and field
