@@ -131,8 +131,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		res.Encoding = "protobuf"
 	}
 
-	progress("starting kemudi server")
-	srv, err := harness.Start(ctx, opts.Server)
+	// The API server with its etcd, as upstream's figures are for
+	// kube-apiserver and etcd: no scheduler or controllers acting on the
+	// pods.
+	serverOpts := opts.Server
+	if serverOpts.Role == "" {
+		serverOpts.Role = "apiserver"
+	}
+	progress("starting kemudi %s", serverOpts.Role)
+	srv, err := harness.Start(ctx, serverOpts)
 	if err != nil {
 		return nil, err
 	}

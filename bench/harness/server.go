@@ -37,6 +37,10 @@ type Options struct {
 	Output io.Writer
 	// Args are extra flags for `kemudi server` (e.g. --disable scheduler).
 	Args []string
+	// Role is the command that runs: "server" (the default: etcd, API
+	// server, scheduler, controllers) or "apiserver" (etcd and the API
+	// server alone).
+	Role string
 }
 
 // Server is a running `kemudi server` process.
@@ -107,7 +111,11 @@ func (s *Server) start(ctx context.Context, bin string, attempt int) error {
 	s.DataDir = filepath.Join(s.tempDir, fmt.Sprintf("data-%d", attempt))
 	s.Kubeconfig = filepath.Join(s.DataDir, "admin.kubeconfig")
 	s.logs = newLogScanner(s.opts.Output)
-	cmd := exec.Command(bin, "server",
+	role := s.opts.Role
+	if role == "" {
+		role = "server"
+	}
+	cmd := exec.Command(bin, role,
 		"--data-dir", s.DataDir,
 		"--https-listen-port", strconv.Itoa(port),
 		"--bind-address", "127.0.0.1",
