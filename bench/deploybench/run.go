@@ -203,6 +203,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	phase("create to available", total, took, half, pods.latency(image, start))
+	if opts.ProfileDir != "" {
+		// What the server holds with every pod available.
+		if err := srv.HeapProfile(ctx, filepath.Join(opts.ProfileDir, "available.heap.pprof")); err != nil {
+			progress("heap profile: %v", err)
+		}
+	}
 	firstSets := pods.overfull(0)
 
 	// Rolling update.
