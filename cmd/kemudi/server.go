@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/kemudi/kemudi/internal/apiserver"
 	"github.com/kemudi/kemudi/internal/cluster"
 )
 
@@ -22,6 +23,8 @@ func addServerFlags(fs *pflag.FlagSet, o *cluster.ServerOptions) {
 	fs.StringVar(&o.EtcdCAFile, "etcd-cafile", "", "CA bundle that signed the external etcd's certificates")
 	fs.StringVar(&o.EtcdCertFile, "etcd-certfile", "", "client certificate for the external etcd")
 	fs.StringVar(&o.EtcdKeyFile, "etcd-keyfile", "", "client key for the external etcd")
+	fs.StringVar((*string)(&o.ManagedFields), "managed-fields", string(apiserver.ManagedFieldsAfterApply),
+		`when writes record metadata.managedFields: "after-apply" (from an object's first server-side apply on) or "always" (every create and update, as upstream since 1.18)`)
 }
 
 func newServerCommand() *cobra.Command {

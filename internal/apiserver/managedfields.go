@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/applyconfigurations"
@@ -74,12 +75,43 @@ func (s *Server) track(ep *endpoint, subresource string, old, obj runtime.Object
 	if ep.Convert != nil {
 		return obj
 	}
+	if s.managedFields == ManagedFieldsAfterApply && !applied(old) {
+		// Not tracked until the first apply (upstream's skip-non-applied
+		// manager): the object keeps no managedFields, and the first apply
+		// finds its fields owned by "before-first-apply".
+		if m, err := meta.Accessor(obj); err == nil {
+			m.SetManagedFields(nil)
+		}
+		return obj
+	}
 	fm, err := s.fields.forEndpoint(ep, subresource)
 	if err != nil {
 		s.log.Error("managed fields", "err", err)
 		return obj
 	}
 	return fm.UpdateNoErrors(old, obj, manager)
+}
+
+// ManagedFields says when writes record metadata.managedFields.
+type ManagedFields string
+
+const (
+	// ManagedFieldsAlways tracks every create and update, as upstream does
+	// since 1.18.
+	ManagedFieldsAlways ManagedFields = "always"
+	// ManagedFieldsAfterApply tracks an object's updates only once it has
+	// been applied (server-side) at least once, as upstream did when
+	// server-side apply was beta. Tracking costs more CPU than anything
+	// else in an update of a small object (it walks both versions of the
+	// object), and most objects, pods above all, are never applied.
+	ManagedFieldsAfterApply ManagedFields = "after-apply"
+)
+
+// applied reports whether obj carries managed fields (it was applied, or
+// created while every write was tracked).
+func applied(obj runtime.Object) bool {
+	m, err := meta.Accessor(obj)
+	return err == nil && len(m.GetManagedFields()) > 0
 }
 
 // managerName is the fieldManager parameter, or else the client's name

@@ -18,6 +18,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/kemudi/kemudi/internal/apiserver"
+	"github.com/kemudi/kemudi/internal/cluster"
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 )
 
@@ -379,4 +381,44 @@ func rvNum(rv string) int64 {
 	var n int64
 	_ = json.Unmarshal([]byte(rv), &n)
 	return n
+}
+
+func TestManagedFieldsModes(t *testing.T) {
+	ctx := context.Background()
+	managers := func(cm *corev1.ConfigMap) string {
+		var out []string
+		for _, m := range cm.ManagedFields {
+			out = append(out, m.Manager+"/"+string(m.Operation))
+		}
+		return strings.Join(out, ",")
+	}
+	t.Run("after-apply", func(t *testing.T) {
+		s := clustertest.Start(t)
+		cms := s.Client.CoreV1().ConfigMaps("default")
+		cm, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Data: map[string]string{"a": "1"}}, metav1.CreateOptions{FieldManager: "creator"})
+		if err != nil || len(cm.ManagedFields) != 0 {
+			t.Fatalf("create: %v, managed %q", err, managers(cm))
+		}
+		// The first apply finds what exists owned by before-first-apply.
+		_, err = cms.Apply(ctx, applycorev1.ConfigMap("c", "default").WithData(map[string]string{"a": "2"}), metav1.ApplyOptions{FieldManager: "applier"})
+		if !apierrors.IsConflict(err) || !strings.Contains(err.Error(), "before-first-apply") {
+			t.Fatalf("first apply: %v", err)
+		}
+		cm, err = cms.Apply(ctx, applycorev1.ConfigMap("c", "default").WithData(map[string]string{"a": "2"}), metav1.ApplyOptions{FieldManager: "applier", Force: true})
+		if err != nil || !strings.Contains(managers(cm), "applier/Apply") {
+			t.Fatalf("forced apply: %v, managed %q", err, managers(cm))
+		}
+		// From then on updates are tracked.
+		cm.Data["b"] = "3"
+		if cm, err = cms.Update(ctx, cm, metav1.UpdateOptions{FieldManager: "editor"}); err != nil || !strings.Contains(managers(cm), "editor/Update") {
+			t.Fatalf("update after apply: %v, managed %q", err, managers(cm))
+		}
+	})
+	t.Run("always", func(t *testing.T) {
+		s := clustertest.Start(t, func(o *cluster.ServerOptions) { o.ManagedFields = apiserver.ManagedFieldsAlways })
+		cm, err := s.Client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Data: map[string]string{"a": "1"}}, metav1.CreateOptions{FieldManager: "creator"})
+		if err != nil || managers(cm) != "creator/Update" {
+			t.Fatalf("create: %v, managed %q", err, managers(cm))
+		}
+	})
 }

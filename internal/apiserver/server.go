@@ -37,7 +37,10 @@ type Config struct {
 	// ServiceAccountTokens, when set, serves TokenRequest and OpenID
 	// discovery and accepts the tokens it issues.
 	ServiceAccountTokens *ServiceAccountTokens
-	Log                  *slog.Logger
+	// ManagedFields says when writes record managedFields (default
+	// ManagedFieldsAfterApply).
+	ManagedFields ManagedFields
+	Log           *slog.Logger
 }
 
 // Server is the API server.
@@ -57,6 +60,8 @@ type Server struct {
 	metrics   *metrics
 	fields    *fieldManagers
 	tokens    *tokenSigner
+	// managedFields says when writes record managedFields.
+	managedFields ManagedFields
 }
 
 // New builds the server's handlers; it starts nothing.
@@ -71,6 +76,14 @@ func New(cfg Config) (*Server, error) {
 		endpoints:   map[string]*endpoint{},
 		metrics:     newMetrics(),
 		fields:      newFieldManagers(cfg.Scheme),
+	}
+	switch cfg.ManagedFields {
+	case "":
+		s.managedFields = ManagedFieldsAfterApply
+	case ManagedFieldsAlways, ManagedFieldsAfterApply:
+		s.managedFields = cfg.ManagedFields
+	default:
+		return nil, fmt.Errorf("managed fields mode %q is not one of %q, %q", cfg.ManagedFields, ManagedFieldsAlways, ManagedFieldsAfterApply)
 	}
 	if cfg.ServiceAccountTokens != nil {
 		t, err := newTokenSigner(*cfg.ServiceAccountTokens)

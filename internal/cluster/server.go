@@ -44,6 +44,8 @@ type ServerOptions struct {
 	// embedded one.
 	EtcdServers                           []string
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
+	// ManagedFields says when writes record metadata.managedFields.
+	ManagedFields apiserver.ManagedFields
 	// CompactInterval is how often etcd's history is compacted.
 	CompactInterval time.Duration
 	// ReleaseStartupPages drops the executable's pages that only start-up
@@ -130,12 +132,13 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 
 	resources := all.Resources()
 	api, err := apiserver.New(apiserver.Config{
-		Store:       store,
-		Scheme:      scheme,
-		Resources:   resources,
-		OpenAPI:     openapi.New(resources).Handler(),
-		ServiceCIDR: opts.ServiceCIDR,
-		NodePorts:   opts.NodePorts,
+		Store:         store,
+		Scheme:        scheme,
+		Resources:     resources,
+		OpenAPI:       openapi.New(resources).Handler(),
+		ServiceCIDR:   opts.ServiceCIDR,
+		ManagedFields: opts.ManagedFields,
+		NodePorts:     opts.NodePorts,
 		Authenticator: apiserver.Authenticators{
 			apiserver.ClientCertAuthenticator{Roots: pki.CAPool},
 		},
