@@ -2,6 +2,7 @@ package podspec
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -58,12 +59,12 @@ func IsOvercommitAllowed(name corev1.ResourceName) bool {
 }
 
 func isStandardResource(name corev1.ResourceName) bool {
-	return sets.New(standardResources...).Has(name) || IsHugePages(name) ||
+	return slices.Contains(standardResources, name) || IsHugePages(name) ||
 		strings.HasPrefix(string(name), corev1.DefaultResourceRequestsPrefix+corev1.ResourceHugePagesPrefix)
 }
 
 func isIntegerResource(name corev1.ResourceName) bool {
-	return sets.New(integerResources...).Has(name) || IsExtendedResource(name)
+	return slices.Contains(integerResources, name) || IsExtendedResource(name)
 }
 
 func resourceName(name corev1.ResourceName, p *field.Path) field.ErrorList {
