@@ -123,7 +123,6 @@ type watchWriter struct {
 	s          *Server
 	rq         *request
 	sentHeader bool // table column definitions go in the first event only
-	buf        bytes.Buffer
 }
 
 func (ww *watchWriter) start() {
@@ -147,15 +146,20 @@ func (ww *watchWriter) writeEvent(ev *storage.Event) error {
 		return ww.writeFrame(string(ev.Type), ww.bookmark(ev))
 	}
 	if ww.rq.out.as == "" {
-		// The same object goes to every watcher of this resource in this
-		// format: encode it once.
-		raw, err := ev.Memo(encodingKey{gvk: ww.rq.ep.gvk, media: ww.rq.out.mediaType, pretty: ww.rq.out.pretty}, func() ([]byte, error) {
-			return ww.encode(ww.s.versioned(ww.rq.ep, ev.Object))
+		// The same event goes to every watcher of this resource in this
+		// format: encode and frame it once.
+		frame, err := ev.Memo(encodingKey{gvk: ww.rq.ep.gvk, media: ww.rq.out.mediaType, pretty: ww.rq.out.pretty}, func() ([]byte, error) {
+			raw, err := ww.encode(ww.s.versioned(ww.rq.ep, ev.Object))
+			if err != nil {
+				return nil, err
+			}
+			return ww.frame(string(ev.Type), raw)
 		})
 		if err != nil {
 			return err
 		}
-		return ww.writeRawFrame(string(ev.Type), raw)
+		_, err = ww.rq.w.Write(frame)
+		return err
 	}
 	return ww.writeFrame(string(ev.Type), ww.transform(ev.Object))
 }
@@ -228,28 +232,34 @@ func (ww *watchWriter) encode(obj runtime.Object) ([]byte, error) {
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
-// writeRawFrame frames an encoded object as one watch event.
+// writeRawFrame frames an encoded object as one watch event and sends it.
 func (ww *watchWriter) writeRawFrame(eventType string, raw []byte) error {
-	if ww.rq.out.mediaType == mediaProtobuf {
-		ev := metav1.WatchEvent{Type: eventType, Object: runtime.RawExtension{Raw: raw}}
-		data, err := ev.Marshal()
-		if err != nil {
-			return err
-		}
-		var size [4]byte
-		binary.BigEndian.PutUint32(size[:], uint32(len(data)))
-		if _, err := ww.rq.w.Write(size[:]); err != nil {
-			return err
-		}
-		_, err = ww.rq.w.Write(data)
+	frame, err := ww.frame(eventType, raw)
+	if err != nil {
 		return err
 	}
-	ww.buf.Reset()
-	ww.buf.WriteString(`{"type":"`)
-	ww.buf.WriteString(eventType)
-	ww.buf.WriteString(`","object":`)
-	ww.buf.Write(raw)
-	ww.buf.WriteString("}\n")
-	_, err := ww.rq.w.Write(ww.buf.Bytes())
+	_, err = ww.rq.w.Write(frame)
 	return err
+}
+
+// frame is one watch event on the wire: newline-ended JSON, or protobuf
+// behind its 4-byte length.
+func (ww *watchWriter) frame(eventType string, raw []byte) ([]byte, error) {
+	if ww.rq.out.mediaType == mediaProtobuf {
+		ev := metav1.WatchEvent{Type: eventType, Object: runtime.RawExtension{Raw: raw}}
+		size := ev.Size()
+		out := make([]byte, 4+size)
+		binary.BigEndian.PutUint32(out, uint32(size))
+		if _, err := ev.MarshalToSizedBuffer(out[4:]); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	out := make([]byte, 0, len(raw)+len(eventType)+24)
+	out = append(out, `{"type":"`...)
+	out = append(out, eventType...)
+	out = append(out, `","object":`...)
+	out = append(out, raw...)
+	out = append(out, "}\n"...)
+	return out, nil
 }
