@@ -101,14 +101,18 @@ func (s *Server) predicate(rq *request) (storage.Predicate, error) {
 		if fs.Empty() {
 			return true
 		}
-		set := fields.Set{"metadata.name": m.GetName()}
+		// SelectableFields returns a map of its own: add to it rather than
+		// copy it (this runs for every watcher of every event).
+		var set fields.Set
+		if ep.SelectableFields != nil {
+			set = ep.SelectableFields(obj)
+		}
+		if set == nil {
+			set = make(fields.Set, 2)
+		}
+		set["metadata.name"] = m.GetName()
 		if ep.Namespaced {
 			set["metadata.namespace"] = m.GetNamespace()
-		}
-		if ep.SelectableFields != nil {
-			for k, v := range ep.SelectableFields(obj) {
-				set[k] = v
-			}
 		}
 		return fs.Matches(set)
 	}, nil
