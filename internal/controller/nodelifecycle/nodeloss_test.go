@@ -120,7 +120,9 @@ func TestNodeLossEvictsAndReplaces(t *testing.T) {
 			hasTaint(n, corev1.TaintNodeUnreachable, corev1.TaintEffectNoSchedule), nil
 	})
 	t.Logf("node marked unreachable %v after it stopped", time.Since(start).Round(time.Millisecond))
-	if time.Since(start) < 3*time.Second {
+	// The grace period runs from the lease's last renewal, which can be up
+	// to one renew interval (0.5 s) before the kill.
+	if time.Since(start) < 2500*time.Millisecond {
 		t.Errorf("node marked unreachable before its grace period")
 	}
 	out := s.MustKubectl("get", "node", victim)
