@@ -83,9 +83,16 @@ func (s *Server) ComponentConfig(name, user string, groups []string) (*rest.Conf
 func (s *Server) RunComponents(ctx context.Context, comps []Component, log *slog.Logger) (wait func(), err error) {
 	var wg sync.WaitGroup
 	for _, c := range comps {
+		// The certificate kubeconfig is written for the component's
+		// standalone command even when it runs here on a local socket.
 		cfg, err := s.ComponentConfig(c.Name, c.User, c.Groups)
 		if err != nil {
 			return nil, fmt.Errorf("%s credentials: %w", c.Name, err)
+		}
+		if local, ok, err := s.LocalConfig(c.Name, c.User, c.Groups); err != nil {
+			return nil, err
+		} else if ok {
+			cfg = local
 		}
 		clog := log.With("component", c.Name)
 		wg.Add(1)

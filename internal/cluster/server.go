@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -76,6 +77,11 @@ type Server struct {
 	PKI        *PKI
 
 	dataDir string
+	api     *apiserver.Server
+	log     *slog.Logger
+	// runCtx lives as long as the server; local listeners end with it.
+	runCtx  context.Context
+	sockets atomic.Int64
 	cancel  context.CancelFunc
 	done    chan struct{}
 	err     error
@@ -173,6 +179,9 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		Kubeconfig: filepath.Join(opts.DataDir, "admin.kubeconfig"),
 		PKI:        pki,
 		dataDir:    opts.DataDir,
+		api:        api,
+		log:        log,
+		runCtx:     runCtx,
 		cancel:     cancel,
 		done:       make(chan struct{}),
 	}
