@@ -36,7 +36,7 @@ bench: build
 # FUZZTIME=10m for a longer one. New crashers land in testdata/fuzz.
 # Each input drives a real server, so minimizing is bounded by count.
 FUZZTIME ?= 30s
-FUZZ_TARGETS := FuzzDecodeCreateBody FuzzQueryParameters
+FUZZ_TARGETS := FuzzDecodeCreateBody FuzzQueryParameters FuzzMayHaveHugeExponent
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./internal/apiserver/; \
