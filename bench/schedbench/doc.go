@@ -1,7 +1,8 @@
 // Package schedbench is the scheduler benchmark: a real `kemudi server`
 // process (API server, etcd, scheduler, controllers), 5,000 simulated
 // nodes (`kemudi sim-nodes`, a process of its own that keeps their
-// leases fresh and turns bound pods Running like a kubelet), and 10,000
+// leases fresh; like scheduler_perf's nodes they leave bound pods
+// Pending unless RunPods asks them to turn them Running), and 10,000
 // small pods created by 32 client-go clients on their own connections
 // while a watch notes when each pod is bound. upstream's scheduler_perf
 // SchedulingBasic workload (5,000 nodes, pods asking 100m cpu and

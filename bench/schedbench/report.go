@@ -33,8 +33,12 @@ func (r *Result) Print(out io.Writer) {
 	if r.SchedulerProcess {
 		where = "as a process of its own"
 	}
-	fmt.Fprintf(out, "scheduler benchmark (%s): %d nodes, %d pods measured after %d placed, %d clients, scheduler %s; load %s before, %s after\n",
-		r.Workload, r.Nodes, r.Pods, r.InitPods, r.Clients, where, r.LoadBefore, r.LoadAfter)
+	pods := "left Pending by the nodes"
+	if r.RunPods {
+		pods = "run by the nodes"
+	}
+	fmt.Fprintf(out, "scheduler benchmark (%s): %d nodes, %d pods measured after %d placed (%s), %d clients, scheduler %s; load %s before, %s after\n",
+		r.Workload, r.Nodes, r.Pods, r.InitPods, pods, r.Clients, where, r.LoadBefore, r.LoadAfter)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
 	check := func(pass bool) string {

@@ -38,6 +38,11 @@ type Options struct {
 	// first (default 0 for basic, 1,000 for anti-affinity), created by
 	// Clients clients (default 32).
 	Nodes, Pods, InitPods, Clients int
+	// RunPods makes the simulated nodes run the pods bound to them
+	// (status Running and Ready, as a kubelet would). By default they
+	// leave them Pending, as scheduler_perf's nodes do: the benchmark
+	// measures scheduling, not a kubelet's status writes.
+	RunPods bool
 	// SchedulerProcess runs the scheduler as `kemudi scheduler`, a
 	// process of its own, to measure it apart from the server.
 	SchedulerProcess bool
@@ -104,7 +109,7 @@ type Result struct {
 	Workload                     string
 	Nodes, Pods, InitPods        int
 	Clients                      int
-	SchedulerProcess             bool
+	SchedulerProcess, RunPods    bool
 	Created, Failed, Bound       int
 	Rebound, Unexpected, Restart int
 	Errors                       []string
@@ -136,7 +141,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res := &Result{
 		Workload: opts.Workload, Nodes: opts.Nodes, Pods: opts.Pods, InitPods: opts.InitPods, Clients: opts.Clients,
-		SchedulerProcess: opts.SchedulerProcess, LoadBefore: harness.LoadAvg(), Logs: map[string]string{},
+		SchedulerProcess: opts.SchedulerProcess, RunPods: opts.RunPods, LoadBefore: harness.LoadAvg(), Logs: map[string]string{},
 	}
 	if opts.SchedulerProcess {
 		opts.Server.Args = append(opts.Server.Args, "--disable", "scheduler")
@@ -171,8 +176,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	progress("registering %d simulated nodes", opts.Nodes)
 	regStart := time.Now()
-	sim, err := start("sim-nodes", bin, "nodes registered", opts.Output,
-		"sim-nodes", "--kubeconfig", srv.Kubeconfig, "--count", strconv.Itoa(opts.Nodes))
+	simArgs := []string{"sim-nodes", "--kubeconfig", srv.Kubeconfig, "--count", strconv.Itoa(opts.Nodes)}
+	if !opts.RunPods {
+		simArgs = append(simArgs, "--leave-pods")
+	}
+	sim, err := start("sim-nodes", bin, "nodes registered", opts.Output, simArgs...)
 	if err != nil {
 		return nil, err
 	}

@@ -88,5 +88,6 @@ deleted. No container runs and no address is ever contacted.`,
 	f.DurationVar(&o.StatusInterval, "status-interval", 0, "how often each node reports its status when nothing changed (default 1m)")
 	f.DurationVar(&o.DeleteDelay, "delete-delay", 0, "how long a deleted pod's containers take to stop")
 	f.IntVar(&o.Workers, "workers", 0, "workers updating pods (default 32)")
+	f.BoolVar(&o.LeavePods, "leave-pods", false, "leave the pods bound to the nodes Pending, as scheduler benchmarks' nodes do")
 	return cmd
 }

@@ -149,9 +149,12 @@ func (s *Nodes) Start(ctx context.Context) error {
 	registered := time.Since(start)
 
 	s.heartbeats = workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[string]{Name: "sim-node-heartbeats"})
-	s.pods = controller.NewLoop("sim-node-pods", s.syncPod, s.log)
-	if err := s.startInformers(ctx); err != nil {
-		return err
+	if !s.opts.LeavePods {
+		s.pods = controller.NewLoop("sim-node-pods", s.syncPod, s.log)
+		if err := s.startInformers(ctx); err != nil {
+			return err
+		}
+		s.wg.Go(func() { s.pods.Run(ctx, s.opts.Workers) })
 	}
 	// Spread the renewals over the interval, not all at once.
 	n := len(s.names)
@@ -168,7 +171,6 @@ func (s *Nodes) Start(ctx context.Context) error {
 		<-ctx.Done()
 		s.heartbeats.ShutDown()
 	})
-	s.wg.Go(func() { s.pods.Run(ctx, s.opts.Workers) })
 	s.log.Info("nodes registered", "count", len(s.names), "registration", registered.Round(time.Millisecond),
 		"took", time.Since(start).Round(time.Millisecond))
 	return nil

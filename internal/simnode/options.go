@@ -53,6 +53,11 @@ type Options struct {
 	// condition's heartbeat) when nothing changed: default 1 minute.
 	StatusInterval time.Duration
 
+	// LeavePods makes the nodes leave the pods bound to them alone, as
+	// scheduler_perf's nodes do: they stay Pending, and nothing watches
+	// them for the nodes. The nodes still register, keep their leases
+	// fresh and report status.
+	LeavePods bool
 	// Workers acting on pods: default 32.
 	Workers int
 	// HeartbeatWorkers renewing leases and reporting node status:

@@ -175,6 +175,9 @@ func (s *Nodes) podGone(obj interface{}) {
 
 // enqueuePodsOf queues every pod bound to a node.
 func (s *Nodes) enqueuePodsOf(name string) {
+	if s.opts.LeavePods {
+		return
+	}
 	objs, err := s.podIndex.ByIndex(byNode, name)
 	if err != nil {
 		return

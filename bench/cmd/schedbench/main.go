@@ -5,6 +5,7 @@
 //	go run ./bench/cmd/schedbench                          # basic: 5,000 nodes, 10,000 pods
 //	go run ./bench/cmd/schedbench -workload antiaffinity
 //	go run ./bench/cmd/schedbench -scheduler-process       # scheduler CPU and RSS apart
+//	go run ./bench/cmd/schedbench -run-pods                # the nodes also turn the pods Running
 //	go run ./bench/cmd/schedbench -cpuprofile cpu.pprof -heapprofile heap.pprof
 //	go tool pprof -top -tagfocus component=scheduler cpu.pprof
 //
@@ -39,6 +40,7 @@ func run() error {
 	flag.IntVar(&opts.Pods, "pods", opts.Pods, "pods measured ($KEMUDI_BENCH_SCHED_PODS; default 10000, 2000 for antiaffinity)")
 	flag.IntVar(&opts.InitPods, "init-pods", 0, "pods placed before measuring (default 0, 1000 for antiaffinity; -1 for none)")
 	flag.IntVar(&opts.Clients, "clients", opts.Clients, "concurrent clients ($KEMUDI_BENCH_CLIENTS, default 32)")
+	flag.BoolVar(&opts.RunPods, "run-pods", false, "have the simulated nodes run the bound pods (default: left Pending, as scheduler_perf)")
 	flag.BoolVar(&opts.SchedulerProcess, "scheduler-process", false, "run the scheduler as a process of its own")
 	flag.DurationVar(&opts.Settle, "settle", 0, "wait after the nodes are registered (default 10s)")
 	flag.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of the server, from the first create on, to this file")
