@@ -46,11 +46,11 @@ func (s *Server) LocalConfig(name, user string, groups []string) (_ *rest.Config
 	identity := &apiserver.User{Name: user, Groups: append(append([]string{}, groups...), "system:authenticated")}
 	// The listener outlives the component's own context so that it can
 	// still release its leader lease while stopping.
-	go func() {
+	s.local.Go(func() {
 		if err := s.api.ServeLocal(s.runCtx, l, identity); err != nil {
 			s.log.Error("local API listener stopped", "component", name, "err", err)
 		}
-	}()
+	})
 	var dialer net.Dialer
 	return &rest.Config{
 		// The host names nothing; every connection goes to the socket.

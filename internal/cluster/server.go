@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -82,6 +83,7 @@ type Server struct {
 	// runCtx lives as long as the server; local listeners end with it.
 	runCtx  context.Context
 	sockets atomic.Int64
+	local   sync.WaitGroup // the local listeners
 	cancel  context.CancelFunc
 	done    chan struct{}
 	err     error
@@ -216,6 +218,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	go func() {
 		defer close(s.done)
 		err := <-serveErr
+		s.local.Wait()
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}

@@ -1,0 +1,51 @@
+package cluster_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kemudi/kemudi/internal/cluster/clustertest"
+)
+
+// TestLocalSocket: an in-process component's config reaches the API on
+// a socket only root can open, works without TLS, and the socket is gone
+// once the server stops.
+func TestLocalSocket(t *testing.T) {
+	s := clustertest.Start(t)
+	cfg, ok, err := s.LocalConfig("probe", "system:probe", nil)
+	if err != nil || !ok {
+		t.Fatalf("local config: ok=%v err=%v", ok, err)
+	}
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CoreV1().Namespaces().Get(context.Background(), "default", metav1.GetOptions{}); err != nil {
+		t.Fatalf("get through the socket: %v", err)
+	}
+	dir := filepath.Join(s.DataDir, "run")
+	socks, err := filepath.Glob(filepath.Join(dir, "probe-*.sock"))
+	if err != nil || len(socks) != 1 {
+		t.Fatalf("sockets %v: %v", socks, err)
+	}
+	for path, want := range map[string]os.FileMode{dir: os.ModeDir | 0o700, socks[0]: os.ModeSocket | 0o600} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", path, fi.Mode(), want)
+		}
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(socks[0]); !os.IsNotExist(err) {
+		t.Errorf("socket left after stop: %v", err)
+	}
+}
