@@ -27,8 +27,8 @@ func (s *Server) ServeLocal(ctx context.Context, l net.Listener, user *User) err
 		Handler:           s,
 		Protocols:         protocols,
 		ReadHeaderTimeout: 30 * time.Second,
-		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
-			return context.WithValue(ctx, localUserKey{}, user)
+		ConnContext: func(c context.Context, _ net.Conn) context.Context {
+			return context.WithValue(context.WithValue(c, localUserKey{}, user), listenerKey{}, ctx)
 		},
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}

@@ -230,6 +230,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, tlsConfig *tls.Confi
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnContext: func(c context.Context, _ net.Conn) context.Context {
+			return context.WithValue(c, listenerKey{}, ctx)
+		},
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(l, "", "") }()
@@ -246,6 +249,10 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, tlsConfig *tls.Confi
 	srv.Close()
 	return nil
 }
+
+// listenerKey carries, in a connection's context, the context of the
+// listener it came in on: done once the listener shuts down.
+type listenerKey struct{}
 
 // statusRecorder remembers the status code for metrics and panics.
 type statusRecorder struct {

@@ -65,6 +65,12 @@ func (s *Server) watch(rq *request) {
 	}
 	ctx, cancel := context.WithTimeout(rq.ctx(), timeout)
 	defer cancel()
+	// A listener shutting down ends its watches at once: their clients
+	// watch again elsewhere, or after the restart, instead of holding
+	// the shutdown up.
+	if l, ok := rq.r.Context().Value(listenerKey{}).(context.Context); ok {
+		defer context.AfterFunc(l, cancel)()
+	}
 
 	opts := storage.WatchOptions{
 		ResourceVersion:   q.Get("resourceVersion"),

@@ -78,7 +78,7 @@ func (m *MatchMemo) Remember(key *TermKey, matched bool) {
 // parse are left out and reported in ParseError.
 func NewPodInfo(pod *corev1.Pod) *PodInfo {
 	pi := &PodInfo{Pod: pod, Requests: podRequests(pod), HostPorts: hostPorts(pod), Memo: NewMatchMemo()}
-	pi.NonZeroMilliCPU, pi.NonZeroMemory = podNonZeroRequests(pod)
+	pi.NonZeroMilliCPU, pi.NonZeroMemory = podNonZeroRequests(pod, pi.Requests)
 	a := pod.Spec.Affinity
 	if a == nil || (a.PodAffinity == nil && a.PodAntiAffinity == nil) {
 		return pi

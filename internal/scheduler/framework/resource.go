@@ -144,7 +144,11 @@ func podRequests(pod *corev1.Pod) Resource {
 // podNonZeroRequests is podRequests with containers that set no cpu or
 // memory request counted as DefaultMilliCPURequest and
 // DefaultMemoryRequest: what least-allocated scoring counts.
-func podNonZeroRequests(pod *corev1.Pod) (milliCPU, memory int64) {
+func podNonZeroRequests(pod *corev1.Pod, requests Resource) (milliCPU, memory int64) {
+	if requestsCPUAndMemory(pod) {
+		// No default stands in for anything: the same sums.
+		return requests.MilliCPU, requests.Memory
+	}
 	rl := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{
 		UseStatusResources: true,
 		NonMissingContainerRequests: corev1.ResourceList{
@@ -153,4 +157,24 @@ func podNonZeroRequests(pod *corev1.Pod) (milliCPU, memory int64) {
 		},
 	})
 	return rl.Cpu().MilliValue(), rl.Memory().Value()
+}
+
+// requestsCPUAndMemory is true when every container of a pod whose
+// resources were never resized asks for both cpu and memory.
+func requestsCPUAndMemory(pod *corev1.Pod) bool {
+	if len(pod.Status.ContainerStatuses)+len(pod.Status.InitContainerStatuses) > 0 {
+		return false
+	}
+	for _, cs := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for i := range cs {
+			r := cs[i].Resources.Requests
+			if _, ok := r[corev1.ResourceCPU]; !ok {
+				return false
+			}
+			if _, ok := r[corev1.ResourceMemory]; !ok {
+				return false
+			}
+		}
+	}
+	return true
 }
