@@ -253,6 +253,7 @@ func (c *Cache) UpdateSnapshot(s *Snapshot) {
 		if !c.listDirty {
 			s.updateAffinity(old, ni)
 		}
+		s.labels.replace(name, old, ni)
 		if !ok {
 			delete(s.nodes, name)
 			continue

@@ -23,13 +23,15 @@ type Snapshot struct {
 	hostAntiAffinity         int
 	// imageNodes counts the nodes that hold each image name.
 	imageNodes map[string]int
+	// labels indexes every pod (on listed nodes or not) by its labels.
+	labels     labelIndex
 	generation int64
 }
 
 // NewSnapshot returns an empty snapshot.
 func NewSnapshot() *Snapshot {
 	return &Snapshot{
-		nodes: map[string]*NodeInfo{}, index: map[string]int{}, imageNodes: map[string]int{},
+		nodes: map[string]*NodeInfo{}, index: map[string]int{}, imageNodes: map[string]int{}, labels: newLabelIndex(),
 		withAffinity: newNodeSet(), withRequiredAntiAffinity: newNodeSet(), withNonHostAntiAffinity: newNodeSet(),
 	}
 }

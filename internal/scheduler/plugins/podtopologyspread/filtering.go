@@ -98,8 +98,10 @@ func (pl *Plugin) PreFilter(_ context.Context, state *framework.CycleState, pod 
 		constraints: cs, matchNum: make([]map[string]int, len(cs)), paths: make([]criticalPaths, len(cs)),
 		required: nodeaffinity.GetRequiredNodeAffinity(pod.Pod), pod: pod.Pod,
 	}
+	counts := make([]map[string]int, len(cs))
 	for i := range cs {
 		s.matchNum[i] = map[string]int{}
+		counts[i] = snap.CountMatchingByNode(pod.Pod.Namespace, cs[i].Selector)
 	}
 	for _, ni := range snap.List() {
 		node := ni.Node()
@@ -111,7 +113,7 @@ func (pl *Plugin) PreFilter(_ context.Context, state *framework.CycleState, pod 
 			if !c.includes(pod.Pod, node, s.required) {
 				continue
 			}
-			s.matchNum[i][node.Labels[c.TopologyKey]] += countMatching(ni.Pods, c.Selector, pod.Pod.Namespace)
+			s.matchNum[i][node.Labels[c.TopologyKey]] += counts[i][ni.Name()]
 		}
 	}
 	for i := range cs {

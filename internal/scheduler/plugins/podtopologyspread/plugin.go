@@ -16,8 +16,6 @@ import (
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	"k8s.io/klog/v2"
-
-	"github.com/kemudi/kemudi/internal/scheduler/framework"
 )
 
 // Name is the plugin's upstream name.
@@ -213,22 +211,4 @@ func nodeHasAllKeys(nodeLabels map[string]string, cs []constraint) bool {
 		}
 	}
 	return true
-}
-
-// countMatching counts the node's pods in namespace ns, not being
-// deleted, that sel selects.
-func countMatching(pods []*framework.PodInfo, sel labels.Selector, ns string) int {
-	if sel.Empty() {
-		return 0
-	}
-	n := 0
-	for _, p := range pods {
-		if p.Pod.DeletionTimestamp != nil || p.Pod.Namespace != ns {
-			continue
-		}
-		if sel.Matches(labels.Set(p.Pod.Labels)) {
-			n++
-		}
-	}
-	return n
 }

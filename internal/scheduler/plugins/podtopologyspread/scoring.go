@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -21,9 +20,10 @@ type preScoreState struct {
 	ignored sets.Set[string]
 	// counts are the matching pods per domain (hostname domains are
 	// counted on the node at Score time).
-	counts  []map[string]*int64
+	counts []map[string]*int64
+	// perNode are the matching pods on each node, per constraint.
+	perNode []map[string]int
 	weights []float64
-	ns      string
 }
 
 func (s *preScoreState) Clone() framework.StateData { return s }
@@ -45,10 +45,14 @@ func (pl *Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *
 	// Defaults apply to nodes missing their keys too; the pod's own
 	// constraints ignore such nodes.
 	requireAll := len(pod.Pod.Spec.TopologySpreadConstraints) > 0
-	s := &preScoreState{constraints: cs, ignored: sets.New[string](), counts: make([]map[string]*int64, len(cs)), weights: make([]float64, len(cs)), ns: pod.Pod.Namespace}
+	s := &preScoreState{
+		constraints: cs, ignored: sets.New[string](),
+		counts: make([]map[string]*int64, len(cs)), perNode: make([]map[string]int, len(cs)), weights: make([]float64, len(cs)),
+	}
 	sizes := make([]int, len(cs))
 	for i := range cs {
 		s.counts[i] = map[string]*int64{}
+		s.perNode[i] = snap.CountMatchingByNode(pod.Pod.Namespace, cs[i].Selector)
 	}
 	for _, ni := range feasible {
 		labels := ni.Node().Labels
@@ -89,7 +93,7 @@ func (pl *Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *
 			if n == nil {
 				continue
 			}
-			atomic.AddInt64(n, int64(countMatching(ni.Pods, c.Selector, pod.Pod.Namespace)))
+			*n += int64(s.perNode[i][ni.Name()])
 		}
 	}
 	state.Write(preScoreKey, s)
@@ -117,7 +121,7 @@ func (*Plugin) Score(state *framework.CycleState, _ *framework.PodInfo, node *fr
 		}
 		var cnt int64
 		if c.TopologyKey == corev1.LabelHostname {
-			cnt = int64(countMatching(node.Pods, c.Selector, s.ns))
+			cnt = int64(s.perNode[i][node.Name()])
 		} else if p := s.counts[i][v]; p != nil {
 			cnt = *p
 		}
