@@ -2,8 +2,8 @@ package framework_test
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"maps"
+	"math/rand/v2"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
