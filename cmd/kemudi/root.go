@@ -41,5 +41,5 @@ func setupLogging(level string) {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 	slog.SetDefault(logger)
-	klog.SetSlogLogger(logger)
+	klog.SetSlogLogger(slog.New(quietCancellation{logger.Handler()}))
 }

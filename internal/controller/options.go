@@ -13,7 +13,9 @@ type Options struct {
 	NodeMonitorPeriod time.Duration
 	// NodeMonitorGracePeriod is how long a node may stay silent (no Lease
 	// renewal, no status) before it is marked unknown
-	// (--node-monitor-grace-period).
+	// (--node-monitor-grace-period). The default is 40 s, four of the
+	// kubelet's 10 s lease renewals: upstream's until 1.32 (1.37 has
+	// 50 s).
 	NodeMonitorGracePeriod time.Duration
 	// NodeStartupGracePeriod is how long a node that never posted a status
 	// is given before it is marked unknown (--node-startup-grace-period).
@@ -39,7 +41,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		NodeMonitorPeriod:      5 * time.Second,
-		NodeMonitorGracePeriod: 50 * time.Second,
+		NodeMonitorGracePeriod: 40 * time.Second,
 		NodeStartupGracePeriod: 60 * time.Second,
 		AllocateNodeCIDRs:      true,
 		ClusterCIDRs:           []netip.Prefix{netip.MustParsePrefix("10.42.0.0/16")},
