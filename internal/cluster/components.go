@@ -94,12 +94,12 @@ func (s *Server) RunComponents(ctx context.Context, comps []Component, log *slog
 		} else if ok {
 			cfg = local
 		}
-		clog := log.With("component", c.Name)
+		// Each component names itself in its log.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.Run(ctx, cfg, clog); err != nil && ctx.Err() == nil {
-				clog.Error("component stopped", "err", err)
+			if err := c.Run(ctx, cfg, log); err != nil && ctx.Err() == nil {
+				log.Error("component stopped", "component", c.Name, "err", err)
 			}
 		}()
 	}
