@@ -1,9 +1,9 @@
 package apibench
 
 import (
-	"fmt"
 	"os"
-	"strconv"
+
+	"github.com/kemudi/kemudi/bench/harness"
 )
 
 // FromEnv reads the sizes of a run from the environment, for `go test
@@ -12,26 +12,10 @@ import (
 // server's data directory goes.
 func FromEnv() (Options, error) {
 	var o Options
-	var err error
-	if o.Pods, err = envInt("KEMUDI_BENCH_PODS"); err != nil {
-		return o, err
-	}
-	if o.Clients, err = envInt("KEMUDI_BENCH_CLIENTS"); err != nil {
+	if err := harness.EnvInts(map[string]*int{"KEMUDI_BENCH_PODS": &o.Pods, "KEMUDI_BENCH_CLIENTS": &o.Clients}); err != nil {
 		return o, err
 	}
 	o.Server.TempRoot = os.Getenv("KEMUDI_BENCH_TMPDIR")
 	o.defaults()
 	return o, nil
-}
-
-func envInt(name string) (int, error) {
-	v := os.Getenv(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%s=%q: want a positive integer", name, v)
-	}
-	return n, nil
 }

@@ -2,11 +2,11 @@ package deploybench
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kemudi/kemudi/bench/harness"
 )
 
 // BenchmarkDeployments runs the deployment benchmark (see the package
@@ -19,21 +19,11 @@ import (
 // Deployment went past its surge or below its availability.
 func BenchmarkDeployments(b *testing.B) {
 	var opts Options
-	for _, v := range []struct {
-		name string
-		dst  *int
-	}{{"KEMUDI_BENCH_DEPLOYMENTS", &opts.Deployments}, {"KEMUDI_BENCH_REPLICAS", &opts.Replicas}} {
-		if s := os.Getenv(v.name); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n <= 0 {
-				b.Fatalf("%s=%q: want a positive integer", v.name, s)
-			}
-			*v.dst = n
-		}
+	if err := harness.EnvInts(map[string]*int{"KEMUDI_BENCH_DEPLOYMENTS": &opts.Deployments, "KEMUDI_BENCH_REPLICAS": &opts.Replicas}); err != nil {
+		b.Fatal(err)
 	}
-	opts.Server.Binary = os.Getenv("KEMUDI_BIN")
 	opts.Server.TempRoot = os.Getenv("KEMUDI_BENCH_TMPDIR")
-	opts.Progress = progress{}
+	opts.Progress = os.Stderr
 	opts.ProfileDir = os.Getenv("KEMUDI_BENCH_PROFILE_DIR")
 	if path := os.Getenv("KEMUDI_BENCH_SERVER_LOG"); path != "" {
 		f, err := os.Create(path)
@@ -41,9 +31,6 @@ func BenchmarkDeployments(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer f.Close()
-		opts.Server.Output = f
-	}
-	if f, err := os.Create("/tmp/deploybench-server.log"); err == nil {
 		opts.Server.Output = f
 	}
 	var res *Result
@@ -71,11 +58,4 @@ func BenchmarkDeployments(b *testing.B) {
 		b.ReportMetric(float64(p.Pods)/p.Took.Seconds(), strings.ReplaceAll(p.Name, " ", "-")+"-pods/s")
 	}
 	b.ReportMetric(0, "ns/op")
-}
-
-type progress struct{}
-
-func (progress) Write(p []byte) (int, error) {
-	fmt.Fprint(os.Stderr, string(p))
-	return len(p), nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"path/filepath"
 	"sync"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kemudi/kemudi/bench/harness"
-	"github.com/kemudi/kemudi/internal/simnode"
 )
 
 // Options configure a run.
@@ -107,32 +105,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		Deployments: opts.Deployments, Replicas: opts.Replicas, Nodes: opts.Nodes, LoadBefore: harness.LoadAvg(),
 		AllowedPods: opts.Replicas + maxSurge(opts.Replicas), AllowedAvailable: opts.Replicas - maxUnavailable(opts.Replicas),
 	}
-	progress("starting kemudi server")
-	srv, err := harness.Start(ctx, opts.Server)
+	cluster, err := harness.StartCluster(ctx, opts.Server, opts.Nodes, ns, progress)
 	if err != nil {
 		return nil, err
 	}
-	defer srv.Close()
+	defer cluster.Close()
+	// The watch ends before the nodes and the server.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	progress("registering %d simulated nodes", opts.Nodes)
-	nodes, err := simnode.NewForConfig(srv.Config, simnode.Options{Count: opts.Nodes, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		return nil, err
-	}
-	if err := nodes.Start(ctx); err != nil {
-		return nil, err
-	}
-	defer nodes.Wait()
-	defer cancel()
-
-	c, err := kubernetes.NewForConfig(srv.Config)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		return nil, fmt.Errorf("create namespace: %w", err)
-	}
+	srv, c := cluster.Server, cluster.Client
 	pods, err := watchPods(ctx, c)
 	if err != nil {
 		return nil, err
@@ -143,7 +124,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	cpuBefore, _ := harness.CPUTime(srv.PID)
 	total := opts.Deployments * opts.Replicas
-	// wait polls the tracker until done says the phase is over, noting
+	// await polls the tracker until done says the phase is over, noting
 	// when half of it was.
 	await := func(what string, start time.Time, half, done func() bool) (took, halfway time.Duration, err error) {
 		err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, opts.Timeout, true, func(context.Context) (bool, error) {

@@ -2,11 +2,11 @@ package endpointsbench
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kemudi/kemudi/bench/harness"
 )
 
 // BenchmarkEndpoints runs the endpoints benchmark (see the package
@@ -15,21 +15,11 @@ import (
 // that every flip was seen, and reports the latencies beside the target.
 func BenchmarkEndpoints(b *testing.B) {
 	var opts Options
-	for _, v := range []struct {
-		name string
-		dst  *int
-	}{{"KEMUDI_BENCH_ENDPOINT_PODS", &opts.Pods}, {"KEMUDI_BENCH_FLIPS", &opts.Flips}} {
-		if s := os.Getenv(v.name); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n <= 0 {
-				b.Fatalf("%s=%q: want a positive integer", v.name, s)
-			}
-			*v.dst = n
-		}
+	if err := harness.EnvInts(map[string]*int{"KEMUDI_BENCH_ENDPOINT_PODS": &opts.Pods, "KEMUDI_BENCH_FLIPS": &opts.Flips}); err != nil {
+		b.Fatal(err)
 	}
-	opts.Server.Binary = os.Getenv("KEMUDI_BIN")
 	opts.Server.TempRoot = os.Getenv("KEMUDI_BENCH_TMPDIR")
-	opts.Progress = progress{}
+	opts.Progress = os.Stderr
 	var res *Result
 	var err error
 	for range b.N {
@@ -47,11 +37,4 @@ func BenchmarkEndpoints(b *testing.B) {
 	b.ReportMetric(float64(res.ReadyToEndpoints.Max.Milliseconds()), "max-ms")
 	b.ReportMetric(float64(res.ReadyToEndpoints.P50.Milliseconds()), "p50-ms")
 	b.ReportMetric(res.Converge.Seconds(), "converge-s")
-}
-
-type progress struct{}
-
-func (progress) Write(p []byte) (int, error) {
-	fmt.Fprint(os.Stderr, string(p))
-	return len(p), nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/kemudi/kemudi/bench/apibench"
 	"github.com/kemudi/kemudi/bench/harness"
-	"github.com/kemudi/kemudi/internal/simnode"
 )
 
 // Options configure a run.
@@ -82,33 +80,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res := &Result{Pods: opts.Pods, Nodes: opts.Nodes, Flips: opts.Flips, LoadBefore: harness.LoadAvg()}
 	opts.Server.Args = append(opts.Server.Args, "--disable", "scheduler")
-	progress("starting kemudi server")
-	srv, err := harness.Start(ctx, opts.Server)
+	cluster, err := harness.StartCluster(ctx, opts.Server, opts.Nodes, ns, progress)
 	if err != nil {
 		return nil, err
 	}
-	defer srv.Close()
-
+	defer cluster.Close()
+	// The watches end before the nodes and the server.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	progress("registering %d simulated nodes", opts.Nodes)
-	nodes, err := simnode.NewForConfig(srv.Config, simnode.Options{Count: opts.Nodes, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		return nil, err
-	}
-	if err := nodes.Start(ctx); err != nil {
-		return nil, err
-	}
-	defer nodes.Wait()
-	defer cancel()
-
-	c, err := kubernetes.NewForConfig(srv.Config)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		return nil, fmt.Errorf("create namespace: %w", err)
-	}
+	srv, c := cluster.Server, cluster.Client
 	if _, err := c.CoreV1().Services(ns).Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "web"},
 		Spec: corev1.ServiceSpec{
@@ -125,27 +105,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	progress("creating %d pods", opts.Pods)
 	names := make([]string, opts.Pods)
+	for i := range names {
+		names[i] = fmt.Sprintf("web-%04d", i)
+	}
+	nodes := cluster.Nodes.Names()
 	start := time.Now()
 	var failed atomic.Int32
-	var wg sync.WaitGroup
-	next := atomic.Int32{}
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= opts.Pods {
-					return
-				}
-				names[i] = fmt.Sprintf("web-%04d", i)
-				if _, err := c.CoreV1().Pods(ns).Create(ctx, benchPod(names[i], nodes.Names()[i%opts.Nodes]), metav1.CreateOptions{}); err != nil {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	parallel(opts.Pods, func(i int) {
+		if _, err := c.CoreV1().Pods(ns).Create(ctx, benchPod(names[i], nodes[i%opts.Nodes]), metav1.CreateOptions{}); err != nil {
+			failed.Add(1)
+		}
+	})
 	if n := failed.Load(); n > 0 {
 		return nil, fmt.Errorf("%d pod creates failed", n)
 	}
@@ -189,21 +159,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	progress("setting every gate")
 	start = time.Now()
-	next.Store(0)
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= opts.Pods {
-					return
-				}
-				_ = setGate(ctx, c, names[i], true)
-			}
-		}()
-	}
-	wg.Wait()
+	parallel(opts.Pods, func(i int) { _ = setGate(ctx, c, names[i], true) })
 	if err := tr.waitFor(ctx, opts.Timeout*4, func() bool { return tr.readyLocked() == opts.Pods }); err != nil {
 		return nil, fmt.Errorf("every address never ready (%d): %w", tr.readyEndpoints(), err)
 	}
@@ -213,6 +169,20 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res.ServerMem, _ = srv.Memory()
 	res.LoadAfter = harness.LoadAvg()
 	return res, nil
+}
+
+// parallel calls fn(i) for i in [0, n) from 16 goroutines.
+func parallel(n int, fn func(i int)) {
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func benchPod(name, node string) *corev1.Pod {

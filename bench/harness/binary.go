@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // Binary returns the kemudi binary to run: path if set, else $KEMUDI_BIN,
@@ -41,4 +42,28 @@ func Binary(ctx context.Context, path string) (bin string, cleanup func(), err e
 		return "", noop, fmt.Errorf("go build ./cmd/kemudi: %w\n%s", err, out)
 	}
 	return bin, cleanup, nil
+}
+
+var shared struct {
+	once    sync.Once
+	bin     string
+	cleanup func()
+	err     error
+}
+
+// SharedBinary is Binary(ctx, "") once per process, for tests and
+// benchmarks that start many servers; CleanupSharedBinary, from
+// TestMain, removes what it built.
+func SharedBinary() (string, error) {
+	shared.once.Do(func() {
+		shared.bin, shared.cleanup, shared.err = Binary(context.Background(), "")
+	})
+	return shared.bin, shared.err
+}
+
+// CleanupSharedBinary removes the binary SharedBinary built, if any.
+func CleanupSharedBinary() {
+	if shared.cleanup != nil {
+		shared.cleanup()
+	}
 }

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -57,10 +56,7 @@ type Server struct {
 	opts       Options
 	tempDir    string
 	binCleanup func()
-	cmd        *exec.Cmd
-	exited     chan struct{}
-	waitErr    error
-	logs       *logScanner
+	proc       *Process // nil until started
 	closeOnce  sync.Once
 }
 
@@ -102,7 +98,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 var errPortTaken = errors.New("port taken")
 
 func (s *Server) start(ctx context.Context, bin string, attempt int) error {
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return err
 	}
@@ -110,7 +106,6 @@ func (s *Server) start(ctx context.Context, bin string, attempt int) error {
 	s.URL = "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	s.DataDir = filepath.Join(s.tempDir, fmt.Sprintf("data-%d", attempt))
 	s.Kubeconfig = filepath.Join(s.DataDir, "admin.kubeconfig")
-	s.logs = newLogScanner(s.opts.Output)
 	role := s.opts.Role
 	if role == "" {
 		role = "server"
@@ -121,32 +116,24 @@ func (s *Server) start(ctx context.Context, bin string, attempt int) error {
 		"--bind-address", "127.0.0.1",
 		"--advertise-address", "127.0.0.1")
 	cmd.Args = append(cmd.Args, s.opts.Args...)
-	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	cmd.Env = append(os.Environ(), "HOME="+s.tempDir)
-	// Killed with us if we die before Close; in its own process group
-	// so a terminal's Ctrl-C reaches only us, and we stop it in order.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	proc, err := startProcess(cmd, "server", newLogScanner(s.opts.Output, "", readyLine))
+	if err != nil {
 		return fmt.Errorf("start %s server: %w", bin, err)
 	}
-	s.cmd, s.PID = cmd, cmd.Process.Pid
-	s.exited = make(chan struct{})
-	go func() {
-		s.waitErr = cmd.Wait()
-		s.logs.Close()
-		close(s.exited)
-	}()
+	s.proc, s.PID = proc, proc.PID
 	if err := s.waitReady(ctx); err != nil {
-		if s.Exited() && strings.Contains(s.logs.Tail(), "address already in use") {
+		if s.Exited() && strings.Contains(proc.Tail(), "address already in use") {
 			return errPortTaken
 		}
-		s.kill()
-		return fmt.Errorf("%w\nserver output (tail):\n%s", err, s.logs.Tail())
+		proc.Kill()
+		return fmt.Errorf("%w\nserver output (tail):\n%s", err, proc.Tail())
 	}
 	return nil
 }
 
-func freePort() (int, error) {
+// FreePort is a loopback TCP port free when asked.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -173,15 +160,15 @@ func (s *Server) waitReady(ctx context.Context) error {
 	for {
 		if last = s.probeReady(ctx); last == nil {
 			select {
-			case <-s.logs.ready:
+			case <-s.proc.logs.ready:
 				return nil
 			default:
 				last = fmt.Errorf("/readyz ok but no %q in the log yet", readyLine)
 			}
 		}
 		select {
-		case <-s.exited:
-			return fmt.Errorf("server exited before ready: %v", s.waitErr)
+		case <-s.proc.exited:
+			return fmt.Errorf("server exited before ready: %v", s.proc.waitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("server not ready after %s: %v", s.opts.ReadyTimeout, last)
 		case <-tick.C:
@@ -245,56 +232,27 @@ func (s *Server) get(ctx context.Context, path string, timeout time.Duration) ([
 // Memory reads the server process's memory.
 func (s *Server) Memory() (Memory, error) {
 	if s.Exited() {
-		return Memory{}, fmt.Errorf("server exited: %v", s.waitErr)
+		return Memory{}, fmt.Errorf("server exited: %v", s.proc.waitErr)
 	}
 	return ReadMemory(s.PID)
 }
 
 // Exited reports whether the process has ended.
-func (s *Server) Exited() bool {
-	if s.exited == nil {
-		return true
-	}
-	select {
-	case <-s.exited:
-		return true
-	default:
-		return false
-	}
-}
+func (s *Server) Exited() bool { return s.proc == nil || s.proc.Exited() }
 
 // Logs summarises what the server logged at WARN and ERROR.
-func (s *Server) Logs() LogSummary { return s.logs.Summary() }
+func (s *Server) Logs() LogSummary { return s.proc.Logs() }
 
 // Stop ends the server cleanly: SIGTERM, then waits for it to exit (and
 // kills it after the stop timeout). It reports an exit that was not
 // clean. Close must still be called.
 func (s *Server) Stop() error {
-	if s.Exited() {
-		return fmt.Errorf("server had already exited: %v", s.waitErr)
+	err := s.proc.Stop(s.opts.StopTimeout)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return fmt.Errorf("server exit: %v\nserver output (tail):\n%s", err, s.proc.Tail())
 	}
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return fmt.Errorf("SIGTERM: %w", err)
-	}
-	select {
-	case <-s.exited:
-	case <-time.After(s.opts.StopTimeout):
-		s.kill()
-		return fmt.Errorf("server did not exit %s after SIGTERM; killed", s.opts.StopTimeout)
-	}
-	if s.waitErr != nil {
-		return fmt.Errorf("server exit: %v\nserver output (tail):\n%s", s.waitErr, s.logs.Tail())
-	}
-	return nil
-}
-
-// kill ends the process, if it runs, and waits for it.
-func (s *Server) kill() {
-	if s.Exited() {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	<-s.exited
+	return err
 }
 
 // Close kills the server if it still runs and removes its data
@@ -302,30 +260,34 @@ func (s *Server) kill() {
 // once and after Stop.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
-		s.kill()
+		if s.proc != nil {
+			s.proc.Kill()
+		}
 		os.RemoveAll(s.tempDir)
 		s.binCleanup()
 	})
 }
 
-// LogSummary counts the server's warning and error log lines.
+// LogSummary counts a process's warning and error log lines.
 type LogSummary struct {
 	Warnings, Errors int
 	// Samples are the first few warning and error lines.
 	Samples []string
 }
 
-// logScanner keeps the tail of the server's output and its warnings and
-// errors, and copies the output on if asked.
+// logScanner keeps the tail of a process's output and its warnings and
+// errors, notes its ready line, and copies the output on if asked.
 type logScanner struct {
-	pw    *io.PipeWriter
-	done  chan struct{}
-	ready chan struct{} // closed at readyLine
+	pw        *io.PipeWriter
+	done      chan struct{}
+	readyLine string
+	ready     chan struct{} // closed at the first line holding readyLine
 
 	mu      sync.Mutex
 	sum     LogSummary
 	tail    []string
 	forward io.Writer
+	prefix  string // of the lines forwarded
 }
 
 const (
@@ -333,9 +295,9 @@ const (
 	maxTail    = 40
 )
 
-func newLogScanner(forward io.Writer) *logScanner {
+func newLogScanner(forward io.Writer, prefix, readyLine string) *logScanner {
 	pr, pw := io.Pipe()
-	l := &logScanner{pw: pw, done: make(chan struct{}), ready: make(chan struct{}), forward: forward}
+	l := &logScanner{pw: pw, done: make(chan struct{}), readyLine: readyLine, ready: make(chan struct{}), forward: forward, prefix: prefix}
 	go func() {
 		defer close(l.done)
 		sc := bufio.NewScanner(pr)
@@ -361,9 +323,9 @@ func (l *logScanner) line(text string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.forward != nil {
-		fmt.Fprintln(l.forward, text)
+		fmt.Fprintln(l.forward, l.prefix+text)
 	}
-	if strings.Contains(text, readyLine) {
+	if strings.Contains(text, l.readyLine) {
 		select {
 		case <-l.ready:
 		default:

@@ -2,7 +2,6 @@ package schedbench
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 )
@@ -19,7 +18,6 @@ func BenchmarkScheduling(b *testing.B) {
 				b.Fatal(err)
 			}
 			opts.Workload = workload
-			opts.Server.Binary = os.Getenv("KEMUDI_BIN")
 			var res *Result
 			for range b.N {
 				if res, err = Run(context.Background(), opts); err != nil {

@@ -1,9 +1,9 @@
 package schedbench
 
 import (
-	"fmt"
 	"os"
-	"strconv"
+
+	"github.com/kemudi/kemudi/bench/harness"
 )
 
 // FromEnv reads a run's sizes from the environment, for `go test -bench`
@@ -12,28 +12,11 @@ import (
 // (default 32); KEMUDI_BENCH_TMPDIR is where the server's data goes.
 func FromEnv() (Options, error) {
 	var o Options
-	var err error
-	if o.Nodes, err = envInt("KEMUDI_BENCH_NODES"); err != nil {
-		return o, err
-	}
-	if o.Pods, err = envInt("KEMUDI_BENCH_SCHED_PODS"); err != nil {
-		return o, err
-	}
-	if o.Clients, err = envInt("KEMUDI_BENCH_CLIENTS"); err != nil {
-		return o, err
-	}
+	err := harness.EnvInts(map[string]*int{
+		"KEMUDI_BENCH_NODES":      &o.Nodes,
+		"KEMUDI_BENCH_SCHED_PODS": &o.Pods,
+		"KEMUDI_BENCH_CLIENTS":    &o.Clients,
+	})
 	o.Server.TempRoot = os.Getenv("KEMUDI_BENCH_TMPDIR")
-	return o, nil
-}
-
-func envInt(name string) (int, error) {
-	v := os.Getenv(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%s=%q: want a positive integer", name, v)
-	}
-	return n, nil
+	return o, err
 }

@@ -160,19 +160,21 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer srv.Close()
 
-	var sched *process
+	var sched *harness.Process
 	var schedProfiles string
 	if opts.SchedulerProcess {
 		progress("starting kemudi scheduler")
-		if schedProfiles, err = freeAddr(); err != nil {
+		port, err := harness.FreePort()
+		if err != nil {
 			return nil, err
 		}
-		sched, err = start("scheduler", bin, "scheduler started", opts.Output,
+		schedProfiles = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		sched, err = harness.StartProcess("scheduler", bin, "scheduler started", opts.Output,
 			"scheduler", "--kubeconfig", srv.Kubeconfig, "--leader-elect=false", "--profiling-address", schedProfiles)
 		if err != nil {
 			return nil, err
 		}
-		defer sched.stop(30 * time.Second)
+		defer sched.Stop(30 * time.Second)
 	}
 	progress("registering %d simulated nodes", opts.Nodes)
 	regStart := time.Now()
@@ -180,17 +182,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if !opts.RunPods {
 		simArgs = append(simArgs, "--leave-pods")
 	}
-	sim, err := start("sim-nodes", bin, "nodes registered", opts.Output, simArgs...)
+	sim, err := harness.StartProcess("sim-nodes", bin, "nodes registered", opts.Output, simArgs...)
 	if err != nil {
 		return nil, err
 	}
-	defer sim.stop(30 * time.Second)
-	if err := sim.waitReady(5 * time.Minute); err != nil {
+	defer sim.Stop(30 * time.Second)
+	if err := sim.WaitReady(5 * time.Minute); err != nil {
 		return nil, err
 	}
 	res.Registration = time.Since(regStart)
 	if sched != nil {
-		if err := sched.waitReady(time.Minute); err != nil {
+		if err := sched.WaitReady(time.Minute); err != nil {
 			return nil, err
 		}
 	}
@@ -276,12 +278,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 	res.LoadAfter = harness.LoadAvg()
-	for name, p := range map[string]*process{"scheduler": sched, "sim-nodes": sim} {
-		if p == nil {
-			continue
+	for _, p := range []*harness.Process{sched, sim} {
+		if p != nil {
+			l := p.Logs()
+			res.Logs[p.Name] = fmt.Sprintf("%d warnings, %d errors %q", l.Warnings, l.Errors, l.Samples[:min(len(l.Samples), 5)])
 		}
-		warns, errc, samples := p.summary()
-		res.Logs[name] = fmt.Sprintf("%d warnings, %d errors %q", warns, errc, samples)
 	}
 	if err := srv.Stop(); err != nil {
 		errs = append(errs, fmt.Errorf("stop server: %w", err))
@@ -289,16 +290,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	sl := srv.Logs()
 	res.Logs["server"] = fmt.Sprintf("%d warnings, %d errors %q", sl.Warnings, sl.Errors, sl.Samples)
 	return res, errors.Join(errs...)
-}
-
-// freeAddr is a free loopback address.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // fetch writes http://addr/debug/pprof/<what> to path.
@@ -324,7 +315,7 @@ func fetch(ctx context.Context, addr, what, path string) error {
 
 type cpuSnapshot struct{ server, sched, sim, self, machine time.Duration }
 
-func snapshotCPU(srv *harness.Server, sched, sim *process) cpuSnapshot {
+func snapshotCPU(srv *harness.Server, sched, sim *harness.Process) cpuSnapshot {
 	var s cpuSnapshot
 	s.server, _ = harness.CPUTime(srv.PID)
 	if sched != nil {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,8 +21,10 @@ func BenchmarkSimNodes(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts.Server.Binary = kemudiBinary(b)
-	opts.Progress = progressLog{b}
+	if opts.Server.Binary, err = harness.SharedBinary(); err != nil {
+		b.Fatal(err)
+	}
+	opts.Progress = os.Stderr
 	var res *Result
 	for range b.N {
 		if res, err = Run(context.Background(), opts); err != nil {
@@ -47,28 +47,12 @@ func BenchmarkSimNodes(b *testing.B) {
 	b.ReportMetric(res.RunningPerSec, "running/s")
 }
 
-type progressLog struct{ b *testing.B }
-
-func (p progressLog) Write(s []byte) (int, error) {
-	fmt.Fprint(os.Stderr, string(s))
-	return len(s), nil
-}
-
 // fromEnv reads KEMUDI_BENCH_NODES, KEMUDI_BENCH_PODS, KEMUDI_BENCH_IDLE
 // and KEMUDI_BENCH_TMPDIR.
 func fromEnv() (Options, error) {
 	var o Options
-	for _, v := range []struct {
-		name string
-		dst  *int
-	}{{"KEMUDI_BENCH_NODES", &o.Nodes}, {"KEMUDI_BENCH_PODS", &o.Pods}} {
-		if s := os.Getenv(v.name); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n <= 0 {
-				return o, fmt.Errorf("%s=%q: want a positive integer", v.name, s)
-			}
-			*v.dst = n
-		}
+	if err := harness.EnvInts(map[string]*int{"KEMUDI_BENCH_NODES": &o.Nodes, "KEMUDI_BENCH_PODS": &o.Pods}); err != nil {
+		return o, err
 	}
 	if s := os.Getenv("KEMUDI_BENCH_IDLE"); s != "" {
 		d, err := time.ParseDuration(s)
@@ -81,27 +65,8 @@ func fromEnv() (Options, error) {
 	return o, nil
 }
 
-var (
-	buildOnce sync.Once
-	bin       string
-	cleanBin  = func() {}
-	buildErr  error
-)
-
-// kemudiBinary is $KEMUDI_BIN or one binary built for this test process.
-func kemudiBinary(tb testing.TB) string {
-	tb.Helper()
-	buildOnce.Do(func() {
-		bin, cleanBin, buildErr = harness.Binary(context.Background(), "")
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
-	}
-	return bin
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	cleanBin()
+	harness.CleanupSharedBinary()
 	os.Exit(code)
 }

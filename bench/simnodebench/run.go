@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kemudi/kemudi/bench/apibench"
 	"github.com/kemudi/kemudi/bench/harness"
 )
 
@@ -97,7 +98,7 @@ type Result struct {
 	// CreatesDone is from the first create to the last one's response.
 	CreatesDone                 time.Duration
 	RunningPerSec               float64
-	CreateToReady               Latencies
+	CreateToReady               apibench.Latencies
 	SimMemAfter, ServerMemAfter harness.Memory
 
 	SimWarnings, SimErrors int
@@ -137,21 +138,23 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	progress("starting sim-nodes --count %d", opts.Nodes)
 	meter := newMeter(srv.PID)
-	sim, err := startSim(bin, srv.Kubeconfig, opts.Nodes)
+	sim, err := harness.StartProcess("sim-nodes", bin, "nodes registered", nil,
+		"sim-nodes", "--kubeconfig", srv.Kubeconfig, "--count", strconv.Itoa(opts.Nodes))
 	if err != nil {
 		return nil, err
 	}
 	meter.sim = sim.PID
 	stopSim := func() {
 		if sim != nil {
-			res.SimStopErr = sim.stop()
-			res.SimWarnings, res.SimErrors, res.SimSamples = sim.logs()
+			res.SimStopErr = sim.Stop(30 * time.Second)
+			l := sim.Logs()
+			res.SimWarnings, res.SimErrors, res.SimSamples = l.Warnings, l.Errors, l.Samples[:min(len(l.Samples), 10)]
 			sim = nil
 		}
 	}
 	defer stopSim()
 	mark := meter.mark()
-	if err := sim.waitRegistered(10 * time.Minute); err != nil {
+	if err := sim.WaitReady(10 * time.Minute); err != nil {
 		return nil, err
 	}
 	res.RegisterCPU = meter.since(mark)
@@ -313,7 +316,7 @@ func (r *Result) runPods(ctx context.Context, c kubernetes.Interface, opts Optio
 		r.PodsPhase.Elapsed = last.Sub(mark.at)
 		r.RunningPerSec = float64(r.Ready) / r.PodsPhase.Elapsed.Seconds()
 	}
-	r.CreateToReady = summarize(lat)
+	r.CreateToReady = apibench.Summarize(lat)
 	return nil
 }
 
@@ -401,17 +404,4 @@ func (m *meter) since(a mark) Phase {
 	p := Phase{Elapsed: b.at.Sub(a.at), Sim: b.sim - a.sim, Server: b.server - a.server, Self: b.self - a.self}
 	p.Other = max(0, b.machine-a.machine-p.Sim-p.Server-p.Self)
 	return p
-}
-
-// Latencies summarise durations.
-type Latencies struct{ P50, P90, P99, Max time.Duration }
-
-func summarize(d []time.Duration) Latencies {
-	if len(d) == 0 {
-		return Latencies{}
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	at := func(p int) time.Duration { return s[min(len(s)-1, (len(s)*p+99)/100-1)] }
-	return Latencies{P50: at(50), P90: at(90), P99: at(99), Max: s[len(s)-1]}
 }

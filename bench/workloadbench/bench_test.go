@@ -2,11 +2,11 @@ package workloadbench
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kemudi/kemudi/bench/harness"
 )
 
 // BenchmarkWorkloads runs the workload benchmark (see the package
@@ -15,25 +15,15 @@ import (
 // fails if a controller created more (or fewer) pods than needed.
 func BenchmarkWorkloads(b *testing.B) {
 	var opts Options
-	for _, v := range []struct {
-		name string
-		dst  *int
-	}{
-		{"KEMUDI_BENCH_WORKLOAD_NODES", &opts.Nodes},
-		{"KEMUDI_BENCH_WORKLOAD_REPLICAS", &opts.Replicas},
-		{"KEMUDI_BENCH_WORKLOAD_COMPLETIONS", &opts.Completions},
-	} {
-		if s := os.Getenv(v.name); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n <= 0 {
-				b.Fatalf("%s=%q: want a positive integer", v.name, s)
-			}
-			*v.dst = n
-		}
+	if err := harness.EnvInts(map[string]*int{
+		"KEMUDI_BENCH_WORKLOAD_NODES":       &opts.Nodes,
+		"KEMUDI_BENCH_WORKLOAD_REPLICAS":    &opts.Replicas,
+		"KEMUDI_BENCH_WORKLOAD_COMPLETIONS": &opts.Completions,
+	}); err != nil {
+		b.Fatal(err)
 	}
-	opts.Server.Binary = os.Getenv("KEMUDI_BIN")
 	opts.Server.TempRoot = os.Getenv("KEMUDI_BENCH_TMPDIR")
-	opts.Progress = progress{}
+	opts.Progress = os.Stderr
 	var res *Result
 	var err error
 	for range b.N {
@@ -51,11 +41,4 @@ func BenchmarkWorkloads(b *testing.B) {
 		b.ReportMetric(float64(p.Pods)/p.Took.Seconds(), strings.ReplaceAll(p.Name, " ", "-")+"-pods/s")
 	}
 	b.ReportMetric(0, "ns/op")
-}
-
-type progress struct{}
-
-func (progress) Write(p []byte) (int, error) {
-	fmt.Fprint(os.Stderr, string(p))
-	return len(p), nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -82,44 +81,25 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 	res := &Result{Nodes: opts.Nodes, LoadBefore: harness.LoadAvg()}
-	progress("starting kemudi server")
-	srv, err := harness.Start(ctx, opts.Server)
+	cluster, err := harness.StartCluster(ctx, opts.Server, opts.Nodes, ns, progress)
 	if err != nil {
 		return nil, err
 	}
-	defer srv.Close()
+	defer cluster.Close()
+	// The watch ends before the nodes and the server.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	progress("registering %d simulated nodes", opts.Nodes)
-	nodes, err := simnode.NewForConfig(srv.Config, simnode.Options{Count: opts.Nodes, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		return nil, err
-	}
-	if err := nodes.Start(ctx); err != nil {
-		return nil, err
-	}
-	defer nodes.Wait()
-	defer cancel()
-
-	c, err := kubernetes.NewForConfig(srv.Config)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		return nil, fmt.Errorf("create namespace: %w", err)
-	}
+	srv, c := cluster.Server, cluster.Client
 	counter, err := countCreations(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	cpuBefore, _ := harness.CPUTime(srv.PID)
-	poll := func(what string, done func(context.Context) (bool, error)) (time.Duration, error) {
-		start := time.Now()
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, opts.Timeout, false, done)
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", what, err)
+	poll := func(what string, done func(context.Context) (bool, error)) error {
+		if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, opts.Timeout, false, done); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
-		return time.Since(start), nil
+		return nil
 	}
 	phase := func(name, app string, pods int, took time.Duration) {
 		p := Phase{Name: name, Pods: pods, Created: counter.take(app), Took: took}
@@ -142,7 +122,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return s.ObservedGeneration >= ds.Generation && s.DesiredNumberScheduled == int32(opts.Nodes) &&
 			s.UpdatedNumberScheduled == s.DesiredNumberScheduled && s.NumberAvailable == s.DesiredNumberScheduled, nil
 	}
-	if _, err := poll("daemonset create", dsDone); err != nil {
+	if err := poll("daemonset create", dsDone); err != nil {
 		return nil, err
 	}
 	phase("daemonset create", "agent", opts.Nodes, time.Since(start))
@@ -150,7 +130,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := setImage(ctx, c, "daemonsets", "agent", "busybox:2"); err != nil {
 		return nil, err
 	}
-	if _, err := poll("daemonset update", dsDone); err != nil {
+	if err := poll("daemonset update", dsDone); err != nil {
 		return nil, err
 	}
 	phase("daemonset rolling update", "agent", opts.Nodes, time.Since(start))
@@ -170,7 +150,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		n := int32(opts.Replicas)
 		return st.ObservedGeneration >= s.Generation && st.ReadyReplicas == n && st.UpdatedReplicas == n && st.CurrentRevision == st.UpdateRevision, nil
 	}
-	if _, err := poll("statefulset create", stsDone); err != nil {
+	if err := poll("statefulset create", stsDone); err != nil {
 		return nil, err
 	}
 	phase("statefulset create", "db", opts.Replicas, time.Since(start))
@@ -178,7 +158,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := setImage(ctx, c, "statefulsets", "db", "busybox:2"); err != nil {
 		return nil, err
 	}
-	if _, err := poll("statefulset update", stsDone); err != nil {
+	if err := poll("statefulset update", stsDone); err != nil {
 		return nil, err
 	}
 	phase("statefulset rolling update", "db", opts.Replicas, time.Since(start))
@@ -189,7 +169,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if _, err := c.BatchV1().Jobs(ns).Create(ctx, job(int32(opts.Completions), int32(opts.Parallelism)), metav1.CreateOptions{}); err != nil {
 		return nil, err
 	}
-	if _, err := poll("job", func(ctx context.Context) (bool, error) {
+	if err := poll("job", func(ctx context.Context) (bool, error) {
 		j, err := c.BatchV1().Jobs(ns).Get(ctx, "batch", metav1.GetOptions{})
 		if err != nil {
 			return false, err
