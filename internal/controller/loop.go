@@ -36,7 +36,6 @@ func Terminal(err error) error { return &errTerminal{err} }
 // the requeue rules (rate-limited retry on error, Requeue, Terminal) live
 // here and nowhere else.
 type Loop struct {
-	Name  string
 	Queue workqueue.TypedRateLimitingInterface[string]
 	Sync  Sync
 	Log   *slog.Logger
@@ -46,7 +45,6 @@ type Loop struct {
 // exponential backoff from 5 ms to 1000 s, and an overall token bucket).
 func NewLoop(name string, sync Sync, log *slog.Logger) *Loop {
 	return &Loop{
-		Name: name,
 		Queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: name}),
 		Sync: sync,
@@ -80,6 +78,17 @@ func (l *Loop) Handlers() cache.ResourceEventHandlerFuncs {
 		UpdateFunc: func(_, obj interface{}) { l.Enqueue(obj) },
 		DeleteFunc: l.Enqueue,
 	}
+}
+
+// DeletedObject returns the object of a delete event as a T, unwrapping
+// the cache.DeletedFinalStateUnknown that a deletion the watch missed
+// arrives as.
+func DeletedObject[T any](obj interface{}) (T, bool) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	t, ok := obj.(T)
+	return t, ok
 }
 
 // Run processes keys with workers until ctx ends, then drains.

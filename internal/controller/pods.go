@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -110,6 +111,20 @@ func AvailableIn(pod *corev1.Pod, minReadySeconds int32, now time.Time) (time.Du
 	return d, d > 0
 }
 
+// SoonestAvailable returns how long until the first of the pods that
+// are ready but not yet available (minReadySeconds) becomes available;
+// false when no pod waits.
+func SoonestAvailable(pods []*corev1.Pod, minReadySeconds int32, now time.Time) (time.Duration, bool) {
+	var next time.Duration
+	found := false
+	for _, p := range pods {
+		if d, ok := AvailableIn(p, minReadySeconds, now); ok && (!found || d < next) {
+			next, found = d, true
+		}
+	}
+	return next, found
+}
+
 // IsPodTerminal reports whether the pod has finished (Succeeded or Failed).
 func IsPodTerminal(pod *corev1.Pod) bool {
 	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
@@ -176,7 +191,7 @@ func ActivePodsLess(a, b *corev1.Pod) bool {
 	if a.Spec.NodeName != b.Spec.NodeName && (a.Spec.NodeName == "" || b.Spec.NodeName == "") {
 		return a.Spec.NodeName == ""
 	}
-	if pa, pb := phaseOrdinal(a.Status.Phase), phaseOrdinal(b.Status.Phase); pa != pb {
+	if pa, pb := PodPhaseOrdinal(a.Status.Phase), PodPhaseOrdinal(b.Status.Phase); pa != pb {
 		return pa < pb
 	}
 	ra, rb := IsPodReady(a), IsPodReady(b)
@@ -186,24 +201,21 @@ func ActivePodsLess(a, b *corev1.Pod) bool {
 	if ra && rb {
 		ta, tb := PodReadyCondition(a).LastTransitionTime, PodReadyCondition(b).LastTransitionTime
 		if !ta.Equal(&tb) {
-			return afterOrZero(ta.Time, tb.Time)
+			return AfterOrZero(ta.Time, tb.Time)
 		}
 	}
-	ca, sa := maxRestarts(a)
-	cb, sb := maxRestarts(b)
-	if ca != cb {
-		return ca > cb
-	}
-	if sa != sb {
-		return sa > sb
+	if r := ComparePodRestarts(a, b); r != 0 {
+		return r > 0
 	}
 	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return afterOrZero(a.CreationTimestamp.Time, b.CreationTimestamp.Time)
+		return AfterOrZero(a.CreationTimestamp.Time, b.CreationTimestamp.Time)
 	}
 	return false
 }
 
-func phaseOrdinal(p corev1.PodPhase) int {
+// PodPhaseOrdinal ranks a phase for deletion, the lowest to go first:
+// Pending, then Unknown, then Running.
+func PodPhaseOrdinal(p corev1.PodPhase) int {
 	switch p {
 	case corev1.PodPending:
 		return 0
@@ -215,12 +227,25 @@ func phaseOrdinal(p corev1.PodPhase) int {
 	return 0
 }
 
-// afterOrZero: a zero time sorts first, then the later time.
-func afterOrZero(a, b time.Time) bool {
+// AfterOrZero orders times for deletion: a zero time sorts first, then
+// the later time.
+func AfterOrZero(a, b time.Time) bool {
 	if a.IsZero() || b.IsZero() {
 		return a.IsZero()
 	}
 	return a.After(b)
+}
+
+// ComparePodRestarts is positive when a restarted more than b (the most
+// restarts of a regular container, then of a sidecar), negative when
+// less.
+func ComparePodRestarts(a, b *corev1.Pod) int {
+	ra, sa := maxRestarts(a)
+	rb, sb := maxRestarts(b)
+	if ra != rb {
+		return cmp.Compare(ra, rb)
+	}
+	return cmp.Compare(sa, sb)
 }
 
 // maxRestarts returns the most restarts of a regular container and of a

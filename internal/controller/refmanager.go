@@ -139,6 +139,21 @@ func ControllerRef(owner metav1.Object, kind schema.GroupVersionKind) *metav1.Ow
 	}
 }
 
+// ResolveControllerRef returns the object a controller reference names,
+// read from a cache by name, if it is of kind and still the object
+// referred to (same UID); else the zero T (nil for pointers).
+func ResolveControllerRef[T metav1.Object](ref *metav1.OwnerReference, kind string, get func(name string) (T, error)) T {
+	var zero T
+	if ref.Kind != kind {
+		return zero
+	}
+	obj, err := get(ref.Name)
+	if err != nil || obj.GetUID() != ref.UID {
+		return zero
+	}
+	return obj
+}
+
 // AdoptPatch is the strategic merge patch that makes owner the controller
 // of the object with uid (the uid guards against a recreated object).
 func AdoptPatch(owner metav1.Object, kind schema.GroupVersionKind, uid types.UID, finalizers ...string) ([]byte, error) {

@@ -36,16 +36,12 @@ const (
 
 var controllerKind = batchv1.SchemeGroupVersion.WithKind("CronJob")
 
-// jobsByOwnerIndex indexes Jobs by the UID of their controller.
-const jobsByOwnerIndex = "kemudi.io/job-controller-uid"
-
 const workers = 5
 
 // Controller is the CronJob controller.
 type Controller struct {
 	client   kubernetes.Interface
 	cronJobs batchlisters.CronJobLister
-	jobs     batchlisters.JobLister
 	jobIndex cache.Indexer
 	recorder record.EventRecorder
 	clock    clock.PassiveClock
@@ -67,25 +63,14 @@ func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, e
 	cc := &Controller{
 		client:   c.Client,
 		cronJobs: cjInf.Lister(),
-		jobs:     jobInf.Lister(),
 		jobIndex: jobInf.Informer().GetIndexer(),
 		recorder: c.Recorder(Component),
 		clock:    clk,
 		log:      log,
 	}
 	cc.loop = controller.NewLoop(Name, cc.sync, log)
-	if _, ok := jobInf.Informer().GetIndexer().GetIndexers()[jobsByOwnerIndex]; !ok {
-		err := jobInf.Informer().AddIndexers(cache.Indexers{jobsByOwnerIndex: func(obj interface{}) ([]string, error) {
-			if j, ok := obj.(*batchv1.Job); ok {
-				if ref := metav1.GetControllerOfNoCopy(j); ref != nil {
-					return []string{string(ref.UID)}, nil
-				}
-			}
-			return nil, nil
-		}})
-		if err != nil {
-			return nil, fmt.Errorf("index jobs by controller: %w", err)
-		}
+	if err := controller.AddControllerUIDIndex(jobInf.Informer()); err != nil {
+		return nil, err
 	}
 	if _, err := cjInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    cc.loop.Enqueue,
@@ -115,15 +100,9 @@ func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, e
 			}
 		},
 		DeleteFunc: func(obj interface{}) {
-			j, ok := obj.(*batchv1.Job)
+			j, ok := controller.DeletedObject[*batchv1.Job](obj)
 			if !ok {
-				tomb, ok := obj.(cache.DeletedFinalStateUnknown)
-				if !ok {
-					return
-				}
-				if j, ok = tomb.Obj.(*batchv1.Job); !ok {
-					return
-				}
+				return
 			}
 			if ref := metav1.GetControllerOfNoCopy(j); ref != nil {
 				cc.enqueueOwner(j.Namespace, ref)
@@ -147,14 +126,9 @@ func (cc *Controller) Resync(namespace, name string) {
 }
 
 func (cc *Controller) enqueueOwner(namespace string, ref *metav1.OwnerReference) {
-	if ref.Kind != controllerKind.Kind {
-		return
+	if cj := controller.ResolveControllerRef(ref, controllerKind.Kind, cc.cronJobs.CronJobs(namespace).Get); cj != nil {
+		cc.loop.Enqueue(cj)
 	}
-	cj, err := cc.cronJobs.CronJobs(namespace).Get(ref.Name)
-	if err != nil || cj.UID != ref.UID {
-		return
-	}
-	cc.loop.Enqueue(cj)
 }
 
 func (cc *Controller) updateCronJob(oldObj, curObj interface{}) {
@@ -191,15 +165,9 @@ func (cc *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	objs, err := cc.jobIndex.ByIndex(jobsByOwnerIndex, string(shared.UID))
+	jobs, err := controller.ControlledBy[*batchv1.Job](cc.jobIndex, string(shared.UID))
 	if err != nil {
 		return err
-	}
-	var jobs []*batchv1.Job
-	for _, o := range objs {
-		if j, ok := o.(*batchv1.Job); ok {
-			jobs = append(jobs, j)
-		}
 	}
 	cj := shared.DeepCopy()
 	changedByCleanup := cc.cleanupFinished(ctx, cj, jobs)

@@ -8,7 +8,6 @@ package daemonset
 
 import (
 	"context"
-	"log/slog"
 	"reflect"
 	"time"
 
@@ -61,13 +60,11 @@ const (
 type Controller struct {
 	client         kubernetes.Interface
 	dsLister       appslisters.DaemonSetLister
-	podLister      corelisters.PodLister
 	podIndexer     cache.Indexer
 	nodeLister     corelisters.NodeLister
 	revisionLister appslisters.ControllerRevisionLister
 	recorder       record.EventRecorder
 	clock          clock.PassiveClock
-	log            *slog.Logger
 
 	loop         *controller.Loop
 	nodes        *controller.Loop
@@ -96,13 +93,11 @@ func NewWithClock(c *controller.Context, clk clock.Clock) (*Controller, error) {
 	dc := &Controller{
 		client:         c.Client,
 		dsLister:       dsInf.Lister(),
-		podLister:      podInf.Lister(),
 		podIndexer:     podInf.Informer().GetIndexer(),
 		nodeLister:     nodeInf.Lister(),
 		revisionLister: revInf.Lister(),
 		recorder:       c.Recorder(Component),
 		clock:          clk,
-		log:            log,
 		expectations:   controller.NewExpectations(clk),
 		backoff:        flowcontrol.NewBackOffWithJitter(failedPodsBackoffInitial, failedPodsBackoffMax, 0),
 	}
@@ -167,15 +162,9 @@ func (dc *Controller) Run(ctx context.Context) error {
 func key(namespace, name string) string { return namespace + "/" + name }
 
 func (dc *Controller) deleteDS(obj interface{}) {
-	ds, ok := obj.(*appsv1.DaemonSet)
+	ds, ok := controller.DeletedObject[*appsv1.DaemonSet](obj)
 	if !ok {
-		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
-		if !ok {
-			return
-		}
-		if ds, ok = tomb.Obj.(*appsv1.DaemonSet); !ok {
-			return
-		}
+		return
 	}
 	k := key(ds.Namespace, ds.Name)
 	dc.expectations.Forget(k)
@@ -183,14 +172,7 @@ func (dc *Controller) deleteDS(obj interface{}) {
 }
 
 func (dc *Controller) resolve(namespace string, ref *metav1.OwnerReference) *appsv1.DaemonSet {
-	if ref.Kind != controllerKind.Kind {
-		return nil
-	}
-	ds, err := dc.dsLister.DaemonSets(namespace).Get(ref.Name)
-	if err != nil || ds.UID != ref.UID {
-		return nil
-	}
-	return ds
+	return controller.ResolveControllerRef(ref, controllerKind.Kind, dc.dsLister.DaemonSets(namespace).Get)
 }
 
 func (dc *Controller) selecting(p *corev1.Pod) []*appsv1.DaemonSet {
@@ -254,15 +236,9 @@ func (dc *Controller) updatePod(oldObj, curObj interface{}) {
 }
 
 func (dc *Controller) deletePod(obj interface{}) {
-	p, ok := obj.(*corev1.Pod)
+	p, ok := controller.DeletedObject[*corev1.Pod](obj)
 	if !ok {
-		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
-		if !ok {
-			return
-		}
-		if p, ok = tomb.Obj.(*corev1.Pod); !ok {
-			return
-		}
+		return
 	}
 	ref := metav1.GetControllerOfNoCopy(p)
 	if ref == nil {
@@ -320,15 +296,9 @@ func (dc *Controller) updateRevision(oldObj, curObj interface{}) {
 }
 
 func (dc *Controller) deleteRevision(obj interface{}) {
-	r, ok := obj.(*appsv1.ControllerRevision)
+	r, ok := controller.DeletedObject[*appsv1.ControllerRevision](obj)
 	if !ok {
-		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
-		if !ok {
-			return
-		}
-		if r, ok = tomb.Obj.(*appsv1.ControllerRevision); !ok {
-			return
-		}
+		return
 	}
 	if ref := metav1.GetControllerOfNoCopy(r); ref != nil {
 		if ds := dc.resolve(r.Namespace, ref); ds != nil {

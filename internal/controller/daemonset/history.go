@@ -1,7 +1,6 @@
 package daemonset
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,45 +17,13 @@ import (
 	"github.com/kemudi/kemudi/internal/controller"
 )
 
-// revisionPatch is what a ControllerRevision of a DaemonSet holds: a
-// strategic merge patch replacing the pod template, which `kubectl
-// rollout undo` applies to go back to it.
-func revisionPatch(ds *appsv1.DaemonSet) ([]byte, error) {
-	raw, err := json.Marshal(ds)
-	if err != nil {
-		return nil, err
-	}
-	var obj map[string]interface{}
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return nil, err
-	}
-	spec, _ := obj["spec"].(map[string]interface{})
-	template, _ := spec["template"].(map[string]interface{})
-	if template == nil {
-		return nil, fmt.Errorf("daemonset %s/%s has no template", ds.Namespace, ds.Name)
-	}
-	template["$patch"] = "replace"
-	return json.Marshal(map[string]interface{}{"spec": map[string]interface{}{"template": template}})
-}
-
-// matches says whether a revision holds the DaemonSet's template
-// (compared as JSON values, whatever the storage did to key order).
+// matches says whether a revision holds the DaemonSet's template.
 func matches(ds *appsv1.DaemonSet, rev *appsv1.ControllerRevision) (bool, error) {
-	patch, err := revisionPatch(ds)
+	patch, err := controller.TemplatePatch(ds)
 	if err != nil {
 		return false, err
 	}
-	if bytes.Equal(patch, rev.Data.Raw) {
-		return true, nil
-	}
-	var a, b interface{}
-	if err := json.Unmarshal(patch, &a); err != nil {
-		return false, err
-	}
-	if err := json.Unmarshal(rev.Data.Raw, &b); err != nil {
-		return false, nil
-	}
-	return reflect.DeepEqual(a, b), nil
+	return controller.EqualRevisionData(patch, rev.Data.Raw), nil
 }
 
 func maxRevision(revs []*appsv1.ControllerRevision) int64 {
@@ -174,7 +141,7 @@ func (dc *Controller) dedup(ctx context.Context, ds *appsv1.DaemonSet, revs []*a
 // <ds>-<hash>. A name taken by another template is a hash collision: the
 // DaemonSet's collisionCount goes up and the sync is retried.
 func (dc *Controller) snapshot(ctx context.Context, ds *appsv1.DaemonSet, rev int64) (*appsv1.ControllerRevision, error) {
-	patch, err := revisionPatch(ds)
+	patch, err := controller.TemplatePatch(ds)
 	if err != nil {
 		return nil, err
 	}

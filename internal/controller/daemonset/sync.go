@@ -186,43 +186,21 @@ func (dc *Controller) syncNodes(ctx context.Context, ds *appsv1.DaemonSet, toDel
 	dc.expectations.Lower(k, -len(toCreate), 0) // add the creations
 	template := podTemplate(ds, hash)
 	ref := controller.ControllerRef(ds, controllerKind)
-	var mu sync.Mutex
-	var errs []error
-	fail := func(err error) {
-		mu.Lock()
-		errs = append(errs, err)
-		mu.Unlock()
-	}
-	created := 0
-	for batch, next := min(len(toCreate), 1), 0; next < len(toCreate); batch = min(2*batch, len(toCreate)-next) {
-		var wg sync.WaitGroup
-		before := len(errs)
-		ok := make([]bool, batch)
-		for i := 0; i < batch; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ok[i] = dc.createPod(ctx, ds, template, ref, toCreate[next+i], fail)
-			}()
-		}
-		wg.Wait()
-		for _, o := range ok {
-			if o {
-				created++
-			}
-		}
-		next += batch
-		mu.Lock()
-		failed := len(errs) > before
-		mu.Unlock()
-		if failed {
-			break
-		}
-	}
+	created, createErrs := controller.SlowStart(len(toCreate), func(i int) error {
+		return dc.createPod(ctx, ds, template, ref, toCreate[i])
+	})
 	dc.expectations.Lower(k, len(toCreate)-created, 0)
+	var errs []error
+	for _, err := range createErrs {
+		// A namespace being deleted refuses every pod: nothing to report.
+		if !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			errs = append(errs, err)
+		}
+	}
 
+	deleteErrs := make([]error, len(toDelete))
 	var wg sync.WaitGroup
-	for _, name := range toDelete {
+	for i, name := range toDelete {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -231,7 +209,7 @@ func (dc *Controller) syncNodes(ctx context.Context, ds *appsv1.DaemonSet, toDel
 				dc.expectations.DeletionObserved(k, key(ds.Namespace, name))
 				if !apierrors.IsNotFound(err) {
 					dc.recorder.Eventf(ds, corev1.EventTypeWarning, reasonFailedDelete, "Error deleting: %v", err)
-					fail(err)
+					deleteErrs[i] = err
 				}
 				return
 			}
@@ -239,10 +217,10 @@ func (dc *Controller) syncNodes(ctx context.Context, ds *appsv1.DaemonSet, toDel
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return errors.Join(append(errs, deleteErrs...)...)
 }
 
-func (dc *Controller) createPod(ctx context.Context, ds *appsv1.DaemonSet, template *corev1.PodTemplateSpec, ref *metav1.OwnerReference, node string, fail func(error)) bool {
+func (dc *Controller) createPod(ctx context.Context, ds *appsv1.DaemonSet, template *corev1.PodTemplateSpec, ref *metav1.OwnerReference, node string) error {
 	t := template.DeepCopy()
 	t.Spec.Affinity = pinToNode(t.Spec.Affinity, node)
 	p := controller.PodFromTemplate(t, ds.Name, ref)
@@ -251,12 +229,11 @@ func (dc *Controller) createPod(ctx context.Context, ds *appsv1.DaemonSet, templ
 	if err != nil {
 		if !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 			dc.recorder.Eventf(ds, corev1.EventTypeWarning, reasonFailedCreate, "Error creating: %v", err)
-			fail(err)
 		}
-		return false
+		return err
 	}
 	dc.recorder.Eventf(ds, corev1.EventTypeNormal, reasonSuccessfulCreate, "Created pod: %v", created.Name)
-	return true
+	return nil
 }
 
 // updateStatus writes the status counts (and observedGeneration once the

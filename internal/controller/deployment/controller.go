@@ -95,14 +95,7 @@ func (dc *Controller) Run(ctx context.Context) error {
 // resolve returns the Deployment a controller reference names, if it is
 // still that object.
 func (dc *Controller) resolve(namespace string, ref *metav1.OwnerReference) *appsv1.Deployment {
-	if ref.Kind != deploymentKind.Kind {
-		return nil
-	}
-	d, err := dc.deployments.Deployments(namespace).Get(ref.Name)
-	if err != nil || d.UID != ref.UID {
-		return nil
-	}
-	return d
+	return controller.ResolveControllerRef(ref, deploymentKind.Kind, dc.deployments.Deployments(namespace).Get)
 }
 
 // selecting returns the Deployments whose selector matches an orphan set.
@@ -172,10 +165,7 @@ func (dc *Controller) updateReplicaSet(oldObj, newObj interface{}) {
 }
 
 func (dc *Controller) deleteReplicaSet(obj interface{}) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	rs, ok := obj.(*appsv1.ReplicaSet)
+	rs, ok := controller.DeletedObject[*appsv1.ReplicaSet](obj)
 	if !ok {
 		return
 	}
@@ -187,19 +177,16 @@ func (dc *Controller) deleteReplicaSet(obj interface{}) {
 }
 
 func (dc *Controller) deletePod(obj interface{}) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	pod, ok := obj.(*corev1.Pod)
+	pod, ok := controller.DeletedObject[*corev1.Pod](obj)
 	if !ok {
 		return
 	}
 	ref := metav1.GetControllerOfNoCopy(pod)
-	if ref == nil || ref.Kind != replicaSetKind.Kind {
+	if ref == nil {
 		return
 	}
-	rs, err := dc.sets.ReplicaSets(pod.Namespace).Get(ref.Name)
-	if err != nil || rs.UID != ref.UID {
+	rs := controller.ResolveControllerRef(ref, replicaSetKind.Kind, dc.sets.ReplicaSets(pod.Namespace).Get)
+	if rs == nil {
 		return
 	}
 	rsRef := metav1.GetControllerOfNoCopy(rs)

@@ -11,7 +11,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
@@ -136,13 +135,6 @@ func (w *podWatch) figures() (maxActive, minAvailable, created int) {
 	return w.maxActive, w.minAvailable, w.created
 }
 
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	if err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, timeout, true, cond); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
-}
-
 func replicaSets(t *testing.T, client kubernetes.Interface, selector string) []appsv1.ReplicaSet {
 	t.Helper()
 	l, err := client.AppsV1().ReplicaSets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
@@ -237,12 +229,12 @@ func TestDeploymentUserStory(t *testing.T) {
 
 	s.MustKubectl("scale", "deploy/web", "--replicas=10")
 	s.MustKubectl("rollout", "status", "deploy/web", "--timeout=60s")
-	waitFor(t, "10 ready pods", 30*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "10 ready pods", 30*time.Second, func(ctx context.Context) (bool, error) {
 		d, err := s.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 		return err == nil && d.Status.ReadyReplicas == 10 && d.Status.Replicas == 10, err
 	})
 
-	waitFor(t, "events", 30*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "events", 30*time.Second, func(ctx context.Context) (bool, error) {
 		out, err := s.Kubectl("get", "events", "--sort-by=.lastTimestamp")
 		if err != nil {
 			return false, err
@@ -255,7 +247,7 @@ func TestDeploymentUserStory(t *testing.T) {
 	// kubectl delete deploy web: its ReplicaSets and pods go too (the
 	// garbage collector, background propagation).
 	s.MustKubectl("delete", "deploy", "web")
-	waitFor(t, "sets and pods gone", 60*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "sets and pods gone", 60*time.Second, func(ctx context.Context) (bool, error) {
 		rs, err := s.Client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 		if err != nil {
 			return false, err

@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kemudi/kemudi/internal/controller/controllertest"
 )
 
 func deployment(name string, replicas int32, mutate func(*appsv1.Deployment)) *appsv1.Deployment {
@@ -54,7 +56,7 @@ func TestRestartMidRollout(t *testing.T) {
 	w := watchPods(t, s.Client, "app=web")
 	k.Pause()
 	setImage(t, s, "web", "nginx:2")
-	waitFor(t, "the first surge pod", 30*time.Second, func(context.Context) (bool, error) {
+	controllertest.WaitFor(t, "the first surge pod", 30*time.Second, func(context.Context) (bool, error) {
 		_, _, created := w.figures()
 		return created == 1, nil
 	})
@@ -62,7 +64,7 @@ func TestRestartMidRollout(t *testing.T) {
 	m.Start()
 	// The restarted manager sees the same world: still one new pod,
 	// which it may not add to while that pod is unready.
-	waitFor(t, "the restarted manager to sync", 30*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "the restarted manager to sync", 30*time.Second, func(ctx context.Context) (bool, error) {
 		d, err := s.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 		return err == nil && d.Status.ObservedGeneration == d.Generation && d.Status.UpdatedReplicas == 1, err
 	})
@@ -115,7 +117,7 @@ func TestPauseResume(t *testing.T) {
 	s.MustKubectl("rollout", "pause", "deploy/web")
 	setImage(t, s, "web", "nginx:2")
 	s.MustKubectl("scale", "deploy/web", "--replicas=3")
-	waitFor(t, "the paused deployment to scale", 30*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "the paused deployment to scale", 30*time.Second, func(ctx context.Context) (bool, error) {
 		d, err := s.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -164,7 +166,7 @@ func TestProgressDeadline(t *testing.T) {
 	// Progress resumes: the condition says so again (kubectl reads the
 	// stale condition until then and fails at once, as upstream's).
 	k.Resume()
-	waitFor(t, "progress again", 30*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "progress again", 30*time.Second, func(ctx context.Context) (bool, error) {
 		d, err := s.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -191,7 +193,7 @@ func TestRevisionHistoryLimit(t *testing.T) {
 		setImage(t, s, "web", image)
 	}
 	s.MustKubectl("rollout", "status", "deploy/web", "--timeout=60s")
-	waitFor(t, "two sets left (the current and one old)", 30*time.Second, func(context.Context) (bool, error) {
+	controllertest.WaitFor(t, "two sets left (the current and one old)", 30*time.Second, func(context.Context) (bool, error) {
 		return len(replicaSets(t, s.Client, "app=web")) == 2, nil
 	})
 	revs := map[string]bool{}

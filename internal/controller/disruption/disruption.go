@@ -109,15 +109,9 @@ func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, e
 		return nil, err
 	}
 	onPod := func(obj interface{}) {
-		p, ok := obj.(*corev1.Pod)
+		p, ok := controller.DeletedObject[*corev1.Pod](obj)
 		if !ok {
-			tomb, ok := obj.(cache.DeletedFinalStateUnknown)
-			if !ok {
-				return
-			}
-			if p, ok = tomb.Obj.(*corev1.Pod); !ok {
-				return
-			}
+			return
 		}
 		if pdb := dc.pdbFor(p); pdb != nil {
 			dc.loop.Enqueue(pdb)

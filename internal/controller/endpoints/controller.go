@@ -37,7 +37,6 @@ type Controller struct {
 	services  corelisters.ServiceLister
 	pods      corelisters.PodLister
 	endpoints corelisters.EndpointsLister
-	synced    []cache.InformerSynced
 	recorder  record.EventRecorder
 	log       *slog.Logger
 	loop      *controller.Loop
@@ -59,7 +58,6 @@ func New(c *controller.Context) (*Controller, error) {
 		services:  svcInf.Lister(),
 		pods:      podInf.Lister(),
 		endpoints: epInf.Lister(),
-		synced:    []cache.InformerSynced{svcInf.Informer().HasSynced, podInf.Informer().HasSynced, epInf.Informer().HasSynced},
 		recorder:  c.Recorder("endpoint-controller"),
 		log:       c.Logger(Name),
 		stale:     map[string]string{},
@@ -89,9 +87,6 @@ func New(c *controller.Context) (*Controller, error) {
 // Run syncs until ctx ends; it first queues leftover Endpoints whose
 // service is gone.
 func (e *Controller) Run(ctx context.Context) error {
-	if !cache.WaitForCacheSync(ctx.Done(), e.synced...) {
-		return ctx.Err()
-	}
 	eps, err := e.endpoints.List(labels.Everything())
 	if err != nil {
 		return err
@@ -267,7 +262,7 @@ func PodHandlers(services corelisters.ServiceLister, enqueue func(key string)) c
 
 // PodChanged reports a change of what makes a pod an endpoint.
 func PodChanged(o, n *corev1.Pod) bool {
-	if IsPodReady(o) != IsPodReady(n) || o.Status.PodIP != n.Status.PodIP || len(o.Status.PodIPs) != len(n.Status.PodIPs) ||
+	if controller.IsPodReady(o) != controller.IsPodReady(n) || o.Status.PodIP != n.Status.PodIP || len(o.Status.PodIPs) != len(n.Status.PodIPs) ||
 		o.Spec.NodeName != n.Spec.NodeName || o.Spec.Hostname != n.Spec.Hostname || o.Spec.Subdomain != n.Spec.Subdomain ||
 		(o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil) || o.Status.Phase != n.Status.Phase {
 		return true

@@ -6,13 +6,15 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kemudi/kemudi/internal/controller"
 )
 
 // PodInService reports whether a pod is an endpoint at all: it has an
 // address, has not finished, and (unless terminating pods are wanted) is
 // not being deleted.
 func PodInService(pod *corev1.Pod, includeTerminating bool) bool {
-	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+	if controller.IsPodTerminal(pod) {
 		return false
 	}
 	if pod.Status.PodIP == "" && len(pod.Status.PodIPs) == 0 {
@@ -22,16 +24,6 @@ func PodInService(pod *corev1.Pod, includeTerminating bool) bool {
 		return false
 	}
 	return true
-}
-
-// IsPodReady reports the pod's Ready condition.
-func IsPodReady(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // FindPort resolves a service port's targetPort on a pod: a number is

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kemudi/kemudi/internal/controller"
 )
 
 // MaxAddresses is how many addresses one Endpoints object holds; beyond
@@ -39,7 +41,7 @@ func Subsets(svc *corev1.Service, pods []*corev1.Pod) []corev1.EndpointSubset {
 		if ShouldSetHostname(pod, svc) {
 			addr.Hostname = pod.Spec.Hostname
 		}
-		ready := publish || IsPodReady(pod)
+		ready := publish || controller.IsPodReady(pod)
 		if len(svc.Spec.Ports) == 0 {
 			if svc.Spec.ClusterIP == corev1.ClusterIPNone {
 				entries = append(entries, entry{addr: addr, ready: ready})

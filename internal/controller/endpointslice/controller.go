@@ -33,7 +33,6 @@ type Controller struct {
 	pods     corelisters.PodLister
 	nodes    corelisters.NodeLister
 	slices   discoverylisters.EndpointSliceLister
-	synced   []cache.InformerSynced
 	recorder record.EventRecorder
 	log      *slog.Logger
 	loop     *controller.Loop
@@ -52,8 +51,6 @@ func New(c *controller.Context) (*Controller, error) {
 		pods:     podInf.Lister(),
 		nodes:    nodeInf.Lister(),
 		slices:   sliceInf.Lister(),
-		synced: []cache.InformerSynced{svcInf.Informer().HasSynced, podInf.Informer().HasSynced,
-			nodeInf.Informer().HasSynced, sliceInf.Informer().HasSynced},
 		recorder: c.Recorder("endpoint-slice-controller"),
 		log:      c.Logger(Name),
 		tracker:  newTracker(),
@@ -65,11 +62,7 @@ func New(c *controller.Context) (*Controller, error) {
 	if _, err := podInf.Informer().AddEventHandler(endpoints.PodHandlers(svcInf.Lister(), e.loop.Queue.Add)); err != nil {
 		return nil, err
 	}
-	if _, err := sliceInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj interface{}) { e.sliceChanged(obj, false) },
-		UpdateFunc: func(_, obj interface{}) { e.sliceChanged(obj, false) },
-		DeleteFunc: func(obj interface{}) { e.sliceChanged(obj, true) },
-	}); err != nil {
+	if _, err := sliceInf.Informer().AddEventHandler(sliceHandlers(ManagedBy, e.tracker, e.loop.Queue.Add)); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -77,26 +70,28 @@ func New(c *controller.Context) (*Controller, error) {
 
 // Run syncs until ctx ends.
 func (e *Controller) Run(ctx context.Context) error {
-	if !cache.WaitForCacheSync(ctx.Done(), e.synced...) {
-		return ctx.Err()
-	}
 	e.loop.Run(ctx, 8)
 	return nil
 }
 
-// sliceChanged queues a slice's service when someone other than this
-// controller changed or deleted one of its slices.
-func (e *Controller) sliceChanged(obj interface{}, deleted bool) {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
+// sliceHandlers queue (by key) the service of a slice managed by
+// managedBy when someone other than that controller changed or deleted
+// the slice (its tracker tells).
+func sliceHandlers(managedBy string, t *tracker, enqueue func(key string)) cache.ResourceEventHandlerFuncs {
+	changed := func(obj interface{}, deleted bool) {
+		s, ok := controller.DeletedObject[*discoveryv1.EndpointSlice](obj)
+		if !ok || s.Labels[discoveryv1.LabelManagedBy] != managedBy || s.Labels[discoveryv1.LabelServiceName] == "" {
+			return
+		}
+		key := s.Namespace + "/" + s.Labels[discoveryv1.LabelServiceName]
+		if t.observe(key, s, deleted) {
+			enqueue(key)
+		}
 	}
-	s, ok := obj.(*discoveryv1.EndpointSlice)
-	if !ok || s.Labels[discoveryv1.LabelManagedBy] != ManagedBy || s.Labels[discoveryv1.LabelServiceName] == "" {
-		return
-	}
-	key := s.Namespace + "/" + s.Labels[discoveryv1.LabelServiceName]
-	if e.tracker.observe(key, s, deleted) {
-		e.loop.Queue.Add(key)
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj interface{}) { changed(obj, false) },
+		UpdateFunc: func(_, obj interface{}) { changed(obj, false) },
+		DeleteFunc: func(obj interface{}) { changed(obj, true) },
 	}
 }
 

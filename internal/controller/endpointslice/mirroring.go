@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
@@ -37,11 +36,9 @@ const (
 // by their owners) into EndpointSlices, for the clients that read only
 // slices.
 type Mirroring struct {
-	client    kubernetes.Interface
 	services  corelisters.ServiceLister
 	endpoints corelisters.EndpointsLister
 	slices    discoverylisters.EndpointSliceLister
-	synced    []cache.InformerSynced
 	recorder  record.EventRecorder
 	log       *slog.Logger
 	loop      *controller.Loop
@@ -55,11 +52,9 @@ func NewMirroring(c *controller.Context) (*Mirroring, error) {
 	epInf := c.Informers.Core().V1().Endpoints()
 	sliceInf := c.Informers.Discovery().V1().EndpointSlices()
 	m := &Mirroring{
-		client:    c.Client,
 		services:  svcInf.Lister(),
 		endpoints: epInf.Lister(),
 		slices:    sliceInf.Lister(),
-		synced:    []cache.InformerSynced{svcInf.Informer().HasSynced, epInf.Informer().HasSynced, sliceInf.Informer().HasSynced},
 		recorder:  c.Recorder("endpointslice-mirroring-controller.k8s.io"),
 		log:       c.Logger(MirroringName),
 		tracker:   newTracker(),
@@ -74,35 +69,14 @@ func NewMirroring(c *controller.Context) (*Mirroring, error) {
 	if _, err := svcInf.Informer().AddEventHandler(m.loop.Handlers()); err != nil {
 		return nil, err
 	}
-	if _, err := sliceInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj interface{}) { m.sliceChanged(obj, false) },
-		UpdateFunc: func(_, obj interface{}) { m.sliceChanged(obj, false) },
-		DeleteFunc: func(obj interface{}) { m.sliceChanged(obj, true) },
-	}); err != nil {
+	if _, err := sliceInf.Informer().AddEventHandler(sliceHandlers(MirroringManagedBy, m.tracker, m.loop.Queue.Add)); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-func (m *Mirroring) sliceChanged(obj interface{}, deleted bool) {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
-	}
-	s, ok := obj.(*discoveryv1.EndpointSlice)
-	if !ok || s.Labels[discoveryv1.LabelManagedBy] != MirroringManagedBy || s.Labels[discoveryv1.LabelServiceName] == "" {
-		return
-	}
-	key := s.Namespace + "/" + s.Labels[discoveryv1.LabelServiceName]
-	if m.tracker.observe(key, s, deleted) {
-		m.loop.Queue.Add(key)
-	}
-}
-
 // Run mirrors until ctx ends.
 func (m *Mirroring) Run(ctx context.Context) error {
-	if !cache.WaitForCacheSync(ctx.Done(), m.synced...) {
-		return ctx.Err()
-	}
 	m.loop.Run(ctx, 4)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/kemudi/kemudi/internal/controller"
 	"github.com/kemudi/kemudi/internal/controller/endpoints"
 )
 
@@ -86,7 +87,7 @@ func podPorts(svc *corev1.Service, pod *corev1.Pod) []discoveryv1.EndpointPort {
 }
 
 func podEndpoint(svc *corev1.Service, pod *corev1.Pod, ip, zone string) discoveryv1.Endpoint {
-	serving := endpoints.IsPodReady(pod)
+	serving := controller.IsPodReady(pod)
 	terminating := pod.DeletionTimestamp != nil
 	// Ready is never true for a terminating pod, unless the service
 	// publishes not-ready addresses.

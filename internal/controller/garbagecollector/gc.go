@@ -81,11 +81,13 @@ func newGC(md metadata.Interface, dc discovery.DiscoveryInterface, log *slog.Log
 // Run watches every deletable resource and collects garbage until ctx
 // ends.
 func (gc *GC) Run(ctx context.Context) error {
+	// On return: stop the monitors, shut the queues down, then wait for
+	// the workers (they end when their queue is shut down).
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	defer gc.changes.ShutDown()
 	defer gc.attemptToDelete.ShutDown()
 	defer gc.attemptToOrphan.ShutDown()
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	defer func() {
 		gc.monitorsMu.Lock()
 		for _, m := range gc.monitors {
@@ -135,9 +137,6 @@ func (gc *GC) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			gc.attemptToDelete.ShutDown()
-			gc.attemptToOrphan.ShutDown()
-			gc.changes.ShutDown()
 			return nil
 		case <-ticker.C:
 			if n, err := gc.syncMonitors(ctx); err != nil {

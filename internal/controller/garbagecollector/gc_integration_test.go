@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 	"github.com/kemudi/kemudi/internal/controller/controllertest"
@@ -24,13 +23,6 @@ func startCluster(t *testing.T) *clustertest.Server {
 	s.RunControlPlane("controller-manager")
 	controllertest.StartKubelet(t, s.Client, ns, "node-1")
 	return s
-}
-
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	if err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, timeout, true, cond); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
 }
 
 func count(t *testing.T, s *clustertest.Server, selector string) (sets, pods int) {
@@ -61,7 +53,7 @@ func TestCascadeBackground(t *testing.T) {
 		t.Fatalf("%d sets, %d pods before delete", rs, pods)
 	}
 	s.MustKubectl("delete", "deploy", "web")
-	waitFor(t, "sets and pods gone", 30*time.Second, func(context.Context) (bool, error) {
+	controllertest.WaitFor(t, "sets and pods gone", 30*time.Second, func(context.Context) (bool, error) {
 		rs, pods := count(t, s, "app=web")
 		return rs == 0 && pods == 0, nil
 	})
@@ -88,7 +80,7 @@ func TestCascadeForeground(t *testing.T) {
 	if !strings.Contains(out, "deleted") {
 		t.Fatalf("delete: %q", out)
 	}
-	waitFor(t, "everything but the held pod gone", 30*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "everything but the held pod gone", 30*time.Second, func(ctx context.Context) (bool, error) {
 		p, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 		return err == nil && len(p.Items) == 1 && p.Items[0].Name == held, err
 	})
@@ -104,7 +96,7 @@ func TestCascadeForeground(t *testing.T) {
 		[]byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "deployment gone", 30*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "deployment gone", 30*time.Second, func(ctx context.Context) (bool, error) {
 		_, err := s.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})
@@ -119,7 +111,7 @@ func TestCascadeOrphan(t *testing.T) {
 	deployed(t, s, "web", 2)
 	ctx := context.Background()
 	s.MustKubectl("delete", "deploy", "web", "--cascade=orphan")
-	waitFor(t, "deployment gone", 30*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "deployment gone", 30*time.Second, func(ctx context.Context) (bool, error) {
 		_, err := s.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})
@@ -128,7 +120,7 @@ func TestCascadeOrphan(t *testing.T) {
 		t.Fatalf("orphaned set: %v %+v", err, sets)
 	}
 	s.MustKubectl("delete", "rs", sets.Items[0].Name, "--cascade=orphan")
-	waitFor(t, "set gone, pods orphaned", 30*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "set gone, pods orphaned", 30*time.Second, func(ctx context.Context) (bool, error) {
 		rs, err := s.Client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 		if err != nil || len(rs.Items) != 0 {
 			return false, err
@@ -166,7 +158,7 @@ func TestDanglingOwners(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "orphan collected, shared trimmed", 30*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "orphan collected, shared trimmed", 30*time.Second, func(ctx context.Context) (bool, error) {
 		_, err := s.Client.CoreV1().ConfigMaps(ns).Get(ctx, "orphan", metav1.GetOptions{})
 		if !apierrors.IsNotFound(err) {
 			return false, nil
@@ -178,7 +170,7 @@ func TestDanglingOwners(t *testing.T) {
 	if err := s.Client.CoreV1().ConfigMaps(ns).Delete(ctx, "live", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "shared collected", 30*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "shared collected", 30*time.Second, func(ctx context.Context) (bool, error) {
 		_, err := s.Client.CoreV1().ConfigMaps(ns).Get(ctx, "shared", metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})

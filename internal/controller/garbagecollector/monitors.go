@@ -14,6 +14,8 @@ import (
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/kemudi/kemudi/internal/controller"
 )
 
 // ignored are never watched: events are many and own nothing (upstream's
@@ -25,7 +27,6 @@ var ignored = map[schema.GroupResource]bool{
 
 // monitor is the metadata informer of one resource.
 type monitor struct {
-	gvk      schema.GroupVersionKind
 	informer cache.SharedIndexInformer
 	stop     context.CancelFunc
 }
@@ -104,10 +105,7 @@ func (gc *GC) startMonitor(ctx context.Context, gvr schema.GroupVersionResource,
 	inf := metadatainformer.NewFilteredMetadataInformer(gc.metadata, gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
 	_ = inf.SetTransform(trim)
 	send := func(typ changeType, obj interface{}) {
-		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-			obj = t.Obj
-		}
-		m, ok := obj.(*metav1.PartialObjectMetadata)
+		m, ok := controller.DeletedObject[*metav1.PartialObjectMetadata](obj)
 		if !ok {
 			return
 		}
@@ -132,7 +130,7 @@ func (gc *GC) startMonitor(ctx context.Context, gvr schema.GroupVersionResource,
 		defer wg.Done()
 		inf.Run(mctx.Done())
 	}()
-	return &monitor{gvk: gvk, informer: inf, stop: func() { cancel(); wg.Wait() }}
+	return &monitor{informer: inf, stop: func() { cancel(); wg.Wait() }}
 }
 
 // synced says whether every monitor has listed its resource.

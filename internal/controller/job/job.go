@@ -7,7 +7,6 @@ package job
 
 import (
 	"context"
-	"log/slog"
 	"reflect"
 	"sync"
 	"time"
@@ -43,10 +42,7 @@ const (
 	maxUncountedPods = 500
 	// maxPodChangesPerSync bounds the pods created or deleted per sync.
 	maxPodChangesPerSync = 500
-	// slowStartBatch is the first batch of creations; batches double
-	// while creations succeed.
-	slowStartBatch = 1
-	workers        = 5
+	workers              = 5
 )
 
 // Controller is the Job controller.
@@ -57,7 +53,6 @@ type Controller struct {
 	podIndexer cache.Indexer
 	recorder   record.EventRecorder
 	clock      clock.PassiveClock
-	log        *slog.Logger
 
 	loop    *controller.Loop
 	orphans *controller.Loop
@@ -92,7 +87,6 @@ func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, e
 		podIndexer:   podInf.Informer().GetIndexer(),
 		recorder:     c.Recorder(Component),
 		clock:        clk,
-		log:          log,
 		expectations: controller.NewExpectations(clk),
 		finalizers:   newUIDExpectations(),
 		backoff:      newBackoffStore(),
@@ -136,14 +130,7 @@ func (jc *Controller) enqueueAfter(job *batchv1.Job, d time.Duration) {
 // resolve returns the Job a controller reference points to, if it is
 // the same object (name and UID).
 func (jc *Controller) resolve(namespace string, ref *metav1.OwnerReference) *batchv1.Job {
-	if ref.Kind != controllerKind.Kind {
-		return nil
-	}
-	job, err := jc.jobs.Jobs(namespace).Get(ref.Name)
-	if err != nil || job.UID != ref.UID {
-		return nil
-	}
-	return job
+	return controller.ResolveControllerRef(ref, controllerKind.Kind, jc.jobs.Jobs(namespace).Get)
 }
 
 // jobsSelecting returns the Jobs whose selector matches an orphan pod.
@@ -225,15 +212,9 @@ func (jc *Controller) updatePod(oldObj, curObj interface{}) {
 
 // deletePod handles a pod whose deletion began (final false) or ended.
 func (jc *Controller) deletePod(obj interface{}, final bool) {
-	p, ok := obj.(*corev1.Pod)
+	p, ok := controller.DeletedObject[*corev1.Pod](obj)
 	if !ok {
-		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
-		if !ok {
-			return
-		}
-		if p, ok = tomb.Obj.(*corev1.Pod); !ok {
-			return
-		}
+		return
 	}
 	ref := metav1.GetControllerOfNoCopy(p)
 	hasFinalizer := hasTrackingFinalizer(p)
@@ -283,15 +264,9 @@ func (jc *Controller) updateJob(oldObj, curObj interface{}) {
 
 func (jc *Controller) deleteJob(obj interface{}) {
 	jc.loop.Enqueue(obj)
-	job, ok := obj.(*batchv1.Job)
+	job, ok := controller.DeletedObject[*batchv1.Job](obj)
 	if !ok {
-		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
-		if !ok {
-			return
-		}
-		if job, ok = tomb.Obj.(*batchv1.Job); !ok {
-			return
-		}
+		return
 	}
 	jc.finished.Delete(job.UID)
 	jc.orphans.Queue.Add(orphanSelectorKey(job))

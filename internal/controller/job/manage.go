@@ -260,33 +260,13 @@ func parallel(n int, f func(i int) error) []error {
 	return errs
 }
 
-// slowStart runs n creations in batches of 1, 2, 4, ..., stopping after
-// the first batch with a failure, as upstream does so that a quota or
-// admission refusal costs one request, not n. It returns how many
-// succeeded.
+// slowStart runs n creations in slow-start batches (controller.SlowStart)
+// and returns how many succeeded and the first error, unless that is a
+// refusal because the namespace is being deleted.
 func slowStart(n int, create func(i int) error) (int, error) {
-	done := 0
-	var firstErr error
-	for batch, next := min(n, slowStartBatch), 0; next < n; batch = min(2*batch, n-next) {
-		errs := parallel(batch, func(i int) error { return create(next + i) })
-		failed := false
-		for _, e := range errs {
-			if e == nil {
-				done++
-			} else {
-				failed = true
-				if firstErr == nil {
-					firstErr = e
-				}
-			}
-		}
-		next += batch
-		if failed {
-			break
-		}
-	}
-	if firstErr != nil && apierrors.HasStatusCause(firstErr, corev1.NamespaceTerminatingCause) {
+	done, errs := controller.SlowStart(n, create)
+	if len(errs) == 0 || apierrors.HasStatusCause(errs[0], corev1.NamespaceTerminatingCause) {
 		return done, nil
 	}
-	return done, firstErr
+	return done, errs[0]
 }

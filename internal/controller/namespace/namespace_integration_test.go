@@ -9,18 +9,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 	"github.com/kemudi/kemudi/internal/controller/controllertest"
 )
-
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	if err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, timeout, true, cond); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
-}
 
 func condition(ns *corev1.Namespace, t corev1.NamespaceConditionType) *corev1.NamespaceCondition {
 	for i := range ns.Status.Conditions {
@@ -58,7 +50,7 @@ func TestDeleteNamespace(t *testing.T) {
 	if !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 		t.Fatalf("create in a terminating namespace: %v", err)
 	}
-	waitFor(t, "the held config map to be all that remains", 60*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "the held config map to be all that remains", 60*time.Second, func(ctx context.Context) (bool, error) {
 		ns, err := s.Client.CoreV1().Namespaces().Get(ctx, "team-a", metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -102,7 +94,7 @@ func TestDeleteNamespace(t *testing.T) {
 		[]byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "namespace gone", 60*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "namespace gone", 60*time.Second, func(ctx context.Context) (bool, error) {
 		_, err := s.Client.CoreV1().Namespaces().Get(ctx, "team-a", metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})

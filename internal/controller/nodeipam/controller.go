@@ -29,7 +29,6 @@ const Name = "node-ipam"
 type Controller struct {
 	client   kubernetes.Interface
 	nodes    corelisters.NodeLister
-	synced   cache.InformerSynced
 	recorder record.EventRecorder
 	log      *slog.Logger
 	loop     *controller.Loop
@@ -70,7 +69,6 @@ func New(c *controller.Context) (*Controller, error) {
 	}
 	informer := c.Informers.Core().V1().Nodes()
 	nc.nodes = informer.Lister()
-	nc.synced = informer.Informer().HasSynced
 	nc.loop = controller.NewLoop(Name, nc.sync, nc.log)
 	_, err := informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    nc.loop.Enqueue,
@@ -85,9 +83,6 @@ func (nc *Controller) Run(ctx context.Context) error {
 	if nc.loop == nil {
 		<-ctx.Done()
 		return nil
-	}
-	if !cache.WaitForCacheSync(ctx.Done(), nc.synced) {
-		return ctx.Err()
 	}
 	nodes, err := nc.nodes.List(labels.Everything())
 	if err != nil {
@@ -184,10 +179,7 @@ func (nc *Controller) forget(name string) {
 }
 
 func (nc *Controller) nodeDeleted(obj interface{}) {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
-	}
-	node, ok := obj.(*corev1.Node)
+	node, ok := controller.DeletedObject[*corev1.Node](obj)
 	if !ok {
 		return
 	}

@@ -36,7 +36,6 @@ type Controller struct {
 	nodes    corelisters.NodeLister
 	leases   coordinationlisters.LeaseLister
 	pods     cache.Indexer
-	synced   []cache.InformerSynced
 	recorder record.EventRecorder
 	log      *slog.Logger
 	opts     controller.Options
@@ -75,7 +74,6 @@ func New(c *controller.Context) (*Controller, error) {
 		nodes:     nodeInf.Lister(),
 		leases:    leaseInf.Lister(),
 		pods:      podInf.Informer().GetIndexer(),
-		synced:    []cache.InformerSynced{nodeInf.Informer().HasSynced, leaseInf.Informer().HasSynced, podInf.Informer().HasSynced},
 		recorder:  c.Recorder("node-controller"),
 		log:       c.Logger(Name),
 		opts:      c.Options,
@@ -122,9 +120,6 @@ func New(c *controller.Context) (*Controller, error) {
 
 // Run monitors node health every NodeMonitorPeriod until ctx ends.
 func (nc *Controller) Run(ctx context.Context) error {
-	if !cache.WaitForCacheSync(ctx.Done(), nc.synced...) {
-		return ctx.Err()
-	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); nc.taints.Run(ctx, 4) }()

@@ -27,7 +27,6 @@ type Eviction struct {
 	client   kubernetes.Interface
 	pods     cache.Indexer
 	nodes    corelisters.NodeLister
-	synced   []cache.InformerSynced
 	recorder record.EventRecorder
 	log      *slog.Logger
 	loop     *controller.Loop
@@ -53,7 +52,6 @@ func NewEviction(c *controller.Context) (*Eviction, error) {
 		client:    c.Client,
 		pods:      podInf.Informer().GetIndexer(),
 		nodes:     nodeInf.Lister(),
-		synced:    []cache.InformerSynced{podInf.Informer().HasSynced, nodeInf.Informer().HasSynced},
 		recorder:  c.Recorder(EvictionName),
 		log:       c.Logger(EvictionName),
 		now:       time.Now,
@@ -112,9 +110,6 @@ func (e *Eviction) enqueueNodePods(node string) {
 
 // Run evicts until ctx ends.
 func (e *Eviction) Run(ctx context.Context) error {
-	if !cache.WaitForCacheSync(ctx.Done(), e.synced...) {
-		return ctx.Err()
-	}
 	e.loop.Run(ctx, 8)
 	return nil
 }

@@ -2,6 +2,8 @@ package pvcprotection
 
 import (
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kemudi/kemudi/internal/controller"
 )
 
 // Finalizers of the protection controllers.
@@ -21,15 +23,11 @@ func podUsesClaim(pod *corev1.Pod, claim string) bool {
 		if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == claim {
 			return true
 		}
-		if v.Ephemeral != nil && pod.Name+"-"+v.Name == claim && !podShutDown(pod) {
+		if v.Ephemeral != nil && pod.Name+"-"+v.Name == claim && !controller.IsPodTerminal(pod) {
 			return true
 		}
 	}
 	return false
-}
-
-func podShutDown(pod *corev1.Pod) bool {
-	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 }
 
 // claimsOf are the claims a pod's volumes name.

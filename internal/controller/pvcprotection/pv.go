@@ -21,7 +21,6 @@ const PVName = "persistentvolume-protection"
 type VolumeProtection struct {
 	client  kubernetes.Interface
 	volumes corelisters.PersistentVolumeLister
-	synced  cache.InformerSynced
 	loop    *controller.Loop
 	log     *slog.Logger
 }
@@ -29,7 +28,7 @@ type VolumeProtection struct {
 // NewVolumeProtection builds the volume protection controller.
 func NewVolumeProtection(c *controller.Context) (*VolumeProtection, error) {
 	inf := c.Informers.Core().V1().PersistentVolumes()
-	p := &VolumeProtection{client: c.Client, volumes: inf.Lister(), synced: inf.Informer().HasSynced, log: c.Logger(PVName)}
+	p := &VolumeProtection{client: c.Client, volumes: inf.Lister(), log: c.Logger(PVName)}
 	p.loop = controller.NewLoop(PVName, p.sync, p.log)
 	if _, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    p.loop.Enqueue,
@@ -42,9 +41,6 @@ func NewVolumeProtection(c *controller.Context) (*VolumeProtection, error) {
 
 // Run protects until ctx ends.
 func (p *VolumeProtection) Run(ctx context.Context) error {
-	if !cache.WaitForCacheSync(ctx.Done(), p.synced) {
-		return ctx.Err()
-	}
 	p.loop.Run(ctx, 2)
 	return nil
 }

@@ -23,7 +23,6 @@ type ClaimProtection struct {
 	client kubernetes.Interface
 	claims corelisters.PersistentVolumeClaimLister
 	pods   corelisters.PodLister
-	synced []cache.InformerSynced
 	loop   *controller.Loop
 	log    *slog.Logger
 }
@@ -36,7 +35,6 @@ func NewClaimProtection(c *controller.Context) (*ClaimProtection, error) {
 		client: c.Client,
 		claims: pvcInf.Lister(),
 		pods:   podInf.Lister(),
-		synced: []cache.InformerSynced{pvcInf.Informer().HasSynced, podInf.Informer().HasSynced},
 		log:    c.Logger(PVCName),
 	}
 	p.loop = controller.NewLoop(PVCName, p.sync, p.log)
@@ -47,10 +45,7 @@ func NewClaimProtection(c *controller.Context) (*ClaimProtection, error) {
 		return nil, err
 	}
 	podChanged := func(obj interface{}) {
-		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-			obj = tomb.Obj
-		}
-		pod, ok := obj.(*corev1.Pod)
+		pod, ok := controller.DeletedObject[*corev1.Pod](obj)
 		if !ok {
 			return
 		}
@@ -70,9 +65,6 @@ func NewClaimProtection(c *controller.Context) (*ClaimProtection, error) {
 
 // Run protects until ctx ends.
 func (p *ClaimProtection) Run(ctx context.Context) error {
-	if !cache.WaitForCacheSync(ctx.Done(), p.synced...) {
-		return ctx.Err()
-	}
 	p.loop.Run(ctx, 4)
 	return nil
 }

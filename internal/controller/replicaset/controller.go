@@ -21,10 +21,6 @@ import (
 const (
 	// burstReplicas caps the pods one sync creates or deletes.
 	burstReplicas = 500
-	// slowStartInitialBatch is the first batch of creations; each
-	// successful batch doubles the next, so a failing template costs one
-	// request, not hundreds.
-	slowStartInitialBatch = 1
 	// workers syncing sets concurrently. Upstream's
 	// --concurrent-replicaset-syncs is 5; each sync waits on slow-start
 	// batches of creates, so more sets must be in flight to keep a local
@@ -131,14 +127,9 @@ func (rc *Controller) deleteSet(obj interface{}) {
 // resolve returns the set a controller reference names, if it is still
 // that object.
 func (rc *Controller) resolve(namespace string, ref *metav1.OwnerReference) *appsv1.ReplicaSet {
-	if ref.Kind != rc.kind.gvk().Kind {
-		return nil
-	}
-	rs, err := rc.kind.get(namespace, ref.Name)
-	if err != nil || rs.UID != ref.UID {
-		return nil
-	}
-	return rs
+	return controller.ResolveControllerRef(ref, rc.kind.gvk().Kind, func(name string) (*appsv1.ReplicaSet, error) {
+		return rc.kind.get(namespace, name)
+	})
 }
 
 // selecting returns the sets whose selector matches an orphan pod.
@@ -224,10 +215,7 @@ func (rc *Controller) updatePod(oldObj, newObj interface{}) {
 }
 
 func (rc *Controller) deletePod(obj interface{}) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	pod, ok := obj.(*corev1.Pod)
+	pod, ok := controller.DeletedObject[*corev1.Pod](obj)
 	if !ok {
 		return
 	}

@@ -11,10 +11,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
+	"github.com/kemudi/kemudi/internal/controller/controllertest"
 	"github.com/kemudi/kemudi/internal/simnode"
 	"github.com/kemudi/kemudi/internal/simnode/simnodetest"
 )
@@ -27,13 +27,6 @@ func startCluster(t *testing.T) *clustertest.Server {
 	s.RunControlPlane("controller-manager", "scheduler")
 	simnodetest.Start(t, s.Config, simnode.Options{Count: 3})
 	return s
-}
-
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	if err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, timeout, true, cond); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
 }
 
 func replicaSet(name string, replicas int32, mutate func(*appsv1.ReplicaSet)) *appsv1.ReplicaSet {
@@ -104,7 +97,7 @@ func TestReplicaSetBurst(t *testing.T) {
 	if _, err := s.Client.AppsV1().ReplicaSets(ns).Create(ctx, replicaSet("web", 100, nil), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "100 ready replicas", 60*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "100 ready replicas", 60*time.Second, func(ctx context.Context) (bool, error) {
 		rs, err := s.Client.AppsV1().ReplicaSets(ns).Get(ctx, "web", metav1.GetOptions{})
 		return err == nil && readyStatus(rs, 100), err
 	})
@@ -125,7 +118,7 @@ func TestReplicaSetScales(t *testing.T) {
 	get := func(ctx context.Context) (*appsv1.ReplicaSet, error) {
 		return s.Client.AppsV1().ReplicaSets(ns).Get(ctx, "web", metav1.GetOptions{})
 	}
-	waitFor(t, "8 ready replicas", 60*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "8 ready replicas", 60*time.Second, func(ctx context.Context) (bool, error) {
 		rs, err := get(ctx)
 		return err == nil && readyStatus(rs, 8), err
 	})
@@ -141,7 +134,7 @@ func TestReplicaSetScales(t *testing.T) {
 		}
 	}
 	s.MustKubectl("scale", "rs/web", "--replicas=3")
-	waitFor(t, "3 replicas", 60*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "3 replicas", 60*time.Second, func(ctx context.Context) (bool, error) {
 		rs, err := get(ctx)
 		if err != nil || !readyStatus(rs, 3) {
 			return false, err
@@ -150,7 +143,7 @@ func TestReplicaSetScales(t *testing.T) {
 		return err == nil && len(p.Items) == 3, err
 	})
 	s.MustKubectl("scale", "rs/web", "--replicas=5")
-	waitFor(t, "5 replicas", 60*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "5 replicas", 60*time.Second, func(ctx context.Context) (bool, error) {
 		rs, err := get(ctx)
 		return err == nil && readyStatus(rs, 5), err
 	})
@@ -165,7 +158,7 @@ func TestReplicaSetScales(t *testing.T) {
 			t.Logf("events:\n%s", out)
 		}
 	}()
-	waitFor(t, "events", 30*time.Second, func(context.Context) (bool, error) {
+	controllertest.WaitFor(t, "events", 30*time.Second, func(context.Context) (bool, error) {
 		var err error
 		out, err = s.Kubectl("get", "events", "--field-selector", "involvedObject.kind=ReplicaSet,involvedObject.name=web")
 		return err == nil && strings.Contains(out, "SuccessfulCreate") && strings.Contains(out, "Created pod: web-") &&
@@ -189,7 +182,7 @@ func TestAdoptAndRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the stray pod adopted and one more created", 30*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "the stray pod adopted and one more created", 30*time.Second, func(ctx context.Context) (bool, error) {
 		p, err := s.Client.CoreV1().Pods(ns).Get(ctx, "stray", metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -206,7 +199,7 @@ func TestAdoptAndRelease(t *testing.T) {
 		[]byte(`{"metadata":{"labels":{"app":"other"}}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the relabelled pod released and replaced", 30*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "the relabelled pod released and replaced", 30*time.Second, func(ctx context.Context) (bool, error) {
 		p, err := s.Client.CoreV1().Pods(ns).Get(ctx, "stray", metav1.GetOptions{})
 		if err != nil || metav1.GetControllerOf(p) != nil {
 			return false, err
@@ -226,7 +219,7 @@ func TestFailedCreate(t *testing.T) {
 	if _, err := s.Client.AppsV1().ReplicaSets(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the ReplicaFailure condition", 30*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "the ReplicaFailure condition", 30*time.Second, func(ctx context.Context) (bool, error) {
 		got, err := s.Client.AppsV1().ReplicaSets(ns).Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -245,7 +238,7 @@ func TestFailedCreate(t *testing.T) {
 			t.Logf("events:\n%s", out)
 		}
 	}()
-	waitFor(t, "FailedCreate events", 30*time.Second, func(context.Context) (bool, error) {
+	controllertest.WaitFor(t, "FailedCreate events", 30*time.Second, func(context.Context) (bool, error) {
 		var err error
 		out, err = s.Kubectl("get", "events", "--field-selector", "reason=FailedCreate")
 		return err == nil && strings.Contains(out, "is forbidden: no PriorityClass with name later was found"), nil
@@ -254,7 +247,7 @@ func TestFailedCreate(t *testing.T) {
 	if _, err := s.Client.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "20 ready pods and no failure", 60*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "20 ready pods and no failure", 60*time.Second, func(ctx context.Context) (bool, error) {
 		got, err := s.Client.AppsV1().ReplicaSets(ns).Get(ctx, "web", metav1.GetOptions{})
 		return err == nil && got.Status.ReadyReplicas == 20 && len(got.Status.Conditions) == 0, err
 	})
@@ -285,13 +278,13 @@ spec:
 		st := rc.Status
 		return st.ObservedGeneration == rc.Generation && st.Replicas == n && st.ReadyReplicas == n && st.AvailableReplicas == n && st.FullyLabeledReplicas == n, nil
 	}
-	waitFor(t, "3 ready replicas", 60*time.Second, func(ctx context.Context) (bool, error) { return status(ctx, 3) })
+	controllertest.WaitFor(t, "3 ready replicas", 60*time.Second, func(ctx context.Context) (bool, error) { return status(ctx, 3) })
 	out := s.MustKubectl("get", "rc", "legacy")
 	if !strings.Contains(out, "legacy   3         3         3") {
 		t.Fatalf("get rc:\n%s", out)
 	}
 	s.MustKubectl("scale", "rc/legacy", "--replicas=1")
-	waitFor(t, "1 replica", 60*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "1 replica", 60*time.Second, func(ctx context.Context) (bool, error) {
 		ok, err := status(ctx, 1)
 		if !ok || err != nil {
 			return ok, err
@@ -299,13 +292,13 @@ spec:
 		p, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=legacy"})
 		return err == nil && len(p.Items) == 1, err
 	})
-	waitFor(t, "events from the replication controller", 30*time.Second, func(context.Context) (bool, error) {
+	controllertest.WaitFor(t, "events from the replication controller", 30*time.Second, func(context.Context) (bool, error) {
 		out, err := s.Kubectl("get", "events", "--field-selector", "involvedObject.kind=ReplicationController", "-o",
 			"custom-columns=REASON:.reason,SOURCE:.source.component")
 		return err == nil && strings.Contains(out, "SuccessfulCreate   replication-controller") && strings.Contains(out, "SuccessfulDelete   replication-controller"), nil
 	})
 	s.MustKubectl("delete", "rc", "legacy")
-	waitFor(t, "pods gone with the controller", 60*time.Second, func(ctx context.Context) (bool, error) {
+	controllertest.WaitFor(t, "pods gone with the controller", 60*time.Second, func(ctx context.Context) (bool, error) {
 		p, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=legacy"})
 		return err == nil && len(p.Items) == 0, err
 	})

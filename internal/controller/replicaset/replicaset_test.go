@@ -2,7 +2,6 @@ package replicaset
 
 import (
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kemudi/kemudi/internal/controller"
 )
 
 var now = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -113,37 +114,12 @@ func TestCalculateStatus(t *testing.T) {
 	if len(s.Conditions) != 0 {
 		t.Fatalf("failure condition kept after success: %+v", s.Conditions)
 	}
-	if next, ok := nextAvailabilityCheck(active, 10, now); !ok || next != 5*time.Second {
+	if next, ok := controller.SoonestAvailable(active, 10, now); !ok || next != 5*time.Second {
 		t.Fatalf("next availability check %v %v", next, ok)
 	}
 	// A kind without terminatingReplicas (ReplicationControllers).
 	if s := calculateStatus(rs, active, nil, nil, now); s.TerminatingReplicas != nil {
 		t.Fatalf("terminatingReplicas for a kind without it: %v", *s.TerminatingReplicas)
-	}
-}
-
-func TestSlowStartBatch(t *testing.T) {
-	var calls atomic.Int32
-	ok, err := slowStartBatch(20, 1, func() error { calls.Add(1); return nil })
-	if ok != 20 || err != nil || calls.Load() != 20 {
-		t.Fatalf("all succeed: %d %v %d calls", ok, err, calls.Load())
-	}
-	// Failing from the start: one call, not twenty.
-	calls.Store(0)
-	ok, err = slowStartBatch(20, 1, func() error { calls.Add(1); return errors.New("refused") })
-	if ok != 0 || err == nil || calls.Load() != 1 {
-		t.Fatalf("all fail: %d %v %d calls", ok, err, calls.Load())
-	}
-	// Failing after 5 calls: batches 1, 2, 4 (the third fails partly).
-	calls.Store(0)
-	ok, err = slowStartBatch(20, 1, func() error {
-		if calls.Add(1) > 5 {
-			return errors.New("quota")
-		}
-		return nil
-	})
-	if ok != 5 || err == nil || calls.Load() != 7 {
-		t.Fatalf("partial: %d ok %v, %d calls", ok, err, calls.Load())
 	}
 }
 

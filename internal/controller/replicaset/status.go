@@ -113,17 +113,3 @@ func withoutCondition(cs []appsv1.ReplicaSetCondition, t appsv1.ReplicaSetCondit
 	}
 	return out
 }
-
-// nextAvailabilityCheck is when a pod that is ready but not yet available
-// (minReadySeconds) becomes available, the soonest of them; false when no
-// pod waits.
-func nextAvailabilityCheck(pods []*corev1.Pod, minReadySeconds int32, now time.Time) (time.Duration, bool) {
-	var next time.Duration
-	found := false
-	for _, p := range pods {
-		if d, ok := controller.AvailableIn(p, minReadySeconds, now); ok && (!found || d < next) {
-			next, found = d, true
-		}
-	}
-	return next, found
-}

@@ -88,7 +88,7 @@ func (rc *Controller) sync(ctx context.Context, key string) error {
 	// Pods ready but not yet available for minReadySeconds: come back
 	// when the first of them becomes available.
 	if minReady := stored.Spec.MinReadySeconds; minReady > 0 && stored.Status.ReadyReplicas != stored.Status.AvailableReplicas {
-		after, ok := nextAvailabilityCheck(active, minReady, rc.clock.Now())
+		after, ok := controller.SoonestAvailable(active, minReady, rc.clock.Now())
 		if !ok {
 			return nil
 		}
@@ -106,12 +106,15 @@ func (rc *Controller) manage(ctx context.Context, key string, rs *appsv1.Replica
 		n := min(-diff, burstReplicas)
 		rc.expect.ExpectCreations(key, n)
 		rc.log.Debug("too few replicas", "key", key, "need", *rs.Spec.Replicas, "creating", n)
-		created, err := slowStartBatch(n, slowStartInitialBatch, func() error { return rc.createPod(ctx, rs) })
+		created, errs := controller.SlowStart(n, func(int) error { return rc.createPod(ctx, rs) })
 		if skipped := n - created; skipped > 0 {
 			// Pods never created will never be observed.
 			rc.expect.Lower(key, skipped, 0)
 		}
-		return err
+		if len(errs) > 0 {
+			return errs[0]
+		}
+		return nil
 	case diff > 0:
 		n := min(diff, burstReplicas)
 		rc.log.Debug("too many replicas", "key", key, "need", *rs.Spec.Replicas, "deleting", n)
@@ -201,32 +204,4 @@ func (rc *Controller) relatedPods(rs *appsv1.ReplicaSet) []*corev1.Pod {
 		out = append(out, pods...)
 	}
 	return out
-}
-
-// slowStartBatch calls fn count times, in parallel batches that start at
-// initial and double after each batch that fully succeeds; it stops at
-// the first batch with an error. It returns how many calls succeeded.
-func slowStartBatch(count, initial int, fn func() error) (int, error) {
-	remaining, successes := count, 0
-	for batch := min(remaining, initial); batch > 0; batch = min(2*batch, remaining) {
-		errs := make(chan error, batch)
-		var wg sync.WaitGroup
-		for i := 0; i < batch; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := fn(); err != nil {
-					errs <- err
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		successes += batch - len(errs)
-		if err, failed := <-errs; failed {
-			return successes, err
-		}
-		remaining -= batch
-	}
-	return successes, nil
 }

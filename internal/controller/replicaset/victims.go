@@ -57,7 +57,7 @@ func lessForDeletion(a, b rankedPod, now time.Time) bool {
 	if pa.Spec.NodeName != pb.Spec.NodeName && (pa.Spec.NodeName == "" || pb.Spec.NodeName == "") {
 		return pa.Spec.NodeName == ""
 	}
-	if oa, ob := phaseOrdinal(pa.Status.Phase), phaseOrdinal(pb.Status.Phase); oa != ob {
+	if oa, ob := controller.PodPhaseOrdinal(pa.Status.Phase), controller.PodPhaseOrdinal(pb.Status.Phase); oa != ob {
 		return oa < ob
 	}
 	ra, rb := controller.IsPodReady(pa), controller.IsPodReady(pb)
@@ -74,7 +74,7 @@ func lessForDeletion(a, b rankedPod, now time.Time) bool {
 		ta, tb := controller.PodReadyCondition(pa).LastTransitionTime.Time, controller.PodReadyCondition(pb).LastTransitionTime.Time
 		if !ta.Equal(tb) {
 			if ta.IsZero() || tb.IsZero() {
-				return afterOrZero(ta, tb)
+				return controller.AfterOrZero(ta, tb)
 			}
 			if d := logRankDiff(ta, tb, now); d != 0 {
 				return d < 0
@@ -82,13 +82,13 @@ func lessForDeletion(a, b rankedPod, now time.Time) bool {
 			return pa.UID < pb.UID
 		}
 	}
-	if r := compareRestarts(pa, pb); r != 0 {
+	if r := controller.ComparePodRestarts(pa, pb); r != 0 {
 		return r > 0
 	}
 	ca, cb := pa.CreationTimestamp.Time, pb.CreationTimestamp.Time
 	if !ca.Equal(cb) {
 		if ca.IsZero() || cb.IsZero() {
-			return afterOrZero(ca, cb)
+			return controller.AfterOrZero(ca, cb)
 		}
 		if d := logRankDiff(ca, cb, now); d != 0 {
 			return d < 0
@@ -96,26 +96,6 @@ func lessForDeletion(a, b rankedPod, now time.Time) bool {
 		return pa.UID < pb.UID
 	}
 	return false
-}
-
-func phaseOrdinal(p corev1.PodPhase) int {
-	switch p {
-	case corev1.PodPending:
-		return 0
-	case corev1.PodUnknown:
-		return 1
-	case corev1.PodRunning:
-		return 2
-	}
-	return 0
-}
-
-// afterOrZero: a zero time first, then the later.
-func afterOrZero(a, b time.Time) bool {
-	if a.IsZero() || b.IsZero() {
-		return a.IsZero()
-	}
-	return a.After(b)
 }
 
 // logRankDiff compares the base-2 logarithms of the ages of a and b at
@@ -128,38 +108,6 @@ func logRankDiff(a, b, now time.Time) int64 {
 		return -1
 	}
 	return rank(a) - rank(b)
-}
-
-// compareRestarts is positive when a restarted more than b (regular
-// containers first, then sidecars), negative when less.
-func compareRestarts(a, b *corev1.Pod) int {
-	ra, sa := maxRestarts(a)
-	rb, sb := maxRestarts(b)
-	switch {
-	case ra != rb:
-		return int(ra - rb)
-	case sa != sb:
-		return int(sa - sb)
-	}
-	return 0
-}
-
-func maxRestarts(p *corev1.Pod) (regular, sidecar int32) {
-	for _, c := range p.Status.ContainerStatuses {
-		regular = max(regular, c.RestartCount)
-	}
-	sidecars := map[string]bool{}
-	for _, c := range p.Spec.InitContainers {
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			sidecars[c.Name] = true
-		}
-	}
-	for _, c := range p.Status.InitContainerStatuses {
-		if sidecars[c.Name] {
-			sidecar = max(sidecar, c.RestartCount)
-		}
-	}
-	return regular, sidecar
 }
 
 // deletionCost reads the pod-deletion-cost annotation (0 when absent or

@@ -46,7 +46,6 @@ type Controller struct {
 	client kubernetes.Interface
 	quotas corelisters.ResourceQuotaLister
 	kinds  []kind
-	synced []cache.InformerSynced
 	loop   *controller.Loop
 	log    *slog.Logger
 	now    func() time.Time
@@ -64,7 +63,6 @@ func New(c *controller.Context) (*Controller, error) {
 	rc := &Controller{
 		client: c.Client,
 		quotas: qInf.Lister(),
-		synced: []cache.InformerSynced{qInf.Informer().HasSynced},
 		log:    c.Logger(Name),
 		now:    time.Now,
 	}
@@ -103,7 +101,6 @@ func New(c *controller.Context) (*Controller, error) {
 		{schema.GroupResource{Resource: "resourcequotas"}, qInf.Informer(), listOf(qInf.Lister().ResourceQuotas)},
 	} {
 		rc.kinds = append(rc.kinds, k)
-		rc.synced = append(rc.synced, k.inf.HasSynced)
 		if k.gr.Resource == "resourcequotas" {
 			continue
 		}
@@ -177,9 +174,6 @@ func (rc *Controller) objectChanged(obj interface{}) {
 
 // Run recounts until ctx ends, every quota once per SyncPeriod.
 func (rc *Controller) Run(ctx context.Context) error {
-	if !cache.WaitForCacheSync(ctx.Done(), rc.synced...) {
-		return ctx.Err()
-	}
 	go func() {
 		t := time.NewTicker(SyncPeriod)
 		defer t.Stop()

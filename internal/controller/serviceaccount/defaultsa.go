@@ -25,7 +25,6 @@ type Controller struct {
 	client     kubernetes.Interface
 	namespaces corelisters.NamespaceLister
 	accounts   corelisters.ServiceAccountLister
-	synced     []cache.InformerSynced
 	loop       *controller.Loop
 }
 
@@ -37,7 +36,6 @@ func New(c *controller.Context) (*Controller, error) {
 		client:     c.Client,
 		namespaces: nsInf.Lister(),
 		accounts:   saInf.Lister(),
-		synced:     []cache.InformerSynced{nsInf.Informer().HasSynced, saInf.Informer().HasSynced},
 	}
 	log := c.Logger(Name)
 	sc.loop = controller.NewLoop(Name, sc.sync, log)
@@ -57,10 +55,7 @@ func New(c *controller.Context) (*Controller, error) {
 
 // enqueueNamespaceOf queues the namespace of a deleted object.
 func enqueueNamespaceOf(l *controller.Loop, obj interface{}, log *slog.Logger) {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
-	}
-	o, ok := obj.(metav1.Object)
+	o, ok := controller.DeletedObject[metav1.Object](obj)
 	if !ok {
 		log.Warn("unexpected deleted object", "type", obj)
 		return
@@ -70,9 +65,6 @@ func enqueueNamespaceOf(l *controller.Loop, obj interface{}, log *slog.Logger) {
 
 // Run syncs until ctx ends.
 func (sc *Controller) Run(ctx context.Context) error {
-	if !cache.WaitForCacheSync(ctx.Done(), sc.synced...) {
-		return ctx.Err()
-	}
 	sc.loop.Run(ctx, 4)
 	return nil
 }

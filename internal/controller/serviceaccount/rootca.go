@@ -30,7 +30,6 @@ type RootCAPublisher struct {
 	rootCA     []byte
 	namespaces corelisters.NamespaceLister
 	configMaps corelisters.ConfigMapLister
-	synced     []cache.InformerSynced
 	loop       *controller.Loop
 }
 
@@ -43,7 +42,6 @@ func NewRootCAPublisher(c *controller.Context) (*RootCAPublisher, error) {
 		rootCA:     c.Options.RootCA,
 		namespaces: nsInf.Lister(),
 		configMaps: cmInf.Lister(),
-		synced:     []cache.InformerSynced{nsInf.Informer().HasSynced, cmInf.Informer().HasSynced},
 	}
 	log := c.Logger(RootCAName)
 	p.loop = controller.NewLoop(RootCAName, p.sync, log)
@@ -58,10 +56,7 @@ func NewRootCAPublisher(c *controller.Context) (*RootCAPublisher, error) {
 		return nil, err
 	}
 	isRootCA := func(obj interface{}) bool {
-		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-			obj = tomb.Obj
-		}
-		cm, ok := obj.(*corev1.ConfigMap)
+		cm, ok := controller.DeletedObject[*corev1.ConfigMap](obj)
 		return ok && cm.Name == RootCAConfigMap
 	}
 	if _, err := cmInf.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
@@ -81,9 +76,6 @@ func (p *RootCAPublisher) Run(ctx context.Context) error {
 	if len(p.rootCA) == 0 {
 		<-ctx.Done()
 		return nil
-	}
-	if !cache.WaitForCacheSync(ctx.Done(), p.synced...) {
-		return ctx.Err()
 	}
 	p.loop.Run(ctx, 4)
 	return nil

@@ -32,7 +32,6 @@ type Tokens struct {
 	rootCA   []byte
 	secrets  corelisters.SecretLister
 	accounts corelisters.ServiceAccountLister
-	synced   []cache.InformerSynced
 	loop     *controller.Loop
 	log      *slog.Logger
 }
@@ -46,15 +45,11 @@ func NewTokens(c *controller.Context) (*Tokens, error) {
 		rootCA:   c.Options.RootCA,
 		secrets:  secInf.Lister(),
 		accounts: saInf.Lister(),
-		synced:   []cache.InformerSynced{secInf.Informer().HasSynced, saInf.Informer().HasSynced},
 		log:      c.Logger(TokensName),
 	}
 	t.loop = controller.NewLoop(TokensName, t.sync, t.log)
 	isToken := func(obj interface{}) bool {
-		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-			obj = tomb.Obj
-		}
-		s, ok := obj.(*corev1.Secret)
+		s, ok := controller.DeletedObject[*corev1.Secret](obj)
 		return ok && s.Type == corev1.SecretTypeServiceAccountToken
 	}
 	if _, err := secInf.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
@@ -69,10 +64,7 @@ func NewTokens(c *controller.Context) (*Tokens, error) {
 	// An account's deletion takes its token secrets with it.
 	if _, err := saInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		DeleteFunc: func(obj interface{}) {
-			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = tomb.Obj
-			}
-			sa, ok := obj.(*corev1.ServiceAccount)
+			sa, ok := controller.DeletedObject[*corev1.ServiceAccount](obj)
 			if !ok {
 				return
 			}
@@ -94,9 +86,6 @@ func NewTokens(c *controller.Context) (*Tokens, error) {
 
 // Run fills secrets until ctx ends.
 func (t *Tokens) Run(ctx context.Context) error {
-	if !cache.WaitForCacheSync(ctx.Done(), t.synced...) {
-		return ctx.Err()
-	}
 	t.loop.Run(ctx, 4)
 	return nil
 }

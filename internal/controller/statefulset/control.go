@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kemudi/kemudi/internal/controller"
 )
 
 // podOps are the writes the decision core asks for (podControl does them
@@ -28,9 +29,6 @@ type podOps interface {
 	// pod of that name (being deleted with it on scale-down).
 	claimIsStale(set *appsv1.StatefulSet, p *corev1.Pod) (bool, error)
 }
-
-// maxBatch bounds a slow-start batch of parallel operations.
-const maxBatch = 500
 
 // replicaStatus computes the status counters over the pods.
 func replicaStatus(st *appsv1.StatefulSetStatus, minReady int32, current, update string, now time.Time, lists ...[]*corev1.Pod) {
@@ -61,29 +59,6 @@ func replicaStatus(st *appsv1.StatefulSetStatus, minReady int32, current, update
 	}
 }
 
-// slowStart runs fn over n items in batches of 1, 2, 4... and stops at
-// the first batch with a failure.
-func slowStart(n int, fn func(i int) error) error {
-	next := 0
-	for batch := min(n, 1); batch > 0; batch = min(min(2*batch, n-next), maxBatch) {
-		errs := make([]error, batch)
-		var wg sync.WaitGroup
-		for i := 0; i < batch; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[i] = fn(next + i)
-			}()
-		}
-		wg.Wait()
-		next += batch
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // forAll runs fn over the pods: in order, stopping when fn says so, for
 // OrderedReady; all at once for Parallel.
 func forAll(n int, fn func(i int) (bool, error), monotonic bool) (bool, error) {
@@ -95,8 +70,8 @@ func forAll(n int, fn func(i int) (bool, error), monotonic bool) (bool, error) {
 		}
 		return false, nil
 	}
-	if err := slowStart(n, func(i int) error { _, err := fn(i); return err }); err != nil {
-		return true, err
+	if _, errs := controller.SlowStart(n, func(i int) error { _, err := fn(i); return err }); len(errs) > 0 {
+		return true, errors.Join(errs...)
 	}
 	return false, nil
 }

@@ -1,12 +1,10 @@
 package statefulset
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"reflect"
 	"sort"
 	"strconv"
 
@@ -24,26 +22,6 @@ import (
 // revisionHashLabel is the hash label every ControllerRevision of a
 // StatefulSet carries (upstream's history package).
 const revisionHashLabel = "controller.kubernetes.io/hash"
-
-// revisionPatch is what a revision holds: a strategic merge patch that
-// replaces the pod template, which `kubectl rollout undo` applies.
-func revisionPatch(set *appsv1.StatefulSet) ([]byte, error) {
-	raw, err := json.Marshal(set)
-	if err != nil {
-		return nil, err
-	}
-	var obj map[string]interface{}
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return nil, err
-	}
-	spec, _ := obj["spec"].(map[string]interface{})
-	template, _ := spec["template"].(map[string]interface{})
-	if template == nil {
-		return nil, fmt.Errorf("statefulset %s/%s has no template", set.Namespace, set.Name)
-	}
-	template["$patch"] = "replace"
-	return json.Marshal(map[string]interface{}{"spec": map[string]interface{}{"template": template}})
-}
 
 // hashRevision is upstream's name hash of a revision: FNV-32 of its data
 // and the collision count.
@@ -65,7 +43,7 @@ func revisionName(prefix, hash string) string {
 
 // newRevision is the revision of the set's current template.
 func newRevision(set *appsv1.StatefulSet, number int64, collisionCount *int32) (*appsv1.ControllerRevision, error) {
-	patch, err := revisionPatch(set)
+	patch, err := controller.TemplatePatch(set)
 	if err != nil {
 		return nil, err
 	}
@@ -97,14 +75,7 @@ func equalRevision(a, b *appsv1.ControllerRevision) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	if bytes.Equal(a.Data.Raw, b.Data.Raw) {
-		return true
-	}
-	var x, y interface{}
-	if json.Unmarshal(a.Data.Raw, &x) != nil || json.Unmarshal(b.Data.Raw, &y) != nil {
-		return false
-	}
-	return reflect.DeepEqual(x, y)
+	return controller.EqualRevisionData(a.Data.Raw, b.Data.Raw)
 }
 
 // applyRevision returns the set with a revision's template.

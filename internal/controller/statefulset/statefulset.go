@@ -10,7 +10,6 @@ package statefulset
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"reflect"
 	"time"
 
@@ -21,7 +20,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
@@ -44,13 +42,10 @@ const workers = 5
 type Controller struct {
 	client     kubernetes.Interface
 	sets       appslisters.StatefulSetLister
-	pods       corelisters.PodLister
 	podIndexer cache.Indexer
 	revisions  appslisters.ControllerRevisionLister
-	claims     corelisters.PersistentVolumeClaimLister
 	recorder   record.EventRecorder
 	clock      clock.PassiveClock
-	log        *slog.Logger
 	loop       *controller.Loop
 	ops        podOps
 }
@@ -73,13 +68,10 @@ func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, e
 	sc := &Controller{
 		client:     c.Client,
 		sets:       setInf.Lister(),
-		pods:       podInf.Lister(),
 		podIndexer: podInf.Informer().GetIndexer(),
 		revisions:  revInf.Lister(),
-		claims:     pvcInf.Lister(),
 		recorder:   c.Recorder(Component),
 		clock:      clk,
-		log:        log,
 	}
 	sc.ops = &podControl{client: c.Client, claims: pvcInf.Lister(), recorder: sc.recorder}
 	sc.loop = controller.NewLoop(Name, sc.sync, log)
@@ -91,10 +83,6 @@ func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, e
 	}); err != nil {
 		return nil, err
 	}
-	// Claims and revisions are read from caches; their events need no
-	// sync of their own.
-	_ = pvcInf.Informer()
-	_ = revInf.Informer()
 	return sc, nil
 }
 
@@ -105,14 +93,7 @@ func (sc *Controller) Run(ctx context.Context) error {
 }
 
 func (sc *Controller) resolve(namespace string, ref *metav1.OwnerReference) *appsv1.StatefulSet {
-	if ref.Kind != controllerKind.Kind {
-		return nil
-	}
-	set, err := sc.sets.StatefulSets(namespace).Get(ref.Name)
-	if err != nil || set.UID != ref.UID {
-		return nil
-	}
-	return set
+	return controller.ResolveControllerRef(ref, controllerKind.Kind, sc.sets.StatefulSets(namespace).Get)
 }
 
 func (sc *Controller) selecting(p *corev1.Pod) []*appsv1.StatefulSet {
@@ -171,15 +152,9 @@ func (sc *Controller) updatePod(oldObj, curObj interface{}) {
 }
 
 func (sc *Controller) deletePod(obj interface{}) {
-	p, ok := obj.(*corev1.Pod)
+	p, ok := controller.DeletedObject[*corev1.Pod](obj)
 	if !ok {
-		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
-		if !ok {
-			return
-		}
-		if p, ok = tomb.Obj.(*corev1.Pod); !ok {
-			return
-		}
+		return
 	}
 	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
 		if set := sc.resolve(p.Namespace, ref); set != nil {
@@ -306,10 +281,8 @@ func (sc *Controller) writeStatus(ctx context.Context, set *appsv1.StatefulSet, 
 // nextAvailabilityCheck is when the first ready pod becomes available.
 func nextAvailabilityCheck(pods []*corev1.Pod, minReady int32, now time.Time) time.Duration {
 	next := time.Duration(minReady) * time.Second
-	for _, p := range pods {
-		if d, ok := controller.AvailableIn(p, minReady, now); ok && d < next {
-			next = d
-		}
+	if d, ok := controller.SoonestAvailable(pods, minReady, now); ok && d < next {
+		next = d
 	}
 	return next
 }
