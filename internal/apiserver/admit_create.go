@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
+
+	"github.com/kemudi/kemudi/internal/storage"
 )
 
 // Finalizers upstream's StorageObjectInUseProtection admission adds.
@@ -45,13 +48,24 @@ func (s *Server) admitCreate(ctx context.Context, obj runtime.Object) error {
 	return nil
 }
 
-func addFinalizer(finalizers *[]string, f string) {
-	for _, x := range *finalizers {
-		if x == f {
-			return
-		}
+// listCached lists the objects of a served resource in namespace (all
+// namespaces for ""), from the cache; none when it is not served.
+func (s *Server) listCached(ctx context.Context, group, version, resource, namespace string) ([]runtime.Object, error) {
+	ep, ok := s.endpoints[endpointKey(group, version, resource)]
+	if !ok {
+		return nil, nil
 	}
-	*finalizers = append(*finalizers, f)
+	res, err := s.store.List(ctx, ep.listPrefix(namespace), storage.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return nil, err
+	}
+	return res.Items, nil
+}
+
+func addFinalizer(finalizers *[]string, f string) {
+	if !slices.Contains(*finalizers, f) {
+		*finalizers = append(*finalizers, f)
+	}
 }
 
 // defaultTolerationSeconds is upstream's DefaultTolerationSeconds

@@ -10,8 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
-
-	"github.com/kemudi/kemudi/internal/storage"
+	"k8s.io/apimachinery/pkg/util/sets"
 )
 
 const limitRangerAnnotation = "kubernetes.io/limit-ranger"
@@ -21,16 +20,12 @@ const limitRangerAnnotation = "kubernetes.io/limit-ranger"
 // limits (recorded in the kubernetes.io/limit-ranger annotation), then
 // the containers must keep within its minimum and maximum.
 func (s *Server) admitLimitRanges(ctx context.Context, pod *corev1.Pod) error {
-	ep, ok := s.endpoints[endpointKey("", "v1", "limitranges")]
-	if !ok {
-		return nil
-	}
-	res, err := s.store.List(ctx, ep.listPrefix(pod.Namespace), storage.ListOptions{ResourceVersion: "0"})
+	items, err := s.listCached(ctx, "", "v1", "limitranges", pod.Namespace)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, obj := range res.Items {
+	for _, obj := range items {
 		lr, ok := obj.(*corev1.LimitRange)
 		if !ok {
 			continue
@@ -114,7 +109,7 @@ func checkLimitRange(pod *corev1.Pod, lr *corev1.LimitRange) []error {
 		}
 		for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
 			for _, c := range cs {
-				for _, k := range sortedNames(item.Min) {
+				for _, k := range sets.List(sets.KeySet(item.Min)) {
 					min := item.Min[k]
 					req, ok := c.Resources.Requests[k]
 					switch {
@@ -124,7 +119,7 @@ func checkLimitRange(pod *corev1.Pod, lr *corev1.LimitRange) []error {
 						errs = append(errs, fmt.Errorf("minimum %s usage per Container is %s, but request is %s", k, min.String(), req.String()))
 					}
 				}
-				for _, k := range sortedNames(item.Max) {
+				for _, k := range sets.List(sets.KeySet(item.Max)) {
 					max := item.Max[k]
 					lim, ok := c.Resources.Limits[k]
 					switch {
@@ -138,13 +133,4 @@ func checkLimitRange(pod *corev1.Pod, lr *corev1.LimitRange) []error {
 		}
 	}
 	return errs
-}
-
-func sortedNames(l corev1.ResourceList) []corev1.ResourceName {
-	out := make([]corev1.ResourceName, 0, len(l))
-	for k := range l {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }

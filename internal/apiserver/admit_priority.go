@@ -8,8 +8,6 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-
-	"github.com/kemudi/kemudi/internal/storage"
 )
 
 var (
@@ -80,16 +78,12 @@ func (s *Server) admitPriorityClass(ctx context.Context, pc *schedulingv1.Priori
 // defaultPriorityClass is the globalDefault class (the lowest valued one
 // if a race made several), nil if none.
 func (s *Server) defaultPriorityClass(ctx context.Context) (*schedulingv1.PriorityClass, error) {
-	ep, ok := s.endpoints[endpointKey("scheduling.k8s.io", "v1", "priorityclasses")]
-	if !ok {
-		return nil, nil
-	}
-	res, err := s.store.List(ctx, ep.listPrefix(""), storage.ListOptions{ResourceVersion: "0"})
+	items, err := s.listCached(ctx, "scheduling.k8s.io", "v1", "priorityclasses", "")
 	if err != nil {
 		return nil, err
 	}
 	var def *schedulingv1.PriorityClass
-	for _, obj := range res.Items {
+	for _, obj := range items {
 		pc, ok := obj.(*schedulingv1.PriorityClass)
 		if ok && pc.GlobalDefault && (def == nil || pc.Value < def.Value) {
 			def = pc

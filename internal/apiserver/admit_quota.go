@@ -61,6 +61,9 @@ func (s *Server) admitQuota(ctx context.Context, ep *endpoint, obj runtime.Objec
 	for _, q := range charge {
 		var refused error
 		_, err := s.store.Update(ctx, qep.key(q.Namespace, q.Name), nil, func(current runtime.Object) (runtime.Object, error) {
+			// The store tries again on etcd's state after a refusal of a
+			// cached one: only the last try's refusal counts.
+			refused = nil
 			cur, ok := current.(*corev1.ResourceQuota)
 			if !ok {
 				return current, nil
@@ -73,9 +76,9 @@ func (s *Server) admitQuota(ctx context.Context, ep *endpoint, obj runtime.Objec
 			if used == nil {
 				return current, nil
 			}
-			next := cur.DeepCopy()
-			next.Status.Used = used
-			return next, nil
+			// current is the store's copy, ours to change.
+			cur.Status.Used = used
+			return cur, nil
 		})
 		if refused != nil {
 			return forbidden(refused)

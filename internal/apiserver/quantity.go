@@ -93,17 +93,24 @@ func checkQuantities(data []byte, yamlBody bool, scheme *runtime.Scheme, want sc
 	if err := dec.Decode(&v); err != nil {
 		return nil // the decoder reports it
 	}
-	t := reflect.TypeOf(into)
+	var apiVersion, kind string
 	if m, ok := v.(map[string]interface{}); ok {
-		apiVersion, _ := m["apiVersion"].(string)
-		kind, _ := m["kind"].(string)
-		if gv, err := schema.ParseGroupVersion(apiVersion); err == nil {
-			if obj, err := scheme.New(withDefaults(gv.WithKind(kind), want)); err == nil {
-				t = reflect.TypeOf(obj)
-			}
+		apiVersion, _ = m["apiVersion"].(string)
+		kind, _ = m["kind"].(string)
+	}
+	return checkQuantitiesIn(v, bodyType(scheme, apiVersion, kind, want, into), nil)
+}
+
+// bodyType is the Go type a body naming apiVersion and kind decodes into:
+// the scheme's type for them, their missing parts taken from want, else
+// into's.
+func bodyType(scheme *runtime.Scheme, apiVersion, kind string, want schema.GroupVersionKind, into runtime.Object) reflect.Type {
+	if gv, err := schema.ParseGroupVersion(apiVersion); err == nil {
+		if obj, err := scheme.New(withDefaults(gv.WithKind(kind), want)); err == nil {
+			return reflect.TypeOf(obj)
 		}
 	}
-	return checkQuantitiesIn(v, t, nil)
+	return reflect.TypeOf(into)
 }
 
 // withDefaults fills what a body's apiVersion and kind leave out, as the
@@ -134,10 +141,7 @@ func checkQuantitiesIn(v interface{}, t reflect.Type, path *field.Path) error {
 		default:
 			return nil
 		}
-		if hugeExponent(s) {
-			return apierrors.NewBadRequest(field.Invalid(path, s, "quantity exponent must be between -"+strconv.Itoa(maxQuantityExponent)+" and "+strconv.Itoa(maxQuantityExponent)).Error())
-		}
-		return nil
+		return checkQuantity(s, path)
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -190,6 +194,14 @@ func checkQuantitiesIn(v interface{}, t reflect.Type, path *field.Path) error {
 	return nil
 }
 
+// checkQuantity refuses a quantity whose exponent is out of bounds.
+func checkQuantity(s string, path *field.Path) error {
+	if !hugeExponent(s) {
+		return nil
+	}
+	return apierrors.NewBadRequest(field.Invalid(path, s, "quantity exponent must be between -"+strconv.Itoa(maxQuantityExponent)+" and "+strconv.Itoa(maxQuantityExponent)).Error())
+}
+
 func hugeExponent(s string) bool {
 	m := quantityExponent.FindStringSubmatch(s)
 	if m == nil {
@@ -230,13 +242,7 @@ func checkProtobufQuantities(data []byte, scheme *runtime.Scheme, want schema.Gr
 	if err := unknown.Unmarshal(data[len(protobufMagic):]); err != nil {
 		return nil // the decoder reports it
 	}
-	t := reflect.TypeOf(into)
-	if gv, err := schema.ParseGroupVersion(unknown.APIVersion); err == nil {
-		if obj, err := scheme.New(withDefaults(gv.WithKind(unknown.Kind), want)); err == nil {
-			t = reflect.TypeOf(obj)
-		}
-	}
-	return checkProtobufIn(unknown.Raw, t, nil)
+	return checkProtobufIn(unknown.Raw, bodyType(scheme, unknown.APIVersion, unknown.Kind, want, into), nil)
 }
 
 var protobufMagic = []byte{0x6b, 0x38, 0x73, 0x00}
@@ -278,10 +284,7 @@ func checkProtobufIn(b []byte, t reflect.Type, path *field.Path) error {
 	}
 	if t == quantityType {
 		s, _ := protoString(b, 1)
-		if hugeExponent(s) {
-			return apierrors.NewBadRequest(field.Invalid(path, s, "quantity exponent must be between -"+strconv.Itoa(maxQuantityExponent)+" and "+strconv.Itoa(maxQuantityExponent)).Error())
-		}
-		return nil
+		return checkQuantity(s, path)
 	}
 	if t.Kind() != reflect.Struct {
 		return nil

@@ -58,15 +58,15 @@ func (s *Server) table(rq *request, objs []runtime.Object, listMeta *metav1.List
 		obj = s.versioned(rq.ep, obj)
 		var cells []interface{}
 		if printer != nil {
-			row := printer.Row
+			var err error
 			if items != nil {
-				row = func(obj runtime.Object) ([]interface{}, error) { return printer.ListRow(obj, items) }
+				cells, err = printer.ListRow(obj, items)
+			} else {
+				cells, err = printer.Row(obj)
 			}
-			c, err := row(obj)
 			if err != nil {
 				return nil, fmt.Errorf("print %s: %w", rq.ep.Kind, err)
 			}
-			cells = c
 		} else {
 			m, err := meta.Accessor(obj)
 			if err != nil {

@@ -101,18 +101,18 @@ func (s *Server) serveTokenRequest(rq *request) {
 		e := int64(max / time.Second)
 		req.Spec.ExpirationSeconds = &e
 	}
-	out := req.DeepCopy()
-	out.Name, out.Namespace = name, ns
-	out.APIVersion, out.Kind = authenticationv1.SchemeGroupVersion.String(), "TokenRequest"
+	// req is this request's own decoded body: the answer is made from it.
+	req.Name, req.Namespace = name, ns
+	req.APIVersion, req.Kind = authenticationv1.SchemeGroupVersion.String(), "TokenRequest"
 	if !dry {
 		token, exp, err := s.tokens.issue(claims, req.Spec.Audiences, lifetime)
 		if err != nil {
 			s.fail(rq, apierrors.NewInternalError(err))
 			return
 		}
-		out.Status = authenticationv1.TokenRequestStatus{Token: token, ExpirationTimestamp: metav1.NewTime(exp)}
+		req.Status = authenticationv1.TokenRequestStatus{Token: token, ExpirationTimestamp: metav1.NewTime(exp)}
 	}
-	s.write(rq.w, rq.out, http.StatusCreated, out)
+	s.write(rq.w, rq.out, http.StatusCreated, req)
 }
 
 func validateTokenRequest(req *authenticationv1.TokenRequest) field.ErrorList {

@@ -155,11 +155,7 @@ func (ww *watchWriter) writeEvent(ev *storage.Event) error {
 		// The same event goes to every watcher of this resource in this
 		// format: encode and frame it once.
 		frame, err := ev.Memo(encodingKey{gvk: ww.rq.ep.gvk, media: ww.rq.out.mediaType, pretty: ww.rq.out.pretty}, func() ([]byte, error) {
-			raw, err := ww.encode(ww.s.versioned(ww.rq.ep, ev.Object))
-			if err != nil {
-				return nil, err
-			}
-			return ww.frame(string(ev.Type), raw)
+			return ww.encodeFrame(string(ev.Type), ww.s.versioned(ww.rq.ep, ev.Object))
 		})
 		if err != nil {
 			return err
@@ -217,11 +213,21 @@ func (ww *watchWriter) writeError(se *apierrors.StatusError) {
 }
 
 func (ww *watchWriter) writeFrame(eventType string, obj runtime.Object) error {
-	raw, err := ww.encode(obj)
+	frame, err := ww.encodeFrame(eventType, obj)
 	if err != nil {
 		return err
 	}
-	return ww.writeRawFrame(eventType, raw)
+	_, err = ww.rq.w.Write(frame)
+	return err
+}
+
+// encodeFrame is obj as one watch event on the wire.
+func (ww *watchWriter) encodeFrame(eventType string, obj runtime.Object) ([]byte, error) {
+	raw, err := ww.encode(obj)
+	if err != nil {
+		return nil, err
+	}
+	return ww.frame(eventType, raw)
 }
 
 // encode encodes a watched object as the response's format wants it in
@@ -236,16 +242,6 @@ func (ww *watchWriter) encode(obj runtime.Object) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
-}
-
-// writeRawFrame frames an encoded object as one watch event and sends it.
-func (ww *watchWriter) writeRawFrame(eventType string, raw []byte) error {
-	frame, err := ww.frame(eventType, raw)
-	if err != nil {
-		return err
-	}
-	_, err = ww.rq.w.Write(frame)
-	return err
 }
 
 // frame is one watch event on the wire: newline-ended JSON, or protobuf

@@ -89,7 +89,8 @@ type Resource struct {
 
 	// SelectableFields returns the fields a field selector may use beyond
 	// metadata.name and metadata.namespace (which the server always adds),
-	// e.g. spec.nodeName and status.phase for pods.
+	// e.g. spec.nodeName and status.phase for pods. It returns a new map
+	// on every call: the server adds those two to it.
 	SelectableFields func(obj runtime.Object) fields.Set
 
 	// Scale, when set, serves the /scale subresource (autoscaling/v1 Scale).

@@ -253,10 +253,7 @@ func (rc *resourceCache) record(e *Event) {
 	if drop > 0 {
 		rc.historyFrom = rc.history[drop-1].Rev
 		// Shift in place; reallocate now and then so the array shrinks.
-		rc.compacted -= drop
-		if rc.compacted < 0 {
-			rc.compacted = 0
-		}
+		rc.compacted = max(rc.compacted-drop, 0)
 		if cap(rc.history) > 4*len(rc.history) {
 			rc.history = append([]*Event(nil), rc.history[drop:]...)
 			rc.historyTime = append([]time.Time(nil), rc.historyTime[drop:]...)

@@ -1,9 +1,10 @@
 package storage
 
 import (
+	"sync"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
-	"sync"
 )
 
 // Event is one change the cache saw, or a bookmark.

@@ -20,10 +20,15 @@ func (rc *resourceCache) compactHistory(now time.Time) {
 	for rc.compacted < len(rc.history) && now.Sub(rc.historyTime[rc.compacted]) > compactAfter {
 		e := rc.history[rc.compacted]
 		if e.Object != nil || e.Prev != nil {
-			rc.history[rc.compacted] = &Event{Type: e.Type, Key: e.Key, Rev: e.Rev, raw: e.raw, prevRaw: e.prevRaw, prevRev: e.prevRev}
+			rc.history[rc.compacted] = e.bytesOnly()
 		}
 		rc.compacted++
 	}
+}
+
+// bytesOnly is a copy of e without its decoded objects.
+func (e *Event) bytesOnly() *Event {
+	return &Event{Type: e.Type, Key: e.Key, Rev: e.Rev, raw: e.raw, prevRaw: e.prevRaw, prevRev: e.prevRev}
 }
 
 // materialize returns e with its objects decoded, for a compacted event.
@@ -31,7 +36,7 @@ func (c *cache) materialize(e *Event) (*Event, error) {
 	if e.Object != nil || (e.raw == nil && e.prevRaw == nil) {
 		return e, nil
 	}
-	out := &Event{Type: e.Type, Key: e.Key, Rev: e.Rev, raw: e.raw, prevRaw: e.prevRaw, prevRev: e.prevRev}
+	out := e.bytesOnly()
 	var err error
 	if e.prevRaw != nil {
 		if out.Prev, err = c.codec.decode(e.prevRaw, e.prevRev); err != nil {

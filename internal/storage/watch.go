@@ -85,7 +85,9 @@ func (s *Store) Watch(ctx context.Context, prefix string, opts WatchOptions) (*W
 			return nil, errExpired(prefix, fmt.Sprintf("too old resource version: %d (%d)", rev, rc.historyFrom))
 		}
 		for _, e := range rc.history {
-			if e.Rev > rev {
+			// Decode only what this watch may get: the history holds the
+			// whole resource, and this runs with rc.mu held.
+			if e.Rev > rev && strings.HasPrefix(e.Key, prefix) {
 				full, err := s.cache.materialize(e)
 				if err != nil {
 					return nil, err
