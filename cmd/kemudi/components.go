@@ -21,6 +21,18 @@ func loadKubeconfig(path string) (*rest.Config, error) {
 	return clientcmd.BuildConfigFromFlags("", path)
 }
 
+// runAgainst runs a component against the API server of kubeconfig
+// until SIGINT or SIGTERM.
+func runAgainst(cmd *cobra.Command, kubeconfig string, run func(ctx context.Context, cfg *rest.Config) error) error {
+	cfg, err := loadKubeconfig(kubeconfig)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext(cmd.Context())
+	defer stop()
+	return run(ctx, cfg)
+}
+
 // signalContext ends on SIGINT or SIGTERM.
 func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
 	if parent == nil {
@@ -37,14 +49,10 @@ func newControllerManagerCommand() *cobra.Command {
 		Short: "Run the controller manager alone, against any API server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadKubeconfig(kubeconfig)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd.Context())
-			defer stop()
-			o.Log = slog.Default()
-			return manager.Run(ctx, cfg, o)
+			return runAgainst(cmd, kubeconfig, func(ctx context.Context, cfg *rest.Config) error {
+				o.Log = slog.Default()
+				return manager.Run(ctx, cfg, o)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the API server (e.g. <data-dir>/controller-manager.kubeconfig)")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 
 	"github.com/kemudi/kemudi/internal/scheduler"
 )
@@ -22,19 +23,15 @@ func newSchedulerCommand() *cobra.Command {
 		Short: "Run the scheduler alone, against any API server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadKubeconfig(kubeconfig)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd.Context())
-			defer stop()
-			o.Log = slog.Default()
-			if profiling != "" {
-				if err := serveProfiles(ctx, profiling); err != nil {
-					return err
+			return runAgainst(cmd, kubeconfig, func(ctx context.Context, cfg *rest.Config) error {
+				o.Log = slog.Default()
+				if profiling != "" {
+					if err := serveProfiles(ctx, profiling); err != nil {
+						return err
+					}
 				}
-			}
-			return scheduler.Run(ctx, cfg, o)
+				return scheduler.Run(ctx, cfg, o)
+			})
 		},
 	}
 	f := cmd.Flags()

@@ -4,9 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -86,10 +84,7 @@ func newAPIServerCommand() *cobra.Command {
 }
 
 func runServer(parent context.Context, o cluster.ServerOptions, comps []cluster.Component) error {
-	if parent == nil {
-		parent = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := signalContext(parent)
 	defer stop()
 	o.Log = slog.Default()
 	o.ReleaseStartupPages = true

@@ -1,14 +1,13 @@
 package cluster
 
 import (
-	"crypto/ecdsa"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/pem"
 	"fmt"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/util/keyutil"
 )
 
 // WriteKubeconfig writes a kubeconfig for server that authenticates with
@@ -31,14 +30,9 @@ func WriteKubeconfig(path, server string, caPEM []byte, cert tls.Certificate) er
 
 // pemPair encodes a certificate and its key as PEM.
 func pemPair(cert tls.Certificate) (certPEM, keyPEM []byte, err error) {
-	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
-	key, ok := cert.PrivateKey.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, nil, fmt.Errorf("unsupported key type %T", cert.PrivateKey)
-	}
-	der, err := x509.MarshalECPrivateKey(key)
+	keyPEM, err = keyutil.MarshalPrivateKeyToPEM(cert.PrivateKey)
 	if err != nil {
 		return nil, nil, err
 	}
-	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), keyPEM, nil
 }

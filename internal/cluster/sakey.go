@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"k8s.io/client-go/util/keyutil"
 )
 
 // LoadOrCreateServiceAccountKey reads the key that signs service account
@@ -23,25 +25,15 @@ func LoadOrCreateServiceAccountKey(dir string) (*rsa.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read service account key: %w", err)
 	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, fmt.Errorf("%s is not PEM", path)
+	key, err := keyutil.ParsePrivateKeyPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	switch block.Type {
-	case "RSA PRIVATE KEY":
-		return x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "PRIVATE KEY":
-		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("parse %s: %w", path, err)
-		}
-		rk, ok := k.(*rsa.PrivateKey)
-		if !ok {
-			return nil, fmt.Errorf("%s: service account key must be RSA, not %T", path, k)
-		}
-		return rk, nil
+	rk, ok := key.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: service account key must be RSA, not %T", path, key)
 	}
-	return nil, fmt.Errorf("%s: unexpected PEM block %q", path, block.Type)
+	return rk, nil
 }
 
 func createServiceAccountKey(dir string) (*rsa.PrivateKey, error) {
@@ -59,7 +51,10 @@ func createServiceAccountKey(dir string) (*rsa.PrivateKey, error) {
 	if err := os.WriteFile(filepath.Join(dir, "sa.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644); err != nil {
 		return nil, err
 	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	keyPEM, err := keyutil.MarshalPrivateKeyToPEM(key)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "sa.key"), keyPEM, 0o600); err != nil {
 		return nil, err
 	}

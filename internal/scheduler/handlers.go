@@ -40,7 +40,7 @@ func (s *Scheduler) onPodAdd(obj any) {
 	}
 	if assigned(pod) {
 		s.cache.AddPod(pod)
-		s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodAdd, nil)
+		s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodAdd)
 		return
 	}
 	if s.responsible(pod) && pod.DeletionTimestamp == nil {
@@ -56,13 +56,13 @@ func (s *Scheduler) onPodUpdate(oldObj, obj any) {
 	switch {
 	case assigned(old):
 		if s.cache.UpdatePod(old, pod) {
-			s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodUpdate, nil)
+			s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodUpdate)
 		}
 	case assigned(pod):
 		// The binding: ours (confirming the assumed pod) or someone's.
 		s.cache.AddPod(pod)
 		s.queue.Delete(pod)
-		s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodAdd, nil)
+		s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodAdd)
 	case s.responsible(old) || s.responsible(pod):
 		if old.ResourceVersion == pod.ResourceVersion || s.cache.IsAssumed(pod.UID) {
 			return
@@ -82,14 +82,14 @@ func (s *Scheduler) onPodDelete(obj any) {
 	}
 	if _, unknown := obj.(cache.DeletedFinalStateUnknown); assigned(pod) || unknown {
 		s.cache.RemovePod(pod.UID)
-		s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete, nil)
+		s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete)
 	}
 	if !assigned(pod) {
 		s.queue.Delete(pod)
 		if s.cache.IsAssumed(pod.UID) {
 			// Deleted while its binding is in flight: free its room now.
 			s.cache.ForgetPod(pod.UID)
-			s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete, nil)
+			s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete)
 		}
 	}
 }
@@ -100,7 +100,7 @@ func (s *Scheduler) onNodeAdd(obj any) {
 		return
 	}
 	s.cache.AddNode(node)
-	s.queue.MoveAllToActiveOrBackoff(queue.NodeAdd, nil)
+	s.queue.MoveAllToActiveOrBackoff(queue.NodeAdd)
 }
 
 func (s *Scheduler) onNodeUpdate(oldObj, obj any) {
@@ -110,7 +110,7 @@ func (s *Scheduler) onNodeUpdate(oldObj, obj any) {
 	}
 	s.cache.UpdateNode(node)
 	if e := nodeChange(old, node); e != 0 {
-		s.queue.MoveAllToActiveOrBackoff(e, nil)
+		s.queue.MoveAllToActiveOrBackoff(e)
 	}
 }
 
@@ -120,7 +120,7 @@ func (s *Scheduler) onNodeDelete(obj any) {
 		return
 	}
 	s.cache.RemoveNode(node)
-	s.queue.MoveAllToActiveOrBackoff(queue.NodeDelete, nil)
+	s.queue.MoveAllToActiveOrBackoff(queue.NodeDelete)
 }
 
 // nodeChange is what changed about a node that may help pending pods.

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"k8s.io/client-go/informers"
+	corelisters "k8s.io/client-go/listers/core/v1"
 
 	"github.com/kemudi/kemudi/internal/scheduler/framework"
 	"github.com/kemudi/kemudi/internal/scheduler/plugins/imagelocality"
@@ -25,27 +26,25 @@ import (
 // gates and priority sorting are the queue's; preemption runs after a
 // failed cycle.
 func DefaultPlugins(f informers.SharedInformerFactory) ([]framework.Plugin, map[string]int64) {
-	var listers struct {
-		volumes volumebinding.Listers
-		spread  podtopologyspread.Listers
-	}
+	var (
+		volumes    volumebinding.Listers
+		spread     podtopologyspread.Listers
+		namespaces corelisters.NamespaceLister
+	)
 	if f != nil {
 		core, apps := f.Core().V1(), f.Apps().V1()
-		listers.volumes = volumebinding.Listers{
+		volumes = volumebinding.Listers{
 			Claims:  core.PersistentVolumeClaims().Lister(),
 			Volumes: core.PersistentVolumes().Lister(),
 			Classes: f.Storage().V1().StorageClasses().Lister(),
 		}
-		listers.spread = podtopologyspread.Listers{
+		spread = podtopologyspread.Listers{
 			Services:               core.Services().Lister(),
 			ReplicationControllers: core.ReplicationControllers().Lister(),
 			ReplicaSets:            apps.ReplicaSets().Lister(),
 			StatefulSets:           apps.StatefulSets().Lister(),
 		}
-	}
-	ipa := interpodaffinity.New(nil)
-	if f != nil {
-		ipa = interpodaffinity.New(f.Core().V1().Namespaces().Lister())
+		namespaces = core.Namespaces().Lister()
 	}
 	plugins := []framework.Plugin{
 		nodename.New(),
@@ -54,10 +53,10 @@ func DefaultPlugins(f informers.SharedInformerFactory) ([]framework.Plugin, map[
 		nodeaffinity.New(),
 		nodeports.New(),
 		noderesources.NewFit(),
-		volumebinding.New(listers.volumes),
-		volumezone.New(listers.volumes),
-		podtopologyspread.New(listers.spread),
-		ipa,
+		volumebinding.New(volumes),
+		volumezone.New(volumes),
+		podtopologyspread.New(spread),
+		interpodaffinity.New(namespaces),
 		noderesources.NewBalanced(),
 		imagelocality.New(),
 	}

@@ -88,7 +88,7 @@ func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPodInfo, pod *core
 		return
 	}
 	s.cache.ForgetPod(pod.UID)
-	s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete, nil)
+	s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete)
 	if ctx.Err() != nil {
 		return
 	}

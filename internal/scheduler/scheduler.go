@@ -173,8 +173,8 @@ func (s *Scheduler) addHandlers() error {
 	}
 	move := func(e queue.Event) cache.ResourceEventHandlerFuncs {
 		return cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(any) { s.queue.MoveAllToActiveOrBackoff(e, nil) },
-			UpdateFunc: func(any, any) { s.queue.MoveAllToActiveOrBackoff(e, nil) },
+			AddFunc:    func(any) { s.queue.MoveAllToActiveOrBackoff(e) },
+			UpdateFunc: func(any, any) { s.queue.MoveAllToActiveOrBackoff(e) },
 		}
 	}
 	for inf, e := range map[cache.SharedIndexInformer]queue.Event{
@@ -190,7 +190,7 @@ func (s *Scheduler) addHandlers() error {
 		UpdateFunc: func(old, obj any) {
 			o, n := old.(*corev1.Namespace), obj.(*corev1.Namespace)
 			if !labels.Equals(o.Labels, n.Labels) {
-				s.queue.MoveAllToActiveOrBackoff(queue.NamespaceLabelChange, nil)
+				s.queue.MoveAllToActiveOrBackoff(queue.NamespaceLabelChange)
 			}
 		},
 	}); err != nil {

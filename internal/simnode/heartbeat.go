@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 )
 
 // retryAfter is how soon a failed heartbeat is tried again.
@@ -117,8 +118,8 @@ func (s *Nodes) newLease(n *simNode, now time.Time) *coordinationv1.Lease {
 	l := &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Name: n.name, Namespace: LeaseNamespace},
 		Spec: coordinationv1.LeaseSpec{
-			HolderIdentity:       ptrTo(n.name),
-			LeaseDurationSeconds: ptrTo(int32(s.opts.LeaseDuration / time.Second)),
+			HolderIdentity:       ptr.To(n.name),
+			LeaseDurationSeconds: ptr.To(int32(s.opts.LeaseDuration / time.Second)),
 			RenewTime:            &metav1.MicroTime{Time: now},
 		},
 	}

@@ -116,16 +116,6 @@ func (s *Nodes) Names() []string {
 	return append([]string(nil), s.names...)
 }
 
-// Run registers the nodes and runs them until ctx ends.
-func (s *Nodes) Run(ctx context.Context) error {
-	if err := s.Start(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	s.Wait()
-	return nil
-}
-
 // Start registers the nodes (creating each Node and its Lease, or taking
 // over those that exist) and starts heartbeats and the kubelet; it
 // returns once every node is registered and the kubelet has seen every

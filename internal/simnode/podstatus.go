@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 // Condition reasons, as upstream's kubelet writes them.
@@ -141,7 +142,7 @@ func finishedStatus(pod *corev1.Pod, running corev1.PodStatus, f Finish, now met
 					ExitCode: f.ExitCode, Reason: exitReason, StartedAt: start, FinishedAt: end, ContainerID: cs.ContainerID,
 				}}
 				cs.Ready = false
-				cs.Started = ptrTo(false)
+				cs.Started = ptr.To(false)
 			}
 			out[i] = cs
 		}
@@ -176,7 +177,7 @@ func rejectedStatus(pod *corev1.Pod, reason, message string) corev1.PodStatus {
 func runningContainer(pod *corev1.Pod, c *corev1.Container, start metav1.Time, ready bool) corev1.ContainerStatus {
 	cs := containerStatus(pod, c)
 	cs.Ready = ready
-	cs.Started = ptrTo(true)
+	cs.Started = ptr.To(true)
 	cs.State.Running = &corev1.ContainerStateRunning{StartedAt: start}
 	return cs
 }
@@ -189,7 +190,7 @@ func containerStatus(pod *corev1.Pod, c *corev1.Container) corev1.ContainerStatu
 		Image:       c.Image,
 		ImageID:     "sha256:" + sha(c.Image),
 		ContainerID: "kemudi-sim://" + sha(string(pod.UID)+"/"+c.Name),
-		Started:     ptrTo(false),
+		Started:     ptr.To(false),
 	}
 }
 
@@ -240,5 +241,3 @@ func sha(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
-
-func ptrTo[T any](v T) *T { return &v }

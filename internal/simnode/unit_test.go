@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 )
 
 func TestNodeName(t *testing.T) {
@@ -121,7 +122,7 @@ func pod(gen int64, status corev1.PodStatus) *corev1.Pod {
 		Spec: corev1.PodSpec{
 			InitContainers: []corev1.Container{
 				{Name: "setup", Image: "busybox"},
-				{Name: "proxy", Image: "envoy", RestartPolicy: ptrTo(corev1.ContainerRestartPolicyAlways)},
+				{Name: "proxy", Image: "envoy", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways)},
 			},
 			Containers: []corev1.Container{{Name: "app", Image: "nginx"}, {Name: "log", Image: "fluent"}},
 		},

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/component-helpers/node/topology"
 )
 
 // Cache is the scheduler's view of the cluster: the nodes and the pods
@@ -25,9 +26,8 @@ type Cache struct {
 	// NodeInfo belongs to the cache alone and may change in place.
 	dirty map[string]struct{}
 	// zones orders the existing nodes for the snapshot's list.
-	zones      *zoneOrder
-	listDirty  bool
-	generation int64
+	zones     *zoneOrder
+	listDirty bool
 }
 
 type podState struct {
@@ -61,8 +61,6 @@ func (c *Cache) edit(name string) *NodeInfo {
 		c.nodes[name] = ni
 		c.dirty[name] = struct{}{}
 	}
-	c.generation++
-	ni.Generation = c.generation
 	return ni
 }
 
@@ -79,7 +77,7 @@ func (c *Cache) UpdateNode(node *corev1.Node) { c.AddNode(node) }
 func (c *Cache) setNode(node *corev1.Node) {
 	old := c.nodes[node.Name]
 	ni := c.edit(node.Name)
-	if old == nil || old.node == nil || zoneKey(old.node) != zoneKey(node) {
+	if old == nil || old.node == nil || topology.GetZoneKey(old.node) != topology.GetZoneKey(node) {
 		if old != nil && old.node != nil {
 			c.zones.remove(old.node)
 		}
@@ -278,23 +276,6 @@ func (c *Cache) UpdateSnapshot(s *Snapshot) {
 	if images {
 		s.recountImages()
 	}
-	s.generation = c.generation
-}
-
-// zoneKey is a node's region and zone.
-func zoneKey(node *corev1.Node) string {
-	l := node.Labels
-	region, zone := l[corev1.LabelTopologyRegion], l[corev1.LabelTopologyZone]
-	if region == "" {
-		region = l[corev1.LabelFailureDomainBetaRegion]
-	}
-	if zone == "" {
-		zone = l[corev1.LabelFailureDomainBetaZone]
-	}
-	if region == "" && zone == "" {
-		return ""
-	}
-	return region + ":\x00:" + zone
 }
 
 // zoneOrder keeps node names by zone in the order they arrived, and
@@ -308,7 +289,7 @@ type zoneOrder struct {
 func newZoneOrder() *zoneOrder { return &zoneOrder{byZone: map[string][]string{}} }
 
 func (z *zoneOrder) add(node *corev1.Node) {
-	k := zoneKey(node)
+	k := topology.GetZoneKey(node)
 	names, ok := z.byZone[k]
 	if !ok {
 		z.zones = append(z.zones, k)
@@ -318,7 +299,7 @@ func (z *zoneOrder) add(node *corev1.Node) {
 }
 
 func (z *zoneOrder) remove(node *corev1.Node) {
-	k := zoneKey(node)
+	k := topology.GetZoneKey(node)
 	names := z.byZone[k]
 	for i, n := range names {
 		if n != node.Name {

@@ -466,20 +466,6 @@ func (f *Framework) prioritize(ctx context.Context, state *CycleState, pod *PodI
 	return nodes[best].Name(), nil
 }
 
-// ScoreNodes runs PreScore and Score on feasible nodes and returns each
-// one's weighted total: what Schedule ranks them by.
-func (f *Framework) ScoreNodes(ctx context.Context, state *CycleState, pod *PodInfo, nodes []*NodeInfo, snap *Snapshot) (map[string]int64, error) {
-	total, err := f.scoreNodes(ctx, state, pod, nodes, snap)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]int64, len(nodes))
-	for j, ni := range nodes {
-		out[ni.Name()] = total[j]
-	}
-	return out, nil
-}
-
 func (f *Framework) scoreNodes(ctx context.Context, state *CycleState, pod *PodInfo, nodes []*NodeInfo, snap *Snapshot) ([]int64, error) {
 	for _, p := range f.preScores {
 		s := p.PreScore(ctx, state, pod, nodes, snap)

@@ -2,7 +2,6 @@ package framework
 
 import (
 	"context"
-	"math"
 
 	"k8s.io/apimachinery/pkg/util/sets"
 )
@@ -12,8 +11,6 @@ import (
 const (
 	MaxNodeScore int64 = 100
 	MinNodeScore int64 = 0
-	// MaxTotalScore bounds a node's weighted sum.
-	MaxTotalScore int64 = math.MaxInt64
 )
 
 // Plugin is a named scheduling plugin.
@@ -136,9 +133,6 @@ func (c *CycleState) Read(key StateKey) StateData { return c.data[key] }
 
 // Write stores a plugin's data.
 func (c *CycleState) Write(key StateKey, v StateData) { c.data[key] = v }
-
-// SkipFilter is true when the plugin's Filter is skipped this cycle.
-func (c *CycleState) SkipFilter(plugin string) bool { return c.skipFilter.Has(plugin) }
 
 // Clone copies the state for a what-if evaluation.
 func (c *CycleState) Clone() *CycleState {

@@ -41,8 +41,6 @@ type NodeInfo struct {
 	// ImageSizes maps each name of each image the node reports holding
 	// to the image's size in bytes.
 	ImageSizes map[string]int64
-	// Generation increases with every change, across all nodes.
-	Generation int64
 }
 
 // NewNodeInfo returns the NodeInfo of a node without pods (node may be

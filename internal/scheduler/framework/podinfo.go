@@ -99,13 +99,6 @@ func NewPodInfo(pod *corev1.Pod) *PodInfo {
 // Key is the pod's namespace/name.
 func (p *PodInfo) Key() string { return p.Pod.Namespace + "/" + p.Pod.Name }
 
-// HasAffinity is true when the pod has any inter-pod affinity or
-// anti-affinity term.
-func (p *PodInfo) HasAffinity() bool {
-	return len(p.RequiredAffinityTerms)+len(p.RequiredAntiAffinityTerms)+
-		len(p.PreferredAffinityTerms)+len(p.PreferredAntiAffinityTerms) > 0
-}
-
 // scoresOthers is true when the pod's terms count in the inter-pod
 // affinity score of pods placed near it.
 func (p *PodInfo) scoresOthers() bool {

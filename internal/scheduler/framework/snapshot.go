@@ -24,8 +24,7 @@ type Snapshot struct {
 	// imageNodes counts the nodes that hold each image name.
 	imageNodes map[string]int
 	// labels indexes every pod (on listed nodes or not) by its labels.
-	labels     labelIndex
-	generation int64
+	labels labelIndex
 }
 
 // NewSnapshot returns an empty snapshot.
@@ -91,9 +90,6 @@ func (s *Snapshot) NumNodesWithHostAntiAffinity() int { return s.hostAntiAffinit
 
 // ImageNumNodes is how many nodes hold the image called name.
 func (s *Snapshot) ImageNumNodes(name string) int { return s.imageNodes[name] }
-
-// Generation is the cache generation the snapshot reflects.
-func (s *Snapshot) Generation() int64 { return s.generation }
 
 // updateAffinity keeps the affinity lists right after old (nil if new)
 // became ni (nil if gone).

@@ -16,7 +16,6 @@ const (
 	NodeAllocatableChange
 	NodeLabelChange
 	NodeTaintChange
-	NodeConditionChange
 	NodeSpecUnschedulableChange
 	NodeDelete
 	AssignedPodAdd
@@ -35,7 +34,7 @@ const (
 )
 
 var eventNames = []string{
-	"NodeAdd", "NodeAllocatableChange", "NodeLabelChange", "NodeTaintChange", "NodeConditionChange",
+	"NodeAdd", "NodeAllocatableChange", "NodeLabelChange", "NodeTaintChange",
 	"NodeSpecUnschedulableChange", "NodeDelete", "AssignedPodAdd", "AssignedPodUpdate", "AssignedPodDelete",
 	"PVCChange", "PVChange", "StorageClassChange", "NamespaceLabelChange",
 }

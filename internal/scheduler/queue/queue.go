@@ -19,6 +19,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/utils/clock"
@@ -44,12 +45,8 @@ type QueuedPodInfo struct {
 	// Timestamp is when the pod last entered the queue: it orders pods
 	// of equal priority.
 	Timestamp time.Time
-	// InitialAttemptTimestamp is when it was first popped.
-	InitialAttemptTimestamp time.Time
 	// Attempts counts scheduling attempts; the backoff doubles with each.
 	Attempts int
-	// UnschedulablePlugins rejected it on its last attempt.
-	UnschedulablePlugins sets.Set[string]
 	// Gated pods have scheduling gates and are not tried.
 	Gated bool
 	// failedAt is when its last attempt failed.
@@ -238,20 +235,8 @@ func schedulingChanged(old, pod *corev1.Pod) bool {
 	if old == nil {
 		return true
 	}
-	return old.Generation != pod.Generation || !mapsEqual(old.Labels, pod.Labels) ||
+	return old.Generation != pod.Generation || !labels.Equals(old.Labels, pod.Labels) ||
 		old.Status.NominatedNodeName != pod.Status.NominatedNodeName
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // requeue puts a pod that waited back: to backoff if its backoff is
@@ -306,9 +291,6 @@ func (q *Queue) Pop(ctx context.Context) (*QueuedPodInfo, error) {
 	}
 	p := q.active.pop()
 	p.Attempts++
-	if p.InitialAttemptTimestamp.IsZero() {
-		p.InitialAttemptTimestamp = q.opts.Clock.Now()
-	}
 	q.inFlight[p.Pod.UID] = q.seq
 	return p, nil
 }
@@ -354,7 +336,6 @@ func (q *Queue) AddUnschedulable(p *QueuedPodInfo, pod *corev1.Pod, plugins sets
 		return
 	}
 	p.PodInfo = framework.NewPodInfo(pod)
-	p.UnschedulablePlugins = plugins
 	p.failedAt = q.opts.Clock.Now()
 	if isError || helped {
 		q.backoff.add(p)
@@ -381,9 +362,8 @@ func (q *Queue) eventsSince(seq int64, plugins sets.Set[string]) bool {
 }
 
 // MoveAllToActiveOrBackoff reacts to a cluster change: the unschedulable
-// pods it may help (and that pass check, if given) are retried, after
-// what is left of their backoff.
-func (q *Queue) MoveAllToActiveOrBackoff(event Event, check func(*corev1.Pod) bool) {
+// pods it may help are retried, after what is left of their backoff.
+func (q *Queue) MoveAllToActiveOrBackoff(event Event) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.inFlight) > 0 {
@@ -391,9 +371,6 @@ func (q *Queue) MoveAllToActiveOrBackoff(event Event, check func(*corev1.Pod) bo
 		q.events = append(q.events, recordedEvent{seq: q.seq, event: event})
 	}
 	for _, p := range q.unschedulable.helped(event) {
-		if check != nil && !check(p.Pod) {
-			continue
-		}
 		q.unschedulable.remove(p.Pod.UID)
 		q.requeue(p)
 	}

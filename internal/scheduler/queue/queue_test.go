@@ -65,7 +65,7 @@ func TestSchedulingGates(t *testing.T) {
 	if p := pop(t, q); p != nil {
 		t.Fatalf("popped gated pod %s", p.Pod.Name)
 	}
-	q.MoveAllToActiveOrBackoff(AnyEvent, nil)
+	q.MoveAllToActiveOrBackoff(AnyEvent)
 	if a, _, u := q.Counts(); a != 0 || u != 1 {
 		t.Fatalf("a cluster event woke a gated pod: active %d, unschedulable %d", a, u)
 	}
@@ -84,11 +84,11 @@ func TestUnschedulableWakeUp(t *testing.T) {
 	q.Add(st.Pod("p"))
 	p := pop(t, q)
 	q.AddUnschedulable(p, p.Pod, sets.New("NodeAffinity"), false)
-	q.MoveAllToActiveOrBackoff(AssignedPodDelete, nil)
+	q.MoveAllToActiveOrBackoff(AssignedPodDelete)
 	if a, b, u := q.Counts(); a+b != 0 || u != 1 {
 		t.Fatalf("an irrelevant event moved the pod: %d %d %d", a, b, u)
 	}
-	q.MoveAllToActiveOrBackoff(NodeLabelChange, nil)
+	q.MoveAllToActiveOrBackoff(NodeLabelChange)
 	if _, b, u := q.Counts(); b != 1 || u != 0 {
 		t.Fatalf("a relevant event during the backoff: backoff %d, unschedulable %d", b, u)
 	}
@@ -108,13 +108,13 @@ func TestEventDuringCycle(t *testing.T) {
 	q.Add(st.Pod("p"))
 	q.Add(st.Pod("other"))
 	p := pop(t, q)
-	q.MoveAllToActiveOrBackoff(NodeAdd, nil)
+	q.MoveAllToActiveOrBackoff(NodeAdd)
 	q.AddUnschedulable(p, p.Pod, sets.New("NodeResourcesFit"), false)
 	if _, b, u := q.Counts(); b != 1 || u != 0 {
 		t.Errorf("pod parked despite a node added during its cycle: backoff %d, unschedulable %d", b, u)
 	}
 	o := pop(t, q)
-	q.MoveAllToActiveOrBackoff(NodeLabelChange, nil)
+	q.MoveAllToActiveOrBackoff(NodeLabelChange)
 	q.AddUnschedulable(o, o.Pod, sets.New("NodeResourcesFit"), false)
 	if _, _, u := q.Counts(); u != 1 {
 		t.Errorf("an irrelevant event during the cycle kept the pod from waiting")

@@ -34,11 +34,10 @@ func (*Plugin) Name() string { return Name }
 const preScoreKey framework.StateKey = Name
 
 type preScoreState struct {
-	images     []string
-	containers int
+	// images are the pod's containers' images, one per container.
+	images []string
 	// spread is, per image, the share of all nodes holding it.
-	spread   []float64
-	numNodes int
+	spread []float64
 }
 
 func (s *preScoreState) Clone() framework.StateData { return s }
@@ -46,14 +45,15 @@ func (s *preScoreState) Clone() framework.StateData { return s }
 // PreScore resolves the pod's image names; pods whose images no node
 // holds skip scoring (every node would score 0).
 func (*Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *framework.PodInfo, _ []*framework.NodeInfo, snap *framework.Snapshot) *framework.Status {
-	s := &preScoreState{numNodes: snap.NumNodes()}
+	s := &preScoreState{}
+	numNodes := snap.NumNodes()
 	held := false
 	add := func(image string) {
 		name := normalizedImageName(image)
 		n := snap.ImageNumNodes(name)
 		held = held || n > 0
 		s.images = append(s.images, name)
-		s.spread = append(s.spread, float64(n)/float64(max(1, s.numNodes)))
+		s.spread = append(s.spread, float64(n)/float64(max(1, numNodes)))
 	}
 	for _, c := range pod.Pod.Spec.InitContainers {
 		add(c.Image)
@@ -64,7 +64,6 @@ func (*Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *fra
 	if !held {
 		return framework.NewStatus(framework.Skip)
 	}
-	s.containers = len(s.images)
 	state.Write(preScoreKey, s)
 	return nil
 }
@@ -82,7 +81,7 @@ func (*Plugin) Score(state *framework.CycleState, _ *framework.PodInfo, node *fr
 			sum += int64(float64(size) * s.spread[i])
 		}
 	}
-	return priority(sum, s.containers), nil
+	return priority(sum, len(s.images)), nil
 }
 
 func priority(sum int64, containers int) int64 {
