@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -56,10 +57,13 @@ func newServerCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			off := map[string]bool{}
 			for _, d := range disable {
+				if !isControlPlaneComponent(d) {
+					return fmt.Errorf("--disable %s: not a component (scheduler, controller-manager)", d)
+				}
 				off[d] = true
 			}
 			setGCPercent(gcPercent)
-			return runServer(cmd.Context(), o, cluster.ControlPlane(off))
+			return runServer(cmd.Context(), o, off)
 		},
 	}
 	addServerFlags(cmd.Flags(), &o, &gcPercent)
@@ -76,14 +80,31 @@ func newAPIServerCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			setGCPercent(gcPercent)
-			return runServer(cmd.Context(), o, nil)
+			all := map[string]bool{}
+			for _, c := range cluster.ControlPlane() {
+				all[c.Name] = true
+			}
+			return runServer(cmd.Context(), o, all)
 		},
 	}
 	addServerFlags(cmd.Flags(), &o, &gcPercent)
 	return cmd
 }
 
-func runServer(parent context.Context, o cluster.ServerOptions, comps []cluster.Component) error {
+func isControlPlaneComponent(name string) bool {
+	for _, c := range cluster.ControlPlane() {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// runServer runs etcd, the API server and the control-plane components
+// not disabled. A disabled component gets its kubeconfig all the same,
+// for running it as a process of its own (`kemudi scheduler
+// --kubeconfig <data-dir>/scheduler.kubeconfig`).
+func runServer(parent context.Context, o cluster.ServerOptions, disabled map[string]bool) error {
 	ctx, stop := signalContext(parent)
 	defer stop()
 	o.Log = slog.Default()
@@ -91,6 +112,15 @@ func runServer(parent context.Context, o cluster.ServerOptions, comps []cluster.
 	s, err := cluster.StartServer(ctx, o)
 	if err != nil {
 		return err
+	}
+	var comps []cluster.Component
+	for _, c := range cluster.ControlPlane() {
+		if !disabled[c.Name] {
+			comps = append(comps, c)
+		} else if _, err := s.ComponentConfig(c.Name, c.User, c.Groups); err != nil {
+			s.Stop()
+			return fmt.Errorf("%s kubeconfig: %w", c.Name, err)
+		}
 	}
 	wait, err := s.RunComponents(ctx, comps, o.Log)
 	if err != nil {

@@ -27,9 +27,9 @@ type Component struct {
 }
 
 // ControlPlane returns the components `kemudi server` runs beside the
-// API server, minus the disabled ones.
-func ControlPlane(disabled map[string]bool) []Component {
-	all := []Component{
+// API server.
+func ControlPlane() []Component {
+	return []Component{
 		{
 			Name: "scheduler", User: "system:kube-scheduler",
 			Run: func(ctx context.Context, cfg *rest.Config, log *slog.Logger) error {
@@ -47,13 +47,6 @@ func ControlPlane(disabled map[string]bool) []Component {
 			},
 		},
 	}
-	var out []Component
-	for _, c := range all {
-		if !disabled[c.Name] {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // ComponentConfig returns a client config for a component, authenticating

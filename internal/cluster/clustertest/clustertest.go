@@ -223,7 +223,7 @@ func (w *testWriter) close() {
 // is named) against the server until the test ends.
 func (s *Server) RunControlPlane(names ...string) {
 	s.t.Helper()
-	comps := cluster.ControlPlane(nil)
+	comps := cluster.ControlPlane()
 	if len(names) > 0 {
 		want := map[string]bool{}
 		for _, n := range names {
