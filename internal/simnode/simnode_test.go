@@ -597,3 +597,42 @@ func TestPodCIDR(t *testing.T) {
 		t.Errorf("pod IP %s: want a host address of %s past the gateway", ip, cidr)
 	}
 }
+
+// TestLeavePods: nodes that leave pods alone (scheduler_perf's nodes,
+// `kemudi sim-nodes --leave-pods`) keep their leases fresh while a pod
+// bound to them stays Pending.
+func TestLeavePods(t *testing.T) {
+	s := clustertest.Start(t)
+	c := s.Client
+	ctx := context.Background()
+	simnodetest.Start(t, s.Config, simnode.Options{Count: 1, LeavePods: true, RenewInterval: 200 * time.Millisecond})
+
+	pod := newPod("left")
+	pod.Spec.NodeName = "node-0000"
+	created, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two renewals after the pod appeared: a node acting on pods would
+	// have started it well within that.
+	renewals := 0
+	var last time.Time
+	until(t, "two lease renewals after the pod's creation", func(ctx context.Context) (bool, error) {
+		l, err := c.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, "node-0000", metav1.GetOptions{})
+		if err != nil || l.Spec.RenewTime == nil {
+			return false, err
+		}
+		if at := l.Spec.RenewTime.Time; at.After(created.CreationTimestamp.Time.Add(time.Second)) && at.After(last) {
+			renewals++
+			last = at
+		}
+		return renewals >= 2, nil
+	})
+	p, err := c.CoreV1().Pods("default").Get(ctx, "left", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status.Phase != corev1.PodPending || p.Status.PodIP != "" || len(p.Status.ContainerStatuses) > 0 {
+		t.Errorf("pod status %+v, want it left Pending", p.Status)
+	}
+}
