@@ -74,8 +74,10 @@ func (s *Server) ComponentConfig(name, user string, groups []string) (*rest.Conf
 // RunComponents runs components until ctx ends; it returns at once. Wait
 // on the returned function for them to stop.
 func (s *Server) RunComponents(ctx context.Context, comps []Component, log *slog.Logger) (wait func(), err error) {
-	var wg sync.WaitGroup
-	for _, c := range comps {
+	// Every component's credentials first, so that a failure leaves
+	// nothing running.
+	cfgs := make([]*rest.Config, len(comps))
+	for i, c := range comps {
 		// The certificate kubeconfig is written for the component's
 		// standalone command even when it runs here on a local socket.
 		cfg, err := s.ComponentConfig(c.Name, c.User, c.Groups)
@@ -87,14 +89,16 @@ func (s *Server) RunComponents(ctx context.Context, comps []Component, log *slog
 		} else if ok {
 			cfg = local
 		}
+		cfgs[i] = cfg
+	}
+	var wg sync.WaitGroup
+	for i, c := range comps {
 		// Each component names itself in its log.
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.Run(ctx, cfg, log); err != nil && ctx.Err() == nil {
+		wg.Go(func() {
+			if err := c.Run(ctx, cfgs[i], log); err != nil && ctx.Err() == nil {
 				log.Error("component stopped", "component", c.Name, "err", err)
 			}
-		}()
+		})
 	}
 	return wg.Wait, nil
 }

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"log/slog"
+	"runtime"
 	"time"
 )
 
@@ -43,6 +44,10 @@ func DefaultOptions() Options {
 }
 
 func (o *Options) defaults() {
+	if o.Parallelism <= 0 {
+		// Filtering, scoring and preemption's dry runs alike.
+		o.Parallelism = max(1, runtime.GOMAXPROCS(0)/2)
+	}
 	if len(o.SchedulerNames) == 0 {
 		o.SchedulerNames = []string{DefaultSchedulerName}
 	}

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/component-helpers/node/topology"
 
 	"github.com/kemudi/kemudi/internal/controller"
 )
@@ -167,7 +168,7 @@ func (nc *Controller) monitor(ctx context.Context) error {
 		if r == nil {
 			continue
 		}
-		z := zoneKey(r.node)
+		z := topology.GetZoneKey(r.node)
 		sizes[z]++
 		if _, excluded := r.node.Labels[excludeDisruptionLabel]; !excluded {
 			byZone[z] = append(byZone[z], r.ready)
@@ -347,7 +348,7 @@ func (nc *Controller) reconcileNoExecute(ctx context.Context, node *corev1.Node,
 		}
 		if !swapping {
 			nc.mu.Lock()
-			l := nc.limiters[zoneKey(node)]
+			l := nc.limiters[topology.GetZoneKey(node)]
 			nc.mu.Unlock()
 			if l == nil || !l.rl.TryAccept() {
 				add = nil // next pass

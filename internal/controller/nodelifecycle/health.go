@@ -153,13 +153,3 @@ func zoneTaintQPS(state zoneState, size int) float32 {
 	}
 	return evictionQPS
 }
-
-// zoneKey is upstream's zone of a node: region and zone labels.
-func zoneKey(node *corev1.Node) string {
-	region := node.Labels[corev1.LabelTopologyRegion]
-	zone := node.Labels[corev1.LabelTopologyZone]
-	if region == "" && zone == "" {
-		return ""
-	}
-	return region + ":\x00:" + zone
-}
