@@ -122,7 +122,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := tr.waitFor(ctx, opts.Timeout*4, func() bool {
 		return tr.endpointCount == opts.Pods && tr.sliceCount == opts.Pods
 	}); err != nil {
-		return nil, fmt.Errorf("endpoints never listed every pod (endpoints %d, slices %d): %w", tr.endpointCount, tr.sliceCount, err)
+		tr.mu.Lock()
+		endpoints, slices := tr.endpointCount, tr.sliceCount
+		tr.mu.Unlock()
+		return nil, fmt.Errorf("endpoints never listed every pod (endpoints %d, slices %d): %w", endpoints, slices, err)
 	}
 	res.Converge = time.Since(start)
 	progress("%d pods in the endpoints after %s", opts.Pods, res.Converge.Round(time.Millisecond))
