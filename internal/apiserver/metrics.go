@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -33,7 +34,10 @@ func newMetrics() *metrics {
 		}, []string{"verb", "group", "version", "resource", "subresource"}),
 	}
 	m.registry.MustRegister(m.requests, m.latency,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+			// go_gc_gogc_percent: what --gc-percent or GOGC set.
+			collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/gogc:percent$`)})),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	return m
 }

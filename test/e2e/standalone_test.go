@@ -55,25 +55,15 @@ func TestStandaloneComponents(t *testing.T) {
 	start("controller-manager", "controllers starting", "controller-manager", "--kubeconfig", filepath.Join(srv.DataDir, "controller-manager.kubeconfig"))
 	start("sim-nodes", "nodes registered", "sim-nodes", "--kubeconfig", srv.Kubeconfig, "--count", "2")
 
-	kubectl := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(bin, append([]string{"kubectl", "--kubeconfig", srv.Kubeconfig}, args...)...)
-		cmd.Env = append(cmd.Environ(), "HOME="+t.TempDir())
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	kubectl("create", "deployment", "web", "--image=nginx:1.27", "--replicas=3")
-	if out := kubectl("rollout", "status", "deploy/web", "--timeout=60s"); !strings.Contains(out, "successfully rolled out") {
+	kubectl(t, bin, srv, "create", "deployment", "web", "--image=nginx:1.27", "--replicas=3")
+	if out := kubectl(t, bin, srv, "rollout", "status", "deploy/web", "--timeout=60s"); !strings.Contains(out, "successfully rolled out") {
 		t.Errorf("rollout status:\n%s", out)
 	}
-	out := kubectl("get", "pods", "-o", "wide")
+	out := kubectl(t, bin, srv, "get", "pods", "-o", "wide")
 	if strings.Count(out, "Running") != 3 || !strings.Contains(out, "node-000") {
 		t.Errorf("kubectl get pods -o wide:\n%s", out)
 	}
-	if out := kubectl("get", "events"); !strings.Contains(out, "Successfully assigned default/web-") {
+	if out := kubectl(t, bin, srv, "get", "events"); !strings.Contains(out, "Successfully assigned default/web-") {
 		t.Errorf("no Scheduled event:\n%s", out)
 	}
 }
