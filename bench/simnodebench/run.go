@@ -13,10 +13,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/kemudi/kemudi/bench/apibench"
 	"github.com/kemudi/kemudi/bench/harness"
+	"github.com/kemudi/kemudi/internal/apiclient"
 )
 
 // Options configure a run.
@@ -128,10 +128,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer srv.Close()
-	cfg := rest.CopyConfig(srv.Config)
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := kubernetes.NewForConfig(apiclient.Protobuf(srv.Config))
 	if err != nil {
 		return nil, err
 	}

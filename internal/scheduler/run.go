@@ -13,19 +13,14 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+
+	"github.com/kemudi/kemudi/internal/apiclient"
 )
 
 // ClientConfig is the scheduler's client: protobuf, no client-side rate
 // limit (upstream's 50 QPS would cap it at 50 bindings a second).
 func ClientConfig(cfg *rest.Config) *rest.Config {
-	cfg = rest.CopyConfig(cfg)
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	cfg.QPS, cfg.Burst = -1, 0
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = "kube-scheduler"
-	}
-	return cfg
+	return apiclient.Unlimited(cfg, "kube-scheduler")
 }
 
 // Run runs the scheduler against the API at cfg until ctx ends. With

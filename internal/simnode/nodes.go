@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
+	"github.com/kemudi/kemudi/internal/apiclient"
 	"github.com/kemudi/kemudi/internal/controller"
 )
 
@@ -98,14 +99,7 @@ func NewForConfig(cfg *rest.Config, opts Options) (*Nodes, error) {
 // ClientConfig is cfg for simulated nodes: protobuf, no client-side rate
 // limits, and a user agent of its own.
 func ClientConfig(cfg *rest.Config) *rest.Config {
-	c := rest.CopyConfig(cfg)
-	c.ContentType = "application/vnd.kubernetes.protobuf"
-	c.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	c.QPS, c.Burst = -1, 0
-	if c.UserAgent == "" {
-		c.UserAgent = "kemudi-sim-nodes"
-	}
-	return c
+	return apiclient.Unlimited(cfg, "kemudi-sim-nodes")
 }
 
 // Names are the nodes' names, in index order (known once Start

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kemudi/kemudi/internal/apiclient"
 	"github.com/kemudi/kemudi/internal/cluster"
 	"github.com/kemudi/kemudi/internal/controller/manager"
 )
@@ -97,10 +98,7 @@ func (s *Server) Restart() {
 
 // ProtobufConfig returns a client config that speaks protobuf.
 func (s *Server) ProtobufConfig() *rest.Config {
-	cfg := rest.CopyConfig(s.Config)
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	return cfg
+	return apiclient.Protobuf(s.Config)
 }
 
 // Kubectl runs `kemudi kubectl args...` against the server and returns

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
+	"github.com/kemudi/kemudi/internal/apiclient"
 	"github.com/kemudi/kemudi/internal/controller"
 )
 
@@ -57,7 +58,7 @@ func DefaultOptions() Options {
 
 // Run runs the controller manager against the API at cfg until ctx ends.
 func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
-	cfg = rest.CopyConfig(cfg)
+	cfg = apiclient.Protobuf(cfg)
 	if cfg.QPS == 0 {
 		// Our own API server is fast; upstream's 20 QPS default would be
 		// the bottleneck of every rollout.
@@ -65,13 +66,6 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "kube-controller-manager"
-	}
-	if cfg.ContentType == "" {
-		// Protobuf, as upstream's --kube-api-content-type: every pod a
-		// controller writes or watches costs the API server (and us) a
-		// fraction of JSON's encoding.
-		cfg.ContentType = "application/vnd.kubernetes.protobuf"
-		cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	}
 	// Controllers use deprecated APIs on purpose (v1 Endpoints); the
 	// warnings are for people, not for the log of every sync.
