@@ -41,6 +41,9 @@ type Scheduler struct {
 	informers   informers.SharedInformerFactory
 	podInformer informers.SharedInformerFactory
 	pods        corelisters.PodLister
+	// handlersSynced report the pod and node handlers caught up with
+	// their informers' initial lists.
+	handlersSynced []cache.InformerSynced
 
 	cache    *framework.Cache
 	snapshot *framework.Snapshot
@@ -128,6 +131,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			}
 		}
 	}
+	if !cache.WaitForCacheSync(ctx.Done(), s.handlersSynced...) {
+		return nil // stopped while waiting
+	}
 	nodes, pods := s.cache.Counts()
 	active, _, pending := s.queue.Counts()
 	s.log.Info("scheduler started", "names", sets.List(s.names), "nodes", nodes, "boundPods", pods, "pendingPods", active+pending)
@@ -159,18 +165,23 @@ func (s *Scheduler) addHandlers() error {
 		DeleteFunc: func(obj any) { s.onPodDelete(obj) },
 	}
 	pi := s.podInformer.Core().V1().Pods()
-	if _, err := pi.Informer().AddEventHandler(podHandler); err != nil {
+	pods, err := pi.Informer().AddEventHandler(podHandler)
+	if err != nil {
 		return err
 	}
 	s.pods = pi.Lister()
 	core := s.informers.Core().V1()
-	if _, err := core.Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	nodes, err := core.Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.onNodeAdd(obj) },
 		UpdateFunc: func(old, obj any) { s.onNodeUpdate(old, obj) },
 		DeleteFunc: func(obj any) { s.onNodeDelete(obj) },
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
+	// The cache is what these handlers made of the informers' initial
+	// lists: scheduling waits for them, not only for the lists.
+	s.handlersSynced = []cache.InformerSynced{pods.HasSynced, nodes.HasSynced}
 	move := func(e queue.Event) cache.ResourceEventHandlerFuncs {
 		return cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(any) { s.queue.MoveAllToActiveOrBackoff(e) },
