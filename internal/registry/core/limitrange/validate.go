@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -152,11 +153,7 @@ func validateResourceName(t corev1.LimitType, name corev1.ResourceName, fldPath 
 }
 
 func sortedNames(list corev1.ResourceList) []corev1.ResourceName {
-	keys := map[corev1.ResourceName]bool{}
-	for n := range list {
-		keys[n] = true
-	}
-	return sortedKeys(keys)
+	return sets.List(sets.KeySet(list))
 }
 
 func sortedKeys(m map[corev1.ResourceName]bool) []corev1.ResourceName {

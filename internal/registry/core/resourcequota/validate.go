@@ -2,10 +2,10 @@ package resourcequota
 
 import (
 	"fmt"
-	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -205,10 +205,5 @@ func Warnings(q *corev1.ResourceQuota) []string {
 // sortedNames lists a resource list's names in order, so errors come out
 // in a stable order.
 func sortedNames(list corev1.ResourceList) []corev1.ResourceName {
-	names := make([]corev1.ResourceName, 0, len(list))
-	for n := range list {
-		names = append(names, n)
-	}
-	sort.Slice(names, func(i, j int) bool { return names[i] < names[j] })
-	return names
+	return sets.List(sets.KeySet(list))
 }
