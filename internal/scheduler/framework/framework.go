@@ -28,6 +28,8 @@ type Nominator interface {
 	// NominatedPods returns the nominated pods by node, nil if none. The
 	// map is the caller's.
 	NominatedPods() map[string][]*PodInfo
+	// NominatedPodsForNode returns the pods nominated to one node.
+	NominatedPodsForNode(node string) []*PodInfo
 }
 
 // WeightedScore is a score plugin with its weight in the total.
@@ -348,7 +350,12 @@ func (f *Framework) RunRemovePod(state *CycleState, pod, removed *PodInfo, node 
 }
 
 // NominatedPods returns the pods nominated to node.
-func (f *Framework) NominatedPods(node string) []*PodInfo { return f.nominatedPods()[node] }
+func (f *Framework) NominatedPods(node string) []*PodInfo {
+	if f.opts.Nominator == nil {
+		return nil
+	}
+	return f.opts.Nominator.NominatedPodsForNode(node)
+}
 
 func (f *Framework) nominatedPods() map[string][]*PodInfo {
 	if f.opts.Nominator == nil {

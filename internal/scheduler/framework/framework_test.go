@@ -189,3 +189,5 @@ func TestNominatedPods(t *testing.T) {
 type fixedNominator map[string][]*framework.PodInfo
 
 func (f fixedNominator) NominatedPods() map[string][]*framework.PodInfo { return f }
+
+func (f fixedNominator) NominatedPodsForNode(node string) []*framework.PodInfo { return f[node] }
