@@ -2,8 +2,6 @@ package apiserver
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,21 +30,7 @@ func (s *Server) ServeLocal(ctx context.Context, l net.Listener, user *User) err
 		},
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
-	select {
-	case err := <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
-		return fmt.Errorf("serve local API: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(sctx)
-	srv.Close()
-	return nil
+	return serveUntil(ctx, srv, "serve local API", func() error { return srv.Serve(l) })
 }
 
 // localUser is the identity of a request that came in on a local socket.

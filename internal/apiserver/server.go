@@ -234,19 +234,30 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, tlsConfig *tls.Confi
 			return context.WithValue(c, listenerKey{}, ctx)
 		},
 	}
+	return serveUntil(ctx, srv, "serve API", func() error { return srv.ServeTLS(l, "", "") })
+}
+
+// serveUntil runs serve, srv's loop, until it fails or ctx ends; then it
+// shuts srv down, giving requests in flight 5 seconds (watches end at
+// once: see listenerKey).
+func serveUntil(ctx context.Context, srv *http.Server, what string, serve func() error) error {
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(l, "", "") }()
+	go func() { errc <- serve() }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve API: %w", err)
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("%s: %w", what, err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	err := srv.Shutdown(sctx)
+	srv.Close()
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	srv.Close()
 	return nil
 }
 
