@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,6 +42,11 @@ func TestLocalSocket(t *testing.T) {
 		if fi.Mode() != want {
 			t.Errorf("%s: mode %v, want %v", path, fi.Mode(), want)
 		}
+	}
+	// A socket path Linux cannot take is no error: the component uses
+	// its certificate over TLS instead.
+	if _, ok, err := s.LocalConfig(strings.Repeat("x", 120), "system:probe", nil); ok || err != nil {
+		t.Errorf("over-long socket path: ok=%v err=%v, want neither", ok, err)
 	}
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
