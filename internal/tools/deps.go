@@ -5,9 +5,17 @@
 package tools
 
 import (
+	_ "github.com/containernetworking/cni/libcni"
 	_ "github.com/google/btree"
+	_ "github.com/google/go-containerregistry/pkg/registry"
+	_ "github.com/google/go-containerregistry/pkg/v1/remote"
+	_ "github.com/google/nftables"
+	_ "github.com/opencontainers/runc/libcontainer"
+	_ "github.com/opencontainers/runtime-spec/specs-go"
 	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/spf13/cobra"
+	_ "github.com/vishvananda/netlink"
+	_ "github.com/vishvananda/netns"
 	_ "go.etcd.io/etcd/client/v3"
 	_ "go.etcd.io/etcd/server/v3/embed"
 	_ "k8s.io/api/core/v1"

@@ -1,0 +1,29 @@
+// Package cri is kemudi's container runtime: the part of containerd, runc
+// and the CNI bridge plugin that Kubernetes needs, served as the CRI v1
+// RuntimeService and ImageService (k8s.io/cri-api) on a unix socket, and
+// callable in process through the same Go value.
+//
+// The runtime knows nothing of the kubelet, of API objects or of the API
+// server: it speaks CRI only. It is assembled from four parts, each a
+// package that knows nothing of the CRI either:
+//
+//   - image: the content store (blobs by digest), pulls from OCI and Docker
+//     v2 registries, imports of image tarballs, and the overlayfs snapshots
+//     a container's root filesystem is made of.
+//   - network: the pod network: the kemudi0 bridge with the node's pod
+//     CIDR, a veth and an address per sandbox, masquerade and hostPorts in
+//     kemudi's own nftables table, or any CNI plugin chain instead.
+//   - supervisor: the node's one long-lived supervisor process (the small
+//     kemudi-supervisor binary, embedded in kemudi), which creates
+//     containers with libcontainer from OCI runtime specs, is their parent,
+//     holds their stdio, writes their CRI logs and records their exits, so
+//     that containers outlive a restart or crash of the runtime; and the
+//     client the runtime talks to it with.
+//   - this package: CRI semantics. Sandbox and container metadata stores
+//     (on disk, found again on restart), the translation of CRI configs
+//     into OCI runtime specs, one file per CRI verb (sandbox_run.go,
+//     container_create.go, ...), the streaming server, and the gRPC server.
+//
+// A verb validates its request, then acts, then records, and undoes what it
+// did when a later step fails.
+package cri
