@@ -1,0 +1,138 @@
+package image
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// contentStore holds blobs addressed by digest. A blob is verified while it
+// is written and becomes visible (renamed into blobs/) only when its digest
+// and size match, so a blob in the store is always what its name says.
+type contentStore struct{ root string }
+
+func newContentStore(root string) (*contentStore, error) {
+	c := &contentStore{root: root}
+	for _, d := range []string{c.blobDir(), c.ingestDir()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("content store: %w", err)
+		}
+	}
+	// Writes that a crash interrupted are garbage.
+	ents, err := os.ReadDir(c.ingestDir())
+	if err != nil {
+		return nil, fmt.Errorf("content store: %w", err)
+	}
+	for _, e := range ents {
+		os.RemoveAll(filepath.Join(c.ingestDir(), e.Name()))
+	}
+	return c, nil
+}
+
+func (c *contentStore) blobDir() string   { return filepath.Join(c.root, "blobs", "sha256") }
+func (c *contentStore) ingestDir() string { return filepath.Join(c.root, "ingest") }
+
+func (c *contentStore) path(d v1.Hash) string { return filepath.Join(c.blobDir(), d.Hex) }
+
+func (c *contentStore) has(d v1.Hash) bool {
+	_, err := os.Stat(c.path(d))
+	return err == nil
+}
+
+func (c *contentStore) open(d v1.Hash) (*os.File, error) {
+	f, err := os.Open(c.path(d))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("blob %s: %w", d, ErrNotFound)
+	}
+	return f, err
+}
+
+func (c *contentStore) read(d v1.Hash) ([]byte, error) {
+	f, err := c.open(d)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+// write stores the blob r must be. size < 0 means unknown. A blob whose
+// digest or size does not match is rejected and leaves nothing behind.
+func (c *contentStore) write(d v1.Hash, size int64, r io.Reader) (err error) {
+	if d.Algorithm != "sha256" || len(d.Hex) != 64 {
+		return fmt.Errorf("blob %s: unsupported digest", d)
+	}
+	if c.has(d) {
+		return nil
+	}
+	f, err := os.CreateTemp(c.ingestDir(), d.Hex+"-")
+	if err != nil {
+		return fmt.Errorf("blob %s: %w", d, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	h := sha256.New()
+	if size >= 0 {
+		// One byte more than announced is enough to know it is too long.
+		r = io.LimitReader(r, size+1)
+	}
+	n, err := io.Copy(io.MultiWriter(f, h), r)
+	if err != nil {
+		return fmt.Errorf("blob %s: %w", d, err)
+	}
+	if size >= 0 && n != size {
+		return fmt.Errorf("blob %s: size %d, want %d", d, n, size)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != d.Hex {
+		return fmt.Errorf("blob %s: digest mismatch: content is sha256:%s", d, got)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("blob %s: %w", d, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("blob %s: %w", d, err)
+	}
+	if err := os.Rename(f.Name(), c.path(d)); err != nil {
+		return fmt.Errorf("blob %s: %w", d, err)
+	}
+	return nil
+}
+
+func (c *contentStore) writeBytes(d v1.Hash, b []byte) error {
+	return c.write(d, int64(len(b)), bytes.NewReader(b))
+}
+
+func (c *contentStore) remove(d v1.Hash) error {
+	if err := os.Remove(c.path(d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove blob %s: %w", d, err)
+	}
+	return nil
+}
+
+// walk calls fn for every blob.
+func (c *contentStore) walk(fn func(d v1.Hash, size int64)) error {
+	ents, err := os.ReadDir(c.blobDir())
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		fn(v1.Hash{Algorithm: "sha256", Hex: e.Name()}, info.Size())
+	}
+	return nil
+}
