@@ -1,0 +1,113 @@
+package network
+
+import (
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+)
+
+// Small builders for the nftables expressions kemudi's rules are made of,
+// each the equivalent of one nft keyword.
+
+// hostPortMark marks DNAT'd hostPort traffic so that the copy coming from a
+// pod (hairpin included) is masqueraded on its way back out of the bridge.
+// The CNI portmap plugin uses the same bit; kube-proxy uses 0x4000/0x8000.
+const hostPortMark = 0x2000
+
+// ipv4Field matches an IPv4 header address field (offset 12 saddr, 16
+// daddr) against a prefix.
+func ipv4Field(offset uint32, n *net.IPNet, op expr.CmpOp) []expr.Any {
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: []byte(net.IP(n.Mask).To4()), Xor: []byte{0, 0, 0, 0}},
+		&expr.Cmp{Op: op, Register: 1, Data: n.IP.To4()},
+	}
+}
+
+func saddrIn(n *net.IPNet) []expr.Any  { return ipv4Field(12, n, expr.CmpOpEq) }
+func daddrIn(n *net.IPNet) []expr.Any  { return ipv4Field(16, n, expr.CmpOpEq) }
+func daddrOut(n *net.IPNet) []expr.Any { return ipv4Field(16, n, expr.CmpOpNeq) }
+
+// daddrLocal is "fib daddr type local": a destination that is one of the
+// node's own addresses.
+func daddrLocal() []expr.Any {
+	return []expr.Any{
+		&expr.Fib{Register: 1, FlagDADDR: true, ResultADDRTYPE: true},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(unix.RTN_LOCAL)},
+	}
+}
+
+func l4proto(proto byte) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+	}
+}
+
+// dport matches the destination port of TCP, UDP and SCTP alike (th dport).
+func dport(port uint16) []expr.Any {
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(port)},
+	}
+}
+
+// setMark is "meta mark set meta mark | bit".
+func setMark(bit uint32) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(^bit), Xor: binaryutil.NativeEndian.PutUint32(bit)},
+		&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1},
+	}
+}
+
+// hasMark is "meta mark & bit == bit".
+func hasMark(bit uint32) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(bit), Xor: binaryutil.NativeEndian.PutUint32(0)},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(bit)},
+	}
+}
+
+// dnatTo is "dnat to ip:port".
+func dnatTo(ip net.IP, port uint16) []expr.Any {
+	return []expr.Any{
+		&expr.Immediate{Register: 1, Data: ip.To4()},
+		&expr.Immediate{Register: 2, Data: binaryutil.BigEndian.PutUint16(port)},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
+	}
+}
+
+func jump(chain string) expr.Any { return &expr.Verdict{Kind: expr.VerdictJump, Chain: chain} }
+
+func verdictReturn() expr.Any { return &expr.Verdict{Kind: expr.VerdictReturn} }
+
+func masquerade() expr.Any { return &expr.Masq{} }
+
+// protoNumber maps a CRI protocol name to its IP protocol number.
+func protoNumber(p string) (byte, error) {
+	switch strings.ToLower(p) {
+	case "", "tcp":
+		return unix.IPPROTO_TCP, nil
+	case "udp":
+		return unix.IPPROTO_UDP, nil
+	case "sctp":
+		return unix.IPPROTO_SCTP, nil
+	}
+	return 0, fmt.Errorf("unknown protocol %q", p)
+}
+
+func concat(parts ...[]expr.Any) []expr.Any {
+	var out []expr.Any
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}

@@ -1,0 +1,134 @@
+package network
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// vethName is the host end of a sandbox's veth: "veth" and 11 hex digits of
+// the sandbox ID's hash (15 characters, the longest name Linux takes).
+func vethName(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return "veth" + hex.EncodeToString(sum[:])[:11]
+}
+
+// isVethName tells a name vethName could have made.
+func isVethName(name string) bool {
+	if len(name) != 15 || name[:4] != "veth" {
+		return false
+	}
+	for _, c := range name[4:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// podLink describes the pod end to configure.
+type podLink struct {
+	hostName string
+	bridge   netlink.Link
+	mtu      int
+	addr     *net.IPNet
+	gateway  net.IP
+}
+
+// createVeth makes the veth pair with its pod end, eth0, directly in the
+// sandbox's namespace, attaches the host end to the bridge with hairpin on,
+// and configures the pod end: address, up, default route through the
+// gateway, lo up.
+func createVeth(host *netlink.Handle, podNSPath string, p podLink) error {
+	podNS, err := netns.GetFromPath(podNSPath)
+	if err != nil {
+		return fmt.Errorf("open sandbox netns %s: %w", podNSPath, err)
+	}
+	defer podNS.Close()
+	pod, err := netlink.NewHandleAt(podNS)
+	if err != nil {
+		return fmt.Errorf("netlink in sandbox netns: %w", err)
+	}
+	defer pod.Delete()
+
+	// A retried Setup finds the previous attempt's links.
+	if err := deleteLink(host, p.hostName); err != nil {
+		return err
+	}
+	if err := deleteLink(pod, podInterface); err != nil {
+		return err
+	}
+
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = p.hostName
+	attrs.MTU = p.mtu
+	veth := netlink.NewVeth(attrs)
+	veth.PeerName = podInterface
+	veth.PeerMTU = uint32(p.mtu)
+	veth.PeerNamespace = netlink.NsFd(podNS)
+	if err := host.LinkAdd(veth); err != nil {
+		return fmt.Errorf("create veth %s: %w", p.hostName, err)
+	}
+	hostEnd, err := host.LinkByName(p.hostName)
+	if err != nil {
+		return fmt.Errorf("veth %s: %w", p.hostName, err)
+	}
+	if err := host.LinkSetMaster(hostEnd, p.bridge); err != nil {
+		return fmt.Errorf("attach %s to %s: %w", p.hostName, p.bridge.Attrs().Name, err)
+	}
+	// Hairpin lets a pod reach itself through the bridge (its own hostPort
+	// or a service it backs, when the bridge forwards the packet).
+	if err := host.LinkSetHairpin(hostEnd, true); err != nil {
+		return fmt.Errorf("hairpin on %s: %w", p.hostName, err)
+	}
+	if err := host.LinkSetUp(hostEnd); err != nil {
+		return fmt.Errorf("set %s up: %w", p.hostName, err)
+	}
+	return configurePod(pod, p)
+}
+
+func configurePod(pod *netlink.Handle, p podLink) error {
+	lo, err := pod.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("sandbox lo: %w", err)
+	}
+	if err := pod.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("sandbox lo up: %w", err)
+	}
+	eth, err := pod.LinkByName(podInterface)
+	if err != nil {
+		return fmt.Errorf("sandbox %s: %w", podInterface, err)
+	}
+	if err := pod.AddrAdd(eth, &netlink.Addr{IPNet: p.addr}); err != nil {
+		return fmt.Errorf("sandbox %s address %s: %w", podInterface, p.addr, err)
+	}
+	if err := pod.LinkSetUp(eth); err != nil {
+		return fmt.Errorf("sandbox %s up: %w", podInterface, err)
+	}
+	def := &netlink.Route{LinkIndex: eth.Attrs().Index, Gw: p.gateway, Dst: &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}}
+	if err := pod.RouteReplace(def); err != nil {
+		return fmt.Errorf("sandbox default route via %s: %w", p.gateway, err)
+	}
+	return nil
+}
+
+// deleteLink deletes the named link; none is fine.
+func deleteLink(h *netlink.Handle, name string) error {
+	l, err := h.LinkByName(name)
+	if errors.As(err, new(netlink.LinkNotFoundError)) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find %s: %w", name, err)
+	}
+	if err := h.LinkDel(l); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", name, err)
+	}
+	return nil
+}
