@@ -92,6 +92,8 @@ func newTestNode(t *testing.T, tweak func(*Options)) *testNode {
 		tweak(&opts)
 	}
 	n.mgr = n.newManager(t, opts)
+	// Closes whichever Manager is current, after every sandbox's cleanup.
+	t.Cleanup(func() { n.mgr.Close() })
 	return n
 }
 
@@ -101,7 +103,6 @@ func (n *testNode) newManager(t *testing.T, opts Options) *Manager {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	t.Cleanup(func() { m.Close() })
 	return m
 }
 

@@ -65,6 +65,7 @@ func New(opts Options) (*Manager, error) {
 }
 
 // Close releases the node namespace handle; the network stays as it is.
+// The Manager must not be used after.
 func (m *Manager) Close() error {
 	return m.hostNS.Close()
 }
