@@ -1,6 +1,7 @@
 package image
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -150,3 +151,5 @@ func readFile(t testing.TB, p string) string {
 	}
 	return string(b)
 }
+
+func sprint(v any) string { return fmt.Sprintf("%+v", v) }
