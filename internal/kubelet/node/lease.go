@@ -67,4 +67,3 @@ func (a *Agent) renewLease(ctx context.Context) error {
 	}
 	return nil
 }
-
