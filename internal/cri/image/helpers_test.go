@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,6 +24,9 @@ func requireRoot(t testing.TB) {
 
 func newStore(t testing.TB, opts Options) *Store {
 	t.Helper()
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(t.Output(), nil))
+	}
 	if opts.Root == "" {
 		opts.Root = filepath.Join(t.TempDir(), "images")
 	}

@@ -43,7 +43,7 @@ func TestImport(t *testing.T) {
 		archive: func(b *bytes.Buffer) error {
 			return testimages.OCIArchive(b, map[string]v1.Image{"docker.io/library/busybox:latest": bb, "registry.local:5000/app:1": app})
 		},
-		want:    map[string][]string{bbID.String(): {"docker.io/library/busybox:latest"}, appID.String(): {"registry.local:5000/app:1"}},
+		want: map[string][]string{bbID.String(): {"docker.io/library/busybox:latest"}, appID.String(): {"registry.local:5000/app:1"}},
 		digests: map[string][]string{
 			appID.String(): {"registry.local:5000/app@" + appDigest},
 			bbID.String():  {"docker.io/library/busybox@" + digestOf(t, bb)},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -102,8 +103,16 @@ func (s *Store) registryError(host string, err error) error {
 		return fmt.Errorf("registry %s has no such image (404): %w: %v", host, ErrNotFound, err)
 	case errors.As(err, &terr):
 		return fmt.Errorf("registry %s failed (%d %s): %w", host, terr.StatusCode, http.StatusText(terr.StatusCode), err)
-	case errors.As(err, &nerr) && nerr.Timeout():
+	case errors.As(err, &nerr) && nerr.Timeout(), isTimeoutMessage(err):
 		return fmt.Errorf("registry %s did not answer within %s: %w", host, s.timeout, err)
 	}
 	return fmt.Errorf("registry %s: %w", host, err)
+}
+
+// isTimeoutMessage recognizes timeouts in errors that lost their type on
+// the way (go-containerregistry's parallel ping formats them).
+func isTimeoutMessage(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "timeout awaiting response headers") || strings.Contains(m, "i/o timeout") ||
+		strings.Contains(m, "TLS handshake timeout")
 }
