@@ -1,0 +1,81 @@
+// Command kemudi-supervisor is the node's container supervisor, small so
+// that it starts fast and stays light: libcontainer re-executes it as every
+// container's init. kemudi embeds it and starts it (internal/cri/supervisor
+// Connect); it is not meant to be run by hand.
+//
+//	kemudi-supervisor keeper --root DIR   the supervisor's parent, started by Connect
+//	kemudi-supervisor serve --root DIR    the supervisor, started by the keeper
+//	kemudi-supervisor pause               init of a pod's shared PID namespace
+//	kemudi-supervisor init                a container's init (libcontainer)
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	// Lets libcontainer's cgroup managers apply device rules.
+	_ "github.com/opencontainers/cgroups/devices"
+	"github.com/opencontainers/runc/libcontainer"
+	// The C constructor that sets up namespaces before a container's init
+	// starts the Go runtime.
+	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+	"github.com/sirupsen/logrus"
+
+	"github.com/kemudi/kemudi/internal/cri/supervisor"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		libcontainer.Init() // does not return
+	}
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: kemudi-supervisor keeper|serve|pause --root DIR")
+		return 2
+	}
+	mode := args[0]
+	if mode == "pause" {
+		return supervisor.Pause()
+	}
+	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
+	root := fs.String("root", "", "state directory")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *root == "" {
+		fmt.Fprintln(os.Stderr, "--root is required")
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "supervisor", "mode", mode)
+	// libcontainer logs through logrus; only what matters.
+	logrus.SetLevel(logrus.WarnLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	var err error
+	switch mode {
+	case "keeper":
+		stop() // the keeper handles SIGTERM itself: it stops its supervisor first
+		err = supervisor.RunKeeper(context.Background(), *root, log)
+	case "serve":
+		if err := supervisor.RunSealed(); err != nil {
+			log.Warn("running unsealed: libcontainer copies the binary per container", "err", err)
+		}
+		err = supervisor.Serve(ctx, *root, log)
+	default:
+		fmt.Fprintf(os.Stderr, "unknown mode %q\n", mode)
+		return 2
+	}
+	if err != nil {
+		log.Error("exit", "err", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,101 @@
+package supervisor
+
+import (
+	"os"
+	"os/signal"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+type unixWaitStatus = unix.WaitStatus
+
+// The supervisor reaps only the pids it knows (containers' inits, pause
+// processes), each with a non-blocking wait4 when SIGCHLD arrives: a
+// wait4(-1) would steal the statuses libcontainer waits for itself while
+// it creates a container. It is not a subreaper; its keeper is, so that
+// the inits of a crashed supervisor are reaped by the keeper.
+
+func (s *server) startReaper() (stop func()) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGCHLD)
+	done := make(chan struct{})
+	s.poke = make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-sigs:
+			case <-s.poke:
+			case <-done:
+				return
+			}
+			s.reapKnown()
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
+}
+
+// watchChild calls onExit once the child pid has exited and is reaped.
+func (s *server) watchChild(pid int, onExit func(unix.WaitStatus, time.Time)) {
+	s.mu.Lock()
+	s.children[pid] = onExit
+	s.mu.Unlock()
+	// It may have exited before it was registered.
+	select {
+	case s.poke <- struct{}{}:
+	default:
+	}
+}
+
+// watchOrphan calls onExit when the keeper reports it reaped pid: a
+// process this supervisor is not the parent of, since it was started by a
+// supervisor that died.
+func (s *server) watchOrphan(pid int, onExit func(unix.WaitStatus, time.Time)) {
+	s.mu.Lock()
+	s.orphans[pid] = onExit
+	s.mu.Unlock()
+}
+
+func (s *server) reapKnown() {
+	s.mu.Lock()
+	pids := make([]int, 0, len(s.children))
+	for pid := range s.children {
+		pids = append(pids, pid)
+	}
+	s.mu.Unlock()
+	for _, pid := range pids {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		if got == 0 || err == unix.EINTR {
+			continue
+		}
+		now := time.Now()
+		s.mu.Lock()
+		fn := s.children[pid]
+		delete(s.children, pid)
+		s.mu.Unlock()
+		if err != nil {
+			// ECHILD: someone else reaped it; its status is lost.
+			s.log.Warn("child reaped elsewhere", "pid", pid, "err", err)
+			ws = unix.WaitStatus(255 << 8)
+		}
+		if fn != nil {
+			go fn(ws, now)
+		}
+	}
+}
+
+// orphanExited handles the keeper's report of an orphan it reaped.
+func (s *server) orphanExited(pid int, ws unix.WaitStatus, at time.Time) {
+	s.mu.Lock()
+	fn := s.orphans[pid]
+	delete(s.orphans, pid)
+	s.mu.Unlock()
+	if fn != nil {
+		go fn(ws, at)
+	}
+	removeExitRecord(s.exitsDir(), pid)
+}

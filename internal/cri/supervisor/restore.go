@@ -1,0 +1,101 @@
+package supervisor
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/opencontainers/runc/libcontainer"
+)
+
+// load finds again the containers and sandboxes of a previous supervisor:
+// live ones are watched through the keeper (they are its children now),
+// those that ended meanwhile get the exit the keeper recorded.
+func (s *server) load(held map[string][]*os.File) error {
+	exits, err := readExitRecords(s.exitsDir())
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.loadSandboxes(); err != nil {
+		errs = append(errs, err)
+	}
+	err = readJSONDir(s.containersDir(), func(id string, data []byte) error {
+		c := &container{s: s, exited: make(chan struct{})}
+		if err := json.Unmarshal(data, &c.rec); err != nil {
+			return err
+		}
+		if c.rec.ID != id {
+			return fmt.Errorf("record names container %q", c.rec.ID)
+		}
+		s.restore(c, held[id], exits)
+		delete(held, id)
+		c.ready.Store(true)
+		s.mu.Lock()
+		s.containers[id] = c
+		s.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for id, files := range held {
+		s.log.Warn("keeper held stdio of an unknown container", "id", id)
+		closeFiles(files)
+		s.keep.drop(id)
+	}
+	for pid := range exits {
+		removeExitRecord(s.exitsDir(), pid)
+	}
+	return errors.Join(errs...)
+}
+
+func (s *server) restore(c *container, files []*os.File, exits map[int]exitRecord) {
+	id := c.rec.ID
+	lc, err := libcontainer.Load(s.libcontainerRoot(), id)
+	if err != nil {
+		s.log.Error("runtime state of container lost", "id", id, "err", err)
+	} else {
+		c.lc = lc
+	}
+	if c.rec.State.Status == Exited {
+		close(c.exited)
+		closeFiles(files)
+		s.keep.drop(id)
+		return
+	}
+	alive := false
+	if lc != nil {
+		st, err := lc.Status()
+		alive = err == nil && st != libcontainer.Stopped
+	}
+	if !alive {
+		closeFiles(files)
+		s.keep.drop(id)
+		if r, ok := exits[c.rec.State.Pid]; ok {
+			c.recordExit(r.waitStatus(), r.at())
+		} else {
+			c.exitLost("the container exited while no supervisor watched it; its exit status is unknown")
+		}
+		if err := c.persist(); err != nil {
+			s.log.Error("record container exit", "id", id, "err", err)
+		}
+		return
+	}
+	if out, err := openLog(c.rec.LogPath); err != nil {
+		s.log.Error("reopen container log", "id", id, "err", err)
+		out, _ = openLog("")
+		c.out = out
+	} else {
+		c.out = out
+	}
+	if io, err := restoreStdio(files, c.rec.Stdin, c.rec.TTY); err != nil {
+		s.log.Error("container output not recovered", "id", id, "err", err)
+	} else {
+		c.io = io
+		c.copyOutput()
+	}
+	s.watchOrphan(c.rec.State.Pid, c.onExit)
+	s.log.Info("container found again", "id", id, "status", c.rec.State.Status.String(), "pid", c.rec.State.Pid)
+}

@@ -1,0 +1,162 @@
+package supervisor
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// embedded holds bin/kemudi-supervisor when the Makefile built it before
+// kemudi; otherwise only the committed placeholder.
+//
+//go:embed bin
+var embedded embed.FS
+
+const embeddedName = "bin/kemudi-supervisor"
+
+// startTimeout bounds how long Connect waits for a supervisor it started.
+const startTimeout = 30 * time.Second
+
+func socketPath(root string) string { return filepath.Join(root, "supervisor.sock") }
+
+// ensureRunning connects to the supervisor under opts.Root, starting its
+// keeper (which starts the supervisor) when none answers. A supervisor
+// already running keeps running and is used, whatever its version: an
+// upgrade takes effect once the old one is gone (stopped by the admin or
+// after a reboot), so that running containers are never handed over.
+func ensureRunning(ctx context.Context, opts Options, log *slog.Logger) (*muxConn, error) {
+	socket := socketPath(opts.Root)
+	if m, err := dialPing(ctx, socket); err == nil {
+		return m, nil
+	}
+	if err := os.MkdirAll(opts.Root, 0o700); err != nil {
+		return nil, fmt.Errorf("supervisor root: %w", err)
+	}
+	bin, err := resolveBinary(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := spawnKeeper(opts.Root, bin, log); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	delay := time.Millisecond
+	for {
+		m, err := dialPing(ctx, socket)
+		if err == nil {
+			return m, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("supervisor did not answer on %s (see %s): %w", socket, logPath(opts.Root), err)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 50*time.Millisecond)
+	}
+}
+
+func logPath(root string) string { return filepath.Join(root, "supervisor.log") }
+
+func dialPing(ctx context.Context, socket string) (*muxConn, error) {
+	m, err := dialMux(ctx, socket)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var p pingResult
+	if err := m.call(ctx, methodPing, struct{}{}, &p); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// spawnKeeper starts `kemudi-supervisor keeper` in a session of its own,
+// its output appended to the log under root. A second keeper started by a
+// racing caller finds the first one's lock and exits.
+func spawnKeeper(root, bin string, log *slog.Logger) error {
+	lf, err := os.OpenFile(logPath(root), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("supervisor log: %w", err)
+	}
+	defer lf.Close()
+	cmd := exec.Command(bin, "keeper", "--root", root)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start supervisor %s: %w", bin, err)
+	}
+	log.Info("started supervisor keeper", "pid", cmd.Process.Pid, "binary", bin)
+	// Reap it if it exits while we live (a racing duplicate does at once).
+	go cmd.Wait()
+	return nil
+}
+
+// resolveBinary finds the kemudi-supervisor to run: Options.Binary, else
+// the embedded one extracted under Root by content (so two kemudi versions
+// never overwrite each other's), else the one next to this executable.
+func resolveBinary(opts Options) (string, error) {
+	if opts.Binary != "" {
+		return opts.Binary, nil
+	}
+	data, err := fs.ReadFile(embedded, embeddedName)
+	if err == nil && len(data) > 0 {
+		return extract(opts.Root, data)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find kemudi-supervisor: %w", err)
+	}
+	p := filepath.Join(filepath.Dir(exe), "kemudi-supervisor")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("no kemudi-supervisor embedded (build with make) nor at %s: %w", p, err)
+	}
+	return p, nil
+}
+
+func extract(root string, data []byte) (string, error) {
+	sum := sha256.Sum256(data)
+	dir := filepath.Join(root, "bin")
+	p := filepath.Join(dir, "kemudi-supervisor-"+hex.EncodeToString(sum[:8]))
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("extract supervisor: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".extract-*")
+	if err != nil {
+		return "", fmt.Errorf("extract supervisor: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return "", fmt.Errorf("extract supervisor: %w", err)
+	}
+	if err := tmp.Chmod(0o700); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return "", fmt.Errorf("extract supervisor: %w", err)
+	}
+	return p, nil
+}
