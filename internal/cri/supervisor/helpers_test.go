@@ -113,7 +113,7 @@ func (f *fixture) cleanup() {
 	if err := supervisortest.RemoveCgroupTree(f.cgParent); err != nil {
 		t.Errorf("cleanup: cgroups: %v", err)
 	}
-	if t.Failed() {
+	if t.Failed() || os.Getenv("KEMUDI_TEST_SUPERVISOR_LOG") != "" {
 		if b, err := os.ReadFile(logPath(f.root)); err == nil {
 			t.Logf("supervisor log:\n%s", b)
 		}
@@ -187,7 +187,8 @@ func (f *fixture) runSpec(cs ContainerSpec) State {
 	return st
 }
 
-func (f *fixture) logPath(id string) string { return filepath.Join(f.t.TempDir(), id+".log") }
+// logPath is where container id logs: one directory per fixture.
+func (f *fixture) logPath(id string) string { return filepath.Join(f.root, "..", id+".log") }
 
 // supervisorPid asks the supervisor for its pid.
 func (f *fixture) supervisorPid(c *Client) int {
