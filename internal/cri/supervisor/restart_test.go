@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
 )
 
 // trapScript exits 7 on SIGTERM (as init of its PID namespace, sh gets only
@@ -150,4 +149,3 @@ func lastLogTime(t *testing.T, path string) time.Time {
 	tm, _ := time.Parse(time.RFC3339Nano, ts)
 	return tm
 }
-
