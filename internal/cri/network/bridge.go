@@ -6,14 +6,15 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
 
-// ensureBridge makes the bridge exist, be up and hold exactly the gateway
-// address of subnet, and returns it.
-func ensureBridge(h *netlink.Handle, name string, gw net.IP, subnet *net.IPNet) (netlink.Link, error) {
+// ensureBridge makes the bridge exist, be up with its carrier port, and hold
+// exactly the gateway address of subnet, and returns it.
+func ensureBridge(h *netlink.Handle, name string, gw net.IP, subnet *net.IPNet, mtu int) (netlink.Link, error) {
 	link, err := h.LinkByName(name)
 	if errors.As(err, new(netlink.LinkNotFoundError)) {
 		attrs := netlink.NewLinkAttrs()
@@ -51,7 +52,81 @@ func ensureBridge(h *netlink.Handle, name string, gw net.IP, subnet *net.IPNet) 
 	if err := h.LinkSetUp(link); err != nil {
 		return nil, fmt.Errorf("bridge %s up: %w", name, err)
 	}
+	if err := ensureCarrierPort(h, link, mtu); err != nil {
+		return nil, err
+	}
 	return link, nil
+}
+
+// carrierPortName is the bridge's carrier port (its peer adds a "p").
+func carrierPortName(bridge string) string { return fmt.Sprintf("%.11s-up", bridge) }
+
+// ensureCarrierPort keeps a port on the bridge so that its carrier stays
+// on while no pod is attached: one end of a veth pair whose other end stays
+// up, unattached (a veth, not a dummy, since every kernel that runs pods
+// has veth). A bridge's carrier change is applied by the kernel's link
+// watcher up to a second late, and until then every packet the node sends
+// into the bridge is dropped: without this port the first pod of an empty
+// node lost its first packets (a TCP connection took a SYN
+// retransmission, a second, to open).
+func ensureCarrierPort(h *netlink.Handle, bridge netlink.Link, mtu int) error {
+	name := carrierPortName(bridge.Attrs().Name)
+	peer := name + "p"
+	port, err := h.LinkByName(name)
+	if errors.As(err, new(netlink.LinkNotFoundError)) {
+		attrs := netlink.NewLinkAttrs()
+		attrs.Name, attrs.MTU = name, mtu
+		v := netlink.NewVeth(attrs)
+		v.PeerName, v.PeerMTU = peer, uint32(mtu)
+		if err := h.LinkAdd(v); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("create %s: %w", name, err)
+		}
+		port, err = h.LinkByName(name)
+	}
+	if err != nil {
+		return fmt.Errorf("bridge port %s: %w", name, err)
+	}
+	if port.Attrs().MasterIndex != bridge.Attrs().Index {
+		if err := h.LinkSetMaster(port, bridge); err != nil {
+			return fmt.Errorf("attach %s to %s: %w", name, bridge.Attrs().Name, err)
+		}
+	}
+	for _, n := range []string{name, peer} {
+		l, err := h.LinkByName(n)
+		if err != nil {
+			return fmt.Errorf("bridge port %s: %w", n, err)
+		}
+		if l.Attrs().Flags&net.FlagUp == 0 {
+			if err := h.LinkSetUp(l); err != nil {
+				return fmt.Errorf("set %s up: %w", n, err)
+			}
+		}
+	}
+	return nil
+}
+
+// waitOperUp waits (bounded) for the link's operational state to be up.
+// The kernel applies a carrier change asynchronously (its link watcher sets
+// the operational state, starts the queue and tells the bridge, in that
+// order), and until then packets through the link are dropped: a pod's first
+// connection right after Setup took a SYN retransmission, a second.
+func waitOperUp(h *netlink.Handle, name string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	pause := 100 * time.Microsecond
+	for {
+		l, err := h.LinkByName(name)
+		if err != nil {
+			return fmt.Errorf("wait for %s: %w", name, err)
+		}
+		if l.Attrs().OperState == netlink.OperUp {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s is still %s after %v", name, l.Attrs().OperState, timeout)
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 10*time.Millisecond)
+	}
 }
 
 // gatewayMAC is a locally administered address derived from the gateway IP.

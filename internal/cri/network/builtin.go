@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/vishvananda/netlink"
 )
@@ -44,12 +45,13 @@ func (m *Manager) setupBuiltin(_ context.Context, sb SandboxNet) (Result, error)
 	}
 	defer h.Delete()
 	gw := gatewayOf(subnet)
-	br, err := ensureBridge(h, m.opts.Bridge, gw, subnet)
+	mtu := uplinkMTU(h)
+	br, err := ensureBridge(h, m.opts.Bridge, gw, subnet, mtu)
 	if err != nil {
 		return Result{}, err
 	}
 	err = createVeth(h, sb.NetNS, podLink{
-		hostName: rec.HostVeth, bridge: br, mtu: uplinkMTU(h),
+		hostName: rec.HostVeth, bridge: br, mtu: mtu,
 		addr: &net.IPNet{IP: ip, Mask: subnet.Mask}, gateway: gw,
 	})
 	if err != nil {
@@ -57,6 +59,12 @@ func (m *Manager) setupBuiltin(_ context.Context, sb SandboxNet) (Result, error)
 	}
 	if err := m.nft.setSandbox(sb.ID, rules); err != nil {
 		return Result{}, err
+	}
+	if br.Attrs().OperState != netlink.OperUp {
+		// Only within a second of the bridge's creation (see ensureCarrierPort).
+		if err := waitOperUp(h, m.opts.Bridge, 2*time.Second); err != nil {
+			return Result{}, err
+		}
 	}
 	m.log.Debug("sandbox network up", "sandbox", sb.ID, "ip", ip, "veth", rec.HostVeth)
 	return Result{IPs: []net.IP{ip}, Gateway: gw, Interface: podInterface}, nil

@@ -3,10 +3,12 @@ package network
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 )
@@ -213,4 +215,24 @@ func mustCIDR(t *testing.T, s string) *net.IPNet {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// A pod's first packets right after Setup get through: the kernel applies
+// a new link's carrier asynchronously and drops packets until it has, which
+// cost a pod's first connection a SYN retransmission (one second).
+func TestFirstConnectionAfterSetup(t *testing.T) {
+	n := newTestNode(t, nil)
+	l := serveTCP(t, n.ns, nodeIP+":0")
+	for i := range 5 {
+		sb, res := n.sandbox(t, fmt.Sprintf("s%d", i))
+		// Less than the first SYN retransmission (1s), with margin for a
+		// busy machine.
+		got, err := whoAmIWithin(t, sb.NetNS, l.Addr().String(), 700*time.Millisecond)
+		if err != nil {
+			t.Fatalf("sandbox %d: first connection: %v", i, err)
+		}
+		if got != res.IPs[0].String() {
+			t.Errorf("node saw %s, want the pod's %s", got, res.IPs[0])
+		}
+	}
 }

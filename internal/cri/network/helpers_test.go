@@ -141,6 +141,17 @@ func (n *testNode) connectOutside(t *testing.T) {
 	if err := node.RouteAdd(&netlink.Route{LinkIndex: up.Attrs().Index, Gw: net.ParseIP(outsideIP)}); err != nil {
 		t.Fatalf("node default route: %v", err)
 	}
+	// Both ends have index 2 in their namespaces, which makes the kernel
+	// apply their carrier up to a second late (dropping packets meanwhile):
+	// an uplink is older than any pod on a real node.
+	for _, c := range []struct {
+		h    *netlink.Handle
+		name string
+	}{{node, "uplink0"}, {out, "eth0"}} {
+		if err := waitOperUp(c.h, c.name, 3*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // routeOutsideToPods lets the outside reach pod addresses without NAT.
@@ -205,9 +216,14 @@ func serveTCP(t *testing.T, nsPath, addr string) net.Listener {
 // address the server saw.
 func whoAmI(t *testing.T, nsPath, addr string) (string, error) {
 	t.Helper()
+	return whoAmIWithin(t, nsPath, addr, 3*time.Second)
+}
+
+func whoAmIWithin(t *testing.T, nsPath, addr string, timeout time.Duration) (string, error) {
+	t.Helper()
 	var line string
 	err := inNS(t, nsPath, func() error {
-		d := net.Dialer{Timeout: 3 * time.Second}
+		d := net.Dialer{Timeout: timeout}
 		c, err := d.Dial("tcp4", addr)
 		if err != nil {
 			return err

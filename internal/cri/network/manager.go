@@ -119,7 +119,7 @@ func (m *Manager) bridge(subnet *net.IPNet) (netlink.Link, error) {
 		return nil, fmt.Errorf("netlink in node netns: %w", err)
 	}
 	defer h.Delete()
-	return ensureBridge(h, m.opts.Bridge, gatewayOf(subnet), subnet)
+	return ensureBridge(h, m.opts.Bridge, gatewayOf(subnet), subnet, uplinkMTU(h))
 }
 
 func gatewayOf(subnet *net.IPNet) net.IP { return u32ToIP(ipToU32(subnet.IP) + 1) }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -90,7 +91,13 @@ func createVeth(host *netlink.Handle, podNSPath string, p podLink) error {
 	if err := host.LinkSetUp(hostEnd); err != nil {
 		return fmt.Errorf("set %s up: %w", p.hostName, err)
 	}
-	return configurePod(pod, p)
+	if err := configurePod(pod, p); err != nil {
+		return err
+	}
+	if err := waitOperUp(pod, podInterface, 2*time.Second); err != nil {
+		return err
+	}
+	return waitOperUp(host, p.hostName, 2*time.Second)
 }
 
 func configurePod(pod *netlink.Handle, p podLink) error {
