@@ -1,0 +1,151 @@
+package supervisor
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/kemudi/kemudi/internal/cri/supervisor/supervisortest"
+)
+
+// testNetNS makes a network namespace held by a bind mount, as the network
+// package does, and removes it at the end of the test.
+func testNetNS(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "net")
+	err := onNewThread(func() error {
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			return err
+		}
+		return bindNamespace("/proc/thread-self/ns/net", p)
+	})
+	if err != nil {
+		t.Fatalf("netns: %v", err)
+	}
+	t.Cleanup(func() { unbindNamespace(p) })
+	return p
+}
+
+// podSpec joins the sandbox's namespaces by path (a new mount namespace
+// and cgroup namespace of its own).
+func podSpec(f *fixture, sb Sandbox, cgroup string, args ...string) *specs.Spec {
+	s := supervisortest.Spec(f.rootfs, cgroup, args...)
+	paths := map[specs.LinuxNamespaceType]string{
+		specs.NetworkNamespace: sb.NetNS, specs.IPCNamespace: sb.IPCNS,
+		specs.UTSNamespace: sb.UTSNS, specs.PIDNamespace: sb.PIDNS,
+	}
+	for i, ns := range s.Linux.Namespaces {
+		if p, ok := paths[ns.Type]; ok {
+			s.Linux.Namespaces[i].Path = p
+		}
+	}
+	return s
+}
+
+func mounted(t *testing.T, path string) bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(b), " "+path+" ")
+}
+
+func TestSandbox(t *testing.T) {
+	f := newFixture(t)
+	netns := testNetNS(t)
+	podCg := f.cgParent + "/pod"
+	sb, err := f.c.CreateSandbox(ctx(t), SandboxSpec{
+		ID: "pod", Hostname: "pod-host", NetNS: netns, SharePID: true, CgroupParent: podCg,
+		Sysctls: map[string]string{"kernel.shmmax": "12345678", "net.ipv4.ip_forward": "1"},
+	})
+	if err != nil {
+		t.Fatalf("CreateSandbox: %v", err)
+	}
+	if sb.NetNS != netns || sb.IPCNS == "" || sb.UTSNS == "" || sb.PIDNS == "" {
+		t.Fatalf("sandbox %+v: want every namespace", sb)
+	}
+	if _, err := os.Stat(supervisortest.CgroupDir("memory", podCg)); err != nil {
+		t.Errorf("pod cgroup: %v", err)
+	}
+	f.runSpec(ContainerSpec{ID: "c1", SandboxID: "pod", Spec: podSpec(f, sb, podCg+"/c1", "sleep", "1000")})
+	log := f.logPath("c2")
+	f.runSpec(ContainerSpec{ID: "c2", SandboxID: "pod", LogPath: log, Spec: podSpec(f, sb, podCg+"/c2", "sh", "-c",
+		"hostname; cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward; ps -o args")})
+	if st := f.waitStatus(f.c, "c2", Exited); st.ExitCode != 0 {
+		t.Fatalf("c2 exit code %d", st.ExitCode)
+	}
+	out := strings.Join(logEntries(t, log), "\n")
+	// The hostname and sysctls of the pod, and the other container's
+	// process and the pause process in the shared PID namespace.
+	for _, want := range []string{"stdout F pod-host\n", "stdout F 12345678\n", "stdout F 1\n", "stdout F sleep 1000\n", "kemudi-pause"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("c2's output lacks %q:\n%s", want, out)
+		}
+	}
+
+	for _, id := range []string{"c1", "c2"} {
+		f.c.Signal(ctx(t), id, unix.SIGKILL)
+		f.waitStatus(f.c, id, Exited)
+		if err := f.c.Delete(ctx(t), id); err != nil {
+			t.Fatalf("Delete %s: %v", id, err)
+		}
+	}
+	pausePid := pidOfNS(t, sb.PIDNS)
+	if err := f.c.RemoveSandbox(ctx(t), "pod"); err != nil {
+		t.Fatalf("RemoveSandbox: %v", err)
+	}
+	if processAlive(pausePid) {
+		t.Errorf("pause process %d alive after RemoveSandbox", pausePid)
+	}
+	for _, p := range []string{sb.IPCNS, sb.UTSNS} {
+		if mounted(t, p) {
+			t.Errorf("%s still mounted", p)
+		}
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(supervisortest.CgroupDir("memory", podCg)); !os.IsNotExist(err) {
+		t.Errorf("pod cgroup left: %v", err)
+	}
+	if err := f.c.RemoveSandbox(ctx(t), "pod"); err != nil {
+		t.Errorf("RemoveSandbox again: %v", err)
+	}
+}
+
+func pidOfNS(t *testing.T, path string) int {
+	var pid int
+	if _, err := fmtSscanf(path, "/proc/%d/ns/pid", &pid); err != nil {
+		t.Fatalf("pid namespace path %q: %v", path, err)
+	}
+	return pid
+}
+
+func TestSandboxBadSysctl(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		name string
+		spec SandboxSpec
+	}{
+		{"not namespaced", SandboxSpec{ID: "a", Sysctls: map[string]string{"vm.swappiness": "1"}}},
+		{"net with host network", SandboxSpec{ID: "b", Sysctls: map[string]string{"net.ipv4.ip_forward": "1"}}},
+		{"ipc with host ipc", SandboxSpec{ID: "c", HostIPC: true, Sysctls: map[string]string{"kernel.shmmax": "1"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.c.CreateSandbox(ctx(t), tc.spec)
+			if err == nil || !strings.Contains(err.Error(), "sysctl") {
+				t.Errorf("err %v, want a sysctl error", err)
+			}
+			if _, err := os.Stat(filepath.Join(f.root, "sandboxes", tc.spec.ID)); !os.IsNotExist(err) {
+				t.Errorf("sandbox left: %v", err)
+			}
+		})
+	}
+}
+
+var fmtSscanf = fmt.Sscanf
