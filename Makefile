@@ -5,10 +5,18 @@ DATA_DIR ?= /var/lib/kemudi
 # The whole suite must stay well under CI's limit.
 TEST_TIMEOUT ?= 25m
 
-.PHONY: build run test vet bench fuzz clean
+.PHONY: build supervisor run test vet bench fuzz clean
 
-build:
+# kemudi embeds kemudi-supervisor (internal/cri/supervisor/bin, gitignored):
+# static, with libseccomp (cgo, Debian libseccomp-dev) and without CRIU.
+SUPERVISOR := internal/cri/supervisor/bin/kemudi-supervisor
+SUPERVISOR_TAGS := seccomp runc_nocriu netgo osusergo
+
+build: supervisor
 	$(GO) build -o $(BIN) ./cmd/kemudi
+
+supervisor:
+	CGO_ENABLED=1 $(GO) build -tags '$(SUPERVISOR_TAGS)' -ldflags '-s -w -extldflags -static' -o $(SUPERVISOR) ./cmd/kemudi-supervisor
 
 # Builds kemudi and runs a single-node cluster in the foreground.
 # In another shell: bin/kemudi kubectl get nodes
@@ -43,4 +51,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin
+	rm -rf bin $(SUPERVISOR)
