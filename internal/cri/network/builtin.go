@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // setupBuiltin: reserve an address (on disk), record the sandbox, then
@@ -57,7 +58,19 @@ func (m *Manager) setupBuiltin(_ context.Context, sb SandboxNet) (Result, error)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := m.nft.setSandbox(sb.ID, rules); err != nil {
+	if err := m.nft.setSandbox(sb.ID, rules); errors.Is(err, unix.ENOENT) {
+		// Someone deleted kemudi's table or a chain of it: make it again.
+		m.log.Warn("nftables table missing, recreating it", "table", TableName)
+		m.mu.Lock()
+		err = m.configureNode(subnet)
+		m.mu.Unlock()
+		if err == nil {
+			err = m.nft.setSandbox(sb.ID, rules)
+		}
+		if err != nil {
+			return Result{}, err
+		}
+	} else if err != nil {
 		return Result{}, err
 	}
 	if br.Attrs().OperState != netlink.OperUp {

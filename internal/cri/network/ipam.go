@@ -17,10 +17,10 @@ import (
 var ErrExhausted = errors.New("no free address")
 
 // allocator is a host-local IPv4 allocator. A reservation is a file named by
-// the address holding the owner's ID, created exclusively and synced before
-// the address is handed out, so that no address goes to two owners even
-// across a crash; the last address handed out is remembered so that released
-// addresses are reused last.
+// the address holding the owner's ID, created exclusively before the address
+// is handed out, so that no address goes to two owners even across a crash
+// of the runtime (see file.go on durability); the last address handed out is
+// remembered so that released addresses are reused last.
 type allocator struct {
 	dir    string
 	subnet *net.IPNet
@@ -107,14 +107,8 @@ func (a *allocator) reserve(ip net.IP, id string) error {
 		return fmt.Errorf("reserve %s: %w", ip, err)
 	}
 	_, werr := f.WriteString(id)
-	if werr == nil {
-		werr = f.Sync()
-	}
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
-	}
-	if werr == nil {
-		werr = syncDir(a.dir)
 	}
 	if werr != nil {
 		os.Remove(path)
@@ -122,7 +116,7 @@ func (a *allocator) reserve(ip net.IP, id string) error {
 	}
 	// Only an optimisation of the order: a lost write reuses an address
 	// earlier than it would have, never twice.
-	_ = writeFileAtomic(filepath.Join(a.dir, "last_reserved"), []byte(ip.String()))
+	_ = os.WriteFile(filepath.Join(a.dir, "last_reserved"), []byte(ip.String()), 0o600)
 	return nil
 }
 

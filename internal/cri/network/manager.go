@@ -202,7 +202,8 @@ func (m *Manager) Teardown(ctx context.Context, sb SandboxNet) error {
 	}
 	rec, ok, err := m.records.get(sb.ID)
 	if err != nil {
-		return err
+		// Unreadable (torn by a machine crash): undo from what sb says.
+		m.log.Warn("unreadable sandbox record", "sandbox", sb.ID, "err", err)
 	}
 	if !ok {
 		rec = record{ID: sb.ID, NetNS: sb.NetNS, Name: sb.Name, Namespace: sb.Namespace, UID: sb.UID, PortMappings: sb.PortMappings}

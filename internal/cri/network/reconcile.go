@@ -27,9 +27,13 @@ func (m *Manager) Reconcile(ctx context.Context, live []string) error {
 			continue
 		}
 		rec, ok, err := m.records.get(id)
-		if err != nil || !ok {
-			errs = append(errs, err)
-			continue
+		if !ok {
+			if err == nil {
+				continue // removed meanwhile
+			}
+			// Unreadable (torn by a machine crash): undo by ID alone.
+			m.log.Warn("unreadable sandbox record", "sandbox", id, "err", err)
+			rec = record{ID: id, Mode: modeBuiltin}
 		}
 		m.log.Info("releasing network of a sandbox that is gone", "sandbox", id)
 		errs = append(errs, m.teardown(ctx, rec))

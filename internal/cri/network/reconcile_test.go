@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -17,6 +19,15 @@ func TestReconcileAfterCrash(t *testing.T) {
 	dead := SandboxNet{ID: "dead", NetNS: newNetNS(t, n.dir, "dead"), PortMappings: []PortMapping{{ContainerPort: 80, HostPort: 9090}}}
 	deadRes, err := n.mgr.Setup(ctx, dead)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// A record torn by a machine crash.
+	torn := SandboxNet{ID: "torn", NetNS: newNetNS(t, n.dir, "torn")}
+	tornRes, err := n.mgr.Setup(ctx, torn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(n.mgr.records.path("torn"), []byte(`{"id":`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// A crash in the middle of a Setup: the address is reserved, nothing
@@ -72,6 +83,7 @@ func TestReconcileAfterCrash(t *testing.T) {
 	}
 	n.assertNoTrace(t, "dead", deadRes.IPs[0])
 	n.assertNoTrace(t, "half", halfIP)
+	n.assertNoTrace(t, "torn", tornRes.IPs[0])
 	for name, want := range map[string]bool{vethName("stray"): false, "vethnotours": true, vethName("elsewhere"): true, vethName("unattached"): false} {
 		if _, err := node.LinkByName(name); (err == nil) != want {
 			t.Errorf("after Reconcile, %s exists = %v, want %v", name, err == nil, want)
@@ -163,5 +175,20 @@ func TestStatusAndPodCIDR(t *testing.T) {
 	}
 	if err := ping(t, sb.NetNS, "10.42.7.1"); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestTableRecreatedWhenDeleted(t *testing.T) {
+	n := newTestNode(t, nil)
+	if out, err := exec.Command("nsenter", "--net="+n.ns, "nft", "delete", "table", "ip", TableName).CombinedOutput(); err != nil {
+		t.Fatalf("nft delete table: %v: %s", err, out)
+	}
+	sb, _ := n.sandbox(t, "after", PortMapping{ContainerPort: 80, HostPort: 8080})
+	serveTCP(t, sb.NetNS, ":80")
+	if _, err := whoAmI(t, n.outside, nodeIP+":8080"); err != nil {
+		t.Fatalf("hostPort after the table was deleted: %v", err)
+	}
+	if rules := nftList(t, n.ns); !strings.Contains(rules, "masquerade") {
+		t.Errorf("masquerade rules not restored:\n%s", rules)
 	}
 }
