@@ -84,6 +84,15 @@ func TestPodsReachEachOtherAndTheGateway(t *testing.T) {
 		t.Errorf("Check: %v", err)
 	}
 
+	// Forwarding is on in the node's namespace (set there, not on the host).
+	var forward []byte
+	if err := inNS(t, n.ns, func() (err error) { forward, err = os.ReadFile("/proc/sys/net/ipv4/ip_forward"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(forward)) != "1" {
+		t.Errorf("ip_forward in the node's namespace = %q, want 1", forward)
+	}
+
 	// Nothing of this is on the host running the test.
 	if _, err := netlink.LinkByName(DefaultBridge); err == nil {
 		t.Errorf("%s exists in the test process's own namespace", DefaultBridge)
@@ -234,5 +243,64 @@ func TestFirstConnectionAfterSetup(t *testing.T) {
 		if got != res.IPs[0].String() {
 			t.Errorf("node saw %s, want the pod's %s", got, res.IPs[0])
 		}
+	}
+}
+
+func TestHostPortUDP(t *testing.T) {
+	n := newTestNode(t, nil)
+	sb, _ := n.sandbox(t, "dns", PortMapping{Protocol: "udp", ContainerPort: 53, HostPort: 5353})
+	var pc net.PacketConn
+	if err := inNS(t, sb.NetNS, func() (err error) { pc, err = net.ListenPacket("udp4", ":53"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			k, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteTo(append([]byte("echo "), buf[:k]...), from)
+		}
+	}()
+	var reply string
+	err := inNS(t, n.outside, func() error {
+		c, err := net.Dial("udp4", nodeIP+":5353")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		if _, err := c.Write([]byte("hello")); err != nil {
+			return err
+		}
+		buf := make([]byte, 512)
+		k, err := c.Read(buf)
+		reply = string(buf[:k])
+		return err
+	})
+	if err != nil || reply != "echo hello" {
+		t.Fatalf("UDP through hostPort 5353: %q, %v", reply, err)
+	}
+}
+
+// A retried Setup (the CRI layer after an error, or a restart) keeps the
+// address and leaves one working interface.
+func TestSetupTwice(t *testing.T) {
+	n := newTestNode(t, nil)
+	sb, first := n.sandbox(t, "again", PortMapping{ContainerPort: 80, HostPort: 8080})
+	second, err := n.mgr.Setup(context.Background(), sb)
+	if err != nil {
+		t.Fatalf("second Setup: %v", err)
+	}
+	if !second.IPs[0].Equal(first.IPs[0]) {
+		t.Errorf("second Setup gave %s, first %s", second.IPs[0], first.IPs[0])
+	}
+	if err := ping(t, sb.NetNS, "10.42.0.1"); err != nil {
+		t.Error(err)
+	}
+	if rules := nftList(t, n.ns); strings.Count(rules, "sandbox again") != 1 {
+		t.Errorf("want one hostPort rule for the sandbox:\n%s", rules)
 	}
 }

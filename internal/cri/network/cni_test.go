@@ -113,6 +113,29 @@ func TestCNI(t *testing.T) {
 			t.Errorf("%s still on the bridge after teardown", l.Attrs().Name)
 		}
 	}
+
+	// After a crash, Reconcile runs DEL for the sandboxes that are gone.
+	crashed := SandboxNet{ID: "crashed", NetNS: newNetNS(t, n.dir, "crashed")}
+	crashedRes, err := n.mgr.Setup(ctx, crashed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reserved := filepath.Join(ipamDir, "kemudi-test", crashedRes.IPs[0].String())
+	if _, err := os.Stat(reserved); err != nil {
+		t.Fatalf("host-local has no reservation for the sandbox: %v", err)
+	}
+	n.mgr.Close()
+	n.mgr = n.newManager(t, Options{StateDir: n.state, HostNetNS: n.ns, CNIConfDir: confDir, CNIBinDir: debianCNIBin})
+	if err := n.mgr.Reconcile(ctx, nil); err != nil {
+		t.Fatalf("Reconcile: %v", err)
+	}
+	if _, err := os.Stat(reserved); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("host-local still holds %s after Reconcile (%v)", crashedRes.IPs[0], err)
+	}
+	if _, err := os.Stat(n.mgr.records.path("crashed")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("record left after Reconcile (%v)", err)
+	}
+
 	if _, err := netlink.LinkByName("cnitest0"); err == nil {
 		t.Error("the CNI bridge was made in the test process's own namespace")
 	}
