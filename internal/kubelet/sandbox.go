@@ -1,0 +1,183 @@
+package kubelet
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// podLogDir is /var/log/pods/<namespace>_<name>_<uid>, as upstream.
+func (k *Kubelet) podLogDir(ns, name, uid string) string {
+	return filepath.Join(k.opts.PodLogDir, ns+"_"+name+"_"+uid)
+}
+
+// sandboxConfig is the CRI's description of the pod's sandbox.
+func (k *Kubelet) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.PodSandboxConfig {
+	lbls := map[string]string{}
+	for k, v := range pod.Labels {
+		lbls[k] = v
+	}
+	lbls[labelPodName], lbls[labelPodNamespace], lbls[labelPodUID] = pod.Name, pod.Namespace, string(pod.UID)
+	ann := map[string]string{}
+	for k, v := range pod.Annotations {
+		ann[k] = v
+	}
+	cfg := &runtimeapi.PodSandboxConfig{
+		Metadata:     &runtimeapi.PodSandboxMetadata{Name: pod.Name, Namespace: pod.Namespace, Uid: string(pod.UID), Attempt: attempt},
+		Hostname:     hostname(pod),
+		LogDirectory: k.podLogDir(pod.Namespace, pod.Name, string(pod.UID)),
+		DnsConfig:    k.dnsConfig(pod),
+		PortMappings: portMappings(pod),
+		Labels:       lbls,
+		Annotations:  ann,
+		Linux: &runtimeapi.LinuxPodSandboxConfig{
+			CgroupParent: cgroupParent(k.opts.CgroupRoot, pod),
+			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
+				NamespaceOptions: namespaceOptions(pod),
+				Privileged:       anyPrivileged(pod),
+				Seccomp:          seccomp(nil, nil),
+			},
+			Sysctls: map[string]string{},
+		},
+	}
+	if psc := pod.Spec.SecurityContext; psc != nil {
+		sc := cfg.Linux.SecurityContext
+		if psc.RunAsUser != nil {
+			sc.RunAsUser = &runtimeapi.Int64Value{Value: *psc.RunAsUser}
+		}
+		if psc.RunAsGroup != nil {
+			sc.RunAsGroup = &runtimeapi.Int64Value{Value: *psc.RunAsGroup}
+		}
+		sc.SupplementalGroups = psc.SupplementalGroups
+		for _, s := range psc.Sysctls {
+			cfg.Linux.Sysctls[s.Name] = s.Value
+		}
+	}
+	return cfg
+}
+
+// hostname is the pod's hostname: spec.hostname or its name, cut to 63.
+func hostname(pod *corev1.Pod) string {
+	h := pod.Spec.Hostname
+	if h == "" {
+		h = pod.Name
+	}
+	if len(h) > 63 {
+		h = strings.TrimRight(h[:63], "-.")
+	}
+	return h
+}
+
+func anyPrivileged(pod *corev1.Pod) bool {
+	for _, list := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for _, c := range list {
+			if c.SecurityContext != nil && c.SecurityContext.Privileged != nil && *c.SecurityContext.Privileged {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// portMappings are the host ports the pod asks for.
+func portMappings(pod *corev1.Pod) []*runtimeapi.PortMapping {
+	var out []*runtimeapi.PortMapping
+	for _, c := range pod.Spec.Containers {
+		for _, p := range c.Ports {
+			if p.HostPort == 0 {
+				continue
+			}
+			proto := runtimeapi.Protocol_TCP
+			switch p.Protocol {
+			case corev1.ProtocolUDP:
+				proto = runtimeapi.Protocol_UDP
+			case corev1.ProtocolSCTP:
+				proto = runtimeapi.Protocol_SCTP
+			}
+			out = append(out, &runtimeapi.PortMapping{Protocol: proto, ContainerPort: p.ContainerPort, HostPort: p.HostPort, HostIp: p.HostIP})
+		}
+	}
+	return out
+}
+
+// dnsConfig is the pod's resolv.conf by its dnsPolicy, as upstream.
+func (k *Kubelet) dnsConfig(pod *corev1.Pod) *runtimeapi.DNSConfig {
+	policy := pod.Spec.DNSPolicy
+	if policy == "" {
+		policy = corev1.DNSClusterFirst
+	}
+	if policy == corev1.DNSClusterFirst && pod.Spec.HostNetwork {
+		policy = corev1.DNSDefault
+	}
+	if policy == corev1.DNSClusterFirstWithHostNet {
+		policy = corev1.DNSClusterFirst
+	}
+	cfg := &runtimeapi.DNSConfig{}
+	switch policy {
+	case corev1.DNSClusterFirst:
+		if len(k.opts.ClusterDNS) == 0 {
+			cfg = hostDNS()
+			break
+		}
+		d := k.opts.ClusterDomain
+		cfg.Servers = append(cfg.Servers, k.opts.ClusterDNS...)
+		cfg.Searches = []string{pod.Namespace + ".svc." + d, "svc." + d, d}
+		cfg.Options = []string{"ndots:5"}
+	case corev1.DNSDefault:
+		cfg = hostDNS()
+	}
+	if c := pod.Spec.DNSConfig; c != nil {
+		cfg.Servers = append(cfg.Servers, c.Nameservers...)
+		cfg.Searches = append(cfg.Searches, c.Searches...)
+		for _, o := range c.Options {
+			if o.Value != nil {
+				cfg.Options = append(cfg.Options, o.Name+":"+*o.Value)
+			} else {
+				cfg.Options = append(cfg.Options, o.Name)
+			}
+		}
+	}
+	return cfg
+}
+
+// hostDNS is the node's own resolv.conf.
+func hostDNS() *runtimeapi.DNSConfig {
+	cfg := &runtimeapi.DNSConfig{}
+	b, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		return cfg
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "nameserver":
+			cfg.Servers = append(cfg.Servers, f[1])
+		case "search":
+			cfg.Searches = append(cfg.Searches, f[1:]...)
+		case "options":
+			cfg.Options = append(cfg.Options, f[1:]...)
+		}
+	}
+	return cfg
+}
+
+// runSandbox creates the pod's sandbox and returns its ID.
+func (k *Kubelet) runSandbox(ctx context.Context, pod *corev1.Pod, attempt uint32) (string, error) {
+	cfg := k.sandboxConfig(pod, attempt)
+	if err := os.MkdirAll(cfg.LogDirectory, 0o755); err != nil {
+		return "", fmt.Errorf("make pod log dir: %w", err)
+	}
+	resp, err := k.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
+	if err != nil {
+		return "", err
+	}
+	return resp.PodSandboxId, nil
+}

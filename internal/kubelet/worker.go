@@ -1,0 +1,98 @@
+package kubelet
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// worker drives one pod: it syncs when the pod object changes, the
+// runtime reports a change of its containers, a probe result changes,
+// a back-off ends, or every SyncFrequency.
+type worker struct {
+	k   *Kubelet
+	uid types.UID
+
+	mu  sync.Mutex
+	pod *corev1.Pod // nil: not (or no longer) in the API
+	ch  chan struct{}
+
+	// Owned by the worker's goroutine.
+	backoff  map[string]time.Duration // restart back-off by container name
+	pulls    map[string]pullState     // image pull back-off by image
+	waiting  map[string]Reason        // why a container is not running
+	messages map[string]string        // termination messages by container ID
+	written  string                   // the status last written, as JSON
+}
+
+func newWorker(k *Kubelet, uid types.UID) *worker {
+	return &worker{k: k, uid: uid, ch: make(chan struct{}, 1),
+		backoff: map[string]time.Duration{}, pulls: map[string]pullState{},
+		waiting: map[string]Reason{}, messages: map[string]string{}}
+}
+
+func (w *worker) setPod(pod *corev1.Pod) {
+	w.mu.Lock()
+	w.pod = pod
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *worker) currentPod() *corev1.Pod {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pod
+}
+
+func (w *worker) poke() {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+}
+
+func (w *worker) setWaiting(name, reason, msg string) {
+	w.waiting[name] = Reason{Reason: reason, Message: msg}
+}
+
+func (w *worker) run(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.ch:
+		case <-t.C:
+		}
+		next, done := w.sync(ctx)
+		if done && w.retire() {
+			return
+		}
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
+		t.Reset(next)
+	}
+}
+
+// retire removes the worker unless the pod came back meanwhile.
+func (w *worker) retire() bool {
+	w.k.mu.Lock()
+	defer w.k.mu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.pod != nil {
+		return false
+	}
+	if w.k.workers[w.uid] == w {
+		delete(w.k.workers, w.uid)
+	}
+	return true
+}
