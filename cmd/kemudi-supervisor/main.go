@@ -57,12 +57,21 @@ func run(args []string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "supervisor", "mode", mode)
 	// libcontainer logs through logrus; only what matters.
 	logrus.SetLevel(logrus.WarnLevel)
+	if os.Getenv("KEMUDI_SUPERVISOR_DEBUG") != "" {
+		logrus.SetLevel(logrus.DebugLevel)
+		logrus.SetFormatter(&logrus.TextFormatter{TimestampFormat: "15:04:05.000000", FullTimestamp: true})
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	var err error
 	switch mode {
 	case "keeper":
 		stop() // the keeper handles SIGTERM itself: it stops its supervisor first
+		// Sealed here, the supervisor it starts from /proc/self/exe runs
+		// from the same memfd: one copy, whose pages both share.
+		if err := supervisor.RunSealed(); err != nil {
+			log.Warn("running unsealed: libcontainer copies the binary per container", "err", err)
+		}
 		err = supervisor.RunKeeper(context.Background(), *root, log)
 	case "serve":
 		if err := supervisor.RunSealed(); err != nil {

@@ -107,6 +107,9 @@ func (c *container) create(sp ContainerSpec) (_ State, retErr error) {
 	if err != nil {
 		return State{}, err
 	}
+	if c.s.debug {
+		proc.LogLevel = "5" // runc init's steps, in the supervisor's log
+	}
 	out, err := openLog(sp.LogPath)
 	if err != nil {
 		return State{}, err

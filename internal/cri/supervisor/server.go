@@ -30,6 +30,7 @@ type server struct {
 	subs       map[chan Event]struct{}
 
 	shutdown chan struct{}
+	debug    bool // KEMUDI_SUPERVISOR_DEBUG: libcontainer's debug log
 }
 
 func (s *server) containersDir() string    { return filepath.Join(s.root, "containers") }
@@ -50,6 +51,7 @@ func Serve(ctx context.Context, root string, log *slog.Logger) error {
 		orphans:    map[int]func(unixWaitStatus, time.Time){},
 		subs:       map[chan Event]struct{}{},
 		shutdown:   make(chan struct{}),
+		debug:      os.Getenv("KEMUDI_SUPERVISOR_DEBUG") != "",
 	}
 	for _, d := range []string{s.containersDir(), s.libcontainerRoot(), s.sandboxesDir(), s.exitsDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {

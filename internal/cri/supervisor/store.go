@@ -22,8 +22,11 @@ type record struct {
 	State     State  `json:"state"`
 }
 
-// writeJSON replaces path atomically (write, fsync, rename), so that a crash
-// leaves the old or the new content, never half of one.
+// writeJSON replaces path atomically (write, rename), so that a crash of
+// the supervisor leaves the old or the new content, never half of one.
+// There is no fsync: the state must survive the supervisor, not the
+// machine (after a reboot no container runs any more), and two fsyncs per
+// container would cost more than the rest of its start.
 func writeJSON(path string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -35,10 +38,6 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
 		f.Close()
 		return err
 	}

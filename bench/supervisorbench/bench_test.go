@@ -1,0 +1,158 @@
+package supervisorbench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kemudi/kemudi/internal/cri/supervisor"
+	"github.com/kemudi/kemudi/internal/cri/supervisor/supervisortest"
+)
+
+func BenchmarkCreateStart(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root: runs real containers")
+	}
+	n := 20
+	if v := os.Getenv("KEMUDI_BENCH_CONTAINERS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatalf("KEMUDI_BENCH_CONTAINERS: %v", err)
+		}
+	}
+	dir := b.TempDir()
+	root := filepath.Join(dir, "sup")
+	rootfs := supervisortest.BusyboxRootfs(b, dir)
+	cgParent := fmt.Sprintf("/kemudi-bench-%d", os.Getpid())
+	ctx := context.Background()
+	opts := supervisor.Options{Root: root, Binary: supervisortest.Binary(b), Log: slog.New(slog.DiscardHandler)}
+	c, err := supervisor.Connect(ctx, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if p := os.Getenv("KEMUDI_BENCH_SUPERVISOR_LOG"); p != "" {
+			data, _ := os.ReadFile(filepath.Join(root, "supervisor.log"))
+			os.WriteFile(p, data, 0o644)
+		}
+		cleanup(c)
+		supervisortest.RemoveCgroupTree(cgParent)
+	})
+	pids := processes(b, root)
+	idle := memory(b, pids)
+	for _, pid := range pids {
+		m := memory(b, []int{pid})
+		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		b.Logf("idle %q: RSS %d KiB, PSS %d KiB", strings.ReplaceAll(string(cmd), "\x00", " "), m.rss, m.pss)
+	}
+
+	run := func(id string) {
+		spec := supervisortest.Spec(rootfs, cgParent+"/"+id, "sleep", "100000")
+		if _, err := c.Create(ctx, supervisor.ContainerSpec{ID: id, Spec: spec}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Start(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		t0 := time.Now()
+		run(fmt.Sprintf("b%d", i))
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	for i := b.N; i < n; i++ {
+		run(fmt.Sprintf("b%d", i))
+	}
+	running := max(n, b.N)
+	busy := memory(b, pids)
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(idle.rss)/1024, "idle-RSS-MiB")
+	b.ReportMetric(float64(idle.pss)/1024, "idle-PSS-MiB")
+	b.ReportMetric(float64(busy.rss-idle.rss)/float64(running), "KiB-RSS/container")
+	b.ReportMetric(float64(busy.pss-idle.pss)/float64(running), "KiB-PSS/container")
+	b.Logf("create+start p50 %v max %v over %d; keeper+supervisor RSS %d KiB idle, %d KiB with %d containers (PSS %d, %d)",
+		lat[len(lat)/2], lat[len(lat)-1], len(lat), idle.rss, busy.rss, running, idle.pss, busy.pss)
+}
+
+// processes returns the pids of the keeper and the supervisor.
+func processes(b *testing.B, root string) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(cmd), "\x00")
+		if len(args) >= 4 && (args[1] == "keeper" || args[1] == "serve") && args[3] == root {
+			out = append(out, pid)
+		}
+	}
+	if len(out) != 2 {
+		b.Fatalf("found %d supervisor processes, want keeper and supervisor", len(out))
+	}
+	return out
+}
+
+type mem struct{ rss, pss int64 } // KiB
+
+func memory(b *testing.B, pids []int) mem {
+	var m mem
+	for _, pid := range pids {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			switch f[0] {
+			case "Rss:":
+				m.rss += v
+			case "Pss:":
+				m.pss += v
+			}
+		}
+	}
+	return m
+}
+
+func cleanup(c *supervisor.Client) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	states, _ := c.List(ctx)
+	for _, st := range states {
+		c.Signal(ctx, st.ID, syscall.SIGKILL)
+	}
+	for _, st := range states {
+		for {
+			s, err := c.State(ctx, st.ID)
+			if err != nil || s.Status == supervisor.Exited || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		c.Delete(ctx, st.ID)
+	}
+	c.Shutdown(ctx)
+	c.Close()
+}
