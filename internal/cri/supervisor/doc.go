@@ -1,0 +1,71 @@
+// Package supervisor runs the node's containers: the kemudi-supervisor
+// process (cmd/kemudi-supervisor, small, embedded in kemudi) and the Client
+// the runtime talks to it with.
+//
+// # Processes
+//
+// One keeper and one supervisor per node (per Root), not a shim per
+// container:
+//
+//   - The keeper (`kemudi-supervisor keeper`), started detached by Connect
+//     (own session, output to Root/supervisor.log), is a child subreaper.
+//     It starts the supervisor, restarts it when it dies, holds a
+//     duplicate of every container's stdio, and reaps the containers
+//     orphaned by a dead supervisor, recording how they ended
+//     (Root/exits/<pid>.json and a message to the supervisor). It does
+//     almost nothing, so that it has no reason to crash.
+//   - The supervisor (`kemudi-supervisor serve`) creates containers with
+//     runc's libcontainer (the runc create/start split), is the parent of
+//     their inits (libcontainer's nsexec makes them children of its
+//     caller), reads their stdout and stderr into CRI-format logs, records
+//     exits (exit code, 128+signal, OOMKilled from the memory cgroup), and
+//     keeps its state in Root (containers/<id>.json, sandboxes/<id>.json,
+//     libcontainer/<id>/).
+//
+// A crashed supervisor loses nothing: its containers' inits become the
+// keeper's children and go on running; their pipes keep a reader (the
+// keeper's duplicate; output waits in the pipe, nothing is lost); the next
+// supervisor loads its state, finds them again (libcontainer.Load), gets
+// their stdio back from the keeper, and learns of their exits from the
+// keeper, which could wait() for them, so exit codes are recorded even
+// for containers that ended while no supervisor ran. The runtime (kemudi)
+// is only a client: it may restart or crash at any time.
+//
+// Connect uses a supervisor that already runs, whatever its version, so
+// running containers are never handed over; a new kemudi's supervisor (a
+// new content-addressed binary under Root/bin) starts only once the old
+// keeper is gone (Client.Shutdown, which refuses while containers or
+// sandboxes remain, or a reboot).
+//
+// # The binary
+//
+// libcontainer starts every container by re-executing /proc/self/exe as
+// `init`; so the process calling it is this small binary, not kemudi (whose
+// package initialisation alone is costly). The keeper re-executes itself
+// once from a sealed memfd copy of its binary (runc's exeseal), and starts
+// the supervisor from it: libcontainer then uses /proc/self/exe as is
+// instead of copying the binary per container, keeper and supervisor share
+// its pages, and no container can reach the binary on disk
+// (CVE-2019-5736). It is built static with libseccomp (`make supervisor`).
+//
+// # Protocol
+//
+// JSON lines over the unix socket Root/supervisor.sock (0600): requests
+// carry an id, so one connection serves concurrent calls; Events streams
+// answers to one request. Errors carry a code that unwraps to ErrNotFound,
+// ErrAlreadyExists, ErrFailedPrecondition or ErrInvalidArgument.
+//
+// # Sandboxes
+//
+// A sandbox's IPC and UTS namespaces are made on a throw-away locked
+// thread and held by bind mounts under Root/sandboxes/<id>/ (no process);
+// its PID namespace, with SharePID only, by a pause process (this binary
+// in pause mode, which reaps the namespace's orphans). Sysctls are written
+// in the namespace they belong to (IPC ones in the new IPC namespace, net.*
+// in the sandbox's network namespace); the pod cgroup is created with
+// libcontainer's cgroup manager (v1 or v2).
+//
+// Exec and attach (later) fit this design: the supervisor holds each
+// container's stdio, and libcontainer's Container.Run with a non-init
+// Process runs an extra process in a container's namespaces.
+package supervisor
