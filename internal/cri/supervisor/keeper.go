@@ -49,7 +49,7 @@ func RunKeeper(ctx context.Context, root string, log *slog.Logger) error {
 		return fmt.Errorf("keeper lock: %w", err)
 	}
 	defer lock.Close()
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := lockKeeper(lock); err != nil {
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			log.Info("another keeper runs for this root")
 			return nil
@@ -107,6 +107,19 @@ func RunKeeper(ctx context.Context, root string, log *slog.Logger) error {
 		case <-ctx.Done():
 			return nil
 		}
+	}
+}
+
+// lockKeeper takes the keeper's lock; it tries for a moment, since a client
+// checking whether a keeper runs holds the lock briefly.
+func lockKeeper(lock *os.File) error {
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for {
+		err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

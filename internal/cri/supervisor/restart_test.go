@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kemudi/kemudi/internal/cri/supervisor/supervisortest"
 )
 
 // trapScript exits 7 on SIGTERM (as init of its PID namespace, sh gets only
@@ -148,4 +150,60 @@ func lastLogTime(t *testing.T, path string) time.Time {
 	ts, _, _ := strings.Cut(lines[len(lines)-1], " ")
 	tm, _ := time.Parse(time.RFC3339Nano, ts)
 	return tm
+}
+
+// killSupervisor kills the supervisor with SIGKILL and waits until the
+// keeper started a new one.
+func (f *fixture) killSupervisor() {
+	t := f.t
+	t.Helper()
+	old := f.supervisorPid(f.c)
+	if err := unix.Kill(old, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "a new supervisor", func() (bool, error) {
+		var p pingResult
+		err := f.c.do(ctx(t), methodPing, struct{}{}, &p)
+		return err == nil && p.Pid != old, err
+	})
+}
+
+func TestSupervisorCrashSandboxAndCreated(t *testing.T) {
+	f := newFixture(t)
+	podCg := f.cgParent + "/pod"
+	sb, err := f.c.CreateSandbox(ctx(t), SandboxSpec{ID: "pod", Hostname: "h", SharePID: true, CgroupParent: podCg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pause := pidOfNS(t, sb.PIDNS)
+	log := f.logPath("later")
+	if _, err := f.c.Create(ctx(t), ContainerSpec{ID: "later", SandboxID: "pod", LogPath: log, Spec: podSpec(f, sb, podCg+"/later", "sh", "-c", "hostname; exit 6")}); err != nil {
+		t.Fatal(err)
+	}
+	f.killSupervisor()
+
+	// The created container starts after the crash, in the sandbox made
+	// before it.
+	if _, err := f.c.Start(ctx(t), "later"); err != nil {
+		t.Fatalf("Start after the crash: %v", err)
+	}
+	if st := f.waitStatus(f.c, "later", Exited); st.ExitCode != 6 {
+		t.Errorf("exit code %d, want 6", st.ExitCode)
+	}
+	if got := logEntries(t, log); len(got) != 1 || got[0] != "stdout F h" {
+		t.Errorf("log %q, want the sandbox's hostname", got)
+	}
+	if err := f.c.Delete(ctx(t), "later"); err != nil {
+		t.Fatal(err)
+	}
+	if !processAlive(pause) {
+		t.Fatalf("pause process died with the supervisor")
+	}
+	if err := f.c.RemoveSandbox(ctx(t), "pod"); err != nil {
+		t.Fatalf("RemoveSandbox after the crash: %v", err)
+	}
+	waitFor(t, 10*time.Second, "pause process gone", func() (bool, error) { return !processAlive(pause), nil })
+	if _, err := os.Stat(supervisortest.CgroupDir("memory", podCg)); !os.IsNotExist(err) {
+		t.Errorf("pod cgroup left: %v", err)
+	}
 }

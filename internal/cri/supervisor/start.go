@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // embedded holds bin/kemudi-supervisor when the Makefile built it before
@@ -42,12 +44,15 @@ func ensureRunning(ctx context.Context, opts Options, log *slog.Logger) (*muxCon
 	if err := os.MkdirAll(opts.Root, 0o700); err != nil {
 		return nil, fmt.Errorf("supervisor root: %w", err)
 	}
-	bin, err := resolveBinary(opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := spawnKeeper(opts.Root, bin, log); err != nil {
-		return nil, err
+	// A keeper that runs is restarting its supervisor: wait for it.
+	if !keeperRuns(opts.Root) {
+		bin, err := resolveBinary(opts)
+		if err != nil {
+			return nil, err
+		}
+		if err := spawnKeeper(opts.Root, bin, log); err != nil {
+			return nil, err
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
@@ -64,6 +69,20 @@ func ensureRunning(ctx context.Context, opts Options, log *slog.Logger) (*muxCon
 		}
 		delay = min(2*delay, 50*time.Millisecond)
 	}
+}
+
+// keeperRuns reports whether a keeper holds the lock under root.
+func keeperRuns(root string) bool {
+	f, err := os.OpenFile(filepath.Join(root, "keeper.lock"), os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return errors.Is(err, unix.EWOULDBLOCK)
+	}
+	unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return false
 }
 
 func logPath(root string) string { return filepath.Join(root, "supervisor.log") }
