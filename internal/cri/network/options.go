@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 )
 
 // Options configure a Manager.
@@ -59,18 +60,34 @@ func (o *Options) validate() error {
 }
 
 // parsePodCIDR accepts an IPv4 range with room for a gateway and at least
-// one pod.
-func parsePodCIDR(cidr string) (*net.IPNet, error) {
-	ip, n, err := net.ParseCIDR(cidr)
-	if err != nil {
-		return nil, fmt.Errorf("pod CIDR %q: %w", cidr, err)
+// one pod; from a dual-stack list ("10.42.0.0/24,fd00:42::/64", as the
+// kubelet gives it) it takes the IPv4 range: the built-in network is
+// IPv4-only.
+func parsePodCIDR(cidrs string) (*net.IPNet, error) {
+	var (
+		v4 *net.IPNet
+		v6 []string
+	)
+	for _, cidr := range strings.Split(cidrs, ",") {
+		cidr = strings.TrimSpace(cidr)
+		ip, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			return nil, fmt.Errorf("pod CIDR %q: %w", cidr, err)
+		}
+		if ip.To4() == nil {
+			v6 = append(v6, cidr)
+			continue
+		}
+		n.IP = n.IP.To4()
+		if ones, _ := n.Mask.Size(); ones > 30 {
+			return nil, fmt.Errorf("pod CIDR %q: too small, need at least a /30", cidr)
+		}
+		if v4 == nil {
+			v4 = n
+		}
 	}
-	if ip.To4() == nil {
-		return nil, fmt.Errorf("pod CIDR %q: only IPv4 pod ranges are supported", cidr)
+	if v4 == nil {
+		return nil, fmt.Errorf("pod CIDR %q: no IPv4 range (IPv6 pod ranges %v are not supported)", cidrs, v6)
 	}
-	n.IP = n.IP.To4()
-	if ones, _ := n.Mask.Size(); ones > 30 {
-		return nil, fmt.Errorf("pod CIDR %q: too small, need at least a /30", cidr)
-	}
-	return n, nil
+	return v4, nil
 }
