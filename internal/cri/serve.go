@@ -22,6 +22,7 @@ func (r *Runtime) Serve(ctx context.Context, l net.Listener) error {
 	srv := grpc.NewServer(grpc.MaxRecvMsgSize(maxMsgSize), grpc.MaxSendMsgSize(maxMsgSize))
 	runtimeapi.RegisterRuntimeServiceServer(srv, r)
 	runtimeapi.RegisterImageServiceServer(srv, r)
+	srv.RegisterService(&importServiceDesc, r)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -55,4 +56,21 @@ func Listen(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen %s: %w", path, err)
 	}
 	return l, nil
+}
+
+// Run is `kemudi runtime`: the runtime served on a unix socket at listen
+// until ctx ends. Containers keep running after it returns.
+func Run(ctx context.Context, opts Options, listen string) error {
+	r, err := New(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	l, err := Listen(listen)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(listen)
+	r.log.Info("serving CRI", "socket", listen)
+	return r.Serve(ctx, l)
 }

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kemudi/kemudi/internal/cri"
+)
+
+func newRuntimeCommand() *cobra.Command {
+	var o cri.Options
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "runtime",
+		Short: "Run the container runtime alone: CRI v1 on a unix socket, for the kubelet, crictl and critest",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext(cmd.Context())
+			defer cancel()
+			o.Log = slog.Default()
+			return cri.Run(ctx, o, listen)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Root, "root", cri.DefaultRoot, "runtime data: images, sandbox and container records, supervisor and network state")
+	f.StringVar(&o.StateDir, "state-dir", cri.DefaultStateDir, "runtime state that does not outlive a reboot (network namespaces)")
+	f.StringVar(&listen, "listen", cri.DefaultSocket, "unix socket to serve CRI v1 on")
+	f.StringVar(&o.PodCIDR, "pod-cidr", "10.42.0.0/24", "the node's pod range (the kubelet's UpdateRuntimeConfig replaces it)")
+	f.StringVar(&o.RegistryConfig, "registry-config", "", "registries.yaml (k3s's format): mirrors, credentials, TLS and plain-HTTP registries")
+	f.StringVar(&o.CNIConfDir, "cni-conf-dir", "", "CNI network configurations: hand the pod network to a CNI plugin chain (with --cni-bin-dir)")
+	f.StringVar(&o.CNIBinDir, "cni-bin-dir", "", "CNI plugin binaries (with --cni-conf-dir)")
+	f.StringVar(&o.OCIRuntime, "oci-runtime", "", "an OCI runtime binary (runc) to use instead of the built-in libcontainer")
+	return cmd
+}

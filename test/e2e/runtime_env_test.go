@@ -1,0 +1,333 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netns"
+
+	"github.com/kemudi/kemudi/bench/harness"
+	"github.com/kemudi/kemudi/internal/testimages"
+)
+
+// crictlVersion is the crictl the runtime e2e tests drive; CI installs it
+// the same way: GOBIN=<cache>/bin go install sigs.k8s.io/cri-tools/cmd/crictl@<version>.
+const crictlVersion = "v1.37.0"
+
+// crictlBinary returns $CRICTL, else crictl from the test cache, built
+// from the Go module proxy the first time.
+func crictlBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CRICTL"); p != "" {
+		return p
+	}
+	dir := os.Getenv("KEMUDI_E2E_CACHE")
+	if dir == "" {
+		c, err := os.UserCacheDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = filepath.Join(c, "kemudi-e2e")
+	}
+	bin := filepath.Join(dir, "bin", "crictl-"+crictlVersion)
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	gobin := filepath.Join(dir, "bin", "install-"+randHex(4))
+	defer os.RemoveAll(gobin)
+	cmd := exec.Command("go", "install", "sigs.k8s.io/cri-tools/cmd/crictl@"+crictlVersion)
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go install crictl: %v\n%s", err, out)
+	}
+	if err := os.Rename(filepath.Join(gobin, "crictl"), bin); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// runtimeNode is one `kemudi runtime` inside a network namespace the test
+// made (the node), with a registry on that namespace's loopback.
+type runtimeNode struct {
+	t                    *testing.T
+	bin, crictlBin       string
+	netnsName, netnsPath string
+	root, stateDir, sock string
+	logDir, crictlConfig string
+	registry             *testimages.Registry
+	proc                 *harness.Process
+}
+
+// newRuntimeNode makes the node's network namespace, a registry in it with
+// a busybox image as busybox:1, and starts the runtime.
+func newRuntimeNode(t *testing.T) *runtimeNode {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the runtime needs root")
+	}
+	n := &runtimeNode{t: t, crictlBin: crictlBinary(t), bin: kemudiWithSupervisor(t)}
+	tmp := t.TempDir()
+	n.root, n.stateDir = filepath.Join(tmp, "root"), filepath.Join(tmp, "state")
+	n.sock, n.logDir = filepath.Join(tmp, "cri.sock"), filepath.Join(tmp, "logs")
+	// crictl's own config, so that nothing comes from the host's /etc/crictl.yaml
+	n.crictlConfig = filepath.Join(tmp, "crictl.yaml")
+	if err := os.WriteFile(n.crictlConfig, []byte("runtime-endpoint: unix://"+n.sock+"\nimage-endpoint: unix://"+n.sock+"\ntimeout: 60\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n.netnsName = "kemudi-e2e-" + randHex(4)
+	n.netnsPath = "/var/run/netns/" + n.netnsName
+	run(t, "ip", "netns", "add", n.netnsName)
+	t.Cleanup(func() { run(t, "ip", "netns", "del", n.netnsName) })
+	run(t, "nsenter", "--net="+n.netnsPath, "ip", "link", "set", "lo", "up")
+	t.Cleanup(n.killSupervisor) // after the runtime has stopped (cleanups run last first)
+	n.registry = registryIn(t, n.netnsPath)
+	t.Cleanup(n.registry.Close)
+	img, err := testimages.Busybox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.registry.Push("busybox:1", img); err != nil {
+		t.Fatal(err)
+	}
+	n.start()
+	t.Cleanup(func() {
+		// whatever a failed test left: pods first, while the runtime runs
+		if out, err := n.tryCrictl("rmp", "-a", "-f"); err != nil {
+			t.Logf("crictl rmp -a -f: %v\n%s", err, out)
+		}
+		if n.proc != nil && !n.proc.Exited() {
+			if err := n.proc.Stop(30 * time.Second); err != nil {
+				t.Errorf("stop runtime: %v", err)
+			}
+		}
+	})
+	return n
+}
+
+// start runs `kemudi runtime` inside the node's namespace and waits until
+// it serves.
+func (n *runtimeNode) start() {
+	t := n.t
+	t.Helper()
+	p, err := harness.StartProcess("runtime", "nsenter", "serving CRI", nil,
+		"--net="+n.netnsPath, n.bin, "runtime", "--root", n.root, "--state-dir", n.stateDir,
+		"--listen", n.sock, "--pod-cidr", "10.42.0.0/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.proc = p
+	if err := p.WaitReady(2 * time.Minute); err != nil {
+		t.Fatalf("runtime: %v\n%s", err, p.Tail())
+	}
+}
+
+// killSupervisor ends the supervisor processes this node's runtime started
+// (found by the node's unique root in their command line), by pid.
+func (n *runtimeNode) killSupervisor() {
+	for _, pid := range pidsWithArg(n.root) {
+		p, err := os.FindProcess(pid)
+		if err == nil {
+			_ = p.Kill()
+		}
+	}
+}
+
+// pidsWithArg lists processes whose command line mentions s.
+func pidsWithArg(s string) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(b, []byte(s)) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// crictl runs crictl against the node's runtime and returns its stdout.
+func (n *runtimeNode) crictl(args ...string) string {
+	n.t.Helper()
+	out, err := n.tryCrictl(args...)
+	if err != nil {
+		n.t.Fatalf("crictl %s: %v\n%s\nruntime log:\n%s", strings.Join(args, " "), err, out, n.proc.Tail())
+	}
+	return out
+}
+
+func (n *runtimeNode) tryCrictl(args ...string) (string, error) {
+	full := append([]string{"--config", n.crictlConfig, "--runtime-endpoint", "unix://" + n.sock, "--image-endpoint", "unix://" + n.sock, "--timeout", "60s"}, args...)
+	cmd := exec.Command(n.crictlBin, full...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String() + stderr.String(), err
+	}
+	return stdout.String(), nil
+}
+
+// crictlJSON runs crictl with -o json and decodes its output.
+func (n *runtimeNode) crictlJSON(v any, args ...string) {
+	n.t.Helper()
+	out := n.crictl(append([]string{args[0], "-o", "json"}, args[1:]...)...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		n.t.Fatalf("crictl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// writeJSON writes v as a file for crictl and returns its path.
+func (n *runtimeNode) writeJSON(name string, v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	p := filepath.Join(n.t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		n.t.Fatal(err)
+	}
+	return p
+}
+
+// registryIn starts a test registry listening on the loopback of the
+// network namespace at path.
+func registryIn(t *testing.T, path string) *testimages.Registry {
+	t.Helper()
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	target, err := netns.GetFromPath(path)
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	defer target.Close()
+	if err := netns.Set(target); err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	reg, regErr := testimages.NewRegistry()
+	if err := netns.Set(orig); err != nil {
+		// this thread stays in the node's namespace: let it die with the goroutine
+		t.Fatalf("return to the test's network namespace: %v", err)
+	}
+	runtime.UnlockOSThread()
+	if regErr != nil {
+		t.Fatal(regErr)
+	}
+	return reg
+}
+
+// kemudiWithSupervisor is the kemudi binary, with kemudi-supervisor next to
+// it (built there when it has none embedded and none is there).
+func kemudiWithSupervisor(t *testing.T) string {
+	t.Helper()
+	bin, err := harness.SharedBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup := filepath.Join(filepath.Dir(bin), "kemudi-supervisor")
+	if _, err := os.Stat(sup); err == nil {
+		return bin
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", sup, "./cmd/kemudi-supervisor")
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/kemudi-supervisor: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// eventually polls cond until it holds or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, detail := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %s", what, timeout, detail)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// mountsUnder lists mount points below dir.
+func mountsUnder(dir string) []string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir) {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}
+
+// cgroupDirs lists the directories of a cgroupfs path that exist in any
+// hierarchy (v1 controllers, the v2 mount).
+func cgroupDirs(path string) []string {
+	var out []string
+	ents, _ := os.ReadDir("/sys/fs/cgroup")
+	for _, e := range ents {
+		p := filepath.Join("/sys/fs/cgroup", e.Name(), path)
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", path)); err == nil {
+		out = append(out, filepath.Join("/sys/fs/cgroup", path))
+	}
+	return out
+}
+
+func fmtList(v []string) string { return fmt.Sprintf("%q", v) }
+
+func itoa(i int) string { return strconv.Itoa(i) }

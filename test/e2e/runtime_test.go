@@ -1,0 +1,329 @@
+package e2e
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kemudi/kemudi/internal/testimages"
+)
+
+type v1Image = v1.Image
+
+var criID = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+type podFiles struct{ pod, ctr string }
+
+// podAndContainer writes crictl's pod.json and ctr.json: a busybox pod
+// whose container prints its hostname and resolv.conf, then waits, and
+// exits 0 on SIGTERM.
+func (n *runtimeNode) podAndContainer(name string) podFiles {
+	pod := map[string]any{
+		"metadata":      map[string]any{"name": name, "namespace": "default", "uid": "uid-" + name, "attempt": 0},
+		"hostname":      name,
+		"log_directory": filepath.Join(n.logDir, name),
+		"dns_config":    map[string]any{"servers": []string{"10.43.0.10"}, "searches": []string{"default.svc.cluster.local"}, "options": []string{"ndots:5"}},
+		"labels":        map[string]string{"app": name},
+		"linux":         map[string]any{},
+	}
+	ctr := map[string]any{
+		"metadata": map[string]any{"name": "app"},
+		"image":    map[string]any{"image": n.registry.Ref("busybox:1")},
+		"command":  []string{"sh", "-c", `trap "exit 0" TERM; echo "hello from $(hostname) as $(id -u)"; cat /etc/resolv.conf; while true; do sleep 0.2; done`},
+		"log_path": "app.log",
+		"linux": map[string]any{
+			"resources":        map[string]any{"memory_limit_in_bytes": 64 << 20, "cpu_shares": 512, "cpu_period": 100000, "cpu_quota": 50000},
+			"security_context": map[string]any{"run_as_user": map[string]any{"value": 65534}},
+		},
+	}
+	return podFiles{pod: n.writeJSON(name+"-pod.json", pod), ctr: n.writeJSON(name+"-ctr.json", ctr)}
+}
+
+// TestRuntimeCrictl drives `kemudi runtime` with crictl through a pod's
+// life, then checks that nothing of the pod is left on the node.
+func TestRuntimeCrictl(t *testing.T) {
+	n := newRuntimeNode(t)
+	ref := n.registry.Ref("busybox:1")
+
+	var info struct {
+		Status struct {
+			Conditions []struct {
+				Type   string `json:"type"`
+				Status bool   `json:"status"`
+			} `json:"conditions"`
+		} `json:"status"`
+	}
+	n.crictlJSON(&info, "info")
+	for _, c := range info.Status.Conditions {
+		if !c.Status {
+			t.Errorf("crictl info: %s is false", c.Type)
+		}
+	}
+	if len(info.Status.Conditions) != 2 {
+		t.Errorf("crictl info: conditions %+v, want RuntimeReady and NetworkReady", info.Status.Conditions)
+	}
+
+	if out := n.crictl("pull", ref); !strings.Contains(out, "Image is up to date for sha256:") {
+		t.Errorf("crictl pull: %q", out)
+	}
+	if out := n.crictl("images"); !strings.Contains(out, n.registry.Host+"/busybox") || !strings.Contains(out, " 1 ") {
+		t.Errorf("crictl images:\n%s", out)
+	}
+	var inspecti struct {
+		Status struct {
+			ID       string   `json:"id"`
+			RepoTags []string `json:"repoTags"`
+		} `json:"status"`
+	}
+	n.crictlJSON(&inspecti, "inspecti", ref)
+	if !strings.HasPrefix(inspecti.Status.ID, "sha256:") || len(inspecti.Status.RepoTags) != 1 || inspecti.Status.RepoTags[0] != ref {
+		t.Errorf("crictl inspecti: %+v", inspecti.Status)
+	}
+
+	files := n.podAndContainer("web")
+	pod := strings.TrimSpace(n.crictl("runp", files.pod))
+	if !criID.MatchString(pod) {
+		t.Fatalf("crictl runp: %q is not a pod id", pod)
+	}
+	var inspectp struct {
+		Status struct {
+			State   string `json:"state"`
+			Network struct {
+				IP string `json:"ip"`
+			} `json:"network"`
+		} `json:"status"`
+	}
+	n.crictlJSON(&inspectp, "inspectp", pod)
+	if inspectp.Status.State != "SANDBOX_READY" {
+		t.Errorf("crictl inspectp: state %s", inspectp.Status.State)
+	}
+	_, podNet, _ := net.ParseCIDR("10.42.0.0/24")
+	if ip := net.ParseIP(inspectp.Status.Network.IP); ip == nil || !podNet.Contains(ip) {
+		t.Errorf("crictl inspectp: pod IP %q is not in 10.42.0.0/24", inspectp.Status.Network.IP)
+	}
+
+	ctr := strings.TrimSpace(n.crictl("create", pod, files.ctr, files.pod))
+	if !criID.MatchString(ctr) {
+		t.Fatalf("crictl create: %q is not a container id", ctr)
+	}
+	if out := n.crictl("ps", "-a"); !strings.Contains(out, ctr[:13]) || !strings.Contains(out, "Created") {
+		t.Errorf("crictl ps -a before start:\n%s", out)
+	}
+	n.crictl("start", ctr)
+	if out := n.crictl("ps"); !strings.Contains(out, ctr[:13]) || !strings.Contains(out, "Running") || !strings.Contains(out, "app") {
+		t.Errorf("crictl ps:\n%s", out)
+	}
+	var inspect struct {
+		Status struct {
+			State    string `json:"state"`
+			ExitCode int    `json:"exitCode"`
+			Reason   string `json:"reason"`
+			LogPath  string `json:"logPath"`
+			ImageRef string `json:"imageRef"`
+		} `json:"status"`
+		Info struct {
+			Pid int `json:"pid"`
+		} `json:"info"`
+	}
+	n.crictlJSON(&inspect, "inspect", ctr)
+	if inspect.Status.State != "CONTAINER_RUNNING" || inspect.Info.Pid <= 0 {
+		t.Errorf("crictl inspect: state %s, pid %d", inspect.Status.State, inspect.Info.Pid)
+	}
+	if want := filepath.Join(n.logDir, "web", "app.log"); inspect.Status.LogPath != want {
+		t.Errorf("crictl inspect: log path %q, want %q", inspect.Status.LogPath, want)
+	}
+	if inspect.Status.ImageRef != inspecti.Status.ID {
+		t.Errorf("crictl inspect: imageRef %q, want %q", inspect.Status.ImageRef, inspecti.Status.ID)
+	}
+	pid := inspect.Info.Pid
+
+	eventually(t, 30*time.Second, "crictl logs shows the container's output", func() (bool, string) {
+		out, _ := n.tryCrictl("logs", ctr)
+		return strings.Contains(out, "hello from web as 65534") && strings.Contains(out, "nameserver 10.43.0.10") &&
+			strings.Contains(out, "search default.svc.cluster.local"), out
+	})
+	eventually(t, 30*time.Second, "crictl stats lists the container", func() (bool, string) {
+		out, _ := n.tryCrictl("stats")
+		return strings.Contains(out, ctr[:13]), out
+	})
+	if cg := cgroupDirs("/kemudi/" + pod + "/" + ctr); len(cg) == 0 {
+		t.Errorf("the container has no cgroup under /kemudi/%s", pod)
+	} else if b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/memory/kemudi", pod, ctr, "memory.limit_in_bytes")); err == nil && strings.TrimSpace(string(b)) != "67108864" {
+		t.Errorf("memory limit %s, want 67108864", b)
+	}
+
+	n.crictl("stop", "-t", "10", ctr)
+	n.crictlJSON(&inspect, "inspect", ctr)
+	if inspect.Status.State != "CONTAINER_EXITED" || inspect.Status.ExitCode != 0 || inspect.Status.Reason != "Completed" {
+		t.Errorf("after crictl stop: state %s, exit code %d, reason %q", inspect.Status.State, inspect.Status.ExitCode, inspect.Status.Reason)
+	}
+	if _, err := os.Stat(filepath.Join("/proc", itoa(pid))); err == nil {
+		t.Errorf("the container's process %d still runs after crictl stop", pid)
+	}
+	if out := n.crictl("ps", "-a"); !strings.Contains(out, "Exited") {
+		t.Errorf("crictl ps -a after stop:\n%s", out)
+	}
+
+	n.crictl("stopp", pod)
+	n.crictl("rmp", pod)
+	if out := n.crictl("pods", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("crictl pods after rmp: %q", out)
+	}
+	if out := n.crictl("ps", "-a", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("crictl ps -a after rmp: %q", out)
+	}
+	n.assertPodGone(pod, ctr)
+	n.assertNodeClean()
+
+	n.crictl("rmi", ref)
+	if out := n.crictl("images", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("crictl images after rmi: %q", out)
+	}
+}
+
+// assertPodGone checks that no cgroup, network namespace file or mount
+// of the pod and its containers is left.
+func (n *runtimeNode) assertPodGone(pod string, ctrs ...string) {
+	t := n.t
+	t.Helper()
+	if cg := cgroupDirs("/kemudi/" + pod); len(cg) > 0 {
+		t.Errorf("cgroups left: %s", fmtList(cg))
+	}
+	if _, err := os.Stat(filepath.Join(n.stateDir, "netns", pod)); err == nil {
+		t.Errorf("network namespace file of %s left", pod)
+	}
+	for _, dir := range []string{n.root, n.stateDir} {
+		for _, m := range mountsUnder(dir) {
+			for _, id := range append([]string{pod}, ctrs...) {
+				if strings.Contains(m, id) {
+					t.Errorf("mount left: %s", m)
+				}
+			}
+		}
+	}
+}
+
+// assertNodeClean checks, once every pod is removed, that no mount, veth
+// or container process is left on the node.
+func (n *runtimeNode) assertNodeClean() {
+	t := n.t
+	t.Helper()
+	for _, dir := range []string{n.root, n.stateDir} {
+		if m := mountsUnder(dir); len(m) > 0 {
+			t.Errorf("mounts left under %s: %s", dir, fmtList(m))
+		}
+	}
+	// A pod's host end is "veth" and hex digits of its id; the bridge's own
+	// pair (kemudi0-up) stays.
+	for _, line := range strings.Split(run(t, "nsenter", "--net="+n.netnsPath, "ip", "-o", "link", "show", "type", "veth"), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(f[1], "veth") {
+			t.Errorf("veth left in the node's namespace: %s", line)
+		}
+	}
+	if cg := cgroupDirs("/kemudi"); len(cg) > 0 {
+		for _, d := range cg {
+			if ents, _ := os.ReadDir(d); hasDirs(ents) {
+				t.Errorf("pod cgroups left in %s", d)
+			}
+		}
+	}
+}
+
+func hasDirs(ents []os.DirEntry) bool {
+	for _, e := range ents {
+		if e.IsDir() {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRuntimeRestart: containers keep running when the runtime is killed
+// with SIGKILL; the restarted runtime lists them Running with their
+// original start times, and stops them.
+func TestRuntimeRestart(t *testing.T) {
+	n := newRuntimeNode(t)
+	n.crictl("pull", n.registry.Ref("busybox:1"))
+	const pods = 3
+	type started struct{ pod, ctr, startedAt string }
+	var all []started
+	for i := range pods {
+		files := n.podAndContainer("restart-" + itoa(i))
+		pod := strings.TrimSpace(n.crictl("runp", files.pod))
+		ctr := strings.TrimSpace(n.crictl("create", pod, files.ctr, files.pod))
+		n.crictl("start", ctr)
+		var inspect struct {
+			Status struct {
+				StartedAt string `json:"startedAt"`
+			} `json:"status"`
+		}
+		n.crictlJSON(&inspect, "inspect", ctr)
+		all = append(all, started{pod, ctr, inspect.Status.StartedAt})
+	}
+
+	n.proc.Kill()
+	n.start()
+
+	for _, s := range all {
+		var inspect struct {
+			Status struct {
+				State     string `json:"state"`
+				StartedAt string `json:"startedAt"`
+			} `json:"status"`
+		}
+		n.crictlJSON(&inspect, "inspect", s.ctr)
+		if inspect.Status.State != "CONTAINER_RUNNING" || inspect.Status.StartedAt != s.startedAt {
+			t.Errorf("after restart, %s: state %s started %s, want RUNNING started %s", s.ctr[:13], inspect.Status.State, inspect.Status.StartedAt, s.startedAt)
+		}
+	}
+	if out := n.crictl("ps"); strings.Count(out, "Running") != pods {
+		t.Errorf("crictl ps after restart:\n%s", out)
+	}
+	for _, s := range all {
+		n.crictl("stop", "-t", "10", s.ctr)
+		n.crictl("rmp", "-f", s.pod)
+		n.assertPodGone(s.pod, s.ctr)
+	}
+	n.assertNodeClean()
+}
+
+// TestRuntimeImageImport: `kemudi image import` loads a docker-archive
+// without a registry; ls and rm see it.
+func TestRuntimeImageImport(t *testing.T) {
+	n := newRuntimeNode(t)
+	img, err := testimages.Busybox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tarball := filepath.Join(t.TempDir(), "busybox.tar")
+	f, err := os.Create(tarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testimages.DockerArchive(f, map[string]v1Image{"example.com/tools/busybox:imported": img}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	kemudi := func(args ...string) string {
+		return run(t, n.bin, append([]string{"image", "--runtime-endpoint", n.sock}, args...)...)
+	}
+	if out := kemudi("import", tarball); !strings.Contains(out, "example.com/tools/busybox:imported") {
+		t.Errorf("kemudi image import: %q", out)
+	}
+	if out := kemudi("ls"); !strings.Contains(out, "example.com/tools/busybox:imported") {
+		t.Errorf("kemudi image ls:\n%s", out)
+	}
+	if out := n.crictl("images"); !strings.Contains(out, "example.com/tools/busybox") {
+		t.Errorf("crictl images after import:\n%s", out)
+	}
+	kemudi("rm", "example.com/tools/busybox:imported")
+	if out := kemudi("ls"); strings.Contains(out, "busybox") {
+		t.Errorf("kemudi image ls after rm:\n%s", out)
+	}
+}
