@@ -19,20 +19,8 @@ func (m *Manager) setupBuiltin(_ context.Context, sb SandboxNet) (Result, error)
 	if subnet == nil {
 		return Result{}, fmt.Errorf("%w: no pod CIDR yet", ErrNotReady)
 	}
-	alloc, err := m.allocator(subnet)
+	ip, rec, err := m.reserve(sb, subnet)
 	if err != nil {
-		return Result{}, err
-	}
-	ip, err := alloc.Allocate(sb.ID)
-	if err != nil {
-		return Result{}, err
-	}
-	rec := record{
-		ID: sb.ID, Mode: modeBuiltin, NetNS: sb.NetNS, HostVeth: vethName(sb.ID),
-		PodCIDR: subnet.String(), IPs: []string{ip.String()}, PortMappings: sb.PortMappings,
-		Name: sb.Name, Namespace: sb.Namespace, UID: sb.UID,
-	}
-	if err := m.records.put(rec); err != nil {
 		return Result{}, err
 	}
 	rules, err := hostPortRules(sb.ID, ip, sb.PortMappings)
@@ -81,6 +69,35 @@ func (m *Manager) setupBuiltin(_ context.Context, sb SandboxNet) (Result, error)
 	}
 	m.log.Debug("sandbox network up", "sandbox", sb.ID, "ip", ip, "veth", rec.HostVeth)
 	return Result{IPs: []net.IP{ip}, Gateway: gw, Interface: podInterface}, nil
+}
+
+// reserve checks the sandbox's host ports against other sandboxes,
+// reserves its address and records it: one step for concurrent Setups.
+func (m *Manager) reserve(sb SandboxNet, subnet *net.IPNet) (net.IP, record, error) {
+	if hasHostPorts(sb.PortMappings) {
+		m.portMu.Lock()
+		defer m.portMu.Unlock()
+		if err := m.hostPortConflict(sb); err != nil {
+			return nil, record{}, err
+		}
+	}
+	alloc, err := m.allocator(subnet)
+	if err != nil {
+		return nil, record{}, err
+	}
+	ip, err := alloc.Allocate(sb.ID)
+	if err != nil {
+		return nil, record{}, err
+	}
+	rec := record{
+		ID: sb.ID, Mode: modeBuiltin, NetNS: sb.NetNS, HostVeth: vethName(sb.ID),
+		PodCIDR: subnet.String(), IPs: []string{ip.String()}, PortMappings: sb.PortMappings,
+		Name: sb.Name, Namespace: sb.Namespace, UID: sb.UID,
+	}
+	if err := m.records.put(rec); err != nil {
+		return nil, record{}, err
+	}
+	return ip, rec, nil
 }
 
 // teardownBuiltin deletes the host end of the veth (the pod end goes with

@@ -304,3 +304,37 @@ func TestSetupTwice(t *testing.T) {
 		t.Errorf("want one hostPort rule for the sandbox:\n%s", rules)
 	}
 }
+
+func TestHostPortConflict(t *testing.T) {
+	n := newTestNode(t, nil)
+	ctx := context.Background()
+	first, _ := n.sandbox(t, "first", PortMapping{ContainerPort: 80, HostPort: 8080}, PortMapping{ContainerPort: 80, HostPort: 9090, HostIP: nodeIP})
+	serveTCP(t, first.NetNS, ":80")
+	for _, c := range []struct {
+		name     string
+		pm       PortMapping
+		conflict bool
+	}{
+		{"same port", PortMapping{ContainerPort: 81, HostPort: 8080}, true},
+		{"same port, one host IP", PortMapping{ContainerPort: 81, HostPort: 8080, HostIP: nodeIP}, true},
+		{"same port, all host IPs against one", PortMapping{ContainerPort: 81, HostPort: 9090}, true},
+		{"same port, another host IP", PortMapping{ContainerPort: 81, HostPort: 9090, HostIP: "10.42.0.1"}, false},
+		{"same port, another protocol", PortMapping{Protocol: "udp", ContainerPort: 81, HostPort: 8080}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sb := SandboxNet{ID: "second", NetNS: newNetNS(t, n.dir, "second"), PortMappings: []PortMapping{c.pm}}
+			_, err := n.mgr.Setup(ctx, sb)
+			t.Cleanup(func() { n.mgr.Teardown(ctx, sb) })
+			if c.conflict {
+				if err == nil || !strings.Contains(err.Error(), "already used by sandbox first") {
+					t.Fatalf("Setup = %v, want a conflict with sandbox first", err)
+				}
+			} else if err != nil {
+				t.Fatalf("Setup: %v", err)
+			}
+			if _, err := whoAmI(t, n.outside, nodeIP+":8080"); err != nil {
+				t.Errorf("first sandbox's host port after the second's Setup: %v", err)
+			}
+		})
+	}
+}

@@ -26,6 +26,8 @@ type Manager struct {
 	records records
 	cni     *cniNetwork // nil: the built-in network
 
+	portMu sync.Mutex // serializes host port checks with recording them
+
 	mu      sync.Mutex // guards what follows
 	podCIDR *net.IPNet
 	allocs  map[string]*allocator // by pod CIDR
@@ -190,6 +192,9 @@ func validSandbox(sb SandboxNet) error {
 	}
 	if sb.NetNS == "" {
 		return fmt.Errorf("network: sandbox %s has no network namespace", sb.ID)
+	}
+	if err := validPortMappings(sb.PortMappings); err != nil {
+		return fmt.Errorf("network: sandbox %s: %w", sb.ID, err)
 	}
 	return nil
 }

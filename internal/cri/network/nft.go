@@ -110,20 +110,13 @@ func hostPortRules(id string, podIP net.IP, mappings []PortMapping) ([]*nftables
 		if pm.HostPort == 0 {
 			continue
 		}
-		if pm.HostPort < 0 || pm.HostPort > 65535 || pm.ContainerPort <= 0 || pm.ContainerPort > 65535 {
-			return nil, fmt.Errorf("port mapping %d->%d: port out of range", pm.HostPort, pm.ContainerPort)
+		if err := validPortMappings([]PortMapping{pm}); err != nil {
+			return nil, err
 		}
-		proto, err := protoNumber(pm.Protocol)
-		if err != nil {
-			return nil, fmt.Errorf("port mapping %d->%d: %w", pm.HostPort, pm.ContainerPort, err)
-		}
+		proto, _ := protoNumber(pm.Protocol)
 		var match []expr.Any
-		if pm.HostIP != "" && pm.HostIP != "0.0.0.0" {
-			hip := net.ParseIP(pm.HostIP)
-			if hip == nil || hip.To4() == nil {
-				return nil, fmt.Errorf("port mapping %d->%d: host IP %q is not an IPv4 address", pm.HostPort, pm.ContainerPort, pm.HostIP)
-			}
-			match = daddrIn(&net.IPNet{IP: hip.To4(), Mask: net.CIDRMask(32, 32)})
+		if !anyHostIP(pm.HostIP) {
+			match = daddrIn(&net.IPNet{IP: net.ParseIP(pm.HostIP).To4(), Mask: net.CIDRMask(32, 32)})
 		}
 		rules = append(rules, &nftables.Rule{
 			Table: ch.Table, Chain: ch, UserData: sandboxComment(id),

@@ -1,0 +1,88 @@
+package network
+
+import (
+	"fmt"
+	"net"
+	"strings"
+)
+
+// hostPortConflict reports a mapping of sb that another sandbox already
+// holds: the same protocol and port, on the same host IP or on every one.
+// Two DNAT rules for one port would send its traffic to whichever comes
+// first, silently.
+func (m *Manager) hostPortConflict(sb SandboxNet) error {
+	if !hasHostPorts(sb.PortMappings) {
+		return nil
+	}
+	ids, err := m.records.ids()
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if id == sb.ID {
+			continue
+		}
+		rec, ok, err := m.records.get(id)
+		if err != nil || !ok {
+			continue
+		}
+		for _, want := range sb.PortMappings {
+			for _, have := range rec.PortMappings {
+				if want.HostPort != 0 && sameHostPort(want, have) {
+					return fmt.Errorf("host port %s/%d%s is already used by sandbox %s", protoName(want.Protocol), want.HostPort, onHostIP(want.HostIP), id)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func hasHostPorts(pms []PortMapping) bool {
+	for _, pm := range pms {
+		if pm.HostPort != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func sameHostPort(a, b PortMapping) bool {
+	if a.HostPort != b.HostPort || protoName(a.Protocol) != protoName(b.Protocol) {
+		return false
+	}
+	return anyHostIP(a.HostIP) || anyHostIP(b.HostIP) || a.HostIP == b.HostIP
+}
+
+func anyHostIP(ip string) bool { return ip == "" || ip == "0.0.0.0" }
+
+func protoName(p string) string {
+	if p == "" {
+		return "tcp"
+	}
+	return strings.ToLower(p)
+}
+
+func onHostIP(ip string) string {
+	if anyHostIP(ip) {
+		return ""
+	}
+	return " on " + ip
+}
+
+// validPortMappings rejects what no rule can express.
+func validPortMappings(pms []PortMapping) error {
+	for _, pm := range pms {
+		if pm.HostPort < 0 || pm.HostPort > 65535 || pm.ContainerPort <= 0 || pm.ContainerPort > 65535 {
+			return fmt.Errorf("port mapping %d->%d: port out of range", pm.HostPort, pm.ContainerPort)
+		}
+		if _, err := protoNumber(pm.Protocol); err != nil {
+			return fmt.Errorf("port mapping %d->%d: %w", pm.HostPort, pm.ContainerPort, err)
+		}
+		if !anyHostIP(pm.HostIP) {
+			if ip := net.ParseIP(pm.HostIP); ip == nil || ip.To4() == nil {
+				return fmt.Errorf("port mapping %d->%d: host IP %q is not an IPv4 address", pm.HostPort, pm.ContainerPort, pm.HostIP)
+			}
+		}
+	}
+	return nil
+}
