@@ -3,9 +3,12 @@ package image
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 )
 
 // FuzzUnpack: whatever the layer (any compression), unpacking never
@@ -14,6 +17,12 @@ func FuzzUnpack(f *testing.F) {
 	// More seeds in testdata/fuzz/FuzzUnpack.
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		wd := time.AfterFunc(5*time.Second, func() {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			panic(fmt.Sprintf("hung on %q\n%s", data, buf[:n]))
+		})
+		defer wd.Stop()
 		outer := t.TempDir()
 		sentinel := filepath.Join(outer, "outside")
 		if err := os.WriteFile(sentinel, []byte("untouched"), 0o644); err != nil {
