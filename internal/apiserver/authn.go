@@ -4,14 +4,12 @@ import (
 	"crypto/x509"
 	"net/http"
 	"strings"
+
+	"github.com/kemudi/kemudi/internal/auth"
 )
 
 // User is who made a request.
-type User struct {
-	Name   string
-	UID    string
-	Groups []string
-}
+type User = auth.User
 
 // Authenticator identifies the caller of a request; ok is false when the
 // request carries no credentials it accepts.
@@ -84,7 +82,9 @@ func (f TokenAuthenticator) Authenticate(r *http.Request) (*User, bool) {
 }
 
 func (s *Server) authenticate(r *http.Request) (*User, bool) {
-	if u, ok := localUser(r); ok {
+	// A local socket's connections are its component; a bearer token
+	// says which part of it (a controller's own service account).
+	if u, ok := localUser(r); ok && r.Header.Get("Authorization") == "" {
 		return u, true
 	}
 	if s.authn == nil {

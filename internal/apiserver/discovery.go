@@ -75,7 +75,7 @@ func newDiscovery(eps []*endpoint, scheme *runtime.Scheme) *discovery {
 		}
 		list.APIResources = append(list.APIResources, metav1.APIResource{
 			Name: ep.Resource.Resource, SingularName: ep.SingularName, Namespaced: ep.Namespaced,
-			Kind: ep.Kind, Verbs: allVerbs, ShortNames: ep.ShortNames, Categories: ep.Categories,
+			Kind: ep.Kind, Verbs: ep.verbs(), ShortNames: ep.ShortNames, Categories: ep.Categories,
 		})
 		for _, sub := range subresourcesOf(ep, scheme) {
 			list.APIResources = append(list.APIResources, metav1.APIResource{
@@ -111,7 +111,7 @@ func (d *discovery) aggregated(eps []*endpoint, scheme *runtime.Scheme, core boo
 				rd := apidiscoveryv2.APIResourceDiscovery{
 					Resource: ep.Resource.Resource, SingularResource: ep.SingularName, Scope: scope,
 					ResponseKind: &metav1.GroupVersionKind{Group: kind.Group, Version: kind.Version, Kind: kind.Kind},
-					Verbs:        allVerbs, ShortNames: ep.ShortNames, Categories: ep.Categories,
+					Verbs:        ep.verbs(), ShortNames: ep.ShortNames, Categories: ep.Categories,
 				}
 				for _, sub := range subresourcesOf(ep, scheme) {
 					rd.Subresources = append(rd.Subresources, apidiscoveryv2.APISubresourceDiscovery{

@@ -17,6 +17,16 @@ type endpoint struct {
 	prefix string
 	// alloc, when set, takes from shared pools on writes (services).
 	alloc allocation
+	// review marks a create-only review API (serveReview answers it).
+	review bool
+}
+
+// verbs are what discovery lists for the endpoint.
+func (e *endpoint) verbs() []string {
+	if e.review {
+		return createOnly
+	}
+	return allVerbs
 }
 
 func newEndpoint(r *registry.Resource) *endpoint {

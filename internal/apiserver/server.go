@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/kemudi/kemudi/internal/auth"
 	"github.com/kemudi/kemudi/internal/registry"
 	"github.com/kemudi/kemudi/internal/storage"
 )
@@ -28,6 +29,12 @@ type Config struct {
 	Resources []*registry.Resource
 	// Authenticator identifies the caller of a request.
 	Authenticator Authenticator
+	// Authorizer decides what an authenticated caller may do; nil allows
+	// everything (upstream's AlwaysAllow).
+	Authorizer auth.Authorizer
+	// Rules lists what a user may do, for SelfSubjectRulesReview; nil
+	// answers that the list is incomplete.
+	Rules auth.RuleResolver
 	// OpenAPI serves /openapi/v2 and /openapi/v3; nil means 404.
 	OpenAPI http.Handler
 	// ServiceCIDR and NodePorts are where services' cluster IPs and node
@@ -49,6 +56,8 @@ type Server struct {
 	scheme      *runtime.Scheme
 	serializers *serializers
 	authn       Authenticator
+	authz       auth.Authorizer
+	rules       auth.RuleResolver
 	openapi     http.Handler
 	log         *slog.Logger
 
@@ -71,6 +80,8 @@ func New(cfg Config) (*Server, error) {
 		scheme:      cfg.Scheme,
 		serializers: newSerializers(cfg.Scheme),
 		authn:       cfg.Authenticator,
+		authz:       cfg.Authorizer,
+		rules:       cfg.Rules,
 		openapi:     cfg.OpenAPI,
 		log:         cfg.Log,
 		endpoints:   map[string]*endpoint{},
@@ -113,6 +124,12 @@ func New(cfg Config) (*Server, error) {
 		if r.TTL > 0 {
 			s.store.SetTTL(strings.TrimSuffix(strings.TrimPrefix(ep.prefix, storage.Prefix), "/"), r.TTL)
 		}
+	}
+	for _, r := range reviewResources() {
+		ep := newEndpoint(r)
+		ep.review = true
+		s.endpoints[endpointKey(r.GroupVersion.Group, r.GroupVersion.Version, r.Resource)] = ep
+		s.ordered = append(s.ordered, ep)
 	}
 	s.discovery = newDiscovery(s.ordered, cfg.Scheme)
 	return s, nil
@@ -167,6 +184,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, output{mediaType: mediaJSON}, apierrors.NewUnauthorized("Unauthorized"))
 		return
 	}
+	if user, ok = s.impersonate(w, r, user); !ok {
+		return
+	}
+	info, isResource := parseResourcePath(r)
+	var infop *requestInfo
+	if isResource {
+		infop = &info
+	}
+	if !s.authorize(w, r, attributesFor(r, user, infop)) {
+		return
+	}
 	switch {
 	case path == "/metrics":
 		s.metrics.ServeHTTP(w, r)
@@ -195,9 +223,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if s.discovery.serve(s, w, r, out) {
 		return
 	}
-	info, ok := parseResourcePath(r)
-	if !ok {
+	if !isResource {
 		s.writeError(w, out, apierrors.NewNotFound(schemaGR("", ""), ""))
+		return
+	}
+	if s.serveReview(w, r, out, &info, user) {
 		return
 	}
 	ep, ok := s.endpoints[endpointKey(info.Group, info.Version, info.Resource)]

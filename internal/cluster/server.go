@@ -48,6 +48,10 @@ type ServerOptions struct {
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
 	// ManagedFields says when writes record metadata.managedFields.
 	ManagedFields apiserver.ManagedFields
+	// AuthorizationModes are the authorizers, in order, after the
+	// system:masters bypass: Node, RBAC, AlwaysAllow (upstream's
+	// --authorization-mode; default Node,RBAC).
+	AuthorizationModes []string
 	// CompactInterval is how often etcd's history is compacted.
 	CompactInterval time.Duration
 	// ReleaseStartupPages drops the executable's pages that only start-up
@@ -60,13 +64,14 @@ type ServerOptions struct {
 // DefaultServerOptions are upstream-like defaults.
 func DefaultServerOptions() ServerOptions {
 	return ServerOptions{
-		DataDir:         "/var/lib/kemudi",
-		BindAddress:     "0.0.0.0",
-		Port:            6443,
-		ServiceCIDR:     netip.MustParsePrefix("10.43.0.0/16"),
-		NodePorts:       apiserver.PortRange{Base: 30000, Max: 32767},
-		CompactInterval: 5 * time.Minute,
-		Log:             slog.Default(),
+		DataDir:            "/var/lib/kemudi",
+		BindAddress:        "0.0.0.0",
+		Port:               6443,
+		ServiceCIDR:        netip.MustParsePrefix("10.43.0.0/16"),
+		NodePorts:          apiserver.PortRange{Base: 30000, Max: 32767},
+		CompactInterval:    5 * time.Minute,
+		AuthorizationModes: DefaultAuthorizationModes,
+		Log:                slog.Default(),
 	}
 }
 
@@ -138,8 +143,14 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		advertise = hostAddress()
 	}
 
+	authz, err := newAuthorization(runCtx, opts.AuthorizationModes, store, opts.Log.With("component", "authorizer"))
+	if err != nil {
+		return nil, err
+	}
 	resources := all.Resources()
 	api, err := apiserver.New(apiserver.Config{
+		Authorizer:    authz.authorizer,
+		Rules:         authz.rules,
 		Store:         store,
 		Scheme:        scheme,
 		Resources:     resources,
@@ -204,8 +215,12 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	go func() { serveErr <- api.Serve(runCtx, l, tlsConfig) }()
 	go store.RunCompactor(runCtx, opts.CompactInterval)
 
-	if err := api.EnsureObjects(ctx, systemObjects(kubernetesIP, advertise, port)...); err != nil {
+	system := systemObjects(kubernetesIP, advertise, port)
+	if err := api.EnsureObjects(ctx, system...); err != nil {
 		return nil, fmt.Errorf("create system objects: %w", err)
+	}
+	if err := authz.waitFor(ctx, system); err != nil {
+		return nil, err
 	}
 	if opts.ReleaseStartupPages {
 		if n, err := ReleaseStartupPages(); err != nil {

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"github.com/kemudi/kemudi/internal/controller"
+	"github.com/kemudi/kemudi/internal/controller/clusterroleaggregation"
 	"github.com/kemudi/kemudi/internal/controller/cronjob"
 	"github.com/kemudi/kemudi/internal/controller/daemonset"
 	"github.com/kemudi/kemudi/internal/controller/deployment"
@@ -56,5 +57,6 @@ func Controllers() map[string]Entry {
 		daemonset.Name:              {New: func(c *controller.Context) (Runner, error) { return daemonset.New(c) }},
 		statefulset.Name:            {New: func(c *controller.Context) (Runner, error) { return statefulset.New(c) }},
 		disruption.Name:             {New: func(c *controller.Context) (Runner, error) { return disruption.New(c) }},
+		clusterroleaggregation.Name: {New: func(c *controller.Context) (Runner, error) { return clusterroleaggregation.New(c) }},
 	}
 }
