@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	// Lets libcontainer's cgroup managers apply device rules.
@@ -76,6 +77,13 @@ func run(args []string) int {
 	case "serve":
 		if err := supervisor.RunSealed(); err != nil {
 			log.Warn("running unsealed: libcontainer copies the binary per container", "err", err)
+		}
+		// A CPU profile of the supervisor, for the benchmarks.
+		if p := os.Getenv("KEMUDI_SUPERVISOR_CPUPROFILE"); p != "" {
+			if f, err := os.Create(p); err == nil {
+				pprof.StartCPUProfile(f)
+				defer pprof.StopCPUProfile()
+			}
 		}
 		err = supervisor.Serve(ctx, *root, log)
 	default:
