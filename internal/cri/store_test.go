@@ -1,0 +1,52 @@
+package cri
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestStorePrefixLookupAndReload(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(dir, "container.json", containerID)
+	ids := []string{"abc1" + strings.Repeat("0", 60), "abc2" + strings.Repeat("0", 60), "ffff" + strings.Repeat("1", 60)}
+	for _, id := range ids {
+		if err := s.add(container{ID: id, SandboxID: "sb"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.add(container{ID: ids[0]}); err == nil {
+		t.Error("adding an existing id succeeded")
+	}
+	for _, tc := range []struct {
+		lookup, want string
+		err          error
+	}{
+		{ids[0], ids[0], nil},
+		{"abc2", ids[1], nil},
+		{"f", ids[2], nil},
+		{"abc", "", errAmbiguous},
+		{"0123", "", errNotFound},
+		{"", "", errNotFound},
+	} {
+		got, err := s.get(tc.lookup)
+		if !errors.Is(err, tc.err) || got.ID != tc.want {
+			t.Errorf("get(%q) = %q, %v; want %q, %v", tc.lookup, got.ID, err, tc.want, tc.err)
+		}
+	}
+	if _, err := s.update(ids[1], func(c *container) error { c.ExitCode = 3; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.remove(ids[2]); err != nil {
+		t.Fatal(err)
+	}
+
+	reloaded := newStore(dir, "container.json", containerID)
+	if err := reloaded.load(); err != nil {
+		t.Fatal(err)
+	}
+	got := reloaded.list()
+	if len(got) != 2 || got[0].ID != ids[0] || got[1].ID != ids[1] || got[1].ExitCode != 3 {
+		t.Errorf("after reload: %+v", got)
+	}
+}
