@@ -158,22 +158,29 @@ func uplinkMTU(h *netlink.Handle) int {
 }
 
 // nodeSysctls are what routing pods needs in the node's namespace:
-// forwarding, and bridged traffic seen by conntrack (so that replies of
-// NATed pod-to-pod connections on one bridge are translated back) when
-// br_netfilter is there.
-var nodeSysctls = []struct {
-	path     string
-	optional bool
-}{
-	{"/proc/sys/net/ipv4/ip_forward", false},
-	{"/proc/sys/net/bridge/bridge-nf-call-iptables", true},
+// forwarding; bridged traffic seen by conntrack (so that replies of NATed
+// pod-to-pod connections on one bridge are translated back) when
+// br_netfilter is there; and loopback addresses routable through the bridge,
+// for hostPorts on 127.0.0.1 (see ensureBase for the guard that goes with
+// it).
+func nodeSysctls(bridge string) []sysctl {
+	return []sysctl{
+		{"/proc/sys/net/ipv4/ip_forward", false},
+		{"/proc/sys/net/bridge/bridge-nf-call-iptables", true},
+		{"/proc/sys/net/ipv4/conf/" + bridge + "/route_localnet", false},
+	}
 }
 
-// ensureSysctls sets nodeSysctls to 1 inside ns, writing only those that
+type sysctl struct {
+	path     string
+	optional bool // absent when a module is not loaded
+}
+
+// ensureSysctls sets the sysctls to 1 inside ns, writing only those that
 // are not already.
-func ensureSysctls(ns netns.NsHandle) error {
+func ensureSysctls(ns netns.NsHandle, sysctls []sysctl) error {
 	return inNetNS(ns, func() error {
-		for _, s := range nodeSysctls {
+		for _, s := range sysctls {
 			cur, err := os.ReadFile(s.path)
 			if errors.Is(err, os.ErrNotExist) && s.optional {
 				continue

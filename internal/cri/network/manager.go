@@ -101,7 +101,7 @@ func (m *Manager) configureNode(subnet *net.IPNet) error {
 	if _, err := m.bridge(subnet); err != nil {
 		return err
 	}
-	if err := ensureSysctls(m.hostNS); err != nil {
+	if err := ensureSysctls(m.hostNS, nodeSysctls(m.opts.Bridge)); err != nil {
 		return err
 	}
 	noMasq := make([]*net.IPNet, 0, len(m.opts.ClusterCIDRs))

@@ -20,6 +20,7 @@ const (
 	chainPrerouting  = "prerouting"
 	chainOutput      = "output"
 	chainPostrouting = "postrouting"
+	chainInput       = "input"
 	chainHostPorts   = "hostports"  // one rule per hostPort mapping, tagged with its sandbox
 	chainMasquerade  = "masquerade" // rebuilt whole when the pod CIDR changes
 )
@@ -51,11 +52,17 @@ func regularChain(name string) *nftables.Chain { return &nftables.Chain{Name: na
 // rules that depend only on the node's configuration, in one transaction:
 //
 //	prerouting:  fib daddr type local jump hostports
-//	output:      fib daddr type local ip daddr != 127.0.0.0/8 jump hostports
+//	output:      fib daddr type local jump hostports              (127.0.0.1:<hostPort> too)
 //	postrouting: jump masquerade
-//	masquerade:  meta mark & 0x2000 == 0x2000 ip saddr <pod CIDR> masquerade  (hostPort hairpin)
+//	input:       iifname != lo ip daddr 127.0.0.0/8 ct state != established,related drop
+//	masquerade:  meta mark & 0x2000 == 0x2000 ip saddr <pod CIDR> masquerade  (hostPort from a pod, hairpin)
+//	             meta mark & 0x2000 == 0x2000 ip saddr 127.0.0.0/8 masquerade (hostPort on localhost)
 //	             ip daddr <each cluster CIDR, pod CIDR> return
 //	             ip saddr <pod CIDR> masquerade
+//
+// A hostPort on localhost needs route_localnet on the bridge, which would
+// also let pods reach the node's loopback services through it
+// (CVE-2020-8558): the input rule drops such packets, as kube-proxy does.
 func (t nftTable) ensureBase(podCIDR *net.IPNet, noMasq []*net.IPNet) error {
 	c, err := t.conn()
 	if err != nil {
@@ -67,7 +74,9 @@ func (t nftTable) ensureBase(podCIDR *net.IPNet, noMasq []*net.IPNet) error {
 	pre := c.AddChain(natChain(chainPrerouting, nftables.ChainHookPrerouting, nftables.ChainPriorityNATDest))
 	out := c.AddChain(natChain(chainOutput, nftables.ChainHookOutput, nftables.ChainPriorityNATDest))
 	post := c.AddChain(natChain(chainPostrouting, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource))
-	for _, ch := range []*nftables.Chain{pre, out, post, masq} {
+	in := c.AddChain(&nftables.Chain{Name: chainInput, Table: table(), Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter})
+	for _, ch := range []*nftables.Chain{pre, out, post, in, masq} {
 		c.FlushChain(ch)
 	}
 	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
@@ -75,9 +84,11 @@ func (t nftTable) ensureBase(podCIDR *net.IPNet, noMasq []*net.IPNet) error {
 		c.AddRule(&nftables.Rule{Table: ch.Table, Chain: ch, Exprs: concat(exprs...)})
 	}
 	add(pre, daddrLocal(), []expr.Any{jump(hostPorts.Name)})
-	add(out, daddrLocal(), daddrOut(loopback), []expr.Any{jump(hostPorts.Name)})
+	add(out, daddrLocal(), []expr.Any{jump(hostPorts.Name)})
 	add(post, []expr.Any{jump(masq.Name)})
+	add(in, notFromLoopback(), daddrIn(loopback), ctNotEstablished(), []expr.Any{drop()})
 	add(masq, hasMark(hostPortMark), saddrIn(podCIDR), []expr.Any{masquerade()})
+	add(masq, hasMark(hostPortMark), saddrIn(loopback), []expr.Any{masquerade()})
 	for _, n := range append(append([]*net.IPNet(nil), noMasq...), podCIDR) {
 		add(masq, daddrIn(n), []expr.Any{verdictReturn()})
 	}

@@ -85,6 +85,27 @@ func dnatTo(ip net.IP, port uint16) []expr.Any {
 	}
 }
 
+// notFromLoopback is "iifname != lo".
+func notFromLoopback() []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte("lo\x00")},
+	}
+}
+
+// ctNotEstablished is "ct state != established,related" (new or invalid).
+func ctNotEstablished() []expr.Any {
+	bits := expr.CtStateBitESTABLISHED | expr.CtStateBitRELATED
+	return []expr.Any{
+		&expr.Ct{Key: expr.CtKeySTATE, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(bits), Xor: binaryutil.NativeEndian.PutUint32(0)},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(0)},
+	}
+}
+
+func drop() expr.Any { return &expr.Verdict{Kind: expr.VerdictDrop} }
+
 func jump(chain string) expr.Any { return &expr.Verdict{Kind: expr.VerdictJump, Chain: chain} }
 
 func verdictReturn() expr.Any { return &expr.Verdict{Kind: expr.VerdictReturn} }
