@@ -73,7 +73,7 @@ func (s *server) create(sp ContainerSpec) (State, error) {
 	}
 	c := &container{s: s, exited: make(chan struct{}), rec: record{
 		ID: sp.ID, SandboxID: sp.SandboxID, LogPath: sp.LogPath,
-		Stdin: sp.Stdin, StdinOnce: sp.StdinOnce, TTY: sp.TTY,
+		Stdin: sp.Stdin, StdinOnce: sp.StdinOnce, TTY: sp.TTY, Process: sp.Spec.Process,
 	}}
 	s.mu.Lock()
 	if _, ok := s.containers[sp.ID]; ok {

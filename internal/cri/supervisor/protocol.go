@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 
@@ -28,6 +29,7 @@ const (
 	methodEvents        = "Events"
 	methodPing          = "Ping"
 	methodShutdown      = "Shutdown"
+	methodExecSync      = "ExecSync"
 )
 
 type request struct {
@@ -71,6 +73,7 @@ var errorCodes = []struct {
 	{"AlreadyExists", ErrAlreadyExists},
 	{"FailedPrecondition", ErrFailedPrecondition},
 	{"InvalidArgument", ErrInvalidArgument},
+	{"DeadlineExceeded", context.DeadlineExceeded},
 }
 
 func codeOf(err error) string {

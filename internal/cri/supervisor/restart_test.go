@@ -116,6 +116,10 @@ func TestSupervisorCrash(t *testing.T) {
 	if st := f.waitStatus(f.c, "trap", Exited); st.ExitCode != 7 {
 		t.Errorf("trap exit code %d, want 7", st.ExitCode)
 	}
+	// A command runs in a container found again.
+	if r, err := f.c.ExecSync(ctx(t), "sleep", []string{"echo", "again"}, 0); err != nil || string(r.Stdout) != "again\n" {
+		t.Errorf("ExecSync after the crash: %q %v", r.Stdout, err)
+	}
 	if err := f.c.Signal(ctx(t), "sleep", unix.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -184,6 +184,12 @@ func (s *server) dispatch(ctx context.Context, req request) (any, error) {
 		return nil, s.update(p.ID, p.Resources)
 	case methodList:
 		return s.list(), nil
+	case methodExecSync:
+		var p execParams
+		if err := decodeJSON(req.Params, &p); err != nil {
+			return nil, err
+		}
+		return s.execSync(ctx, p)
 	case methodShutdown:
 		return nil, s.requestShutdown()
 	}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // record is what the supervisor persists of a container, one JSON file
@@ -19,7 +21,9 @@ type record struct {
 	Stdin     bool   `json:"stdin,omitempty"`
 	StdinOnce bool   `json:"stdinOnce,omitempty"`
 	TTY       bool   `json:"tty,omitempty"`
-	State     State  `json:"state"`
+	// Process is the spec's process: exec'd commands run like it.
+	Process *specs.Process `json:"process,omitempty"`
+	State   State          `json:"state"`
 }
 
 // writeJSON replaces path atomically (write, rename), so that a crash of
