@@ -23,7 +23,7 @@ func newSchedulerCommand() *cobra.Command {
 		Short: "Run the scheduler alone, against any API server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runAgainst(cmd, kubeconfig, func(ctx context.Context, cfg *rest.Config) error {
+			return runSupervised(cmd, kubeconfig, func(ctx context.Context, cfg *rest.Config) error {
 				o.Log = slog.Default()
 				if profiling != "" {
 					if err := serveProfiles(ctx, profiling); err != nil {
@@ -39,6 +39,7 @@ func newSchedulerCommand() *cobra.Command {
 	f.StringSliceVar(&o.SchedulerNames, "scheduler-name", []string{scheduler.DefaultSchedulerName}, "spec.schedulerName values to serve (repeat for several)")
 	f.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "schedule only while holding the lease named by --leader-elect-resource-name")
 	f.StringVar(&o.LeaseName, "leader-elect-resource-name", "kube-scheduler", "name of the kube-system Lease to hold")
+	addLeaderElectionFlags(cmd, &o.LeaseDuration, &o.RenewDeadline, &o.RetryPeriod)
 	f.Int32Var(&o.PercentageOfNodesToScore, "percentage-of-nodes-to-score", 0, "share of nodes to find feasible before scoring (0: upstream's adaptive default)")
 	f.IntVar(&o.Parallelism, "parallelism", 0, "goroutines filtering and scoring nodes (0: half the CPUs, at least 1)")
 	f.StringVar(&profiling, "profiling-address", "", "serve /debug/pprof on this address (e.g. 127.0.0.1:10259; default off)")

@@ -127,8 +127,12 @@ func runServer(parent context.Context, o cluster.ServerOptions, disabled map[str
 		s.Stop()
 		return err
 	}
-	<-ctx.Done()
+	// wait returns when ctx ends, or early when a component keeps
+	// failing: then the server stops too, with that reason.
+	compErr := wait()
 	slog.Info("shutting down")
-	wait()
-	return s.Stop()
+	if err := s.Stop(); err != nil {
+		return err
+	}
+	return compErr
 }

@@ -71,9 +71,10 @@ func (s *Server) ComponentConfig(name, user string, groups []string) (*rest.Conf
 	}, nil
 }
 
-// RunComponents runs components until ctx ends; it returns at once. Wait
-// on the returned function for them to stop.
-func (s *Server) RunComponents(ctx context.Context, comps []Component, log *slog.Logger) (wait func(), err error) {
+// RunComponents starts components under a Supervisor and returns at
+// once. Wait on the returned function: it returns when ctx ends (nil) or
+// when a component kept failing (its error; the others are stopped).
+func (s *Server) RunComponents(ctx context.Context, comps []Component, log *slog.Logger) (wait func() error, err error) {
 	// Every component's credentials first, so that a failure leaves
 	// nothing running.
 	cfgs := make([]*rest.Config, len(comps))
@@ -91,14 +92,12 @@ func (s *Server) RunComponents(ctx context.Context, comps []Component, log *slog
 		}
 		cfgs[i] = cfg
 	}
-	var wg sync.WaitGroup
+	tasks := make([]Task, len(comps))
 	for i, c := range comps {
 		// Each component names itself in its log.
-		wg.Go(func() {
-			if err := c.Run(ctx, cfgs[i], log); err != nil && ctx.Err() == nil {
-				log.Error("component stopped", "component", c.Name, "err", err)
-			}
-		})
+		tasks[i] = Task{Name: c.Name, Restart: true, Run: func(ctx context.Context) error { return c.Run(ctx, cfgs[i], log) }}
 	}
-	return wg.Wait, nil
+	done := make(chan error, 1)
+	go func() { done <- NewSupervisor(log).Run(ctx, tasks...) }()
+	return sync.OnceValue(func() error { return <-done }), nil
 }

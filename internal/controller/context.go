@@ -12,6 +12,8 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 )
 
 // Context is what a controller is built from. Informers are shared by all
@@ -30,6 +32,10 @@ type Context struct {
 	Broadcaster record.EventBroadcaster
 	// Options are the settings of individual controllers.
 	Options Options
+	// Clock is the controllers' time (tests step a fake one).
+	Clock clock.Clock
+	// Metrics, when set, count every loop's work queue (/metrics).
+	Metrics workqueue.MetricsProvider
 }
 
 // NewContext builds a controller context on a client.
@@ -41,7 +47,14 @@ func NewContext(client kubernetes.Interface, log *slog.Logger) *Context {
 		Log:         log,
 		Broadcaster: b,
 		Options:     DefaultOptions(),
+		Clock:       clock.RealClock{},
 	}
+}
+
+// NewLoop returns a controller's loop, its queue counted in c.Metrics
+// under name.
+func (c *Context) NewLoop(name string, sync Sync, log *slog.Logger) *Loop {
+	return newLoop(name, sync, log, c.Metrics)
 }
 
 // StartEvents starts sending recorded events; stop them when ctx ends.

@@ -17,10 +17,14 @@ import (
 type Sync func(ctx context.Context, key string) error
 
 // Requeue is returned by a sync that wants its key again after a while
-// even though nothing failed (e.g. minReadySeconds to wait out).
+// even though nothing failed (e.g. minReadySeconds to wait out): the
+// sync decides, the Loop touches the queue.
 type Requeue struct{ After time.Duration }
 
 func (r *Requeue) Error() string { return "requeue after " + r.After.String() }
+
+// RequeueAfter is the sync result that asks for the key again after d.
+func RequeueAfter(d time.Duration) error { return &Requeue{After: d} }
 
 // errTerminal marks an error retrying cannot fix; the key is dropped.
 type errTerminal struct{ err error }
@@ -32,6 +36,12 @@ func (e *errTerminal) Unwrap() error { return e.err }
 // and the error logged once).
 func Terminal(err error) error { return &errTerminal{err} }
 
+// WarnAfterRetries is how many failed syncs of one key in a row are
+// logged at debug level before the failures are logged at warn: with
+// the default backoff (5 ms doubling) that is about 5 s of failing, past
+// the conflicts and not-yet-synced caches that heal on their own.
+const WarnAfterRetries = 10
+
 // Loop is one controller's queue of keys and the workers that sync them:
 // the requeue rules (rate-limited retry on error, Requeue, Terminal) live
 // here and nowhere else.
@@ -39,16 +49,25 @@ type Loop struct {
 	Queue workqueue.TypedRateLimitingInterface[string]
 	Sync  Sync
 	Log   *slog.Logger
+	// WarnAfter is the number of retries of a key from which its
+	// failures are logged at warn (default WarnAfterRetries).
+	WarnAfter int
 }
 
 // NewLoop returns a loop with upstream's default rate limiter (per-item
-// exponential backoff from 5 ms to 1000 s, and an overall token bucket).
+// exponential backoff from 5 ms to 1000 s, and an overall token bucket)
+// and no metrics; controllers use Context.NewLoop.
 func NewLoop(name string, sync Sync, log *slog.Logger) *Loop {
+	return newLoop(name, sync, log, nil)
+}
+
+func newLoop(name string, sync Sync, log *slog.Logger, metrics workqueue.MetricsProvider) *Loop {
 	return &Loop{
 		Queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: name}),
-		Sync: sync,
-		Log:  log,
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: name, MetricsProvider: metrics}),
+		Sync:      sync,
+		Log:       log,
+		WarnAfter: WarnAfterRetries,
 	}
 }
 
@@ -128,7 +147,13 @@ func (l *Loop) next(ctx context.Context) bool {
 		l.Log.Error("sync failed; not retrying", "key", key, "err", err)
 	case ctx.Err() != nil:
 	default:
-		l.Log.Debug("sync failed; retrying", "key", key, "err", err)
+		// The retries so far, this failure not counted.
+		retries := l.Queue.NumRequeues(key)
+		level := slog.LevelDebug
+		if retries+1 >= l.WarnAfter {
+			level = slog.LevelWarn
+		}
+		l.Log.Log(ctx, level, "sync failed; retrying", "key", key, "retries", retries+1, "err", err)
 		l.Queue.AddRateLimited(key)
 	}
 	return true

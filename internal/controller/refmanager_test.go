@@ -4,14 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	clocktesting "k8s.io/utils/clock/testing"
 )
 
 func TestClaim(t *testing.T) {
@@ -78,36 +76,5 @@ func TestClaim(t *testing.T) {
 	got, err = Claim(context.Background(), m2, []*corev1.Pod{pod("o2", "web", nil, false), pod("m2", "web", mine, false)})
 	if err == nil || len(got) != 1 || got[0].Name != "m2" {
 		t.Errorf("with refused adoption: got %d pods, err %v", len(got), err)
-	}
-}
-
-func TestExpectations(t *testing.T) {
-	c := clocktesting.NewFakePassiveClock(time.Unix(1000, 0))
-	e := NewExpectations(c)
-	if !e.Satisfied("a") {
-		t.Fatal("an unknown key must be satisfied")
-	}
-	e.ExpectCreations("a", 2)
-	e.CreationObserved("a")
-	if e.Satisfied("a") {
-		t.Fatal("satisfied with one creation missing")
-	}
-	e.CreationObserved("a")
-	if !e.Satisfied("a") {
-		t.Fatal("not satisfied after both creations")
-	}
-	e.ExpectDeletionsOf("a", []string{"ns/p1"})
-	e.DeletionObserved("a", "ns/other")
-	if e.Satisfied("a") {
-		t.Fatal("an unrelated deletion satisfied a tracked expectation")
-	}
-	c.SetTime(c.Now().Add(ExpectationsTTL + time.Second))
-	if !e.Satisfied("a") {
-		t.Fatal("expired expectations must be satisfied")
-	}
-	e.ExpectDeletions("b", 1)
-	e.DeletionObserved("b", "ns/any")
-	if !e.Satisfied("b") {
-		t.Fatal("counted deletion not observed")
 	}
 }

@@ -3,18 +3,14 @@ package scheduler
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime/pprof"
 
-	"github.com/google/uuid"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"github.com/kemudi/kemudi/internal/apiclient"
+	"github.com/kemudi/kemudi/internal/leaderelect"
 )
 
 // ClientConfig is the scheduler's client: protobuf, no client-side rate
@@ -25,8 +21,10 @@ func ClientConfig(cfg *rest.Config) *rest.Config {
 
 // Run runs the scheduler against the API at cfg until ctx ends. With
 // leader election it schedules only while it holds the Lease; losing
-// it stops scheduling (bindings in flight finish) and it campaigns again
-// with a fresh cache, which is also how it recovers after a restart.
+// it stops scheduling at once (bindings in flight finish) and it
+// campaigns again with a fresh cache, which is also how it recovers after
+// a restart. It returns nil when ctx ends and an error when the scheduler
+// cannot run.
 //
 // Its goroutines carry the profiler label component=scheduler, so that
 // a CPU profile of a process running several components tells the
@@ -44,56 +42,33 @@ func run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("scheduler client: %w", err)
 	}
-	log := opts.Log.With("component", "scheduler")
-	host, _ := os.Hostname()
 	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
 	broadcaster.StartRecordingToSink(ctx.Done())
 	defer broadcaster.Shutdown()
 
-	run := func(ctx context.Context) {
+	// Each term builds a scheduler afresh: a cache from a previous term
+	// may miss what another leader did meanwhile.
+	work := func(ctx context.Context) error {
 		s, err := New(client, broadcaster, opts)
 		if err != nil {
-			log.Error("build scheduler", "err", err)
-			return
+			return fmt.Errorf("build scheduler: %w", err)
 		}
-		if err := s.Run(ctx); err != nil && ctx.Err() == nil {
-			log.Error("scheduler stopped", "err", err)
-		}
+		return s.Run(ctx)
 	}
 	if !opts.LeaderElect {
-		run(ctx)
-		return nil
-	}
-	identity := opts.Identity
-	if identity == "" {
-		identity = host + "_" + uuid.NewString()
-	}
-	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1.ObjectMeta{Namespace: opts.LeaseNamespace, Name: opts.LeaseName},
-		Client:     client.CoordinationV1(),
-		LockConfig: resourcelock.ResourceLockConfig{Identity: identity},
-	}
-	for ctx.Err() == nil {
-		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-			Lock:            lock,
-			LeaseDuration:   opts.LeaseDuration,
-			RenewDeadline:   opts.RenewDeadline,
-			RetryPeriod:     opts.RetryPeriod,
-			ReleaseOnCancel: true,
-			Name:            opts.LeaseName,
-			Callbacks: leaderelection.LeaderCallbacks{
-				OnStartedLeading: func(ctx context.Context) {
-					log.Info("leading", "lease", opts.LeaseNamespace+"/"+opts.LeaseName, "identity", identity)
-					run(ctx)
-				},
-				OnStoppedLeading: func() { log.Info("not leading", "lease", opts.LeaseNamespace+"/"+opts.LeaseName) },
-				OnNewLeader:      func(id string) { log.Debug("leader", "lease", opts.LeaseName, "identity", id) },
-			},
-		})
-		if err != nil {
+		if err := work(ctx); err != nil && ctx.Err() == nil {
 			return err
 		}
-		le.Run(ctx)
+		return nil
 	}
-	return nil
+	return leaderelect.Run(ctx, leaderelect.Config{
+		Client:        client.CoordinationV1(),
+		Namespace:     opts.LeaseNamespace,
+		Name:          opts.LeaseName,
+		Identity:      opts.Identity,
+		LeaseDuration: opts.LeaseDuration,
+		RenewDeadline: opts.RenewDeadline,
+		RetryPeriod:   opts.RetryPeriod,
+		Log:           opts.Log.With("component", "scheduler"),
+	}, work)
 }

@@ -51,12 +51,7 @@ type Controller struct {
 
 // New builds the CronJob controller.
 func New(c *controller.Context) (*Controller, error) {
-	return NewWithClock(c, clock.RealClock{})
-}
-
-// NewWithClock builds the CronJob controller on a clock: tests step a
-// fake clock through schedules instead of waiting minutes.
-func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, error) {
+	clk := c.Clock
 	cjInf := c.Informers.Batch().V1().CronJobs()
 	jobInf := c.Informers.Batch().V1().Jobs()
 	log := c.Logger(Name)
@@ -68,7 +63,7 @@ func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, e
 		clock:    clk,
 		log:      log,
 	}
-	cc.loop = controller.NewLoop(Name, cc.sync, log)
+	cc.loop = c.NewLoop(Name, cc.sync, log)
 	if err := controller.AddControllerUIDIndex(jobInf.Informer()); err != nil {
 		return nil, err
 	}

@@ -51,7 +51,8 @@ func start(t *testing.T) *fixture {
 	f := &fixture{s: s, clock: clocktesting.NewFakeClock(time.Now())}
 	c := controller.NewContext(s.Client, log)
 	c.StartEvents(ctx)
-	cc, err := cronjob.NewWithClock(c, f.clock)
+	c.Clock = f.clock
+	cc, err := cronjob.New(c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,11 +74,7 @@ type Controller struct {
 
 // New builds the DaemonSet controller.
 func New(c *controller.Context) (*Controller, error) {
-	return NewWithClock(c, clock.RealClock{})
-}
-
-// NewWithClock builds the DaemonSet controller on a clock (tests).
-func NewWithClock(c *controller.Context, clk clock.Clock) (*Controller, error) {
+	clk := c.Clock
 	dsInf := c.Informers.Apps().V1().DaemonSets()
 	podInf := c.Informers.Core().V1().Pods()
 	nodeInf := c.Informers.Core().V1().Nodes()
@@ -102,8 +98,8 @@ func NewWithClock(c *controller.Context, clk clock.Clock) (*Controller, error) {
 		backoff:        flowcontrol.NewBackOffWithJitter(failedPodsBackoffInitial, failedPodsBackoffMax, 0),
 	}
 	dc.backoff.Clock = clk
-	dc.loop = controller.NewLoop(Name, dc.sync, log)
-	dc.nodes = controller.NewLoop(Name+"-node", dc.syncNode, log)
+	dc.loop = c.NewLoop(Name, dc.sync, log)
+	dc.nodes = c.NewLoop(Name+"-node", dc.syncNode, log)
 	handlers := []struct {
 		inf cache.SharedIndexInformer
 		h   cache.ResourceEventHandler

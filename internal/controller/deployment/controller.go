@@ -58,10 +58,10 @@ func New(c *controller.Context) (*Controller, error) {
 		setIndex:    rsInf.Informer().GetIndexer(),
 		podIndex:    podInf.Informer().GetIndexer(),
 		recorder:    c.Recorder("deployment-controller"),
-		clock:       clock.RealClock{},
+		clock:       c.Clock,
 		log:         c.Logger("deployment"),
 	}
-	dc.loop = controller.NewLoop("deployment", dc.sync, dc.log)
+	dc.loop = c.NewLoop("deployment", dc.sync, dc.log)
 	if err := controller.AddPodControllerIndex(podInf.Informer()); err != nil {
 		return nil, err
 	}

@@ -73,11 +73,7 @@ type Controller struct {
 
 // New builds the disruption controller.
 func New(c *controller.Context) (*Controller, error) {
-	return NewWithClock(c, clock.RealClock{})
-}
-
-// NewWithClock builds the disruption controller on a clock (tests).
-func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, error) {
+	clk := c.Clock
 	inf := c.Informers
 	log := c.Logger(Name)
 	dc := &Controller{
@@ -103,8 +99,8 @@ func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, e
 			return nil, fmt.Errorf("scale client: %w", err)
 		}
 	}
-	dc.loop = controller.NewLoop(Name, dc.sync, log)
-	dc.stale = controller.NewLoop(Name+"-stale-pod-disruption", dc.syncStalePod, log)
+	dc.loop = c.NewLoop(Name, dc.sync, log)
+	dc.stale = c.NewLoop(Name+"-stale-pod-disruption", dc.syncStalePod, log)
 	if _, err := inf.Policy().V1().PodDisruptionBudgets().Informer().AddEventHandler(dc.loop.Handlers()); err != nil {
 		return nil, err
 	}

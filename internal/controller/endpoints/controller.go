@@ -62,7 +62,7 @@ func New(c *controller.Context) (*Controller, error) {
 		log:       c.Logger(Name),
 		stale:     map[string]string{},
 	}
-	e.loop = controller.NewLoop(Name, e.sync, e.log)
+	e.loop = c.NewLoop(Name, e.sync, e.log)
 	if _, err := svcInf.Informer().AddEventHandler(e.loop.Handlers()); err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ func NewMirroring(c *controller.Context) (*Mirroring, error) {
 		log:       c.Logger(MirroringName),
 		tracker:   newTracker(),
 	}
-	m.loop = controller.NewLoop(MirroringName, m.sync, m.log)
+	m.loop = c.NewLoop(MirroringName, m.sync, m.log)
 	// The writes go through the same code as the endpointslice
 	// controller's, with this controller's tracker and recorder.
 	m.writer = &Controller{client: c.Client, recorder: m.recorder, tracker: m.tracker}

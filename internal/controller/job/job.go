@@ -69,11 +69,7 @@ type Controller struct {
 
 // New builds the Job controller.
 func New(c *controller.Context) (*Controller, error) {
-	return NewWithClock(c, clock.RealClock{})
-}
-
-// NewWithClock builds the Job controller on a clock (tests).
-func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, error) {
+	clk := c.Clock
 	jobInf := c.Informers.Batch().V1().Jobs()
 	podInf := c.Informers.Core().V1().Pods()
 	if err := controller.AddPodControllerIndex(podInf.Informer()); err != nil {
@@ -91,8 +87,8 @@ func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, e
 		finalizers:   newUIDExpectations(),
 		backoff:      newBackoffStore(),
 	}
-	jc.loop = controller.NewLoop(Name, jc.sync, log)
-	jc.orphans = controller.NewLoop(Name+"-orphan-pods", jc.syncOrphan, log)
+	jc.loop = c.NewLoop(Name, jc.sync, log)
+	jc.orphans = c.NewLoop(Name+"-orphan-pods", jc.syncOrphan, log)
 	if _, err := jobInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { jc.loop.Enqueue(obj) },
 		UpdateFunc: jc.updateJob,

@@ -5,6 +5,7 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,14 +14,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"github.com/kemudi/kemudi/internal/apiclient"
 	"github.com/kemudi/kemudi/internal/controller"
+	"github.com/kemudi/kemudi/internal/leaderelect"
 )
 
 // Runner is a built controller.
@@ -46,14 +46,33 @@ type Options struct {
 	// Identity names this manager in the Lease (default: host name and a
 	// random suffix).
 	Identity string
+	// LeaseDuration, RenewDeadline and RetryPeriod are the leader
+	// election timings (upstream's: 15s, 10s, 2s).
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	// MetricsAddress, when set, is where /metrics is served over plain
+	// HTTP: the controllers' work queues (upstream's workqueue_* with a
+	// name label), Go runtime and process metrics. Give it a loopback
+	// address.
+	MetricsAddress string
+	// UseServiceAccountCredentials gives each controller the client of
+	// its own service account in kube-system (ServiceAccounts), as
+	// upstream's --use-service-account-credentials; otherwise every
+	// controller acts as the manager.
+	UseServiceAccountCredentials bool
 	// Controller holds the settings of individual controllers.
 	Controller controller.Options
 	Log        *slog.Logger
 }
 
+// Validate checks what would make Run fail at once.
+func (o *Options) Validate() error {
+	_, err := selected(o.Controllers)
+	return err
+}
+
 // DefaultOptions run every default controller with leader election.
 func DefaultOptions() Options {
-	return Options{Controllers: []string{"*"}, LeaderElect: true, Controller: controller.DefaultOptions(), Log: slog.Default()}
+	return Options{Controllers: []string{"*"}, LeaderElect: true, UseServiceAccountCredentials: true, Controller: controller.DefaultOptions(), Log: slog.Default()}
 }
 
 // Run runs the controller manager against the API at cfg until ctx ends.
@@ -85,51 +104,81 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 			return err
 		}
 	}
-	run := func(ctx context.Context) {
-		if err := runControllers(ctx, cfg, client, copts, names, log); err != nil && ctx.Err() == nil {
-			log.Error("controllers stopped", "err", err)
+	metrics, err := serveMetrics(ctx, opts.MetricsAddress, log)
+	if err != nil {
+		return err
+	}
+	work := func(ctx context.Context) error {
+		var creds *credentials
+		if opts.UseServiceAccountCredentials {
+			creds = newCredentials(cfg, client)
 		}
+		return runControllers(ctx, cfg, client, creds, copts, names, metrics, log)
 	}
 	if !opts.LeaderElect {
-		run(ctx)
-		return nil
+		return work(ctx)
 	}
-	return leaderElect(ctx, client, "kube-controller-manager", opts.Identity, log, run)
+	return leaderelect.Run(ctx, leaderelect.Config{
+		Client:        client.CoordinationV1(),
+		Namespace:     metav1.NamespaceSystem,
+		Name:          "kube-controller-manager",
+		Identity:      opts.Identity,
+		LeaseDuration: opts.LeaseDuration,
+		RenewDeadline: opts.RenewDeadline,
+		RetryPeriod:   opts.RetryPeriod,
+		Log:           log,
+	}, work)
 }
 
-func runControllers(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, opts controller.Options, names []string, log *slog.Logger) error {
+// runControllers builds the controllers, starts the informers and runs
+// the controllers until ctx ends (nil) or one of them fails (its error,
+// after stopping the others).
+func runControllers(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, creds *credentials, opts controller.Options, names []string, metrics *controller.Metrics, log *slog.Logger) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	cc := controller.NewContext(client, log)
 	cc.Config = cfg
 	cc.Options = opts
+	if metrics != nil {
+		cc.Metrics = metrics
+	}
 	cc.StartEvents(ctx)
 	all := Controllers()
 	runners := map[string]Runner{}
 	for _, name := range names {
-		r, err := all[name].New(cc)
+		own, err := creds.contextFor(ctx, cc, name)
+		if err != nil {
+			return err
+		}
+		r, err := all[name].New(own)
 		if err != nil {
 			return fmt.Errorf("build %s controller: %w", name, err)
 		}
 		runners[name] = r
 	}
 	cc.Informers.Start(ctx.Done())
+	defer cc.Informers.Shutdown()
 	for typ, ok := range cc.Informers.WaitForCacheSync(ctx.Done()) {
 		if !ok {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return fmt.Errorf("informer for %v did not sync", typ)
 		}
 	}
 	log.Info("controllers starting", "controllers", strings.Join(names, ","))
 	var wg sync.WaitGroup
 	for name, r := range runners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
-				log.Error("controller stopped", "controller", name, "err", err)
+				cancel(fmt.Errorf("%s controller: %w", name, err))
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	cc.Informers.Shutdown()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
 	return nil
 }
 
@@ -147,37 +196,6 @@ func rootCA(cfg *rest.Config) ([]byte, error) {
 		return nil, fmt.Errorf("read the API server's CA: %w", err)
 	}
 	return data, nil
-}
-
-// leaderElect runs run while holding the named Lease in kube-system.
-func leaderElect(ctx context.Context, client kubernetes.Interface, name, identity string, log *slog.Logger, run func(context.Context)) error {
-	if identity == "" {
-		host, _ := os.Hostname()
-		identity = host + "_" + uuid.NewString()
-	}
-	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metaFor(name),
-		Client:     client.CoordinationV1(),
-		LockConfig: resourcelock.ResourceLockConfig{Identity: identity},
-	}
-	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock:            lock,
-		LeaseDuration:   15 * time.Second,
-		RenewDeadline:   10 * time.Second,
-		RetryPeriod:     2 * time.Second,
-		ReleaseOnCancel: true,
-		Name:            name,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: run,
-			OnStoppedLeading: func() { log.Info("lost or released the lease", "lease", name) },
-			OnNewLeader:      func(id string) { log.Debug("leader", "lease", name, "identity", id) },
-		},
-	})
-	if err != nil {
-		return err
-	}
-	le.Run(ctx)
-	return nil
 }
 
 // selected resolves --controllers into the names to run.

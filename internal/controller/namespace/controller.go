@@ -66,10 +66,10 @@ func New(c *controller.Context) (*Controller, error) {
 		metadata:   md,
 		discover:   c.Client.Discovery().ServerPreferredNamespacedResources,
 		namespaces: inf.Lister(),
-		clock:      clock.RealClock{},
+		clock:      c.Clock,
 		log:        c.Logger("namespace"),
 	}
-	nc.loop = controller.NewLoop("namespace", nc.sync, nc.log)
+	nc.loop = c.NewLoop("namespace", nc.sync, nc.log)
 	// Upstream's limits: retries back off to a minute at most.
 	nc.loop.Queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.NewTypedMaxOfRateLimiter(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](5*time.Millisecond, 60*time.Second),

@@ -69,7 +69,7 @@ func New(c *controller.Context) (*Controller, error) {
 	}
 	informer := c.Informers.Core().V1().Nodes()
 	nc.nodes = informer.Lister()
-	nc.loop = controller.NewLoop(Name, nc.sync, nc.log)
+	nc.loop = c.NewLoop(Name, nc.sync, nc.log)
 	_, err := informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    nc.loop.Enqueue,
 		UpdateFunc: func(_, obj interface{}) { nc.loop.Enqueue(obj) },

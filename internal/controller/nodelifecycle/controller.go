@@ -88,8 +88,8 @@ func New(c *controller.Context) (*Controller, error) {
 	if nc.opts.NodeMonitorPeriod <= 0 {
 		nc.opts.NodeMonitorPeriod = controller.DefaultOptions().NodeMonitorPeriod
 	}
-	nc.taints = controller.NewLoop(Name, nc.syncNodeTaints, nc.log)
-	nc.podsLoop = controller.NewLoop(Name+"-pods", nc.syncPod, nc.log)
+	nc.taints = c.NewLoop(Name, nc.syncNodeTaints, nc.log)
+	nc.podsLoop = c.NewLoop(Name+"-pods", nc.syncPod, nc.log)
 	if _, err := nodeInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: nc.taints.Enqueue,
 		UpdateFunc: func(old, obj interface{}) {

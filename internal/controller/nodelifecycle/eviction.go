@@ -58,7 +58,7 @@ func NewEviction(c *controller.Context) (*Eviction, error) {
 		firstSeen: map[string]time.Time{},
 		scheduled: map[string]bool{},
 	}
-	e.loop = controller.NewLoop(EvictionName, e.sync, e.log)
+	e.loop = c.NewLoop(EvictionName, e.sync, e.log)
 	if _, err := podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj interface{}) {
 			if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" {

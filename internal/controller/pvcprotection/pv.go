@@ -29,7 +29,7 @@ type VolumeProtection struct {
 func NewVolumeProtection(c *controller.Context) (*VolumeProtection, error) {
 	inf := c.Informers.Core().V1().PersistentVolumes()
 	p := &VolumeProtection{client: c.Client, volumes: inf.Lister(), log: c.Logger(PVName)}
-	p.loop = controller.NewLoop(PVName, p.sync, p.log)
+	p.loop = c.NewLoop(PVName, p.sync, p.log)
 	if _, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    p.loop.Enqueue,
 		UpdateFunc: func(_, obj interface{}) { p.loop.Enqueue(obj) },

@@ -37,7 +37,7 @@ func NewClaimProtection(c *controller.Context) (*ClaimProtection, error) {
 		pods:   podInf.Lister(),
 		log:    c.Logger(PVCName),
 	}
-	p.loop = controller.NewLoop(PVCName, p.sync, p.log)
+	p.loop = c.NewLoop(PVCName, p.sync, p.log)
 	if _, err := pvcInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    p.loop.Enqueue,
 		UpdateFunc: func(_, obj interface{}) { p.loop.Enqueue(obj) },

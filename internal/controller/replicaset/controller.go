@@ -60,12 +60,12 @@ func build(c *controller.Context, name, component string, kind setKind) (*Contro
 		kind:     kind,
 		podIndex: pods.Informer().GetIndexer(),
 		recorder: c.Recorder(component),
-		expect:   controller.NewExpectations(nil),
-		clock:    clock.RealClock{},
+		expect:   controller.NewExpectations(c.Clock),
+		clock:    c.Clock,
 		log:      c.Logger(name),
 		workers:  workers,
 	}
-	rc.loop = controller.NewLoop(name, rc.sync, rc.log)
+	rc.loop = c.NewLoop(name, rc.sync, rc.log)
 	if err := controller.AddPodControllerIndex(pods.Informer()); err != nil {
 		return nil, err
 	}

@@ -66,7 +66,7 @@ func New(c *controller.Context) (*Controller, error) {
 		log:    c.Logger(Name),
 		now:    time.Now,
 	}
-	rc.loop = controller.NewLoop(Name, rc.sync, rc.log)
+	rc.loop = c.NewLoop(Name, rc.sync, rc.log)
 	if c.Config != nil {
 		m, err := metadata.NewForConfig(c.Config)
 		if err != nil {

@@ -38,7 +38,7 @@ func New(c *controller.Context) (*Controller, error) {
 		accounts:   saInf.Lister(),
 	}
 	log := c.Logger(Name)
-	sc.loop = controller.NewLoop(Name, sc.sync, log)
+	sc.loop = c.NewLoop(Name, sc.sync, log)
 	if _, err := nsInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    sc.loop.Enqueue,
 		UpdateFunc: func(_, obj interface{}) { sc.loop.Enqueue(obj) },

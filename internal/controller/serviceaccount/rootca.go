@@ -44,7 +44,7 @@ func NewRootCAPublisher(c *controller.Context) (*RootCAPublisher, error) {
 		configMaps: cmInf.Lister(),
 	}
 	log := c.Logger(RootCAName)
-	p.loop = controller.NewLoop(RootCAName, p.sync, log)
+	p.loop = c.NewLoop(RootCAName, p.sync, log)
 	if len(p.rootCA) == 0 {
 		log.Warn("no root CA to publish")
 		return p, nil

@@ -47,7 +47,7 @@ func NewTokens(c *controller.Context) (*Tokens, error) {
 		accounts: saInf.Lister(),
 		log:      c.Logger(TokensName),
 	}
-	t.loop = controller.NewLoop(TokensName, t.sync, t.log)
+	t.loop = c.NewLoop(TokensName, t.sync, t.log)
 	isToken := func(obj interface{}) bool {
 		s, ok := controller.DeletedObject[*corev1.Secret](obj)
 		return ok && s.Type == corev1.SecretTypeServiceAccountToken

@@ -52,11 +52,7 @@ type Controller struct {
 
 // New builds the StatefulSet controller.
 func New(c *controller.Context) (*Controller, error) {
-	return NewWithClock(c, clock.RealClock{})
-}
-
-// NewWithClock builds the StatefulSet controller on a clock (tests).
-func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, error) {
+	clk := c.Clock
 	setInf := c.Informers.Apps().V1().StatefulSets()
 	podInf := c.Informers.Core().V1().Pods()
 	revInf := c.Informers.Apps().V1().ControllerRevisions()
@@ -74,7 +70,7 @@ func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, e
 		clock:      clk,
 	}
 	sc.ops = &podControl{client: c.Client, claims: pvcInf.Lister(), recorder: sc.recorder}
-	sc.loop = controller.NewLoop(Name, sc.sync, log)
+	sc.loop = c.NewLoop(Name, sc.sync, log)
 	if _, err := setInf.Informer().AddEventHandler(sc.loop.Handlers()); err != nil {
 		return nil, err
 	}

@@ -37,15 +37,11 @@ type Controller struct {
 
 // New builds the controller.
 func New(c *controller.Context) (*Controller, error) {
-	return NewWithClock(c, clock.RealClock{})
-}
-
-// NewWithClock builds the controller on a clock (tests).
-func NewWithClock(c *controller.Context, clk clock.PassiveClock) (*Controller, error) {
+	clk := c.Clock
 	inf := c.Informers.Batch().V1().Jobs()
 	log := c.Logger(Name)
 	tc := &Controller{client: c.Client, jobs: inf.Lister(), clock: clk, log: log}
-	tc.loop = controller.NewLoop(Name, tc.sync, log)
+	tc.loop = c.NewLoop(Name, tc.sync, log)
 	enqueue := func(obj interface{}) {
 		if j, ok := obj.(*batchv1.Job); ok && j.DeletionTimestamp == nil && needsCleanup(j) {
 			tc.loop.Enqueue(j)

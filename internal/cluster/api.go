@@ -1,0 +1,52 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// APIWaitTimeout is how long a standalone component waits for its API
+// server to answer before it gives up.
+const APIWaitTimeout = time.Minute
+
+// WaitForAPI waits until the API server of cfg answers an authenticated
+// request, retrying every second, and fails with the last error when
+// timeout passes first: a component that cannot reach its API server
+// says so and stops, instead of waiting silently forever.
+func WaitForAPI(ctx context.Context, cfg *rest.Config, timeout time.Duration) error {
+	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = 5 * time.Second
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("client for %s: %w", cfg.Host, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		// /api needs credentials, unlike /version: a certificate the
+		// server refuses fails here too.
+		_, err = client.Discovery().RESTClient().Get().AbsPath("/api").DoRaw(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if parentDone(ctx) {
+				return nil
+			}
+			return fmt.Errorf("API server %s did not answer within %s: %w", cfg.Host, timeout, err)
+		case <-tick.C:
+		}
+	}
+}
+
+// parentDone tells a caller's cancellation from the timeout.
+func parentDone(ctx context.Context) bool {
+	return context.Cause(ctx) == context.Canceled
+}
