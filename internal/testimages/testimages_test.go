@@ -68,6 +68,12 @@ func TestBusybox(t *testing.T) {
 }
 
 func TestStaticGo(t *testing.T) {
+	// Go's build cache follows XDG_CACHE_HOME: keep the warm one.
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOCACHE", strings.TrimSpace(string(gocache)))
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	bin, err := BuildStaticGo("testdata/hello")
 	if err != nil {
