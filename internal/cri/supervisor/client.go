@@ -96,6 +96,14 @@ func (c *Client) RemoveSandbox(ctx context.Context, id string) error {
 	return c.do(ctx, methodRemoveSandbox, idParams{ID: id}, nil)
 }
 
+// ListSandboxes returns the sandboxes the supervisor knows, also those a
+// crashed runtime did not record: it removes those it does not know.
+func (c *Client) ListSandboxes(ctx context.Context) ([]Sandbox, error) {
+	var l []Sandbox
+	err := c.do(ctx, methodListSandboxes, struct{}{}, &l)
+	return l, err
+}
+
 // Create sets up the container's namespaces, cgroup and mounts; its
 // process waits for Start.
 func (c *Client) Create(ctx context.Context, s ContainerSpec) (State, error) {

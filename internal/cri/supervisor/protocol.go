@@ -30,6 +30,7 @@ const (
 	methodPing          = "Ping"
 	methodShutdown      = "Shutdown"
 	methodExecSync      = "ExecSync"
+	methodListSandboxes = "ListSandboxes"
 )
 
 type request struct {

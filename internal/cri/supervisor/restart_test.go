@@ -1,8 +1,10 @@
 package supervisor
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +211,29 @@ func TestSupervisorCrashSandboxAndCreated(t *testing.T) {
 	waitFor(t, 10*time.Second, "pause process gone", func() (bool, error) { return !processAlive(pause), nil })
 	if _, err := os.Stat(supervisortest.CgroupDir("memory", podCg)); !os.IsNotExist(err) {
 		t.Errorf("pod cgroup left: %v", err)
+	}
+}
+
+// A container without a record (the supervisor crashed inside Create) is
+// removed by the next supervisor: its init, cgroup and libcontainer state.
+func TestCrashDuringCreateCleanedUp(t *testing.T) {
+	f := newFixture(t)
+	st, err := f.c.Create(ctx(t), ContainerSpec{ID: "half", Spec: supervisortest.Spec(f.rootfs, f.cgroup("half"), "sleep", "1000")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(f.root, "containers", "half.json")); err != nil {
+		t.Fatal(err)
+	}
+	f.killSupervisor()
+	waitFor(t, 10*time.Second, "the half-made container removed", func() (bool, error) {
+		_, err := os.Stat(filepath.Join(f.root, "libcontainer", "half"))
+		return os.IsNotExist(err) && !processAlive(st.Pid), nil
+	})
+	if _, err := os.Stat(supervisortest.CgroupDir("memory", f.cgroup("half"))); !os.IsNotExist(err) {
+		t.Errorf("cgroup left: %v", err)
+	}
+	if _, err := f.c.State(ctx(t), "half"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("State: %v, want ErrNotFound", err)
 	}
 }

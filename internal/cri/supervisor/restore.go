@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
 )
 
 // load finds again the containers and sandboxes of a previous supervisor:
@@ -38,6 +41,9 @@ func (s *server) load(held map[string][]*os.File) error {
 		return nil
 	})
 	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.removeUnrecorded(); err != nil {
 		errs = append(errs, err)
 	}
 	for id, files := range held {
@@ -98,4 +104,42 @@ func (s *server) restore(c *container, files []*os.File, exits map[int]exitRecor
 	}
 	s.watchOrphan(c.rec.State.Pid, c.onExit)
 	s.log.Info("container found again", "id", id, "status", c.rec.State.Status.String(), "pid", c.rec.State.Pid)
+}
+
+// removeUnrecorded destroys the libcontainer containers that have no
+// record: a supervisor that crashed inside Create left them, their init
+// waiting for a Start no one will ask for.
+func (s *server) removeUnrecorded() error {
+	ents, err := os.ReadDir(s.libcontainerRoot())
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range ents {
+		id := e.Name()
+		s.mu.Lock()
+		_, known := s.containers[id]
+		s.mu.Unlock()
+		if known || !e.IsDir() {
+			continue
+		}
+		s.log.Warn("removing a container left by a crash during its creation", "id", id)
+		lc, err := libcontainer.Load(s.libcontainerRoot(), id)
+		if err != nil {
+			errs = append(errs, os.RemoveAll(filepath.Join(s.libcontainerRoot(), id)))
+			continue
+		}
+		lc.Signal(unix.SIGKILL)
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if st, err := lc.Status(); err != nil || st == libcontainer.Stopped {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err := lc.Destroy(); err != nil {
+			errs = append(errs, fmt.Errorf("container %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 
@@ -50,6 +51,17 @@ func (s *server) createSandbox(sp SandboxSpec) (_ Sandbox, retErr error) {
 			s.mu.Lock()
 			delete(s.sandboxes, sp.ID)
 			s.mu.Unlock()
+		}
+	}()
+	// Recorded first, so that a crash half-way leaves a record that
+	// RemoveSandbox (or the runtime's reconciliation) can undo.
+	recPath := filepath.Join(s.sandboxesDir(), sp.ID+".json")
+	if err := writeJSON(recPath, rec); err != nil {
+		return Sandbox{}, fmt.Errorf("record sandbox %s: %w", sp.ID, err)
+	}
+	defer func() {
+		if retErr != nil {
+			os.Remove(recPath)
 		}
 	}()
 	dir := s.sandboxDir(sp.ID)
@@ -95,7 +107,7 @@ func (s *server) createSandbox(sp SandboxSpec) (_ Sandbox, retErr error) {
 		rec.PausePid, rec.PauseStart = pid, start
 		rec.Sandbox.PIDNS = fmt.Sprintf("/proc/%d/ns/pid", pid)
 	}
-	if err := writeJSON(filepath.Join(s.sandboxesDir(), sp.ID+".json"), rec); err != nil {
+	if err := writeJSON(recPath, rec); err != nil {
 		return Sandbox{}, fmt.Errorf("record sandbox %s: %w", sp.ID, err)
 	}
 	return rec.Sandbox, nil
@@ -301,6 +313,17 @@ func killPause(pid int, start uint64) error {
 		}
 	}
 	return fmt.Errorf("pause process %d did not die", pid)
+}
+
+func (s *server) listSandboxes() []Sandbox {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Sandbox, 0, len(s.sandboxes))
+	for _, rec := range s.sandboxes {
+		out = append(out, rec.Sandbox)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
 
 // removeSandbox undoes createSandbox; an unknown sandbox is no error.

@@ -72,6 +72,9 @@ func TestSandbox(t *testing.T) {
 	if _, err := os.Stat(supervisortest.CgroupDir("memory", podCg)); err != nil {
 		t.Errorf("pod cgroup: %v", err)
 	}
+	if l, err := f.c.ListSandboxes(ctx(t)); err != nil || len(l) != 1 || l[0] != sb {
+		t.Errorf("ListSandboxes: %+v %v, want the sandbox", l, err)
+	}
 	f.runSpec(ContainerSpec{ID: "c1", SandboxID: "pod", Spec: podSpec(f, sb, podCg+"/c1", "sleep", "1000")})
 	log := f.logPath("c2")
 	f.runSpec(ContainerSpec{ID: "c2", SandboxID: "pod", LogPath: log, Spec: podSpec(f, sb, podCg+"/c2", "sh", "-c",
@@ -115,6 +118,9 @@ func TestSandbox(t *testing.T) {
 	}
 	if err := f.c.RemoveSandbox(ctx(t), "pod"); err != nil {
 		t.Errorf("RemoveSandbox again: %v", err)
+	}
+	if l, err := f.c.ListSandboxes(ctx(t)); err != nil || len(l) != 0 {
+		t.Errorf("ListSandboxes after removal: %+v %v", l, err)
 	}
 }
 

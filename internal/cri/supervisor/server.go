@@ -184,6 +184,8 @@ func (s *server) dispatch(ctx context.Context, req request) (any, error) {
 		return nil, s.update(p.ID, p.Resources)
 	case methodList:
 		return s.list(), nil
+	case methodListSandboxes:
+		return s.listSandboxes(), nil
 	case methodExecSync:
 		var p execParams
 		if err := decodeJSON(req.Params, &p); err != nil {
