@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -80,8 +82,13 @@ func TestImport(t *testing.T) {
 			if l, err := os.Readlink(filepath.Join(target, "bin/sh")); err != nil || l != "busybox" {
 				t.Errorf("bin/sh -> %q, %v", l, err)
 			}
-			if st, err := os.Stat(filepath.Join(target, "bin/busybox")); err != nil || st.Mode()&0o111 == 0 {
-				t.Errorf("bin/busybox: %v %v", st, err)
+			// The image is a working root filesystem.
+			cmd := exec.Command("/bin/sh", "-c", "echo hi from $(id -u) > /tmp/out; cat /tmp/out")
+			cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: target}
+			cmd.Dir = "/"
+			cmd.Env = []string{"PATH=/bin"}
+			if out, err := cmd.CombinedOutput(); err != nil || string(out) != "hi from 0\n" {
+				t.Errorf("sh in the rootfs: %q %v", out, err)
 			}
 		})
 	}
