@@ -164,6 +164,15 @@ func memory(b *testing.B, pids []int) mem {
 }
 
 func cleanup(c *supervisor.Client) {
+	removeAll(c)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c.Shutdown(ctx)
+	c.Close()
+}
+
+// removeAll kills and deletes every container.
+func removeAll(c *supervisor.Client) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	states, _ := c.List(ctx)
@@ -180,6 +189,69 @@ func cleanup(c *supervisor.Client) {
 		}
 		c.Delete(ctx, st.ID)
 	}
-	c.Shutdown(ctx)
-	c.Close()
+}
+
+// BenchmarkCreateStartParallel starts KEMUDI_BENCH_CONTAINERS (default 30)
+// containers at once, each Create then Start, and reports the latencies
+// and the wall time until all run.
+func BenchmarkCreateStartParallel(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root: runs real containers")
+	}
+	n := 30
+	if v := os.Getenv("KEMUDI_BENCH_CONTAINERS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatalf("KEMUDI_BENCH_CONTAINERS: %v", err)
+		}
+	}
+	dir := b.TempDir()
+	root := filepath.Join(dir, "sup")
+	rootfs := supervisortest.BusyboxRootfs(b, dir)
+	cgParent := fmt.Sprintf("/kemudi-bench-%d", os.Getpid())
+	ctx := context.Background()
+	c, err := supervisor.Connect(ctx, supervisor.Options{Root: root, Binary: supervisortest.Binary(b), Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		cleanup(c)
+		supervisortest.RemoveCgroupTree(cgParent)
+	})
+	var all []time.Duration
+	var wall time.Duration
+	for round := range b.N {
+		lat := make([]time.Duration, n)
+		errs := make(chan error, n)
+		t0 := time.Now()
+		for i := range n {
+			go func() {
+				id := fmt.Sprintf("p%d-%d", round, i)
+				spec := supervisortest.Spec(rootfs, cgParent+"/"+id, "sleep", "100000")
+				s := time.Now()
+				_, err := c.Create(ctx, supervisor.ContainerSpec{ID: id, Spec: spec})
+				if err == nil {
+					_, err = c.Start(ctx, id)
+				}
+				lat[i] = time.Since(s)
+				errs <- err
+			}()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				b.Error(err)
+			}
+		}
+		wall += time.Since(t0)
+		all = append(all, lat...)
+		b.StopTimer()
+		removeAll(c)
+		b.StartTimer()
+	}
+	slices.Sort(all)
+	p := func(q float64) time.Duration { return all[int(q*float64(len(all)-1))] }
+	b.ReportMetric(float64(p(0.5).Milliseconds()), "p50-ms")
+	b.ReportMetric(float64(p(0.99).Milliseconds()), "p99-ms")
+	b.ReportMetric(float64((wall / time.Duration(b.N)).Milliseconds()), "all-running-ms")
+	b.Logf("%d containers at once: p50 %v p99 %v, all running after %v", n, p(0.5), p(0.99), wall/time.Duration(b.N))
 }
