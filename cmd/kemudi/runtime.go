@@ -30,6 +30,7 @@ func newRuntimeCommand() *cobra.Command {
 	f.StringVar(&o.RegistryConfig, "registry-config", "", "registries.yaml (k3s's format): mirrors, credentials, TLS and plain-HTTP registries")
 	f.StringVar(&o.CNIConfDir, "cni-conf-dir", "", "CNI network configurations: hand the pod network to a CNI plugin chain (with --cni-bin-dir)")
 	f.StringVar(&o.CNIBinDir, "cni-bin-dir", "", "CNI plugin binaries (with --cni-conf-dir)")
+	f.StringVar(&o.CgroupParent, "cgroup-parent", cri.DefaultCgroupParent, "cgroup (cgroupfs path) for pods whose config names none, such as crictl's")
 	f.StringVar(&o.OCIRuntime, "oci-runtime", "", "an OCI runtime binary (runc) to use instead of the built-in libcontainer")
 	return cmd
 }

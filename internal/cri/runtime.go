@@ -39,6 +39,9 @@ type Options struct {
 	// OCIRuntime is an OCI runtime binary (runc) to use instead of the
 	// built-in libcontainer.
 	OCIRuntime string
+	// CgroupParent holds the cgroups of pods whose config names no parent
+	// (crictl's); default /kemudi.
+	CgroupParent string
 	// SupervisorBinary overrides where kemudi-supervisor comes from (see
 	// supervisor.Options.Binary).
 	SupervisorBinary string
@@ -50,9 +53,9 @@ const (
 	DefaultRoot     = "/var/lib/kemudi/agent/runtime"
 	DefaultStateDir = "/run/kemudi/runtime"
 	DefaultSocket   = "/run/kemudi/cri.sock"
-	// defaultCgroupParent holds the cgroups of pods whose config names no
+	// DefaultCgroupParent holds the cgroups of pods whose config names no
 	// parent (crictl's).
-	defaultCgroupParent = "/kemudi"
+	DefaultCgroupParent = "/kemudi"
 )
 
 // The parts a Runtime is assembled from, as narrow as the CRI layer needs
@@ -134,6 +137,12 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	if opts.StateDir == "" {
 		opts.StateDir = DefaultStateDir
+	}
+	if opts.CgroupParent == "" {
+		opts.CgroupParent = DefaultCgroupParent
+	}
+	if !strings.HasPrefix(opts.CgroupParent, "/") {
+		return nil, fmt.Errorf("runtime: cgroup parent %q is not an absolute cgroupfs path", opts.CgroupParent)
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)

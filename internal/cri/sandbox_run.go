@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strings"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -33,7 +34,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 	}
 	sb.Dir = r.sandboxes.recordDir(sb.ID)
 	if sb.CgroupParent == "" {
-		sb.CgroupParent = defaultCgroupParent + "/" + sb.ID
+		sb.CgroupParent = path.Join(r.opts.CgroupParent, sb.ID)
 	}
 	unlock := r.locks.lock(sb.ID)
 	defer unlock()

@@ -3,6 +3,8 @@ package cri
 import (
 	"context"
 	"encoding/json"
+	"net"
+	"strings"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -40,7 +42,7 @@ func (r *Runtime) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*r
 
 // UpdateRuntimeConfig takes the node's pod CIDR from the kubelet.
 func (r *Runtime) UpdateRuntimeConfig(_ context.Context, req *runtimeapi.UpdateRuntimeConfigRequest) (*runtimeapi.UpdateRuntimeConfigResponse, error) {
-	cidr := req.GetRuntimeConfig().GetNetworkConfig().GetPodCidr()
+	cidr := firstIPv4CIDR(req.GetRuntimeConfig().GetNetworkConfig().GetPodCidr())
 	if cidr == "" {
 		return &runtimeapi.UpdateRuntimeConfigResponse{}, nil
 	}
@@ -56,4 +58,18 @@ func (r *Runtime) RuntimeConfig(context.Context, *runtimeapi.RuntimeConfigReques
 	return &runtimeapi.RuntimeConfigResponse{
 		Linux: &runtimeapi.LinuxRuntimeConfiguration{CgroupDriver: runtimeapi.CgroupDriver_CGROUPFS},
 	}, nil
+}
+
+// firstIPv4CIDR picks the IPv4 range of a dual-stack "v4,v6" list (the
+// built-in network is IPv4 only); a single range is returned as is, so
+// that a bad one is reported.
+func firstIPv4CIDR(list string) string {
+	parts := strings.Split(list, ",")
+	for _, p := range parts {
+		p = strings.TrimSpace(p)
+		if ip, _, err := net.ParseCIDR(p); err == nil && ip.To4() != nil {
+			return p
+		}
+	}
+	return strings.TrimSpace(parts[0])
 }

@@ -72,6 +72,7 @@ type runtimeNode struct {
 	netnsName, netnsPath string
 	root, stateDir, sock string
 	logDir, crictlConfig string
+	cgroupParent         string
 	registry             *testimages.Registry
 	proc                 *harness.Process
 }
@@ -93,6 +94,8 @@ func newRuntimeNode(t *testing.T) *runtimeNode {
 		t.Fatal(err)
 	}
 	n.netnsName = "kemudi-e2e-" + randHex(4)
+	n.cgroupParent = "/" + n.netnsName
+	t.Cleanup(func() { removeCgroup(t, n.cgroupParent) })
 	n.netnsPath = "/var/run/netns/" + n.netnsName
 	run(t, "ip", "netns", "add", n.netnsName)
 	t.Cleanup(func() { run(t, "ip", "netns", "del", n.netnsName) })
@@ -129,7 +132,7 @@ func (n *runtimeNode) start() {
 	t.Helper()
 	p, err := harness.StartProcess("runtime", "nsenter", "serving CRI", nil,
 		"--net="+n.netnsPath, n.bin, "runtime", "--root", n.root, "--state-dir", n.stateDir,
-		"--listen", n.sock, "--pod-cidr", "10.42.0.0/24")
+		"--listen", n.sock, "--pod-cidr", "10.42.0.0/24", "--cgroup-parent", n.cgroupParent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,3 +334,12 @@ func cgroupDirs(path string) []string {
 func fmtList(v []string) string { return fmt.Sprintf("%q", v) }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// removeCgroup removes an (empty) cgroupfs path from every hierarchy.
+func removeCgroup(t *testing.T, path string) {
+	for _, d := range cgroupDirs(path) {
+		if err := os.Remove(d); err != nil {
+			t.Errorf("remove cgroup %s: %v", d, err)
+		}
+	}
+}

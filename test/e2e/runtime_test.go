@@ -108,6 +108,22 @@ func TestRuntimeCrictl(t *testing.T) {
 		t.Errorf("crictl inspectp: pod IP %q is not in 10.42.0.0/24", inspectp.Status.Network.IP)
 	}
 
+	// A mount source that does not exist: a clear error, nothing left.
+	bad := n.writeJSON("bad-ctr.json", map[string]any{
+		"metadata": map[string]any{"name": "bad"},
+		"image":    map[string]any{"image": ref},
+		"mounts":   []map[string]any{{"container_path": "/data", "host_path": "/nonexistent/kemudi-e2e"}},
+	})
+	if out, err := n.tryCrictl("create", pod, bad, files.pod); err == nil || !strings.Contains(out, "config.mounts[0].host_path") || !strings.Contains(out, "InvalidArgument") {
+		t.Errorf("crictl create with a missing mount source: err %v, output %q", err, out)
+	}
+	if out := n.crictl("ps", "-a", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("crictl ps -a after a failed create: %q", out)
+	}
+	if m := mountsUnder(filepath.Join(n.root, "containers")); len(m) > 0 {
+		t.Errorf("a failed create left mounts: %s", fmtList(m))
+	}
+
 	ctr := strings.TrimSpace(n.crictl("create", pod, files.ctr, files.pod))
 	if !criID.MatchString(ctr) {
 		t.Fatalf("crictl create: %q is not a container id", ctr)
@@ -152,9 +168,9 @@ func TestRuntimeCrictl(t *testing.T) {
 		out, _ := n.tryCrictl("stats")
 		return strings.Contains(out, ctr[:13]), out
 	})
-	if cg := cgroupDirs("/kemudi/" + pod + "/" + ctr); len(cg) == 0 {
-		t.Errorf("the container has no cgroup under /kemudi/%s", pod)
-	} else if b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/memory/kemudi", pod, ctr, "memory.limit_in_bytes")); err == nil && strings.TrimSpace(string(b)) != "67108864" {
+	if cg := cgroupDirs(filepath.Join(n.cgroupParent, pod, ctr)); len(cg) == 0 {
+		t.Errorf("the container has no cgroup under %s/%s", n.cgroupParent, pod)
+	} else if b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/memory", n.cgroupParent, pod, ctr, "memory.limit_in_bytes")); err == nil && strings.TrimSpace(string(b)) != "67108864" {
 		t.Errorf("memory limit %s, want 67108864", b)
 	}
 
@@ -192,7 +208,7 @@ func TestRuntimeCrictl(t *testing.T) {
 func (n *runtimeNode) assertPodGone(pod string, ctrs ...string) {
 	t := n.t
 	t.Helper()
-	if cg := cgroupDirs("/kemudi/" + pod); len(cg) > 0 {
+	if cg := cgroupDirs(filepath.Join(n.cgroupParent, pod)); len(cg) > 0 {
 		t.Errorf("cgroups left: %s", fmtList(cg))
 	}
 	if _, err := os.Stat(filepath.Join(n.stateDir, "netns", pod)); err == nil {
@@ -226,7 +242,7 @@ func (n *runtimeNode) assertNodeClean() {
 			t.Errorf("veth left in the node's namespace: %s", line)
 		}
 	}
-	if cg := cgroupDirs("/kemudi"); len(cg) > 0 {
+	if cg := cgroupDirs(n.cgroupParent); len(cg) > 0 {
 		for _, d := range cg {
 			if ents, _ := os.ReadDir(d); hasDirs(ents) {
 				t.Errorf("pod cgroups left in %s", d)
@@ -250,7 +266,7 @@ func hasDirs(ents []os.DirEntry) bool {
 func TestRuntimeRestart(t *testing.T) {
 	n := newRuntimeNode(t)
 	n.crictl("pull", n.registry.Ref("busybox:1"))
-	const pods = 3
+	const pods = 20
 	type started struct{ pod, ctr, startedAt string }
 	var all []started
 	for i := range pods {
