@@ -10,18 +10,20 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // ensureBridge makes the bridge exist, be up with its carrier port, and hold
-// exactly the gateway address of subnet, and returns it.
-func ensureBridge(h *netlink.Handle, name string, gw net.IP, subnet *net.IPNet, mtu int) (netlink.Link, error) {
+// exactly the gateway addresses of subnets (link-local ones aside), and
+// returns it.
+func ensureBridge(h *netlink.Handle, name string, subnets []*net.IPNet, mtu int) (netlink.Link, error) {
 	link, err := h.LinkByName(name)
 	if errors.As(err, new(netlink.LinkNotFoundError)) {
 		attrs := netlink.NewLinkAttrs()
 		attrs.Name = name
 		// A fixed address: a bridge without one takes its lowest port's,
 		// which changes as pods come and go and flaps the pods' ARP caches.
-		attrs.HardwareAddr = gatewayMAC(gw)
+		attrs.HardwareAddr = gatewayMAC(gatewayOf(subnets[0]))
 		if err := h.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil && !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("create bridge %s: %w", name, err)
 		}
@@ -33,21 +35,28 @@ func ensureBridge(h *netlink.Handle, name string, gw net.IP, subnet *net.IPNet, 
 	if link.Type() != "bridge" {
 		return nil, fmt.Errorf("bridge %s: a %s device of that name already exists", name, link.Type())
 	}
-	want := &net.IPNet{IP: gw, Mask: subnet.Mask}
-	addrs, err := h.AddrList(link, netlink.FAMILY_V4)
+	want := map[string]*net.IPNet{}
+	for _, s := range subnets {
+		gw := &net.IPNet{IP: gatewayOf(s), Mask: s.Mask}
+		want[gw.String()] = gw
+	}
+	addrs, err := h.AddrList(link, netlink.FAMILY_ALL)
 	if err != nil {
 		return nil, fmt.Errorf("bridge %s addresses: %w", name, err)
 	}
 	for _, a := range addrs {
-		if a.IPNet.String() != want.String() {
-			// A gateway of a former pod CIDR.
-			if err := h.AddrDel(link, &a); err != nil {
-				return nil, fmt.Errorf("bridge %s: remove old address %s: %w", name, a.IPNet, err)
-			}
+		if _, ok := want[a.IPNet.String()]; ok || a.Scope != unix.RT_SCOPE_UNIVERSE {
+			continue
+		}
+		// A gateway of a former pod CIDR.
+		if err := h.AddrDel(link, &a); err != nil {
+			return nil, fmt.Errorf("bridge %s: remove old address %s: %w", name, a.IPNet, err)
 		}
 	}
-	if err := h.AddrReplace(link, &netlink.Addr{IPNet: want}); err != nil {
-		return nil, fmt.Errorf("bridge %s: address %s: %w", name, want, err)
+	for _, gw := range want {
+		if err := h.AddrReplace(link, podAddr(gw)); err != nil {
+			return nil, fmt.Errorf("bridge %s: address %s: %w", name, gw, err)
+		}
 	}
 	if err := h.LinkSetUp(link); err != nil {
 		return nil, fmt.Errorf("bridge %s up: %w", name, err)
@@ -56,6 +65,23 @@ func ensureBridge(h *netlink.Handle, name string, gw net.IP, subnet *net.IPNet, 
 		return nil, err
 	}
 	return link, nil
+}
+
+// podAddr is an address to configure; IPv6 ones skip duplicate address
+// detection, which would hold them unusable for a second or more (the
+// allocator already guarantees they are unique).
+func podAddr(n *net.IPNet) *netlink.Addr {
+	a := &netlink.Addr{IPNet: n}
+	if n.IP.To4() == nil {
+		a.Flags = unix.IFA_F_NODAD
+	}
+	return a
+}
+
+// gatewayMAC is a locally administered address derived from the gateway IP.
+func gatewayMAC(gw net.IP) net.HardwareAddr {
+	ip := gw.To16()
+	return net.HardwareAddr{0x0a, 0x58, ip[12], ip[13], ip[14], ip[15]}
 }
 
 // carrierPortName is the bridge's carrier port (its peer adds a "p").
@@ -129,12 +155,6 @@ func waitOperUp(h *netlink.Handle, name string, timeout time.Duration) error {
 	}
 }
 
-// gatewayMAC is a locally administered address derived from the gateway IP.
-func gatewayMAC(gw net.IP) net.HardwareAddr {
-	ip := gw.To4()
-	return net.HardwareAddr{0x0a, 0x58, ip[0], ip[1], ip[2], ip[3]}
-}
-
 // uplinkMTU is the MTU of the node's default route's interface, or 1500.
 func uplinkMTU(h *netlink.Handle) int {
 	routes, err := h.RouteList(nil, netlink.FAMILY_V4)
@@ -162,13 +182,23 @@ func uplinkMTU(h *netlink.Handle) int {
 // pod-to-pod connections on one bridge are translated back) when
 // br_netfilter is there; and loopback addresses routable through the bridge,
 // for hostPorts on 127.0.0.1 (see ensureBase for the guard that goes with
-// it).
-func nodeSysctls(bridge string) []sysctl {
-	return []sysctl{
-		{"/proc/sys/net/ipv4/ip_forward", false},
-		{"/proc/sys/net/bridge/bridge-nf-call-iptables", true},
-		{"/proc/sys/net/ipv4/conf/" + bridge + "/route_localnet", false},
+// it). IPv6 forwarding only with an IPv6 pod CIDR: it makes the node ignore
+// router advertisements where accept_ra is 1.
+func nodeSysctls(bridge string, subnets []*net.IPNet) []sysctl {
+	var out []sysctl
+	for _, s := range subnets {
+		if s.IP.To4() != nil {
+			out = append(out,
+				sysctl{"/proc/sys/net/ipv4/ip_forward", false},
+				sysctl{"/proc/sys/net/bridge/bridge-nf-call-iptables", true},
+				sysctl{"/proc/sys/net/ipv4/conf/" + bridge + "/route_localnet", false})
+		} else {
+			out = append(out,
+				sysctl{"/proc/sys/net/ipv6/conf/all/forwarding", false},
+				sysctl{"/proc/sys/net/bridge/bridge-nf-call-ip6tables", true})
+		}
 	}
+	return out
 }
 
 type sysctl struct {

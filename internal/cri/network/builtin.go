@@ -15,15 +15,15 @@ import (
 // configure veth, addresses, routes and hostPort rules. The caller undoes a
 // failure with Teardown, which the reservation and the record make complete.
 func (m *Manager) setupBuiltin(_ context.Context, sb SandboxNet) (Result, error) {
-	subnet := m.currentPodCIDR()
-	if subnet == nil {
+	subnets := m.currentPodCIDRs()
+	if subnets == nil {
 		return Result{}, fmt.Errorf("%w: no pod CIDR yet", ErrNotReady)
 	}
-	ip, rec, err := m.reserve(sb, subnet)
+	ips, rec, err := m.reserve(sb, subnets)
 	if err != nil {
 		return Result{}, err
 	}
-	rules, err := hostPortRules(sb.ID, ip, sb.PortMappings)
+	rules, err := hostPortRules(sb.ID, ips, sb.PortMappings)
 	if err != nil {
 		return Result{}, err
 	}
@@ -33,24 +33,24 @@ func (m *Manager) setupBuiltin(_ context.Context, sb SandboxNet) (Result, error)
 		return Result{}, fmt.Errorf("netlink in node netns: %w", err)
 	}
 	defer h.Delete()
-	gw := gatewayOf(subnet)
 	mtu := uplinkMTU(h)
-	br, err := ensureBridge(h, m.opts.Bridge, gw, subnet, mtu)
+	br, err := ensureBridge(h, m.opts.Bridge, subnets, mtu)
 	if err != nil {
 		return Result{}, err
 	}
-	err = createVeth(h, sb.NetNS, podLink{
-		hostName: rec.HostVeth, bridge: br, mtu: mtu,
-		addr: &net.IPNet{IP: ip, Mask: subnet.Mask}, gateway: gw,
-	})
-	if err != nil {
+	link := podLink{hostName: rec.HostVeth, bridge: br, mtu: mtu}
+	for i, s := range subnets {
+		link.addrs = append(link.addrs, &net.IPNet{IP: ips[i], Mask: s.Mask})
+		link.gateways = append(link.gateways, gatewayOf(s))
+	}
+	if err := createVeth(h, sb.NetNS, link); err != nil {
 		return Result{}, err
 	}
 	if err := m.nft.setSandbox(sb.ID, rules); errors.Is(err, unix.ENOENT) {
 		// Someone deleted kemudi's table or a chain of it: make it again.
 		m.log.Warn("nftables table missing, recreating it", "table", TableName)
 		m.mu.Lock()
-		err = m.configureNode(subnet)
+		err = m.configureNode(subnets)
 		m.mu.Unlock()
 		if err == nil {
 			err = m.nft.setSandbox(sb.ID, rules)
@@ -67,13 +67,14 @@ func (m *Manager) setupBuiltin(_ context.Context, sb SandboxNet) (Result, error)
 			return Result{}, err
 		}
 	}
-	m.log.Debug("sandbox network up", "sandbox", sb.ID, "ip", ip, "veth", rec.HostVeth)
-	return Result{IPs: []net.IP{ip}, Gateway: gw, Interface: podInterface}, nil
+	m.log.Debug("sandbox network up", "sandbox", sb.ID, "ips", ips, "veth", rec.HostVeth)
+	return Result{IPs: ips, Gateway: link.gateways[0], Interface: podInterface}, nil
 }
 
 // reserve checks the sandbox's host ports against other sandboxes,
-// reserves its address and records it: one step for concurrent Setups.
-func (m *Manager) reserve(sb SandboxNet, subnet *net.IPNet) (net.IP, record, error) {
+// reserves an address in each pod CIDR and records them: one step for
+// concurrent Setups.
+func (m *Manager) reserve(sb SandboxNet, subnets []*net.IPNet) ([]net.IP, record, error) {
 	if hasHostPorts(sb.PortMappings) {
 		m.portMu.Lock()
 		defer m.portMu.Unlock()
@@ -81,23 +82,28 @@ func (m *Manager) reserve(sb SandboxNet, subnet *net.IPNet) (net.IP, record, err
 			return nil, record{}, err
 		}
 	}
-	alloc, err := m.allocator(subnet)
-	if err != nil {
-		return nil, record{}, err
-	}
-	ip, err := alloc.Allocate(sb.ID)
-	if err != nil {
-		return nil, record{}, err
-	}
 	rec := record{
-		ID: sb.ID, Mode: modeBuiltin, NetNS: sb.NetNS, HostVeth: vethName(sb.ID),
-		PodCIDR: subnet.String(), IPs: []string{ip.String()}, PortMappings: sb.PortMappings,
+		ID: sb.ID, Mode: modeBuiltin, NetNS: sb.NetNS, HostVeth: vethName(sb.ID), PortMappings: sb.PortMappings,
 		Name: sb.Name, Namespace: sb.Namespace, UID: sb.UID,
+	}
+	var ips []net.IP
+	for _, s := range subnets {
+		alloc, err := m.allocator(s)
+		if err != nil {
+			return nil, record{}, err
+		}
+		ip, err := alloc.Allocate(sb.ID)
+		if err != nil {
+			return nil, record{}, err
+		}
+		ips = append(ips, ip)
+		rec.PodCIDRs = append(rec.PodCIDRs, s.String())
+		rec.IPs = append(rec.IPs, ip.String())
 	}
 	if err := m.records.put(rec); err != nil {
 		return nil, record{}, err
 	}
-	return ip, rec, nil
+	return ips, rec, nil
 }
 
 // teardownBuiltin deletes the host end of the veth (the pod end goes with
@@ -115,13 +121,16 @@ func (m *Manager) teardownBuiltin(rec record) error {
 	var errs []error
 	errs = append(errs, deleteLink(h, name))
 	errs = append(errs, m.nft.removeSandboxes(func(id string) bool { return id == rec.ID }))
-	subnet := m.currentPodCIDR()
-	if rec.PodCIDR != "" {
-		if s, err := parsePodCIDR(rec.PodCIDR); err == nil {
-			subnet = s
+	subnets := m.currentPodCIDRs()
+	if len(rec.PodCIDRs) > 0 {
+		subnets = nil
+		for _, c := range rec.PodCIDRs {
+			if s, err := parsePodCIDR(c); err == nil {
+				subnets = append(subnets, s)
+			}
 		}
 	}
-	if subnet != nil {
+	for _, subnet := range subnets {
 		alloc, err := m.allocator(subnet)
 		if err == nil {
 			err = alloc.Release(rec.ID)
@@ -159,7 +168,7 @@ func (m *Manager) checkBuiltin(rec record) error {
 	if err != nil {
 		return fmt.Errorf("network check of sandbox %s: %s: %w", rec.ID, podInterface, err)
 	}
-	addrs, err := pod.AddrList(eth, netlink.FAMILY_V4)
+	addrs, err := pod.AddrList(eth, netlink.FAMILY_ALL)
 	if err != nil {
 		return fmt.Errorf("network check of sandbox %s: %w", rec.ID, err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Every test here plays "the node" in a network namespace it creates; the
@@ -65,7 +66,8 @@ func nlAt(t *testing.T, path string) *netlink.Handle {
 
 // testNode is a node namespace with an uplink to an "outside" namespace:
 //
-//	outside eth0 192.168.77.2/24 <-> node uplink0 192.168.77.1/24 (default route via .2, MTU 1400)
+//	outside eth0 192.168.77.2/24 fd00:77::2/64 <-> node uplink0 192.168.77.1/24 fd00:77::1/64
+//	(the node's default routes through the outside; MTU 1400)
 type testNode struct {
 	dir     string // where the test's namespaces are mounted
 	ns      string // the node
@@ -77,6 +79,8 @@ type testNode struct {
 const (
 	nodeIP        = "192.168.77.1"
 	outsideIP     = "192.168.77.2"
+	nodeIP6       = "fd00:77::1"
+	outsideIP6    = "fd00:77::2"
 	testUplinkMTU = 1400
 )
 
@@ -138,8 +142,24 @@ func (n *testNode) connectOutside(t *testing.T) {
 	}
 	up := configure(node, "uplink0", nodeIP+"/24")
 	configure(out, "eth0", outsideIP+"/24")
-	if err := node.RouteAdd(&netlink.Route{LinkIndex: up.Attrs().Index, Gw: net.ParseIP(outsideIP)}); err != nil {
-		t.Fatalf("node default route: %v", err)
+	for _, c := range []struct {
+		h    *netlink.Handle
+		cidr string
+	}{{node, nodeIP6 + "/64"}, {out, outsideIP6 + "/64"}} {
+		l, err := c.h.LinkByName(map[bool]string{true: "uplink0", false: "eth0"}[c.h == node])
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr, _ := netlink.ParseAddr(c.cidr)
+		addr.Flags = unix.IFA_F_NODAD
+		if err := c.h.AddrAdd(l, addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, gw := range []string{outsideIP, outsideIP6} {
+		if err := node.RouteAdd(&netlink.Route{LinkIndex: up.Attrs().Index, Gw: net.ParseIP(gw)}); err != nil {
+			t.Fatalf("node default route via %s: %v", gw, err)
+		}
 	}
 	// Both ends have index 2 in their namespaces, which makes the kernel
 	// apply their carrier up to a second late (dropping packets meanwhile):
@@ -191,7 +211,7 @@ func serveTCP(t *testing.T, nsPath, addr string) net.Listener {
 	t.Helper()
 	var l net.Listener
 	err := inNS(t, nsPath, func() (err error) {
-		l, err = net.Listen("tcp4", addr)
+		l, err = net.Listen("tcp", addr)
 		return err
 	})
 	if err != nil {
@@ -224,7 +244,7 @@ func whoAmIWithin(t *testing.T, nsPath, addr string, timeout time.Duration) (str
 	var line string
 	err := inNS(t, nsPath, func() error {
 		d := net.Dialer{Timeout: timeout}
-		c, err := d.Dial("tcp4", addr)
+		c, err := d.Dial("tcp", addr)
 		if err != nil {
 			return err
 		}

@@ -53,7 +53,7 @@ func sameHostPort(a, b PortMapping) bool {
 	return anyHostIP(a.HostIP) || anyHostIP(b.HostIP) || a.HostIP == b.HostIP
 }
 
-func anyHostIP(ip string) bool { return ip == "" || ip == "0.0.0.0" }
+func anyHostIP(ip string) bool { return ip == "" || ip == "0.0.0.0" || ip == "::" }
 
 func protoName(p string) string {
 	if p == "" {
@@ -79,8 +79,8 @@ func validPortMappings(pms []PortMapping) error {
 			return fmt.Errorf("port mapping %d->%d: %w", pm.HostPort, pm.ContainerPort, err)
 		}
 		if !anyHostIP(pm.HostIP) {
-			if ip := net.ParseIP(pm.HostIP); ip == nil || ip.To4() == nil {
-				return fmt.Errorf("port mapping %d->%d: host IP %q is not an IPv4 address", pm.HostPort, pm.ContainerPort, pm.HostIP)
+			if net.ParseIP(pm.HostIP) == nil {
+				return fmt.Errorf("port mapping %d->%d: host IP %q is not an IP address", pm.HostPort, pm.ContainerPort, pm.HostIP)
 			}
 		}
 	}

@@ -1,10 +1,10 @@
 package network
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,33 +16,66 @@ import (
 // ErrExhausted is returned when every address of the pod CIDR is taken.
 var ErrExhausted = errors.New("no free address")
 
-// allocator is a host-local IPv4 allocator. A reservation is a file named by
-// the address holding the owner's ID, created exclusively before the address
-// is handed out, so that no address goes to two owners even across a crash
-// of the runtime (see file.go on durability); the last address handed out is
-// remembered so that released addresses are reused last.
+// allocator is a host-local allocator of one pod CIDR (IPv4 or IPv6). A
+// reservation is a file named by the address holding the owner's ID,
+// created exclusively before the address is handed out, so that no address
+// goes to two owners even across a crash of the runtime (see file.go on
+// durability); the last address handed out is remembered so that released
+// addresses are reused last.
 type allocator struct {
 	dir    string
-	subnet *net.IPNet
+	subnet netip.Prefix
 	mu     sync.Mutex
 }
 
 func newAllocator(stateDir string, subnet *net.IPNet) (*allocator, error) {
-	dir := filepath.Join(stateDir, "ipam", strings.ReplaceAll(subnet.String(), "/", "_"))
+	p, err := toPrefix(subnet)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(stateDir, "ipam", poolDirName(subnet))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("ipam: %w", err)
 	}
-	return &allocator{dir: dir, subnet: subnet}, nil
+	return &allocator{dir: dir, subnet: p}, nil
 }
 
-// gateway is the first address of the subnet, the bridge's.
-func (a *allocator) gateway() net.IP { return u32ToIP(ipToU32(a.subnet.IP) + 1) }
+func poolDirName(subnet *net.IPNet) string { return strings.ReplaceAll(subnet.String(), "/", "_") }
 
-// bounds are the first and last address a pod may get.
-func (a *allocator) bounds() (first, last uint32) {
-	ones, bits := a.subnet.Mask.Size()
-	base := ipToU32(a.subnet.IP)
-	return base + 2, base + uint32(1)<<(bits-ones) - 2
+func toPrefix(n *net.IPNet) (netip.Prefix, error) {
+	ip := n.IP
+	if v4 := ip.To4(); v4 != nil {
+		ip = v4
+	}
+	addr, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return netip.Prefix{}, fmt.Errorf("ipam: bad subnet %s", n)
+	}
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(addr, ones).Masked(), nil
+}
+
+// bounds are the first and last address a pod may get: after the network
+// address and the gateway, before the last address (IPv4's broadcast).
+func (a *allocator) bounds() (first, last netip.Addr) {
+	first = a.subnet.Addr().Next().Next()
+	last = lastAddr(a.subnet).Prev()
+	return first, last
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := range b {
+		bitsBefore := i * 8
+		switch {
+		case bitsBefore >= p.Bits():
+			b[i] = 0xff
+		case bitsBefore+8 > p.Bits():
+			b[i] |= 0xff >> (p.Bits() - bitsBefore)
+		}
+	}
+	addr, _ := netip.AddrFromSlice(b)
+	return addr
 }
 
 // lock serializes allocators of other processes sharing the directory.
@@ -74,33 +107,39 @@ func (a *allocator) Allocate(id string) (net.IP, error) {
 	}
 	for ip, owner := range owners {
 		if owner == id {
-			return net.ParseIP(ip).To4(), nil
+			return net.IP(ip.AsSlice()), nil
 		}
 	}
 	first, last := a.bounds()
-	start := a.lastReserved() + 1
-	if start < first || start > last {
+	start := a.lastReserved().Next()
+	if !start.IsValid() || start.Less(first) || last.Less(start) {
 		start = first
 	}
-	size := last - first + 1
-	for i := uint32(0); i < size; i++ {
-		cand := first + (start-first+i)%size
-		ip := u32ToIP(cand)
-		if _, taken := owners[ip.String()]; taken {
-			continue
-		}
-		if err := a.reserve(ip, id); err != nil {
-			if errors.Is(err, os.ErrExist) {
-				continue
+	// Round the range once from after the last reservation; the taken
+	// addresses are few, so even an IPv6 range finds a free one at once.
+	for cand := start; ; {
+		if _, taken := owners[cand]; !taken {
+			err := a.reserve(cand, id)
+			if err == nil {
+				return net.IP(cand.AsSlice()), nil
 			}
-			return nil, err
+			if !errors.Is(err, os.ErrExist) {
+				return nil, err
+			}
 		}
-		return ip, nil
+		if cand == last {
+			cand = first
+		} else {
+			cand = cand.Next()
+		}
+		if cand == start {
+			break
+		}
 	}
-	return nil, fmt.Errorf("allocate address in %s for %s: %w (all %d taken)", a.subnet, id, ErrExhausted, size)
+	return nil, fmt.Errorf("allocate address in %s for %s: %w (all %d taken)", a.subnet, id, ErrExhausted, len(owners))
 }
 
-func (a *allocator) reserve(ip net.IP, id string) error {
+func (a *allocator) reserve(ip netip.Addr, id string) error {
 	path := filepath.Join(a.dir, ip.String())
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -120,16 +159,16 @@ func (a *allocator) reserve(ip net.IP, id string) error {
 	return nil
 }
 
-func (a *allocator) lastReserved() uint32 {
+func (a *allocator) lastReserved() netip.Addr {
 	b, err := os.ReadFile(filepath.Join(a.dir, "last_reserved"))
 	if err != nil {
-		return 0
+		return netip.Addr{}
 	}
-	ip := net.ParseIP(strings.TrimSpace(string(b))).To4()
-	if ip == nil {
-		return 0
+	ip, err := netip.ParseAddr(strings.TrimSpace(string(b)))
+	if err != nil || ip.Is4() != a.subnet.Addr().Is4() {
+		return netip.Addr{}
 	}
-	return ipToU32(ip)
+	return ip
 }
 
 // Release frees every address id holds. Releasing nothing is not an error.
@@ -147,7 +186,7 @@ func (a *allocator) Release(id string) error {
 		if owner != id {
 			continue
 		}
-		if err := os.Remove(filepath.Join(a.dir, ip)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.Remove(filepath.Join(a.dir, ip.String())); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("release %s of %s: %w", ip, id, err)
 		}
 	}
@@ -161,17 +200,26 @@ func (a *allocator) Owners() (map[string]string, error) {
 		return nil, err
 	}
 	defer unlock()
-	return a.owners()
+	owners, err := a.owners()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(owners))
+	for ip, owner := range owners {
+		out[ip.String()] = owner
+	}
+	return out, nil
 }
 
-func (a *allocator) owners() (map[string]string, error) {
+func (a *allocator) owners() (map[netip.Addr]string, error) {
 	entries, err := os.ReadDir(a.dir)
 	if err != nil {
 		return nil, fmt.Errorf("ipam: %w", err)
 	}
-	owners := make(map[string]string, len(entries))
+	owners := make(map[netip.Addr]string, len(entries))
 	for _, e := range entries {
-		if net.ParseIP(e.Name()) == nil {
+		ip, err := netip.ParseAddr(e.Name())
+		if err != nil {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(a.dir, e.Name()))
@@ -181,15 +229,14 @@ func (a *allocator) owners() (map[string]string, error) {
 			}
 			return nil, fmt.Errorf("ipam: %w", err)
 		}
-		owners[e.Name()] = strings.TrimSpace(string(b))
+		owners[ip] = strings.TrimSpace(string(b))
 	}
 	return owners, nil
 }
 
-func ipToU32(ip net.IP) uint32 { return binary.BigEndian.Uint32(ip.To4()) }
-
-func u32ToIP(v uint32) net.IP {
-	ip := make(net.IP, 4)
-	binary.BigEndian.PutUint32(ip, v)
-	return ip
+func ipToU32(ip net.IP) uint32 {
+	v4 := ip.To4()
+	return uint32(v4[0])<<24 | uint32(v4[1])<<16 | uint32(v4[2])<<8 | uint32(v4[3])
 }
+
+func u32ToIP(v uint32) net.IP { return net.IPv4(byte(v>>24), byte(v>>16), byte(v>>8), byte(v)).To4() }

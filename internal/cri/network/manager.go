@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/vishvananda/netlink"
@@ -28,9 +29,9 @@ type Manager struct {
 
 	portMu sync.Mutex // serializes host port checks with recording them
 
-	mu      sync.Mutex // guards what follows
-	podCIDR *net.IPNet
-	allocs  map[string]*allocator // by pod CIDR
+	mu       sync.Mutex            // guards what follows
+	podCIDRs []*net.IPNet          // IPv4 first
+	allocs   map[string]*allocator // by pod CIDR
 }
 
 // New opens the node's namespace and state; with a pod CIDR (or a CNI
@@ -72,59 +73,69 @@ func (m *Manager) Close() error {
 	return m.hostNS.Close()
 }
 
-// SetPodCIDR sets the node's pod range (the kubelet's UpdateRuntimeConfig).
-// For the built-in network it (re)configures the bridge's gateway address,
-// the node's forwarding sysctls and the masquerade rules. Sandboxes set up
-// before a change keep their addresses.
+// SetPodCIDR sets the node's pod range, or a dual-stack pair "v4,v6" (the
+// kubelet's UpdateRuntimeConfig). For the built-in network it (re)configures
+// the bridge's gateway addresses, the node's forwarding sysctls and the
+// masquerade rules. Sandboxes set up before a change keep their addresses.
 func (m *Manager) SetPodCIDR(cidr string) error {
-	subnet, err := parsePodCIDR(cidr)
+	subnets, err := parsePodCIDRs(cidr)
 	if err != nil {
 		return fmt.Errorf("set pod CIDR: %w", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cni == nil {
-		if err := m.configureNode(subnet); err != nil {
-			return fmt.Errorf("set pod CIDR %s: %w", subnet, err)
+		if err := m.configureNode(subnets); err != nil {
+			return fmt.Errorf("set pod CIDR %s: %w", cidr, err)
 		}
 	}
-	if m.podCIDR != nil && m.podCIDR.String() != subnet.String() {
-		m.log.Info("pod CIDR changed", "from", m.podCIDR, "to", subnet)
+	if m.podCIDRs != nil && cidrsString(m.podCIDRs) != cidrsString(subnets) {
+		m.log.Info("pod CIDR changed", "from", cidrsString(m.podCIDRs), "to", cidrsString(subnets))
 	}
-	m.podCIDR = subnet
+	m.podCIDRs = subnets
 	return nil
 }
 
-// configureNode makes the node ready for pods of subnet: bridge, sysctls,
-// nftables.
-func (m *Manager) configureNode(subnet *net.IPNet) error {
-	if _, err := m.bridge(subnet); err != nil {
-		return err
+func cidrsString(ns []*net.IPNet) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = n.String()
 	}
-	if err := ensureSysctls(m.hostNS, nodeSysctls(m.opts.Bridge)); err != nil {
-		return err
-	}
-	noMasq := make([]*net.IPNet, 0, len(m.opts.ClusterCIDRs))
-	for _, c := range m.opts.ClusterCIDRs {
-		_, n, _ := net.ParseCIDR(c) // validated in New
-		if n.IP.To4() != nil {
-			noMasq = append(noMasq, n)
-		}
-	}
-	return m.nft.ensureBase(subnet, noMasq)
+	return strings.Join(s, ",")
 }
 
-// bridge ensures the bridge for subnet in the node's namespace.
-func (m *Manager) bridge(subnet *net.IPNet) (netlink.Link, error) {
+// configureNode makes the node ready for pods of subnets: bridge, sysctls,
+// nftables.
+func (m *Manager) configureNode(subnets []*net.IPNet) error {
 	h, err := netlink.NewHandleAt(m.hostNS)
 	if err != nil {
-		return nil, fmt.Errorf("netlink in node netns: %w", err)
+		return fmt.Errorf("netlink in node netns: %w", err)
 	}
 	defer h.Delete()
-	return ensureBridge(h, m.opts.Bridge, gatewayOf(subnet), subnet, uplinkMTU(h))
+	if _, err := ensureBridge(h, m.opts.Bridge, subnets, uplinkMTU(h)); err != nil {
+		return err
+	}
+	if err := ensureSysctls(m.hostNS, nodeSysctls(m.opts.Bridge, subnets)); err != nil {
+		return err
+	}
+	clusterCIDRs := make([]*net.IPNet, 0, len(m.opts.ClusterCIDRs))
+	for _, c := range m.opts.ClusterCIDRs {
+		_, n, _ := net.ParseCIDR(c) // validated in New
+		clusterCIDRs = append(clusterCIDRs, n)
+	}
+	for _, subnet := range subnets {
+		if err := m.nft.ensureBase(subnet, clusterCIDRs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func gatewayOf(subnet *net.IPNet) net.IP { return u32ToIP(ipToU32(subnet.IP) + 1) }
+// gatewayOf is the first address of subnet, the bridge's.
+func gatewayOf(subnet *net.IPNet) net.IP {
+	p, _ := toPrefix(subnet)
+	return net.IP(p.Addr().Next().AsSlice())
+}
 
 // Status is nil when pods can get a network (the CRI's NetworkReady), else
 // says why not.
@@ -134,7 +145,7 @@ func (m *Manager) Status() error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.podCIDR == nil {
+	if m.podCIDRs == nil {
 		return fmt.Errorf("%w: no pod CIDR yet", ErrNotReady)
 	}
 	return nil
@@ -156,10 +167,10 @@ func (m *Manager) allocator(subnet *net.IPNet) (*allocator, error) {
 	return a, nil
 }
 
-func (m *Manager) currentPodCIDR() *net.IPNet {
+func (m *Manager) currentPodCIDRs() []*net.IPNet {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.podCIDR
+	return m.podCIDRs
 }
 
 // Setup gives the sandbox its network: an address, an interface in its

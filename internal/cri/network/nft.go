@@ -12,8 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TableName is kemudi's own nftables table (family ip); the runtime never
-// touches any other.
+// TableName is kemudi's own nftables table (families ip and ip6); the
+// runtime never touches any other.
 const TableName = "kemudi-cri"
 
 const (
@@ -25,7 +25,7 @@ const (
 	chainMasquerade  = "masquerade" // rebuilt whole when the pod CIDR changes
 )
 
-// nftTable manages kemudi's table in the node's namespace.
+// nftTable manages kemudi's tables in the node's namespace.
 type nftTable struct {
 	nsFd int
 }
@@ -38,65 +38,89 @@ func (t nftTable) conn() (*nftables.Conn, error) {
 	return c, nil
 }
 
-func table() *nftables.Table {
-	return &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+func table(f ipFamily) *nftables.Table {
+	return &nftables.Table{Name: TableName, Family: f.table}
 }
 
-func natChain(name string, hook *nftables.ChainHook, prio *nftables.ChainPriority) *nftables.Chain {
-	return &nftables.Chain{Name: name, Table: table(), Type: nftables.ChainTypeNAT, Hooknum: hook, Priority: prio}
+func natChain(f ipFamily, name string, hook *nftables.ChainHook, prio *nftables.ChainPriority) *nftables.Chain {
+	return &nftables.Chain{Name: name, Table: table(f), Type: nftables.ChainTypeNAT, Hooknum: hook, Priority: prio}
 }
 
-func regularChain(name string) *nftables.Chain { return &nftables.Chain{Name: name, Table: table()} }
+func regularChain(f ipFamily, name string) *nftables.Chain {
+	return &nftables.Chain{Name: name, Table: table(f)}
+}
 
-// ensureBase creates the table and its chains (idempotent) and rewrites the
-// rules that depend only on the node's configuration, in one transaction:
+// ensureBase creates the table of the pod CIDR's family and its chains
+// (idempotent) and rewrites the rules that depend only on the node's
+// configuration, in one transaction:
 //
 //	prerouting:  fib daddr type local jump hostports
-//	output:      fib daddr type local jump hostports              (127.0.0.1:<hostPort> too)
+//	output:      fib daddr type local jump hostports              (IPv4: 127.0.0.1:<hostPort> too; IPv6: daddr != ::1)
 //	postrouting: jump masquerade
-//	input:       iifname != lo ip daddr 127.0.0.0/8 ct state != established,related drop
+//	input:       iifname != lo ip daddr 127.0.0.0/8 ct state != established,related drop   (IPv4)
 //	masquerade:  meta mark & 0x2000 == 0x2000 ip saddr <pod CIDR> masquerade  (hostPort from a pod, hairpin)
-//	             meta mark & 0x2000 == 0x2000 ip saddr 127.0.0.0/8 masquerade (hostPort on localhost)
+//	             meta mark & 0x2000 == 0x2000 ip saddr 127.0.0.0/8 masquerade (hostPort on localhost, IPv4)
 //	             ip daddr <each cluster CIDR, pod CIDR> return
 //	             ip saddr <pod CIDR> masquerade
 //
 // A hostPort on localhost needs route_localnet on the bridge, which would
 // also let pods reach the node's loopback services through it
 // (CVE-2020-8558): the input rule drops such packets, as kube-proxy does.
-func (t nftTable) ensureBase(podCIDR *net.IPNet, noMasq []*net.IPNet) error {
+func (t nftTable) ensureBase(podCIDR *net.IPNet, clusterCIDRs []*net.IPNet) error {
+	f := familyOf(podCIDR.IP)
 	c, err := t.conn()
 	if err != nil {
 		return err
 	}
-	c.AddTable(table())
-	hostPorts := c.AddChain(regularChain(chainHostPorts))
-	masq := c.AddChain(regularChain(chainMasquerade))
-	pre := c.AddChain(natChain(chainPrerouting, nftables.ChainHookPrerouting, nftables.ChainPriorityNATDest))
-	out := c.AddChain(natChain(chainOutput, nftables.ChainHookOutput, nftables.ChainPriorityNATDest))
-	post := c.AddChain(natChain(chainPostrouting, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource))
-	in := c.AddChain(&nftables.Chain{Name: chainInput, Table: table(), Type: nftables.ChainTypeFilter,
-		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter})
-	for _, ch := range []*nftables.Chain{pre, out, post, in, masq} {
+	c.AddTable(table(f))
+	hostPorts := c.AddChain(regularChain(f, chainHostPorts))
+	masq := c.AddChain(regularChain(f, chainMasquerade))
+	pre := c.AddChain(natChain(f, chainPrerouting, nftables.ChainHookPrerouting, nftables.ChainPriorityNATDest))
+	out := c.AddChain(natChain(f, chainOutput, nftables.ChainHookOutput, nftables.ChainPriorityNATDest))
+	post := c.AddChain(natChain(f, chainPostrouting, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource))
+	chains := []*nftables.Chain{pre, out, post, masq}
+	var in *nftables.Chain
+	if f.localhost {
+		in = c.AddChain(&nftables.Chain{Name: chainInput, Table: table(f), Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter})
+		chains = append(chains, in)
+	}
+	for _, ch := range chains {
 		c.FlushChain(ch)
 	}
-	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
 	add := func(ch *nftables.Chain, exprs ...[]expr.Any) {
 		c.AddRule(&nftables.Rule{Table: ch.Table, Chain: ch, Exprs: concat(exprs...)})
 	}
 	add(pre, daddrLocal(), []expr.Any{jump(hostPorts.Name)})
-	add(out, daddrLocal(), []expr.Any{jump(hostPorts.Name)})
-	add(post, []expr.Any{jump(masq.Name)})
-	add(in, notFromLoopback(), daddrIn(loopback), ctNotEstablished(), []expr.Any{drop()})
-	add(masq, hasMark(hostPortMark), saddrIn(podCIDR), []expr.Any{masquerade()})
-	add(masq, hasMark(hostPortMark), saddrIn(loopback), []expr.Any{masquerade()})
-	for _, n := range append(append([]*net.IPNet(nil), noMasq...), podCIDR) {
-		add(masq, daddrIn(n), []expr.Any{verdictReturn()})
+	if f.localhost {
+		add(out, daddrLocal(), []expr.Any{jump(hostPorts.Name)})
+		add(in, notFromLoopback(), f.daddrIn(f.loopback), ctNotEstablished(), []expr.Any{drop()})
+	} else {
+		add(out, daddrLocal(), f.daddrOut(f.loopback), []expr.Any{jump(hostPorts.Name)})
 	}
-	add(masq, saddrIn(podCIDR), []expr.Any{masquerade()})
+	add(post, []expr.Any{jump(masq.Name)})
+	add(masq, hasMark(hostPortMark), f.saddrIn(podCIDR), []expr.Any{masquerade()})
+	if f.localhost {
+		add(masq, hasMark(hostPortMark), f.saddrIn(f.loopback), []expr.Any{masquerade()})
+	}
+	for _, n := range append(sameFamily(clusterCIDRs, f), podCIDR) {
+		add(masq, f.daddrIn(n), []expr.Any{verdictReturn()})
+	}
+	add(masq, f.saddrIn(podCIDR), []expr.Any{masquerade()})
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("nftables: set up table %s: %w", TableName, err)
+		return fmt.Errorf("nftables: set up table %s %s: %w", f.name, TableName, err)
 	}
 	return nil
+}
+
+func sameFamily(nets []*net.IPNet, f ipFamily) []*net.IPNet {
+	var out []*net.IPNet
+	for _, n := range nets {
+		if familyOf(n.IP).table == f.table {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func sandboxComment(id string) []byte {
@@ -111,11 +135,11 @@ func ruleSandbox(r *nftables.Rule) (string, bool) {
 	return strings.TrimPrefix(s, "sandbox "), true
 }
 
-// hostPortRules are a sandbox's DNAT rules, one per mapping with a host port:
+// hostPortRules are a sandbox's DNAT rules, one per mapping with a host port
+// and pod address of the host IP's family (both families for any host IP):
 //
 //	[ip daddr <hostIP>] meta l4proto <proto> th dport <hostPort> meta mark set mark | 0x2000 dnat to <pod IP>:<containerPort>
-func hostPortRules(id string, podIP net.IP, mappings []PortMapping) ([]*nftables.Rule, error) {
-	ch := regularChain(chainHostPorts)
+func hostPortRules(id string, podIPs []net.IP, mappings []PortMapping) ([]*nftables.Rule, error) {
 	var rules []*nftables.Rule
 	for _, pm := range mappings {
 		if pm.HostPort == 0 {
@@ -125,14 +149,27 @@ func hostPortRules(id string, podIP net.IP, mappings []PortMapping) ([]*nftables
 			return nil, err
 		}
 		proto, _ := protoNumber(pm.Protocol)
-		var match []expr.Any
-		if !anyHostIP(pm.HostIP) {
-			match = daddrIn(&net.IPNet{IP: net.ParseIP(pm.HostIP).To4(), Mask: net.CIDRMask(32, 32)})
+		matched := false
+		for _, podIP := range podIPs {
+			f := familyOf(podIP)
+			var match []expr.Any
+			if !anyHostIP(pm.HostIP) {
+				hip := net.ParseIP(pm.HostIP)
+				if familyOf(hip).table != f.table {
+					continue
+				}
+				match = f.daddrIn(&net.IPNet{IP: hip, Mask: net.CIDRMask(int(f.addrLen)*8, int(f.addrLen)*8)})
+			}
+			matched = true
+			ch := regularChain(f, chainHostPorts)
+			rules = append(rules, &nftables.Rule{
+				Table: ch.Table, Chain: ch, UserData: sandboxComment(id),
+				Exprs: concat(match, l4proto(proto), dport(uint16(pm.HostPort)), setMark(hostPortMark), f.dnatTo(podIP, uint16(pm.ContainerPort))),
+			})
 		}
-		rules = append(rules, &nftables.Rule{
-			Table: ch.Table, Chain: ch, UserData: sandboxComment(id),
-			Exprs: concat(match, l4proto(proto), dport(uint16(pm.HostPort)), setMark(hostPortMark), dnatTo(podIP, uint16(pm.ContainerPort))),
-		})
+		if !matched {
+			return nil, fmt.Errorf("port mapping %d->%d: the pod has no address of host IP %s's family", pm.HostPort, pm.ContainerPort, pm.HostIP)
+		}
 	}
 	return rules, nil
 }
@@ -185,34 +222,23 @@ func (t nftTable) removeSandboxes(match func(id string) bool) error {
 	return nil
 }
 
-// sandboxRules lists the hostPort rules whose sandbox match selects; none
-// when the table does not exist.
+// sandboxRules lists the hostPort rules of both families whose sandbox
+// match selects; none from a table that does not exist.
 func (t nftTable) sandboxRules(c *nftables.Conn, match func(id string) bool) ([]*nftables.Rule, error) {
-	rules, err := c.GetRules(table(), regularChain(chainHostPorts))
-	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("nftables: list %s rules: %w", chainHostPorts, err)
-	}
 	var out []*nftables.Rule
-	for _, r := range rules {
-		if id, ok := ruleSandbox(r); ok && match(id) {
-			out = append(out, r)
+	for _, f := range []ipFamily{familyV4, familyV6} {
+		rules, err := c.GetRules(table(f), regularChain(f, chainHostPorts))
+		if errors.Is(err, unix.ENOENT) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("nftables: list %s %s rules: %w", f.name, chainHostPorts, err)
+		}
+		for _, r := range rules {
+			if id, ok := ruleSandbox(r); ok && match(id) {
+				out = append(out, r)
+			}
 		}
 	}
 	return out, nil
-}
-
-// deleteTable removes kemudi's table; for tests and uninstall.
-func (t nftTable) deleteTable() error {
-	c, err := t.conn()
-	if err != nil {
-		return err
-	}
-	c.DelTable(table())
-	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("nftables: delete table %s: %w", TableName, err)
-	}
-	return nil
 }

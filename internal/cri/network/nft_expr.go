@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
@@ -18,19 +19,71 @@ import (
 // The CNI portmap plugin uses the same bit; kube-proxy uses 0x4000/0x8000.
 const hostPortMark = 0x2000
 
-// ipv4Field matches an IPv4 header address field (offset 12 saddr, 16
-// daddr) against a prefix.
-func ipv4Field(offset uint32, n *net.IPNet, op expr.CmpOp) []expr.Any {
+// ipFamily is what differs between kemudi's ip and ip6 tables.
+type ipFamily struct {
+	name      string
+	table     nftables.TableFamily
+	nfproto   uint32
+	addrLen   uint32
+	saddr     uint32 // offsets in the network header
+	daddr     uint32
+	loopback  *net.IPNet
+	localhost bool // hostPorts on the loopback address (IPv4 only: IPv6 has no route_localnet)
+}
+
+var (
+	familyV4 = ipFamily{
+		name: "IPv4", table: nftables.TableFamilyIPv4, nfproto: unix.NFPROTO_IPV4, addrLen: 4, saddr: 12, daddr: 16,
+		loopback: &net.IPNet{IP: net.IPv4(127, 0, 0, 0).To4(), Mask: net.CIDRMask(8, 32)}, localhost: true,
+	}
+	familyV6 = ipFamily{
+		name: "IPv6", table: nftables.TableFamilyIPv6, nfproto: unix.NFPROTO_IPV6, addrLen: 16, saddr: 8, daddr: 24,
+		loopback: &net.IPNet{IP: net.IPv6loopback, Mask: net.CIDRMask(128, 128)},
+	}
+)
+
+// familyOf is the family of an address.
+func familyOf(ip net.IP) ipFamily {
+	if ip.To4() != nil {
+		return familyV4
+	}
+	return familyV6
+}
+
+// addr is ip in the family's length.
+func (f ipFamily) addr(ip net.IP) []byte {
+	if f.addrLen == 4 {
+		return ip.To4()
+	}
+	return ip.To16()
+}
+
+// field matches an address field (saddr or daddr offset) against a prefix.
+func (f ipFamily) field(offset uint32, n *net.IPNet, op expr.CmpOp) []expr.Any {
+	mask := []byte(n.Mask)
+	if len(mask) != int(f.addrLen) {
+		ones, _ := n.Mask.Size()
+		mask = net.CIDRMask(ones, int(f.addrLen)*8)
+	}
 	return []expr.Any{
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
-		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: []byte(net.IP(n.Mask).To4()), Xor: []byte{0, 0, 0, 0}},
-		&expr.Cmp{Op: op, Register: 1, Data: n.IP.To4()},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: f.addrLen},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: f.addrLen, Mask: mask, Xor: make([]byte, f.addrLen)},
+		&expr.Cmp{Op: op, Register: 1, Data: f.addr(n.IP.Mask(mask))},
 	}
 }
 
-func saddrIn(n *net.IPNet) []expr.Any  { return ipv4Field(12, n, expr.CmpOpEq) }
-func daddrIn(n *net.IPNet) []expr.Any  { return ipv4Field(16, n, expr.CmpOpEq) }
-func daddrOut(n *net.IPNet) []expr.Any { return ipv4Field(16, n, expr.CmpOpNeq) }
+func (f ipFamily) saddrIn(n *net.IPNet) []expr.Any  { return f.field(f.saddr, n, expr.CmpOpEq) }
+func (f ipFamily) daddrIn(n *net.IPNet) []expr.Any  { return f.field(f.daddr, n, expr.CmpOpEq) }
+func (f ipFamily) daddrOut(n *net.IPNet) []expr.Any { return f.field(f.daddr, n, expr.CmpOpNeq) }
+
+// dnatTo is "dnat to ip:port".
+func (f ipFamily) dnatTo(ip net.IP, port uint16) []expr.Any {
+	return []expr.Any{
+		&expr.Immediate{Register: 1, Data: f.addr(ip)},
+		&expr.Immediate{Register: 2, Data: binaryutil.BigEndian.PutUint16(port)},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: f.nfproto, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
+	}
+}
 
 // daddrLocal is "fib daddr type local": a destination that is one of the
 // node's own addresses.
@@ -73,15 +126,6 @@ func hasMark(bit uint32) []expr.Any {
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
 			Mask: binaryutil.NativeEndian.PutUint32(bit), Xor: binaryutil.NativeEndian.PutUint32(0)},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(bit)},
-	}
-}
-
-// dnatTo is "dnat to ip:port".
-func dnatTo(ip net.IP, port uint16) []expr.Any {
-	return []expr.Any{
-		&expr.Immediate{Register: 1, Data: ip.To4()},
-		&expr.Immediate{Register: 2, Data: binaryutil.BigEndian.PutUint16(port)},
-		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 type Options struct {
 	StateDir     string   // IPAM state and per-sandbox records (survive restarts)
 	Bridge       string   // default "kemudi0"
-	PodCIDR      string   // may be "" until SetPodCIDR (then Status reports not ready)
+	PodCIDR      string   // may be "" until SetPodCIDR (then Status reports not ready); "v4,v6" for dual-stack
 	ClusterCIDRs []string // traffic to these is not masqueraded (default 10.42.0.0/16, 10.43.0.0/16)
 	// CNIConfDir and CNIBinDir, both set: a CNI plugin chain through libcni
 	// instead of the built-in network.
@@ -59,35 +59,47 @@ func (o *Options) validate() error {
 	return nil
 }
 
-// parsePodCIDR accepts an IPv4 range with room for a gateway and at least
-// one pod; from a dual-stack list ("10.42.0.0/24,fd00:42::/64", as the
-// kubelet gives it) it takes the IPv4 range: the built-in network is
-// IPv4-only.
-func parsePodCIDR(cidrs string) (*net.IPNet, error) {
-	var (
-		v4 *net.IPNet
-		v6 []string
-	)
+// parsePodCIDRs accepts one range, or a dual-stack pair as the kubelet
+// gives it ("10.42.0.0/24,fd00:42::/64"), each with room for a gateway and
+// at least one pod; IPv4 first.
+func parsePodCIDRs(cidrs string) ([]*net.IPNet, error) {
+	var v4, v6 *net.IPNet
 	for _, cidr := range strings.Split(cidrs, ",") {
 		cidr = strings.TrimSpace(cidr)
 		ip, n, err := net.ParseCIDR(cidr)
 		if err != nil {
 			return nil, fmt.Errorf("pod CIDR %q: %w", cidr, err)
 		}
-		if ip.To4() == nil {
-			v6 = append(v6, cidr)
-			continue
+		ones, bits := n.Mask.Size()
+		if bits-ones < 2 {
+			return nil, fmt.Errorf("pod CIDR %q: too small, need room for a gateway and a pod", cidr)
 		}
-		n.IP = n.IP.To4()
-		if ones, _ := n.Mask.Size(); ones > 30 {
-			return nil, fmt.Errorf("pod CIDR %q: too small, need at least a /30", cidr)
+		slot := &v6
+		if ip.To4() != nil {
+			n.IP, slot = n.IP.To4(), &v4
 		}
-		if v4 == nil {
-			v4 = n
+		if *slot != nil {
+			return nil, fmt.Errorf("pod CIDR %q: two ranges of one family", cidrs)
+		}
+		*slot = n
+	}
+	var out []*net.IPNet
+	for _, n := range []*net.IPNet{v4, v6} {
+		if n != nil {
+			out = append(out, n)
 		}
 	}
-	if v4 == nil {
-		return nil, fmt.Errorf("pod CIDR %q: no IPv4 range (IPv6 pod ranges %v are not supported)", cidrs, v6)
+	return out, nil
+}
+
+// parsePodCIDR parses one range (a record's).
+func parsePodCIDR(cidr string) (*net.IPNet, error) {
+	ns, err := parsePodCIDRs(cidr)
+	if err != nil {
+		return nil, err
 	}
-	return v4, nil
+	if len(ns) != 1 {
+		return nil, fmt.Errorf("pod CIDR %q: want one range", cidr)
+	}
+	return ns[0], nil
 }

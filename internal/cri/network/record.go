@@ -16,7 +16,7 @@ type record struct {
 	Mode         string        `json:"mode"` // "builtin" or "cni"
 	NetNS        string        `json:"netns"`
 	HostVeth     string        `json:"hostVeth,omitempty"`
-	PodCIDR      string        `json:"podCIDR,omitempty"`
+	PodCIDRs     []string      `json:"podCIDRs,omitempty"`
 	IPs          []string      `json:"ips,omitempty"`
 	PortMappings []PortMapping `json:"portMappings,omitempty"`
 	Name         string        `json:"name,omitempty"`

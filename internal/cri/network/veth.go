@@ -38,8 +38,8 @@ type podLink struct {
 	hostName string
 	bridge   netlink.Link
 	mtu      int
-	addr     *net.IPNet
-	gateway  net.IP
+	addrs    []*net.IPNet // one per family, IPv4 first
+	gateways []net.IP     // in the same order
 }
 
 // createVeth makes the veth pair with its pod end, eth0, directly in the
@@ -112,15 +112,23 @@ func configurePod(pod *netlink.Handle, p podLink) error {
 	if err != nil {
 		return fmt.Errorf("sandbox %s: %w", podInterface, err)
 	}
-	if err := pod.AddrAdd(eth, &netlink.Addr{IPNet: p.addr}); err != nil {
-		return fmt.Errorf("sandbox %s address %s: %w", podInterface, p.addr, err)
+	for _, a := range p.addrs {
+		if err := pod.AddrAdd(eth, podAddr(a)); err != nil {
+			return fmt.Errorf("sandbox %s address %s: %w", podInterface, a, err)
+		}
 	}
 	if err := pod.LinkSetUp(eth); err != nil {
 		return fmt.Errorf("sandbox %s up: %w", podInterface, err)
 	}
-	def := &netlink.Route{LinkIndex: eth.Attrs().Index, Gw: p.gateway, Dst: &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}}
-	if err := pod.RouteReplace(def); err != nil {
-		return fmt.Errorf("sandbox default route via %s: %w", p.gateway, err)
+	for _, gw := range p.gateways {
+		bits := 128
+		if gw.To4() != nil {
+			bits = 32
+		}
+		def := &netlink.Route{LinkIndex: eth.Attrs().Index, Gw: gw, Dst: &net.IPNet{IP: make(net.IP, bits/8), Mask: net.CIDRMask(0, bits)}}
+		if err := pod.RouteReplace(def); err != nil {
+			return fmt.Errorf("sandbox default route via %s: %w", gw, err)
+		}
 	}
 	return nil
 }
