@@ -18,14 +18,15 @@ import (
 
 // Pull pulls ref (by tag or digest) for linux/GOARCH, through the
 // configured mirrors first, and returns the image. Concurrent pulls of
-// one image (with the same credentials) share one download; they share
-// the first caller's ctx. A failed pull leaves nothing behind.
+// one image (with the same credentials) share one download, which stops
+// when every caller has given up (ctx). A failed pull leaves nothing
+// behind.
 func (s *Store) Pull(ctx context.Context, ref string, auth *Auth) (Image, error) {
 	r, err := parseReference(ref)
 	if err != nil {
 		return Image{}, fmt.Errorf("pull: %w", err)
 	}
-	return s.pulls.do(r.String()+"\x00"+authKey(auth), func() (Image, error) {
+	return s.pulls.doCtx(ctx, r.String()+"\x00"+authKey(auth), func(ctx context.Context) (Image, error) {
 		img, err := s.pull(ctx, r, auth)
 		if err != nil {
 			s.collectAfterFailure()

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -301,4 +303,74 @@ func TestConcurrentPullsDownloadOnce(t *testing.T) {
 			t.Errorf("layer %s downloaded %d times", digestOf(t, l), n)
 		}
 	}
+}
+
+// TestPullCancelledByOneCaller: a caller that gives up does not fail the
+// others waiting for the same pull.
+func TestPullCancelledByOneCaller(t *testing.T) {
+	requireRoot(t)
+	layer := mustLayer(t, F{Path: "slow", Content: "slow"})
+	requested := make(chan struct{}, 10)
+	release := make(chan struct{})
+	gate := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, digestOf(t, layer)) {
+				requested <- struct{}{}
+				<-release
+			}
+			next.ServeHTTP(w, req)
+		})
+	}
+	reg := newRegistry(t, gate)
+	mustPush(t, reg, "slow:1", mustImage(t, v1.Config{}, layer))
+	s := newStore(t, Options{})
+
+	ctxA, cancelA := context.WithCancel(context.Background())
+	errA := make(chan error, 1)
+	go func() {
+		_, err := s.Pull(ctxA, reg.Ref("slow:1"), nil)
+		errA <- err
+	}()
+	<-requested
+	errB := make(chan error, 1)
+	go func() {
+		_, err := s.Pull(context.Background(), reg.Ref("slow:1"), nil)
+		errB <- err
+	}()
+	// Wait until B waits for A's pull.
+	key := mustParse(t, reg.Ref("slow:1")).String() + "\x00"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.pulls.mu.Lock()
+		c := s.pulls.calls[key]
+		n := 0
+		if c != nil {
+			n = c.waiters
+		}
+		s.pulls.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("second caller never joined the pull (%d waiting)", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancelA()
+	if err := <-errA; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled caller: %v", err)
+	}
+	close(release)
+	if err := <-errB; err != nil {
+		t.Errorf("the other caller failed with the first's cancellation: %v", err)
+	}
+}
+
+func mustParse(t testing.TB, s string) reference {
+	t.Helper()
+	r, err := parseReference(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
