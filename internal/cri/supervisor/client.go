@@ -104,6 +104,13 @@ func (c *Client) ListSandboxes(ctx context.Context) ([]Sandbox, error) {
 	return l, err
 }
 
+// SandboxStats reads the resource usage of the sandbox's pod cgroup.
+func (c *Client) SandboxStats(ctx context.Context, id string) (Stats, error) {
+	var st Stats
+	err := c.do(ctx, methodSandboxStats, idParams{ID: id}, &st)
+	return st, err
+}
+
 // Create sets up the container's namespaces, cgroup and mounts; its
 // process waits for Start.
 func (c *Client) Create(ctx context.Context, s ContainerSpec) (State, error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -31,11 +30,27 @@ type container struct {
 	exited chan struct{}
 }
 
-var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+// validID accepts 1-128 letters, digits, '_', '.', '-', not starting with
+// one of the last three (IDs name files and cgroups). No regexp: its
+// package-level compilation would run in every container's init too.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case i > 0 && (r == '_' || r == '.' || r == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 func validateContainerSpec(sp ContainerSpec) error {
 	switch {
-	case !validID.MatchString(sp.ID):
+	case !validID(sp.ID):
 		return fmt.Errorf("%w: container id %q: must be 1-128 letters, digits, '_', '.', '-'", ErrInvalidArgument, sp.ID)
 	case sp.Spec == nil:
 		return fmt.Errorf("%w: container %s: no OCI spec", ErrInvalidArgument, sp.ID)

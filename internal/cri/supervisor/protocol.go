@@ -31,6 +31,7 @@ const (
 	methodShutdown      = "Shutdown"
 	methodExecSync      = "ExecSync"
 	methodListSandboxes = "ListSandboxes"
+	methodSandboxStats  = "SandboxStats"
 )
 
 type request struct {

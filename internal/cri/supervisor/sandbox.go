@@ -30,7 +30,7 @@ type sandboxRecord struct {
 func (s *server) sandboxDir(id string) string { return filepath.Join(s.sandboxesDir(), id) }
 
 func (s *server) createSandbox(sp SandboxSpec) (_ Sandbox, retErr error) {
-	if !validID.MatchString(sp.ID) {
+	if !validID(sp.ID) {
 		return Sandbox{}, fmt.Errorf("%w: sandbox id %q: must be 1-128 letters, digits, '_', '.', '-'", ErrInvalidArgument, sp.ID)
 	}
 	groups, err := classifySysctls(sp)
@@ -313,6 +313,28 @@ func killPause(pid int, start uint64) error {
 		}
 	}
 	return fmt.Errorf("pause process %d did not die", pid)
+}
+
+// sandboxStats reads the pod cgroup's usage (every container of the pod).
+func (s *server) sandboxStats(id string) (Stats, error) {
+	s.mu.Lock()
+	rec, ok := s.sandboxes[id]
+	s.mu.Unlock()
+	if !ok {
+		return Stats{}, fmt.Errorf("sandbox %s: %w", id, ErrNotFound)
+	}
+	if rec.Spec.CgroupParent == "" {
+		return Stats{}, fmt.Errorf("sandbox %s: %w: it has no pod cgroup", id, ErrFailedPrecondition)
+	}
+	m, err := podCgroup(rec.Spec.CgroupParent)
+	if err != nil {
+		return Stats{}, err
+	}
+	cs, err := m.GetStats()
+	if err != nil {
+		return Stats{}, fmt.Errorf("stats of sandbox %s: %w", id, err)
+	}
+	return statsFrom(cs, time.Now()), nil
 }
 
 func (s *server) listSandboxes() []Sandbox {

@@ -76,6 +76,9 @@ func TestSandbox(t *testing.T) {
 		t.Errorf("ListSandboxes: %+v %v, want the sandbox", l, err)
 	}
 	f.runSpec(ContainerSpec{ID: "c1", SandboxID: "pod", Spec: podSpec(f, sb, podCg+"/c1", "sleep", "1000")})
+	if st, err := f.c.SandboxStats(ctx(t), "pod"); err != nil || st.Pids < 1 || st.MemoryUsage == 0 {
+		t.Errorf("SandboxStats with a container running: %+v %v, want its pids and memory", st, err)
+	}
 	log := f.logPath("c2")
 	f.runSpec(ContainerSpec{ID: "c2", SandboxID: "pod", LogPath: log, Spec: podSpec(f, sb, podCg+"/c2", "sh", "-c",
 		"hostname; cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward; ps -o args")})

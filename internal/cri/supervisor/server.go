@@ -209,6 +209,8 @@ func (s *server) dispatch(ctx context.Context, req request) (any, error) {
 		return s.stats(id.ID)
 	case methodReopenLog:
 		return nil, s.reopenLog(id.ID)
+	case methodSandboxStats:
+		return s.sandboxStats(id.ID)
 	}
 	return nil, fmt.Errorf("%w: unknown method %q", ErrInvalidArgument, req.Method)
 }
