@@ -1,8 +1,11 @@
 package image
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -203,4 +206,89 @@ func (r *recorder) Write(b []byte) (int, error) {
 	}
 	r.body = append(r.body, b...)
 	return len(b), nil
+}
+
+func TestImportBadInput(t *testing.T) {
+	requireRoot(t)
+	img := mustImage(t, v1.Config{}, mustLayer(t, F{Path: "f", Content: "f"}))
+	evil := mustImage(t, v1.Config{}, mustLayer(t, F{Path: "../../evil", Content: "x"}))
+	tarOf := func(files ...F) []byte {
+		b, err := testimages.LayerTar(files...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var ociEscape bytes.Buffer
+	if err := testimages.OCIArchive(&ociEscape, map[string]v1.Image{"x.local/app:1": img}); err != nil {
+		t.Fatal(err)
+	}
+	// The same layout with one more entry that climbs out.
+	escaping := appendEntry(t, ociEscape.Bytes(), F{Path: "../outside", Content: "x"})
+	var evilArchive bytes.Buffer
+	if err := testimages.DockerArchive(&evilArchive, map[string]v1.Image{"evil:1": evil}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		data    []byte
+		wantMsg string
+	}{
+		{"not a tar", []byte("this is not an archive at all, not even close to one....."), "read archive"},
+		{"empty tar", tarOf(), "not a docker-archive"},
+		{"unrelated files", tarOf(F{Path: "etc/passwd", Content: "x"}), "not a docker-archive"},
+		{"bad manifest.json", tarOf(F{Path: "manifest.json", Content: "{"}), "docker archive"},
+		{"OCI layout entry escapes", escaping, "escapes"},
+		{"layer escapes", evilArchive.Bytes(), "escapes the layer root"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t, Options{})
+			_, err := s.Import(context.Background(), bytes.NewReader(tc.data))
+			if err == nil || !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Fatalf("err = %v, want %q", err, tc.wantMsg)
+			}
+			if l := s.List(); len(l) != 0 {
+				t.Errorf("images after a failed import: %v", l)
+			}
+			if left := leftovers(t, s); len(left) != 0 {
+				t.Errorf("left behind: %v", left)
+			}
+		})
+	}
+}
+
+// appendEntry returns the tar archive with one more entry.
+func appendEntry(t *testing.T, archive []byte, f F) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	tr := tar.NewReader(bytes.NewReader(archive))
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	extra, err := testimages.LayerTar(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr = tar.NewReader(bytes.NewReader(extra))
+	hdr, _ := tr.Next()
+	tw.WriteHeader(hdr)
+	io.Copy(tw, tr)
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }

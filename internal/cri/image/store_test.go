@@ -1,10 +1,13 @@
 package image
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,6 +44,10 @@ func TestImport(t *testing.T) {
 		},
 		want: map[string][]string{bbID.String(): {"docker.io/library/busybox:latest"}, appID.String(): {"registry.local:5000/app:1"}},
 	}, {
+		name:    "docker save (uncompressed layers)",
+		archive: func(b *bytes.Buffer) error { return dockerSave(b, "busybox:latest", bb) },
+		want:    map[string][]string{bbID.String(): {"docker.io/library/busybox:latest"}},
+	}, {
 		name: "OCI layout",
 		archive: func(b *bytes.Buffer) error {
 			return testimages.OCIArchive(b, map[string]v1.Image{"docker.io/library/busybox:latest": bb, "registry.local:5000/app:1": app})
@@ -62,7 +69,7 @@ func TestImport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(imgs) != len(tc.want) {
+			if len(imgs) != len(tc.want) || len(s.List()) != len(tc.want) {
 				t.Fatalf("imported %d images", len(imgs))
 			}
 			for _, img := range s.List() {
@@ -243,4 +250,61 @@ func TestEmptyImage(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(target, "x"), nil, 0o644); err != nil {
 		t.Errorf("write into an empty image's rootfs: %v", err)
 	}
+}
+
+// dockerSave writes img as docker save does: the config, each layer an
+// uncompressed layer.tar, manifest.json last.
+func dockerSave(w io.Writer, tag string, img v1.Image) error {
+	tw := tar.NewWriter(w)
+	add := func(name string, b []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err := tw.Write(b)
+		return err
+	}
+	cfgName, err := img.ConfigName()
+	if err != nil {
+		return err
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return err
+	}
+	if err := add(cfgName.Hex+".json", raw); err != nil {
+		return err
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	var paths []string
+	for _, l := range layers {
+		d, err := l.DiffID()
+		if err != nil {
+			return err
+		}
+		rc, err := l.Uncompressed()
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		p := d.Hex + "/layer.tar"
+		if err := add(p, b); err != nil {
+			return err
+		}
+		paths = append(paths, p)
+	}
+	m, err := json.Marshal([]map[string]any{{"Config": cfgName.Hex + ".json", "RepoTags": []string{tag}, "Layers": paths}})
+	if err != nil {
+		return err
+	}
+	if err := add("manifest.json", m); err != nil {
+		return err
+	}
+	return tw.Close()
 }

@@ -138,7 +138,7 @@ func (u *unpacker) entry(hdr *tar.Header, body io.Reader) error {
 			}
 		}
 		u.dirs = append(u.dirs, dirTime{rel: rel, atime: hdr.AccessTime, mtime: hdr.ModTime})
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
 		if err := writeFile(pfd, base, body); err != nil {
 			return err
 		}
