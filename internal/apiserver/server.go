@@ -14,10 +14,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kemudi/kemudi/internal/auth"
+	"github.com/kemudi/kemudi/internal/auth/rbac"
 	"github.com/kemudi/kemudi/internal/registry"
 	"github.com/kemudi/kemudi/internal/storage"
 )
@@ -35,6 +37,9 @@ type Config struct {
 	// Rules lists what a user may do, for SelfSubjectRulesReview; nil
 	// answers that the list is incomplete.
 	Rules auth.RuleResolver
+	// RBAC, when set, keeps role and binding writes from granting more
+	// than the writer holds (escalation prevention).
+	RBAC *rbac.Authorizer
 	// OpenAPI serves /openapi/v2 and /openapi/v3; nil means 404.
 	OpenAPI http.Handler
 	// ServiceCIDR and NodePorts are where services' cluster IPs and node
@@ -58,6 +63,7 @@ type Server struct {
 	authn       Authenticator
 	authz       auth.Authorizer
 	rules       auth.RuleResolver
+	rbac        *rbac.Authorizer
 	openapi     http.Handler
 	log         *slog.Logger
 
@@ -82,6 +88,7 @@ func New(cfg Config) (*Server, error) {
 		authn:       cfg.Authenticator,
 		authz:       cfg.Authorizer,
 		rules:       cfg.Rules,
+		rbac:        cfg.RBAC,
 		openapi:     cfg.OpenAPI,
 		log:         cfg.Log,
 		endpoints:   map[string]*endpoint{},
@@ -194,6 +201,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.authorize(w, r, attributesFor(r, user, infop)) {
 		return
+	}
+	if isResource && s.rbac != nil && info.Group == rbacv1.GroupName && info.Verb != "get" && info.Verb != "list" && info.Verb != "watch" {
+		// Only RBAC writes look at who writes (escalation checks).
+		r = r.WithContext(withUser(r.Context(), user))
 	}
 	switch {
 	case path == "/metrics":

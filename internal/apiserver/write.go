@@ -89,6 +89,9 @@ func (s *Server) createObject(ctx context.Context, ep *endpoint, obj runtime.Obj
 	if ep.Hooks.Default != nil {
 		ep.Hooks.Default(obj)
 	}
+	if err := s.checkEscalation(ctx, ep, obj, nil); err != nil {
+		return nil, err
+	}
 	if err := s.admitCreate(ctx, obj); err != nil {
 		return nil, err
 	}
@@ -303,6 +306,9 @@ func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name
 		}
 		if errs := validateUpdate(ctx, ep, desired, old, u.status); len(errs) > 0 {
 			return nil, apierrors.NewInvalid(ep.gvk.GroupKind(), name, errs)
+		}
+		if err := s.checkEscalation(ctx, ep, desired, old); err != nil {
+			return nil, err
 		}
 		if u.warnings != nil && ep.Hooks.Warnings != nil && !u.status {
 			*u.warnings = append(*u.warnings, ep.Hooks.Warnings(ctx, desired, old)...)

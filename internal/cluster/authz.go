@@ -29,7 +29,8 @@ var DefaultAuthorizationModes = []string{ModeNode, ModeRBAC}
 type authorization struct {
 	authorizer auth.Authorizer // nil: everything is allowed
 	rules      auth.RuleResolver
-	index      *rbac.Index // nil without Node or RBAC
+	rbac       *rbac.Authorizer // nil without RBAC
+	index      *rbac.Index      // nil without Node or RBAC
 	synced     <-chan struct{}
 }
 
@@ -56,7 +57,7 @@ func newAuthorization(ctx context.Context, modes []string, store *storage.Store,
 		case ModeRBAC:
 			r := rbac.New(z.rbacIndex(ctx, store, log))
 			union = append(union, r)
-			z.rules = r
+			z.rules, z.rbac = r, r
 		default:
 			return nil, fmt.Errorf("authorization mode %q is not one of %s, %s, %s", m, ModeAlwaysAllow, ModeNode, ModeRBAC)
 		}

@@ -151,6 +151,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	api, err := apiserver.New(apiserver.Config{
 		Authorizer:    authz.authorizer,
 		Rules:         authz.rules,
+		RBAC:          authz.rbac,
 		Store:         store,
 		Scheme:        scheme,
 		Resources:     resources,

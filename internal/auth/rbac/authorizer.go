@@ -135,3 +135,9 @@ func RulesAllow(rules []rbacv1.PolicyRule, a *auth.Attributes) bool {
 	}
 	return false
 }
+
+// RoleRules returns the rules of the role ref names, a Role being looked
+// up in namespace.
+func (z *Authorizer) RoleRules(ref rbacv1.RoleRef, namespace string) ([]rbacv1.PolicyRule, error) {
+	return z.roleRules(ref, namespace)
+}
