@@ -42,6 +42,8 @@ func addServerFlags(fs *pflag.FlagSet, o *cluster.ServerOptions, gcPercent *int)
 	fs.StringVar(&o.EtcdKeyFile, "etcd-keyfile", "", "client key for the external etcd")
 	fs.IntVar(gcPercent, "gc-percent", defaultGCPercent,
 		"the Go collector's GOGC for the server (the GOGC environment variable wins): higher trades memory for CPU")
+	fs.StringSliceVar(&o.AuthorizationModes, "authorization-mode", o.AuthorizationModes,
+		"authorizers, in order, after the system:masters bypass: Node, RBAC, AlwaysAllow")
 	fs.StringVar((*string)(&o.ManagedFields), "managed-fields", string(apiserver.ManagedFieldsAfterApply),
 		`when writes record metadata.managedFields: "after-apply" (from an object's first server-side apply on) or "always" (every create and update, as upstream since 1.18)`)
 }
