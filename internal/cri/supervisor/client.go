@@ -67,7 +67,9 @@ func (c *Client) getConn(ctx context.Context) (*muxConn, error) {
 }
 
 // do makes one call; a connection found broken before the request went
-// out is replaced once.
+// out is replaced once. A request that went out is not sent again (the
+// supervisor may have acted on it before it died): the caller sees the
+// error and can look at the state.
 func (c *Client) do(ctx context.Context, method string, params, result any) error {
 	for attempt := 0; ; attempt++ {
 		m, err := c.getConn(ctx)
@@ -75,7 +77,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 			return err
 		}
 		err = m.call(ctx, method, params, result)
-		if errors.Is(err, errClosed) && attempt == 0 && m.broken() {
+		if errors.Is(err, errNotSent) && attempt == 0 {
 			continue
 		}
 		return err

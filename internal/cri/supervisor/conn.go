@@ -13,6 +13,10 @@ import (
 // errClosed: the connection to the supervisor broke or was closed.
 var errClosed = errors.New("connection to the supervisor closed")
 
+// errNotSent: the request never reached the supervisor, so it is safe to
+// send it again on a new connection.
+var errNotSent = errors.New("request not sent")
+
 // muxConn carries concurrent calls over one connection.
 type muxConn struct {
 	c net.Conn
@@ -70,7 +74,7 @@ func (m *muxConn) open(method string, params any, buf int) (uint64, chan *respon
 	m.mu.Lock()
 	if m.err != nil {
 		m.mu.Unlock()
-		return 0, nil, m.err
+		return 0, nil, fmt.Errorf("%s: %w", method, errors.Join(errNotSent, m.err))
 	}
 	m.nextID++
 	id := m.nextID
@@ -81,7 +85,7 @@ func (m *muxConn) open(method string, params any, buf int) (uint64, chan *respon
 	m.wmu.Unlock()
 	if err != nil {
 		m.forget(id)
-		return 0, nil, fmt.Errorf("send %s: %w", method, errors.Join(errClosed, err))
+		return 0, nil, fmt.Errorf("send %s: %w", method, errors.Join(errNotSent, errClosed, err))
 	}
 	return id, ch, nil
 }
