@@ -35,11 +35,15 @@ func (n *runtimeNode) podAndContainer(name string) podFiles {
 	ctr := map[string]any{
 		"metadata": map[string]any{"name": "app"},
 		"image":    map[string]any{"image": n.registry.Ref("busybox:1")},
-		"command":  []string{"sh", "-c", `trap "exit 0" TERM; echo "hello from $(hostname) as $(id -u)"; cat /etc/resolv.conf; while true; do sleep 0.2; done`},
+		"command":  []string{"sh", "-c", `trap "exit 0" TERM; echo "hello from $(hostname) as $(id -u)"; cat /etc/resolv.conf; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status; while true; do sleep 0.2; done`},
 		"log_path": "app.log",
 		"linux": map[string]any{
 			"resources":        map[string]any{"memory_limit_in_bytes": 64 << 20, "cpu_shares": 512, "cpu_period": 100000, "cpu_quota": 50000},
-			"security_context": map[string]any{"run_as_user": map[string]any{"value": 65534}},
+			"security_context": map[string]any{
+				"run_as_user":  map[string]any{"value": 65534},
+				"no_new_privs": true,
+				"seccomp":      map[string]any{"profile_type": 0}, // RuntimeDefault
+			},
 		},
 	}
 	return podFiles{pod: n.writeJSON(name+"-pod.json", pod), ctr: n.writeJSON(name+"-ctr.json", ctr)}
@@ -162,7 +166,8 @@ func TestRuntimeCrictl(t *testing.T) {
 	eventually(t, 30*time.Second, "crictl logs shows the container's output", func() (bool, string) {
 		out, _ := n.tryCrictl("logs", ctr)
 		return strings.Contains(out, "hello from web as 65534") && strings.Contains(out, "nameserver 10.43.0.10") &&
-			strings.Contains(out, "search default.svc.cluster.local"), out
+			strings.Contains(out, "search default.svc.cluster.local") &&
+			regexp.MustCompile(`Seccomp:\s+2`).MatchString(out) && regexp.MustCompile(`NoNewPrivs:\s+1`).MatchString(out), out
 	})
 	eventually(t, 30*time.Second, "crictl stats lists the container", func() (bool, string) {
 		out, _ := n.tryCrictl("stats")
