@@ -28,6 +28,9 @@ func ensureBridge(h *netlink.Handle, name string, subnets []*net.IPNet, mtu int)
 			return nil, fmt.Errorf("create bridge %s: %w", name, err)
 		}
 		link, err = h.LinkByName(name)
+		if err == nil && hasIPv6(subnets) {
+			err = linkLocalWithoutDAD(h, link)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bridge %s: %w", name, err)
@@ -65,6 +68,33 @@ func ensureBridge(h *netlink.Handle, name string, subnets []*net.IPNet, mtu int)
 		return nil, err
 	}
 	return link, nil
+}
+
+// linkLocalWithoutDAD gives a new bridge its IPv6 link-local address
+// without duplicate address detection. Neighbor solicitations for packets
+// the node forwards (to a pod, from a hostPort say) are sent from the
+// link-local address, and none are sent while it is tentative: forwarded
+// IPv6 traffic to pods stalled for the first two seconds of a node.
+func linkLocalWithoutDAD(h *netlink.Handle, link netlink.Link) error {
+	const addrGenModeNone = 1 // IN6_ADDR_GEN_MODE_NONE: the kernel adds no tentative one
+	if err := h.LinkSetIP6AddrGenMode(link, addrGenModeNone); err != nil {
+		return fmt.Errorf("bridge %s: IPv6 address generation: %w", link.Attrs().Name, err)
+	}
+	mac := link.Attrs().HardwareAddr
+	ll := net.IP{0xfe, 0x80, 0, 0, 0, 0, 0, 0, mac[0] ^ 0x02, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]}
+	if err := h.AddrReplace(link, &netlink.Addr{IPNet: &net.IPNet{IP: ll, Mask: net.CIDRMask(64, 128)}, Flags: unix.IFA_F_NODAD}); err != nil {
+		return fmt.Errorf("bridge %s: link-local address: %w", link.Attrs().Name, err)
+	}
+	return nil
+}
+
+func hasIPv6(subnets []*net.IPNet) bool {
+	for _, s := range subnets {
+		if s.IP.To4() == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // podAddr is an address to configure; IPv6 ones skip duplicate address

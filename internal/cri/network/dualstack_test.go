@@ -1,0 +1,66 @@
+package network
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+)
+
+func TestDualStack(t *testing.T) {
+	n := newTestNode(t, func(o *Options) {
+		o.PodCIDR = "10.42.0.0/24,fd00:42::/64"
+		o.ClusterCIDRs = []string{"10.42.0.0/16", "10.43.0.0/16", "fd00:42::/56", "fd00:43::/112"}
+	})
+	web, webRes := n.sandbox(t, "web", PortMapping{ContainerPort: 80, HostPort: 8080})
+	other, otherRes := n.sandbox(t, "other")
+	for _, r := range []Result{webRes, otherRes} {
+		if len(r.IPs) != 2 || r.IPs[0].To4() == nil || r.IPs[1].To4() != nil || !mustCIDR(t, "fd00:42::/64").Contains(r.IPs[1]) {
+			t.Fatalf("Result IPs = %v, want an IPv4 then an IPv6 address of fd00:42::/64", r.IPs)
+		}
+		if r.Gateway.String() != "10.42.0.1" {
+			t.Errorf("Gateway = %s, want the IPv4 one", r.Gateway)
+		}
+	}
+	serveTCP(t, web.NetNS, ":80")
+	outside := serveTCP(t, n.outside, "["+outsideIP6+"]:0")
+	_, outsidePort, _ := net.SplitHostPort(outside.Addr().String())
+	webIP6 := webRes.IPs[1].String()
+	// Within the node's first seconds (its bridge is new): forwarded IPv6
+	// traffic must not wait for duplicate address detection either.
+
+	for _, c := range []struct {
+		name, from, to, wantSource string
+	}{
+		{"pod to pod over IPv6", other.NetNS, net.JoinHostPort(webIP6, "80"), otherRes.IPs[1].String()},
+		{"leaving the cluster over IPv6 is masqueraded", other.NetNS, net.JoinHostPort(outsideIP6, outsidePort), nodeIP6},
+		{"IPv6 hostPort from outside keeps the client's address", n.outside, net.JoinHostPort(nodeIP6, "8080"), outsideIP6},
+		{"IPv6 hostPort hairpin", web.NetNS, net.JoinHostPort(nodeIP6, "8080"), "fd00:42::1"},
+		{"IPv4 still works beside it", n.outside, net.JoinHostPort(nodeIP, "8080"), outsideIP},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := whoAmIWithin(t, c.from, c.to, 700*time.Millisecond)
+			if err != nil {
+				t.Fatalf("connect to %s: %v", c.to, err)
+			}
+			if c.wantSource != "" && got != c.wantSource {
+				t.Errorf("server saw %s, want %s", got, c.wantSource)
+			}
+		})
+	}
+	if err := ping(t, other.NetNS, "fd00:42::1"); err != nil {
+		t.Error(err)
+	}
+
+	if err := n.mgr.Teardown(context.Background(), web); err != nil {
+		t.Fatal(err)
+	}
+	n.assertNoTrace(t, "web", webRes.IPs[0])
+	owners, err := n.mgr.allocs["fd00:42::/64"].Owners()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner, ok := owners[webIP6]; ok {
+		t.Errorf("%s still reserved by %s", webIP6, owner)
+	}
+}
