@@ -114,6 +114,7 @@ func (s *server) create(sp ContainerSpec) (State, error) {
 func (c *container) create(sp ContainerSpec) (_ State, retErr error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	clampOOMScore(sp.Spec.Process.OOMScoreAdj, c.s.oomFloor)
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: sp.ID, Spec: sp.Spec})
 	if err != nil {
 		return State{}, fmt.Errorf("%w: %w", ErrInvalidArgument, err)

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -236,5 +237,24 @@ func TestOOMKilled(t *testing.T) {
 	st := f.waitStatus(f.c, "oom", Exited)
 	if !st.OOMKilled || st.Reason != "OOMKilled" || st.ExitCode != 137 {
 		t.Errorf("state %+v: want OOMKilled, exit code 137", st)
+	}
+}
+
+// A negative oom_score_adj (the kubelet's for Guaranteed pods) is applied
+// where the machine allows it, and raised to what it allows elsewhere,
+// rather than failing the container.
+func TestOOMScoreAdjBestEffort(t *testing.T) {
+	f := newFixture(t)
+	spec := supervisortest.Spec(f.rootfs, f.cgroup("oomadj"), "sh", "-c", "cat /proc/self/oom_score_adj")
+	adj := -997
+	spec.Process.OOMScoreAdj = &adj
+	log := f.logPath("oomadj")
+	f.runSpec(ContainerSpec{ID: "oomadj", LogPath: log, Spec: spec})
+	if st := f.waitStatus(f.c, "oomadj", Exited); st.ExitCode != 0 {
+		t.Fatalf("exit code %d", st.ExitCode)
+	}
+	got := logEntries(t, log)
+	if len(got) != 1 || (got[0] != "stdout F -997" && got[0] != fmt.Sprintf("stdout F %d", oomScoreFloor())) {
+		t.Errorf("oom_score_adj in the container: %q, want -997 or this machine's floor %d", got, oomScoreFloor())
 	}
 }

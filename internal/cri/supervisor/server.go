@@ -31,6 +31,7 @@ type server struct {
 
 	shutdown chan struct{}
 	debug    bool // KEMUDI_SUPERVISOR_DEBUG: libcontainer's debug log
+	oomFloor int  // the lowest oom_score_adj a container can get here
 }
 
 func (s *server) containersDir() string    { return filepath.Join(s.root, "containers") }
@@ -52,6 +53,7 @@ func Serve(ctx context.Context, root string, log *slog.Logger) error {
 		subs:       map[chan Event]struct{}{},
 		shutdown:   make(chan struct{}),
 		debug:      os.Getenv("KEMUDI_SUPERVISOR_DEBUG") != "",
+		oomFloor:   oomScoreFloor(),
 	}
 	for _, d := range []string{s.containersDir(), s.libcontainerRoot(), s.sandboxesDir(), s.exitsDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
