@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -339,4 +340,38 @@ func removeCgroup(t *testing.T, path string) {
 			t.Errorf("remove cgroup %s: %v", d, err)
 		}
 	}
+}
+
+// startEvents runs `crictl events` for the rest of the test and returns
+// a function that gives what it printed so far.
+func (n *runtimeNode) startEvents() func() string {
+	n.t.Helper()
+	var buf syncBuffer
+	cmd := exec.Command(n.crictlBin, "--config", n.crictlConfig, "events", "-o", "json")
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		n.t.Fatal(err)
+	}
+	n.t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return buf.String
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

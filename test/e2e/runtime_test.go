@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -38,7 +39,7 @@ func (n *runtimeNode) podAndContainer(name string) podFiles {
 		"command":  []string{"sh", "-c", `trap "exit 0" TERM; echo "hello from $(hostname) as $(id -u)"; cat /etc/resolv.conf; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status; while true; do sleep 0.2; done`},
 		"log_path": "app.log",
 		"linux": map[string]any{
-			"resources":        map[string]any{"memory_limit_in_bytes": 64 << 20, "cpu_shares": 512, "cpu_period": 100000, "cpu_quota": 50000},
+			"resources": map[string]any{"memory_limit_in_bytes": 64 << 20, "cpu_shares": 512, "cpu_period": 100000, "cpu_quota": 50000},
 			"security_context": map[string]any{
 				"run_as_user":  map[string]any{"value": 65534},
 				"no_new_privs": true,
@@ -89,6 +90,17 @@ func TestRuntimeCrictl(t *testing.T) {
 	if !strings.HasPrefix(inspecti.Status.ID, "sha256:") || len(inspecti.Status.RepoTags) != 1 || inspecti.Status.RepoTags[0] != ref {
 		t.Errorf("crictl inspecti: %+v", inspecti.Status)
 	}
+
+	if out := n.crictl("version"); !strings.Contains(out, "RuntimeName:  kemudi") {
+		t.Errorf("crictl version:\n%s", out)
+	}
+	if out := n.crictl("runtime-config"); !strings.Contains(strings.ToLower(out), "cgroupfs") {
+		t.Errorf("crictl runtime-config:\n%s", out)
+	}
+	if out := n.crictl("imagefsinfo"); !strings.Contains(out, n.root) {
+		t.Errorf("crictl imagefsinfo does not name the runtime's root:\n%s", out)
+	}
+	events := n.startEvents()
 
 	files := n.podAndContainer("web")
 	pod := strings.TrimSpace(n.crictl("runp", files.pod))
@@ -179,6 +191,18 @@ func TestRuntimeCrictl(t *testing.T) {
 		t.Errorf("memory limit %s, want 67108864", b)
 	}
 
+	eventually(t, 30*time.Second, "crictl statsp lists the pod", func() (bool, string) {
+		out, _ := n.tryCrictl("statsp")
+		return strings.Contains(out, "web"), out
+	})
+	n.crictl("update", "--memory", "100000000", ctr)
+	if b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/memory", n.cgroupParent, pod, ctr, "memory.limit_in_bytes")); err == nil && strings.TrimSpace(string(b)) != "99999744" && strings.TrimSpace(string(b)) != "100000000" {
+		t.Errorf("memory limit after crictl update: %s", b)
+	}
+	if out, err := n.tryCrictl("exec", ctr, "true"); err == nil || !strings.Contains(out, "not implemented") {
+		t.Errorf("crictl exec: err %v, output %q (want a clear Unimplemented until streaming exists)", err, out)
+	}
+
 	n.crictl("stop", "-t", "10", ctr)
 	n.crictlJSON(&inspect, "inspect", ctr)
 	if inspect.Status.State != "CONTAINER_EXITED" || inspect.Status.ExitCode != 0 || inspect.Status.Reason != "Completed" {
@@ -191,8 +215,30 @@ func TestRuntimeCrictl(t *testing.T) {
 		t.Errorf("crictl ps -a after stop:\n%s", out)
 	}
 
+	n.crictl("rm", ctr)
+	if out := n.crictl("ps", "-a", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("crictl ps -a after rm: %q", out)
+	}
 	n.crictl("stopp", pod)
 	n.crictl("rmp", pod)
+	for _, want := range []string{"CONTAINER_CREATED_EVENT", "CONTAINER_STARTED_EVENT", "CONTAINER_STOPPED_EVENT", "CONTAINER_DELETED_EVENT"} {
+		eventually(t, 10*time.Second, "crictl events shows "+want+" of the container", func() (bool, string) {
+			out := events()
+			dec := json.NewDecoder(strings.NewReader(out))
+			for {
+				var ev struct {
+					ContainerID string `json:"containerId"`
+					Type        string `json:"containerEventType"`
+				}
+				if dec.Decode(&ev) != nil {
+					return false, out
+				}
+				if ev.ContainerID == ctr && ev.Type == want {
+					return true, ""
+				}
+			}
+		})
+	}
 	if out := n.crictl("pods", "-q"); strings.TrimSpace(out) != "" {
 		t.Errorf("crictl pods after rmp: %q", out)
 	}
