@@ -14,8 +14,11 @@ import (
 type metadata struct {
 	Images    map[string]*imageRecord    `json:"images"`    // by ID
 	Snapshots map[string]*snapshotRecord `json:"snapshots"` // committed layers, by chain ID
-	Rootfs    map[string]*rootfsRecord   `json:"rootfs"`    // writable snapshots, by key
-	NextID    int                        `json:"nextID"`
+	// Rootfs are the writable snapshots, by key. Each is kept in its own
+	// directory (snapshots/<N>/rootfs.json), so that making one, which
+	// every container start does, does not rewrite this file.
+	Rootfs map[string]*rootfsRecord `json:"-"`
+	NextID int                      `json:"nextID"`
 }
 
 type imageRecord struct {
@@ -33,7 +36,8 @@ type snapshotRecord struct {
 }
 
 type rootfsRecord struct {
-	ID     int    `json:"id"`
+	Key    string `json:"key"`
+	ID     int    `json:"-"`                // its directory's number
 	Parent string `json:"parent,omitempty"` // chain ID of the image's top layer
 }
 

@@ -2,7 +2,10 @@ package image
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -48,12 +51,12 @@ func (s *Store) PrepareRootfs(ctx context.Context, key, imageID string) (Rootfs,
 			return Rootfs{}, fmt.Errorf("prepare rootfs %q: %w", key, err)
 		}
 	}
-	s.meta.Rootfs[key] = rec
-	if err := s.saveLocked(); err != nil {
-		delete(s.meta.Rootfs, key)
+	rec.Key = key
+	if err := writeRootfsRecord(dir, rec); err != nil {
 		os.RemoveAll(dir)
 		return Rootfs{}, fmt.Errorf("prepare rootfs %q: %w", key, err)
 	}
+	s.meta.Rootfs[key] = rec
 	return s.rootfsLocked(rec), nil
 }
 
@@ -87,16 +90,15 @@ func (s *Store) RemoveRootfs(key string) error {
 		s.mu.Unlock()
 		return nil
 	}
-	delete(s.meta.Rootfs, key)
-	err := s.saveLocked()
-	if err != nil {
-		s.meta.Rootfs[key] = rec
-	}
-	s.mu.Unlock()
-	if err != nil {
+	// Without its record the directory is an orphan: if a crash stops the
+	// removal, Open finishes it.
+	err := os.Remove(filepath.Join(s.snapshotDir(rec.ID), rootfsRecordFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.mu.Unlock()
 		return fmt.Errorf("remove rootfs %q: %w", key, err)
 	}
-	// A crash before this leaves an orphan that Open removes.
+	delete(s.meta.Rootfs, key)
+	s.mu.Unlock()
 	if err := os.RemoveAll(s.snapshotDir(rec.ID)); err != nil {
 		return fmt.Errorf("remove rootfs %q: %w", key, err)
 	}
@@ -137,4 +139,36 @@ func (s *Store) FsInfo() (FsInfo, error) {
 	}
 	s.mu.Unlock()
 	return info, nil
+}
+
+const rootfsRecordFile = "rootfs.json"
+
+// writeRootfsRecord writes a rootfs's record into its directory (renamed
+// into place whole; not synced: it must survive the runtime's crash, which
+// the page cache does, more than the machine's).
+func writeRootfsRecord(dir string, rec *rootfsRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, rootfsRecordFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, rootfsRecordFile))
+}
+
+func readRootfsRecord(dir string) (*rootfsRecord, error) {
+	b, err := os.ReadFile(filepath.Join(dir, rootfsRecordFile))
+	if err != nil {
+		return nil, err
+	}
+	var rec rootfsRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, err
+	}
+	if rec.Key == "" {
+		return nil, fmt.Errorf("rootfs record in %s has no key", dir)
+	}
+	return &rec, nil
 }

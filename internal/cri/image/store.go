@@ -69,6 +69,9 @@ func Open(opts Options) (*Store, error) {
 	if s.meta, err = loadMetadata(s.metadataFile()); err != nil {
 		return nil, err
 	}
+	if err := s.loadRootfs(); err != nil {
+		return nil, err
+	}
 	if err := s.cleanOrphans(); err != nil {
 		return nil, err
 	}
@@ -78,6 +81,29 @@ func Open(opts Options) (*Store, error) {
 func (s *Store) snapshotsDir() string { return filepath.Join(s.root, "snapshots") }
 func (s *Store) tmpDir() string       { return filepath.Join(s.root, "tmp") }
 func (s *Store) metadataFile() string { return filepath.Join(s.root, "metadata.json") }
+
+// loadRootfs finds the writable snapshots (snapshots/<N>/rootfs.json) and
+// makes sure no new snapshot takes the number of an existing directory.
+func (s *Store) loadRootfs() error {
+	ents, err := os.ReadDir(s.snapshotsDir())
+	if err != nil {
+		return fmt.Errorf("image store: %w", err)
+	}
+	for _, e := range ents {
+		id, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		s.meta.NextID = max(s.meta.NextID, id+1)
+		rec, err := readRootfsRecord(s.snapshotDir(id))
+		if err != nil {
+			continue // not a rootfs, or one half made: an orphan unless a layer
+		}
+		rec.ID = id
+		s.meta.Rootfs[rec.Key] = rec
+	}
+	return nil
+}
 
 // cleanOrphans removes snapshot directories no record names (an unpack or
 // a removal a crash interrupted) and leftover import files.

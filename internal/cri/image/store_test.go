@@ -205,6 +205,14 @@ func TestReopen(t *testing.T) {
 	if readFile(t, filepath.Join(target, "f")) != "f" {
 		t.Error("rootfs content after reopen")
 	}
+	// New snapshots do not take the directories of the old ones.
+	other, err := s2.PrepareRootfs(ctx, "ctr2", img.ID)
+	if err != nil || other.Upper == got.Upper {
+		t.Errorf("second rootfs after reopen: %+v %v", other, err)
+	}
+	if _, err := s2.PrepareRootfs(ctx, "ctr", img.ID); !errors.Is(err, ErrAlreadyExists) {
+		t.Errorf("a key from before the reopen is free again: %v", err)
+	}
 }
 
 // TestManyLayers: a lowerdir option of 120 layers is longer than a page
