@@ -394,3 +394,88 @@ func TestRuntimeImageImport(t *testing.T) {
 		t.Errorf("kemudi image ls after rm:\n%s", out)
 	}
 }
+
+// TestRuntimeContainerExits: how containers end is reported as the kubelet
+// needs it: exit codes, reasons (Completed, Error, OOMKilled), a start
+// that fails, and a stop whose SIGTERM is ignored.
+func TestRuntimeContainerExits(t *testing.T) {
+	n := newRuntimeNode(t)
+	ref := n.registry.Ref("busybox:1")
+	n.crictl("pull", ref)
+	files := n.podAndContainer("exits")
+	pod := strings.TrimSpace(n.crictl("runp", files.pod))
+	type status struct {
+		Status struct {
+			State    string `json:"state"`
+			ExitCode int    `json:"exitCode"`
+			Reason   string `json:"reason"`
+			Message  string `json:"message"`
+		} `json:"status"`
+	}
+	create := func(name string, command []string, memory int64) string {
+		t.Helper()
+		cfg := map[string]any{
+			"metadata": map[string]any{"name": name},
+			"image":    map[string]any{"image": ref},
+			"command":  command,
+			"log_path": name + ".log",
+		}
+		if memory > 0 {
+			cfg["linux"] = map[string]any{"resources": map[string]any{"memory_limit_in_bytes": memory}}
+		}
+		return strings.TrimSpace(n.crictl("create", pod, n.writeJSON(name+".json", cfg), files.pod))
+	}
+	for _, tc := range []struct {
+		name       string
+		command    []string
+		memory     int64
+		wantExit   int
+		wantReason string
+	}{
+		{"completes", []string{"true"}, 0, 0, "Completed"},
+		{"fails", []string{"sh", "-c", "exit 3"}, 0, 3, "Error"},
+		{"oom", []string{"sh", "-c", "head -c 200000000 /dev/zero | tail"}, 32 << 20, 137, "OOMKilled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctr := create(tc.name, tc.command, tc.memory)
+			n.crictl("start", ctr)
+			var st status
+			eventually(t, 60*time.Second, tc.name+" exits", func() (bool, string) {
+				n.crictlJSON(&st, "inspect", ctr)
+				return st.Status.State == "CONTAINER_EXITED", st.Status.State
+			})
+			if st.Status.ExitCode != tc.wantExit || st.Status.Reason != tc.wantReason {
+				t.Errorf("exit code %d reason %q, want %d %q", st.Status.ExitCode, st.Status.Reason, tc.wantExit, tc.wantReason)
+			}
+		})
+	}
+	t.Run("missing program", func(t *testing.T) {
+		// libcontainer looks the program up when it creates the process, so
+		// (unlike containerd, which creates the process at start) this fails
+		// CreateContainer, with nothing left behind.
+		cfg := map[string]any{"metadata": map[string]any{"name": "nope"}, "image": map[string]any{"image": ref}, "command": []string{"/no/such/program"}}
+		out, err := n.tryCrictl("create", pod, n.writeJSON("nope.json", cfg), files.pod)
+		if err == nil || !strings.Contains(out, `exec: \"/no/such/program\"`) {
+			t.Errorf("crictl create of a missing program: err %v, output %q", err, out)
+		}
+		if out := n.crictl("ps", "-a", "--name", "nope", "-q"); strings.TrimSpace(out) != "" {
+			t.Errorf("a failed create left a container: %q", out)
+		}
+	})
+	t.Run("stop ignores SIGTERM", func(t *testing.T) {
+		ctr := create("stubborn", []string{"sh", "-c", `trap "" TERM; while true; do sleep 0.2; done`}, 0)
+		n.crictl("start", ctr)
+		begin := time.Now()
+		n.crictl("stop", "-t", "1", ctr)
+		if took := time.Since(begin); took < time.Second {
+			t.Errorf("stop took %s, less than its 1s timeout", took)
+		}
+		var st status
+		n.crictlJSON(&st, "inspect", ctr)
+		if st.Status.State != "CONTAINER_EXITED" || st.Status.ExitCode != 137 {
+			t.Errorf("after stop: %+v, want exited with 137 (SIGKILL)", st.Status)
+		}
+	})
+	n.crictl("rmp", "-f", pod)
+	n.assertNodeClean()
+}
