@@ -479,3 +479,61 @@ func TestRuntimeContainerExits(t *testing.T) {
 	n.crictl("rmp", "-f", pod)
 	n.assertNodeClean()
 }
+
+// TestRuntimeMountsAndHostNetwork: bind mounts (read-only refused to
+// write, read-write shared with the host), and a pod on the node's
+// network that sees the node's interfaces and hosts file.
+func TestRuntimeMountsAndHostNetwork(t *testing.T) {
+	n := newRuntimeNode(t)
+	ref := n.registry.Ref("busybox:1")
+	n.crictl("pull", ref)
+	ro, rw := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(ro, "config"), []byte("from-the-host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pod := n.writeJSON("hostnet-pod.json", map[string]any{
+		"metadata":      map[string]any{"name": "hostnet", "namespace": "default", "uid": "uid-hostnet"},
+		"log_directory": filepath.Join(n.logDir, "hostnet"),
+		"linux":         map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"network": 2}}}, // NODE
+	})
+	ctr := n.writeJSON("hostnet-ctr.json", map[string]any{
+		"metadata": map[string]any{"name": "app"},
+		"image":    map[string]any{"image": ref},
+		"command": []string{"sh", "-c", `cat /ro/config; echo x > /ro/new 2>/dev/null && echo ro-writable || echo ro-refused; ` +
+			`echo from-the-container > /rw/out; cat /proc/net/dev; sleep 3600`},
+		"log_path": "app.log",
+		"mounts": []map[string]any{
+			{"container_path": "/ro", "host_path": ro, "readonly": true},
+			{"container_path": "/rw", "host_path": rw},
+		},
+		"linux": map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"network": 2}}},
+	})
+	podID := strings.TrimSpace(n.crictl("runp", pod))
+	ctrID := strings.TrimSpace(n.crictl("create", podID, ctr, pod))
+	n.crictl("start", ctrID)
+	eventually(t, 30*time.Second, "the container's output", func() (bool, string) {
+		out, _ := n.tryCrictl("logs", ctrID)
+		return strings.Contains(out, "from-the-host") && strings.Contains(out, "ro-refused") && strings.Contains(out, "kemudi0"), out
+	})
+	b, err := os.ReadFile(filepath.Join(rw, "out"))
+	if err != nil || string(b) != "from-the-container\n" {
+		t.Errorf("read-write mount: host sees %q, %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(ro, "new")); err == nil {
+		t.Error("the read-only mount was written")
+	}
+	var inspectp struct {
+		Status struct {
+			Network struct {
+				IP string `json:"ip"`
+			} `json:"network"`
+		} `json:"status"`
+	}
+	n.crictlJSON(&inspectp, "inspectp", podID)
+	if inspectp.Status.Network.IP != "" {
+		t.Errorf("a pod on the node's network got an address of its own: %s", inspectp.Status.Network.IP)
+	}
+	n.crictl("rmp", "-f", podID)
+	n.assertPodGone(podID, ctrID)
+	n.assertNodeClean()
+}
