@@ -1,0 +1,93 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/kemudi/kemudi/internal/cri"
+	"github.com/kemudi/kemudi/internal/kubelet"
+)
+
+// AgentOptions configure a node: kemudi's container runtime and the
+// kubelet in one process.
+type AgentOptions struct {
+	// Runtime configures the embedded runtime. Socket is where it also
+	// serves CRI for crictl and other clients; "" serves it nowhere.
+	Runtime cri.Options
+	Socket  string
+	// Kubelet configures the kubelet; its Runtime is set to the embedded
+	// runtime unless RuntimeEndpoint names another one (containerd's).
+	Kubelet kubelet.Options
+	// ExternalRuntime: the kubelet dials Kubelet.RuntimeEndpoint and no
+	// runtime runs here.
+	ExternalRuntime bool
+}
+
+// DefaultAgentOptions lays a node's state out under dataDir/agent:
+// runtime/ (images, sandboxes, containers), kubelet/ (pod volumes).
+func DefaultAgentOptions(dataDir string) AgentOptions {
+	k := kubelet.DefaultOptions()
+	k.RootDir = filepath.Join(dataDir, "agent", "kubelet")
+	return AgentOptions{
+		Runtime: cri.Options{
+			Root:         filepath.Join(dataDir, "agent", "runtime"),
+			StateDir:     cri.DefaultStateDir,
+			CgroupParent: cri.DefaultCgroupParent,
+		},
+		Socket:  cri.DefaultSocket,
+		Kubelet: k,
+	}
+}
+
+// RunAgent runs a node until ctx ends: the runtime, served on its socket,
+// and the kubelet, which reaches it through the CRI only (over an
+// in-memory gRPC connection: the same protocol as the socket). Containers
+// keep running after it returns; a restarted agent adopts them.
+func RunAgent(ctx context.Context, cfg *rest.Config, o AgentOptions) error {
+	if o.ExternalRuntime {
+		return kubelet.Run(ctx, cfg, o.Kubelet)
+	}
+	if o.Runtime.Log == nil {
+		o.Runtime.Log = o.Kubelet.Log
+	}
+	rt, err := cri.New(ctx, o.Runtime)
+	if err != nil {
+		return fmt.Errorf("agent runtime: %w", err)
+	}
+	defer rt.Close()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	if o.Socket != "" {
+		l, err := cri.Listen(o.Socket)
+		if err != nil {
+			return fmt.Errorf("agent runtime socket: %w", err)
+		}
+		defer os.Remove(o.Socket)
+		go func() { served <- rt.Serve(ctx, l) }()
+	}
+
+	client, closeClient, err := kubelet.InProcess(rt, rt)
+	if err != nil {
+		return err
+	}
+	defer closeClient()
+	o.Kubelet.Runtime = client
+	err = kubelet.Run(ctx, cfg, o.Kubelet)
+	cancel()
+	if o.Socket != "" {
+		if serr := <-served; serr != nil && err == nil {
+			err = serr
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
