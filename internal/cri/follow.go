@@ -62,8 +62,14 @@ func (r *Runtime) applyState(st supervisor.State, t supervisor.EventType) {
 	}
 }
 
-// mergeState copies the supervisor's state into a record.
+// mergeState copies the supervisor's state into a record. A container only
+// moves forward (CREATED, RUNNING, EXITED): a reply that raced with a later
+// event (Start's answer after the exit of a short-lived container) is old
+// news and ignored.
 func mergeState(c *container, st supervisor.State) {
+	if stateRank(c.State) > statusRank(st.Status) {
+		return
+	}
 	switch st.Status {
 	case supervisor.Created:
 		c.State = runtimeapi.ContainerState_CONTAINER_CREATED
@@ -108,4 +114,28 @@ func criEventType(t supervisor.EventType, before, after runtimeapi.ContainerStat
 		return runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT, true
 	}
 	return 0, false // deleted: RemoveContainer tells, once the record is gone
+}
+
+func stateRank(s runtimeapi.ContainerState) int {
+	switch s {
+	case runtimeapi.ContainerState_CONTAINER_CREATED:
+		return 0
+	case runtimeapi.ContainerState_CONTAINER_RUNNING:
+		return 1
+	case runtimeapi.ContainerState_CONTAINER_EXITED:
+		return 2
+	}
+	return -1 // UNKNOWN: whatever the supervisor says next is news
+}
+
+func statusRank(s supervisor.Status) int {
+	switch s {
+	case supervisor.Created:
+		return 0
+	case supervisor.Running:
+		return 1
+	case supervisor.Exited:
+		return 2
+	}
+	return 3 // the supervisor lost it: say so, whatever we knew
 }

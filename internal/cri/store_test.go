@@ -4,6 +4,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kemudi/kemudi/internal/cri/supervisor"
 )
 
 func TestStorePrefixLookupAndReload(t *testing.T) {
@@ -48,5 +52,28 @@ func TestStorePrefixLookupAndReload(t *testing.T) {
 	got := reloaded.list()
 	if len(got) != 2 || got[0].ID != ids[0] || got[1].ID != ids[1] || got[1].ExitCode != 3 {
 		t.Errorf("after reload: %+v", got)
+	}
+}
+
+// TestMergeStateMovesForward: a late reply never takes a container back
+// from EXITED to RUNNING.
+func TestMergeStateMovesForward(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		from runtimeapi.ContainerState
+		st   supervisor.Status
+		want runtimeapi.ContainerState
+	}{
+		{"created to running", runtimeapi.ContainerState_CONTAINER_CREATED, supervisor.Running, runtimeapi.ContainerState_CONTAINER_RUNNING},
+		{"running to exited", runtimeapi.ContainerState_CONTAINER_RUNNING, supervisor.Exited, runtimeapi.ContainerState_CONTAINER_EXITED},
+		{"exited stays exited", runtimeapi.ContainerState_CONTAINER_EXITED, supervisor.Running, runtimeapi.ContainerState_CONTAINER_EXITED},
+		{"unknown to exited", runtimeapi.ContainerState_CONTAINER_UNKNOWN, supervisor.Exited, runtimeapi.ContainerState_CONTAINER_EXITED},
+		{"lost", runtimeapi.ContainerState_CONTAINER_RUNNING, supervisor.Unknown, runtimeapi.ContainerState_CONTAINER_UNKNOWN},
+	} {
+		c := container{State: tc.from}
+		mergeState(&c, supervisor.State{Status: tc.st})
+		if c.State != tc.want {
+			t.Errorf("%s: %v", tc.name, c.State)
+		}
 	}
 }
