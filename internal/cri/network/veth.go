@@ -11,6 +11,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // vethName is the host end of a sandbox's veth: "veth" and 11 hex digits of
@@ -80,6 +81,24 @@ func createVeth(host *netlink.Handle, podNSPath string, p podLink) error {
 	if err != nil {
 		return fmt.Errorf("veth %s: %w", p.hostName, err)
 	}
+	if err := host.LinkSetUp(hostEnd); err != nil {
+		return fmt.Errorf("set %s up: %w", p.hostName, err)
+	}
+	if err := configurePod(pod, p); err != nil {
+		return err
+	}
+	// The kernel applies a carrier change asynchronously, and drops packets
+	// through the link until it has; a bridge port whose carrier came up
+	// after it was attached stays disabled a while longer. So: wait for
+	// both ends to be up, then attach, which enables the port at once.
+	// Otherwise a pod's first packets (ARP, neighbor solicitation, SYN)
+	// were lost and its first connection took a second.
+	if err := waitOperUp(pod, podInterface, 2*time.Second); err != nil {
+		return err
+	}
+	if err := waitOperUp(host, p.hostName, 2*time.Second); err != nil {
+		return err
+	}
 	if err := host.LinkSetMaster(hostEnd, p.bridge); err != nil {
 		return fmt.Errorf("attach %s to %s: %w", p.hostName, p.bridge.Attrs().Name, err)
 	}
@@ -88,16 +107,10 @@ func createVeth(host *netlink.Handle, podNSPath string, p podLink) error {
 	if err := host.LinkSetHairpin(hostEnd, true); err != nil {
 		return fmt.Errorf("hairpin on %s: %w", p.hostName, err)
 	}
-	if err := host.LinkSetUp(hostEnd); err != nil {
-		return fmt.Errorf("set %s up: %w", p.hostName, err)
+	if hasIPv6(p.addrs) {
+		return waitAddrsReady(pod, podInterface, 2*time.Second)
 	}
-	if err := configurePod(pod, p); err != nil {
-		return err
-	}
-	if err := waitOperUp(pod, podInterface, 2*time.Second); err != nil {
-		return err
-	}
-	return waitOperUp(host, p.hostName, 2*time.Second)
+	return nil
 }
 
 func configurePod(pod *netlink.Handle, p podLink) error {
@@ -111,6 +124,11 @@ func configurePod(pod *netlink.Handle, p podLink) error {
 	eth, err := pod.LinkByName(podInterface)
 	if err != nil {
 		return fmt.Errorf("sandbox %s: %w", podInterface, err)
+	}
+	if hasIPv6(p.addrs) {
+		if err := linkLocalWithoutDAD(pod, eth); err != nil {
+			return err
+		}
 	}
 	for _, a := range p.addrs {
 		if err := pod.AddrAdd(eth, podAddr(a)); err != nil {
@@ -146,4 +164,37 @@ func deleteLink(h *netlink.Handle, name string) error {
 		return fmt.Errorf("delete %s: %w", name, err)
 	}
 	return nil
+}
+
+// waitAddrsReady waits (bounded) until no IPv6 address of the link is
+// tentative: the kernel finishes configuring even a NODAD address
+// asynchronously after the carrier comes up, and neighbor solicitations
+// sent before that were lost (a pod's first IPv6 connection took a second).
+func waitAddrsReady(h *netlink.Handle, name string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	pause := 100 * time.Microsecond
+	for {
+		l, err := h.LinkByName(name)
+		if err != nil {
+			return fmt.Errorf("wait for %s: %w", name, err)
+		}
+		addrs, err := h.AddrList(l, netlink.FAMILY_V6)
+		if err != nil {
+			return fmt.Errorf("wait for %s: %w", name, err)
+		}
+		tentative := ""
+		for _, a := range addrs {
+			if a.Flags&unix.IFA_F_TENTATIVE != 0 {
+				tentative = a.IPNet.String()
+			}
+		}
+		if tentative == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: address %s still tentative after %v", name, tentative, timeout)
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 10*time.Millisecond)
+	}
 }
