@@ -81,12 +81,16 @@ func (s *server) restore(c *container, files []*os.File, exits map[int]exitRecor
 		s.keep.drop(id)
 		if r, ok := exits[c.rec.State.Pid]; ok {
 			c.recordExit(r.waitStatus(), r.at())
-		} else {
-			c.exitLost("the container exited while no supervisor watched it; its exit status is unknown")
+			if err := c.persist(); err != nil {
+				s.log.Error("record container exit", "id", id, "err", err)
+			}
+			return
 		}
-		if err := c.persist(); err != nil {
-			s.log.Error("record container exit", "id", id, "err", err)
-		}
+		// It may have died a moment ago, the keeper not having reaped it
+		// yet: its report is on the way. Without one soon, the exit status
+		// is lost (the keeper itself was gone).
+		s.watchOrphan(c.rec.State.Pid, c.onExit)
+		go c.exitLostAfter(orphanReportWait)
 		return
 	}
 	if out, err := openLog(c.rec.LogPath); err != nil {
@@ -142,4 +146,28 @@ func (s *server) removeUnrecorded() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// orphanReportWait is how long a restarted supervisor waits for the
+// keeper's report of a container found dead.
+const orphanReportWait = 5 * time.Second
+
+func (c *container) exitLostAfter(d time.Duration) {
+	select {
+	case <-c.exited:
+		return
+	case <-time.After(d):
+	}
+	c.mu.Lock()
+	if c.rec.State.Status == Exited {
+		c.mu.Unlock()
+		return
+	}
+	c.exitLost("the container exited while no supervisor watched it; its exit status is unknown")
+	if err := c.persist(); err != nil {
+		c.s.log.Error("record container exit", "id", c.rec.ID, "err", err)
+	}
+	snap := c.snapshot()
+	c.mu.Unlock()
+	c.s.publish(Event{Type: EventExited, State: snap})
 }
