@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	"golang.org/x/sys/unix"
 )
@@ -228,6 +229,16 @@ func (s *server) start(id string) (State, error) {
 
 // onExit records the exit of the container's init, reaped at time at.
 func (c *container) onExit(ws unix.WaitStatus, at time.Time) {
+	// Without a PID namespace of its own, the container's other processes
+	// outlive its init: end them, as the container has ended (containerd
+	// does the same).
+	if c.lc != nil {
+		if cfg := c.lc.Config(); !cfg.Namespaces.IsPrivate(configs.NEWPID) {
+			if err := c.lc.Signal(unix.SIGKILL); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+				c.s.log.Warn("kill the processes left by the container's init", "id", c.rec.ID, "err", err)
+			}
+		}
+	}
 	// Let the log take what the process wrote before it died, but do not
 	// wait for ever: a child that inherited stdout may keep it open.
 	if c.io != nil {

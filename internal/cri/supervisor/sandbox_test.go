@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -158,3 +159,22 @@ func TestSandboxBadSysctl(t *testing.T) {
 }
 
 var fmtSscanf = fmt.Sscanf
+
+// In a shared PID namespace, the processes a container's init leaves
+// behind end with it.
+func TestSharedPIDLeftoversKilled(t *testing.T) {
+	f := newFixture(t)
+	podCg := f.cgParent + "/pod"
+	sb, err := f.c.CreateSandbox(ctx(t), SandboxSpec{ID: "pod", SharePID: true, CgroupParent: podCg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.runSpec(ContainerSpec{ID: "bg", SandboxID: "pod", Spec: podSpec(f, sb, podCg+"/bg", "sh", "-c", "sleep 1000 & exit 3")})
+	if st := f.waitStatus(f.c, "bg", Exited); st.ExitCode != 3 {
+		t.Errorf("exit code %d, want 3", st.ExitCode)
+	}
+	waitFor(t, 5*time.Second, "the background sleep gone", func() (bool, error) {
+		procs, err := supervisortest.CgroupFile("pids", podCg+"/bg", "cgroup.procs")
+		return err == nil && procs == "", err
+	})
+}
