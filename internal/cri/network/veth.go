@@ -166,35 +166,54 @@ func deleteLink(h *netlink.Handle, name string) error {
 	return nil
 }
 
-// waitAddrsReady waits (bounded) until no IPv6 address of the link is
-// tentative: the kernel finishes configuring even a NODAD address
-// asynchronously after the carrier comes up, and neighbor solicitations
-// sent before that were lost (a pod's first IPv6 connection took a second).
+// waitAddrsReady waits (bounded) until every IPv6 address of the link can
+// receive: not tentative, and with its route in the local table. The kernel
+// finishes configuring even a NODAD address asynchronously after the
+// carrier comes up; until then packets to it are dropped, and a pod's
+// first IPv6 connection lost its neighbor advertisement (a second).
 func waitAddrsReady(h *netlink.Handle, name string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	pause := 100 * time.Microsecond
 	for {
-		l, err := h.LinkByName(name)
+		pending, err := pendingAddr(h, name)
 		if err != nil {
 			return fmt.Errorf("wait for %s: %w", name, err)
 		}
-		addrs, err := h.AddrList(l, netlink.FAMILY_V6)
-		if err != nil {
-			return fmt.Errorf("wait for %s: %w", name, err)
-		}
-		tentative := ""
-		for _, a := range addrs {
-			if a.Flags&unix.IFA_F_TENTATIVE != 0 {
-				tentative = a.IPNet.String()
-			}
-		}
-		if tentative == "" {
+		if pending == "" {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: address %s still tentative after %v", name, tentative, timeout)
+			return fmt.Errorf("%s: address %s still not ready after %v", name, pending, timeout)
 		}
 		time.Sleep(pause)
 		pause = min(2*pause, 10*time.Millisecond)
 	}
+}
+
+// pendingAddr is an IPv6 address of the link that cannot receive yet, or "".
+func pendingAddr(h *netlink.Handle, name string) (string, error) {
+	l, err := h.LinkByName(name)
+	if err != nil {
+		return "", err
+	}
+	addrs, err := h.AddrList(l, netlink.FAMILY_V6)
+	if err != nil {
+		return "", err
+	}
+	routes, err := h.RouteListFiltered(netlink.FAMILY_V6, &netlink.Route{Table: unix.RT_TABLE_LOCAL}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return "", err
+	}
+	local := map[string]bool{}
+	for _, r := range routes {
+		if r.Type == unix.RTN_LOCAL && r.Dst != nil {
+			local[r.Dst.IP.String()] = true
+		}
+	}
+	for _, a := range addrs {
+		if a.Flags&unix.IFA_F_TENTATIVE != 0 || !local[a.IP.String()] {
+			return a.IPNet.String(), nil
+		}
+	}
+	return "", nil
 }
