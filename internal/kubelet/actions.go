@@ -164,8 +164,12 @@ type planner struct {
 
 // restart starts c again unless its back-off holds it.
 func (p planner) restart(c *corev1.Container, init bool, last *runtimeapi.ContainerStatus) {
-	if d := p.in.Backoff[c.Name]; d > 0 && last != nil && exited(last) {
-		until := time.Unix(0, last.FinishedAt).Add(d)
+	if d := p.in.Backoff[c.Name]; d > 0 && last != nil && (exited(last) || stale(last)) {
+		ref := last.FinishedAt
+		if ref == 0 {
+			ref = last.CreatedAt // never ran: the failed start counts
+		}
+		until := time.Unix(0, ref).Add(d)
 		if p.in.Now.Before(until) {
 			p.a.Wait = append(p.a.Wait, Wait{Name: c.Name, Until: until, Delay: d})
 			return
@@ -201,7 +205,7 @@ func (p planner) initContainers() bool {
 		cs := p.in.State.latest(c.Name, p.sb)
 		if stale(cs) {
 			p.a.Kill = append(p.a.Kill, Kill{ID: cs.Id, Name: c.Name})
-			p.restart(c, true, nil)
+			p.restart(c, true, cs)
 			return false
 		}
 		if isSidecar(c) {
@@ -256,7 +260,7 @@ func (p planner) containers() {
 			p.restart(c, false, nil)
 		case stale(cs):
 			p.a.Kill = append(p.a.Kill, Kill{ID: cs.Id, Name: c.Name})
-			p.restart(c, false, nil)
+			p.restart(c, false, cs)
 		case runningState(cs):
 			if !p.unhealthy(c, cs) {
 				keep++

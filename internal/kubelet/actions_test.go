@@ -230,6 +230,13 @@ func TestComputeActions(t *testing.T) {
 				return []*runtimeapi.ContainerStatus{ctr(p, "c1", "app", "created", 2, 0, t0), ctr(p, "c2", "side", "running", 2, 0, t0)}
 			},
 			want: summary{Kill: []string{"app"}, Start: []string{"app#1"}}},
+		{name: "a container whose start failed waits out the back-off", pod: always, sandboxes: []*runtimeapi.PodSandboxStatus{sb},
+			ctrs: func(p *corev1.Pod) []*runtimeapi.ContainerStatus {
+				c := ctr(p, "c1", "app", "created", t0.Add(-time.Second).UnixNano(), 0, t0)
+				return []*runtimeapi.ContainerStatus{c, ctr(p, "c2", "side", "running", 2, 0, t0)}
+			},
+			backoff: map[string]time.Duration{"app": 10 * time.Second},
+			want:    summary{Kill: []string{"app"}, Wait: []string{"app@10s"}}},
 		{name: "deletion kills the pod", pod: deleting, sandboxes: []*runtimeapi.PodSandboxStatus{sb},
 			ctrs: func(p *corev1.Pod) []*runtimeapi.ContainerStatus {
 				return []*runtimeapi.ContainerStatus{ctr(p, "c1", "app", "running", 2, 0, t0)}

@@ -193,7 +193,7 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, state PodS
 	if ref == "" {
 		return false
 	}
-	if last := state.latest(c.Name, ""); exited(last) {
+	if last := state.latest(c.Name, ""); exited(last) || stale(last) {
 		if time.Duration(last.FinishedAt-last.StartedAt) > 10*time.Minute {
 			w.backoff[c.Name] = 0 // it ran long enough: start over
 		}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/vishvananda/netns"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -91,7 +93,8 @@ func (c *Containerd) makeNetNS(t testing.TB) {
 	})
 	for _, args := range [][]string{
 		{"link", "set", "lo", "up"},
-		{"link", "add", "node0", "type", "dummy"},
+		{"link", "add", "node0", "type", "veth", "peer", "name", "node0p"},
+		{"link", "set", "node0p", "up"},
 		{"addr", "add", c.NodeIP.String() + "/24", "dev", "node0"},
 		{"link", "set", "node0", "up"},
 	} {
@@ -158,8 +161,13 @@ func (c *Containerd) startRegistry(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"busybox:1", "pause:1"} {
-		if _, err := c.Registry.Push(name, bb); err != nil {
+	// The pause image: busybox sleeping until the runtime kills it.
+	pause, err := mutate.Config(bb, v1.Config{Entrypoint: []string{"/bin/sleep", "2147483647"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, img := range map[string]v1.Image{"busybox:1": bb, "pause:1": pause} {
+		if _, err := c.Registry.Push(name, img); err != nil {
 			t.Fatal(err)
 		}
 		c.Images[strings.Split(name, ":")[0]] = c.Registry.Ref(name)
