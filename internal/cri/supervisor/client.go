@@ -27,6 +27,10 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	if opts.Root == "" {
 		return nil, fmt.Errorf("supervisor: %w: Root is empty", ErrInvalidArgument)
 	}
+	// sockaddr_un holds 108 bytes with the terminating NUL.
+	if s := socketPath(opts.Root); len(s) > 107 {
+		return nil, fmt.Errorf("supervisor: %w: socket path %s is longer than a unix socket allows (107 bytes)", ErrInvalidArgument, s)
+	}
 	if opts.OCIRuntime != "" {
 		return nil, fmt.Errorf("supervisor: %w: an OCI runtime binary (%s) is not supported yet", ErrInvalidArgument, opts.OCIRuntime)
 	}

@@ -258,3 +258,20 @@ func TestOOMScoreAdjBestEffort(t *testing.T) {
 		t.Errorf("oom_score_adj in the container: %q, want -997 or this machine's floor %d", got, oomScoreFloor())
 	}
 }
+
+func TestConnectRefusesBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"no root", Options{}},
+		{"socket path too long", Options{Root: "/tmp/" + strings.Repeat("x", 100)}},
+		{"oci runtime", Options{Root: t.TempDir(), OCIRuntime: "/usr/bin/runc"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Connect(ctx(t), tc.opts); !errors.Is(err, ErrInvalidArgument) {
+				t.Errorf("err %v, want ErrInvalidArgument", err)
+			}
+		})
+	}
+}
