@@ -12,7 +12,7 @@ type Options struct {
 	StateDir     string   // IPAM state and per-sandbox records (survive restarts)
 	Bridge       string   // default "kemudi0"
 	PodCIDR      string   // may be "" until SetPodCIDR (then Status reports not ready); "v4,v6" for dual-stack
-	ClusterCIDRs []string // traffic to these is not masqueraded (default 10.42.0.0/16, 10.43.0.0/16)
+	ClusterCIDRs []string // traffic to these is not masqueraded (default 10.42.0.0/16, 10.43.0.0/16; dual-stack: add the IPv6 ranges)
 	// CNIConfDir and CNIBinDir, both set: a CNI plugin chain through libcni
 	// instead of the built-in network.
 	CNIConfDir, CNIBinDir string

@@ -7,7 +7,7 @@ type PortMapping struct {
 	Protocol      string // "tcp", "udp", "sctp"; "" = tcp
 	ContainerPort int32
 	HostPort      int32  // 0 = none
-	HostIP        string // "" or "0.0.0.0" = every address of the node
+	HostIP        string // "", "0.0.0.0" or "::" = every address of the node (127.0.0.1 included)
 }
 
 // SandboxNet is what the network needs to know of a sandbox.
@@ -19,8 +19,8 @@ type SandboxNet struct {
 
 // Result is a sandbox's network as configured.
 type Result struct {
-	IPs       []net.IP
-	Gateway   net.IP
+	IPs       []net.IP // IPv4 first
+	Gateway   net.IP   // the first family's
 	Interface string // inside the sandbox's namespace
 }
 
