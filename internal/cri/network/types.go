@@ -21,7 +21,7 @@ type SandboxNet struct {
 type Result struct {
 	IPs       []net.IP // IPv4 first
 	Gateway   net.IP   // the first family's
-	Interface string // inside the sandbox's namespace
+	Interface string   // inside the sandbox's namespace
 }
 
 // InterfaceStats are one interface's counters.
