@@ -26,13 +26,10 @@ type File struct {
 	Link     string // target of a symlink or hard link
 	UID, GID int
 	Xattrs   map[string]string
-	ModTime  time.Time // default 2020-01-01 UTC
+	ModTime  time.Time // default 2020-01-01T00:00:00Z
 	Major    int64     // device numbers
 	Minor    int64
 }
-
-// Epoch is the default ModTime of a File.
-var Epoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // LayerTar is the uncompressed tar of files, in order.
 func LayerTar(files ...File) ([]byte, error) {
@@ -65,7 +62,7 @@ func (f File) header() *tar.Header {
 		hdr.Typeflag = tar.TypeReg
 	}
 	if hdr.ModTime.IsZero() {
-		hdr.ModTime = Epoch
+		hdr.ModTime = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	if hdr.Mode == 0 {
 		hdr.Mode = 0o644

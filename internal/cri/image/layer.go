@@ -117,19 +117,14 @@ func (s *Store) unpackBlob(blob, diffID v1.Hash, dir string, parents []string) e
 	return nil
 }
 
-var (
-	gzipMagic = []byte{0x1f, 0x8b}
-	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
-)
-
 // decompress recognizes gzip and zstd by their magic numbers; anything
 // else is taken as an uncompressed tar.
 func decompress(r *bufio.Reader) (io.ReadCloser, error) {
 	magic, _ := r.Peek(4)
 	switch {
-	case bytes.HasPrefix(magic, gzipMagic):
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		return gzip.NewReader(r)
-	case bytes.HasPrefix(magic, zstdMagic):
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		d, err := zstd.NewReader(r)
 		if err != nil {
 			return nil, err
