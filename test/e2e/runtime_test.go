@@ -334,8 +334,46 @@ func TestRuntimeRestart(t *testing.T) {
 		all = append(all, started{pod, ctr, inspect.Status.StartedAt})
 	}
 
+	// One more container, that exits while the runtime is down.
+	files := n.podAndContainer("exits-while-away")
+	awayPod := strings.TrimSpace(n.crictl("runp", files.pod))
+	awayCfg := n.writeJSON("away.json", map[string]any{
+		"metadata": map[string]any{"name": "away"},
+		"image":    map[string]any{"image": n.registry.Ref("busybox:1")},
+		"command":  []string{"sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 7"},
+	})
+	away := strings.TrimSpace(n.crictl("create", awayPod, awayCfg, files.pod))
+	n.crictl("start", away)
+	var awayInspect struct {
+		Info struct {
+			Pid    int    `json:"pid"`
+			Rootfs string `json:"rootfs"`
+		} `json:"info"`
+	}
+	n.crictlJSON(&awayInspect, "inspect", away)
+
 	n.proc.Kill()
+	// the container's root filesystem is mounted on the node: tell it to exit
+	if err := os.WriteFile(filepath.Join(awayInspect.Info.Rootfs, "tmp", "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the container exits while the runtime is down", func() (bool, string) {
+		_, err := os.Stat(filepath.Join("/proc", itoa(awayInspect.Info.Pid)))
+		return err != nil, "still running"
+	})
 	n.start()
+
+	var exited struct {
+		Status struct {
+			State    string `json:"state"`
+			ExitCode int    `json:"exitCode"`
+		} `json:"status"`
+	}
+	n.crictlJSON(&exited, "inspect", away)
+	if exited.Status.State != "CONTAINER_EXITED" || exited.Status.ExitCode != 7 {
+		t.Errorf("a container that exited while the runtime was down: %+v, want EXITED with 7", exited.Status)
+	}
+	n.crictl("rmp", "-f", awayPod)
 
 	for _, s := range all {
 		var inspect struct {
