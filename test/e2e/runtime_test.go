@@ -514,6 +514,22 @@ func TestRuntimeContainerExits(t *testing.T) {
 			t.Errorf("after stop: %+v, want exited with 137 (SIGKILL)", st.Status)
 		}
 	})
+	t.Run("sandbox that cannot be made", func(t *testing.T) {
+		bad := n.writeJSON("bad-pod.json", map[string]any{
+			"metadata": map[string]any{"name": "bad", "namespace": "default", "uid": "uid-bad"},
+			"linux":    map[string]any{"sysctls": map[string]string{"net.ipv4.no_such_sysctl": "1"}},
+		})
+		out, err := n.tryCrictl("runp", bad)
+		if err == nil || !strings.Contains(out, "no_such_sysctl") {
+			t.Errorf("crictl runp with an unknown sysctl: err %v, output %q", err, out)
+		}
+		if out := n.crictl("pods", "--name", "bad", "-q"); strings.TrimSpace(out) != "" {
+			t.Errorf("a failed runp left a pod: %q", out)
+		}
+		if ents, _ := os.ReadDir(filepath.Join(n.stateDir, "netns")); len(ents) != 1 { // the exits pod's
+			t.Errorf("network namespaces after a failed runp: %d, want 1", len(ents))
+		}
+	})
 	n.crictl("rmp", "-f", pod)
 	n.assertNodeClean()
 }
