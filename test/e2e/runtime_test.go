@@ -148,6 +148,12 @@ func TestRuntimeCrictl(t *testing.T) {
 		t.Errorf("crictl ps -a before start:\n%s", out)
 	}
 	n.crictl("start", ctr)
+	if out, err := n.tryCrictl("start", ctr); err == nil || !strings.Contains(out, "FailedPrecondition") {
+		t.Errorf("crictl start of a running container: err %v, output %q", err, out)
+	}
+	if out, err := n.tryCrictl("inspect", "deadbeef"); err == nil || !strings.Contains(out, "NotFound") {
+		t.Errorf("crictl inspect of an unknown container: err %v, output %q", err, out)
+	}
 	if out := n.crictl("ps"); !strings.Contains(out, ctr[:13]) || !strings.Contains(out, "Running") || !strings.Contains(out, "app") {
 		t.Errorf("crictl ps:\n%s", out)
 	}
