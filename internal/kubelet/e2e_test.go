@@ -60,15 +60,24 @@ func (w testLog) Write(p []byte) (int, error) {
 // node is a kubelet on a containerd, against a test control plane.
 type node struct {
 	name string
-	rt   *kubelettest.Containerd
+	rt   *kubelettest.Runtime
 	c    kubernetes.Interface
 	s    *clustertest.Server
 	stop func()
 }
 
-func startNode(t *testing.T) *node {
+// runtimes are the CRI runtimes the kubelet is tested on.
+var runtimes = []string{"containerd", "kemudi"}
+
+func startNode(t *testing.T, runtime string) *node {
 	t.Helper()
-	rt := kubelettest.StartContainerd(t)
+	var rt *kubelettest.Runtime
+	switch runtime {
+	case "containerd":
+		rt = kubelettest.StartContainerd(t)
+	default:
+		rt = kubelettest.StartKemudi(t, clustertest.Binary(t))
+	}
 	s := clustertest.Start(t)
 	s.RunControlPlane()
 	n := &node{name: "node-1", rt: rt, c: s.Client, s: s}
@@ -83,6 +92,9 @@ func startNode(t *testing.T) *node {
 				return false, fmt.Errorf("Ready=%s: %s", c.Status, c.Message)
 			}
 			if c.Type == corev1.NodeReady {
+				if nd.Spec.PodCIDR == "" {
+					return false, fmt.Errorf("no pod CIDR yet")
+				}
 				return true, nil
 			}
 		}
@@ -187,8 +199,14 @@ func webDeployment(image string, replicas int32) *appsv1.Deployment {
 // Deployment's pods run, Ready, with addresses from the node's pod CIDR
 // and upstream's events; a deleted pod terminates and is replaced.
 func TestDeployment(t *testing.T) {
-	n := startNode(t)
+	for _, rt := range runtimes {
+		t.Run(rt, func(t *testing.T) { testDeployment(t, startNode(t, rt)) })
+	}
+}
+
+func testDeployment(t *testing.T, n *node) {
 	ctx := context.Background()
+	prefix := n.rt.Name + "://"
 
 	t.Run("node", func(t *testing.T) {
 		nd, err := n.c.CoreV1().Nodes().Get(ctx, n.name, metav1.GetOptions{})
@@ -196,7 +214,7 @@ func TestDeployment(t *testing.T) {
 			t.Fatal(err)
 		}
 		info := nd.Status.NodeInfo
-		if !strings.HasPrefix(info.ContainerRuntimeVersion, "containerd://") || info.KubeletVersion != kubelet.Version ||
+		if !strings.HasPrefix(info.ContainerRuntimeVersion, prefix) || info.KubeletVersion != kubelet.Version ||
 			info.KernelVersion == "" || info.OSImage == "" || info.OperatingSystem != "linux" {
 			t.Errorf("nodeInfo %+v", info)
 		}
@@ -223,7 +241,7 @@ func TestDeployment(t *testing.T) {
 			t.Errorf("lease %+v: %v", l, err)
 		}
 		out := n.s.MustKubectl("get", "nodes", "-o", "wide")
-		if !strings.Contains(out, "Ready") || !strings.Contains(out, "containerd://") {
+		if !strings.Contains(out, "Ready") || !strings.Contains(out, prefix) {
 			t.Errorf("kubectl get nodes:\n%s", out)
 		}
 	})
@@ -267,7 +285,7 @@ func TestDeployment(t *testing.T) {
 				t.Errorf("pod %s: hostIP %q qos %q startTime %v", p.Name, p.Status.HostIP, p.Status.QOSClass, p.Status.StartTime)
 			}
 			cs := p.Status.ContainerStatuses
-			if len(cs) != 1 || !strings.HasPrefix(cs[0].ContainerID, "containerd://") || cs[0].ImageID == "" || !cs[0].Ready || cs[0].State.Running == nil {
+			if len(cs) != 1 || !strings.HasPrefix(cs[0].ContainerID, prefix) || cs[0].ImageID == "" || !cs[0].Ready || cs[0].State.Running == nil {
 				t.Errorf("pod %s container status %+v", p.Name, cs)
 			}
 			var row string

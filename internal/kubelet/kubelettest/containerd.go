@@ -25,8 +25,8 @@ import (
 	"github.com/kemudi/kemudi/internal/testimages"
 )
 
-// Containerd is a containerd serving the CRI for one test.
-type Containerd struct {
+// Runtime is a CRI runtime serving one test, in a network namespace of its own.
+type Runtime struct {
 	Dir        string
 	Endpoint   string // unix://.../containerd.sock
 	NetNS      string // /var/run/netns/<name>
@@ -34,7 +34,10 @@ type Containerd struct {
 	CgroupRoot string // pods' cgroups live under it
 	Registry   *testimages.Registry
 	// Images by short name: "busybox", "pause" → full reference.
-	Images map[string]string
+	Images  map[string]string
+	Busybox v1.Image
+	// Name is "containerd" or "kemudi".
+	Name string
 }
 
 // Skip skips the test unless it runs as root with containerd installed.
@@ -61,7 +64,7 @@ func randName(prefix string) string {
 
 // StartContainerd starts containerd in a new network namespace, with a
 // registry holding busybox and a pause image beside it.
-func StartContainerd(t testing.TB) *Containerd {
+func StartContainerd(t testing.TB) *Runtime {
 	t.Helper()
 	Skip(t)
 	dir, err := os.MkdirTemp("", "kt")
@@ -69,8 +72,8 @@ func StartContainerd(t testing.TB) *Containerd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	c := &Containerd{Dir: dir, Endpoint: "unix://" + filepath.Join(dir, "containerd.sock"),
-		NodeIP: net.ParseIP("10.99.0.2"), CgroupRoot: randName("kemudi-test-"), Images: map[string]string{}}
+	c := &Runtime{Dir: dir, Endpoint: "unix://" + filepath.Join(dir, "containerd.sock"),
+		NodeIP: net.ParseIP("10.99.0.2"), CgroupRoot: randName("kemudi-test-"), Images: map[string]string{}, Name: "containerd"}
 	c.makeNetNS(t)
 	t.Cleanup(func() { removeCgroups(c.CgroupRoot) })
 	c.startRegistry(t)
@@ -79,7 +82,7 @@ func StartContainerd(t testing.TB) *Containerd {
 	return c
 }
 
-func (c *Containerd) makeNetNS(t testing.TB) {
+func (c *Runtime) makeNetNS(t testing.TB) {
 	t.Helper()
 	name := randName("kt-")
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
@@ -106,7 +109,7 @@ func (c *Containerd) makeNetNS(t testing.TB) {
 }
 
 // inNetNS runs f on a thread inside the test's network namespace.
-func (c *Containerd) inNetNS(f func() error) error {
+func (c *Runtime) inNetNS(f func() error) error {
 	runtime.LockOSThread()
 	orig, err := netns.Get()
 	if err != nil {
@@ -136,7 +139,7 @@ func (c *Containerd) inNetNS(f func() error) error {
 
 // Dial connects from inside the test's network namespace (to pods, and
 // to the registry), for the kubelet's probes and hooks.
-func (c *Containerd) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+func (c *Runtime) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	var conn net.Conn
 	err := c.inNetNS(func() error {
 		var err error
@@ -146,7 +149,7 @@ func (c *Containerd) Dial(ctx context.Context, network, addr string) (net.Conn, 
 	return conn, err
 }
 
-func (c *Containerd) startRegistry(t testing.TB) {
+func (c *Runtime) startRegistry(t testing.TB) {
 	t.Helper()
 	err := c.inNetNS(func() error {
 		r, err := testimages.NewRegistry()
@@ -161,6 +164,7 @@ func (c *Containerd) startRegistry(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.Busybox = bb
 	// The pause image: busybox sleeping until the runtime kills it.
 	pause, err := mutate.Config(bb, v1.Config{Entrypoint: []string{"/bin/sleep", "2147483647"}})
 	if err != nil {
@@ -174,7 +178,7 @@ func (c *Containerd) startRegistry(t testing.TB) {
 	}
 }
 
-func (c *Containerd) writeConfig(t testing.TB) {
+func (c *Runtime) writeConfig(t testing.TB) {
 	t.Helper()
 	d := c.Dir
 	for _, sub := range []string{"cni", "cni-ipam", "root", "state", "opt"} {
@@ -233,13 +237,21 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 	}
 }
 
-func (c *Containerd) run(t testing.TB) {
+func (c *Runtime) run(t testing.TB) {
 	t.Helper()
-	logf, err := os.Create(filepath.Join(c.Dir, "containerd.log"))
+	c.serve(t, "containerd", "containerd", "--config", filepath.Join(c.Dir, "config.toml"))
+}
+
+// serve runs the runtime's command inside the namespace, waits until it
+// answers the CRI, and stops it (after removing every pod) when the test ends.
+func (c *Runtime) serve(t testing.TB, name string, args ...string) {
+	t.Helper()
+	logPath := filepath.Join(c.Dir, name+".log")
+	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("nsenter", "--net="+c.NetNS, "containerd", "--config", filepath.Join(c.Dir, "config.toml"))
+	cmd := exec.Command("nsenter", append([]string{"--net=" + c.NetNS}, args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -260,8 +272,8 @@ func (c *Containerd) run(t testing.TB) {
 			<-exited
 		}
 		if t.Failed() {
-			if b, err := os.ReadFile(filepath.Join(c.Dir, "containerd.log")); err == nil {
-				t.Logf("containerd log (tail):\n%s", tail(string(b), 4000))
+			if b, err := os.ReadFile(logPath); err == nil {
+				t.Logf("%s log (tail):\n%s", name, tail(string(b), 4000))
 			}
 		}
 	})
@@ -281,12 +293,12 @@ func (c *Containerd) run(t testing.TB) {
 		}
 		select {
 		case <-exited:
-			b, _ := os.ReadFile(filepath.Join(c.Dir, "containerd.log"))
-			t.Fatalf("containerd exited:\n%s", tail(string(b), 4000))
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("%s exited:\n%s", name, tail(string(b), 4000))
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("containerd not serving the CRI after 30s: %v", err)
+			t.Fatalf("%s not serving the CRI after 30s: %v", name, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -296,7 +308,7 @@ func (c *Containerd) run(t testing.TB) {
 }
 
 // removeAllPods stops and removes every sandbox (and so its containers).
-func (c *Containerd) removeAllPods() {
+func (c *Runtime) removeAllPods() {
 	conn, err := grpc.NewClient(c.Endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return
