@@ -26,6 +26,9 @@ type Options struct {
 	Protobuf bool
 	// Namespace holds the pods (default "bench").
 	Namespace string
+	// Identity is who the create clients are: IdentityAdmin (default,
+	// system:masters) or IdentityRBAC (a user a RoleBinding allows).
+	Identity string
 	// Settle is the idle time after start before the idle RSS is read
 	// (default 5s).
 	Settle time.Duration
@@ -70,6 +73,8 @@ func (o *Options) defaults() {
 type Result struct {
 	Pods, Clients int
 	Encoding      string
+	// Identity the create clients acted as.
+	Identity string
 
 	// Created pods; Failed creates, with the first few errors.
 	Created, Failed int
@@ -126,7 +131,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			fmt.Fprintf(opts.Progress, "apibench: "+format+"\n", args...)
 		}
 	}
-	res := &Result{Pods: opts.Pods, Clients: opts.Clients, Encoding: "json", LoadBefore: harness.LoadAvg()}
+	res := &Result{Pods: opts.Pods, Clients: opts.Clients, Encoding: "json", Identity: opts.Identity, LoadBefore: harness.LoadAvg()}
+	if res.Identity == "" {
+		res.Identity = IdentityAdmin
+	}
 	if opts.Protobuf {
 		res.Encoding = "protobuf"
 	}
@@ -186,11 +194,18 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	defer stopWatch()
 	go w.run(watchCtx, wi)
 
+	createCfg, err := identityConfig(ctx, srv, admin, opts.Identity, opts.Namespace)
+	if err != nil {
+		return nil, err
+	}
 	clients := make([]*client, opts.Clients)
 	for i := range clients {
-		if clients[i], err = newClient(srv.Config, fmt.Sprintf("%d", i), opts.Protobuf, &warnings); err != nil {
+		if clients[i], err = newClient(createCfg, fmt.Sprintf("%d", i), opts.Protobuf, &warnings); err != nil {
 			return nil, err
 		}
+	}
+	if err := waitAllowed(ctx, clients[0], opts.Namespace); err != nil {
+		return nil, err
 	}
 
 	var profErr chan error

@@ -67,11 +67,15 @@ func TestServiceAccountTokens(t *testing.T) {
 		t.Errorf("claims = %v", claims)
 	}
 
-	// The token authenticates. (Which user it authenticates as is not
-	// visible to a client until selfsubjectreviews is served.)
+	// The token authenticates as the account, which no binding allows
+	// to list pods.
 	robot := clientFor(t, bearerConfig(s, tr.Status.Token))
-	if _, err := robot.CoreV1().Pods("default").List(ctx, metav1.ListOptions{}); err != nil {
-		t.Fatalf("list pods with the token: %v", err)
+	if who, err := robot.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{}); err != nil ||
+		who.Status.UserInfo.Username != "system:serviceaccount:default:robot" || who.Status.UserInfo.UID != string(sa.UID) {
+		t.Fatalf("who the token is: %+v %v", who, err)
+	}
+	if _, err := robot.CoreV1().Pods("default").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("list pods with the token of an unbound account: %v", err)
 	}
 	// Not with a tampered signature, nor with a garbage token.
 	bad := clientFor(t, bearerConfig(s, tr.Status.Token[:len(tr.Status.Token)-4]+"AAAA"))
@@ -91,7 +95,7 @@ func TestServiceAccountTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	bound := clientFor(t, bearerConfig(s, tr.Status.Token))
-	if _, err := bound.CoreV1().Secrets("default").List(ctx, metav1.ListOptions{}); err != nil {
+	if _, err := bound.CoreV1().Secrets("default").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
 		t.Fatalf("secret-bound token: %v", err)
 	}
 	if err := c.CoreV1().Secrets("default").Delete(ctx, "binder", metav1.DeleteOptions{}); err != nil {

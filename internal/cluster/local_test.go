@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -26,8 +28,14 @@ func TestLocalSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CoreV1().Namespaces().Get(context.Background(), "default", metav1.GetOptions{}); err != nil {
-		t.Fatalf("get through the socket: %v", err)
+	// The socket's connections are its identity: what the API answers
+	// is for system:probe, which may ask who it is and nothing more.
+	who, err := c.AuthenticationV1().SelfSubjectReviews().Create(context.Background(), &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil || who.Status.UserInfo.Username != "system:probe" {
+		t.Fatalf("who the socket is: %+v %v", who, err)
+	}
+	if _, err := c.CoreV1().Namespaces().Get(context.Background(), "default", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("get through the socket as system:probe: %v", err)
 	}
 	dir := filepath.Join(s.DataDir, "run")
 	socks, err := filepath.Glob(filepath.Join(dir, "probe-*.sock"))

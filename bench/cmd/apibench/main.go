@@ -4,6 +4,7 @@
 //
 //	go run ./bench/cmd/apibench                     # 10,000 pods, JSON
 //	go run ./bench/cmd/apibench -pods 1000 -protobuf
+//	go run ./bench/cmd/apibench -identity rbac     # creates authorized through RBAC
 //	go run ./bench/cmd/apibench -cpuprofile cpu.pprof -heapprofile heap.pprof
 //	go tool pprof -top cpu.pprof
 //
@@ -37,6 +38,7 @@ func run() error {
 	flag.IntVar(&opts.Pods, "pods", opts.Pods, "pods to create ($KEMUDI_BENCH_PODS)")
 	flag.IntVar(&opts.Clients, "clients", opts.Clients, "concurrent clients, each on its own connection ($KEMUDI_BENCH_CLIENTS)")
 	flag.BoolVar(&opts.Protobuf, "protobuf", false, "clients and watch speak protobuf instead of JSON")
+	flag.StringVar(&opts.Identity, "identity", apibench.IdentityAdmin, `who creates the pods: "admin" (system:masters) or "rbac" (a user a RoleBinding allows)`)
 	flag.DurationVar(&opts.Settle, "settle", opts.Settle, "idle time after start before the idle RSS is read")
 	flag.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of the server, taken from the first create on, to this file")
 	flag.DurationVar(&opts.CPUProfileDuration, "cpuprofile-duration", opts.CPUProfileDuration, "length of the CPU profile")
