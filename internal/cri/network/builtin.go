@@ -33,8 +33,8 @@ func (m *Manager) setupBuiltin(_ context.Context, sb SandboxNet) (Result, error)
 		return Result{}, fmt.Errorf("netlink in node netns: %w", err)
 	}
 	defer h.Delete()
-	mtu := uplinkMTU(h)
-	br, err := ensureBridge(h, m.opts.Bridge, subnets, mtu)
+	mtu := m.podMTU()
+	br, err := m.readyBridge(h, subnets, mtu)
 	if err != nil {
 		return Result{}, err
 	}
@@ -71,16 +71,22 @@ func (m *Manager) setupBuiltin(_ context.Context, sb SandboxNet) (Result, error)
 	return Result{IPs: ips, Gateway: link.gateways[0], Interface: podInterface}, nil
 }
 
-// reserve checks the sandbox's host ports against other sandboxes,
-// reserves an address in each pod CIDR and records them: one step for
-// concurrent Setups.
+// readyBridge returns the bridge as configureNode left it, or makes it
+// again if it is gone or down (every netlink request costs: the kernel
+// serializes them, and with 30 pods set up at once they added up).
+func (m *Manager) readyBridge(h *netlink.Handle, subnets []*net.IPNet, mtu int) (netlink.Link, error) {
+	br, err := h.LinkByName(m.opts.Bridge)
+	if err == nil && br.Type() == "bridge" && br.Attrs().Flags&net.FlagUp != 0 {
+		return br, nil
+	}
+	return ensureBridge(h, m.opts.Bridge, subnets, mtu)
+}
+
+// reserve claims the sandbox's host ports (refusing ones another sandbox
+// holds), reserves an address in each pod CIDR and records them.
 func (m *Manager) reserve(sb SandboxNet, subnets []*net.IPNet) ([]net.IP, record, error) {
-	if hasHostPorts(sb.PortMappings) {
-		m.portMu.Lock()
-		defer m.portMu.Unlock()
-		if err := m.hostPortConflict(sb); err != nil {
-			return nil, record{}, err
-		}
+	if err := m.claimHostPorts(sb); err != nil {
+		return nil, record{}, err
 	}
 	rec := record{
 		ID: sb.ID, Mode: modeBuiltin, NetNS: sb.NetNS, HostVeth: vethName(sb.ID), PortMappings: sb.PortMappings,

@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ func TestConcurrentSetup(t *testing.T) {
 			PortMappings: []PortMapping{{ContainerPort: 80, HostPort: int32(10000 + i)}}}
 	}
 	results := make([]Result, count)
+	took := make([]time.Duration, count)
 	errs := make([]error, count)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -27,11 +29,14 @@ func TestConcurrentSetup(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			t0 := time.Now()
 			results[i], errs[i] = n.mgr.Setup(context.Background(), sbs[i])
+			took[i] = time.Since(t0)
 		}()
 	}
 	wg.Wait()
-	t.Logf("%d concurrent Setups took %v", count, time.Since(start))
+	slices.Sort(took)
+	t.Logf("%d concurrent Setups took %v (each: p50 %v, max %v)", count, time.Since(start), took[count/2], took[count-1])
 	t.Cleanup(func() {
 		for _, sb := range sbs {
 			if err := n.mgr.Teardown(context.Background(), sb); err != nil {

@@ -6,35 +6,62 @@ import (
 	"strings"
 )
 
-// hostPortConflict reports a mapping of sb that another sandbox already
-// holds: the same protocol and port, on the same host IP or on every one.
-// Two DNAT rules for one port would send its traffic to whichever comes
-// first, silently.
-func (m *Manager) hostPortConflict(sb SandboxNet) error {
+// claimHostPorts records sb's host ports in the index, unless another
+// sandbox holds one: the same protocol and port, on the same host IP or on
+// every one. Two DNAT rules for one port would send its traffic to
+// whichever comes first, silently. A failed Setup's Teardown drops the
+// claim.
+func (m *Manager) claimHostPorts(sb SandboxNet) error {
 	if !hasHostPorts(sb.PortMappings) {
 		return nil
 	}
-	ids, err := m.records.ids()
-	if err != nil {
+	m.portMu.Lock()
+	defer m.portMu.Unlock()
+	if err := m.loadHostPorts(); err != nil {
 		return err
 	}
-	for _, id := range ids {
+	for id, pms := range m.hostPorts {
 		if id == sb.ID {
 			continue
 		}
-		rec, ok, err := m.records.get(id)
-		if err != nil || !ok {
-			continue
-		}
 		for _, want := range sb.PortMappings {
-			for _, have := range rec.PortMappings {
+			for _, have := range pms {
 				if want.HostPort != 0 && sameHostPort(want, have) {
 					return fmt.Errorf("host port %s/%d%s is already used by sandbox %s", protoName(want.Protocol), want.HostPort, onHostIP(want.HostIP), id)
 				}
 			}
 		}
 	}
+	m.hostPorts[sb.ID] = sb.PortMappings
 	return nil
+}
+
+// loadHostPorts fills the index of host ports by sandbox from the records,
+// once. m.portMu held.
+func (m *Manager) loadHostPorts() error {
+	if m.hostPorts != nil {
+		return nil
+	}
+	ids, err := m.records.ids()
+	if err != nil {
+		return err
+	}
+	m.hostPorts = map[string][]PortMapping{}
+	for _, id := range ids {
+		if rec, ok, err := m.records.get(id); err == nil && ok && hasHostPorts(rec.PortMappings) {
+			m.hostPorts[id] = rec.PortMappings
+		}
+	}
+	return nil
+}
+
+// forgetHostPorts drops a sandbox from the index.
+func (m *Manager) forgetHostPorts(id string) {
+	m.portMu.Lock()
+	defer m.portMu.Unlock()
+	if m.hostPorts != nil {
+		delete(m.hostPorts, id)
+	}
 }
 
 func hasHostPorts(pms []PortMapping) bool {

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-
-	"golang.org/x/sys/unix"
 )
 
 // ErrExhausted is returned when every address of the pod CIDR is taken.
@@ -20,12 +18,22 @@ var ErrExhausted = errors.New("no free address")
 // reservation is a file named by the address holding the owner's ID,
 // created exclusively before the address is handed out, so that no address
 // goes to two owners even across a crash of the runtime (see file.go on
-// durability); the last address handed out is remembered so that released
-// addresses are reused last.
+// durability), nor between two processes sharing the directory (the
+// exclusive create fails for the second); the last address handed out is
+// remembered so that released addresses are reused last.
+//
+// The reservations are read once and then kept in memory: scanning the
+// directory for every allocation serialized concurrent Setups for tens of
+// milliseconds each. What another process did is still safe: its
+// reservations make the exclusive create fail, its releases are only seen
+// by Owners (which rereads).
 type allocator struct {
 	dir    string
 	subnet netip.Prefix
+
 	mu     sync.Mutex
+	cached map[netip.Addr]string // nil until read
+	last   netip.Addr
 }
 
 func newAllocator(stateDir string, subnet *net.IPNet) (*allocator, error) {
@@ -78,49 +86,43 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return addr
 }
 
-// lock serializes allocators of other processes sharing the directory.
-func (a *allocator) lock() (func(), error) {
-	a.mu.Lock()
-	f, err := os.OpenFile(filepath.Join(a.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+// load reads the reservations unless they are in memory; a.mu held.
+func (a *allocator) load() error {
+	if a.cached != nil {
+		return nil
+	}
+	owners, err := a.readOwners()
 	if err != nil {
-		a.mu.Unlock()
-		return nil, fmt.Errorf("ipam lock: %w", err)
+		return err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		a.mu.Unlock()
-		return nil, fmt.Errorf("ipam lock: %w", err)
-	}
-	return func() { f.Close(); a.mu.Unlock() }, nil
+	a.cached, a.last = owners, a.lastReserved()
+	return nil
 }
 
 // Allocate reserves an address for id, or returns the one id already holds.
 func (a *allocator) Allocate(id string) (net.IP, error) {
-	unlock, err := a.lock()
-	if err != nil {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.load(); err != nil {
 		return nil, err
 	}
-	defer unlock()
-	owners, err := a.owners()
-	if err != nil {
-		return nil, err
-	}
-	for ip, owner := range owners {
+	for ip, owner := range a.cached {
 		if owner == id {
 			return net.IP(ip.AsSlice()), nil
 		}
 	}
 	first, last := a.bounds()
-	start := a.lastReserved().Next()
-	if !start.IsValid() || start.Less(first) || last.Less(start) {
+	start := a.last.Next()
+	if !a.last.IsValid() || !start.IsValid() || start.Less(first) || last.Less(start) {
 		start = first
 	}
 	// Round the range once from after the last reservation; the taken
 	// addresses are few, so even an IPv6 range finds a free one at once.
 	for cand := start; ; {
-		if _, taken := owners[cand]; !taken {
+		if _, taken := a.cached[cand]; !taken {
 			err := a.reserve(cand, id)
 			if err == nil {
+				a.cached[cand], a.last = id, cand
 				return net.IP(cand.AsSlice()), nil
 			}
 			if !errors.Is(err, os.ErrExist) {
@@ -136,7 +138,7 @@ func (a *allocator) Allocate(id string) (net.IP, error) {
 			break
 		}
 	}
-	return nil, fmt.Errorf("allocate address in %s for %s: %w (all %d taken)", a.subnet, id, ErrExhausted, len(owners))
+	return nil, fmt.Errorf("allocate address in %s for %s: %w (all %d taken)", a.subnet, id, ErrExhausted, len(a.cached))
 }
 
 func (a *allocator) reserve(ip netip.Addr, id string) error {
@@ -173,37 +175,32 @@ func (a *allocator) lastReserved() netip.Addr {
 
 // Release frees every address id holds. Releasing nothing is not an error.
 func (a *allocator) Release(id string) error {
-	unlock, err := a.lock()
-	if err != nil {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.load(); err != nil {
 		return err
 	}
-	defer unlock()
-	owners, err := a.owners()
-	if err != nil {
-		return err
-	}
-	for ip, owner := range owners {
+	for ip, owner := range a.cached {
 		if owner != id {
 			continue
 		}
 		if err := os.Remove(filepath.Join(a.dir, ip.String())); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("release %s of %s: %w", ip, id, err)
 		}
+		delete(a.cached, ip)
 	}
 	return nil
 }
 
-// Owners returns address -> owner ID of every reservation.
+// Owners rereads the reservations from disk and returns address -> owner.
 func (a *allocator) Owners() (map[string]string, error) {
-	unlock, err := a.lock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	owners, err := a.readOwners()
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	owners, err := a.owners()
-	if err != nil {
-		return nil, err
-	}
+	a.cached = owners
 	out := make(map[string]string, len(owners))
 	for ip, owner := range owners {
 		out[ip.String()] = owner
@@ -211,7 +208,7 @@ func (a *allocator) Owners() (map[string]string, error) {
 	return out, nil
 }
 
-func (a *allocator) owners() (map[netip.Addr]string, error) {
+func (a *allocator) readOwners() (map[netip.Addr]string, error) {
 	entries, err := os.ReadDir(a.dir)
 	if err != nil {
 		return nil, fmt.Errorf("ipam: %w", err)

@@ -134,3 +134,36 @@ func TestAllocatorIgnoresStrayFiles(t *testing.T) {
 		t.Fatalf("second allocation in a /30: %v, want ErrExhausted", err)
 	}
 }
+
+func TestAllocatorIPv6(t *testing.T) {
+	dir := t.TempDir()
+	small := mustCIDR(t, "fd00:9::/125") // ::1 gateway, ::2-::6 pods, ::7 kept like IPv4's broadcast
+	a, err := newAllocator(dir, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := range 5 {
+		ip, err := a.Allocate(fmt.Sprintf("sb%d", i))
+		if err != nil {
+			t.Fatalf("allocation %d: %v", i, err)
+		}
+		got = append(got, ip.String())
+	}
+	if want := "[fd00:9::2 fd00:9::3 fd00:9::4 fd00:9::5 fd00:9::6]"; fmt.Sprint(got) != want {
+		t.Fatalf("allocated %v, want %s", got, want)
+	}
+	if _, err := a.Allocate("more"); !errors.Is(err, ErrExhausted) {
+		t.Fatalf("beyond the range: %v, want ErrExhausted", err)
+	}
+
+	big, err := newAllocator(dir, mustCIDR(t, "fd00:42::/64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err1 := big.Allocate("x")
+	y, err2 := big.Allocate("y")
+	if err1 != nil || err2 != nil || x.Equal(y) || x.String() != "fd00:42::2" {
+		t.Fatalf("in a /64: %v %v, %v %v", x, err1, y, err2)
+	}
+}

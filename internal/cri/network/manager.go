@@ -27,11 +27,13 @@ type Manager struct {
 	records records
 	cni     *cniNetwork // nil: the built-in network
 
-	portMu sync.Mutex // serializes host port checks with recording them
+	portMu    sync.Mutex               // guards hostPorts
+	hostPorts map[string][]PortMapping // by sandbox; nil until loaded from the records
 
 	mu       sync.Mutex            // guards what follows
 	podCIDRs []*net.IPNet          // IPv4 first
 	allocs   map[string]*allocator // by pod CIDR
+	mtu      int                   // the uplink's, found by configureNode
 }
 
 // New opens the node's namespace and state; with a pod CIDR (or a CNI
@@ -112,7 +114,8 @@ func (m *Manager) configureNode(subnets []*net.IPNet) error {
 		return fmt.Errorf("netlink in node netns: %w", err)
 	}
 	defer h.Delete()
-	if _, err := ensureBridge(h, m.opts.Bridge, subnets, uplinkMTU(h)); err != nil {
+	m.mtu = uplinkMTU(h)
+	if _, err := ensureBridge(h, m.opts.Bridge, subnets, m.mtu); err != nil {
 		return err
 	}
 	if err := ensureSysctls(m.hostNS, nodeSysctls(m.opts.Bridge, subnets)); err != nil {
@@ -165,6 +168,17 @@ func (m *Manager) allocator(subnet *net.IPNet) (*allocator, error) {
 	}
 	m.allocs[key] = a
 	return a, nil
+}
+
+// podMTU is the MTU pods get: the uplink's when the node was configured
+// (SetPodCIDR), or 1500.
+func (m *Manager) podMTU() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mtu == 0 {
+		return 1500
+	}
+	return m.mtu
 }
 
 func (m *Manager) currentPodCIDRs() []*net.IPNet {
@@ -247,5 +261,6 @@ func (m *Manager) teardown(ctx context.Context, rec record) error {
 	if err != nil {
 		return err
 	}
+	m.forgetHostPorts(rec.ID)
 	return m.records.remove(rec.ID)
 }

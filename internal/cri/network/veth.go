@@ -59,14 +59,6 @@ func createVeth(host *netlink.Handle, podNSPath string, p podLink) error {
 	}
 	defer pod.Delete()
 
-	// A retried Setup finds the previous attempt's links.
-	if err := deleteLink(host, p.hostName); err != nil {
-		return err
-	}
-	if err := deleteLink(pod, podInterface); err != nil {
-		return err
-	}
-
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = p.hostName
 	attrs.MTU = p.mtu
@@ -74,7 +66,18 @@ func createVeth(host *netlink.Handle, podNSPath string, p podLink) error {
 	veth.PeerName = podInterface
 	veth.PeerMTU = uint32(p.mtu)
 	veth.PeerNamespace = netlink.NsFd(podNS)
-	if err := host.LinkAdd(veth); err != nil {
+	err = host.LinkAdd(veth)
+	if errors.Is(err, os.ErrExist) {
+		// A retried Setup finds the previous attempt's links.
+		if err := deleteLink(host, p.hostName); err != nil {
+			return err
+		}
+		if err := deleteLink(pod, podInterface); err != nil {
+			return err
+		}
+		err = host.LinkAdd(veth)
+	}
+	if err != nil {
 		return fmt.Errorf("create veth %s: %w", p.hostName, err)
 	}
 	hostEnd, err := host.LinkByName(p.hostName)
@@ -118,8 +121,10 @@ func configurePod(pod *netlink.Handle, p podLink) error {
 	if err != nil {
 		return fmt.Errorf("sandbox lo: %w", err)
 	}
-	if err := pod.LinkSetUp(lo); err != nil {
-		return fmt.Errorf("sandbox lo up: %w", err)
+	if lo.Attrs().Flags&net.FlagUp == 0 { // CreateNetNS's are up already
+		if err := pod.LinkSetUp(lo); err != nil {
+			return fmt.Errorf("sandbox lo up: %w", err)
+		}
 	}
 	eth, err := pod.LinkByName(podInterface)
 	if err != nil {
