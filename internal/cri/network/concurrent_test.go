@@ -62,12 +62,21 @@ func TestConcurrentSetup(t *testing.T) {
 		}
 	}
 	start = time.Now()
-	for _, sb := range sbs {
-		if err := n.mgr.Teardown(context.Background(), sb); err != nil {
-			t.Fatal(err)
-		}
+	for i, sb := range sbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = n.mgr.Teardown(context.Background(), sb)
+		}()
 	}
-	t.Logf("%d Teardowns took %v", count, time.Since(start))
+	wg.Wait()
+	t.Logf("%d concurrent Teardowns took %v", count, time.Since(start))
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Teardown %s: %v", sbs[i].ID, err)
+		}
+		n.assertNoTrace(t, sbs[i].ID, results[i].IPs[0])
+	}
 	if rules := nftList(t, n.ns); strings.Contains(rules, "sandbox c") {
 		t.Errorf("rules left after teardown:\n%s", rules)
 	}
