@@ -102,22 +102,28 @@ func (m *muxConn) call(ctx context.Context, method string, params, result any) e
 		return err
 	}
 	defer m.forget(id)
+	var r *response
 	select {
-	case r := <-ch:
-		if err := decodeError(r); err != nil {
-			return err
-		}
-		if result != nil && len(r.Result) > 0 {
-			if err := json.Unmarshal(r.Result, result); err != nil {
-				return fmt.Errorf("decode %s answer: %w", method, err)
-			}
-		}
-		return nil
+	case r = <-ch:
 	case <-m.done:
-		return fmt.Errorf("%s: %w", method, errClosed)
+		// The answer may have come just before the connection closed.
+		select {
+		case r = <-ch:
+		default:
+			return fmt.Errorf("%s: %w", method, errClosed)
+		}
 	case <-ctx.Done():
 		return fmt.Errorf("%s: %w", method, ctx.Err())
 	}
+	if err := decodeError(r); err != nil {
+		return err
+	}
+	if result != nil && len(r.Result) > 0 {
+		if err := json.Unmarshal(r.Result, result); err != nil {
+			return fmt.Errorf("decode %s answer: %w", method, err)
+		}
+	}
+	return nil
 }
 
 func (m *muxConn) broken() bool {
