@@ -220,7 +220,22 @@ func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
 					return
 				}
 			case <-m.done:
-				return
+				// Deliver what came before the connection closed.
+				for {
+					select {
+					case r := <-ch:
+						var ev Event
+						if decodeError(r) == nil && decodeJSON(r.Result, &ev) == nil {
+							select {
+							case out <- ev:
+							case <-ctx.Done():
+								return
+							}
+						}
+					default:
+						return
+					}
+				}
 			case <-ctx.Done():
 				return
 			}
