@@ -24,6 +24,8 @@ type watchedLock struct {
 	// acquired says a write made this process the holder since the last
 	// reset: client-go then starts the term's work.
 	acquired bool
+	// holder is the holder the last read showed.
+	holder string
 }
 
 // reset starts a new campaign.
@@ -57,9 +59,10 @@ func (l *watchedLock) leading(stop func()) {
 
 func (l *watchedLock) Get(ctx context.Context) (*resourcelock.LeaderElectionRecord, []byte, error) {
 	rec, raw, err := l.Interface.Get(ctx)
-	if err == nil && rec.HolderIdentity != l.Identity() {
+	if err == nil {
 		l.mu.Lock()
-		if l.stopWork != nil {
+		l.holder = rec.HolderIdentity
+		if rec.HolderIdentity != l.Identity() && l.stopWork != nil {
 			l.stopWork()
 		}
 		l.mu.Unlock()
@@ -68,6 +71,19 @@ func (l *watchedLock) Get(ctx context.Context) (*resourcelock.LeaderElectionReco
 }
 
 func (l *watchedLock) Update(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
+	if rec.HolderIdentity == "" {
+		// A release. client-go's checks whether it still leads against
+		// the record it saw before the read it just made, so a leader
+		// that stopped without noticing the loss would release the new
+		// leader's lease: only a lease the read showed as ours is
+		// released.
+		l.mu.Lock()
+		ours := l.holder == l.Identity()
+		l.mu.Unlock()
+		if !ours {
+			return nil
+		}
+	}
 	err := l.Interface.Update(ctx, rec)
 	if err == nil && rec.HolderIdentity == l.Identity() {
 		l.renewed()

@@ -128,6 +128,65 @@ func (f failingLease) Get(ctx context.Context, name string, o metav1.GetOptions)
 	return f.LeaseInterface.Get(ctx, name, o)
 }
 
+// stallingLeases hold lease calls while stall is set, as a paused
+// process or a stalled connection would, then make them.
+type stallingLeases struct {
+	coordinationv1.LeasesGetter
+	stall *atomic.Bool
+}
+
+func (f stallingLeases) Leases(ns string) coordinationv1.LeaseInterface {
+	return stallingLease{f.LeasesGetter.Leases(ns), f.stall}
+}
+
+type stallingLease struct {
+	coordinationv1.LeaseInterface
+	stall *atomic.Bool
+}
+
+func (f stallingLease) wait(ctx context.Context) error {
+	for f.stall.Load() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func (f stallingLease) Update(ctx context.Context, l *coordv1.Lease, o metav1.UpdateOptions) (*coordv1.Lease, error) {
+	if err := f.wait(ctx); err != nil {
+		return nil, err
+	}
+	return f.LeaseInterface.Update(ctx, l, o)
+}
+
+func (f stallingLease) Get(ctx context.Context, name string, o metav1.GetOptions) (*coordv1.Lease, error) {
+	if err := f.wait(ctx); err != nil {
+		return nil, err
+	}
+	return f.LeaseInterface.Get(ctx, name, o)
+}
+
+func takeLease(t *testing.T, leases coordinationv1.LeasesGetter, id string) *coordv1.Lease {
+	t.Helper()
+	var out *coordv1.Lease
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		l, err := leases.Leases("kube-system").Get(context.Background(), "test-lease", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		l.Spec.HolderIdentity = ptr(id)
+		l.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
+		out, err = leases.Leases("kube-system").Update(context.Background(), l, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func TestRun(t *testing.T) {
 	s := clustertest.Start(t)
 	leases := s.Client.CoordinationV1()
@@ -147,18 +206,7 @@ func TestRun(t *testing.T) {
 		// b takes the lease over, as a leader that a could not reach
 		// would after it expired.
 		took := time.Now()
-		if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			l, err := leases.Leases("kube-system").Get(context.Background(), "test-lease", metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			l.Spec.HolderIdentity = ptr("b")
-			l.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
-			_, err = leases.Leases("kube-system").Update(context.Background(), l, metav1.UpdateOptions{})
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		takeLease(t, leases, "b")
 		stoppedAt := waitFor(t, "a stops working", renewDeadline, func() bool { return !a.working.Load() })
 		t.Logf("a stopped %s after the takeover", stoppedAt.Sub(took).Round(time.Millisecond))
 		waitFor(t, "b leads", leaseDuration, func() bool { return b.working.Load() })
@@ -198,6 +246,34 @@ func TestRun(t *testing.T) {
 		}
 		fail.Store(false)
 		waitFor(t, "a leads again once it reaches the API", 10*time.Second, func() bool { return a.working.Load() })
+	})
+
+	t.Run("a leader that stalled past its lease writes nothing after the loss", func(t *testing.T) {
+		reset(t)
+		var stall atomic.Bool
+		a := campaign(t, stallingLeases{leases, &stall}, "a", nil)
+		waitFor(t, "a leads", 10*time.Second, func() bool { return a.working.Load() })
+		stall.Store(true)
+		// Another process took the lease while a stalled.
+		taken := takeLease(t, leases, "b")
+		waitFor(t, "a stops working", leaseDuration, func() bool { return !a.working.Load() })
+		stall.Store(false)
+		// a campaigns again: it reads the lease, and neither releases nor
+		// renews b's.
+		deadline := time.Now().Add(3 * retryPeriod)
+		for time.Now().Before(deadline) {
+			l, err := leases.Leases("kube-system").Get(context.Background(), "test-lease", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.ResourceVersion != taken.ResourceVersion {
+				t.Fatalf("a wrote the lease after losing it: holder %q", ptrString(l.Spec.HolderIdentity))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if a.working.Load() {
+			t.Error("a works while b holds the lease")
+		}
 	})
 
 	t.Run("work fails: the error is returned and the lease released", func(t *testing.T) {
@@ -240,3 +316,10 @@ func TestRun(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
+
+func ptrString(p *string) string {
+	if p == nil {
+		return "<nil>"
+	}
+	return *p
+}
