@@ -10,6 +10,7 @@ import (
 	_ "github.com/google/go-containerregistry/pkg/registry"
 	_ "github.com/google/go-containerregistry/pkg/v1/remote"
 	_ "github.com/google/nftables"
+	_ "github.com/miekg/dns"
 	_ "github.com/opencontainers/runc/libcontainer"
 	_ "github.com/opencontainers/runtime-spec/specs-go"
 	_ "github.com/prometheus/client_golang/prometheus"
