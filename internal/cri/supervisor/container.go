@@ -211,12 +211,15 @@ func (s *server) start(id string) (State, error) {
 		c.mu.Unlock()
 		return State{}, fmt.Errorf("start container %s: %w: its runtime state is lost", id, ErrFailedPrecondition)
 	}
+	// Taken before: the process may exit (and be reaped) before Exec
+	// returns, and must not finish before it started.
+	startedAt := time.Now()
 	if err := c.lc.Exec(); err != nil {
 		c.mu.Unlock()
 		return State{}, fmt.Errorf("start container %s: %w", id, err)
 	}
 	c.rec.State.Status = Running
-	c.rec.State.StartedAt = time.Now()
+	c.rec.State.StartedAt = startedAt
 	perr := c.persist()
 	st := c.snapshot()
 	c.mu.Unlock()
