@@ -1,0 +1,249 @@
+package proxy
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"fmt"
+	"net/netip"
+	"slices"
+)
+
+// Names of the table's fixed objects.
+const (
+	TableName           = "kemudi-proxy"
+	mapServiceIPs       = "service-ips"
+	mapServiceNodePorts = "service-nodeports"
+	mapNoEndpointIPs    = "no-endpoint-services"
+	mapNoEndpointPorts  = "no-endpoint-nodeports"
+	chainServices       = "services"
+	chainEndpointsCheck = "endpoints-check"
+	chainMasquerading   = "masquerading"
+	chainMarkMasq       = "mark-for-masquerade"
+	chainReject         = "reject-chain"
+)
+
+// Base computes the service-independent part of the table: the verdict
+// maps' dispatch, masquerading and the rejection of untranslated service
+// traffic. Hooked chains are created by the applier (see hooks).
+func Base(cfg Config) *Ruleset {
+	rs := newRuleset()
+	notLoopback := matchAddr{Negate: true, Prefix: netip.MustParsePrefix("127.0.0.0/8")}
+	rs.Chains[chainServices] = []Rule{
+		{vmapService{Map: mapServiceIPs, WithAddr: true}},
+		{matchFibLocal{}, notLoopback, vmapService{Map: mapServiceNodePorts}},
+	}
+	rs.Chains[chainEndpointsCheck] = []Rule{
+		{vmapService{Map: mapNoEndpointIPs, WithAddr: true}},
+		{matchFibLocal{}, notLoopback, vmapService{Map: mapNoEndpointPorts}},
+	}
+	rs.Chains[chainMasquerading] = []Rule{
+		{matchMarkClear{Bit: cfg.MasqueradeBit}, verdict{Verdict{Kind: "return"}}},
+		{setMark{Bit: cfg.MasqueradeBit, Toggle: true}},
+		{masquerade{}},
+	}
+	rs.Chains[chainMarkMasq] = []Rule{{setMark{Bit: cfg.MasqueradeBit}}}
+	rs.Chains[chainReject] = []Rule{
+		{matchProto{Proto: protoTCP}, reject{TCPReset: true}},
+		{reject{}},
+	}
+	prerouting := []Rule{{verdict{jumpChain(chainServices)}}}
+	output := []Rule{{verdict{jumpChain(chainServices)}}}
+	filter := []Rule{{matchCtNew{}, verdict{jumpChain(chainEndpointsCheck)}}}
+	filterOut := slices.Clone(filter)
+	for _, p := range cfg.ServiceCIDRs {
+		if p.Addr().Is4() {
+			// After DNAT (this chain runs at filter priority), a packet
+			// still bound for the service range matched no service.
+			filterOut = append(filterOut, Rule{matchAddr{Prefix: p}, verdict{gotoChain(chainReject)}})
+		}
+	}
+	rs.Chains["nat-prerouting"] = prerouting
+	rs.Chains["nat-output"] = output
+	rs.Chains["nat-postrouting"] = []Rule{{verdict{jumpChain(chainMasquerading)}}}
+	rs.Chains["filter-input"] = filter
+	rs.Chains["filter-forward"] = filter
+	rs.Chains["filter-output"] = filterOut
+	return rs
+}
+
+// Compute is the rules one service needs: per port, the chains spreading
+// its traffic over endpoints, the endpoints' DNAT chains, and its elements
+// in the shared verdict maps. It is pure.
+func Compute(svc *Service, cfg Config) *Ruleset {
+	rs := newRuleset()
+	if !svc.ClusterIP.IsValid() || !svc.ClusterIP.Is4() {
+		return rs
+	}
+	for _, p := range svc.Ports {
+		computePort(rs, svc, p, cfg)
+	}
+	return rs
+}
+
+func computePort(rs *Ruleset, svc *Service, p ServicePort, cfg Config) {
+	base := portChainBase(svc, p)
+	clusterEps, localEps := categorize(svc.Endpoints[p.Name])
+	clusterChain, localChain := "cluster-"+base, "local-"+base
+
+	// chainFor adds the load-balancing chain over eps (once) and names it.
+	chainFor := func(name string, eps []Endpoint, maskOffCluster bool) string {
+		if len(eps) == 0 {
+			return ""
+		}
+		if _, done := rs.Chains[name]; !done {
+			rs.Chains[name] = lbRules(rs, svc, p, base, eps)
+		}
+		if maskOffCluster && len(cfg.ClusterCIDRs) > 0 {
+			// Cluster-IP traffic from outside the pod network is
+			// masqueraded so that replies come back through this node.
+			var pre []Rule
+			for _, c := range cfg.ClusterCIDRs {
+				if c.Addr().Is4() {
+					pre = append(pre, Rule{matchAddr{Prefix: netip.PrefixFrom(svc.ClusterIP, 32)}, matchAddr{Src: true, Negate: true, Prefix: c}, verdict{jumpChain(chainMarkMasq)}})
+				}
+			}
+			rs.Chains[name] = append(pre, rs.Chains[name]...)
+		}
+		return name
+	}
+
+	// Internal traffic: the cluster IP.
+	internalEps, internalChain := clusterEps, clusterChain
+	if svc.InternalLocal {
+		internalEps, internalChain = localEps, localChain+"-internal"
+	}
+	key := ElemKey{Map: mapServiceIPs, Addr: svc.ClusterIP, Proto: p.Protocol, Port: p.Port}
+	if c := chainFor(internalChain, internalEps, true); c != "" {
+		rs.Elems[key] = gotoChain(c)
+	} else {
+		key.Map = mapNoEndpointIPs
+		rs.Elems[key] = noEndpointVerdict(svc.InternalLocal)
+	}
+
+	// External traffic: node ports, external IPs, load-balancer IPs.
+	var extKeys []ElemKey
+	for _, a := range append(slices.Clone(svc.ExternalIPs), svc.LoadBalancerIPs...) {
+		if a.Is4() {
+			extKeys = append(extKeys, ElemKey{Map: mapServiceIPs, Addr: a, Proto: p.Protocol, Port: p.Port})
+		}
+	}
+	if p.NodePort != 0 {
+		extKeys = append(extKeys, ElemKey{Map: mapServiceNodePorts, Proto: p.Protocol, Port: p.NodePort})
+	}
+	if len(extKeys) == 0 {
+		return
+	}
+	extChain := "external-" + base
+	var ext []Rule
+	switch {
+	case !svc.ExternalLocal && len(clusterEps) > 0:
+		ext = []Rule{{verdict{jumpChain(chainMarkMasq)}}, {verdict{gotoChain(chainFor(clusterChain, clusterEps, false))}}}
+	case svc.ExternalLocal && (len(clusterEps) > 0 || len(localEps) > 0):
+		if c := chainFor(clusterChain, clusterEps, false); c != "" {
+			// Pods and the node itself reach every endpoint (upstream's
+			// short circuit); the node's own traffic is masqueraded.
+			for _, cidr := range cfg.ClusterCIDRs {
+				if cidr.Addr().Is4() {
+					ext = append(ext, Rule{matchAddr{Src: true, Prefix: cidr}, verdict{gotoChain(c)}})
+				}
+			}
+			ext = append(ext, Rule{matchFibLocal{Src: true}, verdict{jumpChain(chainMarkMasq)}}, Rule{matchFibLocal{Src: true}, verdict{gotoChain(c)}})
+		}
+		if c := chainFor(localChain, localEps, false); c != "" {
+			ext = append(ext, Rule{verdict{gotoChain(c)}})
+		} else {
+			ext = append(ext, Rule{verdict{Verdict{Kind: "drop"}}})
+		}
+	}
+	if ext == nil {
+		for _, k := range extKeys {
+			k.Map = noEndpointMap(k.Map)
+			rs.Elems[k] = noEndpointVerdict(false)
+		}
+		return
+	}
+	rs.Chains[extChain] = ext
+	for _, k := range extKeys {
+		rs.Elems[k] = gotoChain(extChain)
+	}
+}
+
+// lbRules spreads new connections over eps at random, after sending clients
+// with an affinity entry back to their endpoint.
+func lbRules(rs *Ruleset, svc *Service, p ServicePort, base string, eps []Endpoint) []Rule {
+	var rules []Rule
+	var targets []string
+	for _, ep := range eps {
+		name := fmt.Sprintf("endpoint-%s__%s/%d", base, ep.Addr, ep.Port)
+		targets = append(targets, name)
+		if _, done := rs.Chains[name]; done {
+			continue
+		}
+		var epRules []Rule
+		epRules = append(epRules, Rule{matchAddr{Src: true, Prefix: netip.PrefixFrom(ep.Addr, 32)}, verdict{jumpChain(chainMarkMasq)}}) // hairpin
+		if svc.AffinityTimeout > 0 {
+			set := affinitySet(name)
+			rs.Sets[set] = svc.AffinityTimeout
+			epRules = append(epRules, Rule{updateSaddr{Set: set, Timeout: svc.AffinityTimeout}})
+		}
+		epRules = append(epRules, Rule{matchProto{Proto: p.Protocol}, dnat{Addr: ep.Addr, Port: ep.Port}})
+		rs.Chains[name] = epRules
+	}
+	if svc.AffinityTimeout > 0 {
+		for _, t := range targets {
+			rules = append(rules, Rule{matchSaddrInSet{Set: affinitySet(t)}, verdict{gotoChain(t)}})
+		}
+	}
+	return append(rules, Rule{numgenVmap{Chains: targets}})
+}
+
+// affinitySet names an endpoint's set of clients; "endpoint-" is replaced so
+// the name stays unique and readable.
+func affinitySet(endpointChain string) string { return "affinity-" + endpointChain[len("endpoint-"):] }
+
+// categorize picks the endpoints traffic may use, as upstream does: ready
+// ones, or, when none is ready, the serving ones that are terminating.
+func categorize(eps []Endpoint) (cluster, local []Endpoint) {
+	pick := func(localOnly bool) []Endpoint {
+		var ready, terminating []Endpoint
+		for _, e := range eps {
+			if localOnly && !e.Local {
+				continue
+			}
+			if e.Ready {
+				ready = append(ready, e)
+			} else if e.Serving && e.Terminating {
+				terminating = append(terminating, e)
+			}
+		}
+		if len(ready) > 0 {
+			return ready
+		}
+		return terminating
+	}
+	return pick(false), pick(true)
+}
+
+func noEndpointMap(m string) string {
+	if m == mapServiceNodePorts {
+		return mapNoEndpointPorts
+	}
+	return mapNoEndpointIPs
+}
+
+// noEndpointVerdict: rejected at once, except traffic policy Local without
+// local endpoints, which upstream drops.
+func noEndpointVerdict(local bool) Verdict {
+	if local {
+		return Verdict{Kind: "drop"}
+	}
+	return gotoChain(chainReject)
+}
+
+// portChainBase is unique per service port and readable: a hash (names may
+// be long) and namespace/name/protocol/port.
+func portChainBase(svc *Service, p ServicePort) string {
+	id := fmt.Sprintf("%s/%s/%s/%s", svc.Namespace, svc.Name, protoName(p.Protocol), p.Name)
+	sum := sha256.Sum256([]byte(id))
+	return base32.StdEncoding.EncodeToString(sum[:])[:8] + "-" + id
+}

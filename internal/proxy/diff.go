@@ -1,0 +1,117 @@
+package proxy
+
+import (
+	"maps"
+	"slices"
+	"time"
+)
+
+// Change is what turns one applied Ruleset into the desired one.
+type Change struct {
+	AddSets      map[string]time.Duration
+	AddChains    []string // new chains (with their rules in Rules)
+	FlushChains  []string // changed chains, rewritten from Rules
+	Rules        map[string][]Rule
+	DelElems     []ElemKey
+	AddElems     map[ElemKey]Verdict
+	DelChains    []string
+	DelSets      []string
+}
+
+// Empty reports whether nothing changes.
+func (c *Change) Empty() bool {
+	return len(c.AddSets)+len(c.AddChains)+len(c.FlushChains)+len(c.DelElems)+len(c.AddElems)+len(c.DelChains)+len(c.DelSets) == 0
+}
+
+// Diff is the change from old (nil: nothing applied) to new. It is pure.
+func Diff(old, new *Ruleset) *Change {
+	if old == nil {
+		old = newRuleset()
+	}
+	if new == nil {
+		new = newRuleset()
+	}
+	c := &Change{AddSets: map[string]time.Duration{}, Rules: map[string][]Rule{}, AddElems: map[ElemKey]Verdict{}}
+	for name, t := range new.Sets {
+		if ot, ok := old.Sets[name]; !ok || ot != t {
+			c.AddSets[name] = t
+		}
+	}
+	for name, t := range old.Sets {
+		if nt, ok := new.Sets[name]; !ok || nt != t {
+			c.DelSets = append(c.DelSets, name)
+		}
+	}
+	for _, name := range sortedKeys(new.Chains) {
+		rules := new.Chains[name]
+		oldRules, ok := old.Chains[name]
+		switch {
+		case !ok:
+			c.AddChains = append(c.AddChains, name)
+			c.Rules[name] = rules
+		case !sameRules(oldRules, rules) || setsChanged(c, rules):
+			c.FlushChains = append(c.FlushChains, name)
+			c.Rules[name] = rules
+		}
+	}
+	for _, name := range sortedKeys(old.Chains) {
+		if _, ok := new.Chains[name]; !ok {
+			c.DelChains = append(c.DelChains, name)
+		}
+	}
+	for k, v := range new.Elems {
+		if ov, ok := old.Elems[k]; !ok || ov != v {
+			c.AddElems[k] = v
+			if ok {
+				c.DelElems = append(c.DelElems, k)
+			}
+		}
+	}
+	for k := range old.Elems {
+		if _, ok := new.Elems[k]; !ok {
+			c.DelElems = append(c.DelElems, k)
+		}
+	}
+	slices.SortFunc(c.DelElems, func(a, b ElemKey) int { return cmpString(a.String(), b.String()) })
+	slices.Sort(c.DelSets)
+	return c
+}
+
+// setsChanged: a chain using a set that is recreated must be rewritten, as
+// the set cannot be deleted while a rule refers to it.
+func setsChanged(c *Change, rules []Rule) bool {
+	if len(c.DelSets) == 0 {
+		return false
+	}
+	for _, r := range rules {
+		for _, s := range r {
+			var name string
+			switch s := s.(type) {
+			case matchSaddrInSet:
+				name = s.Set
+			case updateSaddr:
+				name = s.Set
+			}
+			if name != "" && slices.Contains(c.DelSets, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func sameRules(a, b []Rule) bool {
+	return slices.EqualFunc(a, b, func(x, y Rule) bool { return x.String() == y.String() })
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

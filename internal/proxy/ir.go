@@ -1,0 +1,83 @@
+package proxy
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Verdict is where a rule or a map element sends a packet.
+type Verdict struct {
+	Kind  string // "goto", "jump", "drop", "return"
+	Chain string
+}
+
+func (v Verdict) String() string {
+	if v.Chain == "" {
+		return v.Kind
+	}
+	return v.Kind + " " + v.Chain
+}
+
+func gotoChain(c string) Verdict { return Verdict{Kind: "goto", Chain: c} }
+func jumpChain(c string) Verdict { return Verdict{Kind: "jump", Chain: c} }
+
+// Rule is one nftables rule: statements evaluated in order.
+type Rule []Stmt
+
+func (r Rule) String() string {
+	parts := make([]string, len(r))
+	for i, s := range r {
+		parts[i] = s.String()
+	}
+	return strings.Join(parts, " ")
+}
+
+// ElemKey is a key of one of the verdict maps. Addr is invalid for the
+// node-port maps, which are keyed by protocol . port only.
+type ElemKey struct {
+	Map   string
+	Addr  netip.Addr
+	Proto uint8
+	Port  uint16
+}
+
+func (k ElemKey) String() string {
+	if k.Addr.IsValid() {
+		return fmt.Sprintf("%s[%s . %s . %d]", k.Map, k.Addr, protoName(k.Proto), k.Port)
+	}
+	return fmt.Sprintf("%s[%s . %d]", k.Map, protoName(k.Proto), k.Port)
+}
+
+// Ruleset is the part of the table one owner (a service, or the base) needs:
+// its chains, its elements in the shared maps and its affinity sets.
+type Ruleset struct {
+	Chains map[string][]Rule
+	Elems  map[ElemKey]Verdict
+	// Sets are session-affinity sets of client addresses, with the timeout
+	// of their elements.
+	Sets map[string]time.Duration
+}
+
+func newRuleset() *Ruleset {
+	return &Ruleset{Chains: map[string][]Rule{}, Elems: map[ElemKey]Verdict{}, Sets: map[string]time.Duration{}}
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case protoTCP:
+		return "tcp"
+	case protoUDP:
+		return "udp"
+	case protoSCTP:
+		return "sctp"
+	}
+	return fmt.Sprint(p)
+}
+
+const (
+	protoTCP  uint8 = 6
+	protoUDP  uint8 = 17
+	protoSCTP uint8 = 132
+)

@@ -1,0 +1,28 @@
+package proxy
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Render prints a ruleset in nft's style, sorted, for golden files and logs.
+func (rs *Ruleset) Render() string {
+	var b strings.Builder
+	for _, name := range sortedKeys(rs.Sets) {
+		fmt.Fprintf(&b, "set %s { type ipv4_addr; flags dynamic,timeout; timeout %s }\n", name, rs.Sets[name])
+	}
+	keys := slices.SortedFunc(maps.Keys(rs.Elems), func(a, b ElemKey) int { return cmpString(a.String(), b.String()) })
+	for _, k := range keys {
+		fmt.Fprintf(&b, "element %s : %s\n", k, rs.Elems[k])
+	}
+	for _, name := range sortedKeys(rs.Chains) {
+		fmt.Fprintf(&b, "chain %s {\n", name)
+		for _, r := range rs.Chains[name] {
+			fmt.Fprintf(&b, "\t%s\n", r)
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
+}
