@@ -268,6 +268,17 @@ func (a *Agent) syncStatus(ctx context.Context) error {
 	upd := cur.DeepCopy()
 	upd.Status = st
 	out, err := a.cfg.Client.CoreV1().Nodes().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		// Someone else wrote the node (the pod CIDR, a taint): once more
+		// on the latest.
+		latest, gerr := a.cfg.Client.CoreV1().Nodes().Get(ctx, a.cfg.Name, metav1.GetOptions{})
+		if gerr != nil {
+			return fmt.Errorf("get node %s: %w", a.cfg.Name, gerr)
+		}
+		upd = latest.DeepCopy()
+		upd.Status = ComputeStatus(a.facts(ctx), latest.Status, now)
+		out, err = a.cfg.Client.CoreV1().Nodes().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	}
 	if err != nil {
 		return fmt.Errorf("update status of node %s: %w", a.cfg.Name, err)
 	}
