@@ -50,6 +50,7 @@ func (r *Runtime) reconcile(ctx context.Context) error {
 	var live []string
 	for _, sb := range r.sandboxes.list() {
 		if sb.State != runtimeapi.PodSandboxState_SANDBOX_READY {
+			r.logErr("unmount shm", unmountSandboxShm(sb)) // a crash inside StopPodSandbox
 			continue
 		}
 		if sb.NetNS != "" {

@@ -23,7 +23,10 @@ type sandbox struct {
 	PIDNS          string                       `json:"pidns,omitempty"`
 	IPs            []string                     `json:"ips,omitempty"`
 	Dir            string                       `json:"dir"` // hosts, hostname, resolv.conf
-	NetworkReady   bool                         `json:"networkReady"`
+	// ShmPath is the pod's /dev/shm, shared by its containers as their IPC
+	// namespace is ("" in records of older runtimes: a tmpfs each).
+	ShmPath      string `json:"shmPath,omitempty"`
+	NetworkReady bool   `json:"networkReady"`
 }
 
 func sandboxID(s *sandbox) string { return s.ID }

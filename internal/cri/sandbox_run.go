@@ -96,6 +96,10 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 	if err := writeSandboxFiles(sb); err != nil {
 		return fail(err)
 	}
+	if err := mountSandboxShm(&sb); err != nil {
+		return fail(err)
+	}
+	undo = append(undo, func() { r.logErr("unmount shm", unmountSandboxShm(sb)) })
 	if err := r.sandboxes.add(sb); err != nil {
 		return fail(err)
 	}

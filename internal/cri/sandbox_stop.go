@@ -42,6 +42,9 @@ func (r *Runtime) stopSandbox(ctx context.Context, sb sandbox) error {
 			return fmt.Errorf("remove the network namespace of sandbox %s: %w", sb.ID, err)
 		}
 	}
+	if err := unmountSandboxShm(sb); err != nil {
+		return err
+	}
 	was := sb.State
 	if _, err := r.sandboxes.update(sb.ID, func(s *sandbox) error {
 		s.State = runtimeapi.PodSandboxState_SANDBOX_NOTREADY

@@ -51,6 +51,9 @@ func mounts(in specInput) ([]specs.Mount, error) {
 	if sc.GetReadonlyRootfs() {
 		fileOpt = "ro"
 	}
+	if sb.ShmPath != "" {
+		put(specs.Mount{Destination: "/dev/shm", Type: "bind", Source: sb.ShmPath, Options: []string{"rbind", "rprivate", "rw"}})
+	}
 	for _, f := range []struct{ dst, src string }{
 		{"/etc/hostname", sb.hostnamePath()},
 		{"/etc/hosts", sb.hostsPath()},

@@ -33,6 +33,7 @@ func testSandbox(mut func(*sandbox)) *sandbox {
 		UTSNS:        "/var/lib/kemudi/supervisor/sandboxes/5a9d/uts",
 		PIDNS:        "/var/lib/kemudi/supervisor/sandboxes/5a9d/pid",
 		Dir:          "/var/lib/kemudi/agent/runtime/sandboxes/5a9d",
+		ShmPath:      "/var/lib/kemudi/agent/runtime/sandboxes/5a9d/shm",
 	}
 	if mut != nil {
 		mut(sb)

@@ -560,7 +560,7 @@ func TestRuntimeMountsAndHostNetwork(t *testing.T) {
 		"metadata": map[string]any{"name": "app"},
 		"image":    map[string]any{"image": ref},
 		"command": []string{"sh", "-c", `cat /ro/config; echo x > /ro/new 2>/dev/null && echo ro-writable || echo ro-refused; ` +
-			`echo from-the-container > /rw/out; cat /proc/net/dev; sleep 3600`},
+			`echo from-the-container > /rw/out; echo shm-shared > /dev/shm/marker; cat /proc/net/dev; sleep 3600`},
 		"log_path": "app.log",
 		"mounts": []map[string]any{
 			{"container_path": "/ro", "host_path": ro, "readonly": true},
@@ -574,6 +574,20 @@ func TestRuntimeMountsAndHostNetwork(t *testing.T) {
 	eventually(t, 30*time.Second, "the container's output", func() (bool, string) {
 		out, _ := n.tryCrictl("logs", ctrID)
 		return strings.Contains(out, "from-the-host") && strings.Contains(out, "ro-refused") && strings.Contains(out, "kemudi0"), out
+	})
+	// A second container of the pod sees the first one's /dev/shm.
+	second := n.writeJSON("second-ctr.json", map[string]any{
+		"metadata": map[string]any{"name": "second"},
+		"image":    map[string]any{"image": ref},
+		"command":  []string{"sh", "-c", "cat /dev/shm/marker; sleep 3600"},
+		"log_path": "second.log",
+		"linux":    map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"network": 2}}},
+	})
+	secondID := strings.TrimSpace(n.crictl("create", podID, second, pod))
+	n.crictl("start", secondID)
+	eventually(t, 30*time.Second, "the second container reads the pod's /dev/shm", func() (bool, string) {
+		out, _ := n.tryCrictl("logs", secondID)
+		return strings.Contains(out, "shm-shared"), out
 	})
 	b, err := os.ReadFile(filepath.Join(rw, "out"))
 	if err != nil || string(b) != "from-the-container\n" {
@@ -594,6 +608,6 @@ func TestRuntimeMountsAndHostNetwork(t *testing.T) {
 		t.Errorf("a pod on the node's network got an address of its own: %s", inspectp.Status.Network.IP)
 	}
 	n.crictl("rmp", "-f", podID)
-	n.assertPodGone(podID, ctrID)
+	n.assertPodGone(podID, ctrID, secondID)
 	n.assertNodeClean()
 }
