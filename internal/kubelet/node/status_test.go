@@ -1,0 +1,82 @@
+package node
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+func TestAllocatable(t *testing.T) {
+	m := Machine{CPUs: 4, MemoryTotal: 8 << 30, FsTotal: 100 << 30}
+	got := Allocatable(Capacity(m, 110),
+		corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("1Gi")},
+		corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")})
+	for name, want := range map[corev1.ResourceName]string{
+		corev1.ResourceCPU:              "3",
+		corev1.ResourceMemory:           "7068Mi", // 8Gi - 1Gi - 100Mi eviction
+		corev1.ResourceEphemeralStorage: "92160Mi",
+		corev1.ResourcePods:             "110",
+	} {
+		q := got[name]
+		if q.Cmp(resource.MustParse(want)) != 0 {
+			t.Errorf("%s = %s, want %s", name, q.String(), want)
+		}
+	}
+	if q := Allocatable(Capacity(Machine{CPUs: 1}, 110), corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}, nil)[corev1.ResourceCPU]; q.Sign() != 0 {
+		t.Errorf("over-reserved cpu: %s, want 0", q.String())
+	}
+}
+
+func TestComputeStatusConditions(t *testing.T) {
+	ready := &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{
+		{Type: runtimeapi.RuntimeReady, Status: true}, {Type: runtimeapi.NetworkReady, Status: true}}}
+	noNet := &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{
+		{Type: runtimeapi.RuntimeReady, Status: true},
+		{Type: runtimeapi.NetworkReady, Status: false, Reason: "NetworkPluginNotReady", Message: "cni plugin not initialized"}}}
+	healthy := Machine{CPUs: 2, MemoryTotal: 4 << 30, MemoryAvailable: 2 << 30, FsTotal: 100, FsAvailable: 50, PIDMax: 1000, PIDsInUse: 100}
+	tests := []struct {
+		name  string
+		f     Facts
+		want  map[corev1.NodeConditionType]corev1.ConditionStatus
+		ready string // Ready's message
+	}{
+		{name: "ready", f: Facts{Machine: healthy, RuntimeStatus: ready},
+			want:  map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodeReady: "True", corev1.NodeMemoryPressure: "False", corev1.NodeDiskPressure: "False", corev1.NodePIDPressure: "False"},
+			ready: "kubelet is posting ready status"},
+		{name: "network not ready", f: Facts{Machine: healthy, RuntimeStatus: noNet},
+			want:  map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodeReady: "False"},
+			ready: "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:cni plugin not initialized"},
+		{name: "runtime down", f: Facts{Machine: healthy, RuntimeErr: errors.New("connection refused")},
+			want:  map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodeReady: "False"},
+			ready: "container runtime is down: connection refused"},
+		{name: "pressure", f: Facts{Machine: Machine{MemoryTotal: 1 << 30, MemoryAvailable: 50 << 20, FsTotal: 100, FsAvailable: 5, PIDMax: 1000, PIDsInUse: 950}, RuntimeStatus: ready},
+			want: map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodeReady: "True", corev1.NodeMemoryPressure: "True", corev1.NodeDiskPressure: "True", corev1.NodePIDPressure: "True"}},
+	}
+	now := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := ComputeStatus(tc.f, corev1.NodeStatus{}, now)
+			for _, c := range st.Conditions {
+				if want, ok := tc.want[c.Type]; ok && c.Status != want {
+					t.Errorf("%s = %s (%s), want %s", c.Type, c.Status, c.Message, want)
+				}
+				if c.Type == corev1.NodeReady && tc.ready != "" && c.Message != tc.ready {
+					t.Errorf("Ready message %q, want %q", c.Message, tc.ready)
+				}
+			}
+		})
+	}
+	// A condition that keeps its status keeps its transition time.
+	earlier := metav1.NewTime(now.Add(-time.Hour))
+	prev := corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: "True", LastTransitionTime: earlier}}}
+	for _, c := range ComputeStatus(tests[0].f, prev, now).Conditions {
+		if c.Type == corev1.NodeReady && (!c.LastTransitionTime.Equal(&earlier) || !c.LastHeartbeatTime.Equal(&now)) {
+			t.Errorf("Ready times: transition %v heartbeat %v", c.LastTransitionTime, c.LastHeartbeatTime)
+		}
+	}
+}
