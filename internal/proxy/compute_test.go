@@ -26,7 +26,7 @@ func testConfig() Config {
 func TestCompute(t *testing.T) {
 	web := func() *Service {
 		return &Service{Namespace: "default", Name: "web", ClusterIP: netip.MustParseAddr("10.43.0.20"),
-			Ports: []ServicePort{{Name: "http", Protocol: protoTCP, Port: 80}},
+			Ports:     []ServicePort{{Name: "http", Protocol: protoTCP, Port: 80}},
 			Endpoints: map[string][]Endpoint{"http": {ep("10.42.0.5", 8080, true, true), ep("10.42.1.6", 8080, true, false)}}}
 	}
 	terminating := web()
@@ -59,7 +59,7 @@ func TestCompute(t *testing.T) {
 	affinity := web()
 	affinity.AffinityTimeout = 3 * time.Hour
 	multi := &Service{Namespace: "kube-system", Name: "kube-dns", ClusterIP: netip.MustParseAddr("10.43.0.10"),
-		Ports: []ServicePort{{Name: "dns", Protocol: protoUDP, Port: 53}, {Name: "dns-tcp", Protocol: protoTCP, Port: 53}, {Name: "sctp", Protocol: protoSCTP, Port: 9}},
+		Ports:     []ServicePort{{Name: "dns", Protocol: protoUDP, Port: 53}, {Name: "dns-tcp", Protocol: protoTCP, Port: 53}, {Name: "sctp", Protocol: protoSCTP, Port: 9}},
 		Endpoints: map[string][]Endpoint{"dns": {ep("10.42.0.3", 53, true, true)}, "dns-tcp": {ep("10.42.0.3", 53, true, true)}}}
 	headless := web()
 	headless.ClusterIP = netip.Addr{}

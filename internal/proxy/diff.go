@@ -8,14 +8,14 @@ import (
 
 // Change is what turns one applied Ruleset into the desired one.
 type Change struct {
-	AddSets      map[string]time.Duration
-	AddChains    []string // new chains (with their rules in Rules)
-	FlushChains  []string // changed chains, rewritten from Rules
-	Rules        map[string][]Rule
-	DelElems     []ElemKey
-	AddElems     map[ElemKey]Verdict
-	DelChains    []string
-	DelSets      []string
+	AddSets     map[string]time.Duration
+	AddChains   []string // new chains (with their rules in Rules)
+	FlushChains []string // changed chains, rewritten from Rules
+	Rules       map[string][]Rule
+	DelElems    []ElemKey
+	AddElems    map[ElemKey]Verdict
+	DelChains   []string
+	DelSets     []string
 }
 
 // Empty reports whether nothing changes.
