@@ -186,7 +186,7 @@ func (c *container) copyOutput() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.out.copyStream(src.stream, src.r); err != nil {
+			if err := c.out.copyStream(src.stream, c.s.attachers.tee(c.rec.ID, src.stream, src.r)); err != nil {
 				c.s.log.Warn("container output", "id", c.rec.ID, "stream", src.stream, "err", err)
 			}
 		}()

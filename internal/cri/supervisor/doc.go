@@ -65,7 +65,16 @@
 // in the sandbox's network namespace); the pod cgroup is created with
 // libcontainer's cgroup manager (v1 or v2).
 //
-// Exec and attach (later) fit this design: the supervisor holds each
-// container's stdio, and libcontainer's Container.Run with a non-init
-// Process runs an extra process in a container's namespaces.
+// # Exec and attach
+//
+// ExecSync runs a non-init libcontainer Process in the container and
+// answers with its output. Exec and Attach are streams (stream.go): each
+// has a connection of its own, on which the supervisor passes the
+// stream's file descriptors (SCM_RIGHTS): an exec's pipes or terminal
+// master, or for an attachment a pipe per output stream (the supervisor
+// copies the container's output to its attachers while writing the log)
+// and a duplicate of the held stdin or terminal. The client then does its
+// I/O directly and resizes a terminal with an ioctl on the master; the
+// supervisor sends an exec's exit code when it ends, and kills it when the
+// client closes the connection first.
 package supervisor

@@ -28,6 +28,7 @@ type server struct {
 	orphans    map[int]func(unixWaitStatus, time.Time) // processes the keeper reaps for us, by pid
 	poke       chan struct{}                           // asks the reaper to look now
 	subs       map[chan Event]struct{}
+	attachers  *fanout // containers' output to attached clients
 
 	shutdown chan struct{}
 	debug    bool // KEMUDI_SUPERVISOR_DEBUG: libcontainer's debug log
@@ -51,6 +52,7 @@ func Serve(ctx context.Context, root string, log *slog.Logger) error {
 		children:   map[int]func(unixWaitStatus, time.Time){},
 		orphans:    map[int]func(unixWaitStatus, time.Time){},
 		subs:       map[chan Event]struct{}{},
+		attachers:  newFanout(),
 		shutdown:   make(chan struct{}),
 		debug:      os.Getenv("KEMUDI_SUPERVISOR_DEBUG") != "",
 		oomFloor:   oomScoreFloor(),
@@ -127,6 +129,11 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 		var req request
 		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
 			s.log.Warn("bad request", "err", err)
+			return
+		}
+		if req.Method == methodExec || req.Method == methodAttach {
+			// A stream has the connection to itself.
+			s.serveStream(ctx, c.(*net.UnixConn), req)
 			return
 		}
 		if req.Method == methodEvents {
