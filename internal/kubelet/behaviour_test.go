@@ -97,7 +97,11 @@ func testPods(t *testing.T, n *node) {
 
 	sleeper := pod("sleeper", corev1.RestartPolicyAlways, img, "exec sleep 3600")
 
-	for _, p := range []*corev1.Pod{crash, job, fallback, config, late, noImage, live, withInit, sleeper} {
+	hooked := pod("hooked", corev1.RestartPolicyNever, img, "while ! test -f /tmp/post; do sleep 0.1; done; cat /tmp/post > /dev/termination-log")
+	hooked.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{
+		Exec: &corev1.ExecAction{Command: []string{"sh", "-c", "echo from postStart > /tmp/post"}}}}
+
+	for _, p := range []*corev1.Pod{crash, job, fallback, config, late, noImage, live, withInit, sleeper, hooked} {
 		p.Spec.NodeName = n.name // bound directly, as a scheduler would
 		if _, err := n.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -202,6 +206,12 @@ func testPods(t *testing.T, n *node) {
 			if cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 0 {
 				t.Errorf("init container %s: %+v", cs.Name, cs.State)
 			}
+		}
+	})
+	t.Run("postStart hook", func(t *testing.T) {
+		p := waitPod(t, "hooked", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+		if m := message(p); m != "from postStart" {
+			t.Errorf("message %q", m)
 		}
 	})
 	t.Run("kubelet restart adopts running containers", func(t *testing.T) {

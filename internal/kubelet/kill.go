@@ -53,7 +53,7 @@ func (k *Kubelet) killContainer(ctx context.Context, pod *corev1.Pod, c *corev1.
 	if cs.State == runtimeapi.ContainerState_CONTAINER_EXITED {
 		return
 	}
-	if _, err := k.rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: cs.Id, Timeout: grace}); err != nil {
+	if _, err := k.rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: cs.Id, Timeout: grace}); err != nil && ctx.Err() == nil {
 		k.log.Warn("stop container", "container", name, "id", cs.Id, "err", err)
 	}
 }

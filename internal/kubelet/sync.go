@@ -26,7 +26,9 @@ func (w *worker) sync(ctx context.Context) (time.Duration, bool) {
 	pod := w.currentPod()
 	state, err := k.podState(ctx, w.uid)
 	if err != nil {
-		k.log.Warn("runtime state", "pod", w.uid, "err", err)
+		if ctx.Err() == nil {
+			k.log.Warn("runtime state", "pod", w.uid, "err", err)
+		}
 		return retryAfter, false
 	}
 	if pod == nil {
