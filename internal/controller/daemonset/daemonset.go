@@ -115,7 +115,20 @@ func New(c *controller.Context) (*Controller, error) {
 			},
 			DeleteFunc: dc.deleteDS,
 		}},
-		{podInf.Informer(), cache.ResourceEventHandlerFuncs{AddFunc: dc.addPod, UpdateFunc: dc.updatePod, DeleteFunc: dc.deletePod}},
+		{podInf.Informer(), (&controller.OwnerHandler[*appsv1.DaemonSet]{
+			Kind:            controllerKind.Kind,
+			Get:             func(ns, name string) (*appsv1.DaemonSet, error) { return dc.dsLister.DaemonSets(ns).Get(name) },
+			Adopters:        dc.selecting,
+			Enqueue:         func(ds *appsv1.DaemonSet) { dc.loop.Enqueue(ds) },
+			MinReadySeconds: func(ds *appsv1.DaemonSet) int32 { return ds.Spec.MinReadySeconds },
+			EnqueueAfter:    func(ds *appsv1.DaemonSet, d time.Duration) { dc.loop.EnqueueAfter(ds, d) },
+			Created: func(ds *appsv1.DaemonSet, _ metav1.Object) {
+				dc.expectations.CreationObserved(key(ds.Namespace, ds.Name))
+			},
+			Deleted: func(ds *appsv1.DaemonSet, p metav1.Object) {
+				dc.expectations.DeletionObserved(key(ds.Namespace, ds.Name), key(p.GetNamespace(), p.GetName()))
+			},
+		}).Handlers()},
 		{nodeInf.Informer(), cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj interface{}) { dc.nodes.Enqueue(obj) },
 			UpdateFunc: func(oldObj, curObj interface{}) {
@@ -171,79 +184,17 @@ func (dc *Controller) resolve(namespace string, ref *metav1.OwnerReference) *app
 	return controller.ResolveControllerRef(ref, controllerKind.Kind, dc.dsLister.DaemonSets(namespace).Get)
 }
 
-func (dc *Controller) selecting(p *corev1.Pod) []*appsv1.DaemonSet {
+// selecting returns the DaemonSets whose selector matches an orphan pod.
+func (dc *Controller) selecting(o metav1.Object) []*appsv1.DaemonSet {
+	p, ok := o.(*corev1.Pod)
+	if !ok {
+		return nil
+	}
 	sets, err := dc.dsLister.GetPodDaemonSets(p)
 	if err != nil {
 		return nil
 	}
 	return sets
-}
-
-func (dc *Controller) addPod(obj interface{}) {
-	p := obj.(*corev1.Pod)
-	if p.DeletionTimestamp != nil {
-		dc.deletePod(p)
-		return
-	}
-	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
-		if ds := dc.resolve(p.Namespace, ref); ds != nil {
-			dc.expectations.CreationObserved(key(ds.Namespace, ds.Name))
-			dc.loop.Enqueue(ds)
-		}
-		return
-	}
-	for _, ds := range dc.selecting(p) {
-		dc.loop.Enqueue(ds)
-	}
-}
-
-func (dc *Controller) updatePod(oldObj, curObj interface{}) {
-	old, cur := oldObj.(*corev1.Pod), curObj.(*corev1.Pod)
-	if old.ResourceVersion == cur.ResourceVersion {
-		return
-	}
-	if cur.DeletionTimestamp != nil {
-		dc.deletePod(cur)
-		return
-	}
-	curRef, oldRef := metav1.GetControllerOfNoCopy(cur), metav1.GetControllerOfNoCopy(old)
-	refChanged := !reflect.DeepEqual(curRef, oldRef)
-	if refChanged && oldRef != nil {
-		if ds := dc.resolve(old.Namespace, oldRef); ds != nil {
-			dc.loop.Enqueue(ds)
-		}
-	}
-	if curRef != nil {
-		ds := dc.resolve(cur.Namespace, curRef)
-		if ds == nil {
-			return
-		}
-		dc.loop.Enqueue(ds)
-		if !controller.IsPodReady(old) && controller.IsPodReady(cur) && ds.Spec.MinReadySeconds > 0 {
-			dc.loop.EnqueueAfter(ds, time.Duration(ds.Spec.MinReadySeconds)*time.Second+time.Second)
-		}
-		return
-	}
-	if refChanged || !reflect.DeepEqual(cur.Labels, old.Labels) {
-		for _, ds := range dc.selecting(cur) {
-			dc.loop.Enqueue(ds)
-		}
-	}
-}
-
-func (dc *Controller) deletePod(obj interface{}) {
-	p, ok := controller.DeletedObject[*corev1.Pod](obj)
-	if !ok {
-		return
-	}
-	ref := metav1.GetControllerOfNoCopy(p)
-	if ref == nil {
-		return
-	}
-	if ds := dc.resolve(p.Namespace, ref); ds != nil {
-		dc.expectations.DeletionObserved(key(ds.Namespace, ds.Name), key(p.Namespace, p.Name))
-		dc.loop.Enqueue(ds)
-	}
 }
 
 func (dc *Controller) addRevision(obj interface{}) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -71,11 +70,13 @@ func New(c *controller.Context) (*Controller, error) {
 	if _, err := dInf.Informer().AddEventHandler(dc.loop.Handlers()); err != nil {
 		return nil, err
 	}
-	if _, err := rsInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    dc.addReplicaSet,
-		UpdateFunc: dc.updateReplicaSet,
-		DeleteFunc: dc.deleteReplicaSet,
-	}); err != nil {
+	owners := &controller.OwnerHandler[*appsv1.Deployment]{
+		Kind:     deploymentKind.Kind,
+		Get:      func(ns, name string) (*appsv1.Deployment, error) { return dc.deployments.Deployments(ns).Get(name) },
+		Adopters: dc.selecting,
+		Enqueue:  func(d *appsv1.Deployment) { dc.loop.Enqueue(d) },
+	}
+	if _, err := rsInf.Informer().AddEventHandler(owners.Handlers()); err != nil {
 		return nil, err
 	}
 	// Only Recreate waits on pods (for the old ones to be gone).
@@ -99,81 +100,23 @@ func (dc *Controller) resolve(namespace string, ref *metav1.OwnerReference) *app
 }
 
 // selecting returns the Deployments whose selector matches an orphan set.
-func (dc *Controller) selecting(rs *appsv1.ReplicaSet) []*appsv1.Deployment {
-	if len(rs.Labels) == 0 {
+func (dc *Controller) selecting(rs metav1.Object) []*appsv1.Deployment {
+	if len(rs.GetLabels()) == 0 {
 		return nil
 	}
-	ds, err := dc.deployments.Deployments(rs.Namespace).List(labels.Everything())
+	ds, err := dc.deployments.Deployments(rs.GetNamespace()).List(labels.Everything())
 	if err != nil {
 		return nil
 	}
 	var out []*appsv1.Deployment
 	for _, d := range ds {
 		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(rs.Labels)) {
+		if err != nil || sel.Empty() || !sel.Matches(labels.Set(rs.GetLabels())) {
 			continue
 		}
 		out = append(out, d)
 	}
 	return out
-}
-
-func (dc *Controller) addReplicaSet(obj interface{}) {
-	rs, ok := obj.(*appsv1.ReplicaSet)
-	if !ok {
-		return
-	}
-	if rs.DeletionTimestamp != nil {
-		dc.deleteReplicaSet(rs)
-		return
-	}
-	if ref := metav1.GetControllerOfNoCopy(rs); ref != nil {
-		if d := dc.resolve(rs.Namespace, ref); d != nil {
-			dc.loop.Enqueue(d)
-		}
-		return
-	}
-	for _, d := range dc.selecting(rs) {
-		dc.loop.Enqueue(d)
-	}
-}
-
-func (dc *Controller) updateReplicaSet(oldObj, newObj interface{}) {
-	old, ok1 := oldObj.(*appsv1.ReplicaSet)
-	cur, ok2 := newObj.(*appsv1.ReplicaSet)
-	if !ok1 || !ok2 || old.ResourceVersion == cur.ResourceVersion {
-		return
-	}
-	curRef, oldRef := metav1.GetControllerOfNoCopy(cur), metav1.GetControllerOfNoCopy(old)
-	refChanged := !reflect.DeepEqual(curRef, oldRef)
-	if refChanged && oldRef != nil {
-		if d := dc.resolve(old.Namespace, oldRef); d != nil {
-			dc.loop.Enqueue(d)
-		}
-	}
-	if curRef != nil {
-		if d := dc.resolve(cur.Namespace, curRef); d != nil {
-			dc.loop.Enqueue(d)
-		}
-		return
-	}
-	if refChanged || !reflect.DeepEqual(cur.Labels, old.Labels) {
-		for _, d := range dc.selecting(cur) {
-			dc.loop.Enqueue(d)
-		}
-	}
-}
-
-func (dc *Controller) deleteReplicaSet(obj interface{}) {
-	rs, ok := controller.DeletedObject[*appsv1.ReplicaSet](obj)
-	if !ok {
-		return
-	}
-	if ref := metav1.GetControllerOfNoCopy(rs); ref != nil {
-		if d := dc.resolve(rs.Namespace, ref); d != nil {
-			dc.loop.Enqueue(d)
-		}
-	}
 }
 
 func (dc *Controller) deletePod(obj interface{}) {

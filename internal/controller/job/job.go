@@ -119,10 +119,6 @@ func (jc *Controller) enqueueBatched(job *batchv1.Job) {
 	jc.loop.Queue.AddAfter(key(job.Namespace, job.Name), batchPeriod)
 }
 
-func (jc *Controller) enqueueAfter(job *batchv1.Job, d time.Duration) {
-	jc.loop.Queue.AddAfter(key(job.Namespace, job.Name), max(d, batchPeriod))
-}
-
 // resolve returns the Job a controller reference points to, if it is
 // the same object (name and UID).
 func (jc *Controller) resolve(namespace string, ref *metav1.OwnerReference) *batchv1.Job {

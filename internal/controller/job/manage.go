@@ -82,7 +82,7 @@ func (jc *Controller) manage(ctx context.Context, st *state, k string) (int32, e
 	now := jc.clock.Now()
 	if !hasBackoffLimitPerIndex(job) {
 		if left := st.backoff.remaining(now); left > 0 {
-			jc.enqueueAfter(job, left)
+			st.requeueAfter(max(left, batchPeriod))
 			return active, nil
 		}
 	}
@@ -102,7 +102,7 @@ func (jc *Controller) manage(ctx context.Context, st *state, k string) (int32, e
 				}
 			}
 			if len(ready) == 0 && wait > 0 {
-				jc.enqueueAfter(job, wait)
+				st.requeueAfter(max(wait, batchPeriod))
 				return active, nil
 			}
 			indexes = ready

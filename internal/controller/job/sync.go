@@ -18,6 +18,10 @@ import (
 
 // state is one sync's view of a Job and its pods.
 type state struct {
+	// requeue, when set, is when the sync wants the Job again (a
+	// deadline or a backoff to wait out).
+	requeue time.Duration
+
 	job         *batchv1.Job
 	pods        []*corev1.Pod
 	active      []*corev1.Pod
@@ -135,7 +139,7 @@ func (jc *Controller) sync(ctx context.Context, k string) error {
 			st.finished = newCondition(batchv1.JobFailureTarget, batchv1.JobReasonDeadlineExceeded, "Job was active longer than specified deadline", now)
 		case job.Spec.ActiveDeadlineSeconds != nil && !suspended(job):
 			left := time.Duration(*job.Spec.ActiveDeadlineSeconds)*time.Second - now.Sub(job.Status.StartTime.Time)
-			jc.loop.Queue.AddAfter(k, left)
+			st.requeueAfter(left)
 		}
 	}
 	if isIndexed(job) {
@@ -220,7 +224,19 @@ func (jc *Controller) sync(ctx context.Context, k string) error {
 	if err := jc.track(ctx, st, k, needsUpdate); err != nil {
 		return fmt.Errorf("tracking status of job %s: %w", k, err)
 	}
+	if manageErr == nil && st.requeue > 0 {
+		return controller.RequeueAfter(st.requeue)
+	}
 	return manageErr
+}
+
+// requeueAfter asks for the Job again after d (the soonest of the asks
+// wins).
+func (st *state) requeueAfter(d time.Duration) {
+	d = max(d, time.Millisecond)
+	if st.requeue == 0 || d < st.requeue {
+		st.requeue = d
+	}
 }
 
 // podsFor lists the Job's pods, adopting matching orphans (with the

@@ -3,11 +3,9 @@ package replicaset
 import (
 	"context"
 	"log/slog"
-	"reflect"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
@@ -79,11 +77,19 @@ func build(c *controller.Context, name, component string, kind setKind) (*Contro
 	}); err != nil {
 		return nil, err
 	}
-	if _, err := pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    rc.addPod,
-		UpdateFunc: rc.updatePod,
-		DeleteFunc: rc.deletePod,
-	}); err != nil {
+	owners := &controller.OwnerHandler[*appsv1.ReplicaSet]{
+		Kind:            kind.gvk().Kind,
+		Get:             kind.get,
+		Adopters:        rc.selecting,
+		Enqueue:         func(rs *appsv1.ReplicaSet) { rc.loop.Queue.Add(keyOf(rs)) },
+		MinReadySeconds: func(rs *appsv1.ReplicaSet) int32 { return rs.Spec.MinReadySeconds },
+		EnqueueAfter:    func(rs *appsv1.ReplicaSet, d time.Duration) { rc.loop.Queue.AddAfter(keyOf(rs), d) },
+		Created:         func(rs *appsv1.ReplicaSet, _ metav1.Object) { rc.expect.CreationObserved(keyOf(rs)) },
+		Deleted: func(rs *appsv1.ReplicaSet, pod metav1.Object) {
+			rc.expect.DeletionObserved(keyOf(rs), pod.GetNamespace()+"/"+pod.GetName())
+		},
+	}
+	if _, err := pods.Informer().AddEventHandler(owners.Handlers()); err != nil {
 		return nil, err
 	}
 	return rc, nil
@@ -124,109 +130,19 @@ func (rc *Controller) deleteSet(obj interface{}) {
 	}
 }
 
-// resolve returns the set a controller reference names, if it is still
-// that object.
-func (rc *Controller) resolve(namespace string, ref *metav1.OwnerReference) *appsv1.ReplicaSet {
-	return controller.ResolveControllerRef(ref, rc.kind.gvk().Kind, func(name string) (*appsv1.ReplicaSet, error) {
-		return rc.kind.get(namespace, name)
-	})
-}
-
 // selecting returns the sets whose selector matches an orphan pod.
-func (rc *Controller) selecting(pod *corev1.Pod) []*appsv1.ReplicaSet {
-	sets, err := rc.kind.list(pod.Namespace)
+func (rc *Controller) selecting(pod metav1.Object) []*appsv1.ReplicaSet {
+	sets, err := rc.kind.list(pod.GetNamespace())
 	if err != nil {
 		return nil
 	}
 	var out []*appsv1.ReplicaSet
 	for _, rs := range sets {
 		sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.Labels)) {
+		if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.GetLabels())) {
 			continue
 		}
 		out = append(out, rs)
 	}
 	return out
-}
-
-func (rc *Controller) addPod(obj interface{}) {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	if pod.DeletionTimestamp != nil {
-		// Seen first as being deleted (after a restart of the watch).
-		rc.deletePod(pod)
-		return
-	}
-	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
-		if rs := rc.resolve(pod.Namespace, ref); rs != nil {
-			rc.expect.CreationObserved(keyOf(rs))
-			rc.loop.Queue.Add(keyOf(rs))
-		}
-		return
-	}
-	for _, rs := range rc.selecting(pod) {
-		rc.loop.Queue.Add(keyOf(rs))
-	}
-}
-
-func (rc *Controller) updatePod(oldObj, newObj interface{}) {
-	old, ok1 := oldObj.(*corev1.Pod)
-	cur, ok2 := newObj.(*corev1.Pod)
-	if !ok1 || !ok2 || old.ResourceVersion == cur.ResourceVersion {
-		return
-	}
-	labelsChanged := !reflect.DeepEqual(old.Labels, cur.Labels)
-	if cur.DeletionTimestamp != nil {
-		// A pod being deleted counts as gone for expectations at once,
-		// not when the kubelet finally removes it.
-		rc.deletePod(cur)
-		if labelsChanged {
-			rc.deletePod(old)
-		}
-		return
-	}
-	curRef, oldRef := metav1.GetControllerOfNoCopy(cur), metav1.GetControllerOfNoCopy(old)
-	refChanged := !reflect.DeepEqual(curRef, oldRef)
-	if refChanged && oldRef != nil {
-		if rs := rc.resolve(old.Namespace, oldRef); rs != nil {
-			rc.loop.Queue.Add(keyOf(rs))
-		}
-	}
-	if curRef != nil {
-		rs := rc.resolve(cur.Namespace, curRef)
-		if rs == nil {
-			return
-		}
-		rc.loop.Queue.Add(keyOf(rs))
-		// A pod that just became ready becomes available minReadySeconds
-		// later, with no event to say so.
-		if !controller.IsPodReady(old) && controller.IsPodReady(cur) && rs.Spec.MinReadySeconds > 0 {
-			rc.loop.Queue.AddAfter(keyOf(rs), time.Duration(rs.Spec.MinReadySeconds)*time.Second)
-		}
-		return
-	}
-	if labelsChanged || refChanged {
-		for _, rs := range rc.selecting(cur) {
-			rc.loop.Queue.Add(keyOf(rs))
-		}
-	}
-}
-
-func (rc *Controller) deletePod(obj interface{}) {
-	pod, ok := controller.DeletedObject[*corev1.Pod](obj)
-	if !ok {
-		return
-	}
-	ref := metav1.GetControllerOfNoCopy(pod)
-	if ref == nil {
-		return
-	}
-	rs := rc.resolve(pod.Namespace, ref)
-	if rs == nil {
-		return
-	}
-	rc.expect.DeletionObserved(keyOf(rs), controller.PodKey(pod))
-	rc.loop.Queue.Add(keyOf(rs))
 }

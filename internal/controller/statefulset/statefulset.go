@@ -74,9 +74,15 @@ func New(c *controller.Context) (*Controller, error) {
 	if _, err := setInf.Informer().AddEventHandler(sc.loop.Handlers()); err != nil {
 		return nil, err
 	}
-	if _, err := podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: sc.addPod, UpdateFunc: sc.updatePod, DeleteFunc: sc.deletePod,
-	}); err != nil {
+	// No requeue when a pod becomes ready: sync requeues until its pods
+	// are available (nextAvailabilityCheck), as upstream's.
+	owners := &controller.OwnerHandler[*appsv1.StatefulSet]{
+		Kind:     controllerKind.Kind,
+		Get:      func(ns, name string) (*appsv1.StatefulSet, error) { return sc.sets.StatefulSets(ns).Get(name) },
+		Adopters: sc.selecting,
+		Enqueue:  func(set *appsv1.StatefulSet) { sc.loop.Enqueue(set) },
+	}
+	if _, err := podInf.Informer().AddEventHandler(owners.Handlers()); err != nil {
 		return nil, err
 	}
 	return sc, nil
@@ -88,75 +94,17 @@ func (sc *Controller) Run(ctx context.Context) error {
 	return nil
 }
 
-func (sc *Controller) resolve(namespace string, ref *metav1.OwnerReference) *appsv1.StatefulSet {
-	return controller.ResolveControllerRef(ref, controllerKind.Kind, sc.sets.StatefulSets(namespace).Get)
-}
-
-func (sc *Controller) selecting(p *corev1.Pod) []*appsv1.StatefulSet {
+// selecting returns the StatefulSets whose selector matches an orphan pod.
+func (sc *Controller) selecting(o metav1.Object) []*appsv1.StatefulSet {
+	p, ok := o.(*corev1.Pod)
+	if !ok {
+		return nil
+	}
 	sets, err := sc.sets.GetPodStatefulSets(p)
 	if err != nil {
 		return nil
 	}
 	return sets
-}
-
-func (sc *Controller) addPod(obj interface{}) {
-	p := obj.(*corev1.Pod)
-	if p.DeletionTimestamp != nil {
-		sc.deletePod(p)
-		return
-	}
-	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
-		if set := sc.resolve(p.Namespace, ref); set != nil {
-			sc.loop.Enqueue(set)
-		}
-		return
-	}
-	for _, set := range sc.selecting(p) {
-		sc.loop.Enqueue(set)
-	}
-}
-
-func (sc *Controller) updatePod(oldObj, curObj interface{}) {
-	old, cur := oldObj.(*corev1.Pod), curObj.(*corev1.Pod)
-	if old.ResourceVersion == cur.ResourceVersion {
-		return
-	}
-	curRef, oldRef := metav1.GetControllerOfNoCopy(cur), metav1.GetControllerOfNoCopy(old)
-	refChanged := !reflect.DeepEqual(curRef, oldRef)
-	if refChanged && oldRef != nil {
-		if set := sc.resolve(old.Namespace, oldRef); set != nil {
-			sc.loop.Enqueue(set)
-		}
-	}
-	if curRef != nil {
-		set := sc.resolve(cur.Namespace, curRef)
-		if set == nil {
-			return
-		}
-		sc.loop.Enqueue(set)
-		if !controller.IsPodReady(old) && controller.IsPodReady(cur) && set.Spec.MinReadySeconds > 0 {
-			sc.loop.EnqueueAfter(set, time.Duration(set.Spec.MinReadySeconds)*time.Second)
-		}
-		return
-	}
-	if refChanged || !reflect.DeepEqual(cur.Labels, old.Labels) {
-		for _, set := range sc.selecting(cur) {
-			sc.loop.Enqueue(set)
-		}
-	}
-}
-
-func (sc *Controller) deletePod(obj interface{}) {
-	p, ok := controller.DeletedObject[*corev1.Pod](obj)
-	if !ok {
-		return
-	}
-	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
-		if set := sc.resolve(p.Namespace, ref); set != nil {
-			sc.loop.Enqueue(set)
-		}
-	}
 }
 
 func (sc *Controller) recheck(set *appsv1.StatefulSet) func(context.Context) error {
@@ -221,7 +169,7 @@ func (sc *Controller) sync(ctx context.Context, key string) error {
 		return err
 	}
 	if set.Spec.MinReadySeconds > 0 && status != nil && status.ReadyReplicas != status.AvailableReplicas {
-		sc.loop.EnqueueAfter(set, nextAvailabilityCheck(pods, set.Spec.MinReadySeconds, now))
+		return controller.RequeueAfter(nextAvailabilityCheck(pods, set.Spec.MinReadySeconds, now))
 	}
 	return nil
 }
