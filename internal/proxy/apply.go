@@ -14,15 +14,30 @@ type hook struct {
 	priority *nftables.ChainPriority
 }
 
-// hooks are the base chains. The filter chains run after NAT so that only
-// untranslated packets still carry a service address.
-var hooks = map[string]hook{
-	"nat-prerouting":  {nftables.ChainTypeNAT, nftables.ChainHookPrerouting, nftables.ChainPriorityNATDest},
-	"nat-output":      {nftables.ChainTypeNAT, nftables.ChainHookOutput, nftables.ChainPriorityNATDest},
-	"nat-postrouting": {nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource},
-	"filter-input":    {nftables.ChainTypeFilter, nftables.ChainHookInput, nftables.ChainPriorityFilter},
-	"filter-forward":  {nftables.ChainTypeFilter, nftables.ChainHookForward, nftables.ChainPriorityFilter},
-	"filter-output":   {nftables.ChainTypeFilter, nftables.ChainHookOutput, nftables.ChainPriorityFilter},
+func priority(p int32) *nftables.ChainPriority {
+	v := nftables.ChainPriority(p)
+	return &v
+}
+
+// hookOf says where a base chain hangs: filter chains before DNAT
+// (dstnat - 10, as upstream) reject services without endpoints; the one
+// after it rejects what no rule translated.
+func hookOf(name string) (hook, bool) {
+	switch name {
+	case "nat-prerouting":
+		return hook{nftables.ChainTypeNAT, nftables.ChainHookPrerouting, nftables.ChainPriorityNATDest}, true
+	case "nat-output":
+		return hook{nftables.ChainTypeNAT, nftables.ChainHookOutput, nftables.ChainPriorityNATDest}, true
+	case "nat-postrouting":
+		return hook{nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource}, true
+	case "filter-prerouting":
+		return hook{nftables.ChainTypeFilter, nftables.ChainHookPrerouting, priority(-110)}, true
+	case "filter-output":
+		return hook{nftables.ChainTypeFilter, nftables.ChainHookOutput, priority(-110)}, true
+	case "filter-output-post-dnat":
+		return hook{nftables.ChainTypeFilter, nftables.ChainHookOutput, nftables.ChainPriorityFilter}, true
+	}
+	return hook{}, false
 }
 
 // applier writes changes to one table through one netlink connection.
@@ -37,7 +52,7 @@ func newApplier(conn *nftables.Conn) *applier {
 
 func (a *applier) chain(name string) *nftables.Chain {
 	c := &nftables.Chain{Name: name, Table: a.table}
-	if h, ok := hooks[name]; ok {
+	if h, ok := hookOf(name); ok {
 		c.Type, c.Hooknum, c.Priority = h.typ, h.hooknum, h.priority
 	}
 	return c

@@ -46,23 +46,23 @@ func Base(cfg Config) *Ruleset {
 		{matchProto{Proto: protoTCP}, reject{TCPReset: true}},
 		{reject{}},
 	}
-	prerouting := []Rule{{verdict{jumpChain(chainServices)}}}
-	output := []Rule{{verdict{jumpChain(chainServices)}}}
-	filter := []Rule{{matchCtNew{}, verdict{jumpChain(chainEndpointsCheck)}}}
-	filterOut := slices.Clone(filter)
+	// Services without endpoints are rejected before DNAT and before
+	// routing (which would answer "unreachable" for the service range).
+	check := []Rule{{matchCtNew{}, verdict{jumpChain(chainEndpointsCheck)}}}
+	var untranslated []Rule
 	for _, p := range cfg.ServiceCIDRs {
 		if p.Addr().Is4() {
-			// After DNAT (this chain runs at filter priority), a packet
-			// still bound for the service range matched no service.
-			filterOut = append(filterOut, Rule{matchAddr{Prefix: p}, verdict{gotoChain(chainReject)}})
+			// After DNAT, a packet of the node's still bound for the
+			// service range matched no service.
+			untranslated = append(untranslated, Rule{matchAddr{Prefix: p}, verdict{gotoChain(chainReject)}})
 		}
 	}
-	rs.Chains["nat-prerouting"] = prerouting
-	rs.Chains["nat-output"] = output
+	rs.Chains["nat-prerouting"] = []Rule{{verdict{jumpChain(chainServices)}}}
+	rs.Chains["nat-output"] = []Rule{{verdict{jumpChain(chainServices)}}}
 	rs.Chains["nat-postrouting"] = []Rule{{verdict{jumpChain(chainMasquerading)}}}
-	rs.Chains["filter-input"] = filter
-	rs.Chains["filter-forward"] = filter
-	rs.Chains["filter-output"] = filterOut
+	rs.Chains["filter-prerouting"] = check
+	rs.Chains["filter-output"] = check
+	rs.Chains["filter-output-post-dnat"] = untranslated
 	return rs
 }
 
