@@ -31,6 +31,7 @@ func newRuntimeCommand() *cobra.Command {
 	f.StringVar(&o.CNIConfDir, "cni-conf-dir", "", "CNI network configurations: hand the pod network to a CNI plugin chain (with --cni-bin-dir)")
 	f.StringVar(&o.CNIBinDir, "cni-bin-dir", "", "CNI plugin binaries (with --cni-conf-dir)")
 	f.StringVar(&o.CgroupParent, "cgroup-parent", cri.DefaultCgroupParent, "cgroup (cgroupfs path) for pods whose config names none, such as crictl's")
+	f.StringVar(&o.StreamAddress, "stream-address", "127.0.0.1:0", "TCP address of the streaming server (the URLs exec, attach and port-forward answer with)")
 	f.StringVar(&o.OCIRuntime, "oci-runtime", "", "an OCI runtime binary (runc) to use instead of the built-in libcontainer")
 	return cmd
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kemudi/kemudi/internal/cri/image"
 	"github.com/kemudi/kemudi/internal/cri/network"
+	"github.com/kemudi/kemudi/internal/cri/streaming"
 	"github.com/kemudi/kemudi/internal/cri/supervisor"
 )
 
@@ -45,7 +46,10 @@ type Options struct {
 	// SupervisorBinary overrides where kemudi-supervisor comes from (see
 	// supervisor.Options.Binary).
 	SupervisorBinary string
-	Log              *slog.Logger
+	// StreamAddress is where the streaming server (exec, attach,
+	// port-forward URLs) listens; default 127.0.0.1:0.
+	StreamAddress string
+	Log           *slog.Logger
 }
 
 // Default locations.
@@ -109,6 +113,7 @@ type Runtime struct {
 	images     imageStore
 	network    podNetwork
 	supervisor containerSupervisor
+	streaming  *streaming.Server
 
 	sandboxes  *store[sandbox]
 	containers *store[container]
@@ -197,6 +202,9 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	if err := r.reconcile(ctx); err != nil {
 		return nil, fmt.Errorf("runtime: reconcile: %w", err)
 	}
+	if err := r.startStreaming(); err != nil {
+		return nil, err
+	}
 	loopCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	r.wg.Add(1)
@@ -222,6 +230,9 @@ func (r *Runtime) Close() error {
 
 func (r *Runtime) closeParts() error {
 	var errs []error
+	if r.streaming != nil {
+		errs = append(errs, r.streaming.Close())
+	}
 	if r.supervisor != nil {
 		errs = append(errs, r.supervisor.Close())
 	}
