@@ -210,7 +210,9 @@ func (a *Agent) register(ctx context.Context) error {
 	a.cfg.Log.Info("node registered", "node", a.cfg.Name)
 	for _, c := range n.Status.Conditions {
 		if c.Type != corev1.NodeReady && c.Status == corev1.ConditionFalse {
-			a.cfg.Recorder.Eventf(a.ref(), corev1.EventTypeNormal, c.Reason[len("Kubelet"):], "Node %s status is now: %s", a.cfg.Name, c.Reason[len("Kubelet"):])
+			// KubeletHasSufficientMemory → NodeHasSufficientMemory, as upstream.
+			reason := "Node" + strings.TrimPrefix(c.Reason, "Kubelet")
+			a.cfg.Recorder.Eventf(a.ref(), corev1.EventTypeNormal, reason, "Node %s status is now: %s", a.cfg.Name, reason)
 		}
 	}
 	return nil
