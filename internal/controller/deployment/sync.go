@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kemudi/kemudi/internal/controller"
 )
@@ -214,15 +213,19 @@ func (dc *Controller) newReplicaSet(ctx context.Context, d *appsv1.Deployment, s
 // updateDeployment writes the Deployment's status and its revision
 // annotation. Upstream writes both through the status endpoint, whose
 // Deployment strategy keeps annotations; ours resets metadata on status
-// writes, so a changed revision is patched onto the object itself.
+// writes, so a changed revision is written onto the object itself, with
+// an update (the deployment-controller role allows update, not patch).
 func (dc *Controller) updateDeployment(ctx context.Context, d *appsv1.Deployment) error {
 	updated, err := dc.client.AppsV1().Deployments(d.Namespace).UpdateStatus(ctx, d, metav1.UpdateOptions{})
 	if err != nil {
 		return err
 	}
 	if rev := d.Annotations[RevisionAnnotation]; updated.Annotations[RevisionAnnotation] != rev {
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, RevisionAnnotation, rev)
-		if updated, err = dc.client.AppsV1().Deployments(d.Namespace).Patch(ctx, d.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		if updated.Annotations == nil {
+			updated.Annotations = map[string]string{}
+		}
+		updated.Annotations[RevisionAnnotation] = rev
+		if updated, err = dc.client.AppsV1().Deployments(d.Namespace).Update(ctx, updated, metav1.UpdateOptions{}); err != nil {
 			return err
 		}
 	}
