@@ -59,6 +59,17 @@ type Actions struct {
 	Wait           []Wait
 	// Done: the pod ran to its end, nothing will start again.
 	Done bool
+	// DeadlineExceeded: activeDeadlineSeconds passed; the pod fails.
+	DeadlineExceeded bool
+}
+
+// deadlineMessage is upstream's status message for activeDeadlineSeconds.
+const deadlineMessage = "Pod was active on the node longer than the specified deadline"
+
+// pastDeadline reports whether the pod ran longer than activeDeadlineSeconds.
+func pastDeadline(pod *corev1.Pod, now time.Time) bool {
+	d := pod.Spec.ActiveDeadlineSeconds
+	return d != nil && pod.Status.StartTime != nil && now.Sub(pod.Status.StartTime.Time) >= time.Duration(*d)*time.Second
 }
 
 // isSidecar is an init container that keeps running (restartPolicy Always).
@@ -97,6 +108,11 @@ func ComputeActions(in ActionInput) Actions {
 	if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		a.KillPod = in.State.running() || in.State.anyReadySandbox()
 		a.Done = true
+		return a
+	}
+	if pastDeadline(pod, in.Now) {
+		a.KillPod = in.State.running() || in.State.anyReadySandbox()
+		a.Done, a.DeadlineExceeded = true, true
 		return a
 	}
 	sb := in.State.readySandbox()

@@ -87,6 +87,11 @@ func TestComputeActions(t *testing.T) {
 		{Name: "proxy", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways), StartupProbe: &corev1.Probe{}},
 		{Name: "migrate"}}, "app")
 	neverInit := testPod(corev1.RestartPolicyNever, []corev1.Container{{Name: "init1"}}, "app")
+	pastDeadline := always.DeepCopy()
+	pastDeadline.Spec.ActiveDeadlineSeconds = ptr.To[int64](30)
+	pastDeadline.Status.StartTime = &metav1.Time{Time: t0.Add(-31 * time.Second)}
+	beforeDeadline := pastDeadline.DeepCopy()
+	beforeDeadline.Status.StartTime = &metav1.Time{Time: t0.Add(-29 * time.Second)}
 	deleting := always.DeepCopy()
 	deleting.DeletionTimestamp = &metav1.Time{Time: t0}
 	changed := always.DeepCopy()
@@ -237,6 +242,15 @@ func TestComputeActions(t *testing.T) {
 			},
 			backoff: map[string]time.Duration{"app": 10 * time.Second},
 			want:    summary{Kill: []string{"app"}, Wait: []string{"app@10s"}}},
+		{name: "activeDeadlineSeconds passed: the pod is killed", pod: pastDeadline, sandboxes: []*runtimeapi.PodSandboxStatus{sb},
+			ctrs: func(p *corev1.Pod) []*runtimeapi.ContainerStatus {
+				return []*runtimeapi.ContainerStatus{ctr(p, "c1", "app", "running", 2, 0, t0), ctr(p, "c2", "side", "running", 2, 0, t0)}
+			},
+			want: summary{KillPod: true, Done: true}},
+		{name: "activeDeadlineSeconds not yet passed", pod: beforeDeadline, sandboxes: []*runtimeapi.PodSandboxStatus{sb},
+			ctrs: func(p *corev1.Pod) []*runtimeapi.ContainerStatus {
+				return []*runtimeapi.ContainerStatus{ctr(p, "c1", "app", "running", 2, 0, t0), ctr(p, "c2", "side", "running", 2, 0, t0)}
+			}},
 		{name: "deletion kills the pod", pod: deleting, sandboxes: []*runtimeapi.PodSandboxStatus{sb},
 			ctrs: func(p *corev1.Pod) []*runtimeapi.ContainerStatus {
 				return []*runtimeapi.ContainerStatus{ctr(p, "c1", "app", "running", 2, 0, t0)}

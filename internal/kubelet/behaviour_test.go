@@ -97,11 +97,14 @@ func testPods(t *testing.T, n *node) {
 
 	sleeper := pod("sleeper", corev1.RestartPolicyAlways, img, "exec sleep 3600")
 
+	deadline := pod("deadline", corev1.RestartPolicyAlways, img, "exec sleep 3600")
+	deadline.Spec.ActiveDeadlineSeconds = ptr.To[int64](2)
+
 	hooked := pod("hooked", corev1.RestartPolicyNever, img, "while ! test -f /tmp/post; do sleep 0.1; done; cat /tmp/post > /dev/termination-log")
 	hooked.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{
 		Exec: &corev1.ExecAction{Command: []string{"sh", "-c", "echo from postStart > /tmp/post"}}}}
 
-	for _, p := range []*corev1.Pod{crash, job, fallback, config, late, noImage, live, withInit, sleeper, hooked} {
+	for _, p := range []*corev1.Pod{crash, job, fallback, config, late, noImage, live, withInit, sleeper, hooked, deadline} {
 		p.Spec.NodeName = n.name // bound directly, as a scheduler would
 		if _, err := n.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -206,6 +209,14 @@ func testPods(t *testing.T, n *node) {
 			if cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 0 {
 				t.Errorf("init container %s: %+v", cs.Name, cs.State)
 			}
+		}
+	})
+	t.Run("activeDeadlineSeconds", func(t *testing.T) {
+		p := waitPod(t, "deadline", "Failed with DeadlineExceeded", func(p *corev1.Pod) bool {
+			return p.Status.Phase == corev1.PodFailed && p.Status.Reason == "DeadlineExceeded"
+		})
+		if cs := p.Status.ContainerStatuses; len(cs) != 1 || cs[0].State.Terminated == nil {
+			t.Errorf("container not stopped: %s", describe([]corev1.Pod{*p}))
 		}
 	})
 	t.Run("postStart hook", func(t *testing.T) {

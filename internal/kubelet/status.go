@@ -33,7 +33,9 @@ type StatusInput struct {
 	RuntimeName string
 	// Done: the pod will run nothing again (Actions.Done) and nothing runs.
 	Done bool
-	Now  time.Time
+	// DeadlineExceeded: killed for its activeDeadlineSeconds.
+	DeadlineExceeded bool
+	Now              time.Time
 }
 
 // ComputeStatus is the pod status upstream's kubelet would report. It
@@ -67,6 +69,9 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 	}
 	sort.Slice(st.ContainerStatuses, func(i, j int) bool { return st.ContainerStatuses[i].Name < st.ContainerStatuses[j].Name })
 	st.Phase = phase(pod, st, in.Done)
+	if in.DeadlineExceeded {
+		st.Phase, st.Reason, st.Message = corev1.PodFailed, "DeadlineExceeded", deadlineMessage
+	}
 	if old.Phase == corev1.PodSucceeded || old.Phase == corev1.PodFailed {
 		st.Phase = old.Phase
 	}

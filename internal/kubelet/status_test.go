@@ -141,6 +141,15 @@ func TestComputeStatus(t *testing.T) {
 	}
 }
 
+func TestComputeStatusDeadlineExceeded(t *testing.T) {
+	pod := testPod(corev1.RestartPolicyAlways, nil, "app")
+	st := PodState{Sandboxes: []*runtimeapi.PodSandboxStatus{sandbox("sb1", 0, false, 1)}, Containers: []*runtimeapi.ContainerStatus{ctr(pod, "c1", "app", "137", 2, 0, t0)}}
+	got := ComputeStatus(StatusInput{Pod: pod, State: st, Done: true, DeadlineExceeded: true, Now: t0})
+	if got.Phase != corev1.PodFailed || got.Reason != "DeadlineExceeded" || got.Message != deadlineMessage {
+		t.Errorf("phase %s reason %q message %q", got.Phase, got.Reason, got.Message)
+	}
+}
+
 func TestComputeStatusKeepsTransitionTimes(t *testing.T) {
 	pod := testPod(corev1.RestartPolicyAlways, nil, "app")
 	earlier := metav1.Time{Time: t0.Add(-time.Hour)}

@@ -40,6 +40,9 @@ func (w *worker) sync(ctx context.Context) (time.Duration, bool) {
 	}
 	ready, started, failed := k.probes.Results(ids)
 	a := ComputeActions(ActionInput{Pod: pod, State: state, Unhealthy: failed, Started: started, Backoff: w.backoff, Now: time.Now()})
+	if a.DeadlineExceeded && pod.Status.Phase != corev1.PodFailed {
+		k.recorder.Event(pod, corev1.EventTypeNormal, "DeadlineExceeded", deadlineMessage)
+	}
 	acted := w.execute(ctx, pod, state, a)
 	if acted {
 		if state, err = k.podState(ctx, w.uid); err != nil {
@@ -48,6 +51,9 @@ func (w *worker) sync(ctx context.Context) (time.Duration, bool) {
 	}
 	w.syncProbes(ctx, pod, state)
 	next := k.opts.SyncFrequency
+	if d := pod.Spec.ActiveDeadlineSeconds; d != nil && pod.Status.StartTime != nil && !a.Done {
+		next = min(next, time.Until(pod.Status.StartTime.Add(time.Duration(*d)*time.Second)))
+	}
 	for _, wt := range a.Wait {
 		next = min(next, time.Until(wt.Until)+10*time.Millisecond)
 	}
@@ -265,6 +271,7 @@ func (w *worker) writeStatus(ctx context.Context, pod *corev1.Pod, state PodStat
 	st := ComputeStatus(StatusInput{
 		Pod: pod, State: state, Ready: ready, Started: started, Waiting: w.waiting, Messages: w.messages,
 		HostIPs: k.hostIPs(), RuntimeName: k.node.RuntimeName(), Done: a.Done && !state.running(), Now: time.Now(),
+		DeadlineExceeded: a.DeadlineExceeded,
 	})
 	b, _ := json.Marshal(st)
 	cur, _ := json.Marshal(pod.Status)
@@ -285,6 +292,7 @@ func (w *worker) writeStatus(ctx context.Context, pod *corev1.Pod, state PodStat
 		st = ComputeStatus(StatusInput{
 			Pod: latest, State: state, Ready: ready, Started: started, Waiting: w.waiting, Messages: w.messages,
 			HostIPs: k.hostIPs(), RuntimeName: k.node.RuntimeName(), Done: a.Done && !state.running(), Now: time.Now(),
+			DeadlineExceeded: a.DeadlineExceeded,
 		})
 		upd = latest.DeepCopy()
 		upd.Status = st
