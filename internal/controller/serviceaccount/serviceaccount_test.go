@@ -8,6 +8,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -137,8 +138,14 @@ func TestPodServiceAccountToken(t *testing.T) {
 	}
 
 	// A token bound to the pod (as the kubelet asks for one) works while
-	// the pod exists. RBAC is not enforced yet: any authenticated caller
-	// may list pods.
+	// the pod exists, with what RBAC grants the account: view in team-a.
+	if _, err := c.RbacV1().RoleBindings("team-a").Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "default-view"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:aggregate-to-view"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "default", Namespace: "team-a"}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	tr, err := c.CoreV1().ServiceAccounts("team-a").CreateToken(ctx, "default", &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
 		BoundObjectRef: &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: "app", UID: pod.UID},
 	}}, metav1.CreateOptions{})
@@ -146,10 +153,13 @@ func TestPodServiceAccountToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	asPod := asToken(t, s, tr.Status.Token)
-	list, err := asPod.CoreV1().Pods("team-a").List(ctx, metav1.ListOptions{})
-	if err != nil || len(list.Items) != 1 {
-		t.Fatalf("list pods with the pod's token: %v", err)
-	}
+	until(t, "the pod's token to list pods once the binding is seen", func(ctx context.Context) (bool, error) {
+		list, err := asPod.CoreV1().Pods("team-a").List(ctx, metav1.ListOptions{})
+		if apierrors.IsForbidden(err) {
+			return false, nil
+		}
+		return err == nil && len(list.Items) == 1, err
+	})
 	if err := c.CoreV1().Pods("team-a").Delete(ctx, "app", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
 		t.Fatal(err)
 	}
