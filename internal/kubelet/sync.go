@@ -50,6 +50,7 @@ func (w *worker) sync(ctx context.Context) (time.Duration, bool) {
 		}
 	}
 	w.syncProbes(ctx, pod, state)
+	k.collectGarbage(ctx, state)
 	next := k.opts.SyncFrequency
 	if d := pod.Spec.ActiveDeadlineSeconds; d != nil && pod.Status.StartTime != nil && !a.Done {
 		next = min(next, time.Until(pod.Status.StartTime.Add(time.Duration(*d)*time.Second)))

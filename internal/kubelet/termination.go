@@ -21,6 +21,15 @@ const (
 // once: the file the container wrote, or (FallbackToLogsOnError, after
 // a failure with no file) the tail of its log.
 func (w *worker) readMessages(state PodState) {
+	live := map[string]bool{}
+	for _, cs := range state.Containers {
+		live[cs.Id] = true
+	}
+	for id := range w.messages {
+		if !live[id] {
+			delete(w.messages, id)
+		}
+	}
 	for _, cs := range state.Containers {
 		if cs.State != runtimeapi.ContainerState_CONTAINER_EXITED {
 			continue
