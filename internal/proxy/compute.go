@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Names of the table's fixed objects.
@@ -246,4 +249,12 @@ func portChainBase(svc *Service, p ServicePort) string {
 	id := fmt.Sprintf("%s/%s/%s/%s", svc.Namespace, svc.Name, protoName(p.Protocol), p.Name)
 	sum := sha256.Sum256([]byte(id))
 	return base32.StdEncoding.EncodeToString(sum[:])[:8] + "-" + id
+}
+
+// EndpointChain names the chain that DNATs to addr:port for a service
+// port: its presence in the kernel shows the endpoint is programmed.
+func EndpointChain(namespace, name, protocol, portName string, addr netip.Addr, port uint16) string {
+	proto := protoOf(corev1.Protocol(strings.ToUpper(protocol)))
+	base := portChainBase(&Service{Namespace: namespace, Name: name}, ServicePort{Name: portName, Protocol: proto})
+	return fmt.Sprintf("endpoint-%s__%s/%d", base, addr, port)
 }

@@ -115,7 +115,11 @@ func (p *Proxier) sync() {
 	p.health.synced(done, pending)
 	p.flushStaleUDP(dirty, snaps)
 	p.updateHealthChecks(dirty, snaps)
-	p.opts.Log.Debug("synced", "services", len(dirty), "full", full, "took", done.Sub(start))
+	if full {
+		p.opts.Log.Info("full sync", "services", len(dirty), "took", done.Sub(start))
+	} else {
+		p.opts.Log.Debug("synced", "services", len(dirty), "took", done.Sub(start))
+	}
 }
 
 // config is Compute's input; p.mu is held.
