@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -42,10 +43,27 @@ func (c *Client) Attach(ctx context.Context, id string, o AttachOptions) (*Strea
 			s.Stdin = noClose{t}
 		}
 	} else if f := files["stdin"]; f != nil {
-		s.Stdin = f
+		s.Stdin = &attachStdin{File: f, conn: s.conn}
 	}
 	return s, nil
 }
+
+// attachStdin is an attachment's stdin: closing it tells the supervisor,
+// which closes a StdinOnce container's stdin.
+type attachStdin struct {
+	*os.File
+	conn *net.UnixConn
+	once sync.Once
+}
+
+func (a *attachStdin) Close() error {
+	err := a.File.Close()
+	a.once.Do(func() { a.conn.Write([]byte(stdinClosedLine)) })
+	return err
+}
+
+// stdinClosedLine is what an attached client sends when its stdin ended.
+const stdinClosedLine = "{\"stdinClosed\":true}\n"
 
 // fanout copies containers' output to their attachers.
 type fanout struct {
@@ -177,6 +195,7 @@ func (s *server) attach(ctx context.Context, conn *net.UnixConn, p attachParams)
 	}
 	// The held stdin (or terminal) is shared: a duplicate goes to the client.
 	var in *os.File
+	wantIn := cio.tty || p.Stdin
 	switch {
 	case cio.tty:
 		in = cio.console
@@ -185,8 +204,18 @@ func (s *server) attach(ctx context.Context, conn *net.UnixConn, p attachParams)
 		in = cio.stdin
 		names = append(names, "stdin")
 	}
-	if in != nil {
-		fd, err := unix.FcntlInt(in.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if wantIn {
+		c.mu.Lock()
+		fd, err := -1, error(nil)
+		if cio.tty || cio.stdin != nil {
+			if !cio.tty {
+				in = cio.stdin
+			}
+			fd, err = unix.FcntlInt(in.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+		} else {
+			err = fmt.Errorf("%w: its stdin was closed when its first attachment ended (stdinOnce)", ErrFailedPrecondition)
+		}
+		c.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("attach to container %s: duplicate stdin: %w", p.ID, err)
 		}
@@ -204,8 +233,42 @@ func (s *server) attach(ctx context.Context, conn *net.UnixConn, p attachParams)
 			<-a.done
 		}
 		endStream(conn, streamEnd{}, nil)
-	case <-clientGone(conn):
+	case <-s.attachedClient(c, conn, p.Stdin && !cio.tty):
 	case <-ctx.Done():
 	}
 	return nil
+}
+
+// attachedClient reads what the attached client sends until it goes: the
+// end of its stdin closes a StdinOnce container's stdin (the first
+// attachment's end is the end of its input, as the CRI says).
+func (s *server) attachedClient(c *container, conn *net.UnixConn, withStdin bool) <-chan struct{} {
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		sc := bufio.NewScanner(conn)
+		for sc.Scan() {
+			if withStdin && sc.Text()+"\n" == stdinClosedLine {
+				s.closeStdinOnce(c)
+			}
+		}
+	}()
+	return gone
+}
+
+// closeStdinOnce closes a StdinOnce container's stdin, and the keeper's
+// copy of it, so that the container reads EOF.
+func (s *server) closeStdinOnce(c *container) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.rec.StdinOnce || c.io == nil || c.io.stdin == nil {
+		return
+	}
+	c.io.stdin.Close()
+	c.io.stdin = nil
+	c.rec.StdinClosed = true
+	if err := c.persist(); err != nil {
+		s.log.Warn("record closed stdin", "id", c.rec.ID, "err", err)
+	}
+	s.keep.hold(c.rec.ID, c.io.held())
 }

@@ -76,5 +76,8 @@
 // and a duplicate of the held stdin or terminal. The client then does its
 // I/O directly and resizes a terminal with an ioctl on the master; the
 // supervisor sends an exec's exit code when it ends, and kills it when the
-// client closes the connection first.
+// client closes the connection first. A StdinOnce container's stdin is
+// closed (the supervisor's and the keeper's copies) when its first
+// attachment with stdin ends, as the CRI says; later attachments get no
+// stdin.
 package supervisor

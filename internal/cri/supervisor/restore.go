@@ -100,7 +100,7 @@ func (s *server) restore(c *container, files []*os.File, exits map[int]exitRecor
 	} else {
 		c.out = out
 	}
-	if io, err := restoreStdio(files, c.rec.Stdin, c.rec.TTY); err != nil {
+	if io, err := restoreStdio(files, c.rec.Stdin && !c.rec.StdinClosed, c.rec.TTY); err != nil {
 		s.log.Error("container output not recovered", "id", id, "err", err)
 	} else {
 		c.io = io

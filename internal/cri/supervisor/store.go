@@ -20,7 +20,10 @@ type record struct {
 	LogPath   string `json:"logPath,omitempty"`
 	Stdin     bool   `json:"stdin,omitempty"`
 	StdinOnce bool   `json:"stdinOnce,omitempty"`
-	TTY       bool   `json:"tty,omitempty"`
+	// StdinClosed: the first attachment of a StdinOnce container ended,
+	// and its stdin with it.
+	StdinClosed bool `json:"stdinClosed,omitempty"`
+	TTY         bool `json:"tty,omitempty"`
 	// Process is the spec's process: exec'd commands run like it.
 	Process *specs.Process `json:"process,omitempty"`
 	State   State          `json:"state"`

@@ -206,3 +206,28 @@ func TestAttach(t *testing.T) {
 		out.waitFor(t, "42")
 	})
 }
+
+func TestAttachStdinOnce(t *testing.T) {
+	f := newFixture(t)
+	spec := supervisortest.Spec(f.rootfs, f.cgroup("once"), "sh", "-c", `while read l; do echo "got $l"; done; echo "stdin ended"; sleep 1000`)
+	f.runSpec(ContainerSpec{ID: "once", LogPath: f.logPath("once"), Stdin: true, StdinOnce: true, Spec: spec})
+	a, err := f.c.Attach(ctx(t), "once", AttachOptions{Stdin: true})
+	if err != nil {
+		t.Fatalf("Attach: %v", err)
+	}
+	out := collect(a.Stdout)
+	io.WriteString(a.Stdin, "x\n")
+	out.waitFor(t, "got x\n")
+	a.Stdin.Close()
+	out.waitFor(t, "stdin ended\n")
+	a.Close()
+	if _, err := f.c.Attach(ctx(t), "once", AttachOptions{Stdin: true}); !errors.Is(err, ErrFailedPrecondition) {
+		t.Errorf("second attach with stdin: %v, want FailedPrecondition", err)
+	}
+	// Output-only attachments go on working.
+	b, err := f.c.Attach(ctx(t), "once", AttachOptions{})
+	if err != nil {
+		t.Fatalf("attach without stdin: %v", err)
+	}
+	b.Close()
+}
