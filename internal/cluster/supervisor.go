@@ -46,6 +46,12 @@ func NewSupervisor(log *slog.Logger) *Supervisor {
 // Run runs tasks until ctx ends (it returns nil) or one of them gives up
 // (it stops the others and returns that task's last error, naming it).
 func (sv *Supervisor) Run(ctx context.Context, tasks ...Task) error {
+	if len(tasks) == 0 {
+		// Nothing to supervise (kemudi apiserver): run until ctx ends,
+		// not stop the server at once.
+		<-ctx.Done()
+		return nil
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
