@@ -15,7 +15,11 @@
 //     channel.k8s.io, base64.channel.k8s.io): channels 0-4 are stdin,
 //     stdout, stderr, error, resize;
 //   - port-forward over SPDY (portforward.k8s.io): a data and an error
-//     stream per connection, paired by requestID, each naming its port.
+//     stream per connection, paired by requestID, each naming its port;
+//   - port-forward over WebSocket (v4.channel.k8s.io): a data and an
+//     error channel per port of the request (or of the URL's port
+//     parameters), each beginning with the port (uint16, little-endian),
+//     one connection per port.
 //
 // What runs behind a stream is the Runtime's: the CRI layer execs through
 // the node's supervisor and dials ports inside the sandbox's network

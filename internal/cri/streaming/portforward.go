@@ -20,7 +20,7 @@ const portForwardProtocolV1 = "portforward.k8s.io"
 // port in the sandbox, and a failure is written to the error stream.
 func (s *Server) servePortForwardSPDY(w http.ResponseWriter, r *http.Request, req *runtimeapi.PortForwardRequest) {
 	if isWebSocket(r) {
-		http.Error(w, "port-forward over WebSocket is not supported by this server; use SPDY", http.StatusBadRequest)
+		s.servePortForwardWebSocket(w, r, req)
 		return
 	}
 	if _, err := httpstream.Handshake(r, w, []string{portForwardProtocolV1}); err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/websocket"
 	restclient "k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/tools/remotecommand"
@@ -236,5 +237,67 @@ func TestPortForward(t *testing.T) {
 			t.Errorf("connection %d: read %q %v", i, buf, err)
 		}
 		c.Close()
+	}
+}
+
+func TestPortForwardWebSocket(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c)
+	}()
+	s := newTestServer(t, echoRuntime{fwdAddr: l.Addr().String()})
+	resp, err := s.GetPortForward(&runtimeapi.PortForwardRequest{PodSandboxId: "sb", Port: []int32{8080}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := websocket.NewConfig(strings.Replace(resp.Url, "http://", "ws://", 1), "http://localhost/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Protocol = []string{"v4.channel.k8s.io"}
+	ws, err := websocket.DialConfig(cfg)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer ws.Close()
+	ws.SetDeadline(time.Now().Add(30 * time.Second))
+	// First each channel names its port: 8080 little-endian.
+	got := map[byte][]byte{}
+	for range 2 {
+		var msg []byte
+		if err := websocket.Message.Receive(ws, &msg); err != nil {
+			t.Fatalf("receive: %v", err)
+		}
+		got[msg[0]] = msg[1:]
+	}
+	for ch := range byte(2) {
+		if string(got[ch]) != "\x90\x1f" {
+			t.Errorf("channel %d began with %q, want the port", ch, got[ch])
+		}
+	}
+	if err := websocket.Message.Send(ws, append([]byte{0}, "ping"...)); err != nil {
+		t.Fatal(err)
+	}
+	var echoed []byte
+	for len(echoed) < 4 {
+		var msg []byte
+		if err := websocket.Message.Receive(ws, &msg); err != nil {
+			t.Fatalf("receive: %v", err)
+		}
+		if msg[0] == 0 {
+			echoed = append(echoed, msg[1:]...)
+		}
+	}
+	if string(echoed) != "ping" {
+		t.Errorf("echoed %q", echoed)
 	}
 }
