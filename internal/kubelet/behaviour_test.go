@@ -147,10 +147,7 @@ func testPods(t *testing.T, n *node) {
 		if p.Status.Phase != corev1.PodRunning {
 			t.Errorf("phase %s", p.Status.Phase)
 		}
-		evs, _ := n.events(ctx, "default", "crash")
-		if !strings.Contains(evs["BackOff"], "Back-off restarting failed container main in pod crash_default") {
-			t.Errorf("events %v", evs)
-		}
+		waitEvent(t, n, "crash", "BackOff", "Back-off restarting failed container main in pod crash_default")
 	})
 	t.Run("job and termination messages", func(t *testing.T) {
 		p := waitPod(t, "job", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
@@ -185,20 +182,15 @@ func testPods(t *testing.T, n *node) {
 			cs := p.Status.ContainerStatuses
 			return len(cs) == 1 && cs[0].State.Waiting != nil && (cs[0].State.Waiting.Reason == "ErrImagePull" || cs[0].State.Waiting.Reason == "ImagePullBackOff")
 		})
-		evs, _ := n.events(ctx, "default", "noimage")
-		if !strings.Contains(evs["Failed"], "Failed to pull image") {
-			t.Errorf("events %v", evs)
-		}
+		waitEvent(t, n, "noimage", "Failed", "Failed to pull image")
 	})
 	t.Run("liveness", func(t *testing.T) {
 		waitPod(t, "live", "restarted by its liveness probe", func(p *corev1.Pod) bool {
 			cs := p.Status.ContainerStatuses
 			return len(cs) == 1 && cs[0].RestartCount >= 1
 		})
-		evs, _ := n.events(ctx, "default", "live")
-		if !strings.Contains(evs["Unhealthy"], "Liveness probe failed") || !strings.Contains(evs["Killing"], "Container main failed liveness probe, will be restarted") {
-			t.Errorf("events %v", evs)
-		}
+		waitEvent(t, n, "live", "Unhealthy", "Liveness probe failed")
+		waitEvent(t, n, "live", "Killing", "Container main failed liveness probe, will be restarted")
 	})
 	t.Run("init containers", func(t *testing.T) {
 		p := waitPod(t, "init", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
@@ -241,5 +233,20 @@ func testPods(t *testing.T, n *node) {
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
+	})
+}
+
+// waitEvent waits for an event of the pod (events reach the API a moment
+// after what they tell of).
+func waitEvent(t *testing.T, n *node, pod, reason, substr string) {
+	t.Helper()
+	var evs map[string]string
+	until(t, pod+": event "+reason, 20*time.Second, func(ctx context.Context) (bool, error) {
+		var err error
+		evs, err = n.events(ctx, "default", pod)
+		if err == nil && !strings.Contains(evs[reason], substr) {
+			return false, fmt.Errorf("events %v", evs)
+		}
+		return err == nil, err
 	})
 }

@@ -347,10 +347,7 @@ func testDeployment(t *testing.T, n *node) {
 			}
 			return false, err
 		})
-		evs, err := n.events(ctx, "default", victim.Name)
-		if err != nil || !strings.Contains(evs["Killing"], "Stopping container web") {
-			t.Errorf("events of the deleted pod: %v %v", evs, err)
-		}
+		waitEvent(t, n, victim.Name, "Killing", "Stopping container web")
 		until(t, "replacement Running and Ready", timeout, func(ctx context.Context) (bool, error) {
 			list, err := n.c.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 			if err != nil {
