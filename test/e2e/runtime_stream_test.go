@@ -64,6 +64,7 @@ func TestRuntimeStreaming(t *testing.T) {
 		}{
 			{name: "sync", args: []string{"exec", "-s", id, "sh", "-c", "echo sync-out; exit 0"}, want: []string{"sync-out"}},
 			{name: "sync exit code", args: []string{"exec", "-s", id, "sh", "-c", "echo e >&2; exit 4"}, want: []string{"exited with 4: e"}, wantFail: true},
+			{name: "sync timeout", args: []string{"exec", "-s", "--timeout", "1", id, "sleep", "30"}, want: []string{"DeadlineExceeded"}, wantFail: true},
 			{name: "stream stdout and stderr", args: []string{"exec", id, "sh", "-c", "echo out; echo err >&2"}, want: []string{"out", "err"}},
 			{name: "stream exit code", args: []string{"exec", id, "sh", "-c", "exit 3"}, want: []string{"exit code 3"}, wantFail: true},
 			{name: "stdin", args: []string{"exec", "-i", id, "sh", "-c", "read x; echo read:$x"}, stdin: "abc\n", want: []string{"read:abc"}},
