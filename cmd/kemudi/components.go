@@ -50,7 +50,7 @@ func runAgainst(cmd *cobra.Command, kubeconfig string, run func(ctx context.Cont
 // cluster.APIWaitTimeout, ends the command with an error.
 func runSupervised(cmd *cobra.Command, kubeconfig string, run func(ctx context.Context, cfg *rest.Config) error) error {
 	return runAgainst(cmd, kubeconfig, func(ctx context.Context, cfg *rest.Config) error {
-		if err := cluster.WaitForAPI(ctx, cfg, cluster.APIWaitTimeout); err != nil {
+		if err := cluster.WaitForAPI(ctx, cfg, cluster.APIWaitTimeout, slog.Default()); err != nil {
 			return err
 		}
 		return cluster.NewSupervisor(slog.Default()).Run(ctx, cluster.Task{

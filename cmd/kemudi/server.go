@@ -130,8 +130,12 @@ func runServer(parent context.Context, o cluster.ServerOptions, disabled map[str
 		return err
 	}
 	// wait returns when ctx ends, or early when a component keeps
-	// failing: then the server stops too, with that reason.
+	// failing: then the server stops too, with that reason. (With every
+	// component disabled it returns at once.)
 	compErr := wait()
+	if compErr == nil {
+		<-ctx.Done()
+	}
 	slog.Info("shutting down")
 	if err := s.Stop(); err != nil {
 		return err

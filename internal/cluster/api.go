@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -17,7 +18,7 @@ const APIWaitTimeout = time.Minute
 // request, retrying every second, and fails with the last error when
 // timeout passes first: a component that cannot reach its API server
 // says so and stops, instead of waiting silently forever.
-func WaitForAPI(ctx context.Context, cfg *rest.Config, timeout time.Duration) error {
+func WaitForAPI(ctx context.Context, cfg *rest.Config, timeout time.Duration, log *slog.Logger) error {
 	cfg = rest.CopyConfig(cfg)
 	cfg.Timeout = 5 * time.Second
 	client, err := kubernetes.NewForConfig(cfg)
@@ -28,25 +29,23 @@ func WaitForAPI(ctx context.Context, cfg *rest.Config, timeout time.Duration) er
 	defer cancel()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for {
+	for tries := 1; ; tries++ {
 		// /api needs credentials, unlike /version: a certificate the
 		// server refuses fails here too.
 		_, err = client.Discovery().RESTClient().Get().AbsPath("/api").DoRaw(ctx)
 		if err == nil {
 			return nil
 		}
+		if tries%10 == 1 {
+			log.Warn("waiting for the API server", "server", cfg.Host, "err", err)
+		}
 		select {
 		case <-ctx.Done():
-			if parentDone(ctx) {
-				return nil
+			if ctx.Err() == context.Canceled {
+				return nil // the caller stopped
 			}
 			return fmt.Errorf("API server %s did not answer within %s: %w", cfg.Host, timeout, err)
 		case <-tick.C:
 		}
 	}
-}
-
-// parentDone tells a caller's cancellation from the timeout.
-func parentDone(ctx context.Context) bool {
-	return context.Cause(ctx) == context.Canceled
 }

@@ -127,7 +127,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 func TestWaitForAPI(t *testing.T) {
 	cfg := &rest.Config{Host: "https://127.0.0.1:1"}
 	start := time.Now()
-	err := WaitForAPI(context.Background(), cfg, 1500*time.Millisecond)
+	err := WaitForAPI(context.Background(), cfg, 1500*time.Millisecond, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "API server https://127.0.0.1:1 did not answer within 1.5s") || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("err = %v", err)
 	}
