@@ -8,7 +8,7 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"syscall"
+	"sync"
 	"time"
 
 	"github.com/vishvananda/netns"
@@ -172,6 +172,11 @@ func pump(ctx context.Context, ps *supervisor.Stream, st streaming.Streams, exec
 		}()
 	}
 	outDone := make(chan struct{}, 2)
+	// A write that fails means the client is gone (a WebSocket has no
+	// other sign of it): the exec'd process is then killed, an attachment
+	// ended.
+	clientGone := make(chan struct{})
+	var goneOnce sync.Once
 	outputs := 0
 	for _, p := range []struct {
 		w io.Writer
@@ -186,7 +191,9 @@ func pump(ctx context.Context, ps *supervisor.Stream, st streaming.Streams, exec
 			w = io.Discard
 		}
 		go func() {
-			copyOutput(w, p.r)
+			if errors.Is(copyOutput(w, p.r), errClientWrite) {
+				goneOnce.Do(func() { close(clientGone) })
+			}
 			outDone <- struct{}{}
 		}()
 	}
@@ -207,10 +214,20 @@ func pump(ctx context.Context, ps *supervisor.Stream, st streaming.Streams, exec
 		select {
 		case <-done:
 		case <-ctx.Done():
+		case <-clientGone:
 		}
 		return 0, nil
 	}
-	code, err := ps.Wait(ctx)
+	waitCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-clientGone:
+			cancel()
+		case <-waitCtx.Done():
+		}
+	}()
+	code, err := ps.Wait(waitCtx)
 	if err != nil {
 		return 0, err
 	}
@@ -224,12 +241,24 @@ func isNilReader(r io.Reader) bool {
 	return ok && f == nil
 }
 
-// copyOutput copies until EOF; a terminal's master reads EIO once the
-// process is gone, which is its end too.
-func copyOutput(w io.Writer, r io.Reader) {
-	_, err := io.Copy(w, r)
-	if err != nil && !errors.Is(err, syscall.EIO) && !errors.Is(err, os.ErrClosed) {
-		return
+// errClientWrite: the client's side of a stream took no more output.
+var errClientWrite = errors.New("client stream closed")
+
+// copyOutput copies until the end of r (EOF; a terminal's master reads
+// EIO once the process is gone, which is its end too) and returns
+// errClientWrite if a write failed first.
+func copyOutput(w io.Writer, r io.Reader) error {
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			if _, err := w.Write(buf[:n]); err != nil {
+				return errClientWrite
+			}
+		}
+		if rerr != nil {
+			return nil
+		}
 	}
 }
 
