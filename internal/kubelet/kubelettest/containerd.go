@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,7 +72,7 @@ func StartContainerd(t testing.TB) *Runtime {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	t.Cleanup(func() { removeDir(dir) })
 	c := &Runtime{Dir: dir, Endpoint: "unix://" + filepath.Join(dir, "containerd.sock"),
 		NodeIP: net.ParseIP("10.99.0.2"), CgroupRoot: randName("kemudi-test-"), Images: map[string]string{}, Name: "containerd"}
 	c.makeNetNS(t)
@@ -354,4 +355,22 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// removeDir unmounts whatever is still mounted under dir (a finished
+// pod's memory-backed emptyDir, say), deepest first, then removes it.
+func removeDir(dir string) {
+	b, _ := os.ReadFile("/proc/self/mounts")
+	var under []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && strings.HasPrefix(f[1], dir+"/") {
+			under = append(under, f[1])
+		}
+	}
+	sort.Slice(under, func(i, j int) bool { return len(under[i]) > len(under[j]) })
+	for _, m := range under {
+		_ = syscall.Unmount(m, syscall.MNT_DETACH)
+	}
+	_ = os.RemoveAll(dir)
 }

@@ -18,7 +18,7 @@ func StartKemudi(t testing.TB, bin string) *Runtime {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	t.Cleanup(func() { removeDir(dir) })
 	c := &Runtime{Dir: dir, Endpoint: "unix://" + filepath.Join(dir, "cri.sock"),
 		NodeIP: net.ParseIP("10.99.0.2"), CgroupRoot: randName("kemudi-test-"), Images: map[string]string{}, Name: "kemudi"}
 	c.makeNetNS(t)
