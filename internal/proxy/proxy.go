@@ -87,12 +87,12 @@ func New(client kubernetes.Interface, o Options) (*Proxier, error) {
 	}
 	var err error
 	if ns.IsOpen() {
-		p.nft, err = nftables.New(nftables.AsLasting(), nftables.WithNetNSFd(int(ns)))
+		p.nft, err = nftables.New(nftables.AsLasting(), nftables.WithNetNSFd(int(ns)), nftables.WithSockOptions(bigBuffers))
 		if err == nil {
 			p.nl, err = netlink.NewHandleAt(ns)
 		}
 	} else {
-		p.nft, err = nftables.New(nftables.AsLasting())
+		p.nft, err = nftables.New(nftables.AsLasting(), nftables.WithSockOptions(bigBuffers))
 		if err == nil {
 			p.nl, err = netlink.NewHandle()
 		}
