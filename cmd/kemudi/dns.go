@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+
+	"github.com/kemudi/kemudi/internal/dns"
+)
+
+func newDNSCommand() *cobra.Command {
+	o := dns.DefaultOptions()
+	var kubeconfig, pods string
+	cmd := &cobra.Command{
+		Use:   "dns",
+		Short: "Run cluster DNS alone, against any API server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Pods = dns.PodMode(pods)
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return runSupervised(cmd, kubeconfig, func(ctx context.Context, cfg *rest.Config) error {
+				o.Log = slog.Default()
+				return dns.Run(ctx, cfg, o)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the API server")
+	f.StringSliceVar(&o.Listen, "listen", o.Listen, "address to serve DNS on, UDP and TCP (repeat for several, e.g. 10.43.0.10:53)")
+	f.StringVar(&o.ClusterDomain, "cluster-domain", o.ClusterDomain, "zone of the cluster's records")
+	f.StringVar(&o.UpstreamResolvConf, "upstream-resolv-conf", o.UpstreamResolvConf, "resolv.conf whose nameservers answer other names")
+	f.StringSliceVar(&o.Upstreams, "upstream", nil, "upstream resolver host:port (repeat; overrides --upstream-resolv-conf)")
+	f.StringVar(&o.HTTPAddress, "http-address", o.HTTPAddress, "address of /health, /ready and /metrics (empty: off)")
+	f.DurationVar(&o.TTL, "ttl", o.TTL, "TTL of cluster records")
+	f.StringVar(&pods, "pods", string(o.Pods), "pod records: insecure (any a-b-c-d.<ns>.pod name) or disabled")
+	f.IntVar(&o.CacheSize, "cache-size", o.CacheSize, "entries of the forwarding cache")
+	f.IntVar(&o.MaxConcurrentForwards, "max-concurrent-forwards", o.MaxConcurrentForwards, "questions in flight to the upstream resolvers")
+	return cmd
+}
