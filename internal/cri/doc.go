@@ -22,7 +22,12 @@
 //   - this package: CRI semantics. Sandbox and container metadata stores
 //     (on disk, found again on restart), the translation of CRI configs
 //     into OCI runtime specs, one file per CRI verb (sandbox_run.go,
-//     container_create.go, ...), the streaming server, and the gRPC server.
+//     container_create.go, ...), and the gRPC server.
+//   - streaming: the streaming server (remotecommand and port-forward over
+//     SPDY and WebSocket) whose one-time URLs Exec, Attach and PortForward
+//     answer with (stream.go: the streams run through the supervisor's
+//     Exec and Attach, and port-forwards dial inside the sandbox's network
+//     namespace). It listens on Options.StreamAddress (loopback by default).
 //
 // A verb validates its request, then acts, then records, and undoes what it
 // did when a later step fails.
