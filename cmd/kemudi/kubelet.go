@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/rest"
@@ -16,30 +17,15 @@ import (
 )
 
 func newKubeletCommand() *cobra.Command {
-	o := kubelet.DefaultOptions()
+	var kf kubeletFlags
 	var kubeconfig string
-	var nodeIPs, taints []string
-	var kubeReserved, systemReserved map[string]string
 	cmd := &cobra.Command{
 		Use:   "kubelet",
 		Short: "Run the kubelet alone: the node agent, against any API server and any CRI runtime",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			for _, s := range nodeIPs {
-				ip := net.ParseIP(s)
-				if ip == nil {
-					return fmt.Errorf("--node-ip: %q is not an IP address", s)
-				}
-				o.NodeIPs = append(o.NodeIPs, ip)
-			}
-			if o.Taints, err = parseTaints(taints); err != nil {
-				return err
-			}
-			if o.KubeReserved, err = parseResources("--kube-reserved", kubeReserved); err != nil {
-				return err
-			}
-			if o.SystemReserved, err = parseResources("--system-reserved", systemReserved); err != nil {
+			o, err := kf.options()
+			if err != nil {
 				return err
 			}
 			return runAgainst(cmd, kubeconfig, func(ctx context.Context, cfg *rest.Config) error {
@@ -48,24 +34,61 @@ func newKubeletCommand() *cobra.Command {
 			})
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the API server")
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the API server")
+	kf.register(cmd.Flags(), kubelet.DefaultOptions())
+	return cmd
+}
+
+// kubeletFlags are the kubelet's flags, shared by `kemudi kubelet` and
+// `kemudi agent`.
+type kubeletFlags struct {
+	o                            kubelet.Options
+	nodeIPs, taints              []string
+	kubeReserved, systemReserved map[string]string
+}
+
+func (kf *kubeletFlags) register(f *pflag.FlagSet, defaults kubelet.Options) {
+	kf.o = defaults
+	o := &kf.o
 	f.StringVar(&o.NodeName, "node-name", "", "name of the node (default: the hostname)")
 	f.StringVar(&o.RuntimeEndpoint, "runtime-endpoint", o.RuntimeEndpoint, "CRI runtime socket (kemudi's, containerd's or CRI-O's)")
 	f.StringVar(&o.RootDir, "root-dir", o.RootDir, "kubelet state: pod volumes and files")
 	f.StringVar(&o.PodLogDir, "pod-log-dir", o.PodLogDir, "containers' logs, under <namespace>_<pod>_<uid>/<container>/N.log")
 	f.StringVar(&o.CgroupRoot, "cgroup-root", "", "cgroup under which the kubepods hierarchy lives (several nodes on one machine: one each)")
-	f.StringSliceVar(&nodeIPs, "node-ip", nil, "the node's address(es) (default: the first interface's)")
+	f.StringSliceVar(&kf.nodeIPs, "node-ip", nil, "the node's address(es) (default: the first interface's)")
 	f.StringToStringVar(&o.NodeLabels, "node-labels", nil, "labels to add to the node (key=value,...)")
-	f.StringSliceVar(&taints, "register-with-taints", nil, "taints of the node when it registers (key=value:Effect,...)")
-	f.StringToStringVar(&kubeReserved, "kube-reserved", nil, "resources kept for Kubernetes' daemons (cpu=100m,memory=100Mi,ephemeral-storage=1Gi)")
-	f.StringToStringVar(&systemReserved, "system-reserved", nil, "resources kept for the system")
+	f.StringSliceVar(&kf.taints, "register-with-taints", nil, "taints of the node when it registers (key=value:Effect,...)")
+	f.StringToStringVar(&kf.kubeReserved, "kube-reserved", nil, "resources kept for Kubernetes' daemons (cpu=100m,memory=100Mi,ephemeral-storage=1Gi)")
+	f.StringToStringVar(&kf.systemReserved, "system-reserved", nil, "resources kept for the system")
 	f.Int64Var(&o.MaxPods, "max-pods", o.MaxPods, "pods the node can run")
 	f.StringSliceVar(&o.ClusterDNS, "cluster-dns", o.ClusterDNS, "nameservers of ClusterFirst pods")
 	f.StringVar(&o.ClusterDomain, "cluster-domain", o.ClusterDomain, "the cluster's DNS domain")
 	f.DurationVar(&o.StatusInterval, "node-status-update-frequency", o.StatusInterval, "how often the node's status is computed")
 	f.DurationVar(&o.SyncFrequency, "sync-frequency", o.SyncFrequency, "how often each pod is synced without a change")
-	return cmd
+}
+
+// options checks the flags that need parsing and returns the options.
+func (kf *kubeletFlags) options() (kubelet.Options, error) {
+	o := kf.o
+	o.NodeIPs = nil
+	for _, s := range kf.nodeIPs {
+		ip := net.ParseIP(s)
+		if ip == nil {
+			return o, fmt.Errorf("--node-ip: %q is not an IP address", s)
+		}
+		o.NodeIPs = append(o.NodeIPs, ip)
+	}
+	var err error
+	if o.Taints, err = parseTaints(kf.taints); err != nil {
+		return o, err
+	}
+	if o.KubeReserved, err = parseResources("--kube-reserved", kf.kubeReserved); err != nil {
+		return o, err
+	}
+	if o.SystemReserved, err = parseResources("--system-reserved", kf.systemReserved); err != nil {
+		return o, err
+	}
+	return o, nil
 }
 
 // parseTaints reads upstream's key=value:Effect form.

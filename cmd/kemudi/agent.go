@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/rest"
+
+	"github.com/kemudi/kemudi/internal/cluster"
+	"github.com/kemudi/kemudi/internal/cri"
+)
+
+// agentFlags are a node's flags: the kubelet's and the embedded
+// runtime's, shared by `kemudi agent` and `kemudi server`.
+type agentFlags struct {
+	kubelet kubeletFlags
+	runtime cri.Options
+	socket  string
+}
+
+func (af *agentFlags) register(f *pflag.FlagSet) {
+	d := cluster.DefaultAgentOptions(cluster.DefaultServerOptions().DataDir)
+	af.kubelet.register(f, d.Kubelet)
+	af.runtime = d.Runtime
+	f.StringVar(&af.socket, "cri-socket", d.Socket, "unix socket the embedded runtime serves CRI on, for crictl (ignored with --runtime-endpoint)")
+	f.StringVar(&af.runtime.StateDir, "runtime-state-dir", d.Runtime.StateDir, "runtime state that does not outlive a reboot (network namespaces)")
+	f.StringVar(&af.runtime.RegistryConfig, "registry-config", "", "registries.yaml (k3s's format): mirrors, credentials, TLS and plain-HTTP registries")
+	f.StringVar(&af.runtime.CNIConfDir, "cni-conf-dir", "", "CNI network configurations: hand the pod network to a CNI plugin chain (with --cni-bin-dir)")
+	f.StringVar(&af.runtime.CNIBinDir, "cni-bin-dir", "", "CNI plugin binaries (with --cni-conf-dir)")
+}
+
+// options lays the node out under dataDir unless --root-dir names the
+// kubelet's directory; an explicit --runtime-endpoint means the kubelet
+// uses that runtime (containerd's, CRI-O's) instead of the embedded one.
+func (af *agentFlags) options(f *pflag.FlagSet, dataDir string) (cluster.AgentOptions, error) {
+	k, err := af.kubelet.options()
+	if err != nil {
+		return cluster.AgentOptions{}, err
+	}
+	if !f.Changed("root-dir") {
+		k.RootDir = filepath.Join(dataDir, "agent", "kubelet")
+	}
+	rt := af.runtime
+	rt.Root = filepath.Join(dataDir, "agent", "runtime")
+	return cluster.AgentOptions{
+		Runtime:         rt,
+		Socket:          af.socket,
+		Kubelet:         k,
+		ExternalRuntime: f.Changed("runtime-endpoint"),
+	}, nil
+}
+
+func newAgentCommand() *cobra.Command {
+	var af agentFlags
+	var kubeconfig, dataDir string
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run a node: kemudi's container runtime and the kubelet, against any API server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o, err := af.options(cmd.Flags(), dataDir)
+			if err != nil {
+				return err
+			}
+			return runAgainst(cmd, kubeconfig, func(ctx context.Context, cfg *rest.Config) error {
+				o.Kubelet.Log = slog.Default()
+				return cluster.RunAgent(ctx, cfg, o)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the API server, with the node's identity (system:node:<name>)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", cluster.DefaultServerOptions().DataDir, "the node's state: <data-dir>/agent/{runtime,kubelet}")
+	af.register(cmd.Flags())
+	return cmd
+}
