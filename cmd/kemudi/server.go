@@ -52,9 +52,11 @@ func newServerCommand() *cobra.Command {
 	o := cluster.DefaultServerOptions()
 	var disable []string
 	var gcPercent int
+	var disableAgent bool
+	var af agentFlags
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Run the control plane: etcd, the API server, the scheduler and the controllers",
+		Short: "Run the control plane (etcd, the API server, the scheduler and the controllers) and a node for this machine",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			off := map[string]bool{}
@@ -64,12 +66,26 @@ func newServerCommand() *cobra.Command {
 				}
 				off[d] = true
 			}
+			var extra []cluster.Component
+			if !disableAgent {
+				ao, err := af.options(cmd.Flags(), o.DataDir)
+				if err != nil {
+					return err
+				}
+				agent, err := cluster.AgentComponent(ao)
+				if err != nil {
+					return err
+				}
+				extra = append(extra, agent)
+			}
 			setGCPercent(gcPercent)
-			return runServer(cmd.Context(), o, off)
+			return runServer(cmd.Context(), o, off, extra...)
 		},
 	}
 	addServerFlags(cmd.Flags(), &o, &gcPercent)
 	cmd.Flags().StringSliceVar(&disable, "disable", nil, "control-plane components not to run: scheduler, controller-manager")
+	cmd.Flags().BoolVar(&disableAgent, "disable-agent", false, "run no node on this machine (no runtime, no kubelet): a control plane only")
+	af.register(cmd.Flags())
 	return cmd
 }
 
@@ -102,11 +118,11 @@ func isControlPlaneComponent(name string) bool {
 	return false
 }
 
-// runServer runs etcd, the API server and the control-plane components
-// not disabled. A disabled component gets its kubeconfig all the same,
+// runServer runs etcd, the API server, the control-plane components
+// not disabled and the extra ones (the node's agent). A disabled component gets its kubeconfig all the same,
 // for running it as a process of its own (`kemudi scheduler
 // --kubeconfig <data-dir>/scheduler.kubeconfig`).
-func runServer(parent context.Context, o cluster.ServerOptions, disabled map[string]bool) error {
+func runServer(parent context.Context, o cluster.ServerOptions, disabled map[string]bool, extra ...cluster.Component) error {
 	ctx, stop := signalContext(parent)
 	defer stop()
 	o.Log = slog.Default()
@@ -124,6 +140,7 @@ func runServer(parent context.Context, o cluster.ServerOptions, disabled map[str
 			return fmt.Errorf("%s kubeconfig: %w", c.Name, err)
 		}
 	}
+	comps = append(comps, extra...)
 	wait, err := s.RunComponents(ctx, comps, o.Log)
 	if err != nil {
 		s.Stop()

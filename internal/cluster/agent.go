@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"k8s.io/client-go/rest"
 
@@ -90,4 +92,27 @@ func RunAgent(ctx context.Context, cfg *rest.Config, o AgentOptions) error {
 		return nil
 	}
 	return err
+}
+
+// AgentComponent is the node `kemudi server` runs for its own machine: an
+// API client like the control-plane components, with the node's identity
+// (system:node:<name> in system:nodes, which the Node authorizer knows).
+func AgentComponent(o AgentOptions) (Component, error) {
+	if o.Kubelet.NodeName == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return Component{}, fmt.Errorf("node name: %w", err)
+		}
+		o.Kubelet.NodeName = strings.ToLower(host)
+	}
+	return Component{
+		Name:   "agent",
+		User:   "system:node:" + o.Kubelet.NodeName,
+		Groups: []string{"system:nodes"},
+		Run: func(ctx context.Context, cfg *rest.Config, log *slog.Logger) error {
+			o := o
+			o.Kubelet.Log = log.With("component", "agent")
+			return RunAgent(ctx, cfg, o)
+		},
+	}, nil
 }
