@@ -40,6 +40,10 @@ type Options struct {
 	// server, scheduler, controllers) or "apiserver" (etcd and the API
 	// server alone).
 	Role string
+	// Agent lets `kemudi server` run its node (runtime and kubelet) on
+	// this machine; off, the server runs with --disable-agent, as
+	// control-plane benchmarks want (their nodes are simulated).
+	Agent bool
 }
 
 // Server is a running `kemudi server` process.
@@ -115,6 +119,9 @@ func (s *Server) start(ctx context.Context, bin string, attempt int) error {
 		"--https-listen-port", strconv.Itoa(port),
 		"--bind-address", "127.0.0.1",
 		"--advertise-address", "127.0.0.1")
+	if role == "server" && !s.opts.Agent {
+		cmd.Args = append(cmd.Args, "--disable-agent")
+	}
 	cmd.Args = append(cmd.Args, s.opts.Args...)
 	cmd.Env = append(os.Environ(), "HOME="+s.tempDir)
 	proc, err := startProcess(cmd, "server", newLogScanner(s.opts.Output, "", readyLine))
