@@ -101,7 +101,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// cluster names, and nothing may leave the machine.
 	p, err := harness.StartProcess("dns", bin, "serving cluster DNS", o.Progress, "dns", "--kubeconfig", srv.Kubeconfig,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", dnsPort), "--http-address", fmt.Sprintf("127.0.0.1:%d", httpPort),
-		"--upstream", "127.0.0.1:9", "--log-level", "warn")
+		"--upstream", "127.0.0.1:9")
 	if err != nil {
 		return nil, err
 	}
