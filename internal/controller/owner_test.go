@@ -96,9 +96,11 @@ func TestOwnerHandler(t *testing.T) {
 				},
 				Enqueue:         func(rs *appsv1.ReplicaSet) { got = append(got, "enqueue "+rs.Name) },
 				MinReadySeconds: func(rs *appsv1.ReplicaSet) int32 { return rs.Spec.MinReadySeconds },
-				EnqueueAfter:    func(rs *appsv1.ReplicaSet, d time.Duration) { got = append(got, fmt.Sprintf("after %s %s", rs.Name, d)) },
-				Created:         func(rs *appsv1.ReplicaSet, _ metav1.Object) { got = append(got, "created "+rs.Name) },
-				Deleted:         func(rs *appsv1.ReplicaSet, _ metav1.Object) { got = append(got, "deleted "+rs.Name) },
+				EnqueueAfter: func(rs *appsv1.ReplicaSet, d time.Duration) {
+					got = append(got, fmt.Sprintf("after %s %s", rs.Name, d))
+				},
+				Created: func(rs *appsv1.ReplicaSet, _ metav1.Object) { got = append(got, "created "+rs.Name) },
+				Deleted: func(rs *appsv1.ReplicaSet, _ metav1.Object) { got = append(got, "deleted "+rs.Name) },
 			}
 			hs := h.Handlers()
 			switch tt.ev.kind {
