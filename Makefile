@@ -5,7 +5,7 @@ DATA_DIR ?= /var/lib/kemudi
 # The whole suite must stay well under CI's limit.
 TEST_TIMEOUT ?= 25m
 
-.PHONY: build supervisor run test vet bench fuzz clean
+.PHONY: build supervisor build-deps run test vet bench fuzz clean
 
 # kemudi embeds kemudi-supervisor (internal/cri/supervisor/bin, gitignored):
 # static, with libseccomp (cgo, Debian libseccomp-dev) and without CRIU.
@@ -15,8 +15,20 @@ SUPERVISOR_TAGS := seccomp runc_nocriu netgo osusergo
 build: supervisor
 	$(GO) build -o $(BIN) ./cmd/kemudi
 
-supervisor:
+supervisor: build-deps
 	CGO_ENABLED=1 $(GO) build -tags '$(SUPERVISOR_TAGS)' -ldflags '-s -w -extldflags -static' -o $(SUPERVISOR) ./cmd/kemudi-supervisor
+
+# The supervisor links libseccomp statically with cgo: on Debian as root
+# the missing packages are installed, elsewhere the build says what it needs.
+build-deps:
+	@if ! command -v gcc >/dev/null || ! pkg-config --exists libseccomp 2>/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing gcc, pkgconf and libseccomp-dev (the container supervisor links libseccomp)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev pkgconf libseccomp-dev; \
+		else \
+			echo "building kemudi needs gcc, pkg-config and libseccomp's static library (Debian: gcc pkgconf libseccomp-dev)" >&2; exit 1; \
+		fi; \
+	fi
 
 # Builds kemudi and runs a single-node cluster in the foreground.
 # In another shell: bin/kemudi kubectl get nodes
