@@ -181,6 +181,11 @@ func TestAttach(t *testing.T) {
 	}
 	out2.all(t)
 	b.Close()
+	// The stream ends with the output, a moment before the exit is recorded.
+	waitFor(t, 10*time.Second, "echo exited", func() (bool, error) {
+		st, err := f.c.State(ctx(t), "echo")
+		return err == nil && st.Status == Exited, err
+	})
 	if _, err := f.c.Attach(ctx(t), "echo", AttachOptions{}); !errors.Is(err, ErrFailedPrecondition) {
 		t.Errorf("attach to exited: %v", err)
 	}
