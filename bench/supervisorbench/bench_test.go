@@ -13,39 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kemudi/kemudi/bench/harness"
 	"github.com/kemudi/kemudi/internal/cri/supervisor"
 	"github.com/kemudi/kemudi/internal/cri/supervisor/supervisortest"
 )
 
 func BenchmarkCreateStart(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("needs root: runs real containers")
-	}
-	n := 20
-	if v := os.Getenv("KEMUDI_BENCH_CONTAINERS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatalf("KEMUDI_BENCH_CONTAINERS: %v", err)
-		}
-	}
-	dir := b.TempDir()
-	root := filepath.Join(dir, "sup")
-	rootfs := supervisortest.BusyboxRootfs(b, dir)
-	cgParent := fmt.Sprintf("/kemudi-bench-%d", os.Getpid())
+	n, root, rootfs, cgParent, c := setup(b, 20)
 	ctx := context.Background()
-	opts := supervisor.Options{Root: root, Binary: supervisortest.Binary(b), Log: slog.New(slog.DiscardHandler)}
-	c, err := supervisor.Connect(ctx, opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if p := os.Getenv("KEMUDI_BENCH_SUPERVISOR_LOG"); p != "" {
-			data, _ := os.ReadFile(filepath.Join(root, "supervisor.log"))
-			os.WriteFile(p, data, 0o644)
-		}
-		cleanup(c)
-		supervisortest.RemoveCgroupTree(cgParent)
-	})
 	pids := processes(b, root)
 	idle := memory(b, pids)
 	for _, pid := range pids {
@@ -195,29 +170,8 @@ func removeAll(c *supervisor.Client) {
 // containers at once, each Create then Start, and reports the latencies
 // and the wall time until all run.
 func BenchmarkCreateStartParallel(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("needs root: runs real containers")
-	}
-	n := 30
-	if v := os.Getenv("KEMUDI_BENCH_CONTAINERS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatalf("KEMUDI_BENCH_CONTAINERS: %v", err)
-		}
-	}
-	dir := b.TempDir()
-	root := filepath.Join(dir, "sup")
-	rootfs := supervisortest.BusyboxRootfs(b, dir)
-	cgParent := fmt.Sprintf("/kemudi-bench-%d", os.Getpid())
+	n, _, rootfs, cgParent, c := setup(b, 30)
 	ctx := context.Background()
-	c, err := supervisor.Connect(ctx, supervisor.Options{Root: root, Binary: supervisortest.Binary(b), Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		cleanup(c)
-		supervisortest.RemoveCgroupTree(cgParent)
-	})
 	var all []time.Duration
 	var wall time.Duration
 	for round := range b.N {
@@ -254,4 +208,34 @@ func BenchmarkCreateStartParallel(b *testing.B) {
 	b.ReportMetric(float64(p(0.99).Milliseconds()), "p99-ms")
 	b.ReportMetric(float64((wall / time.Duration(b.N)).Milliseconds()), "all-running-ms")
 	b.Logf("%d containers at once: p50 %v p99 %v, all running after %v", n, p(0.5), p(0.99), wall/time.Duration(b.N))
+}
+
+// setup starts a supervisor of its own for a benchmark (removed, with its
+// containers and cgroups, at the end) and returns how many containers to
+// run (KEMUDI_BENCH_CONTAINERS, else n), its root, a busybox rootfs and
+// the cgroup parent. KEMUDI_BENCH_SUPERVISOR_LOG keeps its log.
+func setup(b *testing.B, n int) (int, string, string, string, *supervisor.Client) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root: runs real containers")
+	}
+	if err := harness.EnvInts(map[string]*int{"KEMUDI_BENCH_CONTAINERS": &n}); err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	root := filepath.Join(dir, "sup")
+	rootfs := supervisortest.BusyboxRootfs(b, dir)
+	cgParent := fmt.Sprintf("/kemudi-bench-%d", os.Getpid())
+	c, err := supervisor.Connect(context.Background(), supervisor.Options{Root: root, Binary: supervisortest.Binary(b), Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if p := os.Getenv("KEMUDI_BENCH_SUPERVISOR_LOG"); p != "" {
+			data, _ := os.ReadFile(filepath.Join(root, "supervisor.log"))
+			os.WriteFile(p, data, 0o644)
+		}
+		cleanup(c)
+		supervisortest.RemoveCgroupTree(cgParent)
+	})
+	return n, root, rootfs, cgParent, c
 }
