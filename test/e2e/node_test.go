@@ -33,7 +33,9 @@ type serverNode struct {
 
 const serverNodeIP = "10.99.0.1"
 
-func newServerNode(t *testing.T) *serverNode {
+// newServerNode starts the cluster; with standaloneAgent the server runs
+// with --disable-agent and the node is a `kemudi agent` process of its own.
+func newServerNode(t *testing.T, standaloneAgent bool) *serverNode {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("a node needs root")
@@ -74,31 +76,50 @@ func newServerNode(t *testing.T) *serverNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := harness.StartProcess("server", "nsenter", "API server ready", nil,
-		"--net="+n.netnsPath, n.bin, "server",
-		"--data-dir", n.dataDir,
-		"--https-listen-port", itoa(port), "--bind-address", "127.0.0.1",
-		"--advertise-address", serverNodeIP,
+	nodeArgs := []string{
 		"--node-name", "node-1", "--node-ip", serverNodeIP,
 		"--cri-socket", filepath.Join(tmp, "cri.sock"),
 		"--runtime-state-dir", filepath.Join(tmp, "state"),
 		"--pod-log-dir", filepath.Join(tmp, "pods"),
-		"--cgroup-root", n.cgroupRoot)
+		"--cgroup-root", n.cgroupRoot,
+	}
+	serverArgs := []string{"--net=" + n.netnsPath, n.bin, "server",
+		"--data-dir", n.dataDir,
+		"--https-listen-port", itoa(port), "--bind-address", "127.0.0.1",
+		"--advertise-address", serverNodeIP}
+	if standaloneAgent {
+		serverArgs = append(serverArgs, "--disable-agent")
+	} else {
+		serverArgs = append(serverArgs, nodeArgs...)
+	}
+	n.proc = n.startProcess("server", "API server ready", serverArgs...)
+	if standaloneAgent {
+		n.startProcess("agent", "kubelet running", append([]string{"--net=" + n.netnsPath, n.bin, "agent",
+			"--kubeconfig", n.kubeconfig, "--data-dir", filepath.Join(tmp, "agent")}, nodeArgs...)...)
+	}
+	return n
+}
+
+// startProcess runs nsenter args until the test ends and waits for its
+// ready line.
+func (n *serverNode) startProcess(name, ready string, args ...string) *harness.Process {
+	t := n.t
+	t.Helper()
+	p, err := harness.StartProcess(name, "nsenter", ready, nil, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.proc = p
 	t.Cleanup(func() {
 		if !p.Exited() {
 			if err := p.Stop(30 * time.Second); err != nil {
-				t.Errorf("stop server: %v", err)
+				t.Errorf("stop %s: %v", name, err)
 			}
 		}
 	})
 	if err := p.WaitReady(2 * time.Minute); err != nil {
-		t.Fatalf("server: %v\n%s", err, p.Tail())
+		t.Fatalf("%s: %v\n%s", name, err, p.Tail())
 	}
-	return n
+	return p
 }
 
 // kubectl runs `kemudi kubectl` inside the node's namespace.
@@ -122,7 +143,19 @@ func (n *serverNode) tryKubectl(args ...string) (string, error) {
 // a Deployment's pods run real containers with pod IPs, serve HTTP on
 // them, and a deleted pod is replaced.
 func TestServerNodeRunsDeployment(t *testing.T) {
-	n := newServerNode(t)
+	n := newServerNode(t, false)
+	testNodeRunsDeployment(t, n)
+}
+
+// TestAgentRunsDeployment: the same story with the node as `kemudi agent`,
+// a process of its own beside `kemudi server --disable-agent`. (It uses the
+// admin kubeconfig: joining with a node identity by token is issue 10's.)
+func TestAgentRunsDeployment(t *testing.T) {
+	n := newServerNode(t, true)
+	testNodeRunsDeployment(t, n)
+}
+
+func testNodeRunsDeployment(t *testing.T, n *serverNode) {
 
 	// (kubectl wait fails at once on a node not yet registered.)
 	eventuallyKubectl(t, n, 2*time.Minute, "node-1 Ready", func() (bool, string) {
