@@ -56,7 +56,7 @@ func New(opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open node netns %q: %w", opts.HostNetNS, err)
 	}
-	m.nft = nftTable{nsFd: int(m.hostNS)}
+	m.nft = nftTable{nsFd: int(m.hostNS), mu: &sync.Mutex{}}
 	if opts.CNIConfDir != "" {
 		m.cni = newCNINetwork(opts, m.hostNS)
 	}

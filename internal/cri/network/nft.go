@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -25,9 +26,13 @@ const (
 	chainMasquerade  = "masquerade" // rebuilt whole when the pod CIDR changes
 )
 
-// nftTable manages kemudi's tables in the node's namespace.
+// nftTable manages kemudi's tables in the node's namespace. Changes are
+// read-modify-write (list a sandbox's rules, then delete them by handle), and
+// a rule dump taken while another transaction commits can come back short
+// without an error, so mu serializes them: a Teardown must never miss a rule.
 type nftTable struct {
 	nsFd int
+	mu   *sync.Mutex
 }
 
 func (t nftTable) conn() (*nftables.Conn, error) {
@@ -67,6 +72,8 @@ func regularChain(f ipFamily, name string) *nftables.Chain {
 // also let pods reach the node's loopback services through it
 // (CVE-2020-8558): the input rule drops such packets, as kube-proxy does.
 func (t nftTable) ensureBase(podCIDR *net.IPNet, clusterCIDRs []*net.IPNet) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	f := familyOf(podCIDR.IP)
 	c, err := t.conn()
 	if err != nil {
@@ -176,6 +183,8 @@ func hostPortRules(id string, podIPs []net.IP, mappings []PortMapping) ([]*nftab
 
 // setSandbox replaces a sandbox's rules with rules, in one transaction.
 func (t nftTable) setSandbox(id string, rules []*nftables.Rule) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	c, err := t.conn()
 	if err != nil {
 		return err
@@ -203,6 +212,8 @@ func (t nftTable) setSandbox(id string, rules []*nftables.Rule) error {
 
 // removeSandboxes deletes the rules of every sandbox match selects.
 func (t nftTable) removeSandboxes(match func(id string) bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	c, err := t.conn()
 	if err != nil {
 		return err
