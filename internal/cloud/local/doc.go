@@ -1,0 +1,16 @@
+// Package local is the cloud provider for machines without a cloud.
+//
+// A LoadBalancer Service gets an address at once: one from the
+// configured pool (--lb-address-pool), or, with no pool, the addresses
+// of the ready nodes, as k3s's ServiceLB does; the proxy on every node
+// sends traffic for it to the pods. What address a service gets is the
+// pure function Choose; a service that cannot have one (two services
+// wanting one port on the node addresses, a pool exhausted, a
+// loadBalancerIP outside the pool or in use) gets an error naming why,
+// which the service controller reports as a SyncLoadBalancerFailed
+// event: never a silent <pending>.
+//
+// The provider's "cloud" is the cluster itself: the load balancers it
+// made are read back from the services' status after a restart, and
+// each node is its own instance (providerID local://<node name>).
+package local

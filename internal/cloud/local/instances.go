@@ -1,0 +1,40 @@
+package local
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	cloudprovider "k8s.io/cloud-provider"
+)
+
+// InstanceExists is true: every machine that joined is its own
+// instance, and nothing but its Node tells it is gone.
+func (p *Provider) InstanceExists(context.Context, *corev1.Node) (bool, error) { return true, nil }
+
+// InstanceShutdown is false: a machine without a cloud cannot tell a
+// shut-down machine from an unreachable one.
+func (p *Provider) InstanceShutdown(context.Context, *corev1.Node) (bool, error) { return false, nil }
+
+// InstanceMetadata describes a node as the instance it is: providerID
+// local://<name>, instance type and zone (the node's own zone and
+// region labels win over the configured ones), and the addresses the
+// kubelet reported.
+func (p *Provider) InstanceMetadata(_ context.Context, node *corev1.Node) (*cloudprovider.InstanceMetadata, error) {
+	md := &cloudprovider.InstanceMetadata{
+		ProviderID:    node.Spec.ProviderID,
+		InstanceType:  p.opts.InstanceType,
+		NodeAddresses: append([]corev1.NodeAddress(nil), node.Status.Addresses...),
+		Zone:          p.opts.Zone,
+		Region:        p.opts.Region,
+	}
+	if md.ProviderID == "" {
+		md.ProviderID = ProviderName + "://" + node.Name
+	}
+	if z := node.Labels[corev1.LabelTopologyZone]; z != "" {
+		md.Zone = z
+	}
+	if r := node.Labels[corev1.LabelTopologyRegion]; r != "" {
+		md.Region = r
+	}
+	return md, nil
+}
