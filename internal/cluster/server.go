@@ -161,6 +161,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		NodePorts:     opts.NodePorts,
 		Authenticator: apiserver.Authenticators{
 			apiserver.ClientCertAuthenticator{Roots: pki.CAPool},
+			bootstrapTokens(store, opts.Log.With("component", "authenticator")),
 		},
 		ServiceAccountTokens: &apiserver.ServiceAccountTokens{
 			Key:     saKey,
@@ -183,6 +184,9 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		l.Close()
 		return nil, err
 	}
+	// The CA goes with the serving certificate so that a joining node can
+	// check it against the hash its join token pins (see JoinToken).
+	serving.Certificate = append(serving.Certificate, pki.CA.Raw)
 	admin, err := pki.ClientCert("admin", "system:admin", []string{"system:masters"})
 	if err != nil {
 		l.Close()
@@ -220,7 +224,11 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	if err := api.EnsureObjects(ctx, system...); err != nil {
 		return nil, fmt.Errorf("create system objects: %w", err)
 	}
-	if err := authz.waitFor(ctx, system); err != nil {
+	tokenPath, err := ensureNodeToken(ctx, api, opts.DataDir, pki)
+	if err != nil {
+		return nil, err
+	}
+	if err := authz.waitFor(ctx, append(system, nodeBootstrapPolicy()...)); err != nil {
 		return nil, err
 	}
 	if opts.ReleaseStartupPages {
@@ -230,7 +238,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 			log.Debug("released start-up pages", "bytes", n)
 		}
 	}
-	log.Info("API server ready", "url", s.URL, "kubeconfig", s.Kubeconfig)
+	log.Info("API server ready", "url", s.URL, "kubeconfig", s.Kubeconfig, "node-token", tokenPath)
 	go func() {
 		defer close(s.done)
 		err := <-serveErr

@@ -19,6 +19,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/resourcequota"
 	"github.com/kemudi/kemudi/internal/controller/serviceaccount"
 	"github.com/kemudi/kemudi/internal/controller/statefulset"
+	"github.com/kemudi/kemudi/internal/controller/tokencleaner"
 	"github.com/kemudi/kemudi/internal/controller/ttlafterfinished"
 )
 
@@ -58,5 +59,6 @@ func Controllers() map[string]Entry {
 		statefulset.Name:            {New: func(c *controller.Context) (Runner, error) { return statefulset.New(c) }},
 		disruption.Name:             {New: func(c *controller.Context) (Runner, error) { return disruption.New(c) }},
 		clusterroleaggregation.Name: {New: func(c *controller.Context) (Runner, error) { return clusterroleaggregation.New(c) }},
+		tokencleaner.Name:           {New: func(c *controller.Context) (Runner, error) { return tokencleaner.New(c) }},
 	}
 }

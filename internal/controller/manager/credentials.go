@@ -28,6 +28,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/resourcequota"
 	"github.com/kemudi/kemudi/internal/controller/serviceaccount"
 	"github.com/kemudi/kemudi/internal/controller/statefulset"
+	"github.com/kemudi/kemudi/internal/controller/tokencleaner"
 	"github.com/kemudi/kemudi/internal/controller/ttlafterfinished"
 )
 
@@ -61,6 +62,7 @@ func ServiceAccounts() map[string]string {
 		statefulset.Name:            "statefulset-controller",
 		disruption.Name:             "disruption-controller",
 		clusterroleaggregation.Name: "clusterrole-aggregation-controller",
+		tokencleaner.Name:           "token-cleaner",
 	}
 }
 
