@@ -16,9 +16,10 @@ import (
 // agentFlags are a node's flags: the kubelet's and the embedded
 // runtime's, shared by `kemudi agent` and `kemudi server`.
 type agentFlags struct {
-	kubelet kubeletFlags
-	runtime cri.Options
-	socket  string
+	kubelet  kubeletFlags
+	runtime  cri.Options
+	socket   string
+	services cluster.NodeServices
 }
 
 func (af *agentFlags) register(f *pflag.FlagSet) {
@@ -30,6 +31,9 @@ func (af *agentFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&af.runtime.RegistryConfig, "registry-config", "", "registries.yaml (k3s's format): mirrors, credentials, TLS and plain-HTTP registries")
 	f.StringVar(&af.runtime.CNIConfDir, "cni-conf-dir", "", "CNI network configurations: hand the pod network to a CNI plugin chain (with --cni-bin-dir)")
 	f.StringVar(&af.runtime.CNIBinDir, "cni-bin-dir", "", "CNI plugin binaries (with --cni-conf-dir)")
+	af.services = d.Services
+	f.BoolVar(&af.services.DisableProxy, "disable-proxy", false, "run no proxy on this node (Services' nftables rules come from elsewhere, or nowhere)")
+	f.BoolVar(&af.services.DisableDNS, "disable-dns", false, "run no cluster DNS server on this node (its pods' questions to kube-dns then go unanswered)")
 }
 
 // options lays the node out under dataDir unless --root-dir names the
@@ -50,6 +54,7 @@ func (af *agentFlags) options(f *pflag.FlagSet, dataDir string) (cluster.AgentOp
 		Socket:          af.socket,
 		Kubelet:         k,
 		ExternalRuntime: f.Changed("runtime-endpoint"),
+		Services:        af.services,
 	}, nil
 }
 
@@ -58,7 +63,7 @@ func newAgentCommand() *cobra.Command {
 	var kubeconfig, dataDir string
 	cmd := &cobra.Command{
 		Use:   "agent",
-		Short: "Run a node: kemudi's container runtime and the kubelet, against any API server",
+		Short: "Run a node: kemudi's container runtime, the kubelet, the proxy and cluster DNS, against any API server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o, err := af.options(cmd.Flags(), dataDir)

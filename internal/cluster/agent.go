@@ -28,6 +28,11 @@ type AgentOptions struct {
 	// ExternalRuntime: the kubelet dials Kubelet.RuntimeEndpoint and no
 	// runtime runs here.
 	ExternalRuntime bool
+	// KubeletCADir holds the cluster CA's key when the node runs in kemudi
+	// server: the kubelet's serving certificate is signed with it.
+	KubeletCADir string
+	// Services: the node's proxy and DNS server.
+	Services NodeServices
 }
 
 // DefaultAgentOptions lays a node's state out under dataDir/agent:
@@ -41,18 +46,25 @@ func DefaultAgentOptions(dataDir string) AgentOptions {
 			StateDir:     cri.DefaultStateDir,
 			CgroupParent: cri.DefaultCgroupParent,
 		},
-		Socket:  cri.DefaultSocket,
-		Kubelet: k,
+		Socket:   cri.DefaultSocket,
+		Kubelet:  k,
+		Services: DefaultNodeServices(),
 	}
 }
 
 // RunAgent runs a node until ctx ends: the runtime, served on its socket,
 // and the kubelet, which reaches it through the CRI only (over an
-// in-memory gRPC connection: the same protocol as the socket). Containers
+// in-memory gRPC connection: the same protocol as the socket), and beside
+// them the node's proxy and DNS server (agent_services.go). Containers
 // keep running after it returns; a restarted agent adopts them.
 func RunAgent(ctx context.Context, cfg *rest.Config, o AgentOptions) error {
+	return runWithNodeServices(ctx, cfg, o, runNode)
+}
+
+// runNode runs the runtime and the kubelet.
+func runNode(ctx context.Context, cfg *rest.Config, o AgentOptions) error {
 	if o.ExternalRuntime {
-		return kubelet.Run(ctx, cfg, o.Kubelet)
+		return runKubelet(ctx, cfg, o, nil)
 	}
 	if o.Runtime.Log == nil {
 		o.Runtime.Log = o.Kubelet.Log
@@ -80,8 +92,7 @@ func RunAgent(ctx context.Context, cfg *rest.Config, o AgentOptions) error {
 		return err
 	}
 	defer closeClient()
-	o.Kubelet.Runtime = client
-	err = kubelet.Run(ctx, cfg, o.Kubelet)
+	err = runKubelet(ctx, cfg, o, client)
 	cancel()
 	if o.Socket != "" {
 		if serr := <-served; serr != nil && err == nil {

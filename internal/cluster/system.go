@@ -15,14 +15,15 @@ import (
 )
 
 // systemObjects are created at every start when missing: the system
-// namespaces, the kubernetes service in front of the API, the system
-// priority classes and the bootstrap RBAC policy.
+// namespaces, the kubernetes service in front of the API, the cluster DNS
+// service, the system priority classes and the bootstrap RBAC policy.
 func systemObjects(kubernetesIP netip.Addr, advertise string, port int) []runtime.Object {
 	var out []runtime.Object
 	for _, name := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
 		out = append(out, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
 	}
 	out = append(out, kubernetesService(kubernetesIP, port))
+	out = append(out, dnsService(clusterDNSIP(kubernetesIP)))
 	if ip := net.ParseIP(advertise); ip != nil && !ip.IsLoopback() {
 		out = append(out, kubernetesEndpoints(advertise, port), kubernetesEndpointSlice(advertise, port))
 	}
@@ -34,7 +35,7 @@ func systemObjects(kubernetesIP netip.Addr, advertise string, port int) []runtim
 	} {
 		out = append(out, group...)
 	}
-	return out
+	return append(out, nodeServiceRBAC()...)
 }
 
 // objects turns a list of values into objects (pointers to copies).
