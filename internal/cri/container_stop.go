@@ -20,9 +20,13 @@ const killWait = 30 * time.Second
 
 // StopContainer sends the container's stop signal (the pod's, else the
 // image's, else SIGTERM), waits up to the timeout for it to exit, then
-// kills it. Stopping a stopped container is fine.
+// kills it. Stopping a stopped container is fine, and so is stopping one
+// that is gone (the CRI makes the call idempotent).
 func (r *Runtime) StopContainer(ctx context.Context, req *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
 	c, err := r.containers.get(req.GetContainerId())
+	if errors.Is(err, errNotFound) {
+		return &runtimeapi.StopContainerResponse{}, nil
+	}
 	if err != nil {
 		return nil, grpcError(fmt.Errorf("container %s: %w", req.GetContainerId(), err))
 	}

@@ -1,6 +1,7 @@
 package cri
 
 import (
+	"os"
 	"path/filepath"
 	"time"
 
@@ -51,12 +52,15 @@ func (s *sandbox) privileged() bool {
 	return s.Config.GetLinux().GetSecurityContext().GetPrivileged()
 }
 
-// hostname is what the pod's UTS namespace and /etc/hostname say.
+// hostname is what the pod's UTS namespace and /etc/hostname say: the
+// config's, else the node's (as containerd does: a pod name may be longer
+// than a hostname can be).
 func (s *sandbox) hostname() string {
 	if h := s.Config.GetHostname(); h != "" {
 		return h
 	}
-	return s.Config.GetMetadata().GetName()
+	h, _ := os.Hostname()
+	return h
 }
 
 func unixNano(t time.Time) int64 {

@@ -119,6 +119,9 @@ func (r *Runtime) validateSandboxConfig(cfg *runtimeapi.PodSandboxConfig, handle
 	if md.GetNamespace() == "" {
 		return invalidArg("config.metadata.namespace", "must not be empty")
 	}
+	if h := cfg.GetHostname(); len(h) > 64 {
+		return invalidArg("config.hostname", "%q is longer than a hostname can be (64 bytes)", h)
+	}
 	if handler != "" && handler != "runc" {
 		return invalidArg("runtime_handler", "unknown runtime handler %q (this runtime has only the default)", handler)
 	}

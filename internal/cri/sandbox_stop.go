@@ -2,6 +2,7 @@ package cri
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -11,9 +12,13 @@ import (
 
 // StopPodSandbox kills the pod's containers, tears its network down and
 // removes its network namespace; the record stays (NOTREADY) until
-// RemovePodSandbox. Stopping twice is fine.
+// RemovePodSandbox. Stopping twice is fine, and so is stopping a sandbox
+// that is gone: the CRI makes the call idempotent (the kubelet retries it).
 func (r *Runtime) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
 	sb, err := r.sandboxes.get(req.GetPodSandboxId())
+	if errors.Is(err, errNotFound) {
+		return &runtimeapi.StopPodSandboxResponse{}, nil
+	}
 	if err != nil {
 		return nil, grpcError(fmt.Errorf("sandbox %s: %w", req.GetPodSandboxId(), err))
 	}
