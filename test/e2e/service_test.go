@@ -104,6 +104,16 @@ func TestServiceTraffic(t *testing.T) {
 	if !strings.Contains(get, "hello from web-") {
 		t.Errorf("wget http://web/ in a pod:\n%s", get)
 	}
+
+	// The node's proxy and DNS ran without failing (a refused watch or
+	// write would show as a restart).
+	sum := n.proc.Logs()
+	t.Logf("server log: %d warnings, %d errors %q", sum.Warnings, sum.Errors, sum.Samples)
+	for _, l := range sum.Samples {
+		if strings.Contains(l, "component=proxy") || strings.Contains(l, "component=dns") || strings.Contains(l, "dns:") {
+			t.Errorf("server log: %s", l)
+		}
+	}
 }
 
 // waitAllPodsAnswer GETs url from inside netns until every pod answered
