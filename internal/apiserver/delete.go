@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/kemudi/kemudi/internal/auth"
 	"github.com/kemudi/kemudi/internal/storage"
 )
 
@@ -116,6 +117,9 @@ func (s *Server) deleteObject(ctx context.Context, ep *endpoint, namespace, name
 		if err := d.Check(current); err != nil {
 			return nil, false, err
 		}
+	}
+	if err := s.admit(ctx, auth.Delete, ep, "", nil, s.versioned(ep, current)); err != nil {
+		return nil, false, err
 	}
 
 	grace := int64(0)

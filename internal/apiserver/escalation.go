@@ -15,17 +15,14 @@ import (
 	"github.com/kemudi/kemudi/internal/auth/rbac"
 )
 
-// userKey carries the authenticated (or impersonated) user of a request
+// withUser carries the authenticated (or impersonated) user of a request
 // in its context, for the checks that depend on who writes.
-type userKey struct{}
-
 func withUser(ctx context.Context, u *User) context.Context {
-	return context.WithValue(ctx, userKey{}, u)
+	return auth.WithUser(ctx, u)
 }
 
 func userFrom(ctx context.Context) (*User, bool) {
-	u, ok := ctx.Value(userKey{}).(*User)
-	return u, ok && u != nil
+	return auth.UserFrom(ctx)
 }
 
 // fullAuthority is what changing an aggregated cluster role takes: its

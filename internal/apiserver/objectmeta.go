@@ -78,7 +78,7 @@ func prepareUpdate(ctx context.Context, ep *endpoint, obj, old runtime.Object) {
 
 // prepareStatusUpdate keeps everything but status (and resourceVersion)
 // from the stored object, as upstream's status strategies do.
-func prepareStatusUpdate(ctx context.Context, ep *endpoint, obj, old runtime.Object) {
+func prepareStatusUpdate(ctx context.Context, ep *endpoint, obj, old runtime.Object, subresource string) {
 	m, _ := meta.Accessor(obj)
 	om, _ := meta.Accessor(old)
 	keepSystemMeta(m, om)
@@ -88,8 +88,8 @@ func prepareStatusUpdate(ctx context.Context, ep *endpoint, obj, old runtime.Obj
 	m.SetFinalizers(om.GetFinalizers())
 	m.SetOwnerReferences(om.GetOwnerReferences())
 	copyAllBut(obj, old, "TypeMeta", "ObjectMeta", "Status")
-	if ep.StatusHooks.PrepareForUpdate != nil {
-		ep.StatusHooks.PrepareForUpdate(ctx, obj, old)
+	if h := statusHooks(ep, subresource); h.PrepareForUpdate != nil {
+		h.PrepareForUpdate(ctx, obj, old)
 	}
 }
 
@@ -117,14 +117,14 @@ func validateCreate(ctx context.Context, ep *endpoint, obj runtime.Object) field
 }
 
 // validateUpdate runs the generic ObjectMeta update checks and the kind's.
-func validateUpdate(ctx context.Context, ep *endpoint, obj, old runtime.Object, status bool) field.ErrorList {
+func validateUpdate(ctx context.Context, ep *endpoint, obj, old runtime.Object, status bool, subresource string) field.ErrorList {
 	m, _ := meta.Accessor(obj)
 	om, _ := meta.Accessor(old)
 	errs := apivalidation.ValidateObjectMetaAccessor(m, ep.Namespaced, nameValidation(ep), field.NewPath("metadata"))
 	errs = append(errs, apivalidation.ValidateObjectMetaAccessorUpdate(m, om, field.NewPath("metadata"))...)
 	switch {
-	case status && ep.StatusHooks.ValidateUpdate != nil:
-		errs = append(errs, ep.StatusHooks.ValidateUpdate(ctx, obj, old)...)
+	case status && statusHooks(ep, subresource).ValidateUpdate != nil:
+		errs = append(errs, statusHooks(ep, subresource).ValidateUpdate(ctx, obj, old)...)
 	case !status && ep.Hooks.ValidateUpdate != nil:
 		errs = append(errs, ep.Hooks.ValidateUpdate(ctx, obj, old)...)
 	}

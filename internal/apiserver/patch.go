@@ -72,7 +72,7 @@ func (s *Server) patchSubresource(rq *request, subresource string) {
 	}
 	var kindWarnings []string
 	result, _, err := s.updateObject(ctx, rq.ep, rq.info.Namespace, rq.info.Name, updateSpec{
-		compute: compute, status: subresource == "status", dryRun: dry, manager: manager, warnings: &kindWarnings,
+		compute: compute, status: subresource != "", subresource: subresource, dryRun: dry, manager: manager, warnings: &kindWarnings,
 	})
 	if err != nil {
 		s.fail(rq, err)

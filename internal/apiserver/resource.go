@@ -32,6 +32,10 @@ func (s *Server) serveResource(rq *request) {
 	case "scale":
 		s.serveScale(rq)
 	default:
+		if _, ok := ep.StatusLike[info.Subresource]; ok {
+			s.serveStatus(rq)
+			return
+		}
 		s.serveAction(rq)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -52,7 +51,10 @@ type Config struct {
 	// ManagedFields says when writes record managedFields (default
 	// ManagedFieldsAfterApply).
 	ManagedFields ManagedFields
-	Log           *slog.Logger
+	// Admission, when set, checks every write of a user after validation
+	// (NodeRestriction, the CSR plugins).
+	Admission auth.Admission
+	Log       *slog.Logger
 }
 
 // Server is the API server.
@@ -64,6 +66,7 @@ type Server struct {
 	authz       auth.Authorizer
 	rules       auth.RuleResolver
 	rbac        *rbac.Authorizer
+	admission   auth.Admission
 	openapi     http.Handler
 	log         *slog.Logger
 
@@ -89,6 +92,7 @@ func New(cfg Config) (*Server, error) {
 		authz:       cfg.Authorizer,
 		rules:       cfg.Rules,
 		rbac:        cfg.RBAC,
+		admission:   cfg.Admission,
 		openapi:     cfg.OpenAPI,
 		log:         cfg.Log,
 		endpoints:   map[string]*endpoint{},
@@ -202,8 +206,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if !s.authorize(w, r, attributesFor(r, user, infop)) {
 		return
 	}
-	if isResource && s.rbac != nil && info.Group == rbacv1.GroupName && info.Verb != "get" && info.Verb != "list" && info.Verb != "watch" {
-		// Only RBAC writes look at who writes (escalation checks).
+	if isResource && info.Verb != "get" && info.Verb != "list" && info.Verb != "watch" {
+		// Writes look at who writes: escalation checks, admission, a
+		// CSR's requester.
 		r = r.WithContext(withUser(r.Context(), user))
 	}
 	switch {

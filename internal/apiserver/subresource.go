@@ -49,7 +49,7 @@ func (s *Server) serveStatus(rq *request) {
 		}
 		result, _, err := s.updateObject(rq.ctx(), rq.ep, rq.info.Namespace, rq.info.Name, updateSpec{
 			compute: func(runtime.Object) (runtime.Object, error) { return obj.DeepCopyObject(), nil },
-			status:  true, dryRun: dry, manager: manager,
+			status: true, subresource: rq.info.Subresource, dryRun: dry, manager: manager,
 		})
 		if err != nil {
 			s.fail(rq, err)
@@ -58,7 +58,7 @@ func (s *Server) serveStatus(rq *request) {
 		warn(rq.w, warnings)
 		s.writeResult(rq, http.StatusOK, result)
 	case "patch":
-		s.patchSubresource(rq, "status")
+		s.patchSubresource(rq, rq.info.Subresource)
 	default:
 		s.writeError(rq.w, rq.out, methodNotSupported(rq.ep.groupResource(), rq.r.Method))
 	}

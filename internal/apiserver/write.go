@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/kemudi/kemudi/internal/auth"
 	"github.com/kemudi/kemudi/internal/storage"
 )
 
@@ -110,6 +111,9 @@ func (s *Server) createObject(ctx context.Context, ep *endpoint, obj runtime.Obj
 			return nil, apierrors.NewInvalid(ep.gvk.GroupKind(), m.GetName(), errs)
 		}
 		if attempt == 0 {
+			if err := s.admit(ctx, auth.Create, ep, "", obj, nil); err != nil {
+				return nil, err
+			}
 			if err := s.admitQuota(ctx, ep, obj, dry); err != nil {
 				return nil, err
 			}
@@ -226,6 +230,9 @@ type updateSpec struct {
 	compute func(current runtime.Object) (runtime.Object, error)
 	// status gives /status semantics: only status changes.
 	status bool
+	// subresource is the status-like subresource updated ("status",
+	// "approval"); "" for the main resource.
+	subresource string
 	dryRun bool
 	// createIfNew is created when the object does not exist and the
 	// resource allows create on update.
@@ -300,12 +307,15 @@ func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name
 			ep.Hooks.Default(desired)
 		}
 		if u.status {
-			prepareStatusUpdate(ctx, ep, desired, old)
+			prepareStatusUpdate(ctx, ep, desired, old, u.subresource)
 		} else {
 			prepareUpdate(ctx, ep, desired, old)
 		}
-		if errs := validateUpdate(ctx, ep, desired, old, u.status); len(errs) > 0 {
+		if errs := validateUpdate(ctx, ep, desired, old, u.status, u.subresource); len(errs) > 0 {
 			return nil, apierrors.NewInvalid(ep.gvk.GroupKind(), name, errs)
+		}
+		if err := s.admit(ctx, auth.Update, ep, u.subresource, desired, old); err != nil {
+			return nil, err
 		}
 		if err := s.checkEscalation(ctx, ep, desired, old); err != nil {
 			return nil, err

@@ -83,6 +83,9 @@ type Resource struct {
 	Hooks Hooks
 	// StatusHooks apply to updates of the /status subresource.
 	StatusHooks StatusHooks
+	// StatusLike are further subresources that, like status, change only
+	// status, each with hooks of its own (certificatesigningrequests/approval).
+	StatusLike map[string]StatusHooks
 
 	// Table gives the columns `kubectl get` prints; nil means NAME and AGE.
 	Table *Table

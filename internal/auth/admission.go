@@ -1,0 +1,63 @@
+package auth
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Operations an admission plugin sees, as upstream names them.
+const (
+	Create = "CREATE"
+	Update = "UPDATE"
+	Delete = "DELETE"
+)
+
+// AdmissionRequest is one write an admission plugin checks: who writes,
+// what, and the object before (Old, for updates and deletes) and after
+// (Object, for creates and updates), after defaulting and validation.
+type AdmissionRequest struct {
+	User        *User
+	Operation   string
+	APIGroup    string
+	Resource    string
+	Subresource string
+	Namespace   string
+	Name        string
+	Object      runtime.Object
+	Old         runtime.Object
+}
+
+// Admission is a validating admission plugin: a non-nil error (an API
+// status error) refuses the write and nothing is stored.
+type Admission interface {
+	Admit(ctx context.Context, r *AdmissionRequest) error
+}
+
+// Admissions runs plugins in order; the first refusal wins.
+type Admissions []Admission
+
+// Admit implements Admission.
+func (as Admissions) Admit(ctx context.Context, r *AdmissionRequest) error {
+	for _, a := range as {
+		if err := a.Admit(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// userKey carries the user of a request in its context.
+type userKey struct{}
+
+// WithUser returns ctx carrying u, for what depends on who writes
+// (admission, a CSR's requester).
+func WithUser(ctx context.Context, u *User) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}
+
+// UserFrom returns the user WithUser put in ctx.
+func UserFrom(ctx context.Context) (*User, bool) {
+	u, ok := ctx.Value(userKey{}).(*User)
+	return u, ok && u != nil
+}
