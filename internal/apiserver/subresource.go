@@ -49,7 +49,7 @@ func (s *Server) serveStatus(rq *request) {
 		}
 		result, _, err := s.updateObject(rq.ctx(), rq.ep, rq.info.Namespace, rq.info.Name, updateSpec{
 			compute: func(runtime.Object) (runtime.Object, error) { return obj.DeepCopyObject(), nil },
-			status: true, subresource: rq.info.Subresource, dryRun: dry, manager: manager,
+			status:  true, subresource: rq.info.Subresource, dryRun: dry, manager: manager,
 		})
 		if err != nil {
 			s.fail(rq, err)

@@ -233,7 +233,7 @@ type updateSpec struct {
 	// subresource is the status-like subresource updated ("status",
 	// "approval"); "" for the main resource.
 	subresource string
-	dryRun bool
+	dryRun      bool
 	// createIfNew is created when the object does not exist and the
 	// resource allows create on update.
 	createIfNew runtime.Object
