@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/rest"
 
+	"github.com/kemudi/kemudi/internal/cluster"
 	"github.com/kemudi/kemudi/internal/kubelet"
 )
 
@@ -30,7 +31,7 @@ func newKubeletCommand() *cobra.Command {
 			}
 			return runAgainst(cmd, kubeconfig, func(ctx context.Context, cfg *rest.Config) error {
 				o.Log = slog.Default()
-				return kubelet.Run(ctx, cfg, o)
+				return cluster.RunKubelet(ctx, cfg, o)
 			})
 		},
 	}
@@ -64,6 +65,7 @@ func (kf *kubeletFlags) register(f *pflag.FlagSet, defaults kubelet.Options) {
 	f.StringSliceVar(&o.ClusterDNS, "cluster-dns", o.ClusterDNS, "nameservers of ClusterFirst pods")
 	f.StringVar(&o.ClusterDomain, "cluster-domain", o.ClusterDomain, "the cluster's DNS domain")
 	f.DurationVar(&o.StatusInterval, "node-status-update-frequency", o.StatusInterval, "how often the node's status is computed")
+	f.Int32Var(&o.Port, "kubelet-port", o.Port, "port of the kubelet's HTTPS API (logs, exec, attach, port-forward, stats); 0 serves none")
 	f.DurationVar(&o.SyncFrequency, "sync-frequency", o.SyncFrequency, "how often each pod is synced without a change")
 }
 

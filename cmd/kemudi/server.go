@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -72,6 +73,7 @@ func newServerCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				ao.KubeletCADir = filepath.Join(o.DataDir, "tls")
 				agent, err := cluster.AgentComponent(ao)
 				if err != nil {
 					return err

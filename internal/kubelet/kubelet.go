@@ -101,7 +101,7 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 		Name: opts.NodeName, Client: client, Runtime: k.rt, Recorder: k.recorder,
 		Labels: opts.NodeLabels, Taints: opts.Taints, NodeIPs: opts.NodeIPs,
 		KubeReserved: opts.KubeReserved, SystemReserved: opts.SystemReserved, MaxPods: opts.MaxPods,
-		DataDir: opts.RootDir, KubeletVersion: Version,
+		DataDir: opts.RootDir, KubeletVersion: Version, KubeletPort: opts.Port,
 		StatusInterval: opts.StatusInterval, ReportInterval: 5 * time.Minute, LeaseInterval: opts.LeaseInterval, LeaseDuration: 40,
 		Log: log,
 	})

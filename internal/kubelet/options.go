@@ -30,6 +30,9 @@ type Options struct {
 	MaxPods         int64
 	ClusterDNS      []string // nameservers of ClusterFirst pods
 	ClusterDomain   string
+	// Port is where the kubelet's API (internal/kubelet/server) listens,
+	// reported in the node's status.daemonEndpoints; 0 reports none.
+	Port int32
 	// Dial opens connections to pods for probes and HTTP hooks; nil is a
 	// plain dialer (the kubelet runs in the node's network namespace).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -47,6 +50,7 @@ func DefaultOptions() Options {
 		RootDir:         "/var/lib/kemudi/agent/kubelet",
 		PodLogDir:       "/var/log/pods",
 		MaxPods:         110,
+		Port:            10250,
 		ClusterDNS:      []string{"10.43.0.10"},
 		ClusterDomain:   "cluster.local",
 		StatusInterval:  10 * time.Second,

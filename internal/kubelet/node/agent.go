@@ -46,6 +46,9 @@ type Config struct {
 	MaxPods        int64
 	DataDir        string // its filesystem is the node's ephemeral storage
 	KubeletVersion string
+	// KubeletPort is where the kubelet's API listens (status.daemonEndpoints);
+	// 0 reports none.
+	KubeletPort int32
 	// StatusInterval is how often the status is computed (written only
 	// when it changed, or every ReportInterval); LeaseInterval how often
 	// the Lease is renewed; LeaseDuration its leaseDurationSeconds.
@@ -223,7 +226,7 @@ func (a *Agent) facts(ctx context.Context) Facts {
 	f := Facts{
 		Info: a.info, KubeletVersion: a.cfg.KubeletVersion, MaxPods: a.cfg.MaxPods,
 		KubeReserved: a.cfg.KubeReserved, SystemReserved: a.cfg.SystemReserved,
-		Addresses: Addresses(a.cfg.NodeIPs, a.cfg.Name),
+		Addresses: Addresses(a.cfg.NodeIPs, a.cfg.Name), KubeletPort: a.cfg.KubeletPort,
 	}
 	m, err := ReadMachine(a.cfg.DataDir)
 	if err != nil {

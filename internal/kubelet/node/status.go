@@ -29,6 +29,7 @@ type Facts struct {
 	KubeReserved   corev1.ResourceList
 	SystemReserved corev1.ResourceList
 	Addresses      []corev1.NodeAddress
+	KubeletPort    int32
 	// RuntimeVersion is "<name>://<version>"; RuntimeErr is why the
 	// runtime could not be asked, else RuntimeStatus is its answer.
 	RuntimeVersion string
@@ -123,6 +124,9 @@ func ComputeStatus(f Facts, prev corev1.NodeStatus, now metav1.Time) corev1.Node
 		}
 	}
 	st.Conditions = conds
+	if f.KubeletPort != 0 {
+		st.DaemonEndpoints.KubeletEndpoint.Port = f.KubeletPort
+	}
 	return st
 }
 

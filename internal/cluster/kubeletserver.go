@@ -1,0 +1,170 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kemudi/kemudi/internal/kubelet"
+	"github.com/kemudi/kemudi/internal/kubelet/node"
+	kubeletserver "github.com/kemudi/kemudi/internal/kubelet/server"
+)
+
+// KubeletClientUser is who the API server is to kubelets when it proxies
+// logs, exec, attach, port-forward and nodes/proxy (kubeadm's name; in
+// system:masters so that every kubelet's SubjectAccessReview allows it).
+const KubeletClientUser = "kube-apiserver-kubelet-client"
+
+// KubeletClientCert is the API server's client certificate for kubelets.
+func (p *PKI) KubeletClientCert() (tls.Certificate, error) {
+	return p.ClientCert("kubelet-client", KubeletClientUser, []string{"system:masters"})
+}
+
+// KubeletServingCert signs a node's kubelet serving certificate for its
+// name and addresses with the cluster CA (the node of kemudi server,
+// which holds the CA; other nodes get theirs through a CSR).
+func (p *PKI) KubeletServingCert(nodeName string, ips []net.IP) (tls.Certificate, error) {
+	name := "kubelet-serving-" + nodeName
+	certPath, keyPath := filepath.Join(p.Dir, name+".crt"), filepath.Join(p.Dir, name+".key")
+	hosts := []string{nodeName}
+	for _, ip := range ips {
+		hosts = append(hosts, ip.String())
+	}
+	if cert, key, err := readPair(certPath, keyPath); err == nil && coversHosts(cert, hosts) && time.Until(cert.NotAfter) > 30*24*time.Hour {
+		return tlsPair(cert, key), nil
+	}
+	return p.issue(certPath, keyPath, &x509.Certificate{
+		// Upstream's kubelet-serving certificates name the node so.
+		Subject:     pkix.Name{CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"}},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{nodeName},
+		IPAddresses: ips,
+	})
+}
+
+// RunKubelet runs a kubelet with its API server against the runtime at
+// o.RuntimeEndpoint (`kemudi kubelet`).
+func RunKubelet(ctx context.Context, cfg *rest.Config, o kubelet.Options) error {
+	return runKubelet(ctx, cfg, AgentOptions{Kubelet: o}, nil)
+}
+
+// runKubelet runs the kubelet and, beside it, its API server on
+// Kubelet.Port (0: none). rt is the runtime the kubelet uses; nil dials
+// Kubelet.RuntimeEndpoint.
+func runKubelet(ctx context.Context, cfg *rest.Config, o AgentOptions, rt kubelet.Runtime) error {
+	if rt != nil {
+		o.Kubelet.Runtime = rt
+	}
+	if o.Kubelet.Port == 0 {
+		return kubelet.Run(ctx, cfg, o.Kubelet)
+	}
+	if o.Kubelet.NodeName == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("node name: %w", err)
+		}
+		o.Kubelet.NodeName = h
+	}
+	if len(o.Kubelet.NodeIPs) == 0 {
+		ip, err := node.DefaultIP()
+		if err != nil {
+			return err
+		}
+		o.Kubelet.NodeIPs = []net.IP{ip}
+	}
+	if rt == nil {
+		dialed, closeRT, err := kubelet.Dial(o.Kubelet.RuntimeEndpoint)
+		if err != nil {
+			return err
+		}
+		defer closeRT()
+		rt = dialed
+	}
+	srv, l, err := newKubeletServer(cfg, o, rt)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, l) }()
+	err = kubelet.Run(ctx, cfg, o.Kubelet)
+	cancel()
+	if serr := <-served; serr != nil && err == nil {
+		err = serr
+	}
+	return err
+}
+
+func newKubeletServer(cfg *rest.Config, o AgentOptions, rt kubelet.Runtime) (*kubeletserver.Server, net.Listener, error) {
+	k := o.Kubelet
+	cert, err := kubeletServingCert(o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubelet serving certificate: %w", err)
+	}
+	cas, err := clusterCAs(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := kubernetes.NewForConfig(rest.CopyConfig(cfg))
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubelet server API client: %w", err)
+	}
+	srv, err := kubeletserver.New(kubeletserver.Config{
+		NodeName: k.NodeName, Runtime: rt, Client: client, ClientCAs: cas,
+		GetCertificate: kubeletserver.Static(cert), RootDir: k.RootDir, Log: k.Log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(int(k.Port))))
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubelet server: listen: %w", err)
+	}
+	return srv, l, nil
+}
+
+// kubeletServingCert is signed by the cluster CA when this process holds
+// it, else self-signed as upstream's kubelet does without a certificate.
+func kubeletServingCert(o AgentOptions) (tls.Certificate, error) {
+	k := o.Kubelet
+	if o.KubeletCADir != "" {
+		if _, err := os.Stat(filepath.Join(o.KubeletCADir, "ca.key")); err == nil {
+			pki, err := LoadOrCreatePKI(o.KubeletCADir)
+			if err != nil {
+				return tls.Certificate{}, err
+			}
+			return pki.KubeletServingCert(k.NodeName, k.NodeIPs)
+		}
+	}
+	return kubeletserver.SelfSigned(filepath.Join(k.RootDir, "pki"), k.NodeName, k.NodeIPs)
+}
+
+// clusterCAs are the CAs whose client certificates the kubelet accepts:
+// the cluster CA its own API client trusts.
+func clusterCAs(cfg *rest.Config) (*x509.CertPool, error) {
+	data := cfg.TLSClientConfig.CAData
+	if len(data) == 0 && cfg.TLSClientConfig.CAFile != "" {
+		var err error
+		if data, err = os.ReadFile(cfg.TLSClientConfig.CAFile); err != nil {
+			return nil, fmt.Errorf("cluster CA: %w", err)
+		}
+	}
+	pool := x509.NewCertPool()
+	if len(data) == 0 || !pool.AppendCertsFromPEM(data) {
+		return nil, errors.New("kubelet server: the API client config has no CA to verify client certificates with")
+	}
+	return pool, nil
+}
