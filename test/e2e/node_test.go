@@ -85,7 +85,7 @@ func newServerNode(t *testing.T, standaloneAgent bool) *serverNode {
 	}
 	serverArgs := []string{"--net=" + n.netnsPath, n.bin, "server",
 		"--data-dir", n.dataDir,
-		"--https-listen-port", itoa(port), "--bind-address", "127.0.0.1",
+		"--https-listen-port", itoa(port), "--bind-address", "0.0.0.0", // in the test's namespace: other nodes reach it
 		"--advertise-address", serverNodeIP}
 	if standaloneAgent {
 		serverArgs = append(serverArgs, "--disable-agent")

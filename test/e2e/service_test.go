@@ -10,45 +10,70 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kemudi/kemudi/bench/harness"
 	"github.com/kemudi/kemudi/internal/testimages"
 )
 
-// TestServiceTraffic is the services issue's user story on `kemudi server`
-// with its own node: a Deployment of three HTTP pods exposed as a
-// NodePort Service carries traffic from the node to its cluster IP,
-// balanced over the pods, and from another machine (a network namespace
-// of the test's, wired to the node) to the node's port; a pod finds the
-// Service by name through cluster DNS at 10.43.0.10, served by the node's
-// own DNS server behind kube-system/kube-dns.
+// TestServiceTraffic is the services issue's user story on two nodes:
+// `kemudi server` with its own node, and `kemudi agent` in a network
+// namespace of its own linked to it. A Deployment of three HTTP pods
+// spread over both, exposed as a NodePort Service, carries traffic from
+// each node to its cluster IP, balanced over the pods, and from another
+// machine (a network namespace of the test's, wired to the first node) to
+// the port on each node's address; a pod on each node finds the Service by
+// name through cluster DNS at 10.43.0.10, answered by its node's own DNS
+// server behind kube-system/kube-dns.
 func TestServiceTraffic(t *testing.T) {
 	n := newServerNode(t, false)
-	eventuallyKubectl(t, n, 2*time.Minute, "node-1 Ready", func() (bool, string) {
-		out, err := n.tryKubectl("get", "node", "node-1", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
-		return err == nil && out == "True", out
-	})
+	n2 := n.addAgentNode("node-2", agentNodeIP)
+	nodeIPs := map[string]string{"node-1": serverNodeIP, "node-2": agentNodeIP}
+	logDirs := map[string]string{"node-1": filepath.Join(filepath.Dir(n.dataDir), "pods"), "node-2": filepath.Join(n2.tmp, "pods")}
+	netns := map[string]string{"node-1": n.netnsPath, "node-2": n2.netnsPath}
+	for node := range nodeIPs {
+		eventuallyKubectl(t, n, 2*time.Minute, node+" Ready", func() (bool, string) {
+			out, err := n.tryKubectl("get", "node", node, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+			return err == nil && out == "True", out
+		})
+	}
+	n2.routePodsFromServer(n)
 
-	// kube-dns exists as upstream's, and its endpoint is the node's server.
+	// kube-dns exists as upstream's, and its endpoints are the nodes' servers.
 	svc := n.kubectl("get", "svc", "-n", "kube-system", "kube-dns", "-o",
 		`jsonpath={.spec.clusterIP} {range .spec.ports[*]}{.name}:{.port}/{.protocol} {end}{.metadata.labels.k8s-app}`)
 	if want := "10.43.0.10 dns:53/UDP dns-tcp:53/TCP metrics:9153/TCP kube-dns"; svc != want {
 		t.Errorf("kube-dns service = %q, want %q", svc, want)
 	}
-	eventuallyKubectl(t, n, time.Minute, "kube-dns endpoints on node-1", func() (bool, string) {
+	eventuallyKubectl(t, n, time.Minute, "kube-dns endpoints on every node", func() (bool, string) {
 		out, err := n.tryKubectl("get", "endpointslices", "-n", "kube-system", "-l", "kubernetes.io/service-name=kube-dns", "-o",
 			`jsonpath={range .items[*]}{range .endpoints[*]}{.nodeName}={.addresses[0]} {end}{end}`)
-		return err == nil && strings.TrimSpace(out) == "node-1="+serverNodeIP, out
+		got := strings.Fields(out)
+		sort.Strings(got)
+		return err == nil && strings.Join(got, " ") == "node-1="+serverNodeIP+" node-2="+agentNodeIP, out
 	})
-	if out := n.kubectl("get", "endpointslices", "-n", "kube-system"); !strings.Contains(out, "kube-dns-node-1") || !strings.Contains(out, serverNodeIP) {
-		t.Errorf("kubectl get endpointslices -n kube-system:\n%s", out)
+	slices := n.kubectl("get", "endpointslices", "-n", "kube-system")
+	for node, ip := range nodeIPs {
+		if !strings.Contains(slices, "kube-dns-"+node) || !strings.Contains(slices, ip) {
+			t.Errorf("kubectl get endpointslices -n kube-system lacks %s at %s:\n%s", node, ip, slices)
+		}
 	}
 
 	image := n.registry.Ref("busybox:1")
-	n.kubectl("create", "deployment", "web", "--image="+image, "--replicas=3", "--port=8080", "--",
-		"sh", "-c", "echo hello from $(hostname) > /tmp/index.html && exec httpd -f -p 8080 -h /tmp")
-	n.kubectl("rollout", "status", "deployment/web", "--timeout=120s")
+	n2.importImage(n, image)
+	manifest := filepath.Join(t.TempDir(), "web.yaml")
+	if err := os.WriteFile(manifest, []byte(strings.ReplaceAll(webDeployment, "IMAGE", image)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n.kubectl("apply", "-f", manifest)
+	n.kubectl("rollout", "status", "deployment/web", "--timeout=180s")
 	pods := n.webPods()
 	if len(pods) != 3 {
 		t.Fatalf("pods = %+v, want 3", pods)
+	}
+	wide := n.kubectl("get", "pods", "-l", "app=web", "-o", "wide")
+	if !strings.Contains(wide, "node-1") || !strings.Contains(wide, "node-2") {
+		t.Errorf("web pods not spread over both nodes:\n%s", wide)
 	}
 	n.kubectl("expose", "deployment", "web", "--port=80", "--target-port=8080", "--type=NodePort")
 	clusterIP := n.kubectl("get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}")
@@ -57,64 +82,101 @@ func TestServiceTraffic(t *testing.T) {
 		t.Fatalf("service web: cluster IP %q node port %q", clusterIP, nodePort)
 	}
 
-	// From the node: the cluster IP reaches every pod.
-	n.waitAllPodsAnswer(pods, "from the node to the cluster IP", n.netnsPath, "http://"+clusterIP+"/")
-
-	// From outside the node: a client namespace with its own address,
-	// routed to the node's address through a link of its own.
+	// From outside the nodes: a client namespace with its own address,
+	// linked to node-1 and routed to both nodes' addresses through it.
 	client := newClientNetns(t, n.netnsName)
-	n.waitAllPodsAnswer(pods, "from outside to the node port", client, "http://"+serverNodeIP+":"+nodePort+"/")
+	for _, node := range []string{"node-1", "node-2"} {
+		// From each node: the cluster IP reaches every pod, on both nodes.
+		n.waitAllPodsAnswer(pods, "from "+node+" to the cluster IP", netns[node], "http://"+clusterIP+"/")
+		// From outside: the node port on each node's address.
+		n.waitAllPodsAnswer(pods, "from outside to "+node+"'s node port", client, "http://"+nodeIPs[node]+":"+nodePort+"/")
+		// From each node, DNS through the service address.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		out, err := exec.CommandContext(ctx, "nsenter", "--net="+netns[node], testimages.BusyboxPath,
+			"nslookup", "web.default.svc.cluster.local", "10.43.0.10").CombinedOutput()
+		cancel()
+		if err != nil || !strings.Contains(string(out), clusterIP) {
+			t.Errorf("nslookup web.default.svc.cluster.local 10.43.0.10 on %s = %v:\n%s", node, err, out)
+		}
+	}
 	// Every node address serves the port, also the one on the client's link.
 	if out, err := nsWget(client, "http://"+clientLinkNodeIP+":"+nodePort+"/"); err != nil || !strings.Contains(out, "hello from web-") {
 		t.Errorf("GET node port on %s from outside = %q, %v", clientLinkNodeIP, out, err)
 	}
 
-	// From the node, DNS through the service address.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	out, err := exec.CommandContext(ctx, "nsenter", "--net="+n.netnsPath, testimages.BusyboxPath,
-		"nslookup", "web.default.svc.cluster.local", "10.43.0.10").CombinedOutput()
-	cancel()
-	if err != nil || !strings.Contains(string(out), clusterIP) {
-		t.Errorf("nslookup web.default.svc.cluster.local 10.43.0.10 on the node = %v:\n%s", err, out)
-	}
-
-	// A pod resolves the service by its full name and, through the
-	// search path, by its short one. (It prints to its log: read from the
-	// node's pod log directory.)
-	n.kubectl("run", "dnsclient", "--image="+image, "--restart=Never", "--",
-		"sh", "-c", "cat /etc/resolv.conf; echo ---; nslookup web.default.svc.cluster.local; echo ---; wget -qO- http://web/; echo ---")
-	eventuallyKubectl(t, n, 2*time.Minute, "dnsclient finished", func() (bool, string) {
-		out, err := n.tryKubectl("get", "pod", "dnsclient", "-o", "jsonpath={.status.phase}")
-		return err == nil && (out == "Succeeded" || out == "Failed"), out
-	})
-	logs := n.podLog(t, "default", "dnsclient", "dnsclient")
-	parts := strings.Split(logs, "---\n")
-	if len(parts) < 4 {
-		t.Fatalf("dnsclient log:\n%s", logs)
-	}
-	resolv, lookup, get := parts[0], parts[1], parts[2]
-	for _, want := range []string{"nameserver 10.43.0.10", "search default.svc.cluster.local svc.cluster.local cluster.local", "options ndots:5"} {
-		if !strings.Contains(resolv, want) {
-			t.Errorf("pod resolv.conf lacks %q:\n%s", want, resolv)
+	// A pod on each node resolves the service by its full name and,
+	// through the search path, by its short one. (It prints to its log:
+	// read from the node's pod log directory.)
+	for _, node := range []string{"node-1", "node-2"} {
+		pod := "dnsclient-" + node
+		n.kubectl("run", pod, "--image="+image, "--restart=Never",
+			`--overrides={"apiVersion":"v1","spec":{"nodeName":"`+node+`"}}`, "--",
+			"sh", "-c", "cat /etc/resolv.conf; echo ---; nslookup web.default.svc.cluster.local; echo ---; wget -qO- http://web/; echo ---")
+		eventuallyKubectl(t, n, 2*time.Minute, pod+" finished", func() (bool, string) {
+			out, err := n.tryKubectl("get", "pod", pod, "-o", "jsonpath={.status.phase}")
+			return err == nil && (out == "Succeeded" || out == "Failed"), out
+		})
+		logs := podLog(t, logDirs[node], "default", pod, pod)
+		parts := strings.Split(logs, "---\n")
+		if len(parts) < 4 {
+			t.Errorf("%s log:\n%s", pod, logs)
+			continue
+		}
+		resolv, lookup, get := parts[0], parts[1], parts[2]
+		for _, want := range []string{"nameserver 10.43.0.10", "search default.svc.cluster.local svc.cluster.local cluster.local", "options ndots:5"} {
+			if !strings.Contains(resolv, want) {
+				t.Errorf("%s: resolv.conf lacks %q:\n%s", pod, want, resolv)
+			}
+		}
+		if !strings.Contains(lookup, "web.default.svc.cluster.local") || !strings.Contains(lookup, clusterIP) {
+			t.Errorf("%s: nslookup web.default.svc.cluster.local, want %s:\n%s", pod, clusterIP, lookup)
+		}
+		if !strings.Contains(get, "hello from web-") {
+			t.Errorf("%s: wget http://web/:\n%s", pod, get)
 		}
 	}
-	if !strings.Contains(lookup, "web.default.svc.cluster.local") || !strings.Contains(lookup, clusterIP) {
-		t.Errorf("nslookup web.default.svc.cluster.local in a pod, want %s:\n%s", clusterIP, lookup)
-	}
-	if !strings.Contains(get, "hello from web-") {
-		t.Errorf("wget http://web/ in a pod:\n%s", get)
-	}
 
-	// The node's proxy and DNS ran without failing (a refused watch or
-	// write would show as a restart).
-	sum := n.proc.Logs()
-	t.Logf("server log: %d warnings, %d errors %q", sum.Warnings, sum.Errors, sum.Samples)
-	for _, l := range sum.Samples {
-		if strings.Contains(l, "component=proxy") || strings.Contains(l, "component=dns") || strings.Contains(l, "dns:") {
-			t.Errorf("server log: %s", l)
+	// The nodes' proxies and DNS servers ran without failing (a refused
+	// watch or write would show as a restart).
+	for name, p := range map[string]*harness.Process{"server": n.proc, "agent": n2.proc} {
+		sum := p.Logs()
+		t.Logf("%s log: %d warnings, %d errors %q", name, sum.Warnings, sum.Errors, sum.Samples)
+		for _, l := range sum.Samples {
+			if strings.Contains(l, "component=proxy") || strings.Contains(l, "component=dns") || strings.Contains(l, "dns:") {
+				t.Errorf("%s log: %s", name, l)
+			}
 		}
 	}
 }
+
+// webDeployment serves "hello from <pod>" on 8080, one pod per node
+// first (a topology spread constraint).
+const webDeployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      topologySpreadConstraints:
+      - maxSkew: 1
+        topologyKey: kubernetes.io/hostname
+        whenUnsatisfiable: DoNotSchedule
+        labelSelector:
+          matchLabels: {app: web}
+      containers:
+      - name: busybox
+        image: IMAGE
+        command: [sh, -c, "echo hello from $(hostname) > /tmp/index.html && exec httpd -f -p 8080 -h /tmp"]
+        ports:
+        - containerPort: 8080
+`
 
 // waitAllPodsAnswer GETs url from inside netns until every pod answered
 // (the proxy spreads connections at random).
@@ -163,7 +225,7 @@ const (
 
 // newClientNetns makes a network namespace for a machine outside the
 // node, linked to the node's namespace by a veth pair, with a route to
-// the node's address; it returns its path.
+// the nodes' addresses; it returns its path.
 func newClientNetns(t *testing.T, nodeNetns string) string {
 	t.Helper()
 	name := "kemudi-e2e-cli-" + randHex(4)
@@ -175,17 +237,17 @@ func newClientNetns(t *testing.T, nodeNetns string) string {
 	nsRun(t, path, "ip", "addr", "add", clientIP+"/24", "dev", "cli0")
 	nsRun(t, path, "ip", "link", "set", "cli0", "up")
 	nsRun(t, path, "ip", "route", "add", serverNodeIP+"/32", "via", clientLinkNodeIP)
+	nsRun(t, path, "ip", "route", "add", agentNodeIP+"/32", "via", clientLinkNodeIP)
 	node := "/var/run/netns/" + nodeNetns
 	nsRun(t, node, "ip", "addr", "add", clientLinkNodeIP+"/24", "dev", "ext0")
 	nsRun(t, node, "ip", "link", "set", "ext0", "up")
 	return path
 }
 
-// podLog is a container's log as the kubelet wrote it under the node's
+// podLog is a container's log as the kubelet wrote it under a node's
 // pod log directory (CRI format: time, stream, tag, then the line).
-func (n *serverNode) podLog(t *testing.T, namespace, pod, container string) string {
+func podLog(t *testing.T, logDir, namespace, pod, container string) string {
 	t.Helper()
-	logDir := filepath.Join(filepath.Dir(n.dataDir), "pods")
 	files, _ := filepath.Glob(filepath.Join(logDir, namespace+"_"+pod+"_*", container, "*.log"))
 	if len(files) == 0 {
 		t.Fatalf("no log of %s/%s/%s under %s", namespace, pod, container, logDir)
@@ -205,4 +267,94 @@ func (n *serverNode) podLog(t *testing.T, namespace, pod, container string) stri
 		}
 	}
 	return out.String()
+}
+
+// agentNode is a second node: `kemudi agent` in a network namespace of its
+// own, linked to the server's node by a veth pair (the server's node is
+// its router to everything else).
+type agentNode struct {
+	t                    *testing.T
+	name, ip             string
+	netnsName, netnsPath string
+	tmp                  string
+	proc                 *harness.Process
+}
+
+// The link between the server's node and the agent's.
+const (
+	agentNodeIP     = "10.97.0.2"
+	agentLinkServer = "10.97.0.1"
+)
+
+func (n *serverNode) addAgentNode(name, ip string) *agentNode {
+	t := n.t
+	t.Helper()
+	a := &agentNode{t: t, name: name, ip: ip, tmp: t.TempDir()}
+	a.netnsName = "kemudi-e2e-" + randHex(4)
+	a.netnsPath = "/var/run/netns/" + a.netnsName
+	cgroupRoot := "/" + a.netnsName
+	run(t, "ip", "netns", "add", a.netnsName)
+	t.Cleanup(func() { run(t, "ip", "netns", "del", a.netnsName) })
+	t.Cleanup(func() { removeCgroupTree(t, cgroupRoot) })
+	t.Cleanup(func() { unmountUnder(t, a.tmp) })
+	t.Cleanup(func() { killWithArg(a.tmp) })
+	nsRun(t, a.netnsPath, "ip", "link", "set", "lo", "up")
+	nsRun(t, a.netnsPath, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "to-"+name, "netns", n.netnsName)
+	nsRun(t, a.netnsPath, "ip", "addr", "add", ip+"/24", "dev", "eth0")
+	nsRun(t, a.netnsPath, "ip", "link", "set", "eth0", "up")
+	nsRun(t, n.netnsPath, "ip", "addr", "add", agentLinkServer+"/24", "dev", "to-"+name)
+	nsRun(t, n.netnsPath, "ip", "link", "set", "to-"+name, "up")
+	nsRun(t, a.netnsPath, "ip", "route", "add", "default", "via", agentLinkServer)
+
+	// The admin kubeconfig, with the API at the server node's address.
+	// (Joining with a node identity by token is issue 10's.)
+	kc, err := os.ReadFile(n.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(a.tmp, "agent.kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(strings.ReplaceAll(string(kc), "https://127.0.0.1:", "https://"+serverNodeIP+":")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.proc = n.startProcess("agent-"+name, "kubelet running", "--net="+a.netnsPath, n.bin, "agent",
+		"--kubeconfig", kubeconfig, "--data-dir", filepath.Join(a.tmp, "data"),
+		"--node-name", name, "--node-ip", ip,
+		"--cri-socket", filepath.Join(a.tmp, "cri.sock"),
+		"--runtime-state-dir", filepath.Join(a.tmp, "state"),
+		"--pod-log-dir", filepath.Join(a.tmp, "pods"),
+		"--cgroup-root", cgroupRoot)
+	return a
+}
+
+// routePodsFromServer routes the agent node's pod range through its
+// address on the server's node, as the cloud provider's routes would.
+func (a *agentNode) routePodsFromServer(n *serverNode) {
+	cidr := n.kubectl("get", "node", a.name, "-o", "jsonpath={.spec.podCIDR}")
+	if cidr == "" {
+		a.t.Fatalf("node %s has no podCIDR", a.name)
+	}
+	nsRun(a.t, n.netnsPath, "ip", "route", "replace", cidr, "via", a.ip)
+}
+
+// importImage puts ref into the agent's runtime (the test registry
+// listens on the server node's loopback, out of the agent's reach).
+func (a *agentNode) importImage(n *serverNode, ref string) {
+	t := a.t
+	img, err := testimages.Busybox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tarball := filepath.Join(a.tmp, "busybox.tar")
+	f, err := os.Create(tarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = testimages.DockerArchive(f, map[string]v1.Image{ref: img})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, n.bin, "image", "--runtime-endpoint", filepath.Join(a.tmp, "cri.sock"), "import", tarball)
 }
