@@ -10,13 +10,13 @@ import (
 
 // Resources returns every served resource, in upstream's discovery order:
 // the groups by kube-apiserver's priorities (core, apps, events.k8s.io,
-// autoscaling, batch, networking, policy, rbac, storage, scheduling,
+// autoscaling, batch, certificates, networking, policy, rbac, storage, scheduling,
 // coordination, discovery), the resources of a group in alphabetical
 // order. kubectl follows it, e.g. for the tables of `kubectl get all`.
 func Resources() []*registry.Resource {
 	var rs []*registry.Resource
 	for _, group := range [][]*registry.Resource{
-		core(), apps(), events(), autoscaling(), batch(),
+		core(), apps(), events(), autoscaling(), batch(), certificates(),
 		networking(), policy(), rbac(), storage(), scheduling(),
 		coordination(), discovery(),
 	} {
