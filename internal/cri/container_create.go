@@ -131,7 +131,7 @@ func (r *Runtime) specInput(c container, sb sandbox, img image.Image) (specInput
 	sc := cfg.GetLinux().GetSecurityContext()
 	in := specInput{
 		ID: c.ID, Config: cfg, Sandbox: &sb, Image: img.Config, Rootfs: c.Rootfs,
-		SwapAvailable: r.swapAvailable, MinOOMScoreAdj: r.minOOMScoreAdj,
+		SwapAvailable: r.swapAvailable, MinOOMScoreAdj: r.minOOMScoreAdj, HostCapabilities: r.hostCaps,
 	}
 	db, err := readUserDB(c.Rootfs)
 	if err != nil {
@@ -141,6 +141,9 @@ func (r *Runtime) specInput(c container, sb sandbox, img image.Image) (specInput
 		return in, err
 	}
 	for i, m := range cfg.GetMounts() {
+		if m.GetImage().GetImage() != "" {
+			return in, fmt.Errorf("config.mounts[%d].image: image volumes are not supported: %w", i, errUnimplemented)
+		}
 		if _, err := os.Stat(m.GetHostPath()); err != nil {
 			return in, invalidArg(fmt.Sprintf("config.mounts[%d].host_path", i), "%v", err)
 		}

@@ -19,6 +19,9 @@ func failedPrecondition(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errFailedPrecondition, fmt.Sprintf(format, args...))
 }
 
+// errUnimplemented marks a feature this runtime does not have.
+var errUnimplemented = errors.New("not implemented")
+
 // grpcError turns an error into the status a CRI client expects; what and
 // why stay in the message.
 func grpcError(err error) error {
@@ -43,6 +46,8 @@ func grpcError(err error) error {
 		code = codes.Unauthenticated
 	case errors.Is(err, errAlreadyExists), errors.Is(err, image.ErrAlreadyExists), errors.Is(err, supervisor.ErrAlreadyExists):
 		code = codes.AlreadyExists
+	case errors.Is(err, errUnimplemented):
+		code = codes.Unimplemented
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):

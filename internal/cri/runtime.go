@@ -123,6 +123,7 @@ type Runtime struct {
 
 	swapAvailable  bool
 	minOOMScoreAdj int
+	hostCaps       []string // the runtime's bounding set
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -165,6 +166,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		containers:     newStore(filepath.Join(opts.Root, "containers"), "container.json", containerID),
 		swapAvailable:  swapAccounted(),
 		minOOMScoreAdj: ownOOMScoreAdj(),
+		hostCaps:       hostCapabilities(),
 	}
 	ok := false
 	defer func() {

@@ -11,7 +11,7 @@ import (
 // for privileged containers, and when nothing is asked for, as containerd
 // does by default), the built-in default for RuntimeDefault, a node file
 // for Localhost (read by the caller).
-func seccompProfile(sc *runtimeapi.LinuxContainerSecurityContext, localhost *specs.LinuxSeccomp) (*specs.LinuxSeccomp, error) {
+func seccompProfile(sc *runtimeapi.LinuxContainerSecurityContext, localhost *specs.LinuxSeccomp, hostCaps []string) (*specs.LinuxSeccomp, error) {
 	if sc.GetPrivileged() {
 		return nil, nil
 	}
@@ -20,7 +20,7 @@ func seccompProfile(sc *runtimeapi.LinuxContainerSecurityContext, localhost *spe
 	case runtimeapi.SecurityProfile_Unconfined:
 		return nil, nil
 	case runtimeapi.SecurityProfile_RuntimeDefault:
-		return defaultSeccomp(capabilities(sc).Bounding), nil
+		return defaultSeccomp(capabilities(sc, hostCaps).Bounding), nil
 	case runtimeapi.SecurityProfile_Localhost:
 		if localhost == nil {
 			return nil, invalidArg("config.linux.security_context.seccomp.localhost_ref", "profile %q not loaded", ref)

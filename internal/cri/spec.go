@@ -35,6 +35,9 @@ type specInput struct {
 	// MinOOMScoreAdj is the lowest oom_score_adj this machine allows the
 	// runtime to set (lowering below its own is refused here).
 	MinOOMScoreAdj int
+	// HostCapabilities are those the runtime itself holds (its bounding
+	// set): all a privileged container can get. nil: every one known.
+	HostCapabilities []string
 }
 
 // invalidArgumentError says which field of the request is wrong; the verbs
@@ -83,7 +86,7 @@ func buildSpec(in specInput) (*specs.Spec, error) {
 		return nil, invalidArg("config.working_dir", "%q is not an absolute path", s.Process.Cwd)
 	}
 	s.Process.User.AdditionalGids = supplementaryGroups(in.User, sc.GetSupplementalGroups())
-	s.Process.Capabilities = capabilities(sc)
+	s.Process.Capabilities = capabilities(sc, in.HostCapabilities)
 	ns, err := namespaces(in)
 	if err != nil {
 		return nil, err
@@ -97,6 +100,7 @@ func buildSpec(in specInput) (*specs.Spec, error) {
 	if s.Mounts, err = mounts(in); err != nil {
 		return nil, err
 	}
+	s.Linux.RootfsPropagation = rootfsPropagation(in.Config.GetMounts())
 	if err := resources(s, in); err != nil {
 		return nil, err
 	}
@@ -107,7 +111,7 @@ func buildSpec(in specInput) (*specs.Spec, error) {
 		s.Linux.MaskedPaths = orDefault(sc.GetMaskedPaths(), defaultMaskedPaths)
 		s.Linux.ReadonlyPaths = orDefault(sc.GetReadonlyPaths(), defaultReadonlyPaths)
 	}
-	if s.Linux.Seccomp, err = seccompProfile(sc, in.LocalhostSeccomp); err != nil {
+	if s.Linux.Seccomp, err = seccompProfile(sc, in.LocalhostSeccomp, in.HostCapabilities); err != nil {
 		return nil, err
 	}
 	// AppArmor and SELinux are not supported on these nodes: profiles are
@@ -230,3 +234,20 @@ var (
 		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 	}
 )
+
+// rootfsPropagation is what the container's root mount must be for its
+// volumes' propagation to work, as containerd sets it: shared when a mount
+// is bidirectional (mounts made inside reach the host through it), slave
+// when one only receives the host's, else runc's default.
+func rootfsPropagation(ms []*runtimeapi.Mount) string {
+	out := ""
+	for _, m := range ms {
+		switch m.GetPropagation() {
+		case runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL:
+			return "rshared"
+		case runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER:
+			out = "rslave"
+		}
+	}
+	return out
+}

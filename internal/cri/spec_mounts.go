@@ -90,6 +90,10 @@ func bindMount(i int, m *runtimeapi.Mount) (specs.Mount, error) {
 	default:
 		return specs.Mount{}, invalidArg(field("propagation"), "unknown propagation %v", m.GetPropagation())
 	}
+	if m.GetRecursiveReadOnly() && m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE {
+		// a read-only tree that mounts may enter later could not stay read-only
+		return specs.Mount{}, invalidArg(field("recursive_read_only"), "needs propagation PROPAGATION_PRIVATE, not %v", m.GetPropagation())
+	}
 	if m.GetReadonly() {
 		opts = append(opts, "ro")
 		if m.GetRecursiveReadOnly() {

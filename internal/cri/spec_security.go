@@ -1,6 +1,8 @@
 package cri
 
 import (
+	"os"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -36,13 +38,18 @@ func capName(s string) string {
 	return s
 }
 
-// capabilities is the default set (all of them when privileged), with the
+// capabilities is the default set (all of host's when privileged; host
+// nil is every capability known), with the
 // CRI's additions and then its removals; "ALL" works on either side as in
 // containerd.
-func capabilities(sc *runtimeapi.LinuxContainerSecurityContext) *specs.LinuxCapabilities {
+func capabilities(sc *runtimeapi.LinuxContainerSecurityContext, host []string) *specs.LinuxCapabilities {
+	all := host
+	if all == nil {
+		all = allCapabilities
+	}
 	base := defaultCapabilities
 	if sc.GetPrivileged() {
-		base = allCapabilities
+		base = all
 	}
 	set := map[string]bool{}
 	for _, c := range base {
@@ -56,7 +63,7 @@ func capabilities(sc *runtimeapi.LinuxContainerSecurityContext) *specs.LinuxCapa
 	}
 	for _, c := range add {
 		if strings.EqualFold(c, "ALL") {
-			for _, a := range allCapabilities {
+			for _, a := range all {
 				set[a] = true
 			}
 			continue
@@ -79,6 +86,35 @@ func capabilities(sc *runtimeapi.LinuxContainerSecurityContext) *specs.LinuxCapa
 		caps.Inheritable = caps.Ambient // ambient capabilities must be inheritable
 	}
 	return caps
+}
+
+// hostCapabilities are the capabilities of allCapabilities in this
+// process's bounding set: "all" for a privileged container, as containerd
+// does, since one the runtime lacks cannot be given (on a machine that is
+// itself a container, CAP_SYS_RESOURCE may be missing, say).
+func hostCapabilities() []string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return allCapabilities
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		v, ok := strings.CutPrefix(line, "CapBnd:")
+		if !ok {
+			continue
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		if err != nil {
+			return allCapabilities
+		}
+		var out []string
+		for i, c := range allCapabilities {
+			if mask&(1<<i) != 0 {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	return allCapabilities
 }
 
 // orderedCaps lists known capabilities in number order, then unknown ones

@@ -106,7 +106,8 @@ func TestBuildSpec(t *testing.T) {
 				{ContainerPath: "/data", HostPath: "/var/lib/kubelet/pods/uid-1/volumes/data", Propagation: runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER},
 				{ContainerPath: "/etc/hosts", HostPath: "/var/lib/kubelet/pods/uid-1/etc-hosts"},
 				{ContainerPath: "/dev/termination-log", HostPath: "/var/lib/kubelet/pods/uid-1/containers/app/0", Readonly: false},
-				{ContainerPath: "/secrets", HostPath: "/var/lib/kubelet/pods/uid-1/volumes/secret", Readonly: true, RecursiveReadOnly: true, Propagation: runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL},
+				{ContainerPath: "/secrets", HostPath: "/var/lib/kubelet/pods/uid-1/volumes/secret", Readonly: true, RecursiveReadOnly: true},
+				{ContainerPath: "/shared", HostPath: "/var/lib/kubelet/pods/uid-1/volumes/shared", Propagation: runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL},
 			},
 		}, nil)},
 		{"host-namespaces", testInput(&runtimeapi.ContainerConfig{
@@ -173,6 +174,9 @@ func TestBuildSpecInvalid(t *testing.T) {
 		{"no command anywhere", testInput(&runtimeapi.ContainerConfig{}, func(in *specInput) { in.Image.Cmd = nil }), "config.command"},
 		{"relative working dir", testInput(&runtimeapi.ContainerConfig{WorkingDir: "app", Command: []string{"x"}}, nil), "config.working_dir"},
 		{"relative mount", testInput(&runtimeapi.ContainerConfig{Mounts: []*runtimeapi.Mount{{ContainerPath: "data", HostPath: "/d"}}}, nil), "config.mounts[0].container_path"},
+		{"recursive read-only mount with propagation", testInput(&runtimeapi.ContainerConfig{Mounts: []*runtimeapi.Mount{
+			{ContainerPath: "/data", HostPath: "/d", Readonly: true, RecursiveReadOnly: true, Propagation: runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER},
+		}}, nil), "config.mounts[0].recursive_read_only"},
 		{"privileged in unprivileged pod", testInput(&runtimeapi.ContainerConfig{
 			Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{Privileged: true}},
 		}, nil), "config.linux.security_context.privileged"},

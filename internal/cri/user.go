@@ -132,6 +132,11 @@ func (db userDB) userByID(uid uint32) (passwdEntry, bool) {
 func resolveUser(db userDB, sc *runtimeapi.LinuxContainerSecurityContext, imageUser string) (specs.User, error) {
 	var u specs.User
 	var name string
+	if sc.GetRunAsGroup() != nil && sc.GetRunAsUser() == nil && sc.GetRunAsUsername() == "" {
+		// as containerd: a group alone would pair with whatever user the
+		// image names, which the caller did not choose
+		return u, invalidArg("config.linux.security_context.run_as_group", "%d is set without run_as_user or run_as_username", sc.GetRunAsGroup().GetValue())
+	}
 	switch {
 	case sc.GetRunAsUser() != nil:
 		u.UID = uint32(sc.GetRunAsUser().GetValue())
