@@ -1,0 +1,81 @@
+package cribench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kemudi/kemudi/bench/harness"
+	"github.com/kemudi/kemudi/internal/cri/supervisor/supervisortest"
+	"github.com/kemudi/kemudi/internal/kubelet/kubelettest"
+)
+
+// BenchmarkCRI measures kemudi runtime and containerd in the same run,
+// through the same client, and prints them side by side.
+func BenchmarkCRI(b *testing.B) {
+	o := Options{Alone: 5, Pods: 30}
+	if err := harness.EnvInts(map[string]*int{"KEMUDI_BENCH_ALONE": &o.Alone, "KEMUDI_BENCH_PODS": &o.Pods}); err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	loadBefore := harness.LoadAvg()
+	var results []Result
+	for _, name := range []string{"kemudi", "containerd"} {
+		var rt *kubelettest.Runtime
+		if name == "kemudi" {
+			rt = kubelettest.StartKemudi(b, kemudiBinary(b))
+		} else {
+			rt = kubelettest.StartContainerd(b)
+		}
+		t := Target{
+			Name: name, Endpoint: rt.Endpoint, Image: rt.Images["busybox"],
+			CgroupRoot: rt.CgroupRoot, LogDir: filepath.Join(rt.Dir, "logs"),
+			Processes: func() []int { return ProcessesMentioning(rt.Dir) },
+		}
+		if name == "containerd" {
+			t.Prepull = []string{rt.Images["pause"]}
+		}
+		r, err := Run(ctx, t, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		results = append(results, r)
+	}
+	Print(os.Stdout, loadBefore, harness.LoadAvg(), results...)
+	for _, r := range results {
+		if r.Name == "kemudi" {
+			b.ReportMetric(float64(r.P99.Microseconds())/1000, "kemudi-p99-ms")
+			b.ReportMetric(float64(r.PodToRunning.Microseconds())/1000, "kemudi-1pod-ms")
+		}
+	}
+}
+
+// kemudiBinary is $KEMUDI_BIN or one built now; one built without the
+// Makefile has no supervisor embedded, so it gets one beside it.
+func kemudiBinary(b *testing.B) string {
+	bin, err := harness.SharedBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sup := filepath.Join(filepath.Dir(bin), "kemudi-supervisor")
+	if _, err := os.Stat(sup); err == nil {
+		return bin
+	}
+	data, err := os.ReadFile(supervisortest.Binary(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(sup, data, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	return bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	harness.CleanupSharedBinary()
+	os.Exit(code)
+}

@@ -1,0 +1,109 @@
+package cribench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kemudi/kemudi/bench/harness"
+)
+
+// ProcessesMentioning lists the processes whose command line contains s
+// (a runtime's directory: its daemon, shims, supervisor), not this one.
+func ProcessesMentioning(s string) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(b, []byte(s)) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// rss sums the resident memory of pids (shared pages count once per
+// process, as the containerd figures did) and counts those alive.
+func rss(pids []int) (uint64, int) {
+	var total uint64
+	n := 0
+	for _, pid := range pids {
+		m, err := harness.ReadMemory(pid)
+		if err != nil {
+			continue
+		}
+		total += m.RSS
+		n++
+	}
+	return total, n
+}
+
+// rssByProcess names each process (its command's first two words) with
+// its RSS.
+func rssByProcess(pids []int) []string {
+	var out []string
+	for _, pid := range pids {
+		m, err := harness.ReadMemory(pid)
+		if err != nil {
+			continue
+		}
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		name := filepath.Base(args[0])
+		if len(args) > 1 {
+			name += " " + args[1]
+		}
+		out = append(out, fmt.Sprintf("%s %.1f MiB", name, harness.MiB(m.RSS)))
+	}
+	return out
+}
+
+// cpuByPid is each process's CPU time, its reaped children's included
+// (runc and the container inits that exited under a shim or the
+// supervisor), keyed by pid and start time so that a reused pid is not
+// taken for the same process.
+func cpuByPid(pids []int) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		// after the name: utime, stime, cutime, cstime are the 12th to
+		// 15th fields, starttime the 20th
+		if len(f) < 20 {
+			continue
+		}
+		var ticks uint64
+		for _, v := range f[11:15] {
+			n, _ := strconv.ParseUint(v, 10, 64)
+			ticks += n
+		}
+		out[strconv.Itoa(pid)+"/"+f[19]] = time.Duration(ticks) * time.Second / 100
+	}
+	return out
+}
+
+// cpuDelta is the CPU the processes of after used since before (all of
+// it for those that started since).
+func cpuDelta(before, after map[string]time.Duration) time.Duration {
+	var d time.Duration
+	for k, v := range after {
+		d += v - before[k]
+	}
+	return d
+}
