@@ -25,6 +25,9 @@ func addControllerFlags(cmd *cobra.Command, o *controller.Options) {
 	fs.IntVar(&o.NodeCIDRMaskSize, "node-cidr-mask-size-ipv4", o.NodeCIDRMaskSize, "prefix length of each node's IPv4 pod range")
 	fs.IntVar(&o.NodeCIDRMaskSizeIPv6, "node-cidr-mask-size-ipv6", o.NodeCIDRMaskSizeIPv6, "prefix length of each node's IPv6 pod range")
 	fs.StringVar(&rootCAFile, "root-ca-file", "", "CA bundle published in every namespace as kube-root-ca.crt (default: the CA of --kubeconfig)")
+	fs.StringVar(&o.ClusterSigningCertFile, "cluster-signing-cert-file", "", "CA certificate (PEM) csrsigning issues certificates with (kemudi server's: <data-dir>/tls/ca.crt)")
+	fs.StringVar(&o.ClusterSigningKeyFile, "cluster-signing-key-file", "", "private key (PEM) of --cluster-signing-cert-file")
+	fs.DurationVar(&o.ClusterSigningDuration, "cluster-signing-duration", o.ClusterSigningDuration, "the longest certificate csrsigning issues")
 	prev := cmd.PreRunE
 	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
 		if prev != nil {

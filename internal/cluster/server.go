@@ -20,6 +20,8 @@ import (
 
 	"github.com/kemudi/kemudi/internal/apiserver"
 	"github.com/kemudi/kemudi/internal/apiserver/openapi"
+	"github.com/kemudi/kemudi/internal/auth"
+	"github.com/kemudi/kemudi/internal/auth/certadmit"
 	"github.com/kemudi/kemudi/internal/registry/all"
 	"github.com/kemudi/kemudi/internal/storage"
 )
@@ -148,6 +150,10 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		return nil, err
 	}
 	resources := all.Resources()
+	kubeletClient, err := pki.KubeletClientConfig()
+	if err != nil {
+		return nil, err
+	}
 	api, err := apiserver.New(apiserver.Config{
 		Authorizer:    authz.authorizer,
 		Rules:         authz.rules,
@@ -163,12 +169,14 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 			apiserver.ClientCertAuthenticator{Roots: pki.CAPool},
 			bootstrapTokens(store, opts.Log.With("component", "authenticator")),
 		},
+		Admission: auth.Admissions{certadmit.Plugin{Authorizer: authz.authorizer}},
 		ServiceAccountTokens: &apiserver.ServiceAccountTokens{
 			Key:     saKey,
 			Issuer:  apiserver.DefaultIssuer,
 			JWKSURI: "https://" + net.JoinHostPort(advertise, strconv.Itoa(port)) + "/openid/v1/jwks",
 		},
-		Log: opts.Log.With("component", "apiserver"),
+		KubeletClient: kubeletClient,
+		Log:           opts.Log.With("component", "apiserver"),
 	})
 	if err != nil {
 		return nil, err

@@ -34,6 +34,15 @@ type Options struct {
 	// as the kube-root-ca.crt ConfigMap (--root-ca-file; by default the CA
 	// the manager's own client trusts).
 	RootCA []byte
+
+	// ClusterSigningCertFile and ClusterSigningKeyFile are the CA the
+	// csrsigning controller issues certificates with (upstream's
+	// --cluster-signing-cert-file, --cluster-signing-key-file); without
+	// them it signs nothing. ClusterSigningDuration is the longest
+	// certificate it issues (--cluster-signing-duration, default a year).
+	ClusterSigningCertFile string
+	ClusterSigningKeyFile  string
+	ClusterSigningDuration time.Duration
 }
 
 // DefaultOptions are upstream's defaults, with kemudi's pod network
@@ -47,5 +56,6 @@ func DefaultOptions() Options {
 		ClusterCIDRs:           []netip.Prefix{netip.MustParsePrefix("10.42.0.0/16")},
 		NodeCIDRMaskSize:       24,
 		NodeCIDRMaskSizeIPv6:   64,
+		ClusterSigningDuration: 365 * 24 * time.Hour,
 	}
 }
