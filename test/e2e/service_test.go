@@ -178,6 +178,33 @@ spec:
         - containerPort: 8080
 `
 
+// TestAgentWithoutProxyOrDNS: --disable-proxy and --disable-dns leave a
+// node without kemudi's nftables table and out of kube-dns's endpoints,
+// while the server's node keeps both.
+func TestAgentWithoutProxyOrDNS(t *testing.T) {
+	n := newServerNode(t, false)
+	n2 := n.addAgentNode("node-2", agentNodeIP, "--disable-proxy", "--disable-dns")
+	eventuallyKubectl(t, n, 2*time.Minute, "node-2 Ready", func() (bool, string) {
+		out, err := n.tryKubectl("get", "node", "node-2", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		return err == nil && out == "True", out
+	})
+	eventuallyKubectl(t, n, time.Minute, "kube-dns endpoints on node-1", func() (bool, string) {
+		out, err := n.tryKubectl("get", "endpointslices", "-n", "kube-system", "-l", "kubernetes.io/service-name=kube-dns", "-o",
+			`jsonpath={range .items[*]}{range .endpoints[*]}{.nodeName}={.addresses[0]} {end}{end}`)
+		return err == nil && strings.TrimSpace(out) == "node-1="+serverNodeIP, out
+	})
+	eventually(t, time.Minute, "kemudi-proxy table on node-1", func() (bool, string) {
+		out := run(t, "nsenter", "--net="+n.netnsPath, "nft", "list", "tables")
+		return strings.Contains(out, "table ip kemudi-proxy"), out
+	})
+	if out := run(t, "nsenter", "--net="+n2.netnsPath, "nft", "list", "tables"); strings.Contains(out, "kemudi-proxy") {
+		t.Errorf("node-2 runs no proxy, yet its tables are:\n%s", out)
+	}
+	if out := n.kubectl("get", "endpointslices", "-n", "kube-system"); strings.Contains(out, "node-2") {
+		t.Errorf("node-2 runs no DNS, yet:\n%s", out)
+	}
+}
+
 // waitAllPodsAnswer GETs url from inside netns until every pod answered
 // (the proxy spreads connections at random).
 func (n *serverNode) waitAllPodsAnswer(pods []podView, what, netnsPath, url string) {
@@ -286,7 +313,7 @@ const (
 	agentLinkServer = "10.97.0.1"
 )
 
-func (n *serverNode) addAgentNode(name, ip string) *agentNode {
+func (n *serverNode) addAgentNode(name, ip string, flags ...string) *agentNode {
 	t := n.t
 	t.Helper()
 	a := &agentNode{t: t, name: name, ip: ip, tmp: t.TempDir()}
@@ -316,13 +343,14 @@ func (n *serverNode) addAgentNode(name, ip string) *agentNode {
 	if err := os.WriteFile(kubeconfig, []byte(strings.ReplaceAll(string(kc), "https://127.0.0.1:", "https://"+serverNodeIP+":")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a.proc = n.startProcess("agent-"+name, "kubelet running", "--net="+a.netnsPath, n.bin, "agent",
+	args := []string{"--net=" + a.netnsPath, n.bin, "agent",
 		"--kubeconfig", kubeconfig, "--data-dir", filepath.Join(a.tmp, "data"),
 		"--node-name", name, "--node-ip", ip,
 		"--cri-socket", filepath.Join(a.tmp, "cri.sock"),
 		"--runtime-state-dir", filepath.Join(a.tmp, "state"),
 		"--pod-log-dir", filepath.Join(a.tmp, "pods"),
-		"--cgroup-root", cgroupRoot)
+		"--cgroup-root", cgroupRoot}
+	a.proc = n.startProcess("agent-"+name, "kubelet running", append(args, flags...)...)
 	return a
 }
 
