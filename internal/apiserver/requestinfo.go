@@ -13,6 +13,9 @@ type requestInfo struct {
 	Resource       string
 	Name           string
 	Subresource    string
+	// ProxyPath is what follows .../proxy in a proxy subresource's path
+	// ("/stats/summary" of /api/v1/nodes/n/proxy/stats/summary).
+	ProxyPath string
 	// Verb is the Kubernetes verb: get, list, watch, create, update, patch,
 	// delete, deletecollection.
 	Verb string
@@ -41,6 +44,10 @@ func parseResourcePath(r *http.Request) (requestInfo, bool) {
 	// /namespaces/<name>/status and /finalize address the namespace itself.
 	if len(parts) > 2 && parts[0] == "namespaces" && parts[2] != "status" && parts[2] != "finalize" {
 		info.Namespace, parts = parts[1], parts[2:]
+	}
+	if len(parts) > 3 && parts[2] == "proxy" {
+		consumed := len(splitPath(r.URL.Path)) - len(parts)
+		info.ProxyPath, parts = proxyPath(r.URL.Path, consumed+3), parts[:3]
 	}
 	if len(parts) == 0 || len(parts) > 3 {
 		return info, false
@@ -80,6 +87,20 @@ func verbFor(r *http.Request, named, watchPath bool) string {
 		return "deletecollection"
 	}
 	return ""
+}
+
+// proxyPath is the path after the first n segments of p (those up to
+// a proxy subresource), with its trailing slash kept.
+func proxyPath(p string, n int) string {
+	rest := strings.TrimLeft(p, "/")
+	for range n {
+		_, after, ok := strings.Cut(rest, "/")
+		if !ok {
+			return "/"
+		}
+		rest = after
+	}
+	return "/" + rest
 }
 
 func splitPath(p string) []string {

@@ -31,6 +31,8 @@ func (s *Server) serveResource(rq *request) {
 		s.serveStatus(rq)
 	case "scale":
 		s.serveScale(rq)
+	case "log", "exec", "attach", "portforward", "proxy":
+		s.serveConnect(rq)
 	default:
 		if _, ok := ep.StatusLike[info.Subresource]; ok {
 			s.serveStatus(rq)

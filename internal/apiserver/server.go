@@ -54,7 +54,10 @@ type Config struct {
 	// Admission, when set, checks every write of a user after validation
 	// (NodeRestriction, the CSR plugins).
 	Admission auth.Admission
-	Log       *slog.Logger
+	// KubeletClient is how the API server reaches kubelets for pods/log,
+	// exec, attach, portforward and nodes/proxy (kubelet.go).
+	KubeletClient KubeletClientConfig
+	Log           *slog.Logger
 }
 
 // Server is the API server.
@@ -80,6 +83,7 @@ type Server struct {
 	tokens    *tokenSigner
 	// managedFields says when writes record managedFields.
 	managedFields ManagedFields
+	kubelet       *kubeletClient
 }
 
 // New builds the server's handlers; it starts nothing.
@@ -98,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 		endpoints:   map[string]*endpoint{},
 		metrics:     newMetrics(),
 		fields:      newFieldManagers(cfg.Scheme),
+		kubelet:     newKubeletClient(cfg.KubeletClient),
 	}
 	switch cfg.ManagedFields {
 	case "":

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kemudi/kemudi/internal/apiserver"
 	"github.com/kemudi/kemudi/internal/kubelet"
 	"github.com/kemudi/kemudi/internal/kubelet/node"
 	kubeletserver "github.com/kemudi/kemudi/internal/kubelet/server"
@@ -167,4 +168,18 @@ func clusterCAs(cfg *rest.Config) (*x509.CertPool, error) {
 		return nil, errors.New("kubelet server: the API client config has no CA to verify client certificates with")
 	}
 	return pool, nil
+}
+
+// KubeletClientConfig is how the API server reaches kubelets: with its
+// kubelet-client certificate, verifying theirs against the cluster CA.
+func (p *PKI) KubeletClientConfig() (apiserver.KubeletClientConfig, error) {
+	cert, err := p.KubeletClientCert()
+	if err != nil {
+		return apiserver.KubeletClientConfig{}, fmt.Errorf("kubelet client certificate: %w", err)
+	}
+	return apiserver.KubeletClientConfig{TLS: &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		RootCAs:      p.CAPool,
+		MinVersion:   tls.VersionTLS12,
+	}}, nil
 }
