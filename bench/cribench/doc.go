@@ -29,6 +29,10 @@
 // The machine is shared and small (2 cores): figures are noisy, and
 // /proc/loadavg is printed beside them.
 //
+// Profiles: KEMUDI_BENCH_ONLY=kemudi runs kemudi alone;
+// KEMUDI_RUNTIME_CPUPROFILE=<file> and KEMUDI_SUPERVISOR_CPUPROFILE=<file>
+// make kemudi runtime and its supervisor write CPU profiles of their run.
+//
 // Run (as root, with containerd, runc and containernetworking-plugins
 // installed): KEMUDI_BIN=bin/kemudi go test -run '^$' -bench . -benchtime 1x -v ./bench/cribench/
 package cribench

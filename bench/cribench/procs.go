@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -94,6 +95,27 @@ func cpuByPid(pids []int) map[string]time.Duration {
 			ticks += n
 		}
 		out[strconv.Itoa(pid)+"/"+f[19]] = time.Duration(ticks) * time.Second / 100
+	}
+	return out
+}
+
+// cpuByProcess names the processes of after that used CPU since before,
+// with how much, largest first; shims and the like are summed by name.
+func cpuByProcess(before, after map[string]time.Duration) []string {
+	byName := map[string]time.Duration{}
+	for k, v := range after {
+		pid, _, _ := strings.Cut(k, "/")
+		b, _ := os.ReadFile("/proc/" + pid + "/comm")
+		byName[strings.TrimSpace(string(b))] += v - before[k]
+	}
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, func(a, b string) int { return int(byName[b] - byName[a]) })
+	var out []string
+	for _, n := range names {
+		out = append(out, fmt.Sprintf("%s %.0f ms", n, float64(byName[n].Microseconds())/1000))
 	}
 	return out
 }

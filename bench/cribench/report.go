@@ -48,6 +48,7 @@ func Print(out io.Writer, loadBefore, loadAfter string, rs ...Result) {
 	}, "≤ 1")
 	tw.Flush()
 	for _, r := range rs {
+		fmt.Fprintf(out, "%s CPU of the pods at once: %s\n", r.Name, strings.Join(r.CPUByPart, ", "))
 		if len(r.IdleByProcess) > 0 && len(r.IdleByProcess) <= 8 {
 			fmt.Fprintf(out, "%s idle: %s\n", r.Name, strings.Join(r.IdleByProcess, ", "))
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"log/slog"
+	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -14,11 +16,41 @@ func newRuntimeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "runtime",
 		Short: "Run the container runtime alone: CRI v1 on a unix socket, for the kubelet, crictl and critest",
-		Args:  cobra.NoArgs,
+		Long: `Run the container runtime alone: CRI v1 on a unix socket, for the kubelet, crictl and critest.
+
+--registry-config names a registries.yaml in k3s's format: per-registry
+mirrors (tried in order, then the registry itself; "*" mirrors every
+registry without an entry of its own; an http:// endpoint is plain HTTP),
+optional repository rewrites, and per-host credentials and TLS. For
+example, to serve docker.io and registry.k8s.io images from a local
+registry:
+
+  mirrors:
+    docker.io:
+      endpoint: ["http://127.0.0.1:5000"]
+    registry.k8s.io:
+      endpoint: ["http://127.0.0.1:5000"]
+  configs:
+    registry.example.com:
+      auth: {username: u, password: p}
+      tls: {ca_file: /etc/kemudi/ca.pem}
+
+An image keeps the name it was asked for (registry.k8s.io/pause:3.9),
+whichever endpoint served it.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
 			o.Log = slog.Default()
+			// A CPU profile of the whole run, for the benchmarks (bench/cribench).
+			if p := os.Getenv("KEMUDI_RUNTIME_CPUPROFILE"); p != "" {
+				if f, err := os.Create(p); err == nil {
+					defer f.Close()
+					if err := pprof.StartCPUProfile(f); err == nil {
+						defer pprof.StopCPUProfile()
+					}
+				}
+			}
 			return cri.Run(ctx, o, listen)
 		},
 	}
