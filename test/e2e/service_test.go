@@ -98,6 +98,14 @@ func TestServiceTraffic(t *testing.T) {
 		if err != nil || !strings.Contains(string(out), clusterIP) {
 			t.Errorf("nslookup web.default.svc.cluster.local 10.43.0.10 on %s = %v:\n%s", node, err, out)
 		}
+		// The node's proxy is healthy (upstream's /healthz on :10256), and
+		// its DNS server's metrics answer on kube-dns's metrics port.
+		if out, err := nsWget(netns[node], "http://127.0.0.1:10256/healthz"); err != nil || !strings.Contains(out, `"nodeEligible":true`) {
+			t.Errorf("proxy /healthz on %s = %q, %v", node, out, err)
+		}
+		if out, err := nsWget(netns[node], "http://10.43.0.10:9153/metrics"); err != nil || !strings.Contains(out, "kemudi_dns_requests_total") {
+			t.Errorf("GET http://10.43.0.10:9153/metrics on %s = %v:\n%.300s", node, err, out)
+		}
 	}
 	// Every node address serves the port, also the one on the client's link.
 	if out, err := nsWget(client, "http://"+clientLinkNodeIP+":"+nodePort+"/"); err != nil || !strings.Contains(out, "hello from web-") {
