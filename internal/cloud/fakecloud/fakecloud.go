@@ -166,7 +166,7 @@ func (c *Cloud) EnsureLoadBalancer(_ context.Context, _ string, svc *corev1.Serv
 	k := key(svc)
 	st, ok := c.lbs[k]
 	if !ok {
-		st = &corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: c.next.String(), Hostname: k + ".lb.fake.example"}}}
+		st = &corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: c.next.String(), Hostname: svc.Name + "." + svc.Namespace + ".lb.fake.example"}}}
 		c.next = c.next.Next()
 		c.lbs[k] = st
 	}
