@@ -29,6 +29,28 @@ type container struct {
 	Reason     string                      `json:"reason,omitempty"`
 	Message    string                      `json:"message,omitempty"`
 	OOMKilled  bool                        `json:"oomKilled,omitempty"`
+	// User is the identity the container's processes run with.
+	User *containerUser `json:"user,omitempty"`
+}
+
+// containerUser is the resolved user of a container's process.
+type containerUser struct {
+	UID    uint32   `json:"uid"`
+	GID    uint32   `json:"gid"`
+	Groups []uint32 `json:"groups,omitempty"` // supplementary, the primary group not repeated
+}
+
+// status is the user as ContainerStatus reports it: the supplementary
+// groups include the primary one, as containerd reports them.
+func (u *containerUser) status() *runtimeapi.ContainerUser {
+	if u == nil {
+		return nil
+	}
+	groups := []int64{int64(u.GID)}
+	for _, g := range u.Groups {
+		groups = append(groups, int64(g))
+	}
+	return &runtimeapi.ContainerUser{Linux: &runtimeapi.LinuxContainerUser{Uid: int64(u.UID), Gid: int64(u.GID), SupplementalGroups: groups}}
 }
 
 func containerID(c *container) string { return c.ID }

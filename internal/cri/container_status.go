@@ -44,6 +44,7 @@ func (r *Runtime) containerStatus(c container) *runtimeapi.ContainerStatus {
 		LogPath:     c.LogPath,
 		Message:     c.Message,
 		StopSignal:  cfg.GetStopSignal(),
+		User:        c.User.status(),
 	}
 	if res := cfg.GetLinux().GetResources(); res != nil {
 		st.Resources = &runtimeapi.ContainerResources{Linux: res}

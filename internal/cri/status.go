@@ -26,7 +26,7 @@ func (r *Runtime) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*r
 			Name:     "",
 			Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: true},
 		}},
-		Features: &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: false},
+		Features: &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true},
 	}
 	if req.GetVerbose() {
 		cfg, _ := json.Marshal(map[string]any{

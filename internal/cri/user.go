@@ -177,7 +177,9 @@ func resolveUser(db userDB, sc *runtimeapi.LinuxContainerSecurityContext, imageU
 	if g := sc.GetRunAsGroup(); g != nil {
 		u.GID = uint32(g.GetValue())
 	}
-	if name != "" {
+	// Merge (the default) adds the groups the image's /etc/group gives the
+	// user; Strict only the CRI's.
+	if name != "" && sc.GetSupplementalGroupsPolicy() != runtimeapi.SupplementalGroupsPolicy_Strict {
 		for _, g := range db.groups {
 			for _, m := range g.members {
 				if m == name && g.gid != u.GID {

@@ -43,6 +43,8 @@ func TestResolveUser(t *testing.T) {
 		{"run_as_user overrides the image", &runtimeapi.LinuxContainerSecurityContext{RunAsUser: i64(65534)}, "app", specs.User{UID: 65534, GID: 65534}, ""},
 		{"run_as_user and run_as_group", &runtimeapi.LinuxContainerSecurityContext{RunAsUser: i64(1000), RunAsGroup: i64(3000)}, "", specs.User{UID: 1000, GID: 3000, AdditionalGids: []uint32{10, 29}}, ""},
 		{"run_as_username", &runtimeapi.LinuxContainerSecurityContext{RunAsUsername: "app"}, "", specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{10, 29}}, ""},
+		{"strict supplemental groups policy: no image groups", &runtimeapi.LinuxContainerSecurityContext{RunAsUsername: "app", SupplementalGroupsPolicy: runtimeapi.SupplementalGroupsPolicy_Strict}, "", specs.User{UID: 1000, GID: 1000}, ""},
+		{"run_as_group without a user", &runtimeapi.LinuxContainerSecurityContext{RunAsGroup: i64(3000)}, "app", specs.User{}, "config.linux.security_context.run_as_group"},
 		{"unknown run_as_username", &runtimeapi.LinuxContainerSecurityContext{RunAsUsername: "ghost"}, "", specs.User{}, "config.linux.security_context.run_as_username"},
 		{"unknown image user", nil, "ghost", specs.User{}, "image.config.user"},
 		{"unknown image group", nil, "app:ghosts", specs.User{}, "image.config.user"},

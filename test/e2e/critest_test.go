@@ -34,7 +34,9 @@ var critestSkips = []struct{ spec, why string }{
 // names served from a loopback registry through the runtime's registry
 // mirrors (--registry-config). $CRITEST is the critest binary (built with
 // `go test -c ./cmd/critest` in cri-tools v1.37.0); without it the test
-// is skipped, except in CI ($CI set), where it fails.
+// is skipped, except in CI ($CI set), where it fails. KEMUDI_CRITEST_FOCUS
+// runs only the specs matching it; KEMUDI_CRITEST_LOG keeps critest's
+// whole output in that file.
 func TestCritest(t *testing.T) {
 	bin := os.Getenv("CRITEST")
 	if bin == "" {
@@ -68,10 +70,10 @@ func TestCritest(t *testing.T) {
 	text := out.String()
 	summary := regexp.MustCompile(`Ran \d+ of \d+ Specs[^\n]*\n[^\n]*`).FindString(text)
 	t.Logf("critest (%s): %s", time.Since(start).Round(time.Second), summary)
+	if p := os.Getenv("KEMUDI_CRITEST_LOG"); p != "" {
+		_ = os.WriteFile(p, []byte(text+"\n--- runtime log ---\n"+n.proc.Tail()), 0o644)
+	}
 	if err != nil || !strings.Contains(text, "SUCCESS!") {
-		if p := os.Getenv("KEMUDI_CRITEST_LOG"); p != "" {
-			_ = os.WriteFile(p, []byte(text+"\n--- runtime log ---\n"+n.proc.Tail()), 0o644)
-		}
 		t.Errorf("critest: %v\n%s\nruntime log:\n%s", err, critestFailures(text), n.proc.Tail())
 	}
 }
