@@ -46,6 +46,7 @@ func ControlPlane() []Component {
 				return manager.Run(ctx, cfg, opts)
 			},
 		},
+		defaultCloudControllerManager(),
 	}
 }
 
