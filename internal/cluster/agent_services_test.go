@@ -44,14 +44,26 @@ func TestClusterDNSService(t *testing.T) {
 
 // TestNodeServicesRBAC: a node's identity may do what its proxy and DNS
 // server need, and no more: read Services, EndpointSlices and Nodes
-// everywhere, write EndpointSlices in kube-system only.
+// everywhere, write its own kube-dns EndpointSlice, naming only itself.
 func TestNodeServicesRBAC(t *testing.T) {
 	s := clustertest.Start(t)
 	node := s.UserIdentity("system:node:node-a", "system:nodes").Client
 	ctx := context.Background()
-	slice := func(ns string) *discoveryv1.EndpointSlice {
-		return &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: ns}, AddressType: discoveryv1.AddressTypeIPv4}
+	slice := func(ns, name, nodeName string) *discoveryv1.EndpointSlice {
+		return &discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{discoveryv1.LabelServiceName: "kube-dns"}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.5"}, NodeName: &nodeName}},
+		}
 	}
+	create := func(s *discoveryv1.EndpointSlice) func() error {
+		return func() error {
+			_, err := node.DiscoveryV1().EndpointSlices(s.Namespace).Create(ctx, s, metav1.CreateOptions{})
+			return err
+		}
+	}
+	other := slice("kube-system", "kube-dns-node-a", "node-b")
+	other.GenerateName, other.Name = "kube-dns-node-a", ""
 	for _, c := range []struct {
 		name    string
 		do      func() error
@@ -63,17 +75,36 @@ func TestNodeServicesRBAC(t *testing.T) {
 			return err
 		}, true},
 		{"list nodes", func() error { _, err := node.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); return err }, true},
-		{"create a kube-system endpointslice", func() error {
-			_, err := node.DiscoveryV1().EndpointSlices("kube-system").Create(ctx, slice("kube-system"), metav1.CreateOptions{})
+		{"create its kube-dns slice", create(slice("kube-system", "kube-dns-node-a", "node-a")), true},
+		{"update its kube-dns slice", func() error {
+			s, err := node.DiscoveryV1().EndpointSlices("kube-system").Get(ctx, "kube-dns-node-a", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			s.Endpoints[0].Addresses = []string{"10.0.0.6"}
+			_, err = node.DiscoveryV1().EndpointSlices("kube-system").Update(ctx, s, metav1.UpdateOptions{})
 			return err
 		}, true},
-		{"create a default endpointslice", func() error {
-			_, err := node.DiscoveryV1().EndpointSlices("default").Create(ctx, slice("default"), metav1.CreateOptions{})
+		{"point its slice at another node", func() error {
+			s, err := node.DiscoveryV1().EndpointSlices("kube-system").Get(ctx, "kube-dns-node-a", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			b := "node-b"
+			s.Endpoints[0].NodeName = &b
+			_, err = node.DiscoveryV1().EndpointSlices("kube-system").Update(ctx, s, metav1.UpdateOptions{})
 			return err
 		}, false},
+		{"create another node's kube-dns slice", create(slice("kube-system", "kube-dns-node-b", "node-b")), false},
+		{"create another kube-system slice", create(slice("kube-system", "metrics-server-x", "node-a")), false},
+		{"create a slice by generated name", create(other), false},
+		{"create a default endpointslice", create(slice("default", "kube-dns-node-a", "node-a")), false},
 		{"delete a kube-system service", func() error {
 			return node.CoreV1().Services("kube-system").Delete(ctx, "kube-dns", metav1.DeleteOptions{})
 		}, false},
+		{"delete its kube-dns slice", func() error {
+			return node.DiscoveryV1().EndpointSlices("kube-system").Delete(ctx, "kube-dns-node-a", metav1.DeleteOptions{})
+		}, true},
 	} {
 		err := c.do()
 		if c.allowed && err != nil {
