@@ -80,7 +80,7 @@ func dnsService(ip netip.Addr) *corev1.Service {
 // nodeServiceRBAC lets nodes run the proxy and DNS: read Services,
 // EndpointSlices and Nodes (system:node-proxier, upstream's role for
 // kube-proxy), and write EndpointSlices in kube-system (each agent its
-// own slice of kube-dns).
+// own slice of kube-dns; nodeDNSSlices admits no other).
 func nodeServiceRBAC() []runtime.Object {
 	nodes := []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:nodes"}}
 	return []runtime.Object{
