@@ -22,7 +22,12 @@
 //     directory: containerd and its shims, kemudi runtime and its
 //     supervisor; children they reaped included) plus that of the pods'
 //     cgroups (container inits before they exec the workload, pause
-//     containers); the pods' own `sleep` costs next to nothing;
+//     containers); the pods' own `sleep` costs next to nothing. A
+//     container init's first stages (libcontainer's nsexec parent and
+//     child, which exit) may count twice: in the pod cgroup and in the
+//     reaped-children time of the process that waited for them (kemudi's
+//     supervisor; runc under containerd's shim). The split by process is
+//     printed under the table;
 //   - RSS of the runtime's processes, summed: idle (no pod) and with the
 //     pods running; per pod the difference over the count.
 //
