@@ -45,6 +45,9 @@ func parseResourcePath(r *http.Request) (requestInfo, bool) {
 	if len(parts) > 2 && parts[0] == "namespaces" && parts[2] != "status" && parts[2] != "finalize" {
 		info.Namespace, parts = parts[1], parts[2:]
 	}
+	if len(parts) == 3 && parts[2] == "proxy" && strings.HasSuffix(r.URL.Path, "/") {
+		info.ProxyPath = "/"
+	}
 	if len(parts) > 3 && parts[2] == "proxy" {
 		consumed := len(splitPath(r.URL.Path)) - len(parts)
 		info.ProxyPath, parts = proxyPath(r.URL.Path, consumed+3), parts[:3]
