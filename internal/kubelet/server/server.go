@@ -94,6 +94,7 @@ func (s *Server) routes() *http.ServeMux {
 		mux.HandleFunc(m+" /portForward/{ns}/{pod}/{uid}", s.servePortForward)
 	}
 	mux.HandleFunc("GET /stats/summary", s.serveSummary)
+	mux.HandleFunc("GET /metrics/resource", s.serveMetricsResource)
 	return mux
 }
 

@@ -43,9 +43,16 @@ func (s *Server) summary(ctx context.Context) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list pod sandboxes: %w", err)
 	}
+	cs, err := s.cfg.Runtime.ListContainers(ctx, &runtimeapi.ListContainersRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
 	started := map[string]int64{}
 	for _, sb := range sbs.Items {
 		started[sb.Id] = sb.CreatedAt
+	}
+	for _, c := range cs.Containers {
+		started[c.Id] = c.CreatedAt
 	}
 	sum := &Summary{Node: node, Pods: []PodStats{}}
 	for _, ps := range resp.Stats {
@@ -74,9 +81,10 @@ func (s *Server) podStats(ps *runtimeapi.PodSandboxStats, started map[string]int
 	var used, inodes uint64
 	for _, c := range l.GetContainers() {
 		cs := ContainerStats{
-			Name:   c.GetAttributes().GetMetadata().GetName(),
-			CPU:    s.stats.cpu(c.GetAttributes().GetId(), c.GetCpu(), now),
-			Memory: memory(c.GetMemory(), now),
+			Name:      c.GetAttributes().GetMetadata().GetName(),
+			StartTime: metav1.NewTime(time.Unix(0, started[c.GetAttributes().GetId()])),
+			CPU:       s.stats.cpu(c.GetAttributes().GetId(), c.GetCpu(), now),
+			Memory:    memory(c.GetMemory(), now),
 		}
 		if wl := c.GetWritableLayer(); wl != nil {
 			cs.Rootfs = &FsStats{Time: now, UsedBytes: u64(wl.GetUsedBytes().GetValue()), InodesUsed: u64(wl.GetInodesUsed().GetValue())}
