@@ -107,7 +107,14 @@ func New(c *controller.Context, cloud cloudprovider.Interface, clusterName strin
 	}
 	if _, err := nodeInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(interface{}) { s.nodesChanged() },
-		UpdateFunc: func(interface{}, interface{}) { s.nodesChanged() },
+		UpdateFunc: func(o, n interface{}) {
+			// A heartbeat changes nothing load balancers depend on.
+			old, ok1 := o.(*corev1.Node)
+			cur, ok2 := n.(*corev1.Node)
+			if !ok1 || !ok2 || nodeFingerprint([]*corev1.Node{old}) != nodeFingerprint([]*corev1.Node{cur}) {
+				s.nodesChanged()
+			}
+		},
 		DeleteFunc: func(interface{}) { s.nodesChanged() },
 	}); err != nil {
 		return nil, err
