@@ -106,7 +106,7 @@ func New(c *controller.Context, cloud cloudprovider.Interface, clusterName strin
 		return nil, err
 	}
 	if _, err := nodeInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(interface{}) { s.nodesChanged() },
+		AddFunc: func(interface{}) { s.nodesChanged() },
 		UpdateFunc: func(o, n interface{}) {
 			// A heartbeat changes nothing load balancers depend on.
 			old, ok1 := o.(*corev1.Node)
