@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -17,8 +18,8 @@ import (
 )
 
 // TestServiceTraffic is the services issue's user story on two nodes:
-// `kemudi server` with its own node, and `kemudi agent` in a network
-// namespace of its own linked to it. A Deployment of three HTTP pods
+// `kemudi server` with its own node, and `kemudi agent` joined with the
+// server's token, in a network namespace of its own linked to it. A Deployment of three HTTP pods
 // spread over both, exposed as a NodePort Service, carries traffic from
 // each node to its cluster IP, balanced over the pods, and from another
 // machine (a network namespace of the test's, wired to the first node) to
@@ -113,8 +114,8 @@ func TestServiceTraffic(t *testing.T) {
 	}
 
 	// A pod on each node resolves the service by its full name and,
-	// through the search path, by its short one. (It prints to its log:
-	// read from the node's pod log directory.)
+	// through the search path, by its short one, and prints what it got
+	// (kubectl logs; no exec needed).
 	for _, node := range []string{"node-1", "node-2"} {
 		pod := "dnsclient-" + node
 		n.kubectl("run", pod, "--image="+image, "--restart=Never",
@@ -124,7 +125,15 @@ func TestServiceTraffic(t *testing.T) {
 			out, err := n.tryKubectl("get", "pod", pod, "-o", "jsonpath={.status.phase}")
 			return err == nil && (out == "Succeeded" || out == "Failed"), out
 		})
-		logs := podLog(t, logDirs[node], "default", pod, pod)
+		logs, err := n.tryKubectl("logs", pod)
+		if err != nil {
+			// kubectl logs of a pod on a joined node fails today: the API
+			// server does not trust the joined kubelet's serving
+			// certificate (not the services' matter). The kubelet's log
+			// file holds the same lines.
+			t.Logf("kubectl logs %s: %v: %s; reading the kubelet's log file", pod, err, strings.TrimSpace(logs))
+			logs = podLog(t, logDirs[node], "default", pod, pod)
+		}
 		parts := strings.Split(logs, "---\n")
 		if len(parts) < 4 {
 			t.Errorf("%s log:\n%s", pod, logs)
@@ -205,6 +214,11 @@ func TestAgentWithoutProxyOrDNS(t *testing.T) {
 		out := run(t, "nsenter", "--net="+n.netnsPath, "nft", "list", "tables")
 		return strings.Contains(out, "table ip kemudi-proxy"), out
 	})
+	// By the time node-2 is Ready a proxy started with its kubelet would
+	// serve its /healthz and have made its table.
+	if out, err := nsWget(n2.netnsPath, "http://127.0.0.1:10256/healthz"); err == nil {
+		t.Errorf("node-2 runs no proxy, yet /healthz answers: %s", out)
+	}
 	if out := run(t, "nsenter", "--net="+n2.netnsPath, "nft", "list", "tables"); strings.Contains(out, "kemudi-proxy") {
 		t.Errorf("node-2 runs no proxy, yet its tables are:\n%s", out)
 	}
@@ -341,18 +355,19 @@ func (n *serverNode) addAgentNode(name, ip string, flags ...string) *agentNode {
 	nsRun(t, n.netnsPath, "ip", "link", "set", "to-"+name, "up")
 	nsRun(t, a.netnsPath, "ip", "route", "add", "default", "via", agentLinkServer)
 
-	// The admin kubeconfig, with the API at the server node's address.
-	// (Joining with a node identity by token is issue 10's.)
+	// The node joins with the server's token, as a user would: it gets
+	// its own identity (system:node:<name>) through a CSR.
 	kc, err := os.ReadFile(n.kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kubeconfig := filepath.Join(a.tmp, "agent.kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte(strings.ReplaceAll(string(kc), "https://127.0.0.1:", "https://"+serverNodeIP+":")), 0o600); err != nil {
-		t.Fatal(err)
+	port := regexp.MustCompile(`https://127\.0\.0\.1:(\d+)`).FindStringSubmatch(string(kc))
+	if port == nil {
+		t.Fatalf("no API port in %s", n.kubeconfig)
 	}
 	args := []string{"--net=" + a.netnsPath, n.bin, "agent",
-		"--kubeconfig", kubeconfig, "--data-dir", filepath.Join(a.tmp, "data"),
+		"--server", "https://" + serverNodeIP + ":" + port[1], "--token-file", filepath.Join(n.dataDir, "node-token"),
+		"--data-dir", filepath.Join(a.tmp, "data"),
 		"--node-name", name, "--node-ip", ip,
 		"--cri-socket", filepath.Join(a.tmp, "cri.sock"),
 		"--runtime-state-dir", filepath.Join(a.tmp, "state"),
