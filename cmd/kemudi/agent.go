@@ -61,6 +61,7 @@ func (af *agentFlags) options(f *pflag.FlagSet, dataDir string) (cluster.AgentOp
 func newAgentCommand() *cobra.Command {
 	var af agentFlags
 	var kubeconfig, dataDir string
+	var join cluster.JoinOptions
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run a node: kemudi's container runtime, the kubelet, the proxy and cluster DNS, against any API server",
@@ -70,6 +71,9 @@ func newAgentCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if join.Server != "" || join.TokenFile != "" {
+				return runJoined(cmd, kubeconfig, dataDir, join, o)
+			}
 			return runAgainst(cmd, kubeconfig, func(ctx context.Context, cfg *rest.Config) error {
 				o.Kubelet.Log = slog.Default()
 				return cluster.RunAgent(ctx, cfg, o)
@@ -77,6 +81,8 @@ func newAgentCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the API server, with the node's identity (system:node:<name>)")
+	cmd.Flags().StringVar(&join.Server, "server", "", "join the cluster at this API URL (https://IP:6443) with --token-file: the node gets its certificate through a CSR")
+	cmd.Flags().StringVar(&join.TokenFile, "token-file", "", "the server's join token (its <data-dir>/node-token), with --server")
 	cmd.Flags().StringVar(&dataDir, "data-dir", cluster.DefaultServerOptions().DataDir, "the node's state: <data-dir>/agent/{runtime,kubelet}")
 	af.register(cmd.Flags())
 	return cmd

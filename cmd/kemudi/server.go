@@ -55,6 +55,7 @@ func newServerCommand() *cobra.Command {
 	var gcPercent int
 	var disableAgent bool
 	var af agentFlags
+	var cp cluster.ControlPlaneOptions
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane (etcd, the API server, the scheduler and the controllers) and a node for this machine",
@@ -81,12 +82,14 @@ func newServerCommand() *cobra.Command {
 				extra = append(extra, agent)
 			}
 			setGCPercent(gcPercent)
-			return runServer(cmd.Context(), o, off, extra...)
+			return runServer(cmd.Context(), o, cp, off, extra...)
 		},
 	}
 	addServerFlags(cmd.Flags(), &o, &gcPercent)
 	cmd.Flags().StringSliceVar(&disable, "disable", nil, "control-plane components not to run: scheduler, controller-manager")
 	cmd.Flags().BoolVar(&disableAgent, "disable-agent", false, "run no node on this machine (no runtime, no kubelet): a control plane only")
+	cmd.Flags().StringVar(&cp.ControllerManagerMetricsAddress, "controller-manager-metrics-address", "",
+		"serve the controller manager's /metrics (its work queues) on this address over plain HTTP, as kemudi controller-manager --metrics-address (e.g. 127.0.0.1:10257; empty: off)")
 	af.register(cmd.Flags())
 	return cmd
 }
@@ -104,7 +107,7 @@ func newAPIServerCommand() *cobra.Command {
 			for _, c := range cluster.ControlPlane() {
 				all[c.Name] = true
 			}
-			return runServer(cmd.Context(), o, all)
+			return runServer(cmd.Context(), o, cluster.ControlPlaneOptions{}, all)
 		},
 	}
 	addServerFlags(cmd.Flags(), &o, &gcPercent)
@@ -124,7 +127,7 @@ func isControlPlaneComponent(name string) bool {
 // not disabled and the extra ones (the node's agent). A disabled component gets its kubeconfig all the same,
 // for running it as a process of its own (`kemudi scheduler
 // --kubeconfig <data-dir>/scheduler.kubeconfig`).
-func runServer(parent context.Context, o cluster.ServerOptions, disabled map[string]bool, extra ...cluster.Component) error {
+func runServer(parent context.Context, o cluster.ServerOptions, cp cluster.ControlPlaneOptions, disabled map[string]bool, extra ...cluster.Component) error {
 	ctx, stop := signalContext(parent)
 	defer stop()
 	o.Log = slog.Default()
@@ -134,7 +137,8 @@ func runServer(parent context.Context, o cluster.ServerOptions, disabled map[str
 		return err
 	}
 	var comps []cluster.Component
-	for _, c := range cluster.ControlPlane() {
+	cp.ClusterSigningCertFile, cp.ClusterSigningKeyFile = s.SigningFiles()
+	for _, c := range cp.Components() {
 		if !disabled[c.Name] {
 			comps = append(comps, c)
 		} else if _, err := s.ComponentConfig(c.Name, c.User, c.Groups); err != nil {

@@ -26,9 +26,27 @@ type Component struct {
 	Run    func(ctx context.Context, cfg *rest.Config, log *slog.Logger) error
 }
 
+// ControlPlaneOptions are the settings of the control-plane components
+// `kemudi server` runs (its --controller-manager-* flags).
+type ControlPlaneOptions struct {
+	// ControllerManagerMetricsAddress is where the controller manager
+	// serves /metrics, as `kemudi controller-manager --metrics-address`
+	// ("": off).
+	ControllerManagerMetricsAddress string
+	// ClusterSigningCertFile and ClusterSigningKeyFile are the CA the
+	// controller manager signs CSRs with (the server's own CA).
+	ClusterSigningCertFile, ClusterSigningKeyFile string
+}
+
 // ControlPlane returns the components `kemudi server` runs beside the
-// API server.
+// API server, with their default settings.
 func ControlPlane() []Component {
+	return ControlPlaneOptions{}.Components()
+}
+
+// Components returns the components `kemudi server` runs beside the API
+// server.
+func (o ControlPlaneOptions) Components() []Component {
 	return []Component{
 		{
 			Name: "scheduler", User: "system:kube-scheduler",
@@ -43,6 +61,9 @@ func ControlPlane() []Component {
 			Run: func(ctx context.Context, cfg *rest.Config, log *slog.Logger) error {
 				opts := manager.DefaultOptions()
 				opts.Log = log
+				opts.MetricsAddress = o.ControllerManagerMetricsAddress
+				opts.Controller.ClusterSigningCertFile = o.ClusterSigningCertFile
+				opts.Controller.ClusterSigningKeyFile = o.ClusterSigningKeyFile
 				return manager.Run(ctx, cfg, opts)
 			},
 		},

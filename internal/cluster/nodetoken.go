@@ -158,3 +158,9 @@ func bootstrapTokens(store *storage.Store, log *slog.Logger) apiserver.TokenAuth
 		return a.Authenticate(ctx, token)
 	}
 }
+
+// SigningFiles are the cluster CA's certificate and key, which the
+// controller manager signs node certificates with.
+func (s *Server) SigningFiles() (certFile, keyFile string) {
+	return filepath.Join(s.PKI.Dir, "ca.crt"), filepath.Join(s.PKI.Dir, "ca.key")
+}

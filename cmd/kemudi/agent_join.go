@@ -1,0 +1,40 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kemudi/kemudi/internal/cluster"
+)
+
+// runJoined runs a node that joins by token: it gets (or reuses) its
+// client certificate through TLS bootstrapping, then runs as
+// system:node:<name>.
+func runJoined(cmd *cobra.Command, kubeconfig, dataDir string, join cluster.JoinOptions, o cluster.AgentOptions) error {
+	if kubeconfig != "" {
+		return errors.New("--kubeconfig and --server/--token-file are two ways to reach the API: give one")
+	}
+	if join.Server == "" || join.TokenFile == "" {
+		return errors.New("joining by token needs both --server and --token-file")
+	}
+	if o.Kubelet.NodeName == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return err
+		}
+		o.Kubelet.NodeName = strings.ToLower(host)
+	}
+	join.NodeName, join.DataDir, join.Log = o.Kubelet.NodeName, dataDir, slog.Default()
+	ctx, stop := signalContext(cmd.Context())
+	defer stop()
+	cfg, err := cluster.Join(ctx, join)
+	if err != nil {
+		return err
+	}
+	o.Kubelet.Log = slog.Default()
+	return cluster.RunAgent(ctx, cfg, o)
+}
