@@ -42,10 +42,18 @@ func TestKubectlIntoPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.kubectl("apply", "-f", path)
-	n.kubectl("wait", "--for=condition=Ready", "pod/web", "pod/multi", "pod/lines", "--timeout=120s")
+	n.kubectl("wait", "--for=condition=Ready", "pod/web", "pod/multi", "pod/lines", "pod/talker", "--timeout=120s")
 
 	t.Run("logs", func(t *testing.T) { testLogs(t, n) })
 	t.Run("exec", func(t *testing.T) { testExec(t, n) })
+	t.Run("attach", func(t *testing.T) {
+		// The container reads what the attached client sends; its stdin
+		// closes when the client's does (stdinOnce), and it ends.
+		out, err := n.kubectlEnv(nil, "hi\nthere\n", "attach", "-i", "talker")
+		if err != nil || !strings.Contains(out, "got hi\ngot there\nbye\n") {
+			t.Errorf("attach -i = %q, %v", out, err)
+		}
+	})
 	t.Run("cp", func(t *testing.T) { testCp(t, n) })
 	t.Run("port-forward", func(t *testing.T) { testPortForward(t, n) })
 	t.Run("proxy", func(t *testing.T) { testProxy(t, n) })
@@ -96,6 +104,14 @@ spec:
     image: IMAGE
     volumeMounts: [{name: state, mountPath: /state}]
     command: [sh, -c, "n=$(cat /state/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /state/n; echo attempt-$n; if [ $n -ge 2 ]; then exec sleep 3600; fi; exit 1"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: talker}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: talker, image: IMAGE, stdin: true, stdinOnce: true, command: [sh, -c, "while read l; do echo got $l; done; echo bye"]}
 `
 
 func testLogs(t *testing.T, n *serverNode) {
@@ -302,6 +318,12 @@ func testProxy(t *testing.T, n *serverNode) {
 	}
 	if err := json.Unmarshal([]byte(n.kubectl("get", "--raw", "/api/v1/nodes/node-1/proxy/pods")), &pods); err != nil || pods.Kind != "PodList" || len(pods.Items) < 5 {
 		t.Errorf("nodes/node-1/proxy/pods: %+v, %v", pods, err)
+	}
+	metrics := n.kubectl("get", "--raw", "/api/v1/nodes/node-1/proxy/metrics/resource")
+	for _, m := range []string{`container_memory_working_set_bytes{container="web",namespace="default",pod="web"} `, "node_cpu_usage_seconds_total ", "scrape_error 0"} {
+		if !strings.Contains(metrics, m) {
+			t.Errorf("metrics/resource lacks %q:\n%s", m, metrics)
+		}
 	}
 	if out := n.kubectl("get", "--raw", "/api/v1/nodes/node-1/proxy/healthz"); out != "ok" {
 		t.Errorf("nodes/node-1/proxy/healthz = %q", out)
