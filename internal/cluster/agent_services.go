@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -42,7 +43,7 @@ func DefaultNodeServices() NodeServices {
 
 // runWithNodeServices runs node (the runtime and kubelet) and the node's
 // proxy and DNS under one supervisor: the proxy and DNS are restarted
-// when they fail, the node's failure stops the agent.
+// whenever they fail, the node's failure stops the agent.
 func runWithNodeServices(ctx context.Context, cfg *rest.Config, o AgentOptions, node func(context.Context, *rest.Config, AgentOptions) error) error {
 	log := o.Kubelet.Log
 	if log == nil {
@@ -75,7 +76,12 @@ func runWithNodeServices(ctx context.Context, cfg *rest.Config, o AgentOptions, 
 	} else {
 		go forgetNodeDNS(ctx, cfg, name, log)
 	}
-	return NewSupervisor(log).Run(ctx, tasks...)
+	sv := NewSupervisor(log)
+	// Like kube-proxy's and CoreDNS's pods, the proxy and DNS are
+	// restarted for as long as the node runs (backing off up to a
+	// minute): their failure must not take the node and its pods down.
+	sv.MaxRestarts = math.MaxInt
+	return sv.Run(ctx, tasks...)
 }
 
 // runNodeDNS serves cluster DNS on the node's address once the kubelet
