@@ -54,7 +54,13 @@ func NewContext(client kubernetes.Interface, log *slog.Logger) *Context {
 // NewLoop returns a controller's loop, its queue counted in c.Metrics
 // under name.
 func (c *Context) NewLoop(name string, sync Sync, log *slog.Logger) *Loop {
-	return newLoop(name, sync, log, c.Metrics)
+	return newLoop(name, sync, log, workqueue.DefaultTypedControllerRateLimiter[string](), c.Metrics)
+}
+
+// NewLoopWithLimiter is NewLoop with a rate limiter of the controller's
+// own (upstream's namespace controller backs off to a minute at most).
+func (c *Context) NewLoopWithLimiter(name string, sync Sync, log *slog.Logger, limiter workqueue.TypedRateLimiter[string]) *Loop {
+	return newLoop(name, sync, log, limiter, c.Metrics)
 }
 
 // StartEvents starts sending recorded events; stop them when ctx ends.

@@ -26,6 +26,22 @@ func (r *Requeue) Error() string { return "requeue after " + r.After.String() }
 // RequeueAfter is the sync result that asks for the key again after d.
 func RequeueAfter(d time.Duration) error { return &Requeue{After: d} }
 
+// RequeueSoonest asks for the key again after the shortest of the
+// positive delays (several things to wait out: the first to end looks
+// again); nil when none is positive.
+func RequeueSoonest(delays ...time.Duration) error {
+	var soonest time.Duration
+	for _, d := range delays {
+		if d > 0 && (soonest == 0 || d < soonest) {
+			soonest = d
+		}
+	}
+	if soonest == 0 {
+		return nil
+	}
+	return RequeueAfter(soonest)
+}
+
 // errTerminal marks an error retrying cannot fix; the key is dropped.
 type errTerminal struct{ err error }
 
@@ -58,12 +74,12 @@ type Loop struct {
 // exponential backoff from 5 ms to 1000 s, and an overall token bucket)
 // and no metrics; controllers use Context.NewLoop.
 func NewLoop(name string, sync Sync, log *slog.Logger) *Loop {
-	return newLoop(name, sync, log, nil)
+	return newLoop(name, sync, log, workqueue.DefaultTypedControllerRateLimiter[string](), nil)
 }
 
-func newLoop(name string, sync Sync, log *slog.Logger, metrics workqueue.MetricsProvider) *Loop {
+func newLoop(name string, sync Sync, log *slog.Logger, limiter workqueue.TypedRateLimiter[string], metrics workqueue.MetricsProvider) *Loop {
 	return &Loop{
-		Queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+		Queue: workqueue.NewTypedRateLimitingQueueWithConfig(limiter,
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: name, MetricsProvider: metrics}),
 		Sync:      sync,
 		Log:       log,

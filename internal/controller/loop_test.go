@@ -110,7 +110,7 @@ func TestLoop(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := &scripted{results: tt.results}
-			l := newLoop("test", s.sync, log, metrics)
+			l := (&Context{Metrics: metrics}).NewLoop("test", s.sync, log)
 			if tt.warnFrom > 0 {
 				l.WarnAfter = tt.warnFrom
 			}
@@ -163,7 +163,7 @@ func TestMetricsExposition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := newLoop("deployment", func(context.Context, string) error { return nil }, slog.New(slog.DiscardHandler), m)
+	l := (&Context{Metrics: m}).NewLoop("deployment", func(context.Context, string) error { return nil }, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); l.Run(ctx, 1) }()
@@ -202,4 +202,29 @@ func valueOf(t *testing.T, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+func TestRequeueSoonest(t *testing.T) {
+	tests := []struct {
+		name   string
+		delays []time.Duration
+		want   time.Duration // 0: no requeue
+	}{
+		{"nothing to wait for", nil, 0},
+		{"zeros are no wait", []time.Duration{0, 0}, 0},
+		{"one", []time.Duration{0, 3 * time.Second}, 3 * time.Second},
+		{"the soonest wins", []time.Duration{10 * time.Second, 2 * time.Second, 5 * time.Second}, 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := RequeueSoonest(tt.delays...)
+			var rq *Requeue
+			switch {
+			case tt.want == 0 && err != nil:
+				t.Errorf("got %v, want no requeue", err)
+			case tt.want != 0 && (!errors.As(err, &rq) || rq.After != tt.want):
+				t.Errorf("got %v, want a requeue after %s", err, tt.want)
+			}
+		})
+	}
 }

@@ -36,7 +36,7 @@ type Controller struct {
 func New(c *controller.Context) (*Controller, error) {
 	inf := c.Informers.Rbac().V1().ClusterRoles()
 	ctl := &Controller{client: c.Client, roles: inf.Lister()}
-	ctl.loop = controller.NewLoop(Name, ctl.sync, c.Logger(Name))
+	ctl.loop = c.NewLoop(Name, ctl.sync, c.Logger(Name))
 	// Any role's change may change what an aggregated role selects:
 	// every aggregated role is looked at again (there are few).
 	enqueueAll := func(any) {

@@ -92,24 +92,34 @@ func (dc *Controller) sync(ctx context.Context, k string) error {
 	}
 	hash := cur.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]
 	if !dc.expectations.Satisfied(k) {
-		return dc.updateStatus(ctx, ds, nodes, hash, false)
+		minReady, err := dc.updateStatus(ctx, ds, nodes, hash, false)
+		if err != nil {
+			return err
+		}
+		return controller.RequeueSoonest(minReady)
 	}
-	err = dc.update(ctx, ds, nodes, hash, k, old)
-	statusErr := dc.updateStatus(ctx, ds, nodes, hash, true)
+	backoff, err := dc.update(ctx, ds, nodes, hash, k, old)
+	minReady, statusErr := dc.updateStatus(ctx, ds, nodes, hash, true)
 	if err != nil {
 		return err
 	}
-	return statusErr
+	if statusErr != nil {
+		return statusErr
+	}
+	return controller.RequeueSoonest(backoff, minReady)
 }
 
-func (dc *Controller) update(ctx context.Context, ds *appsv1.DaemonSet, nodes []*corev1.Node, hash, k string, old []*appsv1.ControllerRevision) error {
-	if err := dc.manage(ctx, ds, nodes, hash, k); err != nil {
-		return err
+// update manages the daemon pods and rolls them; it returns when a
+// node in backoff may get its pod again.
+func (dc *Controller) update(ctx context.Context, ds *appsv1.DaemonSet, nodes []*corev1.Node, hash, k string, old []*appsv1.ControllerRevision) (time.Duration, error) {
+	backoff, err := dc.manage(ctx, ds, nodes, hash, k)
+	if err != nil {
+		return 0, err
 	}
 	if dc.expectations.Satisfied(k) && ds.Spec.UpdateStrategy.Type == appsv1.RollingUpdateDaemonSetStrategyType {
 		byNode, err := dc.podsByNode(ctx, ds, false)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		nodeMap := make(map[string]*corev1.Node, len(nodes))
 		for _, n := range nodes {
@@ -117,24 +127,25 @@ func (dc *Controller) update(ctx context.Context, ds *appsv1.DaemonSet, nodes []
 		}
 		r, err := rollingUpdate(newPlacement(ds), nodeMap, byNode, hash, dc.clock.Now())
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := dc.syncNodes(ctx, ds, r.delete, r.create, hash, k); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if err := dc.cleanupHistory(ctx, ds, old); err != nil {
-		return fmt.Errorf("failed to clean up revisions of DaemonSet: %w", err)
+		return 0, fmt.Errorf("failed to clean up revisions of DaemonSet: %w", err)
 	}
-	return nil
+	return backoff, nil
 }
 
 // manage creates the missing daemon pods and deletes those that should
-// not run.
-func (dc *Controller) manage(ctx context.Context, ds *appsv1.DaemonSet, nodes []*corev1.Node, hash, k string) error {
+// not run; it returns when the soonest node in backoff (its daemon pod
+// failed) may get a pod again.
+func (dc *Controller) manage(ctx context.Context, ds *appsv1.DaemonSet, nodes []*corev1.Node, hash, k string) (time.Duration, error) {
 	byNode, err := dc.podsByNode(ctx, ds, false)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	pl := newPlacement(ds)
 	now := dc.clock.Now()
@@ -156,14 +167,15 @@ func (dc *Controller) manage(ctx context.Context, ds *appsv1.DaemonSet, nodes []
 	for _, p := range a.succeeded {
 		dc.recorder.Eventf(ds, corev1.EventTypeNormal, reasonSucceededDaemon, "Found succeeded daemon pod %s/%s on node %s, will try to delete it", p.Namespace, p.Name, p.Spec.NodeName)
 	}
-	if len(a.backoff) > 0 {
-		for _, node := range a.backoff {
-			backoffKey := fmt.Sprintf("%s/%d/%s", ds.UID, ds.Status.ObservedGeneration, node)
-			dc.loop.EnqueueAfter(ds, dc.backoff.Get(backoffKey))
+	var backoff time.Duration
+	for _, node := range a.backoff {
+		d := dc.backoff.Get(fmt.Sprintf("%s/%d/%s", ds.UID, ds.Status.ObservedGeneration, node))
+		if backoff == 0 || d < backoff {
+			backoff = d
 		}
 	}
 	a.delete = append(a.delete, unscheduledWithoutNode(nodes, byNode)...)
-	return dc.syncNodes(ctx, ds, a.delete, a.create, hash, k)
+	return backoff, dc.syncNodes(ctx, ds, a.delete, a.create, hash, k)
 }
 
 // syncNodes deletes pods by name and creates pods pinned to nodes, at
@@ -237,12 +249,12 @@ func (dc *Controller) createPod(ctx context.Context, ds *appsv1.DaemonSet, templ
 }
 
 // updateStatus writes the status counts (and observedGeneration once the
-// spec has been acted on), and comes back when minReadySeconds will make
-// ready pods available.
-func (dc *Controller) updateStatus(ctx context.Context, ds *appsv1.DaemonSet, nodes []*corev1.Node, hash string, observed bool) error {
+// spec has been acted on); it returns when minReadySeconds will make
+// ready pods available (0: none waits).
+func (dc *Controller) updateStatus(ctx context.Context, ds *appsv1.DaemonSet, nodes []*corev1.Node, hash string, observed bool) (time.Duration, error) {
 	byNode, err := dc.podsByNode(ctx, ds, false)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	c := statusCounts(newPlacement(ds), nodes, byNode, hash, dc.clock.Now())
 	st := ds.Status
@@ -251,7 +263,7 @@ func (dc *Controller) updateStatus(ctx context.Context, ds *appsv1.DaemonSet, no
 		st.NumberMisscheduled == c.misscheduled && st.NumberReady == c.ready &&
 		st.UpdatedNumberScheduled == c.updated && st.NumberAvailable == c.available &&
 		st.NumberUnavailable == unavailable && st.ObservedGeneration >= ds.Generation {
-		return dc.requeueForMinReady(ds, c)
+		return untilAvailable(ds, c), nil
 	}
 	up := ds.DeepCopy()
 	for i := 0; ; i++ {
@@ -274,14 +286,16 @@ func (dc *Controller) updateStatus(ctx context.Context, ds *appsv1.DaemonSet, no
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("store status of daemon set %s/%s: %w", ds.Namespace, ds.Name, err)
+		return 0, fmt.Errorf("store status of daemon set %s/%s: %w", ds.Namespace, ds.Name, err)
 	}
-	return dc.requeueForMinReady(ds, c)
+	return untilAvailable(ds, c), nil
 }
 
-func (dc *Controller) requeueForMinReady(ds *appsv1.DaemonSet, c counts) error {
+// untilAvailable is when ready pods not yet available may be (0: none
+// waits).
+func untilAvailable(ds *appsv1.DaemonSet, c counts) time.Duration {
 	if ds.Spec.MinReadySeconds > 0 && c.ready != c.available {
-		dc.loop.EnqueueAfter(ds, time.Duration(ds.Spec.MinReadySeconds)*time.Second)
+		return time.Duration(ds.Spec.MinReadySeconds) * time.Second
 	}
-	return nil
+	return 0
 }

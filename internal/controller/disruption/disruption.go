@@ -163,24 +163,29 @@ func (dc *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	err = dc.trySync(ctx, pdb)
-	if err == nil || apierrors.IsConflict(err) {
+	recheck, err := dc.trySync(ctx, pdb)
+	if err == nil {
+		return controller.RequeueSoonest(recheck)
+	}
+	if apierrors.IsConflict(err) {
 		return err
 	}
 	dc.log.Warn("failed to sync budget", "pdb", key, "err", err)
 	return dc.failSafe(ctx, pdb, err)
 }
 
-func (dc *Controller) trySync(ctx context.Context, pdb *policyv1.PodDisruptionBudget) error {
+// trySync writes the budget's status; it returns when to look again
+// because a disrupted pod's grace ends (0: nothing to wait for).
+func (dc *Controller) trySync(ctx context.Context, pdb *policyv1.PodDisruptionBudget) (time.Duration, error) {
 	sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
 	if err != nil {
 		dc.recorder.Eventf(pdb, corev1.EventTypeWarning, "NoPods", "Failed to get pods: %v", err)
-		return err
+		return 0, err
 	}
 	pods, err := dc.pods.Pods(pdb.Namespace).List(sel)
 	if err != nil {
 		dc.recorder.Eventf(pdb, corev1.EventTypeWarning, "NoPods", "Failed to get pods: %v", err)
-		return err
+		return 0, err
 	}
 	if len(pods) == 0 {
 		dc.recorder.Eventf(pdb, corev1.EventTypeNormal, "NoPods", "No matching pods found")
@@ -188,7 +193,7 @@ func (dc *Controller) trySync(ctx context.Context, pdb *policyv1.PodDisruptionBu
 	expected, desired, unmanaged, err := expectedCounts(ctx, pdb, pods, dc.finders())
 	if err != nil {
 		dc.recorder.Eventf(pdb, corev1.EventTypeWarning, "CalculateExpectedPodCountFailed", "Failed to calculate the number of expected pods: %v", err)
-		return err
+		return 0, err
 	}
 	if len(unmanaged) > 0 {
 		dc.recorder.Eventf(pdb, corev1.EventTypeWarning, "UnmanagedPods", "Pods selected by this PodDisruptionBudget (selector: %v) were found "+
@@ -203,12 +208,12 @@ func (dc *Controller) trySync(ctx context.Context, pdb *policyv1.PodDisruptionBu
 	}
 	current := countHealthy(pods, disrupted, now)
 	if err := dc.writeStatus(ctx, pdb, current, desired, expected, disrupted); err != nil {
-		return err
+		return 0, err
 	}
-	if recheck != nil {
-		dc.loop.EnqueueAfter(pdb, recheck.Sub(now))
+	if recheck == nil {
+		return 0, nil
 	}
-	return nil
+	return max(recheck.Sub(now), time.Millisecond), nil
 }
 
 func (dc *Controller) writeStatus(ctx context.Context, pdb *policyv1.PodDisruptionBudget, current, desired, expected int32, disrupted map[string]metav1.Time) error {

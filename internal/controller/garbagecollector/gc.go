@@ -58,10 +58,11 @@ func New(c *controller.Context) (*GC, error) {
 	if err != nil {
 		return nil, fmt.Errorf("garbage collector: metadata client: %w", err)
 	}
-	return newGC(md, c.Client.Discovery(), c.Logger("garbage-collector")), nil
+	return newGC(md, c.Client.Discovery(), c.Logger("garbage-collector"), c.Metrics), nil
 }
 
-func newGC(md metadata.Interface, dc discovery.DiscoveryInterface, log *slog.Logger) *GC {
+// newGC builds the collector; metrics (nil: none) count its queues.
+func newGC(md metadata.Interface, dc discovery.DiscoveryInterface, log *slog.Logger, metrics workqueue.MetricsProvider) *GC {
 	rl := workqueue.DefaultTypedControllerRateLimiter[types.UID]()
 	return &GC{
 		metadata:  md,
@@ -72,9 +73,9 @@ func newGC(md metadata.Interface, dc discovery.DiscoveryInterface, log *slog.Log
 		changes:   workqueue.NewTyped[*change](),
 		absent:    newAbsentOwners(500),
 		attemptToDelete: workqueue.NewTypedRateLimitingQueueWithConfig(rl,
-			workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "garbage_collector_attempt_to_delete"}),
+			workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "garbage_collector_attempt_to_delete", MetricsProvider: metrics}),
 		attemptToOrphan: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[types.UID](),
-			workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "garbage_collector_attempt_to_orphan"}),
+			workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "garbage_collector_attempt_to_orphan", MetricsProvider: metrics}),
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 // fails (its graph never synced) returns, so that the manager can stop.
 func TestRunStopsBeforeSync(t *testing.T) {
 	fd := &fakediscovery.FakeDiscovery{Fake: &clienttesting.Fake{}}
-	gc := newGC(nil, fd, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	gc := newGC(nil, fd, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	done := make(chan struct{})

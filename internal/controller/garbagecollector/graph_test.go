@@ -41,7 +41,7 @@ func drain(gc *GC) (del, orphan []string) {
 }
 
 func TestGraph(t *testing.T) {
-	gc := newGC(nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	gc := newGC(nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	add := func(gvk schema.GroupVersionKind, m *metav1.PartialObjectMetadata) {
 		gc.apply(change{typ: addOrUpdate, gvk: gvk, obj: m})
 	}

@@ -7,14 +7,12 @@ package job
 
 import (
 	"context"
-	"reflect"
 	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -96,11 +94,20 @@ func New(c *controller.Context) (*Controller, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if _, err := podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    jc.addPod,
-		UpdateFunc: jc.updatePod,
-		DeleteFunc: func(obj interface{}) { jc.deletePod(obj, true) },
-	}); err != nil {
+	owners := &controller.OwnerHandler[*batchv1.Job]{
+		Kind:     controllerKind.Kind,
+		Get:      func(namespace, name string) (*batchv1.Job, error) { return jc.jobs.Jobs(namespace).Get(name) },
+		Adopters: jc.jobsSelecting,
+		Enqueue:  jc.enqueueBatched,
+		Created:  func(job *batchv1.Job, _ metav1.Object) { jc.expectations.CreationObserved(keyOf(job)) },
+		Deleted: func(job *batchv1.Job, pod metav1.Object) {
+			jc.expectations.DeletionObserved(keyOf(job), pod.GetNamespace()+"/"+pod.GetName())
+		},
+	}
+	if _, err := podInf.Informer().AddEventHandler(owners.Handlers()); err != nil {
+		return nil, err
+	}
+	if _, err := podInf.Informer().AddEventHandler(jc.trackingHandlers()); err != nil {
 		return nil, err
 	}
 	return jc, nil
@@ -115,8 +122,12 @@ func (jc *Controller) Run(ctx context.Context) error {
 
 func key(namespace, name string) string { return namespace + "/" + name }
 
+func keyOf(job *batchv1.Job) string { return key(job.Namespace, job.Name) }
+
+// enqueueBatched syncs a Job a moment later, so that the events of its
+// pods starting or finishing together make one sync.
 func (jc *Controller) enqueueBatched(job *batchv1.Job) {
-	jc.loop.Queue.AddAfter(key(job.Namespace, job.Name), batchPeriod)
+	jc.loop.EnqueueAfter(job, batchPeriod)
 }
 
 // resolve returns the Job a controller reference points to, if it is
@@ -126,7 +137,11 @@ func (jc *Controller) resolve(namespace string, ref *metav1.OwnerReference) *bat
 }
 
 // jobsSelecting returns the Jobs whose selector matches an orphan pod.
-func (jc *Controller) jobsSelecting(p *corev1.Pod) []*batchv1.Job {
+func (jc *Controller) jobsSelecting(o metav1.Object) []*batchv1.Job {
+	p, ok := o.(*corev1.Pod)
+	if !ok {
+		return nil
+	}
 	jobs, err := jc.jobs.GetPodJobs(p)
 	if err != nil {
 		return nil
@@ -138,118 +153,28 @@ func (jc *Controller) jobsSelecting(p *corev1.Pod) []*batchv1.Job {
 	return out
 }
 
-func (jc *Controller) addPod(obj interface{}) {
-	p := obj.(*corev1.Pod)
-	if p.DeletionTimestamp != nil {
-		// A restarted controller may first see a pod being deleted: that
-		// is not a creation it waits for.
-		jc.deletePod(p, false)
-		return
-	}
-	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
-		if job := jc.resolve(p.Namespace, ref); job != nil {
-			jc.expectations.CreationObserved(key(job.Namespace, job.Name))
-			jc.enqueueBatched(job)
-		}
-		return
-	}
-	if hasTrackingFinalizer(p) {
-		jc.orphans.Queue.Add(orphanPodKey(p.Namespace, p.Name))
-	}
-	for _, job := range jc.jobsSelecting(p) {
-		jc.enqueueBatched(job)
-	}
-}
-
-func (jc *Controller) updatePod(oldObj, curObj interface{}) {
-	old, cur := oldObj.(*corev1.Pod), curObj.(*corev1.Pod)
-	if old.ResourceVersion == cur.ResourceVersion {
-		return
-	}
-	if cur.DeletionTimestamp != nil {
-		// Replace a pod as soon as its deletion begins, not when the
-		// kubelet is done with it.
-		jc.deletePod(cur, false)
-		return
-	}
-	finalizerGone := !hasTrackingFinalizer(cur)
-	curRef, oldRef := metav1.GetControllerOfNoCopy(cur), metav1.GetControllerOfNoCopy(old)
-	refChanged := !reflect.DeepEqual(curRef, oldRef)
-	if refChanged && oldRef != nil {
-		if job := jc.resolve(old.Namespace, oldRef); job != nil {
-			if finalizerGone {
-				jc.finalizers.observed(key(job.Namespace, job.Name), cur.UID)
-			}
-			jc.enqueueBatched(job)
-		}
-	}
-	if curRef != nil {
-		if job := jc.resolve(cur.Namespace, curRef); job != nil {
-			if finalizerGone {
-				jc.finalizers.observed(key(job.Namespace, job.Name), cur.UID)
-			}
-			jc.enqueueBatched(job)
-		}
-		return
-	}
-	if hasTrackingFinalizer(cur) {
-		jc.orphans.Queue.Add(orphanPodKey(cur.Namespace, cur.Name))
-	}
-	if refChanged || !reflect.DeepEqual(cur.Labels, old.Labels) {
-		for _, job := range jc.jobsSelecting(cur) {
-			jc.enqueueBatched(job)
-		}
-	}
-}
-
-// deletePod handles a pod whose deletion began (final false) or ended.
-func (jc *Controller) deletePod(obj interface{}, final bool) {
-	p, ok := controller.DeletedObject[*corev1.Pod](obj)
-	if !ok {
-		return
-	}
-	ref := metav1.GetControllerOfNoCopy(p)
-	hasFinalizer := hasTrackingFinalizer(p)
-	if ref == nil {
-		if hasFinalizer {
-			jc.orphans.Queue.Add(orphanPodKey(p.Namespace, p.Name))
-		}
-		return
-	}
-	job := jc.resolve(p.Namespace, ref)
-	if job == nil || isFinished(job) {
-		if hasFinalizer {
-			jc.orphans.Queue.Add(orphanPodKey(p.Namespace, p.Name))
-		}
-		return
-	}
-	k := key(job.Namespace, job.Name)
-	jc.expectations.DeletionObserved(k, p.Namespace+"/"+p.Name)
-	if final || !hasFinalizer {
-		jc.finalizers.observed(k, p.UID)
-	}
-	jc.enqueueBatched(job)
-}
-
 func (jc *Controller) updateJob(oldObj, curObj interface{}) {
-	old, cur := oldObj.(*batchv1.Job), curObj.(*batchv1.Job)
-	k := key(cur.Namespace, cur.Name)
+	old, ok1 := oldObj.(*batchv1.Job)
+	cur, ok2 := curObj.(*batchv1.Job)
+	if !ok1 || !ok2 {
+		return
+	}
 	if isFinished(cur) {
 		// Finalizers are removed before a Job is marked finished; this
 		// is the backstop for pods that still have one.
 		jc.orphans.Queue.Add(orphanSelectorKey(cur))
-		jc.loop.Queue.Add(k)
+		jc.loop.Enqueue(cur)
 		return
 	}
 	if cur.Generation == old.Generation {
 		jc.enqueueBatched(cur)
 	} else {
-		jc.loop.Queue.Add(k)
+		jc.loop.Enqueue(cur)
 	}
 	if cur.Status.StartTime != nil && cur.Spec.ActiveDeadlineSeconds != nil {
 		if old.Spec.ActiveDeadlineSeconds == nil || *old.Spec.ActiveDeadlineSeconds != *cur.Spec.ActiveDeadlineSeconds {
 			total := time.Duration(*cur.Spec.ActiveDeadlineSeconds) * time.Second
-			jc.loop.Queue.AddAfter(k, total-jc.clock.Since(cur.Status.StartTime.Time))
+			jc.loop.EnqueueAfter(cur, total-jc.clock.Since(cur.Status.StartTime.Time))
 		}
 	}
 }
@@ -262,53 +187,7 @@ func (jc *Controller) deleteJob(obj interface{}) {
 	}
 	jc.finished.Delete(job.UID)
 	jc.orphans.Queue.Add(orphanSelectorKey(job))
-	k := key(job.Namespace, job.Name)
+	k := keyOf(job)
 	jc.expectations.Forget(k)
 	jc.backoff.remove(k)
-}
-
-// uidExpectations are the pods (by UID) of each Job whose finalizer
-// removal the controller waits to see.
-type uidExpectations struct {
-	mu sync.Mutex
-	m  map[string]map[types.UID]bool
-}
-
-func newUIDExpectations() *uidExpectations {
-	return &uidExpectations{m: map[string]map[types.UID]bool{}}
-}
-
-func (u *uidExpectations) expect(key string, uids []types.UID) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	set := u.m[key]
-	if set == nil {
-		set = map[types.UID]bool{}
-		u.m[key] = set
-	}
-	for _, uid := range uids {
-		set[uid] = true
-	}
-}
-
-func (u *uidExpectations) observed(key string, uid types.UID) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	delete(u.m[key], uid)
-}
-
-func (u *uidExpectations) get(key string) map[types.UID]bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	out := make(map[types.UID]bool, len(u.m[key]))
-	for uid := range u.m[key] {
-		out[uid] = true
-	}
-	return out
-}
-
-func (u *uidExpectations) forget(key string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	delete(u.m, key)
 }

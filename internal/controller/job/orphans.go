@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -75,11 +76,13 @@ func (jc *Controller) syncOrphan(ctx context.Context, k string) error {
 		if err != nil {
 			return err
 		}
+		// A pod that failed fails the key: the retry lists again (a
+		// pod released already is patched to the same again at most).
+		var errs []error
 		for _, p := range pods {
-			if err := jc.releaseOrphan(ctx, p); err != nil {
-				jc.orphans.Queue.AddRateLimited(orphanPodKey(p.Namespace, p.Name))
-			}
+			errs = append(errs, jc.releaseOrphan(ctx, p))
 		}
+		return errors.Join(errs...)
 	}
 	return nil
 }

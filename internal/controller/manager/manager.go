@@ -104,10 +104,11 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 			return err
 		}
 	}
-	metrics, err := serveMetrics(ctx, opts.MetricsAddress, log)
+	metrics, stopMetrics, err := serveMetrics(opts.MetricsAddress, log)
 	if err != nil {
 		return err
 	}
+	defer stopMetrics()
 	work := func(ctx context.Context) error {
 		var creds *credentials
 		if opts.UseServiceAccountCredentials {

@@ -69,12 +69,11 @@ func New(c *controller.Context) (*Controller, error) {
 		clock:      c.Clock,
 		log:        c.Logger("namespace"),
 	}
-	nc.loop = c.NewLoop("namespace", nc.sync, nc.log)
 	// Upstream's limits: retries back off to a minute at most.
-	nc.loop.Queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.NewTypedMaxOfRateLimiter(
+	nc.loop = c.NewLoopWithLimiter("namespace", nc.sync, nc.log, workqueue.NewTypedMaxOfRateLimiter(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](5*time.Millisecond, 60*time.Second),
 		&workqueue.TypedBucketRateLimiter[string]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
-	), workqueue.TypedRateLimitingQueueConfig[string]{Name: "namespace"})
+	))
 	enqueue := func(obj interface{}) {
 		ns, ok := obj.(*corev1.Namespace)
 		if ok && ns.DeletionTimestamp != nil {

@@ -78,7 +78,7 @@ func New(c *controller.Context) (*Controller, error) {
 		recorder:  c.Recorder("node-controller"),
 		log:       c.Logger(Name),
 		opts:      c.Options,
-		now:       time.Now,
+		now:       c.Clock.Now,
 		health:    map[string]*health{},
 		known:     map[string]bool{},
 		zones:     map[string]zoneState{},

@@ -54,7 +54,7 @@ func NewEviction(c *controller.Context) (*Eviction, error) {
 		nodes:     nodeInf.Lister(),
 		recorder:  c.Recorder(EvictionName),
 		log:       c.Logger(EvictionName),
-		now:       time.Now,
+		now:       c.Clock.Now,
 		firstSeen: map[string]time.Time{},
 		scheduled: map[string]bool{},
 	}

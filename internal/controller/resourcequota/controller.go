@@ -64,7 +64,7 @@ func New(c *controller.Context) (*Controller, error) {
 		client: c.Client,
 		quotas: qInf.Lister(),
 		log:    c.Logger(Name),
-		now:    time.Now,
+		now:    c.Clock.Now,
 	}
 	rc.loop = c.NewLoop(Name, rc.sync, rc.log)
 	if c.Config != nil {
