@@ -169,7 +169,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 			apiserver.ClientCertAuthenticator{Roots: pki.CAPool},
 			bootstrapTokens(store, opts.Log.With("component", "authenticator")),
 		},
-		Admission: auth.Admissions{certadmit.Plugin{Authorizer: authz.authorizer}, nodeDNSSlices{}},
+		Admission: append(auth.Admissions{certadmit.Plugin{Authorizer: authz.authorizer}, nodeDNSSlices{}}, authz.admission...),
 		ServiceAccountTokens: &apiserver.ServiceAccountTokens{
 			Key:     saKey,
 			Issuer:  apiserver.DefaultIssuer,
