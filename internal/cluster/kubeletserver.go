@@ -7,6 +7,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -93,12 +94,15 @@ func runKubelet(ctx context.Context, cfg *rest.Config, o AgentOptions, rt kubele
 		defer closeRT()
 		rt = dialed
 	}
-	srv, l, err := newKubeletServer(cfg, o, rt)
+	srv, l, certs, err := newKubeletServer(cfg, o, rt)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if certs != nil {
+		go certs(ctx)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, l) }()
 	err = kubelet.Run(ctx, cfg, o.Kubelet)
@@ -109,48 +113,63 @@ func runKubelet(ctx context.Context, cfg *rest.Config, o AgentOptions, rt kubele
 	return err
 }
 
-func newKubeletServer(cfg *rest.Config, o AgentOptions, rt kubelet.Runtime) (*kubeletserver.Server, net.Listener, error) {
+// newKubeletServer builds the kubelet's server and its listener; certs,
+// when not nil, is to run beside it (it obtains the serving certificate).
+func newKubeletServer(cfg *rest.Config, o AgentOptions, rt kubelet.Runtime) (_ *kubeletserver.Server, _ net.Listener, certs func(context.Context), _ error) {
 	k := o.Kubelet
-	cert, err := kubeletServingCert(o)
-	if err != nil {
-		return nil, nil, fmt.Errorf("kubelet serving certificate: %w", err)
-	}
 	cas, err := clusterCAs(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	client, err := kubernetes.NewForConfig(rest.CopyConfig(cfg))
 	if err != nil {
-		return nil, nil, fmt.Errorf("kubelet server API client: %w", err)
+		return nil, nil, nil, fmt.Errorf("kubelet server API client: %w", err)
+	}
+	getCert, certs, err := kubeletServingCert(o, client)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("kubelet serving certificate: %w", err)
 	}
 	srv, err := kubeletserver.New(kubeletserver.Config{
 		NodeName: k.NodeName, Runtime: rt, Client: client, ClientCAs: cas,
-		GetCertificate: kubeletserver.Static(cert), RootDir: k.RootDir, Log: k.Log,
+		GetCertificate: getCert, RootDir: k.RootDir, Log: k.Log,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	l, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(int(k.Port))))
 	if err != nil {
-		return nil, nil, fmt.Errorf("kubelet server: listen: %w", err)
+		return nil, nil, nil, fmt.Errorf("kubelet server: listen: %w", err)
 	}
-	return srv, l, nil
+	return srv, l, certs, nil
 }
 
 // kubeletServingCert is signed by the cluster CA when this process holds
-// it, else self-signed as upstream's kubelet does without a certificate.
-func kubeletServingCert(o AgentOptions) (tls.Certificate, error) {
+// it; other nodes ask for one with a CSR (signer kubelet-serving) and
+// serve a self-signed one until it is approved and issued.
+func kubeletServingCert(o AgentOptions, client kubernetes.Interface) (func(*tls.ClientHelloInfo) (*tls.Certificate, error), func(context.Context), error) {
 	k := o.Kubelet
 	if o.KubeletCADir != "" {
 		if _, err := os.Stat(filepath.Join(o.KubeletCADir, "ca.key")); err == nil {
 			pki, err := LoadOrCreatePKI(o.KubeletCADir)
 			if err != nil {
-				return tls.Certificate{}, err
+				return nil, nil, err
 			}
-			return pki.KubeletServingCert(k.NodeName, k.NodeIPs)
+			cert, err := pki.KubeletServingCert(k.NodeName, k.NodeIPs)
+			if err != nil {
+				return nil, nil, err
+			}
+			return kubeletserver.Static(cert), nil, nil
 		}
 	}
-	return kubeletserver.SelfSigned(filepath.Join(k.RootDir, "pki"), k.NodeName, k.NodeIPs)
+	log := k.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	certs, err := kubeletserver.NewCSRCertificates(client, filepath.Join(k.RootDir, "pki"), k.NodeName, k.NodeIPs, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return certs.GetCertificate, certs.Run, nil
 }
 
 // clusterCAs are the CAs whose client certificates the kubelet accepts:

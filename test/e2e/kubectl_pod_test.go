@@ -437,3 +437,32 @@ func dialIn(nsPath, addr string) (net.Conn, error) {
 	runtime.UnlockOSThread()
 	return conn, dialErr
 }
+
+// TestAgentServingCertificateByCSR: a node that does not hold the cluster
+// CA (kemudi agent) asks for its serving certificate with a CSR; the API
+// server refuses its self-signed one meanwhile, and reaches it once an
+// admin approved the request and the signer issued the certificate.
+func TestAgentServingCertificateByCSR(t *testing.T) {
+	n := newServerNode(t, true)
+	eventuallyKubectl(t, n, 2*time.Minute, "node-1 Ready", func() (bool, string) {
+		out, err := n.tryKubectl("get", "node", "node-1", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		return err == nil && out == "True", out
+	})
+	n.kubectl("run", "hello", "--image="+n.registry.Ref("busybox:1"), "--restart=Never", "--", "sh", "-c", "echo hello from the agent; exec sleep 3600")
+	n.kubectl("wait", "--for=condition=Ready", "pod/hello", "--timeout=120s")
+	out, err := n.tryKubectl("logs", "hello")
+	if err == nil || !strings.Contains(out, "certificate") {
+		t.Errorf("logs before the serving certificate was issued = %q, %v; want a certificate error", out, err)
+	}
+	var csr string
+	eventuallyKubectl(t, n, time.Minute, "the node's kubelet-serving CSR", func() (bool, string) {
+		out, err := n.tryKubectl("get", "csr", "-o", `jsonpath={.items[?(@.spec.signerName=="kubernetes.io/kubelet-serving")].metadata.name}`)
+		csr = strings.TrimSpace(out)
+		return err == nil && csr != "" && !strings.Contains(csr, " "), out
+	})
+	n.kubectl("certificate", "approve", csr)
+	eventuallyKubectl(t, n, time.Minute, "logs through the issued certificate", func() (bool, string) {
+		out, err := n.tryKubectl("logs", "hello")
+		return err == nil && out == "hello from the agent\n", out
+	})
+}
