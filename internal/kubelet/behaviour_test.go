@@ -104,7 +104,18 @@ func testPods(t *testing.T, n *node) {
 	hooked.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{
 		Exec: &corev1.ExecAction{Command: []string{"sh", "-c", "echo from postStart > /tmp/post"}}}}
 
-	for _, p := range []*corev1.Pod{crash, job, fallback, config, late, noImage, live, withInit, sleeper, hooked, deadline} {
+	for _, name := range []string{"watched"} {
+		if _, err := n.c.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{"v": "one"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.c.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string][]byte{"p": []byte("old")}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := append([]*corev1.Pod{crash, job, fallback, config, late, noImage, live, withInit, sleeper, hooked, deadline}, updatePods(n, img)...)
+	for _, p := range all {
 		p.Spec.NodeName = n.name // bound directly, as a scheduler would
 		if _, err := n.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -148,6 +159,7 @@ func testPods(t *testing.T, n *node) {
 			t.Errorf("phase %s", p.Status.Phase)
 		}
 		waitEvent(t, n, "crash", "BackOff", "Back-off restarting failed container main in pod crash_default")
+		noHotLoop(t, n, "crash", p)
 	})
 	t.Run("job and termination messages", func(t *testing.T) {
 		p := waitPod(t, "job", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
@@ -217,19 +229,33 @@ func testPods(t *testing.T, n *node) {
 			t.Errorf("message %q", m)
 		}
 	})
+	testUpdates(t, n, waitPod)
 	t.Run("kubelet restart adopts running containers", func(t *testing.T) {
-		before := waitPod(t, "sleeper", "Running and Ready", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning && isReady(p) })
+		// Every pod whose containers run steadily keeps them.
+		steady := map[string]string{}
+		for _, name := range []string{"sleeper", "late", "watched", "unmounted", "closed"} {
+			p := waitPod(t, name, "Running", func(p *corev1.Pod) bool {
+				cs := p.Status.ContainerStatuses
+				return p.Status.Phase == corev1.PodRunning && len(cs) == 1 && cs[0].State.Running != nil
+			})
+			steady[name] = p.Status.ContainerStatuses[0].ContainerID
+		}
 		n.stop()
 		n.start(t)
 		deadline := time.Now().Add(5 * time.Second)
 		for time.Now().Before(deadline) {
-			p, err := get(ctx, "sleeper")
-			if err != nil {
-				t.Fatal(err)
-			}
-			cs := p.Status.ContainerStatuses
-			if len(cs) != 1 || cs[0].ContainerID != before.Status.ContainerStatuses[0].ContainerID || cs[0].RestartCount != 0 || !isReady(p) {
-				t.Fatalf("after the restart: %s (was %s)", describe([]corev1.Pod{*p}), before.Status.ContainerStatuses[0].ContainerID)
+			for name, id := range steady {
+				p, err := get(ctx, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cs := p.Status.ContainerStatuses
+				if len(cs) != 1 || cs[0].ContainerID != id || cs[0].RestartCount != 0 || cs[0].State.Running == nil {
+					t.Fatalf("after the restart: %s (was %s)", describe([]corev1.Pod{*p}), id)
+				}
+				if name == "sleeper" && !isReady(p) {
+					t.Fatalf("sleeper not Ready after the restart")
+				}
 			}
 			time.Sleep(500 * time.Millisecond)
 		}

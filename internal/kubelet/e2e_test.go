@@ -40,7 +40,9 @@ func until(t *testing.T, what string, d time.Duration, cond func(ctx context.Con
 	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		ok, err := cond(ctx)
 		if err != nil {
-			last = err
+			if ctx.Err() == nil { // keep what was wrong, not the deadline
+				last = err
+			}
 			return false, nil
 		}
 		return ok, nil
@@ -113,6 +115,9 @@ func (n *node) start(t *testing.T) {
 	o.NodeIPs = []net.IP{n.rt.NodeIP}
 	o.Dial = n.rt.Dial
 	o.StatusInterval = time.Second
+	// Volumes from the API are rewritten every SyncFrequency: short, so
+	// the tests see configMap updates in seconds.
+	o.SyncFrequency = 3 * time.Second
 	o.NodeLabels = map[string]string{"pool": "test"}
 	level := slog.LevelWarn
 	if os.Getenv("KUBELET_TEST_DEBUG") != "" {

@@ -50,6 +50,7 @@ func (w *worker) sync(ctx context.Context) (time.Duration, bool) {
 		}
 	}
 	w.syncProbes(ctx, pod, state)
+	w.refreshVolumes(ctx, pod, state)
 	k.collectGarbage(ctx, state)
 	next := k.opts.SyncFrequency
 	if d := pod.Spec.ActiveDeadlineSeconds; d != nil && pod.Status.StartTime != nil && !a.Done {
@@ -57,6 +58,9 @@ func (w *worker) sync(ctx context.Context) (time.Duration, bool) {
 	}
 	for _, wt := range a.Wait {
 		next = min(next, time.Until(wt.Until)+10*time.Millisecond)
+	}
+	if w.mountFailed {
+		next = min(next, retryAfter)
 	}
 	for _, r := range w.waiting {
 		if r.Reason == "ImagePullBackOff" || r.Reason == "ErrImagePull" || r.Reason == "CreateContainerConfigError" || r.Reason == "ContainerCreating" {
@@ -104,10 +108,14 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, state PodState, a
 	}
 	podIPs := statusIPs(state.readySandbox())
 	vols, err := k.volumes.SetUp(ctx, pod, volume.Env{PodIPs: podIPs, HostIPs: k.hostIPs(), Allocatable: k.allocatable()})
+	// A volume that cannot be set up yet (a configMap not there) is
+	// tried again soon, not at the next periodic sync.
+	w.mountFailed = err != nil
 	if err != nil {
 		k.recorder.Event(pod, corev1.EventTypeWarning, "FailedMount", err.Error())
 		return acted
 	}
+	w.volumesAt = time.Now()
 	sbID, attempt := a.SandboxID, uint32(0)
 	if sb := state.readySandbox(); sb != nil && !a.CreateSandbox {
 		attempt = sb.GetMetadata().GetAttempt()

@@ -26,6 +26,9 @@ type worker struct {
 	waiting  map[string]Reason        // why a container is not running
 	messages map[string]string        // termination messages by container ID
 	written  string                   // the status last written, as JSON
+
+	mountFailed bool      // the last volume set-up failed: retry soon
+	volumesAt   time.Time // when the volumes were last written
 }
 
 func newWorker(k *Kubelet, uid types.UID) *worker {
