@@ -64,9 +64,14 @@ func newServerCommand() *cobra.Command {
 			off := map[string]bool{}
 			for _, d := range disable {
 				if !isControlPlaneComponent(d) {
-					return fmt.Errorf("--disable %s: not a component (scheduler, controller-manager)", d)
+					return fmt.Errorf("--disable %s: not a component (scheduler, controller-manager, cloud-controller-manager)", d)
 				}
 				off[d] = true
+			}
+			if !off["cloud-controller-manager"] {
+				if err := cp.ValidateCloud(); err != nil {
+					return err
+				}
 			}
 			var extra []cluster.Component
 			if !disableAgent {
@@ -86,7 +91,9 @@ func newServerCommand() *cobra.Command {
 		},
 	}
 	addServerFlags(cmd.Flags(), &o, &gcPercent)
-	cmd.Flags().StringSliceVar(&disable, "disable", nil, "control-plane components not to run: scheduler, controller-manager")
+	cmd.Flags().StringSliceVar(&disable, "disable", nil, "control-plane components not to run: scheduler, controller-manager, cloud-controller-manager")
+	cmd.Flags().StringVar(&cp.LBAddressPool, "lb-address-pool", "",
+		"addresses LoadBalancer services get from the local cloud provider, e.g. 10.99.0.200-10.99.0.250 (ranges, CIDRs or addresses, IPv4 and IPv6, comma-separated); empty: the nodes' addresses")
 	cmd.Flags().BoolVar(&disableAgent, "disable-agent", false, "run no node on this machine (no runtime, no kubelet): a control plane only")
 	cmd.Flags().StringVar(&cp.ControllerManagerMetricsAddress, "controller-manager-metrics-address", "",
 		"serve the controller manager's /metrics (its work queues) on this address over plain HTTP, as kemudi controller-manager --metrics-address (e.g. 127.0.0.1:10257; empty: off)")

@@ -25,8 +25,22 @@ func CloudControllerManager(opts cloud.Options) Component {
 	}
 }
 
-// defaultCloudControllerManager runs the local provider: load balancers
-// on the nodes' addresses.
-func defaultCloudControllerManager() Component {
-	return CloudControllerManager(cloud.DefaultOptions())
+// cloudControllerManager runs the local provider: load balancers on
+// the pool's addresses, or the nodes' without one.
+func (o ControlPlaneOptions) cloudControllerManager() Component {
+	return CloudControllerManager(o.cloudOptions())
+}
+
+func (o ControlPlaneOptions) cloudOptions() cloud.Options {
+	opts := cloud.DefaultOptions()
+	opts.LBAddressPool = o.LBAddressPool
+	return opts
+}
+
+// ValidateCloud checks the cloud controller manager's settings (a
+// malformed pool, one overlapping the pod or service CIDR) before
+// anything runs.
+func (o ControlPlaneOptions) ValidateCloud() error {
+	opts := o.cloudOptions()
+	return opts.Validate()
 }

@@ -36,6 +36,9 @@ type ControlPlaneOptions struct {
 	// ClusterSigningCertFile and ClusterSigningKeyFile are the CA the
 	// controller manager signs CSRs with (the server's own CA).
 	ClusterSigningCertFile, ClusterSigningKeyFile string
+	// LBAddressPool is the cloud controller manager's load balancer
+	// address pool (--lb-address-pool; "": the nodes' addresses).
+	LBAddressPool string
 }
 
 // ControlPlane returns the components `kemudi server` runs beside the
@@ -67,7 +70,7 @@ func (o ControlPlaneOptions) Components() []Component {
 				return manager.Run(ctx, cfg, opts)
 			},
 		},
-		defaultCloudControllerManager(),
+		o.cloudControllerManager(),
 	}
 }
 

@@ -123,3 +123,34 @@ func TestCloudControllerManagerAlone(t *testing.T) {
 		t.Error("no holder of the cloud-controller-manager lease")
 	}
 }
+
+// TestServerLBAddressPool: `kemudi server --lb-address-pool` gives
+// LoadBalancer services the pool's addresses; a malformed pool stops the
+// server before it starts.
+func TestServerLBAddressPool(t *testing.T) {
+	bin, err := harness.SharedBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "server", "--data-dir", t.TempDir(), "--lb-address-pool", "10.99.8.250-10.99.8.200").CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "--lb-address-pool") || !strings.Contains(string(out), "ends before it starts") {
+		t.Errorf("a malformed pool: %v\n%s", err, out)
+	}
+	srv, err := harness.Start(context.Background(), harness.Options{Binary: bin, Args: []string{"--lb-address-pool", "10.99.8.200-10.99.8.201"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	kubectl(t, bin, srv, "create", "service", "loadbalancer", "web", "--tcp=80:8080")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out := kubectl(t, bin, srv, "get", "svc", "web", "-o", "jsonpath={.status.loadBalancer.ingress[*].ip}")
+		if out == "10.99.8.200" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("web's EXTERNAL-IP = %q, want the pool's 10.99.8.200", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
