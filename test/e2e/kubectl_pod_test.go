@@ -319,6 +319,21 @@ func testProxy(t *testing.T, n *serverNode) {
 	if err := json.Unmarshal([]byte(n.kubectl("get", "--raw", "/api/v1/nodes/node-1/proxy/pods")), &pods); err != nil || pods.Kind != "PodList" || len(pods.Items) < 5 {
 		t.Errorf("nodes/node-1/proxy/pods: %+v, %v", pods, err)
 	}
+	// A node whose kubelet cannot be reached: a clear error within
+	// seconds, not a hang. (Its address is in the test's namespace, on a
+	// link that leads nowhere.)
+	ghost := filepath.Join(t.TempDir(), "ghost.yaml")
+	if err := os.WriteFile(ghost, []byte("apiVersion: v1\nkind: Node\nmetadata: {name: ghost}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n.kubectl("create", "-f", ghost)
+	n.kubectl("patch", "node", "ghost", "--subresource=status", "--type=merge", "-p", `{"status":{"addresses":[{"type":"InternalIP","address":"10.99.0.77"}]}}`)
+	start := time.Now()
+	out, err := n.tryKubectl("get", "--raw", "/api/v1/nodes/ghost/proxy/healthz")
+	if took := time.Since(start); err == nil || !strings.Contains(out, "10.99.0.77") || took > 20*time.Second {
+		t.Errorf("nodes/ghost/proxy/healthz = %q, %v after %s; want an error naming the address within seconds", out, err, took)
+	}
+
 	metrics := n.kubectl("get", "--raw", "/api/v1/nodes/node-1/proxy/metrics/resource")
 	for _, m := range []string{`container_memory_working_set_bytes{container="web",namespace="default",pod="web"} `, "node_cpu_usage_seconds_total ", "scrape_error 0"} {
 		if !strings.Contains(metrics, m) {
