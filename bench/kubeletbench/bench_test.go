@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +56,7 @@ func BenchmarkKubelet(b *testing.B) {
 	}
 	procs := func() []int { return cribench.ProcessesMentioning(rt.Dir) }
 	settle(3 * time.Second)
+	idleBy := rssByName(procs())
 	idle := rss(procs())
 	lat, err := createReady(ctx, c, rt.Images["busybox"], "p", pods)
 	if err != nil {
@@ -62,7 +64,7 @@ func BenchmarkKubelet(b *testing.B) {
 	}
 	settle(3 * time.Second)
 	busy := rss(procs())
-	r := result{pods: pods, nodeReady: nodeReady, lat: lat, idle: idle, busy: busy}
+	r := result{idleBy: idleBy, pods: pods, nodeReady: nodeReady, lat: lat, idle: idle, busy: busy}
 	r.print(os.Stdout, loadBefore, harness.LoadAvg())
 	b.ReportMetric(float64(r.pct(99).Milliseconds()), "p99-ms")
 }
@@ -189,12 +191,35 @@ func isReady(p *corev1.Pod) bool {
 // rss sums the resident memory of pids.
 func rss(pids []int) uint64 {
 	var total uint64
-	for _, pid := range pids {
-		if m, err := harness.ReadMemory(pid); err == nil {
-			total += m.RSS
-		}
+	for _, v := range rssByName(pids) {
+		total += v
 	}
 	return total
+}
+
+// rssByName sums the resident memory of pids by command name, to show
+// which process holds it.
+func rssByName(pids []int) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, pid := range pids {
+		m, err := harness.ReadMemory(pid)
+		if err != nil {
+			continue
+		}
+		out[procName(pid)] += m.RSS
+	}
+	return out
+}
+
+// procName is a process's program and first argument ("kemudi runtime").
+func procName(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	name := filepath.Base(args[0])
+	if len(args) > 1 && !strings.HasPrefix(args[1], "-") && !strings.Contains(args[1], "/") {
+		name += " " + args[1]
+	}
+	return name
 }
 
 type result struct {
@@ -202,6 +227,7 @@ type result struct {
 	nodeReady  time.Duration
 	lat        []time.Duration
 	idle, busy uint64
+	idleBy     map[string]uint64
 }
 
 func (r result) pct(p int) time.Duration {
@@ -217,6 +243,9 @@ func (r result) print(w io.Writer, loadBefore, loadAfter string) {
 	fmt.Fprintf(w, "%-44s %v\n", fmt.Sprintf("%d pods at once: create→Ready p99", r.pods), r.pct(99).Round(time.Millisecond))
 	fmt.Fprintf(w, "%-44s %.1f MiB\n", "runtime RSS, 1 pod (idle)", harness.MiB(r.idle))
 	fmt.Fprintf(w, "%-44s %.1f MiB\n", fmt.Sprintf("runtime RSS, %d pods", r.pods+1), harness.MiB(r.busy))
+	for name, v := range r.idleBy {
+		fmt.Fprintf(w, "%-44s %.1f MiB\n", "  of which "+name, harness.MiB(v))
+	}
 	per := (float64(r.busy) - float64(r.idle)) / float64(r.pods)
 	fmt.Fprintf(w, "%-44s %.2f MiB\n", "runtime RSS per extra pod", per/(1<<20))
 }
