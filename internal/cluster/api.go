@@ -25,7 +25,11 @@ func WaitForAPI(ctx context.Context, cfg *rest.Config, timeout time.Duration, lo
 	if err != nil {
 		return fmt.Errorf("client for %s: %w", cfg.Host, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	// Tries run on the caller's ctx (each bounded by cfg.Timeout), not
+	// on the deadline: a try the deadline cut short would fail with a
+	// rate limiter's "would exceed context deadline" instead of why the
+	// server does not answer.
+	deadline, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -40,8 +44,8 @@ func WaitForAPI(ctx context.Context, cfg *rest.Config, timeout time.Duration, lo
 			log.Warn("waiting for the API server", "server", cfg.Host, "err", err)
 		}
 		select {
-		case <-ctx.Done():
-			if ctx.Err() == context.Canceled {
+		case <-deadline.Done():
+			if ctx.Err() != nil {
 				return nil // the caller stopped
 			}
 			return fmt.Errorf("API server %s did not answer within %s: %w", cfg.Host, timeout, err)
