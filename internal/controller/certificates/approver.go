@@ -2,8 +2,11 @@ package certificates
 
 import (
 	"context"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -12,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	certlisters "k8s.io/client-go/listers/certificates/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kemudi/kemudi/internal/controller"
@@ -49,10 +53,13 @@ var recognizers = []recognizer{
 // kubernetes.io/kube-apiserver-client-kubelet) whose requester may create
 // certificatesigningrequests/selfnodeclient (a node renewing its own
 // certificate) or /nodeclient (a bootstrap token), as upstream's
-// sarapprove. Other CSRs are left for a person or another approver.
+// sarapprove, and a node's kubelet-serving CSR for its own name and
+// addresses (servingApproval). Other CSRs are left for a person or another
+// approver.
 type Approver struct {
 	client kubernetes.Interface
 	csrs   certlisters.CertificateSigningRequestLister
+	nodes  corelisters.NodeLister
 	log    *slog.Logger
 	loop   *controller.Loop
 }
@@ -61,7 +68,7 @@ type Approver struct {
 func NewApprover(c *controller.Context) (*Approver, error) {
 	inf := c.Informers.Certificates().V1().CertificateSigningRequests()
 	log := c.Logger(ApprovingName)
-	a := &Approver{client: c.Client, csrs: inf.Lister(), log: log}
+	a := &Approver{client: c.Client, csrs: inf.Lister(), nodes: c.Informers.Core().V1().Nodes().Lister(), log: log}
 	a.loop = c.NewLoop(ApprovingName, a.sync, log)
 	enqueue := func(obj interface{}) {
 		if csr, ok := obj.(*certificatesv1.CertificateSigningRequest); ok && !decided(csr) {
@@ -91,12 +98,18 @@ func (a *Approver) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	if decided(csr) || csr.Spec.SignerName != certificatesv1.KubeAPIServerClientKubeletSignerName {
+	if decided(csr) {
+		return nil
+	}
+	if csr.Spec.SignerName != certificatesv1.KubeAPIServerClientKubeletSignerName && csr.Spec.SignerName != certificatesv1.KubeletServingSignerName {
 		return nil
 	}
 	req, err := certificatesigningrequest.ParseRequest(csr.Spec.Request)
 	if err != nil {
 		return controller.Terminal(fmt.Errorf("csr %s: %w", key, err))
+	}
+	if csr.Spec.SignerName == certificatesv1.KubeletServingSignerName {
+		return a.approveServing(ctx, key, csr, req)
 	}
 	if validateKubeletClient(req, csr.Spec.Usages) != nil {
 		return nil // not a node client certificate: not ours to approve
@@ -112,18 +125,40 @@ func (a *Approver) sync(ctx context.Context, key string) error {
 		if !ok {
 			continue
 		}
-		approved := csr.DeepCopy()
-		approved.Status.Conditions = append(approved.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
-			Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue,
-			Reason: "AutoApproved", Message: r.message,
-		})
-		_, err = a.client.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, csr.Name, approved, metav1.UpdateOptions{})
-		if err != nil {
-			return fmt.Errorf("approve csr %s: %w", key, err)
-		}
-		a.log.Info("approved", "csr", key, "requester", csr.Spec.Username, "subject", req.Subject.CommonName)
+		return a.approve(ctx, key, csr, req, r.message)
+	}
+	return nil
+}
+
+// approveServing approves a node's request for its own serving
+// certificate (see servingApproval); a request for anything else is left
+// for a person.
+func (a *Approver) approveServing(ctx context.Context, key string, csr *certificatesv1.CertificateSigningRequest, req *x509.CertificateRequest) error {
+	name := strings.TrimPrefix(req.Subject.CommonName, nodeUserPrefix)
+	node, err := a.nodes.Get(name)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	switch err := servingApproval(csr, req, node); {
+	case errors.Is(err, errNodeNotRegistered):
+		return fmt.Errorf("csr %s: %w", key, err) // retried until the Node appears
+	case err != nil:
+		a.log.Info("left for an admin", "csr", key, "requester", csr.Spec.Username, "reason", err)
 		return nil
 	}
+	return a.approve(ctx, key, csr, req, servingMessage)
+}
+
+func (a *Approver) approve(ctx context.Context, key string, csr *certificatesv1.CertificateSigningRequest, req *x509.CertificateRequest, message string) error {
+	approved := csr.DeepCopy()
+	approved.Status.Conditions = append(approved.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
+		Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue,
+		Reason: "AutoApproved", Message: message,
+	})
+	if _, err := a.client.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, csr.Name, approved, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("approve csr %s: %w", key, err)
+	}
+	a.log.Info("approved", "csr", key, "requester", csr.Spec.Username, "subject", req.Subject.CommonName, "signer", csr.Spec.SignerName)
 	return nil
 }
 
