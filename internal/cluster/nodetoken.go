@@ -115,6 +115,9 @@ const NodeTokenGroup = "system:bootstrappers:kemudi:default-node-token"
 // nodeBootstrapPolicy is what kubeadm creates for TLS bootstrapping:
 // bootstrap tokens may create and read CSRs, their node client CSRs are
 // approved, and nodes' renewals of their own client certificates too.
+// Beyond kubeadm, the certificate controller may approve kubelet-serving
+// CSRs: it approves a node's request for its own name and addresses, since
+// kemudi's API server checks kubelets' certificates.
 func nodeBootstrapPolicy() []runtime.Object {
 	bind := func(name, role, kind, subject string) *rbacv1.ClusterRoleBinding {
 		return &rbacv1.ClusterRoleBinding{
@@ -127,6 +130,11 @@ func nodeBootstrapPolicy() []runtime.Object {
 		bind("kemudi:kubelet-bootstrap", "system:node-bootstrapper", rbacv1.GroupKind, bootstrap.Group),
 		bind("kemudi:node-autoapprove-bootstrap", "system:certificates.k8s.io:certificatesigningrequests:nodeclient", rbacv1.GroupKind, bootstrap.Group),
 		bind("kemudi:node-autoapprove-certificate-rotation", "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", rbacv1.GroupKind, "system:nodes"),
+		&rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "kemudi:kubelet-serving-approver", Labels: map[string]string{"kubernetes.io/bootstrapping": "rbac-defaults"}},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:certificates.k8s.io:kubelet-serving-approver"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: metav1.NamespaceSystem, Name: "certificate-controller"}},
+		},
 	}
 }
 

@@ -34,7 +34,8 @@ type serverNode struct {
 const serverNodeIP = "10.99.0.1"
 
 // newServerNode starts the cluster; with standaloneAgent the server runs
-// with --disable-agent and the node is a `kemudi agent` process of its own.
+// with --disable-agent and the node is a `kemudi agent` process of its own,
+// joined by the server's node token.
 func newServerNode(t *testing.T, standaloneAgent bool) *serverNode {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -94,8 +95,11 @@ func newServerNode(t *testing.T, standaloneAgent bool) *serverNode {
 	}
 	n.proc = n.startProcess("server", "API server ready", serverArgs...)
 	if standaloneAgent {
+		// Joined as a user would: with the token the server wrote, so the
+		// kubelet acts as system:node:node-1.
 		n.startProcess("agent", "kubelet running", append([]string{"--net=" + n.netnsPath, n.bin, "agent",
-			"--kubeconfig", n.kubeconfig, "--data-dir", filepath.Join(tmp, "agent")}, nodeArgs...)...)
+			"--server", "https://" + serverNodeIP + ":" + itoa(port), "--token-file", filepath.Join(n.dataDir, "node-token"),
+			"--data-dir", filepath.Join(tmp, "agent")}, nodeArgs...)...)
 	}
 	return n
 }
