@@ -1,11 +1,9 @@
-package dns
+package dns_test
 
 import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -19,6 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
+	clusterdns "github.com/kemudi/kemudi/internal/dns"
 )
 
 // fakeUpstream is a resolver on loopback that knows example.test. and
@@ -60,7 +59,7 @@ type running struct {
 
 func startDNS(t *testing.T, s *clustertest.Server, upstream string) running {
 	t.Helper()
-	o := DefaultOptions()
+	o := clusterdns.DefaultOptions()
 	o.Listen = []string{"127.0.0.1:0"}
 	o.HTTPAddress = "127.0.0.1:0"
 	o.Upstreams = []string{upstream}
@@ -68,7 +67,7 @@ func startDNS(t *testing.T, s *clustertest.Server, upstream string) running {
 	o.Started = func(d []string, h string) { started <- running{d[0], h} }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, s.Config, o) }()
+	go func() { done <- clusterdns.Run(ctx, s.Config, o) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -230,21 +229,4 @@ func TestServer(t *testing.T) {
 			}
 		}
 	})
-}
-
-func TestUpstreamsFromResolvConf(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "resolv.conf")
-	if err := os.WriteFile(p, []byte("search example.org\nnameserver 192.0.2.53\nnameserver fd00::53\noptions ndots:2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	got, err := upstreamsFromResolvConf(p)
-	if err != nil || !slices.Equal(got, []string{"192.0.2.53:53", "[fd00::53]:53"}) {
-		t.Fatalf("got %v, %v", got, err)
-	}
-	if err := os.WriteFile(p, []byte("search example.org\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := upstreamsFromResolvConf(p); err == nil {
-		t.Fatal("a resolv.conf without nameservers is accepted")
-	}
 }

@@ -1,4 +1,4 @@
-package proxy
+package proxy_test
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
+	"github.com/kemudi/kemudi/internal/proxy"
 )
 
 // cluster is one node namespace running the proxy, two pod namespaces on
@@ -58,14 +59,14 @@ func startCluster(t *testing.T) *cluster {
 
 	s := clustertest.Start(t)
 	c.client = s.Client
-	o := DefaultOptions()
+	o := proxy.DefaultOptions()
 	o.NodeName = c.nodeName
 	o.ClusterCIDRs = []netip.Prefix{netip.MustParsePrefix("10.42.0.0/16")}
 	o.NetNSPath = nsPath(c.node)
 	o.HealthzBindAddress = nodeAddr + ":10256"
 	o.SyncPeriod = 500 * time.Millisecond
 	o.Log = slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	p, err := New(s.Client, o)
+	p, err := proxy.New(s.Client, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +292,7 @@ func TestProxyTraffic(t *testing.T) {
 			}
 			return err
 		})
-		before := c.net.in(c.node, "nft", "list", "table", "ip", TableName)
+		before := c.net.in(c.node, "nft", "list", "table", "ip", proxy.TableName)
 		c.slice(t, "one", "pod1", "pod2")
 		eventually(t, "pod2 added", func() error {
 			seen, _, err := reached(c.cl, "tcp", one.Spec.ClusterIP+":80", 20)
@@ -300,7 +301,7 @@ func TestProxyTraffic(t *testing.T) {
 			}
 			return err
 		})
-		after := c.net.in(c.node, "nft", "list", "table", "ip", TableName)
+		after := c.net.in(c.node, "nft", "list", "table", "ip", proxy.TableName)
 		changed := blockDiff(before, after)
 		t.Logf("changed chains, sets and maps: %v", changed)
 
@@ -316,7 +317,7 @@ func TestProxyTraffic(t *testing.T) {
 	})
 
 	t.Run("a deleted table is rebuilt", func(t *testing.T) {
-		c.net.in(c.node, "nft", "delete", "table", "ip", TableName)
+		c.net.in(c.node, "nft", "delete", "table", "ip", proxy.TableName)
 		eventually(t, "cluster IP back", func() error {
 			_, _, err := ask(c.cl, "tcp", cip+":80")
 			return err
