@@ -163,11 +163,21 @@ func testUpdates(t *testing.T, n *node, waitPod waitPodFunc) {
 		// kemudi's runtime runs runc's create, whose init checks the
 		// command, at CreateContainer: CreateContainerError, with the
 		// same message from the runtime.
+		// On containerd the container was created, so after the failed
+		// start the pod shows RunContainerError only until the next sync
+		// puts it in CrashLoopBackOff; a poll may see either.
 		want := map[string]string{"containerd": "RunContainerError", "kemudi": "CreateContainerError"}[n.rt.Name]
 		const msg = `exec: "/no/such/binary": stat /no/such/binary: no such file or directory`
 		waitPod(t, "nocmd", want, func(p *corev1.Pod) bool {
 			w := waiting(p)
-			return w != nil && w.Reason == want && strings.Contains(w.Message, msg)
+			switch {
+			case w == nil:
+				return false
+			case w.Reason == want:
+				return strings.Contains(w.Message, msg)
+			default:
+				return want == "RunContainerError" && w.Reason == "CrashLoopBackOff"
+			}
 		})
 		waitEvent(t, n, "nocmd", "Failed", msg)
 	})

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,7 +142,14 @@ func testLogs(t *testing.T, n *serverNode) {
 
 	// Containers by name; the API's own message when none or a wrong one
 	// is named.
-	waitLog("logs -c two", "two-out\ntwo-err\n", "logs", "multi", "-c", "two")
+	// stdout and stderr come through separate pipes: their lines may be
+	// logged in either order, as on upstream's runtimes.
+	eventuallyKubectl(t, n, time.Minute, "logs -c two", func() (bool, string) {
+		out, err := n.tryKubectl("logs", "multi", "-c", "two")
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		slices.Sort(lines)
+		return err == nil && strings.HasSuffix(out, "\n") && slices.Equal(lines, []string{"two-err", "two-out"}), out
+	})
 	want("logs -c one", n.kubectl("logs", "multi", "-c", "one"), "one-out\n")
 	all := n.kubectl("logs", "multi", "--all-containers", "--prefix")
 	for _, line := range []string{"[pod/multi/one] one-out", "[pod/multi/two] two-out"} {
