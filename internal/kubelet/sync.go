@@ -211,8 +211,10 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, state PodS
 		return false
 	}
 	if last := state.latest(c.Name, ""); exited(last) || stale(last) {
-		if time.Duration(last.FinishedAt-last.StartedAt) > 10*time.Minute {
-			w.backoff[c.Name] = 0 // it ran long enough: start over
+		// It ran long enough: start over. A container that never started
+		// (a failed StartContainer) has no StartedAt and ran for nothing.
+		if last.StartedAt > 0 && time.Duration(last.FinishedAt-last.StartedAt) > 10*time.Minute {
+			w.backoff[c.Name] = 0
 		}
 		w.backoff[c.Name] = nextBackoff(w.backoff[c.Name])
 	}
