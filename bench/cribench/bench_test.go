@@ -40,7 +40,7 @@ func BenchmarkCRI(b *testing.B) {
 		t := Target{
 			Name: name, Endpoint: rt.Endpoint, Image: rt.Images["busybox"],
 			CgroupRoot: rt.CgroupRoot, LogDir: filepath.Join(rt.Dir, "logs"),
-			Processes: func() []int { return ProcessesMentioning(rt.Dir) },
+			Processes: func() []int { return harness.ProcessesMentioning(rt.Dir) },
 		}
 		if name == "containerd" {
 			t.Prepull = []string{rt.Images["pause"]}
@@ -66,7 +66,7 @@ func BenchmarkCRI(b *testing.B) {
 // stopKeeper asks kemudi's keeper (under dir) to stop, which stops the
 // supervisor gracefully, and waits for both to be gone.
 func stopKeeper(b *testing.B, dir string) {
-	for _, pid := range ProcessesMentioning(dir) {
+	for _, pid := range harness.ProcessesMentioning(dir) {
 		cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 		if strings.Contains(string(cmd), "\x00keeper\x00") {
 			_ = syscall.Kill(pid, syscall.SIGTERM)
@@ -75,7 +75,7 @@ func stopKeeper(b *testing.B, dir string) {
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		alive := false
-		for _, pid := range ProcessesMentioning(dir) {
+		for _, pid := range harness.ProcessesMentioning(dir) {
 			cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 			if strings.Contains(string(cmd), "kemudi-supervisor") {
 				alive = true

@@ -1,7 +1,6 @@
 package cribench
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,24 +11,6 @@ import (
 
 	"github.com/kemudi/kemudi/bench/harness"
 )
-
-// ProcessesMentioning lists the processes whose command line contains s
-// (a runtime's directory: its daemon, shims, supervisor), not this one.
-func ProcessesMentioning(s string) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.Contains(b, []byte(s)) {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
 
 // rss sums the resident memory of pids (shared pages count once per
 // process, as the containerd figures did) and counts those alive.

@@ -19,7 +19,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
-	"github.com/kemudi/kemudi/bench/cribench"
 	"github.com/kemudi/kemudi/bench/harness"
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 	"github.com/kemudi/kemudi/internal/kubelet"
@@ -54,7 +53,7 @@ func BenchmarkKubelet(b *testing.B) {
 	if _, err := createReady(ctx, c, rt.Images["busybox"], "warm", 1); err != nil {
 		b.Fatal(err)
 	}
-	procs := func() []int { return cribench.ProcessesMentioning(rt.Dir) }
+	procs := func() []int { return harness.ProcessesMentioning(rt.Dir) }
 	settle(3 * time.Second)
 	idleBy := rssByName(procs())
 	idle := rss(procs())

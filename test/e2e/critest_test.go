@@ -114,7 +114,7 @@ func newCritestNode(t *testing.T) *critestNode {
 	t.Cleanup(func() { run(t, "ip", "netns", "del", name) })
 	run(t, "nsenter", "--net="+n.netnsPath, "ip", "link", "set", "lo", "up")
 	t.Cleanup(func() {
-		for _, pid := range pidsWithArg(root) {
+		for _, pid := range harness.ProcessesMentioning(root) {
 			if p, err := os.FindProcess(pid); err == nil {
 				_ = p.Kill()
 			}

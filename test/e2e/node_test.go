@@ -315,7 +315,7 @@ func nsRun(t *testing.T, netnsPath string, args ...string) {
 // killWithArg kills every process whose command line names s (the
 // node's supervisor, and containers a failed test left behind).
 func killWithArg(s string) {
-	for _, pid := range pidsWithArg(s) {
+	for _, pid := range harness.ProcessesMentioning(s) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 }

@@ -146,29 +146,12 @@ func (n *runtimeNode) start() {
 // killSupervisor ends the supervisor processes this node's runtime started
 // (found by the node's unique root in their command line), by pid.
 func (n *runtimeNode) killSupervisor() {
-	for _, pid := range pidsWithArg(n.root) {
+	for _, pid := range harness.ProcessesMentioning(n.root) {
 		p, err := os.FindProcess(pid)
 		if err == nil {
 			_ = p.Kill()
 		}
 	}
-}
-
-// pidsWithArg lists processes whose command line mentions s.
-func pidsWithArg(s string) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.Contains(b, []byte(s)) {
-			out = append(out, pid)
-		}
-	}
-	return out
 }
 
 // crictl runs crictl against the node's runtime and returns its stdout.
