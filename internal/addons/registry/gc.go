@@ -1,0 +1,67 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/distribution/distribution/v3/registry/storage"
+	"github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
+)
+
+// CollectGarbage removes the blobs no manifest references (those of
+// deleted manifests and of abandoned pushes) from the storage under
+// layout, with distribution's mark and sweep. Run it while nothing pushes
+// to that storage (the running registry's timer makes sure of that; the
+// `kemudi registry gc` command is for a stopped or idle registry).
+func CollectGarbage(ctx context.Context, layout Layout) error {
+	if _, err := os.Stat(layout.Storage); err != nil {
+		return fmt.Errorf("registry storage: %w", err)
+	}
+	driver := filesystem.New(filesystem.DriverParameters{RootDirectory: layout.Storage, MaxThreads: 100})
+	ns, err := storage.NewRegistry(ctx, driver, storage.EnableDelete)
+	if err != nil {
+		return fmt.Errorf("registry storage: %w", err)
+	}
+	if err := storage.MarkAndSweep(ctx, driver, ns, storage.GCOpts{Quiet: true}); err != nil {
+		return fmt.Errorf("registry gc: %w", err)
+	}
+	return nil
+}
+
+// CollectGarbage runs a collection now, holding off writes while it runs.
+func (r *Registry) CollectGarbage(ctx context.Context) error {
+	r.gcLock.Lock()
+	defer r.gcLock.Unlock()
+	start := time.Now()
+	err := storage.MarkAndSweep(ctx, r.driver, r.ns, storage.GCOpts{Quiet: true})
+	if err != nil {
+		return fmt.Errorf("registry gc: %w", err)
+	}
+	r.log.Info("registry garbage collected", "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// gcLoop collects garbage every GCInterval, once no write has come for
+// GCQuiet (a push's blobs are unreferenced until its manifest comes).
+func (r *Registry) gcLoop(ctx context.Context) {
+	if r.opts.GCInterval < 0 {
+		return
+	}
+	t := time.NewTicker(r.opts.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if time.Since(r.lastWrite.get()) < r.opts.GCQuiet {
+			continue
+		}
+		if err := r.CollectGarbage(ctx); err != nil {
+			r.log.Error("registry gc", "err", err)
+		}
+	}
+}
