@@ -171,7 +171,9 @@ func (rq *request) ctx() context.Context { return rq.r.Context() }
 // metrics and resources.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rw := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	notes := &auth.Notes{}
+	rw := &statusRecorder{ResponseWriter: w, code: http.StatusOK, notes: notes}
+	r = r.WithContext(auth.WithNotes(r.Context(), notes))
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -323,18 +325,31 @@ type statusRecorder struct {
 	wrote bool
 	// info is set once the request is known to address a served resource.
 	info *requestInfo
+	// notes holds the admission plugins' warnings, sent as Warning
+	// headers with the status line.
+	notes *auth.Notes
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	if !r.wrote {
 		r.code, r.wrote = code, true
+		r.sendWarnings()
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
-	r.wrote = true
+	if !r.wrote {
+		r.wrote = true
+		r.sendWarnings()
+	}
 	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) sendWarnings() {
+	if r.notes != nil {
+		warn(r.ResponseWriter, r.notes.Warnings())
+	}
 }
 
 func (r *statusRecorder) Flush() {

@@ -54,6 +54,10 @@ type ServerOptions struct {
 	// system:masters bypass: Node, RBAC, AlwaysAllow (upstream's
 	// --authorization-mode; default Node,RBAC).
 	AuthorizationModes []string
+	// AdmissionControlConfigFile is upstream's AdmissionConfiguration
+	// (apiserver.config.k8s.io/v1): the PodSecurity plugin's defaults and
+	// exemptions.
+	AdmissionControlConfigFile string
 	// CompactInterval is how often etcd's history is compacted.
 	CompactInterval time.Duration
 	// ReleaseStartupPages drops the executable's pages that only start-up
@@ -149,6 +153,10 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	if err != nil {
 		return nil, err
 	}
+	podSecurity, err := newPodSecurity(opts.AdmissionControlConfigFile, store)
+	if err != nil {
+		return nil, err
+	}
 	resources := all.Resources()
 	kubeletClient, err := pki.KubeletClientConfig()
 	if err != nil {
@@ -169,7 +177,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 			apiserver.ClientCertAuthenticator{Roots: pki.CAPool},
 			bootstrapTokens(store, opts.Log.With("component", "authenticator")),
 		},
-		Admission: append(auth.Admissions{certadmit.Plugin{Authorizer: authz.authorizer}, nodeDNSSlices{}}, authz.admission...),
+		Admission: append(auth.Admissions{podSecurity, certadmit.Plugin{Authorizer: authz.authorizer}, nodeDNSSlices{}}, authz.admission...),
 		ServiceAccountTokens: &apiserver.ServiceAccountTokens{
 			Key:     saKey,
 			Issuer:  apiserver.DefaultIssuer,
