@@ -172,3 +172,5 @@ func runServer(parent context.Context, o cluster.ServerOptions, cp cluster.Contr
 	}
 	return compErr
 }
+	fs.StringVar(&o.AdmissionControlConfigFile, "admission-control-config-file", "",
+		"an AdmissionConfiguration (apiserver.config.k8s.io/v1) with the PodSecurity plugin's defaults and exemptions")
