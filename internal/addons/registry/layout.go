@@ -27,6 +27,10 @@ type Layout struct {
 // AdminUser is the user created at first start with a generated password.
 const AdminUser = "admin"
 
+// ServingCertName is the serving certificate's name in the cluster PKI
+// (<data-dir>/tls/registry-serving.{crt,key}).
+const ServingCertName = "registry-serving"
+
 // DefaultPort is where `kemudi server` serves the registry.
 const DefaultPort = 5000
 
@@ -44,7 +48,7 @@ func NewLayout(dataDir string) Layout {
 		Referrers: filepath.Join(dir, "referrers"),
 		Password:  filepath.Join(dataDir, "registry-password"),
 		CA:        filepath.Join(tls, "ca.crt"),
-		Cert:      filepath.Join(tls, "registry.crt"),
-		Key:       filepath.Join(tls, "registry.key"),
+		Cert:      filepath.Join(tls, ServingCertName+".crt"),
+		Key:       filepath.Join(tls, ServingCertName+".key"),
 	}
 }
