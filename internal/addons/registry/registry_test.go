@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	ggcrv1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/opencontainers/go-digest"
@@ -218,4 +219,14 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+type v1Image = ggcrv1.Image
+
+func pushAsAdmin(r *testRegistry, ref string, img v1Image) error {
+	rf, err := name.ParseReference(ref)
+	if err != nil {
+		return err
+	}
+	return remote.Write(rf, img, remote.WithAuth(&authn.Basic{Username: "admin", Password: r.password}), remote.WithTransport(r.client().Transport))
 }
