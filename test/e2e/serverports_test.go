@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netns"
+
+	"github.com/kemudi/kemudi/bench/harness"
+)
+
+// TestServerRefusesTakenPorts: `kemudi server` with its default ports, on
+// a machine (a network namespace of the test's) where another program
+// holds some of them, names each taken port, its component and the
+// program, and exits non-zero before anything starts: no data directory,
+// no runtime socket, no log of a component starting.
+func TestServerRefusesTakenPorts(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("network namespaces need root")
+	}
+	bin, err := harness.SharedBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := fmt.Sprintf("by e2e.test (pid %d)", os.Getpid())
+	tests := []struct {
+		name  string
+		taken []string // held inside the namespace before the server starts
+		want  []string // in the error line, in this order
+	}{
+		{name: "API server", taken: []string{"0.0.0.0:6443"},
+			want: []string{"port 6443 (API server) is in use " + holder}},
+		{name: "kubelet, held on loopback only", taken: []string{"127.0.0.1:10250"},
+			want: []string{"port 10250 (kubelet) is in use " + holder}},
+		{name: "proxy health", taken: []string{"0.0.0.0:10256"},
+			want: []string{"port 10256 (proxy health) is in use " + holder}},
+		{name: "every conflict at once", taken: []string{"127.0.0.1:10256", "0.0.0.0:6443", "0.0.0.0:10250"},
+			want: []string{"port 6443 (API server)", "port 10250 (kubelet)", "port 10256 (proxy health)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			nsPath := newLoopbackNetns(t)
+			for _, addr := range tt.taken {
+				l, err := listenIn(nsPath, addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { l.Close() })
+			}
+			tmp := t.TempDir()
+			dataDir, sock := filepath.Join(tmp, "data"), filepath.Join(tmp, "cri.sock")
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			// Only the paths are the test's: a server that did start would
+			// stay inside the namespace and the temporary directory.
+			cmd := exec.CommandContext(ctx, "nsenter", "--net="+nsPath, bin, "server", "--data-dir", dataDir,
+				"--cri-socket", sock, "--runtime-state-dir", filepath.Join(tmp, "state"),
+				"--pod-log-dir", filepath.Join(tmp, "pods"), "--cgroup-root", "/"+filepath.Base(nsPath))
+			out, err := cmd.CombinedOutput()
+			t.Cleanup(func() { killWithArg(tmp) })
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() <= 0 {
+				t.Fatalf("kemudi server: %v, want a non-zero exit; output:\n%s", err, out)
+			}
+			lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+			if len(lines) != 1 {
+				t.Errorf("want one line (nothing started, nothing logged), got:\n%s", out)
+			}
+			rest := lines[len(lines)-1]
+			if !strings.HasPrefix(rest, "Error: nothing started: ") {
+				t.Errorf("last line %q, want it to start with %q", rest, "Error: nothing started: ")
+			}
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("output does not say %q (in this order):\n%s", w, out)
+				}
+				rest = rest[i+len(w):]
+			}
+			for _, p := range []string{dataDir, sock} {
+				if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("%s exists (err %v): the server started something", p, err)
+				}
+			}
+		})
+	}
+}
+
+// newLoopbackNetns is a network namespace with only loopback, up,
+// removed when the test ends.
+func newLoopbackNetns(t *testing.T) string {
+	t.Helper()
+	name := "kemudi-e2e-" + randHex(4)
+	run(t, "ip", "netns", "add", name)
+	t.Cleanup(func() { run(t, "ip", "netns", "del", name) })
+	path := "/var/run/netns/" + name
+	nsRun(t, path, "ip", "link", "set", "lo", "up")
+	return path
+}
+
+// listenIn listens on addr (TCP) inside the network namespace at nsPath:
+// a socket stays in the namespace it was made in.
+func listenIn(nsPath, addr string) (net.Listener, error) {
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return nil, err
+	}
+	defer orig.Close()
+	target, err := netns.GetFromPath(nsPath)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return nil, err
+	}
+	defer target.Close()
+	if err := netns.Set(target); err != nil {
+		runtime.UnlockOSThread()
+		return nil, err
+	}
+	l, listenErr := net.Listen("tcp", addr)
+	if err := netns.Set(orig); err != nil {
+		// This thread stays in the namespace: it dies with the
+		// goroutine, which stays locked to it.
+		if l != nil {
+			l.Close()
+		}
+		return nil, fmt.Errorf("return to the test's network namespace: %w", err)
+	}
+	runtime.UnlockOSThread()
+	return l, listenErr
+}
