@@ -22,7 +22,7 @@ func newImageCommand() *cobra.Command {
 	var endpoint string
 	cmd := &cobra.Command{
 		Use:   "image",
-		Short: "Import, list and remove the container runtime's images",
+		Short: "Manage the container runtime's images: pull, push, log in to registries, tag, save, import, list, remove",
 	}
 	cmd.PersistentFlags().StringVar(&endpoint, "runtime-endpoint", cri.DefaultSocket, "the runtime's CRI socket")
 	withConn := func(cmd *cobra.Command, fn func(ctx context.Context, conn *grpc.ClientConn) error) error {
@@ -111,6 +111,11 @@ func newImageCommand() *cobra.Command {
 		},
 	}
 	cmd.AddCommand(importCmd, lsCmd, rmCmd)
+	cmd.AddCommand(newImageLoginCommand(withConn), newImageLogoutCommand())
+	cmd.AddCommand(newImagePushCommand(withConn))
+	cmd.AddCommand(newImagePullCommand(withConn))
+	cmd.AddCommand(newImageTagCommand(withConn))
+	cmd.AddCommand(newImageSaveCommand(withConn))
 	return cmd
 }
 

@@ -13,21 +13,10 @@ import (
 )
 
 // The CRI has no verb to import an image tarball, so the runtime serves
-// one more method on its socket: a client stream of tarball chunks
-// (BytesValue) answered with the imported images as JSON (StringValue).
+// one more method on its socket (imagesService): a client stream of
+// tarball chunks (BytesValue) answered with the imported images as JSON
+// (StringValue).
 const importMethod = "/kemudi.runtime.v1.Images/Import"
-
-var importServiceDesc = grpc.ServiceDesc{
-	ServiceName: "kemudi.runtime.v1.Images",
-	HandlerType: (*any)(nil),
-	Streams: []grpc.StreamDesc{{
-		StreamName:    "Import",
-		ClientStreams: true,
-		Handler: func(srv any, stream grpc.ServerStream) error {
-			return srv.(*Runtime).serveImport(stream)
-		},
-	}},
-}
 
 // ImportImage imports a docker-archive or OCI layout tarball into the
 // image store, for in-process callers.

@@ -22,7 +22,7 @@ func (r *Runtime) Serve(ctx context.Context, l net.Listener) error {
 	srv := grpc.NewServer(grpc.MaxRecvMsgSize(maxMsgSize), grpc.MaxSendMsgSize(maxMsgSize))
 	runtimeapi.RegisterRuntimeServiceServer(srv, r)
 	runtimeapi.RegisterImageServiceServer(srv, r)
-	srv.RegisterService(&importServiceDesc, r)
+	srv.RegisterService(&imagesService, r)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
