@@ -79,4 +79,3 @@ func progressReporter(w io.Writer, what string) func(complete, total int64) {
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
-
