@@ -35,8 +35,8 @@ const serverNodeIP = "10.99.0.1"
 
 // newServerNode starts the cluster; with standaloneAgent the server runs
 // with --disable-agent and the node is a `kemudi agent` process of its own,
-// joined by the server's node token.
-func newServerNode(t *testing.T, standaloneAgent bool) *serverNode {
+// joined by the server's node token. serverFlags go to `kemudi server`.
+func newServerNode(t *testing.T, standaloneAgent bool, serverFlags ...string) *serverNode {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("a node needs root")
@@ -88,6 +88,7 @@ func newServerNode(t *testing.T, standaloneAgent bool) *serverNode {
 		"--data-dir", n.dataDir,
 		"--https-listen-port", itoa(port), "--bind-address", "0.0.0.0", // in the test's namespace: other nodes reach it
 		"--advertise-address", serverNodeIP}
+	serverArgs = append(serverArgs, serverFlags...)
 	if standaloneAgent {
 		serverArgs = append(serverArgs, "--disable-agent")
 	} else {
