@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -208,4 +209,13 @@ func (i *mountingImage) Layers() ([]v1.Layer, error) {
 		out[j] = &remote.MountableLayer{Layer: l, Reference: i.from}
 	}
 	return out, nil
+}
+
+// ConfigLayer offers the config blob for mounting too.
+func (i *mountingImage) ConfigLayer() (v1.Layer, error) {
+	cl, err := partial.ConfigLayer(i.Image)
+	if err != nil {
+		return nil, err
+	}
+	return &remote.MountableLayer{Layer: cl, Reference: i.from}, nil
 }
