@@ -199,8 +199,8 @@ func (n *runtimeNode) writeJSON(name string, v any) string {
 }
 
 // registryIn starts a test registry listening on the loopback of the
-// network namespace at path.
-func registryIn(t *testing.T, path string) *testimages.Registry {
+// network namespace at path, its requests through wrap.
+func registryIn(t *testing.T, path string, wrap ...testimages.Middleware) *testimages.Registry {
 	t.Helper()
 	runtime.LockOSThread()
 	orig, err := netns.Get()
@@ -219,7 +219,7 @@ func registryIn(t *testing.T, path string) *testimages.Registry {
 		runtime.UnlockOSThread()
 		t.Fatal(err)
 	}
-	reg, regErr := testimages.NewRegistry()
+	reg, regErr := testimages.NewRegistry(wrap...)
 	if err := netns.Set(orig); err != nil {
 		// this thread stays in the node's namespace: let it die with the goroutine
 		t.Fatalf("return to the test's network namespace: %v", err)
