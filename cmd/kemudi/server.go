@@ -47,6 +47,8 @@ func addServerFlags(fs *pflag.FlagSet, o *cluster.ServerOptions, gcPercent *int)
 		"authorizers, in order, after the system:masters bypass: Node, RBAC, AlwaysAllow")
 	fs.StringVar((*string)(&o.ManagedFields), "managed-fields", string(apiserver.ManagedFieldsAfterApply),
 		`when writes record metadata.managedFields: "after-apply" (from an object's first server-side apply on) or "always" (every create and update, as upstream since 1.18)`)
+	fs.StringVar(&o.AdmissionControlConfigFile, "admission-control-config-file", "",
+		"an AdmissionConfiguration (apiserver.config.k8s.io/v1) with the PodSecurity plugin's defaults and exemptions")
 }
 
 func newServerCommand() *cobra.Command {
@@ -56,6 +58,7 @@ func newServerCommand() *cobra.Command {
 	var disableAgent bool
 	var af agentFlags
 	var cp cluster.ControlPlaneOptions
+	ro := cluster.DefaultRegistryOptions("")
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane (etcd, the API server, the scheduler and the controllers) and a node for this machine",
@@ -63,8 +66,8 @@ func newServerCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			off := map[string]bool{}
 			for _, d := range disable {
-				if !isControlPlaneComponent(d) {
-					return fmt.Errorf("--disable %s: not a component (scheduler, controller-manager, cloud-controller-manager)", d)
+				if d != "registry" && !isControlPlaneComponent(d) {
+					return fmt.Errorf("--disable %s: not a component (scheduler, controller-manager, cloud-controller-manager, registry)", d)
 				}
 				off[d] = true
 			}
@@ -74,12 +77,24 @@ func newServerCommand() *cobra.Command {
 				}
 			}
 			var extra []cluster.Component
+			ro.DataDir, ro.BindAddress, ro.AdvertiseAddress, ro.SANs = o.DataDir, o.BindAddress, o.AdvertiseAddress, o.SANs
+			if !off["registry"] {
+				logrusToSlog(slog.Default())
+				extra = append(extra, cluster.RegistryComponent(ro))
+			}
 			if !disableAgent {
 				ao, err := af.options(cmd.Flags(), o.DataDir)
 				if err != nil {
 					return err
 				}
 				ao.KubeletCADir = filepath.Join(o.DataDir, "tls")
+				if !off["registry"] {
+					// The node pulls from the registry with its client
+					// certificate, no password.
+					if err := cluster.ServerNodeRegistries(&ao, ro); err != nil {
+						return err
+					}
+				}
 				agent, err := cluster.AgentComponent(ao)
 				if err != nil {
 					return err
@@ -91,7 +106,8 @@ func newServerCommand() *cobra.Command {
 		},
 	}
 	addServerFlags(cmd.Flags(), &o, &gcPercent)
-	cmd.Flags().StringSliceVar(&disable, "disable", nil, "control-plane components not to run: scheduler, controller-manager, cloud-controller-manager")
+	cmd.Flags().StringSliceVar(&disable, "disable", nil, "components not to run: scheduler, controller-manager, cloud-controller-manager, registry")
+	addRegistryFlags(cmd.Flags(), &ro)
 	cmd.Flags().StringVar(&cp.LBAddressPool, "lb-address-pool", "",
 		"addresses LoadBalancer services get from the local cloud provider, e.g. 10.99.0.200-10.99.0.250 (ranges, CIDRs or addresses, IPv4 and IPv6, comma-separated); empty: the nodes' addresses")
 	cmd.Flags().BoolVar(&disableAgent, "disable-agent", false, "run no node on this machine (no runtime, no kubelet): a control plane only")
@@ -172,5 +188,3 @@ func runServer(parent context.Context, o cluster.ServerOptions, cp cluster.Contr
 	}
 	return compErr
 }
-	fs.StringVar(&o.AdmissionControlConfigFile, "admission-control-config-file", "",
-		"an AdmissionConfiguration (apiserver.config.k8s.io/v1) with the PodSecurity plugin's defaults and exemptions")
