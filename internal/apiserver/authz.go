@@ -49,10 +49,24 @@ func attributesFor(r *http.Request, u *User, info *requestInfo) auth.Attributes 
 // authorize reports whether a may proceed; when not, it has answered
 // with upstream's 403 (or a 500 when the authorizer failed).
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, a auth.Attributes) bool {
+	return s.decide(w, r, a, false)
+}
+
+// authorizeRequest is authorize for the request itself, whose answer the
+// audit log records (the checks of impersonation and of subresources'
+// second verbs are not).
+func (s *Server) authorizeRequest(w http.ResponseWriter, r *http.Request, a auth.Attributes) bool {
+	return s.decide(w, r, a, s.audit != nil)
+}
+
+func (s *Server) decide(w http.ResponseWriter, r *http.Request, a auth.Attributes, annotate bool) bool {
 	if s.authz == nil {
 		return true
 	}
 	d, reason, err := s.authz.Authorize(r.Context(), a)
+	if annotate {
+		annotateDecision(r.Context(), d, reason)
+	}
 	if d == auth.Allow {
 		return true
 	}

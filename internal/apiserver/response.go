@@ -49,6 +49,9 @@ func (s *Server) writeError(w http.ResponseWriter, out output, err error) {
 	if out.mediaType == "" || out.as != "" || out.discovery {
 		out = output{mediaType: mediaJSON}
 	}
+	if rec, ok := w.(*statusRecorder); ok && rec.audit != nil {
+		rec.audit.status = &metav1.Status{Status: status.Status, Message: status.Message, Reason: status.Reason, Details: status.Details, Code: status.Code}
+	}
 	s.write(w, out, int(status.Code), &status)
 }
 

@@ -54,6 +54,8 @@ type Config struct {
 	// Admission, when set, checks every write of a user after validation
 	// (NodeRestriction, the CSR plugins).
 	Admission auth.Admission
+	// Audit, when set, records requests as its policy says.
+	Audit *Auditing
 	// KubeletClient is how the API server reaches kubelets for pods/log,
 	// exec, attach, portforward and nodes/proxy (kubelet.go).
 	KubeletClient KubeletClientConfig
@@ -70,6 +72,7 @@ type Server struct {
 	rules       auth.RuleResolver
 	rbac        *rbac.Authorizer
 	admission   auth.Admission
+	audit       *Auditing
 	openapi     http.Handler
 	log         *slog.Logger
 
@@ -97,6 +100,7 @@ func New(cfg Config) (*Server, error) {
 		rules:       cfg.Rules,
 		rbac:        cfg.RBAC,
 		admission:   cfg.Admission,
+		audit:       cfg.Audit,
 		openapi:     cfg.OpenAPI,
 		log:         cfg.Log,
 		endpoints:   map[string]*endpoint{},
@@ -172,17 +176,24 @@ func (rq *request) ctx() context.Context { return rq.r.Context() }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	notes := &auth.Notes{}
-	rw := &statusRecorder{ResponseWriter: w, code: http.StatusOK, notes: notes}
+	rw := &statusRecorder{ResponseWriter: w, code: http.StatusOK, notes: notes, received: start}
+	if s.audit != nil {
+		rw.server = s
+	}
 	r = r.WithContext(auth.WithNotes(r.Context(), notes))
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
+				s.auditEnd(rw, false)
 				panic(p)
 			}
 			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
 			if !rw.wrote {
 				s.writeError(rw, output{mediaType: mediaJSON}, apierrors.NewInternalError(fmt.Errorf("%v", p)))
 			}
+			s.auditEnd(rw, true)
+		} else {
+			s.auditEnd(rw, false)
 		}
 		if rw.info != nil {
 			s.metrics.observe(rw.info, rw.code, time.Since(start))
@@ -193,16 +204,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
+	received := time.Now()
+	if rec, ok := w.(*statusRecorder); ok {
+		received = rec.received
+	}
 	if isPublicPath(path) {
+		if s.audit != nil {
+			s.auditBegin(w, r, anonymousUser, attributesFor(r, anonymousUser, nil), received)
+		}
 		s.servePublic(w, r)
-		return
-	}
-	user, ok := s.authenticate(r)
-	if !ok {
-		s.writeError(w, output{mediaType: mediaJSON}, apierrors.NewUnauthorized("Unauthorized"))
-		return
-	}
-	if user, ok = s.impersonate(w, r, user); !ok {
 		return
 	}
 	info, isResource := parseResourcePath(r)
@@ -210,7 +220,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if isResource {
 		infop = &info
 	}
-	if !s.authorize(w, r, attributesFor(r, user, infop)) {
+	user, ok := s.authenticate(r)
+	if !ok {
+		if s.audit != nil {
+			s.auditFailedAuthentication(w, r, attributesFor(r, nil, infop), received)
+		}
+		s.writeError(w, output{mediaType: mediaJSON}, apierrors.NewUnauthorized("Unauthorized"))
+		return
+	}
+	if s.audit != nil {
+		s.auditBegin(w, r, user, attributesFor(r, user, infop), received)
+	}
+	authenticated := user
+	if user, ok = s.impersonate(w, r, user); !ok {
+		return
+	}
+	if user != authenticated {
+		auditImpersonated(w, user)
+	}
+	if !s.authorizeRequest(w, r, attributesFor(r, user, infop)) {
 		return
 	}
 	if isResource && info.Verb != "get" && info.Verb != "list" && info.Verb != "watch" {
@@ -328,12 +356,18 @@ type statusRecorder struct {
 	// notes holds the admission plugins' warnings, sent as Warning
 	// headers with the status line.
 	notes *auth.Notes
+	// received is when the request came in; audit is its audit event
+	// while it is served, server set when auditing is on.
+	received time.Time
+	audit    *auditRecord
+	server   *Server
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	if !r.wrote {
 		r.code, r.wrote = code, true
 		r.sendWarnings()
+		r.auditHeader()
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
@@ -342,8 +376,22 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	if !r.wrote {
 		r.wrote = true
 		r.sendWarnings()
+		r.auditHeader()
+	}
+	if r.audit != nil && r.audit.response != nil {
+		capture(r.audit, r.audit.response, b)
 	}
 	return r.ResponseWriter.Write(b)
+}
+
+// auditHeader notes the response's media type and writes a long-running
+// request's ResponseStarted event.
+func (r *statusRecorder) auditHeader() {
+	if r.audit == nil || r.server == nil {
+		return
+	}
+	r.audit.responseType = r.Header().Get("Content-Type")
+	r.server.auditStarted(r)
 }
 
 func (r *statusRecorder) sendWarnings() {

@@ -58,6 +58,8 @@ type ServerOptions struct {
 	// (apiserver.config.k8s.io/v1): the PodSecurity plugin's defaults and
 	// exemptions.
 	AdmissionControlConfigFile string
+	// Audit is the audit policy and log (off unless both are given).
+	Audit AuditOptions
 	// CompactInterval is how often etcd's history is compacted.
 	CompactInterval time.Duration
 	// ReleaseStartupPages drops the executable's pages that only start-up
@@ -122,6 +124,11 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		}
 	}()
 
+	auditing, closeAudit, err := openAudit(opts.Audit, log)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, closeAudit)
 	client, closeEtcd, err := openEtcd(ctx, opts, log)
 	if err != nil {
 		return nil, err
@@ -184,6 +191,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 			JWKSURI: "https://" + net.JoinHostPort(advertise, strconv.Itoa(port)) + "/openid/v1/jwks",
 		},
 		KubeletClient: kubeletClient,
+		Audit:         auditing,
 		Log:           opts.Log.With("component", "apiserver"),
 	})
 	if err != nil {
