@@ -188,3 +188,4 @@ func runServer(parent context.Context, o cluster.ServerOptions, cp cluster.Contr
 	}
 	return compErr
 }
+	addAuditFlags(fs, &o.Audit)
