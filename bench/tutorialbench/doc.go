@@ -1,0 +1,22 @@
+// Package tutorialbench times the seed's tutorial on a one-machine
+// kemudi cluster: `kemudi server` with its agent in a network namespace
+// the benchmark makes, driven with the commands a user types
+// (kemudi image build/push, kemudi kubectl create deployment/expose):
+//
+//   - the tutorial's wall time, from `kemudi image build` of the seed's
+//     alifah-Flask folder (test/e2e/testdata/tutorial) to the page
+//     answering through the load balancer's address (build, push,
+//     create+expose → page), with the build uncached (first) and cached
+//     (the same build again);
+//   - `kubectl create deployment` to the first HTTP 200 through the load
+//     balancer, with the image in the embedded registry but not on the node
+//     (it and its base removed with `kemudi image rm`; target ≤ 2 s), and
+//     with it on the node; KEMUDI_BENCH_ROUNDS times each (default 3),
+//     median.
+//
+// The Python base image comes from testimages.PythonFlaskBase (mmdebstrap,
+// cached). The load balancer's address is from a pool: port 5000 on the
+// node's own address is the embedded registry's.
+//
+//	go test ./bench/tutorialbench -run XXX -bench Tutorial -benchtime 1x
+package tutorialbench

@@ -1,0 +1,39 @@
+package tutorialbench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Print writes r as a table, with the machine's load before and after.
+func Print(w io.Writer, loadBefore, loadAfter string, r Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+	fmt.Fprintln(tw, "tutorial, build → page via load balancer\tbuild\tpush\tcreate+expose → page\ttotal")
+	for _, row := range []struct {
+		name string
+		t    Tutorial
+	}{{"uncached (first build)", r.Uncached}, {"cached (same build again)", r.Cached}} {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", row.name, ms(row.t.Build), ms(row.t.Push), ms(row.t.Deploy), ms(row.t.Total))
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "create deployment → first 200 via load balancer\tmedian\truns\ttarget")
+	fmt.Fprintf(tw, "image in the registry, not on the node\t%s\t%s\t≤ 2s\n", ms(median(r.Cold)), list(r.Cold))
+	fmt.Fprintf(tw, "image on the node\t%s\t%s\t\n", ms(median(r.Warm)), list(r.Warm))
+	tw.Flush()
+	if r.ImageMiB > 0 {
+		fmt.Fprintf(w, "image %s: %.1f MiB\n", Image, r.ImageMiB)
+	}
+	fmt.Fprintf(w, "load average before: %s, after: %s (2 shared cores: figures are noisy)\n", loadBefore, loadAfter)
+}
+
+func list(ds []time.Duration) string {
+	var s []string
+	for _, d := range ds {
+		s = append(s, d.Round(time.Millisecond).String())
+	}
+	return strings.Join(s, " ")
+}
