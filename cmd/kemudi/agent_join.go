@@ -35,6 +35,11 @@ func runJoined(cmd *cobra.Command, kubeconfig, dataDir string, join cluster.Join
 	if err != nil {
 		return err
 	}
+	// The runtime pulls from the server's registry with the node's
+	// certificate, and by the server's 127.0.0.1:5000 names.
+	if err := cluster.JoinedNodeRegistries(&o, dataDir, join.Server, cfg); err != nil {
+		return err
+	}
 	o.Kubelet.Log = slog.Default()
 	return cluster.RunAgent(ctx, cfg, o)
 }
