@@ -61,9 +61,10 @@ func TestTutorial(t *testing.T) {
 	}
 	tu.checkPushed(digest)
 
-	// The kubelet must pull the image, as on a fresh node.
-	out = tu.mustKemudi("", "image", "rm", tutorialImage)
-	tu.expect("kemudi image rm", out, regexp.QuoteMeta("removed "+tutorialImage))
+	// The kubelet must pull the image, every layer, as on a node that
+	// never saw it or its base.
+	out = tu.mustKemudi("", "image", "rm", tutorialImage, "python:3.11-slim")
+	tu.expect("kemudi image rm", out, regexp.QuoteMeta("removed "+tutorialImage), `removed python:3\.11-slim`)
 
 	tu.deployExposeOpen()
 }
