@@ -230,3 +230,33 @@ func pushAsAdmin(r *testRegistry, ref string, img v1Image) error {
 	}
 	return remote.Write(rf, img, remote.WithAuth(&authn.Basic{Username: "admin", Password: r.password}), remote.WithTransport(r.client().Transport))
 }
+
+// TestNodeCertificate: a client certificate from the cluster CA in
+// system:nodes pulls without a password and may not push; one from
+// another CA is refused at the handshake.
+func TestNodeCertificate(t *testing.T) {
+	r := startRegistry(t)
+	img, _ := testimages.Busybox()
+	ref := r.host + "/alifah/busybox:1"
+	if err := pushAsAdmin(r, ref, img); err != nil {
+		t.Fatal(err)
+	}
+	nodeCert := r.ca.issue(t, "system:node:n1", []string{"system:nodes"}, nil)
+	node := remote.WithTransport(r.client(nodeCert).Transport)
+	rf, _ := name.ParseReference(ref)
+	if _, err := remote.Image(rf, node); err != nil {
+		t.Fatalf("node pull: %v", err)
+	}
+	if err := remote.Write(must(name.ParseReference(r.host+"/alifah/pushed-by-node:1")), img, node); !isStatus(err, http.StatusUnauthorized) {
+		t.Errorf("node push: %v, want 401", err)
+	}
+	userCert := r.ca.issue(t, "alice", []string{"developers"}, nil)
+	if _, err := remote.Image(rf, remote.WithTransport(r.client(userCert).Transport)); !isStatus(err, http.StatusUnauthorized) {
+		t.Errorf("pull with a non-node certificate: %v, want 401", err)
+	}
+	other := newTestCA(t, filepath.Join(t.TempDir(), "other-ca.crt"))
+	foreign := other.issue(t, "system:node:evil", []string{"system:nodes"}, nil)
+	if _, err := remote.Image(rf, remote.WithTransport(r.client(foreign).Transport)); err == nil {
+		t.Error("pull with a node certificate from another CA succeeded")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -160,6 +161,7 @@ type userDB struct {
 	mu       sync.Mutex
 	modTime  time.Time
 	size     int64
+	ino      uint64
 	users    map[string][]byte
 	verified map[string][sha256.Size]byte
 }
@@ -197,13 +199,18 @@ func (db *userDB) reload() error {
 	if err != nil {
 		return err
 	}
-	if db.users != nil && fi.ModTime().Equal(db.modTime) && fi.Size() == db.size {
+	// The file is replaced by rename on every change: a new inode.
+	var ino uint64
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		ino = st.Ino
+	}
+	if db.users != nil && fi.ModTime().Equal(db.modTime) && fi.Size() == db.size && ino == db.ino {
 		return nil
 	}
 	users, err := readUsers(db.path)
 	if err != nil {
 		return err
 	}
-	db.users, db.verified, db.modTime, db.size = users, map[string][sha256.Size]byte{}, fi.ModTime(), fi.Size()
+	db.users, db.verified, db.modTime, db.size, db.ino = users, map[string][sha256.Size]byte{}, fi.ModTime(), fi.Size(), ino
 	return nil
 }
