@@ -110,7 +110,7 @@ func newImageCommand() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(importCmd, lsCmd, rmCmd)
+	cmd.AddCommand(importCmd, lsCmd, rmCmd, newImageBuildCommand(&endpoint))
 	cmd.AddCommand(newImageLoginCommand(withConn), newImageLogoutCommand())
 	cmd.AddCommand(newImagePushCommand(withConn))
 	cmd.AddCommand(newImagePullCommand(withConn))

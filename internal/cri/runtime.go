@@ -214,6 +214,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		defer r.wg.Done()
 		r.followSupervisor(loopCtx)
 	}()
+	r.removeBuildLeftovers(ctx)
 	ok = true
 	log.Info("runtime ready", "root", opts.Root, "sandboxes", len(r.sandboxes.list()), "containers", len(r.containers.list()))
 	return r, nil

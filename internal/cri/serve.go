@@ -23,6 +23,7 @@ func (r *Runtime) Serve(ctx context.Context, l net.Listener) error {
 	runtimeapi.RegisterRuntimeServiceServer(srv, r)
 	runtimeapi.RegisterImageServiceServer(srv, r)
 	srv.RegisterService(&imagesService, r)
+	srv.RegisterService(&buildService, r)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
