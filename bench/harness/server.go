@@ -44,6 +44,11 @@ type Options struct {
 	// this machine; off, the server runs with --disable-agent, as
 	// control-plane benchmarks want (their nodes are simulated).
 	Agent bool
+	// Registry lets `kemudi server` run its embedded registry, on the
+	// machine's fixed port 5000; off, it runs with --disable registry, so
+	// that several servers on one machine (tests in parallel) do not
+	// fight over that port.
+	Registry bool
 }
 
 // Server is a running `kemudi server` process.
@@ -121,6 +126,9 @@ func (s *Server) start(ctx context.Context, bin string, attempt int) error {
 		"--advertise-address", "127.0.0.1")
 	if role == "server" && !s.opts.Agent {
 		cmd.Args = append(cmd.Args, "--disable-agent")
+	}
+	if role == "server" && !s.opts.Registry {
+		cmd.Args = append(cmd.Args, "--disable", "registry")
 	}
 	cmd.Args = append(cmd.Args, s.opts.Args...)
 	cmd.Env = append(os.Environ(), "HOME="+s.tempDir)

@@ -20,6 +20,7 @@ import (
 // service wanting the same port is told which service has it. The node
 // carries the provider's providerID and zone.
 func TestLoadBalancerTraffic(t *testing.T) {
+	t.Parallel()
 	n := newServerNode(t, false)
 	eventuallyKubectl(t, n, 2*time.Minute, "node-1 Ready", func() (bool, string) {
 		out, err := n.tryKubectl("get", "node", "node-1", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
@@ -79,6 +80,7 @@ func TestLoadBalancerTraffic(t *testing.T) {
 // runs with it as a process of its own, leader-elected: a service gets
 // the pool's first address.
 func TestCloudControllerManagerAlone(t *testing.T) {
+	t.Parallel()
 	bin, err := harness.SharedBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +130,7 @@ func TestCloudControllerManagerAlone(t *testing.T) {
 // LoadBalancer services the pool's addresses; a malformed pool stops the
 // server before it starts.
 func TestServerLBAddressPool(t *testing.T) {
+	t.Parallel()
 	bin, err := harness.SharedBinary()
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 // does not answer says so while it waits, and after a minute exits
 // non-zero with a one-line reason instead of waiting silently forever.
 func TestComponentsGiveUpOnUnreachableAPI(t *testing.T) {
+	t.Parallel()
 	bin, err := harness.SharedBinary()
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,7 @@ var critestSkips = []struct{ spec, why string }{
 // runs only the specs matching it; KEMUDI_CRITEST_LOG keeps critest's
 // whole output in that file.
 func TestCritest(t *testing.T) {
+	t.Parallel()
 	bin := os.Getenv("CRITEST")
 	if bin == "" {
 		if os.Getenv("CI") != "" {

@@ -111,6 +111,7 @@ func (c *joinCluster) refused(content string) string {
 // restart; a wrong token or CA hash is refused with a message that says
 // which.
 func TestAgentJoinsByToken(t *testing.T) {
+	t.Parallel()
 	c := newJoinCluster(t)
 	good, err := os.ReadFile(c.tokenFile)
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 // reads pods' logs, runs commands in them, copies files and forwards
 // ports, through the API server's pod subresources and the kubelet's API.
 func TestKubectlIntoPods(t *testing.T) {
+	t.Parallel()
 	n := newServerNode(t, false)
 	eventuallyKubectl(t, n, 2*time.Minute, "node-1 Ready", func() (bool, string) {
 		out, err := n.tryKubectl("get", "node", "node-1", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
@@ -467,6 +468,7 @@ func dialIn(nsPath, addr string) (net.Conn, error) {
 // admin step, so the API server (which checks kubelets' certificates
 // against the cluster CA) reaches the node for logs.
 func TestAgentServingCertificateByCSR(t *testing.T) {
+	t.Parallel()
 	n := newServerNode(t, true)
 	eventuallyKubectl(t, n, 2*time.Minute, "node-1 Ready", func() (bool, string) {
 		out, err := n.tryKubectl("get", "node", "node-1", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)

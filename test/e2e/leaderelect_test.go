@@ -200,6 +200,7 @@ func handover(t *testing.T, bin string, srv *harness.Server, command, lease, rea
 // TestControllerManagerLeaseHandover: a controller manager that lost its
 // lease stops, campaigns again, and reconciles again once it holds it.
 func TestControllerManagerLeaseHandover(t *testing.T) {
+	t.Parallel()
 	bin, err := harness.SharedBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -222,6 +223,7 @@ func TestControllerManagerLeaseHandover(t *testing.T) {
 
 // TestSchedulerLeaseHandover: the same for the scheduler.
 func TestSchedulerLeaseHandover(t *testing.T) {
+	t.Parallel()
 	bin, err := harness.SharedBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -259,6 +261,7 @@ func waitOutput(t *testing.T, timeout time.Duration, what string, get func() str
 // TestComponentsRefuseBadKubeconfig: a component that cannot start says
 // why in one line and exits non-zero, instead of logging and exiting 0.
 func TestComponentsRefuseBadKubeconfig(t *testing.T) {
+	t.Parallel()
 	bin, err := harness.SharedBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -283,6 +286,7 @@ func TestComponentsRefuseBadKubeconfig(t *testing.T) {
 // quota forbids the ReplicaSet's pods) is logged at warn with its error
 // and counted in the controller manager's /metrics.
 func TestControllerManagerReportsFailingSync(t *testing.T) {
+	t.Parallel()
 	bin, err := harness.SharedBinary()
 	if err != nil {
 		t.Fatal(err)

@@ -148,6 +148,7 @@ func (n *serverNode) tryKubectl(args ...string) (string, error) {
 // a Deployment's pods run real containers with pod IPs, serve HTTP on
 // them, and a deleted pod is replaced.
 func TestServerNodeRunsDeployment(t *testing.T) {
+	t.Parallel()
 	n := newServerNode(t, false)
 	testNodeRunsDeployment(t, n)
 }
@@ -156,6 +157,7 @@ func TestServerNodeRunsDeployment(t *testing.T) {
 // a process of its own beside `kemudi server --disable-agent`. (It uses the
 // admin kubeconfig: joining with a node identity by token is issue 10's.)
 func TestAgentRunsDeployment(t *testing.T) {
+	t.Parallel()
 	n := newServerNode(t, true)
 	testNodeRunsDeployment(t, n)
 }

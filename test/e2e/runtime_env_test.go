@@ -240,6 +240,9 @@ func kemudiWithSupervisor(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Tests run in parallel: one writes the file, the others wait for it.
+	supervisorBeside.Lock()
+	defer supervisorBeside.Unlock()
 	sup := filepath.Join(filepath.Dir(bin), "kemudi-supervisor")
 	if _, err := os.Stat(sup); err == nil {
 		return bin
@@ -248,11 +251,21 @@ func kemudiWithSupervisor(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(sup, data, 0o755); err != nil {
+	// Renamed into place whole: another test process (go test -count)
+	// may be running the file there.
+	tmp := sup + ".tmp-" + randHex(4)
+	if err := os.WriteFile(tmp, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, sup); err != nil {
+		os.Remove(tmp)
 		t.Fatal(err)
 	}
 	return bin
 }
+
+// supervisorBeside serializes kemudiWithSupervisor's check and write.
+var supervisorBeside sync.Mutex
 
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()

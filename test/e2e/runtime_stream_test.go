@@ -40,6 +40,7 @@ func (b *lockedBuffer) String() string {
 // TestRuntimeStreaming drives exec (sync, streaming, -i, -it), attach and
 // port-forward through crictl against `kemudi runtime`.
 func TestRuntimeStreaming(t *testing.T) {
+	t.Parallel()
 	n := newRuntimeNode(t)
 	n.crictl("pull", n.registry.Ref("busybox:1"))
 	files := n.podAndContainer("stream")

@@ -53,6 +53,7 @@ func (n *runtimeNode) podAndContainer(name string) podFiles {
 // TestRuntimeCrictl drives `kemudi runtime` with crictl through a pod's
 // life, then checks that nothing of the pod is left on the node.
 func TestRuntimeCrictl(t *testing.T) {
+	t.Parallel()
 	n := newRuntimeNode(t)
 	ref := n.registry.Ref("busybox:1")
 
@@ -324,6 +325,7 @@ func hasDirs(ents []os.DirEntry) bool {
 // with SIGKILL; the restarted runtime lists them Running with their
 // original start times, and stops them.
 func TestRuntimeRestart(t *testing.T) {
+	t.Parallel()
 	n := newRuntimeNode(t)
 	n.crictl("pull", n.registry.Ref("busybox:1"))
 	const pods = 20
@@ -410,6 +412,7 @@ func TestRuntimeRestart(t *testing.T) {
 // TestRuntimeImageImport: `kemudi image import` loads a docker-archive
 // without a registry; ls and rm see it.
 func TestRuntimeImageImport(t *testing.T) {
+	t.Parallel()
 	n := newRuntimeNode(t)
 	img, err := testimages.Busybox()
 	if err != nil {
@@ -446,6 +449,7 @@ func TestRuntimeImageImport(t *testing.T) {
 // needs it: exit codes, reasons (Completed, Error, OOMKilled), a start
 // that fails, and a stop whose SIGTERM is ignored.
 func TestRuntimeContainerExits(t *testing.T) {
+	t.Parallel()
 	n := newRuntimeNode(t)
 	ref := n.registry.Ref("busybox:1")
 	n.crictl("pull", ref)
@@ -547,6 +551,7 @@ func TestRuntimeContainerExits(t *testing.T) {
 // write, read-write shared with the host), and a pod on the node's
 // network that sees the node's interfaces and hosts file.
 func TestRuntimeMountsAndHostNetwork(t *testing.T) {
+	t.Parallel()
 	n := newRuntimeNode(t)
 	ref := n.registry.Ref("busybox:1")
 	n.crictl("pull", ref)

@@ -21,6 +21,7 @@ import (
 // `kemudi controller-manager --metrics-address` does (upstream's
 // kube-controller-manager serves them on its own port, 10257).
 func TestServerControllerManagerMetrics(t *testing.T) {
+	t.Parallel()
 	bin, err := harness.SharedBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +92,7 @@ func getMetrics(t *testing.T, addr string) string {
 // then `kemudi server` stops, exiting non-zero with a one-line reason,
 // rather than running on without controllers.
 func TestServerStopsWhenAComponentKeepsFailing(t *testing.T) {
+	t.Parallel()
 	bin, err := harness.SharedBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +109,7 @@ func TestServerStopsWhenAComponentKeepsFailing(t *testing.T) {
 	// Restarts after 1, 2, 4, 8 and 16 s, then the server gives up.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "server", "--data-dir", t.TempDir(), "--disable-agent",
+	cmd := exec.CommandContext(ctx, bin, "server", "--data-dir", t.TempDir(), "--disable-agent", "--disable", "registry",
 		"--https-listen-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
 		"--controller-manager-metrics-address", taken.Addr().String())
 	var out procLog

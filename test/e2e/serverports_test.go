@@ -18,7 +18,8 @@ import (
 	"github.com/kemudi/kemudi/bench/harness"
 )
 
-// TestServerRefusesTakenPorts: `kemudi server` with its default ports, on
+// TestServerRefusesTakenPorts: `kemudi server` with its default ports
+// (API 6443, kubelet 10250, proxy health 10256, registry 5000), on
 // a machine (a network namespace of the test's) where another program
 // holds some of them, names each taken port, its component and the
 // program, and exits non-zero before anything starts: no data directory,
@@ -44,8 +45,10 @@ func TestServerRefusesTakenPorts(t *testing.T) {
 			want: []string{"port 10250 (kubelet) is in use " + holder}},
 		{name: "proxy health", taken: []string{"0.0.0.0:10256"},
 			want: []string{"port 10256 (proxy health) is in use " + holder}},
-		{name: "every conflict at once", taken: []string{"127.0.0.1:10256", "0.0.0.0:6443", "0.0.0.0:10250"},
-			want: []string{"port 6443 (API server)", "port 10250 (kubelet)", "port 10256 (proxy health)"}},
+		{name: "registry", taken: []string{"0.0.0.0:5000"},
+			want: []string{"port 5000 (registry) is in use " + holder}},
+		{name: "every conflict at once", taken: []string{"127.0.0.1:10256", "0.0.0.0:6443", "0.0.0.0:10250", "127.0.0.1:5000"},
+			want: []string{"port 6443 (API server)", "port 10250 (kubelet)", "port 10256 (proxy health)", "port 5000 (registry)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

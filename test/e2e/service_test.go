@@ -27,6 +27,7 @@ import (
 // name through cluster DNS at 10.43.0.10, answered by its node's own DNS
 // server behind kube-system/kube-dns.
 func TestServiceTraffic(t *testing.T) {
+	t.Parallel()
 	n := newServerNode(t, false)
 	n2 := n.addAgentNode("node-2", agentNodeIP)
 	nodeIPs := map[string]string{"node-1": serverNodeIP, "node-2": agentNodeIP}
@@ -199,6 +200,7 @@ spec:
 // node without kemudi's nftables table and out of kube-dns's endpoints,
 // while the server's node keeps both.
 func TestAgentWithoutProxyOrDNS(t *testing.T) {
+	t.Parallel()
 	n := newServerNode(t, false)
 	n2 := n.addAgentNode("node-2", agentNodeIP, "--disable-proxy", "--disable-dns")
 	eventuallyKubectl(t, n, 2*time.Minute, "node-2 Ready", func() (bool, string) {

@@ -21,6 +21,7 @@ import (
 // with them as processes of their own: a Deployment on two `kemudi
 // sim-nodes` rolls out.
 func TestStandaloneComponents(t *testing.T) {
+	t.Parallel()
 	bin, err := harness.SharedBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +72,7 @@ func TestStandaloneComponents(t *testing.T) {
 // TestServerRefusesUnknownComponent: a misspelt --disable is an error,
 // not a component silently left running.
 func TestServerRefusesUnknownComponent(t *testing.T) {
+	t.Parallel()
 	bin, err := harness.SharedBinary()
 	if err != nil {
 		t.Fatal(err)
