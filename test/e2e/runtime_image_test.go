@@ -97,6 +97,18 @@ func TestRuntimeImageLoginPushPull(t *testing.T) {
 		t.Fatalf("push printed %q, want NAME@sha256:...", out)
 	}
 
+	// skopeo (containers/image) finds the login in the same file.
+	if skopeo, err := exec.LookPath("skopeo"); err == nil {
+		cmd := exec.Command("nsenter", "--net="+n.netnsPath, skopeo, "inspect", "--tls-verify=false", "docker://"+ref)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_RUNTIME_DIR=" + t.TempDir(), "DOCKER_CONFIG=" + cfgDir}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("skopeo inspect with kemudi's login: %v\n%s", err, out)
+		} else if _, digest, _ := strings.Cut(pushed, "@"); !strings.Contains(string(out), digest) {
+			t.Errorf("skopeo inspect does not show the pushed digest %s:\n%s", digest, out)
+		}
+	}
+
 	// save → rm → import: the image comes back with its tag, both formats.
 	for _, format := range []string{"docker-archive", "oci-archive"} {
 		archive := filepath.Join(t.TempDir(), "saved.tar")
