@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -78,10 +81,13 @@ func newServerCommand() *cobra.Command {
 				}
 			}
 			var extra []cluster.Component
+			ready := &readySummary{DataDir: o.DataDir, Kubeconfig: filepath.Join(o.DataDir, "admin.kubeconfig")}
+			var node *cluster.AgentOptions
 			ro.DataDir, ro.BindAddress, ro.AdvertiseAddress, ro.SANs = o.DataDir, o.BindAddress, o.AdvertiseAddress, o.SANs
 			if !off["registry"] {
 				logrusToSlog(slog.Default())
 				extra = append(extra, cluster.RegistryComponent(ro))
+				ready.Registry = net.JoinHostPort("127.0.0.1", strconv.Itoa(ro.Port))
 			}
 			if !disableAgent {
 				ao, err := af.options(cmd.Flags(), o.DataDir)
@@ -89,21 +95,35 @@ func newServerCommand() *cobra.Command {
 					return err
 				}
 				ao.KubeletCADir = filepath.Join(o.DataDir, "tls")
+				if ao.Kubelet.NodeName, err = cluster.DefaultNodeName(ao.Kubelet.NodeName); err != nil {
+					return err
+				}
+				node, ready.Node = &ao, ao.Kubelet.NodeName
+			}
+			// Every port is tried before anything starts or is written.
+			listeners := cluster.ServerListeners(o, node)
+			if !off["registry"] {
+				listeners = append(listeners, cluster.Listener{Component: "registry", Network: "tcp", Address: ro.ListenAddress()})
+			}
+			if err := cluster.CheckListeners(listeners); err != nil {
+				return err
+			}
+			if node != nil {
 				if !off["registry"] {
 					// The node pulls from the registry with its client
 					// certificate, no password.
-					if err := cluster.ServerNodeRegistries(&ao, ro); err != nil {
+					if err := cluster.ServerNodeRegistries(node, ro); err != nil {
 						return err
 					}
 				}
-				agent, err := cluster.AgentComponent(ao)
+				agent, err := cluster.AgentComponent(*node)
 				if err != nil {
 					return err
 				}
 				extra = append(extra, agent)
 			}
 			setGCPercent(gcPercent)
-			return runServer(cmd.Context(), o, cp, off, extra...)
+			return runServer(cmd.Context(), o, cp, off, ready, extra...)
 		},
 	}
 	addServerFlags(cmd.Flags(), &o, &gcPercent)
@@ -131,7 +151,7 @@ func newAPIServerCommand() *cobra.Command {
 			for _, c := range cluster.ControlPlane() {
 				all[c.Name] = true
 			}
-			return runServer(cmd.Context(), o, cluster.ControlPlaneOptions{}, all)
+			return runServer(cmd.Context(), o, cluster.ControlPlaneOptions{}, all, nil)
 		},
 	}
 	addServerFlags(cmd.Flags(), &o, &gcPercent)
@@ -150,8 +170,10 @@ func isControlPlaneComponent(name string) bool {
 // runServer runs etcd, the API server, the control-plane components
 // not disabled and the extra ones (the node's agent). A disabled component gets its kubeconfig all the same,
 // for running it as a process of its own (`kemudi scheduler
-// --kubeconfig <data-dir>/scheduler.kubeconfig`).
-func runServer(parent context.Context, o cluster.ServerOptions, cp cluster.ControlPlaneOptions, disabled map[string]bool, extra ...cluster.Component) error {
+// --kubeconfig <data-dir>/scheduler.kubeconfig`). ready, if set, is
+// written to stderr once the cluster can be used.
+func runServer(parent context.Context, o cluster.ServerOptions, cp cluster.ControlPlaneOptions, disabled map[string]bool, ready *readySummary, extra ...cluster.Component) error {
+	started := time.Now()
 	ctx, stop := signalContext(parent)
 	defer stop()
 	o.Log = slog.Default()
@@ -175,6 +197,9 @@ func runServer(parent context.Context, o cluster.ServerOptions, cp cluster.Contr
 	if err != nil {
 		s.Stop()
 		return err
+	}
+	if ready != nil {
+		go announceReady(ctx, os.Stderr, *ready, started)
 	}
 	// wait returns when ctx ends, or early when a component keeps
 	// failing: then the server stops too, with that reason. (With every
