@@ -18,7 +18,8 @@ import (
 )
 
 // TestFullDisk: a push that fills the registry's filesystem (a 12 MiB
-// tmpfs) fails with an error, and the image pushed before is intact.
+// tmpfs) fails with an error, the image pushed before is intact, and the
+// failed upload's space is freed for the next push.
 func TestFullDisk(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("mounting a tmpfs needs root")
@@ -60,6 +61,14 @@ func TestFullDisk(t *testing.T) {
 		t.Errorf("push onto a full disk: %v, want it to say no space left on device", err)
 	}
 
+	// The failed upload's data is gone: the disk takes the next push.
+	next, err := testimages.Image(ggcrv1.Config{Cmd: []string{"next"}}, must(testimages.Layer(testimages.File{Path: "next", Content: "after the full disk"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pushAsAdmin(r, r.host+"/a/next:1", next); err != nil {
+		t.Errorf("a push after the failed one: %v", err)
+	}
 	ref, _ := name.ParseReference(r.host + "/a/small:1")
 	got, err := remote.Image(ref, remote.WithAuth(&authn.Basic{Username: "admin", Password: r.password}), remote.WithTransport(r.client().Transport))
 	if err != nil {

@@ -186,6 +186,10 @@ func (r *Registry) serveHTTP(w http.ResponseWriter, req *http.Request) {
 			r.putManifest(w, req, name)
 			return
 		}
+		if isUploadWrite(req) {
+			r.serveUploadWrite(w, req)
+			return
+		}
 	}
 	r.app.ServeHTTP(w, req)
 }
