@@ -26,6 +26,8 @@ type testRegistry struct {
 
 type fixtureOptions struct {
 	storage string // the storage dir, when not under the data dir
+	// gcInterval and gcQuiet run the GC timer (default: off).
+	gcInterval, gcQuiet time.Duration
 }
 
 func startRegistry(t *testing.T, fo ...fixtureOptions) *testRegistry {
@@ -37,11 +39,15 @@ func startRegistry(t *testing.T, fo ...fixtureOptions) *testRegistry {
 	}
 	ca := newTestCA(t, layout.CA)
 	cert := ca.issue(t, "registry", nil, []string{"127.0.0.1", "localhost"})
-	if len(fo) > 0 && fo[0].storage != "" {
-		layout.Storage = fo[0].storage
+	opts := fixtureOptions{gcInterval: -1}
+	if len(fo) > 0 {
+		opts = fo[0]
+	}
+	if opts.storage != "" {
+		layout.Storage = opts.storage
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	reg, err := registry.New(ctx, registry.Options{Layout: layout, Certificate: cert, ClientCAs: ca.pool, GCInterval: -1})
+	reg, err := registry.New(ctx, registry.Options{Layout: layout, Certificate: cert, ClientCAs: ca.pool, GCInterval: opts.gcInterval, GCQuiet: opts.gcQuiet})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -34,7 +34,7 @@ func TestFullDisk(t *testing.T) {
 			t.Errorf("unmount %s: %v", storage, err)
 		}
 	})
-	r := startRegistry(t, fixtureOptions{storage: storage})
+	r := startRegistry(t, fixtureOptions{storage: storage, gcInterval: -1})
 	small, err := testimages.Busybox()
 	if err != nil {
 		t.Fatal(err)
