@@ -13,7 +13,10 @@
 //   - pull: the image from the registry into an empty store (download,
 //     digest verification and unpacking into snapshots).
 //
-// Throughput is the image's compressed size over the wall time. The
+// Throughput is the image's compressed size over the wall time; beside
+// it, the CPU time the benchmark process spent (the store's side and the
+// registry's: TLS both ways, digests, disk writes), and the size over
+// that CPU time, a figure the machine's other load does not change. The
 // image is made once per run and seeded into a second registry, from
 // which the store pulls it before the push (not timed: the same
 // operation as the pull row).
