@@ -112,14 +112,20 @@ func (b *builder) commitUpper(ctx context.Context, s *buildState, upper, created
 	return nil
 }
 
+// workdir makes the WORKDIR when the image lacks it, owned by the USER
+// (as BuildKit does), so that the user's RUN steps can write there.
 func (b *builder) workdir(ctx context.Context, s *buildState, createdBy string) error {
-	dir := s.Config.Config.WorkingDir
+	dir, user := s.Config.Config.WorkingDir, s.Config.Config.User
 	return b.fsStep(ctx, s, createdBy, func(root string) error {
 		p, err := securejoin.SecureJoin(root, dir)
 		if err != nil {
 			return err
 		}
-		return mkdirAllIn(root, p, 0, 0, false)
+		uid, gid, err := chownIDs(root, user)
+		if err != nil {
+			return fmt.Errorf("USER %s: %w", user, err)
+		}
+		return mkdirAllIn(root, p, uid, gid, user != "")
 	})
 }
 
@@ -261,7 +267,7 @@ func (c copier) place(dest string, dir bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := mkdirAllIn(c.root, parent, 0, 0, false); err != nil {
+	if err := mkdirAllIn(c.root, parent, c.uid, c.gid, c.chown); err != nil {
 		return "", err
 	}
 	p := filepath.Join(parent, path.Base(dest))
@@ -343,7 +349,8 @@ func copyFile(src, dst string) error {
 }
 
 // mkdirAllIn makes the directory p (already resolved inside root) and
-// its missing parents, owned by uid:gid when chown, else root's.
+// its missing parents, those it makes owned by uid:gid when chown, else
+// root's.
 func mkdirAllIn(root, p string, uid, gid int, chown bool) error {
 	if fi, err := os.Stat(p); err == nil {
 		if !fi.IsDir() {
@@ -356,7 +363,7 @@ func mkdirAllIn(root, p string, uid, gid int, chown bool) error {
 		if err != nil {
 			return err
 		}
-		if err := mkdirAllIn(root, parent, 0, 0, false); err != nil {
+		if err := mkdirAllIn(root, parent, uid, gid, chown); err != nil {
 			return err
 		}
 	}

@@ -198,9 +198,11 @@ COPY note.txt /escape/
 RUN ["/bin/sh", "-c", "echo exec-form $FLAVOUR > /flavour"]
 USER 65534:65534
 RUN id -u > /tmp/runas
+WORKDIR /srv/work
+RUN touch made-by-user
 USER root
 RUN rm /bin/vi
-ENTRYPOINT echo entry; cat /opt/pkg/a.txt /opt/pkg/sub/b.txt; stat -c '%u %a' /opt/pkg/a.txt; ls /data; cat /escape/note.txt /flavour /tmp/runas; test -e /bin/vi && echo vi || echo novi
+ENTRYPOINT echo entry; cat /opt/pkg/a.txt /opt/pkg/sub/b.txt; stat -c '%u %a' /opt/pkg/a.txt; ls /data; cat /escape/note.txt /flavour /tmp/runas; stat -c '%u %n' /srv/work /srv/work/made-by-user; test -e /bin/vi && echo vi || echo novi
 `,
 		"pkg.tar.gz": gz.String(),
 		"note.txt":   "note\n",
@@ -211,7 +213,7 @@ ENTRYPOINT echo entry; cat /opt/pkg/a.txt /opt/pkg/sub/b.txt; stat -c '%u %a' /o
 	}
 	f.assertNothingLeft()
 	got, code := f.runImage(img.ID)
-	want := "entry\nfrom the archive\nnested\n65534 640\nonly\nnote\nexec-form spicy\n65534\nnovi\n"
+	want := "entry\nfrom the archive\nnested\n65534 640\nonly\nnote\nexec-form spicy\n65534\n65534 /srv/work\n65534 /srv/work/made-by-user\nnovi\n"
 	if got != want || code != 0 {
 		t.Errorf("container printed (exit %d)\n%s\nwant\n%s", code, got, want)
 	}
