@@ -1,11 +1,18 @@
 # kemudi: one binary, a whole Kubernetes cluster.
-GO       ?= go
+# Go: the one on PATH, else where go.dev's archive installs it (sudo
+# drops /usr/local/go/bin from PATH).
+GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN      := bin/kemudi
 DATA_DIR ?= /var/lib/kemudi
 # The whole suite must stay well under CI's limit.
 TEST_TIMEOUT ?= 25m
+# Tests that call t.Parallel (the end-to-end ones: each in network
+# namespaces, data and cgroup directories of its own) run this many at a
+# time. They mostly wait on processes, containers and the API, so more
+# than the cores; more than 4 on 2 cores makes timeouts flaky.
+TEST_PARALLEL ?= 4
 
-.PHONY: build supervisor build-deps run test vet bench fuzz clean
+.PHONY: build supervisor go-check build-deps test-deps run run-as-root test vet bench fuzz clean
 
 # kemudi embeds kemudi-supervisor (internal/cri/supervisor/bin, gitignored):
 # static, with libseccomp (cgo, Debian libseccomp-dev) and without CRIU.
@@ -15,25 +22,64 @@ SUPERVISOR_TAGS := seccomp runc_nocriu netgo osusergo
 build: supervisor
 	$(GO) build -o $(BIN) ./cmd/kemudi
 
-supervisor: build-deps
+supervisor: go-check build-deps
 	CGO_ENABLED=1 $(GO) build -tags '$(SUPERVISOR_TAGS)' -ldflags '-s -w -extldflags -static' -o $(SUPERVISOR) ./cmd/kemudi-supervisor
 
-# The supervisor links libseccomp statically with cgo: on Debian as root
-# the missing packages are installed, elsewhere the build says what it needs.
+# Go 1.21 or newer reads go.mod's go line and fetches that toolchain
+# itself; older ones (Debian 12's golang-go is 1.19) cannot.
+go-check:
+	@v=$$($(GO) env GOVERSION 2>/dev/null) || { \
+		echo "kemudi needs Go 1.21 or newer (it fetches the version go.mod names): https://go.dev/dl (sudo drops it from PATH: sudo env PATH=\"\$$PATH\" make ...)" >&2; exit 1; }; \
+	minor=$$(echo "$$v" | sed -n 's/^go1\.\([0-9]*\).*/\1/p'); \
+	if [ -z "$$minor" ] || [ "$$minor" -lt 21 ]; then \
+		echo "kemudi needs Go 1.21 or newer (it fetches the version go.mod names); $(GO) is $$v: https://go.dev/dl" >&2; exit 1; \
+	fi
+
+# The supervisor links libseccomp statically with cgo, and Go fetches
+# modules over TLS: on Debian as root the missing packages are installed,
+# elsewhere the build says what it needs.
 build-deps:
-	@if ! command -v gcc >/dev/null || ! pkg-config --exists libseccomp 2>/dev/null; then \
+	@need=""; \
+	command -v gcc >/dev/null || need="$$need gcc libc6-dev"; \
+	command -v pkg-config >/dev/null || need="$$need pkgconf"; \
+	pkg-config --exists libseccomp 2>/dev/null || need="$$need libseccomp-dev"; \
+	[ -e /etc/ssl/certs/ca-certificates.crt ] || need="$$need ca-certificates"; \
+	if [ -n "$$need" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing gcc, pkgconf and libseccomp-dev (the container supervisor links libseccomp)"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev pkgconf libseccomp-dev; \
+			echo "installing$$need (the container supervisor links libseccomp; Go fetches modules over TLS)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need; \
 		else \
-			echo "building kemudi needs gcc, pkg-config and libseccomp's static library (Debian: gcc pkgconf libseccomp-dev)" >&2; exit 1; \
+			echo "building kemudi needs these Debian packages (or your system's equivalents):$$need" >&2; exit 1; \
 		fi; \
 	fi
 
-# Builds kemudi and runs a single-node cluster in the foreground.
-# In another shell: bin/kemudi kubectl get nodes
-run: build
+# What the tests drive besides kemudi (the list .ci/run installs): ip and
+# nsenter for test nodes, busybox-static for test images, nft and
+# conntrack to read back rules, the CNI plugins and iptables for the CNI
+# path, containerd and runc for the kubelet on another runtime, podman
+# and skopeo as registry clients, mmdebstrap for the tutorial's base
+# image. As root on Debian the missing ones are installed.
+TEST_DEBS := iproute2 util-linux busybox-static nftables iptables conntrack containernetworking-plugins containerd runc podman skopeo mmdebstrap
+test-deps:
+	@command -v dpkg >/dev/null || { echo "make test: cannot check packages without dpkg; the tests need the Debian packages $(TEST_DEBS) (or equivalents)" >&2; exit 0; }; \
+	need=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
+	if [ -n "$$need" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing$$need (the tests drive them)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need; \
+		else \
+			echo "make test needs root and these Debian packages:$$need (apt-get install$$need)" >&2; exit 1; \
+		fi; \
+	fi
+
+# Builds kemudi and runs a single-node cluster in the foreground; it
+# says where its kubeconfig, node token and registry password are once
+# the node is Ready. In another shell: bin/kemudi kubectl get nodes
+run: run-as-root build
 	./$(BIN) server --data-dir $(DATA_DIR)
+
+run-as-root:
+	@[ "$$(id -u)" = 0 ] || { echo "make run needs root: the node makes a bridge, nftables rules, mounts and cgroups (sudo env PATH=\"\$$PATH\" make run)" >&2; exit 1; }
 
 vet:
 	$(GO) vet ./...
@@ -42,8 +88,8 @@ vet:
 
 # Every test: unit, integration (in-process API server on a throwaway
 # etcd, driven by client-go and the real kubectl) and end to end.
-test: vet build
-	KEMUDI_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+test: test-deps vet build
+	KEMUDI_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(TEST_PARALLEL) ./...
 
 # Benchmarks: go test -bench, each printing its table beside the targets
 # and upstream's figures. BENCH_PODS lowers the pod count for a quick run
