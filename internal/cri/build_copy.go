@@ -86,14 +86,14 @@ func (b *builder) fsStep(ctx context.Context, s *buildState, createdBy string, c
 	if err := image.Unmount(mnt); err != nil {
 		return err
 	}
-	return b.commitUpper(ctx, s, rfs.Upper, createdBy)
+	return b.commitUpper(ctx, s, rfs, createdBy)
 }
 
-// commitUpper commits upper as the stage's next layer; no change adds
-// no layer.
-func (b *builder) commitUpper(ctx context.Context, s *buildState, upper, createdBy string) error {
+// commitUpper commits the upper directory of rfs as the stage's next
+// layer; no change adds no layer.
+func (b *builder) commitUpper(ctx context.Context, s *buildState, rfs image.Rootfs, createdBy string) error {
 	b.nextKey++
-	layer, err := diffLayer(upper, filepath.Join(b.dir, fmt.Sprintf("layer-%d.tar.gz", b.nextKey)))
+	layer, err := diffLayer(rfs.Upper, rfs.Lower, filepath.Join(b.dir, fmt.Sprintf("layer-%d.tar.gz", b.nextKey)))
 	if err != nil {
 		return err
 	}

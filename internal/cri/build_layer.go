@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -65,9 +66,9 @@ type readCloser struct {
 
 func (r readCloser) Close() error { return r.close() }
 
-// diffLayer writes the layer of upper to file; nil when upper holds no
-// change.
-func diffLayer(upper, file string) (*fileLayer, error) {
+// diffLayer writes the layer of upper (over lower, top first) to file;
+// nil when upper holds no change.
+func diffLayer(upper string, lower []string, file string) (*fileLayer, error) {
 	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, err
@@ -80,7 +81,7 @@ func diffLayer(upper, file string) (*fileLayer, error) {
 	}
 	uncompressed := sha256.New()
 	tw := tar.NewWriter(io.MultiWriter(zw, uncompressed))
-	n, err := writeDiff(tw, upper)
+	n, err := writeDiff(tw, upper, lower)
 	if err != nil {
 		return nil, fmt.Errorf("diff %s: %w", upper, err)
 	}
@@ -115,11 +116,19 @@ func (c *countingHash) Write(p []byte) (int, error) {
 	return c.h.Write(p)
 }
 
+// diffEntry is one entry of an upper directory.
+type diffEntry struct {
+	rel, path string
+	st        unix.Stat_t
+	opaque    bool
+}
+
 // writeDiff writes the entries of upper to tw in lexical order and says
-// how many it wrote.
-func writeDiff(tw *tar.Writer, upper string) (int, error) {
-	links := map[[2]uint64]string{} // (dev, ino) of files with several links → first name
-	n := 0
+// how many it wrote. A directory that is only there because something
+// beneath it was (runc's mount points, files made and removed again),
+// unchanged from the lower layers, is left out.
+func writeDiff(tw *tar.Writer, upper string, lower []string) (int, error) {
+	var entries []diffEntry
 	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -128,41 +137,80 @@ func writeDiff(tw *tar.Writer, upper string) (int, error) {
 		if err != nil || rel == "." {
 			return err
 		}
-		rel = filepath.ToSlash(rel)
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
+		e := diffEntry{rel: filepath.ToSlash(rel), path: p}
+		if err := unix.Lstat(p, &e.st); err != nil {
 			return err
 		}
-		if skipInDiff[rel] && isEmpty(p, &st) {
+		if skipInDiff[e.rel] && isEmpty(p, &e.st) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0 {
-			n++
-			return writeWhiteout(tw, rel)
+		e.opaque = d.IsDir() && opaque(p)
+		entries = append(entries, e)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	keep := make([]bool, len(entries))
+	keptBelow := map[string]bool{}
+	for i := len(entries) - 1; i >= 0; i-- { // children before their parents
+		e := entries[i]
+		isDir := e.st.Mode&unix.S_IFMT == unix.S_IFDIR
+		keep[i] = !isDir || e.opaque || keptBelow[e.rel] || !sameInLower(lower, e.rel, &e.st)
+		if keep[i] {
+			keptBelow[path.Dir(e.rel)] = true
 		}
-		hdr, err := diffHeader(p, rel, &st, links)
+	}
+	links := map[[2]uint64]string{} // (dev, ino) of files with several links → first name
+	n := 0
+	for i, e := range entries {
+		if !keep[i] {
+			continue
+		}
+		if e.st.Mode&unix.S_IFMT == unix.S_IFCHR && e.st.Rdev == 0 {
+			n++
+			if err := writeWhiteout(tw, e.rel); err != nil {
+				return n, err
+			}
+			continue
+		}
+		hdr, err := diffHeader(e.path, e.rel, &e.st, links)
 		if err != nil {
-			return err
+			return n, err
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
-			return err
+			return n, err
 		}
 		n++
 		if hdr.Typeflag == tar.TypeReg && hdr.Size > 0 {
-			if err := copyFileTo(tw, p, hdr.Size); err != nil {
-				return err
+			if err := copyFileTo(tw, e.path, hdr.Size); err != nil {
+				return n, err
 			}
 		}
-		if d.IsDir() && opaque(p) {
+		if e.opaque {
 			n++
-			return writeWhiteout(tw, rel+"/.wh..wh..opq")
+			if err := writeWhiteout(tw, e.rel+"/.wh..wh..opq"); err != nil {
+				return n, err
+			}
 		}
-		return nil
-	})
-	return n, err
+	}
+	return n, nil
+}
+
+// sameInLower says whether the lower layers (top first) have rel as a
+// directory with st's mode and owner.
+func sameInLower(lower []string, rel string, st *unix.Stat_t) bool {
+	for _, l := range lower {
+		var ls unix.Stat_t
+		if err := unix.Lstat(filepath.Join(l, rel), &ls); err != nil {
+			continue
+		}
+		return ls.Mode == st.Mode && ls.Uid == st.Uid && ls.Gid == st.Gid
+	}
+	return false
 }
 
 func isEmpty(p string, st *unix.Stat_t) bool {

@@ -18,7 +18,8 @@ import (
 // TestDiffLayer: an overlay upper directory becomes an OCI layer: files,
 // links and directories as they are, 0/0 character devices as .wh.
 // whiteouts, opaque directories with .wh..wh..opq, hard links once, and
-// the empty mount points runc made left out.
+// the empty mount points runc made left out, and with them the
+// directories unchanged from the lower layers they alone brought up.
 func TestDiffLayer(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: whiteouts are device nodes, opaque marks trusted xattrs")
@@ -32,8 +33,8 @@ func TestDiffLayer(t *testing.T) {
 		}
 	}
 	mk("app/main.py", "print()")
-	mk("etc/hosts", "") // runc's mount point
-	mk("etc/app.conf", "x")
+	mk("etc/hosts", "")                             // runc's mount point
+	os.Mkdir(filepath.Join(upper, "newdir"), 0o755) // made by the step: kept
 	os.Link(filepath.Join(upper, "app/main.py"), filepath.Join(upper, "app/same.py"))
 	os.Symlink("main.py", filepath.Join(upper, "app/link"))
 	if err := unix.Mknod(filepath.Join(upper, "app/deleted"), unix.S_IFCHR, 0); err != nil {
@@ -46,7 +47,13 @@ func TestDiffLayer(t *testing.T) {
 	}
 	os.Mkdir(filepath.Join(upper, "proc"), 0o755) // runc's mount point
 
-	l, err := diffLayer(upper, filepath.Join(t.TempDir(), "layer.tar.gz"))
+	// etc is in the lower layer as it is in the upper one, where only
+	// runc's mount point made it: left out.
+	lower := t.TempDir()
+	os.Mkdir(filepath.Join(lower, "etc"), 0o755)
+	os.Chmod(filepath.Join(lower, "etc"), 0o755)
+	os.Chmod(filepath.Join(upper, "etc"), 0o755)
+	l, err := diffLayer(upper, []string{lower}, filepath.Join(t.TempDir(), "layer.tar.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +83,7 @@ func TestDiffLayer(t *testing.T) {
 	}
 	want := []string{
 		"app/", "app/.wh.deleted", "app/link -> main.py", "app/main.py", "app/same.py link to app/main.py",
-		"etc/", "etc/app.conf",
+		"newdir/",
 		"var/", "var/cache/", "var/cache/.wh..wh..opq", "var/cache/new",
 	}
 	if !slices.Equal(got, want) {
@@ -99,7 +106,7 @@ func TestDiffLayer(t *testing.T) {
 		t.Errorf("diff ID %s, the tar's %s", l.diffID.Hex, d)
 	}
 	empty := t.TempDir()
-	if l, err := diffLayer(empty, filepath.Join(t.TempDir(), "e.tar.gz")); err != nil || l != nil {
+	if l, err := diffLayer(empty, nil, filepath.Join(t.TempDir(), "e.tar.gz")); err != nil || l != nil {
 		t.Fatalf("an empty upper gives %v, %v; want no layer", l, err)
 	}
 }

@@ -118,7 +118,7 @@ func (b *builder) runCommand(ctx context.Context, s *buildState, argv []string, 
 	if err != nil {
 		return err
 	}
-	return b.commitUpper(ctx, s, rfs.Upper, createdBy)
+	return b.commitUpper(ctx, s, rfs, createdBy)
 }
 
 // waitExit waits for the container to exit, streaming its output.
