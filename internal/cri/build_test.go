@@ -295,3 +295,24 @@ func TestBuildLeftoversRemovedAtStart(t *testing.T) {
 		t.Errorf("writable layers left: %v", keys)
 	}
 }
+
+// TestBuildFromScratch: the usual last stage, FROM scratch with a binary
+// copied out of an earlier stage, runs.
+func TestBuildFromScratch(t *testing.T) {
+	f := newBuildFixture(t)
+	files := map[string]string{"Dockerfile": `FROM busybox AS tools
+RUN mkdir /out && cp /bin/busybox /out/busybox
+FROM scratch
+COPY --from=tools /out/busybox /busybox
+ENTRYPOINT ["/busybox", "echo"]
+CMD ["from", "scratch"]
+`}
+	img, out, err := f.build(files, BuildRequest{Tags: []string{"scratch-app:1"}})
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	f.assertNothingLeft()
+	if got, code := f.runImage(img.ID); got != "from scratch\n" || code != 0 {
+		t.Errorf("container printed %q (exit %d)", got, code)
+	}
+}
