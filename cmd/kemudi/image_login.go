@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,8 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kemudi/kemudi/internal/cri"
@@ -105,11 +104,8 @@ func (o *loginOptions) complete(stdin io.Reader, stderr io.Writer) error {
 
 func login(ctx context.Context, conn *grpc.ClientConn, host string, o loginOptions, out io.Writer) error {
 	err := cri.LoginOver(ctx, conn, &runtimeapi.AuthConfig{Username: o.user, Password: o.password, ServerAddress: host})
-	if status.Code(err) == codes.Unauthenticated {
-		return fmt.Errorf("login to %s: unauthorized: %s", host, status.Convert(err).Message())
-	}
 	if err != nil {
-		return fmt.Errorf("login to %s: %s", host, status.Convert(err).Message())
+		return errors.New(runtimeMessage("login "+host, err)) // "login HOST: ...: unauthorized: ..."
 	}
 	if err := storeCredentials(host, o.user, o.password); err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -28,10 +29,10 @@ func newImagePullCommand(withConn imageConnFunc) *cobra.Command {
 				})
 				if status.Code(err) == codes.Unauthenticated {
 					host, _ := refHost(ref)
-					return fmt.Errorf("pull %s: unauthorized: %s (log in with: kemudi image login %s)", ref, status.Convert(err).Message(), host)
+					return fmt.Errorf("%s (log in with: kemudi image login %s)", runtimeMessage("pull "+ref, err), host)
 				}
 				if err != nil {
-					return fmt.Errorf("pull %s: %s", ref, status.Convert(err).Message())
+					return errors.New(runtimeMessage("pull "+ref, err))
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "pulled %s %s\n", ref, resp.GetImageRef())
 				return nil

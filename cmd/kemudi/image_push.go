@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -53,9 +54,9 @@ func pushImageOver(ctx context.Context, conn *grpc.ClientConn, ref string, out, 
 	if err != nil {
 		if status.Code(err) == codes.Unauthenticated {
 			host, _ := refHost(ref)
-			return fmt.Errorf("push %s: unauthorized: %s (log in with: kemudi image login %s)", ref, status.Convert(err).Message(), host)
+			return fmt.Errorf("%s (log in with: kemudi image login %s)", runtimeMessage("push "+ref, err), host)
 		}
-		return fmt.Errorf("push %s: %s", ref, status.Convert(err).Message())
+		return errors.New(runtimeMessage("push "+ref, err))
 	}
 	r, err := name.ParseReference(ref)
 	if err != nil {
@@ -79,3 +80,14 @@ func progressReporter(w io.Writer, what string) func(complete, total int64) {
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// runtimeMessage is what a failed call to the runtime says (the runtime
+// names what failed), or, when the runtime is not there at all, what the
+// user asked for and a hint.
+func runtimeMessage(what string, err error) string {
+	st := status.Convert(err)
+	if st.Code() == codes.Unavailable {
+		return what + ": " + st.Message() + " (is the runtime running? kemudi server, kemudi agent and kemudi runtime serve it; --runtime-endpoint names its socket)"
+	}
+	return st.Message()
+}

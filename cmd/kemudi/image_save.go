@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/status"
 
 	"github.com/kemudi/kemudi/internal/cri"
 	"github.com/kemudi/kemudi/internal/cri/image"
@@ -44,7 +44,7 @@ func saveImages(ctx context.Context, conn *grpc.ClientConn, refs []string, forma
 			return fmt.Errorf("not writing an archive to a terminal: give -o FILE or redirect stdout")
 		}
 		if err := cri.ExportImagesOver(ctx, conn, stdout, refs, format); err != nil {
-			return fmt.Errorf("save: %s", status.Convert(err).Message())
+			return errors.New(runtimeMessage("save", err))
 		}
 		return nil
 	}
@@ -58,7 +58,7 @@ func saveImages(ctx context.Context, conn *grpc.ClientConn, refs []string, forma
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("save: %s", status.Convert(err).Message())
+		return errors.New(runtimeMessage("save", err))
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return fmt.Errorf("save: %w", err)

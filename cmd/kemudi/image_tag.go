@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/status"
 
 	"github.com/kemudi/kemudi/internal/cri"
 )
@@ -21,7 +21,7 @@ func newImageTagCommand(withConn imageConnFunc) *cobra.Command {
 			return withConn(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
 				img, err := cri.TagImageOver(ctx, conn, args[0], args[1])
 				if err != nil {
-					return fmt.Errorf("tag %s %s: %s", args[0], args[1], status.Convert(err).Message())
+					return errors.New(runtimeMessage("tag "+args[0]+" "+args[1], err))
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "tagged %s %s\n", shortImageID(img.GetId()), strings.Join(img.GetRepoTags(), ","))
 				return nil
