@@ -62,6 +62,9 @@ func (s *Store) exportSet(refs []string) ([]*exported, error) {
 	for _, ref := range refs {
 		s.mu.Lock()
 		rec, err := s.lookupLocked(ref)
+		if err == nil {
+			rec = rec.snapshot()
+		}
 		s.mu.Unlock()
 		if err != nil {
 			return nil, err

@@ -51,6 +51,7 @@ func (s *Store) push(ctx context.Context, r reference, auth *Auth, progress func
 		return "", err
 	}
 	repoDigests := slices.Clone(rec.RepoDigests)
+	rec = rec.snapshot()
 	s.mu.Unlock()
 	img, _, err := s.storedImage(rec)
 	if err != nil {

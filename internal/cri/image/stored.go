@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
@@ -24,6 +25,13 @@ type storedImage struct {
 	mediaType types.MediaType
 	config    []byte
 	layers    map[v1.Hash]v1.Descriptor
+}
+
+// snapshot is a copy of what storedImage reads of rec, to use after s.mu
+// is released (s.mu held).
+func (rec *imageRecord) snapshot() *imageRecord {
+	c := &imageRecord{Image: rec.Image.clone(), Blobs: slices.Clone(rec.Blobs), Chain: slices.Clone(rec.Chain)}
+	return c
 }
 
 // storedImage builds the v1.Image of rec from the content store.
