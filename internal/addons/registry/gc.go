@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/distribution/distribution/v3/registry/storage"
@@ -13,12 +14,17 @@ import (
 // CollectGarbage removes the blobs no manifest references (those of
 // deleted manifests and of abandoned pushes) from the storage under
 // layout, with distribution's mark and sweep. Run it while nothing pushes
-// to that storage (the running registry's timer makes sure of that; the
-// `kemudi registry gc` command is for a stopped or idle registry).
+// to that storage: it refuses (ErrServing) while a registry serves it,
+// which collects on its own timer.
 func CollectGarbage(ctx context.Context, layout Layout) error {
 	if _, err := os.Stat(layout.Storage); err != nil {
 		return fmt.Errorf("registry storage: %w", err)
 	}
+	l, err := lock(layout, syscall.LOCK_EX|syscall.LOCK_NB)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
 	driver := filesystem.New(filesystem.DriverParameters{RootDirectory: layout.Storage, MaxThreads: 100})
 	ns, err := storage.NewRegistry(ctx, driver, storage.EnableDelete)
 	if err != nil {

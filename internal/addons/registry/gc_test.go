@@ -1,10 +1,13 @@
 package registry_test
 
 import (
+	"errors"
+	"os"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/kemudi/kemudi/internal/addons/registry"
 	"github.com/kemudi/kemudi/internal/testimages"
 )
 
@@ -31,5 +34,24 @@ func TestGCTimer(t *testing.T) {
 			t.Fatalf("%d blobs left 30 s after the delete", blobFiles(t, r.layout.Storage))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestOfflineGCRefusedWhileServing: `kemudi registry gc` does not sweep
+// under a serving registry.
+func TestOfflineGCRefusedWhileServing(t *testing.T) {
+	r := startRegistry(t)
+	if err := registry.CollectGarbage(t.Context(), r.layout); !errors.Is(err, registry.ErrServing) {
+		t.Fatalf("offline gc beside a serving registry: %v, want ErrServing", err)
+	}
+}
+
+func TestOfflineGC(t *testing.T) {
+	l := registry.NewLayout(t.TempDir())
+	if err := os.MkdirAll(l.Storage, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := registry.CollectGarbage(t.Context(), l); err != nil {
+		t.Fatalf("offline gc of an idle storage: %v", err)
 	}
 }

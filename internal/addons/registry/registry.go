@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/distribution/distribution/v3"
@@ -219,6 +220,13 @@ func (r *Registry) Run(ctx context.Context) error {
 // Serve serves TLS on l until ctx ends, collecting garbage on the
 // timer.
 func (r *Registry) Serve(ctx context.Context, l net.Listener) error {
+	// Held while serving: an offline collection refuses to run beside
+	// it (and serving waits for one that runs).
+	held, err := lock(r.opts.Layout, syscall.LOCK_SH)
+	if err != nil {
+		return err
+	}
+	defer held.Close()
 	srv := &http.Server{
 		Handler:           r.Handler(),
 		TLSConfig:         r.TLSConfig(),
@@ -234,7 +242,7 @@ func (r *Registry) Serve(ctx context.Context, l net.Listener) error {
 		srv.Shutdown(sctx)
 	}()
 	r.log.Info("registry serving", "addr", l.Addr().String(), "ca", r.opts.Layout.CA)
-	err := srv.ServeTLS(l, "", "")
+	err = srv.ServeTLS(l, "", "")
 	<-gcDone
 	r.app.Shutdown()
 	if errors.Is(err, http.ErrServerClosed) {
