@@ -75,8 +75,9 @@ test-deps:
 # Builds kemudi and runs a single-node cluster in the foreground; it
 # says where its kubeconfig, node token and registry password are once
 # the node is Ready. In another shell: bin/kemudi kubectl get nodes
+# SERVER_FLAGS go to kemudi server, e.g. "--lb-address-pool 10.99.1.10-10.99.1.19".
 run: run-as-root build
-	./$(BIN) server --data-dir $(DATA_DIR)
+	./$(BIN) server --data-dir $(DATA_DIR) $(SERVER_FLAGS)
 
 run-as-root:
 	@[ "$$(id -u)" = 0 ] || { echo "make run needs root: the node makes a bridge, nftables rules, mounts and cgroups (sudo env PATH=\"\$$PATH\" make run)" >&2; exit 1; }
