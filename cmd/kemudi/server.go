@@ -52,6 +52,8 @@ func addServerFlags(fs *pflag.FlagSet, o *cluster.ServerOptions, gcPercent *int)
 		`when writes record metadata.managedFields: "after-apply" (from an object's first server-side apply on) or "always" (every create and update, as upstream since 1.18)`)
 	fs.StringVar(&o.AdmissionControlConfigFile, "admission-control-config-file", "",
 		"an AdmissionConfiguration (apiserver.config.k8s.io/v1) with the PodSecurity plugin's defaults and exemptions")
+	fs.StringVar(&o.EncryptionProviderConfig, "encryption-provider-config", "",
+		"EncryptionConfiguration (apiserver.config.k8s.io/v1) for data at rest (default: secrets sealed with a key generated in <data-dir>/tls/encryption-config.yaml)")
 	addAuditFlags(fs, &o.Audit)
 }
 

@@ -58,6 +58,10 @@ type ServerOptions struct {
 	// (apiserver.config.k8s.io/v1): the PodSecurity plugin's defaults and
 	// exemptions.
 	AdmissionControlConfigFile string
+	// EncryptionProviderConfig is upstream's EncryptionConfiguration for
+	// data at rest; empty: secrets are sealed with a key the server
+	// generates (DefaultEncryptionConfig).
+	EncryptionProviderConfig string
 	// Audit is the audit policy and log (off unless both are given).
 	Audit AuditOptions
 	// CompactInterval is how often etcd's history is compacted.
@@ -129,13 +133,17 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		return nil, err
 	}
 	closers = append(closers, closeAudit)
+	transformers, err := loadEncryption(opts.EncryptionProviderConfig, opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	client, closeEtcd, err := openEtcd(ctx, opts, log)
 	if err != nil {
 		return nil, err
 	}
 	closers = append(closers, closeEtcd)
 	scheme := apiserver.NewScheme()
-	store, err := storage.Open(ctx, client, scheme, opts.Log.With("component", "storage"))
+	store, err := storage.Open(ctx, client, scheme, opts.Log.With("component", "storage"), storage.WithEncryption(transformers))
 	if err != nil {
 		return nil, err
 	}

@@ -119,7 +119,7 @@ func (c *cache) load(ctx context.Context) (int64, map[string]*resourceCache, err
 			rev = resp.Header.Revision
 		}
 		for _, kv := range resp.Kvs {
-			obj, err := c.codec.decode(kv.Value, kv.ModRevision)
+			obj, plain, err := c.codec.decodeStored(string(kv.Key), kv.Value, kv.ModRevision)
 			if err != nil {
 				c.log.Error("skipping undecodable object", "key", string(kv.Key), "err", err)
 				continue
@@ -130,7 +130,7 @@ func (c *cache) load(ctx context.Context) (int64, map[string]*resourceCache, err
 				rc = newResourceCache(rev)
 				resources[resourceOf(k)] = rc
 			}
-			rc.items.ReplaceOrInsert(&entry{key: k, obj: obj, raw: kv.Value})
+			rc.items.ReplaceOrInsert(&entry{key: k, obj: obj, raw: plain})
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
 			return rev, resources, nil
@@ -213,17 +213,17 @@ func (c *cache) apply(ev *clientv3.Event) {
 	}
 	switch ev.Type {
 	case clientv3.EventTypePut:
-		obj, err := c.codec.decode(ev.Kv.Value, ev.Kv.ModRevision)
+		obj, plain, err := c.codec.decodeStored(key, ev.Kv.Value, ev.Kv.ModRevision)
 		if err != nil {
 			c.log.Error("skipping undecodable object", "key", key, "err", err)
 			return
 		}
-		e.Object, e.raw = obj, ev.Kv.Value
+		e.Object, e.raw = obj, plain
 		e.Type = watch.Added
 		if hadOld {
 			e.Type = watch.Modified
 		}
-		rc.items.ReplaceOrInsert(&entry{key: key, obj: obj, raw: ev.Kv.Value})
+		rc.items.ReplaceOrInsert(&entry{key: key, obj: obj, raw: plain})
 	case clientv3.EventTypeDelete:
 		if !hadOld {
 			return

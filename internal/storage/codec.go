@@ -7,6 +7,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+
+	"github.com/kemudi/kemudi/internal/storage/encryption"
 )
 
 // codec turns objects into the bytes stored in etcd and back. Objects are
@@ -14,7 +16,11 @@ import (
 // The resourceVersion is never stored: it is the etcd revision.
 type codec struct {
 	proto *protobuf.Serializer
+	// transformers encrypt the values of the resources they name.
+	transformers encryption.Transformers
 }
+
+type runtimeObject = runtime.Object
 
 func newCodec(scheme *runtime.Scheme) *codec {
 	return &codec{proto: protobuf.NewSerializer(scheme, scheme)}

@@ -127,7 +127,7 @@ func (s *Store) listEtcd(ctx context.Context, prefix, start string, rev int64, o
 			return nil, fmt.Errorf("list %s: %w", prefix, err)
 		}
 		for i, kv := range resp.Kvs {
-			obj, err := s.codec.decode(kv.Value, kv.ModRevision)
+			obj, _, err := s.codec.decodeStored(string(kv.Key), kv.Value, kv.ModRevision)
 			if err != nil {
 				return nil, err
 			}

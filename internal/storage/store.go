@@ -51,9 +51,12 @@ func (p *Preconditions) check(key string, obj runtime.Object) error {
 // Open starts a store on an etcd client: it loads every object under
 // /registry/ into the cache and starts the one watch that keeps it current.
 // It returns once the cache holds etcd's state at the revision it read.
-func Open(ctx context.Context, client *clientv3.Client, scheme *runtime.Scheme, log *slog.Logger) (*Store, error) {
+func Open(ctx context.Context, client *clientv3.Client, scheme *runtime.Scheme, log *slog.Logger, opts ...Option) (*Store, error) {
 	s := &Store{client: client, codec: newCodec(scheme), log: log,
 		leases: &leases{client: client, ttls: map[string]time.Duration{}, cur: map[time.Duration]grantedLease{}}}
+	for _, o := range opts {
+		o(s)
+	}
 	c, err := startCache(ctx, client, s.codec, log)
 	if err != nil {
 		return nil, err
@@ -65,7 +68,11 @@ func Open(ctx context.Context, client *clientv3.Client, scheme *runtime.Scheme, 
 // Create stores obj at key if nothing is there, and returns it with its
 // new resourceVersion. obj must carry apiVersion and kind.
 func (s *Store) Create(ctx context.Context, key string, obj runtime.Object) (runtime.Object, error) {
-	data, err := s.codec.encode(obj)
+	plain, err := s.codec.encode(obj)
+	if err != nil {
+		return nil, err
+	}
+	data, err := s.codec.seal(key, plain)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +125,8 @@ func (s *Store) getFromEtcd(ctx context.Context, key string) (runtime.Object, er
 	if len(resp.Kvs) == 0 {
 		return nil, errNotFound(key)
 	}
-	return s.codec.decode(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
+	obj, _, err := s.codec.decodeStored(key, resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
+	return obj, err
 }
 
 // UpdateFunc computes the new state of an object from its current one, a
@@ -181,9 +189,13 @@ func (s *Store) Update(ctx context.Context, key string, precond *Preconditions, 
 		if err != nil {
 			return nil, err
 		}
+		sealed, err := s.codec.seal(key, newData)
+		if err != nil {
+			return nil, err
+		}
 		resp, err := s.client.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
-			Then(clientv3.OpPut(key, string(newData), opts...)).
+			Then(clientv3.OpPut(key, string(sealed), opts...)).
 			Else(clientv3.OpGet(key)).
 			Commit()
 		if err != nil {
@@ -199,8 +211,8 @@ func (s *Store) Update(ctx context.Context, key string, precond *Preconditions, 
 		if len(kvs) == 0 {
 			return nil, errNotFound(key)
 		}
-		rev, data, fromCache = kvs[0].ModRevision, kvs[0].Value, false
-		if current, err = s.codec.decode(data, rev); err != nil {
+		rev, fromCache = kvs[0].ModRevision, false
+		if current, data, err = s.codec.decodeStored(key, kvs[0].Value, rev); err != nil {
 			return nil, err
 		}
 	}
@@ -225,8 +237,8 @@ func (s *Store) currentFromEtcd(ctx context.Context, key string) (runtime.Object
 		return nil, 0, nil, errNotFound(key)
 	}
 	kv := resp.Kvs[0]
-	obj, err := s.codec.decode(kv.Value, kv.ModRevision)
-	return obj, kv.ModRevision, kv.Value, err
+	obj, plain, err := s.codec.decodeStored(key, kv.Value, kv.ModRevision)
+	return obj, kv.ModRevision, plain, err
 }
 
 // Delete removes the object at key if the preconditions and check hold on
@@ -273,7 +285,7 @@ func (s *Store) Delete(ctx context.Context, key string, precond *Preconditions, 
 			return nil, errNotFound(key)
 		}
 		rev, fromCache = kvs[0].ModRevision, false
-		if current, err = s.codec.decode(kvs[0].Value, rev); err != nil {
+		if current, _, err = s.codec.decodeStored(key, kvs[0].Value, rev); err != nil {
 			return nil, err
 		}
 	}
