@@ -71,6 +71,11 @@ func newAgentCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The kubelet's and proxy's ports and the CRI socket are
+			// tried before anything starts (or joins).
+			if err := cluster.CheckListeners(cluster.AgentListeners(o)); err != nil {
+				return err
+			}
 			if join.Server != "" || join.TokenFile != "" {
 				return runJoined(cmd, kubeconfig, dataDir, join, o)
 			}

@@ -144,3 +144,46 @@ func listenIn(nsPath, addr string) (net.Listener, error) {
 	runtime.UnlockOSThread()
 	return l, listenErr
 }
+
+// TestAgentRefusesTakenPorts: `kemudi agent` checks the kubelet's and the
+// proxy's ports the same way, before it joins: nothing is written.
+func TestAgentRefusesTakenPorts(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("network namespaces need root")
+	}
+	bin, err := harness.SharedBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsPath := newLoopbackNetns(t)
+	for _, addr := range []string{"0.0.0.0:10250", "0.0.0.0:10256"} {
+		l, err := listenIn(nsPath, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+	}
+	tmp := t.TempDir()
+	dataDir := filepath.Join(tmp, "data")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "nsenter", "--net="+nsPath, bin, "agent",
+		"--server", "https://127.0.0.1:6443", "--token-file", filepath.Join(tmp, "node-token"), "--data-dir", dataDir,
+		"--cri-socket", filepath.Join(tmp, "cri.sock"), "--runtime-state-dir", filepath.Join(tmp, "state"),
+		"--pod-log-dir", filepath.Join(tmp, "pods"), "--cgroup-root", "/"+filepath.Base(nsPath)).CombinedOutput()
+	t.Cleanup(func() { killWithArg(tmp) })
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() <= 0 {
+		t.Fatalf("kemudi agent: %v, want a non-zero exit; output:\n%s", err, out)
+	}
+	holder := fmt.Sprintf("by e2e.test (pid %d)", os.Getpid())
+	want := "Error: nothing started: port 10250 (kubelet) is in use " + holder
+	if !strings.HasPrefix(string(out), want) || !strings.Contains(string(out), "port 10256 (proxy health) is in use "+holder) ||
+		strings.Count(strings.TrimRight(string(out), "\n"), "\n") != 0 {
+		t.Errorf("want one line starting %q and naming port 10256; got:\n%s", want, out)
+	}
+	if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s exists (err %v): the agent started something", dataDir, err)
+	}
+}
