@@ -47,6 +47,10 @@ func run() error {
 	flag.StringVar(&opts.Server.TempRoot, "tmpdir", opts.Server.TempRoot, "where the server's data directory goes ($KEMUDI_BENCH_TMPDIR; default the system temp dir)")
 	serverLog := flag.Bool("server-log", false, "copy the server's output to stderr")
 	runs := flag.Int("runs", 1, "runs, each on a fresh server")
+	flag.Func("server-arg", "an extra flag for the kemudi server (repeat for more), e.g. -server-arg=--audit-policy-file=p.yaml", func(v string) error {
+		opts.Server.Args = append(opts.Server.Args, v)
+		return nil
+	})
 	flag.Parse()
 	if *serverLog {
 		opts.Server.Output = os.Stderr
