@@ -65,6 +65,18 @@ func startRegistry(t *testing.T, fo ...fixtureOptions) *testRegistry {
 			t.Errorf("registry Serve: %v", err)
 		}
 	})
+	// Serving once it answers (and holding its lock).
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		c := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool}}}
+		if resp, err := c.Get("https://" + l.Addr().String() + "/v2/"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the registry does not answer")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	pw, err := os.ReadFile(layout.Password)
 	if err != nil {
 		t.Fatal(err)

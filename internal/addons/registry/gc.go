@@ -2,12 +2,15 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
 	"time"
 
+	"github.com/distribution/distribution/v3"
 	"github.com/distribution/distribution/v3/registry/storage"
+	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 )
 
@@ -30,6 +33,17 @@ func CollectGarbage(ctx context.Context, layout Layout) error {
 	if err != nil {
 		return fmt.Errorf("registry storage: %w", err)
 	}
+	return markAndSweep(ctx, driver, ns)
+}
+
+// markAndSweep runs distribution's collection; a storage nothing was
+// ever pushed to has nothing to collect (distribution's mark would fail
+// on the missing repositories directory).
+func markAndSweep(ctx context.Context, driver storagedriver.StorageDriver, ns distribution.Namespace) error {
+	var notFound storagedriver.PathNotFoundError
+	if _, err := driver.Stat(ctx, "/docker/registry/v2/repositories"); errors.As(err, &notFound) {
+		return nil
+	}
 	if err := storage.MarkAndSweep(ctx, driver, ns, storage.GCOpts{Quiet: true}); err != nil {
 		return fmt.Errorf("registry gc: %w", err)
 	}
@@ -41,9 +55,8 @@ func (r *Registry) CollectGarbage(ctx context.Context) error {
 	r.gcLock.Lock()
 	defer r.gcLock.Unlock()
 	start := time.Now()
-	err := storage.MarkAndSweep(ctx, r.driver, r.ns, storage.GCOpts{Quiet: true})
-	if err != nil {
-		return fmt.Errorf("registry gc: %w", err)
+	if err := markAndSweep(ctx, r.driver, r.ns); err != nil {
+		return err
 	}
 	r.log.Info("registry garbage collected", "took", time.Since(start).Round(time.Millisecond))
 	return nil

@@ -2,8 +2,8 @@ package registry_test
 
 import (
 	"errors"
-	"os"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
