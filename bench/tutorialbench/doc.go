@@ -10,7 +10,8 @@
 //     (the same build again);
 //   - `kubectl create deployment` to the first HTTP 200 through the load
 //     balancer, with the image in the embedded registry but not on the node
-//     (it and its base removed with `kemudi image rm`; target ≤ 2 s), and
+//     (every image removed from the node through the CRI, the build
+//     cache's untagged step images too; target ≤ 2 s), and
 //     with it on the node; KEMUDI_BENCH_ROUNDS times each (default 3),
 //     median.
 //

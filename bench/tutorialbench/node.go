@@ -19,6 +19,9 @@ import (
 	"time"
 
 	"github.com/vishvananda/netns"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kemudi/kemudi/bench/harness"
 )
@@ -293,4 +296,26 @@ func removeCgroupTree(path string) {
 			}
 		}
 	}
+}
+
+// RemoveAllImages removes every image of the node's runtime, tagged or
+// not (the build cache's steps too, which hold the layers), through the
+// CRI, so that the next pull fetches every blob.
+func (n *Node) RemoveAllImages(ctx context.Context) error {
+	conn, err := grpc.NewClient("unix://"+n.criSocket(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	c := runtimeapi.NewImageServiceClient(conn)
+	list, err := c.ListImages(ctx, &runtimeapi.ListImagesRequest{})
+	if err != nil {
+		return fmt.Errorf("list images: %w", err)
+	}
+	for _, img := range list.GetImages() {
+		if _, err := c.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: img.GetId()}}); err != nil {
+			return fmt.Errorf("remove image %s: %w", img.GetId(), err)
+		}
+	}
+	return nil
 }

@@ -27,6 +27,7 @@ func Print(w io.Writer, loadBefore, loadAfter string, r Result) {
 	if r.ImageMiB > 0 {
 		fmt.Fprintf(w, "image %s: %.1f MiB\n", Image, r.ImageMiB)
 	}
+	fmt.Fprintf(w, "the node's images when the cold pull starts (kemudi image ls):\n%s", r.NodeImages)
 	fmt.Fprintf(w, "load average before: %s, after: %s (2 shared cores: figures are noisy)\n", loadBefore, loadAfter)
 }
 

@@ -33,12 +33,16 @@ type Result struct {
 	// image on the node.
 	Cold, Warm []time.Duration
 	ImageMiB   float64
+	// NodeImages is `kemudi image ls` after the first cold round removed
+	// every image (the build cache's too): the node holds nothing to pull.
+	NodeImages string
 }
 
 // Run does the tutorial on n twice (first build, then the same build
 // again, cached), then times create deployment → first answer `rounds`
-// times with the image removed from the node and `rounds` times with it
-// present. contextDir is the seed's alifah-Flask folder; base the Python
+// times with every image removed from the node (also the build cache's
+// untagged step images, which hold the same layers) and `rounds` times
+// with the image present. contextDir is the seed's alifah-Flask folder; base the Python
 // base image's archive.
 func Run(ctx context.Context, n *Node, contextDir, base string, rounds int) (Result, error) {
 	var r Result
@@ -75,8 +79,11 @@ func Run(ctx context.Context, n *Node, contextDir, base string, rounds int) (Res
 				return r, err
 			}
 			if cold {
-				if _, err := n.Kemudi(ctx, "", "image", "rm", Image, BaseRef); err != nil {
+				if err := n.RemoveAllImages(ctx); err != nil {
 					return r, err
+				}
+				if r.NodeImages == "" {
+					r.NodeImages, _ = n.Kemudi(ctx, "", "image", "ls")
 				}
 			}
 			start := time.Now()
@@ -89,11 +96,6 @@ func Run(ctx context.Context, n *Node, contextDir, base string, rounds int) (Res
 			d := time.Since(start)
 			if cold {
 				r.Cold = append(r.Cold, d)
-				// Put the base back for the next round's rm (the pull
-				// brought only the app image's name back).
-				if _, err := n.Kemudi(ctx, "", "image", "import", base); err != nil {
-					return r, err
-				}
 			} else {
 				r.Warm = append(r.Warm, d)
 			}

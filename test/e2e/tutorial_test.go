@@ -62,9 +62,24 @@ func TestTutorial(t *testing.T) {
 	tu.checkPushed(digest)
 
 	// The kubelet must pull the image, every layer, as on a node that
-	// never saw it or its base.
+	// never saw it, its base or its build.
 	out = tu.mustKemudi("", "image", "rm", tutorialImage, "python:3.11-slim")
 	tu.expect("kemudi image rm", out, regexp.QuoteMeta("removed "+tutorialImage), `removed python:3\.11-slim`)
+	// The build's steps stay as untagged images (its cache), holding the
+	// same layers: removed too, by the IDs `kemudi image ls` shows.
+	var steps []string
+	for _, r := range tableRows(tu.mustKemudi("", "image", "ls")) {
+		if r["REF"] != "<none>" {
+			t.Errorf("kemudi image ls: %q is still on the node", r["REF"])
+		}
+		steps = append(steps, r["ID"])
+	}
+	if len(steps) > 0 {
+		tu.mustKemudi("", append([]string{"image", "rm"}, steps...)...)
+	}
+	if rows := tableRows(tu.mustKemudi("", "image", "ls")); len(rows) != 0 {
+		t.Fatalf("images left on the node: %q", rows)
+	}
 
 	tu.deployExposeOpen()
 }
