@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -69,6 +70,9 @@ func newAgentCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o, err := af.options(cmd.Flags(), dataDir)
 			if err != nil {
+				return err
+			}
+			if err := cluster.CheckNodePrivileges(os.Geteuid()); err != nil {
 				return err
 			}
 			// The kubelet's and proxy's ports and the CRI socket are

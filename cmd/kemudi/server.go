@@ -102,6 +102,11 @@ func newServerCommand() *cobra.Command {
 				}
 				node, ready.Node = &ao, ao.Kubelet.NodeName
 			}
+			if node != nil {
+				if err := cluster.CheckNodePrivileges(os.Geteuid()); err != nil {
+					return fmt.Errorf("%w, or with --disable-agent for the control plane alone", err)
+				}
+			}
 			// Every port is tried before anything starts or is written.
 			listeners := cluster.ServerListeners(o, node)
 			if !off["registry"] {

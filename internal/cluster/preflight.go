@@ -95,3 +95,17 @@ func port(addr string) string {
 	}
 	return p
 }
+
+// ErrNodeNeedsRoot: a node's runtime makes network namespaces, mounts,
+// cgroups and nftables rules; without root it would fail only after the
+// control plane had started.
+var ErrNodeNeedsRoot = errors.New("a node (its container runtime and kubelet) needs root")
+
+// CheckNodePrivileges refuses to run a node as a user other than root
+// (euid, os.Geteuid()).
+func CheckNodePrivileges(euid int) error {
+	if euid != 0 {
+		return fmt.Errorf("%w: run as root (uid %d now)", ErrNodeNeedsRoot, euid)
+	}
+	return nil
+}

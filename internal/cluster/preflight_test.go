@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -108,5 +109,15 @@ func TestCheckListeners(t *testing.T) {
 				msg = msg[i+len(w):]
 			}
 		})
+	}
+}
+
+func TestCheckNodePrivileges(t *testing.T) {
+	if err := CheckNodePrivileges(0); err != nil {
+		t.Errorf("root: %v", err)
+	}
+	err := CheckNodePrivileges(1000)
+	if !errors.Is(err, ErrNodeNeedsRoot) || !strings.Contains(err.Error(), "uid 1000") {
+		t.Errorf("uid 1000: %v, want ErrNodeNeedsRoot naming the uid", err)
 	}
 }
