@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -89,5 +90,17 @@ func TestCredentialsFile(t *testing.T) {
 	}
 	if had, err := eraseCredentials("127.0.0.1:5000"); err != nil || had {
 		t.Errorf("second logout: %v %v, want not logged in", had, err)
+	}
+}
+
+func TestProgressReporter(t *testing.T) {
+	var buf strings.Builder
+	report := progressReporter(&buf, "pushing x")
+	for _, p := range [][2]int64{{0, 10 << 20}, {1 << 20, 10 << 20}, {10 << 20, 10 << 20}, {10 << 20, 10 << 20}} {
+		report(p[0], p[1])
+	}
+	want := "pushing x: 0.0 MiB / 10.0 MiB\npushing x: 10.0 MiB / 10.0 MiB\n"
+	if buf.String() != want {
+		t.Errorf("progress:\n%s\nwant:\n%s", buf.String(), want)
 	}
 }

@@ -70,11 +70,12 @@ func pushImageOver(ctx context.Context, conn *grpc.ClientConn, ref string, out, 
 // second, and once at the end.
 func progressReporter(w io.Writer, what string) func(complete, total int64) {
 	var last time.Time
+	var printed [2]int64
 	return func(complete, total int64) {
-		if time.Since(last) < time.Second && (total == 0 || complete < total) {
+		if time.Since(last) < time.Second && (total == 0 || complete < total) || printed == [2]int64{complete, total} {
 			return
 		}
-		last = time.Now()
+		last, printed = time.Now(), [2]int64{complete, total}
 		fmt.Fprintf(w, "%s: %s / %s\n", what, mib(complete), mib(total))
 	}
 }
