@@ -16,6 +16,7 @@ import (
 // flask installed).
 type podman struct {
 	tu     *tutorial
+	dir    string
 	global []string
 	env    []string
 }
@@ -45,7 +46,7 @@ func newPodman(tu *tutorial) *podman {
 		}
 	}
 	return &podman{
-		tu: tu,
+		tu: tu, dir: dir,
 		global: []string{"--root", p("root"), "--runroot", p("runroot"), "--tmpdir", p("tmp"),
 			"--network-config-dir", p("networks"), "--cgroup-manager", "cgroupfs", "--events-backend", "none", "--runtime", "runc"},
 		env: []string{
@@ -68,10 +69,27 @@ func (pm *podman) must(stdin string, args ...string) string {
 		full = append(full, "--cert-dir", pm.tu.caDir())
 	}
 	full = append(full, args[1:]...)
-	out, err := pm.tu.user(pm.env, stdin, "podman", full...)
+	out, err := pm.tu.user(pm.env, stdin, "unshare", privateHostDirs(pm.dir, "podman", full...)...)
 	if err != nil {
 		t.Fatalf("podman %s: %v\n%s\nserver log:\n%s", strings.Join(args, " "), err, out, pm.tu.proc.Tail())
 	}
 	t.Logf("$ podman %s\n%s", strings.Join(args, " "), out)
 	return out
+}
+
+// privateHostDirs runs name args in a mount namespace of its own where
+// /run is an empty tmpfs and /var/lib an overlay whose writes land in
+// dir: rootful podman and skopeo write some files at fixed paths no flag
+// moves (netavark's /run/containers/networks/ipam.db, containers/image's
+// /var/lib/containers/cache/blob-info-cache-v1.boltdb), and the machine's
+// must stay untouched. It returns unshare's arguments.
+func privateHostDirs(dir, name string, args ...string) []string {
+	upper, work := filepath.Join(dir, "varlib-upper"), filepath.Join(dir, "varlib-work")
+	script := `set -e
+mkdir -p "$1" "$2"
+mount -t tmpfs tmpfs /run
+mount -t overlay overlay -o lowerdir=/var/lib,upperdir="$1",workdir="$2" /var/lib
+shift 2
+exec "$@"`
+	return append([]string{"-m", "--propagation", "private", "sh", "-c", script, "sh", upper, work, name}, args...)
 }

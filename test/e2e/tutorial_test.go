@@ -243,8 +243,8 @@ func (tu *tutorial) addRegistryUser() {
 // CA, with the user's credentials).
 func (tu *tutorial) checkPushed(digest string) {
 	tu.t.Helper()
-	out, err := tu.user(nil, "", "skopeo", "inspect", "--cert-dir", tu.caDir(),
-		"--creds", tutorialUser+":"+tutorialPassword, "docker://"+tutorialImage)
+	out, err := tu.user(nil, "", "unshare", privateHostDirs(tu.t.TempDir(), "skopeo", "inspect", "--cert-dir", tu.caDir(),
+		"--creds", tutorialUser+":"+tutorialPassword, "docker://"+tutorialImage)...)
 	if err != nil {
 		tu.t.Fatalf("skopeo inspect docker://%s: %v\n%s", tutorialImage, err, out)
 	}
