@@ -183,7 +183,12 @@ func (s *Store) Update(ctx context.Context, key string, precond *Preconditions, 
 				fromCache = false
 				continue
 			}
-			return current, nil
+			// An unchanged value still sealed with an older key is
+			// rewritten with the first one (key rotation: upstream's
+			// `kubectl get secrets -A -o json | kubectl replace -f -`).
+			if !s.codec.staleAt(ctx, s.client, key, rev) {
+				return current, nil
+			}
 		}
 		opts, err := s.leases.putOptions(ctx, key)
 		if err != nil {

@@ -1,7 +1,10 @@
 package storage
 
 import (
+	"context"
 	"fmt"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/kemudi/kemudi/internal/storage/encryption"
 )
@@ -58,4 +61,19 @@ func (c *codec) decodeStored(key string, stored []byte, rev int64) (runtimeObjec
 	}
 	obj, err := c.decode(plain, rev)
 	return obj, plain, err
+}
+
+// staleAt reports whether the value etcd holds at key, at revision rev,
+// was sealed with another provider or key than the first.
+func (c *codec) staleAt(ctx context.Context, client *clientv3.Client, key string, rev int64) bool {
+	t := c.transformer(key)
+	if t == nil {
+		return false
+	}
+	resp, err := client.Get(ctx, key)
+	if err != nil || len(resp.Kvs) == 0 || resp.Kvs[0].ModRevision != rev {
+		return false
+	}
+	_, stale, err := t.Decrypt(key, resp.Kvs[0].Value)
+	return err == nil && stale
 }
