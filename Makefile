@@ -75,9 +75,15 @@ test-deps:
 # Builds kemudi and runs a single-node cluster in the foreground; it
 # says where its kubeconfig, node token and registry password are once
 # the node is Ready. In another shell: bin/kemudi kubectl get nodes
-# SERVER_FLAGS go to kemudi server, e.g. "--lb-address-pool 10.99.1.10-10.99.1.19".
+# SERVER_FLAGS go to kemudi server. Load balancers get addresses from
+# LB_ADDRESS_POOL (198.18.0.0/15 is reserved for benchmarks, so it is no
+# one's LAN): on the node's own addresses port 5000 is the registry's, and
+# the tutorial's app serves on 5000 too. This machine reaches the pool's
+# addresses; route them to it to reach them from others. LB_ADDRESS_POOL=
+# (empty) gives load balancers the node's addresses, as k3s does.
+LB_ADDRESS_POOL ?= 198.18.0.10-198.18.0.19
 run: run-as-root build
-	./$(BIN) server --data-dir $(DATA_DIR) $(SERVER_FLAGS)
+	./$(BIN) server --data-dir $(DATA_DIR) $(if $(LB_ADDRESS_POOL),--lb-address-pool $(LB_ADDRESS_POOL)) $(SERVER_FLAGS)
 
 run-as-root:
 	@[ "$$(id -u)" = 0 ] || { echo "make run needs root: the node makes a bridge, nftables rules, mounts and cgroups (sudo env PATH=\"\$$PATH\" make run)" >&2; exit 1; }
