@@ -103,7 +103,7 @@ func (b *builder) commitUpper(ctx context.Context, s *buildState, rfs image.Root
 		return nil
 	}
 	b.addHistory(s, createdBy, false)
-	img, err := b.store.Commit(ctx, s.ImageID, []v1.Layer{layer}, s.Config, nil)
+	img, err := b.store.CommitBuildCache(ctx, s.ImageID, []v1.Layer{layer}, s.Config)
 	os.Remove(layer.path)
 	if err != nil {
 		return err

@@ -24,7 +24,7 @@ type buildStore interface {
 	Get(ref string) (image.Image, error)
 	Pull(ctx context.Context, ref string, auth *image.Auth) (image.Image, error)
 	ConfigFile(ref string) (*v1.ConfigFile, error)
-	Commit(ctx context.Context, base string, layers []v1.Layer, cfg *v1.ConfigFile, tags []string) (image.Image, error)
+	CommitBuildCache(ctx context.Context, base string, layers []v1.Layer, cfg *v1.ConfigFile) (image.Image, error)
 	PrepareRootfs(ctx context.Context, key, imageID string) (image.Rootfs, error)
 	Rootfs(key string) (image.Rootfs, error)
 	RemoveRootfs(key string) error
@@ -180,7 +180,7 @@ func (b *builder) ensureImage(ctx context.Context, s *buildState) error {
 	if s.ImageID != "" && !s.Dirty {
 		return nil
 	}
-	img, err := b.store.Commit(ctx, s.ImageID, nil, s.Config, nil)
+	img, err := b.store.CommitBuildCache(ctx, s.ImageID, nil, s.Config)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func (s *Store) ConfigFile(ref string) (*v1.ConfigFile, error) {
 // layers and config give the same ID again. Layers already stored are
 // neither copied nor unpacked again.
 func (s *Store) Commit(ctx context.Context, base string, layers []v1.Layer, cfg *v1.ConfigFile, tags []string) (Image, error) {
-	img, err := s.commit(ctx, base, layers, cfg, tags)
+	img, err := s.commit(ctx, base, layers, cfg, tags, false)
 	if err != nil {
 		s.collectAfterFailure()
 		return Image{}, fmt.Errorf("commit image: %w", err)
@@ -45,7 +45,19 @@ func (s *Store) Commit(ctx context.Context, base string, layers []v1.Layer, cfg 
 	return img, nil
 }
 
-func (s *Store) commit(ctx context.Context, base string, layers []v1.Layer, cfg *v1.ConfigFile, tags []string) (Image, error) {
+// CommitBuildCache is Commit of a build's step: the image is marked as
+// build cache, which List leaves out while it has no tag and Prune
+// removes.
+func (s *Store) CommitBuildCache(ctx context.Context, base string, layers []v1.Layer, cfg *v1.ConfigFile) (Image, error) {
+	img, err := s.commit(ctx, base, layers, cfg, nil, true)
+	if err != nil {
+		s.collectAfterFailure()
+		return Image{}, fmt.Errorf("commit image: %w", err)
+	}
+	return img, nil
+}
+
+func (s *Store) commit(ctx context.Context, base string, layers []v1.Layer, cfg *v1.ConfigFile, tags []string, cache bool) (Image, error) {
 	s.gc.RLock()
 	defer s.gc.RUnlock()
 	var normalized []string
@@ -96,6 +108,11 @@ func (s *Store) commit(ctx context.Context, base string, layers []v1.Layer, cfg 
 	}
 	if img, err = mutate.ConfigFile(img, c); err != nil {
 		return Image{}, err
+	}
+	if cache {
+		if err := s.markBuildCache(img); err != nil {
+			return Image{}, err
+		}
 	}
 	return s.ingest(ctx, img, nil, normalized, nil)
 }

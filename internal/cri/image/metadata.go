@@ -19,6 +19,12 @@ type metadata struct {
 	// every container start does, does not rewrite this file.
 	Rootfs map[string]*rootfsRecord `json:"-"`
 	NextID int                      `json:"nextID"`
+	// BuildCache are the IDs of images a build committed for its steps
+	// (buildcache.go): kept apart from the image records, which a pull
+	// or commit of the same ID replaces whole, and marked before the
+	// image is stored, so that a crash never leaves a step image that
+	// shows as "<none>".
+	BuildCache map[string]bool `json:"buildCache,omitempty"`
 }
 
 type imageRecord struct {
@@ -43,10 +49,11 @@ type rootfsRecord struct {
 
 func newMetadata() *metadata {
 	return &metadata{
-		Images:    map[string]*imageRecord{},
-		Snapshots: map[string]*snapshotRecord{},
-		Rootfs:    map[string]*rootfsRecord{},
-		NextID:    1,
+		Images:     map[string]*imageRecord{},
+		Snapshots:  map[string]*snapshotRecord{},
+		Rootfs:     map[string]*rootfsRecord{},
+		BuildCache: map[string]bool{},
+		NextID:     1,
 	}
 }
 
@@ -71,6 +78,9 @@ func loadMetadata(file string) (*metadata, error) {
 	}
 	if m.Rootfs == nil {
 		m.Rootfs = map[string]*rootfsRecord{}
+	}
+	if m.BuildCache == nil {
+		m.BuildCache = map[string]bool{}
 	}
 	return m, nil
 }

@@ -140,12 +140,16 @@ func (s *Store) cleanOrphans() error {
 // saveLocked persists the metadata; s.mu held.
 func (s *Store) saveLocked() error { return s.meta.save(s.metadataFile()) }
 
-// List returns every image, sorted by ID.
+// List returns every image but the untagged build cache (step images of
+// builds, which Get still finds), sorted by ID.
 func (s *Store) List() []Image {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Image, 0, len(s.meta.Images))
 	for _, r := range s.meta.Images {
+		if s.hiddenLocked(r) {
+			continue
+		}
 		out = append(out, r.Image.clone())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
