@@ -61,6 +61,8 @@ func (r *Runtime) Build(ctx context.Context, req BuildRequest, contextTar io.Rea
 	if !ok {
 		return image.Image{}, errors.New("build: the image store cannot commit images")
 	}
+	r.builds.RLock()
+	defer r.builds.RUnlock()
 	df, err := build.Parse(req.DockerfileName, req.Dockerfile)
 	if err != nil {
 		return image.Image{}, err

@@ -17,6 +17,7 @@ var imagesService = grpc.ServiceDesc{
 	Methods: []grpc.MethodDesc{
 		{MethodName: "Login", Handler: unaryHandler((*Runtime).serveLogin)},
 		{MethodName: "Tag", Handler: unaryHandler((*Runtime).serveTag)},
+		{MethodName: "Prune", Handler: unaryHandler((*Runtime).servePrune)},
 	},
 	Streams: []grpc.StreamDesc{
 		{StreamName: "Import", ClientStreams: true, Handler: streamHandler((*Runtime).serveImport)},

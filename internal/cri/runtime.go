@@ -125,6 +125,10 @@ type Runtime struct {
 	minOOMScoreAdj int
 	hostCaps       []string // the runtime's bounding set
 
+	// builds: each build holds it for reading, prune for writing, so
+	// that no prune removes a step image a running build is about to use.
+	builds sync.RWMutex
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
