@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -64,7 +65,7 @@ func (p *PKI) CAPEM() []byte {
 // addresses, reissuing it when they changed.
 func (p *PKI) ServingCert(name string, hosts []string) (tls.Certificate, error) {
 	certPath, keyPath := filepath.Join(p.Dir, name+".crt"), filepath.Join(p.Dir, name+".key")
-	if cert, key, err := readPair(certPath, keyPath); err == nil && coversHosts(cert, hosts) && time.Until(cert.NotAfter) > 30*24*time.Hour {
+	if cert, key, ok := p.reuse(certPath, keyPath, hosts); ok {
 		return tlsPair(cert, key), nil
 	}
 	tmpl := &x509.Certificate{
@@ -86,7 +87,7 @@ func (p *PKI) ServingCert(name string, hosts []string) (tls.Certificate, error) 
 // one on disk.
 func (p *PKI) ClientCert(name, user string, groups []string) (tls.Certificate, error) {
 	certPath, keyPath := filepath.Join(p.Dir, name+".crt"), filepath.Join(p.Dir, name+".key")
-	if cert, key, err := readPair(certPath, keyPath); err == nil && time.Until(cert.NotAfter) > 30*24*time.Hour {
+	if cert, key, ok := p.reuse(certPath, keyPath, nil); ok {
 		return tlsPair(cert, key), nil
 	}
 	return p.issue(certPath, keyPath, &x509.Certificate{
@@ -96,7 +97,39 @@ func (p *PKI) ClientCert(name, user string, groups []string) (tls.Certificate, e
 	})
 }
 
+// reuse reads the pair at certPath and keyPath and says whether it can
+// be served as is: signed by this CA and not due for renewal
+// (needsRenewal). A pair that must be reissued is logged with the reason.
+func (p *PKI) reuse(certPath, keyPath string, hosts []string) (*x509.Certificate, crypto.Signer, bool) {
+	cert, key, err := readPair(certPath, keyPath)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			slog.Warn("reissuing an unreadable certificate", "cert", certPath, "err", err)
+		}
+		return nil, nil, false
+	}
+	if err := cert.CheckSignatureFrom(p.CA); err != nil {
+		slog.Info("reissuing a certificate the cluster CA did not sign", "cert", certPath)
+		return nil, nil, false
+	}
+	if renew, why := needsRenewal(cert, time.Now(), hosts); renew {
+		slog.Info("renewing certificate", "cert", certPath, "subject", cert.Subject.CommonName, "reason", why)
+		return nil, nil, false
+	}
+	return cert, key, true
+}
+
+// issue signs a new key for tmpl's subject and names, valid for
+// certValidity, and writes the pair.
 func (p *PKI) issue(certPath, keyPath string, tmpl *x509.Certificate) (tls.Certificate, error) {
+	tmpl.NotBefore = time.Now().Add(-time.Hour)
+	tmpl.NotAfter = time.Now().Add(certValidity)
+	return p.signWith(certPath, keyPath, tmpl)
+}
+
+// signWith signs a new key for tmpl as it is (validity included) and
+// writes the pair.
+func (p *PKI) signWith(certPath, keyPath string, tmpl *x509.Certificate) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
@@ -106,8 +139,6 @@ func (p *PKI) issue(certPath, keyPath string, tmpl *x509.Certificate) (tls.Certi
 		return tls.Certificate{}, err
 	}
 	tmpl.SerialNumber = serial
-	tmpl.NotBefore = time.Now().Add(-time.Hour)
-	tmpl.NotAfter = time.Now().Add(certValidity)
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.CA, key.Public(), p.CAKey)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("sign %s: %w", certPath, err)
@@ -124,15 +155,6 @@ func (p *PKI) issue(certPath, keyPath string, tmpl *x509.Certificate) (tls.Certi
 
 func tlsPair(cert *x509.Certificate, key crypto.Signer) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}
-}
-
-func coversHosts(cert *x509.Certificate, hosts []string) bool {
-	for _, h := range hosts {
-		if cert.VerifyHostname(h) != nil {
-			return false
-		}
-	}
-	return true
 }
 
 func newCA(name string) (*x509.Certificate, crypto.Signer, error) {

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -43,7 +42,7 @@ func (p *PKI) KubeletServingCert(nodeName string, ips []net.IP) (tls.Certificate
 	for _, ip := range ips {
 		hosts = append(hosts, ip.String())
 	}
-	if cert, key, err := readPair(certPath, keyPath); err == nil && coversHosts(cert, hosts) && time.Until(cert.NotAfter) > 30*24*time.Hour {
+	if cert, key, ok := p.reuse(certPath, keyPath, hosts); ok {
 		return tlsPair(cert, key), nil
 	}
 	return p.issue(certPath, keyPath, &x509.Certificate{
