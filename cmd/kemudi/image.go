@@ -115,6 +115,7 @@ func newImageCommand() *cobra.Command {
 	cmd.AddCommand(newImagePushCommand(withConn))
 	cmd.AddCommand(newImagePullCommand(withConn))
 	cmd.AddCommand(newImageTagCommand(withConn))
+	cmd.AddCommand(newImagePruneCommand(withConn))
 	cmd.AddCommand(newImageSaveCommand(withConn))
 	return cmd
 }
