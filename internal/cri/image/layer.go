@@ -3,7 +3,6 @@ package image
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"strconv"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -102,7 +102,8 @@ func (s *Store) unpackBlob(blob, diffID v1.Hash, dir string, parents []string) e
 	}
 	defer rc.Close()
 	h := sha256.New()
-	tee := io.TeeReader(rc, h)
+	tee := newReadAhead(io.TeeReader(rc, h))
+	defer tee.Close()
 	opts := unpackOptions{AllowDevices: os.Geteuid() == 0, Parents: parents}
 	if err := unpackLayer(tee, dir, opts); err != nil {
 		return fmt.Errorf("unpack layer %s: %w", blob, err)
@@ -118,7 +119,9 @@ func (s *Store) unpackBlob(blob, diffID v1.Hash, dir string, parents []string) e
 }
 
 // decompress recognizes gzip and zstd by their magic numbers; anything
-// else is taken as an uncompressed tar.
+// else is taken as an uncompressed tar. klauspost's gzip, not the
+// standard library's: it inflates about twice as fast, and inflating is
+// most of a cold pull's CPU time.
 func decompress(r *bufio.Reader) (io.ReadCloser, error) {
 	magic, _ := r.Peek(4)
 	switch {
