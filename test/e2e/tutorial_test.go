@@ -71,7 +71,7 @@ func TestTutorial(t *testing.T) {
 		t.Fatalf("kemudi image ls after rm: %q", rows)
 	}
 	out = tu.mustKemudi("", "image", "prune", "--all")
-	tu.expect("kemudi image prune --all", out, `(?m)^deleted [0-9a-f]{13}$`, `[1-9][0-9]* build cache entries`, `reclaimed [0-9.]+ MB`)
+	tu.expect("kemudi image prune --all", out, `(?m)^deleted [0-9a-f]{13}$`, `[1-9][0-9]* build cache entries`, `reclaimed [0-9.]+ [MG]B`)
 
 	tu.deployExposeOpen()
 }
