@@ -8,7 +8,7 @@ import (
 )
 
 // imagesService is what the runtime serves on its socket beside the CRI
-// for the verbs the CRI lacks (import, push, login, tag, export): one
+// for the verbs the CRI lacks (import, push, login, tag, export, prune): one
 // gRPC service, kemudi.runtime.v1.Images, whose messages are the CRI's own
 // or protobuf's well-known wrappers, so a client needs no generated code.
 var imagesService = grpc.ServiceDesc{
