@@ -68,6 +68,12 @@ func (p *PKI) ServingCert(name string, hosts []string) (tls.Certificate, error) 
 	if cert, key, ok := p.reuse(certPath, keyPath, hosts); ok {
 		return tlsPair(cert, key), nil
 	}
+	return p.issueServing(name, hosts)
+}
+
+// issueServing signs a new serving certificate for hosts under name.
+func (p *PKI) issueServing(name string, hosts []string) (tls.Certificate, error) {
+	certPath, keyPath := filepath.Join(p.Dir, name+".crt"), filepath.Join(p.Dir, name+".key")
 	tmpl := &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "kube-apiserver"},
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,

@@ -211,14 +211,14 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	if h, err := os.Hostname(); err == nil {
 		hosts = append(hosts, h)
 	}
-	serving, err := pki.ServingCert("serving", hosts)
+	// The CA goes with the serving certificate so that a joining node can
+	// check it against the hash its join token pins (see JoinToken). It is
+	// renewed while the server runs (certrotate.go).
+	serving, err := pki.NewRotatingServingCert("serving", hosts, true)
 	if err != nil {
 		l.Close()
 		return nil, err
 	}
-	// The CA goes with the serving certificate so that a joining node can
-	// check it against the hash its join token pins (see JoinToken).
-	serving.Certificate = append(serving.Certificate, pki.CA.Raw)
 	admin, err := pki.ClientCert("admin", "system:admin", []string{"system:masters"})
 	if err != nil {
 		l.Close()
@@ -240,8 +240,8 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		return nil, err
 	}
 	tlsConfig := &tls.Config{
-		Certificates: []tls.Certificate{serving},
-		ClientCAs:    pki.CAPool,
+		GetCertificate: serving.GetCertificate,
+		ClientCAs:      pki.CAPool,
 		// Verified when present; requests without one reach only the
 		// public paths (health, version) or get 401.
 		ClientAuth: tls.VerifyClientCertIfGiven,
@@ -251,6 +251,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- api.Serve(runCtx, l, tlsConfig) }()
 	go store.RunCompactor(runCtx, opts.CompactInterval)
+	go serving.Run(runCtx, time.Hour)
 
 	system := systemObjects(kubernetesIP, advertise, port)
 	if err := api.EnsureObjects(ctx, system...); err != nil {
