@@ -11,14 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/vishvananda/netns"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -210,31 +208,16 @@ func (n *Node) Get(url string) (string, error) {
 
 // dialIn connects to addr over TCP from the network namespace at path.
 func dialIn(path, addr string) (net.Conn, error) {
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
+	var conn net.Conn
+	err := harness.InNetns(path, func() (err error) {
+		conn, err = net.DialTimeout("tcp", addr, 2*time.Second)
+		return err
+	})
+	if err != nil && conn != nil {
+		conn.Close()
 		return nil, err
 	}
-	defer orig.Close()
-	target, err := netns.GetFromPath(path)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return nil, err
-	}
-	defer target.Close()
-	if err := netns.Set(target); err != nil {
-		runtime.UnlockOSThread()
-		return nil, err
-	}
-	conn, dialErr := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err := netns.Set(orig); err != nil {
-		// The thread stays in the node's namespace and dies with this
-		// goroutine, still locked to it.
-		return nil, fmt.Errorf("return to the benchmark's network namespace: %w", err)
-	}
-	runtime.UnlockOSThread()
-	return conn, dialErr
+	return conn, err
 }
 
 func run(name string, args ...string) error {

@@ -11,13 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netns"
 
 	"github.com/kemudi/kemudi/bench/harness"
 	"github.com/kemudi/kemudi/internal/testimages"
@@ -435,31 +432,16 @@ func anonymousStatus(t *testing.T, nsPath, addr, path string) int {
 
 // dialIn connects to addr over TCP from the network namespace at nsPath.
 func dialIn(nsPath, addr string) (net.Conn, error) {
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
+	var conn net.Conn
+	err := harness.InNetns(nsPath, func() (err error) {
+		conn, err = net.DialTimeout("tcp", addr, 10*time.Second)
+		return err
+	})
+	if err != nil && conn != nil {
+		conn.Close()
 		return nil, err
 	}
-	defer orig.Close()
-	target, err := netns.GetFromPath(nsPath)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return nil, err
-	}
-	defer target.Close()
-	if err := netns.Set(target); err != nil {
-		runtime.UnlockOSThread()
-		return nil, err
-	}
-	conn, dialErr := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err := netns.Set(orig); err != nil {
-		// This thread stays in the node's namespace: it dies with the
-		// goroutine, which stays locked to it.
-		return nil, fmt.Errorf("return to the test's network namespace: %w", err)
-	}
-	runtime.UnlockOSThread()
-	return conn, dialErr
+	return conn, err
 }
 
 // TestAgentServingCertificateByCSR: a node that does not hold the cluster

@@ -8,12 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netns"
 
 	"github.com/kemudi/kemudi/bench/harness"
 )
@@ -115,34 +112,16 @@ func newLoopbackNetns(t *testing.T) string {
 // listenIn listens on addr (TCP) inside the network namespace at nsPath:
 // a socket stays in the namespace it was made in.
 func listenIn(nsPath, addr string) (net.Listener, error) {
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
+	var l net.Listener
+	err := harness.InNetns(nsPath, func() (err error) {
+		l, err = net.Listen("tcp", addr)
+		return err
+	})
+	if err != nil && l != nil {
+		l.Close()
 		return nil, err
 	}
-	defer orig.Close()
-	target, err := netns.GetFromPath(nsPath)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return nil, err
-	}
-	defer target.Close()
-	if err := netns.Set(target); err != nil {
-		runtime.UnlockOSThread()
-		return nil, err
-	}
-	l, listenErr := net.Listen("tcp", addr)
-	if err := netns.Set(orig); err != nil {
-		// This thread stays in the namespace: it dies with the
-		// goroutine, which stays locked to it.
-		if l != nil {
-			l.Close()
-		}
-		return nil, fmt.Errorf("return to the test's network namespace: %w", err)
-	}
-	runtime.UnlockOSThread()
-	return l, listenErr
+	return l, err
 }
 
 // TestAgentRefusesTakenPorts: `kemudi agent` checks the kubelet's and the
