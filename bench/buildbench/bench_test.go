@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kemudi/kemudi/bench/harness"
-	"github.com/kemudi/kemudi/internal/cri/supervisor/supervisortest"
 	"github.com/kemudi/kemudi/internal/kubelet/kubelettest"
 	"github.com/kemudi/kemudi/internal/testimages"
 )
@@ -74,25 +72,10 @@ func stats(ds []time.Duration) (median, max time.Duration) {
 	return s[len(s)/2], s[len(s)-1]
 }
 
-// kemudiBinary is $KEMUDI_BIN or one built now, with a supervisor beside
-// it when none is embedded.
+// kemudiBinary is $KEMUDI_BIN or one built now, with a supervisor
+// beside it when none is embedded.
 func kemudiBinary(b *testing.B) string {
-	bin, err := harness.SharedBinary()
-	if err != nil {
-		b.Fatal(err)
-	}
-	sup := filepath.Join(filepath.Dir(bin), "kemudi-supervisor")
-	if _, err := os.Stat(sup); err == nil {
-		return bin
-	}
-	data, err := os.ReadFile(supervisortest.Binary(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(sup, data, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	return bin
+	return harness.BinaryWithSupervisor(b)
 }
 
 func TestMain(m *testing.M) {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/kemudi/kemudi/bench/harness"
-	"github.com/kemudi/kemudi/internal/cri/supervisor/supervisortest"
 	"github.com/kemudi/kemudi/internal/kubelet/kubelettest"
 )
 
@@ -89,25 +88,10 @@ func stopKeeper(b *testing.B, dir string) {
 	b.Logf("the supervisor did not stop within 15s: no profile")
 }
 
-// kemudiBinary is $KEMUDI_BIN or one built now; one built without the
-// Makefile has no supervisor embedded, so it gets one beside it.
+// kemudiBinary is $KEMUDI_BIN or one built now, with a supervisor
+// beside it when none is embedded.
 func kemudiBinary(b *testing.B) string {
-	bin, err := harness.SharedBinary()
-	if err != nil {
-		b.Fatal(err)
-	}
-	sup := filepath.Join(filepath.Dir(bin), "kemudi-supervisor")
-	if _, err := os.Stat(sup); err == nil {
-		return bin
-	}
-	data, err := os.ReadFile(supervisortest.Binary(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(sup, data, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	return bin
+	return harness.BinaryWithSupervisor(b)
 }
 
 func TestMain(m *testing.M) {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/kemudi/kemudi/bench/harness"
-	"github.com/kemudi/kemudi/internal/cri/supervisor/supervisortest"
 	"github.com/kemudi/kemudi/internal/testimages"
 )
 
@@ -48,25 +47,10 @@ func BenchmarkTutorial(b *testing.B) {
 	b.ReportMetric(float64(median(r.Warm).Milliseconds()), "warm-create-to-200-ms")
 }
 
-// kemudiBinary is the kemudi binary, with the kemudi-supervisor beside it
-// when it has none embedded (built without the Makefile).
+// kemudiBinary is $KEMUDI_BIN or one built now, with a supervisor
+// beside it when none is embedded.
 func kemudiBinary(b *testing.B) string {
-	bin, err := harness.SharedBinary()
-	if err != nil {
-		b.Fatal(err)
-	}
-	sup := filepath.Join(filepath.Dir(bin), "kemudi-supervisor")
-	if _, err := os.Stat(sup); err == nil {
-		return bin
-	}
-	data, err := os.ReadFile(supervisortest.Binary(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(sup, data, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	return bin
+	return harness.BinaryWithSupervisor(b)
 }
 
 func TestMain(m *testing.M) {

@@ -9,17 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
-
 	"github.com/kemudi/kemudi/bench/harness"
-	"github.com/kemudi/kemudi/internal/cri/supervisor/supervisortest"
 	"github.com/kemudi/kemudi/internal/testimages"
 )
 
@@ -202,70 +198,25 @@ func (n *runtimeNode) writeJSON(name string, v any) string {
 // network namespace at path, its requests through wrap.
 func registryIn(t *testing.T, path string, wrap ...testimages.Middleware) *testimages.Registry {
 	t.Helper()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
+	var reg *testimages.Registry
+	if err := harness.InNetns(path, func() (err error) {
+		reg, err = testimages.NewRegistry(wrap...)
+		return err
+	}); err != nil {
+		if reg != nil {
+			reg.Close()
+		}
 		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := netns.GetFromPath(path)
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := netns.Set(target); err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	reg, regErr := testimages.NewRegistry(wrap...)
-	if err := netns.Set(orig); err != nil {
-		// this thread stays in the node's namespace: let it die with the goroutine
-		t.Fatalf("return to the test's network namespace: %v", err)
-	}
-	runtime.UnlockOSThread()
-	if regErr != nil {
-		t.Fatal(regErr)
 	}
 	return reg
 }
 
-// kemudiWithSupervisor is the kemudi binary. One built without the
-// Makefile has no kemudi-supervisor embedded: it then runs the one next to
-// it, which is built here as the Makefile does (libseccomp, static).
+// kemudiWithSupervisor is the kemudi binary, with a kemudi-supervisor
+// beside it when it has none embedded.
 func kemudiWithSupervisor(t *testing.T) string {
 	t.Helper()
-	bin, err := harness.SharedBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Tests run in parallel: one writes the file, the others wait for it.
-	supervisorBeside.Lock()
-	defer supervisorBeside.Unlock()
-	sup := filepath.Join(filepath.Dir(bin), "kemudi-supervisor")
-	if _, err := os.Stat(sup); err == nil {
-		return bin
-	}
-	data, err := os.ReadFile(supervisortest.Binary(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Renamed into place whole: another test process (go test -count)
-	// may be running the file there.
-	tmp := sup + ".tmp-" + randHex(4)
-	if err := os.WriteFile(tmp, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, sup); err != nil {
-		os.Remove(tmp)
-		t.Fatal(err)
-	}
-	return bin
+	return harness.BinaryWithSupervisor(t)
 }
-
-// supervisorBeside serializes kemudiWithSupervisor's check and write.
-var supervisorBeside sync.Mutex
 
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
