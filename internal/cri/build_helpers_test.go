@@ -8,12 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/kemudi/kemudi/bench/harness"
 	"github.com/kemudi/kemudi/internal/build"
 	"github.com/kemudi/kemudi/internal/cri/image"
 	"github.com/kemudi/kemudi/internal/cri/supervisor"
@@ -83,11 +85,35 @@ func (f *buildFixture) cleanup() {
 		}
 	}
 	f.r.Close()
+	f.waitProcessesGone()
 	for _, m := range f.mounts() {
 		image.Unmount(m)
 	}
 	if err := supervisortest.RemoveCgroupTree(f.cg); err != nil {
 		tb.Errorf("cleanup: cgroups: %v", err)
+	}
+}
+
+// waitProcessesGone waits for the supervisor and its keeper to exit: they
+// write their logs under the fixture's directory until they do, and the
+// test's temp dir cannot be removed while they write (seen as "unlinkat
+// …/root: directory not empty"). What is still there after the deadline is
+// killed and reported.
+func (f *buildFixture) waitProcessesGone() {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pids := harness.ProcessesMentioning(f.dir)
+		if len(pids) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			for _, pid := range pids {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+			f.tb.Errorf("cleanup: processes %v still running in %s 10s after the supervisor's shutdown", pids, f.dir)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
