@@ -79,12 +79,14 @@ func (f *buildFixture) cleanup() {
 			f.r.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: sb.GetId()})
 		}
 	}
+	// The runtime first: while it follows the supervisor's events it
+	// starts a supervisor again when the one it follows goes away.
+	f.r.Close()
 	if sup, ok := f.r.supervisor.(*supervisor.Client); ok {
 		if err := sup.Shutdown(ctx); err != nil {
 			tb.Errorf("cleanup: supervisor shutdown: %v", err)
 		}
 	}
-	f.r.Close()
 	f.waitProcessesGone()
 	for _, m := range f.mounts() {
 		image.Unmount(m)
