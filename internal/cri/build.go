@@ -112,24 +112,7 @@ func (r *Runtime) serveBuild(stream grpc.ServerStream) error {
 	if err := json.Unmarshal(first.GetValue(), &req); err != nil {
 		return grpcError(invalidArg("build request", "%v", err))
 	}
-	pr, pw := io.Pipe()
-	go func() {
-		for {
-			chunk := &wrapperspb.BytesValue{}
-			err := stream.RecvMsg(chunk)
-			if errors.Is(err, io.EOF) {
-				pw.Close()
-				return
-			}
-			if err != nil {
-				pw.CloseWithError(err)
-				return
-			}
-			if _, err := pw.Write(chunk.GetValue()); err != nil {
-				return
-			}
-		}
-	}()
+	pr := receiveChunks(stream)
 	defer pr.CloseWithError(errors.New("build finished"))
 	out := &eventWriter{stream: stream}
 	img, err := r.Build(stream.Context(), req, pr, out)
@@ -211,24 +194,6 @@ func BuildOver(ctx context.Context, conn *grpc.ClientConn, req BuildRequest, con
 		}
 		if ev.Image != nil {
 			return ev.Image, nil
-		}
-	}
-}
-
-func sendChunks(stream grpc.ClientStream, r io.Reader) error {
-	buf := make([]byte, 1<<20)
-	for {
-		n, rerr := r.Read(buf)
-		if n > 0 {
-			if err := stream.SendMsg(wrapperspb.Bytes(buf[:n])); err != nil {
-				return nil // the server ended the call: RecvMsg says why
-			}
-		}
-		if errors.Is(rerr, io.EOF) {
-			return stream.CloseSend()
-		}
-		if rerr != nil {
-			return fmt.Errorf("read build context: %w", rerr)
 		}
 	}
 }

@@ -34,24 +34,7 @@ func (r *Runtime) ImportImage(ctx context.Context, tarball io.Reader) ([]*runtim
 }
 
 func (r *Runtime) serveImport(stream grpc.ServerStream) error {
-	pr, pw := io.Pipe()
-	go func() {
-		for {
-			chunk := &wrapperspb.BytesValue{}
-			err := stream.RecvMsg(chunk)
-			if errors.Is(err, io.EOF) {
-				pw.Close()
-				return
-			}
-			if err != nil {
-				pw.CloseWithError(err)
-				return
-			}
-			if _, err := pw.Write(chunk.GetValue()); err != nil {
-				return // the import failed and closed the reader
-			}
-		}
-	}()
+	pr := receiveChunks(stream)
 	imgs, err := r.ImportImage(stream.Context(), pr)
 	pr.CloseWithError(errors.New("import finished"))
 	if err != nil {
@@ -71,23 +54,8 @@ func ImportImageOver(ctx context.Context, conn *grpc.ClientConn, tarball io.Read
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 1<<20)
-	for {
-		n, rerr := tarball.Read(buf)
-		if n > 0 {
-			if err := stream.SendMsg(wrapperspb.Bytes(buf[:n])); err != nil {
-				break // the server ended the call: RecvMsg says why
-			}
-		}
-		if errors.Is(rerr, io.EOF) {
-			break
-		}
-		if rerr != nil {
-			return nil, fmt.Errorf("read tarball: %w", rerr)
-		}
-	}
-	if err := stream.CloseSend(); err != nil {
-		return nil, err
+	if err := sendChunks(stream, tarball); err != nil {
+		return nil, fmt.Errorf("send tarball: %w", err)
 	}
 	reply := &wrapperspb.StringValue{}
 	if err := stream.RecvMsg(reply); err != nil {
