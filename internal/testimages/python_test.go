@@ -23,12 +23,7 @@ func pythonBase(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("-short: the Python base image downloads Debian packages on its first run")
 	}
-	if _, err := exec.LookPath("mmdebstrap"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must install mmdebstrap")
-		}
-		t.Skip("mmdebstrap not installed")
-	}
+	Tool(t, "mmdebstrap", "mmdebstrap")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	p, err := PythonFlaskBase(ctx)

@@ -83,7 +83,7 @@ func TestTutorial(t *testing.T) {
 // and pushes.
 func TestTutorialWithPodman(t *testing.T) {
 	t.Parallel()
-	needTool(t, "podman")
+	testimages.Tool(t, "podman", "podman")
 	tu := newTutorial(t)
 	pm := newPodman(tu)
 
@@ -120,7 +120,7 @@ type tutorial struct {
 
 func newTutorial(t *testing.T) *tutorial {
 	t.Helper()
-	needTool(t, "skopeo")
+	testimages.Tool(t, "skopeo", "skopeo")
 	base := pythonBaseImage(t)
 	n := newServerNode(t, false, "--lb-address-pool", tutorialLBPool)
 	tu := &tutorial{serverNode: n, t: t, work: t.TempDir(), home: t.TempDir(), base: base}
@@ -142,7 +142,7 @@ func newTutorial(t *testing.T) *tutorial {
 // a machine's first run (a minute or more), then cached.
 func pythonBaseImage(t *testing.T) string {
 	t.Helper()
-	needTool(t, "mmdebstrap")
+	testimages.Tool(t, "mmdebstrap", "mmdebstrap")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	p, err := testimages.PythonFlaskBase(ctx)
@@ -150,18 +150,6 @@ func pythonBaseImage(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// needTool skips the test without the program, except in CI, where it
-// fails.
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI must install %s (Debian package %s)", name, name)
-		}
-		t.Skipf("%s not installed", name)
-	}
 }
 
 // user runs a command in the user's shell: inside the node's network

@@ -13,20 +13,6 @@ import (
 	"github.com/kemudi/kemudi/internal/testimages"
 )
 
-// tool finds a registry client CI installs (podman, skopeo): missing, the
-// test is skipped, except in CI, where it fails.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI must install %s (Debian package %s): see .ci/run", name, name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return p
-}
-
 // clientEnv is a throwaway configuration for containers/image clients:
 // the registry's CA in a certs.d-style dir, an auth file, an empty
 // registries.conf, podman's storage; nothing of the host's is read or
@@ -70,13 +56,13 @@ func (c *clientEnv) run(t *testing.T, stdin string, bin string, args ...string) 
 func (c *clientEnv) podman(t *testing.T, stdin string, args ...string) (string, error) {
 	base := []string{"--root", filepath.Join(c.root, "storage"), "--runroot", filepath.Join(c.root, "run"),
 		"--tmpdir", filepath.Join(c.root, "tmp"), "--storage-driver", "vfs", "--events-backend", "none", "--cgroup-manager", "cgroupfs"}
-	return c.run(t, stdin, tool(t, "podman"), append(base, args...)...)
+	return c.run(t, stdin, testimages.Tool(t, "podman", "podman"), append(base, args...)...)
 }
 
 // TestSkopeoCopyInAndOut: skopeo pushes an OCI archive to the registry
 // and copies it back out, verifying TLS against the cluster CA.
 func TestSkopeoCopyInAndOut(t *testing.T) {
-	skopeo := tool(t, "skopeo")
+	skopeo := testimages.Tool(t, "skopeo", "skopeo")
 	r := startRegistry(t)
 	c := newClientEnv(t, r)
 	img, err := testimages.Busybox()
@@ -121,7 +107,7 @@ func TestSkopeoCopyInAndOut(t *testing.T) {
 func TestPodmanLoginPullPush(t *testing.T) {
 	r := startRegistry(t)
 	c := newClientEnv(t, r)
-	tool(t, "podman")
+	testimages.Tool(t, "podman", "podman")
 	out, err := c.podman(t, "wrong\n", "login", "--cert-dir", c.certDir, "--authfile", c.authFile, "-u", "admin", "--password-stdin", r.host)
 	// podman's words for the token endpoint's 401.
 	if err == nil || !strings.Contains(out, "invalid username/password") {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kemudi/kemudi/internal/testimages"
 )
 
 func TestUsersFile(t *testing.T) {
@@ -66,10 +68,7 @@ func TestUsersFile(t *testing.T) {
 
 // An htpasswd -B file (apache2-utils) is a users file.
 func TestHtpasswdCompatible(t *testing.T) {
-	htpasswd, err := exec.LookPath("htpasswd")
-	if err != nil {
-		t.Skip("htpasswd (apache2-utils) is not installed")
-	}
+	htpasswd := testimages.Tool(t, "htpasswd", "apache2-utils")
 	path := filepath.Join(t.TempDir(), "users")
 	if out, err := exec.Command(htpasswd, "-cbB", path, "alifah", "s3cret").CombinedOutput(); err != nil {
 		t.Fatalf("htpasswd: %v %s", err, out)

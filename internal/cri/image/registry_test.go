@@ -189,10 +189,7 @@ func TestPushToTheEmbeddedRegistry(t *testing.T) {
 	}
 
 	// A real client sees what was pushed, verifying TLS with the CA.
-	skopeo, err := exec.LookPath("skopeo")
-	if err != nil {
-		t.Skip("skopeo not installed")
-	}
+	skopeo := testimages.Tool(t, "skopeo", "skopeo")
 	certDir := t.TempDir()
 	if err := os.Link(tr.caFile, filepath.Join(certDir, "ca.crt")); err != nil {
 		t.Fatal(err)
