@@ -5,15 +5,18 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 
 	"github.com/kemudi/kemudi/internal/storage/encryption"
 )
 
-// codec turns objects into the bytes stored in etcd and back. Objects are
-// stored as Kubernetes protobuf (the "k8s\x00" envelope), as upstream does.
-// The resourceVersion is never stored: it is the etcd revision.
+// codec turns objects into the bytes stored in etcd and back. Built-in
+// objects are stored as Kubernetes protobuf (the "k8s\x00" envelope), custom
+// objects (Unstructured) as JSON, as upstream does; a stored value is JSON
+// when it starts with '{'. The resourceVersion is never stored: it is the
+// etcd revision.
 type codec struct {
 	proto *protobuf.Serializer
 	// transformers encrypt the values of the resources they name.
@@ -38,6 +41,13 @@ func (c *codec) encode(obj runtime.Object) ([]byte, error) {
 		m.SetResourceVersion("")
 		defer m.SetResourceVersion(rv)
 	}
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		data, err := u.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", u.GroupVersionKind(), err)
+		}
+		return data, nil
+	}
 	var buf bytes.Buffer
 	if err := c.proto.Encode(obj, &buf); err != nil {
 		return nil, fmt.Errorf("encode %s: %w", obj.GetObjectKind().GroupVersionKind(), err)
@@ -47,6 +57,16 @@ func (c *codec) encode(obj runtime.Object) ([]byte, error) {
 
 // decode parses stored bytes, setting the object's resourceVersion to rev.
 func (c *codec) decode(data []byte, rev int64) (runtime.Object, error) {
+	if len(data) > 0 && data[0] == '{' {
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(data); err != nil {
+			return nil, fmt.Errorf("decode stored JSON object: %w", err)
+		}
+		if err := setRV(u, rev); err != nil {
+			return nil, err
+		}
+		return u, nil
+	}
 	obj, gvk, err := c.proto.Decode(data, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("decode stored object: %w", err)
