@@ -20,7 +20,7 @@ type metrics struct {
 	handler  http.Handler
 }
 
-func newMetrics() *metrics {
+func newMetrics(extra ...prometheus.Collector) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -38,6 +38,7 @@ func newMetrics() *metrics {
 			// go_gc_gogc_percent: what --gc-percent or GOGC set.
 			collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/gogc:percent$`)})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(extra...)
 	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	return m
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -51,6 +52,9 @@ type Config struct {
 	// ManagedFields says when writes record managedFields (default
 	// ManagedFieldsAfterApply).
 	ManagedFields ManagedFields
+	// MetricsCollectors are served on /metrics beside the server's own
+	// (the encryption configuration's reload metrics).
+	MetricsCollectors []prometheus.Collector
 	// Admission, when set, checks every write of a user after validation
 	// (NodeRestriction, the CSR plugins).
 	Admission auth.Admission
@@ -104,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 		openapi:     cfg.OpenAPI,
 		log:         cfg.Log,
 		endpoints:   map[string]*endpoint{},
-		metrics:     newMetrics(),
+		metrics:     newMetrics(cfg.MetricsCollectors...),
 		fields:      newFieldManagers(cfg.Scheme),
 		kubelet:     newKubeletClient(cfg.KubeletClient),
 	}
