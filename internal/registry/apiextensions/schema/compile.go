@@ -1,0 +1,124 @@
+package schema
+
+import (
+	"fmt"
+
+	"k8s.io/apiextensions-apiserver/pkg/apihelpers"
+	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
+)
+
+// Version is one served version of a CRD, compiled: what it takes to
+// default, prune and validate its objects. Safe for concurrent use.
+type Version struct {
+	gvk schema.GroupVersionKind
+	// preserveUnknownFields is the CRD-wide spec.preserveUnknownFields
+	// (only CRDs created through v1beta1 have it): nothing is pruned.
+	preserveUnknownFields bool
+	// structural is nil when the version has no schema.
+	structural      *structuralschema.Structural
+	validator       apiservervalidation.SchemaValidator
+	statusValidator apiservervalidation.SchemaValidator // nil without a status subresource
+	cel             *cel.Validator                      // nil without x-kubernetes-validations
+	scale           *apiextensionsv1.CustomResourceSubresourceScale
+}
+
+// Compile prepares version name of crd: structural schema, defaults,
+// pruning, CEL validators. It fails for a version the CRD does not define
+// and for a schema upstream would not serve (not structural).
+func Compile(crd *apiextensionsv1.CustomResourceDefinition, name string) (*Version, error) {
+	if !hasVersion(crd, name) {
+		return nil, fmt.Errorf("crd %s has no version %q", crd.Name, name)
+	}
+	v := &Version{
+		gvk:                   schema.GroupVersionKind{Group: crd.Spec.Group, Version: name, Kind: crd.Spec.Names.Kind},
+		preserveUnknownFields: crd.Spec.PreserveUnknownFields,
+	}
+	validation, err := apihelpers.GetSchemaForVersion(crd, name)
+	if err != nil {
+		return nil, fmt.Errorf("crd %s version %s: %w", crd.Name, name, err)
+	}
+	props, err := internalSchema(validation)
+	if err != nil {
+		return nil, fmt.Errorf("crd %s version %s: %w", crd.Name, name, err)
+	}
+	if err := v.compileStructural(props); err != nil {
+		return nil, fmt.Errorf("crd %s version %s: %w", crd.Name, name, err)
+	}
+	if v.validator, _, err = apiservervalidation.NewSchemaValidator(props); err != nil {
+		return nil, fmt.Errorf("crd %s version %s: openapi schema: %w", crd.Name, name, err)
+	}
+	sub, err := apihelpers.GetSubresourcesForVersion(crd, name)
+	if err != nil {
+		return nil, fmt.Errorf("crd %s version %s: %w", crd.Name, name, err)
+	}
+	if sub != nil && sub.Status != nil && props != nil {
+		if status, ok := props.Properties["status"]; ok {
+			if v.statusValidator, _, err = apiservervalidation.NewSchemaValidator(&status); err != nil {
+				return nil, fmt.Errorf("crd %s version %s: status schema: %w", crd.Name, name, err)
+			}
+		}
+	}
+	if sub != nil {
+		v.scale = sub.Scale
+	}
+	return v, nil
+}
+
+// compileStructural builds the structural schema with its defaults pruned
+// (a default's unknown fields are dropped as upstream serves them) and the
+// CEL validators.
+func (v *Version) compileStructural(props *apiextensions.JSONSchemaProps) error {
+	if props == nil {
+		return nil
+	}
+	s, err := structuralschema.NewStructural(props)
+	if err != nil {
+		if v.preserveUnknownFields {
+			// Upstream serves such old CRDs without pruning or defaults.
+			return nil
+		}
+		return fmt.Errorf("schema is not structural: %w", err)
+	}
+	if !v.preserveUnknownFields {
+		// NewStructural shares defaults with props: copy before pruning them.
+		s = s.DeepCopy()
+		if err := structuraldefaulting.PruneDefaults(s); err != nil {
+			return fmt.Errorf("prune defaults: %w", err)
+		}
+	}
+	v.structural = s
+	v.cel = cel.NewValidator(s, true, celconfig.PerCallLimit)
+	return nil
+}
+
+// internalSchema converts a v1 schema to the internal type upstream's
+// schema libraries take.
+func internalSchema(in *apiextensionsv1.CustomResourceValidation) (*apiextensions.JSONSchemaProps, error) {
+	if in == nil {
+		return nil, nil
+	}
+	out := &apiextensions.CustomResourceValidation{}
+	if err := apiextensionsv1.Convert_v1_CustomResourceValidation_To_apiextensions_CustomResourceValidation(in, out, nil); err != nil {
+		return nil, fmt.Errorf("convert schema: %w", err)
+	}
+	return out.OpenAPIV3Schema, nil
+}
+
+func hasVersion(crd *apiextensionsv1.CustomResourceDefinition, name string) bool {
+	for _, v := range crd.Spec.Versions {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// GroupVersionKind is the kind this version serves.
+func (v *Version) GroupVersionKind() schema.GroupVersionKind { return v.gvk }

@@ -1,0 +1,58 @@
+package schema
+
+import (
+	"fmt"
+
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	schemaobjectmeta "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
+	structuralpruning "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+)
+
+// Prune drops the fields of obj the schema does not know (unless it says
+// x-kubernetes-preserve-unknown-fields), the nulls of non-nullable fields
+// without a default, and unknown fields of metadata (the root's and
+// embedded resources'), as upstream's decoder does. It returns the dropped
+// fields' paths ("spec.foo", "metadata.bar", "spec.items[0].x") for field
+// validation. It fails when metadata does not decode as ObjectMeta (upstream
+// answers 400 to such a body).
+func (v *Version) Prune(obj map[string]interface{}) (unknown []string, err error) {
+	if obj == nil {
+		return nil, nil
+	}
+	// Upstream keeps apiVersion, kind and metadata aside, prunes, and puts
+	// them back: the root's metadata is decoded as ObjectMeta, whatever the
+	// schema says of it.
+	kind, foundKind := obj["kind"]
+	apiVersion, foundAPIVersion := obj["apiVersion"]
+	meta, foundMeta, metaUnknown, err := schemaobjectmeta.GetObjectMetaWithOptions(obj, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
+	if err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
+	}
+	unknown = append(unknown, metaUnknown...)
+
+	if !v.preserveUnknownFields && v.structural != nil {
+		unknown = append(unknown, structuralpruning.PruneWithOptions(obj, v.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})...)
+		structuraldefaulting.PruneNonNullableNullsWithoutDefaults(obj, v.structural)
+	}
+	if v.structural != nil {
+		ferr, paths := schemaobjectmeta.CoerceWithOptions(nil, obj, v.structural, false, schemaobjectmeta.CoerceOptions{ReturnUnknownFieldPaths: true})
+		if ferr != nil {
+			return nil, ferr
+		}
+		unknown = append(unknown, paths...)
+	}
+
+	if foundKind {
+		obj["kind"] = kind
+	}
+	if foundAPIVersion {
+		obj["apiVersion"] = apiVersion
+	}
+	if foundMeta {
+		if err := schemaobjectmeta.SetObjectMeta(obj, meta); err != nil {
+			return nil, fmt.Errorf("metadata: %w", err)
+		}
+	}
+	return unknown, nil
+}
