@@ -118,7 +118,10 @@ func (s *Server) deleteObject(ctx context.Context, ep *endpoint, namespace, name
 			return nil, false, err
 		}
 	}
-	if err := s.admit(ctx, auth.Delete, ep, "", nil, s.versioned(ep, current)); err != nil {
+	if _, err := s.mutate(ctx, auth.Delete, ep, "", nil, s.versioned(ep, current), opts); err != nil {
+		return nil, false, err
+	}
+	if err := s.admit(ctx, auth.Delete, ep, "", nil, s.versioned(ep, current), opts); err != nil {
 		return nil, false, err
 	}
 

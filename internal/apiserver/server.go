@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,6 +59,9 @@ type Config struct {
 	// Admission, when set, checks every write of a user after validation
 	// (NodeRestriction, the CSR plugins).
 	Admission auth.Admission
+	// Mutating, when set, may change every write of a user after
+	// defaulting and before validation (admission webhooks).
+	Mutating auth.MutatingAdmission
 	// Audit, when set, records requests as its policy says.
 	Audit *Auditing
 	// KubeletClient is how the API server reaches kubelets for pods/log,
@@ -76,15 +80,20 @@ type Server struct {
 	rules       auth.RuleResolver
 	rbac        *rbac.Authorizer
 	admission   auth.Admission
+	mutating    auth.MutatingAdmission
 	audit       *Auditing
 	openapi     http.Handler
 	log         *slog.Logger
 
 	// endpoints by group/version/resource.
 	endpoints map[string]*endpoint
-	// ordered as served, for discovery.
+	// ordered as served, for discovery. endpoints, ordered and discovery
+	// are the built-in resources; api is what is served now, custom
+	// resources included (customresources.go).
 	ordered   []*endpoint
 	discovery *discovery
+	api       atomic.Pointer[apiSnapshot]
+	crs       customResources
 	metrics   *metrics
 	fields    *fieldManagers
 	tokens    *tokenSigner
@@ -104,6 +113,7 @@ func New(cfg Config) (*Server, error) {
 		rules:       cfg.Rules,
 		rbac:        cfg.RBAC,
 		admission:   cfg.Admission,
+		mutating:    cfg.Mutating,
 		audit:       cfg.Audit,
 		openapi:     cfg.OpenAPI,
 		log:         cfg.Log,
@@ -156,6 +166,7 @@ func New(cfg Config) (*Server, error) {
 		s.ordered = append(s.ordered, ep)
 	}
 	s.discovery = newDiscovery(s.ordered, cfg.Scheme)
+	s.publishBuiltins()
 	return s, nil
 }
 
@@ -275,7 +286,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, output{mediaType: mediaJSON}, notAcceptable())
 		return
 	}
-	if s.discovery.serve(s, w, r, out) {
+	if s.serveDiscovery(w, r, out) {
 		return
 	}
 	if !isResource {
@@ -285,10 +296,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if s.serveReview(w, r, out, &info, user) {
 		return
 	}
-	ep, ok := s.endpoints[endpointKey(info.Group, info.Version, info.Resource)]
+	ep, ok := s.lookupEndpoint(r.Context(), &info)
 	if !ok {
 		s.writeError(w, out, notFoundPath(r.URL.Path))
 		return
+	}
+	if ep.custom != nil {
+		var err error
+		if out, err = s.customOutput(r, &info, ep, out); err != nil {
+			s.writeError(w, out, err)
+			return
+		}
 	}
 	if rec, ok := w.(*statusRecorder); ok {
 		rec.info = &info
@@ -309,6 +327,7 @@ func isPublicPath(p string) bool {
 
 // Serve answers on l with TLS until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, l net.Listener, tlsConfig *tls.Config) error {
+	s.startCustomResources(ctx)
 	srv := &http.Server{
 		Handler:           s,
 		TLSConfig:         tlsConfig,

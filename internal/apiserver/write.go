@@ -100,9 +100,12 @@ func (s *Server) createObject(ctx context.Context, ep *endpoint, obj runtime.Obj
 		empty := ep.New()
 		empty.GetObjectKind().SetGroupVersionKind(ep.gvk)
 		obj = s.track(ep, "", empty, obj, manager)
-		if m, err = meta.Accessor(obj); err != nil {
-			return nil, err
-		}
+	}
+	if obj, err = s.mutate(ctx, auth.Create, ep, "", obj, nil, createOptions(dry, manager)); err != nil {
+		return nil, err
+	}
+	if m, err = meta.Accessor(obj); err != nil {
+		return nil, err
 	}
 	generated := m.GetName() == "" && m.GetGenerateName() != ""
 	for attempt := 0; ; attempt++ {
@@ -111,7 +114,7 @@ func (s *Server) createObject(ctx context.Context, ep *endpoint, obj runtime.Obj
 			return nil, apierrors.NewInvalid(ep.gvk.GroupKind(), m.GetName(), errs)
 		}
 		if attempt == 0 {
-			if err := s.admit(ctx, auth.Create, ep, "", obj, nil); err != nil {
+			if err := s.admit(ctx, auth.Create, ep, "", obj, nil, createOptions(dry, manager)); err != nil {
 				return nil, err
 			}
 			if err := s.admitQuota(ctx, ep, obj, dry); err != nil {
@@ -306,6 +309,9 @@ func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name
 		if ep.Hooks.Default != nil {
 			ep.Hooks.Default(desired)
 		}
+		if desired, err = s.mutate(ctx, auth.Update, ep, u.subresource, desired, old, updateOptions(u.dryRun, u.manager)); err != nil {
+			return nil, err
+		}
 		if u.status {
 			prepareStatusUpdate(ctx, ep, desired, old, u.subresource)
 		} else {
@@ -314,7 +320,7 @@ func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name
 		if errs := validateUpdate(ctx, ep, desired, old, u.status, u.subresource); len(errs) > 0 {
 			return nil, apierrors.NewInvalid(ep.gvk.GroupKind(), name, errs)
 		}
-		if err := s.admit(ctx, auth.Update, ep, u.subresource, desired, old); err != nil {
+		if err := s.admit(ctx, auth.Update, ep, u.subresource, desired, old, updateOptions(u.dryRun, u.manager)); err != nil {
 			return nil, err
 		}
 		if err := s.checkEscalation(ctx, ep, desired, old); err != nil {

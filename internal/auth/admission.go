@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Operations an admission plugin sees, as upstream names them.
@@ -26,12 +27,33 @@ type AdmissionRequest struct {
 	Name        string
 	Object      runtime.Object
 	Old         runtime.Object
+
+	// Version is the API version the request addressed and Kind the kind
+	// of its object there (for a subresource, the kind it serves).
+	Version string
+	Kind    schema.GroupVersionKind
+	// Namespaced is true when the resource lives in namespaces.
+	Namespaced bool
+	// DryRun is true when the write will not be stored.
+	DryRun bool
+	// Options are the request's CreateOptions, UpdateOptions (patches
+	// too) or DeleteOptions.
+	Options runtime.Object
 }
 
 // Admission is a validating admission plugin: a non-nil error (an API
 // status error) refuses the write and nothing is stored.
 type Admission interface {
 	Admit(ctx context.Context, r *AdmissionRequest) error
+}
+
+// MutatingAdmission is a mutating admission plugin. It runs on a user's
+// write after defaulting and before validation, and may change r.Object
+// or replace it with another object of the same type (the caller reads
+// r.Object back); a non-nil error (an API status error) refuses the write.
+// On a delete r.Object is nil and there is nothing to change.
+type MutatingAdmission interface {
+	Mutate(ctx context.Context, r *AdmissionRequest) error
 }
 
 // Admissions runs plugins in order; the first refusal wins.
