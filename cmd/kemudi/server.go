@@ -54,6 +54,8 @@ func addServerFlags(fs *pflag.FlagSet, o *cluster.ServerOptions, gcPercent *int)
 		"an AdmissionConfiguration (apiserver.config.k8s.io/v1) with the PodSecurity plugin's defaults and exemptions")
 	fs.StringVar(&o.EncryptionProviderConfig, "encryption-provider-config", "",
 		"EncryptionConfiguration (apiserver.config.k8s.io/v1) for data at rest (default: secrets sealed with a key generated in <data-dir>/tls/encryption-config.yaml)")
+	fs.BoolVar(&o.EncryptionProviderConfigAutomaticReload, "encryption-provider-config-automatic-reload", false,
+		"follow --encryption-provider-config as its file changes, without a restart (the generated configuration is always followed)")
 	addAuditFlags(fs, &o.Audit)
 }
 

@@ -5,8 +5,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kemudi/kemudi/internal/storage/encryption"
 )
@@ -21,16 +25,37 @@ func DefaultEncryptionConfig(dataDir string) string {
 }
 
 // loadEncryption reads the configuration at path, or, with path empty,
-// the default one, generating its key on first start.
-func loadEncryption(path, dataDir string) (encryption.Transformers, error) {
+// the default one, generating its key on first start. The default one is
+// always followed as it changes (`kemudi secrets-encrypt` rewrites it);
+// a configured one when reload says so, as upstream's
+// --encryption-provider-config-automatic-reload. The Reloader is nil when
+// the file is read once.
+func loadEncryption(path, dataDir string, reload bool, log *slog.Logger) (encryption.Transformers, *encryption.Reloader, error) {
 	if path == "" {
+		if reload {
+			return nil, nil, errors.New("--encryption-provider-config-automatic-reload must be set with --encryption-provider-config")
+		}
 		path = DefaultEncryptionConfig(dataDir)
 		if err := ensureEncryptionConfig(path); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		reload = true
 	}
-	return encryption.LoadConfig(path)
+	if !reload {
+		t, err := encryption.LoadConfig(path)
+		return t, nil, err
+	}
+	host, _ := os.Hostname()
+	r, err := encryption.NewReloader(path, host, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, r, nil
 }
+
+// encryptionReloadInterval is how often the server reads the encryption
+// configuration's file for changes.
+const encryptionReloadInterval = 2 * time.Second
 
 func ensureEncryptionConfig(path string) error {
 	if _, err := os.Stat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
@@ -59,4 +84,12 @@ resources:
 		return fmt.Errorf("write the encryption configuration: %w", err)
 	}
 	return os.Rename(tmp, path)
+}
+
+// encryptionMetrics are the reload metrics of r, if the file is followed.
+func encryptionMetrics(r *encryption.Reloader) []prometheus.Collector {
+	if r == nil {
+		return nil
+	}
+	return r.Collectors()
 }

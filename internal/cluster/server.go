@@ -62,6 +62,10 @@ type ServerOptions struct {
 	// data at rest; empty: secrets are sealed with a key the server
 	// generates (DefaultEncryptionConfig).
 	EncryptionProviderConfig string
+	// EncryptionProviderConfigAutomaticReload follows a configured
+	// EncryptionProviderConfig as its file changes (the generated one is
+	// always followed).
+	EncryptionProviderConfigAutomaticReload bool
 	// Audit is the audit policy and log (off unless both are given).
 	Audit AuditOptions
 	// CompactInterval is how often etcd's history is compacted.
@@ -133,7 +137,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		return nil, err
 	}
 	closers = append(closers, closeAudit)
-	transformers, err := loadEncryption(opts.EncryptionProviderConfig, opts.DataDir)
+	transformers, encReloader, err := loadEncryption(opts.EncryptionProviderConfig, opts.DataDir, opts.EncryptionProviderConfigAutomaticReload, opts.Log.With("component", "encryption"))
 	if err != nil {
 		return nil, err
 	}
@@ -178,16 +182,17 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		return nil, err
 	}
 	api, err := apiserver.New(apiserver.Config{
-		Authorizer:    authz.authorizer,
-		Rules:         authz.rules,
-		RBAC:          authz.rbac,
-		Store:         store,
-		Scheme:        scheme,
-		Resources:     resources,
-		OpenAPI:       openapi.New(resources).Handler(),
-		ServiceCIDR:   opts.ServiceCIDR,
-		ManagedFields: opts.ManagedFields,
-		NodePorts:     opts.NodePorts,
+		Authorizer:        authz.authorizer,
+		Rules:             authz.rules,
+		RBAC:              authz.rbac,
+		Store:             store,
+		Scheme:            scheme,
+		Resources:         resources,
+		OpenAPI:           openapi.New(resources).Handler(),
+		MetricsCollectors: encryptionMetrics(encReloader),
+		ServiceCIDR:       opts.ServiceCIDR,
+		ManagedFields:     opts.ManagedFields,
+		NodePorts:         opts.NodePorts,
 		Authenticator: apiserver.Authenticators{
 			apiserver.ClientCertAuthenticator{Roots: pki.CAPool},
 			bootstrapTokens(store, opts.Log.With("component", "authenticator")),
@@ -252,6 +257,9 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	go func() { serveErr <- api.Serve(runCtx, l, tlsConfig) }()
 	go store.RunCompactor(runCtx, opts.CompactInterval)
 	go serving.Run(runCtx, time.Hour)
+	if encReloader != nil {
+		go encReloader.Run(runCtx, encryptionReloadInterval)
+	}
 
 	system := systemObjects(kubernetesIP, advertise, port)
 	if err := api.EnsureObjects(ctx, system...); err != nil {

@@ -20,7 +20,7 @@ func WithEncryption(t encryption.Transformers) Option {
 }
 
 func (c *codec) transformer(key string) encryption.Transformer {
-	if len(c.transformers) == 0 {
+	if c.transformers == nil {
 		return nil
 	}
 	return c.transformers.For("", resourceOf(key))

@@ -54,7 +54,7 @@ type Key struct {
 
 // LoadConfig reads the EncryptionConfiguration at path and builds each
 // resource's transformer; a bad key refuses with upstream's message.
-func LoadConfig(path string) (Transformers, error) {
+func LoadConfig(path string) (Static, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("error reading encryption provider configuration file %q: %w", path, err)
@@ -63,7 +63,7 @@ func LoadConfig(path string) (Transformers, error) {
 }
 
 // ParseConfig is LoadConfig on the file's content.
-func ParseConfig(data []byte, path string) (Transformers, error) {
+func ParseConfig(data []byte, path string) (Static, error) {
 	var c Configuration
 	if err := yaml.UnmarshalStrict(data, &c); err != nil {
 		return nil, fmt.Errorf("error decoding encryption provider configuration file %q: %w", path, err)

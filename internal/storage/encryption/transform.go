@@ -23,13 +23,20 @@ type Transformer interface {
 	Decrypt(ctx string, stored []byte) (plain []byte, stale bool, err error)
 }
 
-// Transformers are the configured resources' transformers, by group
-// resource ("secrets", "deployments.apps"), plus wildcards ("*.",
-// "*.apps", "*.*").
-type Transformers map[string]Transformer
+// Transformers give each resource its transformer: a configuration read
+// once (Static) or one that follows its file (Reloader).
+type Transformers interface {
+	// For returns the transformer of a resource of group (nil: stored
+	// as is).
+	For(group, resource string) Transformer
+}
 
-// For returns the transformer of a resource of group (nil: stored as is).
-func (t Transformers) For(group, resource string) Transformer {
+// Static are the configured resources' transformers, by group resource
+// ("secrets", "deployments.apps"), plus wildcards ("*.", "*.apps", "*.*").
+type Static map[string]Transformer
+
+// For implements Transformers.
+func (t Static) For(group, resource string) Transformer {
 	keys := []string{resource + "." + group, "*." + group, "*.*"}
 	if group == "" {
 		keys = []string{resource, resource + ".", "*.", "*.*"}
@@ -42,8 +49,8 @@ func (t Transformers) For(group, resource string) Transformer {
 	return nil
 }
 
-func build(c *Configuration) (Transformers, error) {
-	out := Transformers{}
+func build(c *Configuration) (Static, error) {
+	out := Static{}
 	for _, rc := range c.Resources {
 		var chain prefixChain
 		for _, p := range rc.Providers {
