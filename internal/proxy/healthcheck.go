@@ -7,22 +7,27 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // healthChecks serves the health-check node ports of services with
 // externalTrafficPolicy Local, as upstream: 200 with the count of local
-// endpoints when there is one, 503 otherwise, so load balancers send
-// traffic only to nodes with endpoints.
+// endpoints when there is one and the proxy is healthy, 503 otherwise,
+// so load balancers send traffic only to nodes that can serve it.
 type healthChecks struct {
 	nsPath string
 	log    *slog.Logger
+	// healthy is the proxy's own /healthz verdict (upstream's
+	// serviceProxyHealthy).
+	healthy func() bool
 
 	mu      sync.Mutex
 	servers map[int32]*hcServer
 }
 
 type hcServer struct {
-	srv *http.Server
+	srv     *http.Server
+	healthy func() bool
 
 	mu        sync.Mutex
 	namespace string
@@ -31,16 +36,17 @@ type hcServer struct {
 }
 
 func (s *hcServer) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	healthy := s.healthy()
 	s.mu.Lock()
+	local := s.local
 	body := map[string]any{
 		"service":             map[string]string{"namespace": s.namespace, "name": s.name},
-		"localEndpoints":      s.local,
-		"serviceProxyHealthy": true,
+		"localEndpoints":      local,
+		"serviceProxyHealthy": healthy,
 	}
-	ok := s.local > 0
 	s.mu.Unlock()
-	w.Header().Set("X-Load-Balancing-Endpoint-Weight", strconv.Itoa(body["localEndpoints"].(int)))
-	writeJSON(w, ok, body)
+	w.Header().Set("X-Load-Balancing-Endpoint-Weight", strconv.Itoa(local))
+	writeJSON(w, local > 0 && healthy, body)
 }
 
 // update makes the served ports those of svcs (keyed by port).
@@ -69,8 +75,8 @@ func (h *healthChecks) update(want map[int32]*Service) {
 				h.log.Warn("health check node port", "port", port, "service", svc.Namespace+"/"+svc.Name, "err", err)
 				continue
 			}
-			s = &hcServer{}
-			s.srv = &http.Server{Handler: s}
+			s = &hcServer{healthy: h.healthy}
+			s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 			go func() { _ = s.srv.Serve(l) }()
 			h.servers[port] = s
 		}

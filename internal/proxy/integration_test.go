@@ -246,11 +246,17 @@ func TestProxyTraffic(t *testing.T) {
 	})
 
 	t.Run("externalTrafficPolicy Local keeps the client address", func(t *testing.T) {
-		local := c.service(t, "local", func(s *corev1.Service) {
+		localLB := func(s *corev1.Service) {
 			s.Spec.Type = corev1.ServiceTypeLoadBalancer
 			s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
-			s.Spec.HealthCheckNodePort = 31999 // kemudi's API server does not allocate one yet
-		}, "pod1", "pod2")
+		}
+		local := c.service(t, "local", localLB, "pod1", "pod2")
+		remote := c.service(t, "remote", localLB, "pod2") // its one endpoint is on another node
+		for _, s := range []*corev1.Service{local, remote} {
+			if s.Spec.HealthCheckNodePort < 30000 || s.Spec.HealthCheckNodePort > 32767 {
+				t.Fatalf("%s: the API server allocated healthCheckNodePort %d, want one in 30000-32767", s.Name, s.Spec.HealthCheckNodePort)
+			}
+		}
 		addr := fmt.Sprintf("%s:%d", nodeAddr, local.Spec.Ports[0].NodePort)
 		eventually(t, "local endpoint only, client address kept", func() error {
 			seen, client, err := reached(c.cl, "tcp", addr, 20)
@@ -259,24 +265,56 @@ func TestProxyTraffic(t *testing.T) {
 			}
 			return err
 		})
-		hc := fmt.Sprintf("http://%s:%d/", nodeAddr, local.Spec.HealthCheckNodePort)
-		eventually(t, "health check node port", func() error {
+		// Upstream's health-check answers: the body names the service and
+		// counts this node's endpoints; 503 where there are none, so a
+		// load balancer skips the node.
+		tests := []struct {
+			svc  *corev1.Service
+			code int
+			body string
+		}{
+			{local, 200, `{"localEndpoints":1,"service":{"name":"local","namespace":"default"},"serviceProxyHealthy":true}`},
+			{remote, 503, `{"localEndpoints":0,"service":{"name":"remote","namespace":"default"},"serviceProxyHealthy":true}`},
+		}
+		for _, tt := range tests {
+			hc := fmt.Sprintf("http://%s:%d/", nodeAddr, tt.svc.Spec.HealthCheckNodePort)
+			eventually(t, "health check node port of "+tt.svc.Name, func() error {
+				code, body, err := get(c.cl, hc)
+				if err == nil && (code != tt.code || strings.TrimSpace(body) != tt.body) {
+					err = fmt.Errorf("GET %s = %d %s, want %d %s", hc, code, body, tt.code, tt.body)
+				}
+				return err
+			})
+		}
+		// No local endpoint: external traffic is dropped (as upstream), not
+		// sent to the other node's pod.
+		_, _, err := ask(c.cl, "tcp", fmt.Sprintf("%s:%d", nodeAddr, remote.Spec.Ports[0].NodePort))
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("node port of a Local service without local endpoints: want a timeout (dropped), got %v", err)
+		}
+		// Once its endpoint is local too, the node answers 200.
+		c.slice(t, "remote", "pod1", "pod2")
+		hc := fmt.Sprintf("http://%s:%d/", nodeAddr, remote.Spec.HealthCheckNodePort)
+		eventually(t, "health check after a local endpoint came", func() error {
 			code, body, err := get(c.cl, hc)
 			if err == nil && (code != 200 || !strings.Contains(body, `"localEndpoints":1`)) {
-				err = fmt.Errorf("%d %s", code, body)
+				err = fmt.Errorf("GET %s = %d %s", hc, code, body)
 			}
 			return err
 		})
 	})
 
 	t.Run("healthz", func(t *testing.T) {
-		eventually(t, "healthz", func() error {
-			code, body, err := get(c.cl, "http://"+nodeAddr+":10256/healthz")
-			if err == nil && code != 200 {
-				err = fmt.Errorf("%d %s", code, body)
-			}
-			return err
-		})
+		for _, path := range []string{"/healthz", "/livez"} {
+			eventually(t, path, func() error {
+				code, body, err := get(c.cl, "http://"+nodeAddr+":10256"+path)
+				if err == nil && (code != 200 || !strings.Contains(body, `"lastUpdated"`)) {
+					err = fmt.Errorf("%d %s", code, body)
+				}
+				return err
+			})
+		}
 		_, body, err := get(c.cl, "http://"+nodeAddr+":10256/metrics")
 		if err != nil || !strings.Contains(body, "kubeproxy_network_programming_duration_seconds_count") {
 			t.Errorf("metrics: %v %.300s", err, body)

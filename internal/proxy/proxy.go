@@ -76,6 +76,7 @@ func New(client kubernetes.Interface, o Options) (*Proxier, error) {
 		dirty: map[string]time.Time{}, applied: map[string]*Ruleset{}, snapshots: map[string]*Service{},
 		health: &health{timeout: 2 * o.SyncPeriod, now: time.Now},
 		hc:     &healthChecks{nsPath: o.NetNSPath, log: o.Log, servers: map[int32]*hcServer{}}}
+	p.hc.healthy = func() bool { ok, _ := p.health.state(); return ok }
 	ns := netns.None()
 	if o.NetNSPath != "" {
 		h, err := netns.GetFromPath(o.NetNSPath)
