@@ -79,6 +79,10 @@ func (v *Version) compileStructural(props *apiextensions.JSONSchemaProps) error 
 		return nil
 	}
 	s, err := structuralschema.NewStructural(props)
+	if err == nil {
+		// CRD validation refuses such schemas; a stored CRD may predate it.
+		err = structuralschema.ValidateStructural(nil, s).ToAggregate()
+	}
 	if err != nil {
 		if v.preserveUnknownFields {
 			// Upstream serves such old CRDs without pruning or defaults.
