@@ -19,6 +19,8 @@ type endpoint struct {
 	alloc allocation
 	// review marks a create-only review API (serveReview answers it).
 	review bool
+	// custom is set for a CustomResourceDefinition's resource.
+	custom *customEndpoint
 }
 
 // verbs are what discovery lists for the endpoint.

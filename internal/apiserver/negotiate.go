@@ -95,6 +95,12 @@ func (o output) encoder(s *serializers) runtime.Encoder {
 // negotiate picks the response type from the Accept header. It returns
 // false when nothing acceptable can be produced (406).
 func negotiate(r *http.Request) (output, bool) {
+	return negotiateWith(r, true)
+}
+
+// negotiateWith is negotiate; without protobuf, a client that accepts
+// protobuf or JSON gets JSON (custom resources).
+func negotiateWith(r *http.Request, protobuf bool) (output, bool) {
 	accept := r.Header.Get("Accept")
 	pretty := r.URL.Query().Get("pretty") == "true" || r.URL.Query().Get("pretty") == "1" ||
 		(accept == "" && strings.Contains(r.UserAgent(), "Mozilla"))
@@ -106,7 +112,11 @@ func negotiate(r *http.Request) (output, bool) {
 		switch mediaType {
 		case "*/*", "application/*":
 			mediaType = mediaJSON
-		case mediaJSON, mediaYAML, mediaProtobuf:
+		case mediaJSON, mediaYAML:
+		case mediaProtobuf:
+			if !protobuf {
+				continue
+			}
 		default:
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
@@ -68,7 +69,7 @@ func prepareUpdate(ctx context.Context, ep *endpoint, obj, old runtime.Object) {
 		copyField(obj, old, "Status")
 	}
 	m.SetGeneration(om.GetGeneration())
-	if ep.TracksGeneration && specChanged(obj, old) {
+	if ep.TracksGeneration && specChanged(ep, obj, old) {
 		m.SetGeneration(om.GetGeneration() + 1)
 	}
 	if ep.Hooks.PrepareForUpdate != nil {
@@ -140,7 +141,10 @@ func nameValidation(ep *endpoint) apivalidation.ValidateNameFunc {
 
 // specChanged reports whether anything outside metadata and status
 // differs: what bumps metadata.generation.
-func specChanged(obj, old runtime.Object) bool {
+func specChanged(ep *endpoint, obj, old runtime.Object) bool {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		return unstructuredSpecChanged(u, old, ep.HasStatus)
+	}
 	a, b := structOf(obj), structOf(old)
 	if !a.IsValid() || !b.IsValid() {
 		return false
@@ -168,6 +172,10 @@ func structOf(obj runtime.Object) reflect.Value {
 
 // resetField sets a top-level field to its zero value.
 func resetField(obj runtime.Object, name string) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		delete(u.Object, unstructuredKey(name))
+		return
+	}
 	if v := structOf(obj); v.IsValid() {
 		if f := v.FieldByName(name); f.IsValid() && f.CanSet() {
 			f.Set(reflect.Zero(f.Type()))
@@ -177,6 +185,10 @@ func resetField(obj runtime.Object, name string) {
 
 // copyField copies a top-level field from src to dst (same type).
 func copyField(dst, src runtime.Object, name string) {
+	if u, ok := dst.(*unstructured.Unstructured); ok {
+		copyUnstructuredField(u, src, unstructuredKey(name))
+		return
+	}
 	d, s := structOf(dst), structOf(src)
 	if !d.IsValid() || !s.IsValid() || d.Type() != s.Type() {
 		return
@@ -188,6 +200,10 @@ func copyField(dst, src runtime.Object, name string) {
 
 // copyAllBut copies every top-level field but the named ones.
 func copyAllBut(dst, src runtime.Object, except ...string) {
+	if u, ok := dst.(*unstructured.Unstructured); ok {
+		copyUnstructuredAllBut(u, src, except)
+		return
+	}
 	d, s := structOf(dst), structOf(src)
 	if !d.IsValid() || !s.IsValid() || d.Type() != s.Type() {
 		return

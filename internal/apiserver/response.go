@@ -153,12 +153,10 @@ func metaGV(version string) string {
 func partialMetadata(obj runtime.Object, version string) *metav1.PartialObjectMetadata {
 	p := &metav1.PartialObjectMetadata{}
 	p.APIVersion, p.Kind = metaGV(version), "PartialObjectMetadata"
-	// Typed objects give their ObjectMeta through ObjectMetaAccessor
-	// (meta.Accessor returns the object itself, not its ObjectMeta).
-	if a, ok := obj.(metav1.ObjectMetaAccessor); ok {
-		if om, ok := a.GetObjectMeta().(*metav1.ObjectMeta); ok {
-			p.ObjectMeta = *om
-		}
+	// Typed objects give their ObjectMeta through ObjectMetaAccessor;
+	// custom objects (Unstructured) through their accessors.
+	if om, ok := objectMetaOf(obj); ok {
+		p.ObjectMeta = om
 	}
 	return p
 }

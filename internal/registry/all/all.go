@@ -10,15 +10,17 @@ import (
 
 // Resources returns every served resource, in upstream's discovery order:
 // the groups by kube-apiserver's priorities (core, apps, events.k8s.io,
-// autoscaling, batch, certificates, networking, policy, rbac, storage, scheduling,
-// coordination, discovery), the resources of a group in alphabetical
+// autoscaling, batch, certificates, networking, policy, rbac, storage,
+// admissionregistration, scheduling,
+// coordination, discovery, apiextensions), the resources of a group in alphabetical
 // order. kubectl follows it, e.g. for the tables of `kubectl get all`.
 func Resources() []*registry.Resource {
 	var rs []*registry.Resource
 	for _, group := range [][]*registry.Resource{
 		core(), apps(), events(), autoscaling(), batch(), certificates(),
-		networking(), policy(), rbac(), storage(), scheduling(),
-		coordination(), discovery(),
+		networking(), policy(), rbac(), storage(), admissionRegistration(),
+		scheduling(),
+		coordination(), discovery(), apiextensions(),
 	} {
 		sort.SliceStable(group, func(i, j int) bool { return group[i].Resource < group[j].Resource })
 		rs = append(rs, group...)

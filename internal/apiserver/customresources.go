@@ -1,0 +1,244 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/version"
+
+	"github.com/kemudi/kemudi/internal/registry/apiextensions/customresource"
+	"github.com/kemudi/kemudi/internal/registry/apiextensions/customresourcedefinition"
+	"github.com/kemudi/kemudi/internal/storage"
+)
+
+// apiSnapshot is the set of served resources at one moment: the built-in
+// ones and those of the established CustomResourceDefinitions. Requests
+// read it without locking (Server.api); a change of the CRDs builds a new
+// one and swaps it in.
+type apiSnapshot struct {
+	endpoints map[string]*endpoint
+	discovery *discovery
+}
+
+// customEndpoint marks an endpoint that serves a CRD's version.
+type customEndpoint struct {
+	crd string
+	// terminating is set once the CRD is being deleted: its objects may
+	// still be read and deleted, not created.
+	terminating bool
+}
+
+// customResources follows the CRDs in the server's own storage, as
+// upstream's apiextensions server does with an informer, and rebuilds the
+// snapshot when they change.
+type customResources struct {
+	started sync.Once
+	// mu serializes rebuilds; fingerprint names the CRD versions the
+	// current snapshot was built from.
+	mu          sync.Mutex
+	fingerprint string
+}
+
+var crdPrefix = storage.Prefix + customresourcedefinition.StoragePrefix + "/"
+
+// endpointFor returns the endpoint serving group/version/resource now.
+func (s *Server) endpointFor(group, version, resource string) (*endpoint, bool) {
+	ep, ok := s.api.Load().endpoints[endpointKey(group, version, resource)]
+	return ep, ok
+}
+
+// publishBuiltins makes the built-in resources the first snapshot.
+func (s *Server) publishBuiltins() {
+	eps := make(map[string]*endpoint, len(s.endpoints))
+	for k, ep := range s.endpoints {
+		eps[k] = ep
+	}
+	s.api.Store(&apiSnapshot{endpoints: eps, discovery: s.discovery})
+}
+
+// startCustomResources loads the CRDs and serves their resources before
+// it returns, then follows their changes until ctx ends.
+func (s *Server) startCustomResources(ctx context.Context) {
+	s.crs.started.Do(func() {
+		rev, err := s.syncCRDs(ctx, "0")
+		if err != nil {
+			s.log.Error("load custom resource definitions", "err", err)
+		}
+		go s.followCRDs(ctx, rev)
+	})
+}
+
+// followCRDs rebuilds the snapshot after every burst of CRD changes.
+func (s *Server) followCRDs(ctx context.Context, rev int64) {
+	for ctx.Err() == nil {
+		w, err := s.store.Watch(ctx, crdPrefix, storage.WatchOptions{ResourceVersion: fmt.Sprint(rev)})
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("watch custom resource definitions", "err", err)
+			}
+		} else {
+			err = s.drainCRDEvents(ctx, w)
+			w.Stop()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		// Relist after a watch that failed or expired.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		if rev, err = s.syncCRDs(ctx, "0"); err != nil {
+			s.log.Warn("relist custom resource definitions", "err", err)
+		}
+	}
+}
+
+func (s *Server) drainCRDEvents(ctx context.Context, w *storage.Watch) error {
+	for {
+		if _, err := w.Next(ctx); err != nil {
+			return err
+		}
+		for w.Pending() {
+			if _, err := w.Next(ctx); err != nil {
+				return err
+			}
+		}
+		if _, err := s.syncCRDs(ctx, "0"); err != nil {
+			s.log.Warn("rebuild custom resources", "err", err)
+		}
+	}
+}
+
+// syncCRDs lists the CRDs (resourceVersion "0": from the watch cache; "":
+// consistent with etcd) and swaps in a snapshot that serves them, unless
+// the one served already does. It returns the list's revision.
+func (s *Server) syncCRDs(ctx context.Context, resourceVersion string) (int64, error) {
+	res, err := s.store.List(ctx, crdPrefix, storage.ListOptions{ResourceVersion: resourceVersion})
+	if err != nil {
+		return 0, err
+	}
+	crds := make([]*apiextensionsv1.CustomResourceDefinition, 0, len(res.Items))
+	var fp strings.Builder
+	for _, obj := range res.Items {
+		crd, ok := obj.(*apiextensionsv1.CustomResourceDefinition)
+		if !ok {
+			continue
+		}
+		crds = append(crds, crd)
+		fp.WriteString(crd.Name + "@" + crd.ResourceVersion + ",")
+	}
+	s.crs.mu.Lock()
+	defer s.crs.mu.Unlock()
+	if fp.String() == s.crs.fingerprint {
+		return res.Rev, nil
+	}
+	s.api.Store(s.buildSnapshot(crds))
+	s.crs.fingerprint = fp.String()
+	return res.Rev, nil
+}
+
+// buildSnapshot serves the built-in resources and every served version of
+// the established CRDs. A built-in resource wins over a CRD of the same
+// group, version and resource.
+func (s *Server) buildSnapshot(crds []*apiextensionsv1.CustomResourceDefinition) *apiSnapshot {
+	eps := make(map[string]*endpoint, len(s.endpoints)+len(crds))
+	for k, ep := range s.endpoints {
+		eps[k] = ep
+	}
+	var custom []*endpoint
+	for _, crd := range crds {
+		if !customresourcedefinition.IsTrue(crd, apiextensionsv1.Established) {
+			continue
+		}
+		terminating := customresourcedefinition.IsTrue(crd, apiextensionsv1.Terminating)
+		for _, v := range customresource.ServedVersions(crd) {
+			r, err := customresource.Resource(crd, v)
+			if err != nil {
+				s.log.Warn("custom resource not served", "crd", crd.Name, "version", v, "err", err)
+				continue
+			}
+			k := endpointKey(r.GroupVersion.Group, r.GroupVersion.Version, r.Resource)
+			if _, taken := eps[k]; taken {
+				s.log.Warn("custom resource not served: its group, version and resource are served already", "crd", crd.Name, "resource", k)
+				continue
+			}
+			ep := newEndpoint(r)
+			ep.custom = &customEndpoint{crd: crd.Name, terminating: terminating}
+			eps[k] = ep
+			custom = append(custom, ep)
+		}
+	}
+	// Discovery lists a group's versions by upstream's priority (v2,
+	// v1, v1beta1, ...), the resources of a version by name.
+	sort.SliceStable(custom, func(i, j int) bool {
+		a, b := custom[i].GroupVersion, custom[j].GroupVersion
+		if a.Group != b.Group {
+			return a.Group < b.Group
+		}
+		if a.Version != b.Version {
+			return version.CompareKubeAwareVersionStrings(a.Version, b.Version) > 0
+		}
+		return custom[i].Resource.Resource < custom[j].Resource.Resource
+	})
+	all := make([]*endpoint, 0, len(s.ordered)+len(custom))
+	all = append(append(all, s.ordered...), custom...)
+	return &apiSnapshot{endpoints: eps, discovery: newDiscovery(all, s.scheme)}
+}
+
+// lookupEndpoint finds the endpoint of a resource request. A miss outside
+// the built-in resources looks at the stored CRDs first, so that a client
+// that saw its CRD established is served even before the server's own
+// follower caught up.
+func (s *Server) lookupEndpoint(ctx context.Context, info *requestInfo) (*endpoint, bool) {
+	if ep, ok := s.endpointFor(info.Group, info.Version, info.Resource); ok {
+		return ep, true
+	}
+	if _, builtin := s.endpoints[endpointKey(info.Group, info.Version, info.Resource)]; builtin || info.Group == "" {
+		return nil, false
+	}
+	if _, err := s.syncCRDs(ctx, "0"); err != nil {
+		return nil, false
+	}
+	return s.endpointFor(info.Group, info.Version, info.Resource)
+}
+
+// customOutput checks what a request to a custom resource may get: JSON
+// and YAML (protobuf only for meta.k8s.io transformations), and no
+// creates while its CRD is being deleted.
+func (s *Server) customOutput(r *http.Request, info *requestInfo, ep *endpoint, out output) (output, error) {
+	if ep.custom.terminating && info.Verb == "create" {
+		err := apierrors.NewMethodNotSupported(schema.GroupResource{Group: info.Group, Resource: info.Resource}, info.Verb)
+		err.ErrStatus.Message = fmt.Sprintf("%v not allowed while custom resource definition is terminating", info.Verb)
+		return out, err
+	}
+	if out.mediaType != mediaProtobuf || out.as != "" {
+		return out, nil
+	}
+	o, ok := negotiateWith(r, false)
+	if !ok {
+		return out, notAcceptable()
+	}
+	return o, nil
+}
+
+// serveDiscovery answers discovery paths from the current snapshot, after
+// catching up with the CRDs in the watch cache (a client that saw its CRD
+// established finds its group).
+func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, out output) bool {
+	if parts := splitPath(r.URL.Path); len(parts) >= 1 && len(parts) <= 3 && (parts[0] == "api" || parts[0] == "apis") {
+		if _, err := s.syncCRDs(r.Context(), "0"); err != nil {
+			s.log.Warn("sync custom resource definitions", "err", err)
+		}
+	}
+	return s.api.Load().discovery.serve(s, w, r, out)
+}
