@@ -177,6 +177,10 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		return nil, err
 	}
 	resources := all.Resources()
+	admissionPolicy, err := newAdmissionPolicy(runCtx, store, scheme, resources, authz.authorizer, opts.Log.With("component", "admission-policy"))
+	if err != nil {
+		return nil, err
+	}
 	kubeletClient, err := pki.KubeletClientConfig()
 	if err != nil {
 		return nil, err
@@ -197,7 +201,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 			apiserver.ClientCertAuthenticator{Roots: pki.CAPool},
 			bootstrapTokens(store, opts.Log.With("component", "authenticator")),
 		},
-		Admission: append(auth.Admissions{podSecurity, certadmit.Plugin{Authorizer: authz.authorizer}, nodeDNSSlices{}}, authz.admission...),
+		Admission: append(append(auth.Admissions{podSecurity, certadmit.Plugin{Authorizer: authz.authorizer}, nodeDNSSlices{}}, authz.admission...), admissionPolicy),
 		ServiceAccountTokens: &apiserver.ServiceAccountTokens{
 			Key:     saKey,
 			Issuer:  apiserver.DefaultIssuer,
@@ -257,6 +261,9 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	go func() { serveErr <- api.Serve(runCtx, l, tlsConfig) }()
 	go store.RunCompactor(runCtx, opts.CompactInterval)
 	go serving.Run(runCtx, time.Hour)
+	if err := s.runAPIExtensions(); err != nil {
+		return nil, err
+	}
 	if encReloader != nil {
 		go encReloader.Run(runCtx, encryptionReloadInterval)
 	}
