@@ -13,10 +13,10 @@ import (
 // requested, and the labels of the object before and after.
 type request struct {
 	*auth.AdmissionRequest
-	gvr        schema.GroupVersionResource
-	gvk        schema.GroupVersionKind
-	labels     labels.Set // of Object, nil when there is none
-	oldLabels  labels.Set // of Old
+	gvr       schema.GroupVersionResource
+	gvk       schema.GroupVersionKind
+	labels    labels.Set // of Object, nil when there is none
+	oldLabels labels.Set // of Old
 }
 
 // isNamespace is true for a write of a namespace itself, which
