@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -47,3 +48,6 @@ func (p *paramObject) DeepCopyObject() runtime.Object {
 
 // ToUnstructured implements value.UnstructuredConverter.
 func (p *paramObject) ToUnstructured() interface{} { return p.u.Object }
+
+// MarshalJSON completes value.UnstructuredConverter.
+func (p *paramObject) MarshalJSON() ([]byte, error) { return json.Marshal(p.u.Object) }
