@@ -69,7 +69,7 @@ func (a *applier) verdictMaps() []*nftables.Set {
 	mk := func(name string, key nftables.SetDatatype) *nftables.Set {
 		return &nftables.Set{Table: a.table, Name: name, IsMap: true, Concatenation: true, KeyType: key, DataType: nftables.TypeVerdict}
 	}
-	return []*nftables.Set{mk(mapServiceIPs, withAddr), mk(mapServiceNodePorts, portOnly), mk(mapNoEndpointIPs, withAddr), mk(mapNoEndpointPorts, portOnly)}
+	return []*nftables.Set{mk(mapServiceIPs, withAddr), mk(mapServiceNodePorts, portOnly), mk(mapNoEndpointIPs, withAddr), mk(mapNoEndpointPorts, portOnly), mk(mapFirewallIPs, withAddr)}
 }
 
 // Rebuild replaces the whole table with rulesets in one transaction: the

@@ -18,6 +18,8 @@ const (
 	mapServiceNodePorts = "service-nodeports"
 	mapNoEndpointIPs    = "no-endpoint-services"
 	mapNoEndpointPorts  = "no-endpoint-nodeports"
+	mapFirewallIPs      = "firewall-ips"
+	chainFirewallCheck  = "firewall-check"
 	chainServices       = "services"
 	chainEndpointsCheck = "endpoints-check"
 	chainMasquerading   = "masquerading"
@@ -35,6 +37,7 @@ func Base(cfg Config) *Ruleset {
 		{vmapService{Map: mapServiceIPs, WithAddr: true}},
 		{matchFibLocal{}, notLoopback, vmapService{Map: mapServiceNodePorts}},
 	}
+	rs.Chains[chainFirewallCheck] = []Rule{{vmapService{Map: mapFirewallIPs, WithAddr: true}}}
 	rs.Chains[chainEndpointsCheck] = []Rule{
 		{vmapService{Map: mapNoEndpointIPs, WithAddr: true}},
 		{matchFibLocal{}, notLoopback, vmapService{Map: mapNoEndpointPorts}},
@@ -49,9 +52,13 @@ func Base(cfg Config) *Ruleset {
 		{matchProto{Proto: protoTCP}, reject{TCPReset: true}},
 		{reject{}},
 	}
-	// Services without endpoints are rejected before DNAT and before
-	// routing (which would answer "unreachable" for the service range).
-	check := []Rule{{matchCtNew{}, verdict{jumpChain(chainEndpointsCheck)}}}
+	// Load balancers' source ranges are enforced, then services without
+	// endpoints are rejected, before DNAT and before routing (which would
+	// answer "unreachable" for the service range).
+	check := []Rule{
+		{matchCtNew{}, verdict{jumpChain(chainFirewallCheck)}},
+		{matchCtNew{}, verdict{jumpChain(chainEndpointsCheck)}},
+	}
 	var untranslated []Rule
 	for _, p := range cfg.ServiceCIDRs {
 		if p.Addr().Is4() {
@@ -133,6 +140,7 @@ func computePort(rs *Ruleset, svc *Service, p ServicePort, cfg Config) {
 	if p.NodePort != 0 {
 		extKeys = append(extKeys, ElemKey{Map: mapServiceNodePorts, Proto: p.Protocol, Port: p.NodePort})
 	}
+	firewall(rs, svc, p, base, cfg)
 	if len(extKeys) == 0 {
 		return
 	}
@@ -168,6 +176,45 @@ func computePort(rs *Ruleset, svc *Service, p ServicePort, cfg Config) {
 	rs.Chains[extChain] = ext
 	for _, k := range extKeys {
 		rs.Elems[k] = gotoChain(extChain)
+	}
+}
+
+// firewall drops traffic to the service's load-balancer addresses from
+// clients outside its loadBalancerSourceRanges, as upstream's firewall
+// chains: the firewall map sends such a packet to the port's chain, which
+// returns for an allowed source and drops the rest.
+func firewall(rs *Ruleset, svc *Service, p ServicePort, base string, cfg Config) {
+	if !svc.Firewalled {
+		return
+	}
+	var lbIPs []netip.Addr
+	for _, a := range svc.LoadBalancerIPs {
+		if a.Is4() {
+			lbIPs = append(lbIPs, a)
+		}
+	}
+	if len(lbIPs) == 0 {
+		return
+	}
+	name := "firewall-" + base
+	var rules []Rule
+	allowNode := false
+	for _, r := range svc.SourceRanges {
+		rules = append(rules, Rule{matchAddr{Src: true, Prefix: r}, verdict{Verdict{Kind: "return"}}})
+		for _, n := range cfg.NodeIPs {
+			allowNode = allowNode || r.Contains(n)
+		}
+	}
+	if allowNode {
+		// The node's own connections to an address it holds come from
+		// that address.
+		for _, a := range lbIPs {
+			rules = append(rules, Rule{matchAddr{Src: true, Prefix: netip.PrefixFrom(a, 32)}, verdict{Verdict{Kind: "return"}}})
+		}
+	}
+	rs.Chains[name] = append(rules, Rule{verdict{Verdict{Kind: "drop"}}})
+	for _, a := range lbIPs {
+		rs.Elems[ElemKey{Map: mapFirewallIPs, Addr: a, Proto: p.Protocol, Port: p.Port}] = gotoChain(name)
 	}
 }
 

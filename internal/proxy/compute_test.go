@@ -20,6 +20,7 @@ func testConfig() Config {
 		ClusterCIDRs:  []netip.Prefix{netip.MustParsePrefix("10.42.0.0/16")},
 		ServiceCIDRs:  []netip.Prefix{netip.MustParsePrefix("10.43.0.0/16")},
 		MasqueradeBit: 0x4000,
+		NodeIPs:       []netip.Addr{netip.MustParseAddr("192.168.50.1")},
 	}
 }
 
@@ -63,6 +64,18 @@ func TestCompute(t *testing.T) {
 		Endpoints: map[string][]Endpoint{"dns": {ep("10.42.0.3", 53, true, true)}, "dns-tcp": {ep("10.42.0.3", 53, true, true)}}}
 	headless := web()
 	headless.ClusterIP = netip.Addr{}
+	firewalled := func(ranges ...string) *Service {
+		s := web()
+		s.Ports[0].NodePort = 30080
+		s.LoadBalancerIPs = []netip.Addr{netip.MustParseAddr("192.0.2.20")}
+		s.Firewalled = true
+		for _, r := range ranges {
+			s.SourceRanges = append(s.SourceRanges, netip.MustParsePrefix(r))
+		}
+		return s
+	}
+	noLB := firewalled("198.51.100.0/24")
+	noLB.LoadBalancerIPs = nil
 
 	tests := []struct {
 		name string
@@ -80,6 +93,10 @@ func TestCompute(t *testing.T) {
 		{"session-affinity", affinity},
 		{"protocols", multi},
 		{"headless", headless},
+		{"source-ranges", firewalled("198.51.100.0/24", "203.0.113.7/32")},
+		{"source-ranges-with-node", firewalled("192.168.50.0/24")},
+		{"source-ranges-none-valid", firewalled()},
+		{"source-ranges-no-lb-address", noLB},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -53,6 +54,7 @@ func snapshotOf(svc *corev1.Service, slices []*discoveryv1.EndpointSlice, nodeNa
 	if s.ExternalLocal {
 		s.HealthCheckNodePort = svc.Spec.HealthCheckNodePort
 	}
+	s.Firewalled, s.SourceRanges = sourceRanges(svc)
 	for _, sl := range slices {
 		if sl.AddressType != discoveryv1.AddressTypeIPv4 {
 			continue
@@ -85,6 +87,31 @@ func snapshotOf(svc *corev1.Service, slices []*discoveryv1.EndpointSlice, nodeNa
 		}
 	}
 	return s
+}
+
+// sourceRanges are a load balancer's allowed clients: the field, or
+// upstream's older annotation when the field is empty. Ranges that do not
+// parse or are IPv6 are left out, but their presence still closes the
+// load balancer to everyone else: a typo must not open it to the world.
+func sourceRanges(svc *corev1.Service) (bool, []netip.Prefix) {
+	ranges := svc.Spec.LoadBalancerSourceRanges
+	if len(ranges) == 0 {
+		if a := strings.TrimSpace(svc.Annotations[corev1.AnnotationLoadBalancerSourceRangesKey]); a != "" {
+			ranges = strings.Split(a, ",")
+		}
+	}
+	if len(ranges) == 0 {
+		return false, nil
+	}
+	var out []netip.Prefix
+	for _, r := range ranges {
+		p, err := netip.ParsePrefix(strings.TrimSpace(r))
+		if err != nil || !p.Addr().Is4() {
+			continue
+		}
+		out = append(out, p.Masked())
+	}
+	return true, out
 }
 
 // appendUnique keeps the first of endpoints the slices name twice (while a

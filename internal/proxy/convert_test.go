@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -67,5 +68,41 @@ func TestStaleUDP(t *testing.T) {
 		if got := len(staleUDP(tt.old, tt.new)); got != tt.want {
 			t.Errorf("%s: %d filters, want %d", tt.name, got, tt.want)
 		}
+	}
+}
+
+// loadBalancerSourceRanges: the field wins over upstream's annotation;
+// ranges that cannot apply to IPv4 still close the load balancer.
+func TestSourceRanges(t *testing.T) {
+	tests := []struct {
+		name       string
+		field      []string
+		annotation string
+		firewalled bool
+		want       []string
+	}{
+		{"none: open", nil, "", false, nil},
+		{"field", []string{"10.98.0.2/32", "192.168.1.7/24"}, "", true, []string{"10.98.0.2/32", "192.168.1.0/24"}},
+		{"annotation", nil, " 10.0.0.0/8 , 172.16.0.0/12", true, []string{"10.0.0.0/8", "172.16.0.0/12"}},
+		{"field wins", []string{"10.98.0.2/32"}, "10.0.0.0/8", true, []string{"10.98.0.2/32"}},
+		{"only IPv6 or garbage: closed to all", []string{"fd00::/8"}, "", true, nil},
+		{"garbage annotation: closed to all", nil, "everyone", true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{}},
+				Spec: corev1.ServiceSpec{LoadBalancerSourceRanges: tt.field}}
+			if tt.annotation != "" {
+				svc.Annotations[corev1.AnnotationLoadBalancerSourceRangesKey] = tt.annotation
+			}
+			fw, got := sourceRanges(svc)
+			var gotS []string
+			for _, p := range got {
+				gotS = append(gotS, p.String())
+			}
+			if fw != tt.firewalled || fmt.Sprint(gotS) != fmt.Sprint(tt.want) {
+				t.Errorf("got %v %v, want %v %v", fw, gotS, tt.firewalled, tt.want)
+			}
+		})
 	}
 }

@@ -29,6 +29,7 @@ import (
 type cluster struct {
 	net                  *testNet
 	node, pod1, pod2, cl string
+	cl2                  string // a second client, on another link
 	client               kubernetes.Interface
 	nodeName             string
 }
@@ -36,6 +37,8 @@ type cluster struct {
 const (
 	nodeAddr   = "192.168.50.1"
 	clientAddr = "192.168.50.2"
+	client2    = "192.168.51.2"
+	lbAddr     = "203.0.113.10" // a load balancer's address, routed to the node
 	pod1Addr   = "10.42.0.11"
 	pod2Addr   = "10.42.0.12"
 )
@@ -43,7 +46,7 @@ const (
 func startCluster(t *testing.T) *cluster {
 	n := newTestNet(t)
 	c := &cluster{net: n, nodeName: "node-a"}
-	c.node, c.pod1, c.pod2, c.cl = n.add("node"), n.add("pod1"), n.add("pod2"), n.add("cli")
+	c.node, c.pod1, c.pod2, c.cl, c.cl2 = n.add("node"), n.add("pod1"), n.add("pod2"), n.add("cli"), n.add("cli2")
 	n.in(c.node, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	n.in(c.node, "ip", "link", "add", "br0", "type", "bridge")
 	n.in(c.node, "ip", "addr", "add", "10.42.0.1/24", "dev", "br0")
@@ -51,6 +54,7 @@ func startCluster(t *testing.T) *cluster {
 	n.link(c.pod1, c.node, "vp1", pod1Addr+"/24", "10.42.0.1", "br0", "")
 	n.link(c.pod2, c.node, "vp2", pod2Addr+"/24", "10.42.0.1", "br0", "")
 	n.link(c.cl, c.node, "vc", clientAddr+"/24", nodeAddr, "", nodeAddr+"/24")
+	n.link(c.cl2, c.node, "vc2", client2+"/24", "192.168.51.1", "", "192.168.51.1/24")
 	// A node has a default route: a local connection's route is looked up
 	// before the output hook translates its cluster IP.
 	n.in(c.node, "ip", "route", "add", "default", "via", clientAddr)
@@ -303,6 +307,51 @@ func TestProxyTraffic(t *testing.T) {
 			}
 			return err
 		})
+	})
+
+	t.Run("loadBalancerSourceRanges", func(t *testing.T) {
+		fw := c.service(t, "fw", func(s *corev1.Service) {
+			s.Spec.Type = corev1.ServiceTypeLoadBalancer
+			s.Spec.LoadBalancerSourceRanges = []string{clientAddr + "/32"}
+		}, "pod1", "pod2")
+		fw.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: lbAddr}}
+		fw, err := c.client.CoreV1().Services("default").UpdateStatus(context.Background(), fw, metav1.UpdateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lb := lbAddr + ":80"
+		eventually(t, "the listed client reaches the load balancer", func() error {
+			_, _, err := ask(c.cl, "tcp", lb)
+			return err
+		})
+		dropped := func(ns, addr string) error {
+			_, _, err := ask(ns, "tcp", addr)
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				return fmt.Errorf("from %s to %s: want a timeout (dropped), got %v", ns, addr, err)
+			}
+			return nil
+		}
+		if err := dropped(c.cl2, lb); err != nil {
+			t.Error(err)
+		}
+		// Source ranges guard the load balancer's address, not the node
+		// port (as upstream).
+		if _, _, err := ask(c.cl2, "tcp", fmt.Sprintf("%s:%d", nodeAddr, fw.Spec.Ports[0].NodePort)); err != nil {
+			t.Errorf("node port from the unlisted client: %v", err)
+		}
+		// Listing the second client's network lets it in; the first stays.
+		fw.Spec.LoadBalancerSourceRanges = []string{clientAddr + "/32", "192.168.51.0/24"}
+		if _, err := c.client.CoreV1().Services("default").Update(context.Background(), fw, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the second client let in", func() error {
+			_, _, err := ask(c.cl2, "tcp", lb)
+			return err
+		})
+		if _, _, err := ask(c.cl, "tcp", lb); err != nil {
+			t.Errorf("first client after the update: %v", err)
+		}
 	})
 
 	t.Run("healthz", func(t *testing.T) {

@@ -45,6 +45,7 @@ type Proxier struct {
 	dirty     map[string]time.Time // service key → earliest change not yet synced
 	needFull  bool
 	nodeCIDRs []netip.Prefix
+	nodeIPs   []netip.Addr
 	kick      chan struct{}
 
 	// Owned by the sync loop.
@@ -300,12 +301,22 @@ func (p *Proxier) nodeChanged(o any) {
 			cidrs = append(cidrs, pr)
 		}
 	}
+	var ips []netip.Addr
+	for _, a := range n.Status.Addresses {
+		if a.Type != corev1.NodeInternalIP && a.Type != corev1.NodeExternalIP {
+			continue
+		}
+		if ip, err := netip.ParseAddr(a.Address); err == nil && ip.Is4() {
+			ips = append(ips, ip)
+		}
+	}
 	p.mu.Lock()
-	changed := !slices.Equal(cidrs, p.nodeCIDRs)
-	p.nodeCIDRs = cidrs
+	changed := !slices.Equal(cidrs, p.nodeCIDRs) && len(p.opts.ClusterCIDRs) == 0
+	changed = changed || !slices.Equal(ips, p.nodeIPs)
+	p.nodeCIDRs, p.nodeIPs = cidrs, ips
 	p.mu.Unlock()
-	if changed && len(p.opts.ClusterCIDRs) == 0 {
-		p.requestFull()
+	if changed {
+		p.requestFull() // Compute's input changed for every service
 	}
 }
 

@@ -19,6 +19,11 @@ type Service struct {
 	InternalLocal   bool // internalTrafficPolicy Local
 	// HealthCheckNodePort serves local endpoints' count (externalTrafficPolicy Local).
 	HealthCheckNodePort int32
+	// Firewalled: loadBalancerSourceRanges were given, so traffic to the
+	// load-balancer addresses from anywhere but SourceRanges is dropped
+	// (SourceRanges may then be empty: nothing is let in).
+	Firewalled   bool
+	SourceRanges []netip.Prefix
 	// Endpoints by port name.
 	Endpoints map[string][]Endpoint
 }
@@ -51,4 +56,8 @@ type Config struct {
 	ServiceCIDRs []netip.Prefix
 	// MasqueradeBit marks packets for masquerading in postrouting.
 	MasqueradeBit uint32
+	// NodeIPs are the node's own addresses: when a service's source
+	// ranges include one, the node may reach its load balancer (as
+	// upstream, whose traffic then may carry the load balancer's address).
+	NodeIPs []netip.Addr
 }

@@ -128,7 +128,7 @@ func (p *Proxier) config() Config {
 	if len(cidrs) == 0 {
 		cidrs = p.nodeCIDRs
 	}
-	return Config{ClusterCIDRs: cidrs, ServiceCIDRs: p.opts.ServiceCIDRs, MasqueradeBit: p.opts.MasqueradeBit}
+	return Config{ClusterCIDRs: cidrs, ServiceCIDRs: p.opts.ServiceCIDRs, MasqueradeBit: p.opts.MasqueradeBit, NodeIPs: p.nodeIPs}
 }
 
 // snapshot is the service at key with its slices, or nil if it is gone.
