@@ -181,6 +181,10 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	if err != nil {
 		return nil, err
 	}
+	webhooks, err := newAdmissionWebhooks(runCtx, store, resources, authz.authorizer, opts.Log.With("component", "admission-webhook"))
+	if err != nil {
+		return nil, err
+	}
 	kubeletClient, err := pki.KubeletClientConfig()
 	if err != nil {
 		return nil, err
@@ -201,7 +205,8 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 			apiserver.ClientCertAuthenticator{Roots: pki.CAPool},
 			bootstrapTokens(store, opts.Log.With("component", "authenticator")),
 		},
-		Admission: append(append(auth.Admissions{podSecurity, certadmit.Plugin{Authorizer: authz.authorizer}, nodeDNSSlices{}}, authz.admission...), admissionPolicy),
+		Admission: append(append(auth.Admissions{podSecurity, certadmit.Plugin{Authorizer: authz.authorizer}, nodeDNSSlices{}}, authz.admission...), admissionPolicy, webhooks),
+		Mutating:  webhooks,
 		ServiceAccountTokens: &apiserver.ServiceAccountTokens{
 			Key:     saKey,
 			Issuer:  apiserver.DefaultIssuer,

@@ -1,0 +1,131 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kemudi/kemudi/internal/auth"
+)
+
+// Mutate runs the mutating webhooks that select r, one after another,
+// applying each one's JSONPatch to r.Object (replaced by the patched
+// object). A webhook with reinvocationPolicy IfNeeded is called once more
+// when a webhook after it changed the object, as upstream does.
+func (p *Plugin) Mutate(ctx context.Context, r *auth.AdmissionRequest) error {
+	hooks := p.snap.Load().mutating
+	if len(hooks) == 0 {
+		return nil
+	}
+	m := &mutation{p: p, r: r, nsCache: map[string]labels.Set{}}
+	var before []*hook // IfNeeded webhooks called since the last change
+	reinvoke := map[*hook]bool{}
+	for i, h := range hooks {
+		called, changed, err := m.one(ctx, h, 0, i)
+		if err != nil {
+			return err
+		}
+		if changed {
+			for _, b := range before {
+				reinvoke[b] = true
+			}
+			before = nil
+		}
+		if called && h.reinvoke {
+			before = append(before, h)
+		}
+	}
+	for i, h := range hooks {
+		if !reinvoke[h] {
+			continue
+		}
+		if _, _, err := m.one(ctx, h, 1, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mutation is one write going through the mutating webhooks.
+type mutation struct {
+	p       *Plugin
+	r       *auth.AdmissionRequest
+	nsCache map[string]labels.Set
+	// enc is the request encoded for the current r.Object; nil until
+	// needed.
+	enc *encoded
+}
+
+// one calls h if it selects the request and applies its answer.
+func (m *mutation) one(ctx context.Context, h *hook, round, index int) (called, changed bool, err error) {
+	ok, err := m.p.shouldCall(ctx, h, m.r, m.nsCache)
+	if err != nil || !ok {
+		return false, false, err
+	}
+	if m.r.DryRun && !sideEffectsOK(h) {
+		return false, false, dryRunUnsupported(h.name())
+	}
+	if m.enc == nil {
+		e, err := encode(m.r, m.r.Object)
+		if err != nil {
+			return false, false, err
+		}
+		m.enc = &e
+	}
+	resp, err := m.p.call(ctx, h, m.r, *m.enc)
+	if err != nil {
+		return true, false, m.p.callFailed(ctx, h, err, "mutation", round, index)
+	}
+	m.p.notes(ctx, h, resp.Warnings, resp.AuditAnnotations)
+	if !resp.Allowed {
+		return true, false, denied(h.name(), resp.Result)
+	}
+	changed, err = m.apply(h, resp.Patch)
+	annotateMutation(ctx, h, round, index, changed)
+	return true, changed, err
+}
+
+// apply applies a JSONPatch to the object; a patch that does not apply,
+// or makes an object that does not decode, refuses the write whatever
+// the failurePolicy (as upstream).
+func (m *mutation) apply(h *hook, patch []byte) (bool, error) {
+	if len(patch) == 0 {
+		return false, nil
+	}
+	ops, err := jsonpatch.DecodePatch(patch)
+	if err != nil {
+		return false, apierrors.NewInternalError(err)
+	}
+	if len(ops) == 0 {
+		return false, nil
+	}
+	if m.r.Object == nil {
+		return false, apierrors.NewInternalError(fmt.Errorf("admission webhook %q attempted to modify the object, which is not supported for this operation", h.name()))
+	}
+	patched, err := ops.Apply(m.enc.object)
+	if err != nil {
+		return false, apierrors.NewInternalError(err)
+	}
+	if bytes.Equal(patched, m.enc.object) {
+		return false, nil
+	}
+	obj := newLike(m.r.Object)
+	if err := json.Unmarshal(patched, obj); err != nil {
+		return false, apierrors.NewInternalError(err)
+	}
+	m.r.Object = obj
+	m.enc.object = patched
+	return true, nil
+}
+
+// newLike returns an empty object of obj's Go type.
+func newLike(obj runtime.Object) runtime.Object {
+	return reflect.New(reflect.TypeOf(obj).Elem()).Interface().(runtime.Object)
+}

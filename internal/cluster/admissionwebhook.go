@@ -1,0 +1,46 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kemudi/kemudi/internal/admission/policy"
+	"github.com/kemudi/kemudi/internal/admission/webhook"
+	"github.com/kemudi/kemudi/internal/auth"
+	"github.com/kemudi/kemudi/internal/registry"
+	"github.com/kemudi/kemudi/internal/storage"
+)
+
+// newAdmissionWebhooks builds the admission webhook plugin (mutating and
+// validating), fed from the store's watch cache until ctx ends, and waits
+// until it holds the stored configurations so that no write slips past
+// them at start.
+func newAdmissionWebhooks(ctx context.Context, store *storage.Store, resources []*registry.Resource, authz auth.Authorizer, log *slog.Logger) (*webhook.Plugin, error) {
+	served := map[schema.GroupResource][]string{}
+	for _, r := range resources {
+		gr := schema.GroupResource{Group: r.GroupVersion.Group, Resource: r.Resource}
+		served[gr] = append(served[gr], r.GroupVersion.Version)
+	}
+	p := webhook.New(webhook.Config{
+		Namespaces: policy.NewStoreReader(store, resources),
+		Services:   webhook.StoreResolver{Store: store},
+		Authorizer: authz,
+		Served:     func(gr schema.GroupResource) []string { return served[gr] },
+		Log:        log,
+	})
+	synced := webhook.Feed(ctx, store, p, log)
+	t := time.NewTimer(30 * time.Second)
+	defer t.Stop()
+	select {
+	case <-synced:
+		return p, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+		return nil, fmt.Errorf("load the admission webhook configurations: timed out")
+	}
+}
