@@ -36,8 +36,14 @@ func Compile(crd *apiextensionsv1.CustomResourceDefinition, name string) (*Versi
 	if !hasVersion(crd, name) {
 		return nil, fmt.Errorf("crd %s has no version %q", crd.Name, name)
 	}
+	// Objects are served under the names the CRD's status accepted, as
+	// upstream serves them; before that, under the spec's.
+	kind := crd.Status.AcceptedNames.Kind
+	if kind == "" {
+		kind = crd.Spec.Names.Kind
+	}
 	v := &Version{
-		gvk:                   schema.GroupVersionKind{Group: crd.Spec.Group, Version: name, Kind: crd.Spec.Names.Kind},
+		gvk:                   schema.GroupVersionKind{Group: crd.Spec.Group, Version: name, Kind: kind},
 		preserveUnknownFields: crd.Spec.PreserveUnknownFields,
 	}
 	validation, err := apihelpers.GetSchemaForVersion(crd, name)

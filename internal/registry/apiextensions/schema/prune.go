@@ -12,11 +12,23 @@ import (
 // Prune drops the fields of obj the schema does not know (unless it says
 // x-kubernetes-preserve-unknown-fields), the nulls of non-nullable fields
 // without a default, and unknown fields of metadata (the root's and
-// embedded resources'), as upstream's decoder does. It returns the dropped
-// fields' paths ("spec.foo", "metadata.bar", "spec.items[0].x") for field
-// validation. It fails when metadata does not decode as ObjectMeta (upstream
-// answers 400 to such a body).
+// embedded resources'), as upstream's decoder does with a request body. It
+// returns the dropped fields' paths ("spec.foo", "metadata.bar",
+// "spec.items[0].x") for field validation. It fails when metadata does not
+// decode as ObjectMeta (upstream answers 400 to such a body).
 func (v *Version) Prune(obj map[string]interface{}) (unknown []string, err error) {
+	return v.prune(obj, false)
+}
+
+// PruneStored prunes an object read from storage, as upstream's storage
+// decoder does: like Prune, but malformed metadata fields are dropped
+// rather than refused, and a missing metadata.generation becomes 1.
+func (v *Version) PruneStored(obj map[string]interface{}) error {
+	_, err := v.prune(obj, true)
+	return err
+}
+
+func (v *Version) prune(obj map[string]interface{}, stored bool) (unknown []string, err error) {
 	if obj == nil {
 		return nil, nil
 	}
@@ -25,22 +37,31 @@ func (v *Version) Prune(obj map[string]interface{}) (unknown []string, err error
 	// schema says of it.
 	kind, foundKind := obj["kind"]
 	apiVersion, foundAPIVersion := obj["apiVersion"]
-	meta, foundMeta, metaUnknown, err := schemaobjectmeta.GetObjectMetaWithOptions(obj, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
+	meta, foundMeta, metaUnknown, err := schemaobjectmeta.GetObjectMetaWithOptions(obj, schemaobjectmeta.ObjectMetaOptions{
+		DropMalformedFields:     stored,
+		ReturnUnknownFieldPaths: !stored,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("metadata: %w", err)
 	}
 	unknown = append(unknown, metaUnknown...)
 
 	if !v.preserveUnknownFields && v.structural != nil {
-		unknown = append(unknown, structuralpruning.PruneWithOptions(obj, v.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})...)
+		unknown = append(unknown, structuralpruning.PruneWithOptions(obj, v.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: !stored})...)
 		structuraldefaulting.PruneNonNullableNullsWithoutDefaults(obj, v.structural)
 	}
 	if v.structural != nil {
-		ferr, paths := schemaobjectmeta.CoerceWithOptions(nil, obj, v.structural, false, schemaobjectmeta.CoerceOptions{ReturnUnknownFieldPaths: true})
+		ferr, paths := schemaobjectmeta.CoerceWithOptions(nil, obj, v.structural, false, schemaobjectmeta.CoerceOptions{
+			DropInvalidFields:       stored,
+			ReturnUnknownFieldPaths: !stored,
+		})
 		if ferr != nil {
 			return nil, ferr
 		}
 		unknown = append(unknown, paths...)
+	}
+	if stored && meta != nil && meta.Generation == 0 {
+		meta.Generation = 1
 	}
 
 	if foundKind {

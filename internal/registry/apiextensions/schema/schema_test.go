@@ -341,6 +341,17 @@ func TestCompile(t *testing.T) {
 	if got := v.GroupVersionKind().String(); got != "stable.example.com/v1, Kind=CronTab" {
 		t.Errorf("gvk %s", got)
 	}
+	// The kind checked is the accepted one (the naming controller may not
+	// have accepted a changed kind yet).
+	accepted := crd.DeepCopy()
+	accepted.Spec.Names.Kind = "CronTabNew"
+	accepted.Status.AcceptedNames.Kind = "CronTab"
+	if v, err = Compile(accepted, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := v.GroupVersionKind().Kind; got != "CronTab" {
+		t.Errorf("kind %s, want the accepted CronTab", got)
+	}
 }
 
 func canonical(t testing.TB, o map[string]interface{}) string {
@@ -350,4 +361,16 @@ func canonical(t testing.TB, o map[string]interface{}) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestPruneStored(t *testing.T) {
+	v := compile(t, "crontab-crd.yaml", "v1")
+	o := obj(t, `{"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"my","labels":[1],"bogus":1},"spec":{"cronSpec":"x","foo":1,"template":{"metadata":{"labels":"x"}}}}`)
+	if err := v.PruneStored(o); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"generation":1,"name":"my"},"spec":{"cronSpec":"x","template":{"metadata":{}}}}`
+	if got := canonical(t, o); got != canonical(t, obj(t, want)) {
+		t.Errorf("pruned to\n %s\nwant\n %s", got, canonical(t, obj(t, want)))
+	}
 }
