@@ -15,7 +15,6 @@ import (
 	"k8s.io/kube-openapi/pkg/spec3"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 
-	"github.com/kemudi/kemudi/internal/apiserver/openapi/generated"
 	"github.com/kemudi/kemudi/internal/registry"
 )
 
@@ -67,7 +66,7 @@ func v2Proto(doc []byte) ([]byte, error) {
 func buildV3JSON(resources []*registry.Resource) (map[string][]byte, error) {
 	n := namerFor(resources)
 	// The v3 definitions refer to each other under #/components/schemas.
-	defs := generated.GetOpenAPIDefinitions(func(name string) spec.Ref {
+	defs := definitions(func(name string) spec.Ref {
 		friendly, _ := n.definitionName(name)
 		return spec.MustCreateRef("#/components/schemas/" + common.EscapeJsonPointer(friendly))
 	})
@@ -110,7 +109,7 @@ func buildV2(svcs []*service, n *namer) (*spec.Swagger, error) {
 		CommonResponses: map[int]spec.Response{
 			401: {ResponseProps: spec.ResponseProps{Description: "Unauthorized"}},
 		},
-		GetDefinitions:                 generated.GetOpenAPIDefinitions,
+		GetDefinitions:                 definitions,
 		GetDefinitionName:              n.definitionName,
 		GetOperationIDAndTagsFromRoute: operationIDAndTagsFromRoute,
 		SecurityDefinitions: &spec.SecurityDefinitions{
