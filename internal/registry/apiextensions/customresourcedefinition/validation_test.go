@@ -412,3 +412,50 @@ func TestValidateStatusUpdate(t *testing.T) {
 		t.Errorf("unchanged status: %v", errs)
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	withSchema := func(s string) *apiextensionsv1.CustomResourceDefinition {
+		crd := validCRD(t)
+		crd.Spec.Versions[1].Schema = schemaOf(t, s)
+		return crd
+	}
+	plain := withSchema(`
+  type: object
+  properties:
+    a: {type: string, format: date-time}`)
+	odd := withSchema(`
+  type: object
+  properties:
+    a: {type: string, format: not-a-format}
+    b: {type: integer, format: int128}
+    c:
+      type: array
+      x-kubernetes-list-type: set
+      items: {type: object}`)
+	tests := []struct {
+		name     string
+		crd, old *apiextensionsv1.CustomResourceDefinition
+		want     []string
+	}{
+		{"known formats", plain, nil, nil},
+		{"create", odd, nil, []string{
+			`unrecognized format "int128"`,
+			`unrecognized format "not-a-format"`,
+			`x-kubernetes-list-type: set for items of type "object" is not supported by server-side apply or CEL validation rules`,
+		}},
+		{"update warns about what it adds only", odd, odd, nil},
+		{"update adding them", odd, plain, []string{
+			`unrecognized format "int128"`,
+			`unrecognized format "not-a-format"`,
+			`x-kubernetes-list-type: set for items of type "object" is not supported by server-side apply or CEL validation rules`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Warnings(tt.crd, tt.old)
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("warnings\n got  %q\n want %q", got, tt.want)
+			}
+		})
+	}
+}
