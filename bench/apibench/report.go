@@ -32,8 +32,12 @@ const (
 // Print writes r as a table beside the targets and upstream's figures,
 // then what else the run saw.
 func (r *Result) Print(out io.Writer) {
-	fmt.Fprintf(out, "API server benchmark: %d pods, %d clients, %s, as %s; load %s before, %s after\n",
-		r.Pods, r.Clients, r.Encoding, r.Identity, r.LoadBefore, r.LoadAfter)
+	policy := ""
+	if r.Policy {
+		policy = ", 1 admission policy bound"
+	}
+	fmt.Fprintf(out, "API server benchmark: %d pods, %d clients, %s, as %s%s; load %s before, %s after\n",
+		r.Pods, r.Clients, r.Encoding, r.Identity, policy, r.LoadBefore, r.LoadAfter)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
 	check := func(pass bool) string {

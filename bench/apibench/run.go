@@ -42,6 +42,9 @@ type Options struct {
 	CPUProfile         string
 	CPUProfileDuration time.Duration
 	HeapProfile        string
+	// Policy binds one ValidatingAdmissionPolicy (a CEL rule) to the pod
+	// creates, to measure what a bound policy costs per create.
+	Policy bool
 	// Server configures the server process.
 	Server harness.Options
 	// Progress, if set, receives a line per phase.
@@ -75,6 +78,9 @@ type Result struct {
 	Encoding      string
 	// Identity the create clients acted as.
 	Identity string
+	// Policy is true when a ValidatingAdmissionPolicy was bound to the
+	// creates.
+	Policy bool
 
 	// Created pods; Failed creates, with the first few errors.
 	Created, Failed int
@@ -173,6 +179,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if err := createNamespace(ctx, admin, opts.Namespace); err != nil {
 		return nil, err
+	}
+	if opts.Policy {
+		res.Policy = true
+		progress("binding a ValidatingAdmissionPolicy to pod creates")
+		if err := installPolicy(ctx, admin, opts.Namespace); err != nil {
+			return nil, err
+		}
 	}
 
 	names := make([]string, opts.Pods)
