@@ -17,6 +17,7 @@
 //	v.Default(obj)
 //	errs := v.Validate(ctx, obj, old)              // old nil on create
 //	errs := v.ValidateStatus(ctx, obj, old)        // update of /status
+//	warnings := v.Warnings(obj, old)               // finalizer names, as upstream warns
 //
 //	// an object read from storage (pruned and defaulted on every read, so
 //	// that schema changes apply to stored objects, as upstream does):

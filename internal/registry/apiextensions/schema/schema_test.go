@@ -374,3 +374,35 @@ func TestPruneStored(t *testing.T) {
 		t.Errorf("pruned to\n %s\nwant\n %s", got, canonical(t, obj(t, want)))
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	v := compile(t, "crontab-crd.yaml", "v1")
+	withFinalizers := func(f ...interface{}) map[string]interface{} {
+		o := crontab(t, `{}`)
+		o["metadata"].(map[string]interface{})["finalizers"] = f
+		return o
+	}
+	tests := []struct {
+		name     string
+		obj, old map[string]interface{}
+		want     []string
+	}{
+		{"qualified", withFinalizers("example.com/cleanup", "orphan", "foregroundDeletion", "kubernetes"), nil, nil},
+		{"unqualified", withFinalizers("cleanup", "example.com", "bad name!"), nil, []string{
+			`metadata.finalizers: "bad name!": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`,
+			`metadata.finalizers: "bad name!": prefer a domain-qualified finalizer name to avoid accidental conflicts with other finalizer writers`,
+			`metadata.finalizers: "cleanup": prefer a domain-qualified finalizer name to avoid accidental conflicts with other finalizer writers`,
+			`metadata.finalizers: "example.com": prefer a domain-qualified finalizer name including a path (/) to avoid accidental conflicts with other finalizer writers`,
+		}},
+		{"update warns about added finalizers only", withFinalizers("cleanup", "more"), withFinalizers("cleanup"), []string{
+			`metadata.finalizers: "more": prefer a domain-qualified finalizer name to avoid accidental conflicts with other finalizer writers`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := v.Warnings(tt.obj, tt.old); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("warnings\n got  %q\n want %q", got, tt.want)
+			}
+		})
+	}
+}
