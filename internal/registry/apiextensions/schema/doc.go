@@ -36,5 +36,6 @@
 //
 // OpenAPIV2, OpenAPIV3, MergeV2 and MergeV3 give a CRD's part of
 // /openapi/v2 and /openapi/v3/apis/<group>/<version>, through upstream's
-// OpenAPI builder.
+// OpenAPI builder; TypeConverter gives server-side apply the CRD's list and
+// map types.
 package schema
