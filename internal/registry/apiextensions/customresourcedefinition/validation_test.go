@@ -290,6 +290,73 @@ func TestValidateCreate(t *testing.T) {
 			`spec.versions[1].schema.openAPIV3Schema.properties[replicas].default: Invalid value: 7:  in body should be less than or equal to 5`,
 			`spec.versions[1].schema.openAPIV3Schema.properties[spec].default: Invalid value: {"unknown":1}: must not have unknown fields`,
 		}},
+		{"schema keywords upstream refuses", func(t *testing.T, crd *apiextensionsv1.CustomResourceDefinition) {
+			crd.Spec.Versions[1].Schema = schemaOf(t, `
+  type: object
+  nullable: true
+  additionalProperties: {type: string}
+  properties:
+    a:
+      type: array
+      uniqueItems: true
+      items: {type: string}
+    b:
+      type: object
+      x-kubernetes-preserve-unknown-fields: false
+    c:
+      $ref: "#/definitions/x"`)
+		}, []string{
+			`spec.versions[1].schema.openAPIV3Schema.nullable: Forbidden: nullable cannot be true at the root`,
+			`spec.versions[1].schema.openAPIV3Schema.additionalProperties: Forbidden: additionalProperties and properties are mutual exclusive`,
+			`spec.versions[1].schema.openAPIV3Schema.properties[a].uniqueItems: Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes quadratic`,
+			`spec.versions[1].schema.openAPIV3Schema.properties[b].x-kubernetes-preserve-unknown-fields: Invalid value: false: must be true or undefined`,
+			`spec.versions[1].schema.openAPIV3Schema.properties[c].$ref: Forbidden: $ref is not supported`,
+		}},
+		{"CEL rule fields", func(t *testing.T, crd *apiextensionsv1.CustomResourceDefinition) {
+			crd.Spec.Versions[1].Schema = schemaOf(t, `
+  type: object
+  properties:
+    spec:
+      type: object
+      properties:
+        a: {type: string}
+      x-kubernetes-validations:
+      - rule: "self.a == 'x'"
+        messageExpression: "'ok'"
+      - rule: "self.a == 'x'"
+        reason: FieldValueGone
+      - rule: "self.a == 'x'"
+        fieldPath: ".nosuch"
+      - rule: ""
+      - rule: "self.a == 'x'"
+        message: "two\nlines"`)
+		}, []string{
+			`spec.versions[1].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[1].reason: Unsupported value: "FieldValueGone": supported values: "FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired"`,
+			`spec.versions[1].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[2].fieldPath: Invalid value: ".nosuch": must be a valid path`,
+			`spec.versions[1].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[3].rule: Required value: rule is not specified`,
+			`spec.versions[1].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[4].message: Invalid value: "two\nlines": must not contain line breaks`,
+		}},
+		{"CEL messageExpression that does not compile", func(t *testing.T, crd *apiextensionsv1.CustomResourceDefinition) {
+			crd.Spec.Versions[1].Schema = schemaOf(t, `
+  type: object
+  properties:
+    spec:
+      type: object
+      properties:
+        a: {type: string}
+      x-kubernetes-validations:
+      - rule: "self.a == 'x'"
+        messageExpression: "self.a +"`)
+		}, []string{
+			`spec.versions[1].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].messageExpression: Invalid value: *: messageExpression compilation failed: ERROR: <input>:1:9: Syntax error`,
+		}},
+		{"selectable fields", func(_ *testing.T, crd *apiextensionsv1.CustomResourceDefinition) {
+			crd.Spec.Versions[0].SelectableFields = []apiextensionsv1.SelectableField{{JSONPath: ".spec.cronSpec"}, {JSONPath: ".metadata.name"}, {JSONPath: ".spec.template"}, {JSONPath: ".spec.cronSpec"}}
+		}, []string{
+			`spec.versions[0].selectableFields[1].jsonPath: Invalid value: ".metadata.name": is an invalid path: does not refer to a valid field`,
+			`spec.versions[0].selectableFields[2].jsonPath: Invalid value: ".spec.template": must point to a field of type string, boolean or integer. Enum string fields and strings with formats are allowed.`,
+			`spec.versions[0].selectableFields[3].jsonPath: Duplicate value: ".spec.cronSpec"`,
+		}},
 		{"conversion webhook without client config", func(_ *testing.T, crd *apiextensionsv1.CustomResourceDefinition) {
 			crd.Spec.Conversion = &apiextensionsv1.CustomResourceConversion{Strategy: apiextensionsv1.WebhookConverter}
 		}, []string{
