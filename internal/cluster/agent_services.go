@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	cloudlocal "github.com/kemudi/kemudi/internal/cloud/local"
 	"github.com/kemudi/kemudi/internal/dns"
 	"github.com/kemudi/kemudi/internal/proxy"
 )
@@ -42,8 +43,9 @@ func DefaultNodeServices() NodeServices {
 }
 
 // runWithNodeServices runs node (the runtime and kubelet) and the node's
-// proxy and DNS under one supervisor: the proxy and DNS are restarted
-// whenever they fail, the node's failure stops the agent.
+// proxy, DNS and routes to other nodes' pods under one supervisor: those
+// three are restarted whenever they fail, the node's failure stops the
+// agent.
 func runWithNodeServices(ctx context.Context, cfg *rest.Config, o AgentOptions, node func(context.Context, *rest.Config, AgentOptions) error) error {
 	log := o.Kubelet.Log
 	if log == nil {
@@ -76,6 +78,11 @@ func runWithNodeServices(ctx context.Context, cfg *rest.Config, o AgentOptions, 
 	} else {
 		go forgetNodeDNS(ctx, cfg, name, log)
 	}
+	// The local cloud provider's routes to the other nodes' pods: it
+	// changes nothing while the route table (on the Nodes) is empty.
+	tasks = append(tasks, Task{Name: "routes", Restart: true, Run: func(ctx context.Context) error {
+		return cloudlocal.RunNodeRoutes(ctx, cfg, cloudlocal.NodeRoutesOptions{NodeName: name, NetNSPath: s.Proxy.NetNSPath, Log: log})
+	}})
 	sv := NewSupervisor(log)
 	// Like kube-proxy's and CoreDNS's pods, the proxy and DNS are
 	// restarted for as long as the node runs (backing off up to a

@@ -39,7 +39,20 @@ func TestServiceTraffic(t *testing.T) {
 			return err == nil && out == "True", out
 		})
 	}
-	n2.routePodsFromServer(n)
+	// No route is added by hand: the local cloud provider records each
+	// node's pod CIDR route and node-1's agent puts node-2's into its
+	// kernel (node-2 reaches node-1 through its default route).
+	cidr2 := n.kubectl("get", "node", "node-2", "-o", "jsonpath={.spec.podCIDR}")
+	eventually(t, time.Minute, "node-1's route to node-2's pods", func() (bool, string) {
+		out := run(t, "nsenter", "--net="+n.netnsPath, "ip", "-4", "route", "show", "proto", "107")
+		return cidr2 != "" && strings.Contains(out, cidr2+" via "+agentNodeIP+" dev to-node-2"), out
+	})
+	for node := range nodeIPs {
+		eventuallyKubectl(t, n, time.Minute, node+" NetworkUnavailable False", func() (bool, string) {
+			out, err := n.tryKubectl("get", "node", node, "-o", `jsonpath={.status.conditions[?(@.type=="NetworkUnavailable")].reason}`)
+			return err == nil && out == "RouteCreated", out
+		})
+	}
 
 	// kube-dns exists as upstream's, and its endpoints are the nodes' servers.
 	svc := n.kubectl("get", "svc", "-n", "kube-system", "kube-dns", "-o",
@@ -377,16 +390,6 @@ func (n *serverNode) addAgentNode(name, ip string, flags ...string) *agentNode {
 		"--cgroup-root", cgroupRoot}
 	a.proc = n.startProcess("agent-"+name, "kubelet running", append(args, flags...)...)
 	return a
-}
-
-// routePodsFromServer routes the agent node's pod range through its
-// address on the server's node, as the cloud provider's routes would.
-func (a *agentNode) routePodsFromServer(n *serverNode) {
-	cidr := n.kubectl("get", "node", a.name, "-o", "jsonpath={.spec.podCIDR}")
-	if cidr == "" {
-		a.t.Fatalf("node %s has no podCIDR", a.name)
-	}
-	nsRun(a.t, n.netnsPath, "ip", "route", "replace", cidr, "via", a.ip)
 }
 
 // importImage puts ref into the agent's runtime (the test registry

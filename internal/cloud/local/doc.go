@@ -10,6 +10,12 @@
 // which the service controller reports as a SyncLoadBalancerFailed
 // event: never a silent <pending>.
 //
+// Routes: each node's pod CIDR is routed through its InternalIP. The
+// route controller records the routes on the Nodes (RoutesAnnotation),
+// and each agent puts the other nodes' routes into its own kernel
+// (NodeRoutes): for nodes on one L2 network, pods talk across nodes with
+// no route added by hand.
+//
 // The provider's "cloud" is the cluster itself: the load balancers it
 // made are read back from the services' status after a restart, and
 // each node is its own instance (providerID local://<node name>).

@@ -1,10 +1,12 @@
 package local
 
 import (
+	"fmt"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	cloudprovider "k8s.io/cloud-provider"
 )
@@ -61,7 +63,7 @@ func (o Options) withDefaults() Options {
 }
 
 // Provider is the local cloud provider: a cloudprovider.Interface with
-// load balancers and instances, no routes, no clusters.
+// load balancers, instances and routes, no clusters.
 type Provider struct {
 	opts Options
 
@@ -69,6 +71,10 @@ type Provider struct {
 	// services lists the services, to read back the load balancers made
 	// before a restart (SetInformers).
 	services corelisters.ServiceLister
+	// nodes hold the route table (routes.go); client writes it
+	// (Initialize).
+	nodes  corelisters.NodeLister
+	client kubernetes.Interface
 	// claims are the load balancers, by service key; nil until restored.
 	claims map[string]Claim
 }
@@ -76,6 +82,7 @@ type Provider struct {
 var (
 	_ cloudprovider.Interface    = (*Provider)(nil)
 	_ cloudprovider.InformerUser = (*Provider)(nil)
+	_ cloudprovider.Routes       = (*Provider)(nil)
 )
 
 // New returns a local provider.
@@ -91,10 +98,39 @@ func (p *Provider) SetInformers(f informers.SharedInformerFactory) {
 	inf := f.Core().V1().Services()
 	inf.Informer() // registered before the factory starts
 	p.services = inf.Lister()
+	nodes := f.Core().V1().Nodes()
+	nodes.Informer()
+	p.nodes = nodes.Lister()
 }
 
-// Initialize does nothing: the local provider starts no goroutine.
-func (p *Provider) Initialize(cloudprovider.ControllerClientBuilder, <-chan struct{}) {}
+// Initialize keeps a client for writing the route table; the local
+// provider starts no goroutine.
+func (p *Provider) Initialize(b cloudprovider.ControllerClientBuilder, _ <-chan struct{}) {
+	c, err := b.Client("local-cloud-provider")
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil {
+		p.client = c
+	}
+}
+
+func (p *Provider) apiClient() (kubernetes.Interface, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.client == nil {
+		return nil, fmt.Errorf("local provider: not initialized with an API client")
+	}
+	return p.client, nil
+}
+
+func (p *Provider) nodeLister() (corelisters.NodeLister, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.nodes == nil {
+		return nil, fmt.Errorf("local provider: no node informer (SetInformers)")
+	}
+	return p.nodes, nil
+}
 
 // LoadBalancer returns the provider itself.
 func (p *Provider) LoadBalancer() (cloudprovider.LoadBalancer, bool) { return p, true }
@@ -110,10 +146,6 @@ func (p *Provider) Zones() (cloudprovider.Zones, bool) { return nil, false }
 
 // Clusters is not implemented.
 func (p *Provider) Clusters() (cloudprovider.Clusters, bool) { return nil, false }
-
-// Routes is not implemented yet: the nodes' pod CIDRs are not routed
-// between nodes by the provider.
-func (p *Provider) Routes() (cloudprovider.Routes, bool) { return nil, false }
 
 // ProviderName returns "local".
 func (p *Provider) ProviderName() string { return ProviderName }
