@@ -42,12 +42,11 @@ spec:
         environment: test
 `
 
-// apply runs kubectl apply -f - with doc. Client-side schema validation
-// is off: it downloads the whole OpenAPI document, which fails while the
-// server's OpenAPI lacks the CRD models (not this package's concern).
+// apply runs kubectl apply -f - with doc (kubectl validates it against
+// the server's OpenAPI first).
 func apply(t *testing.T, s *clustertest.Server, doc string) (string, error) {
 	t.Helper()
-	return s.KubectlStdin(strings.NewReader(doc), "apply", "--validate=false", "-f", "-")
+	return s.KubectlStdin(strings.NewReader(doc), "apply", "-f", "-")
 }
 
 // deployment is a deployment of n replicas named name.
