@@ -48,3 +48,41 @@ func BenchmarkPodCreates(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWebhookCreates runs the API server benchmark twice, without
+// and with a validating admission webhook on loopback called on every
+// pod create, and reports what the webhook adds to the create latency
+// (issue 15's target: at most 2 ms at p99). JSON clients.
+func BenchmarkWebhookCreates(b *testing.B) {
+	opts, err := FromEnv()
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts.Server.Binary = kemudiBinary(b)
+	var plain, hooked *Result
+	for range b.N {
+		opts.Webhook = false
+		if plain, err = Run(context.Background(), opts); err != nil {
+			b.Fatal(err)
+		}
+		opts.Webhook = true
+		if hooked, err = Run(context.Background(), opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, r := range []*Result{plain, hooked} {
+		var table strings.Builder
+		r.Print(&table)
+		b.Log("\n" + table.String())
+		if r.Lost > 0 || r.Failed > 0 {
+			b.Errorf("%d creates failed, %d events lost", r.Failed, r.Lost)
+		}
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(ms(plain.Create.P99), "p99-ms")
+	b.ReportMetric(ms(hooked.Create.P99), "webhook-p99-ms")
+	b.ReportMetric(ms(hooked.Create.P99-plain.Create.P99), "added-p99-ms")
+	b.ReportMetric(ms(hooked.Create.P50-plain.Create.P50), "added-p50-ms")
+	b.ReportMetric(plain.CreatesPerSec, "creates/s")
+	b.ReportMetric(hooked.CreatesPerSec, "webhook-creates/s")
+}

@@ -36,6 +36,9 @@ func (r *Result) Print(out io.Writer) {
 	if r.Policy {
 		policy = ", 1 admission policy bound"
 	}
+	if r.Webhook {
+		policy += ", 1 validating webhook on loopback"
+	}
 	fmt.Fprintf(out, "API server benchmark: %d pods, %d clients, %s, as %s%s; load %s before, %s after\n",
 		r.Pods, r.Clients, r.Encoding, r.Identity, policy, r.LoadBefore, r.LoadAfter)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -76,6 +79,9 @@ func (r *Result) Print(out io.Writer) {
 	fmt.Fprintf(out, "connections: the %d create clients dialed %d (%d to %d each); %d established to the server after the creates (create clients, watch, admin and harness clients)\n",
 		r.Clients, r.TotalDials, r.MinDials, r.MaxDials, r.Established)
 	fmt.Fprintf(out, "memory: start %s; idle %s; after %s\n", r.MemStart, r.MemIdle, r.MemAfter)
+	if r.Webhook {
+		fmt.Fprintf(out, "webhook: called %d times (probes included)\n", r.WebhookCalls)
+	}
 	if r.Elapsed > 0 {
 		cores := func(d time.Duration) float64 { return d.Seconds() / r.Elapsed.Seconds() }
 		fmt.Fprintf(out, "cpu over the %s from first create to last event: server %.1fs (%.2f cores), benchmark client %.1fs (%.2f), other processes %.1fs (%.2f)\n",

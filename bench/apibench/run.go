@@ -45,6 +45,10 @@ type Options struct {
 	// Policy binds one ValidatingAdmissionPolicy (a CEL rule) to the pod
 	// creates, to measure what a bound policy costs per create.
 	Policy bool
+	// Webhook registers one validating admission webhook (on loopback,
+	// allowing everything) for the pod creates, to measure what calling
+	// a webhook costs per create.
+	Webhook bool
 	// Server configures the server process.
 	Server harness.Options
 	// Progress, if set, receives a line per phase.
@@ -81,6 +85,10 @@ type Result struct {
 	// Policy is true when a ValidatingAdmissionPolicy was bound to the
 	// creates.
 	Policy bool
+	// Webhook is true when a validating webhook was called on every
+	// create; WebhookCalls counts its calls.
+	Webhook      bool
+	WebhookCalls int64
 
 	// Created pods; Failed creates, with the first few errors.
 	Created, Failed int
@@ -186,6 +194,16 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if err := installPolicy(ctx, admin, opts.Namespace); err != nil {
 			return nil, err
 		}
+	}
+
+	if opts.Webhook {
+		res.Webhook = true
+		progress("registering a validating webhook for pod creates")
+		ws, err := installWebhook(ctx, admin, opts.Namespace)
+		if err != nil {
+			return nil, err
+		}
+		defer func() { res.WebhookCalls = ws.calls.Load(); ws.Close() }()
 	}
 
 	names := make([]string, opts.Pods)
