@@ -9,7 +9,8 @@ import (
 
 // FuzzVersion feeds arbitrary JSON bodies through what the server does with
 // a custom object (prune, default, validate on create, update and status
-// update): nothing may panic, whatever the body.
+// update, warnings, and reading it back from storage): nothing may panic,
+// whatever the body.
 func FuzzVersion(f *testing.F) {
 	for _, seed := range [][2]string{
 		{`{"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"a"},"spec":{"cronSpec":"* * * * *","replicas":1,"minReplicas":2}}`, `{}`},
@@ -27,12 +28,16 @@ func FuzzVersion(f *testing.F) {
 	}
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, body, oldBody string) {
-		obj, old := map[string]interface{}{}, map[string]interface{}{}
+		obj, old, stored := map[string]interface{}{}, map[string]interface{}{}, map[string]interface{}{}
 		if utiljson.Unmarshal([]byte(body), &obj) != nil || utiljson.Unmarshal([]byte(oldBody), &old) != nil {
 			return
 		}
 		if obj == nil || old == nil { // the body was "null"
 			return
+		}
+		_ = utiljson.Unmarshal([]byte(body), &stored)
+		if v.PruneStored(stored) == nil {
+			v.Default(stored)
 		}
 		if _, err := v.Prune(obj); err != nil {
 			return // the server answers 400
@@ -43,5 +48,6 @@ func FuzzVersion(f *testing.F) {
 		v.Validate(ctx, obj, nil)
 		v.Validate(ctx, obj, old)
 		v.ValidateStatus(ctx, obj, old)
+		v.Warnings(obj, old)
 	})
 }
