@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
@@ -24,6 +25,13 @@ type webhookServer struct {
 type answer func(w http.ResponseWriter, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse
 
 func startWebhookServer(t *testing.T, routes map[string]answer) *webhookServer {
+	t.Helper()
+	return startWebhookServerTLS(t, routes, nil)
+}
+
+// startWebhookServerTLS is startWebhookServer with a TLS configuration of
+// the test's own (nil: httptest's certificate).
+func startWebhookServerTLS(t *testing.T, routes map[string]answer, tlsConfig *tls.Config) *webhookServer {
 	t.Helper()
 	ws := &webhookServer{requests: map[string][]*admissionv1.AdmissionRequest{}}
 	mux := http.NewServeMux()
@@ -49,6 +57,7 @@ func startWebhookServer(t *testing.T, routes map[string]answer) *webhookServer {
 	}
 	ws.Server = httptest.NewUnstartedServer(mux)
 	ws.EnableHTTP2 = true
+	ws.TLS = tlsConfig
 	ws.StartTLS()
 	t.Cleanup(ws.Close)
 	return ws

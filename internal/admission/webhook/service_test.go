@@ -1,0 +1,113 @@
+package webhook_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	regv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kemudi/kemudi/internal/admission/webhook"
+	"github.com/kemudi/kemudi/internal/auth"
+)
+
+// throwawayCA makes a CA and a serving certificate it signs for dnsName.
+func throwawayCA(t *testing.T, dnsName string) (caPEM []byte, cert tls.Certificate) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "webhook test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: dnsName}, DNSNames: []string{dnsName},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// loopbackResolver stands in for a service's EndpointSlices: it sends
+// every service to one loopback address (the API server refuses loopback
+// endpoints in EndpointSlices).
+type loopbackResolver struct {
+	addr string
+	got  []string
+}
+
+func (r *loopbackResolver) Resolve(_ context.Context, namespace, name string, port int32) (string, error) {
+	r.got = append(r.got, namespace+"/"+name)
+	if name != "hooksvc" || port != 8443 {
+		return "", &net.AddrError{Err: "no endpoints available for service " + name}
+	}
+	return r.addr, nil
+}
+
+// TestServiceWebhook: a webhook given as a service is dialled at the
+// address the service resolves to, and its certificate is checked for
+// <service>.<namespace>.svc against the caBundle.
+func TestServiceWebhook(t *testing.T) {
+	cases := []struct {
+		name    string
+		certFor string
+		wantErr string
+	}{
+		{name: "service name", certFor: "hooksvc.webhooks.svc", wantErr: `admission webhook "svc.example.com" denied the request: label forbidden is not allowed`},
+		{name: "wrong name", certFor: "other.webhooks.svc", wantErr: `Internal error occurred: failed calling webhook "svc.example.com": failed to call webhook: Post "https://hooksvc.webhooks.svc:8443/deny?timeout=10s": tls: failed to verify certificate: x509: certificate is valid for other.webhooks.svc, not hooksvc.webhooks.svc`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ca, cert := throwawayCA(t, tc.certFor)
+			ws := startWebhookServerTLS(t, routes(), &tls.Config{Certificates: []tls.Certificate{cert}})
+			res := &loopbackResolver{addr: ws.Listener.Addr().String()}
+			p := webhook.New(webhook.Config{Services: res})
+			path := "/deny"
+			port := int32(8443)
+			p.SetValidating(&regv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "svc"}, Webhooks: []regv1.ValidatingWebhook{{
+				Name: "svc.example.com",
+				ClientConfig: regv1.WebhookClientConfig{
+					Service:  &regv1.ServiceReference{Namespace: "webhooks", Name: "hooksvc", Path: &path, Port: &port},
+					CABundle: ca,
+				},
+				Rules: []regv1.RuleWithOperations{{
+					Operations: []regv1.OperationType{regv1.OperationAll},
+					Rule:       regv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
+				}},
+				SideEffects:             ptr(regv1.SideEffectClassNone),
+				AdmissionReviewVersions: []string{"v1"},
+			}}})
+			cm := configMap("cm", map[string]string{"forbidden": "1"})
+			cm.Namespace = "default"
+			err := p.Admit(context.Background(), &auth.AdmissionRequest{
+				User: &auth.User{Name: "alice"}, Operation: auth.Create, Resource: "configmaps", Version: "v1",
+				Kind: schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, Namespaced: true,
+				Namespace: "default", Name: "cm", Object: cm, Options: &metav1.CreateOptions{},
+			})
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+				t.Fatalf("got %v, want %q", err, tc.wantErr)
+			}
+			if len(res.got) == 0 || res.got[0] != "webhooks/hooksvc" {
+				t.Errorf("resolved %q", res.got)
+			}
+		})
+	}
+}
