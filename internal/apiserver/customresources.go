@@ -45,6 +45,15 @@ type customResources struct {
 	// current snapshot was built from.
 	mu          sync.Mutex
 	fingerprint string
+	// built are the endpoints of the current snapshot by buildKey: a CRD
+	// whose serving did not change (a status condition did) keeps its
+	// compiled schema.
+	built map[string]*endpoint
+}
+
+// buildKey names what an endpoint of a CRD version is built from.
+func buildKey(crd *apiextensionsv1.CustomResourceDefinition, version string, terminating bool) string {
+	return fmt.Sprintf("%s/%d/%s/%t/%v", crd.UID, crd.Generation, version, terminating, crd.Status.AcceptedNames)
 }
 
 var crdPrefix = storage.Prefix + customresourcedefinition.StoragePrefix + "/"
@@ -147,7 +156,7 @@ func (s *Server) syncCRDs(ctx context.Context, resourceVersion string) (int64, e
 	return res.Rev, nil
 }
 
-// buildSnapshot serves the built-in resources and every served version of
+// buildSnapshot (called with s.crs.mu held) serves the built-in resources and every served version of
 // the established CRDs. A built-in resource wins over a CRD of the same
 // group, version and resource.
 func (s *Server) buildSnapshot(crds []*apiextensionsv1.CustomResourceDefinition) *apiSnapshot {
@@ -156,25 +165,32 @@ func (s *Server) buildSnapshot(crds []*apiextensionsv1.CustomResourceDefinition)
 		eps[k] = ep
 	}
 	var custom []*endpoint
+	built := map[string]*endpoint{}
+	defer func() { s.crs.built = built }()
 	for _, crd := range crds {
 		if !customresourcedefinition.IsTrue(crd, apiextensionsv1.Established) {
 			continue
 		}
 		terminating := customresourcedefinition.IsTrue(crd, apiextensionsv1.Terminating)
 		for _, v := range customresource.ServedVersions(crd) {
-			r, err := customresource.Resource(crd, v)
-			if err != nil {
-				s.log.Warn("custom resource not served", "crd", crd.Name, "version", v, "err", err)
-				continue
+			bk := buildKey(crd, v, terminating)
+			ep, ok := s.crs.built[bk]
+			if !ok {
+				r, err := customresource.Resource(crd, v)
+				if err != nil {
+					s.log.Warn("custom resource not served", "crd", crd.Name, "version", v, "err", err)
+					continue
+				}
+				ep = newEndpoint(r)
+				ep.custom = &customEndpoint{crd: crd.Name, terminating: terminating}
 			}
-			k := endpointKey(r.GroupVersion.Group, r.GroupVersion.Version, r.Resource)
+			k := endpointKey(ep.GroupVersion.Group, ep.GroupVersion.Version, ep.Resource.Resource)
 			if _, taken := eps[k]; taken {
 				s.log.Warn("custom resource not served: its group, version and resource are served already", "crd", crd.Name, "resource", k)
 				continue
 			}
-			ep := newEndpoint(r)
-			ep.custom = &customEndpoint{crd: crd.Name, terminating: terminating}
 			eps[k] = ep
+			built[bk] = ep
 			custom = append(custom, ep)
 		}
 	}
@@ -213,7 +229,7 @@ func (s *Server) lookupEndpoint(ctx context.Context, info *requestInfo) (*endpoi
 }
 
 // customOutput checks what a request to a custom resource may get: JSON
-// and YAML (protobuf only for meta.k8s.io transformations), and no
+// and YAML (protobuf only for PartialObjectMetadata), and no
 // creates while its CRD is being deleted.
 func (s *Server) customOutput(r *http.Request, info *requestInfo, ep *endpoint, out output) (output, error) {
 	if ep.custom.terminating && info.Verb == "create" {
@@ -221,7 +237,7 @@ func (s *Server) customOutput(r *http.Request, info *requestInfo, ep *endpoint, 
 		err.ErrStatus.Message = fmt.Sprintf("%v not allowed while custom resource definition is terminating", info.Verb)
 		return out, err
 	}
-	if out.mediaType != mediaProtobuf || out.as != "" {
+	if out.mediaType != mediaProtobuf || out.as == "PartialObjectMetadata" || out.as == "PartialObjectMetadataList" {
 		return out, nil
 	}
 	o, ok := negotiateWith(r, false)

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kemudi/kemudi/internal/registry"
+	crdschema "github.com/kemudi/kemudi/internal/registry/apiextensions/schema"
 )
 
 // Resource returns the resource that serves version of crd, under the
@@ -63,14 +64,20 @@ func Resource(crd *apiextensionsv1.CustomResourceDefinition, version string) (*r
 			return l
 		},
 		Table: table(v.AdditionalPrinterColumns),
-		Hooks: registry.Hooks{
+	}
+	if compiled, err := crdschema.Compile(crd, v.Name); err == nil {
+		r.Hooks, r.StatusHooks = schemaHooks(compiled)
+	} else {
+		// Validation refuses such a CRD; one stored before is served
+		// without its schema rather than not at all.
+		r.Hooks = registry.Hooks{
 			Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
 				return validateScale(v, obj.(*unstructured.Unstructured))
 			},
 			ValidateUpdate: func(_ context.Context, obj, _ runtime.Object) field.ErrorList {
 				return validateScale(v, obj.(*unstructured.Unstructured))
 			},
-		},
+		}
 	}
 	if sub := v.Subresources; sub != nil {
 		r.HasStatus = sub.Status != nil

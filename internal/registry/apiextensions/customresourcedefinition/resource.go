@@ -11,6 +11,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kemudi/kemudi/internal/registry"
 	"github.com/kemudi/kemudi/internal/registry/printers"
@@ -45,6 +46,21 @@ func Resource() *registry.Resource {
 			},
 			PrepareForUpdate: func(_ context.Context, obj, _ runtime.Object) {
 				addStoredVersion(obj.(*apiextensionsv1.CustomResourceDefinition))
+			},
+			Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
+				return ValidateCreate(obj.(*apiextensionsv1.CustomResourceDefinition))
+			},
+			ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
+				return ValidateUpdate(obj.(*apiextensionsv1.CustomResourceDefinition), old.(*apiextensionsv1.CustomResourceDefinition))
+			},
+			Warnings: func(_ context.Context, obj, old runtime.Object) []string {
+				o, _ := old.(*apiextensionsv1.CustomResourceDefinition)
+				return Warnings(obj.(*apiextensionsv1.CustomResourceDefinition), o)
+			},
+		},
+		StatusHooks: registry.StatusHooks{
+			ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
+				return ValidateStatusUpdate(obj.(*apiextensionsv1.CustomResourceDefinition), old.(*apiextensionsv1.CustomResourceDefinition))
 			},
 		},
 		Deletion: &registry.Deletion{
