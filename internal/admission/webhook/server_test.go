@@ -24,14 +24,14 @@ type webhookServer struct {
 // answer decides a webhook's response to one request.
 type answer func(w http.ResponseWriter, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse
 
-func startWebhookServer(t *testing.T, routes map[string]answer) *webhookServer {
+func startWebhookServer(t testing.TB, routes map[string]answer) *webhookServer {
 	t.Helper()
 	return startWebhookServerTLS(t, routes, nil)
 }
 
 // startWebhookServerTLS is startWebhookServer with a TLS configuration of
 // the test's own (nil: httptest's certificate).
-func startWebhookServerTLS(t *testing.T, routes map[string]answer, tlsConfig *tls.Config) *webhookServer {
+func startWebhookServerTLS(t testing.TB, routes map[string]answer, tlsConfig *tls.Config) *webhookServer {
 	t.Helper()
 	ws := &webhookServer{requests: map[string][]*admissionv1.AdmissionRequest{}}
 	mux := http.NewServeMux()
