@@ -1,0 +1,288 @@
+package apibench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+
+	"github.com/kemudi/kemudi/bench/harness"
+)
+
+// CRDResult is what the custom resource run measured: pods and custom
+// objects created by the same clients on the same server, and 100 CRDs
+// installed at once.
+type CRDResult struct {
+	Objects, Clients int
+	// PodsPerSec and CustomPerSec are create rates; their p99 latencies.
+	PodsPerSec, CustomPerSec float64
+	PodP99, CustomP99        time.Duration
+	PodFailed, CustomFailed  int
+	Errors                   []string
+	// CRDs installed at once, and how long until all were Established.
+	CRDs        int
+	Established time.Duration
+	// RSS of the server idle before and 5 s after installing the CRDs.
+	RSSBefore, RSSAfter   uint64
+	LoadBefore, LoadAfter string
+}
+
+// Print writes r as a few lines.
+func (r *CRDResult) Print(w io.Writer) {
+	fmt.Fprintf(w, "load before: %s\n", r.LoadBefore)
+	fmt.Fprintf(w, "%d CRDs established in %s; rss %.1f -> %.1f MiB (+%.1f MiB)\n", r.CRDs, r.Established.Round(time.Millisecond),
+		harness.MiB(r.RSSBefore), harness.MiB(r.RSSAfter), harness.MiB(r.RSSAfter)-harness.MiB(r.RSSBefore))
+	fmt.Fprintf(w, "pods:           %d (%d clients, json): %.0f creates/s, p99 %.1f ms, failed %d\n", r.Objects, r.Clients, r.PodsPerSec, ms(r.PodP99), r.PodFailed)
+	fmt.Fprintf(w, "custom objects: %d (%d clients, json, 20-field schema, 2 CEL rules): %.0f creates/s, p99 %.1f ms, failed %d\n", r.Objects, r.Clients, r.CustomPerSec, ms(r.CustomP99), r.CustomFailed)
+	if r.PodsPerSec > 0 {
+		fmt.Fprintf(w, "custom objects / pods: %.0f%%\n", 100*r.CustomPerSec/r.PodsPerSec)
+	}
+	fmt.Fprintf(w, "load after: %s\n", r.LoadAfter)
+	for _, e := range r.Errors {
+		fmt.Fprintf(w, "error: %s\n", e)
+	}
+}
+
+var benchGVR = schema.GroupVersionResource{Group: "bench.kemudi.io", Version: "v1", Resource: "widgets"}
+
+// RunCustomResources starts a server, installs 100 CRDs at once, then
+// creates opts.Pods pods and as many custom objects with opts.Clients
+// clients, and stops it.
+func RunCustomResources(ctx context.Context, opts Options) (*CRDResult, error) {
+	opts.defaults()
+	progress := func(format string, args ...any) {
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "apibench: "+format+"\n", args...)
+		}
+	}
+	res := &CRDResult{Objects: opts.Pods, Clients: opts.Clients, CRDs: 100, LoadBefore: harness.LoadAvg()}
+	serverOpts := opts.Server
+	if serverOpts.Role == "" {
+		serverOpts.Role = "apiserver"
+	}
+	srv, err := harness.Start(ctx, serverOpts)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	progress("ready on %s; settling %s", srv.URL, opts.Settle)
+	time.Sleep(opts.Settle)
+	mem, err := srv.Memory()
+	if err != nil {
+		return nil, err
+	}
+	res.RSSBefore = mem.RSS
+	ext, err := apiextensionsclient.NewForConfig(benchConfig(srv.Config, "crds"))
+	if err != nil {
+		return nil, err
+	}
+
+	progress("installing %d CRDs at once", res.CRDs)
+	start := time.Now()
+	var wg sync.WaitGroup
+	errc := make(chan error, res.CRDs+1)
+	for i := 0; i < res.CRDs; i++ {
+		wg.Go(func() {
+			crd := benchCRD(fmt.Sprintf("gadget%03ds", i), "bench.kemudi.io")
+			if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+				errc <- err
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return nil, fmt.Errorf("create CRD: %w", err)
+	default:
+	}
+	if err := waitEstablished(ctx, ext, res.CRDs); err != nil {
+		return nil, err
+	}
+	res.Established = time.Since(start)
+	time.Sleep(opts.Settle)
+	if mem, err = srv.Memory(); err != nil {
+		return nil, err
+	}
+	res.RSSAfter = mem.RSS
+	progress("established in %s", res.Established)
+
+	if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, benchCRD("widgets", "bench.kemudi.io"), metav1.CreateOptions{}); err != nil {
+		return nil, err
+	}
+	if err := waitEstablished(ctx, ext, res.CRDs+1); err != nil {
+		return nil, err
+	}
+	var warnings atomic.Int64
+	admin, err := newClient(srv.Config, "admin", false, &warnings)
+	if err != nil {
+		return nil, err
+	}
+	if err := createNamespace(ctx, admin, opts.Namespace); err != nil {
+		return nil, err
+	}
+	typed := make([]*client, opts.Clients)
+	dyn := make([]dynamic.Interface, opts.Clients)
+	for i := range typed {
+		if typed[i], err = newClient(srv.Config, fmt.Sprint(i), false, &warnings); err != nil {
+			return nil, err
+		}
+		if dyn[i], err = dynamic.NewForConfig(benchConfig(srv.Config, fmt.Sprint("dyn", i))); err != nil {
+			return nil, err
+		}
+	}
+	progress("creating %d pods", opts.Pods)
+	res.PodsPerSec, res.PodP99, res.PodFailed = createAll(ctx, opts.Pods, opts.Clients, func(c, i int) error {
+		_, err := typed[c].CoreV1().Pods(opts.Namespace).Create(ctx, smallPod(opts.Namespace, fmt.Sprintf("bench-%06d", i)), metav1.CreateOptions{})
+		return err
+	}, &res.Errors)
+	progress("creating %d custom objects", opts.Pods)
+	res.CustomPerSec, res.CustomP99, res.CustomFailed = createAll(ctx, opts.Pods, opts.Clients, func(c, i int) error {
+		_, err := dyn[c].Resource(benchGVR).Namespace(opts.Namespace).Create(ctx, widget(opts.Namespace, fmt.Sprintf("bench-%06d", i)), metav1.CreateOptions{})
+		return err
+	}, &res.Errors)
+	res.LoadAfter = harness.LoadAvg()
+	_ = srv.Stop()
+	return res, nil
+}
+
+// createAll runs n creates on clients workers and returns the rate, the
+// p99 latency and the failures.
+func createAll(ctx context.Context, n, clients int, create func(client, i int) error, errs *[]string) (float64, time.Duration, int) {
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var failed atomic.Int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	began := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				t := time.Now()
+				err := create(c, i)
+				lat[i] = time.Since(t)
+				if err != nil {
+					failed.Add(1)
+					mu.Lock()
+					if len(*errs) < maxErrors {
+						*errs = append(*errs, err.Error())
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(began)
+	return float64(n-int(failed.Load())) / elapsed.Seconds(), Summarize(lat).P99, int(failed.Load())
+}
+
+func waitEstablished(ctx context.Context, ext apiextensionsclient.Interface, want int) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		list, err := ext.ApiextensionsV1().CustomResourceDefinitions().List(ctx, metav1.ListOptions{})
+		if err == nil {
+			n := 0
+			for _, crd := range list.Items {
+				for _, c := range crd.Status.Conditions {
+					if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+						n++
+					}
+				}
+			}
+			if n >= want {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("CRDs not established after 2 minutes (%v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// benchConfig is a client config on a connection of its own, loopback
+// only, without client-side rate limits.
+func benchConfig(base *rest.Config, name string) *rest.Config {
+	cfg := rest.CopyConfig(base)
+	cfg.QPS, cfg.Burst = -1, 0
+	cfg.UserAgent = "kemudi-apibench/" + name
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return nil, fmt.Errorf("apibench dials loopback only, not %s", addr)
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+	return cfg
+}
+
+// benchCRD is a namespaced CRD whose schema has 20 fields and 2 CEL rules.
+func benchCRD(plural, group string) *apiextensionsv1.CustomResourceDefinition {
+	props := map[string]apiextensionsv1.JSONSchemaProps{}
+	for i := 1; i <= 20; i++ {
+		p := apiextensionsv1.JSONSchemaProps{Type: "string", MaxLength: ptr(int64(64))}
+		if i%2 == 0 {
+			p = apiextensionsv1.JSONSchemaProps{Type: "integer", Minimum: ptr(0.0)}
+		}
+		props[fmt.Sprintf("f%02d", i)] = p
+	}
+	kind := strings.ToUpper(plural[:1]) + strings.TrimSuffix(plural[1:], "s")
+	return &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: plural + "." + group},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: group, Scope: apiextensionsv1.NamespaceScoped,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: plural, Kind: kind},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
+				Name: "v1", Served: true, Storage: true,
+				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+					Type: "object",
+					Properties: map[string]apiextensionsv1.JSONSchemaProps{"spec": {
+						Type: "object", Properties: props,
+						XValidations: apiextensionsv1.ValidationRules{
+							{Rule: "self.f02 <= self.f04 + 1000", Message: "f02 too large"},
+							{Rule: "!has(self.f01) || self.f01.startsWith('w')", Message: "f01 must start with w"},
+						},
+					}},
+				}},
+			}},
+		},
+	}
+}
+
+func widget(ns, name string) *unstructured.Unstructured {
+	spec := map[string]interface{}{}
+	for i := 1; i <= 20; i++ {
+		if i%2 == 0 {
+			spec[fmt.Sprintf("f%02d", i)] = int64(i)
+		} else {
+			spec[fmt.Sprintf("f%02d", i)] = fmt.Sprintf("w-value-%d", i)
+		}
+	}
+	return &unstructured.Unstructured{Object: map[string]interface{}{
+		"apiVersion": "bench.kemudi.io/v1", "kind": "Widget",
+		"metadata": map[string]interface{}{"name": name, "namespace": ns, "labels": map[string]interface{}{"app": "apibench"}},
+		"spec":     spec,
+	}}
+}
+
+func ptr[T any](v T) *T { return &v }
