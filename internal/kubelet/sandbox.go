@@ -105,66 +105,21 @@ func portMappings(pod *corev1.Pod) []*runtimeapi.PortMapping {
 	return out
 }
 
-// dnsConfig is the pod's resolv.conf by its dnsPolicy, as upstream.
+// dnsConfig is the pod's resolv.conf by its dnsPolicy, as upstream
+// (dns.go); what had to be cut is told in the pod's events.
 func (k *Kubelet) dnsConfig(pod *corev1.Pod) *runtimeapi.DNSConfig {
-	policy := pod.Spec.DNSPolicy
-	if policy == "" {
-		policy = corev1.DNSClusterFirst
-	}
-	if policy == corev1.DNSClusterFirst && pod.Spec.HostNetwork {
-		policy = corev1.DNSDefault
-	}
-	if policy == corev1.DNSClusterFirstWithHostNet {
-		policy = corev1.DNSClusterFirst
-	}
-	cfg := &runtimeapi.DNSConfig{}
-	switch policy {
-	case corev1.DNSClusterFirst:
-		if len(k.opts.ClusterDNS) == 0 {
-			cfg = hostDNS()
-			break
-		}
-		d := k.opts.ClusterDomain
-		cfg.Servers = append(cfg.Servers, k.opts.ClusterDNS...)
-		cfg.Searches = []string{pod.Namespace + ".svc." + d, "svc." + d, d}
-		cfg.Options = []string{"ndots:5"}
-	case corev1.DNSDefault:
-		cfg = hostDNS()
-	}
-	if c := pod.Spec.DNSConfig; c != nil {
-		cfg.Servers = append(cfg.Servers, c.Nameservers...)
-		cfg.Searches = append(cfg.Searches, c.Searches...)
-		for _, o := range c.Options {
-			if o.Value != nil {
-				cfg.Options = append(cfg.Options, o.Name+":"+*o.Value)
-			} else {
-				cfg.Options = append(cfg.Options, o.Name)
-			}
-		}
-	}
-	return cfg
-}
-
-// hostDNS is the node's own resolv.conf.
-func hostDNS() *runtimeapi.DNSConfig {
-	cfg := &runtimeapi.DNSConfig{}
-	b, err := os.ReadFile("/etc/resolv.conf")
+	path := k.resolvConfPath()
+	host, err := readHostDNS(path)
 	if err != nil {
-		return cfg
+		k.log.Warn("read the host's resolv.conf", "path", path, "err", err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		switch f[0] {
-		case "nameserver":
-			cfg.Servers = append(cfg.Servers, f[1])
-		case "search":
-			cfg.Searches = append(cfg.Searches, f[1:]...)
-		case "options":
-			cfg.Options = append(cfg.Options, f[1:]...)
-		}
+	cfg, warnings := podDNS(pod, dnsInput{
+		Host: host, NoHostFile: path == "",
+		ClusterDNS: k.opts.ClusterDNS, ClusterDomain: k.opts.ClusterDomain, NodeIPv6Only: ipv6Only(k.opts.NodeIPs),
+	})
+	for _, w := range warnings {
+		reason, msg, _ := strings.Cut(w, ": ")
+		k.recorder.Event(pod, corev1.EventTypeWarning, reason, msg)
 	}
 	return cfg
 }
