@@ -41,7 +41,9 @@ func TestValidateWebhooks(t *testing.T) {
 		{"service without namespace", func(w *admissionv1.ValidatingWebhook) {
 			w.ClientConfig = admissionv1.WebhookClientConfig{Service: &admissionv1.ServiceReference{Name: "svc"}}
 		}, []string{"webhooks[0].clientConfig.service.namespace: Required value"}},
-		{"wildcard with others", func(w *admissionv1.ValidatingWebhook) { w.Rules[0].Operations = []admissionv1.OperationType{"*", "CREATE"} }, []string{"webhooks[0].rules[0].operations: Invalid value"}},
+		{"wildcard with others", func(w *admissionv1.ValidatingWebhook) {
+			w.Rules[0].Operations = []admissionv1.OperationType{"*", "CREATE"}
+		}, []string{"webhooks[0].rules[0].operations: Invalid value"}},
 		{"unknown operation", func(w *admissionv1.ValidatingWebhook) { w.Rules[0].Operations = []admissionv1.OperationType{"PATCH"} }, []string{"webhooks[0].rules[0].operations[0]: Unsupported value"}},
 		{"overlapping subresources", func(w *admissionv1.ValidatingWebhook) { w.Rules[0].Resources = []string{"pods/*", "pods/status"} }, []string{"webhooks[0].rules[0].resources[1]: Invalid value"}},
 		{"*/* with others", func(w *admissionv1.ValidatingWebhook) { w.Rules[0].Resources = []string{"*/*", "pods"} }, []string{"webhooks[0].rules[0].resources: Invalid value"}},
