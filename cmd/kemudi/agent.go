@@ -48,6 +48,9 @@ func (af *agentFlags) options(f *pflag.FlagSet, dataDir string) (cluster.AgentOp
 	if !f.Changed("root-dir") {
 		k.RootDir = filepath.Join(dataDir, "agent", "kubelet")
 	}
+	if !f.Changed("pod-manifest-path") {
+		k.PodManifestPath = filepath.Join(dataDir, "agent", "pod-manifests")
+	}
 	rt := af.runtime
 	rt.Root = filepath.Join(dataDir, "agent", "runtime")
 	return cluster.AgentOptions{

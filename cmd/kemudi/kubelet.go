@@ -46,6 +46,7 @@ type kubeletFlags struct {
 	o                            kubelet.Options
 	nodeIPs, taints              []string
 	kubeReserved, systemReserved map[string]string
+	housekeeping                 housekeepingFlags
 }
 
 func (kf *kubeletFlags) register(f *pflag.FlagSet, defaults kubelet.Options) {
@@ -67,6 +68,7 @@ func (kf *kubeletFlags) register(f *pflag.FlagSet, defaults kubelet.Options) {
 	f.DurationVar(&o.StatusInterval, "node-status-update-frequency", o.StatusInterval, "how often the node's status is computed")
 	f.Int32Var(&o.Port, "kubelet-port", o.Port, "port of the kubelet's HTTPS API (logs, exec, attach, port-forward, stats); 0 serves none")
 	f.DurationVar(&o.SyncFrequency, "sync-frequency", o.SyncFrequency, "how often each pod is synced without a change")
+	kf.housekeeping.register(f, o)
 }
 
 // options checks the flags that need parsing and returns the options.
@@ -88,6 +90,9 @@ func (kf *kubeletFlags) options() (kubelet.Options, error) {
 		return o, err
 	}
 	if o.SystemReserved, err = parseResources("--system-reserved", kf.systemReserved); err != nil {
+		return o, err
+	}
+	if err := kf.housekeeping.apply(&o); err != nil {
 		return o, err
 	}
 	return o, nil

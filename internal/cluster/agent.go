@@ -40,6 +40,8 @@ type AgentOptions struct {
 func DefaultAgentOptions(dataDir string) AgentOptions {
 	k := kubelet.DefaultOptions()
 	k.RootDir = filepath.Join(dataDir, "agent", "kubelet")
+	// Static pods, as k3s: <data-dir>/agent/pod-manifests.
+	k.PodManifestPath = filepath.Join(dataDir, "agent", "pod-manifests")
 	return AgentOptions{
 		Runtime: cri.Options{
 			Root:         filepath.Join(dataDir, "agent", "runtime"),

@@ -66,12 +66,20 @@ type node struct {
 	c    kubernetes.Interface
 	s    *clustertest.Server
 	stop func()
+	// tune, if set, changes the kubelet's options before each start.
+	tune func(*kubelet.Options)
 }
 
 // runtimes are the CRI runtimes the kubelet is tested on.
 var runtimes = []string{"containerd", "kemudi"}
 
 func startNode(t *testing.T, runtime string) *node {
+	t.Helper()
+	return startNodeWith(t, runtime, nil)
+}
+
+// startNodeWith starts a node whose kubelet options tune changes.
+func startNodeWith(t *testing.T, runtime string, tune func(*kubelet.Options)) *node {
 	t.Helper()
 	var rt *kubelettest.Runtime
 	switch runtime {
@@ -82,7 +90,7 @@ func startNode(t *testing.T, runtime string) *node {
 	}
 	s := clustertest.Start(t)
 	s.RunControlPlane()
-	n := &node{name: "node-1", rt: rt, c: s.Client, s: s}
+	n := &node{name: "node-1", rt: rt, c: s.Client, s: s, tune: tune}
 	n.start(t)
 	until(t, "node Ready", timeout, func(ctx context.Context) (bool, error) {
 		nd, err := n.c.CoreV1().Nodes().Get(ctx, n.name, metav1.GetOptions{})
@@ -119,11 +127,19 @@ func (n *node) start(t *testing.T) {
 	// the tests see configMap updates in seconds.
 	o.SyncFrequency = 3 * time.Second
 	o.NodeLabels = map[string]string{"pool": "test"}
+	// This machine's disk is shared and often past upstream's 85% image
+	// GC and 15% imagefs.available defaults: the tests that are not about
+	// them keep their images and pods (memory.available<100Mi stays).
+	o.ImageGCHighThresholdPercent = 100
+	o.EvictionHard, _ = kubelet.ParseThresholds("memory.available<100Mi")
 	level := slog.LevelWarn
 	if os.Getenv("KUBELET_TEST_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
 	o.Log = slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: level}))
+	if n.tune != nil {
+		n.tune(&o)
+	}
 	k, err := kubelet.New(n.s.Config, o)
 	if err != nil {
 		t.Fatal(err)

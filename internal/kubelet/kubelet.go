@@ -46,6 +46,9 @@ type Kubelet struct {
 	probes      *probe.Manager
 	factory     informers.SharedInformerFactory
 	podsInf     cache.SharedIndexInformer
+	imageGC     *imageGC
+	evictions   *evictionManager
+	static      *staticPods // nil without PodManifestPath
 	services    corelisters.ServiceLister
 
 	mu      sync.Mutex
@@ -95,6 +98,7 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 		}
 		k.rt, k.closeRT = rt, closeRT
 	}
+	k.evictions = newEvictionManager(k)
 	k.broadcaster = record.NewBroadcaster()
 	k.recorder = k.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: opts.NodeName})
 	k.node = node.New(node.Config{
@@ -103,6 +107,7 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 		KubeReserved: opts.KubeReserved, SystemReserved: opts.SystemReserved, MaxPods: opts.MaxPods,
 		DataDir: opts.RootDir, KubeletVersion: Version, KubeletPort: opts.Port,
 		StatusInterval: opts.StatusInterval, ReportInterval: 5 * time.Minute, LeaseInterval: opts.LeaseInterval, LeaseDuration: 40,
+		Pressure: k.evictions.Pressure, EvictionReserve: k.evictions.reserve,
 		Log: log,
 	})
 	k.volumes = volume.New(podsDir(opts.RootDir), client, log)
@@ -116,6 +121,10 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", opts.NodeName).String()
 	})).Core().V1().Pods().Informer()
 	k.services = k.factory.Core().V1().Services().Lister()
+	k.imageGC = newImageGC(k)
+	if opts.PodManifestPath != "" {
+		k.static = newStaticPods(k)
+	}
 	return k, nil
 }
 
@@ -161,7 +170,15 @@ func (k *Kubelet) Run(ctx context.Context) error {
 		return nil
 	}
 	k.factory.WaitForCacheSync(ctx.Done())
+	if k.static != nil {
+		// Static pods too have their workers before the first relist.
+		if err := os.MkdirAll(k.opts.PodManifestPath, 0o755); err != nil {
+			return fmt.Errorf("make %s: %w", k.opts.PodManifestPath, err)
+		}
+		k.static.load()
+	}
 	k.log.Info("kubelet running")
+	k.startHousekeeping(ctx)
 	k.relistLoop(ctx)
 	k.wg.Wait()
 	if err := <-nodeDone; err != nil && !errors.Is(err, context.Canceled) {
@@ -177,6 +194,11 @@ func (k *Kubelet) podChanged(obj any) {
 	if !ok {
 		return
 	}
+	if isMirrorPod(pod) {
+		// Not run from the API: its static pod is.
+		k.mirrorChanged(pod)
+		return
+	}
 	w := k.worker(pod.UID)
 	w.setPod(pod)
 }
@@ -187,6 +209,10 @@ func (k *Kubelet) podGone(obj any) {
 	}
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
+		return
+	}
+	if isMirrorPod(pod) {
+		k.mirrorChanged(pod)
 		return
 	}
 	k.worker(pod.UID).setPod(nil)

@@ -40,7 +40,32 @@ type Options struct {
 	// SyncFrequency: each pod's periodic sync; RelistPeriod: the safety-net
 	// relist of the runtime when it streams container events.
 	StatusInterval, LeaseInterval, SyncFrequency, RelistPeriod time.Duration
-	Log                                                        *slog.Logger
+	// ContainerLogMaxSize (bytes) and ContainerLogMaxFiles (the current
+	// log included) bound each container's log, checked every
+	// ContainerLogMonitorInterval (logrotate.go); MaxSize 0 rotates nothing.
+	ContainerLogMaxSize         int64
+	ContainerLogMaxFiles        int
+	ContainerLogMonitorInterval time.Duration
+	// Image garbage collection (imagegc.go): every ImageGCPeriod, unused
+	// images at least ImageMinimumGCAge old are removed once the image
+	// filesystem's usage reaches the high threshold, down to the low one;
+	// a high threshold of 100 turns it off.
+	ImageGCHighThresholdPercent int
+	ImageGCLowThresholdPercent  int
+	ImageMinimumGCAge           time.Duration
+	ImageGCPeriod               time.Duration
+	// EvictionHard are the hard eviction thresholds (eviction.go), checked
+	// every EvictionMonitoringInterval; a pressure condition stays True
+	// for EvictionPressureTransitionPeriod after its threshold was last
+	// crossed. DefaultOptions has upstream's DefaultEvictionHard.
+	EvictionHard                     []Threshold
+	EvictionMonitoringInterval       time.Duration
+	EvictionPressureTransitionPeriod time.Duration
+	// PodManifestPath is a directory of static pod manifests ("" = none),
+	// read every FileCheckFrequency (staticpod_source.go).
+	PodManifestPath    string
+	FileCheckFrequency time.Duration
+	Log                *slog.Logger
 }
 
 // DefaultOptions are upstream's defaults with kemudi's paths.
@@ -57,5 +82,26 @@ func DefaultOptions() Options {
 		LeaseInterval:   10 * time.Second,
 		SyncFrequency:   time.Minute,
 		RelistPeriod:    5 * time.Minute,
+
+		ContainerLogMaxSize:         10 << 20,
+		ContainerLogMaxFiles:        5,
+		ContainerLogMonitorInterval: 10 * time.Second,
+		ImageGCHighThresholdPercent: 85,
+		ImageGCLowThresholdPercent:  80,
+		ImageMinimumGCAge:           2 * time.Minute,
+		ImageGCPeriod:               5 * time.Minute,
+
+		EvictionHard:                     mustThresholds(DefaultEvictionHard),
+		EvictionMonitoringInterval:       10 * time.Second,
+		EvictionPressureTransitionPeriod: 5 * time.Minute,
+		FileCheckFrequency:               20 * time.Second,
 	}
+}
+
+func mustThresholds(s string) []Threshold {
+	t, err := ParseThresholds(s)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }

@@ -34,6 +34,12 @@ func (w *worker) sync(ctx context.Context) (time.Duration, bool) {
 	if pod == nil {
 		return w.removeAll(ctx, state)
 	}
+	if isStaticPod(pod) {
+		pod = k.withMirrorStatus(pod)
+	}
+	if msg := w.evictedMessage(); msg != "" {
+		pod = evictedPod(pod, msg, time.Now())
+	}
 	ids := make([]string, 0, len(state.Containers))
 	for _, c := range state.Containers {
 		ids = append(ids, c.Id)
@@ -92,7 +98,7 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, state PodState, a
 		if a.CreateSandbox && len(state.Sandboxes) > 0 {
 			k.recorder.Event(pod, corev1.EventTypeNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
 		}
-		k.killPod(ctx, pod, state, gracePeriod(pod))
+		k.killPod(ctx, pod, state, w.gracePeriod(pod))
 		acted = true
 	}
 	for _, kill := range a.Kill {
@@ -285,11 +291,25 @@ func (w *worker) writeStatus(ctx context.Context, pod *corev1.Pod, state PodStat
 		DeadlineExceeded: a.DeadlineExceeded,
 	})
 	b, _ := json.Marshal(st)
-	cur, _ := json.Marshal(pod.Status)
-	if string(b) == string(cur) || string(b) == w.written {
+	// Compared with the API's status: pod may be the worker's view of it
+	// (an evicted pod's, Failed already).
+	base := pod
+	if api := w.currentPod(); api != nil && api.UID == pod.UID {
+		base = api
+	}
+	if isStaticPod(pod) {
+		// A static pod's status lives on its mirror pod.
+		if base = k.mirrorOf(pod); base == nil {
+			return nil
+		}
+	}
+	cur, _ := json.Marshal(base.Status)
+	// What was written is remembered with the object it went to: a
+	// static pod's new mirror gets the status again.
+	if string(b) == string(cur) || string(base.UID)+string(b) == w.written {
 		return nil
 	}
-	upd := pod.DeepCopy()
+	upd := base.DeepCopy()
 	upd.Status = st
 	_, err := k.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
 	if apierrors.IsConflict(err) {
@@ -297,8 +317,11 @@ func (w *worker) writeStatus(ctx context.Context, pod *corev1.Pod, state PodStat
 		if gerr != nil {
 			return gerr
 		}
-		if latest.UID != pod.UID {
+		if latest.UID != base.UID {
 			return nil
+		}
+		if msg := w.evictedMessage(); msg != "" {
+			latest = evictedPod(latest, msg, time.Now())
 		}
 		st = ComputeStatus(StatusInput{
 			Pod: latest, State: state, Ready: ready, Started: started, Waiting: w.waiting, Messages: w.messages,
@@ -316,7 +339,7 @@ func (w *worker) writeStatus(ctx context.Context, pod *corev1.Pod, state PodStat
 	if err != nil {
 		return fmt.Errorf("update status: %w", err)
 	}
-	w.written = string(b)
+	w.written = string(base.UID) + string(b)
 	return nil
 }
 

@@ -19,6 +19,9 @@ type worker struct {
 	mu  sync.Mutex
 	pod *corev1.Pod // nil: not (or no longer) in the API
 	ch  chan struct{}
+	// evicted is the eviction message once the eviction manager chose
+	// this pod: it is killed and ends Failed with reason Evicted.
+	evicted string
 
 	// Owned by the worker's goroutine.
 	backoff  map[string]time.Duration // restart back-off by container name

@@ -54,7 +54,12 @@ type Config struct {
 	// the Lease is renewed; LeaseDuration its leaseDurationSeconds.
 	StatusInterval, ReportInterval, LeaseInterval time.Duration
 	LeaseDuration                                 int32
-	Log                                           *slog.Logger
+	// Pressure, if set, gives the pressure conditions (the eviction
+	// manager's) and EvictionReserve what the hard eviction thresholds
+	// take off allocatable for a capacity; see Facts.
+	Pressure        func() map[corev1.NodeConditionType]bool
+	EvictionReserve func(capacity corev1.ResourceList) corev1.ResourceList
+	Log             *slog.Logger
 }
 
 // Agent keeps the Node object and its Lease.
@@ -134,6 +139,15 @@ func (a *Agent) Run(ctx context.Context, ready chan<- struct{}) error {
 		case <-t.C:
 		case <-a.changed:
 		}
+	}
+}
+
+// Refresh asks for the status to be computed (and written if it
+// changed) now rather than at the next interval.
+func (a *Agent) Refresh() {
+	select {
+	case a.changed <- struct{}{}:
+	default:
 	}
 }
 
@@ -233,6 +247,12 @@ func (a *Agent) facts(ctx context.Context) Facts {
 		a.cfg.Log.Warn("read machine", "err", err)
 	}
 	f.Machine = m
+	if a.cfg.Pressure != nil {
+		f.Pressure = a.cfg.Pressure()
+	}
+	if a.cfg.EvictionReserve != nil {
+		f.EvictionReserve = a.cfg.EvictionReserve(Capacity(m, a.cfg.MaxPods))
+	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if v, err := a.cfg.Runtime.Version(cctx, &runtimeapi.VersionRequest{}); err != nil {

@@ -36,6 +36,13 @@ type Facts struct {
 	RuntimeStatus  *runtimeapi.RuntimeStatus
 	RuntimeErr     error
 	Images         []*runtimeapi.Image
+	// Pressure, when set, are the conditions under pressure as the
+	// kubelet's eviction manager found them (the others are False); nil
+	// judges from Machine with upstream's default thresholds.
+	Pressure map[corev1.NodeConditionType]bool
+	// EvictionReserve, when set, is what the hard eviction thresholds
+	// take off allocatable; nil takes upstream's defaults.
+	EvictionReserve corev1.ResourceList
 }
 
 // Capacity is the machine's capacity as a node reports it.
@@ -53,6 +60,12 @@ func Capacity(m Machine, maxPods int64) corev1.ResourceList {
 // Allocatable is capacity minus the reservations and the hard eviction
 // thresholds, as upstream computes it (never below zero).
 func Allocatable(capacity, kubeReserved, systemReserved corev1.ResourceList) corev1.ResourceList {
+	return AllocatableWith(capacity, kubeReserved, systemReserved, nil)
+}
+
+// AllocatableWith is Allocatable with the hard eviction thresholds
+// given as quantities (nil: upstream's defaults).
+func AllocatableWith(capacity, kubeReserved, systemReserved, evictionReserve corev1.ResourceList) corev1.ResourceList {
 	out := corev1.ResourceList{}
 	for name, q := range capacity {
 		v := q.DeepCopy()
@@ -61,10 +74,14 @@ func Allocatable(capacity, kubeReserved, systemReserved corev1.ResourceList) cor
 				v.Sub(rq)
 			}
 		}
-		switch name {
-		case corev1.ResourceMemory:
+		switch {
+		case evictionReserve != nil:
+			if rq, ok := evictionReserve[name]; ok {
+				v.Sub(rq)
+			}
+		case name == corev1.ResourceMemory:
 			v.Sub(*resource.NewQuantity(evictionMemory, resource.BinarySI))
-		case corev1.ResourceEphemeralStorage:
+		case name == corev1.ResourceEphemeralStorage:
 			v.Sub(*resource.NewQuantity(q.Value()*evictionFsPct/100, resource.BinarySI))
 		}
 		if v.Sign() < 0 {
@@ -82,7 +99,7 @@ func ComputeStatus(f Facts, prev corev1.NodeStatus, now metav1.Time) corev1.Node
 	capacity := Capacity(f.Machine, f.MaxPods)
 	st := corev1.NodeStatus{
 		Capacity:    capacity,
-		Allocatable: Allocatable(capacity, f.KubeReserved, f.SystemReserved),
+		Allocatable: AllocatableWith(capacity, f.KubeReserved, f.SystemReserved, f.EvictionReserve),
 		Phase:       "",
 		Addresses:   f.Addresses,
 		NodeInfo: corev1.NodeSystemInfo{
@@ -102,14 +119,22 @@ func ComputeStatus(f Facts, prev corev1.NodeStatus, now metav1.Time) corev1.Node
 		VolumesAttached: prev.VolumesAttached,
 	}
 	m := f.Machine
+	under := f.Pressure
+	if under == nil {
+		under = map[corev1.NodeConditionType]bool{
+			corev1.NodeMemoryPressure: m.MemoryAvailable < evictionMemory,
+			corev1.NodeDiskPressure:   m.FsTotal > 0 && m.FsAvailable*100 < m.FsTotal*evictionFsPct,
+			corev1.NodePIDPressure:    m.PIDMax > 0 && (m.PIDMax-m.PIDsInUse)*100 < m.PIDMax*pidPressurePct,
+		}
+	}
 	conds := []corev1.NodeCondition{
-		pressure(corev1.NodeMemoryPressure, m.MemoryAvailable < evictionMemory,
+		pressure(corev1.NodeMemoryPressure, under[corev1.NodeMemoryPressure],
 			"KubeletHasInsufficientMemory", "kubelet has insufficient memory available",
 			"KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-		pressure(corev1.NodeDiskPressure, m.FsTotal > 0 && m.FsAvailable*100 < m.FsTotal*evictionFsPct,
+		pressure(corev1.NodeDiskPressure, under[corev1.NodeDiskPressure],
 			"KubeletHasDiskPressure", "kubelet has disk pressure",
 			"KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-		pressure(corev1.NodePIDPressure, m.PIDMax > 0 && (m.PIDMax-m.PIDsInUse)*100 < m.PIDMax*pidPressurePct,
+		pressure(corev1.NodePIDPressure, under[corev1.NodePIDPressure],
 			"KubeletHasInsufficientPID", "kubelet has insufficient PID available",
 			"KubeletHasSufficientPID", "kubelet has sufficient PID available"),
 		readyCondition(f),

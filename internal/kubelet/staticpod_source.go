@@ -1,0 +1,255 @@
+package kubelet
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+)
+
+// staticPods runs the pods of the manifest directory (PodManifestPath)
+// and keeps their mirror pods in the API. The directory is read every
+// FileCheckFrequency, and at once when a mirror pod changes.
+type staticPods struct {
+	k   *Kubelet
+	dir string
+
+	mu     sync.Mutex
+	pods   map[types.UID]*corev1.Pod // by UID (the content's hash)
+	files  map[types.UID]string      // the manifest file of each
+	byName map[string]*corev1.Pod    // by namespace/name
+	bad    map[string]string         // file → the error last logged for it
+	wake   chan struct{}
+}
+
+func newStaticPods(k *Kubelet) *staticPods {
+	return &staticPods{k: k, dir: k.opts.PodManifestPath, pods: map[types.UID]*corev1.Pod{},
+		byName: map[string]*corev1.Pod{}, files: map[types.UID]string{}, bad: map[string]string{}, wake: make(chan struct{}, 1)}
+}
+
+// poke asks for a reconcile now (a mirror pod changed in the API).
+func (s *staticPods) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// byKey is the static pod of that namespace/name, or nil.
+func (s *staticPods) byKey(ns, name string) *corev1.Pod {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byName[ns+"/"+name]
+}
+
+// load reads the directory and hands its pods to workers; the kubelet
+// runs it once before its first relist, so that the containers of
+// static pods are adopted and not taken for orphans.
+func (s *staticPods) load() {
+	want, files := s.read()
+	s.mu.Lock()
+	var gone []types.UID
+	for uid := range s.pods {
+		if want[uid] == nil {
+			gone = append(gone, uid)
+		}
+	}
+	var added []*corev1.Pod
+	for uid, p := range want {
+		if s.pods[uid] == nil {
+			added = append(added, p)
+		}
+	}
+	s.pods, s.files = want, files
+	s.byName = map[string]*corev1.Pod{}
+	for _, p := range want {
+		s.byName[p.Namespace+"/"+p.Name] = p
+	}
+	s.mu.Unlock()
+	for _, uid := range gone {
+		s.k.log.Info("static pod removed", "uid", uid)
+		s.k.worker(uid).setPod(nil)
+	}
+	for _, p := range added {
+		s.k.log.Info("static pod added", "pod", klogName(p), "uid", p.UID, "file", files[p.UID])
+		s.k.worker(p.UID).setPod(p)
+	}
+}
+
+// read parses every manifest of the directory; a file that is not a pod
+// is logged (once per error) with its reason and skipped. Files whose
+// name starts with "." are ignored, as upstream ignores them.
+func (s *staticPods) read() (map[types.UID]*corev1.Pod, map[types.UID]string) {
+	out, files := map[types.UID]*corev1.Pod{}, map[types.UID]string{}
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		if !os.IsNotExist(err) {
+			s.k.log.Error("read static pod manifests", "path", s.dir, "err", err)
+		}
+		return out, files
+	}
+	names := map[string]string{}
+	seenBad := map[string]bool{}
+	for _, e := range ents {
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		file := filepath.Join(s.dir, e.Name())
+		pod, err := s.readFile(file)
+		if err == nil {
+			if other, dup := names[pod.Namespace+"/"+pod.Name]; dup {
+				err = fmt.Errorf("pod %s is also defined in %s", klogName(pod), other)
+			}
+		}
+		if err != nil {
+			seenBad[file] = true
+			if s.bad[file] != err.Error() {
+				s.bad[file] = err.Error()
+				s.k.log.Error("static pod manifest skipped", "file", file, "err", err)
+			}
+			continue
+		}
+		names[pod.Namespace+"/"+pod.Name] = file
+		out[pod.UID], files[pod.UID] = pod, file
+	}
+	for f := range s.bad {
+		if !seenBad[f] {
+			delete(s.bad, f)
+		}
+	}
+	return out, files
+}
+
+func (s *staticPods) readFile(file string) (*corev1.Pod, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pod, err := StaticPod(b, s.k.opts.NodeName)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if old := s.pods[pod.UID]; old != nil {
+		pod = old // unchanged: the same object, first seen then
+	} else {
+		pod.Annotations[annotationConfigSeen] = time.Now().UTC().Format(time.RFC3339Nano)
+	}
+	s.mu.Unlock()
+	return pod, nil
+}
+
+// loop re-reads the directory and keeps the mirrors until ctx ends.
+func (s *staticPods) loop(ctx context.Context) {
+	t := time.NewTicker(s.k.opts.FileCheckFrequency)
+	defer t.Stop()
+	for {
+		s.syncMirrors(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.load()
+		case <-s.wake:
+		}
+	}
+}
+
+// syncMirrors creates, replaces and deletes mirror pods so that each
+// static pod has exactly its own.
+func (s *staticPods) syncMirrors(ctx context.Context) {
+	s.mu.Lock()
+	statics := make([]*corev1.Pod, 0, len(s.byName))
+	for _, p := range s.byName {
+		statics = append(statics, p)
+	}
+	s.mu.Unlock()
+	sort.Slice(statics, func(i, j int) bool { return statics[i].Name < statics[j].Name })
+	inAPI := map[string]*corev1.Pod{}
+	for _, obj := range s.k.podsInf.GetStore().List() {
+		if p, ok := obj.(*corev1.Pod); ok {
+			inAPI[p.Namespace+"/"+p.Name] = p
+		}
+	}
+	for _, st := range statics {
+		key := st.Namespace + "/" + st.Name
+		s.act(ctx, st, inAPI[key])
+		delete(inAPI, key)
+	}
+	// Mirrors of static pods that are gone.
+	for _, p := range inAPI {
+		if isMirrorPod(p) {
+			s.act(ctx, nil, p)
+		}
+	}
+}
+
+func (s *staticPods) act(ctx context.Context, static, inAPI *corev1.Pod) {
+	pods := s.k.client.CoreV1().Pods
+	switch MirrorDecision(static, inAPI) {
+	case MirrorCreate:
+		_, err := pods(static.Namespace).Create(ctx, MirrorPod(static, s.k.node.Node()), metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) && ctx.Err() == nil {
+			s.k.log.Warn("create mirror pod", "pod", klogName(static), "err", err)
+		}
+	case MirrorDelete:
+		err := pods(inAPI.Namespace).Delete(ctx, inAPI.Name, metav1.DeleteOptions{
+			GracePeriodSeconds: ptr.To[int64](0), Preconditions: &metav1.Preconditions{UID: &inAPI.UID}})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) && ctx.Err() == nil {
+			s.k.log.Warn("delete mirror pod", "pod", klogName(inAPI), "err", err)
+		}
+		// Its replacement is created when the informer has seen the
+		// deletion (podGone pokes).
+	case MirrorBlocked:
+		s.k.log.Warn("a pod that is not the static pod's mirror has its name", "pod", klogName(static))
+	}
+}
+
+// mirrorOf is the API's mirror of a static pod, if it is up to date.
+func (k *Kubelet) mirrorOf(static *corev1.Pod) *corev1.Pod {
+	obj, ok, err := k.podsInf.GetStore().GetByKey(static.Namespace + "/" + static.Name)
+	if err != nil || !ok {
+		return nil
+	}
+	m, ok := obj.(*corev1.Pod)
+	if !ok || MirrorDecision(static, m) != MirrorKeep || !isMirrorPod(m) {
+		return nil
+	}
+	return m
+}
+
+// mirrorChanged: a mirror pod was added, changed or deleted in the API.
+// Its static pod's worker syncs (its status is written on the mirror)
+// and the mirrors are reconciled.
+func (k *Kubelet) mirrorChanged(mirror *corev1.Pod) {
+	if k.static == nil {
+		return
+	}
+	k.static.poke()
+	if st := k.static.byKey(mirror.Namespace, mirror.Name); st != nil {
+		k.wake(st.UID)
+	}
+}
+
+// withMirrorStatus is the static pod with the status last written on its
+// mirror (start time, conditions' transition times), as upstream's
+// status manager keeps it.
+func (k *Kubelet) withMirrorStatus(static *corev1.Pod) *corev1.Pod {
+	m := k.mirrorOf(static)
+	if m == nil {
+		return static
+	}
+	p := static.DeepCopy()
+	p.Status = *m.Status.DeepCopy()
+	return p
+}
