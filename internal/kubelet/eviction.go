@@ -144,7 +144,12 @@ func (e *evictionManager) observe(ctx context.Context) (map[Signal]Observation, 
 	}
 	fsObservations(obs, st, SignalNodeFsAvailable, SignalNodeFsInodesFree)
 	if ist, err := e.k.imageFsStatfs(ctx); err == nil {
-		fsObservations(obs, ist, SignalImageFsAvailable, SignalImageFsInodes)
+		// Departure from upstream, which also applies imagefs thresholds
+		// when images share the kubelet's filesystem (kind's "DiskPressure
+		// at 85% used"): here the nodefs thresholds judge a shared one.
+		if ist.Fsid != st.Fsid {
+			fsObservations(obs, ist, SignalImageFsAvailable, SignalImageFsInodes)
+		}
 	} else if ctx.Err() == nil {
 		e.k.log.Warn("observe image filesystem", "err", err)
 	}
