@@ -27,6 +27,13 @@ func TestAllocatable(t *testing.T) {
 			t.Errorf("%s = %s, want %s", name, q.String(), want)
 		}
 	}
+	withReserve := AllocatableWith(Capacity(m, 110), nil, nil, corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")})
+	if q := withReserve[corev1.ResourceMemory]; q.Cmp(resource.MustParse("7Gi")) != 0 {
+		t.Errorf("memory with a 1Gi eviction threshold = %s, want 7Gi", q.String())
+	}
+	if q := withReserve[corev1.ResourceEphemeralStorage]; q.Cmp(resource.MustParse("100Gi")) != 0 {
+		t.Errorf("ephemeral-storage with no nodefs threshold = %s, want 100Gi", q.String())
+	}
 	if q := Allocatable(Capacity(Machine{CPUs: 1}, 110), corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}, nil)[corev1.ResourceCPU]; q.Sign() != 0 {
 		t.Errorf("over-reserved cpu: %s, want 0", q.String())
 	}
@@ -56,6 +63,12 @@ func TestComputeStatusConditions(t *testing.T) {
 			ready: "container runtime is down: connection refused"},
 		{name: "pressure", f: Facts{Machine: Machine{MemoryTotal: 1 << 30, MemoryAvailable: 50 << 20, FsTotal: 100, FsAvailable: 5, PIDMax: 1000, PIDsInUse: 950}, RuntimeStatus: ready},
 			want: map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodeReady: "True", corev1.NodeMemoryPressure: "True", corev1.NodeDiskPressure: "True", corev1.NodePIDPressure: "True"}},
+		{name: "the eviction manager's pressure wins over the machine's", f: Facts{Machine: healthy, RuntimeStatus: ready,
+			Pressure: map[corev1.NodeConditionType]bool{corev1.NodeMemoryPressure: true}},
+			want: map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodeMemoryPressure: "True", corev1.NodeDiskPressure: "False", corev1.NodePIDPressure: "False"}},
+		{name: "no thresholds: no pressure", f: Facts{Machine: Machine{MemoryTotal: 1 << 30, MemoryAvailable: 1, FsTotal: 100, FsAvailable: 1}, RuntimeStatus: ready,
+			Pressure: map[corev1.NodeConditionType]bool{}},
+			want: map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodeMemoryPressure: "False", corev1.NodeDiskPressure: "False"}},
 	}
 	now := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	for _, tc := range tests {
