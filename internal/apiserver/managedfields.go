@@ -7,9 +7,13 @@ import (
 	"sync"
 	"unicode"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	extapplyconfigurations "k8s.io/apiextensions-apiserver/pkg/client/applyconfiguration"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/applyconfigurations"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
@@ -22,13 +26,24 @@ type fieldManagers struct {
 	scheme *runtime.Scheme
 	once   sync.Once
 	types  managedfields.TypeConverter
+	// extTypes are apiextensions.k8s.io's, which client-go does not ship.
+	extTypes managedfields.TypeConverter
 
 	mu       sync.Mutex
 	managers map[string]*managedfields.FieldManager // by endpoint key + subresource
+	// custom are the custom resources' by endpoint key + subresource,
+	// replaced when a CRD's endpoint is rebuilt (its schema or
+	// subresources changed).
+	custom map[string]customManager
+}
+
+type customManager struct {
+	ep *endpoint
+	fm *managedfields.FieldManager
 }
 
 func newFieldManagers(scheme *runtime.Scheme) *fieldManagers {
-	return &fieldManagers{scheme: scheme, managers: map[string]*managedfields.FieldManager{}}
+	return &fieldManagers{scheme: scheme, managers: map[string]*managedfields.FieldManager{}, custom: map[string]customManager{}}
 }
 
 // defaulter runs a kind's defaulting where the field manager asks for it.
@@ -42,11 +57,18 @@ func (d defaulter) Default(obj runtime.Object) {
 
 // forEndpoint returns the field manager of a resource or its status.
 func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string) (*managedfields.FieldManager, error) {
-	f.once.Do(func() { f.types = applyconfigurations.NewTypeConverter(f.scheme) })
+	f.once.Do(func() {
+		f.types = applyconfigurations.NewTypeConverter(f.scheme)
+		f.extTypes = extapplyconfigurations.NewTypeConverter(f.scheme)
+	})
 	key := endpointKey(ep.GroupVersion.Group, ep.GroupVersion.Version, ep.Resource.Resource) + "/" + subresource
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if fm, ok := f.managers[key]; ok {
+	if ep.custom != nil {
+		if cm, ok := f.custom[key]; ok && cm.ep == ep {
+			return cm.fm, nil
+		}
+	} else if fm, ok := f.managers[key]; ok {
 		return fm, nil
 	}
 	var reset map[fieldpath.APIVersion]fieldpath.Filter
@@ -61,12 +83,59 @@ func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string) (*managedf
 			fieldpath.APIVersion(ep.GroupVersion.String()): fieldpath.NewExcludeSetFilter(fieldpath.NewSet(fieldpath.MakePathOrDie(path))),
 		}
 	}
-	fm, err := managedfields.NewDefaultFieldManager(f.types, f.scheme, defaulter{ep}, f.scheme, ep.gvk, ep.GroupVersion, subresource, reset)
+	if ep.custom != nil {
+		// Custom objects are Unstructured: their versions differ only in
+		// apiVersion (the None conversion), and their fields are typed
+		// by deduction, as upstream does for a schema it cannot convert.
+		fm, err := managedfields.NewDefaultFieldManager(managedfields.NewDeducedTypeConverter(), unstructuredVersions{}, defaulter{ep}, unstructuredVersions{}, ep.gvk, ep.GroupVersion, subresource, reset)
+		if err != nil {
+			return nil, fmt.Errorf("field manager for %s: %w", key, err)
+		}
+		f.custom[key] = customManager{ep: ep, fm: fm}
+		return fm, nil
+	}
+	types := f.types
+	if ep.GroupVersion.Group == apiextensionsv1.GroupName {
+		types = f.extTypes
+	}
+	fm, err := managedfields.NewDefaultFieldManager(types, f.scheme, defaulter{ep}, f.scheme, ep.gvk, ep.GroupVersion, subresource, reset)
 	if err != nil {
 		return nil, fmt.Errorf("field manager for %s: %w", key, err)
 	}
 	f.managers[key] = fm
 	return fm, nil
+}
+
+// unstructuredVersions converts and creates custom objects for the field
+// manager: a version change rewrites apiVersion only.
+type unstructuredVersions struct{}
+
+func (unstructuredVersions) Convert(in, out, context interface{}) error {
+	return fmt.Errorf("convert %T to %T: not supported for custom objects", in, out)
+}
+
+func (unstructuredVersions) ConvertToVersion(in runtime.Object, target runtime.GroupVersioner) (runtime.Object, error) {
+	u, ok := in.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("convert %T: not a custom object", in)
+	}
+	gvk, ok := target.KindForGroupVersionKinds([]schema.GroupVersionKind{u.GroupVersionKind()})
+	if !ok {
+		return nil, fmt.Errorf("%s cannot be converted to %v", u.GroupVersionKind(), target)
+	}
+	out := u.DeepCopy()
+	out.SetGroupVersionKind(gvk)
+	return out, nil
+}
+
+func (unstructuredVersions) ConvertFieldLabel(_ schema.GroupVersionKind, label, value string) (string, string, error) {
+	return label, value, nil
+}
+
+func (unstructuredVersions) New(kind schema.GroupVersionKind) (runtime.Object, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(kind)
+	return u, nil
 }
 
 // track records manager's ownership of what changed from old to obj (old

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"sigs.k8s.io/yaml"
 )
@@ -177,8 +178,14 @@ func (s *Server) apply(rq *request, subresource string, body []byte, manager str
 		return
 	}
 	force := rq.r.URL.Query().Get("force") == "true"
+	// Integers decode as int64, not float64: a custom object is what the
+	// field manager makes of this patch, and its schema checks types.
 	applied := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(body, &applied.Object); err != nil {
+	js, err := yaml.YAMLToJSON(body)
+	if err == nil {
+		err = utiljson.Unmarshal(js, &applied.Object)
+	}
+	if err != nil {
 		s.fail(rq, apierrors.NewBadRequest(fmt.Sprintf("error decoding YAML: %v", err)))
 		return
 	}

@@ -20,3 +20,17 @@ func Tool(tb testing.TB, name, debPackage string) string {
 	}
 	return p
 }
+
+// GoTool is Tool for a program .ci/run builds with Go (helm, critest),
+// install saying how.
+func GoTool(tb testing.TB, name, install string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("CI must install %s (%s): see .ci/run", name, install)
+		}
+		tb.Skipf("%s is not installed (%s)", name, install)
+	}
+	return p
+}
