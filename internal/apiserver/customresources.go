@@ -251,7 +251,7 @@ func (s *Server) customOutput(r *http.Request, info *requestInfo, ep *endpoint, 
 // catching up with the CRDs in the watch cache (a client that saw its CRD
 // established finds its group).
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, out output) bool {
-	if parts := splitPath(r.URL.Path); len(parts) >= 1 && len(parts) <= 3 && (parts[0] == "api" || parts[0] == "apis") {
+	if parts := splitPath(r.URL.Path); (len(parts) >= 1 && len(parts) <= 3 && parts[0] == "apis") || (len(parts) == 1 && parts[0] == "api") {
 		if _, err := s.syncCRDs(r.Context(), "0"); err != nil {
 			s.log.Warn("sync custom resource definitions", "err", err)
 		}
