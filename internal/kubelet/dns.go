@@ -125,7 +125,7 @@ func onlyLoopback(path string) bool {
 }
 
 // resolvConfPath is the host's resolver file the kubelet reads.
-func (k *Kubelet) resolvConfPath() string { return DefaultResolvConf }
+func (k *Kubelet) resolvConfPath() string { return k.opts.ResolvConf }
 
 // readHostDNS reads the host's resolver file ("" means none: pods with
 // dnsPolicy Default then resolve nothing, as upstream's kubelet with

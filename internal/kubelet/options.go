@@ -30,6 +30,11 @@ type Options struct {
 	MaxPods         int64
 	ClusterDNS      []string // nameservers of ClusterFirst pods
 	ClusterDomain   string
+	// ResolvConf is the host's resolver file (--resolv-conf): dnsPolicy
+	// Default pods get it, ClusterFirst ones its search domains; "" is
+	// none. The default, when its nameservers are only systemd-resolved's
+	// stub, gives way to systemd-resolved's list (dns.go).
+	ResolvConf string
 	// Port is where the kubelet's API (internal/kubelet/server) listens,
 	// reported in the node's status.daemonEndpoints; 0 reports none.
 	Port int32
@@ -78,6 +83,7 @@ func DefaultOptions() Options {
 		Port:            10250,
 		ClusterDNS:      []string{"10.43.0.10"},
 		ClusterDomain:   "cluster.local",
+		ResolvConf:      DefaultResolvConf,
 		StatusInterval:  10 * time.Second,
 		LeaseInterval:   10 * time.Second,
 		SyncFrequency:   time.Minute,
