@@ -8,7 +8,6 @@ import (
 	openapi_v3 "github.com/google/gnostic-models/openapiv3"
 	"google.golang.org/protobuf/proto"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/kube-openapi/pkg/builder"
 	"k8s.io/kube-openapi/pkg/builder3"
 	"k8s.io/kube-openapi/pkg/common"
@@ -32,8 +31,9 @@ func namerFor(resources []*registry.Resource) *namer {
 			gvs[kindOf(a.New()).GroupVersion()] = true
 		}
 	}
-	// client-go's scheme knows every k8s.io/api group version.
-	return newNamer(clientgoscheme.Scheme, gvs)
+	// client-go's scheme knows every k8s.io/api group version;
+	// apiextensions.k8s.io comes from its own module.
+	return newNamer(namerScheme(), gvs)
 }
 
 // buildV2JSON generates the swagger 2.0 document of the resources from

@@ -1,7 +1,11 @@
 package openapi
 
 import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsopenapi "k8s.io/apiextensions-apiserver/pkg/generated/openapi"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/kube-openapi/pkg/common"
 
 	"github.com/kemudi/kemudi/internal/apiserver/openapi/generated"
@@ -17,4 +21,13 @@ func definitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefiniti
 		}
 	}
 	return defs
+}
+
+// namerScheme knows the kinds of every served type, for
+// x-kubernetes-group-version-kind.
+func namerScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(apiextensionsv1.AddToScheme(s))
+	return s
 }
