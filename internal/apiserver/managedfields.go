@@ -85,9 +85,14 @@ func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string) (*managedf
 	}
 	if ep.custom != nil {
 		// Custom objects are Unstructured: their versions differ only in
-		// apiVersion (the None conversion), and their fields are typed
-		// by deduction, as upstream does for a schema it cannot convert.
-		fm, err := managedfields.NewDefaultFieldManager(managedfields.NewDeducedTypeConverter(), unstructuredVersions{}, defaulter{ep}, unstructuredVersions{}, ep.gvk, ep.GroupVersion, subresource, reset)
+		// apiVersion (the None conversion). Their fields are typed by the
+		// CRD's schema, or by deduction, as upstream does for a schema it
+		// cannot convert.
+		types := ep.ApplyTypes
+		if types == nil {
+			types = managedfields.NewDeducedTypeConverter()
+		}
+		fm, err := managedfields.NewDefaultFieldManager(types, unstructuredVersions{}, defaulter{ep}, unstructuredVersions{}, ep.gvk, ep.GroupVersion, subresource, reset)
 		if err != nil {
 			return nil, fmt.Errorf("field manager for %s: %w", key, err)
 		}

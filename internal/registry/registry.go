@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -110,6 +111,11 @@ type Resource struct {
 	// Convert is set when this resource is a view of another resource's
 	// storage (events.k8s.io/v1 events over core/v1 events).
 	Convert *Convert
+
+	// ApplyTypes is the type information server-side apply merges with
+	// for a kind client-go does not know (a CRD's versions, from their
+	// schemas); nil for built-in kinds.
+	ApplyTypes managedfields.TypeConverter
 }
 
 // Hooks give a kind its upstream semantics. Every hook is optional.
