@@ -243,8 +243,10 @@ func pruneEnums(v interface{}) {
 		if _, ok := v["enum"].([]interface{}); ok && v["type"] == "string" {
 			delete(v, "enum")
 			if d, ok := v["description"].(string); ok {
+				// A blank comment line before the enum's list leaves a
+				// newline of its own (admissionregistration's scope).
 				d, _, _ = strings.Cut(d, "\n\nPossible enum values:")
-				v["description"] = d
+				v["description"] = strings.TrimSuffix(d, "\n")
 			}
 		}
 		for _, x := range v {
