@@ -15,7 +15,19 @@ import (
 // atomicity, as upstream builds it from the CRD's OpenAPI (of every
 // version, served or not). Objects of a CRD with spec.preserveUnknownFields
 // are typed as far as the schema goes.
-func TypeConverter(crd *apiextensionsv1.CustomResourceDefinition) (managedfields.TypeConverter, error) {
+func TypeConverter(crd *apiextensionsv1.CustomResourceDefinition) (_ managedfields.TypeConverter, err error) {
+	// Upstream's builder names things after the accepted names and panics
+	// without them (a CRD not yet named by the naming controller): the
+	// requested names stand in.
+	if crd.Status.AcceptedNames.Kind == "" {
+		crd = crd.DeepCopy()
+		crd.Status.AcceptedNames = crd.Spec.Names
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("apply types of %s: %v", crd.Name, r)
+		}
+	}()
 	models := map[string]*spec.Schema{}
 	for _, v := range crd.Spec.Versions {
 		doc, err := builder.BuildOpenAPIV3(crd, v.Name, builder.Options{})
