@@ -65,7 +65,7 @@ type evaluation struct {
 func (p *Plugin) evaluate(ctx context.Context, s *snapshot, r *request) error {
 	ev := &evaluation{p: p, r: r}
 	if p.cfg.Authorizer != nil {
-		ev.authz = celAuthorizer{p.cfg.Authorizer}
+		ev.authz = auth.UpstreamAuthorizer(p.cfg.Authorizer)
 	}
 	for _, cp := range s.policies {
 		if err := ev.policy(ctx, cp); err != nil {
@@ -310,7 +310,7 @@ func (ev *evaluation) attributes() (*admission.VersionedAttributes, error) {
 		oldArg = old
 	}
 	a := admission.NewAttributesRecord(objArg, oldArg, r.gvk, r.Namespace, r.Name, r.gvr, r.Subresource,
-		admission.Operation(r.Operation), r.Options, r.DryRun, userInfo(r.User))
+		admission.Operation(r.Operation), r.Options, r.DryRun, auth.UpstreamUser(r.User))
 	ev.attrs = &admission.VersionedAttributes{
 		Attributes:         a,
 		VersionedKind:      r.gvk,

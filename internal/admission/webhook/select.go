@@ -35,7 +35,7 @@ func (p *Plugin) shouldCall(ctx context.Context, h *hook, r *auth.AdmissionReque
 	if h.matcher != nil {
 		var authz authorizer.UnconditionalAuthorizer
 		if p.cfg.Authorizer != nil {
-			authz = celAuthorizer{p.cfg.Authorizer}
+			authz = auth.UpstreamAuthorizer(p.cfg.Authorizer)
 		}
 		res := h.matcher.Match(ctx, versionedAttributes(r), nil, authz)
 		if res.Error != nil {
