@@ -2,9 +2,7 @@ package cluster
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -28,14 +26,8 @@ func newAdmissionPolicy(ctx context.Context, store *storage.Store, scheme *runti
 		Log:        log,
 	})
 	synced := policy.Feed(ctx, store, p, log)
-	t := time.NewTimer(30 * time.Second)
-	defer t.Stop()
-	select {
-	case <-synced:
-		return p, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-t.C:
-		return nil, fmt.Errorf("load the validating admission policies: timed out")
+	if err := waitSynced(ctx, synced, "validating admission policies"); err != nil {
+		return nil, err
 	}
+	return p, nil
 }

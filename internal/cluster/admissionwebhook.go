@@ -2,9 +2,7 @@ package cluster
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -33,14 +31,8 @@ func newAdmissionWebhooks(ctx context.Context, store *storage.Store, resources [
 		Log:        log,
 	})
 	synced := webhook.Feed(ctx, store, p, log)
-	t := time.NewTimer(30 * time.Second)
-	defer t.Stop()
-	select {
-	case <-synced:
-		return p, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-t.C:
-		return nil, fmt.Errorf("load the admission webhook configurations: timed out")
+	if err := waitSynced(ctx, synced, "admission webhook configurations"); err != nil {
+		return nil, err
 	}
+	return p, nil
 }
