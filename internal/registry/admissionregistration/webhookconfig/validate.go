@@ -64,7 +64,7 @@ func ValidateReinvocation(path *field.Path, p *admissionv1.ReinvocationPolicyTyp
 func (v *Validator) validateWebhook(p *field.Path, h *admissionv1.ValidatingWebhook, old sets.Set[string]) field.ErrorList {
 	errs := utilvalidation.IsFullyQualifiedName(p.Child("name"), h.Name)
 	for i := range h.Rules {
-		errs = append(errs, validateRuleWithOperations(p.Child("rules").Index(i), &h.Rules[i])...)
+		errs = append(errs, ValidateRuleWithOperations(p.Child("rules").Index(i), &h.Rules[i])...)
 	}
 	if h.FailurePolicy != nil && !supportedFailurePolicies.Has(string(*h.FailurePolicy)) {
 		errs = append(errs, field.NotSupported(p.Child("failurePolicy"), *h.FailurePolicy, sets.List(supportedFailurePolicies)))
@@ -132,7 +132,10 @@ func validateReviewVersions(p *field.Path, versions []string) field.ErrorList {
 	return errs
 }
 
-func validateRuleWithOperations(p *field.Path, r *admissionv1.RuleWithOperations) field.ErrorList {
+// ValidateRuleWithOperations checks a rule's operations, groups, versions,
+// resources and scope, with upstream's messages: the webhooks' rules and
+// the admission policies' resource rules.
+func ValidateRuleWithOperations(p *field.Path, r *admissionv1.RuleWithOperations) field.ErrorList {
 	var errs field.ErrorList
 	ops := p.Child("operations")
 	if len(r.Operations) == 0 {
@@ -183,6 +186,7 @@ func validateResources(p *field.Path, resources []string) field.ErrorList {
 	for i, rs := range resources {
 		if rs == "" {
 			errs = append(errs, field.Required(p.Index(i), ""))
+			continue
 		}
 		doubleWild = doubleWild || rs == "*/*"
 		singleWild = singleWild || rs == "*"
