@@ -140,3 +140,32 @@ func etcdValues(t *testing.T, dataDir, prefix string) map[string][]byte {
 	}
 	return out
 }
+
+// TestSecretsEncryptRotatesAFollowedFile: with
+// --encryption-provider-config-automatic-reload a configured file is
+// followed, so rotate-keys works on it as on the generated one.
+func TestSecretsEncryptRotatesAFollowedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "enc.yaml")
+	if err := os.WriteFile(path, []byte(`apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+- resources: [secrets]
+  providers:
+  - aesgcm: {keys: [{name: key1, secret: YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=}]}
+  - identity: {}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := clustertest.Start(t, func(o *cluster.ServerOptions) {
+		o.EncryptionProviderConfig = path
+		o.EncryptionProviderConfigAutomaticReload = true
+	})
+	out, err := secretsEncrypt(t, s.DataDir, "--encryption-provider-config", path, "rotate-keys")
+	if err != nil || !strings.Contains(out, "secrets: new writes use aesgcm:key2") || !strings.Contains(out, "old keys removed; rotation done") {
+		t.Errorf("rotate-keys: %v\n%s", err, out)
+	}
+	out, _ = secretsEncrypt(t, s.DataDir, "--encryption-provider-config", path, "status")
+	if !regexp.MustCompile(`secrets\s+aesgcm:key2\s+identity\n`).MatchString(out) {
+		t.Errorf("status after rotation:\n%s", out)
+	}
+}
