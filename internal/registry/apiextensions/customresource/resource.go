@@ -67,11 +67,7 @@ func Resource(crd *apiextensionsv1.CustomResourceDefinition, version string) (*r
 	}
 	if compiled, err := crdschema.Compile(crd, v.Name); err == nil {
 		r.Hooks, r.StatusHooks = schemaHooks(compiled)
-		// Without it, apply deduces types: lists are atomic, none merges
-		// by key.
-		if tc, err := crdschema.TypeConverter(crd); err == nil {
-			r.ApplyTypes = tc
-		}
+		r.ApplyTypes = newApplyTypes(crd)
 	} else {
 		// Validation refuses such a CRD; one stored before is served
 		// without its schema rather than not at all.
