@@ -125,8 +125,16 @@ func negotiateWith(r *http.Request, protobuf bool) (output, bool) {
 		switch {
 		case as == "" && g == "" && v == "":
 			return out, true
+		case g == "meta.k8s.io" && (v == "v1" || v == "v1beta1") && as == "Table":
+			// A Table has no protobuf form; upstream passes over such
+			// a clause to the next one (406 when none is left).
+			if mediaType == mediaProtobuf {
+				continue
+			}
+			out.as, out.asVersion = as, v
+			return out, true
 		case g == "meta.k8s.io" && (v == "v1" || v == "v1beta1") &&
-			(as == "Table" || as == "PartialObjectMetadata" || as == "PartialObjectMetadataList"):
+			(as == "PartialObjectMetadata" || as == "PartialObjectMetadataList"):
 			out.as, out.asVersion = as, v
 			return out, true
 		case g == "apidiscovery.k8s.io" && v == "v2" && as == "APIGroupDiscoveryList":
