@@ -37,6 +37,12 @@ type Start struct {
 	Container    *corev1.Container
 	Init         bool
 	RestartCount int32
+	// Ephemeral: a debugging container (kubectl debug), started once.
+	Ephemeral bool
+	// Target is the container whose process namespace an ephemeral
+	// container shares (targetContainerName); TargetID is that
+	// container's newest instance in the sandbox, "" when there is none.
+	Target, TargetID string
 }
 
 // Wait is a container that should start again but is held back.
@@ -127,10 +133,17 @@ func ComputeActions(in ActionInput) Actions {
 	}
 	a.SandboxID = sb.Id
 	p := planner{in: in, sb: sb.Id, a: &a}
-	if !p.initContainers() {
-		return a
+	// Ephemeral containers may start while the init containers still
+	// run (upstream starts them first, so that a failing init container
+	// can be debugged).
+	a.Start = ephemeralStarts(in, sb.Id)
+	if p.initContainers() {
+		p.containers()
 	}
-	p.containers()
+	if a.Done {
+		// Nothing starts in a pod that ended, ephemeral containers neither.
+		a.Start = nil
+	}
 	return a
 }
 
@@ -290,7 +303,7 @@ func (p planner) containers() {
 	}
 	regularPending := 0
 	for _, s := range p.a.Start {
-		if !s.Init {
+		if !s.Init && !s.Ephemeral {
 			regularPending++
 		}
 	}

@@ -28,6 +28,9 @@ type containerInput struct {
 	ImageRef     string
 	PodIPs       []string
 	Volumes      map[string]string // volume name → host path
+	// TargetID: an ephemeral container's target, whose process
+	// namespace it joins ("" = none).
+	TargetID string
 }
 
 // containerConfig is the CRI's description of a container.
@@ -85,6 +88,11 @@ func (k *Kubelet) containerConfig(ctx context.Context, in containerInput) (*runt
 			Resources:       containerResources(pod, c, k.memoryCapacity()),
 			SecurityContext: securityContext(pod, c),
 		},
+	}
+	if ns := cfg.Linux.SecurityContext.NamespaceOptions; in.TargetID != "" && ns.Pid == runtimeapi.NamespaceMode_CONTAINER {
+		// A pod that shares one process namespace (or the host's) already
+		// shows the target's processes, as upstream.
+		ns.Pid, ns.TargetId = runtimeapi.NamespaceMode_TARGET, in.TargetID
 	}
 	for _, s := range c.Command {
 		cfg.Command = append(cfg.Command, expand(s, lookup))

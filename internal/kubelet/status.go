@@ -68,6 +68,7 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 		st.ContainerStatuses = append(st.ContainerStatuses, containerStatus(in, &pod.Spec.Containers[i], false, initializing))
 	}
 	sort.Slice(st.ContainerStatuses, func(i, j int) bool { return st.ContainerStatuses[i].Name < st.ContainerStatuses[j].Name })
+	st.EphemeralContainerStatuses = ephemeralStatuses(in, initializing)
 	st.Phase = phase(pod, st, in.Done)
 	if in.DeadlineExceeded {
 		st.Phase, st.Reason, st.Message = corev1.PodFailed, "DeadlineExceeded", deadlineMessage

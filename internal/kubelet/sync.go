@@ -224,7 +224,13 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, state PodS
 		}
 		w.backoff[c.Name] = nextBackoff(w.backoff[c.Name])
 	}
-	cfg, err := k.containerConfig(ctx, containerInput{Pod: pod, Container: c, RestartCount: s.RestartCount, ImageRef: ref, PodIPs: podIPs, Volumes: vols})
+	if s.Ephemeral && s.Target != "" && s.TargetID == "" {
+		msg := fmt.Sprintf("unable to find target container %s", s.Target)
+		w.setWaiting(c.Name, "CreateContainerConfigError", msg)
+		k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %s", msg)
+		return false
+	}
+	cfg, err := k.containerConfig(ctx, containerInput{Pod: pod, Container: c, RestartCount: s.RestartCount, ImageRef: ref, PodIPs: podIPs, Volumes: vols, TargetID: s.TargetID})
 	if err != nil {
 		w.setWaiting(c.Name, "CreateContainerConfigError", err.Error())
 		k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %v", err)
