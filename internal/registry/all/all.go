@@ -9,7 +9,7 @@ import (
 )
 
 // Resources returns every served resource, in upstream's discovery order:
-// the groups by kube-apiserver's priorities (core, apps, events.k8s.io,
+// the groups by kube-apiserver's priorities (core, apiregistration, apps, events.k8s.io,
 // autoscaling, batch, certificates, networking, policy, rbac, storage,
 // admissionregistration, scheduling,
 // coordination, discovery, apiextensions), the resources of a group in alphabetical
@@ -17,7 +17,7 @@ import (
 func Resources() []*registry.Resource {
 	var rs []*registry.Resource
 	for _, group := range [][]*registry.Resource{
-		core(), apps(), events(), autoscaling(), batch(), certificates(),
+		core(), apiregistration(), apps(), events(), autoscaling(), batch(), certificates(),
 		networking(), policy(), rbac(), storage(), admissionRegistration(),
 		scheduling(),
 		coordination(), discovery(), apiextensions(),
