@@ -2,6 +2,8 @@ package all
 
 import (
 	"github.com/kemudi/kemudi/internal/registry"
+	"github.com/kemudi/kemudi/internal/registry/admissionregistration/mutatingadmissionpolicy"
+	"github.com/kemudi/kemudi/internal/registry/admissionregistration/mutatingadmissionpolicybinding"
 	"github.com/kemudi/kemudi/internal/registry/admissionregistration/mutatingwebhookconfiguration"
 	"github.com/kemudi/kemudi/internal/registry/admissionregistration/validatingadmissionpolicy"
 	"github.com/kemudi/kemudi/internal/registry/admissionregistration/validatingadmissionpolicybinding"
@@ -16,5 +18,7 @@ func admissionRegistration() []*registry.Resource {
 		validatingwebhookconfiguration.Resource(),
 		validatingadmissionpolicy.Resource(),
 		validatingadmissionpolicybinding.Resource(),
+		mutatingadmissionpolicy.Resource(),
+		mutatingadmissionpolicybinding.Resource(),
 	}
 }
