@@ -88,7 +88,9 @@ func prepareStatusUpdate(ctx context.Context, ep *endpoint, obj, old runtime.Obj
 	m.SetAnnotations(om.GetAnnotations())
 	m.SetFinalizers(om.GetFinalizers())
 	m.SetOwnerReferences(om.GetOwnerReferences())
-	copyAllBut(obj, old, "TypeMeta", "ObjectMeta", "Status")
+	if !statusHooks(ep, subresource).Spec {
+		copyAllBut(obj, old, "TypeMeta", "ObjectMeta", "Status")
+	}
 	if h := statusHooks(ep, subresource); h.PrepareForUpdate != nil {
 		h.PrepareForUpdate(ctx, obj, old)
 	}

@@ -149,6 +149,10 @@ type StatusHooks struct {
 	PrepareForUpdate func(ctx context.Context, obj, old runtime.Object)
 	// ValidateUpdate checks a status update.
 	ValidateUpdate func(ctx context.Context, obj, old runtime.Object) field.ErrorList
+	// Spec: the subresource changes a part of the spec, not the status
+	// (pods/ephemeralcontainers); the generic copy of the old spec is
+	// skipped and PrepareForUpdate keeps what may not change.
+	Spec bool
 }
 
 // Table turns objects into the rows `kubectl get` prints, with the same

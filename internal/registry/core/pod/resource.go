@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -63,6 +64,23 @@ func Resource() *registry.Resource {
 			},
 			ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
 				return ValidateStatusUpdate(obj.(*corev1.Pod), old.(*corev1.Pod))
+			},
+		},
+		// kubectl debug adds ephemeral containers through their own
+		// subresource, an update of the spec's ephemeral containers only.
+		StatusLike: map[string]registry.StatusHooks{
+			"ephemeralcontainers": {
+				Spec: true,
+				PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
+					pod, o := obj.(*corev1.Pod), old.(*corev1.Pod)
+					PrepareForEphemeralUpdate(pod, o)
+					if !apiequality.Semantic.DeepEqual(pod.Spec.EphemeralContainers, o.Spec.EphemeralContainers) {
+						pod.Generation = o.Generation + 1
+					}
+				},
+				ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
+					return ValidateEphemeralUpdate(obj.(*corev1.Pod), old.(*corev1.Pod))
+				},
 			},
 		},
 		// A scheduled pod's delete waits its grace period for the kubelet
