@@ -153,6 +153,7 @@ func (s *Server) syncCRDs(ctx context.Context, resourceVersion string) (int64, e
 	}
 	s.api.Store(s.buildSnapshot(crds))
 	s.crs.fingerprint = fp.String()
+	s.publishOpenAPI(crds)
 	return res.Rev, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"path"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -34,6 +35,11 @@ type Docs struct {
 	v2JSON  func() (*blob, error)
 	v2Proto func() (*blob, error)
 	v3      func() (*v3Docs, error)
+
+	// crd follows the CRDs (crd.go); crdDocs are the documents with them
+	// merged in, nil while none is established.
+	crd     crdFeed
+	crdDocs atomic.Pointer[crdDocs]
 }
 
 // New returns the documents of resources. A resource listed twice (same
@@ -52,14 +58,17 @@ func logged[T any](d *Docs, build func() (T, error)) func() (T, error) {
 	return func() (T, error) {
 		v, err := build()
 		if err != nil {
-			l := d.Logger
-			if l == nil {
-				l = slog.Default()
-			}
-			l.Error("openapi: building a document failed", "component", "apiserver", "err", err)
+			d.logger().Error("openapi: building a document failed", "component", "apiserver", "err", err)
 		}
 		return v, err
 	}
+}
+
+func (d *Docs) logger() *slog.Logger {
+	if d.Logger == nil {
+		return slog.Default()
+	}
+	return d.Logger
 }
 
 func unique(resources []*registry.Resource) []*registry.Resource {
@@ -174,20 +183,34 @@ func (d *Docs) buildV3() (*v3Docs, error) {
 	}
 	now := time.Now()
 	out := &v3Docs{docs: map[string]*v3Doc{}}
-	disc := v3Discovery{Paths: map[string]discoveryPath{}}
 	for name, b := range built {
-		j := newBlob(b, etagOf(b), now)
-		out.docs[name] = &v3Doc{json: j, proto: sync.OnceValues(logged(d, func() (*blob, error) {
-			return protoBlob(j, v3Proto)
-		}))}
-		disc.Paths[name] = discoveryPath{ServerRelativeURL: serverRelativeURL(name, j.etag)}
+		out.docs[name] = d.newV3Doc(newBlob(b, etagOf(b), now))
+	}
+	if out.discovery, err = discoveryOf(out.docs, now); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// newV3Doc is a v3 document in JSON; its protobuf form is made on first
+// request.
+func (d *Docs) newV3Doc(j *blob) *v3Doc {
+	return &v3Doc{json: j, proto: sync.OnceValues(logged(d, func() (*blob, error) {
+		return protoBlob(j, v3Proto)
+	}))}
+}
+
+// discoveryOf is the /openapi/v3 document listing docs with their hashes.
+func discoveryOf(docs map[string]*v3Doc, now time.Time) (*blob, error) {
+	disc := v3Discovery{Paths: make(map[string]discoveryPath, len(docs))}
+	for name, doc := range docs {
+		disc.Paths[name] = discoveryPath{ServerRelativeURL: serverRelativeURL(name, doc.json.etag)}
 	}
 	raw, err := json.Marshal(disc)
 	if err != nil {
 		return nil, err
 	}
-	out.discovery = newBlob(raw, etagOf(raw), now)
-	return out, nil
+	return newBlob(raw, etagOf(raw), now), nil
 }
 
 // v3Discovery is the /openapi/v3 document: where each group version's

@@ -22,18 +22,20 @@ const (
 
 // Handler serves /openapi/v2, /openapi/v3 and /openapi/v3/<group version>.
 // Mount it at /openapi/ (and /openapi/v2, /openapi/v3 if the mux does
-// not route those to the subtree).
-func (d *Docs) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/openapi/v2":
-			d.ServeV2(w, r)
-		case r.URL.Path == "/openapi/v3" || strings.HasPrefix(r.URL.Path, "/openapi/v3/"):
-			d.ServeV3(w, r)
-		default:
-			http.NotFound(w, r)
-		}
-	})
+// not route those to the subtree). It is d itself, so that a server
+// holding the handler may tell it the CRDs (SetCRDs).
+func (d *Docs) Handler() http.Handler { return d }
+
+// ServeHTTP serves the documents, as Handler.
+func (d *Docs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/openapi/v2":
+		d.ServeV2(w, r)
+	case r.URL.Path == "/openapi/v3" || strings.HasPrefix(r.URL.Path, "/openapi/v3/"):
+		d.ServeV3(w, r)
+	default:
+		http.NotFound(w, r)
+	}
 }
 
 // ServeV2 serves the swagger 2.0 document in JSON or, as kubectl asks
@@ -51,6 +53,13 @@ func (d *Docs) ServeV2(w http.ResponseWriter, r *http.Request) {
 	get, contentType := d.v2JSON, "application/json"
 	if subtype != "json" {
 		get, contentType = d.v2Proto, "application/"+v2Protobuf
+	}
+	d.waitCRDs(r.Context())
+	if crds := d.crdDocs.Load(); crds != nil && crds.v2 != nil {
+		get = func() (*blob, error) { return crds.v2.json, nil }
+		if subtype != "json" {
+			get = func() (*blob, error) { return crds.v2.proto, nil }
+		}
 	}
 	b, err := get()
 	if err != nil {
@@ -74,6 +83,14 @@ func (d *Docs) ServeV3(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.Trim(strings.TrimPrefix(r.URL.Path, "/openapi/v3"), "/")
+	// A built-in group version's document is the same with CRDs or
+	// without; the others may be under way.
+	if _, builtin := docs.docs[name]; !builtin {
+		d.waitCRDs(r.Context())
+	}
+	if crds := d.crdDocs.Load(); crds != nil && crds.v3 != nil {
+		docs = crds.v3
+	}
 	if name == "" {
 		serve(w, r, docs.discovery, "application/json")
 		return
