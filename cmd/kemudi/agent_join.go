@@ -13,7 +13,7 @@ import (
 
 // runJoined runs a node that joins by token: it gets (or reuses) its
 // client certificate through TLS bootstrapping, then runs as
-// system:node:<name>.
+// system:node:<name>, renewing the certificate as it runs.
 func runJoined(cmd *cobra.Command, kubeconfig, dataDir string, join cluster.JoinOptions, o cluster.AgentOptions) error {
 	if kubeconfig != "" {
 		return errors.New("--kubeconfig and --server/--token-file are two ways to reach the API: give one")
@@ -40,6 +40,14 @@ func runJoined(cmd *cobra.Command, kubeconfig, dataDir string, join cluster.Join
 	if err := cluster.JoinedNodeRegistries(&o, dataDir, join.Server, cfg); err != nil {
 		return err
 	}
+	// The certificate is renewed while the node runs; its components
+	// present the current one.
+	cert, err := cluster.JoinedNodeClientCert(cfg, dataDir, o.Kubelet.NodeName, slog.Default())
+	if err != nil {
+		return err
+	}
+	go cert.Run(ctx)
+	o.ClusterCA = cert.CA()
 	o.Kubelet.Log = slog.Default()
-	return cluster.RunAgent(ctx, cfg, o)
+	return cluster.RunAgent(ctx, cert.Config(), o)
 }

@@ -33,6 +33,10 @@ type AgentOptions struct {
 	KubeletCADir string
 	// Services: the node's proxy and DNS server.
 	Services NodeServices
+	// ClusterCA (PEM) verifies client certificates at the kubelet's
+	// server; "" takes the API client configuration's CA (a joined node's
+	// rotating configuration has none: NodeClientCert.CA gives it).
+	ClusterCA []byte
 }
 
 // DefaultAgentOptions lays a node's state out under dataDir/agent:

@@ -53,8 +53,9 @@ func KubeletKubeconfig(dataDir string) string {
 }
 
 // minCertLeft is how long a stored certificate must still be valid to be
-// used without asking for a new one.
-const minCertLeft = time.Hour
+// used without joining again: long enough to renew it with itself
+// (NodeClientCert renews one past its deadline at once).
+const minCertLeft = time.Minute
 
 // Join returns the node's client config: from the kubeconfig an earlier
 // join wrote when its certificate is still good for the same server and
@@ -184,22 +185,40 @@ func presented(certs []*x509.Certificate) string {
 // requestClientCertificate creates a CSR for system:node:<name> as the
 // bootstrap token and waits for its certificate.
 func requestClientCertificate(ctx context.Context, boot *rest.Config, o JoinOptions) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	keyPEM, err = keyutil.MarshalPrivateKeyToPEM(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	subject := pkix.Name{CommonName: "system:node:" + o.NodeName, Organization: []string{"system:nodes"}}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject}, key)
-	if err != nil {
-		return nil, nil, err
-	}
 	client, err := kubernetes.NewForConfig(boot)
 	if err != nil {
 		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	certPEM, keyPEM, name, err := requestNodeClientCert(ctx, client, o.NodeName)
+	switch {
+	case apierrors.IsUnauthorized(err) && name == "":
+		return nil, nil, fmt.Errorf("the server refused the join token in %s (401 Unauthorized): the token is wrong, expired or deleted", o.TokenFile)
+	case err != nil:
+		return nil, nil, err
+	}
+	o.Log.Info("the node's client certificate was issued", "csr", name, "node", o.NodeName)
+	return certPEM, keyPEM, nil
+}
+
+// requestNodeClientCert asks for a client certificate for
+// system:node:<node> with a new key (a CSR to the
+// kube-apiserver-client-kubelet signer) and waits until ctx ends for it
+// to be issued. name is the CSR's, "" when it was not created.
+func requestNodeClientCert(ctx context.Context, client kubernetes.Interface, node string) (certPEM, keyPEM []byte, name string, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	keyPEM, err = keyutil.MarshalPrivateKeyToPEM(key)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	subject := pkix.Name{CommonName: "system:node:" + node, Organization: []string{"system:nodes"}}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject}, key)
+	if err != nil {
+		return nil, nil, "", err
 	}
 	csrs := client.CertificatesV1().CertificateSigningRequests()
 	// Named as upstream's kubelet names it: node-csr-<digest of the request>.
@@ -213,14 +232,8 @@ func requestClientCertificate(ctx context.Context, boot *rest.Config, o JoinOpti
 		},
 	}
 	if _, err := csrs.Create(ctx, csr, metav1.CreateOptions{}); err != nil {
-		if apierrors.IsUnauthorized(err) {
-			return nil, nil, fmt.Errorf("the server refused the join token in %s (401 Unauthorized): the token is wrong, expired or deleted", o.TokenFile)
-		}
-		return nil, nil, fmt.Errorf("create certificate signing request: %w", err)
+		return nil, nil, "", fmt.Errorf("create certificate signing request: %w", err)
 	}
-	o.Log.Info("asked for the node's client certificate", "csr", csr.Name, "node", o.NodeName)
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -228,11 +241,11 @@ func requestClientCertificate(ctx context.Context, boot *rest.Config, o JoinOpti
 		if err == nil {
 			for _, c := range got.Status.Conditions {
 				if c.Type == certificatesv1.CertificateDenied || c.Type == certificatesv1.CertificateFailed {
-					return nil, nil, fmt.Errorf("certificate signing request %s %s: %s: %s", csr.Name, strings.ToLower(string(c.Type)), c.Reason, c.Message)
+					return nil, nil, csr.Name, fmt.Errorf("certificate signing request %s %s: %s: %s", csr.Name, strings.ToLower(string(c.Type)), c.Reason, c.Message)
 				}
 			}
 			if len(got.Status.Certificate) > 0 {
-				return got.Status.Certificate, keyPEM, nil
+				return got.Status.Certificate, keyPEM, csr.Name, nil
 			}
 		}
 		select {
@@ -240,7 +253,7 @@ func requestClientCertificate(ctx context.Context, boot *rest.Config, o JoinOpti
 			if err == nil {
 				err = errors.New("still pending: is the controller manager running with csrapproving and csrsigning? `kubectl certificate approve " + csr.Name + "` approves it by hand")
 			}
-			return nil, nil, fmt.Errorf("no certificate for %s within %s: %w", csr.Name, o.Timeout, err)
+			return nil, nil, csr.Name, fmt.Errorf("no certificate for %s: %w", csr.Name, err)
 		case <-tick.C:
 		}
 	}

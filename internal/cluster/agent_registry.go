@@ -102,6 +102,13 @@ func ServerNodeRegistries(ao *AgentOptions, ro RegistryOptions) error {
 	return nil
 }
 
+// The node's client certificate as the registries config wants it: files
+// under <data-dir>/agent, kept current by NodeClientCert.
+const (
+	registryClientCert = "registry-client.crt"
+	registryClientKey  = "registry-client.key"
+)
+
 // JoinedNodeRegistries points a joined node's runtime at the registry of
 // the server it joined (the server's host, port 5000), with the node's
 // client certificate from the join, and mirrors 127.0.0.1:5000 and
@@ -132,8 +139,8 @@ func JoinedNodeRegistries(ao *AgentOptions, dataDir, server string, cfg *rest.Co
 		mode os.FileMode
 	}{
 		{&nr.CAFile, "registry-ca.crt", cfg.CAData, 0o644},
-		{&nr.CertFile, "registry-client.crt", cfg.CertData, 0o644},
-		{&nr.KeyFile, "registry-client.key", cfg.KeyData, 0o600},
+		{&nr.CertFile, registryClientCert, cfg.CertData, 0o644},
+		{&nr.KeyFile, registryClientKey, cfg.KeyData, 0o600},
 	}
 	for _, f := range files {
 		if *f.path != "" || len(f.data) == 0 {

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/pem"
 	"fmt"
+	"os"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -22,10 +23,26 @@ func WriteKubeconfig(path, server string, caPEM []byte, cert tls.Certificate) er
 	cfg.AuthInfos["kemudi"] = &clientcmdapi.AuthInfo{ClientCertificateData: certPEM, ClientKeyData: keyPEM}
 	cfg.Contexts["kemudi"] = &clientcmdapi.Context{Cluster: "kemudi", AuthInfo: "kemudi", Namespace: "default"}
 	cfg.CurrentContext = "kemudi"
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+	// Through a temporary file: a node stopped mid-write (a renewal)
+	// keeps a whole kubeconfig, old or new.
+	tmp := path + ".tmp"
+	if err := clientcmd.WriteToFile(*cfg, tmp); err != nil {
+		return fmt.Errorf("write kubeconfig %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write kubeconfig %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeFileAtomic replaces path's content at once (a reader sees the old
+// or the new content, never a part).
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, perm); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // pemPair encodes a certificate and its key as PEM.

@@ -116,7 +116,7 @@ func runKubelet(ctx context.Context, cfg *rest.Config, o AgentOptions, rt kubele
 // when not nil, is to run beside it (it obtains the serving certificate).
 func newKubeletServer(cfg *rest.Config, o AgentOptions, rt kubelet.Runtime) (_ *kubeletserver.Server, _ net.Listener, certs func(context.Context), _ error) {
 	k := o.Kubelet
-	cas, err := clusterCAs(cfg)
+	cas, err := clusterCAs(cfg, o.ClusterCA)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -172,9 +172,12 @@ func kubeletServingCert(o AgentOptions, client kubernetes.Interface) (func(*tls.
 }
 
 // clusterCAs are the CAs whose client certificates the kubelet accepts:
-// the cluster CA its own API client trusts.
-func clusterCAs(cfg *rest.Config) (*x509.CertPool, error) {
-	data := cfg.TLSClientConfig.CAData
+// ca, or else the cluster CA its own API client trusts.
+func clusterCAs(cfg *rest.Config, ca []byte) (*x509.CertPool, error) {
+	data := ca
+	if len(data) == 0 {
+		data = cfg.TLSClientConfig.CAData
+	}
 	if len(data) == 0 && cfg.TLSClientConfig.CAFile != "" {
 		var err error
 		if data, err = os.ReadFile(cfg.TLSClientConfig.CAFile); err != nil {

@@ -127,7 +127,9 @@ func TestSign(t *testing.T) {
 		want       time.Duration
 	}{
 		{"default", ca, nil, 365 * 24 * time.Hour},
-		{"expirationSeconds", ca, secs(3600), time.Hour},
+		// Short-lived (under 8 h): the end is not backdated.
+		{"expirationSeconds", ca, secs(3600), time.Hour + 5*time.Minute},
+		{"expirationSeconds, long", ca, secs(10 * 3600), 10 * time.Hour},
 		{"longer than allowed", ca, secs(1 << 30), 365 * 24 * time.Hour},
 	}
 	for _, tt := range tests {

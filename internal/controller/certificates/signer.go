@@ -30,8 +30,13 @@ import (
 const SigningName = "csrsigning"
 
 // backdate is how far before now a certificate starts, for clocks that
-// lag (upstream's 5 minutes).
-const backdate = 5 * time.Minute
+// lag (upstream's 5 minutes). A long-lived certificate ends backdate
+// earlier too; a short-lived one (under shortLived) lasts its whole
+// duration from now, as upstream's signing policy has it.
+const (
+	backdate   = 5 * time.Minute
+	shortLived = 8 * time.Hour
+)
 
 // CA is a certificate authority the signer issues with.
 type CA struct {
@@ -195,7 +200,10 @@ func (s *Signer) Sign(req *x509.CertificateRequest, usages []certificatesv1.KeyU
 	}
 	now := s.clock.Now()
 	notBefore := now.Add(-backdate)
-	notAfter := notBefore.Add(ttl)
+	notAfter := now.Add(ttl - backdate)
+	if ttl < shortLived {
+		notAfter = now.Add(ttl)
+	}
 	if notAfter.After(s.ca.Cert.NotAfter) {
 		notAfter = s.ca.Cert.NotAfter
 	}

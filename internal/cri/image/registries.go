@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"sigs.k8s.io/yaml"
 )
@@ -196,9 +197,28 @@ func tlsConfig(t *RegistryTLS) (*tls.Config, error) {
 		if err != nil {
 			return nil, err
 		}
-		tc.Certificates = []tls.Certificate{cert}
+		tc.GetClientCertificate = (&clientCertFiles{cert: t.CertFile, key: t.KeyFile, last: &cert}).get
 	}
 	return tc, nil
+}
+
+// clientCertFiles presents the pair in its files as they are at each
+// handshake: a node's client certificate is renewed while it runs
+// (cluster.NodeClientCert rewrites them). A pair that does not load (one
+// file rewritten, not yet the other) gives the last good one.
+type clientCertFiles struct {
+	cert, key string
+	mu        sync.Mutex
+	last      *tls.Certificate
+}
+
+func (f *clientCertFiles) get(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if cert, err := tls.LoadX509KeyPair(f.cert, f.key); err == nil {
+		f.last = &cert
+	}
+	return f.last, nil
 }
 
 // source is where to try a pull, in order: a mirror endpoint with the
