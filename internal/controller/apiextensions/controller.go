@@ -53,8 +53,8 @@ func Run(ctx context.Context, cfg *rest.Config, log *slog.Logger) error {
 	c := &Controller{client: client, dynamic: dyn, crds: informer.Lister(), log: log}
 	c.loop = controller.NewLoop("crd", c.sync, log)
 	if _, err := informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.enqueueGroup,
-		UpdateFunc: func(_, obj interface{}) { c.enqueueGroup(obj) },
+		AddFunc:    c.enqueue,
+		UpdateFunc: c.updated,
 		DeleteFunc: c.enqueueGroup,
 	}); err != nil {
 		return err
@@ -65,6 +65,31 @@ func Run(ctx context.Context, cfg *rest.Config, log *slog.Logger) error {
 	}
 	c.loop.Run(ctx, workers)
 	return nil
+}
+
+func (c *Controller) enqueue(obj interface{}) {
+	if crd, ok := obj.(*apiextensionsv1.CustomResourceDefinition); ok {
+		c.loop.Queue.Add(crd.Name)
+	}
+}
+
+// updated queues the CRD, and the rest of its group when it gave up a
+// name it held. Queueing the whole group on every change (100 CRDs of
+// one group installed at once: 10,000 syncs) is what upstream avoids as
+// well: it requeues the group after a CRD's accepted names change and
+// after a deletion.
+func (c *Controller) updated(old, obj interface{}) {
+	before, ok1 := old.(*apiextensionsv1.CustomResourceDefinition)
+	after, ok2 := obj.(*apiextensionsv1.CustomResourceDefinition)
+	if !ok1 || !ok2 {
+		c.enqueueGroup(obj)
+		return
+	}
+	if releasesNames(before.Status.AcceptedNames, after.Status.AcceptedNames) {
+		c.enqueueGroup(obj)
+		return
+	}
+	c.loop.Queue.Add(after.Name)
 }
 
 // enqueueGroup queues the CRD and every other CRD of its group: a name one

@@ -20,6 +20,9 @@ func everything() labels.Selector { return labels.Everything() }
 // holds, and establishes it once they are all accepted (upstream's naming
 // and establishing controllers, in one status update).
 func (c *Controller) name(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition) error {
+	if settled(crd) {
+		return nil
+	}
 	resources, kinds, err := c.namesInGroup(crd)
 	if err != nil {
 		return err
@@ -44,6 +47,33 @@ func (c *Controller) name(ctx context.Context, crd *apiextensionsv1.CustomResour
 		return nil
 	}
 	return err
+}
+
+// settled reports a CRD that holds every name it asks for and is
+// established: the naming decision would leave its status as it is,
+// whatever the other CRDs of its group hold (names already accepted stay
+// accepted), so it is skipped without listing them.
+func settled(crd *apiextensionsv1.CustomResourceDefinition) bool {
+	if !reflect.DeepEqual(crd.Spec.Names, crd.Status.AcceptedNames) {
+		return false
+	}
+	accepted := crdregistry.Condition(crd, apiextensionsv1.NamesAccepted)
+	established := crdregistry.Condition(crd, apiextensionsv1.Established)
+	return accepted != nil && accepted.Status == apiextensionsv1.ConditionTrue && accepted.Reason == "NoConflicts" && accepted.Message == "no conflicts found" && !accepted.LastTransitionTime.IsZero() &&
+		established != nil && established.Status == apiextensionsv1.ConditionTrue && !established.LastTransitionTime.IsZero()
+}
+
+// releasesNames reports whether going from the accepted names before to
+// those after gives up a name another CRD of the group may be waiting for.
+func releasesNames(before, after apiextensionsv1.CustomResourceDefinitionNames) bool {
+	held := sets.New(after.Plural, after.Singular, after.Kind, after.ListKind)
+	held.Insert(after.ShortNames...)
+	for _, n := range append([]string{before.Plural, before.Singular, before.Kind, before.ListKind}, before.ShortNames...) {
+		if n != "" && !held.Has(n) {
+			return true
+		}
+	}
+	return false
 }
 
 // namesInGroup returns the names the other CRDs of crd's group hold: their

@@ -1,9 +1,11 @@
 package apiextensions
 
 import (
+	"reflect"
 	"testing"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 )
 
@@ -45,5 +47,75 @@ func TestNamesAndConditions(t *testing.T) {
 				t.Errorf("Established reason %q, want %q", established.Reason, tc.wantEstablishedReason)
 			}
 		})
+	}
+}
+
+// TestSettledMatchesTheDecision checks that a CRD the sync skips without
+// looking at its group is one the full decision would leave unchanged.
+func TestSettledMatchesTheDecision(t *testing.T) {
+	names := apiextensionsv1.CustomResourceDefinitionNames{Plural: "crontabs", Singular: "crontab", Kind: "CronTab", ListKind: "CronTabList", ShortNames: []string{"ct"}}
+	now := metav1.Now()
+	accepted := apiextensionsv1.CustomResourceDefinitionCondition{Type: apiextensionsv1.NamesAccepted, Status: "True", Reason: "NoConflicts", Message: "no conflicts found", LastTransitionTime: now}
+	established := apiextensionsv1.CustomResourceDefinitionCondition{Type: apiextensionsv1.Established, Status: "True", Reason: "InitialNamesAccepted", Message: "the initial names have been accepted", LastTransitionTime: now}
+	renamed := names
+	renamed.Plural = "crontabz"
+	cases := []struct {
+		name        string
+		accepted    apiextensionsv1.CustomResourceDefinitionNames
+		conditions  []apiextensionsv1.CustomResourceDefinitionCondition
+		wantSettled bool
+	}{
+		{name: "accepted and established", accepted: names, conditions: []apiextensionsv1.CustomResourceDefinitionCondition{accepted, established}, wantSettled: true},
+		{name: "not yet established", accepted: names, conditions: []apiextensionsv1.CustomResourceDefinitionCondition{accepted}},
+		{name: "new", conditions: nil},
+		{name: "spec renamed", accepted: renamed, conditions: []apiextensionsv1.CustomResourceDefinitionCondition{accepted, established}},
+		{name: "conflict reported before", accepted: names, conditions: []apiextensionsv1.CustomResourceDefinitionCondition{
+			{Type: apiextensionsv1.NamesAccepted, Status: "False", Reason: "PluralConflict", Message: `"crontabs" is already in use`, LastTransitionTime: now}, established}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			crd := &apiextensionsv1.CustomResourceDefinition{}
+			crd.Spec.Names = names
+			crd.Status.AcceptedNames = tc.accepted
+			crd.Status.Conditions = tc.conditions
+			if got := settled(crd); got != tc.wantSettled {
+				t.Fatalf("settled %v, want %v", got, tc.wantSettled)
+			}
+			if !tc.wantSettled {
+				return
+			}
+			// Whatever the group holds, the decision changes nothing.
+			n, a, e := namesAndConditions(crd, sets.New("crontabs", "ct"), sets.New("CronTab"))
+			if !reflect.DeepEqual(n, crd.Status.AcceptedNames) || a.Status != accepted.Status || a.Reason != accepted.Reason || e.Status != established.Status || e.Reason != established.Reason {
+				t.Errorf("decision for a settled CRD: %+v %+v %+v", n, a, e)
+			}
+		})
+	}
+}
+
+func TestReleasesNames(t *testing.T) {
+	names := apiextensionsv1.CustomResourceDefinitionNames{Plural: "crontabs", Singular: "crontab", Kind: "CronTab", ListKind: "CronTabList", ShortNames: []string{"ct"}}
+	withShort := func(short ...string) apiextensionsv1.CustomResourceDefinitionNames {
+		n := names
+		n.ShortNames = short
+		return n
+	}
+	renamed := names
+	renamed.Plural = "crontabz"
+	cases := []struct {
+		name          string
+		before, after apiextensionsv1.CustomResourceDefinitionNames
+		want          bool
+	}{
+		{name: "first accepted", after: names},
+		{name: "unchanged", before: names, after: names},
+		{name: "a short name added", before: names, after: withShort("ct", "cts")},
+		{name: "a short name dropped", before: names, after: withShort(), want: true},
+		{name: "plural renamed", before: names, after: renamed, want: true},
+	}
+	for _, tc := range cases {
+		if got := releasesNames(tc.before, tc.after); got != tc.want {
+			t.Errorf("%s: releasesNames %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -14,15 +14,18 @@ import (
 // applyTypes is a CRD's type information for server-side apply, built on
 // first use: building it means building the CRD's OpenAPI for every
 // version, which most CRDs' objects (never applied) do not need, and
-// which would otherwise be paid each time a CRD is established.
+// which would otherwise be paid each time a CRD is established. A
+// version whose schema does not compile has its fields' types deduced.
 type applyTypes struct {
 	get func() managedfields.TypeConverter
 }
 
-func newApplyTypes(crd *apiextensionsv1.CustomResourceDefinition) managedfields.TypeConverter {
+func newApplyTypes(crd *apiextensionsv1.CustomResourceDefinition, compiled lazySchema) managedfields.TypeConverter {
 	return applyTypes{get: sync.OnceValue(func() managedfields.TypeConverter {
-		if tc, err := crdschema.TypeConverter(crd); err == nil {
-			return tc
+		if _, err := compiled(); err == nil {
+			if tc, err := crdschema.TypeConverter(crd); err == nil {
+				return tc
+			}
 		}
 		// Without the schema's types, apply deduces them: lists are
 		// atomic, none merges by key.

@@ -6,7 +6,6 @@
 package customresource
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -15,10 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kemudi/kemudi/internal/registry"
-	crdschema "github.com/kemudi/kemudi/internal/registry/apiextensions/schema"
 )
 
 // Resource returns the resource that serves version of crd, under the
@@ -65,21 +62,9 @@ func Resource(crd *apiextensionsv1.CustomResourceDefinition, version string) (*r
 		},
 		Table: table(v.AdditionalPrinterColumns),
 	}
-	if compiled, err := crdschema.Compile(crd, v.Name); err == nil {
-		r.Hooks, r.StatusHooks = schemaHooks(compiled)
-		r.ApplyTypes = newApplyTypes(crd)
-	} else {
-		// Validation refuses such a CRD; one stored before is served
-		// without its schema rather than not at all.
-		r.Hooks = registry.Hooks{
-			Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
-				return validateScale(v, obj.(*unstructured.Unstructured))
-			},
-			ValidateUpdate: func(_ context.Context, obj, _ runtime.Object) field.ErrorList {
-				return validateScale(v, obj.(*unstructured.Unstructured))
-			},
-		}
-	}
+	compiled := newLazySchema(crd, v.Name)
+	r.Hooks, r.StatusHooks = schemaHooks(compiled, v)
+	r.ApplyTypes = newApplyTypes(crd, compiled)
 	if sub := v.Subresources; sub != nil {
 		r.HasStatus = sub.Status != nil
 		if sub.Scale != nil {
