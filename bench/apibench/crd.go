@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
@@ -34,18 +35,30 @@ type CRDResult struct {
 	// CRDs installed at once, and how long until all were Established.
 	CRDs        int
 	Established time.Duration
-	// RSS of the server idle before and 5 s after installing the CRDs.
+	// RSS of the server idle before and 5 s after installing the CRDs;
+	// HeapBefore and HeapAfter its Go heap in use then.
 	RSSBefore, RSSAfter   uint64
+	HeapBefore, HeapAfter uint64
+	// What the server spent installing the CRDs (until all were
+	// Established), creating the pods and creating the custom objects.
+	Install, Pods, Custom phaseCost
 	LoadBefore, LoadAfter string
 }
 
 // Print writes r as a few lines.
 func (r *CRDResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "load before: %s\n", r.LoadBefore)
-	fmt.Fprintf(w, "%d CRDs established in %s; rss %.1f -> %.1f MiB (+%.1f MiB)\n", r.CRDs, r.Established.Round(time.Millisecond),
-		harness.MiB(r.RSSBefore), harness.MiB(r.RSSAfter), harness.MiB(r.RSSAfter)-harness.MiB(r.RSSBefore))
+	fmt.Fprintf(w, "%d CRDs established in %s; rss %.1f -> %.1f MiB (+%.1f MiB); go heap in use %.1f -> %.1f MiB (+%.1f MiB)\n", r.CRDs, r.Established.Round(time.Millisecond),
+		harness.MiB(r.RSSBefore), harness.MiB(r.RSSAfter), harness.MiB(r.RSSAfter)-harness.MiB(r.RSSBefore),
+		harness.MiB(r.HeapBefore), harness.MiB(r.HeapAfter), harness.MiB(r.HeapAfter)-harness.MiB(r.HeapBefore))
+	fmt.Fprintf(w, "  install: %s\n", r.Install)
 	fmt.Fprintf(w, "pods:           %d (%d clients, json): %.0f creates/s, p99 %.1f ms, failed %d\n", r.Objects, r.Clients, r.PodsPerSec, ms(r.PodP99), r.PodFailed)
+	fmt.Fprintf(w, "  %s; %s\n", r.Pods, r.Pods.perObject(r.Objects))
 	fmt.Fprintf(w, "custom objects: %d (%d clients, json, 20-field schema, 2 CEL rules): %.0f creates/s, p99 %.1f ms, failed %d\n", r.Objects, r.Clients, r.CustomPerSec, ms(r.CustomP99), r.CustomFailed)
+	fmt.Fprintf(w, "  %s; %s\n", r.Custom, r.Custom.perObject(r.Objects))
+	if r.Pods.CPU > 0 && r.Custom.CPU > 0 {
+		fmt.Fprintf(w, "server cpu per custom object / per pod: %.0f%%\n", 100*float64(r.Custom.CPU)/float64(r.Pods.CPU))
+	}
 	if r.PodsPerSec > 0 {
 		fmt.Fprintf(w, "custom objects / pods: %.0f%%\n", 100*r.CustomPerSec/r.PodsPerSec)
 	}
@@ -59,7 +72,11 @@ var benchGVR = schema.GroupVersionResource{Group: "bench.kemudi.io", Version: "v
 
 // RunCustomResources starts a server, installs 100 CRDs at once, then
 // creates opts.Pods pods and as many custom objects with opts.Clients
-// clients, and stops it.
+// clients, and stops it. opts.InstallProfile is a CPU profile of the
+// install, opts.CPUProfile one of the custom object creates (each
+// opts.CPUProfileDuration long); opts.HeapProfile is the heap once the
+// CRDs are established and settled, and <HeapProfile>.before the heap
+// before they were installed (`go tool pprof -base`).
 func RunCustomResources(ctx context.Context, opts Options) (*CRDResult, error) {
 	opts.defaults()
 	progress := func(format string, args ...any) {
@@ -84,12 +101,20 @@ func RunCustomResources(ctx context.Context, opts Options) (*CRDResult, error) {
 		return nil, err
 	}
 	res.RSSBefore = mem.RSS
+	if opts.HeapProfile != "" {
+		if err := srv.HeapProfile(ctx, opts.HeapProfile+".before"); err != nil {
+			return nil, err
+		}
+	}
+	before := readCounters(ctx, srv)
+	res.HeapBefore = before.HeapInuse
 	ext, err := apiextensionsclient.NewForConfig(benchConfig(srv.Config, "crds"))
 	if err != nil {
 		return nil, err
 	}
 
 	progress("installing %d CRDs at once", res.CRDs)
+	installProf := profileAsync(ctx, srv, opts.InstallProfile, opts.CPUProfileDuration)
 	start := time.Now()
 	var wg sync.WaitGroup
 	errc := make(chan error, res.CRDs+1)
@@ -111,11 +136,21 @@ func RunCustomResources(ctx context.Context, opts Options) (*CRDResult, error) {
 		return nil, err
 	}
 	res.Established = time.Since(start)
+	res.Install = readCounters(ctx, srv).since(before)
+	if err := <-installProf; err != nil {
+		return nil, err
+	}
 	time.Sleep(opts.Settle)
 	if mem, err = srv.Memory(); err != nil {
 		return nil, err
 	}
 	res.RSSAfter = mem.RSS
+	res.HeapAfter = readCounters(ctx, srv).HeapInuse
+	if opts.HeapProfile != "" {
+		if err := srv.HeapProfile(ctx, opts.HeapProfile); err != nil {
+			return nil, err
+		}
+	}
 	progress("established in %s", res.Established)
 
 	if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, benchCRD("widgets", "bench.kemudi.io"), metav1.CreateOptions{}); err != nil {
@@ -143,18 +178,40 @@ func RunCustomResources(ctx context.Context, opts Options) (*CRDResult, error) {
 		}
 	}
 	progress("creating %d pods", opts.Pods)
+	c0 := readCounters(ctx, srv)
 	res.PodsPerSec, res.PodP99, res.PodFailed = createAll(ctx, opts.Pods, opts.Clients, func(c, i int) error {
 		_, err := typed[c].CoreV1().Pods(opts.Namespace).Create(ctx, smallPod(opts.Namespace, fmt.Sprintf("bench-%06d", i)), metav1.CreateOptions{})
 		return err
 	}, &res.Errors)
+	c1 := readCounters(ctx, srv)
+	res.Pods = c1.since(c0)
 	progress("creating %d custom objects", opts.Pods)
+	customProf := profileAsync(ctx, srv, opts.CPUProfile, opts.CPUProfileDuration)
+	c1 = readCounters(ctx, srv)
 	res.CustomPerSec, res.CustomP99, res.CustomFailed = createAll(ctx, opts.Pods, opts.Clients, func(c, i int) error {
 		_, err := dyn[c].Resource(benchGVR).Namespace(opts.Namespace).Create(ctx, widget(opts.Namespace, fmt.Sprintf("bench-%06d", i)), metav1.CreateOptions{})
 		return err
 	}, &res.Errors)
+	res.Custom = readCounters(ctx, srv).since(c1)
+	if err := <-customProf; err != nil {
+		return nil, err
+	}
 	res.LoadAfter = harness.LoadAvg()
 	_ = srv.Stop()
 	return res, nil
+}
+
+// profileAsync records a CPU profile of the server to path for d, in
+// the background; the channel gives its error once written (nil at once
+// when path is empty).
+func profileAsync(ctx context.Context, srv *harness.Server, path string, d time.Duration) <-chan error {
+	done := make(chan error, 1)
+	if path == "" {
+		done <- nil
+		return done
+	}
+	go func() { done <- srv.CPUProfile(ctx, d, path) }()
+	return done
 }
 
 // createAll runs n creates on clients workers and returns the rate, the
@@ -192,28 +249,70 @@ func createAll(ctx context.Context, n, clients int, create func(client, i int) e
 	return float64(n-int(failed.Load())) / elapsed.Seconds(), Summarize(lat).P99, int(failed.Load())
 }
 
+// waitEstablished waits until want CRDs are Established, watching them
+// as `kubectl wait --for condition=Established` does (polling lists of
+// 100 CRDs would load the server it measures).
 func waitEstablished(ctx context.Context, ext apiextensionsclient.Interface, want int) error {
-	deadline := time.Now().Add(2 * time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	crds := ext.ApiextensionsV1().CustomResourceDefinitions()
 	for {
-		list, err := ext.ApiextensionsV1().CustomResourceDefinitions().List(ctx, metav1.ListOptions{})
-		if err == nil {
-			n := 0
-			for _, crd := range list.Items {
-				for _, c := range crd.Status.Conditions {
-					if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-						n++
-					}
-				}
+		list, err := crds.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("CRDs not established: %w", err)
+		}
+		established := map[string]bool{}
+		for i := range list.Items {
+			established[list.Items[i].Name] = isEstablished(&list.Items[i])
+		}
+		if countTrue(established) >= want {
+			return nil
+		}
+		w, err := crds.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion, AllowWatchBookmarks: true})
+		if err != nil {
+			return fmt.Errorf("CRDs not established: %w", err)
+		}
+		for ev := range w.ResultChan() {
+			crd, ok := ev.Object.(*apiextensionsv1.CustomResourceDefinition)
+			if !ok {
+				continue
 			}
-			if n >= want {
+			switch ev.Type {
+			case watch.Added, watch.Modified:
+				established[crd.Name] = isEstablished(crd)
+			case watch.Deleted:
+				delete(established, crd.Name)
+			}
+			if countTrue(established) >= want {
+				w.Stop()
 				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("CRDs not established after 2 minutes (%v)", err)
+		w.Stop()
+		if ctx.Err() != nil {
+			return fmt.Errorf("CRDs not established after 2 minutes: %w", ctx.Err())
 		}
-		time.Sleep(20 * time.Millisecond)
+		// The watch ended early: list again.
 	}
+}
+
+func isEstablished(crd *apiextensionsv1.CustomResourceDefinition) bool {
+	for _, c := range crd.Status.Conditions {
+		if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+func countTrue(m map[string]bool) int {
+	n := 0
+	for _, v := range m {
+		if v {
+			n++
+		}
+	}
+	return n
 }
 
 // benchConfig is a client config on a connection of its own, loopback

@@ -42,6 +42,10 @@ type Options struct {
 	CPUProfile         string
 	CPUProfileDuration time.Duration
 	HeapProfile        string
+	// InstallProfile, if set, is where the custom resource run writes a
+	// CPU profile of the server taken from the start of the CRD
+	// install, for CPUProfileDuration.
+	InstallProfile string
 	// Policy binds one ValidatingAdmissionPolicy (a CEL rule) to the pod
 	// creates, to measure what a bound policy costs per create.
 	Policy bool
