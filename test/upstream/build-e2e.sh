@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Builds upstream Kubernetes' end-to-end suite for test/e2e TestUpstreamE2E:
+# e2e.test (`go test -c ./test/e2e`), the ginkgo CLI that runs it in
+# parallel (same ginkgo version as the suite) and agnhost, the program of
+# upstream's test images (static, for a FROM scratch image), all from
+# k8s.io/kubernetes@VERSION in the Go module cache. Prints the path of
+# e2e.test; ginkgo and agnhost are beside it.
+#
+#   test/upstream/build-e2e.sh [VERSION]      # default v1.37.2
+#
+# The binaries are cached in $XDG_CACHE_HOME/kemudi-test (else
+# /var/cache/kemudi-test), keyed by VERSION and the Go version: a second
+# run on one machine prints the path at once. The first takes long
+# (e2e.test is large: ~20-40 minutes on a busy 2-core machine).
+#
+# k8s.io/kubernetes's go.mod replaces the k8s.io staging modules with
+# ./staging/src/..., nested modules that its module zip leaves out, so the
+# build runs in a copy whose go.mod requires the published staging
+# modules (v0.X.Y for v1.X.Y) instead, all served by the Go module proxy.
+set -euo pipefail
+
+version=${1:-v1.37.2}
+go=$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+cache=${XDG_CACHE_HOME:+$XDG_CACHE_HOME/kemudi-test}
+cache=${cache:-/var/cache/kemudi-test}
+out=$cache/upstream-$version-$("$go" env GOVERSION)
+if [ -x "$out/e2e.test" ] && [ -x "$out/ginkgo" ] && [ -x "$out/agnhost" ]; then
+	echo "$out/e2e.test"
+	exit 0
+fi
+mkdir -p "$cache"
+# One build at a time per machine (test binaries may race to build).
+exec 9>"$cache/upstream-$version.lock"
+flock 9
+if [ -x "$out/e2e.test" ] && [ -x "$out/ginkgo" ] && [ -x "$out/agnhost" ]; then
+	echo "$out/e2e.test"
+	exit 0
+fi
+
+mod=$(cd / && GOFLAGS= "$go" mod download -json "k8s.io/kubernetes@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+[ -n "$mod" ] && [ -d "$mod" ] || { echo "build-e2e: go mod download k8s.io/kubernetes@$version found no directory" >&2; exit 1; }
+
+# The source copy: kept between runs at a fixed path (with -trimpath the
+# build cache does not depend on it, but go.sum's additions are kept).
+src=$cache/upstream-$version-src
+if [ ! -e "$src/.kemudi-ready" ]; then
+	rm -rf "$src"
+	mkdir -p "$src"
+	cp -r "$mod/." "$src/"
+	chmod -R u+w "$src"
+	rm -f "$src/go.work" "$src/go.work.sum"
+	staging=v0.${version#v1.}
+	# Drop the replace block's ./staging lines; require the published
+	# modules at the staging version instead of v0.0.0.
+	awk -v v="$staging" '
+		/^replace \($/ { inrep = 1; next }
+		inrep && /^\)$/ { inrep = 0; next }
+		inrep { next }
+		/^replace k8s\.io\/.* => \.\/staging\// { next }
+		$1 ~ /^k8s\.io\// && $2 == "v0.0.0" { sub(/v0\.0\.0/, v) }
+		{ print }
+	' "$mod/go.mod" >"$src/go.mod"
+	touch "$src/.kemudi-ready"
+fi
+
+mkdir -p "$out"
+build() { # output, then go arguments
+	local bin=$1
+	shift
+	(cd "$src" && nice -n 10 env GOWORK=off GOFLAGS=-mod=mod "$@" -o "$out/$bin.tmp")
+	mv "$out/$bin.tmp" "$out/$bin"
+}
+start=$(date +%s)
+[ -x "$out/e2e.test" ] || build e2e.test "$go" test -c -trimpath ./test/e2e
+[ -x "$out/ginkgo" ] || build ginkgo "$go" build -trimpath github.com/onsi/ginkgo/v2/ginkgo
+# agnhost runs in a FROM scratch image, so it is linked statically; with
+# cgo as e2e.test is built (CGO_ENABLED=0 would compile everything below
+# package net again), through the external linker.
+[ -x "$out/agnhost" ] || build agnhost "$go" build -trimpath -ldflags '-s -w -linkmode external -extldflags -static' ./test/images/agnhost
+echo "build-e2e: built in $(($(date +%s) - start))s (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+echo "$out/e2e.test"
