@@ -188,7 +188,7 @@ func (b *builder) srv(portName string, proto corev1.Protocol, svcName string, po
 	if _, ok := dns.IsDomainName(owner); !ok {
 		return
 	}
-	for _, rr := range b.s.names[owner][dns.TypeSRV] {
+	for _, rr := range b.s.names[owner].get(dns.TypeSRV) {
 		if s := rr.(*dns.SRV); s.Target == target && s.Port == port {
 			return
 		}
@@ -203,12 +203,11 @@ func (b *builder) srv(portName string, proto corev1.Protocol, svcName string, po
 // empty non-terminals.
 func (b *builder) add(rr dns.RR) {
 	owner := rr.Header().Name
-	set := b.s.names[owner]
-	if set == nil {
+	set, ok := b.s.names[owner]
+	if !ok {
 		b.exists(owner)
-		set = b.s.names[owner]
 	}
-	set[rr.Header().Rrtype] = append(set[rr.Header().Rrtype], rr)
+	b.s.names[owner] = set.add(rr)
 }
 
 // exists makes name (and its in-zone ancestors) exist.
@@ -216,7 +215,7 @@ func (b *builder) exists(name string) {
 	if _, ok := b.s.names[name]; ok {
 		return
 	}
-	b.s.names[name] = rrsets{}
+	b.s.names[name] = nil
 	if !dns.IsSubDomain(b.s.zone, name) {
 		return
 	}
@@ -224,7 +223,7 @@ func (b *builder) exists(name string) {
 		if _, ok := b.s.names[p]; ok {
 			break
 		}
-		b.s.names[p] = rrsets{}
+		b.s.names[p] = nil
 	}
 }
 

@@ -23,9 +23,38 @@ const (
 	PodsDisabled PodMode = "disabled"
 )
 
-// rrsets holds one owner name's records by type. An empty, non-nil
-// rrsets is an empty non-terminal: the name exists (NODATA, not NXDOMAIN).
-type rrsets map[uint16][]dns.RR
+// rrsets holds one owner name's records by type, a short list rather
+// than a map (names hold one or two types; 10,000 services make 40,000
+// names). A name present with no records is an empty non-terminal: it
+// exists (NODATA, not NXDOMAIN).
+type rrsets []rrset
+
+type rrset struct {
+	typ uint16
+	rrs []dns.RR
+}
+
+// get returns the records of type t.
+func (s rrsets) get(t uint16) []dns.RR {
+	for _, r := range s {
+		if r.typ == t {
+			return r.rrs
+		}
+	}
+	return nil
+}
+
+// add appends rr to the records of its type.
+func (s rrsets) add(rr dns.RR) rrsets {
+	t := rr.Header().Rrtype
+	for i := range s {
+		if s[i].typ == t {
+			s[i].rrs = append(s[i].rrs, rr)
+			return s
+		}
+	}
+	return append(s, rrset{typ: t, rrs: []dns.RR{rr}})
+}
 
 // Snapshot is an immutable view of the cluster's DNS records. Build one
 // with BuildSnapshot; it is safe for concurrent use.
@@ -87,9 +116,9 @@ func (s *Snapshot) fromSet(q dns.Question, set rrsets) Result {
 		}}
 		return r
 	}
-	rrs := set[q.Qtype]
+	rrs := set.get(q.Qtype)
 	if len(rrs) == 0 && q.Qtype != dns.TypeCNAME {
-		rrs = set[dns.TypeCNAME]
+		rrs = set.get(dns.TypeCNAME)
 	}
 	if len(rrs) == 0 {
 		r.Ns = s.negative()
@@ -114,7 +143,7 @@ func (s *Snapshot) podRecords(name string) (rrsets, bool) {
 	labels := dns.SplitDomainName(strings.TrimSuffix(name, "."+s.pod))
 	switch len(labels) {
 	case 1:
-		return rrsets{}, true
+		return nil, true
 	case 2:
 	default:
 		return nil, false
@@ -123,7 +152,7 @@ func (s *Snapshot) podRecords(name string) (rrsets, bool) {
 	if !ok {
 		return nil, false
 	}
-	return rrsets{addrType(a): {addrRR(name, a, s.ttl)}}, true
+	return rrsets{{typ: addrType(a), rrs: []dns.RR{addrRR(name, a, s.ttl)}}}, true
 }
 
 // negative is the authority section of NXDOMAIN and NODATA answers: the
@@ -151,8 +180,8 @@ func (s *Snapshot) targets(rrs []dns.RR) []dns.RR {
 		}
 		seen[target] = true
 		set := s.names[target]
-		out = append(out, set[dns.TypeA]...)
-		out = append(out, set[dns.TypeAAAA]...)
+		out = append(out, set.get(dns.TypeA)...)
+		out = append(out, set.get(dns.TypeAAAA)...)
 	}
 	return out
 }

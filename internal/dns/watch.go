@@ -46,6 +46,9 @@ func startWatcher(ctx context.Context, client kubernetes.Interface, cfg Snapshot
 		DeleteFunc: func(any) { w.mark() },
 	}
 	for _, inf := range []toolscache.SharedIndexInformer{svcInf.Informer(), esInf.Informer()} {
+		if err := inf.SetTransform(trim); err != nil {
+			return nil, fmt.Errorf("watch: %w", err)
+		}
 		if _, err := inf.AddEventHandler(h); err != nil {
 			return nil, fmt.Errorf("watch: %w", err)
 		}
