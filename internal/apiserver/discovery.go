@@ -144,7 +144,7 @@ func (d *discovery) serve(s *Server, w http.ResponseWriter, r *http.Request, out
 		obj = v
 	case len(parts) == 1 && parts[0] == "apis":
 		if out.discovery {
-			obj = d.aggregatedGroups
+			obj = s.agg.mergeAggregated(d.aggregatedGroups)
 			break
 		}
 		groups := &metav1.APIGroupList{}
@@ -154,6 +154,7 @@ func (d *discovery) serve(s *Server, w http.ResponseWriter, r *http.Request, out
 				groups.Groups = append(groups.Groups, d.group(g))
 			}
 		}
+		groups.Groups = append(groups.Groups, s.agg.legacyGroups(d.versions)...)
 		obj = groups
 	case len(parts) == 2 && parts[0] == "api":
 		list, ok := d.lists[schema.GroupVersion{Version: parts[1]}]

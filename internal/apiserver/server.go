@@ -67,7 +67,10 @@ type Config struct {
 	// KubeletClient is how the API server reaches kubelets for pods/log,
 	// exec, attach, portforward and nodes/proxy (kubelet.go).
 	KubeletClient KubeletClientConfig
-	Log           *slog.Logger
+	// Aggregator is how requests for APIServices served elsewhere reach
+	// their servers (aggregator.go).
+	Aggregator AggregatorConfig
+	Log        *slog.Logger
 }
 
 // Server is the API server.
@@ -100,6 +103,7 @@ type Server struct {
 	// managedFields says when writes record managedFields.
 	managedFields ManagedFields
 	kubelet       *kubeletClient
+	agg           *aggregator
 }
 
 // New builds the server's handlers; it starts nothing.
@@ -122,6 +126,7 @@ func New(cfg Config) (*Server, error) {
 		fields:      newFieldManagers(cfg.Scheme),
 		kubelet:     newKubeletClient(cfg.KubeletClient),
 	}
+	s.agg = newAggregator(cfg.Aggregator, cfg.Store, cfg.Log)
 	switch cfg.ManagedFields {
 	case "":
 		s.managedFields = ManagedFieldsAfterApply
@@ -256,6 +261,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if !s.authorizeRequest(w, r, attributesFor(r, user, infop)) {
 		return
 	}
+	if s.serveAggregated(w, r, user) {
+		return
+	}
 	if isResource && info.Verb != "get" && info.Verb != "list" && info.Verb != "watch" {
 		// Writes look at who writes: escalation checks, admission, a
 		// CSR's requester.
@@ -328,6 +336,7 @@ func isPublicPath(p string) bool {
 // Serve answers on l with TLS until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, l net.Listener, tlsConfig *tls.Config) error {
 	s.startCustomResources(ctx)
+	s.agg.start(ctx)
 	srv := &http.Server{
 		Handler:           s,
 		TLSConfig:         tlsConfig,

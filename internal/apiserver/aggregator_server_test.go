@@ -1,0 +1,150 @@
+package apiserver_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// flunderServer is an aggregated API server for wardle.example.com/v1alpha1
+// (upstream's sample-apiserver group): it trusts only the front proxy's
+// client certificate named in the extension-apiserver-authentication
+// ConfigMap, takes the user from X-Remote-* headers as k8s.io/apiserver's
+// request-header authenticator does, and serves discovery and flunders.
+type flunderServer struct {
+	l     net.Listener
+	caPEM []byte
+
+	mu    sync.Mutex
+	users []remoteUser
+}
+
+type remoteUser struct {
+	name          string
+	groups        []string
+	authorization string
+	forged        string
+}
+
+func (f *flunderServer) seen() []remoteUser {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.users)
+}
+
+// startFlunderServer serves on loopback with a certificate for
+// <service>.<namespace>.svc from a CA of its own; requestHeaderCA and
+// allowedNames are what the ConfigMap says.
+func startFlunderServer(t *testing.T, serverName string, requestHeaderCA []byte, allowedNames []string) *flunderServer {
+	t.Helper()
+	caPEM, cert := flunderCert(t, serverName)
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(requestHeaderCA) {
+		t.Fatalf("requestheader-client-ca-file holds no certificate")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &flunderServer{l: l, caPEM: caPEM}
+	srv := &http.Server{
+		Handler: f,
+		TLSConfig: &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			ClientAuth:   tls.RequireAndVerifyClientCert,
+			ClientCAs:    pool,
+			VerifyPeerCertificate: func(_ [][]byte, chains [][]*x509.Certificate) error {
+				if cn := chains[0][0].Subject.CommonName; !slices.Contains(allowedNames, cn) {
+					return &net.AddrError{Err: "client certificate " + cn + " is not an allowed front proxy"}
+				}
+				return nil
+			},
+		},
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() { _ = srv.ServeTLS(l, "", "") }()
+	t.Cleanup(func() { srv.Close() })
+	return f
+}
+
+func (f *flunderServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	user := r.Header.Get("X-Remote-User")
+	if user == "" {
+		http.Error(w, "no user", http.StatusUnauthorized)
+		return
+	}
+	if user != "system:kube-aggregator" {
+		f.mu.Lock()
+		f.users = append(f.users, remoteUser{name: user, groups: r.Header.Values("X-Remote-Group"), authorization: r.Header.Get("Authorization"), forged: r.Header.Get("X-Remote-Extra-Forged")})
+		f.mu.Unlock()
+	}
+	switch strings.TrimSuffix(r.URL.Path, "/") {
+	case "/apis":
+		writeJSON(w, &metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}, Groups: []metav1.APIGroup{{
+			Name:             "wardle.example.com",
+			Versions:         []metav1.GroupVersionForDiscovery{{GroupVersion: "wardle.example.com/v1alpha1", Version: "v1alpha1"}},
+			PreferredVersion: metav1.GroupVersionForDiscovery{GroupVersion: "wardle.example.com/v1alpha1", Version: "v1alpha1"},
+		}}})
+	case "/apis/wardle.example.com/v1alpha1":
+		writeJSON(w, &metav1.APIResourceList{TypeMeta: metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: "wardle.example.com/v1alpha1", APIResources: []metav1.APIResource{
+			{Name: "flunders", SingularName: "flunder", Namespaced: true, Kind: "Flunder", Verbs: []string{"get", "list"}, ShortNames: []string{"fl"}},
+		}})
+	case "/apis/wardle.example.com/v1alpha1/namespaces/default/flunders":
+		if strings.Contains(r.Header.Get("Accept"), "as=Table") {
+			writeJSON(w, &metav1.Table{
+				TypeMeta:          metav1.TypeMeta{Kind: "Table", APIVersion: "meta.k8s.io/v1"},
+				ColumnDefinitions: []metav1.TableColumnDefinition{{Name: "Name", Type: "string", Format: "name"}, {Name: "Color", Type: "string"}},
+				Rows:              []metav1.TableRow{{Cells: []interface{}{"my-flunder", "blue"}, Object: runtime.RawExtension{Raw: []byte(`{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"my-flunder","namespace":"default"}}`)}}},
+			})
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"kind":"FlunderList","apiVersion":"wardle.example.com/v1alpha1","metadata":{},"items":[{"kind":"Flunder","apiVersion":"wardle.example.com/v1alpha1","metadata":{"name":"my-flunder","namespace":"default"},"spec":{"color":"blue"}}]}`))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, obj interface{}) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(obj)
+}
+
+// flunderCert makes a CA and a serving certificate it signs for name.
+func flunderCert(t *testing.T, name string) ([]byte, tls.Certificate) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "flunder CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}

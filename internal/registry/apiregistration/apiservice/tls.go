@@ -1,0 +1,43 @@
+package apiservice
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+)
+
+// ServerName is the name an aggregated server's certificate must hold:
+// <service>.<namespace>.svc, as upstream checks.
+func ServerName(svc *apiregistrationv1.APIService) string {
+	if svc.Spec.Service == nil {
+		return ""
+	}
+	return svc.Spec.Service.Name + "." + svc.Spec.Service.Namespace + ".svc"
+}
+
+// ClientTLS is the TLS configuration for reaching svc's server: its
+// certificate is checked against spec.caBundle (the system roots when
+// empty) for ServerName, unless spec.insecureSkipTLSVerify; cert, when
+// set, is presented as the front proxy's client certificate. HTTP/1.1
+// only, so that upgrades pass through.
+func ClientTLS(svc *apiregistrationv1.APIService, cert *tls.Certificate) (*tls.Config, error) {
+	c := &tls.Config{
+		ServerName:         ServerName(svc),
+		InsecureSkipVerify: svc.Spec.InsecureSkipTLSVerify,
+		MinVersion:         tls.VersionTLS12,
+		NextProtos:         []string{"http/1.1"},
+	}
+	if len(svc.Spec.CABundle) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(svc.Spec.CABundle) {
+			return nil, fmt.Errorf("spec.caBundle of APIService %s holds no PEM certificate", svc.Name)
+		}
+		c.RootCAs = pool
+	}
+	if cert != nil {
+		c.Certificates = []tls.Certificate{*cert}
+	}
+	return c, nil
+}
