@@ -1,0 +1,100 @@
+package streambench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kemudi/kemudi/bench/harness"
+)
+
+// BenchmarkStream prints one table of the figures; run it once
+// (-benchtime 1x).
+func BenchmarkStream(b *testing.B) {
+	execs := 200
+	if err := harness.EnvInts(map[string]*int{"KEMUDI_BENCH_EXECS": &execs}); err != nil {
+		b.Fatal(err)
+	}
+	runtimes := []string{"kemudi", "containerd"}
+	if v := os.Getenv("KEMUDI_BENCH_RUNTIMES"); v != "" {
+		runtimes = strings.Split(v, ",")
+	}
+	profiles := os.Getenv("KEMUDI_BENCH_PROFILE_DIR")
+	var results []Result
+	for _, rt := range runtimes {
+		b.Run(rt, func(b *testing.B) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+			defer cancel()
+			n := startNode(b, rt)
+			if err := n.makePods(ctx); err != nil {
+				b.Fatal(err)
+			}
+			r, err := measure(ctx, n, execs, profiles)
+			if err != nil {
+				b.Fatal(err)
+			}
+			results = append(results, r)
+		})
+	}
+	printResults(os.Stdout, results)
+}
+
+// measure takes every figure of one node.
+func measure(ctx context.Context, n *node, execs int, profiles string) (Result, error) {
+	r := Result{Runtime: n.name, Execs: execs, LoadBefore: harness.LoadAvg()}
+	wait := n.profile(ctx, profiles, "exec", 20*time.Second)
+	d, err := n.execKubectl(ctx, execs)
+	wait()
+	if err != nil {
+		return r, err
+	}
+	r.KubectlP50, r.KubectlP99 = pct(d, 50), pct(d, 99)
+	fmt.Printf("%s: kubectl exec p50 %s p99 %s (load %s)\n", n.name, r.KubectlP50, r.KubectlP99, harness.LoadAvg())
+	if d, err = n.execClientGo(ctx, execs); err != nil {
+		return r, err
+	}
+	r.ClientGoP50, r.ClientGoP99 = pct(d, 50), pct(d, 99)
+	fmt.Printf("%s: client-go exec p50 %s p99 %s (load %s)\n", n.name, r.ClientGoP50, r.ClientGoP99, harness.LoadAvg())
+	wait = n.profile(ctx, profiles, "port-forward", 10*time.Second)
+	r.ForwardMiBs, r.ForwardBytes, err = n.forward(ctx, 3)
+	wait()
+	if err != nil {
+		return r, err
+	}
+	fmt.Printf("%s: port-forward %.0f MiB/s (load %s)\n", n.name, r.ForwardMiBs, harness.LoadAvg())
+	wait = n.profile(ctx, profiles, "logs", 10*time.Second)
+	r.LogsMiBs, r.LogBytes, err = n.logs(ctx, 3)
+	wait()
+	r.LoadAfter = harness.LoadAvg()
+	return r, err
+}
+
+// printResults prints the runtimes side by side, with the targets.
+func printResults(w io.Writer, rs []Result) {
+	if len(rs) == 0 {
+		return
+	}
+	row := func(label, target string, cell func(Result) string) {
+		fmt.Fprintf(w, "%-44s", label)
+		for _, r := range rs {
+			fmt.Fprintf(w, " %-22s", cell(r))
+		}
+		fmt.Fprintf(w, " %s\n", target)
+	}
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+	row("kubelet's runtime", "target", func(r Result) string { return r.Runtime })
+	row(fmt.Sprintf("kubectl exec -- true, p50 / p99 (%d runs)", rs[0].Execs), "p99 ≤ 50 ms",
+		func(r Result) string { return ms(r.KubectlP50) + " / " + ms(r.KubectlP99) })
+	row("  same through client-go (WebSocket)", "", func(r Result) string { return ms(r.ClientGoP50) + " / " + ms(r.ClientGoP99) })
+	row(fmt.Sprintf("kubectl port-forward, GET %d MiB", bigFileMiB), "≥ 200 MiB/s",
+		func(r Result) string { return fmt.Sprintf("%.0f MiB/s", r.ForwardMiBs) })
+	row(fmt.Sprintf("kubectl logs of %d MiB", logMiB), "≥ 200 MiB/s",
+		func(r Result) string { return fmt.Sprintf("%.0f MiB/s", r.LogsMiBs) })
+	row("load average before", "", func(r Result) string { return r.LoadBefore })
+	row("load average after", "", func(r Result) string { return r.LoadAfter })
+	fmt.Fprintln(w, "(upstream's kubelet is not installed here: no upstream column; 2 shared cores, figures are noisy)")
+}

@@ -1,0 +1,34 @@
+// Package streambench measures what issue 9's users do into running pods,
+// end to end through the API server and the kubelet's API:
+//
+//   - `kubectl exec POD -- true`: the round trip of the real kubectl
+//     process (start, TLS, upgrade, exec, exit code), p50 and p99 over
+//     KEMUDI_BENCH_EXECS runs (200); beside it the same exec through
+//     client-go's remotecommand (WebSocket, kubectl's default protocol)
+//     in one process, which leaves out kubectl's own start-up.
+//   - port-forward throughput: a GET of a 256 MiB file (tmpfs) from busybox
+//     httpd through `kubectl port-forward`, MiB/s, median of 3.
+//   - `kubectl logs` of a container that wrote 100 MiB (lines of 101
+//     bytes) to stdout: MiB/s of kubectl's output, median of 3.
+//
+// Targets (issue 9): exec p99 ≤ 50 ms; port-forward ≥ 200 MiB/s; logs ≥
+// 200 MiB/s.
+//
+// Each runtime named in KEMUDI_BENCH_RUNTIMES ("kemudi,containerd") gets
+// a `kemudi server` of its own inside a network namespace (made by
+// kubelettest, with a loopback registry holding busybox), its kubelet on
+// that runtime through --runtime-endpoint: kemudi's runtime as `kemudi
+// runtime`, or Debian's containerd. Upstream's kubelet is not installed
+// on this machine, so there is no upstream column; containerd under
+// kemudi's kubelet is the comparison the harness allows.
+//
+// The load average is printed beside the figures: the machine has two
+// cores shared with other work, so the figures are noisy. With
+// KEMUDI_BENCH_PROFILE_DIR set, a CPU profile of the server process (API
+// server and kubelet) is taken during each measurement.
+//
+//	go test ./bench/streambench -run XXX -bench Stream -benchtime 1x
+//	KEMUDI_BENCH_RUNTIMES=kemudi KEMUDI_BENCH_EXECS=50 go test ./bench/streambench -run XXX -bench Stream -benchtime 1x
+//
+// Needs root, containerd, runc and the CNI plugins (as kubelettest).
+package streambench

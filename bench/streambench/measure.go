@@ -1,0 +1,236 @@
+package streambench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+
+	"k8s.io/client-go/tools/remotecommand"
+
+	"github.com/kemudi/kemudi/bench/harness"
+)
+
+// Sizes of what is moved.
+const (
+	bigFileMiB = 256
+	logMiB     = 100
+)
+
+// pods are the benchmark's pods: web serves a big file from memory,
+// talker wrote logMiB of log lines and then DONE.
+const pods = `
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes: [{name: www, emptyDir: {medium: Memory}}]
+  containers:
+  - name: web
+    image: IMAGE
+    volumeMounts: [{name: www, mountPath: /www}]
+    command: [sh, -c, "head -c BIG /dev/zero > /www/big && echo ok > /www/ok && exec httpd -f -p 80 -h /www"]
+    readinessProbe: {httpGet: {path: /ok, port: 80}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: talker}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: talker
+    image: IMAGE
+    command: [sh, -c, "yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789 | head -c LOGBYTES; echo; echo DONE; exec sleep 3600"]
+`
+
+// Result is one runtime's figures.
+type Result struct {
+	Runtime                  string
+	Execs                    int
+	KubectlP50, KubectlP99   time.Duration
+	ClientGoP50, ClientGoP99 time.Duration
+	ForwardMiBs, LogsMiBs    float64
+	LoadBefore, LoadAfter    string
+	LogBytes, ForwardBytes   int64
+}
+
+// makePods applies the pods and waits until both are ready for use.
+func (n *node) makePods(ctx context.Context) error {
+	r := bytes.NewBufferString("")
+	manifest := pods
+	for old, new := range map[string]string{"IMAGE": n.rt.Images["busybox"], "BIG": strconv.Itoa(bigFileMiB << 20),
+		"LOGBYTES": strconv.Itoa(logMiB << 20)} {
+		manifest = replaceAll(manifest, old, new)
+	}
+	r.WriteString(manifest)
+	path := filepath.Join(n.rt.Dir, "pods.yaml")
+	if err := os.WriteFile(path, r.Bytes(), 0o644); err != nil {
+		return err
+	}
+	if out, err := n.kubectl(ctx, "apply", "-f", path); err != nil {
+		return fmt.Errorf("apply: %v: %s", err, out)
+	}
+	if err := n.waitKubectl(ctx, "default service account", 2*time.Minute, func(s string) bool { return s == "default" },
+		"get", "serviceaccount", "default", "-o", "jsonpath={.metadata.name}"); err != nil {
+		return err
+	}
+	if out, err := n.kubectl(ctx, "wait", "--for=condition=Ready", "pod/web", "pod/talker", "--timeout=180s"); err != nil {
+		desc, _ := n.kubectl(ctx, "describe", "pods")
+		return fmt.Errorf("pods Ready: %v: %s\n%s", err, out, desc)
+	}
+	return n.waitKubectl(ctx, "talker wrote its log", 3*time.Minute, func(s string) bool { return s == "DONE" },
+		"logs", "talker", "--tail=1")
+}
+
+func replaceAll(s, old, new string) string {
+	return string(bytes.ReplaceAll([]byte(s), []byte(old), []byte(new)))
+}
+
+// execKubectl times `kubectl exec web -- true`, count times.
+func (n *node) execKubectl(ctx context.Context, count int) ([]time.Duration, error) {
+	out := make([]time.Duration, 0, count)
+	for range count {
+		start := time.Now()
+		if o, err := n.kubectl(ctx, "exec", "web", "--", "true"); err != nil {
+			return nil, fmt.Errorf("kubectl exec: %v: %s", err, o)
+		}
+		out = append(out, time.Since(start))
+	}
+	return out, nil
+}
+
+// execClientGo times the same exec through client-go's WebSocket
+// executor, in this process.
+func (n *node) execClientGo(ctx context.Context, count int) ([]time.Duration, error) {
+	u, err := url.Parse(n.config.Host)
+	if err != nil {
+		return nil, err
+	}
+	u.Path = "/api/v1/namespaces/default/pods/web/exec"
+	u.RawQuery = url.Values{"command": {"true"}, "stdout": {"true"}, "stderr": {"true"}, "container": {"web"}}.Encode()
+	out := make([]time.Duration, 0, count)
+	for range count {
+		start := time.Now()
+		ex, err := remotecommand.NewWebSocketExecutor(n.config, http.MethodGet, u.String())
+		if err != nil {
+			return nil, err
+		}
+		var stdout, stderr bytes.Buffer
+		if err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr}); err != nil {
+			return nil, fmt.Errorf("exec: %v: %s", err, stderr.String())
+		}
+		out = append(out, time.Since(start))
+	}
+	return out, nil
+}
+
+// forward times GETs of the big file through `kubectl port-forward`;
+// it returns the median MiB/s.
+func (n *node) forward(ctx context.Context, runs int) (float64, int64, error) {
+	port, err := harness.FreePort()
+	if err != nil {
+		return 0, 0, err
+	}
+	lp := strconv.Itoa(port)
+	p, err := harness.StartProcess("port-forward", "nsenter", "Forwarding from 127.0.0.1:"+lp, nil,
+		"--net="+n.rt.NetNS, n.bin, "kubectl", "--kubeconfig", n.kubeconfig, "port-forward", "pod/web", lp+":80")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() { _ = p.Stop(10 * time.Second) }()
+	if err := p.WaitReady(time.Minute); err != nil {
+		return 0, 0, fmt.Errorf("port-forward: %v\n%s", err, p.Tail())
+	}
+	client := &http.Client{Transport: &http.Transport{DialContext: n.rt.Dial, DisableCompression: true}}
+	var rates []float64
+	var got int64
+	for range runs {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+lp+"/big", nil)
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, 0, fmt.Errorf("GET through port-forward: %w", err)
+		}
+		got, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil || got != bigFileMiB<<20 {
+			return 0, 0, fmt.Errorf("GET through port-forward: %d bytes, %v", got, err)
+		}
+		rates = append(rates, harness.MiB(uint64(got))/time.Since(start).Seconds())
+	}
+	return median(rates), got, nil
+}
+
+// countWriter counts what passes.
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+// logs times `kubectl logs talker`; it returns the median MiB/s.
+func (n *node) logs(ctx context.Context, runs int) (float64, int64, error) {
+	var rates []float64
+	var got int64
+	for range runs {
+		var w countWriter
+		var stderr bytes.Buffer
+		cmd := n.kubectlCmd(ctx, "logs", "talker")
+		cmd.Stdout, cmd.Stderr = &w, &stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			return 0, 0, fmt.Errorf("kubectl logs: %v: %s", err, stderr.String())
+		}
+		if w.n < logMiB<<20 {
+			return 0, 0, fmt.Errorf("kubectl logs: %d bytes, want at least %d", w.n, logMiB<<20)
+		}
+		got = w.n
+		rates = append(rates, harness.MiB(uint64(w.n))/time.Since(start).Seconds())
+	}
+	return median(rates), got, nil
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// pct is the p-th percentile of d.
+func pct(d []time.Duration, p int) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*p + 99) / 100
+	return s[max(0, min(i-1, len(s)-1))]
+}
+
+// profile fetches a CPU profile of the server for d into dir, while the
+// caller measures; wait returns when it is written.
+func (n *node) profile(ctx context.Context, dir, name string, d time.Duration) (wait func()) {
+	if dir == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		path := filepath.Join(dir, n.name+"-"+name+".pprof")
+		cmd := n.kubectlCmd(ctx, "get", "--raw", "/debug/pprof/profile?seconds="+strconv.Itoa(int(d.Seconds())))
+		f, err := os.Create(path)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		cmd.Stdout = f
+		_ = cmd.Run()
+	}()
+	return func() { <-done }
+}
