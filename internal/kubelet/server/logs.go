@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -110,8 +111,16 @@ func (s *Server) serveContainerLogs(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	flush := func() { _ = rc.Flush() }
-	if err := ReadLogs(ctx, path, o.LogOptions, w, flush, running); err != nil {
+	// Lines are short: gathered into large writes, not a TLS record and a
+	// write(2) every few kilobytes (streambench's kubectl logs figure);
+	// sent out whenever the reader caught up with the file.
+	bw := bufio.NewWriterSize(w, 256<<10)
+	flush := func() {
+		_ = bw.Flush()
+		_ = rc.Flush()
+	}
+	if err := ReadLogs(ctx, path, o.LogOptions, bw, flush, running); err != nil {
 		s.log.Debug("container logs", "pod", ns+"/"+name, "container", container, "err", err)
 	}
+	_ = bw.Flush()
 }
