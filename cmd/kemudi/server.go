@@ -143,6 +143,8 @@ func newServerCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&disableAgent, "disable-agent", false, "run no node on this machine (no runtime, no kubelet): a control plane only")
 	cmd.Flags().StringVar(&cp.ControllerManagerMetricsAddress, "controller-manager-metrics-address", "",
 		"serve the controller manager's /metrics (its work queues) on this address over plain HTTP, as kemudi controller-manager --metrics-address (e.g. 127.0.0.1:10257; empty: off)")
+	cmd.Flags().DurationVar(&cp.ClusterSigningDuration, "cluster-signing-duration", 365*24*time.Hour,
+		"the longest certificate the controller manager's signer issues (nodes' client and serving certificates; they are renewed at 70–84% of it), as kube-controller-manager's flag")
 	af.register(cmd.Flags())
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 	"sync"
 
 	"k8s.io/client-go/rest"
@@ -36,6 +37,9 @@ type ControlPlaneOptions struct {
 	// ClusterSigningCertFile and ClusterSigningKeyFile are the CA the
 	// controller manager signs CSRs with (the server's own CA).
 	ClusterSigningCertFile, ClusterSigningKeyFile string
+	// ClusterSigningDuration is the longest certificate the signer
+	// issues (0: the controller manager's default, a year).
+	ClusterSigningDuration time.Duration
 	// LBAddressPool is the cloud controller manager's load balancer
 	// address pool (--lb-address-pool; "": the nodes' addresses).
 	LBAddressPool string
@@ -67,6 +71,9 @@ func (o ControlPlaneOptions) Components() []Component {
 				opts.MetricsAddress = o.ControllerManagerMetricsAddress
 				opts.Controller.ClusterSigningCertFile = o.ClusterSigningCertFile
 				opts.Controller.ClusterSigningKeyFile = o.ClusterSigningKeyFile
+				if o.ClusterSigningDuration > 0 {
+					opts.Controller.ClusterSigningDuration = o.ClusterSigningDuration
+				}
 				return manager.Run(ctx, cfg, opts)
 			},
 		},

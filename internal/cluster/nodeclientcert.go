@@ -18,6 +18,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/connrotation"
+
+	"github.com/kemudi/kemudi/internal/certrotation"
 )
 
 // NodeClientCert is a joined node's client certificate, renewed while the
@@ -114,7 +116,7 @@ func (n *NodeClientCert) Run(ctx context.Context) {
 	retry := time.Duration(0)
 	for {
 		leaf := n.cur.Load().Leaf
-		wait := time.Until(renewalDeadline(leaf.NotBefore, leaf.NotAfter, n.obtained, rand.Float64()))
+		wait := time.Until(certrotation.Deadline(leaf.NotBefore, leaf.NotAfter, n.obtained, rand.Float64()))
 		if retry > 0 {
 			wait = retry
 		}
@@ -129,41 +131,12 @@ func (n *NodeClientCert) Run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			retry = nextRetry(retry, time.Until(leaf.NotAfter))
+			retry = certrotation.NextRetry(retry, time.Until(leaf.NotAfter))
 			n.log.Error("node client certificate not renewed; retrying", "in", retry, "expires", leaf.NotAfter, "err", err)
 			continue
 		}
 		retry = 0
 	}
-}
-
-// renewalDeadline is when a certificate valid from notBefore to notAfter
-// is renewed: after 70% of its lifetime plus up to a fifth of that, by r
-// in [0,1), so that nodes joined together do not all renew at once. The
-// signer backdates notBefore by 5 minutes, which for a short-lived
-// certificate can put that point before it was obtained; then the
-// lifetime counts from obtained (zero: not known).
-func renewalDeadline(notBefore, notAfter, obtained time.Time, r float64) time.Time {
-	at := func(from time.Time) time.Time {
-		base := time.Duration(float64(notAfter.Sub(from)) * 0.7)
-		return from.Add(base + time.Duration(float64(base)*0.2*r))
-	}
-	d := at(notBefore)
-	if d.Before(obtained) {
-		d = at(obtained)
-	}
-	return d
-}
-
-// nextRetry doubles the wait after a failed renewal, from 2 s, at most a
-// minute and at most a tenth of what is left of the certificate (so a
-// short-lived one is retried often enough to be renewed in time).
-func nextRetry(last, left time.Duration) time.Duration {
-	next := min(max(2*last, 2*time.Second), time.Minute)
-	if left > 0 && next > left/10 {
-		next = max(left/10, time.Second)
-	}
-	return next
 }
 
 // renew asks for, installs and writes a new certificate.

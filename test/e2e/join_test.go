@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,7 +26,7 @@ type joinCluster struct {
 
 const joinNodeIP = "10.99.0.2"
 
-func newJoinCluster(t *testing.T) *joinCluster {
+func newJoinCluster(t *testing.T, serverArgs ...string) *joinCluster {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("a node needs root")
@@ -62,8 +63,9 @@ func newJoinCluster(t *testing.T) *joinCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.proc = s.startProcess("server", "API server ready", "--net="+s.netnsPath, c.bin, "server", "--disable-agent",
-		"--data-dir", s.dataDir, "--https-listen-port", itoa(port), "--bind-address", "0.0.0.0", "--advertise-address", serverNodeIP)
+	args := append([]string{"--net=" + s.netnsPath, c.bin, "server", "--disable-agent",
+		"--data-dir", s.dataDir, "--https-listen-port", itoa(port), "--bind-address", "0.0.0.0", "--advertise-address", serverNodeIP}, serverArgs...)
+	s.proc = s.startProcess("server", "API server ready", args...)
 	c.server = s
 	c.url = "https://" + serverNodeIP + ":" + itoa(port)
 	// The token file goes to the other machine as a user would copy it.
@@ -160,5 +162,48 @@ func TestAgentJoinsByToken(t *testing.T) {
 	}
 	if n := strings.Count(c.server.kubectl("get", "csr", "--no-headers"), "kubernetes.io/kube-apiserver-client-kubelet"); n != 1 {
 		t.Errorf("%d client CSRs after a restart, want 1:\n%s", n, c.server.kubectl("get", "csr"))
+	}
+}
+
+// TestJoinedNodeRenewsCertificates: with certificates that live 45 s
+// (--cluster-signing-duration), a joined node renews its client and
+// serving certificates through CSRs as it runs, and works past their
+// first expiry: it stays Ready, and the API server still reaches its
+// kubelet (whose serving certificate it checks).
+func TestJoinedNodeRenewsCertificates(t *testing.T) {
+	t.Parallel()
+	c := newJoinCluster(t, "--cluster-signing-duration=45s")
+	agent := c.server.startProcess("agent", "kubelet running", c.agentArgs(c.tokenFile)...)
+	start := time.Now()
+	eventuallyKubectl(t, c.server, 2*time.Minute, "node-2 Ready", func() (bool, string) {
+		out, err := c.server.tryKubectl("get", "node", "node-2", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		return err == nil && out == "True", out + "\nagent log:\n" + agent.Tail()
+	})
+	// Renewals: CSRs the node made as itself, issued, for each signer.
+	renewed := func(signer string) int {
+		out, _ := c.server.tryKubectl("get", "csr", "--no-headers", "-o", "custom-columns=USER:.spec.username,SIGNER:.spec.signerName,CERT:.status.certificate")
+		n := 0
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) == 3 && f[0] == "system:node:node-2" && f[1] == signer && f[2] != "<none>" {
+				n++
+			}
+		}
+		return n
+	}
+	eventuallyKubectl(t, c.server, 3*time.Minute, "certificates renewed past the first ones' expiry", func() (bool, string) {
+		client, serving := renewed("kubernetes.io/kube-apiserver-client-kubelet"), renewed("kubernetes.io/kubelet-serving")
+		return time.Since(start) > 60*time.Second && client >= 2 && serving >= 2,
+			fmt.Sprintf("after %s: %d client renewals, %d serving certificates\n%s\nagent log:\n%s",
+				time.Since(start).Round(time.Second), client, serving, c.server.kubectl("get", "csr"), agent.Tail())
+	})
+	eventuallyKubectl(t, c.server, 30*time.Second, "node-2 Ready and its lease renewed", func() (bool, string) {
+		ready, _ := c.server.tryKubectl("get", "node", "node-2", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		renew, _ := c.server.tryKubectl("get", "lease", "-n", "kube-node-lease", "node-2", "-o", "jsonpath={.spec.renewTime}")
+		at, err := time.Parse(time.RFC3339Nano, renew)
+		return ready == "True" && err == nil && time.Since(at) < 20*time.Second, "Ready " + ready + ", lease renewed " + renew + "\nagent log:\n" + agent.Tail()
+	})
+	if out, err := c.server.tryKubectl("get", "--raw", "/api/v1/nodes/node-2/proxy/healthz"); err != nil || out != "ok" {
+		t.Errorf("the API server to the kubelet after its certificate was renewed: %v %q\nagent log:\n%s", err, out, agent.Tail())
 	}
 }

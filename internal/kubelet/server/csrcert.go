@@ -9,8 +9,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -20,6 +22,8 @@ import (
 	certificatesv1 "k8s.io/api/certificates/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kemudi/kemudi/internal/certrotation"
 )
 
 // CSRCertificates is the serving certificate of a node that does not hold
@@ -27,7 +31,8 @@ import (
 // a CertificateSigningRequest to kubernetes.io/kubelet-serving, which an
 // approver (`kubectl certificate approve`, or a controller) approves and
 // the CA's signer issues. Until then the node serves a self-signed one.
-// The issued certificate is kept in dir for the next start.
+// The issued certificate is kept in dir for the next start, and renewed
+// the same way before it expires (Run).
 type CSRCertificates struct {
 	client kubernetes.Interface
 	dir    string
@@ -36,6 +41,9 @@ type CSRCertificates struct {
 	log    *slog.Logger
 	cur    atomic.Pointer[tls.Certificate]
 	issued atomic.Bool
+	// obtained is when Run installed the current certificate (zero for
+	// one loaded at start); only Run's goroutine uses it.
+	obtained time.Time
 }
 
 // csrPoll is how often a pending CSR is looked at.
@@ -46,7 +54,7 @@ const csrPoll = 2 * time.Second
 func NewCSRCertificates(client kubernetes.Interface, dir, nodeName string, ips []net.IP, log *slog.Logger) (*CSRCertificates, error) {
 	c := &CSRCertificates{client: client, dir: dir, node: nodeName, ips: ips, log: log}
 	if cert, err := tls.LoadX509KeyPair(c.issuedPaths()); err == nil && cert.Leaf != nil &&
-		covers(cert.Leaf, nodeName, ips) && time.Until(cert.Leaf.NotAfter) > 30*24*time.Hour {
+		covers(cert.Leaf, nodeName, ips) && time.Until(cert.Leaf.NotAfter) > time.Minute {
 		c.cur.Store(&cert)
 		c.issued.Store(true)
 		return c, nil
@@ -68,17 +76,57 @@ func (c *CSRCertificates) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate
 	return c.cur.Load(), nil
 }
 
-// Run requests a certificate unless one was issued, and swaps it in once
-// issued; it returns then, or when ctx ends, or when the request was
-// denied or failed.
+// Run keeps a CA-issued certificate in place until ctx ends: it requests
+// one unless one was issued before, swaps it in once issued, and renews
+// it at certrotation's deadline. A request that fails is retried with
+// backoff; one that is denied is not (a person said no; a restart asks
+// again), and the certificate in use stays.
 func (c *CSRCertificates) Run(ctx context.Context) {
-	if c.issued.Load() {
-		return
+	retry := time.Duration(0)
+	for {
+		wait := retry
+		if c.issued.Load() && retry == 0 {
+			leaf := c.cur.Load().Leaf
+			wait = time.Until(certrotation.Deadline(leaf.NotBefore, leaf.NotAfter, c.obtained, mathrand.Float64()))
+		}
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		err := c.request(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, errDenied):
+			c.log.Warn("kubelet serving certificate request refused; keeping the certificate in use", "err", err)
+			return
+		case err != nil:
+			left := time.Duration(0)
+			if c.issued.Load() {
+				left = time.Until(c.cur.Load().Leaf.NotAfter)
+			}
+			retry = certrotation.NextRetry(retry, left)
+			c.log.Warn("kubelet serving certificate not obtained; retrying", "in", retry, "err", err)
+		default:
+			retry = 0
+		}
 	}
+}
+
+// errDenied is a CSR that was denied or failed.
+var errDenied = errors.New("certificate signing request refused")
+
+// request asks for a certificate with a new key and installs it once
+// issued; it waits for approval as long as ctx lasts.
+func (c *CSRCertificates) request(ctx context.Context) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		c.log.Error("kubelet serving certificate: key", "err", err)
-		return
+		return fmt.Errorf("key: %w", err)
 	}
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
 		Subject:     pkix.Name{CommonName: "system:node:" + c.node, Organization: []string{"system:nodes"}},
@@ -86,8 +134,7 @@ func (c *CSRCertificates) Run(ctx context.Context) {
 		IPAddresses: c.ips,
 	}, key)
 	if err != nil {
-		c.log.Error("kubelet serving certificate: request", "err", err)
-		return
+		return fmt.Errorf("request: %w", err)
 	}
 	csr, err := c.client.CertificatesV1().CertificateSigningRequests().Create(ctx, &certificatesv1.CertificateSigningRequest{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "csr-"},
@@ -98,16 +145,19 @@ func (c *CSRCertificates) Run(ctx context.Context) {
 		},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		c.log.Warn("kubelet serving certificate: CSR not created; serving a self-signed certificate", "err", err)
-		return
+		return fmt.Errorf("create CSR: %w", err)
 	}
-	c.log.Info("kubelet serving certificate requested; serving a self-signed one until it is approved and issued", "csr", csr.Name)
+	if c.issued.Load() {
+		c.log.Info("kubelet serving certificate renewal requested", "csr", csr.Name)
+	} else {
+		c.log.Info("kubelet serving certificate requested; serving a self-signed one until it is approved and issued", "csr", csr.Name)
+	}
 	t := time.NewTicker(csrPoll)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return ctx.Err()
 		case <-t.C:
 		}
 		got, err := c.client.CertificatesV1().CertificateSigningRequests().Get(ctx, csr.Name, metav1.GetOptions{})
@@ -116,19 +166,17 @@ func (c *CSRCertificates) Run(ctx context.Context) {
 		}
 		for _, cond := range got.Status.Conditions {
 			if cond.Type == certificatesv1.CertificateDenied || cond.Type == certificatesv1.CertificateFailed {
-				c.log.Warn("kubelet serving certificate request refused; serving a self-signed certificate", "csr", csr.Name, "reason", cond.Reason, "message", cond.Message)
-				return
+				return fmt.Errorf("%w: %s %s: %s", errDenied, csr.Name, cond.Reason, cond.Message)
 			}
 		}
 		if len(got.Status.Certificate) == 0 {
 			continue
 		}
 		if err := c.install(got.Status.Certificate, key); err != nil {
-			c.log.Error("kubelet serving certificate: install", "csr", csr.Name, "err", err)
-			return
+			return fmt.Errorf("install %s: %w", csr.Name, err)
 		}
-		c.log.Info("kubelet serving certificate issued", "csr", csr.Name)
-		return
+		c.log.Info("kubelet serving certificate issued", "csr", csr.Name, "expires", c.cur.Load().Leaf.NotAfter)
+		return nil
 	}
 }
 
@@ -146,12 +194,22 @@ func (c *CSRCertificates) install(certPEM []byte, key *ecdsa.PrivateKey) error {
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
 		return err
 	}
-	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
-		return err
+	// Each file replaced at once, key first: a stop between the two
+	// leaves a pair that does not match, which the next start refuses
+	// (and asks again) rather than one half written.
+	for _, f := range []struct {
+		path string
+		data []byte
+		mode os.FileMode
+	}{{keyPath, keyPEM, 0o600}, {certPath, certPEM, 0o644}} {
+		if err := os.WriteFile(f.path+".tmp", f.data, f.mode); err != nil {
+			return err
+		}
+		if err := os.Rename(f.path+".tmp", f.path); err != nil {
+			return err
+		}
 	}
-	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
-		return err
-	}
+	c.obtained = time.Now()
 	c.cur.Store(&cert)
 	c.issued.Store(true)
 	return nil

@@ -1,14 +1,14 @@
-package cluster
+package certrotation
 
 import (
 	"testing"
 	"time"
 )
 
-// TestRenewalDeadline: a certificate is renewed after 70% of its lifetime,
+// TestDeadline: a certificate is renewed after 70% of its lifetime,
 // jittered up to 84%, counted from when it was obtained when it was
 // backdated past that.
-func TestRenewalDeadline(t *testing.T) {
+func TestDeadline(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var unknown time.Time
 	for _, tc := range []struct {
@@ -27,7 +27,7 @@ func TestRenewalDeadline(t *testing.T) {
 		// 5 minutes backdated, 20 s from now: renewed 14 s after it came.
 		{"short-lived, backdated", 5*time.Minute + 20*time.Second, t0.Add(5 * time.Minute), 0, 5*time.Minute + 14*time.Second},
 	} {
-		got := renewalDeadline(t0, t0.Add(tc.life), tc.obtained, tc.r).Sub(t0)
+		got := Deadline(t0, t0.Add(tc.life), tc.obtained, tc.r).Sub(t0)
 		if d := got - tc.want; d < -time.Millisecond || d > time.Millisecond {
 			t.Errorf("%s: renew after %s, want %s", tc.name, got, tc.want)
 		}
@@ -49,7 +49,7 @@ func TestNextRetry(t *testing.T) {
 		// Expired: keep trying, as often as the cap allows.
 		{time.Minute, -time.Hour, time.Minute},
 	} {
-		if got := nextRetry(tc.last, tc.left); got != tc.want {
+		if got := NextRetry(tc.last, tc.left); got != tc.want {
 			t.Errorf("last %s left %s: %s, want %s", tc.last, tc.left, got, tc.want)
 		}
 	}
