@@ -18,6 +18,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/kemudi/kemudi/internal/admission/policy"
 	"github.com/kemudi/kemudi/internal/apiserver"
 	"github.com/kemudi/kemudi/internal/apiserver/openapi"
 	"github.com/kemudi/kemudi/internal/auth"
@@ -68,6 +69,10 @@ type ServerOptions struct {
 	EncryptionProviderConfigAutomaticReload bool
 	// Audit is the audit policy and log (off unless both are given).
 	Audit AuditOptions
+	// AggregatorDial, when set, is how the API server connects to
+	// aggregated API servers' endpoints (tests map the addresses of their
+	// EndpointSlices, which may not be loopback, to loopback).
+	AggregatorDial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// CompactInterval is how often etcd's history is compacted.
 	CompactInterval time.Duration
 	// ReleaseStartupPages drops the executable's pages that only start-up
@@ -185,7 +190,15 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	if err != nil {
 		return nil, err
 	}
+	mutatingPolicy, err := newMutatingAdmissionPolicy(runCtx, store, scheme, resources, authz.authorizer, opts.Log.With("component", "mutating-admission-policy"))
+	if err != nil {
+		return nil, err
+	}
 	kubeletClient, err := pki.KubeletClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	frontProxy, err := pki.FrontProxy()
 	if err != nil {
 		return nil, err
 	}
@@ -206,13 +219,14 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 			bootstrapTokens(store, opts.Log.With("component", "authenticator")),
 		},
 		Admission: append(append(auth.Admissions{podSecurity, certadmit.Plugin{Authorizer: authz.authorizer}, nodeDNSSlices{}}, authz.admission...), admissionPolicy, webhooks),
-		Mutating:  webhooks,
+		Mutating:  policy.MutatingPhase{Policies: mutatingPolicy, Webhooks: webhooks},
 		ServiceAccountTokens: &apiserver.ServiceAccountTokens{
 			Key:     saKey,
 			Issuer:  apiserver.DefaultIssuer,
 			JWKSURI: "https://" + net.JoinHostPort(advertise, strconv.Itoa(port)) + "/openid/v1/jwks",
 		},
 		KubeletClient: kubeletClient,
+		Aggregator:    apiserver.AggregatorConfig{ProxyClientCert: &frontProxy.Cert, Dial: opts.AggregatorDial},
 		Audit:         auditing,
 		Log:           opts.Log.With("component", "apiserver"),
 	})
@@ -267,6 +281,9 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	go store.RunCompactor(runCtx, opts.CompactInterval)
 	go serving.Run(runCtx, time.Hour)
 	if err := s.runAPIExtensions(); err != nil {
+		return nil, err
+	}
+	if err := s.runAPIRegistration(frontProxy, opts.AggregatorDial); err != nil {
 		return nil, err
 	}
 	if encReloader != nil {

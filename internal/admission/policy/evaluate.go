@@ -51,7 +51,7 @@ type failure struct {
 // evaluation holds what one request computes at most once: its
 // attributes as upstream's CEL reads them and its namespace.
 type evaluation struct {
-	p       *Plugin
+	cfg     *Config
 	r       *request
 	attrs   *admission.VersionedAttributes
 	nsDone  bool
@@ -63,7 +63,7 @@ type evaluation struct {
 }
 
 func (p *Plugin) evaluate(ctx context.Context, s *snapshot, r *request) error {
-	ev := &evaluation{p: p, r: r}
+	ev := &evaluation{cfg: &p.cfg, r: r}
 	if p.cfg.Authorizer != nil {
 		ev.authz = auth.UpstreamAuthorizer(p.cfg.Authorizer)
 	}
@@ -279,10 +279,10 @@ func (ev *evaluation) namespace(ctx context.Context) (*corev1.Namespace, error) 
 		return ev.ns, ev.nsErr
 	}
 	ev.nsDone = true
-	if ev.r.Namespace == "" || ev.r.isNamespace() || ev.p.cfg.Namespaces == nil {
+	if ev.r.Namespace == "" || ev.r.isNamespace() || ev.cfg.Namespaces == nil {
 		return nil, nil
 	}
-	ev.ns, ev.nsErr = ev.p.cfg.Namespaces.GetNamespace(ctx, ev.r.Namespace)
+	ev.ns, ev.nsErr = ev.cfg.Namespaces.GetNamespace(ctx, ev.r.Namespace)
 	return ev.ns, ev.nsErr
 }
 

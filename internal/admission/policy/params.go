@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // params returns the params to evaluate a binding with, as upstream's
@@ -17,15 +18,20 @@ import (
 // found and parameterNotFoundAction is Deny. An empty result (none found,
 // Allow) skips the binding.
 func (ev *evaluation) params(ctx context.Context, cp *compiledPolicy, ref *admissionregistrationv1.ParamRef) ([]runtime.Object, error) {
-	if cp.paramKind == nil || ref == nil {
+	return collectParams(ctx, ev.cfg.Params, cp.policy.Spec.ParamKind, cp.paramKind, ref, ev.r.Namespace)
+}
+
+// collectParams finds the params of a binding's ref, for a policy whose
+// paramKind is kind (gvk parsed from it; both nil without one), for a
+// request in namespace reqNamespace.
+func collectParams(ctx context.Context, src Params, kind *admissionregistrationv1.ParamKind, gvk *schema.GroupVersionKind, ref *admissionregistrationv1.ParamRef, reqNamespace string) ([]runtime.Object, error) {
+	if gvk == nil || ref == nil {
 		return []runtime.Object{nil}, nil
 	}
-	src := ev.p.cfg.Params
-	kind := cp.policy.Spec.ParamKind
 	if src == nil {
 		return nil, fmt.Errorf("paramKind kind `%v` not known", kind.String())
 	}
-	namespaced, ok := src.Scope(*cp.paramKind)
+	namespaced, ok := src.Scope(*gvk)
 	if !ok {
 		return nil, fmt.Errorf("paramKind kind `%v` not known", kind.String())
 	}
@@ -33,7 +39,7 @@ func (ev *evaluation) params(ctx context.Context, cp *compiledPolicy, ref *admis
 	if namespaced {
 		ns = ref.Namespace
 		if ns == "" {
-			ns = ev.r.Namespace
+			ns = reqNamespace
 		}
 		if ns == "" {
 			return nil, errors.New("cannot use namespaced paramRef in policy binding that matches cluster-scoped resources")
@@ -44,7 +50,7 @@ func (ev *evaluation) params(ctx context.Context, cp *compiledPolicy, ref *admis
 	var found []runtime.Object
 	switch {
 	case ref.Name != "":
-		obj, err := src.Get(ctx, *cp.paramKind, ns, ref.Name)
+		obj, err := src.Get(ctx, *gvk, ns, ref.Name)
 		switch {
 		case err == nil:
 			found = []runtime.Object{obj}
@@ -57,7 +63,7 @@ func (ev *evaluation) params(ctx context.Context, cp *compiledPolicy, ref *admis
 		if err != nil {
 			return nil, err
 		}
-		if found, err = src.List(ctx, *cp.paramKind, ns, sel); err != nil {
+		if found, err = src.List(ctx, *gvk, ns, sel); err != nil {
 			return nil, err
 		}
 	default:
@@ -68,7 +74,7 @@ func (ev *evaluation) params(ctx context.Context, cp *compiledPolicy, ref *admis
 	}
 	out := make([]runtime.Object, 0, len(found))
 	for _, obj := range found {
-		u, err := toUnstructured(obj, *cp.paramKind)
+		u, err := toUnstructured(obj, *gvk)
 		if err != nil {
 			return nil, err
 		}

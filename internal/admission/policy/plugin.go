@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 
 	"github.com/kemudi/kemudi/internal/auth"
 	"github.com/kemudi/kemudi/internal/registry"
@@ -44,7 +45,14 @@ type Config struct {
 	// Resources are the built-in resources served, for the version and
 	// kind of a request (custom resources carry theirs).
 	Resources []*registry.Resource
-	Log       *slog.Logger
+	// Scheme converts built-in objects for the mutating plugin
+	// (NewMutating); the validating plugin does not need it.
+	Scheme *runtime.Scheme
+	// CustomTypes gives the mutating plugin a custom kind's type
+	// information for apply configurations (its CRD's schema); nil, or a
+	// nil result, deduces types from the object.
+	CustomTypes func(schema.GroupVersionKind) managedfields.TypeConverter
+	Log         *slog.Logger
 }
 
 // Plugin is the ValidatingAdmissionPolicy admission plugin
@@ -52,7 +60,7 @@ type Config struct {
 type Plugin struct {
 	cfg      Config
 	compiler compiler
-	versions map[schema.GroupResource]schema.GroupVersionKind
+	kinds    kinds
 
 	snap atomic.Pointer[snapshot]
 
@@ -69,12 +77,9 @@ func New(cfg Config) *Plugin {
 	}
 	p := &Plugin{
 		cfg:      cfg,
-		versions: map[schema.GroupResource]schema.GroupVersionKind{},
+		kinds:    newKinds(cfg),
 		policies: map[string]*compiledPolicy{},
 		bindings: map[string]*compiledBinding{},
-	}
-	for _, r := range cfg.Resources {
-		p.versions[schema.GroupResource{Group: r.GroupVersion.Group, Resource: r.Resource}] = r.GroupVersion.WithKind(r.Kind)
 	}
 	p.snap.Store(&snapshot{})
 	return p
@@ -106,13 +111,27 @@ func (p *Plugin) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
 	if excluded[schema.GroupResource{Group: r.APIGroup, Resource: r.Resource}] {
 		return nil
 	}
-	return p.evaluate(ctx, s, p.newRequest(r))
+	return p.evaluate(ctx, s, p.kinds.request(r))
 }
 
-// newRequest resolves the version and kind of r: the API server gives
+// kinds resolves the version and kind of a request.
+type kinds struct {
+	versions map[schema.GroupResource]schema.GroupVersionKind
+	typer    runtime.ObjectTyper
+}
+
+func newKinds(cfg Config) kinds {
+	k := kinds{versions: map[schema.GroupResource]schema.GroupVersionKind{}, typer: cfg.Typer}
+	for _, r := range cfg.Resources {
+		k.versions[schema.GroupResource{Group: r.GroupVersion.Group, Resource: r.Resource}] = r.GroupVersion.WithKind(r.Kind)
+	}
+	return k
+}
+
+// request resolves the version and kind of r: the API server gives
 // them; a request that lacks them (a caller that does not) gets them from
 // the served resources and the object.
-func (p *Plugin) newRequest(r *auth.AdmissionRequest) *request {
+func (p kinds) request(r *auth.AdmissionRequest) *request {
 	gr := schema.GroupResource{Group: r.APIGroup, Resource: r.Resource}
 	version, kind := r.Version, r.Kind
 	if version == "" || kind.Empty() {
@@ -146,17 +165,17 @@ func (p *Plugin) newRequest(r *auth.AdmissionRequest) *request {
 
 // kindOf is obj's kind: from its TypeMeta (unstructured objects), else
 // from the scheme, preferring the request's group.
-func (p *Plugin) kindOf(obj runtime.Object, group string) schema.GroupVersionKind {
+func (p kinds) kindOf(obj runtime.Object, group string) schema.GroupVersionKind {
 	if obj == nil {
 		return schema.GroupVersionKind{}
 	}
 	if gvk := obj.GetObjectKind().GroupVersionKind(); !gvk.Empty() {
 		return gvk
 	}
-	if p.cfg.Typer == nil {
+	if p.typer == nil {
 		return schema.GroupVersionKind{}
 	}
-	kinds, _, err := p.cfg.Typer.ObjectKinds(obj)
+	kinds, _, err := p.typer.ObjectKinds(obj)
 	if err != nil || len(kinds) == 0 {
 		return schema.GroupVersionKind{}
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,6 +22,9 @@ import (
 type StoreReader struct {
 	store *storage.Store
 	kinds map[schema.GroupVersionKind]*registry.Resource
+
+	typesMu sync.Mutex
+	types   map[string]cachedTypes // by CRD name
 }
 
 // NewStoreReader returns a reader of the kinds of resources.
@@ -66,45 +70,49 @@ func (s *StoreReader) GetNamespace(ctx context.Context, name string) (*corev1.Na
 	return ns, nil
 }
 
-// Scope implements Params.
+// Scope implements Params: built-in kinds, and the kinds of the
+// CustomResourceDefinitions served now.
 func (s *StoreReader) Scope(gvk schema.GroupVersionKind) (namespaced, ok bool) {
-	r, ok := s.kinds[gvk]
+	k, ok := s.kind(context.Background(), gvk)
 	if !ok {
 		return false, false
 	}
-	return r.Namespaced, true
+	return k.namespaced, true
 }
 
 // Get implements Params: from the cache, then etcd when the cache has
 // not seen a param created a moment ago (as upstream falls back to a
 // direct read).
 func (s *StoreReader) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (runtime.Object, error) {
-	r, ok := s.kinds[gvk]
+	k, ok := s.kind(ctx, gvk)
 	if !ok {
 		return nil, fmt.Errorf("kind %s not served", gvk)
 	}
-	key := s.prefix(r) + name
-	if r.Namespaced {
-		key = s.prefix(r) + namespace + "/" + name
+	key := k.prefix + name
+	if k.namespaced {
+		key = k.prefix + namespace + "/" + name
 	}
 	obj, err := s.store.Get(ctx, key, "0")
 	if storage.HasCode(err, storage.CodeNotFound) {
 		obj, err = s.store.Get(ctx, key, "")
 	}
 	if storage.HasCode(err, storage.CodeNotFound) {
-		return nil, apierrors.NewNotFound(r.GroupVersion.WithResource(r.Resource).GroupResource(), name)
+		return nil, apierrors.NewNotFound(k.resource, name)
 	}
-	return obj, err
+	if err != nil {
+		return nil, err
+	}
+	return k.served(obj), nil
 }
 
 // List implements Params.
 func (s *StoreReader) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, sel labels.Selector) ([]runtime.Object, error) {
-	r, ok := s.kinds[gvk]
+	k, ok := s.kind(ctx, gvk)
 	if !ok {
 		return nil, fmt.Errorf("kind %s not served", gvk)
 	}
-	prefix := s.prefix(r)
-	if r.Namespaced && namespace != "" {
+	prefix := k.prefix
+	if k.namespaced && namespace != "" {
 		prefix += namespace + "/"
 	}
 	res, err := s.store.List(ctx, prefix, storage.ListOptions{ResourceVersion: "0"})
@@ -115,7 +123,7 @@ func (s *StoreReader) List(ctx context.Context, gvk schema.GroupVersionKind, nam
 	for _, obj := range res.Items {
 		m, err := meta.Accessor(obj)
 		if err == nil && sel.Matches(labels.Set(m.GetLabels())) {
-			out = append(out, obj)
+			out = append(out, k.served(obj))
 		}
 	}
 	return out, nil
