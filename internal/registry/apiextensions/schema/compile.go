@@ -77,12 +77,24 @@ func Compile(crd *apiextensionsv1.CustomResourceDefinition, name string) (*Versi
 	return v, nil
 }
 
-// compileStructural builds the structural schema with its defaults pruned
-// (a default's unknown fields are dropped as upstream serves them) and the
-// CEL validators.
+// compileStructural builds the structural schema and the CEL validators.
 func (v *Version) compileStructural(props *apiextensions.JSONSchemaProps) error {
+	s, err := structuralOf(props, v.preserveUnknownFields)
+	if err != nil || s == nil {
+		return err
+	}
+	v.structural = s
+	v.cel = cel.NewValidator(s, true, celconfig.PerCallLimit)
+	return nil
+}
+
+// structuralOf builds the structural schema with its defaults pruned (a
+// default's unknown fields are dropped as upstream serves them); nil for
+// no schema, or a non-structural one of a CRD that preserves unknown
+// fields.
+func structuralOf(props *apiextensions.JSONSchemaProps, preserveUnknownFields bool) (*structuralschema.Structural, error) {
 	if props == nil {
-		return nil
+		return nil, nil
 	}
 	s, err := structuralschema.NewStructural(props)
 	if err == nil {
@@ -90,22 +102,20 @@ func (v *Version) compileStructural(props *apiextensions.JSONSchemaProps) error 
 		err = structuralschema.ValidateStructural(nil, s).ToAggregate()
 	}
 	if err != nil {
-		if v.preserveUnknownFields {
+		if preserveUnknownFields {
 			// Upstream serves such old CRDs without pruning or defaults.
-			return nil
+			return nil, nil
 		}
-		return fmt.Errorf("schema is not structural: %w", err)
+		return nil, fmt.Errorf("schema is not structural: %w", err)
 	}
-	if !v.preserveUnknownFields {
+	if !preserveUnknownFields {
 		// NewStructural shares defaults with props: copy before pruning them.
 		s = s.DeepCopy()
 		if err := structuraldefaulting.PruneDefaults(s); err != nil {
-			return fmt.Errorf("prune defaults: %w", err)
+			return nil, fmt.Errorf("prune defaults: %w", err)
 		}
 	}
-	v.structural = s
-	v.cel = cel.NewValidator(s, true, celconfig.PerCallLimit)
-	return nil
+	return s, nil
 }
 
 // internalSchema converts a v1 schema to the internal type upstream's
