@@ -38,6 +38,7 @@ type CRDResult struct {
 	// RSS of the server idle before and 5 s after installing the CRDs;
 	// HeapBefore and HeapAfter its Go heap in use then.
 	RSSBefore, RSSAfter   uint64
+	MemBefore, MemAfter   harness.Memory
 	HeapBefore, HeapAfter uint64
 	// What the server spent installing the CRDs (until all were
 	// Established), creating the pods and creating the custom objects.
@@ -51,6 +52,7 @@ func (r *CRDResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "%d CRDs established in %s; rss %.1f -> %.1f MiB (+%.1f MiB); go heap in use %.1f -> %.1f MiB (+%.1f MiB)\n", r.CRDs, r.Established.Round(time.Millisecond),
 		harness.MiB(r.RSSBefore), harness.MiB(r.RSSAfter), harness.MiB(r.RSSAfter)-harness.MiB(r.RSSBefore),
 		harness.MiB(r.HeapBefore), harness.MiB(r.HeapAfter), harness.MiB(r.HeapAfter)-harness.MiB(r.HeapBefore))
+	fmt.Fprintf(w, "  rss anon %.1f -> %.1f MiB, file %.1f -> %.1f MiB\n", harness.MiB(r.MemBefore.Anon), harness.MiB(r.MemAfter.Anon), harness.MiB(r.MemBefore.File), harness.MiB(r.MemAfter.File))
 	fmt.Fprintf(w, "  install: %s\n", r.Install)
 	fmt.Fprintf(w, "pods:           %d (%d clients, json): %.0f creates/s, p99 %.1f ms, failed %d\n", r.Objects, r.Clients, r.PodsPerSec, ms(r.PodP99), r.PodFailed)
 	fmt.Fprintf(w, "  %s; %s\n", r.Pods, r.Pods.perObject(r.Objects))
@@ -76,7 +78,8 @@ var benchGVR = schema.GroupVersionResource{Group: "bench.kemudi.io", Version: "v
 // install, opts.CPUProfile one of the custom object creates (each
 // opts.CPUProfileDuration long); opts.HeapProfile is the heap once the
 // CRDs are established and settled, and <HeapProfile>.before the heap
-// before they were installed (`go tool pprof -base`).
+// before they were installed (`go tool pprof -base`), <HeapProfile>.end
+// after the creates (alloc_space against HeapProfile: the creates').
 func RunCustomResources(ctx context.Context, opts Options) (*CRDResult, error) {
 	opts.defaults()
 	progress := func(format string, args ...any) {
@@ -100,7 +103,7 @@ func RunCustomResources(ctx context.Context, opts Options) (*CRDResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.RSSBefore = mem.RSS
+	res.RSSBefore, res.MemBefore = mem.RSS, mem
 	if opts.HeapProfile != "" {
 		if err := srv.HeapProfile(ctx, opts.HeapProfile+".before"); err != nil {
 			return nil, err
@@ -144,7 +147,7 @@ func RunCustomResources(ctx context.Context, opts Options) (*CRDResult, error) {
 	if mem, err = srv.Memory(); err != nil {
 		return nil, err
 	}
-	res.RSSAfter = mem.RSS
+	res.RSSAfter, res.MemAfter = mem.RSS, mem
 	res.HeapAfter = readCounters(ctx, srv).HeapInuse
 	if opts.HeapProfile != "" {
 		if err := srv.HeapProfile(ctx, opts.HeapProfile); err != nil {
@@ -158,6 +161,16 @@ func RunCustomResources(ctx context.Context, opts Options) (*CRDResult, error) {
 	}
 	if err := waitEstablished(ctx, ext, res.CRDs+1); err != nil {
 		return nil, err
+	}
+	// The server describes new CRDs in /openapi/v2 in the background; a
+	// read of it waits for that, so that the build does not overlap (and
+	// slow) the pod creates measured next.
+	if _, err := getServer(ctx, srv.Config, srv.URL+"/openapi/v2"); err != nil {
+		return nil, fmt.Errorf("openapi after the CRDs: %w", err)
+	}
+	// It waits boundedly: wait for the server's CPU to go quiet too.
+	if idle := waitIdle(ctx, srv); idle > time.Second {
+		progress("server busy for %s after the CRDs", idle.Round(time.Millisecond))
 	}
 	var warnings atomic.Int64
 	admin, err := newClient(srv.Config, "admin", false, &warnings)
@@ -193,12 +206,36 @@ func RunCustomResources(ctx context.Context, opts Options) (*CRDResult, error) {
 		return err
 	}, &res.Errors)
 	res.Custom = readCounters(ctx, srv).since(c1)
+	if opts.HeapProfile != "" {
+		if err := srv.HeapProfile(ctx, opts.HeapProfile+".end"); err != nil {
+			return nil, err
+		}
+	}
 	if err := <-customProf; err != nil {
 		return nil, err
 	}
 	res.LoadAfter = harness.LoadAvg()
 	_ = srv.Stop()
 	return res, nil
+}
+
+// waitIdle waits, at most a minute, until the server uses less than 10%
+// of a core over half a second, and returns how long that took.
+func waitIdle(ctx context.Context, srv *harness.Server) time.Duration {
+	start := time.Now()
+	const window = 500 * time.Millisecond
+	for time.Since(start) < time.Minute && ctx.Err() == nil {
+		c0, err := harness.CPUTime(srv.PID)
+		if err != nil {
+			break
+		}
+		time.Sleep(window)
+		c1, err := harness.CPUTime(srv.PID)
+		if err != nil || c1-c0 < window/10 {
+			break
+		}
+	}
+	return time.Since(start)
 }
 
 // profileAsync records a CPU profile of the server to path for d, in
