@@ -119,3 +119,61 @@ func TestCertificateCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestCertificateCheckJoinedNode: on a joined node's data dir (no cluster
+// CA key there), the client certificate in the kubeconfig, its copy for
+// the registry and the kubelet's serving certificate are listed as
+// renewed automatically (the node renews them through CSRs); the CA is
+// not.
+func TestCertificateCheckJoinedNode(t *testing.T) {
+	pki, err := cluster.LoadOrCreatePKI(filepath.Join(t.TempDir(), "tls"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	client, err := pki.ClientCert("node", "system:node:node-2", []string{"system:nodes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "agent", "kubelet", "pki"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.WriteKubeconfig(filepath.Join(dir, "agent", "kubelet.kubeconfig"), "https://10.0.0.1:6443", pki.CAPEM(), client); err != nil {
+		t.Fatal(err)
+	}
+	serving, err := pki.KubeletServingCert("node-2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, der := range map[string][]byte{
+		"registry-client.crt":            client.Certificate[0],
+		"registry-ca.crt":                pki.CA.Raw,
+		"kubelet/pki/kubelet-server.crt": serving.Certificate[0],
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "agent", name), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	root := newRootCommand()
+	root.SetArgs([]string{"certificate", "check", "--data-dir", dir})
+	root.SetOut(&out)
+	if err := root.Execute(); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	renewed := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n")[1:] {
+		f := strings.Fields(line)
+		renewed[f[0]] = f[len(f)-1]
+	}
+	for name, want := range map[string]string{
+		"agent/kubelet.kubeconfig":         "yes",
+		"agent/registry-client":            "yes",
+		"agent/kubelet/pki/kubelet-server": "yes",
+		"agent/registry-ca":                "no",
+	} {
+		if renewed[name] != want {
+			t.Errorf("%s: renewed %q, want %q\n%s", name, renewed[name], want, out.String())
+		}
+	}
+}

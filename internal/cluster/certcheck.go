@@ -111,9 +111,18 @@ func signer(all []CertificateStatus, s CertificateStatus) string {
 
 // autoRenewed: a leaf the cluster CA signed, kept in <data-dir>/tls or
 // a component's kubeconfig at the top of the data dir, both reissued at
-// start by the PKI.
+// start by the PKI; or a joined node's client and serving certificates,
+// which the node renews through CSRs as it runs (NodeClientCert,
+// kubelet/server.CSRCertificates).
 func autoRenewed(s CertificateStatus, clusterCA *x509.Certificate) bool {
-	if s.Cert == nil || s.Cert.IsCA || clusterCA == nil || s.Cert.CheckSignatureFrom(clusterCA) != nil {
+	if s.Cert == nil || s.Cert.IsCA {
+		return false
+	}
+	switch filepath.ToSlash(s.Name) {
+	case "agent/kubelet.kubeconfig", "agent/" + strings.TrimSuffix(registryClientCert, ".crt"), "agent/kubelet/pki/kubelet-server":
+		return true
+	}
+	if clusterCA == nil || s.Cert.CheckSignatureFrom(clusterCA) != nil {
 		return false
 	}
 	return strings.HasPrefix(s.Name, "tls"+string(filepath.Separator)) || !strings.ContainsRune(s.Name, filepath.Separator)
