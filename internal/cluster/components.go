@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"time"
 	"sync"
+	"time"
 
 	"k8s.io/client-go/rest"
 
