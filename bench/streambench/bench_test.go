@@ -89,7 +89,7 @@ func printResults(w io.Writer, rs []Result) {
 	row("kubelet's runtime", "target", func(r Result) string { return r.Runtime })
 	row(fmt.Sprintf("kubectl exec -- true, p50 / p99 (%d runs)", rs[0].Execs), "p99 ≤ 50 ms",
 		func(r Result) string { return ms(r.KubectlP50) + " / " + ms(r.KubectlP99) })
-	row("  same through client-go (WebSocket)", "", func(r Result) string { return ms(r.ClientGoP50) + " / " + ms(r.ClientGoP99) })
+	row("  same through client-go (kubectl's executor)", "", func(r Result) string { return ms(r.ClientGoP50) + " / " + ms(r.ClientGoP99) })
 	row(fmt.Sprintf("kubectl port-forward, GET %d MiB", bigFileMiB), "≥ 200 MiB/s",
 		func(r Result) string { return fmt.Sprintf("%.0f MiB/s", r.ForwardMiBs) })
 	row(fmt.Sprintf("kubectl logs of %d MiB", logMiB), "≥ 200 MiB/s",

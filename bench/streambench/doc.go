@@ -4,8 +4,10 @@
 //   - `kubectl exec POD -- true`: the round trip of the real kubectl
 //     process (start, TLS, upgrade, exec, exit code), p50 and p99 over
 //     KEMUDI_BENCH_EXECS runs (200); beside it the same exec through
-//     client-go's remotecommand (WebSocket, kubectl's default protocol)
-//     in one process, which leaves out kubectl's own start-up.
+//     client-go's remotecommand (kubectl's executor: WebSocket, falling
+//     back to SPDY) in one process, which leaves out kubectl's own
+//     start-up. containerd's streaming server speaks only SPDY and kemudi
+//     does not translate yet: there every exec pays the failed upgrade.
 //   - port-forward throughput: a GET of a 256 MiB file (tmpfs) from busybox
 //     httpd through `kubectl port-forward`, MiB/s, median of 3.
 //   - `kubectl logs` of a container that wrote 100 MiB (lines of 101

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/kemudi/kemudi/bench/harness"
@@ -119,7 +120,7 @@ func (n *node) execClientGo(ctx context.Context, count int) ([]time.Duration, er
 	out := make([]time.Duration, 0, count)
 	for range count {
 		start := time.Now()
-		ex, err := remotecommand.NewWebSocketExecutor(n.config, http.MethodGet, u.String())
+		ex, err := n.executor(u)
 		if err != nil {
 			return nil, err
 		}
@@ -130,6 +131,23 @@ func (n *node) execClientGo(ctx context.Context, count int) ([]time.Duration, er
 		out = append(out, time.Since(start))
 	}
 	return out, nil
+}
+
+// executor is kubectl's: WebSocket, falling back to SPDY when the
+// upgrade fails (a runtime whose streaming server speaks only SPDY, as
+// containerd's: kemudi does not translate WebSocket to SPDY yet).
+func (n *node) executor(u *url.URL) (remotecommand.Executor, error) {
+	ws, err := remotecommand.NewWebSocketExecutor(n.config, http.MethodGet, u.String())
+	if err != nil {
+		return nil, err
+	}
+	spdy, err := remotecommand.NewSPDYExecutor(n.config, http.MethodPost, u)
+	if err != nil {
+		return nil, err
+	}
+	return remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	})
 }
 
 // forward times GETs of the big file through `kubectl port-forward`;
