@@ -236,7 +236,7 @@ func watchLog(r io.Reader, full chan<- time.Duration, exited chan<- string) {
 				full <- d
 				sent = true
 			}
-		} else if strings.Contains(sc.Text(), "level=ERROR") {
+		} else if strings.Contains(sc.Text(), "level=ERROR") || strings.Contains(sc.Text(), "level=WARN") || strings.Contains(sc.Text(), `msg="full sync"`) {
 			fmt.Fprintln(os.Stderr, sc.Text())
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,6 +93,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		log = slog.Default()
 	}
 	log = log.With("component", "dns")
+	defer startProfiles(log)()
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("dns: client: %w", err)
@@ -153,6 +155,10 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		wg.Go(func() { _ = l.serve(ctx) })
 	}
 	log.Info("serving cluster DNS", "listen", addrs, "zone", o.ClusterDomain, "upstreams", upstreams, "http", httpAddr)
+	// Listing the API for the first snapshot took several times the heap
+	// the server keeps; give it back to the system now rather than at
+	// the runtime's leisure.
+	debug.FreeOSMemory()
 	ready.Store(true)
 	if o.Started != nil {
 		o.Started(addrs, httpAddr)

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"math/bits"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -186,18 +187,17 @@ func (a *applier) mapSet(name string) *nftables.Set {
 	return a.set(name)
 }
 
-// Present reports whether the table exists with the chains the proxy
-// applied (a cheap check that nothing deleted it).
-func (a *applier) Present(chains int) (bool, error) {
-	list, err := a.conn.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+// Present reports whether the table exists holding the objects (chains
+// and named sets) the proxy applied: a cheap check,
+// one small message whatever the table's size, that nothing deleted it
+// or a part of it. (Listing every chain took seconds at 10,000 services
+// and held up the syncs queued behind it.)
+func (a *applier) Present(objects int) (bool, error) {
+	t, err := a.conn.ListTableOfFamily(TableName, nftables.TableFamilyIPv4)
 	if err != nil {
-		return false, fmt.Errorf("list chains: %w", err)
+		return false, fmt.Errorf("get table: %w", err)
 	}
-	n := 0
-	for _, c := range list {
-		if c.Table.Name == TableName {
-			n++
-		}
-	}
-	return n == chains, nil
+	// google/nftables v0.3.0 decodes NFTA_TABLE_USE in host order; the
+	// kernel sends it big-endian.
+	return int(t.Use) == objects || int(bits.ReverseBytes32(t.Use)) == objects, nil
 }

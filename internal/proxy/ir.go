@@ -60,6 +60,10 @@ type Ruleset struct {
 	Sets map[string]time.Duration
 }
 
+// objects counts the chains and named sets the ruleset makes in the
+// kernel (the table's use count; anonymous maps are not counted there).
+func (rs *Ruleset) objects() int { return len(rs.Chains) + len(rs.Sets) }
+
 func newRuleset() *Ruleset {
 	return &Ruleset{Chains: map[string][]Rule{}, Elems: map[ElemKey]Verdict{}, Sets: map[string]time.Duration{}}
 }

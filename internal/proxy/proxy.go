@@ -212,12 +212,12 @@ func (p *Proxier) loop(ctx context.Context) error {
 			p.requestFull()
 		case <-check.C:
 			p.mu.Lock()
-			chains := 0
+			objects := 0
 			if !p.needFull {
-				chains = p.appliedChains()
+				objects = p.appliedObjects()
 			}
 			p.mu.Unlock()
-			if ok, err := p.applier.Present(chains); err != nil || !ok {
+			if ok, err := p.applier.Present(objects); err != nil || !ok {
 				p.opts.Log.Warn("table changed behind the proxy's back; rebuilding", "err", err)
 				p.requestFull()
 			}
@@ -240,14 +240,15 @@ func (p *Proxier) signal() {
 	}
 }
 
-// appliedChains counts the chains the proxy believes are in the kernel.
-func (p *Proxier) appliedChains() int {
-	n := 0
+// appliedObjects counts the chains and sets the proxy believes are in
+// the kernel.
+func (p *Proxier) appliedObjects() int {
+	n := len(p.applier.verdictMaps())
 	if p.base != nil {
-		n += len(p.base.Chains)
+		n += p.base.objects()
 	}
 	for _, rs := range p.applied {
-		n += len(rs.Chains)
+		n += rs.objects()
 	}
 	return n
 }
