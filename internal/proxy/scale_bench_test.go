@@ -59,7 +59,8 @@ func BenchmarkScale(b *testing.B) {
 			objects += rs.objects()
 		}
 		if ok, err := a.Present(objects); err != nil || !ok {
-			t, _ := a.conn.ListTableOfFamily(TableName, nftables.TableFamilyIPv4); b.Fatalf("the table does not hold the %d objects applied: %v (use %d)", objects, err, t.Use)
+			t, _ := a.conn.ListTableOfFamily(TableName, nftables.TableFamilyIPv4)
+			b.Fatalf("the table does not hold the %d objects applied: %v (use %d)", objects, err, t.Use)
 		}
 		u1, s1 := rusage()
 		b.Logf("full sync of %d services: %v (compute %v); CPU user %v sys %v", n, full.Round(time.Millisecond),
