@@ -22,6 +22,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/statefulset"
 	"github.com/kemudi/kemudi/internal/controller/tokencleaner"
 	"github.com/kemudi/kemudi/internal/controller/ttlafterfinished"
+	"github.com/kemudi/kemudi/internal/controller/validatingadmissionpolicystatus"
 )
 
 // Entry is one controller the manager can run.
@@ -36,33 +37,34 @@ type Entry struct {
 // One line per controller; the wiring is plain Go, readable top to bottom.
 func Controllers() map[string]Entry {
 	return map[string]Entry{
-		"deployment":                {New: func(c *controller.Context) (Runner, error) { return deployment.New(c) }},
-		"garbage-collector":         {New: func(c *controller.Context) (Runner, error) { return garbagecollector.New(c) }},
-		"namespace":                 {New: func(c *controller.Context) (Runner, error) { return namespace.New(c) }},
-		"replicaset":                {New: func(c *controller.Context) (Runner, error) { return replicaset.New(c) }},
-		"replicationcontroller":     {New: func(c *controller.Context) (Runner, error) { return replicaset.NewReplicationController(c) }},
-		nodelifecycle.Name:          {New: func(c *controller.Context) (Runner, error) { return nodelifecycle.New(c) }},
-		nodelifecycle.EvictionName:  {New: func(c *controller.Context) (Runner, error) { return nodelifecycle.NewEviction(c) }},
-		nodeipam.Name:               {New: func(c *controller.Context) (Runner, error) { return nodeipam.New(c) }},
-		endpoints.Name:              {New: func(c *controller.Context) (Runner, error) { return endpoints.New(c) }},
-		endpointslice.Name:          {New: func(c *controller.Context) (Runner, error) { return endpointslice.New(c) }},
-		endpointslice.MirroringName: {New: func(c *controller.Context) (Runner, error) { return endpointslice.NewMirroring(c) }},
-		serviceaccount.Name:         {New: func(c *controller.Context) (Runner, error) { return serviceaccount.New(c) }},
-		serviceaccount.TokensName:   {New: func(c *controller.Context) (Runner, error) { return serviceaccount.NewTokens(c) }},
-		serviceaccount.RootCAName:   {New: func(c *controller.Context) (Runner, error) { return serviceaccount.NewRootCAPublisher(c) }},
-		resourcequota.Name:          {New: func(c *controller.Context) (Runner, error) { return resourcequota.New(c) }},
-		pvcprotection.PVCName:       {New: func(c *controller.Context) (Runner, error) { return pvcprotection.NewClaimProtection(c) }},
-		pvcprotection.PVName:        {New: func(c *controller.Context) (Runner, error) { return pvcprotection.NewVolumeProtection(c) }},
-		job.Name:                    {New: func(c *controller.Context) (Runner, error) { return job.New(c) }},
-		cronjob.Name:                {New: func(c *controller.Context) (Runner, error) { return cronjob.New(c) }},
-		ttlafterfinished.Name:       {New: func(c *controller.Context) (Runner, error) { return ttlafterfinished.New(c) }},
-		daemonset.Name:              {New: func(c *controller.Context) (Runner, error) { return daemonset.New(c) }},
-		statefulset.Name:            {New: func(c *controller.Context) (Runner, error) { return statefulset.New(c) }},
-		disruption.Name:             {New: func(c *controller.Context) (Runner, error) { return disruption.New(c) }},
-		clusterroleaggregation.Name: {New: func(c *controller.Context) (Runner, error) { return clusterroleaggregation.New(c) }},
-		tokencleaner.Name:           {New: func(c *controller.Context) (Runner, error) { return tokencleaner.New(c) }},
-		certificates.ApprovingName:  {New: func(c *controller.Context) (Runner, error) { return certificates.NewApprover(c) }},
-		certificates.SigningName:    {New: func(c *controller.Context) (Runner, error) { return certificates.NewSigner(c) }},
-		certificates.CleanerName:    {New: func(c *controller.Context) (Runner, error) { return certificates.NewCleaner(c) }},
+		"deployment":                         {New: func(c *controller.Context) (Runner, error) { return deployment.New(c) }},
+		"garbage-collector":                  {New: func(c *controller.Context) (Runner, error) { return garbagecollector.New(c) }},
+		"namespace":                          {New: func(c *controller.Context) (Runner, error) { return namespace.New(c) }},
+		"replicaset":                         {New: func(c *controller.Context) (Runner, error) { return replicaset.New(c) }},
+		"replicationcontroller":              {New: func(c *controller.Context) (Runner, error) { return replicaset.NewReplicationController(c) }},
+		nodelifecycle.Name:                   {New: func(c *controller.Context) (Runner, error) { return nodelifecycle.New(c) }},
+		nodelifecycle.EvictionName:           {New: func(c *controller.Context) (Runner, error) { return nodelifecycle.NewEviction(c) }},
+		nodeipam.Name:                        {New: func(c *controller.Context) (Runner, error) { return nodeipam.New(c) }},
+		endpoints.Name:                       {New: func(c *controller.Context) (Runner, error) { return endpoints.New(c) }},
+		endpointslice.Name:                   {New: func(c *controller.Context) (Runner, error) { return endpointslice.New(c) }},
+		endpointslice.MirroringName:          {New: func(c *controller.Context) (Runner, error) { return endpointslice.NewMirroring(c) }},
+		serviceaccount.Name:                  {New: func(c *controller.Context) (Runner, error) { return serviceaccount.New(c) }},
+		serviceaccount.TokensName:            {New: func(c *controller.Context) (Runner, error) { return serviceaccount.NewTokens(c) }},
+		serviceaccount.RootCAName:            {New: func(c *controller.Context) (Runner, error) { return serviceaccount.NewRootCAPublisher(c) }},
+		resourcequota.Name:                   {New: func(c *controller.Context) (Runner, error) { return resourcequota.New(c) }},
+		pvcprotection.PVCName:                {New: func(c *controller.Context) (Runner, error) { return pvcprotection.NewClaimProtection(c) }},
+		pvcprotection.PVName:                 {New: func(c *controller.Context) (Runner, error) { return pvcprotection.NewVolumeProtection(c) }},
+		job.Name:                             {New: func(c *controller.Context) (Runner, error) { return job.New(c) }},
+		cronjob.Name:                         {New: func(c *controller.Context) (Runner, error) { return cronjob.New(c) }},
+		ttlafterfinished.Name:                {New: func(c *controller.Context) (Runner, error) { return ttlafterfinished.New(c) }},
+		daemonset.Name:                       {New: func(c *controller.Context) (Runner, error) { return daemonset.New(c) }},
+		statefulset.Name:                     {New: func(c *controller.Context) (Runner, error) { return statefulset.New(c) }},
+		disruption.Name:                      {New: func(c *controller.Context) (Runner, error) { return disruption.New(c) }},
+		clusterroleaggregation.Name:          {New: func(c *controller.Context) (Runner, error) { return clusterroleaggregation.New(c) }},
+		tokencleaner.Name:                    {New: func(c *controller.Context) (Runner, error) { return tokencleaner.New(c) }},
+		certificates.ApprovingName:           {New: func(c *controller.Context) (Runner, error) { return certificates.NewApprover(c) }},
+		certificates.SigningName:             {New: func(c *controller.Context) (Runner, error) { return certificates.NewSigner(c) }},
+		certificates.CleanerName:             {New: func(c *controller.Context) (Runner, error) { return certificates.NewCleaner(c) }},
+		validatingadmissionpolicystatus.Name: {New: func(c *controller.Context) (Runner, error) { return validatingadmissionpolicystatus.New(c) }},
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/statefulset"
 	"github.com/kemudi/kemudi/internal/controller/tokencleaner"
 	"github.com/kemudi/kemudi/internal/controller/ttlafterfinished"
+	"github.com/kemudi/kemudi/internal/controller/validatingadmissionpolicystatus"
 )
 
 // ServiceAccounts maps each controller to the service account in
@@ -40,33 +41,34 @@ import (
 // credentials) acts as the manager itself, as upstream's.
 func ServiceAccounts() map[string]string {
 	return map[string]string{
-		"deployment":                "deployment-controller",
-		"garbage-collector":         "generic-garbage-collector",
-		"namespace":                 "namespace-controller",
-		"replicaset":                "replicaset-controller",
-		"replicationcontroller":     "replication-controller",
-		nodelifecycle.Name:          "node-controller",
-		nodelifecycle.EvictionName:  "node-controller",
-		nodeipam.Name:               "node-controller",
-		endpoints.Name:              "endpoint-controller",
-		endpointslice.Name:          "endpointslice-controller",
-		endpointslice.MirroringName: "endpointslicemirroring-controller",
-		serviceaccount.Name:         "service-account-controller",
-		serviceaccount.RootCAName:   "root-ca-cert-publisher",
-		resourcequota.Name:          "resourcequota-controller",
-		pvcprotection.PVCName:       "pvc-protection-controller",
-		pvcprotection.PVName:        "pv-protection-controller",
-		job.Name:                    "job-controller",
-		cronjob.Name:                "cronjob-controller",
-		ttlafterfinished.Name:       "ttl-after-finished-controller",
-		daemonset.Name:              "daemon-set-controller",
-		statefulset.Name:            "statefulset-controller",
-		disruption.Name:             "disruption-controller",
-		clusterroleaggregation.Name: "clusterrole-aggregation-controller",
-		tokencleaner.Name:           "token-cleaner",
-		certificates.ApprovingName:  "certificate-controller",
-		certificates.SigningName:    "certificate-controller",
-		certificates.CleanerName:    "certificate-controller",
+		"deployment":                         "deployment-controller",
+		"garbage-collector":                  "generic-garbage-collector",
+		"namespace":                          "namespace-controller",
+		"replicaset":                         "replicaset-controller",
+		"replicationcontroller":              "replication-controller",
+		nodelifecycle.Name:                   "node-controller",
+		nodelifecycle.EvictionName:           "node-controller",
+		nodeipam.Name:                        "node-controller",
+		endpoints.Name:                       "endpoint-controller",
+		endpointslice.Name:                   "endpointslice-controller",
+		endpointslice.MirroringName:          "endpointslicemirroring-controller",
+		serviceaccount.Name:                  "service-account-controller",
+		serviceaccount.RootCAName:            "root-ca-cert-publisher",
+		resourcequota.Name:                   "resourcequota-controller",
+		pvcprotection.PVCName:                "pvc-protection-controller",
+		pvcprotection.PVName:                 "pv-protection-controller",
+		job.Name:                             "job-controller",
+		cronjob.Name:                         "cronjob-controller",
+		ttlafterfinished.Name:                "ttl-after-finished-controller",
+		daemonset.Name:                       "daemon-set-controller",
+		statefulset.Name:                     "statefulset-controller",
+		disruption.Name:                      "disruption-controller",
+		clusterroleaggregation.Name:          "clusterrole-aggregation-controller",
+		tokencleaner.Name:                    "token-cleaner",
+		certificates.ApprovingName:           "certificate-controller",
+		certificates.SigningName:             "certificate-controller",
+		certificates.CleanerName:             "certificate-controller",
+		validatingadmissionpolicystatus.Name: "validatingadmissionpolicy-status-controller",
 	}
 }
 
