@@ -7,6 +7,14 @@
 # e2e.test; ginkgo and agnhost are beside it.
 #
 #   test/upstream/build-e2e.sh [VERSION]      # default v1.37.2
+#   E2E_SUITES="apimachinery" test/upstream/build-e2e.sh
+#
+# E2E_SUITES (space-separated packages under test/e2e) links only those
+# spec packages into e2e.test: upstream's test/e2e main and framework,
+# unchanged, with the other SIGs' spec imports dropped from its
+# e2e_test.go. The specs and their names are upstream's; the build is
+# about half of the whole suite's (TestUpstreamE2E runs only
+# sig-api-machinery specs). Unset builds the whole, unmodified e2e.test.
 #
 # The binaries are cached in $XDG_CACHE_HOME/kemudi-test (else
 # /var/cache/kemudi-test), keyed by VERSION and the Go version: a second
@@ -23,7 +31,9 @@ version=${1:-v1.37.2}
 go=$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 cache=${XDG_CACHE_HOME:+$XDG_CACHE_HOME/kemudi-test}
 cache=${cache:-/var/cache/kemudi-test}
-out=$cache/upstream-$version-$("$go" env GOVERSION)
+suites=${E2E_SUITES:-}
+flavor=$(echo "$suites" | tr -s ' ' '-')
+out=$cache/upstream-$version-$("$go" env GOVERSION)${flavor:+-$flavor}
 if [ -x "$out/e2e.test" ] && [ -x "$out/ginkgo" ] && [ -x "$out/agnhost" ]; then
 	echo "$out/e2e.test"
 	exit 0
@@ -42,7 +52,7 @@ mod=$(cd / && GOFLAGS= "$go" mod download -json "k8s.io/kubernetes@$version" | s
 
 # The source copy: kept between runs at a fixed path (with -trimpath the
 # build cache does not depend on it, but go.sum's additions are kept).
-src=$cache/upstream-$version-src
+src=$cache/upstream-$version-src${flavor:+-$flavor}
 if [ ! -e "$src/.kemudi-ready" ]; then
 	rm -rf "$src"
 	mkdir -p "$src"
@@ -60,6 +70,17 @@ if [ ! -e "$src/.kemudi-ready" ]; then
 		$1 ~ /^k8s\.io\// && $2 == "v0.0.0" { sub(/v0\.0\.0/, v) }
 		{ print }
 	' "$mod/go.mod" >"$src/go.mod"
+	if [ -n "$suites" ]; then
+		# Keep the spec imports (`_ "k8s.io/kubernetes/test/e2e/<pkg>"`,
+		# one a line) named in E2E_SUITES, drop the others'.
+		awk -v keep=" $suites " '
+			/^\t_ "k8s\.io\/kubernetes\/test\/e2e\/[a-z\/]+"$/ {
+				p = $2; gsub(/"/, "", p); sub(/^k8s\.io\/kubernetes\/test\/e2e\//, "", p)
+				if (p !~ /^(feature|framework\/)/ && index(keep, " " p " ") == 0) next
+			}
+			{ print }
+		' "$mod/test/e2e/e2e_test.go" >"$src/test/e2e/e2e_test.go"
+	fi
 	touch "$src/.kemudi-ready"
 fi
 
