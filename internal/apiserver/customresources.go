@@ -34,6 +34,8 @@ type customEndpoint struct {
 	// terminating is set once the CRD is being deleted: its objects may
 	// still be read and deleted, not created.
 	terminating bool
+	// unknown finds unknown fields for field validation.
+	unknown *unknownFields
 }
 
 // customResources follows the CRDs in the server's own storage, as
@@ -183,7 +185,7 @@ func (s *Server) buildSnapshot(crds []*apiextensionsv1.CustomResourceDefinition)
 					continue
 				}
 				ep = newEndpoint(r)
-				ep.custom = &customEndpoint{crd: crd.Name, terminating: terminating}
+				ep.custom = &customEndpoint{crd: crd.Name, terminating: terminating, unknown: newUnknownFields(crd, v)}
 			}
 			k := endpointKey(ep.GroupVersion.Group, ep.GroupVersion.Version, ep.Resource.Resource)
 			if _, taken := eps[k]; taken {

@@ -64,7 +64,7 @@ func (s *Server) patchSubresource(rq *request, subresource string) {
 	}
 	var warnings []string
 	compute := func(current runtime.Object) (runtime.Object, error) {
-		obj, w, err := s.applyPatch(types.PatchType(patchType), body, current, rq.ep.New(), rq.ep.gvk, validation)
+		obj, w, err := s.applyPatch(rq.ep, types.PatchType(patchType), body, current, rq.ep.New(), rq.ep.gvk, validation)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +86,9 @@ func (s *Server) patchSubresource(rq *request, subresource string) {
 
 // applyPatch applies a JSON, merge or strategic merge patch to current and
 // decodes the result into into, a new object of kind gvk.
-func (s *Server) applyPatch(pt types.PatchType, patch []byte, current, into runtime.Object, gvk schema.GroupVersionKind, validation string) (runtime.Object, []string, error) {
+// A custom object (ep a CRD's endpoint, gvk its kind) is pruned as
+// decoded, its unknown fields reported under validation.
+func (s *Server) applyPatch(ep *endpoint, pt types.PatchType, patch []byte, current, into runtime.Object, gvk schema.GroupVersionKind, validation string) (runtime.Object, []string, error) {
 	var buf bytes.Buffer
 	if err := s.serializers.json.Encode(current, &buf); err != nil {
 		return nil, nil, err
@@ -129,23 +131,29 @@ func (s *Server) applyPatch(pt types.PatchType, patch []byte, current, into runt
 	}
 	dec, _ := s.serializers.decoder(mediaJSON, validation != metav1.FieldValidationIgnore)
 	obj, got, err := dec.Decode(patched, &gvk, into)
-	var warnings []string
+	var strictErrs []error
 	if err != nil {
-		if !runtime.IsStrictDecodingError(err) {
+		strict, ok := runtime.AsStrictDecodingError(err)
+		if !ok {
 			return nil, nil, apierrors.NewBadRequest(err.Error())
 		}
+		strictErrs = strict.Errors()
 	}
 	if got != nil && (got.GroupVersion() != gvk.GroupVersion() || got.Kind != gvk.Kind) {
 		// A patch may not turn the object into another kind.
 		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("the API version and kind in the patched object (%s, %s) do not match the expected ones (%s, %s)", got.GroupVersion(), got.Kind, gvk.GroupVersion(), gvk.Kind))
 	}
+	if validation != metav1.FieldValidationIgnore {
+		// The patch's own duplicates first, then the patched object's
+		// unknown fields, as upstream lists them.
+		strictErrs = append(patchBodyStrictErrors(pt, patch), strictErrs...)
+		if ep != nil {
+			strictErrs = append(strictErrs, unknownFieldErrors(ep, gvk, obj)...)
+		}
+	}
+	warnings, err := strictOutcome(validation, strictErrs)
 	if err != nil {
-		if validation == metav1.FieldValidationStrict {
-			return nil, nil, apierrors.NewBadRequest(err.Error())
-		}
-		if validation == metav1.FieldValidationWarn {
-			warnings = append(warnings, err.Error())
-		}
+		return nil, nil, err
 	}
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	return obj, warnings, nil
@@ -211,8 +219,15 @@ func (s *Server) apply(rq *request, subresource string, body []byte, manager str
 		return
 	}
 	ctx := rq.ctx()
+	// Duplicate fields of the body count once the apply succeeded, as
+	// upstream checks them.
+	validation, _ := fieldValidation(rq.r)
+	dupWarnings, dupErr := applyBodyStrict(validation, body)
 	compute := func(current runtime.Object) (runtime.Object, error) {
 		obj, err := fm.Apply(current, applied, manager, force)
+		if err == nil && dupErr != nil {
+			return nil, dupErr
+		}
 		return obj, applyError(err)
 	}
 	result, _, err := s.updateObject(ctx, rq.ep, rq.info.Namespace, rq.info.Name, updateSpec{
@@ -223,6 +238,9 @@ func (s *Server) apply(rq *request, subresource string, body []byte, manager str
 		empty := rq.ep.New()
 		empty.GetObjectKind().SetGroupVersionKind(rq.ep.gvk)
 		obj, aerr := fm.Apply(empty, applied, manager, force)
+		if aerr == nil && dupErr != nil {
+			aerr = dupErr
+		}
 		if aerr != nil {
 			s.fail(rq, applyError(aerr))
 			return
@@ -237,6 +255,7 @@ func (s *Server) apply(rq *request, subresource string, body []byte, manager str
 			s.fail(rq, cerr)
 			return
 		}
+		warn(rq.w, dupWarnings)
 		s.writeResult(rq, http.StatusCreated, created)
 		return
 	}
@@ -244,6 +263,7 @@ func (s *Server) apply(rq *request, subresource string, body []byte, manager str
 		s.fail(rq, err)
 		return
 	}
+	warn(rq.w, dupWarnings)
 	s.writeResult(rq, http.StatusOK, result)
 }
 

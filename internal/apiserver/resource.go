@@ -121,21 +121,20 @@ func (s *Server) decodeBody(rq *request, want schema.GroupVersionKind, into runt
 		return nil, nil, err
 	}
 	obj, gvk, err := dec.Decode(data, &want, into)
-	var warnings []string
+	var strictErrs []error
 	if err != nil {
-		if !runtime.IsStrictDecodingError(err) {
+		strict, ok := runtime.AsStrictDecodingError(err)
+		if !ok {
 			return nil, nil, apierrors.NewBadRequest(err.Error())
 		}
-		switch validation {
-		case metav1.FieldValidationStrict:
-			return nil, nil, apierrors.NewBadRequest(err.Error())
-		case metav1.FieldValidationWarn:
-			if strict, ok := runtime.AsStrictDecodingError(err); ok {
-				for _, e := range strict.Errors() {
-					warnings = append(warnings, e.Error())
-				}
-			}
-		}
+		strictErrs = strict.Errors()
+	}
+	if validation != metav1.FieldValidationIgnore && gvk != nil && want == rq.ep.gvk {
+		strictErrs = append(strictErrs, unknownFieldErrors(rq.ep, *gvk, obj)...)
+	}
+	warnings, err := strictOutcome(validation, strictErrs)
+	if err != nil {
+		return nil, nil, err
 	}
 	if gvk.GroupVersion() != want.GroupVersion() {
 		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", gvk.GroupVersion(), want.GroupVersion()))

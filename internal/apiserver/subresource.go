@@ -154,7 +154,7 @@ func (s *Server) patchScale(rq *request, patch []byte, current *autoscalingv1.Sc
 	default:
 		return nil, unsupportedMediaType(ct)
 	}
-	obj, _, err := s.applyPatch(types.PatchType(ct), patch, current, &autoscalingv1.Scale{}, scaleGVK, metav1.FieldValidationIgnore)
+	obj, _, err := s.applyPatch(nil, types.PatchType(ct), patch, current, &autoscalingv1.Scale{}, scaleGVK, metav1.FieldValidationIgnore)
 	if err != nil {
 		return nil, err
 	}
