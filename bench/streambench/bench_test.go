@@ -58,7 +58,8 @@ func measure(ctx context.Context, n *node, execs int, profiles string) (Result, 
 		return r, err
 	}
 	r.ClientGoP50, r.ClientGoP99 = pct(d, 50), pct(d, 99)
-	fmt.Printf("%s: client-go exec p50 %s p99 %s (load %s)\n", n.name, r.ClientGoP50, r.ClientGoP99, harness.LoadAvg())
+	r.SPDY = n.spdy
+	fmt.Printf("%s: client-go exec p50 %s p99 %s, SPDY %v (load %s)\n", n.name, r.ClientGoP50, r.ClientGoP99, r.SPDY, harness.LoadAvg())
 	wait = n.profile(ctx, profiles, "port-forward", 10*time.Second)
 	r.ForwardMiBs, r.ForwardBytes, err = n.forward(ctx, 3)
 	wait()
@@ -89,7 +90,13 @@ func printResults(w io.Writer, rs []Result) {
 	row("kubelet's runtime", "target", func(r Result) string { return r.Runtime })
 	row(fmt.Sprintf("kubectl exec -- true, p50 / p99 (%d runs)", rs[0].Execs), "p99 ≤ 50 ms",
 		func(r Result) string { return ms(r.KubectlP50) + " / " + ms(r.KubectlP99) })
-	row("  same through client-go (kubectl's executor)", "", func(r Result) string { return ms(r.ClientGoP50) + " / " + ms(r.ClientGoP99) })
+	row("  same through client-go (WebSocket, or SPDY*)", "", func(r Result) string {
+		s := ms(r.ClientGoP50) + " / " + ms(r.ClientGoP99)
+		if r.SPDY {
+			s += "*"
+		}
+		return s
+	})
 	row(fmt.Sprintf("kubectl port-forward, GET %d MiB", bigFileMiB), "≥ 200 MiB/s",
 		func(r Result) string { return fmt.Sprintf("%.0f MiB/s", r.ForwardMiBs) })
 	row(fmt.Sprintf("kubectl logs of %d MiB", logMiB), "≥ 200 MiB/s",

@@ -4,10 +4,11 @@
 //   - `kubectl exec POD -- true`: the round trip of the real kubectl
 //     process (start, TLS, upgrade, exec, exit code), p50 and p99 over
 //     KEMUDI_BENCH_EXECS runs (200); beside it the same exec through
-//     client-go's remotecommand (kubectl's executor: WebSocket, falling
-//     back to SPDY) in one process, which leaves out kubectl's own
-//     start-up. containerd's streaming server speaks only SPDY and kemudi
-//     does not translate yet: there every exec pays the failed upgrade.
+//     client-go's remotecommand in one process, which leaves out kubectl's
+//     own start-up: WebSocket, or SPDY (marked *) when the WebSocket
+//     upgrade is refused, as by containerd's streaming server, which
+//     speaks only SPDY (kemudi does not translate yet; kubectl falls back
+//     to SPDY on every exec there).
 //   - port-forward throughput: a GET of a 256 MiB file (tmpfs) from busybox
 //     httpd through `kubectl port-forward`, MiB/s, median of 3.
 //   - `kubectl logs` of a container that wrote 100 MiB (lines of 101

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/kemudi/kemudi/bench/harness"
@@ -61,6 +60,7 @@ type Result struct {
 	ForwardMiBs, LogsMiBs    float64
 	LoadBefore, LoadAfter    string
 	LogBytes, ForwardBytes   int64
+	SPDY                     bool // client-go's exec took SPDY: WebSocket was refused
 }
 
 // makePods applies the pods and waits until both are ready for use.
@@ -117,37 +117,38 @@ func (n *node) execClientGo(ctx context.Context, count int) ([]time.Duration, er
 	}
 	u.Path = "/api/v1/namespaces/default/pods/web/exec"
 	u.RawQuery = url.Values{"command": {"true"}, "stdout": {"true"}, "stderr": {"true"}, "container": {"web"}}.Encode()
-	out := make([]time.Duration, 0, count)
-	for range count {
-		start := time.Now()
-		ex, err := n.executor(u)
+	exec := func(useSPDY bool) error {
+		ex, err := n.executor(u, useSPDY)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		var stdout, stderr bytes.Buffer
 		if err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr}); err != nil {
-			return nil, fmt.Errorf("exec: %v: %s", err, stderr.String())
+			return fmt.Errorf("exec: %v: %s", err, stderr.String())
+		}
+		return nil
+	}
+	// The protocol is chosen once, as kubectl's fallback would each time.
+	n.spdy = exec(false) != nil
+	out := make([]time.Duration, 0, count)
+	for range count {
+		start := time.Now()
+		if err := exec(n.spdy); err != nil {
+			return nil, err
 		}
 		out = append(out, time.Since(start))
 	}
 	return out, nil
 }
 
-// executor is kubectl's: WebSocket, falling back to SPDY when the
-// upgrade fails (a runtime whose streaming server speaks only SPDY, as
-// containerd's: kemudi does not translate WebSocket to SPDY yet).
-func (n *node) executor(u *url.URL) (remotecommand.Executor, error) {
-	ws, err := remotecommand.NewWebSocketExecutor(n.config, http.MethodGet, u.String())
-	if err != nil {
-		return nil, err
+// executor is WebSocket (kubectl's first choice) or SPDY, its fallback,
+// which a runtime whose streaming server speaks only SPDY (containerd's)
+// needs: kemudi does not translate WebSocket to SPDY yet.
+func (n *node) executor(u *url.URL, useSPDY bool) (remotecommand.Executor, error) {
+	if useSPDY {
+		return remotecommand.NewSPDYExecutor(n.config, http.MethodPost, u)
 	}
-	spdy, err := remotecommand.NewSPDYExecutor(n.config, http.MethodPost, u)
-	if err != nil {
-		return nil, err
-	}
-	return remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
-		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
-	})
+	return remotecommand.NewWebSocketExecutor(n.config, http.MethodGet, u.String())
 }
 
 // forward times GETs of the big file through `kubectl port-forward`;

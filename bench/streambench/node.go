@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kemudi/kemudi/bench/harness"
-	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 	"github.com/kemudi/kemudi/internal/kubelet/kubelettest"
 )
 
@@ -32,12 +31,13 @@ type node struct {
 	server     *harness.Process
 	config     *rest.Config // dials inside the namespace
 	client     kubernetes.Interface
+	spdy       bool // client-go's exec fell back to SPDY
 }
 
 // startNode starts the runtime, then the server whose kubelet uses it.
 func startNode(b *testing.B, runtime string) *node {
 	b.Helper()
-	bin := clustertest.Binary(b)
+	bin := harness.BinaryWithSupervisor(b)
 	var rt *kubelettest.Runtime
 	if runtime == "containerd" {
 		rt = kubelettest.StartContainerd(b)
