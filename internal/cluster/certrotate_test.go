@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
+	"net"
 	"testing"
 	"time"
 )
@@ -74,4 +75,115 @@ func TestRotatingServingCertSwapsWhileServing(t *testing.T) {
 	if !bytes.Equal(again.Leaf.Raw, second[0].Raw) {
 		t.Error("the renewed certificate was not written to disk")
 	}
+}
+
+// TestRotatingCertRenewsAtHandshake: a certificate that has come due is
+// renewed by the next handshake that asks for it, for each kind the
+// server keeps (a serving one, the node's kubelet serving one, a client
+// one), and the peer sees the new one; a certificate not due is kept.
+func TestRotatingCertRenewsAtHandshake(t *testing.T) {
+	pki, err := LoadOrCreatePKI(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	serving := func() (*RotatingCert, error) {
+		return pki.NewRotatingServingCert("registry-serving", []string{"127.0.0.1"}, false)
+	}
+	kubelet := func() (*RotatingCert, error) {
+		return pki.NewRotatingKubeletServingCert("node-1", []net.IP{net.ParseIP("127.0.0.1")})
+	}
+	client := func() (*RotatingCert, error) {
+		return pki.NewRotatingClientCert("kubelet-client", KubeletClientUser, []string{"system:masters"})
+	}
+	for _, tc := range []struct {
+		name   string
+		new    func() (*RotatingCert, error)
+		client bool
+		due    bool
+	}{
+		{"serving, due", serving, false, true},
+		{"serving, not due", serving, false, false},
+		{"kubelet serving, due", kubelet, false, true},
+		{"client, due", client, true, true},
+		{"client, not due", client, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := tc.new()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.due {
+				// Ten minutes left of an hour: within the last third.
+				old := r.Current()
+				tmpl := *old.Leaf
+				tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-50*time.Minute), time.Now().Add(10*time.Minute)
+				soon, err := pki.signWith(t.TempDir()+"/c.crt", t.TempDir()+"/c.key", &tmpl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.store(soon)
+			}
+			before := r.Current().Leaf
+			got := handshakeWith(t, pki, r, tc.client)
+			if renewed := got.SerialNumber.Cmp(before.SerialNumber) != 0; renewed != tc.due {
+				t.Errorf("renewed at the handshake: %v, want %v", renewed, tc.due)
+			}
+			if time.Until(got.NotAfter) < 300*24*time.Hour {
+				t.Errorf("the peer saw a certificate ending %s", got.NotAfter)
+			}
+		})
+	}
+}
+
+// handshakeWith makes a TLS handshake on loopback where r is the
+// server's certificate (or, with client, the client's) and returns the
+// one the peer saw.
+func handshakeWith(t *testing.T, pki *PKI, r *RotatingCert, client bool) *x509.Certificate {
+	t.Helper()
+	srv := &tls.Config{MinVersion: tls.VersionTLS12, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.CAPool}
+	cli := &tls.Config{RootCAs: pki.CAPool, ServerName: "127.0.0.1"}
+	if client {
+		other, err := pki.ServingCert("other-serving", []string{"127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Certificates = []tls.Certificate{other}
+		cli.GetClientCertificate = r.GetClientCertificate
+	} else {
+		srv.GetCertificate = r.GetCertificate
+		srv.ClientAuth = tls.NoClientCert
+	}
+	l, err := tls.Listen("tcp", "127.0.0.1:0", srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	seen := make(chan *x509.Certificate, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			seen <- nil
+			return
+		}
+		defer c.Close()
+		tc := c.(*tls.Conn)
+		if tc.Handshake() != nil || len(tc.ConnectionState().PeerCertificates) == 0 {
+			seen <- nil
+			return
+		}
+		seen <- tc.ConnectionState().PeerCertificates[0]
+	}()
+	c, err := tls.Dial("tcp", l.Addr().String(), cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !client {
+		return c.ConnectionState().PeerCertificates[0]
+	}
+	got := <-seen
+	if got == nil {
+		t.Fatal("the server saw no client certificate")
+	}
+	return got
 }

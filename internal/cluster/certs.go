@@ -96,6 +96,13 @@ func (p *PKI) ClientCert(name, user string, groups []string) (tls.Certificate, e
 	if cert, key, ok := p.reuse(certPath, keyPath, nil); ok {
 		return tlsPair(cert, key), nil
 	}
+	return p.issueClient(name, user, groups)
+}
+
+// issueClient signs a new client certificate for user in groups under
+// name.
+func (p *PKI) issueClient(name, user string, groups []string) (tls.Certificate, error) {
+	certPath, keyPath := filepath.Join(p.Dir, name+".crt"), filepath.Join(p.Dir, name+".key")
 	return p.issue(certPath, keyPath, &x509.Certificate{
 		Subject:     pkix.Name{CommonName: user, Organization: groups},
 		KeyUsage:    x509.KeyUsageDigitalSignature,

@@ -27,24 +27,32 @@ import (
 // system:masters so that every kubelet's SubjectAccessReview allows it).
 const KubeletClientUser = "kube-apiserver-kubelet-client"
 
-// KubeletClientCert is the API server's client certificate for kubelets.
-func (p *PKI) KubeletClientCert() (tls.Certificate, error) {
-	return p.ClientCert("kubelet-client", KubeletClientUser, []string{"system:masters"})
-}
-
 // KubeletServingCert signs a node's kubelet serving certificate for its
 // name and addresses with the cluster CA (the node of kemudi server,
 // which holds the CA; other nodes get theirs through a CSR).
 func (p *PKI) KubeletServingCert(nodeName string, ips []net.IP) (tls.Certificate, error) {
-	name := "kubelet-serving-" + nodeName
+	name := kubeletServingName(nodeName)
 	certPath, keyPath := filepath.Join(p.Dir, name+".crt"), filepath.Join(p.Dir, name+".key")
+	if cert, key, ok := p.reuse(certPath, keyPath, kubeletServingHosts(nodeName, ips)); ok {
+		return tlsPair(cert, key), nil
+	}
+	return p.issueKubeletServing(nodeName, ips)
+}
+
+func kubeletServingName(nodeName string) string { return "kubelet-serving-" + nodeName }
+
+func kubeletServingHosts(nodeName string, ips []net.IP) []string {
 	hosts := []string{nodeName}
 	for _, ip := range ips {
 		hosts = append(hosts, ip.String())
 	}
-	if cert, key, ok := p.reuse(certPath, keyPath, hosts); ok {
-		return tlsPair(cert, key), nil
-	}
+	return hosts
+}
+
+// issueKubeletServing signs a new kubelet serving certificate.
+func (p *PKI) issueKubeletServing(nodeName string, ips []net.IP) (tls.Certificate, error) {
+	name := kubeletServingName(nodeName)
+	certPath, keyPath := filepath.Join(p.Dir, name+".crt"), filepath.Join(p.Dir, name+".key")
 	return p.issue(certPath, keyPath, &x509.Certificate{
 		// Upstream's kubelet-serving certificates name the node so.
 		Subject:     pkix.Name{CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"}},
@@ -153,11 +161,11 @@ func kubeletServingCert(o AgentOptions, client kubernetes.Interface) (func(*tls.
 			if err != nil {
 				return nil, nil, err
 			}
-			cert, err := pki.KubeletServingCert(k.NodeName, k.NodeIPs)
+			cert, err := pki.NewRotatingKubeletServingCert(k.NodeName, k.NodeIPs)
 			if err != nil {
 				return nil, nil, err
 			}
-			return kubeletserver.Static(cert), nil, nil
+			return cert.GetCertificate, nil, nil
 		}
 	}
 	log := k.Log
@@ -194,13 +202,13 @@ func clusterCAs(cfg *rest.Config, ca []byte) (*x509.CertPool, error) {
 // KubeletClientConfig is how the API server reaches kubelets: with its
 // kubelet-client certificate, verifying theirs against the cluster CA.
 func (p *PKI) KubeletClientConfig() (apiserver.KubeletClientConfig, error) {
-	cert, err := p.KubeletClientCert()
+	cert, err := p.NewRotatingClientCert("kubelet-client", KubeletClientUser, []string{"system:masters"})
 	if err != nil {
 		return apiserver.KubeletClientConfig{}, fmt.Errorf("kubelet client certificate: %w", err)
 	}
 	return apiserver.KubeletClientConfig{TLS: &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		RootCAs:      p.CAPool,
-		MinVersion:   tls.VersionTLS12,
+		GetClientCertificate: cert.GetClientCertificate,
+		RootCAs:              p.CAPool,
+		MinVersion:           tls.VersionTLS12,
 	}}, nil
 }

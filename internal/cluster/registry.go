@@ -62,19 +62,20 @@ func (o RegistryOptions) Hosts() []string {
 func (o RegistryOptions) Layout() registry.Layout { return registry.NewLayout(o.DataDir) }
 
 // NewRegistry builds the registry with a serving certificate from the
-// cluster CA in <data-dir>/tls (created if missing), for Hosts.
+// cluster CA in <data-dir>/tls (created if missing), for Hosts, renewed
+// while it runs.
 func NewRegistry(ctx context.Context, o RegistryOptions, log *slog.Logger) (*registry.Registry, error) {
 	pki, err := LoadOrCreatePKI(filepath.Join(o.DataDir, "tls"))
 	if err != nil {
 		return nil, err
 	}
-	cert, err := pki.ServingCert(registry.ServingCertName, o.Hosts())
+	cert, err := pki.NewRotatingServingCert(registry.ServingCertName, o.Hosts(), false)
 	if err != nil {
 		return nil, fmt.Errorf("registry certificate: %w", err)
 	}
 	return registry.New(ctx, registry.Options{
 		Layout: o.Layout(), Addr: o.ListenAddress(),
-		Certificate: cert, ClientCAs: pki.CAPool,
+		GetCertificate: cert.GetCertificate, ClientCAs: pki.CAPool,
 		GCInterval: o.GCInterval, Log: log,
 	})
 }

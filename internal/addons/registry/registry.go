@@ -35,11 +35,13 @@ type Options struct {
 	Layout Layout
 	// Addr is where it listens, e.g. ":5000".
 	Addr string
-	// Certificate is the serving certificate (signed by the cluster CA);
-	// ClientCAs verify the client certificates nodes present to the token
-	// endpoint (the cluster CA).
-	Certificate tls.Certificate
-	ClientCAs   *x509.CertPool
+	// Certificate is the serving certificate (signed by the cluster CA),
+	// or GetCertificate gives it at each handshake (one renewed while the
+	// registry runs); ClientCAs verify the client certificates nodes
+	// present to the token endpoint (the cluster CA).
+	Certificate    tls.Certificate
+	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	ClientCAs      *x509.CertPool
 	// GCInterval is how often unreferenced blobs are collected (0: every
 	// hour; negative: never). A collection waits until no write has come
 	// for GCQuiet, so that it never sweeps the blobs of a push whose
@@ -199,13 +201,18 @@ func (r *Registry) serveHTTP(w http.ResponseWriter, req *http.Request) {
 // and client certificates from the cluster CA verified when given (nodes
 // pull with them).
 func (r *Registry) TLSConfig() *tls.Config {
-	return &tls.Config{
-		Certificates: []tls.Certificate{r.opts.Certificate},
-		ClientCAs:    r.opts.ClientCAs,
-		ClientAuth:   tls.VerifyClientCertIfGiven,
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"h2", "http/1.1"},
+	c := &tls.Config{
+		ClientCAs:  r.opts.ClientCAs,
+		ClientAuth: tls.VerifyClientCertIfGiven,
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2", "http/1.1"},
 	}
+	if r.opts.GetCertificate != nil {
+		c.GetCertificate = r.opts.GetCertificate
+	} else {
+		c.Certificates = []tls.Certificate{r.opts.Certificate}
+	}
+	return c
 }
 
 // Run listens on Options.Addr and serves until ctx ends.
