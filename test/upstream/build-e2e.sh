@@ -92,7 +92,7 @@ build() { # output, then go arguments
 	mv "$out/$bin.tmp" "$out/$bin"
 }
 start=$(date +%s)
-[ -x "$out/e2e.test" ] || build e2e.test "$go" test -c -trimpath ./test/e2e
+[ -x "$out/e2e.test" ] || build e2e.test "$go" test -c -vet=off -trimpath ./test/e2e
 [ -x "$out/ginkgo" ] || build ginkgo "$go" build -trimpath github.com/onsi/ginkgo/v2/ginkgo
 # agnhost runs in a FROM scratch image, so it is linked statically; with
 # cgo as e2e.test is built (CGO_ENABLED=0 would compile everything below
