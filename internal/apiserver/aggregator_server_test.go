@@ -94,6 +94,17 @@ func (f *flunderServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.users = append(f.users, remoteUser{name: user, groups: r.Header.Values("X-Remote-Group"), authorization: r.Header.Get("Authorization"), forged: r.Header.Get("X-Remote-Extra-Forged")})
 		f.mu.Unlock()
 	}
+	if r.Header.Get("Upgrade") == "flunder-echo" {
+		f.echo(w)
+		return
+	}
+	if r.URL.Query().Get("watch") == "true" {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"type":"ADDED","object":{"kind":"Flunder","apiVersion":"wardle.example.com/v1alpha1","metadata":{"name":"watched","namespace":"default"}}}` + "\n"))
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+		return
+	}
 	switch strings.TrimSuffix(r.URL.Path, "/") {
 	case "/apis":
 		writeJSON(w, &metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}, Groups: []metav1.APIGroup{{
@@ -147,4 +158,28 @@ func flunderCert(t *testing.T, name string) ([]byte, tls.Certificate) {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// echo switches to the flunder-echo protocol and echoes what it reads.
+func (f *flunderServer) echo(w http.ResponseWriter) {
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: flunder-echo\r\n\r\n")
+	_ = rw.Flush()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 64)
+	for {
+		n, err := rw.Read(buf)
+		if n > 0 {
+			if _, err := conn.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
