@@ -36,6 +36,15 @@ func subresourcesOf(ep *endpoint, scheme *runtime.Scheme) []subresourceInfo {
 	if ep.HasStatus {
 		subs = append(subs, subresourceInfo{"status", ep.gvk, []string{"get", "patch", "update"}})
 	}
+	// Like status: pods/ephemeralcontainers, certificatesigningrequests/approval.
+	like := make([]string, 0, len(ep.StatusLike))
+	for name := range ep.StatusLike {
+		like = append(like, name)
+	}
+	sort.Strings(like)
+	for _, name := range like {
+		subs = append(subs, subresourceInfo{name, ep.gvk, []string{"get", "patch", "update"}})
+	}
 	if ep.Scale != nil {
 		subs = append(subs, subresourceInfo{"scale", schema.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "Scale"}, []string{"get", "patch", "update"}})
 	}
