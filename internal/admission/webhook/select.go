@@ -16,7 +16,7 @@ import (
 // ShouldCallHook: namespace and object selectors, rules, then match
 // conditions. A non-nil error refuses the write.
 func (p *Plugin) shouldCall(ctx context.Context, h *hook, r *auth.AdmissionRequest, nsCache map[string]labels.Set) (bool, error) {
-	if !matchesRules(&h.spec, r, p.cfg.Served) {
+	if admissionConfiguration(r) || !matchesRules(&h.spec, r, p.cfg.Served) {
 		return false, nil
 	}
 	if h.selErr != nil {
@@ -52,4 +52,21 @@ func (p *Plugin) shouldCall(ctx context.Context, h *hook, r *auth.AdmissionReque
 func sideEffectsOK(h *hook) bool {
 	se := h.spec.SideEffects
 	return se != nil && (*se == admissionv1.SideEffectClassNone || *se == admissionv1.SideEffectClassNoneOnDryRun)
+}
+
+// admissionConfiguration: webhooks are never called on the admission
+// configuration objects (webhook configurations, admission policies and
+// their bindings), as upstream's IsExemptAdmissionConfigurationResource:
+// a broken webhook could otherwise block its own removal.
+func admissionConfiguration(r *auth.AdmissionRequest) bool {
+	if r.APIGroup != admissionv1.GroupName {
+		return false
+	}
+	switch r.Resource {
+	case "validatingwebhookconfigurations", "mutatingwebhookconfigurations",
+		"validatingadmissionpolicies", "validatingadmissionpolicybindings",
+		"mutatingadmissionpolicies", "mutatingadmissionpolicybindings":
+		return true
+	}
+	return false
 }
