@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"sigs.k8s.io/yaml"
@@ -90,6 +92,33 @@ func (s *Server) auditBegin(w http.ResponseWriter, r *http.Request, user *User, 
 	rec.audit = ar
 	s.auditWrite(ar, audit.StageRequestReceived, nil)
 	return ar
+}
+
+// auditObjectRef completes the event's objectRef from the decoded body,
+// as upstream's LogRequestObject: a create names its object only there.
+// The RequestReceived stage, written before, keeps what the path said.
+func auditObjectRef(w http.ResponseWriter, obj runtime.Object) {
+	rec, ok := w.(*statusRecorder)
+	if !ok || rec.audit == nil || rec.audit.ev.ObjectRef == nil {
+		return
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return
+	}
+	ref := rec.audit.ev.ObjectRef
+	if ref.Name == "" {
+		ref.Name = m.GetName()
+	}
+	if ref.Namespace == "" {
+		ref.Namespace = m.GetNamespace()
+	}
+	if ref.UID == "" {
+		ref.UID = m.GetUID()
+	}
+	if ref.ResourceVersion == "" {
+		ref.ResourceVersion = m.GetResourceVersion()
+	}
 }
 
 // auditImpersonated notes whom an impersonating request acts as.

@@ -121,6 +121,11 @@ func TestAuditLog(t *testing.T) {
 		if rr.AuditID == "" || rr.AuditID != done.AuditID {
 			t.Errorf("audit IDs %q %q", rr.AuditID, done.AuditID)
 		}
+		// A create names its object from the body, as upstream: not yet
+		// when received, by the time it completes.
+		if rr.ObjectRef.Name != "" || done.ObjectRef.Name != "cm1" || done.ObjectRef.Namespace != "default" {
+			t.Errorf("objectRef received %+v, completed %+v; want the name cm1 when completed", *rr.ObjectRef, *done.ObjectRef)
+		}
 		if rr.RequestObject != nil || rr.ResponseStatus != nil {
 			t.Errorf("RequestReceived carries the outcome: %+v", rr)
 		}

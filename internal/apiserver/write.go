@@ -36,6 +36,7 @@ func (s *Server) create(rq *request) {
 		s.fail(rq, err)
 		return
 	}
+	auditObjectRef(rq.w, obj)
 	manager, err := managerName(rq.r)
 	if err != nil {
 		s.fail(rq, err)
