@@ -90,6 +90,7 @@ func (s *server) createSandbox(sp SandboxSpec) (_ Sandbox, retErr error) {
 			return Sandbox{}, fmt.Errorf("create sandbox %s: %w", sp.ID, err)
 		}
 	}
+	var podCg cgroups.Manager
 	if sp.CgroupParent != "" {
 		m, err := podCgroup(sp.CgroupParent)
 		if err == nil {
@@ -98,16 +99,27 @@ func (s *server) createSandbox(sp SandboxSpec) (_ Sandbox, retErr error) {
 		if err != nil {
 			return Sandbox{}, fmt.Errorf("create sandbox %s: pod cgroup %s: %w", sp.ID, sp.CgroupParent, err)
 		}
+		podCg = m
 	}
 	if sp.SharePID && !sp.HostPID {
 		pid, start, err := s.startPause()
 		if err != nil {
 			return Sandbox{}, fmt.Errorf("create sandbox %s: %w", sp.ID, err)
 		}
+		// In the pod's cgroup, as upstream's pause container: whoever
+		// tears the pod's cgroups down reaches it too, also when this
+		// supervisor is gone.
+		if podCg != nil {
+			if err := podCg.Apply(pid); err != nil {
+				killPause(pid, start)
+				return Sandbox{}, fmt.Errorf("create sandbox %s: pause process into pod cgroup %s: %w", sp.ID, sp.CgroupParent, err)
+			}
+		}
 		rec.PausePid, rec.PauseStart = pid, start
 		rec.Sandbox.PIDNS = fmt.Sprintf("/proc/%d/ns/pid", pid)
 	}
 	if err := writeJSON(recPath, rec); err != nil {
+		killPause(rec.PausePid, rec.PauseStart)
 		return Sandbox{}, fmt.Errorf("record sandbox %s: %w", sp.ID, err)
 	}
 	return rec.Sandbox, nil

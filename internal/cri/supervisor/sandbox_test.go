@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +74,12 @@ func TestSandbox(t *testing.T) {
 	}
 	if _, err := os.Stat(supervisortest.CgroupDir("memory", podCg)); err != nil {
 		t.Errorf("pod cgroup: %v", err)
+	}
+	// The pause process is in the pod's cgroup: tearing that down
+	// reaches it even without the supervisor.
+	if procs, err := os.ReadFile(filepath.Join(supervisortest.CgroupDir("memory", podCg), "cgroup.procs")); err != nil ||
+		!slices.Contains(strings.Fields(string(procs)), strconv.Itoa(pidOfNS(t, sb.PIDNS))) {
+		t.Errorf("pause process %d not in the pod cgroup's procs %q (%v)", pidOfNS(t, sb.PIDNS), procs, err)
 	}
 	if l, err := f.c.ListSandboxes(ctx(t)); err != nil || len(l) != 1 || l[0] != sb {
 		t.Errorf("ListSandboxes: %+v %v, want the sandbox", l, err)
