@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -83,24 +80,9 @@ func startNode(b *testing.B, runtime string) *node {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// client-go's WebSocket executor dials for itself (not through
-	// rest.Config.Dial): the API server is reached through a relay on
-	// this process's loopback into the namespace.
-	u, err := url.Parse(cfg.Host)
-	if err != nil {
-		b.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { l.Close() })
-	go relay(l, rt, u.Host)
-	if cfg.TLSClientConfig.ServerName == "" {
-		cfg.TLSClientConfig.ServerName = u.Hostname()
-	}
-	u.Host = l.Addr().String()
-	cfg.Host = u.String()
+	// client-go's WebSocket executor dials for itself: a relay on this
+	// process's loopback into the namespace.
+	harness.RelayConfig(b, cfg, rt.Dial)
 	cfg.QPS, cfg.Burst = -1, 0
 	n.config = cfg
 	if n.client, err = kubernetes.NewForConfig(cfg); err != nil {
@@ -139,28 +121,5 @@ func (n *node) waitKubectl(ctx context.Context, what string, timeout time.Durati
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
-	}
-}
-
-// relay copies each connection accepted on l to addr inside the
-// runtime's network namespace, both ways, until either side closes.
-func relay(l net.Listener, rt *kubelettest.Runtime, addr string) {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer c.Close()
-			up, err := rt.Dial(context.Background(), "tcp", addr)
-			if err != nil {
-				return
-			}
-			defer up.Close()
-			done := make(chan struct{}, 2)
-			go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
-			go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
-			<-done
-		}()
 	}
 }

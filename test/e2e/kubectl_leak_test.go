@@ -18,6 +18,8 @@ import (
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/client-go/transport/spdy"
+
+	"github.com/kemudi/kemudi/bench/harness"
 )
 
 // leakSessions is how many exec and port-forward sessions testLeaks
@@ -108,46 +110,9 @@ func (n *serverNode) restConfig(t *testing.T) *rest.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := url.Parse(cfg.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go relay(l, n.netnsPath, u.Host)
-	if cfg.TLSClientConfig.ServerName == "" {
-		cfg.TLSClientConfig.ServerName = u.Hostname()
-	}
-	u.Host = l.Addr().String()
-	cfg.Host = u.String()
+	harness.RelayConfig(t, cfg, func(_ context.Context, _, addr string) (net.Conn, error) { return dialIn(n.netnsPath, addr) })
 	cfg.QPS, cfg.Burst = -1, 0
 	return cfg
-}
-
-// relay copies each connection accepted on l to addr inside the network
-// namespace at nsPath, both ways, until either side closes.
-func relay(l net.Listener, nsPath, addr string) {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer c.Close()
-			up, err := dialIn(nsPath, addr)
-			if err != nil {
-				return
-			}
-			defer up.Close()
-			done := make(chan struct{}, 2)
-			go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
-			go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
-			<-done
-		}()
-	}
 }
 
 // signalWriter closes ch on its first write.
