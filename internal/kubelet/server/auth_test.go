@@ -138,6 +138,7 @@ func TestResourceMetrics(t *testing.T) {
 		{"container_memory_working_set_bytes", ctr, 2048},
 		{"container_start_time_seconds", ctr, 1700000000},
 		{"scrape_error", nil, 0},
+		{"resource_scrape_error", nil, 0},
 	} {
 		if got := value(c.name, c.labels); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)

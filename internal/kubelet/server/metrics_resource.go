@@ -15,11 +15,21 @@ func (s *Server) serveMetricsResource(w http.ResponseWriter, r *http.Request) {
 	sum, err := s.summary(r.Context())
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	if err != nil {
-		writeMetricsHeader(w, "scrape_error", "1 if there was an error while getting container metrics, 0 otherwise", "gauge")
-		fmt.Fprintf(w, "scrape_error 1\n")
+		writeScrapeError(w, 1)
 		return
 	}
 	writeResourceMetrics(w, sum)
+}
+
+// writeScrapeError writes whether the figures could be read, under
+// upstream's two names: scrape_error (alpha, deprecated since 1.29) and
+// resource_scrape_error (stable), which monitoring alerts on.
+func writeScrapeError(w io.Writer, v int) {
+	const help = "1 if there was an error while getting container metrics, 0 otherwise"
+	writeMetricsHeader(w, "scrape_error", "[ALPHA] "+help, "gauge")
+	fmt.Fprintf(w, "scrape_error %d\n", v)
+	writeMetricsHeader(w, "resource_scrape_error", "[STABLE] "+help, "gauge")
+	fmt.Fprintf(w, "resource_scrape_error %d\n", v)
 }
 
 func writeMetricsHeader(w io.Writer, name, help, kind string) {
@@ -90,6 +100,5 @@ func writeResourceMetrics(w io.Writer, sum *Summary) {
 			fmt.Fprintln(w, line)
 		}
 	}
-	writeMetricsHeader(w, "scrape_error", "[STABLE] 1 if there was an error while getting container metrics, 0 otherwise", "gauge")
-	fmt.Fprintln(w, "scrape_error 0")
+	writeScrapeError(w, 0)
 }
