@@ -43,7 +43,8 @@ func BenchmarkStream(b *testing.B) {
 	printResults(os.Stdout, results)
 }
 
-// measure takes every figure of one node.
+// measure takes every figure of one node: each stream over WebSocket
+// (kubectl's default) and over SPDY.
 func measure(ctx context.Context, n *node, execs int, profiles string) (Result, error) {
 	r := Result{Runtime: n.name, Execs: execs, LoadBefore: harness.LoadAvg()}
 	wait := n.profile(ctx, profiles, "exec", 20*time.Second)
@@ -54,12 +55,22 @@ func measure(ctx context.Context, n *node, execs int, profiles string) (Result, 
 	}
 	r.KubectlP50, r.KubectlP99 = pct(d, 50), pct(d, 99)
 	fmt.Printf("%s: kubectl exec p50 %s p99 %s (load %s)\n", n.name, r.KubectlP50, r.KubectlP99, harness.LoadAvg())
-	if d, err = n.execClientGo(ctx, execs); err != nil {
+	if d, err = n.execKubectl(ctx, execs, "KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false"); err != nil {
+		return r, err
+	}
+	r.KubectlSPDYP50, r.KubectlSPDYP99 = pct(d, 50), pct(d, 99)
+	fmt.Printf("%s: kubectl exec (SPDY) p50 %s p99 %s (load %s)\n", n.name, r.KubectlSPDYP50, r.KubectlSPDYP99, harness.LoadAvg())
+	if d, err = n.execClientGo(ctx, execs, false); err != nil {
 		return r, err
 	}
 	r.ClientGoP50, r.ClientGoP99 = pct(d, 50), pct(d, 99)
 	r.SPDY = n.spdy
 	fmt.Printf("%s: client-go exec p50 %s p99 %s, SPDY %v (load %s)\n", n.name, r.ClientGoP50, r.ClientGoP99, r.SPDY, harness.LoadAvg())
+	if d, err = n.execClientGo(ctx, execs, true); err != nil {
+		return r, err
+	}
+	r.ClientGoSPDYP50, r.ClientGoSPDYP99 = pct(d, 50), pct(d, 99)
+	fmt.Printf("%s: client-go exec (SPDY) p50 %s p99 %s (load %s)\n", n.name, r.ClientGoSPDYP50, r.ClientGoSPDYP99, harness.LoadAvg())
 	wait = n.profile(ctx, profiles, "port-forward", 10*time.Second)
 	r.ForwardMiBs, r.ForwardBytes, err = n.forward(ctx, 3)
 	wait()
@@ -67,6 +78,10 @@ func measure(ctx context.Context, n *node, execs int, profiles string) (Result, 
 		return r, err
 	}
 	fmt.Printf("%s: port-forward %.0f MiB/s (load %s)\n", n.name, r.ForwardMiBs, harness.LoadAvg())
+	if r.ForwardSPDYMiBs, _, err = n.forward(ctx, 3, "KUBECTL_PORT_FORWARD_WEBSOCKETS=false"); err != nil {
+		return r, err
+	}
+	fmt.Printf("%s: port-forward (SPDY) %.0f MiB/s (load %s)\n", n.name, r.ForwardSPDYMiBs, harness.LoadAvg())
 	wait = n.profile(ctx, profiles, "logs", 10*time.Second)
 	r.LogsMiBs, r.LogBytes, err = n.logs(ctx, 3)
 	wait()
@@ -90,15 +105,21 @@ func printResults(w io.Writer, rs []Result) {
 	row("kubelet's runtime", "target", func(r Result) string { return r.Runtime })
 	row(fmt.Sprintf("kubectl exec -- true, p50 / p99 (%d runs)", rs[0].Execs), "p99 ≤ 50 ms",
 		func(r Result) string { return ms(r.KubectlP50) + " / " + ms(r.KubectlP99) })
-	row("  same through client-go (WebSocket, or SPDY*)", "", func(r Result) string {
+	row("  same over SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false)", "",
+		func(r Result) string { return ms(r.KubectlSPDYP50) + " / " + ms(r.KubectlSPDYP99) })
+	row("  through client-go (WebSocket, or SPDY*)", "", func(r Result) string {
 		s := ms(r.ClientGoP50) + " / " + ms(r.ClientGoP99)
 		if r.SPDY {
 			s += "*"
 		}
 		return s
 	})
-	row(fmt.Sprintf("kubectl port-forward, GET %d MiB", bigFileMiB), "≥ 200 MiB/s",
+	row("  through client-go over SPDY", "",
+		func(r Result) string { return ms(r.ClientGoSPDYP50) + " / " + ms(r.ClientGoSPDYP99) })
+	row(fmt.Sprintf("kubectl port-forward, GET %d MiB (WebSocket)", bigFileMiB), "≥ 200 MiB/s",
 		func(r Result) string { return fmt.Sprintf("%.0f MiB/s", r.ForwardMiBs) })
+	row("  same over SPDY (KUBECTL_PORT_FORWARD_WEBSOCKETS=false)", "",
+		func(r Result) string { return fmt.Sprintf("%.0f MiB/s", r.ForwardSPDYMiBs) })
 	row(fmt.Sprintf("kubectl logs of %d MiB", logMiB), "≥ 200 MiB/s",
 		func(r Result) string { return fmt.Sprintf("%.0f MiB/s", r.LogsMiBs) })
 	row("load average before", "", func(r Result) string { return r.LoadBefore })

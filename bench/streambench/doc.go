@@ -3,14 +3,16 @@
 //
 //   - `kubectl exec POD -- true`: the round trip of the real kubectl
 //     process (start, TLS, upgrade, exec, exit code), p50 and p99 over
-//     KEMUDI_BENCH_EXECS runs (200); beside it the same exec through
-//     client-go's remotecommand in one process, which leaves out kubectl's
-//     own start-up: WebSocket, or SPDY (marked *) when the WebSocket
-//     upgrade is refused, as by containerd's streaming server, which
-//     speaks only SPDY (kemudi does not translate yet; kubectl falls back
-//     to SPDY on every exec there).
+//     KEMUDI_BENCH_EXECS runs (200), over WebSocket (kubectl's default;
+//     the API server translates it to SPDY for the kubelet, as upstream's
+//     does) and over SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false);
+//     beside them the same exec through client-go's remotecommand in one
+//     process, which leaves out kubectl's own start-up: WebSocket (SPDY,
+//     marked *, if the WebSocket upgrade were refused) and SPDY.
 //   - port-forward throughput: a GET of a 256 MiB file (tmpfs) from busybox
-//     httpd through `kubectl port-forward`, MiB/s, median of 3.
+//     httpd through `kubectl port-forward`, MiB/s, median of 3, over
+//     WebSocket (SPDY tunneled in WebSocket messages, kubectl's default)
+//     and over SPDY (KUBECTL_PORT_FORWARD_WEBSOCKETS=false).
 //   - `kubectl logs` of a container that wrote 100 MiB (lines of 101
 //     bytes) to stdout: MiB/s of kubectl's output, median of 3.
 //

@@ -58,9 +58,14 @@ type Result struct {
 	KubectlP50, KubectlP99   time.Duration
 	ClientGoP50, ClientGoP99 time.Duration
 	ForwardMiBs, LogsMiBs    float64
-	LoadBefore, LoadAfter    string
-	LogBytes, ForwardBytes   int64
-	SPDY                     bool // client-go's exec took SPDY: WebSocket was refused
+	// The same over SPDY (kubectl's fallback, forced by its environment
+	// variables; client-go's SPDY executor).
+	KubectlSPDYP50, KubectlSPDYP99   time.Duration
+	ClientGoSPDYP50, ClientGoSPDYP99 time.Duration
+	ForwardSPDYMiBs                  float64
+	LoadBefore, LoadAfter            string
+	LogBytes, ForwardBytes           int64
+	SPDY                             bool // client-go's exec took SPDY: WebSocket was refused
 }
 
 // makePods applies the pods and waits until both are ready for use.
@@ -95,12 +100,13 @@ func replaceAll(s, old, new string) string {
 	return string(bytes.ReplaceAll([]byte(s), []byte(old), []byte(new)))
 }
 
-// execKubectl times `kubectl exec web -- true`, count times.
-func (n *node) execKubectl(ctx context.Context, count int) ([]time.Duration, error) {
+// execKubectl times `kubectl exec web -- true`, count times, with env
+// added to kubectl's environment.
+func (n *node) execKubectl(ctx context.Context, count int, env ...string) ([]time.Duration, error) {
 	out := make([]time.Duration, 0, count)
 	for range count {
 		start := time.Now()
-		if o, err := n.kubectl(ctx, "exec", "web", "--", "true"); err != nil {
+		if o, err := n.kubectlEnv(ctx, env, "exec", "web", "--", "true"); err != nil {
 			return nil, fmt.Errorf("kubectl exec: %v: %s", err, o)
 		}
 		out = append(out, time.Since(start))
@@ -109,8 +115,8 @@ func (n *node) execKubectl(ctx context.Context, count int) ([]time.Duration, err
 }
 
 // execClientGo times the same exec through client-go's WebSocket
-// executor, in this process.
-func (n *node) execClientGo(ctx context.Context, count int) ([]time.Duration, error) {
+// executor (or its SPDY one), in this process.
+func (n *node) execClientGo(ctx context.Context, count int, spdy bool) ([]time.Duration, error) {
 	u, err := url.Parse(n.config.Host)
 	if err != nil {
 		return nil, err
@@ -129,11 +135,14 @@ func (n *node) execClientGo(ctx context.Context, count int) ([]time.Duration, er
 		return nil
 	}
 	// The protocol is chosen once, as kubectl's fallback would each time.
-	n.spdy = exec(false) != nil
+	if !spdy {
+		n.spdy = exec(false) != nil
+		spdy = n.spdy
+	}
 	out := make([]time.Duration, 0, count)
 	for range count {
 		start := time.Now()
-		if err := exec(n.spdy); err != nil {
+		if err := exec(spdy); err != nil {
 			return nil, err
 		}
 		out = append(out, time.Since(start))
@@ -141,9 +150,7 @@ func (n *node) execClientGo(ctx context.Context, count int) ([]time.Duration, er
 	return out, nil
 }
 
-// executor is WebSocket (kubectl's first choice) or SPDY, its fallback,
-// which a runtime whose streaming server speaks only SPDY (containerd's)
-// needs: kemudi does not translate WebSocket to SPDY yet.
+// executor is WebSocket (kubectl's first choice) or SPDY, its fallback.
 func (n *node) executor(u *url.URL, useSPDY bool) (remotecommand.Executor, error) {
 	if useSPDY {
 		return remotecommand.NewSPDYExecutor(n.config, http.MethodPost, u)
@@ -151,16 +158,17 @@ func (n *node) executor(u *url.URL, useSPDY bool) (remotecommand.Executor, error
 	return remotecommand.NewWebSocketExecutor(n.config, http.MethodGet, u.String())
 }
 
-// forward times GETs of the big file through `kubectl port-forward`;
-// it returns the median MiB/s.
-func (n *node) forward(ctx context.Context, runs int) (float64, int64, error) {
+// forward times GETs of the big file through `kubectl port-forward`
+// with env added to its environment; it returns the median MiB/s.
+func (n *node) forward(ctx context.Context, runs int, env ...string) (float64, int64, error) {
 	port, err := harness.FreePort()
 	if err != nil {
 		return 0, 0, err
 	}
 	lp := strconv.Itoa(port)
+	args := append(append([]string{"--net=" + n.rt.NetNS, "env"}, env...), n.bin, "kubectl")
 	p, err := harness.StartProcess("port-forward", "nsenter", "Forwarding from 127.0.0.1:"+lp, nil,
-		"--net="+n.rt.NetNS, n.bin, "kubectl", "--kubeconfig", n.kubeconfig, "port-forward", "pod/web", lp+":80")
+		append(args, "--kubeconfig", n.kubeconfig, "port-forward", "pod/web", lp+":80")...)
 	if err != nil {
 		return 0, 0, err
 	}

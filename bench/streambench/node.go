@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -93,8 +94,14 @@ func startNode(b *testing.B, runtime string) *node {
 
 // kubectl runs `kemudi kubectl args...` in the namespace.
 func (n *node) kubectl(ctx context.Context, args ...string) (string, error) {
+	return n.kubectlEnv(ctx, nil, args...)
+}
+
+// kubectlEnv is kubectl with env added to its environment.
+func (n *node) kubectlEnv(ctx context.Context, env []string, args ...string) (string, error) {
 	var out bytes.Buffer
 	cmd := n.kubectlCmd(ctx, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return out.String(), err

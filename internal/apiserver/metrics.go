@@ -17,7 +17,10 @@ type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	handler  http.Handler
+	// streams counts WebSocket exec, attach and portforward streams by
+	// route (connect_translate.go).
+	streams *prometheus.CounterVec
+	handler http.Handler
 }
 
 func newMetrics(extra ...prometheus.Collector) *metrics {
@@ -33,7 +36,11 @@ func newMetrics(extra ...prometheus.Collector) *metrics {
 			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"verb", "group", "version", "resource", "subresource"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency,
+	m.streams = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "apiserver_websocket_streaming_requests_total",
+		Help: "Total number of WebSocket streaming requests (exec/attach/portforward) routed by the API server, labeled by subresource and proxy_type. proxy_type is proxied_to_kubelet when the kubelet handles the request directly; otherwise translated_at_apiserver.",
+	}, []string{"subresource", "proxy_type"})
+	m.registry.MustRegister(m.requests, m.latency, m.streams,
 		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
 			// go_gc_gogc_percent: what --gc-percent or GOGC set.
 			collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/gogc:percent$`)})),
