@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
 	"github.com/vishvananda/netns"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -87,7 +88,7 @@ func BenchmarkProxy(b *testing.B) {
 	for i := range changes {
 		svc := fmt.Sprintf("svc-%d", (i*7919)%n)
 		addr := netip.AddrFrom4([4]byte{10, 44, byte(i >> 8), byte(i)})
-		chain := proxy.EndpointChain("default", svc, "tcp", "http", addr, 8080)
+		chain := &nftables.Chain{Name: proxy.ClusterChain("default", svc, "tcp", "http"), Table: table}
 		sl, err := client.DiscoveryV1().EndpointSlices("default").Get(ctx, svc, metav1.GetOptions{})
 		if err != nil {
 			b.Fatal(err)
@@ -98,7 +99,9 @@ func BenchmarkProxy(b *testing.B) {
 			b.Fatal(err)
 		}
 		for {
-			if _, err := conn.ListChain(table, chain); err == nil {
+			// The service's one rule spreads over one endpoint more:
+			// that rule and the new endpoint's slot are one transaction.
+			if spreadOver(conn, table, chain) == endpointsPerService+1 {
 				break
 			}
 			if time.Since(wrote) > 30*time.Second {
@@ -129,6 +132,23 @@ func BenchmarkProxy(b *testing.B) {
 	b.ReportMetric(full.Seconds(), "fullsync-s")
 	b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "change-p99-ms")
 	b.ReportMetric(float64(hwm>>20), "peak-rss-MiB")
+}
+
+// spreadOver is the number of endpoints the chain's numgen picks among (0
+// if the chain cannot be read).
+func spreadOver(conn *nftables.Conn, table *nftables.Table, chain *nftables.Chain) int {
+	rules, err := conn.GetRules(table, chain)
+	if err != nil {
+		return 0
+	}
+	for _, r := range rules {
+		for _, e := range r.Exprs {
+			if ng, ok := e.(*expr.Numgen); ok {
+				return int(ng.Modulus)
+			}
+		}
+	}
+	return 0
 }
 
 func newNetns(b *testing.B) string {

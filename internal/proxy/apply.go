@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"fmt"
+	"maps"
 	"math/bits"
+	"net/netip"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -41,15 +43,29 @@ func hookOf(name string) (hook, bool) {
 	return hook{}, false
 }
 
-// applier writes changes to one table through one netlink connection.
+// applier writes changes to one table: transactions through conn, whose
+// batcher sends them, queries through query.
 type applier struct {
 	conn  *nftables.Conn
+	batch *batcher
+	query *nftables.Conn
 	table *nftables.Table
+	// hairpin counts the owners of each address in the hairpin set.
+	hairpin map[netip.Addr]int
 }
 
-func newApplier(conn *nftables.Conn) *applier {
-	return &applier{conn: conn, table: &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}}
+// newApplier writes to the table in the network namespace nsFd (0: the
+// caller's own); query reads from the same namespace.
+func newApplier(query *nftables.Conn, nsFd int) (*applier, error) {
+	b, conn, err := newBatcher(nsFd)
+	if err != nil {
+		return nil, err
+	}
+	return &applier{conn: conn, batch: b, query: query, table: &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4},
+		hairpin: map[netip.Addr]int{}}, nil
 }
+
+func (a *applier) Close() error { return a.batch.Close() }
 
 func (a *applier) chain(name string) *nftables.Chain {
 	c := &nftables.Chain{Name: name, Table: a.table}
@@ -63,14 +79,23 @@ func (a *applier) set(name string) *nftables.Set {
 	return &nftables.Set{Table: a.table, Name: name}
 }
 
-// verdictMaps are the shared maps every service puts elements into.
-func (a *applier) verdictMaps() []*nftables.Set {
+// sharedSets are the maps and sets every service puts elements into.
+func (a *applier) sharedSets() []*nftables.Set {
 	withAddr := nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetProto, nftables.TypeInetService)
 	portOnly := nftables.MustConcatSetType(nftables.TypeInetProto, nftables.TypeInetService)
 	mk := func(name string, key nftables.SetDatatype) *nftables.Set {
 		return &nftables.Set{Table: a.table, Name: name, IsMap: true, Concatenation: true, KeyType: key, DataType: nftables.TypeVerdict}
 	}
-	return []*nftables.Set{mk(mapServiceIPs, withAddr), mk(mapServiceNodePorts, portOnly), mk(mapNoEndpointIPs, withAddr), mk(mapNoEndpointPorts, portOnly), mk(mapFirewallIPs, withAddr)}
+	// The slot is typed mark (4 bytes, host order, as numgen writes it):
+	// nft cannot list a concatenation holding a plain integer, whose
+	// length only userdata would give.
+	endpoints := &nftables.Set{Table: a.table, Name: mapEndpoints, IsMap: true, Concatenation: true,
+		KeyType:  nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetProto, nftables.TypeInetService, nftables.TypeMark),
+		DataType: nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService)}
+	hairpin := &nftables.Set{Table: a.table, Name: setHairpin, Concatenation: true,
+		KeyType: nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeIPAddr)}
+	return []*nftables.Set{mk(mapServiceIPs, withAddr), mk(mapServiceNodePorts, portOnly), mk(mapNoEndpointIPs, withAddr),
+		mk(mapNoEndpointPorts, portOnly), mk(mapFirewallIPs, withAddr), endpoints, hairpin}
 }
 
 // Rebuild replaces the whole table with rulesets in one transaction: the
@@ -80,7 +105,7 @@ func (a *applier) Rebuild(rulesets []*Ruleset) error {
 	a.conn.AddTable(a.table) // so that deleting it cannot fail
 	a.conn.DelTable(a.table)
 	a.conn.AddTable(a.table)
-	for _, s := range a.verdictMaps() {
+	for _, s := range a.sharedSets() {
 		if err := a.conn.AddSet(s, nil); err != nil {
 			return fmt.Errorf("add map %s: %w", s.Name, err)
 		}
@@ -89,14 +114,25 @@ func (a *applier) Rebuild(rulesets []*Ruleset) error {
 	for i, rs := range rulesets {
 		changes[i] = Diff(nil, rs)
 	}
-	return a.Apply(changes)
+	return a.apply(changes, map[netip.Addr]int{})
 }
 
 // Apply sends changes in one transaction, ordered so that nothing is
 // deleted while still referenced and nothing is referenced before it exists.
-func (a *applier) Apply(changes []*Change) error {
+func (a *applier) Apply(changes []*Change) error { return a.apply(changes, a.hairpin) }
+
+// apply sends changes to a table whose hairpin set holds the addresses
+// counted in hairpin; the counts are kept only if the kernel takes it.
+func (a *applier) apply(changes []*Change, hairpin map[netip.Addr]int) error {
+	addHairpin, delHairpin, counts := hairpinChanges(changes, hairpin)
+	if err := a.setElems(setHairpin, delHairpin, true); err != nil {
+		return err
+	}
 	for _, c := range changes {
 		if err := a.delElems(c.DelElems); err != nil {
+			return err
+		}
+		if err := a.delBackends(c.DelBackends); err != nil {
 			return err
 		}
 		for _, name := range c.FlushChains {
@@ -145,9 +181,95 @@ func (a *applier) Apply(changes []*Change) error {
 		if err := a.addElems(c.AddElems); err != nil {
 			return err
 		}
+		if err := a.addBackends(c.AddBackends); err != nil {
+			return err
+		}
 	}
-	if err := a.conn.Flush(); err != nil {
+	if err := a.setElems(setHairpin, addHairpin, false); err != nil {
+		return err
+	}
+	if err := a.batch.Flush(a.conn); err != nil {
 		return fmt.Errorf("nftables transaction: %w", err)
+	}
+	a.hairpin = counts
+	return nil
+}
+
+// hairpinChanges counts the changes' hairpin addresses into a copy of
+// counts: the addresses whose first owner comes are added, those whose
+// last owner goes are deleted.
+func hairpinChanges(changes []*Change, counts map[netip.Addr]int) (add, del []netip.Addr, after map[netip.Addr]int) {
+	delta := map[netip.Addr]int{}
+	for _, c := range changes {
+		for _, x := range c.DelHairpin {
+			delta[x]--
+		}
+		for _, x := range c.AddHairpin {
+			delta[x]++
+		}
+	}
+	after = maps.Clone(counts)
+	for x, d := range delta {
+		before, n := counts[x], counts[x]+d
+		switch {
+		case before <= 0 && n > 0:
+			add = append(add, x)
+		case before > 0 && n <= 0:
+			del = append(del, x)
+		}
+		if n > 0 {
+			after[x] = n
+		} else {
+			delete(after, x)
+		}
+	}
+	return add, del, after
+}
+
+func (a *applier) setElems(set string, addrs []netip.Addr, del bool) error {
+	if len(addrs) == 0 {
+		return nil
+	}
+	elems := make([]nftables.SetElement, len(addrs))
+	for i, x := range addrs {
+		elems[i] = nftables.SetElement{Key: hairpinKeyBytes(x)}
+	}
+	if del {
+		if err := a.conn.SetDeleteElements(a.mapSet(set), elems); err != nil {
+			return fmt.Errorf("delete elements of %s: %w", set, err)
+		}
+		return nil
+	}
+	if err := a.conn.SetAddElements(a.mapSet(set), elems); err != nil {
+		return fmt.Errorf("add elements to %s: %w", set, err)
+	}
+	return nil
+}
+
+func (a *applier) delBackends(keys []BackendKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	elems := make([]nftables.SetElement, len(keys))
+	for i, k := range keys {
+		elems[i] = nftables.SetElement{Key: backendKeyBytes(k)}
+	}
+	if err := a.conn.SetDeleteElements(a.mapSet(mapEndpoints), elems); err != nil {
+		return fmt.Errorf("delete elements of %s: %w", mapEndpoints, err)
+	}
+	return nil
+}
+
+func (a *applier) addBackends(backends map[BackendKey]netip.AddrPort) error {
+	if len(backends) == 0 {
+		return nil
+	}
+	elems := make([]nftables.SetElement, 0, len(backends))
+	for k, v := range backends {
+		elems = append(elems, nftables.SetElement{Key: backendKeyBytes(k), Val: backendData(v)})
+	}
+	if err := a.conn.SetAddElements(a.mapSet(mapEndpoints), elems); err != nil {
+		return fmt.Errorf("add elements to %s: %w", mapEndpoints, err)
 	}
 	return nil
 }
@@ -179,7 +301,7 @@ func (a *applier) addElems(elems map[ElemKey]Verdict) error {
 }
 
 func (a *applier) mapSet(name string) *nftables.Set {
-	for _, s := range a.verdictMaps() {
+	for _, s := range a.sharedSets() {
 		if s.Name == name {
 			return s
 		}
@@ -193,7 +315,7 @@ func (a *applier) mapSet(name string) *nftables.Set {
 // or a part of it. (Listing every chain took seconds at 10,000 services
 // and held up the syncs queued behind it.)
 func (a *applier) Present(objects int) (bool, error) {
-	t, err := a.conn.ListTableOfFamily(TableName, nftables.TableFamilyIPv4)
+	t, err := a.query.ListTableOfFamily(TableName, nftables.TableFamilyIPv4)
 	if err != nil {
 		return false, fmt.Errorf("get table: %w", err)
 	}

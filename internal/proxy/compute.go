@@ -19,6 +19,8 @@ const (
 	mapNoEndpointIPs    = "no-endpoint-services"
 	mapNoEndpointPorts  = "no-endpoint-nodeports"
 	mapFirewallIPs      = "firewall-ips"
+	mapEndpoints        = "service-endpoints"
+	setHairpin          = "hairpin"
 	chainFirewallCheck  = "firewall-check"
 	chainServices       = "services"
 	chainEndpointsCheck = "endpoints-check"
@@ -43,6 +45,9 @@ func Base(cfg Config) *Ruleset {
 		{matchFibLocal{}, notLoopback, vmapService{Map: mapNoEndpointPorts}},
 	}
 	rs.Chains[chainMasquerading] = []Rule{
+		// A connection DNATed to its own source (hairpin) must come back
+		// through the node, as upstream's endpoint chains mark it.
+		{matchCtDNAT{}, matchHairpin{Set: setHairpin}, masquerade{}},
 		{matchMarkClear{Bit: cfg.MasqueradeBit}, verdict{Verdict{Kind: "return"}}},
 		{setMark{Bit: cfg.MasqueradeBit, Toggle: true}},
 		{masquerade{}},
@@ -96,12 +101,12 @@ func computePort(rs *Ruleset, svc *Service, p ServicePort, cfg Config) {
 	clusterChain, localChain := "cluster-"+base, "local-"+base
 
 	// chainFor adds the load-balancing chain over eps (once) and names it.
-	chainFor := func(name string, eps []Endpoint, maskOffCluster bool) string {
+	chainFor := func(name string, eps []Endpoint, slots uint32, maskOffCluster bool) string {
 		if len(eps) == 0 {
 			return ""
 		}
 		if _, done := rs.Chains[name]; !done {
-			rs.Chains[name] = lbRules(rs, svc, p, base, eps, cfg)
+			rs.Chains[name] = lbRules(rs, svc, p, base, eps, slots)
 		}
 		if maskOffCluster && len(cfg.ClusterCIDRs) > 0 {
 			// Cluster-IP traffic from outside the pod network is
@@ -118,12 +123,12 @@ func computePort(rs *Ruleset, svc *Service, p ServicePort, cfg Config) {
 	}
 
 	// Internal traffic: the cluster IP.
-	internalEps, internalChain := clusterEps, clusterChain
+	internalEps, internalChain, internalSlots := clusterEps, clusterChain, uint32(slotsCluster)
 	if svc.InternalLocal {
-		internalEps, internalChain = localEps, localChain+"-internal"
+		internalEps, internalChain, internalSlots = localEps, localChain+"-internal", slotsLocalInternal
 	}
 	key := ElemKey{Map: mapServiceIPs, Addr: svc.ClusterIP, Proto: p.Protocol, Port: p.Port}
-	if c := chainFor(internalChain, internalEps, true); c != "" {
+	if c := chainFor(internalChain, internalEps, internalSlots, true); c != "" {
 		rs.Elems[key] = gotoChain(c)
 	} else {
 		key.Map = mapNoEndpointIPs
@@ -148,9 +153,9 @@ func computePort(rs *Ruleset, svc *Service, p ServicePort, cfg Config) {
 	var ext []Rule
 	switch {
 	case !svc.ExternalLocal && len(clusterEps) > 0:
-		ext = []Rule{{markMasq(cfg)}, {verdict{gotoChain(chainFor(clusterChain, clusterEps, false))}}}
+		ext = []Rule{{markMasq(cfg)}, {verdict{gotoChain(chainFor(clusterChain, clusterEps, slotsCluster, false))}}}
 	case svc.ExternalLocal && (len(clusterEps) > 0 || len(localEps) > 0):
-		if c := chainFor(clusterChain, clusterEps, false); c != "" {
+		if c := chainFor(clusterChain, clusterEps, slotsCluster, false); c != "" {
 			// Pods and the node itself reach every endpoint (upstream's
 			// short circuit); the node's own traffic is masqueraded.
 			for _, cidr := range cfg.ClusterCIDRs {
@@ -160,7 +165,7 @@ func computePort(rs *Ruleset, svc *Service, p ServicePort, cfg Config) {
 			}
 			ext = append(ext, Rule{matchFibLocal{Src: true}, markMasq(cfg)}, Rule{matchFibLocal{Src: true}, verdict{gotoChain(c)}})
 		}
-		if c := chainFor(localChain, localEps, false); c != "" {
+		if c := chainFor(localChain, localEps, slotsLocal, false); c != "" {
 			ext = append(ext, Rule{verdict{gotoChain(c)}})
 		} else {
 			ext = append(ext, Rule{verdict{Verdict{Kind: "drop"}}})
@@ -218,34 +223,55 @@ func firewall(rs *Ruleset, svc *Service, p ServicePort, base string, cfg Config)
 	}
 }
 
-// lbRules spreads new connections over eps at random, after sending clients
-// with an affinity entry back to their endpoint.
-func lbRules(rs *Ruleset, svc *Service, p ServicePort, base string, eps []Endpoint, cfg Config) []Rule {
+// lbRules spreads new connections over eps at random. Without session
+// affinity one rule does it: numgen picks a slot of the service port's
+// elements in the endpoints map, whose data is the address and port to
+// DNAT to, so there is no chain per endpoint (the kernel walks every chain
+// reachable from the hooks on each commit, and at 10,000 services the
+// endpoint chains were nine in ten). Upstream's nftables mode has a chain
+// per endpoint; the packets see the same translation.
+//
+// With affinity, as upstream: clients with an entry in an endpoint's set
+// go back to that endpoint, the rest are spread over the endpoints'
+// chains, which refresh the entry and DNAT.
+func lbRules(rs *Ruleset, svc *Service, p ServicePort, base string, eps []Endpoint, slots uint32) []Rule {
+	for _, ep := range eps {
+		rs.Hairpin[ep.Addr] = true
+	}
+	if svc.AffinityTimeout <= 0 {
+		for i, ep := range eps {
+			key := BackendKey{Addr: svc.ClusterIP, Proto: p.Protocol, Port: p.Port, Slot: slots + uint32(i)}
+			rs.Backends[key] = netip.AddrPortFrom(ep.Addr, ep.Port)
+		}
+		pick := dnatSlot{Addr: svc.ClusterIP, Proto: p.Protocol, Port: p.Port, Modulus: uint32(len(eps)), Offset: slots}
+		return []Rule{{matchProto{Proto: p.Protocol}, pick}}
+	}
 	var rules []Rule
 	var targets []string
 	for _, ep := range eps {
 		name := fmt.Sprintf("endpoint-%s__%s/%d", base, ep.Addr, ep.Port)
 		targets = append(targets, name)
+		rules = append(rules, Rule{matchSaddrInSet{Set: affinitySet(name)}, verdict{gotoChain(name)}})
 		if _, done := rs.Chains[name]; done {
 			continue
 		}
-		var epRules []Rule
-		epRules = append(epRules, Rule{matchAddr{Src: true, Prefix: netip.PrefixFrom(ep.Addr, 32)}, markMasq(cfg)}) // hairpin
-		if svc.AffinityTimeout > 0 {
-			set := affinitySet(name)
-			rs.Sets[set] = svc.AffinityTimeout
-			epRules = append(epRules, Rule{updateSaddr{Set: set, Timeout: svc.AffinityTimeout}})
-		}
-		epRules = append(epRules, Rule{matchProto{Proto: p.Protocol}, dnat{Addr: ep.Addr, Port: ep.Port}})
-		rs.Chains[name] = epRules
-	}
-	if svc.AffinityTimeout > 0 {
-		for _, t := range targets {
-			rules = append(rules, Rule{matchSaddrInSet{Set: affinitySet(t)}, verdict{gotoChain(t)}})
+		set := affinitySet(name)
+		rs.Sets[set] = svc.AffinityTimeout
+		rs.Chains[name] = []Rule{
+			{updateSaddr{Set: set, Timeout: svc.AffinityTimeout}},
+			{matchProto{Proto: p.Protocol}, dnat{Addr: ep.Addr, Port: ep.Port}},
 		}
 	}
 	return append(rules, Rule{numgenVmap{Chains: targets}})
 }
+
+// Slot offsets in the endpoints map of a service port's chains: each
+// chooses among its own endpoints.
+const (
+	slotsCluster       = 0
+	slotsLocal         = 1 << 24
+	slotsLocalInternal = 2 << 24
+)
 
 // markMasq marks a packet for masquerading in postrouting. It is inline
 // rather than a jump to a shared chain: the kernel validates every chain
@@ -304,10 +330,9 @@ func portChainBase(svc *Service, p ServicePort) string {
 	return base32.StdEncoding.EncodeToString(sum[:])[:8] + "-" + id
 }
 
-// EndpointChain names the chain that DNATs to addr:port for a service
-// port: its presence in the kernel shows the endpoint is programmed.
-func EndpointChain(namespace, name, protocol, portName string, addr netip.Addr, port uint16) string {
+// ClusterChain names the chain that spreads a service port's cluster
+// traffic over its endpoints (see ProgrammedEndpoints).
+func ClusterChain(namespace, name, protocol, portName string) string {
 	proto := protoOf(corev1.Protocol(strings.ToUpper(protocol)))
-	base := portChainBase(&Service{Namespace: namespace, Name: name}, ServicePort{Name: portName, Protocol: proto})
-	return fmt.Sprintf("endpoint-%s__%s/%d", base, addr, port)
+	return "cluster-" + portChainBase(&Service{Namespace: namespace, Name: name}, ServicePort{Name: portName, Protocol: proto})
 }

@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"flag"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -123,8 +125,9 @@ func golden(t *testing.T, path, got string) {
 	}
 }
 
-// One endpoint added to a service touches that service's load-balancing
-// chain, adds one endpoint chain and nothing else.
+// One endpoint added to a service rewrites that service's load-balancing
+// chain (one rule), adds its slot in the endpoints map and its hairpin
+// address, and nothing else.
 func TestDiffOneEndpoint(t *testing.T) {
 	svc := &Service{Namespace: "default", Name: "web", ClusterIP: netip.MustParseAddr("10.43.0.20"),
 		Ports:     []ServicePort{{Name: "http", Protocol: protoTCP, Port: 80}},
@@ -132,15 +135,47 @@ func TestDiffOneEndpoint(t *testing.T) {
 	before := Compute(svc, testConfig())
 	svc.Endpoints["http"] = append(svc.Endpoints["http"], ep("10.42.0.6", 8080, true, true))
 	c := Diff(before, Compute(svc, testConfig()))
-	if len(c.AddChains) != 1 || len(c.FlushChains) != 1 || len(c.DelChains)+len(c.DelElems)+len(c.AddElems) != 0 {
-		t.Errorf("one endpoint added: want one chain added and one rewritten, got %+v", c)
+	if len(c.AddChains) != 0 || len(c.FlushChains) != 1 || len(c.AddBackends) != 1 || len(c.AddHairpin) != 1 ||
+		len(c.DelChains)+len(c.DelElems)+len(c.AddElems)+len(c.DelBackends)+len(c.DelHairpin) != 0 {
+		t.Errorf("one endpoint added: want one chain rewritten, one slot and one hairpin address added, got %+v", c)
 	}
 	if c2 := Diff(Compute(svc, testConfig()), Compute(svc, testConfig())); !c2.Empty() {
 		t.Errorf("same service twice: want no change, got %+v", c2)
 	}
 	svc.Endpoints = nil
 	c = Diff(before, Compute(svc, testConfig()))
-	if len(c.DelChains) != 2 || len(c.DelElems) != 1 || len(c.AddElems) != 1 {
-		t.Errorf("last endpoint gone: want its 2 chains deleted and the address moved to the no-endpoint map, got %+v", c)
+	if len(c.DelChains) != 1 || len(c.DelElems) != 1 || len(c.AddElems) != 1 || len(c.DelBackends) != 1 || len(c.DelHairpin) != 1 {
+		t.Errorf("last endpoint gone: want its chain and slot deleted and the address moved to the no-endpoint map, got %+v", c)
+	}
+}
+
+// An endpoint two services share stays in the hairpin set until neither
+// uses it.
+func TestHairpinCounts(t *testing.T) {
+	a, b := netip.MustParseAddr("10.42.0.5"), netip.MustParseAddr("10.42.0.6")
+	tests := []struct {
+		name     string
+		before   map[netip.Addr]int
+		changes  []*Change
+		add, del []netip.Addr
+		after    map[netip.Addr]int
+	}{
+		{"first owner adds", map[netip.Addr]int{}, []*Change{{AddHairpin: []netip.Addr{a}}}, []netip.Addr{a}, nil, map[netip.Addr]int{a: 1}},
+		{"second owner adds nothing", map[netip.Addr]int{a: 1}, []*Change{{AddHairpin: []netip.Addr{a}}}, nil, nil, map[netip.Addr]int{a: 2}},
+		{"one of two owners goes", map[netip.Addr]int{a: 2}, []*Change{{DelHairpin: []netip.Addr{a}}}, nil, nil, map[netip.Addr]int{a: 1}},
+		{"last owner goes", map[netip.Addr]int{a: 1, b: 1}, []*Change{{DelHairpin: []netip.Addr{a}}}, nil, []netip.Addr{a}, map[netip.Addr]int{b: 1}},
+		{"moved between owners in one sync", map[netip.Addr]int{a: 1}, []*Change{{DelHairpin: []netip.Addr{a}}, {AddHairpin: []netip.Addr{a}}}, nil, nil, map[netip.Addr]int{a: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := maps.Clone(tt.before)
+			add, del, after := hairpinChanges(tt.changes, tt.before)
+			if !slices.Equal(add, tt.add) || !slices.Equal(del, tt.del) || !maps.Equal(after, tt.after) {
+				t.Errorf("got add %v del %v counts %v, want add %v del %v counts %v", add, del, after, tt.add, tt.del, tt.after)
+			}
+			if !maps.Equal(before, tt.before) {
+				t.Errorf("the applied counts changed before the kernel took the transaction: %v", tt.before)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"maps"
+	"net/netip"
 	"slices"
 	"time"
 )
@@ -14,13 +15,20 @@ type Change struct {
 	Rules       map[string][]Rule
 	DelElems    []ElemKey
 	AddElems    map[ElemKey]Verdict
-	DelChains   []string
-	DelSets     []string
+	DelBackends []BackendKey
+	AddBackends map[BackendKey]netip.AddrPort
+	// Hairpin addresses this owner starts or stops using; the applier
+	// counts owners per address.
+	AddHairpin []netip.Addr
+	DelHairpin []netip.Addr
+	DelChains  []string
+	DelSets    []string
 }
 
 // Empty reports whether nothing changes.
 func (c *Change) Empty() bool {
-	return len(c.AddSets)+len(c.AddChains)+len(c.FlushChains)+len(c.DelElems)+len(c.AddElems)+len(c.DelChains)+len(c.DelSets) == 0
+	return len(c.AddSets)+len(c.AddChains)+len(c.FlushChains)+len(c.DelElems)+len(c.AddElems)+
+		len(c.DelBackends)+len(c.AddBackends)+len(c.AddHairpin)+len(c.DelHairpin)+len(c.DelChains)+len(c.DelSets) == 0
 }
 
 // Diff is the change from old (nil: nothing applied) to new. It is pure.
@@ -31,7 +39,8 @@ func Diff(old, new *Ruleset) *Change {
 	if new == nil {
 		new = newRuleset()
 	}
-	c := &Change{AddSets: map[string]time.Duration{}, Rules: map[string][]Rule{}, AddElems: map[ElemKey]Verdict{}}
+	c := &Change{AddSets: map[string]time.Duration{}, Rules: map[string][]Rule{}, AddElems: map[ElemKey]Verdict{},
+		AddBackends: map[BackendKey]netip.AddrPort{}}
 	for name, t := range new.Sets {
 		if ot, ok := old.Sets[name]; !ok || ot != t {
 			c.AddSets[name] = t
@@ -72,7 +81,33 @@ func Diff(old, new *Ruleset) *Change {
 			c.DelElems = append(c.DelElems, k)
 		}
 	}
+	for k, v := range new.Backends {
+		if ov, ok := old.Backends[k]; !ok || ov != v {
+			c.AddBackends[k] = v
+			if ok {
+				c.DelBackends = append(c.DelBackends, k)
+			}
+		}
+	}
+	for k := range old.Backends {
+		if _, ok := new.Backends[k]; !ok {
+			c.DelBackends = append(c.DelBackends, k)
+		}
+	}
+	for a := range new.Hairpin {
+		if !old.Hairpin[a] {
+			c.AddHairpin = append(c.AddHairpin, a)
+		}
+	}
+	for a := range old.Hairpin {
+		if !new.Hairpin[a] {
+			c.DelHairpin = append(c.DelHairpin, a)
+		}
+	}
 	slices.SortFunc(c.DelElems, func(a, b ElemKey) int { return cmpString(a.String(), b.String()) })
+	slices.SortFunc(c.DelBackends, func(a, b BackendKey) int { return cmpString(a.String(), b.String()) })
+	slices.SortFunc(c.AddHairpin, netip.Addr.Compare)
+	slices.SortFunc(c.DelHairpin, netip.Addr.Compare)
 	slices.Sort(c.DelSets)
 	return c
 }

@@ -50,11 +50,33 @@ func (k ElemKey) String() string {
 	return fmt.Sprintf("%s[%s . %d]", k.Map, protoName(k.Proto), k.Port)
 }
 
+// BackendKey is a key of the endpoints map: a service port (its cluster
+// IP, protocol and port) and a slot, which numgen picks at random. Slots
+// start at an offset per chain (see slotBase), so the cluster-wide and the
+// node-local choice of one port do not collide.
+type BackendKey struct {
+	Addr  netip.Addr
+	Proto uint8
+	Port  uint16
+	Slot  uint32
+}
+
+func (k BackendKey) String() string {
+	return fmt.Sprintf("%s[%s . %s . %d . %d]", mapEndpoints, k.Addr, protoName(k.Proto), k.Port, k.Slot)
+}
+
 // Ruleset is the part of the table one owner (a service, or the base) needs:
 // its chains, its elements in the shared maps and its affinity sets.
 type Ruleset struct {
 	Chains map[string][]Rule
 	Elems  map[ElemKey]Verdict
+	// Backends are the endpoints map's elements: the address and port a
+	// slot DNATs to.
+	Backends map[BackendKey]netip.AddrPort
+	// Hairpin are the endpoints' addresses: a connection DNATed back to
+	// its own source is masqueraded. Several services may share an
+	// endpoint, so the applier counts them.
+	Hairpin map[netip.Addr]bool
 	// Sets are session-affinity sets of client addresses, with the timeout
 	// of their elements.
 	Sets map[string]time.Duration
@@ -65,7 +87,8 @@ type Ruleset struct {
 func (rs *Ruleset) objects() int { return len(rs.Chains) + len(rs.Sets) }
 
 func newRuleset() *Ruleset {
-	return &Ruleset{Chains: map[string][]Rule{}, Elems: map[ElemKey]Verdict{}, Sets: map[string]time.Duration{}}
+	return &Ruleset{Chains: map[string][]Rule{}, Elems: map[ElemKey]Verdict{}, Backends: map[BackendKey]netip.AddrPort{},
+		Hairpin: map[netip.Addr]bool{}, Sets: map[string]time.Duration{}}
 }
 
 func protoName(p uint8) string {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"encoding/binary"
 	"net"
+	"net/netip"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -22,6 +23,7 @@ const (
 	regConcat0 = 8 // NFT_REG32_00: 4-byte registers for concatenations
 	regConcat1 = 9
 	regConcat2 = 10
+	regConcat3 = 11
 )
 
 func verdictExpr(v Verdict) *expr.Verdict {
@@ -183,3 +185,51 @@ func elemKeyBytes(k ElemKey) []byte {
 	out = append(out, k.Proto, 0, 0, 0)
 	return append(out, byte(k.Port>>8), byte(k.Port), 0, 0)
 }
+
+func (d dnatSlot) exprs(*exprBuilder) []expr.Any {
+	a := d.Addr.As4()
+	key := append(a[:], d.Proto, 0, 0, 0, byte(d.Port>>8), byte(d.Port), 0, 0)
+	return []expr.Any{
+		&expr.Immediate{Register: regConcat0, Data: key},
+		&expr.Numgen{Register: regConcat3, Modulus: d.Modulus, Type: unix.NFT_NG_RANDOM, Offset: d.Offset},
+		&expr.Lookup{SourceRegister: regConcat0, DestRegister: regConcat0, IsDestRegSet: true, SetName: mapEndpoints},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: regConcat0, RegProtoMin: regConcat1, Specified: true},
+	}
+}
+
+func (matchCtDNAT) exprs(*exprBuilder) []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Register: 1, Key: expr.CtKeySTATUS},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(ctStatusDNAT), Xor: binaryutil.NativeEndian.PutUint32(0)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(0)},
+	}
+}
+
+func (m matchHairpin) exprs(*exprBuilder) []expr.Any {
+	return []expr.Any{
+		&expr.Payload{DestRegister: regConcat0, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Payload{DestRegister: regConcat1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+		&expr.Lookup{SourceRegister: regConcat0, SetName: m.Set},
+	}
+}
+
+// backendKeyBytes and backendData lay out an endpoints map element.
+func backendKeyBytes(k BackendKey) []byte {
+	a := k.Addr.As4()
+	out := append(a[:], k.Proto, 0, 0, 0, byte(k.Port>>8), byte(k.Port), 0, 0)
+	return append(out, binaryutil.NativeEndian.PutUint32(k.Slot)...)
+}
+
+func backendData(ap netip.AddrPort) []byte {
+	a := ap.Addr().As4()
+	return append(a[:], byte(ap.Port()>>8), byte(ap.Port()), 0, 0)
+}
+
+func hairpinKeyBytes(a netip.Addr) []byte {
+	b := a.As4()
+	return append(b[:], b[:]...)
+}
+
+// ctStatusDNAT is IPS_DST_NAT of the conntrack status bits.
+const ctStatusDNAT = 1 << 5

@@ -88,7 +88,9 @@ func New(client kubernetes.Interface, o Options) (*Proxier, error) {
 		defer h.Close() // the handles below hold their own references
 	}
 	var err error
+	nsFd := 0
 	if ns.IsOpen() {
+		nsFd = int(ns)
 		p.nft, err = nftables.New(nftables.AsLasting(), nftables.WithNetNSFd(int(ns)), nftables.WithSockOptions(bigBuffers))
 		if err == nil {
 			p.nl, err = netlink.NewHandleAt(ns)
@@ -103,7 +105,10 @@ func New(client kubernetes.Interface, o Options) (*Proxier, error) {
 		p.Close()
 		return nil, fmt.Errorf("proxy: netlink: %w", err)
 	}
-	p.applier = newApplier(p.nft)
+	if p.applier, err = newApplier(p.nft, nsFd); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
 	return p, nil
 }
 
@@ -115,6 +120,9 @@ func (p *Proxier) Close() {
 	}
 	if p.nl != nil {
 		p.nl.Close()
+	}
+	if p.applier != nil {
+		_ = p.applier.Close()
 	}
 }
 
@@ -243,7 +251,7 @@ func (p *Proxier) signal() {
 // appliedObjects counts the chains and sets the proxy believes are in
 // the kernel.
 func (p *Proxier) appliedObjects() int {
-	n := len(p.applier.verdictMaps())
+	n := len(p.applier.sharedSets())
 	if p.base != nil {
 		n += p.base.objects()
 	}

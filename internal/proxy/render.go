@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 )
@@ -16,6 +17,13 @@ func (rs *Ruleset) Render() string {
 	keys := slices.SortedFunc(maps.Keys(rs.Elems), func(a, b ElemKey) int { return cmpString(a.String(), b.String()) })
 	for _, k := range keys {
 		fmt.Fprintf(&b, "element %s : %s\n", k, rs.Elems[k])
+	}
+	bkeys := slices.SortedFunc(maps.Keys(rs.Backends), func(a, b BackendKey) int { return cmpString(a.String(), b.String()) })
+	for _, k := range bkeys {
+		fmt.Fprintf(&b, "element %s : %s . %d\n", k, rs.Backends[k].Addr(), rs.Backends[k].Port())
+	}
+	for _, a := range slices.SortedFunc(maps.Keys(rs.Hairpin), netip.Addr.Compare) {
+		fmt.Fprintf(&b, "element %s[%s . %s]\n", setHairpin, a, a)
 	}
 	for _, name := range sortedKeys(rs.Chains) {
 		fmt.Fprintf(&b, "chain %s {\n", name)

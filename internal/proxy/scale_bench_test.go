@@ -54,12 +54,12 @@ func BenchmarkScale(b *testing.B) {
 			b.Fatal(err)
 		}
 		full := time.Since(start)
-		objects := len(a.verdictMaps())
+		objects := len(a.sharedSets())
 		for _, rs := range all {
 			objects += rs.objects()
 		}
 		if ok, err := a.Present(objects); err != nil || !ok {
-			t, _ := a.conn.ListTableOfFamily(TableName, nftables.TableFamilyIPv4)
+			t, _ := a.query.ListTableOfFamily(TableName, nftables.TableFamilyIPv4)
 			b.Fatalf("the table does not hold the %d objects applied: %v (use %d)", objects, err, t.Use)
 		}
 		u1, s1 := rusage()
@@ -126,7 +126,12 @@ func benchApplier(b *testing.B) *applier {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = conn.CloseLasting() })
-	return newApplier(conn)
+	a, err := newApplier(conn, int(h))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = a.Close() })
+	return a
 }
 
 func rusage() (user, sys time.Duration) {
@@ -142,7 +147,7 @@ func probe(b *testing.B, a *applier) {
 		t0 := time.Now()
 		for range 10 {
 			f()
-			if err := a.conn.Flush(); err != nil {
+			if err := a.batch.Flush(a.conn); err != nil {
 				b.Fatal(what, err)
 			}
 		}

@@ -141,3 +141,33 @@ func (r reject) String() string {
 type verdict struct{ V Verdict }
 
 func (v verdict) String() string { return v.V.String() }
+
+// dnatSlot is "dnat ip to ADDR . PROTO . PORT . numgen random mod N
+// [offset K] map @service-endpoints": a random slot of the service port's
+// elements in the endpoints map gives the address and port.
+type dnatSlot struct {
+	Addr    netip.Addr
+	Proto   uint8
+	Port    uint16
+	Modulus uint32
+	Offset  uint32
+}
+
+func (d dnatSlot) String() string {
+	off := ""
+	if d.Offset != 0 {
+		off = fmt.Sprintf(" offset %d", d.Offset)
+	}
+	return fmt.Sprintf("dnat ip to %s . %s . %d . numgen random mod %d%s map @%s", d.Addr, protoName(d.Proto), d.Port, d.Modulus, off, mapEndpoints)
+}
+
+// matchCtDNAT is "ct status dnat".
+type matchCtDNAT struct{}
+
+func (matchCtDNAT) String() string { return "ct status dnat" }
+
+// matchHairpin is "ip saddr . ip daddr @SET": the set holds "a . a" for
+// every endpoint address a.
+type matchHairpin struct{ Set string }
+
+func (m matchHairpin) String() string { return "ip saddr . ip daddr @" + m.Set }

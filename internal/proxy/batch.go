@@ -1,0 +1,199 @@
+package proxy
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// batcher sends google/nftables' transactions with one acknowledgement
+// for the whole batch instead of one per message. The library (v0.3.0)
+// asks the kernel to acknowledge every message and reads each
+// acknowledgement with a syscall of its own: at 10,000 services that is
+// hundreds of thousands of acknowledgements, built by the kernel (each
+// with a copy of its request unless capped) and read one by one, over a
+// third of the proxy's CPU.
+//
+// The library keeps its messages to itself, so the batcher takes them
+// where its test hook (WithTestDial) hands them over: it sends them on a
+// socket of its own, acknowledging only the last, and hands the library
+// a success for every acknowledgement it then waits for. The outcome is
+// in err, read through Flush.
+type batcher struct {
+	sock *netlink.Conn
+	buf  []byte
+	err  error
+}
+
+// newBatcher opens the batcher's socket in the network namespace nsFd (0:
+// the caller's own) and the nftables connection that writes through it.
+func newBatcher(nsFd int) (*batcher, *nftables.Conn, error) {
+	sock, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: nsFd})
+	if err != nil {
+		return nil, nil, fmt.Errorf("netfilter socket: %w", err)
+	}
+	b := &batcher{sock: sock, buf: make([]byte, 1<<20)}
+	if err := b.setup(); err != nil {
+		sock.Close()
+		return nil, nil, err
+	}
+	conn, err := nftables.New(nftables.WithTestDial(b.exchange))
+	if err != nil {
+		sock.Close()
+		return nil, nil, fmt.Errorf("nftables: %w", err)
+	}
+	return b, conn, nil
+}
+
+// setup: big buffers for a full rebuild's single sendmsg, and errors that
+// do not echo their request (NETLINK_CAP_ACK).
+func (b *batcher) setup() error {
+	if err := bigBuffers(b.sock); err != nil {
+		return err
+	}
+	rc, err := b.sock.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("netfilter socket: %w", err)
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_NETLINK, unix.NETLINK_CAP_ACK, 1)
+	}); err != nil {
+		return fmt.Errorf("netfilter socket: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("netfilter socket: NETLINK_CAP_ACK: %w", serr)
+	}
+	return nil
+}
+
+func (b *batcher) Close() error { return b.sock.Close() }
+
+// ack is the success handed to the library for each message it waits on.
+var ack = netlink.Message{Header: netlink.Header{Type: netlink.Error}, Data: make([]byte, 4+16)}
+
+// exchange is the library's "socket": a batch is sent for real, and every
+// read answers with a success.
+func (b *batcher) exchange(req []netlink.Message) ([]netlink.Message, error) {
+	if len(req) > 0 {
+		b.err = b.transact(req)
+	}
+	return []netlink.Message{ack}, nil
+}
+
+// Flush sends conn's queued messages and reports the kernel's answer.
+func (b *batcher) Flush(conn *nftables.Conn) error {
+	b.err = nil
+	if err := conn.Flush(); err != nil {
+		return err
+	}
+	err := b.err
+	b.err = nil
+	return err
+}
+
+// transact sends one batch (BATCH_BEGIN … BATCH_END), with only its last
+// message acknowledged, and reads until that acknowledgement or the error
+// that aborted the batch. The kernel handles a batch within sendmsg, so
+// every answer is queued when it returns.
+func (b *batcher) transact(req []netlink.Message) error {
+	if len(req) < 3 {
+		return fmt.Errorf("nftables batch of %d messages", len(req))
+	}
+	size := 0
+	for i := range req {
+		req[i].Header.Flags &^= netlink.Acknowledge
+		req[i].Header.PID = 0
+		size += nlmsgAlign(int(req[i].Header.Length))
+	}
+	last := len(req) - 2 // the last message before BATCH_END
+	req[last].Header.Flags |= netlink.Acknowledge
+	out := make([]byte, 0, size)
+	for _, m := range req {
+		data, err := m.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("marshal nftables message: %w", err)
+		}
+		out = append(out, data...)
+	}
+	rc, err := b.sock.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendto(int(fd), out, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		return !errors.Is(serr, unix.EAGAIN)
+	}); err != nil {
+		return fmt.Errorf("send nftables batch: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("send nftables batch: %w", serr)
+	}
+	// Every answer is queued by now: the deadline only guards against a
+	// kernel that answers in a way await does not expect.
+	_ = b.sock.SetReadDeadline(time.Now().Add(answerTimeout))
+	defer func() { _ = b.sock.SetReadDeadline(time.Time{}) }()
+	return b.await(rc, req[0].Header.Sequence, req[last].Header.Sequence)
+}
+
+const answerTimeout = 10 * time.Second
+
+// await reads answers until the one for seq lastSeq (or an error for the
+// batch as a whole, reported on BATCH_BEGIN's seq beginSeq), returning the
+// first error reported.
+func (b *batcher) await(rc syscall.RawConn, beginSeq, lastSeq uint32) error {
+	var first error
+	for {
+		var n int
+		var rerr error
+		if err := rc.Read(func(fd uintptr) bool {
+			n, _, rerr = unix.Recvfrom(int(fd), b.buf, 0)
+			return !errors.Is(rerr, unix.EAGAIN)
+		}); err != nil {
+			return fmt.Errorf("read nftables answer: %w", err)
+		}
+		if rerr != nil {
+			return fmt.Errorf("read nftables answer: %w", rerr)
+		}
+		msgs, err := syscall.ParseNetlinkMessage(b.buf[:n])
+		if err != nil {
+			return fmt.Errorf("parse nftables answer: %w", err)
+		}
+		for _, m := range msgs {
+			if m.Header.Type != unix.NLMSG_ERROR || len(m.Data) < 4+unix.NLMSG_HDRLEN {
+				continue
+			}
+			errno := int32(binary.NativeEndian.Uint32(m.Data[:4]))
+			orig := m.Data[4:]
+			seq := binary.NativeEndian.Uint32(orig[8:12])
+			if errno != 0 && first == nil {
+				typ := binary.NativeEndian.Uint16(orig[4:6])
+				first = fmt.Errorf("nftables message %s (seq %d): %w", msgName(typ), seq, syscall.Errno(-errno))
+			}
+			if seq == lastSeq || (errno != 0 && seq == beginSeq) {
+				return first
+			}
+		}
+	}
+}
+
+func nlmsgAlign(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }
+
+// msgName names an nf_tables message type for errors.
+func msgName(typ uint16) string {
+	names := map[uint16]string{unix.NFT_MSG_NEWTABLE: "newtable", unix.NFT_MSG_DELTABLE: "deltable",
+		unix.NFT_MSG_NEWCHAIN: "newchain", unix.NFT_MSG_DELCHAIN: "delchain", unix.NFT_MSG_NEWRULE: "newrule",
+		unix.NFT_MSG_DELRULE: "delrule", unix.NFT_MSG_NEWSET: "newset", unix.NFT_MSG_DELSET: "delset",
+		unix.NFT_MSG_NEWSETELEM: "newsetelem", unix.NFT_MSG_DELSETELEM: "delsetelem"}
+	if n, ok := names[typ&0xff]; ok {
+		return n
+	}
+	return fmt.Sprint(typ)
+}
