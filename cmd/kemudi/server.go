@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -50,6 +51,11 @@ func addServerFlags(fs *pflag.FlagSet, o *cluster.ServerOptions, gcPercent *int)
 		"authorizers, in order, after the system:masters bypass: Node, RBAC, AlwaysAllow")
 	fs.StringVar((*string)(&o.ManagedFields), "managed-fields", string(apiserver.ManagedFieldsAfterApply),
 		`when writes record metadata.managedFields: "after-apply" (from an object's first server-side apply on) or "always" (every create and update, as upstream since 1.18)`)
+	fs.StringSliceVar(&o.EnableAdmissionPlugins, "enable-admission-plugins", nil,
+		"admission plugins to run besides the default ones ("+strings.Join(cluster.DefaultAdmissionPlugins(), ", ")+
+			"); of upstream's, kemudi has "+strings.Join(cluster.ImplementedAdmissionPlugins(), ", ")+"; they run in upstream's order whatever the order given")
+	fs.StringSliceVar(&o.DisableAdmissionPlugins, "disable-admission-plugins", nil,
+		"admission plugins not to run, though they are on by default")
 	fs.StringVar(&o.AdmissionControlConfigFile, "admission-control-config-file", "",
 		"an AdmissionConfiguration (apiserver.config.k8s.io/v1) with the PodSecurity plugin's defaults and exemptions")
 	fs.StringVar(&o.EncryptionProviderConfig, "encryption-provider-config", "",

@@ -11,31 +11,31 @@ import (
 	"github.com/kemudi/kemudi/internal/registry"
 )
 
-// admit runs the configured validating admission plugins on a user's
-// write (the server's own writes carry no user and pass): op is
-// auth.Create, Update or Delete; obj is nil for a delete, old nil for a
-// create; opts the request's options.
+// admit runs the validating admission phase on a write (the server's
+// own writes too: they carry no user, and the chain gives them only to
+// the plugins that judge them): op is auth.Create, Update or Delete; obj
+// is nil for a delete, old nil for a create; opts the request's options.
 func (s *Server) admit(ctx context.Context, op string, ep *endpoint, subresource string, obj, old, opts runtime.Object) error {
 	if s.admission == nil {
 		return nil
 	}
 	r, err := admissionRequest(ctx, op, ep, subresource, obj, old, opts)
-	if r == nil || err != nil {
+	if err != nil {
 		return err
 	}
 	return s.admission.Admit(ctx, r)
 }
 
-// mutate runs the mutating admission plugins (webhooks) on a user's
-// write, after defaulting and the built-in mutating plugins, before
-// validation, as upstream orders them. It returns the object to go on
-// with: obj, or what the plugins made of it, defaulted again.
+// mutate runs the mutating admission phase on a write, after defaulting
+// and before validation, as upstream orders them. It returns the object
+// to go on with: obj, or what the plugins made of it (defaulted again
+// when a plugin replaced it).
 func (s *Server) mutate(ctx context.Context, op string, ep *endpoint, subresource string, obj, old, opts runtime.Object) (runtime.Object, error) {
 	if s.mutating == nil {
 		return obj, nil
 	}
 	r, err := admissionRequest(ctx, op, ep, subresource, obj, old, opts)
-	if r == nil || err != nil {
+	if err != nil {
 		return obj, err
 	}
 	if err := s.mutating.Mutate(ctx, r); err != nil {
@@ -50,13 +50,10 @@ func (s *Server) mutate(ctx context.Context, op string, ep *endpoint, subresourc
 	return r.Object, nil
 }
 
-// admissionRequest describes a user's write to admission plugins; it is
+// admissionRequest describes a write to admission plugins; its User is
 // nil for the server's own writes.
 func admissionRequest(ctx context.Context, op string, ep *endpoint, subresource string, obj, old, opts runtime.Object) (*auth.AdmissionRequest, error) {
-	u, ok := userFrom(ctx)
-	if !ok {
-		return nil, nil
-	}
+	u, _ := userFrom(ctx)
 	m, err := meta.Accessor(obj)
 	if obj == nil {
 		m, err = meta.Accessor(old)

@@ -22,6 +22,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/kemudi/kemudi/internal/admission"
+	"github.com/kemudi/kemudi/internal/admission/builtin"
 	"github.com/kemudi/kemudi/internal/apiserver"
 	"github.com/kemudi/kemudi/internal/registry/all"
 	"github.com/kemudi/kemudi/internal/storage"
@@ -70,9 +72,15 @@ func startFuzzServer(f *testing.F) *fuzzServer {
 		f.Fatal(err)
 	}
 	f.Cleanup(store.Close)
+	chain, err := admission.NewChain(builtin.New(store)...)
+	if err != nil {
+		f.Fatal(err)
+	}
 	api, err := apiserver.New(apiserver.Config{
 		Store:     store,
 		Scheme:    scheme,
+		Admission: chain,
+		Mutating:  chain,
 		Resources: all.Resources(),
 		Authenticator: apiserver.TokenAuthenticator(func(token string) (*apiserver.User, bool) {
 			if token != fuzzToken {

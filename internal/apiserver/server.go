@@ -56,12 +56,12 @@ type Config struct {
 	// MetricsCollectors are served on /metrics beside the server's own
 	// (the encryption configuration's reload metrics).
 	MetricsCollectors []prometheus.Collector
-	// Admission, when set, checks every write of a user after validation
-	// (NodeRestriction, the CSR plugins).
+	// Mutating, when set, may change every write after defaulting and
+	// before validation, and Admission checks it after validation: the
+	// two phases of the admission chain (internal/admission). The
+	// server's own writes reach them too, with a nil User.
 	Admission auth.Admission
-	// Mutating, when set, may change every write of a user after
-	// defaulting and before validation (admission webhooks).
-	Mutating auth.MutatingAdmission
+	Mutating  auth.MutatingAdmission
 	// Audit, when set, records requests as its policy says.
 	Audit *Auditing
 	// KubeletClient is how the API server reaches kubelets for pods/log,

@@ -79,33 +79,25 @@ func (s *Server) checkNamespace(rq *request, obj runtime.Object) error {
 // is the one path every create takes, the server's own included. A
 // non-empty manager is recorded as the owner of every field set.
 func (s *Server) createObject(ctx context.Context, ep *endpoint, obj runtime.Object, dry bool, manager string) (runtime.Object, error) {
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return nil, err
-	}
-	if ep.Namespaced {
-		if err := s.admitNamespace(ctx, m.GetNamespace()); err != nil {
-			return nil, err
-		}
-	}
 	if ep.Hooks.Default != nil {
 		ep.Hooks.Default(obj)
 	}
-	if err := s.checkEscalation(ctx, ep, obj, nil); err != nil {
-		return nil, err
-	}
-	if err := s.admitCreate(ctx, obj); err != nil {
-		return nil, err
-	}
+	// The manager owns what it sent, with the defaults, not what
+	// admission adds, as upstream tracks fields before admission.
 	if manager != "" {
 		empty := ep.New()
 		empty.GetObjectKind().SetGroupVersionKind(ep.gvk)
 		obj = s.track(ep, "", empty, obj, manager)
 	}
-	if obj, err = s.mutate(ctx, auth.Create, ep, "", obj, nil, createOptions(dry, manager)); err != nil {
+	obj, err := s.mutate(ctx, auth.Create, ep, "", obj, nil, createOptions(dry, manager))
+	if err != nil {
 		return nil, err
 	}
-	if m, err = meta.Accessor(obj); err != nil {
+	if err := s.checkEscalation(ctx, ep, obj, nil); err != nil {
+		return nil, err
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
 		return nil, err
 	}
 	generated := m.GetName() == "" && m.GetGenerateName() != ""
@@ -116,9 +108,6 @@ func (s *Server) createObject(ctx context.Context, ep *endpoint, obj runtime.Obj
 		}
 		if attempt == 0 {
 			if err := s.admit(ctx, auth.Create, ep, "", obj, nil, createOptions(dry, manager)); err != nil {
-				return nil, err
-			}
-			if err := s.admitQuota(ctx, ep, obj, dry); err != nil {
 				return nil, err
 			}
 		}

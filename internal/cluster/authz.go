@@ -32,8 +32,6 @@ type authorization struct {
 	rbac       *rbac.Authorizer // nil without RBAC
 	index      *rbac.Index      // nil without Node or RBAC
 	synced     <-chan struct{}
-	// admission holds NodeRestriction with the Node mode.
-	admission auth.Admissions
 }
 
 // newAuthorization builds the authorizers the modes name, in order, after
@@ -58,7 +56,6 @@ func newAuthorization(ctx context.Context, modes []string, store *storage.Store,
 			graph := node.NewGraph()
 			node.Feed(ctx, store, graph, log)
 			union = append(union, node.Authorizer{Index: z.rbacIndex(ctx, store, log), Graph: graph})
-			z.admission = append(z.admission, node.Restriction{})
 		case ModeRBAC:
 			r := rbac.New(z.rbacIndex(ctx, store, log))
 			union = append(union, r)

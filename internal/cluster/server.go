@@ -18,11 +18,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/kemudi/kemudi/internal/admission/policy"
 	"github.com/kemudi/kemudi/internal/apiserver"
 	"github.com/kemudi/kemudi/internal/apiserver/openapi"
-	"github.com/kemudi/kemudi/internal/auth"
-	"github.com/kemudi/kemudi/internal/auth/certadmit"
 	"github.com/kemudi/kemudi/internal/registry/all"
 	"github.com/kemudi/kemudi/internal/storage"
 )
@@ -59,6 +56,10 @@ type ServerOptions struct {
 	// (apiserver.config.k8s.io/v1): the PodSecurity plugin's defaults and
 	// exemptions.
 	AdmissionControlConfigFile string
+	// EnableAdmissionPlugins and DisableAdmissionPlugins change which
+	// admission plugins run (DefaultAdmissionPlugins unless changed),
+	// by upstream's names; they always run in upstream's order.
+	EnableAdmissionPlugins, DisableAdmissionPlugins []string
 	// EncryptionProviderConfig is upstream's EncryptionConfiguration for
 	// data at rest; empty: secrets are sealed with a key the server
 	// generates (DefaultEncryptionConfig).
@@ -119,6 +120,10 @@ type Server struct {
 // answers and the system objects exist.
 func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error) {
 	log := opts.Log.With("component", "server")
+	admissionPlugins, err := selectAdmissionPlugins(opts.EnableAdmissionPlugins, opts.DisableAdmissionPlugins, log)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -177,20 +182,12 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	if err != nil {
 		return nil, err
 	}
-	podSecurity, err := newPodSecurity(opts.AdmissionControlConfigFile, store)
-	if err != nil {
-		return nil, err
-	}
 	resources := all.Resources()
-	admissionPolicy, err := newAdmissionPolicy(runCtx, store, scheme, resources, authz.authorizer, opts.Log.With("component", "admission-policy"))
+	admissionParts, err := newAdmissionParts(runCtx, admissionPlugins, opts, store, scheme, resources, authz.authorizer)
 	if err != nil {
 		return nil, err
 	}
-	webhooks, err := newAdmissionWebhooks(runCtx, store, resources, authz.authorizer, opts.Log.With("component", "admission-webhook"))
-	if err != nil {
-		return nil, err
-	}
-	mutatingPolicy, err := newMutatingAdmissionPolicy(runCtx, store, scheme, resources, authz.authorizer, opts.Log.With("component", "mutating-admission-policy"))
+	admissionChain, err := assembleAdmission(admissionPlugins, admissionParts)
 	if err != nil {
 		return nil, err
 	}
@@ -218,8 +215,8 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 			apiserver.ClientCertAuthenticator{Roots: pki.CAPool},
 			bootstrapTokens(store, opts.Log.With("component", "authenticator")),
 		},
-		Admission: append(append(auth.Admissions{podSecurity, certadmit.Plugin{Authorizer: authz.authorizer}, nodeDNSSlices{}}, authz.admission...), admissionPolicy, webhooks),
-		Mutating:  policy.MutatingPhase{Policies: mutatingPolicy, Webhooks: webhooks},
+		Admission: admissionChain,
+		Mutating:  admissionChain,
 		ServiceAccountTokens: &apiserver.ServiceAccountTokens{
 			Key:     saKey,
 			Issuer:  apiserver.DefaultIssuer,

@@ -22,42 +22,74 @@ import (
 
 var csrs = schema.GroupResource{Group: certificatesv1.GroupName, Resource: "certificatesigningrequests"}
 
-// Plugin is the three CSR plugins in one.
-type Plugin struct {
+// Approval is CertificateApproval: approving or denying a CSR (its
+// approval subresource) takes the approve verb on its signer.
+type Approval struct {
 	Authorizer auth.Authorizer
 }
 
 // Admit implements auth.Admission.
-func (p Plugin) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
-	if r.APIGroup != certificatesv1.GroupName || r.Resource != "certificatesigningrequests" {
+func (p Approval) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
+	csr, old, ok := csrsOf(r)
+	if !ok || r.Operation != auth.Update || r.Subresource != "approval" || csr == nil || old == nil {
 		return nil
 	}
-	csr, _ := r.Object.(*certificatesv1.CertificateSigningRequest)
-	old, _ := r.Old.(*certificatesv1.CertificateSigningRequest)
-	switch {
-	case r.Operation == auth.Create && csr != nil:
-		return restrictSubject(r.Name, csr)
-	case r.Operation == auth.Update && r.Subresource == "approval" && csr != nil && old != nil:
-		return p.require(ctx, r, "approve", csr.Spec.SignerName)
-	case r.Operation == auth.Update && r.Subresource == "status" && csr != nil && old != nil && string(csr.Status.Certificate) != string(old.Status.Certificate):
-		return p.require(ctx, r, "sign", csr.Spec.SignerName)
+	return require(ctx, p.Authorizer, r, "approve", csr.Spec.SignerName)
+}
+
+// Signing is CertificateSigning: issuing a certificate (a change of the
+// status's certificate) takes the sign verb on the CSR's signer.
+type Signing struct {
+	Authorizer auth.Authorizer
+}
+
+// Admit implements auth.Admission.
+func (p Signing) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
+	csr, old, ok := csrsOf(r)
+	if !ok || r.Operation != auth.Update || r.Subresource != "status" || csr == nil || old == nil ||
+		string(csr.Status.Certificate) == string(old.Status.Certificate) {
+		return nil
 	}
-	return nil
+	return require(ctx, p.Authorizer, r, "sign", csr.Spec.SignerName)
+}
+
+// SubjectRestriction is CertificateSubjectRestriction: no
+// kube-apiserver-client certificate for the system:masters group.
+type SubjectRestriction struct{}
+
+// Admit implements auth.Admission.
+func (SubjectRestriction) Admit(_ context.Context, r *auth.AdmissionRequest) error {
+	csr, _, ok := csrsOf(r)
+	if !ok || r.Operation != auth.Create || csr == nil {
+		return nil
+	}
+	return restrictSubject(r.Name, csr)
+}
+
+// csrsOf returns the request's CSRs (new, old; nil where there is none),
+// ok when it is about CSRs.
+func csrsOf(r *auth.AdmissionRequest) (csr, old *certificatesv1.CertificateSigningRequest, ok bool) {
+	if r.APIGroup != certificatesv1.GroupName || r.Resource != "certificatesigningrequests" {
+		return nil, nil, false
+	}
+	csr, _ = r.Object.(*certificatesv1.CertificateSigningRequest)
+	old, _ = r.Old.(*certificatesv1.CertificateSigningRequest)
+	return csr, old, true
 }
 
 // require refuses unless the user may verb the signer by name or by its
 // domain's wildcard ("example.com/*").
-func (p Plugin) require(ctx context.Context, r *auth.AdmissionRequest, verb, signer string) error {
-	if p.Authorizer == nil {
+func require(ctx context.Context, authorizer auth.Authorizer, r *auth.AdmissionRequest, verb, signer string) error {
+	if authorizer == nil {
 		return nil
 	}
 	a := auth.Attributes{User: r.User, Verb: verb, ResourceRequest: true, APIGroup: certificatesv1.GroupName, Resource: "signers", Name: signer}
-	if d, _, _ := p.Authorizer.Authorize(ctx, a); d == auth.Allow {
+	if d, _, _ := authorizer.Authorize(ctx, a); d == auth.Allow {
 		return nil
 	}
 	if domain, _, ok := strings.Cut(signer, "/"); ok {
 		a.Name = domain + "/*"
-		if d, _, _ := p.Authorizer.Authorize(ctx, a); d == auth.Allow {
+		if d, _, _ := authorizer.Authorize(ctx, a); d == auth.Allow {
 			return nil
 		}
 	}

@@ -1,4 +1,4 @@
-package apiserver
+package builtin
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kemudi/kemudi/internal/auth"
 )
 
 var (
@@ -15,15 +17,26 @@ var (
 	priorityClassesGR = schema.GroupResource{Group: "scheduling.k8s.io", Resource: "priorityclasses"}
 )
 
-// admitPriority is upstream's Priority admission for a pod being
-// created: spec.priorityClassName (or, without one, the globalDefault
-// class) resolves to spec.priority and spec.preemptionPolicy; an unknown
-// class, or a priority or policy the pod sets that its class disagrees
-// with, is forbidden. Without a class and a default the priority is 0.
-func (s *Server) admitPriority(ctx context.Context, pod *corev1.Pod) error {
+// Priority is upstream's Priority admission. In the mutating phase, for
+// a pod being created, spec.priorityClassName (or, without one, the
+// globalDefault class) resolves to spec.priority and
+// spec.preemptionPolicy; an unknown class, or a priority or policy the
+// pod sets that its class disagrees with, is forbidden. Without a class
+// and a default the priority is 0. In the validating phase it refuses a
+// second globalDefault class.
+type Priority struct {
+	Classes Reader[*schedulingv1.PriorityClass]
+}
+
+// Mutate implements auth.MutatingAdmission.
+func (p Priority) Mutate(ctx context.Context, r *auth.AdmissionRequest) error {
+	pod, ok := r.Object.(*corev1.Pod)
+	if !ok || r.Operation != auth.Create {
+		return nil
+	}
 	name, value, policy := pod.Spec.PriorityClassName, int32(0), corev1.PreemptLowerPriority
 	if name == "" {
-		def, err := s.defaultPriorityClass(ctx)
+		def, err := p.defaultClass(ctx)
 		if err != nil {
 			return fmt.Errorf("error occurred while retrieving default priority class: %w", err)
 		}
@@ -34,14 +47,13 @@ func (s *Server) admitPriority(ctx context.Context, pod *corev1.Pod) error {
 			}
 		}
 	} else {
-		obj, err := s.lookup(ctx, "scheduling.k8s.io", "v1", "priorityclasses", "", name)
+		pc, err := p.Classes.Get(ctx, "", name)
 		if apierrors.IsNotFound(err) {
 			return apierrors.NewForbidden(podsGR, pod.Name, fmt.Errorf("no PriorityClass with name %v was found", name))
 		}
 		if err != nil {
 			return fmt.Errorf("failed to resolve PriorityClass with name %s: %w", name, err)
 		}
-		pc := obj.(*schedulingv1.PriorityClass)
 		value = pc.Value
 		if pc.PreemptionPolicy != nil {
 			policy = *pc.PreemptionPolicy
@@ -59,13 +71,13 @@ func (s *Server) admitPriority(ctx context.Context, pod *corev1.Pod) error {
 	return nil
 }
 
-// admitPriorityClass refuses a second globalDefault class, as upstream's
-// Priority admission validates.
-func (s *Server) admitPriorityClass(ctx context.Context, pc *schedulingv1.PriorityClass) error {
-	if !pc.GlobalDefault {
+// Admit implements auth.Admission.
+func (p Priority) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
+	pc, ok := r.Object.(*schedulingv1.PriorityClass)
+	if !ok || r.Operation != auth.Create || !pc.GlobalDefault {
 		return nil
 	}
-	def, err := s.defaultPriorityClass(ctx)
+	def, err := p.defaultClass(ctx)
 	if err != nil {
 		return fmt.Errorf("failed to get default priority class: %w", err)
 	}
@@ -75,17 +87,16 @@ func (s *Server) admitPriorityClass(ctx context.Context, pc *schedulingv1.Priori
 	return nil
 }
 
-// defaultPriorityClass is the globalDefault class (the lowest valued one
-// if a race made several), nil if none.
-func (s *Server) defaultPriorityClass(ctx context.Context) (*schedulingv1.PriorityClass, error) {
-	items, err := s.listCached(ctx, "scheduling.k8s.io", "v1", "priorityclasses", "")
+// defaultClass is the globalDefault class (the lowest valued one if a
+// race made several), nil if none.
+func (p Priority) defaultClass(ctx context.Context) (*schedulingv1.PriorityClass, error) {
+	classes, err := p.Classes.List(ctx, "")
 	if err != nil {
 		return nil, err
 	}
 	var def *schedulingv1.PriorityClass
-	for _, obj := range items {
-		pc, ok := obj.(*schedulingv1.PriorityClass)
-		if ok && pc.GlobalDefault && (def == nil || pc.Value < def.Value) {
+	for _, pc := range classes {
+		if pc.GlobalDefault && (def == nil || pc.Value < def.Value) {
 			def = pc
 		}
 	}

@@ -1,4 +1,4 @@
-package apiserver
+package builtin
 
 import (
 	"context"
@@ -8,33 +8,55 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/sets"
+
+	"github.com/kemudi/kemudi/internal/auth"
 )
 
 const limitRangerAnnotation = "kubernetes.io/limit-ranger"
 
-// admitLimitRanges is upstream's LimitRanger admission for pods: each
+// LimitRanger is upstream's LimitRanger admission for pods: each
 // LimitRange of the namespace gives containers its default requests and
-// limits (recorded in the kubernetes.io/limit-ranger annotation), then
-// the containers must keep within its minimum and maximum.
-func (s *Server) admitLimitRanges(ctx context.Context, pod *corev1.Pod) error {
-	items, err := s.listCached(ctx, "", "v1", "limitranges", pod.Namespace)
+// limits (recorded in the kubernetes.io/limit-ranger annotation) in the
+// mutating phase; in the validating phase the containers must keep within
+// every LimitRange's minimum and maximum.
+type LimitRanger struct {
+	LimitRanges Reader[*corev1.LimitRange]
+}
+
+// Mutate implements auth.MutatingAdmission.
+func (p LimitRanger) Mutate(ctx context.Context, r *auth.AdmissionRequest) error {
+	pod, ok := r.Object.(*corev1.Pod)
+	if !ok || r.Operation != auth.Create {
+		return nil
+	}
+	ranges, err := p.LimitRanges.List(ctx, pod.Namespace)
+	if err != nil {
+		return err
+	}
+	for _, lr := range ranges {
+		applyLimitRangeDefaults(pod, lr)
+	}
+	return nil
+}
+
+// Admit implements auth.Admission.
+func (p LimitRanger) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
+	pod, ok := r.Object.(*corev1.Pod)
+	if !ok || r.Operation != auth.Create {
+		return nil
+	}
+	ranges, err := p.LimitRanges.List(ctx, pod.Namespace)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, obj := range items {
-		lr, ok := obj.(*corev1.LimitRange)
-		if !ok {
-			continue
-		}
-		applyLimitRangeDefaults(pod, lr)
+	for _, lr := range ranges {
 		errs = append(errs, checkLimitRange(pod, lr)...)
 	}
 	if len(errs) > 0 {
-		return apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, pod.Name, utilerrors.NewAggregate(errs))
+		return apierrors.NewForbidden(podsGR, pod.Name, utilerrors.NewAggregate(errs))
 	}
 	return nil
 }

@@ -1,100 +1,17 @@
-package apiserver
+package builtin
 
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 
-	"github.com/kemudi/kemudi/internal/storage"
+	"github.com/kemudi/kemudi/internal/auth"
 )
-
-// Finalizers upstream's StorageObjectInUseProtection admission adds.
-const (
-	pvcProtectionFinalizer = "kubernetes.io/pvc-protection"
-	pvProtectionFinalizer  = "kubernetes.io/pv-protection"
-)
-
-// admitCreate runs upstream's mutating admission plugins on an object
-// about to be created, in upstream's order: LimitRanger, ServiceAccount,
-// Priority, DefaultTolerationSeconds, StorageObjectInUseProtection.
-func (s *Server) admitCreate(ctx context.Context, obj runtime.Object) error {
-	switch o := obj.(type) {
-	case *corev1.Pod:
-		if err := s.admitLimitRanges(ctx, o); err != nil {
-			return err
-		}
-		if err := s.admitServiceAccount(ctx, o); err != nil {
-			return err
-		}
-		if err := s.admitPriority(ctx, o); err != nil {
-			return err
-		}
-		defaultTolerationSeconds(o)
-	case *schedulingv1.PriorityClass:
-		return s.admitPriorityClass(ctx, o)
-	case *corev1.PersistentVolumeClaim:
-		addFinalizer(&o.Finalizers, pvcProtectionFinalizer)
-	case *corev1.PersistentVolume:
-		addFinalizer(&o.Finalizers, pvProtectionFinalizer)
-	}
-	return nil
-}
-
-// listCached lists the objects of a served resource in namespace (all
-// namespaces for ""), from the cache; none when it is not served.
-func (s *Server) listCached(ctx context.Context, group, version, resource, namespace string) ([]runtime.Object, error) {
-	ep, ok := s.endpoints[endpointKey(group, version, resource)]
-	if !ok {
-		return nil, nil
-	}
-	res, err := s.store.List(ctx, ep.listPrefix(namespace), storage.ListOptions{ResourceVersion: "0"})
-	if err != nil {
-		return nil, err
-	}
-	return res.Items, nil
-}
-
-func addFinalizer(finalizers *[]string, f string) {
-	if !slices.Contains(*finalizers, f) {
-		*finalizers = append(*finalizers, f)
-	}
-}
-
-// defaultTolerationSeconds is upstream's DefaultTolerationSeconds
-// admission: a pod that does not tolerate the not-ready and unreachable
-// NoExecute taints tolerates them for 300 seconds.
-func defaultTolerationSeconds(pod *corev1.Pod) {
-	notReady, unreachable := false, false
-	for _, t := range pod.Spec.Tolerations {
-		noExecute := t.Effect == corev1.TaintEffectNoExecute || t.Effect == ""
-		if noExecute && (t.Key == corev1.TaintNodeNotReady || t.Key == "") {
-			notReady = true
-		}
-		if noExecute && (t.Key == corev1.TaintNodeUnreachable || t.Key == "") {
-			unreachable = true
-		}
-	}
-	seconds := int64(300)
-	if !notReady {
-		pod.Spec.Tolerations = append(pod.Spec.Tolerations, corev1.Toleration{
-			Key: corev1.TaintNodeNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &seconds,
-		})
-	}
-	if !unreachable {
-		s := seconds
-		pod.Spec.Tolerations = append(pod.Spec.Tolerations, corev1.Toleration{
-			Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &s,
-		})
-	}
-}
 
 // The projected volume upstream's ServiceAccount admission mounts.
 const (
@@ -106,7 +23,7 @@ const (
 	mirrorPodAnnotation     = "kubernetes.io/config.mirror"
 )
 
-// admitServiceAccount is upstream's ServiceAccount admission: a pod runs
+// ServiceAccount is upstream's ServiceAccount admission: a pod runs
 // as the "default" account unless it names one, the account must exist,
 // and its API credentials (a token, the cluster CA and the namespace) are
 // mounted into every container from a projected kube-api-access-xxxxx
@@ -114,7 +31,16 @@ const (
 // of a namespace whose default account does not exist yet is admitted
 // without the volume (upstream refuses it until the service account
 // controller made the account).
-func (s *Server) admitServiceAccount(ctx context.Context, pod *corev1.Pod) error {
+type ServiceAccount struct {
+	ServiceAccounts Reader[*corev1.ServiceAccount]
+}
+
+// Mutate implements auth.MutatingAdmission.
+func (p ServiceAccount) Mutate(ctx context.Context, r *auth.AdmissionRequest) error {
+	pod, ok := r.Object.(*corev1.Pod)
+	if !ok || r.Operation != auth.Create {
+		return nil
+	}
 	if _, mirror := pod.Annotations[mirrorPodAnnotation]; mirror {
 		return nil
 	}
@@ -122,7 +48,7 @@ func (s *Server) admitServiceAccount(ctx context.Context, pod *corev1.Pod) error
 		pod.Spec.ServiceAccountName = "default"
 	}
 	pod.Spec.DeprecatedServiceAccount = pod.Spec.ServiceAccountName //nolint:staticcheck // kept in step, as upstream
-	obj, err := s.lookup(ctx, "", "v1", "serviceaccounts", pod.Namespace, pod.Spec.ServiceAccountName)
+	sa, err := p.ServiceAccounts.Get(ctx, pod.Namespace, pod.Spec.ServiceAccountName)
 	if apierrors.IsNotFound(err) && pod.Spec.ServiceAccountName == "default" {
 		return nil
 	}
@@ -131,10 +57,9 @@ func (s *Server) admitServiceAccount(ctx context.Context, pod *corev1.Pod) error
 		err = apierrors.NewNotFound(schema.GroupResource{Resource: "serviceaccount"}, pod.Spec.ServiceAccountName)
 	}
 	if err != nil {
-		return apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, pod.Name,
+		return apierrors.NewForbidden(podsGR, pod.Name,
 			fmt.Errorf("error looking up service account %s/%s: %w", pod.Namespace, pod.Spec.ServiceAccountName, err))
 	}
-	sa := obj.(*corev1.ServiceAccount)
 	if automount(sa, pod) {
 		mountServiceAccountToken(pod)
 	}

@@ -1,0 +1,80 @@
+package builtin
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kemudi/kemudi/internal/auth"
+)
+
+func TestResourceQuota(t *testing.T) {
+	q := resource.MustParse
+	quotaFor := func(name, namespace string, hard, used corev1.ResourceList) *corev1.ResourceQuota {
+		return &corev1.ResourceQuota{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+			Spec:       corev1.ResourceQuotaSpec{Hard: hard},
+			Status:     corev1.ResourceQuotaStatus{Hard: hard, Used: used},
+		}
+	}
+	pods := func(hard, used string) *corev1.ResourceQuota {
+		return quotaFor("pods", "team", corev1.ResourceList{corev1.ResourcePods: q(hard)}, corev1.ResourceList{corev1.ResourcePods: q(used)})
+	}
+	cms := quotaFor("cms", "team", corev1.ResourceList{"count/configmaps": q("1")}, corev1.ResourceList{"count/configmaps": q("0")})
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "team"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}}}
+	tests := []struct {
+		name     string
+		quotas   []*corev1.ResourceQuota
+		resource string
+		obj      runtime.Object
+		op       string
+		dry      bool
+		storeErr error
+		wantErr  string
+		wantUsed map[string]string // quota name: its pods used after
+	}{{
+		name: "room left: charged", quotas: []*corev1.ResourceQuota{pods("2", "1"), cms}, resource: "pods", obj: pod, op: auth.Create,
+		wantUsed: map[string]string{"pods": "2"},
+	}, {
+		name: "full: refused with upstream's message, nothing charged", quotas: []*corev1.ResourceQuota{pods("2", "2")}, resource: "pods", obj: pod, op: auth.Create,
+		wantErr:  `pods "p" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=2, limited: pods=2`,
+		wantUsed: map[string]string{"pods": "2"},
+	}, {
+		name: "a dry run is judged, not charged", quotas: []*corev1.ResourceQuota{pods("2", "1")}, resource: "pods", obj: pod, op: auth.Create, dry: true,
+		wantUsed: map[string]string{"pods": "1"},
+	}, {
+		name: "a full quota of another namespace does not count", quotas: []*corev1.ResourceQuota{quotaFor("pods", "other", corev1.ResourceList{corev1.ResourcePods: q("0")}, nil)},
+		resource: "pods", obj: pod, op: auth.Create,
+	}, {
+		name: "updates are not judged", quotas: []*corev1.ResourceQuota{pods("2", "2")}, resource: "pods", obj: pod, op: auth.Update,
+		wantUsed: map[string]string{"pods": "2"},
+	}, {
+		name: "the store fails", quotas: []*corev1.ResourceQuota{pods("2", "1")}, resource: "pods", obj: pod, op: auth.Create,
+		storeErr: errors.New("etcd is down"), wantErr: "etcd is down",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := &objects[*corev1.ResourceQuota]{items: tt.quotas, err: tt.storeErr}
+			p := ResourceQuota{Quotas: store}
+			r := &auth.AdmissionRequest{Operation: tt.op, Resource: tt.resource, Namespace: "team", Name: "p", Namespaced: true, Object: tt.obj, DryRun: tt.dry}
+			err := p.Admit(context.Background(), r)
+			if (err == nil) != (tt.wantErr == "") || err != nil && err.Error() != tt.wantErr {
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+			for _, it := range store.items {
+				want, ok := tt.wantUsed[it.Name]
+				if !ok {
+					continue
+				}
+				if got := it.Status.Used[corev1.ResourcePods]; got.Cmp(q(want)) != 0 {
+					t.Errorf("quota %s: pods used %s, want %s", it.Name, got.String(), want)
+				}
+			}
+		})
+	}
+}
