@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
@@ -22,7 +24,9 @@ import (
 // registry, as a user mirroring registry.k8s.io would), on a one-machine
 // cluster: its APIService v1beta1.metrics.k8s.io becomes Available through
 // the aggregator, metrics-server scrapes the kubelet's /metrics/resource
-// over TLS it verifies against the cluster CA, and `kubectl top` works.
+// over TLS it verifies against the cluster CA (no --kubelet-insecure-tls),
+// and `kubectl top` works. Twice, at once: on kemudi server's own node and
+// on a `kemudi agent` joined by token (its serving certificate from a CSR).
 func TestMetricsServer(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
@@ -36,8 +40,24 @@ func TestMetricsServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, tc := range []struct {
+		name string
+		// agent: the node is `kemudi agent`, joined by token, its kubelet
+		// serving certificate issued through a CSR (kubelet-serving);
+		// else kemudi server's own node, whose certificate the server signs.
+		agent bool
+	}{
+		{"server node", false},
+		{"joined agent", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			testMetricsServer(t, newServerNode(t, tc.agent), img, src)
+		})
+	}
+}
 
-	n := newServerNode(t, false)
+func testMetricsServer(t *testing.T, n *serverNode, img v1.Image, src string) {
 	ref, err := n.registry.Push("metrics-server:"+testimages.MetricsServerVersion, img)
 	if err != nil {
 		t.Fatal(err)
@@ -54,11 +74,13 @@ func TestMetricsServer(t *testing.T) {
 	}
 	n.kubectl("apply", "-f", worker)
 
-	kust := filepath.Join(t.TempDir(), "metrics-server")
-	if err := os.MkdirAll(kust, 0o755); err != nil {
+	// The user's overlay of upstream's release overlay (kustomize takes
+	// only relative roots: upstream's manifests/ are copied beside it).
+	kust := t.TempDir()
+	if err := copyTree(filepath.Join(src, "manifests"), filepath.Join(kust, "manifests")); err != nil {
 		t.Fatal(err)
 	}
-	overlay := "resources:\n- " + filepath.Join(src, "manifests/overlays/release") + "\n" +
+	overlay := "resources:\n- manifests/overlays/release\n" +
 		"images:\n- name: " + testimages.MetricsServerImageName + "\n  newName: " + n.registry.Ref("metrics-server") + "\n  digest: " + digest + "\n"
 	if err := os.WriteFile(filepath.Join(kust, "kustomization.yaml"), []byte(overlay), 0o644); err != nil {
 		t.Fatal(err)
@@ -142,6 +164,31 @@ spec:
 func nonZeroQuantity(s string) bool {
 	q, err := resource.ParseQuantity(s)
 	return err == nil && q.Sign() > 0
+}
+
+// copyTree copies the regular files and directories under src to dst.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
 }
 
 // metricsServerState is what to look at when metrics-server is not
