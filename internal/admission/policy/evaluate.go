@@ -129,7 +129,7 @@ func (ev *evaluation) policy(ctx context.Context, cp *compiledPolicy) error {
 			return err
 		}
 		for _, param := range params {
-			res := cp.validator.Validate(ctx, ev.r.gvr, attrs, param, ns, celconfig.RuntimeCELCostBudget, ev.authz)
+			res := cp.eval.Validate(ctx, ev.r.gvr, attrs, param, ns, celconfig.RuntimeCELCostBudget, ev.authz)
 			ev.decisions(ctx, cp, cb, res, annotations)
 		}
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"log/slog"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kemudi/kemudi/internal/storage"
@@ -14,47 +14,24 @@ import (
 // watch cache until ctx ends. synced is closed once p holds every policy
 // and binding that existed when Feed started.
 func Feed(ctx context.Context, store *storage.Store, p *Plugin, log *slog.Logger) (synced <-chan struct{}) {
-	policies := store.Follow(ctx, storage.Prefix+"validatingadmissionpolicies/", storage.Sink{
-		Set: func(o runtime.Object) {
-			if pol, ok := o.(*admissionregistrationv1.ValidatingAdmissionPolicy); ok {
-				p.SetPolicy(pol)
-			}
-		},
-		Delete: func(o runtime.Object) {
-			if pol, ok := o.(*admissionregistrationv1.ValidatingAdmissionPolicy); ok {
-				p.DeletePolicy(pol.Name)
-			}
-		},
-		Reset: func(objs []runtime.Object) {
-			var pols []*admissionregistrationv1.ValidatingAdmissionPolicy
-			for _, o := range objs {
-				if pol, ok := o.(*admissionregistrationv1.ValidatingAdmissionPolicy); ok {
-					pols = append(pols, pol)
-				}
-			}
-			p.ResetPolicies(pols)
-		},
-	}, log)
-	bindings := store.Follow(ctx, storage.Prefix+"validatingadmissionpolicybindings/", storage.Sink{
-		Set: func(o runtime.Object) {
-			if b, ok := o.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding); ok {
-				p.SetBinding(b)
-			}
-		},
-		Delete: func(o runtime.Object) {
-			if b, ok := o.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding); ok {
-				p.DeleteBinding(b.Name)
-			}
-		},
-		Reset: func(objs []runtime.Object) {
-			var bs []*admissionregistrationv1.ValidatingAdmissionPolicyBinding
-			for _, o := range objs {
-				if b, ok := o.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding); ok {
-					bs = append(bs, b)
-				}
-			}
-			p.ResetBindings(bs)
-		},
-	}, log)
-	return storage.AllSynced(policies, bindings)
+	return feedSet(ctx, store, &p.policySet, "validatingadmissionpolicies", "validatingadmissionpolicybindings", log)
+}
+
+// FeedMutating keeps p's mutating policies and bindings current, as Feed
+// does the validating ones'.
+func FeedMutating(ctx context.Context, store *storage.Store, p *MutatingPlugin, log *slog.Logger) (synced <-chan struct{}) {
+	return feedSet(ctx, store, &p.policySet, "mutatingadmissionpolicies", "mutatingadmissionpolicybindings", log)
+}
+
+// policyObject is a policy or binding type as stored: a pointer that is
+// both a runtime.Object and has object metadata.
+type policyObject interface {
+	runtime.Object
+	metav1.Object
+}
+
+func feedSet[P, B policyObject, E any](ctx context.Context, store *storage.Store, s *policySet[P, B, E], policies, bindings string, log *slog.Logger) <-chan struct{} {
+	ps := store.Follow(ctx, storage.Prefix+policies+"/", storage.TypedSink(s.SetPolicy, func(p P) { s.DeletePolicy(p.GetName()) }, s.ResetPolicies), log)
+	bs := store.Follow(ctx, storage.Prefix+bindings+"/", storage.TypedSink(s.SetBinding, func(b B) { s.DeleteBinding(b.GetName()) }, s.ResetBindings), log)
+	return storage.AllSynced(ps, bs)
 }

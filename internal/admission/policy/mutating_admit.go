@@ -91,7 +91,7 @@ type mutation struct {
 // mutate runs one round: the first (every matching invocation) or, with
 // reinvoke, the second (only the IfNeeded invocations to run again).
 func (p *MutatingPlugin) mutate(ctx context.Context, r *auth.AdmissionRequest, rc *reinvocation, reinvoke bool) error {
-	s := p.snap.Load()
+	s := p.bound()
 	if len(s.policies) == 0 || r.Object == nil || (r.Operation != auth.Create && r.Operation != auth.Update) {
 		return nil
 	}
@@ -149,8 +149,8 @@ func (m *mutation) policy(ctx context.Context, cp *compiledMutating, reinvoke bo
 	case cp.paramErr != nil:
 		m.configError(cp, "", fmt.Errorf("failed to parse paramKind APIVersion: %w", cp.paramErr))
 		return nil
-	case cp.mutator.err != nil:
-		m.configError(cp, "", fmt.Errorf("failed to initialize CEL compiler: %w", cp.mutator.err))
+	case cp.eval.err != nil:
+		m.configError(cp, "", fmt.Errorf("failed to initialize CEL compiler: %w", cp.eval.err))
 		return nil
 	}
 	for _, cb := range cp.bindings {
@@ -201,9 +201,9 @@ func (m *mutation) invoke(ctx context.Context, cp *compiledMutating, cb *compile
 	if err != nil {
 		return err
 	}
-	ctx = cp.mutator.comp.CreateContext(ctx)
-	if cp.mutator.matcher != nil {
-		res := cp.mutator.matcher.Match(ctx, m.attributes(), param, m.ev.authz)
+	ctx = cp.eval.comp.CreateContext(ctx)
+	if cp.eval.matcher != nil {
+		res := cp.eval.matcher.Match(ctx, m.attributes(), param, m.ev.authz)
 		if res.Error != nil {
 			m.errs = append(m.errs, policyError{policy: cp.policy, binding: cb.binding.Name, err: res.Error, reason: metav1.StatusReasonInvalid})
 			return nil
@@ -214,7 +214,7 @@ func (m *mutation) invoke(ctx context.Context, cp *compiledMutating, cb *compile
 	}
 	before := m.cur
 	types := m.p.types.forKind(m.ev.r.gvk, !isUnstructured(m.ev.r.Object))
-	for _, pt := range cp.mutator.patchers {
+	for _, pt := range cp.eval.patchers {
 		out, err := pt.Patch(ctx, patch.Request{
 			MatchedResource:     m.ev.r.gvr,
 			VersionedAttributes: m.attributes(),

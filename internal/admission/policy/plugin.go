@@ -3,14 +3,14 @@ package policy
 import (
 	"context"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 
 	"github.com/kemudi/kemudi/internal/auth"
 	"github.com/kemudi/kemudi/internal/registry"
@@ -62,11 +62,7 @@ type Plugin struct {
 	compiler compiler
 	kinds    kinds
 
-	snap atomic.Pointer[snapshot]
-
-	mu       sync.Mutex // guards what follows; requests read snap only
-	policies map[string]*compiledPolicy
-	bindings map[string]*compiledBinding
+	policySet[*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding, validating.Validator]
 }
 
 // New returns a plugin with no policies: it allows everything until
@@ -75,13 +71,8 @@ func New(cfg Config) *Plugin {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	p := &Plugin{
-		cfg:      cfg,
-		kinds:    newKinds(cfg),
-		policies: map[string]*compiledPolicy{},
-		bindings: map[string]*compiledBinding{},
-	}
-	p.snap.Store(&snapshot{})
+	p := &Plugin{cfg: cfg, kinds: newKinds(cfg)}
+	p.init(validatingKind(&p.compiler))
 	return p
 }
 
@@ -104,7 +95,7 @@ var excluded = map[schema.GroupResource]bool{
 // Admit implements auth.Admission: the bound policies that match r are
 // evaluated; the first denial refuses the write.
 func (p *Plugin) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
-	s := p.snap.Load()
+	s := p.bound()
 	if len(s.policies) == 0 {
 		return nil
 	}

@@ -409,11 +409,11 @@ func TestCompiledOncePerGeneration(t *testing.T) {
 	p := newPlugin(t, newCluster(), nil, nil)
 	pol := demoPolicy()
 	p.SetPolicy(pol)
-	first := p.policies[pol.Name].validator
+	first := p.policies[pol.Name].eval
 	same := pol.DeepCopy()
 	same.ResourceVersion = "2" // a status update
 	p.SetPolicy(same)
-	if p.policies[pol.Name].validator != first {
+	if p.policies[pol.Name].eval != first {
 		t.Error("recompiled for the same generation")
 	}
 	changed := demoPolicy(func(x *admissionregistrationv1.ValidatingAdmissionPolicy) {

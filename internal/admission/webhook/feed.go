@@ -5,7 +5,6 @@ import (
 	"log/slog"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kemudi/kemudi/internal/storage"
 )
@@ -14,57 +13,31 @@ import (
 // watch cache, until ctx ends. synced is closed once p holds every
 // configuration that existed when Feed started.
 func Feed(ctx context.Context, store *storage.Store, p *Plugin, log *slog.Logger) (synced <-chan struct{}) {
-	mutating := store.Follow(ctx, storage.Prefix+"mutatingwebhookconfigurations/", storage.Sink{
-		Set: func(o runtime.Object) {
-			if c, ok := o.(*admissionv1.MutatingWebhookConfiguration); ok {
-				p.SetMutating(c)
-			}
-		},
-		Delete: func(o runtime.Object) {
-			if c, ok := o.(*admissionv1.MutatingWebhookConfiguration); ok {
-				p.DeleteMutating(c.Name)
-			}
-		},
-		Reset: p.resetMutating,
-	}, log)
-	validating := store.Follow(ctx, storage.Prefix+"validatingwebhookconfigurations/", storage.Sink{
-		Set: func(o runtime.Object) {
-			if c, ok := o.(*admissionv1.ValidatingWebhookConfiguration); ok {
-				p.SetValidating(c)
-			}
-		},
-		Delete: func(o runtime.Object) {
-			if c, ok := o.(*admissionv1.ValidatingWebhookConfiguration); ok {
-				p.DeleteValidating(c.Name)
-			}
-		},
-		Reset: p.resetValidating,
-	}, log)
+	mutating := store.Follow(ctx, storage.Prefix+"mutatingwebhookconfigurations/", storage.TypedSink(p.SetMutating,
+		func(c *admissionv1.MutatingWebhookConfiguration) { p.DeleteMutating(c.Name) }, p.resetMutating), log)
+	validating := store.Follow(ctx, storage.Prefix+"validatingwebhookconfigurations/", storage.TypedSink(p.SetValidating,
+		func(c *admissionv1.ValidatingWebhookConfiguration) { p.DeleteValidating(c.Name) }, p.resetValidating), log)
 	return storage.AllSynced(mutating, validating)
 }
 
-func (p *Plugin) resetMutating(objs []runtime.Object) {
+func (p *Plugin) resetMutating(cs []*admissionv1.MutatingWebhookConfiguration) {
 	p.mu.Lock()
 	clear(p.mutating)
 	p.mu.Unlock()
-	for _, o := range objs {
-		if c, ok := o.(*admissionv1.MutatingWebhookConfiguration); ok {
-			p.SetMutating(c)
-		}
+	for _, c := range cs {
+		p.SetMutating(c)
 	}
 	p.mu.Lock()
 	p.publish()
 	p.mu.Unlock()
 }
 
-func (p *Plugin) resetValidating(objs []runtime.Object) {
+func (p *Plugin) resetValidating(cs []*admissionv1.ValidatingWebhookConfiguration) {
 	p.mu.Lock()
 	clear(p.validating)
 	p.mu.Unlock()
-	for _, o := range objs {
-		if c, ok := o.(*admissionv1.ValidatingWebhookConfiguration); ok {
-			p.SetValidating(c)
-		}
+	for _, c := range cs {
+		p.SetValidating(c)
 	}
 	p.mu.Lock()
 	p.publish()
