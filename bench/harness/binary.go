@@ -8,10 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/kemudi/kemudi/internal/cri/supervisor/supervisortest"
 )
 
 // Binary returns the kemudi binary to run: path if set, else $KEMUDI_BIN,
-// else one built with `go build` into a temporary directory. cleanup
+// else one built with `go build` into a temporary directory, with the
+// current sources' kemudi-supervisor embedded as the Makefile does. cleanup
 // removes what was built (a no-op otherwise) and is never nil.
 func Binary(ctx context.Context, path string) (bin string, cleanup func(), err error) {
 	noop := func() {}
@@ -29,13 +32,18 @@ func Binary(ctx context.Context, path string) (bin string, cleanup func(), err e
 	if gomod == "" || gomod == os.DevNull {
 		return "", noop, fmt.Errorf("not inside the kemudi module; set KEMUDI_BIN")
 	}
+	if err := supervisortest.EmbedCurrent(); err != nil {
+		return "", noop, err
+	}
 	dir, err := os.MkdirTemp("", "kemudi-bench-bin-")
 	if err != nil {
 		return "", noop, err
 	}
 	cleanup = func() { os.RemoveAll(dir) }
 	bin = filepath.Join(dir, "kemudi")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/kemudi")
+	// -trimpath: the same sources give the same build cache keys in every
+	// checkout (a git worktree builds from the cache of another).
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/kemudi")
 	cmd.Dir = filepath.Dir(gomod)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		cleanup()

@@ -24,6 +24,7 @@ import (
 	"github.com/kemudi/kemudi/internal/apiclient"
 	"github.com/kemudi/kemudi/internal/cluster"
 	"github.com/kemudi/kemudi/internal/controller/manager"
+	"github.com/kemudi/kemudi/internal/cri/supervisor/supervisortest"
 )
 
 // Server is a running control plane under test.
@@ -164,8 +165,14 @@ func Binary(t testing.TB) string {
 			buildErr = err
 			return
 		}
+		// The current supervisor embedded, as the Makefile builds kemudi;
+		// -trimpath shares build cache keys between checkouts.
+		if err := supervisortest.EmbedCurrent(); err != nil {
+			buildErr = err
+			return
+		}
 		built = filepath.Join(dir, "kemudi")
-		cmd := exec.Command("go", "build", "-o", built, "./cmd/kemudi")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", built, "./cmd/kemudi")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = &KubectlError{Err: err, Stderr: string(out)}

@@ -82,7 +82,7 @@ func build() (string, error) {
 		return out, nil
 	}
 	tmp := out + fmt.Sprintf(".%d", os.Getpid())
-	cmd := exec.Command("go", "build", "-tags", BuildTags, "-ldflags", "-extldflags -static", "-o", tmp, "./cmd/kemudi-supervisor")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", BuildTags, "-ldflags", "-extldflags -static", "-o", tmp, "./cmd/kemudi-supervisor")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if b, err := cmd.CombinedOutput(); err != nil {
