@@ -36,6 +36,9 @@ type customEndpoint struct {
 	terminating bool
 	// unknown finds unknown fields for field validation.
 	unknown *unknownFields
+	// storage is the kind objects are stored as (the storage version's);
+	// empty when that version is not served.
+	storage schema.GroupVersionKind
 }
 
 // customResources follows the CRDs in the server's own storage, as
@@ -185,7 +188,8 @@ func (s *Server) buildSnapshot(crds []*apiextensionsv1.CustomResourceDefinition)
 					continue
 				}
 				ep = newEndpoint(r)
-				ep.custom = &customEndpoint{crd: crd.Name, terminating: terminating, unknown: newUnknownFields(crd, v)}
+				ep.custom = &customEndpoint{crd: crd.Name, terminating: terminating, unknown: newUnknownFields(crd, v),
+					storage: customresource.StorageKind(crd)}
 			}
 			k := endpointKey(ep.GroupVersion.Group, ep.GroupVersion.Version, ep.Resource.Resource)
 			if _, taken := eps[k]; taken {

@@ -70,6 +70,7 @@ func subresourcesOf(ep *endpoint, scheme *runtime.Scheme) []subresourceInfo {
 
 func newDiscovery(eps []*endpoint, scheme *runtime.Scheme) *discovery {
 	d := &discovery{versions: map[string][]string{}, lists: map[schema.GroupVersion]*metav1.APIResourceList{}}
+	stored := storageKinds(eps)
 	for _, ep := range eps {
 		gv := ep.GroupVersion
 		list, ok := d.lists[gv]
@@ -82,10 +83,14 @@ func newDiscovery(eps []*endpoint, scheme *runtime.Scheme) *discovery {
 			}
 			d.versions[gv.Group] = append(d.versions[gv.Group], gv.Version)
 		}
-		list.APIResources = append(list.APIResources, metav1.APIResource{
+		res := metav1.APIResource{
 			Name: ep.Resource.Resource, SingularName: ep.SingularName, Namespaced: ep.Namespaced,
 			Kind: ep.Kind, Verbs: ep.verbs(), ShortNames: ep.ShortNames, Categories: ep.Categories,
-		})
+		}
+		if gvk, ok := stored[ep]; ok {
+			res.StorageVersionHash = storageVersionHash(gvk)
+		}
+		list.APIResources = append(list.APIResources, res)
 		for _, sub := range subresourcesOf(ep, scheme) {
 			list.APIResources = append(list.APIResources, metav1.APIResource{
 				Name: ep.Resource.Resource + "/" + sub.name, Namespaced: ep.Namespaced,

@@ -84,6 +84,9 @@ func (s *Server) predicate(rq *request) (storage.Predicate, error) {
 		return nil, nil
 	}
 	return func(obj runtime.Object) bool {
+		if ep.DefaultOnRead != nil {
+			obj = ep.DefaultOnRead(obj)
+		}
 		if ep.Convert != nil {
 			converted, err := ep.Convert.FromStorage(obj)
 			if err != nil {

@@ -113,9 +113,13 @@ func (s *Server) writeList(rq *request, items []runtime.Object, listMeta metav1.
 	s.write(rq.w, rq.out, http.StatusOK, list)
 }
 
-// versioned returns obj as the endpoint serves it: a view converts from
-// its storage kind; every object carries apiVersion and kind.
+// versioned returns obj as the endpoint serves it: defaulted as it is read
+// (custom objects), a view converted from its storage kind; every object
+// carries apiVersion and kind.
 func (s *Server) versioned(ep *endpoint, obj runtime.Object) runtime.Object {
+	if ep.DefaultOnRead != nil {
+		obj = ep.DefaultOnRead(obj)
+	}
 	if ep.Convert != nil {
 		converted, err := ep.Convert.FromStorage(obj)
 		if err == nil {
@@ -133,7 +137,7 @@ func (s *Server) versioned(ep *endpoint, obj runtime.Object) runtime.Object {
 }
 
 func (s *Server) versionedAll(ep *endpoint, objs []runtime.Object) []runtime.Object {
-	if ep.Convert == nil && ep.Decorate == nil {
+	if ep.Convert == nil && ep.Decorate == nil && ep.DefaultOnRead == nil {
 		return objs
 	}
 	out := make([]runtime.Object, len(objs))

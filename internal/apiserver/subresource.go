@@ -133,6 +133,10 @@ func (s *Server) serveScale(rq *request) {
 }
 
 func (s *Server) scaleOf(ep *endpoint, obj runtime.Object) *autoscalingv1.Scale {
+	if ep.DefaultOnRead != nil {
+		// A replicas default added to the CRD since obj was stored.
+		obj = ep.DefaultOnRead(obj)
+	}
 	m, _ := meta.Accessor(obj)
 	spec, status, selector := ep.Scale.Get(obj)
 	sc := &autoscalingv1.Scale{

@@ -77,6 +77,12 @@ type Resource struct {
 	// (e.g. apiVersion and kind of a stateful set's claim templates). It
 	// gets a copy it may change.
 	Decorate func(obj runtime.Object)
+	// DefaultOnRead, when set, gives an object read from storage what
+	// defaulting would add now (a CRD's schema may have gained defaults
+	// since the object was written, and upstream defaults on every read).
+	// It returns obj itself when nothing is missing, else a defaulted
+	// copy: obj is shared with the storage cache and must not change.
+	DefaultOnRead func(obj runtime.Object) runtime.Object
 	// TracksGeneration is true when metadata.generation starts at 1 and is
 	// bumped whenever anything outside metadata and status changes.
 	TracksGeneration bool

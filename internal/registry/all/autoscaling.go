@@ -8,5 +8,7 @@ import (
 func autoscaling() []*registry.Resource {
 	return []*registry.Resource{
 		horizontalpodautoscaler.Resource(),
+		// A view of v2's storage; after v2, which discovery prefers.
+		horizontalpodautoscaler.V1Resource(),
 	}
 }

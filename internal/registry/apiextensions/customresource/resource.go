@@ -65,6 +65,7 @@ func Resource(crd *apiextensionsv1.CustomResourceDefinition, version string) (*r
 	compiled := newLazySchema(crd, v.Name)
 	r.Hooks, r.StatusHooks = schemaHooks(compiled, v)
 	r.ApplyTypes = newApplyTypes(crd, compiled)
+	r.DefaultOnRead = readDefaults(crd, v.Name, compiled)
 	if sub := v.Subresources; sub != nil {
 		r.HasStatus = sub.Status != nil
 		if sub.Scale != nil {
@@ -98,6 +99,18 @@ func StorageVersion(crd *apiextensionsv1.CustomResourceDefinition) string {
 		}
 	}
 	return ""
+}
+
+// StorageKind is the group, version and kind custom objects are stored
+// as, for discovery's storageVersionHash: upstream names the kind by
+// spec.names.kind and gives none when the storage version is not served.
+func StorageKind(crd *apiextensionsv1.CustomResourceDefinition) schema.GroupVersionKind {
+	for _, v := range crd.Spec.Versions {
+		if v.Storage && v.Served {
+			return schema.GroupVersionKind{Group: crd.Spec.Group, Version: v.Name, Kind: crd.Spec.Names.Kind}
+		}
+	}
+	return schema.GroupVersionKind{}
 }
 
 // ServedVersions are the names of the served versions, in the order
