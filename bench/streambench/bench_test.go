@@ -95,7 +95,7 @@ func printResults(w io.Writer, rs []Result) {
 		return
 	}
 	row := func(label, target string, cell func(Result) string) {
-		fmt.Fprintf(w, "%-44s", label)
+		fmt.Fprintf(w, "%-58s", label)
 		for _, r := range rs {
 			fmt.Fprintf(w, " %-22s", cell(r))
 		}
