@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -62,5 +63,37 @@ func TestUpstreamReport(t *testing.T) {
 	}
 	if strings.Contains(sum, "second line") || strings.Contains(sum, "Deployment") {
 		t.Errorf("summary has more than failures' first lines of the areas:\n%s", sum)
+	}
+}
+
+// A dry run's JSON report as ginkgo v2.32's --json-report writes it
+// (abridged): a suite node, a selected spec, a skipped one.
+const sampleDryRun = `[{"SuiteDescription": "Kubernetes e2e suite", "SpecReports": [
+ {"ContainerHierarchyTexts": null, "ContainerHierarchyLabels": null, "LeafNodeType": "ReportBeforeSuite", "LeafNodeText": "", "LeafNodeLabels": null, "State": "passed"},
+ {"ContainerHierarchyTexts": ["[sig-api-machinery] AdmissionWebhook [Privileged:ClusterAdmin]"], "ContainerHierarchyLabels": [["sig-api-machinery"]],
+  "LeafNodeType": "It", "LeafNodeText": "should be able to deny attaching pod [Conformance]", "LeafNodeLabels": ["Conformance"], "State": "passed"},
+ {"ContainerHierarchyTexts": ["[sig-node] PLR Pod InPlace Resize", "", "resizing"], "ContainerHierarchyLabels": [["sig-node", "Slow"], [], []],
+  "LeafNodeType": "It", "LeafNodeText": "requests [Slow]", "LeafNodeLabels": ["Slow"], "State": "skipped"},
+ {"ContainerHierarchyTexts": ["[sig-api-machinery] Discovery", "", "nested"], "ContainerHierarchyLabels": [["sig-api-machinery"], [], ["Feature:X"]],
+  "LeafNodeType": "It", "LeafNodeText": "works", "LeafNodeLabels": ["sig-api-machinery"], "State": "passed"}
+]}]`
+
+// TestUpstreamDryRun: the specs a dry run selected, with the text focus
+// matches and the name the JUnit report and the golden list use.
+func TestUpstreamDryRun(t *testing.T) {
+	suite, specs, err := parseUpstreamDryRun([]byte(sampleDryRun))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []upstreamPlanned{
+		{Text: "[sig-api-machinery] AdmissionWebhook [Privileged:ClusterAdmin] should be able to deny attaching pod [Conformance]",
+			Name: "[sig-api-machinery] AdmissionWebhook [Privileged:ClusterAdmin] should be able to deny attaching pod [Conformance] [sig-api-machinery, Conformance]"},
+		{Text: "[sig-api-machinery] Discovery nested works", Name: "[sig-api-machinery] Discovery nested works [sig-api-machinery, Feature:X]"},
+	}
+	if suite != "Kubernetes e2e suite" || !reflect.DeepEqual(specs, want) {
+		t.Errorf("got suite %q specs\n%+v\nwant %+v", suite, specs, want)
+	}
+	if _, _, err := parseUpstreamDryRun([]byte(`{"not": "a list"}`)); err == nil {
+		t.Error("a report that is not ginkgo's parsed")
 	}
 }
