@@ -12,7 +12,6 @@ import (
 	"path"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -36,10 +35,8 @@ type Docs struct {
 	v2Proto func() (*blob, error)
 	v3      func() (*v3Docs, error)
 
-	// crd follows the CRDs (crd.go); crdDocs are the documents with them
-	// merged in, nil while none is established.
-	crd     crdFeed
-	crdDocs atomic.Pointer[crdDocs]
+	// crd follows the CRDs (crd.go).
+	crd crdFeed
 }
 
 // New returns the documents of resources. A resource listed twice (same

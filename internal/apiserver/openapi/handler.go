@@ -54,11 +54,16 @@ func (d *Docs) ServeV2(w http.ResponseWriter, r *http.Request) {
 	if subtype != "json" {
 		get, contentType = d.v2Proto, "application/"+v2Protobuf
 	}
-	d.waitCRDs(r.Context())
-	if crds := d.crdDocs.Load(); crds != nil && crds.v2 != nil {
-		get = func() (*blob, error) { return crds.v2.json, nil }
-		if subtype != "json" {
-			get = func() (*blob, error) { return crds.v2.proto, nil }
+	crds, err := d.crdV2Doc()
+	if err != nil {
+		d.logger().Error("openapi: describing custom resources failed", "component", "apiserver", "err", err)
+		unavailable(w)
+		return
+	}
+	if crds != nil {
+		get = crds.proto
+		if subtype == "json" {
+			get = func() (*blob, error) { return crds.json, nil }
 		}
 	}
 	b, err := get()
@@ -83,19 +88,26 @@ func (d *Docs) ServeV3(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.Trim(strings.TrimPrefix(r.URL.Path, "/openapi/v3"), "/")
-	// A built-in group version's document is the same with CRDs or
-	// without; the others may be under way.
-	if _, builtin := docs.docs[name]; !builtin {
-		d.waitCRDs(r.Context())
-	}
-	if crds := d.crdDocs.Load(); crds != nil && crds.v3 != nil {
-		docs = crds.v3
-	}
 	if name == "" {
-		serve(w, r, docs.discovery, "application/json")
+		disc, err := d.crdV3Discovery(docs)
+		if err != nil {
+			d.logger().Error("openapi: describing custom resources failed", "component", "apiserver", "err", err)
+			unavailable(w)
+			return
+		}
+		serve(w, r, disc, "application/json")
 		return
 	}
+	// A built-in group version's document is the same with CRDs or
+	// without.
 	doc := docs.docs[name]
+	if doc == nil {
+		if doc, err = d.crdV3Doc(docs, name); err != nil {
+			d.logger().Error("openapi: describing custom resources failed", "component", "apiserver", "err", err)
+			unavailable(w)
+			return
+		}
+	}
 	if doc == nil {
 		http.NotFound(w, r)
 		return

@@ -19,8 +19,7 @@ func BenchmarkServeBuiltIn(b *testing.B) {
 	// With a CRD described: the built-in v3 documents are the same; v2
 	// is the merged document.
 	d.SetCRDs(crontabs())
-	d.waitCRDs(b.Context())
-	if d.crdDocs.Load() == nil {
+	if v2, err := d.crdV2Doc(); err != nil || v2 == nil {
 		b.Fatal("CRD not described")
 	}
 	b.Run("with-crd", func(b *testing.B) { benchServe(b, d) })
