@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"sync"
 
 	"k8s.io/apiextensions-apiserver/pkg/apihelpers"
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
@@ -12,6 +13,7 @@ import (
 	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 )
 
 // Version is one served version of a CRD, compiled: what it takes to
@@ -24,8 +26,10 @@ type Version struct {
 	// structural is nil when the version has no schema.
 	structural      *structuralschema.Structural
 	validator       apiservervalidation.SchemaValidator
+	create          *createValidator                    // validator's checks on create, prepared once
 	statusValidator apiservervalidation.SchemaValidator // nil without a status subresource
-	cel             *cel.Validator                      // nil without x-kubernetes-validations
+	cel             func() *cel.Validator               // upstream's, for updates: compiled on first use; nil without x-kubernetes-validations
+	celCreate       *celCreate                          // the rules on create; nil without x-kubernetes-validations
 	scale           *apiextensionsv1.CustomResourceSubresourceScale
 }
 
@@ -57,9 +61,11 @@ func Compile(crd *apiextensionsv1.CustomResourceDefinition, name string) (*Versi
 	if err := v.compileStructural(props); err != nil {
 		return nil, fmt.Errorf("crd %s version %s: %w", crd.Name, name, err)
 	}
-	if v.validator, _, err = apiservervalidation.NewSchemaValidator(props); err != nil {
+	var openapiSchema *spec.Schema
+	if v.validator, openapiSchema, err = apiservervalidation.NewSchemaValidator(props); err != nil {
 		return nil, fmt.Errorf("crd %s version %s: openapi schema: %w", crd.Name, name, err)
 	}
+	v.create = newCreateValidator(openapiSchema)
 	sub, err := apihelpers.GetSubresourcesForVersion(crd, name)
 	if err != nil {
 		return nil, fmt.Errorf("crd %s version %s: %w", crd.Name, name, err)
@@ -84,7 +90,9 @@ func (v *Version) compileStructural(props *apiextensions.JSONSchemaProps) error 
 		return err
 	}
 	v.structural = s
-	v.cel = cel.NewValidator(s, true, celconfig.PerCallLimit)
+	if v.celCreate = newCELCreate(s, celconfig.PerCallLimit); v.celCreate != nil {
+		v.cel = sync.OnceValue(func() *cel.Validator { return cel.NewValidator(s, true, celconfig.PerCallLimit) })
+	}
 	return nil
 }
 

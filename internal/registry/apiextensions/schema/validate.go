@@ -29,7 +29,7 @@ func (v *Version) Validate(ctx context.Context, obj, old map[string]interface{})
 	var errs field.ErrorList
 	var celOpts []cel.Option
 	if old == nil {
-		errs = append(errs, apiservervalidation.ValidateCustomResource(nil, obj, v.validator)...)
+		errs = append(errs, apiservervalidation.ValidateCustomResource(nil, obj, v.create)...)
 	} else {
 		var opts []apiservervalidation.ValidationOption
 		if v.structural != nil {
@@ -95,11 +95,10 @@ func (v *Version) validateCEL(ctx context.Context, obj, old map[string]interface
 	if blocking(errs) {
 		return field.ErrorList{field.Invalid(nil, nil, "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation")}
 	}
-	var oldObj interface{}
-	if old != nil {
-		oldObj = old
+	if old == nil {
+		return v.celCreate.Validate(ctx, obj, celconfig.RuntimeCELCostBudget)
 	}
-	celErrs, _ := v.cel.Validate(ctx, nil, v.structural, obj, oldObj, celconfig.RuntimeCELCostBudget, opts...)
+	celErrs, _ := v.cel().Validate(ctx, nil, v.structural, obj, old, celconfig.RuntimeCELCostBudget, opts...)
 	return celErrs
 }
 
