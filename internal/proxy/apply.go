@@ -86,16 +86,10 @@ func (a *applier) sharedSets() []*nftables.Set {
 	mk := func(name string, key nftables.SetDatatype) *nftables.Set {
 		return &nftables.Set{Table: a.table, Name: name, IsMap: true, Concatenation: true, KeyType: key, DataType: nftables.TypeVerdict}
 	}
-	// The slot is typed mark (4 bytes, host order, as numgen writes it):
-	// nft cannot list a concatenation holding a plain integer, whose
-	// length only userdata would give.
-	endpoints := &nftables.Set{Table: a.table, Name: mapEndpoints, IsMap: true, Concatenation: true,
-		KeyType:  nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetProto, nftables.TypeInetService, nftables.TypeMark),
-		DataType: nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService)}
 	hairpin := &nftables.Set{Table: a.table, Name: setHairpin, Concatenation: true,
 		KeyType: nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeIPAddr)}
 	return []*nftables.Set{mk(mapServiceIPs, withAddr), mk(mapServiceNodePorts, portOnly), mk(mapNoEndpointIPs, withAddr),
-		mk(mapNoEndpointPorts, portOnly), mk(mapFirewallIPs, withAddr), endpoints, hairpin}
+		mk(mapNoEndpointPorts, portOnly), mk(mapFirewallIPs, withAddr), hairpin}
 }
 
 // Rebuild replaces the whole table with rulesets in one transaction: the
@@ -151,12 +145,20 @@ func (a *applier) apply(changes []*Change, hairpin map[netip.Addr]int) error {
 		for _, name := range c.DelSets {
 			a.conn.DelSet(a.set(name))
 		}
+		for _, name := range c.DelMaps {
+			a.conn.DelSet(a.set(name))
+		}
 	}
 	for _, c := range changes {
 		for _, name := range sortedKeys(c.AddSets) {
 			s := &nftables.Set{Table: a.table, Name: name, KeyType: nftables.TypeIPAddr, HasTimeout: true, Dynamic: true, Timeout: c.AddSets[name]}
 			if err := a.conn.AddSet(s, nil); err != nil {
 				return fmt.Errorf("add set %s: %w", name, err)
+			}
+		}
+		for _, name := range c.AddMaps {
+			if err := a.conn.AddSet(a.endpointMap(name), nil); err != nil {
+				return fmt.Errorf("add map %s: %w", name, err)
 			}
 		}
 		for _, name := range c.AddChains {
@@ -235,41 +237,47 @@ func (a *applier) setElems(set string, addrs []netip.Addr, del bool) error {
 		elems[i] = nftables.SetElement{Key: hairpinKeyBytes(x)}
 	}
 	if del {
-		if err := a.conn.SetDeleteElements(a.mapSet(set), elems); err != nil {
+		if err := a.delElements(a.mapSet(set), elems); err != nil {
 			return fmt.Errorf("delete elements of %s: %w", set, err)
 		}
 		return nil
 	}
-	if err := a.conn.SetAddElements(a.mapSet(set), elems); err != nil {
+	if err := a.addElements(a.mapSet(set), elems); err != nil {
 		return fmt.Errorf("add elements to %s: %w", set, err)
 	}
 	return nil
 }
 
+// endpointMap is a load-balancing chain's map: slot → address . port.
+// The slot is typed mark (4 bytes, host order, as numgen writes it): nft
+// lists a plain integer key only with userdata it would have written.
+func (a *applier) endpointMap(name string) *nftables.Set {
+	return &nftables.Set{Table: a.table, Name: name, IsMap: true, KeyType: nftables.TypeMark,
+		DataType: nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService)}
+}
+
 func (a *applier) delBackends(keys []BackendKey) error {
-	if len(keys) == 0 {
-		return nil
+	by := map[string][]nftables.SetElement{}
+	for _, k := range keys {
+		by[k.Map] = append(by[k.Map], nftables.SetElement{Key: backendKeyBytes(k)})
 	}
-	elems := make([]nftables.SetElement, len(keys))
-	for i, k := range keys {
-		elems[i] = nftables.SetElement{Key: backendKeyBytes(k)}
-	}
-	if err := a.conn.SetDeleteElements(a.mapSet(mapEndpoints), elems); err != nil {
-		return fmt.Errorf("delete elements of %s: %w", mapEndpoints, err)
+	for _, m := range sortedKeys(by) {
+		if err := a.delElements(a.endpointMap(m), by[m]); err != nil {
+			return fmt.Errorf("delete elements of %s: %w", m, err)
+		}
 	}
 	return nil
 }
 
 func (a *applier) addBackends(backends map[BackendKey]netip.AddrPort) error {
-	if len(backends) == 0 {
-		return nil
-	}
-	elems := make([]nftables.SetElement, 0, len(backends))
+	by := map[string][]nftables.SetElement{}
 	for k, v := range backends {
-		elems = append(elems, nftables.SetElement{Key: backendKeyBytes(k), Val: backendData(v)})
+		by[k.Map] = append(by[k.Map], nftables.SetElement{Key: backendKeyBytes(k), Val: backendData(v)})
 	}
-	if err := a.conn.SetAddElements(a.mapSet(mapEndpoints), elems); err != nil {
-		return fmt.Errorf("add elements to %s: %w", mapEndpoints, err)
+	for _, m := range sortedKeys(by) {
+		if err := a.addElements(a.endpointMap(m), by[m]); err != nil {
+			return fmt.Errorf("add elements to %s: %w", m, err)
+		}
 	}
 	return nil
 }
@@ -280,7 +288,7 @@ func (a *applier) delElems(keys []ElemKey) error {
 		by[k.Map] = append(by[k.Map], nftables.SetElement{Key: elemKeyBytes(k)})
 	}
 	for _, m := range sortedKeys(by) {
-		if err := a.conn.SetDeleteElements(a.mapSet(m), by[m]); err != nil {
+		if err := a.delElements(a.mapSet(m), by[m]); err != nil {
 			return fmt.Errorf("delete elements of %s: %w", m, err)
 		}
 	}
@@ -293,7 +301,7 @@ func (a *applier) addElems(elems map[ElemKey]Verdict) error {
 		by[k.Map] = append(by[k.Map], nftables.SetElement{Key: elemKeyBytes(k), VerdictData: verdictExpr(v)})
 	}
 	for _, m := range sortedKeys(by) {
-		if err := a.conn.SetAddElements(a.mapSet(m), by[m]); err != nil {
+		if err := a.addElements(a.mapSet(m), by[m]); err != nil {
 			return fmt.Errorf("add elements to %s: %w", m, err)
 		}
 	}
@@ -322,4 +330,33 @@ func (a *applier) Present(objects int) (bool, error) {
 	// google/nftables v0.3.0 decodes NFTA_TABLE_USE in host order; the
 	// kernel sends it big-endian.
 	return int(t.Use) == objects || int(bits.ReverseBytes32(t.Use)) == objects, nil
+}
+
+// elemsPerMessage bounds one message's elements: their list is a netlink
+// attribute, whose length is 16 bits. google/nftables v0.3.0 puts any
+// number in one message, and past 64 KiB the length wraps and the kernel
+// reads the rest of the message as garbage (at 10,000 services the
+// rebuild failed with ENOENT on the hairpin set's elements).
+const elemsPerMessage = 256
+
+func (a *applier) addElements(s *nftables.Set, elems []nftables.SetElement) error {
+	for len(elems) > 0 {
+		n := min(len(elems), elemsPerMessage)
+		if err := a.conn.SetAddElements(s, elems[:n]); err != nil {
+			return err
+		}
+		elems = elems[n:]
+	}
+	return nil
+}
+
+func (a *applier) delElements(s *nftables.Set, elems []nftables.SetElement) error {
+	for len(elems) > 0 {
+		n := min(len(elems), elemsPerMessage)
+		if err := a.conn.SetDeleteElements(s, elems[:n]); err != nil {
+			return err
+		}
+		elems = elems[n:]
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 	"time"
 
@@ -140,7 +141,52 @@ func (b *batcher) transact(req []netlink.Message) error {
 	// kernel that answers in a way await does not expect.
 	_ = b.sock.SetReadDeadline(time.Now().Add(answerTimeout))
 	defer func() { _ = b.sock.SetReadDeadline(time.Time{}) }()
-	return b.await(rc, req[0].Header.Sequence, req[last].Header.Sequence)
+	err = b.await(rc, req[0].Header.Sequence, req[last].Header.Sequence)
+	var failed *failedMessage
+	if errors.As(err, &failed) {
+		for _, m := range req {
+			if m.Header.Sequence == failed.seq {
+				failed.object = objectName(m)
+			}
+		}
+	}
+	return err
+}
+
+// failedMessage is the kernel's error for one message of a batch.
+type failedMessage struct {
+	typ    uint16
+	seq    uint32
+	object string
+	err    error
+}
+
+func (f *failedMessage) Error() string {
+	return fmt.Sprintf("nftables message %s %q (seq %d): %v", msgName(f.typ), f.object, f.seq, f.err)
+}
+
+func (f *failedMessage) Unwrap() error { return f.err }
+
+// objectName is the chain or set a message names, for errors.
+func objectName(m netlink.Message) string {
+	if len(m.Data) < 4 {
+		return ""
+	}
+	ad, err := netlink.NewAttributeDecoder(m.Data[4:])
+	if err != nil {
+		return ""
+	}
+	var names []string
+	for ad.Next() {
+		// NFTA_RULE_CHAIN and NFTA_SET_ELEM_LIST_SET are 2, NFTA_CHAIN_NAME
+		// and NFTA_SET_NAME... are 2 or 3: the strings among them.
+		if t := ad.Type(); t == 2 || t == 3 {
+			if b := ad.Bytes(); len(b) > 1 && b[len(b)-1] == 0 {
+				names = append(names, string(b[:len(b)-1]))
+			}
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 const answerTimeout = 10 * time.Second
@@ -175,7 +221,7 @@ func (b *batcher) await(rc syscall.RawConn, beginSeq, lastSeq uint32) error {
 			seq := binary.NativeEndian.Uint32(orig[8:12])
 			if errno != 0 && first == nil {
 				typ := binary.NativeEndian.Uint16(orig[4:6])
-				first = fmt.Errorf("nftables message %s (seq %d): %w", msgName(typ), seq, syscall.Errno(-errno))
+				first = &failedMessage{typ: typ, seq: seq, err: syscall.Errno(-errno)}
 			}
 			if seq == lastSeq || (errno != 0 && seq == beginSeq) {
 				return first

@@ -19,7 +19,6 @@ const (
 	mapNoEndpointIPs    = "no-endpoint-services"
 	mapNoEndpointPorts  = "no-endpoint-nodeports"
 	mapFirewallIPs      = "firewall-ips"
-	mapEndpoints        = "service-endpoints"
 	setHairpin          = "hairpin"
 	chainFirewallCheck  = "firewall-check"
 	chainServices       = "services"
@@ -101,12 +100,12 @@ func computePort(rs *Ruleset, svc *Service, p ServicePort, cfg Config) {
 	clusterChain, localChain := "cluster-"+base, "local-"+base
 
 	// chainFor adds the load-balancing chain over eps (once) and names it.
-	chainFor := func(name string, eps []Endpoint, slots uint32, maskOffCluster bool) string {
+	chainFor := func(name string, eps []Endpoint, maskOffCluster bool) string {
 		if len(eps) == 0 {
 			return ""
 		}
 		if _, done := rs.Chains[name]; !done {
-			rs.Chains[name] = lbRules(rs, svc, p, base, eps, slots)
+			rs.Chains[name] = lbRules(rs, svc, p, name, base, eps)
 		}
 		if maskOffCluster && len(cfg.ClusterCIDRs) > 0 {
 			// Cluster-IP traffic from outside the pod network is
@@ -123,12 +122,12 @@ func computePort(rs *Ruleset, svc *Service, p ServicePort, cfg Config) {
 	}
 
 	// Internal traffic: the cluster IP.
-	internalEps, internalChain, internalSlots := clusterEps, clusterChain, uint32(slotsCluster)
+	internalEps, internalChain := clusterEps, clusterChain
 	if svc.InternalLocal {
-		internalEps, internalChain, internalSlots = localEps, localChain+"-internal", slotsLocalInternal
+		internalEps, internalChain = localEps, localChain+"-internal"
 	}
 	key := ElemKey{Map: mapServiceIPs, Addr: svc.ClusterIP, Proto: p.Protocol, Port: p.Port}
-	if c := chainFor(internalChain, internalEps, internalSlots, true); c != "" {
+	if c := chainFor(internalChain, internalEps, true); c != "" {
 		rs.Elems[key] = gotoChain(c)
 	} else {
 		key.Map = mapNoEndpointIPs
@@ -153,9 +152,9 @@ func computePort(rs *Ruleset, svc *Service, p ServicePort, cfg Config) {
 	var ext []Rule
 	switch {
 	case !svc.ExternalLocal && len(clusterEps) > 0:
-		ext = []Rule{{markMasq(cfg)}, {verdict{gotoChain(chainFor(clusterChain, clusterEps, slotsCluster, false))}}}
+		ext = []Rule{{markMasq(cfg)}, {verdict{gotoChain(chainFor(clusterChain, clusterEps, false))}}}
 	case svc.ExternalLocal && (len(clusterEps) > 0 || len(localEps) > 0):
-		if c := chainFor(clusterChain, clusterEps, slotsCluster, false); c != "" {
+		if c := chainFor(clusterChain, clusterEps, false); c != "" {
 			// Pods and the node itself reach every endpoint (upstream's
 			// short circuit); the node's own traffic is masqueraded.
 			for _, cidr := range cfg.ClusterCIDRs {
@@ -165,7 +164,7 @@ func computePort(rs *Ruleset, svc *Service, p ServicePort, cfg Config) {
 			}
 			ext = append(ext, Rule{matchFibLocal{Src: true}, markMasq(cfg)}, Rule{matchFibLocal{Src: true}, verdict{gotoChain(c)}})
 		}
-		if c := chainFor(localChain, localEps, slotsLocal, false); c != "" {
+		if c := chainFor(localChain, localEps, false); c != "" {
 			ext = append(ext, Rule{verdict{gotoChain(c)}})
 		} else {
 			ext = append(ext, Rule{verdict{Verdict{Kind: "drop"}}})
@@ -224,27 +223,30 @@ func firewall(rs *Ruleset, svc *Service, p ServicePort, base string, cfg Config)
 }
 
 // lbRules spreads new connections over eps at random. Without session
-// affinity one rule does it: numgen picks a slot of the service port's
-// elements in the endpoints map, whose data is the address and port to
-// DNAT to, so there is no chain per endpoint (the kernel walks every chain
-// reachable from the hooks on each commit, and at 10,000 services the
-// endpoint chains were nine in ten). Upstream's nftables mode has a chain
-// per endpoint; the packets see the same translation.
+// affinity one rule does it: numgen picks a slot of the chain's own map
+// (named as the chain), whose data is the address and port to DNAT to, so
+// there is no chain per endpoint (the kernel walks every chain reachable
+// from the hooks on each commit, and at 10,000 services the endpoint
+// chains were nine in ten). Upstream's nftables mode has a chain per
+// endpoint; the packets see the same translation.
+//
+// A map per chain rather than one shared map: the kernel checks every
+// element of a data map against every rule bound to it, when a rule binds
+// and when an element comes, so one map used by 10,000 chains made a full
+// rebuild 40 s of kernel time.
 //
 // With affinity, as upstream: clients with an entry in an endpoint's set
 // go back to that endpoint, the rest are spread over the endpoints'
 // chains, which refresh the entry and DNAT.
-func lbRules(rs *Ruleset, svc *Service, p ServicePort, base string, eps []Endpoint, slots uint32) []Rule {
+func lbRules(rs *Ruleset, svc *Service, p ServicePort, chain, base string, eps []Endpoint) []Rule {
 	for _, ep := range eps {
 		rs.Hairpin[ep.Addr] = true
 	}
 	if svc.AffinityTimeout <= 0 {
 		for i, ep := range eps {
-			key := BackendKey{Addr: svc.ClusterIP, Proto: p.Protocol, Port: p.Port, Slot: slots + uint32(i)}
-			rs.Backends[key] = netip.AddrPortFrom(ep.Addr, ep.Port)
+			rs.Backends[BackendKey{Map: chain, Slot: uint32(i)}] = netip.AddrPortFrom(ep.Addr, ep.Port)
 		}
-		pick := dnatSlot{Addr: svc.ClusterIP, Proto: p.Protocol, Port: p.Port, Modulus: uint32(len(eps)), Offset: slots}
-		return []Rule{{matchProto{Proto: p.Protocol}, pick}}
+		return []Rule{{matchProto{Proto: p.Protocol}, dnatSlot{Map: chain, Modulus: uint32(len(eps))}}}
 	}
 	var rules []Rule
 	var targets []string
@@ -264,14 +266,6 @@ func lbRules(rs *Ruleset, svc *Service, p ServicePort, base string, eps []Endpoi
 	}
 	return append(rules, Rule{numgenVmap{Chains: targets}})
 }
-
-// Slot offsets in the endpoints map of a service port's chains: each
-// chooses among its own endpoints.
-const (
-	slotsCluster       = 0
-	slotsLocal         = 1 << 24
-	slotsLocalInternal = 2 << 24
-)
 
 // markMasq marks a packet for masquerading in postrouting. It is inline
 // rather than a jump to a shared chain: the kernel validates every chain

@@ -144,8 +144,8 @@ func TestDiffOneEndpoint(t *testing.T) {
 	}
 	svc.Endpoints = nil
 	c = Diff(before, Compute(svc, testConfig()))
-	if len(c.DelChains) != 1 || len(c.DelElems) != 1 || len(c.AddElems) != 1 || len(c.DelBackends) != 1 || len(c.DelHairpin) != 1 {
-		t.Errorf("last endpoint gone: want its chain and slot deleted and the address moved to the no-endpoint map, got %+v", c)
+	if len(c.DelChains) != 1 || len(c.DelElems) != 1 || len(c.AddElems) != 1 || len(c.DelMaps) != 1 || len(c.DelBackends) != 0 || len(c.DelHairpin) != 1 {
+		t.Errorf("last endpoint gone: want its chain and map deleted and the address moved to the no-endpoint map, got %+v", c)
 	}
 }
 

@@ -15,7 +15,9 @@ type Change struct {
 	Rules       map[string][]Rule
 	DelElems    []ElemKey
 	AddElems    map[ElemKey]Verdict
-	DelBackends []BackendKey
+	AddMaps     []string // endpoints maps
+	DelMaps     []string
+	DelBackends []BackendKey // of maps that stay
 	AddBackends map[BackendKey]netip.AddrPort
 	// Hairpin addresses this owner starts or stops using; the applier
 	// counts owners per address.
@@ -28,7 +30,7 @@ type Change struct {
 // Empty reports whether nothing changes.
 func (c *Change) Empty() bool {
 	return len(c.AddSets)+len(c.AddChains)+len(c.FlushChains)+len(c.DelElems)+len(c.AddElems)+
-		len(c.DelBackends)+len(c.AddBackends)+len(c.AddHairpin)+len(c.DelHairpin)+len(c.DelChains)+len(c.DelSets) == 0
+		len(c.AddMaps)+len(c.DelMaps)+len(c.DelBackends)+len(c.AddBackends)+len(c.AddHairpin)+len(c.DelHairpin)+len(c.DelChains)+len(c.DelSets) == 0
 }
 
 // Diff is the change from old (nil: nothing applied) to new. It is pure.
@@ -81,6 +83,19 @@ func Diff(old, new *Ruleset) *Change {
 			c.DelElems = append(c.DelElems, k)
 		}
 	}
+	oldMaps, newMaps := old.endpointMaps(), new.endpointMaps()
+	for name := range newMaps {
+		if !oldMaps[name] {
+			c.AddMaps = append(c.AddMaps, name)
+		}
+	}
+	for name := range oldMaps {
+		if !newMaps[name] {
+			c.DelMaps = append(c.DelMaps, name)
+		}
+	}
+	slices.Sort(c.AddMaps)
+	slices.Sort(c.DelMaps)
 	for k, v := range new.Backends {
 		if ov, ok := old.Backends[k]; !ok || ov != v {
 			c.AddBackends[k] = v
@@ -90,7 +105,7 @@ func Diff(old, new *Ruleset) *Change {
 		}
 	}
 	for k := range old.Backends {
-		if _, ok := new.Backends[k]; !ok {
+		if _, ok := new.Backends[k]; !ok && newMaps[k.Map] {
 			c.DelBackends = append(c.DelBackends, k)
 		}
 	}

@@ -50,28 +50,22 @@ func (k ElemKey) String() string {
 	return fmt.Sprintf("%s[%s . %d]", k.Map, protoName(k.Proto), k.Port)
 }
 
-// BackendKey is a key of the endpoints map: a service port (its cluster
-// IP, protocol and port) and a slot, which numgen picks at random. Slots
-// start at an offset per chain (see slotBase), so the cluster-wide and the
-// node-local choice of one port do not collide.
+// BackendKey is an element of a load-balancing chain's endpoints map
+// (named as the chain): the slot numgen picks at random.
 type BackendKey struct {
-	Addr  netip.Addr
-	Proto uint8
-	Port  uint16
-	Slot  uint32
+	Map  string
+	Slot uint32
 }
 
-func (k BackendKey) String() string {
-	return fmt.Sprintf("%s[%s . %s . %d . %d]", mapEndpoints, k.Addr, protoName(k.Proto), k.Port, k.Slot)
-}
+func (k BackendKey) String() string { return fmt.Sprintf("%s[%d]", k.Map, k.Slot) }
 
 // Ruleset is the part of the table one owner (a service, or the base) needs:
 // its chains, its elements in the shared maps and its affinity sets.
 type Ruleset struct {
 	Chains map[string][]Rule
 	Elems  map[ElemKey]Verdict
-	// Backends are the endpoints map's elements: the address and port a
-	// slot DNATs to.
+	// Backends are the endpoints maps' elements: the address and port a
+	// slot DNATs to. A map exists while it has elements.
 	Backends map[BackendKey]netip.AddrPort
 	// Hairpin are the endpoints' addresses: a connection DNATed back to
 	// its own source is masqueraded. Several services may share an
@@ -84,7 +78,16 @@ type Ruleset struct {
 
 // objects counts the chains and named sets the ruleset makes in the
 // kernel (the table's use count; anonymous maps are not counted there).
-func (rs *Ruleset) objects() int { return len(rs.Chains) + len(rs.Sets) }
+func (rs *Ruleset) objects() int { return len(rs.Chains) + len(rs.Sets) + len(rs.endpointMaps()) }
+
+// endpointMaps are the maps the ruleset's backends live in.
+func (rs *Ruleset) endpointMaps() map[string]bool {
+	m := map[string]bool{}
+	for k := range rs.Backends {
+		m[k.Map] = true
+	}
+	return m
+}
 
 func newRuleset() *Ruleset {
 	return &Ruleset{Chains: map[string][]Rule{}, Elems: map[ElemKey]Verdict{}, Backends: map[BackendKey]netip.AddrPort{},

@@ -23,7 +23,6 @@ const (
 	regConcat0 = 8 // NFT_REG32_00: 4-byte registers for concatenations
 	regConcat1 = 9
 	regConcat2 = 10
-	regConcat3 = 11
 )
 
 func verdictExpr(v Verdict) *expr.Verdict {
@@ -187,12 +186,9 @@ func elemKeyBytes(k ElemKey) []byte {
 }
 
 func (d dnatSlot) exprs(*exprBuilder) []expr.Any {
-	a := d.Addr.As4()
-	key := append(a[:], d.Proto, 0, 0, 0, byte(d.Port>>8), byte(d.Port), 0, 0)
 	return []expr.Any{
-		&expr.Immediate{Register: regConcat0, Data: key},
-		&expr.Numgen{Register: regConcat3, Modulus: d.Modulus, Type: unix.NFT_NG_RANDOM, Offset: d.Offset},
-		&expr.Lookup{SourceRegister: regConcat0, DestRegister: regConcat0, IsDestRegSet: true, SetName: mapEndpoints},
+		&expr.Numgen{Register: regConcat0, Modulus: d.Modulus, Type: unix.NFT_NG_RANDOM},
+		&expr.Lookup{SourceRegister: regConcat0, DestRegister: regConcat0, IsDestRegSet: true, SetName: d.Map},
 		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: regConcat0, RegProtoMin: regConcat1, Specified: true},
 	}
 }
@@ -215,11 +211,7 @@ func (m matchHairpin) exprs(*exprBuilder) []expr.Any {
 }
 
 // backendKeyBytes and backendData lay out an endpoints map element.
-func backendKeyBytes(k BackendKey) []byte {
-	a := k.Addr.As4()
-	out := append(a[:], k.Proto, 0, 0, 0, byte(k.Port>>8), byte(k.Port), 0, 0)
-	return append(out, binaryutil.NativeEndian.PutUint32(k.Slot)...)
-}
+func backendKeyBytes(k BackendKey) []byte { return binaryutil.NativeEndian.PutUint32(k.Slot) }
 
 func backendData(ap netip.AddrPort) []byte {
 	a := ap.Addr().As4()

@@ -18,7 +18,15 @@ func (rs *Ruleset) Render() string {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "element %s : %s\n", k, rs.Elems[k])
 	}
-	bkeys := slices.SortedFunc(maps.Keys(rs.Backends), func(a, b BackendKey) int { return cmpString(a.String(), b.String()) })
+	for _, name := range sortedKeys(rs.endpointMaps()) {
+		fmt.Fprintf(&b, "map %s { type mark : ipv4_addr . inet_service }\n", name)
+	}
+	bkeys := slices.SortedFunc(maps.Keys(rs.Backends), func(a, b BackendKey) int {
+		if c := cmpString(a.Map, b.Map); c != 0 {
+			return c
+		}
+		return int(a.Slot) - int(b.Slot)
+	})
 	for _, k := range bkeys {
 		fmt.Fprintf(&b, "element %s : %s . %d\n", k, rs.Backends[k].Addr(), rs.Backends[k].Port())
 	}

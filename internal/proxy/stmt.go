@@ -142,23 +142,15 @@ type verdict struct{ V Verdict }
 
 func (v verdict) String() string { return v.V.String() }
 
-// dnatSlot is "dnat ip to ADDR . PROTO . PORT . numgen random mod N
-// [offset K] map @service-endpoints": a random slot of the service port's
-// elements in the endpoints map gives the address and port.
+// dnatSlot is "dnat ip to numgen random mod N map @MAP": a random slot of
+// the map gives the address and port.
 type dnatSlot struct {
-	Addr    netip.Addr
-	Proto   uint8
-	Port    uint16
+	Map     string
 	Modulus uint32
-	Offset  uint32
 }
 
 func (d dnatSlot) String() string {
-	off := ""
-	if d.Offset != 0 {
-		off = fmt.Sprintf(" offset %d", d.Offset)
-	}
-	return fmt.Sprintf("dnat ip to %s . %s . %d . numgen random mod %d%s map @%s", d.Addr, protoName(d.Proto), d.Port, d.Modulus, off, mapEndpoints)
+	return fmt.Sprintf("dnat ip to numgen random mod %d map @%s", d.Modulus, d.Map)
 }
 
 // matchCtDNAT is "ct status dnat".
