@@ -35,11 +35,14 @@ func (s *Server) serveConnect(rq *request) {
 			s.writeError(rq.w, rq.out, methodNotSupported(gr, rq.r.Method))
 			return
 		}
-		if !s.authorizeUpgrade(rq) {
+		if !s.authorizeUpgrade(rq) || !s.admitConnect(rq) {
 			return
 		}
 		s.servePodStream(rq)
 	case rq.info.Subresource == "proxy" && (gr == schemaGR("", "pods") || gr == schemaGR("", "services") || gr == schemaGR("", "nodes")):
+		if !s.admitConnect(rq) {
+			return
+		}
 		s.serveProxy(rq)
 	default:
 		s.writeError(rq.w, rq.out, notFoundPath(rq.r.URL.Path))
@@ -330,7 +333,7 @@ func (s *Server) servePodStream(rq *request) {
 		return
 	}
 	target.Path, target.RawQuery = kubeletPath, kq.Encode()
-	s.proxyTo(rq, target, s.kubelet.transport, "error dialing backend")
+	s.servePodUpgrade(rq, pod, target)
 }
 
 // proxyTo proxies the request (an upgrade included) to target, whose

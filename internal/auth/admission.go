@@ -12,6 +12,9 @@ const (
 	Create = "CREATE"
 	Update = "UPDATE"
 	Delete = "DELETE"
+	// Connect is a request that opens a stream or proxies (pods/exec,
+	// attach, portforward, the proxies); its object is the options.
+	Connect = "CONNECT"
 )
 
 // AdmissionRequest is one write an admission plugin checks: who writes,

@@ -29,7 +29,9 @@ type Restriction struct{}
 // Admit implements auth.Admission.
 func (Restriction) Admit(_ context.Context, r *auth.AdmissionRequest) error {
 	node, ok := NodeName(r.User)
-	if !ok || r.APIGroup != "" && r.APIGroup != coordinationv1.GroupName {
+	// Upstream's plugin handles creates, updates and deletes only: a
+	// node's CONNECT (nodes/proxy of another node) is the authorizer's.
+	if !ok || r.Operation == auth.Connect || r.APIGroup != "" && r.APIGroup != coordinationv1.GroupName {
 		return nil
 	}
 	gr := schema.GroupResource{Group: r.APIGroup, Resource: r.Resource}
