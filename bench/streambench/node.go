@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kemudi/kemudi/bench/harness"
 	"github.com/kemudi/kemudi/internal/kubelet/kubelettest"
@@ -43,50 +41,12 @@ func startNode(b *testing.B, runtime string) *node {
 		rt = kubelettest.StartKemudi(b, bin)
 	}
 	n := &node{name: runtime, bin: bin, rt: rt}
-	ip := rt.NodeIP.String()
-	// The server's data lives under the runtime's directory, which
-	// kubelettest unmounts and removes when the benchmark ends.
-	dir := filepath.Join(rt.Dir, "server")
-	n.kubeconfig = filepath.Join(dir, "admin.kubeconfig")
-	if out, err := exec.Command("nsenter", "--net="+rt.NetNS, "ip", "route", "add", "default", "via", "10.99.0.254").CombinedOutput(); err != nil {
-		b.Fatalf("default route in the namespace: %v: %s", err, out)
-	}
-	p, err := harness.StartProcess("server", "nsenter", "API server ready", nil,
-		"--net="+rt.NetNS, bin, "server", "--data-dir", dir,
-		"--https-listen-port", "6443", "--advertise-address", ip,
-		"--node-name", "node-1", "--node-ip", ip,
-		"--runtime-endpoint", rt.Endpoint,
-		"--pod-log-dir", filepath.Join(rt.Dir, "pods"), "--cgroup-root", rt.CgroupRoot,
-		// The 100 MiB log is read whole, not rotated away; this shared
-		// machine's disk must not evict or collect the benchmark's pods.
-		"--container-log-max-size", "1Gi", "--image-gc-high-threshold", "100",
-		"--eviction-hard", "memory.available<100Mi")
-	if err != nil {
-		b.Fatal(err)
-	}
-	n.server = p
-	// Registered after the runtime's clean-ups, so it runs before them.
-	b.Cleanup(func() {
-		if !p.Exited() {
-			_ = p.Stop(30 * time.Second)
-		}
-		if b.Failed() {
-			b.Logf("server (tail):\n%s", p.Tail())
-		}
-	})
-	if err := p.WaitReady(3 * time.Minute); err != nil {
-		b.Fatalf("server: %v\n%s", err, p.Tail())
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", n.kubeconfig)
-	if err != nil {
-		b.Fatal(err)
-	}
-	// client-go's WebSocket executor dials for itself: a relay on this
-	// process's loopback into the namespace.
-	harness.RelayConfig(b, cfg, rt.Dial)
-	cfg.QPS, cfg.Burst = -1, 0
-	n.config = cfg
-	if n.client, err = kubernetes.NewForConfig(cfg); err != nil {
+	// The 100 MiB log is read whole, not rotated away; this shared
+	// machine's disk must not evict or collect the benchmark's pods.
+	srv := harness.StartRuntimeServer(b, bin, rt, "--container-log-max-size", "1Gi", "--image-gc-high-threshold", "100", "--eviction-hard", "memory.available<100Mi")
+	n.server, n.kubeconfig, n.config = srv.Process, srv.Kubeconfig, srv.Config
+	var err error
+	if n.client, err = kubernetes.NewForConfig(srv.Config); err != nil {
 		b.Fatal(err)
 	}
 	return n

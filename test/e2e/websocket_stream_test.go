@@ -20,7 +20,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
@@ -72,43 +71,8 @@ func startRuntimeServer(t *testing.T, runtime string) *wsNode {
 		rt = kubelettest.StartKemudi(t, bin)
 	}
 	n := &wsNode{bin: bin, rt: rt}
-	dir := filepath.Join(rt.Dir, "server")
-	n.kubeconfig = filepath.Join(dir, "admin.kubeconfig")
-	// The server's service CIDR and cluster routes need a default route.
-	if out, err := exec.Command("nsenter", "--net="+rt.NetNS, "ip", "route", "add", "default", "via", "10.99.0.254").CombinedOutput(); err != nil {
-		t.Fatalf("default route in the namespace: %v: %s", err, out)
-	}
-	ip := rt.NodeIP.String()
-	p, err := harness.StartProcess("server", "nsenter", "API server ready", nil,
-		"--net="+rt.NetNS, bin, "server", "--data-dir", dir,
-		"--https-listen-port", "6443", "--advertise-address", ip,
-		"--node-name", "node-1", "--node-ip", ip,
-		"--runtime-endpoint", rt.Endpoint,
-		"--pod-log-dir", filepath.Join(rt.Dir, "pods"), "--cgroup-root", rt.CgroupRoot,
-		"--image-gc-high-threshold", "100", "--eviction-hard", "memory.available<100Mi")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.proc = p
-	// Registered after the runtime's clean-ups, so it runs before them.
-	t.Cleanup(func() {
-		if !p.Exited() {
-			_ = p.Stop(30 * time.Second)
-		}
-		if t.Failed() {
-			t.Logf("server (tail):\n%s", p.Tail())
-		}
-	})
-	if err := p.WaitReady(3 * time.Minute); err != nil {
-		t.Fatalf("server: %v\n%s", err, p.Tail())
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", n.kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	harness.RelayConfig(t, cfg, rt.Dial)
-	cfg.QPS, cfg.Burst = -1, 0
-	n.cfg = cfg
+	srv := harness.StartRuntimeServer(t, bin, rt, "--image-gc-high-threshold", "100", "--eviction-hard", "memory.available<100Mi")
+	n.proc, n.kubeconfig, n.cfg = srv.Process, srv.Kubeconfig, srv.Config
 	return n
 }
 

@@ -1,0 +1,69 @@
+package harness
+
+import (
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kemudi/kemudi/internal/kubelet/kubelettest"
+)
+
+// RuntimeServer is `kemudi server` whose kubelet uses rt, run inside rt's
+// network namespace, with its data under rt's directory (which
+// kubelettest unmounts and removes when the test ends).
+type RuntimeServer struct {
+	Process    *Process
+	Kubeconfig string
+	// Config reaches the server from this process, through a loopback
+	// relay into the namespace (client-go's WebSocket executor dials for
+	// itself); it is not rate-limited.
+	Config *rest.Config
+}
+
+// StartRuntimeServer starts the server on rt with extra flags added and
+// waits until it serves. It stops when tb ends: registered after rt's
+// clean-ups, it runs before them.
+func StartRuntimeServer(tb testing.TB, bin string, rt *kubelettest.Runtime, extra ...string) *RuntimeServer {
+	tb.Helper()
+	dir := filepath.Join(rt.Dir, "server")
+	s := &RuntimeServer{Kubeconfig: filepath.Join(dir, "admin.kubeconfig")}
+	// The server's service CIDR and cluster routes need a default route.
+	if out, err := exec.Command("nsenter", "--net="+rt.NetNS, "ip", "route", "add", "default", "via", "10.99.0.254").CombinedOutput(); err != nil {
+		tb.Fatalf("default route in the namespace: %v: %s", err, out)
+	}
+	ip := rt.NodeIP.String()
+	args := append([]string{"--net=" + rt.NetNS, bin, "server", "--data-dir", dir,
+		"--https-listen-port", "6443", "--advertise-address", ip,
+		"--node-name", "node-1", "--node-ip", ip,
+		"--runtime-endpoint", rt.Endpoint,
+		"--pod-log-dir", filepath.Join(rt.Dir, "pods"), "--cgroup-root", rt.CgroupRoot,
+	}, extra...)
+	p, err := StartProcess("server", "nsenter", "API server ready", nil, args...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.Process = p
+	tb.Cleanup(func() {
+		if !p.Exited() {
+			_ = p.Stop(30 * time.Second)
+		}
+		if tb.Failed() {
+			tb.Logf("server (tail):\n%s", p.Tail())
+		}
+	})
+	if err := p.WaitReady(3 * time.Minute); err != nil {
+		tb.Fatalf("server: %v\n%s", err, p.Tail())
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	RelayConfig(tb, cfg, rt.Dial)
+	cfg.QPS, cfg.Burst = -1, 0
+	s.Config = cfg
+	return s
+}
