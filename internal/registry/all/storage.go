@@ -2,11 +2,13 @@ package all
 
 import (
 	"github.com/kemudi/kemudi/internal/registry"
+	"github.com/kemudi/kemudi/internal/registry/storage/csinode"
 	"github.com/kemudi/kemudi/internal/registry/storage/storageclass"
 )
 
 func storage() []*registry.Resource {
 	return []*registry.Resource{
+		csinode.Resource(),
 		storageclass.Resource(),
 	}
 }
