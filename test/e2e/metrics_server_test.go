@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -77,7 +76,7 @@ func testMetricsServer(t *testing.T, n *serverNode, img v1.Image, src string) {
 	// The user's overlay of upstream's release overlay (kustomize takes
 	// only relative roots: upstream's manifests/ are copied beside it).
 	kust := t.TempDir()
-	if err := copyTree(filepath.Join(src, "manifests"), filepath.Join(kust, "manifests")); err != nil {
+	if err := os.CopyFS(filepath.Join(kust, "manifests"), os.DirFS(filepath.Join(src, "manifests"))); err != nil {
 		t.Fatal(err)
 	}
 	overlay := "resources:\n- manifests/overlays/release\n" +
@@ -164,31 +163,6 @@ spec:
 func nonZeroQuantity(s string) bool {
 	q, err := resource.ParseQuantity(s)
 	return err == nil && q.Sign() > 0
-}
-
-// copyTree copies the regular files and directories under src to dst.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
 }
 
 // metricsServerState is what to look at when metrics-server is not

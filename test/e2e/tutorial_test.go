@@ -129,7 +129,9 @@ func newTutorial(t *testing.T) *tutorial {
 		"PATH=" + os.Getenv("PATH"),
 		"KUBECONFIG=" + n.kubeconfig,
 	}
-	copyDir(t, "testdata/tutorial/alifah-Flask", filepath.Join(tu.work, "alifah-Flask"))
+	if err := os.CopyFS(filepath.Join(tu.work, "alifah-Flask"), os.DirFS("testdata/tutorial/alifah-Flask")); err != nil {
+		t.Fatal(err)
+	}
 	// As the user would, before starting: the node is Ready.
 	eventuallyKubectl(t, n, 2*time.Minute, "node-1 Ready", func() (bool, string) {
 		out, err := tu.kubectl("get", "nodes")
@@ -422,26 +424,4 @@ func tableHas(out string, want map[string]string) bool {
 		}
 	}
 	return false
-}
-
-// copyDir copies the regular files of src (one level) to dst, as the
-// user made them.
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }

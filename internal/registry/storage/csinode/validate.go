@@ -2,20 +2,18 @@ package csinode
 
 import (
 	"fmt"
-	"regexp"
 
 	storagev1 "k8s.io/api/storage/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kemudi/kemudi/internal/registry/core/persistentvolume"
 )
 
 // maxNodeIDLength bounds a driver's node ID, as upstream.
 const maxNodeIDLength = 192
-
-// A CSI driver name: DNS-1123 subdomain-like, at most 63 characters.
-var driverName = regexp.MustCompile(`^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$`)
 
 // Validate checks a CSI node as upstream: each driver's name, node ID,
 // allocatable count and topology keys, and no driver twice.
@@ -25,7 +23,7 @@ func Validate(n *storagev1.CSINode) field.ErrorList {
 	seen := sets.New[string]()
 	for i, d := range n.Spec.Drivers {
 		p := path.Index(i)
-		errs = append(errs, validateDriverName(d.Name, p.Child("name"))...)
+		errs = append(errs, persistentvolume.ValidateCSIDriverName(d.Name, p.Child("name"))...)
 		switch {
 		case d.NodeID == "":
 			errs = append(errs, field.Required(p.Child("nodeID"), "nodeID of a CSI driver is required"))
@@ -52,18 +50,6 @@ func Validate(n *storagev1.CSINode) field.ErrorList {
 		}
 	}
 	return errs
-}
-
-func validateDriverName(name string, p *field.Path) field.ErrorList {
-	switch {
-	case name == "":
-		return field.ErrorList{field.Required(p, "")}
-	case len(name) > 63:
-		return field.ErrorList{field.TooLong(p, name, 63)}
-	case !driverName.MatchString(name):
-		return field.ErrorList{field.Invalid(p, name, "a CSI driver name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([a-zA-Z0-9][-a-zA-Z0-9]*)?[a-zA-Z0-9](\\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*')")}
-	}
-	return nil
 }
 
 // ValidateUpdate: a driver that stays keeps its node ID and topology keys.
