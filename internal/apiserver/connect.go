@@ -327,13 +327,18 @@ func (s *Server) servePodStream(rq *request) {
 		s.fail(rq, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name)))
 		return
 	}
-	target, err := s.kubeletURL(rq.ctx(), pod.Spec.NodeName)
+	node, err := s.kubeletNode(rq.ctx(), pod.Spec.NodeName)
+	if err != nil {
+		s.fail(rq, err)
+		return
+	}
+	target, err := kubeletNodeURL(node)
 	if err != nil {
 		s.fail(rq, err)
 		return
 	}
 	target.Path, target.RawQuery = kubeletPath, kq.Encode()
-	s.servePodUpgrade(rq, pod, target)
+	s.servePodUpgrade(rq, pod, node, target)
 }
 
 // proxyTo proxies the request (an upgrade included) to target, whose

@@ -70,12 +70,12 @@ func chooseStreamRoute(subresource string, r *http.Request, nodeFeatures []strin
 }
 
 // servePodUpgrade serves the upgrade of pods/exec, attach or portforward
-// to the kubelet stream at target (path and query for the kubelet):
-// proxied, or translated from WebSocket to SPDY.
-func (s *Server) servePodUpgrade(rq *request, pod *corev1.Pod, target *url.URL) {
+// to the kubelet stream at target (path and query for the kubelet) on
+// node: proxied, or translated from WebSocket to SPDY.
+func (s *Server) servePodUpgrade(rq *request, pod *corev1.Pod, node *corev1.Node, target *url.URL) {
 	route := routeProxy
 	if wsstream.IsWebSocketRequest(rq.r) {
-		route = chooseStreamRoute(rq.info.Subresource, rq.r, s.nodeFeatures(rq, pod.Spec.NodeName))
+		route = chooseStreamRoute(rq.info.Subresource, rq.r, node.Status.DeclaredFeatures)
 	}
 	if route != routeProxy {
 		s.metrics.streams.WithLabelValues(rq.info.Subresource, string(route)).Inc()
@@ -98,21 +98,6 @@ func (s *Server) servePodUpgrade(rq *request, pod *corev1.Pod, target *url.URL) 
 	default:
 		s.proxyTo(rq, target, s.kubelet.transport, "error dialing backend")
 	}
-}
-
-// nodeFeatures are the features the named node declares; none when it
-// cannot be read (the stream is then translated here, which every
-// kubelet accepts).
-func (s *Server) nodeFeatures(rq *request, nodeName string) []string {
-	ep, ok := s.endpoints[endpointKey("", "v1", "nodes")]
-	if !ok {
-		return nil
-	}
-	obj, err := s.store.Get(rq.ctx(), ep.key("", nodeName), "")
-	if err != nil {
-		return nil
-	}
-	return obj.(*corev1.Node).Status.DeclaredFeatures
 }
 
 // hijacker gives the WebSocket servers a writer they can hijack by type

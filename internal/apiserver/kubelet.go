@@ -73,6 +73,15 @@ var kubeletPreferredAddresses = []corev1.NodeAddressType{corev1.NodeInternalIP, 
 // preferred address from the Node's status and the port it reports in
 // status.daemonEndpoints.
 func (s *Server) kubeletURL(ctx context.Context, nodeName string) (*url.URL, error) {
+	node, err := s.kubeletNode(ctx, nodeName)
+	if err != nil {
+		return nil, err
+	}
+	return kubeletNodeURL(node)
+}
+
+// kubeletNode reads the node whose kubelet a request goes to.
+func (s *Server) kubeletNode(ctx context.Context, nodeName string) (*corev1.Node, error) {
 	if s.kubelet.transport == nil {
 		return nil, apierrors.NewServiceUnavailable("the API server has no kubelet client configured")
 	}
@@ -84,10 +93,14 @@ func (s *Server) kubeletURL(ctx context.Context, nodeName string) (*url.URL, err
 	if err != nil {
 		return nil, statusFor(err, ep.groupResource(), nodeName)
 	}
-	node := obj.(*corev1.Node)
+	return obj.(*corev1.Node), nil
+}
+
+// kubeletNodeURL is the address of node's kubelet API.
+func kubeletNodeURL(node *corev1.Node) (*url.URL, error) {
 	host := nodeAddress(node)
 	if host == "" {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("node %s has no address", nodeName))
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("node %s has no address", node.Name))
 	}
 	port := node.Status.DaemonEndpoints.KubeletEndpoint.Port
 	if port <= 0 {
