@@ -2,6 +2,7 @@ package builtin
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -12,7 +13,7 @@ import (
 // Names are the built-in plugins, in upstream's order.
 func Names() []string {
 	return []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority",
-		"DefaultTolerationSeconds", "StorageObjectInUseProtection", "ResourceQuota"}
+		"DefaultTolerationSeconds", "StorageObjectInUseProtection", "RuntimeClass", "ResourceQuota"}
 }
 
 // New returns the built-in plugins (Names), reading objects from store's
@@ -29,6 +30,7 @@ func New(store *storage.Store) []admission.Plugin {
 		priority(Priority{Classes: NewStoreResource[*schedulingv1.PriorityClass](store, priorityClassesGR)}),
 		{Name: "DefaultTolerationSeconds", OwnWrites: true, Mutating: DefaultTolerationSeconds{}},
 		{Name: "StorageObjectInUseProtection", OwnWrites: true, Mutating: StorageObjectInUseProtection{}},
+		runtimeClass(RuntimeClass{Classes: NewStoreResource[*nodev1.RuntimeClass](store, runtimeClassesGR)}),
 		{Name: "ResourceQuota", OwnWrites: true, Validating: ResourceQuota{
 			Quotas: NewStoreResource[*corev1.ResourceQuota](store, schema.GroupResource{Resource: "resourcequotas"}),
 		}},
@@ -41,4 +43,8 @@ func limitRanger(p LimitRanger) admission.Plugin {
 
 func priority(p Priority) admission.Plugin {
 	return admission.Plugin{Name: "Priority", OwnWrites: true, Mutating: p, Validating: p}
+}
+
+func runtimeClass(p RuntimeClass) admission.Plugin {
+	return admission.Plugin{Name: "RuntimeClass", OwnWrites: true, Mutating: p, Validating: p}
 }
