@@ -95,11 +95,13 @@ func BenchmarkImagePushPull(b *testing.B) {
 	loadBefore := harness.LoadAvg()
 	var rows []row
 	timed := func(what string, fn func() error) {
+		stop := startProfile(b, what)
 		start, cpu := time.Now(), harness.SelfCPUTime()
 		if err := fn(); err != nil {
 			b.Fatalf("%s: %v", what, err)
 		}
 		rows = append(rows, row{what, time.Since(start), harness.SelfCPUTime() - cpu})
+		stop()
 	}
 	timed("push (every blob sent)", func() error { _, err := src.Push(ctx, ref, auth, nil); return err })
 	timed("push again (nothing sent)", func() error { _, err := src.Push(ctx, ref, auth, nil); return err })

@@ -98,7 +98,12 @@ func StartNode(ctx context.Context, bin string) (n *Node, err error) {
 	if err != nil {
 		return n, err
 	}
-	n.proc, err = harness.StartProcess("server", "nsenter", "API server ready", nil, "--net="+n.NetnsPath, bin, "server",
+	logf, err := os.Create(n.logFile())
+	if err != nil {
+		return n, err
+	}
+	n.onClose(func() { logf.Close() })
+	n.proc, err = harness.StartProcess("server", "nsenter", "API server ready", logf, "--net="+n.NetnsPath, bin, "server",
 		"--data-dir", n.DataDir,
 		"--https-listen-port", strconv.Itoa(port), "--bind-address", "0.0.0.0", "--advertise-address", nodeIP,
 		"--lb-address-pool", lbPool,
@@ -145,6 +150,10 @@ func (n *Node) Close() {
 func (n *Node) Tail() string { return n.proc.Tail() }
 
 func (n *Node) criSocket() string { return filepath.Join(n.Dir, "cri.sock") }
+
+// logFile holds the server's output (each line prefixed "server: "), read
+// for the timeline's log marks.
+func (n *Node) logFile() string { return filepath.Join(n.Dir, "server.log") }
 
 // User runs a command as the user would in their shell on the node.
 func (n *Node) User(ctx context.Context, stdin, name string, args ...string) (string, error) {
@@ -298,6 +307,33 @@ func (n *Node) RemoveAllImages(ctx context.Context) error {
 	for _, img := range list.GetImages() {
 		if _, err := c.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: img.GetId()}}); err != nil {
 			return fmt.Errorf("remove image %s: %w", img.GetId(), err)
+		}
+	}
+	// A removed image that a build made stays as build cache (its layers
+	// too): prune --all drops it, so the pull fetches and unpacks every
+	// layer.
+	if _, err := n.Kemudi(ctx, "", "image", "prune", "--all"); err != nil {
+		return err
+	}
+	return n.checkEmpty()
+}
+
+// checkEmpty fails unless the node's image store (an images/ directory
+// under the node's data) holds no blob and no unpacked layer.
+func (n *Node) checkEmpty() error {
+	var stores []string
+	for _, pat := range []string{"*/images", "*/*/images", "*/*/*/images"} {
+		m, _ := filepath.Glob(filepath.Join(n.Dir, pat, "content"))
+		stores = append(stores, m...)
+	}
+	if len(stores) == 0 {
+		return fmt.Errorf("no image store found under %s", n.Dir)
+	}
+	for _, c := range stores {
+		for _, glob := range []string{filepath.Join(c, "blobs", "sha256", "*"), filepath.Join(filepath.Dir(c), "snapshots", "*")} {
+			if m, _ := filepath.Glob(glob); len(m) > 0 {
+				return fmt.Errorf("after removing every image the node still holds %d of %s", len(m), glob)
+			}
 		}
 	}
 	return nil

@@ -24,6 +24,7 @@ func Print(w io.Writer, loadBefore, loadAfter string, r Result) {
 	fmt.Fprintf(tw, "image in the registry, not on the node\t%s\t%s\t≤ 2s\n", ms(median(r.Cold)), list(r.Cold))
 	fmt.Fprintf(tw, "image on the node\t%s\t%s\t\n", ms(median(r.Warm)), list(r.Warm))
 	tw.Flush()
+	printSteps(w, r)
 	if r.ImageMiB > 0 {
 		fmt.Fprintf(w, "image %s: %.1f MiB\n", Image, r.ImageMiB)
 	}
@@ -37,4 +38,29 @@ func list(ds []time.Duration) string {
 		s = append(s, d.Round(time.Millisecond).String())
 	}
 	return strings.Join(s, " ")
+}
+
+// printSteps writes each round's timeline: when each step was seen, as
+// offsets from the start of `kubectl create deployment`.
+func printSteps(w io.Writer, r Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "round\tkubectl\tpod\tscheduled\tkubelet\tsandbox\tpulled\t(pull)\trunning\tendpoint\t200\t")
+	ms := func(d time.Duration) string {
+		if d == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", d.Seconds())
+	}
+	for _, set := range []struct {
+		name  string
+		steps []Timeline
+	}{{"cold", r.ColdSteps}, {"warm", r.WarmSteps}} {
+		for i, t := range set.steps {
+			fmt.Fprintf(tw, "%s %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", set.name, i+1,
+				ms(t.Kubectl), ms(t.PodCreated), ms(t.Scheduled), ms(t.KubeletSeen), ms(t.Sandbox), ms(t.Pulled), ms(t.Pull),
+				ms(t.Running), ms(t.Endpoint), ms(t.Answered))
+		}
+	}
+	fmt.Fprintln(w, "steps of create deployment → first 200, seconds after kubectl started:")
+	tw.Flush()
 }

@@ -32,7 +32,9 @@ type Result struct {
 	// balancer, the image in the registry but not on the node; Warm: the
 	// image on the node.
 	Cold, Warm []time.Duration
-	ImageMiB   float64
+	// ColdSteps, WarmSteps: the same rounds, step by step.
+	ColdSteps, WarmSteps []Timeline
+	ImageMiB             float64
 	// NodeImages is `kemudi image ls` after the first cold round removed
 	// every image (the build cache's too): the node holds nothing to pull.
 	NodeImages string
@@ -87,17 +89,23 @@ func Run(ctx context.Context, n *Node, contextDir, base string, rounds int) (Res
 				}
 			}
 			start := time.Now()
+			w, err := n.watchTimeline(ctx, start)
+			if err != nil {
+				return r, err
+			}
 			if _, err := n.Kubectl(ctx, "create", "deployment", "python-flask", "--image="+Image); err != nil {
 				return r, err
 			}
+			kubectlDone := time.Since(start)
 			if err := waitPage(ctx, n, "http://"+lb+":5000/", 3*time.Minute); err != nil {
 				return r, err
 			}
 			d := time.Since(start)
+			steps := w.Stop(ctx, n, kubectlDone, d)
 			if cold {
-				r.Cold = append(r.Cold, d)
+				r.Cold, r.ColdSteps = append(r.Cold, d), append(r.ColdSteps, steps)
 			} else {
-				r.Warm = append(r.Warm, d)
+				r.Warm, r.WarmSteps = append(r.Warm, d), append(r.WarmSteps, steps)
 			}
 		}
 	}
@@ -177,6 +185,11 @@ func waitPage(ctx context.Context, n *Node, url string, timeout time.Duration) e
 // until its pods are gone.
 func undeploy(ctx context.Context, n *Node, svc bool) error {
 	if _, err := n.Kubectl(ctx, "delete", "deployment", "python-flask", "--ignore-not-found"); err != nil {
+		return err
+	}
+	// The app (python as PID 1) ignores SIGTERM: with the default grace
+	// period each round would wait 30 s for the kill.
+	if _, err := n.Kubectl(ctx, "delete", "pod", "-l", "app=python-flask", "--grace-period=1", "--ignore-not-found", "--wait=false"); err != nil {
 		return err
 	}
 	if svc {
