@@ -25,8 +25,10 @@ type Version struct {
 	preserveUnknownFields bool
 	// structural is nil when the version has no schema.
 	structural      *structuralschema.Structural
+	pruneRoot       *pruneNode // structural for the clean check; nil with an embedded resource
 	validator       apiservervalidation.SchemaValidator
 	create          *createValidator                    // validator's checks on create, prepared once
+	valid           *validNode                          // says when create's checks would find nothing
 	statusValidator apiservervalidation.SchemaValidator // nil without a status subresource
 	cel             func() *cel.Validator               // upstream's, for updates: compiled on first use; nil without x-kubernetes-validations
 	celCreate       *celCreate                          // the rules on create; nil without x-kubernetes-validations
@@ -66,6 +68,7 @@ func Compile(crd *apiextensionsv1.CustomResourceDefinition, name string) (*Versi
 		return nil, fmt.Errorf("crd %s version %s: openapi schema: %w", crd.Name, name, err)
 	}
 	v.create = newCreateValidator(openapiSchema)
+	v.valid = newValidNode(openapiSchema)
 	sub, err := apihelpers.GetSubresourcesForVersion(crd, name)
 	if err != nil {
 		return nil, fmt.Errorf("crd %s version %s: %w", crd.Name, name, err)
@@ -90,6 +93,7 @@ func (v *Version) compileStructural(props *apiextensions.JSONSchemaProps) error 
 		return err
 	}
 	v.structural = s
+	v.pruneRoot = newPruneRoot(s)
 	if v.celCreate = newCELCreate(s, celconfig.PerCallLimit); v.celCreate != nil {
 		v.cel = sync.OnceValue(func() *cel.Validator { return cel.NewValidator(s, true, celconfig.PerCallLimit) })
 	}

@@ -29,9 +29,47 @@ func (v *Version) PruneStored(obj map[string]interface{}) error {
 }
 
 func (v *Version) prune(obj map[string]interface{}, stored bool) (unknown []string, err error) {
-	if obj == nil {
+	if obj == nil || v.pruneClean(obj, stored) {
 		return nil, nil
 	}
+	return v.pruneUpstream(obj, stored)
+}
+
+// pruneClean finishes pruning obj when upstream's would change nothing
+// but drop a null metadata.creationTimestamp (as Go clients send it),
+// and reports true; otherwise it leaves obj alone for upstream's.
+func (v *Version) pruneClean(obj map[string]interface{}, stored bool) bool {
+	md, foundMeta := obj["metadata"]
+	state := metadataSame
+	if foundMeta {
+		if state = readMetadata(md, stored); state == metadataOther {
+			return false
+		}
+	}
+	if v.structural != nil {
+		// Without an embedded resource below the root (pruneRoot is
+		// nil with one), coercion changes nothing.
+		if v.pruneRoot == nil || (!v.preserveUnknownFields && !v.pruneRoot.clean(obj)) {
+			return false
+		}
+	}
+	if state == metadataNullTimestamp {
+		// Upstream sets a new map; so does this, sharing the values.
+		m := md.(map[string]interface{})
+		out := make(map[string]interface{}, len(m))
+		for k, e := range m {
+			if k != "creationTimestamp" {
+				out[k] = e
+			}
+		}
+		obj["metadata"] = out
+	}
+	return true
+}
+
+// pruneUpstream prunes with upstream's pruning, null pruning and
+// coercion, and the metadata round trip.
+func (v *Version) pruneUpstream(obj map[string]interface{}, stored bool) (unknown []string, err error) {
 	// Upstream keeps apiVersion, kind and metadata aside, prunes, and puts
 	// them back: the root's metadata is decoded as ObjectMeta, whatever the
 	// schema says of it.

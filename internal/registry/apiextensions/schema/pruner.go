@@ -38,6 +38,7 @@ func CompilePruner(crd *apiextensionsv1.CustomResourceDefinition, name string) (
 	if v.structural, err = structuralOf(props, v.preserveUnknownFields); err != nil {
 		return nil, fmt.Errorf("crd %s version %s: %w", crd.Name, name, err)
 	}
+	v.pruneRoot = newPruneRoot(v.structural)
 	return &Pruner{v: v}, nil
 }
 

@@ -29,7 +29,10 @@ func (v *Version) Validate(ctx context.Context, obj, old map[string]interface{})
 	var errs field.ErrorList
 	var celOpts []cel.Option
 	if old == nil {
-		errs = append(errs, apiservervalidation.ValidateCustomResource(nil, obj, v.create)...)
+		// Upstream's validator, unless it would certainly find nothing.
+		if !v.valid.valid(obj) {
+			errs = append(errs, apiservervalidation.ValidateCustomResource(nil, obj, v.create)...)
+		}
 	} else {
 		var opts []apiservervalidation.ValidationOption
 		if v.structural != nil {
