@@ -32,6 +32,9 @@ import (
 // concurrent use.
 type celCreate struct {
 	root *celNode
+	// oldSelf: a rule refers to oldSelf (a transition rule), so an
+	// update's result differs from a create's.
+	oldSelf bool
 }
 
 // celNode is one schema node with rules, or with rules below it.
@@ -59,7 +62,29 @@ func newCELCreate(s *structuralschema.Structural, perCallLimit uint64) *celCreat
 		return nil
 	}
 	envSet := environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion())
-	return &celCreate{root: newCELNode(s, s, true, model.SchemaDeclType(s, true), perCallLimit, envSet)}
+	root := newCELNode(s, s, true, model.SchemaDeclType(s, true), perCallLimit, envSet)
+	return &celCreate{root: root, oldSelf: root.anyOldSelf()}
+}
+
+// anyOldSelf reports whether a rule at or below n refers to oldSelf.
+func (n *celNode) anyOldSelf() bool {
+	if n == nil {
+		return false
+	}
+	if n.usesOld || n.items.anyOldSelf() || n.additional.anyOldSelf() {
+		return true
+	}
+	for _, c := range n.properties {
+		if c.anyOldSelf() {
+			return true
+		}
+	}
+	for _, c := range n.allOf {
+		if c.anyOldSelf() {
+			return true
+		}
+	}
+	return false
 }
 
 // newCELNode mirrors how upstream's cel.NewValidator builds its tree, so

@@ -1,9 +1,11 @@
 package schema
 
 import (
+	"fmt"
 	"math/rand"
 	"testing"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -151,4 +153,89 @@ func TestValidAsUpstreamRandom(t *testing.T) {
 		t.Fatal("validNode called no random object valid: the comparison tested nothing")
 	}
 	t.Logf("%d of 20000 random objects valid by validNode", fast)
+}
+
+// updateSchema has OpenAPI constraints and CEL rules without oldSelf.
+const updateSchema = `
+type: object
+properties:
+  spec:
+    type: object
+    x-kubernetes-validations:
+    - rule: "self.size <= self.max"
+      message: "size exceeds max"
+    properties:
+      size: {type: integer, maximum: 100}
+      max: {type: integer}
+      name: {type: string, maxLength: 3}
+`
+
+// upstreamOnly is v with the fast paths off: every check by upstream's
+// validators.
+func upstreamOnly(v *Version) *Version {
+	u := *v
+	u.valid = &validNode{unsupported: true}
+	if v.celCreate != nil {
+		c := *v.celCreate
+		c.oldSelf = true
+		u.celCreate = &c
+	}
+	return &u
+}
+
+// TestValidateUpdateAsUpstream: an update's errors are upstream's
+// (ratcheting included) with the fast paths on.
+func TestValidateUpdateAsUpstream(t *testing.T) {
+	thing := crdWithSchema(t, updateSchema, false)
+	gizmos := loadCRD(t, "cel-rules-crd.yaml")
+	obj := func(kind string, spec map[string]interface{}) map[string]interface{} {
+		group := "test.example.com/v1"
+		if kind == "Gizmo" {
+			group = "rules.example.com/v1"
+		}
+		return map[string]interface{}{"apiVersion": group, "kind": kind,
+			"metadata": map[string]interface{}{"name": "g1"}, "spec": spec}
+	}
+	spec := func(size, max int64, name string) map[string]interface{} {
+		return map[string]interface{}{"size": size, "max": max, "name": name}
+	}
+	gizmo := func(size, max int64) map[string]interface{} {
+		return map[string]interface{}{"size": size, "max": max}
+	}
+	for _, c := range []struct {
+		name     string
+		crd      *apiextensionsv1.CustomResourceDefinition
+		old, obj map[string]interface{}
+		errs     int
+		fast     bool // the OpenAPI check passes, no rule uses oldSelf
+	}{
+		{"valid to valid", thing, obj("Thing", spec(1, 5, "a")), obj("Thing", spec(2, 5, "b")), 0, true},
+		{"valid to invalid schema", thing, obj("Thing", spec(1, 5, "a")), obj("Thing", spec(1, 5, "abcd")), 2, false},
+		{"invalid unchanged (ratcheted)", thing, obj("Thing", spec(1, 5, "abcd")), obj("Thing", spec(2, 5, "abcd")), 0, false},
+		{"rule broken by the update", thing, obj("Thing", spec(1, 5, "a")), obj("Thing", spec(6, 5, "a")), 1, true},
+		{"rule broken before, its object changed", thing, obj("Thing", spec(6, 5, "a")), obj("Thing", spec(6, 5, "b")), 1, true},
+		{"rule broken before, unchanged (ratcheted)", thing, obj("Thing", spec(6, 5, "a")), obj("Thing", spec(6, 5, "a")), 0, true},
+		{"above maximum, rules not run", thing, obj("Thing", spec(1, 5, "a")), obj("Thing", spec(101, 5, "a")), 2, false},
+		{"transition rule holds", gizmos, obj("Gizmo", gizmo(1, 5)), obj("Gizmo", gizmo(1, 5)), 0, false},
+		{"transition rule broken", gizmos, obj("Gizmo", gizmo(1, 5)), obj("Gizmo", gizmo(2, 5)), 1, false},
+		{"optional old self broken", gizmos, obj("Gizmo", gizmo(3, 5)), obj("Gizmo", gizmo(2, 5)), 2, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v, err := Compile(c.crd, "v1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := v.Validate(t.Context(), c.obj, c.old)
+			want := upstreamOnly(v).Validate(t.Context(), c.obj, c.old)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("errors %v, upstream's %v", got, want)
+			}
+			if len(want) != c.errs {
+				t.Errorf("upstream's errors %v, want %d (the case is wrong)", want, c.errs)
+			}
+			if fast := v.valid.valid(c.obj) && !v.celCreate.oldSelf; fast != c.fast {
+				t.Errorf("fast paths answer: %v, want %v", fast, c.fast)
+			}
+		})
+	}
 }

@@ -27,20 +27,14 @@ func (v *Version) Validate(ctx context.Context, obj, old map[string]interface{})
 		return errs
 	}
 	var errs field.ErrorList
-	var celOpts []cel.Option
-	if old == nil {
-		// Upstream's validator, unless it would certainly find nothing.
-		if !v.valid.valid(obj) {
-			errs = append(errs, apiservervalidation.ValidateCustomResource(nil, obj, v.create)...)
-		}
-	} else {
-		var opts []apiservervalidation.ValidationOption
-		if v.structural != nil {
-			correlated := common.NewCorrelatedObject(obj, old, &model.Structural{Structural: v.structural})
-			opts = append(opts, apiservervalidation.WithRatcheting(correlated))
-			celOpts = append(celOpts, cel.WithRatcheting(correlated))
-		}
-		errs = append(errs, apiservervalidation.ValidateCustomResourceUpdate(nil, obj, old, v.validator, opts...)...)
+	// Upstream's validator, unless it would certainly find nothing (on
+	// update, ratcheting only takes errors away).
+	valid := v.valid.valid(obj)
+	switch {
+	case old == nil && !valid:
+		errs = append(errs, apiservervalidation.ValidateCustomResource(nil, obj, v.create)...)
+	case old != nil && !valid:
+		errs = append(errs, apiservervalidation.ValidateCustomResourceUpdate(nil, obj, old, v.validator, v.ratcheting(obj, old)...)...)
 	}
 	errs = append(errs, v.validateScaleSpec(obj)...)
 	errs = append(errs, v.validateScaleStatus(obj)...)
@@ -55,7 +49,20 @@ func (v *Version) Validate(ctx context.Context, obj, old map[string]interface{})
 		// may be updated.
 		errs = append(errs, structurallisttype.ValidateListSetsAndMaps(nil, v.structural, obj)...)
 	}
-	return append(errs, v.validateCEL(ctx, obj, old, errs, celOpts)...)
+	return append(errs, v.validateCEL(ctx, obj, old, errs, nil)...)
+}
+
+// ratcheting is the option that makes upstream's validator leave errors
+// in fields an update did not change (none without a schema).
+func (v *Version) ratcheting(obj, old map[string]interface{}) []apiservervalidation.ValidationOption {
+	if v.structural == nil {
+		return nil
+	}
+	return []apiservervalidation.ValidationOption{apiservervalidation.WithRatcheting(v.correlated(obj, old))}
+}
+
+func (v *Version) correlated(obj, old map[string]interface{}) *common.CorrelatedObject {
+	return common.NewCorrelatedObject(obj, old, &model.Structural{Structural: v.structural})
 }
 
 // ValidateStatus checks an update of the /status subresource: the status
@@ -100,6 +107,15 @@ func (v *Version) validateCEL(ctx context.Context, obj, old map[string]interface
 	}
 	if old == nil {
 		return v.celCreate.Validate(ctx, obj, celconfig.RuntimeCELCostBudget)
+	}
+	// Without transition rules, an update's rules give a create's
+	// results, less the errors ratcheting leaves: none when a create's
+	// give none.
+	if !v.celCreate.oldSelf && len(v.celCreate.Validate(ctx, obj, celconfig.RuntimeCELCostBudget)) == 0 {
+		return nil
+	}
+	if opts == nil && v.structural != nil {
+		opts = []cel.Option{cel.WithRatcheting(v.correlated(obj, old))}
 	}
 	celErrs, _ := v.cel().Validate(ctx, nil, v.structural, obj, old, celconfig.RuntimeCELCostBudget, opts...)
 	return celErrs
