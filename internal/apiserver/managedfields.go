@@ -56,7 +56,9 @@ func (d defaulter) Default(obj runtime.Object) {
 }
 
 // forEndpoint returns the field manager of a resource or its status.
-func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string) (*managedfields.FieldManager, error) {
+// views returns the endpoints serving the same objects in other
+// versions (Server.viewsOf), which its managers may have used.
+func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string, views func(*endpoint) []*endpoint) (*managedfields.FieldManager, error) {
 	f.once.Do(func() {
 		f.types = applyconfigurations.NewTypeConverter(f.scheme)
 		f.extTypes = extapplyconfigurations.NewTypeConverter(f.scheme)
@@ -71,17 +73,14 @@ func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string) (*managedf
 	} else if fm, ok := f.managers[key]; ok {
 		return fm, nil
 	}
-	var reset map[fieldpath.APIVersion]fieldpath.Filter
-	if ep.HasStatus {
-		// Fields a write through this path cannot change are not owned by
-		// its manager: status from the main resource, the rest from status.
-		path := "status"
-		if subresource == "status" {
-			path = "spec"
-		}
-		reset = map[fieldpath.APIVersion]fieldpath.Filter{
-			fieldpath.APIVersion(ep.GroupVersion.String()): fieldpath.NewExcludeSetFilter(fieldpath.NewSet(fieldpath.MakePathOrDie(path))),
-		}
+	family := views(ep)
+	reset := resetFields(ep, subresource, family)
+	// Objects served in several versions convert between them for their
+	// managers of other versions; objects of one version need no
+	// conversion.
+	var convert runtime.ObjectConvertor = f.scheme
+	if ep.custom != nil || len(family) > 1 {
+		convert = newViewConverter(f.scheme, ep, family)
 	}
 	if ep.custom != nil {
 		// Custom objects are Unstructured: their versions differ only in
@@ -92,7 +91,7 @@ func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string) (*managedf
 		if types == nil {
 			types = managedfields.NewDeducedTypeConverter()
 		}
-		fm, err := managedfields.NewDefaultFieldManager(types, unstructuredVersions{}, defaulter{ep}, unstructuredVersions{}, ep.gvk, ep.GroupVersion, subresource, reset)
+		fm, err := managedfields.NewDefaultFieldManager(types, convert, defaulter{ep}, unstructuredVersions{}, ep.gvk, ep.GroupVersion, subresource, reset)
 		if err != nil {
 			return nil, fmt.Errorf("field manager for %s: %w", key, err)
 		}
@@ -103,7 +102,7 @@ func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string) (*managedf
 	if ep.GroupVersion.Group == apiextensionsv1.GroupName {
 		types = f.extTypes
 	}
-	fm, err := managedfields.NewDefaultFieldManager(types, f.scheme, defaulter{ep}, f.scheme, ep.gvk, ep.GroupVersion, subresource, reset)
+	fm, err := managedfields.NewDefaultFieldManager(types, convert, defaulter{ep}, f.scheme, ep.gvk, ep.GroupVersion, subresource, reset)
 	if err != nil {
 		return nil, fmt.Errorf("field manager for %s: %w", key, err)
 	}
@@ -111,31 +110,31 @@ func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string) (*managedf
 	return fm, nil
 }
 
-// unstructuredVersions converts and creates custom objects for the field
-// manager: a version change rewrites apiVersion only.
+// resetFields are the fields a write through ep (its main resource, or
+// its status) cannot change, in each version its objects are served in:
+// its manager does not own them, and managers of other versions do not
+// lose them to it.
+func resetFields(ep *endpoint, subresource string, family []*endpoint) map[fieldpath.APIVersion]fieldpath.Filter {
+	if !ep.HasStatus {
+		return nil
+	}
+	// Status from the main resource, the rest from status.
+	path := "status"
+	if subresource == "status" {
+		path = "spec"
+	}
+	filter := fieldpath.NewExcludeSetFilter(fieldpath.NewSet(fieldpath.MakePathOrDie(path)))
+	reset := map[fieldpath.APIVersion]fieldpath.Filter{fieldpath.APIVersion(ep.GroupVersion.String()): filter}
+	for _, v := range family {
+		if v.HasStatus {
+			reset[fieldpath.APIVersion(v.GroupVersion.String())] = filter
+		}
+	}
+	return reset
+}
+
+// unstructuredVersions creates custom objects for the field manager.
 type unstructuredVersions struct{}
-
-func (unstructuredVersions) Convert(in, out, context interface{}) error {
-	return fmt.Errorf("convert %T to %T: not supported for custom objects", in, out)
-}
-
-func (unstructuredVersions) ConvertToVersion(in runtime.Object, target runtime.GroupVersioner) (runtime.Object, error) {
-	u, ok := in.(*unstructured.Unstructured)
-	if !ok {
-		return nil, fmt.Errorf("convert %T: not a custom object", in)
-	}
-	gvk, ok := target.KindForGroupVersionKinds([]schema.GroupVersionKind{u.GroupVersionKind()})
-	if !ok {
-		return nil, fmt.Errorf("%s cannot be converted to %v", u.GroupVersionKind(), target)
-	}
-	out := u.DeepCopy()
-	out.SetGroupVersionKind(gvk)
-	return out, nil
-}
-
-func (unstructuredVersions) ConvertFieldLabel(_ schema.GroupVersionKind, label, value string) (string, string, error) {
-	return label, value, nil
-}
 
 func (unstructuredVersions) New(kind schema.GroupVersionKind) (runtime.Object, error) {
 	u := &unstructured.Unstructured{}
@@ -146,9 +145,6 @@ func (unstructuredVersions) New(kind schema.GroupVersionKind) (runtime.Object, e
 // track records manager's ownership of what changed from old to obj (old
 // is an empty object for creates). Tracking never fails a write.
 func (s *Server) track(ep *endpoint, subresource string, old, obj runtime.Object, manager string) runtime.Object {
-	if ep.Convert != nil {
-		return obj
-	}
 	if s.managedFields == ManagedFieldsAfterApply && !applied(old) {
 		// Not tracked until the first apply (upstream's skip-non-applied
 		// manager): the object keeps no managedFields, and the first apply
@@ -158,7 +154,7 @@ func (s *Server) track(ep *endpoint, subresource string, old, obj runtime.Object
 		}
 		return obj
 	}
-	fm, err := s.fields.forEndpoint(ep, subresource)
+	fm, err := s.fields.forEndpoint(ep, subresource, s.viewsOf)
 	if err != nil {
 		s.log.Error("managed fields", "err", err)
 		return obj

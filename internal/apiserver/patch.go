@@ -181,10 +181,6 @@ func (s *Server) apply(rq *request, subresource string, body []byte, manager str
 		s.fail(rq, apierrors.NewBadRequest("PATCH "+rq.r.URL.Path+": fieldManager is required for apply requests"))
 		return
 	}
-	if rq.ep.Convert != nil {
-		s.fail(rq, unsupportedMediaType(string(types.ApplyYAMLPatchType)))
-		return
-	}
 	force := rq.r.URL.Query().Get("force") == "true"
 	// Integers decode as int64, not float64: a custom object is what the
 	// field manager makes of this patch, and its schema checks types.
@@ -213,7 +209,7 @@ func (s *Server) apply(rq *request, subresource string, body []byte, manager str
 		s.fail(rq, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", applied.GetName(), rq.info.Name)))
 		return
 	}
-	fm, err := s.fields.forEndpoint(rq.ep, subresource)
+	fm, err := s.fields.forEndpoint(rq.ep, subresource, s.viewsOf)
 	if err != nil {
 		s.fail(rq, err)
 		return
