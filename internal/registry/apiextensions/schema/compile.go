@@ -26,6 +26,7 @@ type Version struct {
 	// structural is nil when the version has no schema.
 	structural      *structuralschema.Structural
 	pruneRoot       *pruneNode // structural for the clean check; nil with an embedded resource
+	features        features   // of structural
 	validator       apiservervalidation.SchemaValidator
 	create          *createValidator                    // validator's checks on create, prepared once
 	valid           *validNode                          // says when create's checks would find nothing
@@ -94,6 +95,7 @@ func (v *Version) compileStructural(props *apiextensions.JSONSchemaProps) error 
 	}
 	v.structural = s
 	v.pruneRoot = newPruneRoot(s)
+	v.features = featuresOf(s)
 	if v.celCreate = newCELCreate(s, celconfig.PerCallLimit); v.celCreate != nil {
 		v.cel = sync.OnceValue(func() *cel.Validator { return cel.NewValidator(s, true, celconfig.PerCallLimit) })
 	}

@@ -41,8 +41,12 @@ func (v *Version) Validate(ctx context.Context, obj, old map[string]interface{})
 	if v.structural == nil {
 		return errs
 	}
-	errs = append(errs, schemaobjectmeta.Validate(ctx, nil, obj, v.structural, false)...)
-	if old == nil {
+	if v.features.embedded {
+		errs = append(errs, schemaobjectmeta.Validate(ctx, nil, obj, v.structural, false)...)
+	}
+	if !v.features.listSetsMaps {
+		// Nothing to check.
+	} else if old == nil {
 		errs = append(errs, structurallisttype.ValidateListSetsAndMaps(nil, v.structural, obj)...)
 	} else if oldErrs := structurallisttype.ValidateListSetsAndMaps(nil, v.structural, old); len(oldErrs) == 0 {
 		// Ratcheting: an old object that already broke set/map uniqueness
