@@ -89,6 +89,7 @@ func BenchmarkProxy(b *testing.B) {
 		svc := fmt.Sprintf("svc-%d", (i*7919)%n)
 		addr := netip.AddrFrom4([4]byte{10, 44, byte(i >> 8), byte(i)})
 		chain := &nftables.Chain{Name: proxy.ClusterChain("default", svc, "tcp", "http"), Table: table}
+		set := endpointMap(b, conn, table, chain)
 		sl, err := client.DiscoveryV1().EndpointSlices("default").Get(ctx, svc, metav1.GetOptions{})
 		if err != nil {
 			b.Fatal(err)
@@ -99,9 +100,9 @@ func BenchmarkProxy(b *testing.B) {
 			b.Fatal(err)
 		}
 		for {
-			// The service's one rule spreads over one endpoint more:
-			// that rule and the new endpoint's slot are one transaction.
-			if spreadOver(conn, table, chain) == endpointsPerService+1 {
+			// The new endpoint has its range in the service's map: the
+			// ranges are redrawn in the transaction that adds it.
+			if holds(conn, set, addr) {
 				break
 			}
 			if time.Since(wrote) > 30*time.Second {
@@ -134,21 +135,40 @@ func BenchmarkProxy(b *testing.B) {
 	b.ReportMetric(float64(hwm>>20), "peak-rss-MiB")
 }
 
-// spreadOver is the number of endpoints the chain's numgen picks among (0
-// if the chain cannot be read).
-func spreadOver(conn *nftables.Conn, table *nftables.Table, chain *nftables.Chain) int {
+// endpointMap is the map the chain's DNAT rule picks endpoints from.
+func endpointMap(b *testing.B, conn *nftables.Conn, table *nftables.Table, chain *nftables.Chain) *nftables.Set {
 	rules, err := conn.GetRules(table, chain)
 	if err != nil {
-		return 0
+		b.Fatalf("rules of %s: %v", chain.Name, err)
 	}
 	for _, r := range rules {
 		for _, e := range r.Exprs {
-			if ng, ok := e.(*expr.Numgen); ok {
-				return int(ng.Modulus)
+			if l, ok := e.(*expr.Lookup); ok && l.IsDestRegSet {
+				set, err := conn.GetSetByName(table, l.SetName)
+				if err != nil {
+					b.Fatalf("map %s: %v", l.SetName, err)
+				}
+				return set
 			}
 		}
 	}
-	return 0
+	b.Fatalf("no DNAT map in %s", chain.Name)
+	return nil
+}
+
+// holds reports whether one of set's elements DNATs to addr.
+func holds(conn *nftables.Conn, set *nftables.Set, addr netip.Addr) bool {
+	elems, err := conn.GetSetElements(set)
+	if err != nil {
+		return false
+	}
+	a := addr.As4()
+	for _, e := range elems {
+		if len(e.Val) >= 4 && [4]byte(e.Val[:4]) == a {
+			return true
+		}
+	}
+	return false
 }
 
 func newNetns(b *testing.B) string {

@@ -5,8 +5,10 @@ import (
 	"maps"
 	"math/bits"
 	"net/netip"
+	"slices"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 )
 
@@ -52,6 +54,8 @@ type applier struct {
 	table *nftables.Table
 	// hairpin counts the owners of each address in the hairpin set.
 	hairpin map[netip.Addr]int
+	// slots places the load-balancing chains' endpoints in the maps.
+	slots *slotAllocator
 }
 
 // newApplier writes to the table in the network namespace nsFd (0: the
@@ -62,7 +66,7 @@ func newApplier(query *nftables.Conn, nsFd int) (*applier, error) {
 		return nil, err
 	}
 	return &applier{conn: conn, batch: b, query: query, table: &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4},
-		hairpin: map[netip.Addr]int{}}, nil
+		hairpin: map[netip.Addr]int{}, slots: newSlotAllocator()}, nil
 }
 
 func (a *applier) Close() error { return a.batch.Close() }
@@ -108,17 +112,33 @@ func (a *applier) Rebuild(rulesets []*Ruleset) error {
 	for i, rs := range rulesets {
 		changes[i] = Diff(nil, rs)
 	}
-	return a.apply(changes, map[netip.Addr]int{})
+	slots := newSlotAllocator()
+	if err := a.apply(changes, map[netip.Addr]int{}, slots); err != nil {
+		return err
+	}
+	a.slots = slots
+	return nil
 }
 
 // Apply sends changes in one transaction, ordered so that nothing is
 // deleted while still referenced and nothing is referenced before it exists.
-func (a *applier) Apply(changes []*Change) error { return a.apply(changes, a.hairpin) }
+func (a *applier) Apply(changes []*Change) error { return a.apply(changes, a.hairpin, a.slots) }
 
 // apply sends changes to a table whose hairpin set holds the addresses
-// counted in hairpin; the counts are kept only if the kernel takes it.
-func (a *applier) apply(changes []*Change, hairpin map[netip.Addr]int) error {
-	addHairpin, delHairpin, counts := hairpinChanges(changes, hairpin)
+// counted in hairpin and whose endpoint maps are slots'; the counts and
+// the ranges given are kept only if the kernel takes it.
+func (a *applier) apply(changes []*Change, hairpin map[netip.Addr]int, slots *slotAllocator) error {
+	err := a.send(changes, hairpin, slots)
+	if err != nil {
+		slots.abort()
+		return err
+	}
+	slots.commit()
+	return nil
+}
+
+func (a *applier) send(changes []*Change, hairpin map[netip.Addr]int, slots *slotAllocator) error {
+	addHairpin, delHairpin, changed := hairpinChanges(changes, hairpin)
 	if err := a.setElems(setHairpin, delHairpin, true); err != nil {
 		return err
 	}
@@ -126,7 +146,7 @@ func (a *applier) apply(changes []*Change, hairpin map[netip.Addr]int) error {
 		if err := a.delElems(c.DelElems); err != nil {
 			return err
 		}
-		if err := a.delBackends(c.DelBackends); err != nil {
+		if err := a.delBackends(c.DelBackends, slots); err != nil {
 			return err
 		}
 		for _, name := range c.FlushChains {
@@ -146,7 +166,18 @@ func (a *applier) apply(changes []*Change, hairpin map[netip.Addr]int) error {
 			a.conn.DelSet(a.set(name))
 		}
 		for _, name := range c.DelMaps {
-			a.conn.DelSet(a.set(name))
+			slots.release(name)
+		}
+	}
+	// Endpoint maps first: the kernel finds sets by name in a list, in
+	// the order they came.
+	for _, c := range changes {
+		for _, name := range c.AddMaps {
+			if r, isNew := slots.get(name); isNew {
+				if err := a.conn.AddSet(a.endpointMap(r.mapName()), nil); err != nil {
+					return fmt.Errorf("add map %s: %w", r.mapName(), err)
+				}
+			}
 		}
 	}
 	for _, c := range changes {
@@ -156,16 +187,11 @@ func (a *applier) apply(changes []*Change, hairpin map[netip.Addr]int) error {
 				return fmt.Errorf("add set %s: %w", name, err)
 			}
 		}
-		for _, name := range c.AddMaps {
-			if err := a.conn.AddSet(a.endpointMap(name), nil); err != nil {
-				return fmt.Errorf("add map %s: %w", name, err)
-			}
-		}
 		for _, name := range c.AddChains {
 			a.conn.AddChain(a.chain(name))
 		}
 	}
-	b := &exprBuilder{conn: a.conn, table: a.table}
+	b := &exprBuilder{conn: a.conn, table: a.table, slots: slots}
 	for _, c := range changes {
 		for _, name := range append(c.AddChains, c.FlushChains...) {
 			ch := a.chain(name)
@@ -183,7 +209,7 @@ func (a *applier) apply(changes []*Change, hairpin map[netip.Addr]int) error {
 		if err := a.addElems(c.AddElems); err != nil {
 			return err
 		}
-		if err := a.addBackends(c.AddBackends); err != nil {
+		if err := a.addBackends(c.AddBackends, slots); err != nil {
 			return err
 		}
 	}
@@ -193,14 +219,18 @@ func (a *applier) apply(changes []*Change, hairpin map[netip.Addr]int) error {
 	if err := a.batch.Flush(a.conn); err != nil {
 		return fmt.Errorf("nftables transaction: %w", err)
 	}
-	a.hairpin = counts
+	setCounts(hairpin, changed)
+	a.hairpin = hairpin
 	return nil
 }
 
-// hairpinChanges counts the changes' hairpin addresses into a copy of
-// counts: the addresses whose first owner comes are added, those whose
-// last owner goes are deleted.
-func hairpinChanges(changes []*Change, counts map[netip.Addr]int) (add, del []netip.Addr, after map[netip.Addr]int) {
+// hairpinChanges counts the changes' hairpin addresses against counts
+// (left as they are): the addresses whose first owner comes are added,
+// those whose last owner goes are deleted, and changed holds the new
+// counts of the addresses changed (0: gone), for setCounts once the
+// kernel took the transaction. (A copy of counts was most of a partial
+// sync's CPU at 10,000 services.)
+func hairpinChanges(changes []*Change, counts map[netip.Addr]int) (add, del []netip.Addr, changed map[netip.Addr]int) {
 	delta := map[netip.Addr]int{}
 	for _, c := range changes {
 		for _, x := range c.DelHairpin {
@@ -210,7 +240,7 @@ func hairpinChanges(changes []*Change, counts map[netip.Addr]int) (add, del []ne
 			delta[x]++
 		}
 	}
-	after = maps.Clone(counts)
+	changed = make(map[netip.Addr]int, len(delta))
 	for x, d := range delta {
 		before, n := counts[x], counts[x]+d
 		switch {
@@ -219,13 +249,20 @@ func hairpinChanges(changes []*Change, counts map[netip.Addr]int) (add, del []ne
 		case before > 0 && n <= 0:
 			del = append(del, x)
 		}
+		changed[x] = max(n, 0)
+	}
+	return add, del, changed
+}
+
+// setCounts writes hairpinChanges' changed counts into counts.
+func setCounts(counts, changed map[netip.Addr]int) {
+	for x, n := range changed {
 		if n > 0 {
-			after[x] = n
+			counts[x] = n
 		} else {
-			delete(after, x)
+			delete(counts, x)
 		}
 	}
-	return add, del, after
 }
 
 func (a *applier) setElems(set string, addrs []netip.Addr, del bool) error {
@@ -248,18 +285,24 @@ func (a *applier) setElems(set string, addrs []netip.Addr, del bool) error {
 	return nil
 }
 
-// endpointMap is a load-balancing chain's map: slot → address . port.
-// The slot is typed mark (4 bytes, host order, as numgen writes it): nft
+// endpointMap is a map of load-balancing chains' ranges of slots (see
+// slots.go) → address . port. The key is typed mark (4 bytes, host order, as numgen writes it): nft
 // lists a plain integer key only with userdata it would have written.
 func (a *applier) endpointMap(name string) *nftables.Set {
-	return &nftables.Set{Table: a.table, Name: name, IsMap: true, KeyType: nftables.TypeMark,
-		DataType: nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService)}
+	return &nftables.Set{Table: a.table, Name: name, IsMap: true, Interval: true, KeyType: nftables.TypeMark,
+		KeyByteOrder: binaryutil.BigEndian, DataType: nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService)}
 }
 
-func (a *applier) delBackends(keys []BackendKey) error {
+// delBackends deletes ranges: an interval is its start and end elements.
+func (a *applier) delBackends(keys map[BackendKey]Backend, slots *slotAllocator) error {
 	by := map[string][]nftables.SetElement{}
-	for _, k := range keys {
-		by[k.Map] = append(by[k.Map], nftables.SetElement{Key: backendKeyBytes(k)})
+	for _, k := range slices.SortedFunc(maps.Keys(keys), cmpBackendKey) {
+		r, ok := slots.byChain[k.Map]
+		if !ok {
+			return fmt.Errorf("delete endpoint %s: the chain has no slots", k)
+		}
+		by[r.mapName()] = append(by[r.mapName()], nftables.SetElement{Key: slotKeyBytes(r, k.Slot)},
+			nftables.SetElement{Key: slotKeyBytes(r, keys[k].End), IntervalEnd: true})
 	}
 	for _, m := range sortedKeys(by) {
 		if err := a.delElements(a.endpointMap(m), by[m]); err != nil {
@@ -269,10 +312,16 @@ func (a *applier) delBackends(keys []BackendKey) error {
 	return nil
 }
 
-func (a *applier) addBackends(backends map[BackendKey]netip.AddrPort) error {
+func (a *applier) addBackends(backends map[BackendKey]Backend, slots *slotAllocator) error {
 	by := map[string][]nftables.SetElement{}
-	for k, v := range backends {
-		by[k.Map] = append(by[k.Map], nftables.SetElement{Key: backendKeyBytes(k), Val: backendData(v)})
+	for _, k := range slices.SortedFunc(maps.Keys(backends), cmpBackendKey) {
+		r, ok := slots.byChain[k.Map]
+		if !ok {
+			return fmt.Errorf("add endpoint %s: the chain has no slots", k)
+		}
+		v := backends[k]
+		by[r.mapName()] = append(by[r.mapName()], nftables.SetElement{Key: slotKeyBytes(r, k.Slot), Val: backendData(v.To)},
+			nftables.SetElement{Key: slotKeyBytes(r, v.End), IntervalEnd: true})
 	}
 	for _, m := range sortedKeys(by) {
 		if err := a.addElements(a.endpointMap(m), by[m]); err != nil {

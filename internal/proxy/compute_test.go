@@ -125,9 +125,9 @@ func golden(t *testing.T, path, got string) {
 	}
 }
 
-// One endpoint added to a service rewrites that service's load-balancing
-// chain (one rule), adds its slot in the endpoints map and its hairpin
-// address, and nothing else.
+// One endpoint added to a service redraws that service's ranges of slots
+// and adds its hairpin address, and nothing else: no rule changes (a new
+// rule makes the kernel validate the whole table).
 func TestDiffOneEndpoint(t *testing.T) {
 	svc := &Service{Namespace: "default", Name: "web", ClusterIP: netip.MustParseAddr("10.43.0.20"),
 		Ports:     []ServicePort{{Name: "http", Protocol: protoTCP, Port: 80}},
@@ -135,17 +135,17 @@ func TestDiffOneEndpoint(t *testing.T) {
 	before := Compute(svc, testConfig())
 	svc.Endpoints["http"] = append(svc.Endpoints["http"], ep("10.42.0.6", 8080, true, true))
 	c := Diff(before, Compute(svc, testConfig()))
-	if len(c.AddChains) != 0 || len(c.FlushChains) != 1 || len(c.AddBackends) != 1 || len(c.AddHairpin) != 1 ||
-		len(c.DelChains)+len(c.DelElems)+len(c.AddElems)+len(c.DelBackends)+len(c.DelHairpin) != 0 {
-		t.Errorf("one endpoint added: want one chain rewritten, one slot and one hairpin address added, got %+v", c)
+	if len(c.AddChains)+len(c.FlushChains) != 0 || len(c.AddBackends) != 2 || len(c.DelBackends) != 1 || len(c.AddHairpin) != 1 ||
+		len(c.DelChains)+len(c.DelElems)+len(c.AddElems)+len(c.DelHairpin) != 0 {
+		t.Errorf("one endpoint added: want the range of one split in two, one hairpin address added and no chain touched, got %+v", c)
 	}
 	if c2 := Diff(Compute(svc, testConfig()), Compute(svc, testConfig())); !c2.Empty() {
 		t.Errorf("same service twice: want no change, got %+v", c2)
 	}
 	svc.Endpoints = nil
 	c = Diff(before, Compute(svc, testConfig()))
-	if len(c.DelChains) != 1 || len(c.DelElems) != 1 || len(c.AddElems) != 1 || len(c.DelMaps) != 1 || len(c.DelBackends) != 0 || len(c.DelHairpin) != 1 {
-		t.Errorf("last endpoint gone: want its chain and map deleted and the address moved to the no-endpoint map, got %+v", c)
+	if len(c.DelChains) != 1 || len(c.DelElems) != 1 || len(c.AddElems) != 1 || len(c.DelMaps) != 1 || len(c.DelBackends) != 1 || len(c.DelHairpin) != 1 {
+		t.Errorf("last endpoint gone: want its chain and range deleted and the address moved to the no-endpoint map, got %+v", c)
 	}
 }
 
@@ -169,12 +169,14 @@ func TestHairpinCounts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := maps.Clone(tt.before)
-			add, del, after := hairpinChanges(tt.changes, tt.before)
-			if !slices.Equal(add, tt.add) || !slices.Equal(del, tt.del) || !maps.Equal(after, tt.after) {
-				t.Errorf("got add %v del %v counts %v, want add %v del %v counts %v", add, del, after, tt.add, tt.del, tt.after)
-			}
+			add, del, changed := hairpinChanges(tt.changes, tt.before)
 			if !maps.Equal(before, tt.before) {
 				t.Errorf("the applied counts changed before the kernel took the transaction: %v", tt.before)
+			}
+			after := maps.Clone(tt.before)
+			setCounts(after, changed)
+			if !slices.Equal(add, tt.add) || !slices.Equal(del, tt.del) || !maps.Equal(after, tt.after) {
+				t.Errorf("got add %v del %v counts %v, want add %v del %v counts %v", add, del, after, tt.add, tt.del, tt.after)
 			}
 		})
 	}

@@ -15,10 +15,12 @@ type Change struct {
 	Rules       map[string][]Rule
 	DelElems    []ElemKey
 	AddElems    map[ElemKey]Verdict
-	AddMaps     []string // endpoints maps
+	// Load-balancing chains whose endpoints come or go: they get or give
+	// back a range of slots in the endpoint maps (see slots.go).
+	AddMaps     []string
 	DelMaps     []string
-	DelBackends []BackendKey // of maps that stay
-	AddBackends map[BackendKey]netip.AddrPort
+	DelBackends map[BackendKey]Backend // as they were, for the ranges' ends
+	AddBackends map[BackendKey]Backend
 	// Hairpin addresses this owner starts or stops using; the applier
 	// counts owners per address.
 	AddHairpin []netip.Addr
@@ -42,7 +44,7 @@ func Diff(old, new *Ruleset) *Change {
 		new = newRuleset()
 	}
 	c := &Change{AddSets: map[string]time.Duration{}, Rules: map[string][]Rule{}, AddElems: map[ElemKey]Verdict{},
-		AddBackends: map[BackendKey]netip.AddrPort{}}
+		AddBackends: map[BackendKey]Backend{}, DelBackends: map[BackendKey]Backend{}}
 	for name, t := range new.Sets {
 		if ot, ok := old.Sets[name]; !ok || ot != t {
 			c.AddSets[name] = t
@@ -100,13 +102,13 @@ func Diff(old, new *Ruleset) *Change {
 		if ov, ok := old.Backends[k]; !ok || ov != v {
 			c.AddBackends[k] = v
 			if ok {
-				c.DelBackends = append(c.DelBackends, k)
+				c.DelBackends[k] = ov
 			}
 		}
 	}
-	for k := range old.Backends {
-		if _, ok := new.Backends[k]; !ok && newMaps[k.Map] {
-			c.DelBackends = append(c.DelBackends, k)
+	for k, v := range old.Backends {
+		if _, ok := new.Backends[k]; !ok {
+			c.DelBackends[k] = v
 		}
 	}
 	for a := range new.Hairpin {
@@ -120,7 +122,6 @@ func Diff(old, new *Ruleset) *Change {
 		}
 	}
 	slices.SortFunc(c.DelElems, func(a, b ElemKey) int { return cmpString(a.String(), b.String()) })
-	slices.SortFunc(c.DelBackends, func(a, b BackendKey) int { return cmpString(a.String(), b.String()) })
 	slices.SortFunc(c.AddHairpin, netip.Addr.Compare)
 	slices.SortFunc(c.DelHairpin, netip.Addr.Compare)
 	slices.Sort(c.DelSets)

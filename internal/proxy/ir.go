@@ -50,8 +50,9 @@ func (k ElemKey) String() string {
 	return fmt.Sprintf("%s[%s . %d]", k.Map, protoName(k.Proto), k.Port)
 }
 
-// BackendKey is an element of a load-balancing chain's endpoints map
-// (named as the chain): the slot numgen picks at random.
+// BackendKey is one endpoint's range of a load-balancing chain's slots
+// (Map names the chain): numgen picks a slot at random, and the range
+// holding it gives the endpoint. Slot is the range's first slot.
 type BackendKey struct {
 	Map  string
 	Slot uint32
@@ -59,14 +60,21 @@ type BackendKey struct {
 
 func (k BackendKey) String() string { return fmt.Sprintf("%s[%d]", k.Map, k.Slot) }
 
+// Backend is the address and port a range of slots DNATs to; End is the
+// slot after the range.
+type Backend struct {
+	To  netip.AddrPort
+	End uint32
+}
+
 // Ruleset is the part of the table one owner (a service, or the base) needs:
 // its chains, its elements in the shared maps and its affinity sets.
 type Ruleset struct {
 	Chains map[string][]Rule
 	Elems  map[ElemKey]Verdict
-	// Backends are the endpoints maps' elements: the address and port a
-	// slot DNATs to. A map exists while it has elements.
-	Backends map[BackendKey]netip.AddrPort
+	// Backends are the load-balancing chains' ranges of slots: where each
+	// range DNATs to.
+	Backends map[BackendKey]Backend
 	// Hairpin are the endpoints' addresses: a connection DNATed back to
 	// its own source is masqueraded. Several services may share an
 	// endpoint, so the applier counts them.
@@ -77,10 +85,12 @@ type Ruleset struct {
 }
 
 // objects counts the chains and named sets the ruleset makes in the
-// kernel (the table's use count; anonymous maps are not counted there).
-func (rs *Ruleset) objects() int { return len(rs.Chains) + len(rs.Sets) + len(rs.endpointMaps()) }
+// kernel (the table's use count; anonymous maps are not counted there,
+// nor the endpoint maps, which are shared: see slots.go).
+func (rs *Ruleset) objects() int { return len(rs.Chains) + len(rs.Sets) }
 
-// endpointMaps are the maps the ruleset's backends live in.
+// endpointMaps are the load-balancing chains with backends: each has its
+// range of slots in the endpoint maps.
 func (rs *Ruleset) endpointMaps() map[string]bool {
 	m := map[string]bool{}
 	for k := range rs.Backends {
@@ -90,7 +100,7 @@ func (rs *Ruleset) endpointMaps() map[string]bool {
 }
 
 func newRuleset() *Ruleset {
-	return &Ruleset{Chains: map[string][]Rule{}, Elems: map[ElemKey]Verdict{}, Backends: map[BackendKey]netip.AddrPort{},
+	return &Ruleset{Chains: map[string][]Rule{}, Elems: map[ElemKey]Verdict{}, Backends: map[BackendKey]Backend{},
 		Hairpin: map[netip.Addr]bool{}, Sets: map[string]time.Duration{}}
 }
 

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 
@@ -16,6 +17,7 @@ import (
 type exprBuilder struct {
 	conn  *nftables.Conn
 	table *nftables.Table
+	slots *slotAllocator
 	err   error
 }
 
@@ -185,10 +187,15 @@ func elemKeyBytes(k ElemKey) []byte {
 	return append(out, byte(k.Port>>8), byte(k.Port), 0, 0)
 }
 
-func (d dnatSlot) exprs(*exprBuilder) []expr.Any {
+func (d dnatSlot) exprs(b *exprBuilder) []expr.Any {
+	r, ok := b.slots.byChain[d.Map]
+	if !ok && b.err == nil {
+		b.err = fmt.Errorf("rule of %s: the chain has no slots", d.Map)
+	}
 	return []expr.Any{
-		&expr.Numgen{Register: regConcat0, Modulus: d.Modulus, Type: unix.NFT_NG_RANDOM},
-		&expr.Lookup{SourceRegister: regConcat0, DestRegister: regConcat0, IsDestRegSet: true, SetName: d.Map},
+		&expr.Numgen{Register: regConcat0, Modulus: d.Modulus, Offset: r.base(), Type: unix.NFT_NG_RANDOM},
+		&expr.Byteorder{SourceRegister: regConcat0, DestRegister: regConcat0, Op: expr.ByteorderHton, Len: 4, Size: 4},
+		&expr.Lookup{SourceRegister: regConcat0, DestRegister: regConcat0, IsDestRegSet: true, SetName: r.mapName()},
 		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: regConcat0, RegProtoMin: regConcat1, Specified: true},
 	}
 }
@@ -210,8 +217,10 @@ func (m matchHairpin) exprs(*exprBuilder) []expr.Any {
 	}
 }
 
-// backendKeyBytes and backendData lay out an endpoints map element.
-func backendKeyBytes(k BackendKey) []byte { return binaryutil.NativeEndian.PutUint32(k.Slot) }
+// slotKeyBytes and backendData lay out an endpoints map element.
+func slotKeyBytes(r slotRange, slot uint32) []byte {
+	return binaryutil.BigEndian.PutUint32(r.key(slot))
+}
 
 func backendData(ap netip.AddrPort) []byte {
 	a := ap.Addr().As4()

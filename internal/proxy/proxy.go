@@ -251,7 +251,7 @@ func (p *Proxier) signal() {
 // appliedObjects counts the chains and sets the proxy believes are in
 // the kernel.
 func (p *Proxier) appliedObjects() int {
-	n := len(p.applier.sharedSets())
+	n := len(p.applier.sharedSets()) + p.applier.slots.maps()
 	if p.base != nil {
 		n += p.base.objects()
 	}

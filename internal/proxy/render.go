@@ -18,17 +18,10 @@ func (rs *Ruleset) Render() string {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "element %s : %s\n", k, rs.Elems[k])
 	}
-	for _, name := range sortedKeys(rs.endpointMaps()) {
-		fmt.Fprintf(&b, "map %s { type mark : ipv4_addr . inet_service }\n", name)
-	}
-	bkeys := slices.SortedFunc(maps.Keys(rs.Backends), func(a, b BackendKey) int {
-		if c := cmpString(a.Map, b.Map); c != 0 {
-			return c
-		}
-		return int(a.Slot) - int(b.Slot)
-	})
+	bkeys := slices.SortedFunc(maps.Keys(rs.Backends), cmpBackendKey)
 	for _, k := range bkeys {
-		fmt.Fprintf(&b, "element %s : %s . %d\n", k, rs.Backends[k].Addr(), rs.Backends[k].Port())
+		be := rs.Backends[k]
+		fmt.Fprintf(&b, "slots %s[%d-%d] : %s . %d\n", k.Map, k.Slot, be.End-1, be.To.Addr(), be.To.Port())
 	}
 	for _, a := range slices.SortedFunc(maps.Keys(rs.Hairpin), netip.Addr.Compare) {
 		fmt.Fprintf(&b, "element %s[%s . %s]\n", setHairpin, a, a)
@@ -41,4 +34,11 @@ func (rs *Ruleset) Render() string {
 		b.WriteString("}\n")
 	}
 	return b.String()
+}
+
+func cmpBackendKey(a, b BackendKey) int {
+	if c := cmpString(a.Map, b.Map); c != 0 {
+		return c
+	}
+	return int(a.Slot) - int(b.Slot)
 }

@@ -54,7 +54,7 @@ func BenchmarkScale(b *testing.B) {
 			b.Fatal(err)
 		}
 		full := time.Since(start)
-		objects := len(a.sharedSets())
+		objects := len(a.sharedSets()) + a.slots.maps()
 		for _, rs := range all {
 			objects += rs.objects()
 		}

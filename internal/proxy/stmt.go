@@ -142,8 +142,8 @@ type verdict struct{ V Verdict }
 
 func (v verdict) String() string { return v.V.String() }
 
-// dnatSlot is "dnat ip to numgen random mod N map @MAP": a random slot of
-// the map gives the address and port.
+// dnatSlot is "dnat ip to numgen random mod N map @MAP": the range of
+// slots holding a random one gives the address and port.
 type dnatSlot struct {
 	Map     string
 	Modulus uint32
