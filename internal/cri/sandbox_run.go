@@ -122,8 +122,8 @@ func (r *Runtime) validateSandboxConfig(cfg *runtimeapi.PodSandboxConfig, handle
 	if h := cfg.GetHostname(); len(h) > 64 {
 		return invalidArg("config.hostname", "%q is longer than a hostname can be (64 bytes)", h)
 	}
-	if handler != "" && handler != "runc" {
-		return invalidArg("runtime_handler", "unknown runtime handler %q (this runtime has only the default)", handler)
+	if handler != "" && handler != defaultHandler {
+		return invalidArg("runtime_handler", "no runtime handler %q: this runtime has only %q, the default", handler, defaultHandler)
 	}
 	if p := cfg.GetLinux().GetCgroupParent(); p != "" && (!strings.HasPrefix(p, "/") || strings.HasSuffix(p, ".slice")) {
 		return invalidArg("config.linux.cgroup_parent", "%q: only cgroupfs paths are supported (the runtime's cgroup driver is cgroupfs)", p)

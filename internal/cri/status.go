@@ -22,10 +22,7 @@ func (r *Runtime) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*r
 	}
 	resp := &runtimeapi.StatusResponse{
 		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{runtimeCond, netCond}},
-		RuntimeHandlers: []*runtimeapi.RuntimeHandler{{
-			Name:     "",
-			Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: true},
-		}},
+		RuntimeHandlers: runtimeHandlers(),
 		Features: &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true},
 	}
 	if req.GetVerbose() {
@@ -38,6 +35,20 @@ func (r *Runtime) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*r
 		resp.Info = map[string]string{"config": string(cfg)}
 	}
 	return resp, nil
+}
+
+// defaultHandler is this runtime's one handler, built-in libcontainer;
+// RuntimeClasses name it "runc", as containerd's default, and "" is it too.
+const defaultHandler = "runc"
+
+// runtimeHandlers are the handlers RuntimeClasses can name, as Status
+// reports them to the kubelet (which lists them in the node's status).
+func runtimeHandlers() []*runtimeapi.RuntimeHandler {
+	out := []*runtimeapi.RuntimeHandler{}
+	for _, name := range []string{"", defaultHandler} {
+		out = append(out, &runtimeapi.RuntimeHandler{Name: name, Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: true}})
+	}
+	return out
 }
 
 // UpdateRuntimeConfig takes the node's pod CIDR from the kubelet.

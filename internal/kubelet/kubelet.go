@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	nodelisters "k8s.io/client-go/listers/node/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -50,6 +51,8 @@ type Kubelet struct {
 	evictions   *evictionManager
 	static      *staticPods // nil without PodManifestPath
 	services    corelisters.ServiceLister
+	// runtimeClasses name the runtime handlers of pods with a RuntimeClass.
+	runtimeClasses nodelisters.RuntimeClassLister
 
 	mu      sync.Mutex
 	workers map[types.UID]*worker
@@ -121,6 +124,7 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", opts.NodeName).String()
 	})).Core().V1().Pods().Informer()
 	k.services = k.factory.Core().V1().Services().Lister()
+	k.runtimeClasses = k.factory.Node().V1().RuntimeClasses().Lister()
 	k.imageGC = newImageGC(k)
 	if opts.PodManifestPath != "" {
 		k.static = newStaticPods(k)
@@ -162,6 +166,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 		return fmt.Errorf("pod handler: %w", err)
 	}
 	k.factory.Core().V1().Services().Informer()
+	k.factory.Node().V1().RuntimeClasses().Informer()
 	k.factory.Start(ctx.Done())
 	go k.podsInf.Run(ctx.Done())
 	// Every pod of the node has its worker before the first relist, which

@@ -4,6 +4,7 @@ import (
 	"path"
 
 	corev1 "k8s.io/api/core/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/kubectl/pkg/util/qos"
 )
@@ -37,25 +38,8 @@ func cgroupParent(root string, pod *corev1.Pod) string {
 // settings, as upstream computes them. memCapacity is the node's memory,
 // for burstable containers' OOM score.
 func containerResources(pod *corev1.Pod, c *corev1.Container, memCapacity int64) *runtimeapi.LinuxContainerResources {
-	r := &runtimeapi.LinuxContainerResources{}
 	req, lim := c.Resources.Requests, c.Resources.Limits
-	cpuReq := req.Cpu().MilliValue()
-	if cpuReq == 0 && !lim.Cpu().IsZero() {
-		cpuReq = lim.Cpu().MilliValue()
-	}
-	shares := cpuReq * 1024 / 1000
-	if shares < minShares {
-		shares = minShares
-	}
-	r.CpuShares = shares
-	if l := lim.Cpu().MilliValue(); l > 0 {
-		r.CpuPeriod = cpuPeriod
-		r.CpuQuota = l * cpuPeriod / 1000
-		if r.CpuQuota < minQuota {
-			r.CpuQuota = minQuota
-		}
-	}
-	r.MemoryLimitInBytes = lim.Memory().Value()
+	r := linuxResources(req.Cpu().MilliValue(), lim.Cpu().MilliValue(), lim.Memory().Value())
 	switch qos.GetPodQOS(pod) {
 	case corev1.PodQOSGuaranteed:
 		r.OomScoreAdj = guaranteedOOM
@@ -70,6 +54,42 @@ func containerResources(pod *corev1.Pod, c *corev1.Container, memCapacity int64)
 		r.OomScoreAdj = adj
 	}
 	return r
+}
+
+// linuxResources are the cgroup settings of a CPU request and limit (in
+// millicores) and a memory limit (in bytes): shares from the request, or
+// the limit without one; a CFS quota only with a limit.
+func linuxResources(cpuReq, cpuLim, memLim int64) *runtimeapi.LinuxContainerResources {
+	r := &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: memLim}
+	if cpuReq == 0 {
+		cpuReq = cpuLim
+	}
+	r.CpuShares = max(cpuReq*1024/1000, minShares)
+	if cpuLim > 0 {
+		r.CpuPeriod = cpuPeriod
+		r.CpuQuota = max(cpuLim*cpuPeriod/1000, minQuota)
+	}
+	return r
+}
+
+// sandboxResources are the pod's containers' resources summed, as
+// upstream sums them for the sandbox (init containers and pod-level
+// resources counted, overhead not): the runtime sizes the pod cgroup
+// from them.
+func sandboxResources(pod *corev1.Pod) *runtimeapi.LinuxContainerResources {
+	opts := resourcehelper.PodResourcesOptions{ExcludeOverhead: true}
+	req, lim := resourcehelper.PodRequests(pod, opts), resourcehelper.PodLimits(pod, opts)
+	return linuxResources(req.Cpu().MilliValue(), lim.Cpu().MilliValue(), lim.Memory().Value())
+}
+
+// overheadResources are spec.overhead (set from the pod's RuntimeClass)
+// as cgroup settings, its CPU both request and limit as upstream's.
+func overheadResources(pod *corev1.Pod) *runtimeapi.LinuxContainerResources {
+	if pod.Spec.Overhead == nil {
+		return &runtimeapi.LinuxContainerResources{}
+	}
+	cpu := pod.Spec.Overhead.Cpu().MilliValue()
+	return linuxResources(cpu, cpu, pod.Spec.Overhead.Memory().Value())
 }
 
 // Upstream's default masked and read-only paths of /proc and /sys.

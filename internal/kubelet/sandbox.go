@@ -42,7 +42,9 @@ func (k *Kubelet) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 				Privileged:       anyPrivileged(pod),
 				Seccomp:          seccomp(nil, nil),
 			},
-			Sysctls: map[string]string{},
+			Sysctls:   map[string]string{},
+			Resources: sandboxResources(pod),
+			Overhead:  overheadResources(pod),
 		},
 	}
 	if psc := pod.Spec.SecurityContext; psc != nil {
@@ -126,11 +128,15 @@ func (k *Kubelet) dnsConfig(pod *corev1.Pod) *runtimeapi.DNSConfig {
 
 // runSandbox creates the pod's sandbox and returns its ID.
 func (k *Kubelet) runSandbox(ctx context.Context, pod *corev1.Pod, attempt uint32) (string, error) {
+	handler, err := k.runtimeHandler(pod)
+	if err != nil {
+		return "", err
+	}
 	cfg := k.sandboxConfig(pod, attempt)
 	if err := os.MkdirAll(cfg.LogDirectory, 0o755); err != nil {
 		return "", fmt.Errorf("make pod log dir: %w", err)
 	}
-	resp, err := k.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
+	resp, err := k.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: handler})
 	if err != nil {
 		return "", err
 	}

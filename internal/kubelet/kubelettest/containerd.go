@@ -41,6 +41,10 @@ type Runtime struct {
 	Name string
 }
 
+// AltRuntimeRoot is the state root of containerd's second handler,
+// "runc-alt": runc keeps <root>/k8s.io/<id> for each container it runs.
+func (c *Runtime) AltRuntimeRoot() string { return filepath.Join(c.Dir, "runc-alt") }
+
 // Skip skips the test unless it runs as root with containerd installed.
 func Skip(t testing.TB) {
 	t.Helper()
@@ -224,6 +228,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+    # A second handler, for RuntimeClass tests: runc with a state root
+    # of its own, where a test sees which handler ran a pod. (crun 1.8,
+    # Debian 12's, refuses this machine's hybrid cgroups.)
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-alt]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-alt.options]
+        Root = %[11]q
+        SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = %[7]q
@@ -232,7 +244,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     endpoint = [%[10]q]
 `, filepath.Join(d, "root"), filepath.Join(d, "state"), filepath.Join(d, "containerd.sock"), filepath.Join(d, "containerd.sock.ttrpc"),
 		filepath.Join(d, "opt"), c.Images["pause"], filepath.Join(d, "cni"), filepath.Join(d, "cni-template.json"),
-		c.Registry.Host, "http://"+c.Registry.Host)
+		c.Registry.Host, "http://"+c.Registry.Host, c.AltRuntimeRoot())
 	if err := os.WriteFile(filepath.Join(d, "config.toml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -267,7 +267,7 @@ func (a *Agent) facts(ctx context.Context) Facts {
 		if st, err := a.cfg.Runtime.Status(cctx, &runtimeapi.StatusRequest{}); err != nil {
 			f.RuntimeErr = err
 		} else {
-			f.RuntimeStatus = st.Status
+			f.RuntimeStatus, f.RuntimeHandlers = st.Status, st.RuntimeHandlers
 		}
 		if imgs, err := a.cfg.Runtime.ListImages(cctx, &runtimeapi.ListImagesRequest{}); err == nil {
 			f.Images = imgs.Images
@@ -358,7 +358,7 @@ func equalish(a, b corev1.NodeStatus) bool {
 			return false
 		}
 	}
-	return reflect.DeepEqual(a.Addresses, b.Addresses) && a.NodeInfo == b.NodeInfo &&
+	return reflect.DeepEqual(a.Addresses, b.Addresses) && a.NodeInfo == b.NodeInfo && reflect.DeepEqual(a.RuntimeHandlers, b.RuntimeHandlers) &&
 		reflect.DeepEqual(a.Images, b.Images) && quantitiesEqual(a.Capacity, b.Capacity) && quantitiesEqual(a.Allocatable, b.Allocatable)
 }
 

@@ -35,7 +35,10 @@ type Facts struct {
 	RuntimeVersion string
 	RuntimeStatus  *runtimeapi.RuntimeStatus
 	RuntimeErr     error
-	Images         []*runtimeapi.Image
+	// RuntimeHandlers are the handlers the runtime reported with its
+	// status (nil when it could not be asked).
+	RuntimeHandlers []*runtimeapi.RuntimeHandler
+	Images          []*runtimeapi.Image
 	// Pressure, when set, are the conditions under pressure as the
 	// kubelet's eviction manager found them (the others are False); nil
 	// judges from Machine with upstream's default thresholds.
@@ -114,6 +117,7 @@ func ComputeStatus(f Facts, prev corev1.NodeStatus, now metav1.Time) corev1.Node
 			Architecture:            runtime.GOARCH,
 		},
 		Images:          images(f.Images),
+		RuntimeHandlers: runtimeHandlers(f.RuntimeHandlers, prev.RuntimeHandlers),
 		DaemonEndpoints: prev.DaemonEndpoints,
 		VolumesInUse:    prev.VolumesInUse,
 		VolumesAttached: prev.VolumesAttached,
@@ -241,4 +245,22 @@ func DefaultIP() (net.IP, error) {
 		}
 	}
 	return nil, fmt.Errorf("no interface with an IPv4 address is up; give --node-ip")
+}
+
+// runtimeHandlers are the runtime's handlers as the node reports them,
+// in the runtime's order, as upstream's: what RuntimeClass handlers this
+// node can run. Without an answer from the runtime the last report stays.
+func runtimeHandlers(hs []*runtimeapi.RuntimeHandler, prev []corev1.NodeRuntimeHandler) []corev1.NodeRuntimeHandler {
+	if hs == nil {
+		return prev
+	}
+	out := make([]corev1.NodeRuntimeHandler, 0, len(hs))
+	for _, h := range hs {
+		rro, userns := h.GetFeatures().GetRecursiveReadOnlyMounts(), h.GetFeatures().GetUserNamespaces()
+		out = append(out, corev1.NodeRuntimeHandler{
+			Name:     h.GetName(),
+			Features: &corev1.NodeRuntimeHandlerFeatures{RecursiveReadOnlyMounts: &rro, UserNamespaces: &userns},
+		})
+	}
+	return out
 }

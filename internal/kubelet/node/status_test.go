@@ -2,6 +2,9 @@ package node
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,4 +95,47 @@ func TestComputeStatusConditions(t *testing.T) {
 			t.Errorf("Ready times: transition %v heartbeat %v", c.LastTransitionTime, c.LastHeartbeatTime)
 		}
 	}
+}
+
+func TestComputeStatusRuntimeHandlers(t *testing.T) {
+	yes, no := true, false
+	prev := []corev1.NodeRuntimeHandler{{Name: "old", Features: &corev1.NodeRuntimeHandlerFeatures{RecursiveReadOnlyMounts: &no, UserNamespaces: &no}}}
+	tests := []struct {
+		name string
+		hs   []*runtimeapi.RuntimeHandler
+		want []corev1.NodeRuntimeHandler
+	}{{
+		name: "the runtime's handlers in its order, with their features",
+		hs: []*runtimeapi.RuntimeHandler{
+			{Name: "", Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: true}},
+			{Name: "crun", Features: &runtimeapi.RuntimeHandlerFeatures{UserNamespaces: true}},
+		},
+		want: []corev1.NodeRuntimeHandler{
+			{Name: "", Features: &corev1.NodeRuntimeHandlerFeatures{RecursiveReadOnlyMounts: &yes, UserNamespaces: &no}},
+			{Name: "crun", Features: &corev1.NodeRuntimeHandlerFeatures{RecursiveReadOnlyMounts: &no, UserNamespaces: &yes}},
+		},
+	}, {
+		name: "a handler without features has them false",
+		hs:   []*runtimeapi.RuntimeHandler{{Name: "runc"}},
+		want: []corev1.NodeRuntimeHandler{{Name: "runc", Features: &corev1.NodeRuntimeHandlerFeatures{RecursiveReadOnlyMounts: &no, UserNamespaces: &no}}},
+	}, {
+		name: "no answer from the runtime keeps the last report",
+		want: prev,
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := ComputeStatus(Facts{RuntimeHandlers: tc.hs}, corev1.NodeStatus{RuntimeHandlers: prev}, metav1.Now())
+			if !reflect.DeepEqual(st.RuntimeHandlers, tc.want) {
+				t.Errorf("handlers %s, want %s", spew(st.RuntimeHandlers), spew(tc.want))
+			}
+		})
+	}
+}
+
+func spew(hs []corev1.NodeRuntimeHandler) string {
+	var b strings.Builder
+	for _, h := range hs {
+		fmt.Fprintf(&b, "{%q rro=%v userns=%v}", h.Name, *h.Features.RecursiveReadOnlyMounts, *h.Features.UserNamespaces)
+	}
+	return b.String()
 }

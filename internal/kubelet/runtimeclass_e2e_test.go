@@ -1,0 +1,169 @@
+package kubelet_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	corev1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// TestRuntimeClass runs a pod through a RuntimeClass on each runtime:
+// the sandbox gets the class's handler (on containerd the test's second
+// handler, runc-alt, whose state root shows what it ran), the pod its overhead, and
+// the node lists its runtime's handlers. A handler the runtime lacks
+// leaves the pod without a sandbox and says why in its events; a class
+// that does not exist is refused by the API server.
+func TestRuntimeClass(t *testing.T) {
+	handlers := map[string]string{"containerd": "runc-alt", "kemudi": "runc"}
+	for _, rt := range runtimes {
+		t.Run(rt, func(t *testing.T) { testRuntimeClass(t, startNode(t, rt), handlers[rt]) })
+	}
+}
+
+func testRuntimeClass(t *testing.T, n *node, handler string) {
+	ctx := context.Background()
+	overhead := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("16Mi")}
+	for _, rc := range []*nodev1.RuntimeClass{
+		{ObjectMeta: metav1.ObjectMeta{Name: "other"}, Handler: handler, Overhead: &nodev1.Overhead{PodFixed: overhead}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "missing"}, Handler: "nothere"},
+	} {
+		if _, err := n.c.NodeV1().RuntimeClasses().Create(ctx, rc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// containerd 1.7 reports no handlers (2.0 does); the node lists
+	// what the runtime reports, in its order.
+	var want []string
+	for _, h := range runtimeStatus(t, n).GetRuntimeHandlers() {
+		want = append(want, h.GetName())
+	}
+	if n.rt.Name == "kemudi" && !slices.Contains(want, handler) {
+		t.Errorf("kemudi's runtime reports handlers %q, want %q among them", want, handler)
+	}
+	until(t, "the node lists its runtime's handlers", timeout, func(ctx context.Context) (bool, error) {
+		nd, err := n.c.CoreV1().Nodes().Get(ctx, n.name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		var names []string
+		for _, h := range nd.Status.RuntimeHandlers {
+			names = append(names, h.Name)
+		}
+		if !slices.Equal(names, want) {
+			return false, fmt.Errorf("handlers %q, want %q", names, want)
+		}
+		return true, nil
+	})
+
+	img := n.rt.Images["busybox"]
+	p := pod("classy", corev1.RestartPolicyAlways, img, "sleep 3600")
+	p.Spec.RuntimeClassName = &[]string{"other"}[0]
+	created, err := n.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := created.Spec.Overhead; got.Cpu().Cmp(overhead[corev1.ResourceCPU]) != 0 || got.Memory().Cmp(overhead[corev1.ResourceMemory]) != 0 {
+		t.Errorf("pod overhead %v, want the class's %v", got, overhead)
+	}
+	waitRunning(t, n, "classy")
+	sb := sandboxOf(t, n, created.UID)
+	if sb.GetStatus().GetRuntimeHandler() != handler {
+		t.Errorf("sandbox runtime handler %q, want %q", sb.GetStatus().GetRuntimeHandler(), handler)
+	}
+	if handler == "runc-alt" {
+		if _, err := os.Stat(filepath.Join(n.rt.AltRuntimeRoot(), "k8s.io", sb.GetStatus().GetId())); err != nil {
+			t.Errorf("runc-alt did not run the sandbox: %v", err)
+		}
+	}
+
+	bad := pod("unrunnable", corev1.RestartPolicyAlways, img, "sleep 3600")
+	bad.Spec.RuntimeClassName = &[]string{"missing"}[0]
+	if _, err := n.c.CoreV1().Pods("default").Create(ctx, bad, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "FailedCreatePodSandBox naming the handler", timeout, func(ctx context.Context) (bool, error) {
+		evs, err := n.events(ctx, "default", "unrunnable")
+		if err != nil {
+			return false, err
+		}
+		if !strings.Contains(evs["FailedCreatePodSandBox"], `"nothere"`) {
+			return false, fmt.Errorf("events %v", evs)
+		}
+		return true, nil
+	})
+	if got, err := n.c.CoreV1().Pods("default").Get(ctx, "unrunnable", metav1.GetOptions{}); err != nil || got.Status.Phase != corev1.PodPending {
+		t.Errorf("pod with an unknown handler: %v, phase %q, want Pending", err, got.Status.Phase)
+	}
+
+	ghost := pod("ghost", corev1.RestartPolicyAlways, img, "sleep 3600")
+	ghost.Spec.RuntimeClassName = &[]string{"ghost"}[0]
+	_, err = n.c.CoreV1().Pods("default").Create(ctx, ghost, metav1.CreateOptions{})
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `pod rejected: RuntimeClass "ghost" not found`) {
+		t.Errorf("a pod naming no RuntimeClass that exists: %v, want Forbidden", err)
+	}
+}
+
+func waitRunning(t *testing.T, n *node, name string) {
+	t.Helper()
+	until(t, name+" Running", timeout, func(ctx context.Context) (bool, error) {
+		p, err := n.c.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		if p.Status.Phase != corev1.PodRunning {
+			evs, _ := n.events(ctx, "default", name)
+			return false, fmt.Errorf("phase %s, events %v", p.Status.Phase, evs)
+		}
+		return true, nil
+	})
+}
+
+// criClient is a CRI client of the node's runtime, closed at the test's end.
+func criClient(t *testing.T, n *node) runtimeapi.RuntimeServiceClient {
+	t.Helper()
+	conn, err := grpc.NewClient(n.rt.Endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return runtimeapi.NewRuntimeServiceClient(conn)
+}
+
+func runtimeStatus(t *testing.T, n *node) *runtimeapi.StatusResponse {
+	t.Helper()
+	st, err := criClient(t, n).Status(context.Background(), &runtimeapi.StatusRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// sandboxOf is the verbose CRI status of the pod's sandbox.
+func sandboxOf(t *testing.T, n *node, uid types.UID) *runtimeapi.PodSandboxStatusResponse {
+	t.Helper()
+	rs := criClient(t, n)
+	ctx := context.Background()
+	sbs, err := rs.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
+		LabelSelector: map[string]string{"io.kubernetes.pod.uid": string(uid)}}})
+	if err != nil || len(sbs.Items) == 0 {
+		t.Fatalf("the pod's sandbox: %v (%d found)", err, len(sbs.GetItems()))
+	}
+	st, err := rs.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sbs.Items[0].Id, Verbose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
