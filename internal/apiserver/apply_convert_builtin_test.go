@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	applyautoscalingv1 "k8s.io/client-go/applyconfigurations/autoscaling/v1"
 	applyautoscalingv2 "k8s.io/client-go/applyconfigurations/autoscaling/v2"
+	applycorev1 "k8s.io/client-go/applyconfigurations/core/v1"
+	applyeventsv1 "k8s.io/client-go/applyconfigurations/events/v1"
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 )
@@ -98,5 +101,44 @@ func TestServerSideApplyHorizontalPodAutoscalerV1(t *testing.T) {
 	}
 	if _, err := v1.Get(ctx, "dry", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("dry-run apply of a new object stored it: %v", err)
+	}
+}
+
+// TestServerSideApplyEventsV1: events.k8s.io/v1 events, a view of the
+// stored core/v1 events, are applied as upstream applies them; their
+// fields have other names in core/v1 (note is message), and a core/v1
+// manager who changes one conflicts with the events.k8s.io manager.
+func TestServerSideApplyEventsV1(t *testing.T) {
+	s := clustertest.Start(t)
+	ctx := context.Background()
+	now := metav1.NewMicroTime(time.Now().Truncate(time.Microsecond))
+	ev := applyeventsv1.Event("boot", "default").WithEventTime(now).WithReportingController("example.com/recorder").
+		WithReportingInstance("recorder-1").WithAction("Boot").WithReason("Booted").WithType(corev1.EventTypeNormal).
+		WithNote("booted").WithRegarding(applycorev1.ObjectReference().WithKind("Node").WithName("n1"))
+	created, err := s.Client.EventsV1().Events("default").Apply(ctx, ev, metav1.ApplyOptions{FieldManager: "recorder"})
+	if err != nil {
+		t.Fatalf("apply in events.k8s.io/v1: %v", err)
+	}
+	if created.Note != "booted" || created.Regarding.Name != "n1" {
+		t.Errorf("applied %+v", created)
+	}
+	core := s.Client.CoreV1().Events("default")
+	got, err := core.Get(ctx, "boot", metav1.GetOptions{})
+	if err != nil || got.Message != "booted" || got.InvolvedObject.Name != "n1" {
+		t.Fatalf("core/v1 read: %v %+v", err, got)
+	}
+	if m := got.ManagedFields; len(m) != 1 || m[0].Manager != "recorder" || m[0].APIVersion != "events.k8s.io/v1" {
+		t.Errorf("managed fields %+v, want recorder's apply in events.k8s.io/v1", m)
+	}
+	msg := applycorev1.Event("boot", "default").WithMessage("rebooted")
+	if _, err := core.Apply(ctx, msg, metav1.ApplyOptions{FieldManager: "editor"}); !apierrors.IsConflict(err) || !strings.Contains(err.Error(), `conflict with "recorder": .note`) {
+		t.Fatalf("apply of another message in core/v1: %v, want a conflict with recorder's .note", err)
+	}
+	if _, err := core.Apply(ctx, msg, metav1.ApplyOptions{FieldManager: "editor", Force: true}); err != nil {
+		t.Fatalf("forced apply in core/v1: %v", err)
+	}
+	after, err := s.Client.EventsV1().Events("default").Get(ctx, "boot", metav1.GetOptions{})
+	if err != nil || after.Note != "rebooted" || after.Reason != "Booted" {
+		t.Errorf("events.k8s.io/v1 read after the forced apply: %v %+v", err, after)
 	}
 }
