@@ -3,11 +3,11 @@ package image
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
-	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -64,22 +64,12 @@ func (s *Store) ingest(ctx context.Context, img v1.Image, extra map[v1.Hash][]by
 	if err := s.content.writeBytes(manifest.Config.Digest, rawConfig); err != nil {
 		return Image{}, fmt.Errorf("config: %w", err)
 	}
-	if err := s.fetchLayers(ctx, manifest.Layers, layers); err != nil {
+	chain := chainIDs(diffIDs)
+	if err := s.pullLayers(ctx, manifest.Layers, layers, diffIDs, chain); err != nil {
 		return Image{}, err
 	}
-	chain := chainIDs(diffIDs)
 	var size uint64
-	for i, l := range manifest.Layers {
-		parent := ""
-		if i > 0 {
-			parent = chain[i-1]
-		}
-		if err := ctx.Err(); err != nil {
-			return Image{}, err
-		}
-		if err := s.ensureSnapshot(chain[i], parent, l.Digest, diffIDs[i]); err != nil {
-			return Image{}, err
-		}
+	for _, l := range manifest.Layers {
 		size += uint64(l.Size)
 		blobs = append(blobs, l.Digest.String())
 	}
@@ -91,39 +81,86 @@ func (s *Store) ingest(ctx context.Context, img v1.Image, extra map[v1.Hash][]by
 	return s.register(rec, tags, digests)
 }
 
-// fetchLayers stores the layers not yet in the content store, a few at a
-// time; a layer another pull is fetching is waited for, not fetched again.
-func (s *Store) fetchLayers(ctx context.Context, descs []v1.Descriptor, layers []v1.Layer) error {
-	sem := make(chan struct{}, maxParallelLayers)
-	errs := make([]error, len(layers))
-	var wg sync.WaitGroup
-	for i := range layers {
-		d := descs[i]
-		if s.content.has(d.Digest) {
-			continue
+// pullLayers stores the layers not yet in the content store, a few at a
+// time (a layer another pull is fetching is waited for, not fetched
+// again), and unpacks each into its snapshot as it arrives: layer i
+// unpacks while it and the layers above it download, once the layers
+// below it are unpacked (a layer's hard links and implied directories
+// may need them).
+func (s *Store) pullLayers(ctx context.Context, descs []v1.Descriptor, layers []v1.Layer, diffIDs []v1.Hash, chain []string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fetched, fetchErrs := s.startFetches(ctx, descs, layers)
+	var unpackErr error
+	for i, d := range descs {
+		parent := ""
+		if i > 0 {
+			parent = chain[i-1]
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-			case <-ctx.Done():
-				errs[i] = ctx.Err()
-				return
-			}
-			_, errs[i] = s.blobs.do(d.Digest.String(), func() (struct{}, error) {
-				return struct{}{}, s.fetchLayer(ctx, d, layers[i])
-			})
-		}()
+		if err := s.ensureSnapshot(ctx, chain[i], parent, d.Digest, diffIDs[i], fetched[i]); err != nil {
+			unpackErr = err
+			cancel()
+			break
+		}
 	}
-	wg.Wait()
-	for _, err := range errs {
+	for _, f := range fetched {
+		<-f
+	}
+	// A fetch's own error says more than the unpack that followed it
+	// (a digest mismatch fails both).
+	for _, err := range fetchErrs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	if unpackErr != nil {
+		return unpackErr
+	}
+	for _, err := range fetchErrs {
 		if err != nil {
 			return err
 		}
 	}
-	return nil
+	return ctx.Err()
+}
+
+// startFetches fetches the layers not yet in the content store, at most
+// maxParallelLayers at once, in order. fetched[i] is closed when layer
+// i's fetch has ended (at once for a stored layer); errs[i] is its error,
+// to read after that.
+func (s *Store) startFetches(ctx context.Context, descs []v1.Descriptor, layers []v1.Layer) (fetched []chan struct{}, errs []error) {
+	sem := make(chan struct{}, maxParallelLayers)
+	errs = make([]error, len(layers))
+	fetched = make([]chan struct{}, len(layers))
+	for i := range fetched {
+		fetched[i] = make(chan struct{})
+	}
+	go func() {
+		for i := range layers {
+			d := descs[i]
+			if s.content.has(d.Digest) {
+				close(fetched[i])
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				for j := i; j < len(layers); j++ {
+					errs[j] = ctx.Err()
+					close(fetched[j])
+				}
+				return
+			}
+			go func() {
+				defer close(fetched[i])
+				defer func() { <-sem }()
+				_, errs[i] = s.blobs.do(d.Digest.String(), func() (struct{}, error) {
+					return struct{}{}, s.fetchLayer(ctx, d, layers[i])
+				})
+			}()
+		}
+	}()
+	return fetched, errs
 }
 
 func (s *Store) fetchLayer(ctx context.Context, d v1.Descriptor, l v1.Layer) error {

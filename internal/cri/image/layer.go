@@ -3,6 +3,7 @@ package image
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -50,8 +51,10 @@ func (s *Store) chainDirsLocked(top string) []string {
 
 // ensureSnapshot unpacks the layer blob (uncompressed digest diffID) on
 // top of the snapshot parent into the snapshot chainID, unless it exists.
-// A layer whose content does not match diffID leaves nothing behind.
-func (s *Store) ensureSnapshot(chainID, parent string, blob, diffID v1.Hash) error {
+// A layer whose content does not match diffID leaves nothing behind. The
+// blob is read as it is stored or downloaded (see openFollow; fetched is
+// closed when its fetch ended).
+func (s *Store) ensureSnapshot(ctx context.Context, chainID, parent string, blob, diffID v1.Hash, fetched <-chan struct{}) error {
 	_, err := s.layers.do(chainID, func() (struct{}, error) {
 		s.mu.Lock()
 		if _, ok := s.meta.Snapshots[chainID]; ok {
@@ -68,7 +71,7 @@ func (s *Store) ensureSnapshot(chainID, parent string, blob, diffID v1.Hash) err
 		if err := os.MkdirAll(fsDir, 0o755); err != nil {
 			return struct{}{}, fmt.Errorf("layer %s: %w", blob, err)
 		}
-		if err := s.unpackBlob(blob, diffID, fsDir, parents); err != nil {
+		if err := s.unpackBlob(ctx, blob, diffID, fsDir, parents, fetched); err != nil {
 			os.RemoveAll(dir)
 			return struct{}{}, err
 		}
@@ -90,13 +93,13 @@ func (s *Store) ensureSnapshot(chainID, parent string, blob, diffID v1.Hash) err
 	return err
 }
 
-func (s *Store) unpackBlob(blob, diffID v1.Hash, dir string, parents []string) error {
-	f, err := s.content.open(blob)
+func (s *Store) unpackBlob(ctx context.Context, blob, diffID v1.Hash, dir string, parents []string, fetched <-chan struct{}) error {
+	f, err := s.content.openFollow(ctx, blob, fetched)
 	if err != nil {
 		return fmt.Errorf("unpack layer %s: %w", blob, err)
 	}
 	defer f.Close()
-	rc, err := decompress(bufio.NewReader(f))
+	rc, err := decompress(bufio.NewReaderSize(f, 256<<10))
 	if err != nil {
 		return fmt.Errorf("unpack layer %s: %w", blob, err)
 	}

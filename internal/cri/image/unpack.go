@@ -43,7 +43,7 @@ func unpackLayer(r io.Reader, dir string, opts unpackOptions) error {
 	if err != nil {
 		return fmt.Errorf("open layer dir: %w", err)
 	}
-	u := &unpacker{root: root, opts: opts, privileged: os.Geteuid() == 0}
+	u := &unpacker{root: root, opts: opts, privileged: os.Geteuid() == 0, cache: parentCache{fd: -1}}
 	defer u.close()
 	for _, p := range opts.Parents {
 		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -79,9 +79,12 @@ type unpacker struct {
 	opts       unpackOptions
 	privileged bool
 	dirs       []dirTime // set last: entries written into a directory change its mtime
+	cache      parentCache
+	buf        []byte // file bodies are copied through it
 }
 
 func (u *unpacker) close() {
+	u.dropParent()
 	unix.Close(u.root)
 	for _, fd := range u.parents {
 		unix.Close(fd)
@@ -118,11 +121,10 @@ func (u *unpacker) entry(hdr *tar.Header, body io.Reader) error {
 	}
 	dir, base := path.Split(rel)
 	dir = strings.TrimSuffix(dir, "/")
-	pfd, err := u.openDir(dir, true)
+	pfd, err := u.parent(dir)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(pfd)
 	if strings.HasPrefix(base, whiteoutPrefix) {
 		return u.whiteout(pfd, base)
 	}
@@ -139,9 +141,7 @@ func (u *unpacker) entry(hdr *tar.Header, body io.Reader) error {
 		}
 		u.dirs = append(u.dirs, dirTime{rel: rel, atime: hdr.AccessTime, mtime: hdr.ModTime})
 	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
-		if err := writeFile(pfd, base, body); err != nil {
-			return err
-		}
+		return u.regular(pfd, base, hdr, body)
 	case tar.TypeSymlink:
 		if _, err := removeExisting(pfd, base, false); err != nil {
 			return err

@@ -152,6 +152,34 @@ func TestUnpackLayer(t *testing.T) {
 				t.Error("not replaced")
 			}
 		},
+	}, {
+		// The fast path keeps what a new file happens to get only when it
+		// is what the entry says: a setgid directory gives its group to
+		// new files, and a mode the umask narrows is set again.
+		name: "owner and mode exact in a setgid directory",
+		files: []F{{Path: "shared", Type: tar.TypeDir, Mode: 0o2775, GID: 50},
+			{Path: "shared/root-owned", Content: "r", Mode: 0o664},
+			{Path: "shared/own", Content: "o", Mode: 0o640, UID: 5, GID: 50}},
+		check: func(t *testing.T, root string) {
+			if st := lstat(t, filepath.Join(root, "shared/root-owned")); st.Gid != 0 || st.Uid != 0 || st.Mode&0o7777 != 0o664 {
+				t.Errorf("shared/root-owned: uid %d gid %d mode %o, want 0 0 664", st.Uid, st.Gid, st.Mode&0o7777)
+			}
+			if st := lstat(t, filepath.Join(root, "shared/own")); st.Gid != 50 || st.Uid != 5 || st.Mode&0o7777 != 0o640 {
+				t.Errorf("shared/own: uid %d gid %d mode %o, want 5 50 640", st.Uid, st.Gid, st.Mode&0o7777)
+			}
+		},
+	}, {
+		name: "files across directories, back and forth",
+		files: []F{{Path: "a/1", Content: "a1"}, {Path: "b/1", Content: "b1"}, {Path: "a/2", Content: "a2"},
+			{Path: "a", Type: tar.TypeSymlink, Link: "b"}, {Path: "b/2", Content: "b2"}},
+		check: func(t *testing.T, root string) {
+			if readFile(t, filepath.Join(root, "b/1")) != "b1" || readFile(t, filepath.Join(root, "b/2")) != "b2" {
+				t.Error("b's files")
+			}
+			if st := lstat(t, filepath.Join(root, "a")); st.Mode&unix.S_IFMT != unix.S_IFLNK {
+				t.Error("a is not the symlink the layer ends with")
+			}
+		},
 	},
 		{name: "device node refused", files: []F{{Path: "dev/sda", Type: tar.TypeBlock, Major: 8}}, wantErr: "device nodes are not allowed"},
 		{name: "dot-dot escape", files: []F{{Path: "../outside", Content: "x"}}, wantErr: "escapes"},
