@@ -40,6 +40,9 @@ type CRDResult struct {
 	RSSBefore, RSSAfter   uint64
 	MemBefore, MemAfter   harness.Memory
 	HeapBefore, HeapAfter uint64
+	// IdleBefore and IdleAfter are the same moments read more ways
+	// (PSS, and after a forced collection).
+	IdleBefore, IdleAfter idleMemory
 	// What the server spent installing the CRDs (until all were
 	// Established), creating the pods and creating the custom objects.
 	Install, Pods, Custom phaseCost
@@ -52,7 +55,7 @@ func (r *CRDResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "%d CRDs established in %s; rss %.1f -> %.1f MiB (+%.1f MiB); go heap in use %.1f -> %.1f MiB (+%.1f MiB)\n", r.CRDs, r.Established.Round(time.Millisecond),
 		harness.MiB(r.RSSBefore), harness.MiB(r.RSSAfter), harness.MiB(r.RSSAfter)-harness.MiB(r.RSSBefore),
 		harness.MiB(r.HeapBefore), harness.MiB(r.HeapAfter), harness.MiB(r.HeapAfter)-harness.MiB(r.HeapBefore))
-	fmt.Fprintf(w, "  rss anon %.1f -> %.1f MiB, file %.1f -> %.1f MiB\n", harness.MiB(r.MemBefore.Anon), harness.MiB(r.MemAfter.Anon), harness.MiB(r.MemBefore.File), harness.MiB(r.MemAfter.File))
+	fmt.Fprintln(w, r.IdleAfter.growth(r.IdleBefore))
 	fmt.Fprintf(w, "  install: %s\n", r.Install)
 	fmt.Fprintf(w, "pods:           %d (%d clients, json): %.0f creates/s, p99 %.1f ms, failed %d\n", r.Objects, r.Clients, r.PodsPerSec, ms(r.PodP99), r.PodFailed)
 	fmt.Fprintf(w, "  %s; %s\n", r.Pods, r.Pods.perObject(r.Objects))
@@ -99,18 +102,16 @@ func RunCustomResources(ctx context.Context, opts Options) (*CRDResult, error) {
 	defer srv.Close()
 	progress("ready on %s; settling %s", srv.URL, opts.Settle)
 	time.Sleep(opts.Settle)
-	mem, err := srv.Memory()
-	if err != nil {
+	if res.IdleBefore, err = readIdleMemory(ctx, srv, opts.Settle); err != nil {
 		return nil, err
 	}
-	res.RSSBefore, res.MemBefore = mem.RSS, mem
+	res.RSSBefore, res.MemBefore, res.HeapBefore = res.IdleBefore.RSS, res.IdleBefore.Memory, res.IdleBefore.Heap
 	if opts.HeapProfile != "" {
 		if err := srv.HeapProfile(ctx, opts.HeapProfile+".before"); err != nil {
 			return nil, err
 		}
 	}
 	before := readCounters(ctx, srv)
-	res.HeapBefore = before.HeapInuse
 	ext, err := apiextensionsclient.NewForConfig(benchConfig(srv.Config, "crds"))
 	if err != nil {
 		return nil, err
@@ -144,11 +145,10 @@ func RunCustomResources(ctx context.Context, opts Options) (*CRDResult, error) {
 		return nil, err
 	}
 	time.Sleep(opts.Settle)
-	if mem, err = srv.Memory(); err != nil {
+	if res.IdleAfter, err = readIdleMemory(ctx, srv, opts.Settle); err != nil {
 		return nil, err
 	}
-	res.RSSAfter, res.MemAfter = mem.RSS, mem
-	res.HeapAfter = readCounters(ctx, srv).HeapInuse
+	res.RSSAfter, res.MemAfter, res.HeapAfter = res.IdleAfter.RSS, res.IdleAfter.Memory, res.IdleAfter.Heap
 	if opts.HeapProfile != "" {
 		if err := srv.HeapProfile(ctx, opts.HeapProfile); err != nil {
 			return nil, err
