@@ -23,7 +23,8 @@ import (
 // TestRuntimeClass runs a pod through a RuntimeClass on each runtime:
 // the sandbox gets the class's handler (on containerd the test's second
 // handler, runc-alt, whose state root shows what it ran), the pod its overhead, and
-// the node lists its runtime's handlers. A handler the runtime lacks
+// the node lists its runtime's handlers, and the pod's cgroup holds its
+// limits plus the overhead. A handler the runtime lacks
 // leaves the pod without a sandbox and says why in its events; a class
 // that does not exist is refused by the API server.
 func TestRuntimeClass(t *testing.T) {
@@ -71,6 +72,8 @@ func testRuntimeClass(t *testing.T, n *node, handler string) {
 	img := n.rt.Images["busybox"]
 	p := pod("classy", corev1.RestartPolicyAlways, img, "sleep 3600")
 	p.Spec.RuntimeClassName = &[]string{"other"}[0]
+	limits := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("200m"), corev1.ResourceMemory: resource.MustParse("32Mi")}
+	p.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: limits, Limits: limits}
 	created, err := n.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +90,16 @@ func testRuntimeClass(t *testing.T, n *node, handler string) {
 		if _, err := os.Stat(filepath.Join(n.rt.AltRuntimeRoot(), "k8s.io", sb.GetStatus().GetId())); err != nil {
 			t.Errorf("runc-alt did not run the sandbox: %v", err)
 		}
+	}
+
+	// The pod's cgroup holds its limits and the overhead (Guaranteed:
+	// under kubepods itself), on either runtime.
+	podCg := filepath.Join(n.rt.CgroupRoot, "kubepods", "pod"+string(created.UID))
+	if got, want := cgroupValue(t, podCg, "memory/memory.limit_in_bytes", "memory.max"), fmt.Sprint(48<<20); got != want {
+		t.Errorf("pod cgroup memory limit %s, want %s (32Mi + 16Mi overhead)", got, want)
+	}
+	if got := cgroupValue(t, podCg, "cpu/cpu.cfs_quota_us", "cpu.max"); got != "30000" && got != "30000 100000" {
+		t.Errorf("pod cgroup CPU quota %s, want 30000 (200m + 100m overhead)", got)
 	}
 
 	bad := pod("unrunnable", corev1.RestartPolicyAlways, img, "sleep 3600")
@@ -129,6 +142,20 @@ func waitRunning(t *testing.T, n *node, name string) {
 		}
 		return true, nil
 	})
+}
+
+// cgroupValue reads a file of the cgroup at path (relative to the
+// hierarchy's root): v1's under its controller's mount, else v2's.
+func cgroupValue(t *testing.T, path, v1, v2 string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", filepath.Dir(v1), path, filepath.Base(v1)))
+	if os.IsNotExist(err) {
+		b, err = os.ReadFile(filepath.Join("/sys/fs/cgroup", path, v2))
+	}
+	if err != nil {
+		t.Fatalf("read the pod cgroup: %v", err)
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // criClient is a CRI client of the node's runtime, closed at the test's end.

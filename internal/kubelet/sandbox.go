@@ -132,6 +132,9 @@ func (k *Kubelet) runSandbox(ctx context.Context, pod *corev1.Pod, attempt uint3
 	if err != nil {
 		return "", err
 	}
+	if err := k.ensurePodCgroup(pod); err != nil {
+		return "", err
+	}
 	cfg := k.sandboxConfig(pod, attempt)
 	if err := os.MkdirAll(cfg.LogDirectory, 0o755); err != nil {
 		return "", fmt.Errorf("make pod log dir: %w", err)
