@@ -111,6 +111,9 @@ func BenchmarkProxy(b *testing.B) {
 			time.Sleep(200 * time.Microsecond)
 		}
 		lat = append(lat, time.Since(wrote))
+		if d := lat[len(lat)-1]; d > 50*time.Millisecond {
+			fmt.Fprintf(os.Stderr, "%s change %d (%s) took %v\n", wrote.Format("15:04:05.000"), i, svc, d.Round(time.Millisecond))
+		}
 	}
 	cpuAll := cpuTime(b, cmd.Process.Pid)
 	rss, hwm := memory(b, cmd.Process.Pid)
@@ -276,7 +279,8 @@ func watchLog(r io.Reader, full chan<- time.Duration, exited chan<- string) {
 				full <- d
 				sent = true
 			}
-		} else if strings.Contains(sc.Text(), "level=ERROR") || strings.Contains(sc.Text(), "level=WARN") || strings.Contains(sc.Text(), `msg="full sync"`) {
+		} else if strings.Contains(sc.Text(), "level=ERROR") || strings.Contains(sc.Text(), "level=WARN") || strings.Contains(sc.Text(), `msg="full sync"`) ||
+			strings.Contains(sc.Text(), "slow to program") {
 			fmt.Fprintln(os.Stderr, sc.Text())
 		}
 	}

@@ -142,13 +142,23 @@ func (a *applier) send(changes []*Change, hairpin map[netip.Addr]int, slots *slo
 	if err := a.setElems(setHairpin, delHairpin, true); err != nil {
 		return err
 	}
+	// Elements go in as few messages as they fit, whichever change they
+	// come from: the kernel finds the set by name for each message.
+	var delElems []ElemKey
+	delBackends, addElems, addBackends := map[BackendKey]Backend{}, map[ElemKey]Verdict{}, map[BackendKey]Backend{}
 	for _, c := range changes {
-		if err := a.delElems(c.DelElems); err != nil {
-			return err
-		}
-		if err := a.delBackends(c.DelBackends, slots); err != nil {
-			return err
-		}
+		delElems = append(delElems, c.DelElems...)
+		maps.Copy(delBackends, c.DelBackends)
+		maps.Copy(addElems, c.AddElems)
+		maps.Copy(addBackends, c.AddBackends)
+	}
+	if err := a.delElems(delElems); err != nil {
+		return err
+	}
+	if err := a.delBackends(delBackends, slots); err != nil {
+		return err
+	}
+	for _, c := range changes {
 		for _, name := range c.FlushChains {
 			a.conn.FlushChain(a.chain(name))
 		}
@@ -192,7 +202,7 @@ func (a *applier) send(changes []*Change, hairpin map[netip.Addr]int, slots *slo
 		}
 	}
 	b := &exprBuilder{conn: a.conn, table: a.table, slots: slots}
-	for _, c := range changes {
+	for _, c := range anonymousFirst(changes) {
 		for _, name := range append(c.AddChains, c.FlushChains...) {
 			ch := a.chain(name)
 			for _, r := range c.Rules[name] {
@@ -206,12 +216,12 @@ func (a *applier) send(changes []*Change, hairpin map[netip.Addr]int, slots *slo
 		if b.err != nil {
 			return b.err
 		}
-		if err := a.addElems(c.AddElems); err != nil {
-			return err
-		}
-		if err := a.addBackends(c.AddBackends, slots); err != nil {
-			return err
-		}
+	}
+	if err := a.addElems(addElems); err != nil {
+		return err
+	}
+	if err := a.addBackends(addBackends, slots); err != nil {
+		return err
 	}
 	if err := a.setElems(setHairpin, addHairpin, false); err != nil {
 		return err
@@ -222,6 +232,35 @@ func (a *applier) send(changes []*Change, hairpin map[netip.Addr]int, slots *slo
 	setCounts(hairpin, changed)
 	a.hairpin = hairpin
 	return nil
+}
+
+// anonymousFirst puts first the changes with rules that bind anonymous
+// maps (numgen's, of session affinity): binding one, the kernel walks the
+// whole transaction so far, so the earlier the cheaper.
+func anonymousFirst(changes []*Change) []*Change {
+	out := make([]*Change, 0, len(changes))
+	var rest []*Change
+	for _, c := range changes {
+		if bindsAnonymous(c) {
+			out = append(out, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	return append(out, rest...)
+}
+
+func bindsAnonymous(c *Change) bool {
+	for _, rules := range c.Rules {
+		for _, r := range rules {
+			for _, s := range r {
+				if _, ok := s.(numgenVmap); ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // hairpinChanges counts the changes' hairpin addresses against counts

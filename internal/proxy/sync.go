@@ -104,10 +104,17 @@ func (p *Proxier) sync() {
 		return
 	}
 	p.metrics.lastSync.Set(float64(done.Unix()))
+	var slowest time.Duration
 	for _, at := range dirty {
 		if !at.IsZero() {
 			p.metrics.programLatency.Observe(done.Sub(at).Seconds())
+			slowest = max(slowest, done.Sub(at))
 		}
+	}
+	if slowest > slowProgramming && !full {
+		// The change waited before this sync began: for the sync loop
+		// (busy with an earlier sync), or in the watch before it.
+		p.opts.Log.Info("slow to program a change", "latency", slowest, "sync", done.Sub(start), "services", len(dirty))
 	}
 	p.mu.Lock()
 	pending := len(p.dirty) > 0 || p.needFull
@@ -121,6 +128,9 @@ func (p *Proxier) sync() {
 		p.opts.Log.Debug("synced", "services", len(dirty), "took", done.Sub(start))
 	}
 }
+
+// slowProgramming is a change's latency worth a line in the log.
+const slowProgramming = 100 * time.Millisecond
 
 // config is Compute's input; p.mu is held.
 func (p *Proxier) config() Config {
