@@ -31,7 +31,16 @@ type CRDResult struct {
 	PodsPerSec, CustomPerSec float64
 	PodP99, CustomP99        time.Duration
 	PodFailed, CustomFailed  int
-	Errors                   []string
+	// PodsAfterPerSec is the rate of as many pods again, created after
+	// the custom objects (pods, custom objects, pods): the server holds
+	// more objects as the run goes on (a larger watch cache and heap to
+	// collect), so the custom objects are compared with the pods on both
+	// sides of them, not only with the first, emptier, phase.
+	PodsAfterPerSec float64
+	PodAfterP99     time.Duration
+	PodAfterFailed  int
+	PodsAfter       phaseCost
+	Errors          []string
 	// CRDs installed at once, and how long until all were Established.
 	CRDs        int
 	Established time.Duration
@@ -61,11 +70,15 @@ func (r *CRDResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "  %s; %s\n", r.Pods, r.Pods.perObject(r.Objects))
 	fmt.Fprintf(w, "custom objects: %d (%d clients, json, 20-field schema, 2 CEL rules): %.0f creates/s, p99 %.1f ms, failed %d\n", r.Objects, r.Clients, r.CustomPerSec, ms(r.CustomP99), r.CustomFailed)
 	fmt.Fprintf(w, "  %s; %s\n", r.Custom, r.Custom.perObject(r.Objects))
-	if r.Pods.CPU > 0 && r.Custom.CPU > 0 {
-		fmt.Fprintf(w, "server cpu per custom object / per pod: %.0f%%\n", 100*float64(r.Custom.CPU)/float64(r.Pods.CPU))
+	fmt.Fprintf(w, "pods again:     %d (%d clients, json): %.0f creates/s, p99 %.1f ms, failed %d\n", r.Objects, r.Clients, r.PodsAfterPerSec, ms(r.PodAfterP99), r.PodAfterFailed)
+	fmt.Fprintf(w, "  %s; %s\n", r.PodsAfter, r.PodsAfter.perObject(r.Objects))
+	if r.Pods.CPU > 0 && r.Custom.CPU > 0 && r.PodsAfter.CPU > 0 {
+		fmt.Fprintf(w, "server cpu per custom object / per pod: %.0f%% (first pods), %.0f%% (pods on both sides)\n",
+			100*float64(r.Custom.CPU)/float64(r.Pods.CPU), 200*float64(r.Custom.CPU)/float64(r.Pods.CPU+r.PodsAfter.CPU))
 	}
-	if r.PodsPerSec > 0 {
-		fmt.Fprintf(w, "custom objects / pods: %.0f%%\n", 100*r.CustomPerSec/r.PodsPerSec)
+	if r.PodsPerSec > 0 && r.PodsAfterPerSec > 0 {
+		fmt.Fprintf(w, "custom objects / pods: %.0f%% (first pods), %.0f%% (mean of the pods on both sides)\n",
+			100*r.CustomPerSec/r.PodsPerSec, 200*r.CustomPerSec/(r.PodsPerSec+r.PodsAfterPerSec))
 	}
 	fmt.Fprintf(w, "load after: %s\n", r.LoadAfter)
 	for _, e := range r.Errors {
@@ -76,8 +89,8 @@ func (r *CRDResult) Print(w io.Writer) {
 var benchGVR = schema.GroupVersionResource{Group: "bench.kemudi.io", Version: "v1", Resource: "widgets"}
 
 // RunCustomResources starts a server, installs 100 CRDs at once, then
-// creates opts.Pods pods and as many custom objects with opts.Clients
-// clients, and stops it. opts.InstallProfile is a CPU profile of the
+// creates opts.Pods pods, as many custom objects and as many pods again
+// with opts.Clients clients, and stops it. opts.InstallProfile is a CPU profile of the
 // install, opts.CPUProfile one of the custom object creates (each
 // opts.CPUProfileDuration long); opts.HeapProfile is the heap once the
 // CRDs are established and settled, and <HeapProfile>.before the heap
@@ -214,6 +227,13 @@ func RunCustomResources(ctx context.Context, opts Options) (*CRDResult, error) {
 	if err := <-customProf; err != nil {
 		return nil, err
 	}
+	progress("creating %d pods again", opts.Pods)
+	c2 := readCounters(ctx, srv)
+	res.PodsAfterPerSec, res.PodAfterP99, res.PodAfterFailed = createAll(ctx, opts.Pods, opts.Clients, func(c, i int) error {
+		_, err := typed[c].CoreV1().Pods(opts.Namespace).Create(ctx, smallPod(opts.Namespace, fmt.Sprintf("again-%06d", i)), metav1.CreateOptions{})
+		return err
+	}, &res.Errors)
+	res.PodsAfter = readCounters(ctx, srv).since(c2)
 	res.LoadAfter = harness.LoadAvg()
 	_ = srv.Stop()
 	return res, nil
