@@ -239,6 +239,10 @@ func (r *Registry) Serve(ctx context.Context, l net.Listener) error {
 		TLSConfig:         r.TLSConfig(),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
+		// HTTP/2's default receive windows (1 MiB a connection) make a
+		// client pushing several blobs over one connection stop for a
+		// window update every MiB.
+		HTTP2: &http.HTTP2Config{MaxReceiveBufferPerConnection: 64 << 20, MaxReceiveBufferPerStream: 16 << 20},
 	}
 	gcDone := make(chan struct{})
 	go func() { defer close(gcDone); r.gcLoop(ctx) }()
