@@ -32,10 +32,10 @@ type CRDResult struct {
 	PodP99, CustomP99        time.Duration
 	PodFailed, CustomFailed  int
 	// PodsAfterPerSec is the rate of as many pods again, created after
-	// the custom objects (pods, custom objects, pods): the server holds
-	// more objects as the run goes on (a larger watch cache and heap to
-	// collect), so the custom objects are compared with the pods on both
-	// sides of them, not only with the first, emptier, phase.
+	// the custom objects (pods, custom objects, pods): a server's rate
+	// drifts over a run (more objects held; load from elsewhere), so the
+	// custom objects are compared with the pods on both sides of them,
+	// not only with the first phase.
 	PodsAfterPerSec float64
 	PodAfterP99     time.Duration
 	PodAfterFailed  int
@@ -89,8 +89,9 @@ func (r *CRDResult) Print(w io.Writer) {
 var benchGVR = schema.GroupVersionResource{Group: "bench.kemudi.io", Version: "v1", Resource: "widgets"}
 
 // RunCustomResources starts a server, installs 100 CRDs at once, then
-// creates opts.Pods pods, as many custom objects and as many pods again
-// with opts.Clients clients, and stops it. opts.InstallProfile is a CPU profile of the
+// creates a fifth of opts.Pods pods to warm up, opts.Pods pods, as many
+// custom objects and as many pods again with opts.Clients clients, and
+// stops it. opts.InstallProfile is a CPU profile of the
 // install, opts.CPUProfile one of the custom object creates (each
 // opts.CPUProfileDuration long); opts.HeapProfile is the heap once the
 // CRDs are established and settled, and <HeapProfile>.before the heap
@@ -202,6 +203,18 @@ func RunCustomResources(ctx context.Context, opts Options) (*CRDResult, error) {
 		if dyn[i], err = dynamic.NewForConfig(benchConfig(srv.Config, fmt.Sprint("dyn", i))); err != nil {
 			return nil, err
 		}
+	}
+	// A warm-up, not measured: the first thousands of creates on a
+	// fresh server run slower (connections, caches, the heap's first
+	// growth), which made the first phase's pods the slowest of a run.
+	warm := max(opts.Pods/5, 1)
+	progress("warming up with %d pods", warm)
+	var warmErrs []string
+	if _, _, failed := createAll(ctx, warm, opts.Clients, func(c, i int) error {
+		_, err := typed[c].CoreV1().Pods(opts.Namespace).Create(ctx, smallPod(opts.Namespace, fmt.Sprintf("warm-%06d", i)), metav1.CreateOptions{})
+		return err
+	}, &warmErrs); failed > 0 {
+		return nil, fmt.Errorf("warm-up: %d creates failed: %v", failed, warmErrs)
 	}
 	progress("creating %d pods", opts.Pods)
 	c0 := readCounters(ctx, srv)

@@ -50,7 +50,7 @@ func run() error {
 	flag.StringVar(&opts.Server.TempRoot, "tmpdir", opts.Server.TempRoot, "where the server's data directory goes ($KEMUDI_BENCH_TMPDIR; default the system temp dir)")
 	serverLog := flag.Bool("server-log", false, "copy the server's output to stderr")
 	runs := flag.Int("runs", 1, "runs, each on a fresh server")
-	crd := flag.Bool("crd", false, "custom resources: install 100 CRDs at once (time to Established, RSS growth), then create -pods pods, as many custom objects (20-field schema, 2 CEL rules) and as many pods again with the same clients")
+	crd := flag.Bool("crd", false, "custom resources: install 100 CRDs at once (time to Established, RSS growth), then create -pods/5 pods (warm-up), -pods pods, as many custom objects (20-field schema, 2 CEL rules) and as many pods again with the same clients")
 	flag.Func("server-arg", "an extra flag for the kemudi server (repeat for more), e.g. -server-arg=--audit-policy-file=p.yaml", func(v string) error {
 		opts.Server.Args = append(opts.Server.Args, v)
 		return nil
