@@ -44,6 +44,9 @@ func markAndSweep(ctx context.Context, driver storagedriver.StorageDriver, ns di
 	if _, err := driver.Stat(ctx, "/docker/registry/v2/repositories"); errors.As(err, &notFound) {
 		return nil
 	}
+	if gns, ok := newGCNamespace(ns); ok {
+		ns = gns
+	}
 	if err := storage.MarkAndSweep(ctx, driver, ns, storage.GCOpts{Quiet: true}); err != nil {
 		return fmt.Errorf("registry gc: %w", err)
 	}

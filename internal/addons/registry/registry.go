@@ -181,6 +181,15 @@ func (r *Registry) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		r.serveReferrers(w, req, name, dgst)
 		return
 	}
+	if sw, sreq, after, ok := r.sha512Request(w, req); ok {
+		if sreq == nil {
+			return // answered
+		}
+		if after != nil {
+			defer after()
+		}
+		w, req = sw, sreq
+	}
 	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions {
 		r.gcLock.RLock()
 		defer r.gcLock.RUnlock()
