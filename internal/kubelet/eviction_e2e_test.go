@@ -20,7 +20,8 @@ import (
 // machine's whole memory (so the node is "under pressure" without
 // touching the machine's real memory) reports MemoryPressure and evicts
 // the BestEffort pod before the Guaranteed one, each with upstream's
-// Failed/Evicted status and Evicted event.
+// Failed/Evicted status and Evicted event; a BestEffort pod that comes
+// later is not admitted.
 func TestEviction(t *testing.T) {
 	for _, rt := range runtimes {
 		t.Run(rt, func(t *testing.T) { testEviction(t, startNode(t, rt)) })
@@ -112,6 +113,25 @@ func testEviction(t *testing.T, n *node) {
 			}
 		}
 		return len(p.Status.ContainerStatuses) == 1, nil
+	})
+	// Under memory pressure a new BestEffort pod is not admitted. It is
+	// bound by hand: the scheduler keeps off the node's memory-pressure
+	// taint, so the kubelet sees such a pod only when a scheduler raced
+	// the taint or none was asked.
+	late := pod("latecomer", corev1.RestartPolicyAlways, img, "sleep 3600")
+	late.Spec.NodeName = n.name
+	if _, err := n.c.CoreV1().Pods("default").Create(ctx, late, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "latecomer rejected", timeout, func(ctx context.Context) (bool, error) {
+		p, err := n.c.CoreV1().Pods("default").Get(ctx, "latecomer", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		if want := "Pod was rejected: The node had condition: [MemoryPressure]. "; p.Status.Phase != corev1.PodFailed || p.Status.Reason != "Evicted" || p.Status.Message != want {
+			return false, fmt.Errorf("phase %s reason %q message %q, want Failed Evicted %q", p.Status.Phase, p.Status.Reason, p.Status.Message, want)
+		}
+		return true, nil
 	})
 }
 

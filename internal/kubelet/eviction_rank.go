@@ -54,10 +54,7 @@ func podRequest(pod *corev1.Pod, r corev1.ResourceName) int64 {
 // Evictable is whether the kubelet may evict the pod: not a static or
 // mirror pod, not system-critical, not finished.
 func Evictable(pod *corev1.Pod) bool {
-	if isStaticPod(pod) || isMirrorPod(pod) || ptr.Deref(pod.Spec.Priority, 0) >= systemCriticalPriority {
-		return false
-	}
-	return pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
+	return !isCriticalPod(pod) && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
 }
 
 // RankForEviction orders the evictable pods for a signal, first to

@@ -56,6 +56,8 @@ type Kubelet struct {
 
 	mu      sync.Mutex
 	workers map[types.UID]*worker
+	// admitMu makes admission one pod at a time (admit_pod.go).
+	admitMu sync.Mutex
 	wg      sync.WaitGroup
 	ctx     context.Context
 }

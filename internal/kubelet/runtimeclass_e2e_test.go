@@ -178,17 +178,25 @@ func runtimeStatus(t *testing.T, n *node) *runtimeapi.StatusResponse {
 	return st
 }
 
+// sandboxesOf are the runtime's sandboxes of the pod.
+func sandboxesOf(t *testing.T, n *node, uid types.UID) []*runtimeapi.PodSandbox {
+	t.Helper()
+	sbs, err := criClient(t, n).ListPodSandbox(context.Background(), &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
+		LabelSelector: map[string]string{"io.kubernetes.pod.uid": string(uid)}}})
+	if err != nil {
+		t.Fatalf("the pod's sandboxes: %v", err)
+	}
+	return sbs.Items
+}
+
 // sandboxOf is the verbose CRI status of the pod's sandbox.
 func sandboxOf(t *testing.T, n *node, uid types.UID) *runtimeapi.PodSandboxStatusResponse {
 	t.Helper()
-	rs := criClient(t, n)
-	ctx := context.Background()
-	sbs, err := rs.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
-		LabelSelector: map[string]string{"io.kubernetes.pod.uid": string(uid)}}})
-	if err != nil || len(sbs.Items) == 0 {
-		t.Fatalf("the pod's sandbox: %v (%d found)", err, len(sbs.GetItems()))
+	sbs := sandboxesOf(t, n, uid)
+	if len(sbs) == 0 {
+		t.Fatalf("the pod has no sandbox")
 	}
-	st, err := rs.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sbs.Items[0].Id, Verbose: true})
+	st, err := criClient(t, n).PodSandboxStatus(context.Background(), &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sbs[0].Id, Verbose: true})
 	if err != nil {
 		t.Fatal(err)
 	}

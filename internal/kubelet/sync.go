@@ -37,6 +37,9 @@ func (w *worker) sync(ctx context.Context) (time.Duration, bool) {
 	if isStaticPod(pod) {
 		pod = k.withMirrorStatus(pod)
 	}
+	if r := w.admit(pod, state); r != nil {
+		pod = rejectedPod(pod, r)
+	}
 	if msg := w.evictedMessage(); msg != "" {
 		pod = evictedPod(pod, msg, time.Now())
 	}
@@ -325,6 +328,9 @@ func (w *worker) writeStatus(ctx context.Context, pod *corev1.Pod, state PodStat
 		}
 		if latest.UID != base.UID {
 			return nil
+		}
+		if r := w.rejection(); r != nil {
+			latest = rejectedPod(latest, r)
 		}
 		if msg := w.evictedMessage(); msg != "" {
 			latest = evictedPod(latest, msg, time.Now())

@@ -22,6 +22,9 @@ type worker struct {
 	// evicted is the eviction message once the eviction manager chose
 	// this pod: it is killed and ends Failed with reason Evicted.
 	evicted string
+	// admitted or rejected, once the node's admission decided (admit.go).
+	admitted bool
+	rejected *Rejection
 
 	// Owned by the worker's goroutine.
 	backoff  map[string]time.Duration // restart back-off by container name

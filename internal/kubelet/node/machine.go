@@ -37,6 +37,9 @@ func ReadMachine(dataDir string) (Machine, error) {
 		return m, fmt.Errorf("read memory: %w", err)
 	}
 	m.MemoryTotal, m.MemoryAvailable = parseMeminfo(mem)
+	if ws, ok := rootWorkingSet(); ok {
+		m.MemoryAvailable = max(m.MemoryTotal-ws, 0)
+	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(dataDir, &st); err != nil {
 		return m, fmt.Errorf("statfs %s: %w", dataDir, err)
@@ -73,6 +76,40 @@ func parseMeminfo(b []byte) (total, available int64) {
 		}
 	}
 	return total, available
+}
+
+// rootWorkingSet is the memory the root cgroup uses less its inactive
+// file cache, which upstream's memory.available subtracts from the
+// machine's memory (the v1 memory hierarchy's root; v2's root has no
+// usage file, and MemAvailable stands in).
+func rootWorkingSet() (int64, bool) {
+	usage, err := os.ReadFile("/sys/fs/cgroup/memory/memory.usage_in_bytes")
+	if err != nil {
+		return 0, false
+	}
+	stat, err := os.ReadFile("/sys/fs/cgroup/memory/memory.stat")
+	if err != nil {
+		return 0, false
+	}
+	return workingSet(usage, stat)
+}
+
+// workingSet is usage minus memory.stat's total_inactive_file.
+func workingSet(usage, stat []byte) (int64, bool) {
+	u, err := strconv.ParseInt(strings.TrimSpace(string(usage)), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(stat), "\n") {
+		if v, ok := strings.CutPrefix(line, "total_inactive_file "); ok {
+			inactive, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, false
+			}
+			return max(u-inactive, 0), true
+		}
+	}
+	return 0, false
 }
 
 // ReadInfo describes the machine's OS.

@@ -139,3 +139,25 @@ func spew(hs []corev1.NodeRuntimeHandler) string {
 	}
 	return b.String()
 }
+
+func TestWorkingSet(t *testing.T) {
+	tests := []struct {
+		name        string
+		usage, stat string
+		want        int64
+		wantOK      bool
+	}{
+		{"usage less inactive file", "1000\n", "cache 700\ntotal_cache 800\ntotal_inactive_file 300\n", 700, true},
+		{"never below zero", "100\n", "total_inactive_file 300\n", 0, true},
+		{"no total_inactive_file", "100\n", "inactive_file 30\n", 0, false},
+		{"bad usage", "x\n", "total_inactive_file 3\n", 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := workingSet([]byte(tc.usage), []byte(tc.stat))
+			if got != tc.want || ok != tc.wantOK {
+				t.Errorf("%d %v, want %d %v", got, ok, tc.want, tc.wantOK)
+			}
+		})
+	}
+}
