@@ -240,6 +240,43 @@ func TestServerSideApplyCustomResourceVersions(t *testing.T) {
 		}
 	})
 
+	t.Run("schemas that differ", func(t *testing.T) {
+		// gadgets: v1 (stored) declares spec.size, v1beta1 spec.legacy;
+		// a version shows and stores only what its schema declares, as
+		// upstream prunes after converting, and apply through either
+		// version works.
+		crd := widgetCRD()
+		crd.Name, crd.Spec.Names = "gadgets.apply.example.com", apiextensionsv1.CustomResourceDefinitionNames{Plural: "gadgets", Singular: "gadget", Kind: "Gadget"}
+		only := map[string]string{"v1": "size", "v1beta1": "legacy"}
+		for i, v := range crd.Spec.Versions {
+			crd.Spec.Versions[i].Schema.OpenAPIV3Schema.Properties["spec"].Properties[only[v.Name]] = apiextensionsv1.JSONSchemaProps{Type: "string"}
+		}
+		createCRD(t, ext, crd, established)
+		gadgets := func(version string) dynamic.ResourceInterface {
+			return dyn.Resource(schema.GroupVersionResource{Group: "apply.example.com", Version: version, Resource: "gadgets"}).Namespace("default")
+		}
+		gadget := func(version string, spec map[string]interface{}) *unstructured.Unstructured {
+			g := widget(version, "g", spec)
+			g.SetKind("Gadget")
+			return g
+		}
+		if _, err := gadgets("v1").Apply(ctx, "g", gadget("v1", map[string]interface{}{"foo": "a", "size": "big"}), metav1.ApplyOptions{FieldManager: "new"}); err != nil {
+			t.Fatalf("apply in v1: %v", err)
+		}
+		if _, err := gadgets("v1beta1").Apply(ctx, "g", gadget("v1beta1", map[string]interface{}{"bar": "b", "legacy": "old"}), metav1.ApplyOptions{FieldManager: "old"}); err != nil {
+			t.Fatalf("apply in v1beta1: %v", err)
+		}
+		for v, want := range map[string]string{"v1": `{"bar":"b","foo":"a"`, "v1beta1": `{"bar":"b","foo":"a"}`} {
+			got, err := gadgets(v).Get(ctx, "g", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spec := specOf(got); !strings.HasPrefix(spec, want) || strings.Contains(spec, "legacy") {
+				t.Errorf("read in %s: spec %s, want %s... without legacy (v1 does not store it)", v, spec, want)
+			}
+		}
+	})
+
 	t.Run("dry run", func(t *testing.T) {
 		if _, err := widgets("v1beta1").Apply(ctx, "dry", widget("v1beta1", "dry", map[string]interface{}{"foo": "stored"}), metav1.ApplyOptions{FieldManager: "m"}); err != nil {
 			t.Fatal(err)

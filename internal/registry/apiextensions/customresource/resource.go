@@ -76,7 +76,7 @@ func Resource(crd *apiextensionsv1.CustomResourceDefinition, version string) (*r
 		r.SelectableFields = selectableFields(v.SelectableFields)
 	}
 	if v.Name != storage {
-		r.Convert = noneConversion(gv, schema.GroupVersion{Group: crd.Spec.Group, Version: storage})
+		r.Convert = noneConversion(crd, gv, schema.GroupVersion{Group: crd.Spec.Group, Version: storage}, compiled)
 	}
 	return r, nil
 }
@@ -125,24 +125,6 @@ func ServedVersions(crd *apiextensionsv1.CustomResourceDefinition) []string {
 	}
 	sortByPriority(out)
 	return out
-}
-
-// noneConversion converts between a served version and the storage
-// version by rewriting apiVersion, upstream's None strategy.
-func noneConversion(served, storage schema.GroupVersion) *registry.Convert {
-	rewrite := func(obj runtime.Object, to schema.GroupVersion) (runtime.Object, error) {
-		u, ok := obj.(*unstructured.Unstructured)
-		if !ok {
-			return nil, fmt.Errorf("custom object is %T, not Unstructured", obj)
-		}
-		out := u.DeepCopy()
-		out.SetAPIVersion(to.String())
-		return out, nil
-	}
-	return &registry.Convert{
-		ToStorage:   func(obj runtime.Object) (runtime.Object, error) { return rewrite(obj, storage) },
-		FromStorage: func(obj runtime.Object) (runtime.Object, error) { return rewrite(obj, served) },
-	}
 }
 
 // selectableFields reads the CRD's selectable fields (JSON paths such as
