@@ -232,7 +232,9 @@ func (r *Runtime) Close() error {
 	}
 	r.wg.Wait()
 	r.events.closeAll()
-	return r.closeParts()
+	err := r.closeParts()
+	r.removeDefaultCgroupParent()
+	return err
 }
 
 func (r *Runtime) closeParts() error {
