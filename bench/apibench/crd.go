@@ -51,7 +51,7 @@ type CRDResult struct {
 	HeapBefore, HeapAfter uint64
 	// IdleBefore and IdleAfter are the same moments read more ways
 	// (PSS, and after a forced collection).
-	IdleBefore, IdleAfter idleMemory
+	IdleBefore, IdleAfter IdleMemory
 	// What the server spent installing the CRDs (until all were
 	// Established), creating the pods and creating the custom objects.
 	Install, Pods, Custom phaseCost

@@ -15,7 +15,7 @@ import (
 	"github.com/kemudi/kemudi/bench/harness"
 )
 
-// idleMemory is the server's memory at one idle moment, read three
+// IdleMemory is the server's memory at one idle moment, read three
 // ways, because RSS alone mixes what a change costs with what it does
 // not:
 //   - RSS (VmRSS) and its anonymous and file-backed parts (RssAnon,
@@ -28,7 +28,7 @@ import (
 //     live heap, without the garbage of the last burst that RSS holds
 //     until the next collection (Go collects when the heap doubles, or
 //     every 2 minutes).
-type idleMemory struct {
+type IdleMemory struct {
 	harness.Memory
 	PSS, PSSAnon, PSSFile uint64
 	// GCed is the memory a settle after a forced collection; HeapGCed
@@ -41,8 +41,8 @@ type idleMemory struct {
 
 // readIdleMemory reads m now, then forces a collection (the pprof heap
 // endpoint's gc=1), waits settle and reads it again.
-func readIdleMemory(ctx context.Context, srv *harness.Server, settle time.Duration) (idleMemory, error) {
-	var m idleMemory
+func readIdleMemory(ctx context.Context, srv *harness.Server, settle time.Duration) (IdleMemory, error) {
+	var m IdleMemory
 	var err error
 	if m.Memory, err = srv.Memory(); err != nil {
 		return m, err
@@ -108,7 +108,7 @@ func parseRollup(r io.Reader, names ...string) ([]uint64, error) {
 }
 
 // growth prints what the CRDs added, each way.
-func (after idleMemory) growth(before idleMemory) string {
+func (after IdleMemory) growth(before IdleMemory) string {
 	d := func(a, b uint64) string {
 		return fmt.Sprintf("%.1f -> %.1f MiB (%+.1f)", harness.MiB(b), harness.MiB(a), harness.MiB(a)-harness.MiB(b))
 	}
