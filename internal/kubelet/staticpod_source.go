@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -149,16 +150,36 @@ func (s *staticPods) readFile(file string) (*corev1.Pod, error) {
 	return pod, nil
 }
 
-// loop re-reads the directory and keeps the mirrors until ctx ends.
+// loop re-reads the directory when inotify reports a change in it, and
+// every FileCheckFrequency as well (as upstream, in case an event was
+// lost or the directory could not be watched), and keeps the mirrors
+// until ctx ends.
 func (s *staticPods) loop(ctx context.Context) {
 	t := time.NewTicker(s.k.opts.FileCheckFrequency)
 	defer t.Stop()
+	var changed <-chan fsnotify.Event
+	var failed <-chan error
+	if w, err := fsnotify.NewWatcher(); err != nil {
+		s.k.log.Warn("watch static pod manifests", "err", err)
+	} else {
+		defer w.Close()
+		if err := w.Add(s.k.opts.PodManifestPath); err != nil {
+			s.k.log.Warn("watch static pod manifests", "path", s.k.opts.PodManifestPath, "err", err)
+		}
+		changed, failed = w.Events, w.Errors
+	}
 	for {
 		s.syncMirrors(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			s.load()
+		case <-changed:
+			s.load()
+		case err := <-failed:
+			// An overflowed queue lost events: read everything again.
+			s.k.log.Warn("watch static pod manifests", "err", err)
 			s.load()
 		case <-s.wake:
 		}
