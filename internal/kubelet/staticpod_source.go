@@ -19,8 +19,9 @@ import (
 )
 
 // staticPods runs the pods of the manifest directory (PodManifestPath)
-// and keeps their mirror pods in the API. The directory is read every
-// FileCheckFrequency, and at once when a mirror pod changes.
+// and keeps their mirror pods in the API. The directory is read when
+// inotify reports a change in it, every FileCheckFrequency, and at once
+// when a mirror pod changes.
 type staticPods struct {
 	k   *Kubelet
 	dir string
