@@ -15,7 +15,6 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/client-go/transport/spdy"
 
@@ -176,29 +175,11 @@ func dropPortForward(t *testing.T, cfg *rest.Config) {
 	}
 	u.Path = "/api/v1/namespaces/default/pods/web/portforward"
 	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: rt}, http.MethodPost, u)
-	stop, ready := make(chan struct{}), make(chan struct{})
 	// The local end is the test's own loopback.
-	fw, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{"0:80"}, stop, ready, io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- fw.ForwardPorts() }()
-	defer func() {
-		close(stop)
-		<-done
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("port-forward: %v", err)
-	}
-	ports, err := fw.GetPorts()
-	if err != nil || len(ports) != 1 {
-		t.Fatalf("port-forward ports %v, %v", ports, err)
-	}
+	addr, stop := forwardPort80(t, dialer)
+	defer stop()
 	c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := c.Get("http://127.0.0.1:" + strconv.Itoa(int(ports[0].Local)) + "/")
+	resp, err := c.Get("http://" + addr + "/")
 	if err != nil {
 		t.Fatalf("GET through port-forward: %v", err)
 	}

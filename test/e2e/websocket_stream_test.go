@@ -235,32 +235,11 @@ func testWebSocketPortForward(t *testing.T, n *wsNode) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop, ready := make(chan struct{}), make(chan struct{})
-	var errOut bytes.Buffer
-	fw, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{"0:80"}, stop, ready, io.Discard, &errOut)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- fw.ForwardPorts() }()
-	defer func() {
-		close(stop)
-		<-done
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("port-forward: %v: %s", err, errOut.String())
-	case <-time.After(time.Minute):
-		t.Fatal("port-forward not ready within a minute")
-	}
-	ports, err := fw.GetPorts()
-	if err != nil || len(ports) != 1 {
-		t.Fatalf("ports %v, %v", ports, err)
-	}
+	addr, stop := forwardPort80(t, dialer)
+	defer stop()
 	c := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableKeepAlives: true, DisableCompression: true}}
 	for i := range 2 { // the forward stays usable for another connection
-		resp, err := c.Get("http://127.0.0.1:" + strconv.Itoa(int(ports[0].Local)) + "/big")
+		resp, err := c.Get("http://" + addr + "/big")
 		if err != nil {
 			t.Fatalf("GET %d through the port-forward: %v", i, err)
 		}
