@@ -7,7 +7,9 @@
 // service; Compute turns a snapshot into the rules it needs (a pure function,
 // tested with golden files); the rules are diffed against what was last
 // applied, and the difference goes to the kernel in one transaction. Every
-// service owns its chains and its elements in the shared verdict maps (keyed
-// by address . protocol . port), so one endpoint change rewrites one small
-// chain, never the table.
+// service owns its chains, its elements in the shared verdict maps (keyed
+// by address . protocol . port) and, per port, a range of slots in one of
+// a few shared endpoint maps (slots.go): one endpoint change redraws that
+// range's elements and touches no rule, so the kernel commits it without
+// revalidating the table.
 package proxy
