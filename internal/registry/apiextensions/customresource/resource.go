@@ -75,7 +75,11 @@ func Resource(crd *apiextensionsv1.CustomResourceDefinition, version string) (*r
 	if len(v.SelectableFields) > 0 {
 		r.SelectableFields = selectableFields(v.SelectableFields)
 	}
-	if v.Name != storage {
+	switch {
+	case v.Name == storage:
+	case crd.Spec.Conversion != nil && crd.Spec.Conversion.Strategy == apiextensionsv1.WebhookConverter:
+		r.Convert = webhookUnsupported(gv, r.Kind)
+	default:
 		r.Convert = noneConversion(crd, gv, schema.GroupVersion{Group: crd.Spec.Group, Version: storage}, compiled)
 	}
 	return r, nil
