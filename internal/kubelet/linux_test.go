@@ -10,16 +10,7 @@ import (
 )
 
 func TestSandboxResources(t *testing.T) {
-	res := func(kv ...string) corev1.ResourceList {
-		l := corev1.ResourceList{}
-		for i := 0; i < len(kv); i += 2 {
-			l[corev1.ResourceName(kv[i])] = resource.MustParse(kv[i+1])
-		}
-		return l
-	}
-	ctr := func(req, lim corev1.ResourceList) corev1.Container {
-		return corev1.Container{Resources: corev1.ResourceRequirements{Requests: req, Limits: lim}}
-	}
+	res, ctr := resList, containerWith
 	tests := []struct {
 		name          string
 		spec          corev1.PodSpec
@@ -65,4 +56,18 @@ func TestSandboxResources(t *testing.T) {
 			}
 		})
 	}
+}
+
+// resList is a resource list from name, quantity pairs.
+func resList(kv ...string) corev1.ResourceList {
+	l := corev1.ResourceList{}
+	for i := 0; i < len(kv); i += 2 {
+		l[corev1.ResourceName(kv[i])] = resource.MustParse(kv[i+1])
+	}
+	return l
+}
+
+// containerWith is a container with those requests and limits.
+func containerWith(req, lim corev1.ResourceList) corev1.Container {
+	return corev1.Container{Resources: corev1.ResourceRequirements{Requests: req, Limits: lim}}
 }

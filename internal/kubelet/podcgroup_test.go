@@ -4,20 +4,10 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 func TestPodCgroupFor(t *testing.T) {
-	res := func(kv ...string) corev1.ResourceList {
-		l := corev1.ResourceList{}
-		for i := 0; i < len(kv); i += 2 {
-			l[corev1.ResourceName(kv[i])] = resource.MustParse(kv[i+1])
-		}
-		return l
-	}
-	ctr := func(req, lim corev1.ResourceList) corev1.Container {
-		return corev1.Container{Resources: corev1.ResourceRequirements{Requests: req, Limits: lim}}
-	}
+	res, ctr := resList, containerWith
 	full := res("cpu", "200m", "memory", "32Mi")
 	tests := []struct {
 		name string
