@@ -104,14 +104,14 @@ func (p *Plugin) call(ctx context.Context, h *hook, r *auth.AdmissionRequest, e 
 	if err != nil {
 		return nil, &callError{h.name(), fmt.Errorf("failed to call webhook: %w", err)}
 	}
-	url := h.client.url + "?timeout=" + strconv.Itoa(int(*h.spec.TimeoutSeconds)) + "s"
+	url := h.client.URL() + "?timeout=" + strconv.Itoa(int(*h.spec.TimeoutSeconds)) + "s"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, &callError{h.name(), fmt.Errorf("failed to call webhook: %w", err)}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	resp, err := h.client.http.Do(req)
+	resp, err := h.client.Do(req)
 	if err != nil {
 		return nil, &callError{h.name(), fmt.Errorf("failed to call webhook: %w", err)}
 	}

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
 
 	"github.com/kemudi/kemudi/internal/registry/admissionregistration/webhookconfig"
+	"github.com/kemudi/kemudi/internal/webhookclient"
 )
 
 // hook is one webhook, compiled: what requests read.
@@ -25,7 +26,7 @@ type hook struct {
 	selErr error
 	// matcher evaluates matchConditions; nil when there are none.
 	matcher   matchconditions.Matcher
-	client    *client
+	client    *webhookclient.Client
 	clientErr error
 }
 
@@ -97,13 +98,13 @@ func (p *Plugin) DeleteValidating(name string) {
 // publish makes the configurations held the ones requests see. p.mu is held.
 func (p *Plugin) publish() {
 	s := &snapshot{mutating: ordered(p.mutating), validating: ordered(p.validating)}
-	var used []*client
+	var used []*webhookclient.Client
 	for _, h := range append(append([]*hook(nil), s.mutating...), s.validating...) {
 		if h.client != nil {
 			used = append(used, h.client)
 		}
 	}
-	p.clients.keep(used)
+	p.clients.Keep(used)
 	p.snap.Store(s)
 }
 
@@ -135,7 +136,7 @@ func (p *Plugin) compile(config string, w admissionv1.ValidatingWebhook, mutatin
 		}
 		h.matcher = p.compiler.matcher(w, kind)
 	}
-	h.client, h.clientErr = p.clients.get(w.ClientConfig)
+	h.client, h.clientErr = p.clients.Get(clientConfig(w.ClientConfig))
 	return h
 }
 

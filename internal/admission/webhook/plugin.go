@@ -10,17 +10,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kemudi/kemudi/internal/auth"
+	"github.com/kemudi/kemudi/internal/webhookclient"
 )
 
 // NamespaceGetter reads a namespace, for namespaceSelector.
 type NamespaceGetter interface {
 	GetNamespace(ctx context.Context, name string) (*corev1.Namespace, error)
-}
-
-// Resolver finds where a service's webhook answers: the address
-// (ip:port) of a ready endpoint behind port of the service.
-type Resolver interface {
-	Resolve(ctx context.Context, namespace, name string, port int32) (string, error)
 }
 
 // Config is what a Plugin reads besides its configurations.
@@ -46,7 +41,7 @@ type Plugin struct {
 	mu         sync.Mutex // guards what follows; requests read snap only
 	mutating   map[string]*mutatingConfig
 	validating map[string]*validatingConfig
-	clients    *clientCache
+	clients    *webhookclient.Cache
 	compiler   *conditionCompiler
 }
 
@@ -59,7 +54,7 @@ func New(cfg Config) *Plugin {
 		cfg:        cfg,
 		mutating:   map[string]*mutatingConfig{},
 		validating: map[string]*validatingConfig{},
-		clients:    newClientCache(cfg.Services),
+		clients:    webhookclient.NewCache(cfg.Services),
 		compiler:   newConditionCompiler(),
 	}
 	p.snap.Store(&snapshot{})

@@ -40,14 +40,3 @@ func noneConversion(crd *apiextensionsv1.CustomResourceDefinition, served, stora
 		FromStorage: func(obj runtime.Object) (runtime.Object, error) { return rewrite(obj, served, servedSchema) },
 	}
 }
-
-// webhookUnsupported stands for the Webhook strategy, which kemudi does
-// not implement yet: every conversion fails with upstream's message for
-// a failed webhook (a 500), rather than handing out an object that was
-// only relabelled as None would. The storage version is served as ever.
-func webhookUnsupported(served schema.GroupVersion, kind string) *registry.Convert {
-	fail := func(runtime.Object) (runtime.Object, error) {
-		return nil, fmt.Errorf("conversion webhook for %s failed: kemudi does not call conversion webhooks yet (strategy Webhook); use the storage version", served.WithKind(kind))
-	}
-	return &registry.Convert{ToStorage: fail, FromStorage: fail}
-}

@@ -1,8 +1,9 @@
 // Package customresource builds the registry.Resource that serves one
 // version of a CustomResourceDefinition: custom objects are Unstructured,
 // stored as JSON under /registry/<group>/<plural>/ in the CRD's storage
-// version; other served versions are converted with the None strategy
-// (their apiVersion rewritten) on the way in and out.
+// version; other served versions are converted on the way in and out
+// with the None strategy (their apiVersion rewritten) or the Webhook
+// strategy (the CRD's conversion webhook called).
 package customresource
 
 import (
@@ -20,8 +21,15 @@ import (
 
 // Resource returns the resource that serves version of crd, under the
 // names the CRD's status accepted. It fails when the CRD does not serve
-// that version or has no accepted names yet.
+// that version or has no accepted names yet. A CRD with the Webhook
+// conversion strategy reaches only URL webhooks (see ResourceWith).
 func Resource(crd *apiextensionsv1.CustomResourceDefinition, version string) (*registry.Resource, error) {
+	return ResourceWith(crd, version, nil)
+}
+
+// ResourceWith is Resource with the caller of conversion webhooks
+// (nil: one that reaches URLs only, no services).
+func ResourceWith(crd *apiextensionsv1.CustomResourceDefinition, version string, webhooks *Webhooks) (*registry.Resource, error) {
 	v, ok := servedVersion(crd, version)
 	if !ok {
 		return nil, fmt.Errorf("%s does not serve version %q", crd.Name, version)
@@ -78,7 +86,10 @@ func Resource(crd *apiextensionsv1.CustomResourceDefinition, version string) (*r
 	switch {
 	case v.Name == storage:
 	case crd.Spec.Conversion != nil && crd.Spec.Conversion.Strategy == apiextensionsv1.WebhookConverter:
-		r.Convert = webhookUnsupported(gv, r.Kind)
+		if webhooks == nil {
+			webhooks = NewWebhooks(nil)
+		}
+		r.Convert = webhooks.webhookConversion(crd, gv, schema.GroupVersion{Group: crd.Spec.Group, Version: storage}, compiled)
 	default:
 		r.Convert = noneConversion(crd, gv, schema.GroupVersion{Group: crd.Spec.Group, Version: storage}, compiled)
 	}

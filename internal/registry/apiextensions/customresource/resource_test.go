@@ -71,15 +71,18 @@ func TestResource(t *testing.T) {
 			}
 		}
 	}
-	// The Webhook strategy fails loudly instead of relabelling as None.
+	// The Webhook strategy fails loudly instead of relabelling as None
+	// when it has no webhook to call.
 	hooked := crontabCRD()
 	hooked.Spec.Conversion = &apiextensionsv1.CustomResourceConversion{Strategy: apiextensionsv1.WebhookConverter}
 	r, err := Resource(hooked, "v1beta1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "conversion webhook for stable.example.com/v1beta1, Kind=CronTab failed: kemudi does not call conversion webhooks yet (strategy Webhook); use the storage version"
-	if _, err := r.Convert.FromStorage(r.New()); err == nil || err.Error() != want {
+	stored := &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "stable.example.com/v1", "kind": "CronTab",
+		"metadata": map[string]interface{}{"name": "a"}}}
+	want := "conversion webhook for stable.example.com/v1, Kind=CronTab failed: spec.conversion.webhook.clientConfig is not set"
+	if _, err := r.Convert.FromStorage(stored); err == nil || err.Error() != want {
 		t.Errorf("webhook conversion: %v, want %q", err, want)
 	}
 	if _, err := Resource(&apiextensionsv1.CustomResourceDefinition{Spec: crd.Spec}, "v1"); err == nil {
