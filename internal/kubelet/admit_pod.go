@@ -15,7 +15,8 @@ func (w *worker) admit(pod *corev1.Pod, state PodState) *Rejection {
 	if decided {
 		return r
 	}
-	if len(state.Sandboxes) > 0 || len(state.Containers) > 0 || pod.Status.Phase != corev1.PodPending {
+	started := pod.Status.Phase != corev1.PodPending && pod.Status.Phase != "" // "": a static pod's, from its file
+	if len(state.Sandboxes) > 0 || len(state.Containers) > 0 || started {
 		w.setAdmission(nil)
 		return nil
 	}
