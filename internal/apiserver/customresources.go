@@ -17,6 +17,7 @@ import (
 	"github.com/kemudi/kemudi/internal/registry/apiextensions/customresource"
 	"github.com/kemudi/kemudi/internal/registry/apiextensions/customresourcedefinition"
 	"github.com/kemudi/kemudi/internal/storage"
+	"github.com/kemudi/kemudi/internal/webhookclient"
 )
 
 // apiSnapshot is the set of served resources at one moment: the built-in
@@ -54,6 +55,9 @@ type customResources struct {
 	// whose serving did not change (a status condition did) keeps its
 	// compiled schema.
 	built map[string]*endpoint
+	// webhooks calls conversion webhooks, reaching services at their
+	// ready endpoints in the store; made on first build.
+	webhooks *customresource.Webhooks
 }
 
 // buildKey names what an endpoint of a CRD version is built from.
@@ -182,7 +186,10 @@ func (s *Server) buildSnapshot(crds []*apiextensionsv1.CustomResourceDefinition)
 			bk := buildKey(crd, v, terminating)
 			ep, ok := s.crs.built[bk]
 			if !ok {
-				r, err := customresource.Resource(crd, v)
+				if s.crs.webhooks == nil {
+					s.crs.webhooks = customresource.NewWebhooks(webhookclient.StoreResolver{Store: s.store})
+				}
+				r, err := customresource.ResourceWith(crd, v, s.crs.webhooks)
 				if err != nil {
 					s.log.Warn("custom resource not served", "crd", crd.Name, "version", v, "err", err)
 					continue

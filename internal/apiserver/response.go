@@ -74,7 +74,12 @@ func (s *Server) writeResult(rq *request, code int, obj runtime.Object) {
 		s.writeError(rq.w, rq.out, notAcceptable())
 		return
 	}
-	s.write(rq.w, rq.out, code, s.versioned(rq.ep, obj))
+	obj, err := s.versionedOrError(rq.ep, obj)
+	if err != nil {
+		s.writeError(rq.w, rq.out, err)
+		return
+	}
+	s.write(rq.w, rq.out, code, obj)
 }
 
 // writeList sends a list page, transformed as the Accept header asked.
@@ -101,7 +106,12 @@ func (s *Server) writeList(rq *request, items []runtime.Object, listMeta metav1.
 		return
 	}
 	list := rq.ep.NewList()
-	if err := meta.SetList(list, s.versionedAll(rq.ep, items)); err != nil {
+	versioned, err := s.versionedAll(rq.ep, items)
+	if err != nil {
+		s.writeError(rq.w, rq.out, err)
+		return
+	}
+	if err := meta.SetList(list, versioned); err != nil {
 		s.writeError(rq.w, rq.out, err)
 		return
 	}
@@ -115,16 +125,26 @@ func (s *Server) writeList(rq *request, items []runtime.Object, listMeta metav1.
 
 // versioned returns obj as the endpoint serves it: defaulted as it is read
 // (custom objects), a view converted from its storage kind; every object
-// carries apiVersion and kind.
+// carries apiVersion and kind. A conversion that fails leaves obj as
+// stored; what a client is sent goes through versionedOrError.
 func (s *Server) versioned(ep *endpoint, obj runtime.Object) runtime.Object {
+	out, _ := s.versionedOrError(ep, obj)
+	return out
+}
+
+// versionedOrError is versioned, failing with a 500 when the conversion
+// fails (a CRD's conversion webhook did, say), as upstream does.
+func (s *Server) versionedOrError(ep *endpoint, obj runtime.Object) (runtime.Object, error) {
 	if ep.DefaultOnRead != nil {
 		obj = ep.DefaultOnRead(obj)
 	}
 	if ep.Convert != nil {
 		converted, err := ep.Convert.FromStorage(obj)
-		if err == nil {
-			obj = converted
+		if err != nil {
+			// Not relabelled: a later versioned tries the conversion again.
+			return obj, apierrors.NewInternalError(err)
 		}
+		obj = converted
 	}
 	if obj.GetObjectKind().GroupVersionKind() != ep.gvk || ep.Decorate != nil {
 		obj = obj.DeepCopyObject()
@@ -133,18 +153,21 @@ func (s *Server) versioned(ep *endpoint, obj runtime.Object) runtime.Object {
 			ep.Decorate(obj)
 		}
 	}
-	return obj
+	return obj, nil
 }
 
-func (s *Server) versionedAll(ep *endpoint, objs []runtime.Object) []runtime.Object {
+func (s *Server) versionedAll(ep *endpoint, objs []runtime.Object) ([]runtime.Object, error) {
 	if ep.Convert == nil && ep.Decorate == nil && ep.DefaultOnRead == nil {
-		return objs
+		return objs, nil
 	}
 	out := make([]runtime.Object, len(objs))
 	for i, o := range objs {
-		out[i] = s.versioned(ep, o)
+		var err error
+		if out[i], err = s.versionedOrError(ep, o); err != nil {
+			return nil, err
+		}
 	}
-	return out
+	return out, nil
 }
 
 func metaGV(version string) string {

@@ -52,10 +52,16 @@ func (s *Server) table(rq *request, objs []runtime.Object, listMeta *metav1.List
 	// A list's rows may depend on the other items (ListRow).
 	var items []runtime.Object
 	if listMeta != nil && printer != nil && printer.ListRow != nil {
-		items = s.versionedAll(rq.ep, objs)
+		var err error
+		if items, err = s.versionedAll(rq.ep, objs); err != nil {
+			return nil, err
+		}
 	}
 	for _, obj := range objs {
-		obj = s.versioned(rq.ep, obj)
+		obj, err := s.versionedOrError(rq.ep, obj)
+		if err != nil {
+			return nil, err
+		}
 		var cells []interface{}
 		if printer != nil {
 			var err error

@@ -155,7 +155,14 @@ func (ww *watchWriter) writeEvent(ev *storage.Event) error {
 		// The same event goes to every watcher of this resource in this
 		// format: encode and frame it once.
 		frame, err := ev.Memo(encodingKey{gvk: ww.rq.ep.gvk, media: ww.rq.out.mediaType, pretty: ww.rq.out.pretty}, func() ([]byte, error) {
-			return ww.encodeFrame(string(ev.Type), ww.s.versioned(ww.rq.ep, ev.Object))
+			obj, err := ww.s.versionedOrError(ww.rq.ep, ev.Object)
+			if se, ok := err.(*apierrors.StatusError); ok {
+				// The client hears why it misses this object.
+				st := se.ErrStatus
+				st.Kind, st.APIVersion = "Status", "v1"
+				return ww.encodeFrame(string(watch.Error), &st)
+			}
+			return ww.encodeFrame(string(ev.Type), obj)
 		})
 		if err != nil {
 			return err

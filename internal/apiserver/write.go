@@ -148,6 +148,10 @@ func (s *Server) toStorage(ep *endpoint, obj runtime.Object) (runtime.Object, er
 		return obj, nil
 	}
 	stored, err := ep.Convert.ToStorage(obj)
+	if err != nil && ep.custom != nil {
+		// A CRD's conversion (its webhook) failed: upstream's 500.
+		return nil, apierrors.NewInternalError(err)
+	}
 	if err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("convert %s: %v", ep.Kind, err))
 	}
