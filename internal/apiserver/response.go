@@ -139,12 +139,16 @@ func (s *Server) versionedOrError(ep *endpoint, obj runtime.Object) (runtime.Obj
 		obj = ep.DefaultOnRead(obj)
 	}
 	if ep.Convert != nil {
+		// A built-in view's converter refuses an object converted already
+		// (responses pass here twice): only a custom resource's failure
+		// counts. Not relabelled: a later versioned tries it again.
 		converted, err := ep.Convert.FromStorage(obj)
-		if err != nil {
-			// Not relabelled: a later versioned tries the conversion again.
+		switch {
+		case err == nil:
+			obj = converted
+		case ep.custom != nil:
 			return obj, apierrors.NewInternalError(err)
 		}
-		obj = converted
 	}
 	if obj.GetObjectKind().GroupVersionKind() != ep.gvk || ep.Decorate != nil {
 		obj = obj.DeepCopyObject()
