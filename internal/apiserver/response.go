@@ -164,6 +164,22 @@ func (s *Server) versionedAll(ep *endpoint, objs []runtime.Object) ([]runtime.Ob
 	if ep.Convert == nil && ep.Decorate == nil && ep.DefaultOnRead == nil {
 		return objs, nil
 	}
+	if ep.Convert != nil && ep.Convert.FromStorageAll != nil && len(objs) > 1 {
+		// One conversion for the list (one webhook call); the loop below
+		// then finds the items converted already.
+		pre := make([]runtime.Object, len(objs))
+		for i, o := range objs {
+			if ep.DefaultOnRead != nil {
+				o = ep.DefaultOnRead(o)
+			}
+			pre[i] = o
+		}
+		converted, err := ep.Convert.FromStorageAll(pre)
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		objs = converted
+	}
 	out := make([]runtime.Object, len(objs))
 	for i, o := range objs {
 		var err error

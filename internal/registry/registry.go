@@ -204,6 +204,9 @@ type Action struct {
 type Convert struct {
 	ToStorage   func(obj runtime.Object) (runtime.Object, error)
 	FromStorage func(obj runtime.Object) (runtime.Object, error)
+	// FromStorageAll, if set, converts a list's items at once (a CRD's
+	// conversion webhook gets one review for a list, as upstream's).
+	FromStorageAll func(objs []runtime.Object) ([]runtime.Object, error)
 }
 
 // Deletion gives a kind upstream's delete semantics beyond finalizers.

@@ -80,6 +80,22 @@ func (w *Webhooks) webhookConversion(crd *apiextensionsv1.CustomResourceDefiniti
 	return &registry.Convert{
 		ToStorage:   func(obj runtime.Object) (runtime.Object, error) { return conv(obj, storage, storageSchema) },
 		FromStorage: func(obj runtime.Object) (runtime.Object, error) { return conv(obj, served, servedSchema) },
+		FromStorageAll: func(objs []runtime.Object) ([]runtime.Object, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), webhookTimeout)
+			defer cancel()
+			out, err := c.convertList(ctx, objs, storage, served)
+			if err != nil {
+				return nil, err
+			}
+			if s, err := servedSchema(); err == nil {
+				for _, o := range out {
+					if err := s.PruneStored(o.(*unstructured.Unstructured).Object); err != nil {
+						return nil, fmt.Errorf("prune %s: %w", served, err)
+					}
+				}
+			}
+			return out, nil
+		},
 	}
 }
 
@@ -125,7 +141,7 @@ func (c *webhookConverter) convert(ctx context.Context, in *unstructured.Unstruc
 	if c.review == "" {
 		return nil, errors.New("no supported conversion review versions")
 	}
-	converted, err := c.call(ctx, in, to)
+	converted, err := c.call(ctx, []*unstructured.Unstructured{in}, to)
 	if err != nil {
 		return nil, fmt.Errorf("conversion webhook for %v failed: %v", gvk, err)
 	}
@@ -151,18 +167,22 @@ func (c *webhookConverter) convert(ctx context.Context, in *unstructured.Unstruc
 	return out, nil
 }
 
-// call posts a ConversionReview of in and returns the converted objects
-// of a successful answer.
-func (c *webhookConverter) call(ctx context.Context, in *unstructured.Unstructured, to schema.GroupVersion) ([]runtime.RawExtension, error) {
-	raw, err := in.MarshalJSON()
-	if err != nil {
-		return nil, err
+// call posts a ConversionReview of objs and returns the converted
+// objects of a successful answer.
+func (c *webhookConverter) call(ctx context.Context, objs []*unstructured.Unstructured, to schema.GroupVersion) ([]runtime.RawExtension, error) {
+	raws := make([]runtime.RawExtension, len(objs))
+	for i, o := range objs {
+		raw, err := o.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		raws[i].Raw = raw
 	}
 	uid := uuid.NewUUID()
 	reviewAPI := apiextensionsv1.SchemeGroupVersion.Group + "/" + c.review
 	// v1beta1's ConversionReview has v1's shape; only apiVersion differs.
 	review := apiextensionsv1.ConversionReview{Request: &apiextensionsv1.ConversionRequest{
-		UID: uid, DesiredAPIVersion: to.String(), Objects: []runtime.RawExtension{{Raw: raw}},
+		UID: uid, DesiredAPIVersion: to.String(), Objects: raws,
 	}}
 	review.APIVersion, review.Kind = reviewAPI, "ConversionReview"
 	body, err := json.Marshal(review)

@@ -1,8 +1,10 @@
 package customresource
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -210,5 +212,57 @@ func TestWebhookConversionRoundTrip(t *testing.T) {
 	}
 	if _, err := r.Convert.FromStorage(in); err != nil || calls != 1 {
 		t.Errorf("an object in v2 converted to v2: err %v, %d webhook calls, want 1", err, calls)
+	}
+}
+
+// TestWebhookConversionList: a list's items go in one review, those in
+// the desired version already left out; a bad item names its index.
+func TestWebhookConversionList(t *testing.T) {
+	var sent []int
+	rename := false
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var review apiextensionsv1.ConversionReview
+		_ = json.Unmarshal(body, &review)
+		sent = append(sent, len(review.Request.Objects))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		hostPortWebhook(t, func(_ *apiextensionsv1.ConversionReview, obj map[string]interface{}) {
+			if md := obj["metadata"].(map[string]interface{}); rename && md["name"] == "c" {
+				md["name"] = "z"
+			}
+		})(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+	r, err := ResourceWith(hostPortCRD(ts.URL, ca), "v2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := func(version, name string, spec map[string]interface{}) runtime.Object {
+		return &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "stable.example.com/" + version, "kind": "E2eTestCrd",
+			"metadata": map[string]interface{}{"name": name}, "spec": spec}}
+	}
+	list := []runtime.Object{
+		item("v1", "a", map[string]interface{}{"hostPort": "a:1"}),
+		item("v2", "b", map[string]interface{}{"host": "b", "port": "2"}),
+		item("v1", "c", map[string]interface{}{"hostPort": "c:3"}),
+	}
+	out, err := r.Convert.FromStorageAll(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"a", "b", "c"} {
+		u := out[i].(*unstructured.Unstructured)
+		if host, _, _ := unstructured.NestedString(u.Object, "spec", "host"); host != want || u.GetName() != want || u.GetAPIVersion() != "stable.example.com/v2" {
+			t.Errorf("item %d: %v", i, u.Object)
+		}
+	}
+	if len(sent) != 1 || sent[0] != 2 {
+		t.Errorf("reviews sent with %v objects, want one with 2", sent)
+	}
+	rename = true
+	want := "conversion webhook for stable.example.com/v1, Kind=E2eTestCrdList returned invalid converted object at index 1: must have the same name: c != z"
+	if _, err := r.Convert.FromStorageAll(list); err == nil || err.Error() != want {
+		t.Errorf("renaming webhook: %v, want %q", err, want)
 	}
 }
