@@ -49,6 +49,13 @@ func (s *Server) table(rq *request, objs []runtime.Object, listMeta *metav1.List
 		}
 	}
 	t.Rows = make([]metav1.TableRow, 0, len(objs))
+	if rq.ep.custom != nil && len(objs) > 1 {
+		// One conversion for all rows: one call of a conversion webhook.
+		var err error
+		if objs, err = s.versionedAll(rq.ep, objs); err != nil {
+			return nil, err
+		}
+	}
 	// A list's rows may depend on the other items (ListRow).
 	var items []runtime.Object
 	if listMeta != nil && printer != nil && printer.ListRow != nil {

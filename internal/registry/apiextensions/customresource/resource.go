@@ -84,12 +84,15 @@ func ResourceWith(crd *apiextensionsv1.CustomResourceDefinition, version string,
 		r.SelectableFields = selectableFields(v.SelectableFields)
 	}
 	switch {
-	case v.Name == storage:
 	case crd.Spec.Conversion != nil && crd.Spec.Conversion.Strategy == apiextensionsv1.WebhookConverter:
+		// The storage version converts too: objects written before the
+		// storage version changed stay stored in the old one. Objects in
+		// the desired version already are not sent.
 		if webhooks == nil {
 			webhooks = NewWebhooks(nil)
 		}
 		r.Convert = webhooks.webhookConversion(crd, gv, schema.GroupVersion{Group: crd.Spec.Group, Version: storage}, compiled)
+	case v.Name == storage:
 	default:
 		r.Convert = noneConversion(crd, gv, schema.GroupVersion{Group: crd.Spec.Group, Version: storage}, compiled)
 	}

@@ -266,3 +266,32 @@ func TestWebhookConversionList(t *testing.T) {
 		t.Errorf("renaming webhook: %v, want %q", err, want)
 	}
 }
+
+// TestWebhookConversionStorageVersion: the storage version's objects
+// stored in another version (before the storage version changed) are
+// converted too; those in the storage version are not sent.
+func TestWebhookConversionStorageVersion(t *testing.T) {
+	calls := 0
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		hostPortWebhook(t, nil)(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+	r, err := ResourceWith(hostPortCRD(ts.URL, ca), "v1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "stable.example.com/v2", "kind": "E2eTestCrd",
+		"metadata": map[string]interface{}{"name": "old"}, "spec": map[string]interface{}{"host": "h", "port": "9"}}}
+	got, err := r.Convert.FromStorage(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hp, _, _ := unstructured.NestedString(got.(*unstructured.Unstructured).Object, "spec", "hostPort"); hp != "h:9" || calls != 1 {
+		t.Errorf("read in v1: %v after %d calls", got, calls)
+	}
+	if _, err := r.Convert.ToStorage(got); err != nil || calls != 1 {
+		t.Errorf("write in v1 (the storage version): err %v, %d webhook calls, want 1", err, calls)
+	}
+}
