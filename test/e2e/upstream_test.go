@@ -25,6 +25,7 @@ import (
 // OpenAPI, field validation, discovery, admission webhooks and policies).
 var upstreamAreas = []string{
 	"CustomResourceDefinition", // "CustomResourceDefinition resources" and "... Watch"
+	"CustomResourceConversionWebhook",
 	"CustomResourcePublishOpenAPI",
 	"FieldValidation",
 	"AggregatedDiscovery",
