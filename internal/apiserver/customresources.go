@@ -220,6 +220,9 @@ func (s *Server) buildSnapshot(crds []*apiextensionsv1.CustomResourceDefinition)
 		}
 		return custom[i].Resource.Resource < custom[j].Resource.Resource
 	})
+	if s.crs.webhooks != nil {
+		s.crs.webhooks.Keep(crds)
+	}
 	all := make([]*endpoint, 0, len(s.ordered)+len(custom))
 	all = append(append(all, s.ordered...), custom...)
 	return &apiSnapshot{endpoints: eps, discovery: newDiscovery(all, s.scheme)}

@@ -252,3 +252,19 @@ func isEmptyObject(u *unstructured.Unstructured) bool {
 	}
 	return true
 }
+
+// Keep drops the clients of webhooks no CRD in crds names any more,
+// closing their idle connections.
+func (w *Webhooks) Keep(crds []*apiextensionsv1.CustomResourceDefinition) {
+	var used []*webhookclient.Client
+	for _, crd := range crds {
+		conv := crd.Spec.Conversion
+		if conv == nil || conv.Strategy != apiextensionsv1.WebhookConverter || conv.Webhook == nil || conv.Webhook.ClientConfig == nil {
+			continue
+		}
+		if cl, err := w.clients.Get(clientConfig(*conv.Webhook.ClientConfig)); err == nil {
+			used = append(used, cl)
+		}
+	}
+	w.clients.Keep(used)
+}
