@@ -7,13 +7,16 @@ package clustertest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -160,7 +163,8 @@ func Binary(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		dir, err := os.MkdirTemp("", "kemudi-bin-")
+		removeStaleBinaries()
+		dir, err := os.MkdirTemp("", fmt.Sprintf("kemudi-bin-%d-", os.Getpid()))
 		if err != nil {
 			buildErr = err
 			return
@@ -182,6 +186,22 @@ func Binary(t testing.TB) string {
 		t.Fatalf("build kemudi: %v", buildErr)
 	}
 	return built
+}
+
+// removeStaleBinaries removes the binaries built by test processes that
+// have ended: each process's build (224 MB) outlives it, since no test
+// owns it, and a day of test runs filled /tmp with dozens. The directory
+// names the process that built it; older names without one go too.
+func removeStaleBinaries() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "kemudi-bin-*"))
+	for _, d := range dirs {
+		rest := strings.TrimPrefix(filepath.Base(d), "kemudi-bin-")
+		pid, err := strconv.Atoi(strings.SplitN(rest, "-", 2)[0])
+		if err == nil && strings.Contains(rest, "-") && syscall.Kill(pid, 0) == nil {
+			continue // its process still runs
+		}
+		os.RemoveAll(d)
+	}
 }
 
 func moduleRoot() (string, error) {
