@@ -2,15 +2,8 @@ package apiserver_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -30,31 +23,8 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
+	"github.com/kemudi/kemudi/internal/testca"
 )
-
-// loopbackCert makes a CA and a serving certificate it signs for
-// 127.0.0.1, for a webhook the test serves.
-func loopbackCert(t *testing.T) (caPEM []byte, cert tls.Certificate) {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "conversion webhook test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
 
 // hostPortConverter answers ConversionReviews for upstream's e2e
 // example: v1 spec.hostPort "host:port" is v2 spec.host and spec.port.
@@ -148,7 +118,7 @@ func hostPortObject(version, name string, spec map[string]interface{}) *unstruct
 func TestCustomResourceConversionWebhook(t *testing.T) {
 	s := clustertest.Start(t)
 	ctx := context.Background()
-	ca, cert := loopbackCert(t)
+	ca, cert := testca.Serving(t, "127.0.0.1")
 	conv := &hostPortConverter{}
 	ts := httptest.NewUnstartedServer(conv)
 	ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
