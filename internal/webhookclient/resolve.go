@@ -52,7 +52,7 @@ func (s StoreResolver) Resolve(ctx context.Context, namespace, name string, port
 	}
 	var addrs []string
 	for _, o := range res.Items {
-		addrs = append(addrs, readyAddresses(o.(*discoveryv1.EndpointSlice), svcPort.Name)...)
+		addrs = append(addrs, ReadyAddresses(o.(*discoveryv1.EndpointSlice), svcPort.Name)...)
 	}
 	if len(addrs) == 0 {
 		return "", fmt.Errorf("no endpoints available for service %q", name)
@@ -68,13 +68,16 @@ func (s StoreResolver) get(ctx context.Context, key string) (runtime.Object, err
 	return obj, err
 }
 
-// readyAddresses are the ip:port of the ready endpoints of es that serve
-// the port named portName.
-func readyAddresses(es *discoveryv1.EndpointSlice, portName string) []string {
+// ReadyAddresses are the ip:port of the ready endpoints of es that serve
+// the port named portName: where a client of the service may connect.
+func ReadyAddresses(es *discoveryv1.EndpointSlice, portName string) []string {
 	var target int32
 	for _, p := range es.Ports {
-		if p.Port != nil && (p.Name == nil && portName == "" || p.Name != nil && *p.Name == portName) &&
-			(p.Protocol == nil || *p.Protocol == corev1.ProtocolTCP) {
+		name := ""
+		if p.Name != nil {
+			name = *p.Name
+		}
+		if p.Port != nil && name == portName && (p.Protocol == nil || *p.Protocol == corev1.ProtocolTCP) {
 			target = *p.Port
 		}
 	}

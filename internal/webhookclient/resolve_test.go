@@ -30,7 +30,7 @@ func TestReadyAddresses(t *testing.T) {
 		{"other", nil},
 	}
 	for _, tc := range cases {
-		if got := readyAddresses(slice, tc.port); !reflect.DeepEqual(got, tc.want) {
+		if got := ReadyAddresses(slice, tc.port); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("port %s: got %q, want %q", tc.port, got, tc.want)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/kemudi/kemudi/internal/controller"
 	"github.com/kemudi/kemudi/internal/registry/apiregistration/apiservice"
+	"github.com/kemudi/kemudi/internal/webhookclient"
 )
 
 // recheck is how often a remote APIService's server is checked again
@@ -178,39 +178,11 @@ func (a *availability) endpoint(svc *apiregistrationv1.APIService) (addr, reason
 		return "", ReasonServiceAccess, fmt.Sprintf("endpoints for service/%s in %q cannot be listed: %v", ref.Name, ref.Namespace, err)
 	}
 	for _, es := range slices {
-		if addrs := readyAddresses(es, sp.Name); len(addrs) > 0 {
+		if addrs := webhookclient.ReadyAddresses(es, sp.Name); len(addrs) > 0 {
 			return addrs[0], "", ""
 		}
 	}
 	return "", ReasonMissingEndpoints, fmt.Sprintf("endpoints for service/%s in %q have no addresses with port name %q", ref.Name, ref.Namespace, sp.Name)
-}
-
-// readyAddresses are the ip:port of es's ready endpoints on the port
-// named portName.
-func readyAddresses(es *discoveryv1.EndpointSlice, portName string) []string {
-	var target int32
-	for _, p := range es.Ports {
-		name := ""
-		if p.Name != nil {
-			name = *p.Name
-		}
-		if p.Port != nil && name == portName && (p.Protocol == nil || *p.Protocol == corev1.ProtocolTCP) {
-			target = *p.Port
-		}
-	}
-	if target == 0 {
-		return nil
-	}
-	var out []string
-	for _, ep := range es.Endpoints {
-		if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
-			continue
-		}
-		for _, ip := range ep.Addresses {
-			out = append(out, net.JoinHostPort(ip, strconv.Itoa(int(target))))
-		}
-	}
-	return out
 }
 
 // setCondition writes cond to svc's status when it changed, keeping the
