@@ -5,6 +5,7 @@
 //	go run ./bench/cmd/apibench                     # 10,000 pods, JSON
 //	go run ./bench/cmd/apibench -pods 1000 -protobuf
 //	go run ./bench/cmd/apibench -identity rbac     # creates authorized through RBAC
+//	go run ./bench/cmd/apibench -compare-identities 3  # admin and RBAC runs alternately, side by side
 //	go run ./bench/cmd/apibench -cpuprofile cpu.pprof -heapprofile heap.pprof
 //	go tool pprof -top cpu.pprof
 //
@@ -50,6 +51,7 @@ func run() error {
 	flag.StringVar(&opts.Server.TempRoot, "tmpdir", opts.Server.TempRoot, "where the server's data directory goes ($KEMUDI_BENCH_TMPDIR; default the system temp dir)")
 	serverLog := flag.Bool("server-log", false, "copy the server's output to stderr")
 	runs := flag.Int("runs", 1, "runs, each on a fresh server")
+	comparePairs := flag.Int("compare-identities", 0, "make this many runs as system:masters and as many as a user bound through RBAC, alternately on fresh servers, and print the medians side by side against the authorization target")
 	crd := flag.Bool("crd", false, "custom resources: install 100 CRDs at once (time to Established, RSS growth), then create -pods/5 pods (warm-up), -pods pods, as many custom objects (20-field schema, 2 CEL rules) and as many pods again with the same clients")
 	flag.Func("server-arg", "an extra flag for the kemudi server (repeat for more), e.g. -server-arg=--audit-policy-file=p.yaml", func(v string) error {
 		opts.Server.Args = append(opts.Server.Args, v)
@@ -68,6 +70,11 @@ func run() error {
 		if res != nil {
 			res.Print(os.Stdout)
 		}
+		return err
+	}
+	if *comparePairs > 0 {
+		c, err := apibench.CompareIdentities(ctx, opts, *comparePairs, os.Stderr)
+		c.Print(os.Stdout)
 		return err
 	}
 	for i := 1; i <= *runs; i++ {
