@@ -2,6 +2,7 @@ package manager
 
 import (
 	"github.com/kemudi/kemudi/internal/controller"
+	"github.com/kemudi/kemudi/internal/controller/bootstrapsigner"
 	"github.com/kemudi/kemudi/internal/controller/certificates"
 	"github.com/kemudi/kemudi/internal/controller/clusterroleaggregation"
 	"github.com/kemudi/kemudi/internal/controller/cronjob"
@@ -62,6 +63,7 @@ func Controllers() map[string]Entry {
 		disruption.Name:                      {New: func(c *controller.Context) (Runner, error) { return disruption.New(c) }},
 		clusterroleaggregation.Name:          {New: func(c *controller.Context) (Runner, error) { return clusterroleaggregation.New(c) }},
 		tokencleaner.Name:                    {New: func(c *controller.Context) (Runner, error) { return tokencleaner.New(c) }},
+		bootstrapsigner.Name:                 {New: func(c *controller.Context) (Runner, error) { return bootstrapsigner.New(c) }},
 		certificates.ApprovingName:           {New: func(c *controller.Context) (Runner, error) { return certificates.NewApprover(c) }},
 		certificates.SigningName:             {New: func(c *controller.Context) (Runner, error) { return certificates.NewSigner(c) }},
 		certificates.CleanerName:             {New: func(c *controller.Context) (Runner, error) { return certificates.NewCleaner(c) }},

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kemudi/kemudi/internal/controller"
+	"github.com/kemudi/kemudi/internal/controller/bootstrapsigner"
 	"github.com/kemudi/kemudi/internal/controller/certificates"
 	"github.com/kemudi/kemudi/internal/controller/clusterroleaggregation"
 	"github.com/kemudi/kemudi/internal/controller/cronjob"
@@ -65,6 +66,7 @@ func ServiceAccounts() map[string]string {
 		disruption.Name:                      "disruption-controller",
 		clusterroleaggregation.Name:          "clusterrole-aggregation-controller",
 		tokencleaner.Name:                    "token-cleaner",
+		bootstrapsigner.Name:                 "bootstrap-signer",
 		certificates.ApprovingName:           "certificate-controller",
 		certificates.SigningName:             "certificate-controller",
 		certificates.CleanerName:             "certificate-controller",
