@@ -34,12 +34,11 @@ func attributesFor(r *http.Request, u *User, info *requestInfo) auth.Attributes 
 	// A list or watch of one name (fieldSelector=metadata.name=x) is
 	// authorized as for that name, so that a rule with resourceNames
 	// allows a client to watch the one object it may read.
-	if (a.Verb == "list" || a.Verb == "watch") && a.Name == "" {
-		if fs := r.URL.Query().Get("fieldSelector"); fs != "" {
-			if sel, err := fields.ParseSelector(fs); err == nil {
-				if name, ok := sel.RequiresExactMatch("metadata.name"); ok {
-					a.Name = name
-				}
+	if fs := r.URL.Query().Get("fieldSelector"); fs != "" && (a.Verb == "list" || a.Verb == "watch" || a.Verb == "deletecollection") {
+		if sel, err := fields.ParseSelector(fs); err == nil {
+			a.FieldSelector = sel.Requirements()
+			if name, ok := sel.RequiresExactMatch("metadata.name"); ok && a.Name == "" && a.Verb != "deletecollection" {
+				a.Name = name
 			}
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/fields"
 )
 
 // Attributes are what a request asks to do, as upstream's authorizer
@@ -23,6 +25,11 @@ type Attributes struct {
 	Subresource     string
 	Namespace       string
 	Name            string
+
+	// FieldSelector is a list or watch's field selector, parsed (nil
+	// without one), for authorizers that allow a list scoped to a field
+	// (the Node authorizer: pods with spec.nodeName=<the node>).
+	FieldSelector fields.Requirements
 
 	// Path is the URL path of a non-resource request.
 	Path string

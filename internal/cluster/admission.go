@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 
@@ -60,6 +61,7 @@ func selectAdmissionPlugins(enable, disable []string, log *slog.Logger) ([]strin
 // plugins that run (nil for those that do not).
 type admissionParts struct {
 	builtin            []admission.Plugin
+	nodeRestriction    node.Restriction
 	podSecurity        auth.Admission
 	authorizer         auth.Authorizer // for the certificate plugins
 	validatingPolicies auth.Admission
@@ -73,7 +75,10 @@ type admissionParts struct {
 // newAdmissionParts builds the plugins names asks for, reading from store.
 func newAdmissionParts(ctx context.Context, names []string, opts ServerOptions, store *storage.Store, scheme *runtime.Scheme, resources []*registry.Resource, authz auth.Authorizer) (*admissionParts, error) {
 	on := func(n string) bool { return slices.Contains(names, n) }
-	p := &admissionParts{builtin: builtin.New(store), authorizer: authz}
+	p := &admissionParts{builtin: builtin.New(store), authorizer: authz, nodeRestriction: node.Restriction{
+		Pods:  builtin.NewStoreResource[*corev1.Pod](store, corev1.Resource("pods")),
+		Nodes: builtin.NewStoreResource[*corev1.Node](store, corev1.Resource("nodes")),
+	}}
 	if on("PodSecurity") {
 		ps, err := newPodSecurity(opts.AdmissionControlConfigFile, store)
 		if err != nil {
@@ -121,7 +126,7 @@ func assembleAdmission(names []string, p *admissionParts) (*admission.Chain, err
 	}
 	// nodeDNSSlices is kemudi's NodeRestriction of what its own RBAC
 	// lets nodes write.
-	validating("NodeRestriction", auth.Admissions{node.Restriction{}, nodeDNSSlices{}})
+	validating("NodeRestriction", auth.Admissions{p.nodeRestriction, nodeDNSSlices{}})
 	validating("PodSecurity", p.podSecurity)
 	validating("CertificateApproval", certadmit.Approval{Authorizer: p.authorizer})
 	validating("CertificateSigning", certadmit.Signing{Authorizer: p.authorizer})

@@ -5,34 +5,85 @@ import (
 	"log/slog"
 
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kemudi/kemudi/internal/storage"
 )
 
-// Feed keeps g up to date with the pods in store, from its watch cache,
-// until ctx ends. synced is closed once g holds the pods that existed
-// when Feed started.
+// Feed keeps g up to date with the pods, persistent volumes, volume
+// attachments and resource slices in store, from its watch cache, until
+// ctx ends (a kind the API does not serve has nothing stored and adds
+// nothing). synced is closed once g holds the objects that existed when
+// Feed started.
 func Feed(ctx context.Context, store *storage.Store, g *Graph, log *slog.Logger) (synced <-chan struct{}) {
-	return store.Follow(ctx, storage.Prefix+"pods/", storage.Sink{
+	chans := []<-chan struct{}{
+		store.Follow(ctx, storage.Prefix+"pods/", sinkOf(g.SetPod, func(p *corev1.Pod) { g.DeletePod(p.Namespace, p.Name) }, g.ResetPods), log),
+		store.Follow(ctx, storage.Prefix+"persistentvolumes/", sinkOf(g.SetPV, func(pv *corev1.PersistentVolume) { g.DeletePV(pv.Name) }, g.ResetPVs), log),
+		followOnNode(ctx, store, g, KindVolumeAttachment, func(va *storagev1.VolumeAttachment) OnNode {
+			return OnNode{Name: va.Name, Node: va.Spec.NodeName}
+		}, log),
+		followOnNode(ctx, store, g, KindResourceSlice, func(s *resourcev1.ResourceSlice) OnNode {
+			o := OnNode{Name: s.Name}
+			if s.Spec.NodeName != nil {
+				o.Node = *s.Spec.NodeName
+			}
+			return o
+		}, log),
+	}
+	all := make(chan struct{})
+	go func() {
+		for _, c := range chans {
+			select {
+			case <-c:
+			case <-ctx.Done():
+				return
+			}
+		}
+		close(all)
+	}()
+	return all
+}
+
+// sinkOf adapts typed set, delete and reset functions to a storage.Sink;
+// objects of other types are ignored.
+func sinkOf[T runtime.Object](set, del func(T), reset func([]T)) storage.Sink {
+	return storage.Sink{
 		Set: func(o runtime.Object) {
-			if p, ok := o.(*corev1.Pod); ok {
-				g.SetPod(p)
+			if t, ok := o.(T); ok {
+				set(t)
 			}
 		},
 		Delete: func(o runtime.Object) {
-			if p, ok := o.(*corev1.Pod); ok {
-				g.DeletePod(p)
+			if t, ok := o.(T); ok {
+				del(t)
 			}
 		},
 		Reset: func(objs []runtime.Object) {
-			pods := make([]*corev1.Pod, 0, len(objs))
+			ts := make([]T, 0, len(objs))
 			for _, o := range objs {
-				if p, ok := o.(*corev1.Pod); ok {
-					pods = append(pods, p)
+				if t, ok := o.(T); ok {
+					ts = append(ts, t)
 				}
 			}
-			g.Reset(pods)
+			reset(ts)
 		},
-	}, log)
+	}
+}
+
+// followOnNode feeds g the objects of kind (stored under its resource
+// name) that tie to one node, as on says.
+func followOnNode[T runtime.Object](ctx context.Context, store *storage.Store, g *Graph, kind string, on func(T) OnNode, log *slog.Logger) <-chan struct{} {
+	return store.Follow(ctx, storage.Prefix+kind+"/", sinkOf(
+		func(t T) { o := on(t); g.SetOnNode(kind, o.Namespace, o.Name, o.Node) },
+		func(t T) { o := on(t); g.SetOnNode(kind, o.Namespace, o.Name, "") },
+		func(ts []T) {
+			objs := make([]OnNode, 0, len(ts))
+			for _, t := range ts {
+				objs = append(objs, on(t))
+			}
+			g.ResetOnNode(kind, objs)
+		},
+	), log)
 }

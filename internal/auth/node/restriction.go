@@ -2,124 +2,154 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sort"
-	"strings"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kemudi/kemudi/internal/auth"
 )
 
-// mirrorAnnotation marks a static pod's mirror, the only pod a node creates.
-const mirrorAnnotation = corev1.MirrorPodAnnotationKey
+// Getter reads one stored object (namespace "" for a cluster-scoped one),
+// or answers a NotFound API error.
+type Getter[T any] interface {
+	Get(ctx context.Context, namespace, name string) (T, error)
+}
 
-// restrictedLabelPrefix is the label namespace no node may set on itself.
-const restrictedLabelPrefix = "node-restriction.kubernetes.io/"
-
-// Restriction is upstream's NodeRestriction admission plugin: a node
-// creates only mirror pods bound to itself, deletes and updates the status
-// of its own pods only, creates and changes only its own Node (without
-// node-restriction.kubernetes.io/ labels) and only its own Lease.
-type Restriction struct{}
+// Restriction is upstream's NodeRestriction admission plugin: it checks
+// the writes of nodes that the Node authorizer allows without seeing the
+// object. A node creates only mirror pods of its own, deletes, evicts and
+// updates the status of its own pods only, changes only its own Node
+// (not its taints, owners or restricted labels), Lease and CSINode, the
+// status (nothing else) of claims, tokens only bound to its own pods,
+// resource slices only of its own, and CSRs only for its own name.
+type Restriction struct {
+	// Pods and Nodes read the stored pods and nodes.
+	Pods  Getter[*corev1.Pod]
+	Nodes Getter[*corev1.Node]
+}
 
 // Admit implements auth.Admission.
-func (Restriction) Admit(_ context.Context, r *auth.AdmissionRequest) error {
-	node, ok := NodeName(r.User)
+func (p Restriction) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
+	node, isNode := IsNode(r.User)
 	// Upstream's plugin handles creates, updates and deletes only: a
 	// node's CONNECT (nodes/proxy of another node) is the authorizer's.
-	if !ok || r.Operation == auth.Connect || r.APIGroup != "" && r.APIGroup != coordinationv1.GroupName {
+	if !isNode || r.Operation == auth.Connect {
 		return nil
 	}
-	gr := schema.GroupResource{Group: r.APIGroup, Resource: r.Resource}
-	forbid := func(format string, args ...any) error {
-		return apierrors.NewForbidden(gr, r.Name, fmt.Errorf(format, args...))
+	if node == "" {
+		return forbidden(r, fmt.Errorf("could not determine node from user %q", r.User.Name))
 	}
-	switch {
-	case r.APIGroup == "" && r.Resource == "pods":
-		return admitPod(node, r, forbid)
-	case r.APIGroup == "" && r.Resource == "nodes":
-		return admitNode(node, r, forbid)
-	case r.APIGroup == coordinationv1.GroupName && r.Resource == "leases" && r.Namespace == corev1.NamespaceNodeLease:
-		if r.Name != node {
-			return forbid("can only access node lease with the same name as the requesting node")
+	switch (schema.GroupResource{Group: r.APIGroup, Resource: r.Resource}) {
+	case pods:
+		switch r.Subresource {
+		case "":
+			return p.admitPod(ctx, node, r)
+		case "status":
+			return admitPodStatus(node, r)
+		case "eviction":
+			return p.admitEviction(ctx, node, r)
 		}
-	}
-	return nil
-}
-
-func admitPod(node string, r *auth.AdmissionRequest, forbid func(string, ...any) error) error {
-	switch r.Operation {
-	case auth.Create:
-		p, ok := r.Object.(*corev1.Pod)
-		if !ok || r.Subresource != "" {
-			return nil
-		}
-		if _, mirror := p.Annotations[mirrorAnnotation]; !mirror {
-			return forbid("pod does not have %q annotation, node %q can only create mirror pods", mirrorAnnotation, node)
-		}
-		if p.Spec.NodeName != node {
-			return forbid("node %q can only create pods with spec.nodeName set to itself", node)
-		}
-	case auth.Update:
-		old, ok := r.Old.(*corev1.Pod)
-		if !ok {
-			return nil
-		}
+		return forbidden(r, fmt.Errorf("unexpected pod subresource %q, only 'status' and 'eviction' are allowed", r.Subresource))
+	case nodes:
+		return admitNode(node, r)
+	case pvcs:
 		if r.Subresource != "status" {
-			return forbid("node %q can only update pod status", node)
+			return forbidden(r, errors.New("may only update PVC status"))
 		}
-		if old.Spec.NodeName != node {
-			return forbid("node %q can only update pod status for pods with spec.nodeName set to itself", node)
+		return admitPVCStatus(node, r)
+	case serviceAccounts:
+		return p.admitToken(ctx, node, r)
+	case podCertificateRequests:
+		// kemudi does not serve PodCertificateRequests; nothing to check.
+		return nil
+	case leases:
+		if r.Namespace != corev1.NamespaceNodeLease {
+			return forbidden(r, fmt.Errorf("can only access leases in the %q system namespace", corev1.NamespaceNodeLease))
 		}
-	case auth.Delete:
-		old, ok := r.Old.(*corev1.Pod)
-		if ok && old.Spec.NodeName != node {
-			return forbid("node %q can only delete pods with spec.nodeName set to itself", node)
+		return admitOwnName(node, r, "can only access node lease with the same name as the requesting node")
+	case csiNodes:
+		if err := admitOwnName(node, r, "can only access CSINode with the same name as the requesting node"); err != nil {
+			return err
 		}
+		if r.Subresource == "status" {
+			return forbidden(r, errors.New("CSIVolumeHealth feature gate is disabled"))
+		}
+		return nil
+	case resourceSlices:
+		return admitResourceSlice(node, r)
+	case certificatesv1.Resource("certificatesigningrequests"):
+		return admitCSR(node, r)
 	}
 	return nil
 }
 
-func admitNode(node string, r *auth.AdmissionRequest, forbid func(string, ...any) error) error {
-	if r.Name != node {
-		return forbid("node %q is not allowed to modify node %q", node, r.Name)
+// forbidden is upstream's admission refusal: a 403 naming the object by
+// the request's name, or by the new object's (or its generateName).
+func forbidden(r *auth.AdmissionRequest, err error) error {
+	if apierrors.IsForbidden(err) {
+		return err
 	}
-	obj, _ := r.Object.(*corev1.Node)
-	old, _ := r.Old.(*corev1.Node)
+	name := r.Name
+	if name == "" {
+		name = "Unknown"
+		if r.Object != nil {
+			m, merr := meta.Accessor(r.Object)
+			switch {
+			case merr != nil:
+				name = "Unknown/errorGettingName"
+			case m.GetName() != "":
+				name = m.GetName()
+			case m.GetGenerateName() != "":
+				name = m.GetGenerateName()
+			}
+		}
+	}
+	return apierrors.NewForbidden(schema.GroupResource{Group: r.APIGroup, Resource: r.Resource}, name, err)
+}
+
+// admitOwnName admits a write of an object named after the node (its
+// Lease, its CSINode): on create the new object's name (the request has
+// none yet), else the request's.
+func admitOwnName(node string, r *auth.AdmissionRequest, msg string) error {
+	name := r.Name
+	if r.Operation == auth.Create {
+		m, err := meta.Accessor(r.Object)
+		if err != nil {
+			return forbidden(r, errors.New("unable to access the object name"))
+		}
+		name = m.GetName()
+	}
+	if name != node {
+		return forbidden(r, errors.New(msg))
+	}
+	return nil
+}
+
+// admitResourceSlice admits creating and deleting only the node's own
+// slices (the authorizer checks the others against the stored slice).
+func admitResourceSlice(node string, r *auth.AdmissionRequest) error {
+	var obj any
+	var verb string
 	switch r.Operation {
 	case auth.Create:
-		if bad := restrictedLabels(obj.Labels, nil); len(bad) > 0 {
-			return forbid("node %q is not allowed to set the following labels: %s", node, strings.Join(bad, ", "))
-		}
-	case auth.Update:
-		if obj == nil || old == nil {
-			return nil
-		}
-		if bad := restrictedLabels(obj.Labels, old.Labels); len(bad) > 0 {
-			return forbid("node %q is not allowed to modify labels: %s", node, strings.Join(bad, ", "))
-		}
+		obj, verb = r.Object, "create"
+	case auth.Delete:
+		obj, verb = r.Old, "delete"
+	default:
+		return nil
+	}
+	s, ok := obj.(*resourcev1.ResourceSlice)
+	if !ok {
+		return forbidden(r, fmt.Errorf("unexpected type %T", obj))
+	}
+	if s.Spec.NodeName == nil || *s.Spec.NodeName != node {
+		return forbidden(r, fmt.Errorf("can only %s ResourceSlice with the same NodeName as the requesting node", verb))
 	}
 	return nil
-}
-
-// restrictedLabels are the node-restriction.kubernetes.io/ labels that
-// differ between labels and old (added, changed or removed).
-func restrictedLabels(labels, old map[string]string) []string {
-	var bad []string
-	for k, v := range labels {
-		if ov, had := old[k]; strings.HasPrefix(k, restrictedLabelPrefix) && (!had || ov != v) {
-			bad = append(bad, k)
-		}
-	}
-	for k := range old {
-		if _, kept := labels[k]; !kept && strings.HasPrefix(k, restrictedLabelPrefix) {
-			bad = append(bad, k)
-		}
-	}
-	sort.Strings(bad)
-	return bad
 }

@@ -1,0 +1,110 @@
+package node
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/util/diff"
+
+	"github.com/kemudi/kemudi/internal/auth"
+)
+
+// admitPVCStatus admits a node's update of a claim's status that changes
+// nothing but its capacity, conditions and allocated resources (the
+// kubelet reports a volume's expansion).
+func admitPVCStatus(node string, r *auth.AdmissionRequest) error {
+	if r.Operation != auth.Update {
+		return forbidden(r, fmt.Errorf("unexpected operation %q", r.Operation))
+	}
+	old, ok := r.Old.(*corev1.PersistentVolumeClaim)
+	if !ok {
+		return forbidden(r, fmt.Errorf("unexpected type %T", r.Old))
+	}
+	pvc, ok := r.Object.(*corev1.PersistentVolumeClaim)
+	if !ok {
+		return forbidden(r, fmt.Errorf("unexpected type %T", r.Object))
+	}
+	old, pvc = old.DeepCopy(), pvc.DeepCopy()
+	for _, c := range []*corev1.PersistentVolumeClaim{old, pvc} {
+		c.ResourceVersion = ""
+		c.ManagedFields = nil
+		c.Status.Capacity = nil
+		c.Status.Conditions = nil
+		c.Status.AllocatedResources = nil
+		c.Status.AllocatedResourceStatuses = nil
+	}
+	if !equality.Semantic.DeepEqual(old, pvc) {
+		return forbidden(r, fmt.Errorf("node %q is not allowed to update fields other than status.quantity and status.conditions: %v", node, diff.Diff(old, pvc)))
+	}
+	return nil
+}
+
+// admitToken admits a node's token request only when bound to a pod on
+// the node (by name and UID), so that the node cannot mint a token for
+// an account of a pod elsewhere.
+func (p Restriction) admitToken(ctx context.Context, node string, r *auth.AdmissionRequest) error {
+	if r.Operation != auth.Create || r.Subresource != "token" {
+		return nil
+	}
+	tr, ok := r.Object.(*authenticationv1.TokenRequest)
+	if !ok {
+		return forbidden(r, fmt.Errorf("unexpected type %T", r.Object))
+	}
+	ref := tr.Spec.BoundObjectRef
+	if ref == nil || ref.APIVersion != "v1" || ref.Kind != "Pod" || ref.Name == "" {
+		return forbidden(r, errors.New("node requested token not bound to a pod"))
+	}
+	if ref.UID == "" {
+		return forbidden(r, errors.New("node requested token with a pod binding without a uid"))
+	}
+	pod, err := p.getPod(ctx, r, r.Namespace, ref.Name)
+	if err != nil {
+		return err
+	}
+	if ref.UID != pod.UID {
+		return forbidden(r, fmt.Errorf("the UID in the bound object reference (%s) does not match the UID in record. The object might have been deleted and then recreated", ref.UID))
+	}
+	if pod.Spec.NodeName != node {
+		return forbidden(r, errors.New("node requested token bound to a pod scheduled on a different node"))
+	}
+	return nil
+}
+
+// admitCSR admits a node's CSR for a kubelet's client or serving
+// certificate only in its own name.
+func admitCSR(node string, r *auth.AdmissionRequest) error {
+	if r.Operation != auth.Create {
+		return nil
+	}
+	csr, ok := r.Object.(*certificatesv1.CertificateSigningRequest)
+	if !ok {
+		return forbidden(r, fmt.Errorf("unexpected type %T", r.Object))
+	}
+	if csr.Spec.SignerName != certificatesv1.KubeletServingSignerName && csr.Spec.SignerName != certificatesv1.KubeAPIServerClientKubeletSignerName {
+		return nil
+	}
+	req, err := parseCSR(csr.Spec.Request)
+	if err != nil {
+		return forbidden(r, fmt.Errorf("unable to parse csr: %w", err))
+	}
+	if req.Subject.CommonName != UserPrefix+node {
+		return forbidden(r, fmt.Errorf("can only create a node CSR with CN=system:node:%s", node))
+	}
+	return nil
+}
+
+// parseCSR reads the PEM CERTIFICATE REQUEST block of a CSR.
+func parseCSR(data []byte) (*x509.CertificateRequest, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "CERTIFICATE REQUEST" {
+		return nil, errors.New("PEM block type must be CERTIFICATE REQUEST")
+	}
+	return x509.ParseCertificateRequest(block.Bytes)
+}
