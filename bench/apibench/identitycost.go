@@ -136,11 +136,11 @@ func (c *IdentityComparison) Print(out io.Writer) {
 		first.Pods, first.Clients, first.Encoding, len(c.Admin), len(c.RBAC))
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
-	row("run", "as", "creates/s", "p50 ms", "p99 ms", "server CPU/create ms", "load before", "load after")
+	row("run", "as", "creates/s", "p50 ms", "p99 ms", "server CPU/create µs", "load before", "load after")
 	for i, r := range interleave(c.Admin, c.RBAC) {
 		cpu := "-"
 		if r.Created > 0 {
-			cpu = msText(r.ServerCPU / time.Duration(r.Created))
+			cpu = usText(r.ServerCPU / time.Duration(r.Created))
 		}
 		row(fmt.Sprint(i+1), r.Identity, fmt.Sprintf("%.0f", r.CreatesPerSec), msText(r.Create.P50), msText(r.Create.P99), cpu, r.LoadBefore, r.LoadAfter)
 	}
@@ -161,7 +161,7 @@ func (c *IdentityComparison) Print(out io.Writer) {
 		fmt.Sprintf("%+.1f%%", -100*v.RateLoss), fmt.Sprintf(">= -%.0f%%", 100*targetRBACRateLoss), check(v.RateOK))
 	row("create p50 ms", msText(v.Admin.P50), msText(v.RB.P50), signedMs(v.AddedP50), "", "")
 	row("create p99 ms", msText(v.Admin.P99), msText(v.RB.P99), signedMs(v.AddedP99), "<= +"+msText(targetRBACAddedP99), check(v.P99OK))
-	row("server CPU/create ms", msText(v.Admin.CPUPerCreate), msText(v.RB.CPUPerCreate), signedMs(v.AddedCPU), "", "")
+	row("server CPU/create µs", usText(v.Admin.CPUPerCreate), usText(v.RB.CPUPerCreate), fmt.Sprintf("%+.0f", float64(v.AddedCPU)/float64(time.Microsecond)), "", "")
 	tw.Flush()
 }
 
@@ -182,3 +182,5 @@ func interleave(admin, rbac []*Result) []*Result {
 }
 
 func signedMs(d time.Duration) string { return fmt.Sprintf("%+.1f", ms(d)) }
+
+func usText(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/float64(time.Microsecond)) }
