@@ -10,12 +10,15 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kemudi/kemudi/internal/admission"
 	"github.com/kemudi/kemudi/internal/admission/builtin"
 	"github.com/kemudi/kemudi/internal/admission/policy"
 	"github.com/kemudi/kemudi/internal/auth"
 	"github.com/kemudi/kemudi/internal/auth/certadmit"
 	"github.com/kemudi/kemudi/internal/auth/node"
+	"github.com/kemudi/kemudi/internal/auth/podsecurity"
 	"github.com/kemudi/kemudi/internal/registry"
 	"github.com/kemudi/kemudi/internal/storage"
 )
@@ -108,6 +111,14 @@ func newAdmissionParts(ctx context.Context, names []string, opts ServerOptions, 
 		p.webhooks = wh
 	}
 	return p, nil
+}
+
+// collectors are the admission plugins' own metrics, for /metrics.
+func (p *admissionParts) collectors() []prometheus.Collector {
+	if ps, ok := p.podSecurity.(*podsecurity.Plugin); ok {
+		return ps.Collectors()
+	}
+	return nil
 }
 
 // assembleAdmission is the chain of the plugins names, in upstream's order.
