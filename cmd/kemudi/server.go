@@ -49,6 +49,8 @@ func addServerFlags(fs *pflag.FlagSet, o *cluster.ServerOptions, gcPercent *int)
 		"the Go collector's GOGC for the server (the GOGC environment variable wins): higher trades memory for CPU")
 	fs.StringSliceVar(&o.AuthorizationModes, "authorization-mode", o.AuthorizationModes,
 		"authorizers, in order, after the system:masters bypass: Node, RBAC, AlwaysAllow")
+	fs.BoolVar(&o.AnonymousAuth, "anonymous-auth", o.AnonymousAuth,
+		"serve requests without credentials as user system:anonymous in group system:unauthenticated, authorized like any other (false: 401); off with AlwaysAllow")
 	fs.StringVar((*string)(&o.ManagedFields), "managed-fields", string(apiserver.ManagedFieldsAfterApply),
 		`when writes record metadata.managedFields: "after-apply" (from an object's first server-side apply on) or "always" (every create and update, as upstream since 1.18)`)
 	fs.StringSliceVar(&o.EnableAdmissionPlugins, "enable-admission-plugins", nil,

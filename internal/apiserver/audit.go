@@ -305,10 +305,6 @@ func sourceIPs(r *http.Request) []string {
 	return ips
 }
 
-// anonymousUser is who asks for the public paths (health, version),
-// which are served without authentication.
-var anonymousUser = &User{Name: auth.Anonymous, Groups: []string{auth.Unauthenticated}}
-
 // annotateDecision records the authorizer's answer, as upstream's
 // authorization.k8s.io annotations.
 func annotateDecision(ctx context.Context, d auth.Decision, reason string) {

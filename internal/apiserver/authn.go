@@ -3,7 +3,6 @@ package apiserver
 import (
 	"crypto/x509"
 	"net/http"
-	"strings"
 
 	"github.com/kemudi/kemudi/internal/auth"
 )
@@ -70,12 +69,8 @@ type TokenAuthenticator func(token string) (*User, bool)
 
 // Authenticate implements Authenticator.
 func (f TokenAuthenticator) Authenticate(r *http.Request) (*User, bool) {
-	h := r.Header.Get("Authorization")
-	if !strings.HasPrefix(h, "Bearer ") {
-		return nil, false
-	}
-	token := strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
-	if token == "" {
+	token, ok := bearerToken(r)
+	if !ok {
 		return nil, false
 	}
 	return f(token)

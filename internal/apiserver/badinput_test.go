@@ -3,8 +3,6 @@ package apiserver_test
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -116,40 +114,5 @@ func TestBadInputGetsUpstreamErrors(t *testing.T) {
 	list, _ := s.Client.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
 	if len(list.Items) != 1 {
 		t.Fatalf("bad requests stored objects: %d configmaps", len(list.Items))
-	}
-}
-
-func TestUnauthenticatedRequests(t *testing.T) {
-	s := clustertest.Start(t)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(s.PKI.CAPEM())
-	anon := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	for path, want := range map[string]int{
-		"/healthz": 200, "/livez": 200, "/readyz": 200, "/version": 200,
-		"/api/v1/namespaces": 401, "/apis": 401, "/api/v1/namespaces/default/pods": 401, "/metrics": 401, "/openapi/v2": 401,
-	} {
-		resp, err := anon.Get(s.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("%s without credentials: %d, want %d", path, resp.StatusCode, want)
-		}
-	}
-	// Plain HTTP is refused: TLS only.
-	if resp, err := http.Get(strings.Replace(s.URL, "https://", "http://", 1) + "/healthz"); err == nil {
-		if resp.StatusCode < 400 {
-			t.Errorf("plain HTTP answered %d", resp.StatusCode)
-		}
-		resp.Body.Close()
-	}
-	// A certificate from another CA is not accepted.
-	var v struct{ GitVersion, Major, Minor string }
-	resp, _ := anon.Get(s.URL + "/version")
-	_ = json.NewDecoder(resp.Body).Decode(&v)
-	resp.Body.Close()
-	if v.Major != "1" || v.Minor != "37" || !strings.HasPrefix(v.GitVersion, "v1.37.") || !strings.Contains(v.GitVersion, "+kemudi") {
-		t.Errorf("/version: %+v", v)
 	}
 }

@@ -32,6 +32,9 @@ type Config struct {
 	Resources []*registry.Resource
 	// Authenticator identifies the caller of a request.
 	Authenticator Authenticator
+	// Anonymous serves requests without credentials as system:anonymous
+	// (upstream's --anonymous-auth); off, they get 401.
+	Anonymous AnonymousAuth
 	// Authorizer decides what an authenticated caller may do; nil allows
 	// everything (upstream's AlwaysAllow).
 	Authorizer auth.Authorizer
@@ -79,6 +82,7 @@ type Server struct {
 	scheme      *runtime.Scheme
 	serializers *serializers
 	authn       Authenticator
+	anonymous   AnonymousAuth
 	authz       auth.Authorizer
 	rules       auth.RuleResolver
 	rbac        *rbac.Authorizer
@@ -113,6 +117,7 @@ func New(cfg Config) (*Server, error) {
 		scheme:      cfg.Scheme,
 		serializers: newSerializers(cfg.Scheme),
 		authn:       cfg.Authenticator,
+		anonymous:   cfg.Anonymous,
 		authz:       cfg.Authorizer,
 		rules:       cfg.Rules,
 		rbac:        cfg.RBAC,
@@ -228,19 +233,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if rec, ok := w.(*statusRecorder); ok {
 		received = rec.received
 	}
-	if isPublicPath(path) {
-		if s.audit != nil {
-			s.auditBegin(w, r, anonymousUser, attributesFor(r, anonymousUser, nil), received)
-		}
-		s.servePublic(w, r)
-		return
-	}
 	info, isResource := parseResourcePath(r)
 	var infop *requestInfo
 	if isResource {
 		infop = &info
 	}
 	user, ok := s.authenticate(r)
+	if !ok && s.anonymous.allows(r) {
+		user, ok = anonymousUser, true
+	}
 	if !ok {
 		if s.audit != nil {
 			s.auditFailedAuthentication(w, r, attributesFor(r, nil, infop), received)
@@ -270,6 +271,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(withUser(r.Context(), user))
 	}
 	switch {
+	case isPublicPath(path):
+		// Authorized like any path: the bootstrap policy's
+		// system:public-info-viewer lets everyone, anonymous included,
+		// read these.
+		s.servePublic(w, r)
+		return
 	case path == "/metrics":
 		s.metrics.ServeHTTP(w, r)
 		return
@@ -323,8 +330,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.serveResource(rq)
 }
 
-// isPublicPath lists what anyone may read without credentials, as
-// upstream's system:public-info-viewer role allows.
+// isPublicPath lists the health and version paths, which upstream's
+// system:public-info-viewer role lets anyone read.
 func isPublicPath(p string) bool {
 	switch p {
 	case "/healthz", "/livez", "/readyz", "/version", "/version/":

@@ -52,6 +52,9 @@ type ServerOptions struct {
 	// system:masters bypass: Node, RBAC, AlwaysAllow (upstream's
 	// --authorization-mode; default Node,RBAC).
 	AuthorizationModes []string
+	// AnonymousAuth serves requests without credentials as
+	// system:anonymous (upstream's --anonymous-auth, default true).
+	AnonymousAuth bool
 	// AdmissionControlConfigFile is upstream's AdmissionConfiguration
 	// (apiserver.config.k8s.io/v1): the PodSecurity plugin's defaults and
 	// exemptions.
@@ -93,6 +96,7 @@ func DefaultServerOptions() ServerOptions {
 		NodePorts:          apiserver.PortRange{Base: 30000, Max: 32767},
 		CompactInterval:    5 * time.Minute,
 		AuthorizationModes: DefaultAuthorizationModes,
+		AnonymousAuth:      true,
 		Log:                slog.Default(),
 	}
 }
@@ -207,7 +211,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		Scheme:            scheme,
 		Resources:         resources,
 		OpenAPI:           openapi.New(resources).Handler(),
-		MetricsCollectors: encryptionMetrics(encReloader),
+		MetricsCollectors: append(encryptionMetrics(encReloader), admissionParts.collectors()...),
 		ServiceCIDR:       opts.ServiceCIDR,
 		ManagedFields:     opts.ManagedFields,
 		NodePorts:         opts.NodePorts,
@@ -215,6 +219,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 			apiserver.ClientCertAuthenticator{Roots: pki.CAPool},
 			bootstrapTokens(store, opts.Log.With("component", "authenticator")),
 		},
+		Anonymous: anonymousAuth(opts.AnonymousAuth, opts.AuthorizationModes, log),
 		Admission: admissionChain,
 		Mutating:  admissionChain,
 		ServiceAccountTokens: &apiserver.ServiceAccountTokens{
@@ -295,7 +300,10 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	if err != nil {
 		return nil, err
 	}
-	if err := authz.waitFor(ctx, append(system, nodeBootstrapPolicy()...)); err != nil {
+	if err := s.publishClusterInfo(ctx, "https://"+net.JoinHostPort(advertise, strconv.Itoa(port)), admin); err != nil {
+		return nil, err
+	}
+	if err := authz.waitFor(ctx, append(append(system, nodeBootstrapPolicy()...), clusterInfoRBAC()...)); err != nil {
 		return nil, err
 	}
 	if opts.ReleaseStartupPages {
