@@ -4,11 +4,13 @@ import (
 	"github.com/kemudi/kemudi/internal/registry"
 	"github.com/kemudi/kemudi/internal/registry/storage/csinode"
 	"github.com/kemudi/kemudi/internal/registry/storage/storageclass"
+	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
 )
 
 func storage() []*registry.Resource {
 	return []*registry.Resource{
 		csinode.Resource(),
 		storageclass.Resource(),
+		volumeattachment.Resource(),
 	}
 }
