@@ -16,6 +16,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/namespace"
 	"github.com/kemudi/kemudi/internal/controller/nodeipam"
 	"github.com/kemudi/kemudi/internal/controller/nodelifecycle"
+	"github.com/kemudi/kemudi/internal/controller/persistentvolume"
 	"github.com/kemudi/kemudi/internal/controller/pvcprotection"
 	"github.com/kemudi/kemudi/internal/controller/replicaset"
 	"github.com/kemudi/kemudi/internal/controller/resourcequota"
@@ -55,6 +56,7 @@ func Controllers() map[string]Entry {
 		resourcequota.Name:                   {New: func(c *controller.Context) (Runner, error) { return resourcequota.New(c) }},
 		pvcprotection.PVCName:                {New: func(c *controller.Context) (Runner, error) { return pvcprotection.NewClaimProtection(c) }},
 		pvcprotection.PVName:                 {New: func(c *controller.Context) (Runner, error) { return pvcprotection.NewVolumeProtection(c) }},
+		persistentvolume.Name:                {New: func(c *controller.Context) (Runner, error) { return persistentvolume.New(c) }},
 		job.Name:                             {New: func(c *controller.Context) (Runner, error) { return job.New(c) }},
 		cronjob.Name:                         {New: func(c *controller.Context) (Runner, error) { return cronjob.New(c) }},
 		ttlafterfinished.Name:                {New: func(c *controller.Context) (Runner, error) { return ttlafterfinished.New(c) }},

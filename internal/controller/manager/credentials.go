@@ -26,6 +26,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/job"
 	"github.com/kemudi/kemudi/internal/controller/nodeipam"
 	"github.com/kemudi/kemudi/internal/controller/nodelifecycle"
+	"github.com/kemudi/kemudi/internal/controller/persistentvolume"
 	"github.com/kemudi/kemudi/internal/controller/pvcprotection"
 	"github.com/kemudi/kemudi/internal/controller/resourcequota"
 	"github.com/kemudi/kemudi/internal/controller/serviceaccount"
@@ -58,6 +59,7 @@ func ServiceAccounts() map[string]string {
 		resourcequota.Name:                   "resourcequota-controller",
 		pvcprotection.PVCName:                "pvc-protection-controller",
 		pvcprotection.PVName:                 "pv-protection-controller",
+		persistentvolume.Name:                "persistent-volume-binder",
 		job.Name:                             "job-controller",
 		cronjob.Name:                         "cronjob-controller",
 		ttlafterfinished.Name:                "ttl-after-finished-controller",
