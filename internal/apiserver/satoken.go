@@ -13,6 +13,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+
+	"github.com/kemudi/kemudi/internal/registry"
 )
 
 // ServiceAccountTokens configures the tokens the server issues to service
@@ -35,13 +37,6 @@ type ServiceAccountTokens struct {
 // DefaultIssuer is the issuer kubeadm and k3s configure.
 const DefaultIssuer = "https://kubernetes.default.svc.cluster.local"
 
-// Upstream's token lifetime rules.
-const (
-	defaultTokenExpiration = time.Hour
-	minTokenExpiration     = 10 * time.Minute
-	maxTokenExpiration     = (1 << 32) * time.Second
-)
-
 // tokenRef names an object a token is bound to.
 type tokenRef struct {
 	Name string `json:"name"`
@@ -63,7 +58,8 @@ type saClaims struct {
 	Kubernetes *kubernetesClaims `json:"kubernetes.io,omitempty"`
 }
 
-// tokenSigner signs and verifies service account tokens.
+// tokenSigner signs and verifies service account tokens; it is the
+// registry.TokenIssuer serviceaccounts/token issues them with.
 type tokenSigner struct {
 	cfg ServiceAccountTokens
 	kid string
@@ -122,6 +118,28 @@ func (t *tokenSigner) issue(k *kubernetesClaims, audiences []string, lifetime ti
 		return "", time.Time{}, fmt.Errorf("sign token: %w", err)
 	}
 	return s, exp, nil
+}
+
+// Audiences implements registry.TokenIssuer.
+func (t *tokenSigner) Audiences() []string { return t.cfg.Audiences }
+
+// MaxExpiration implements registry.TokenIssuer.
+func (t *tokenSigner) MaxExpiration() time.Duration { return t.cfg.MaxExpiration }
+
+// Issue implements registry.TokenIssuer.
+func (t *tokenSigner) Issue(c registry.TokenClaims, audiences []string, lifetime time.Duration) (string, time.Time, error) {
+	ref := func(r *registry.TokenRef) *tokenRef {
+		if r == nil {
+			return nil
+		}
+		return &tokenRef{Name: r.Name, UID: r.UID}
+	}
+	k := &kubernetesClaims{
+		Namespace:      c.Namespace,
+		ServiceAccount: tokenRef{Name: c.ServiceAccount.Name, UID: c.ServiceAccount.UID},
+		Pod:            ref(c.Pod), Secret: ref(c.Secret), Node: ref(c.Node),
+	}
+	return t.issue(k, audiences, lifetime)
 }
 
 // verify checks a token's signature, issuer, audience and lifetime and

@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -174,64 +173,4 @@ func validateScale(sc *autoscalingv1.Scale) field.ErrorList {
 		return field.ErrorList{field.Invalid(field.NewPath("spec", "replicas"), sc.Spec.Replicas, "must be greater than or equal to 0")}
 	}
 	return nil
-}
-
-// serveAction serves a subresource that applies its body to the parent.
-func (s *Server) serveAction(rq *request) {
-	if rq.info.Subresource == "eviction" && rq.ep.gvr == corev1.SchemeGroupVersion.WithResource("pods") && rq.info.Verb == "create" {
-		s.evict(rq)
-		return
-	}
-	if rq.info.Subresource == "token" && rq.ep.gvr == corev1.SchemeGroupVersion.WithResource("serviceaccounts") && rq.info.Verb == "create" {
-		s.serveTokenRequest(rq)
-		return
-	}
-	action, ok := rq.ep.Actions[rq.info.Subresource]
-	if !ok {
-		s.writeError(rq.w, rq.out, notFoundPath(rq.r.URL.Path))
-		return
-	}
-	if rq.info.Verb != "create" && rq.info.Verb != "update" {
-		s.writeError(rq.w, rq.out, methodNotSupported(rq.ep.groupResource(), rq.r.Method))
-		return
-	}
-	dry, err := dryRun(rq.r)
-	if err != nil {
-		s.fail(rq, err)
-		return
-	}
-	kinds, _, err := s.scheme.ObjectKinds(action.New())
-	if err != nil {
-		s.fail(rq, err)
-		return
-	}
-	body, _, err := s.decodeBody(rq, kinds[0], action.New())
-	if err != nil {
-		s.fail(rq, err)
-		return
-	}
-	ctx := rq.ctx()
-	result, _, err := s.updateObject(ctx, rq.ep, rq.info.Namespace, rq.info.Name, updateSpec{
-		compute: func(current runtime.Object) (runtime.Object, error) {
-			if err := action.Apply(ctx, current, body); err != nil {
-				return nil, err
-			}
-			return current, nil
-		},
-		dryRun: dry,
-		raw:    true,
-	})
-	if err != nil {
-		s.fail(rq, err)
-		return
-	}
-	if action.Response != nil {
-		if out := action.Response(result, body); out != nil {
-			s.write(rq.w, rq.out, http.StatusOK, out)
-			return
-		}
-	}
-	st := &metav1.Status{Status: metav1.StatusSuccess, Code: http.StatusCreated}
-	st.Kind, st.APIVersion = "Status", "v1"
-	s.write(rq.w, rq.out, http.StatusCreated, st)
 }

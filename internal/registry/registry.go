@@ -106,8 +106,9 @@ type Resource struct {
 	// Scale, when set, serves the /scale subresource (autoscaling/v1 Scale).
 	Scale *Scale
 
-	// Actions are subresources that take a body and change the parent in
-	// one atomic update, e.g. pods/binding, pods/eviction.
+	// Actions are subresources that take a body: most change the parent
+	// in one atomic update (pods/binding), some act through the server
+	// (pods/eviction, serviceaccounts/token; see Action.Run).
 	Actions map[string]*Action
 
 	// Deletion, when set, gives deletes kind-specific semantics beyond
@@ -184,20 +185,6 @@ type Scale struct {
 	Get func(obj runtime.Object) (specReplicas, statusReplicas int32, selector string)
 	// Set writes spec replicas.
 	Set func(obj runtime.Object, replicas int32)
-}
-
-// Action is a subresource that applies a request body to its parent object
-// in one atomic update (pods/binding, pods/eviction, namespaces/finalize).
-type Action struct {
-	// New returns an empty body object, e.g. &corev1.Binding{}.
-	New func() runtime.Object
-	// Apply changes obj (a copy of the stored parent) according to body.
-	// It returns an API error (k8s.io/apimachinery/pkg/api/errors) when the
-	// action is not allowed, e.g. a pod that is already bound.
-	Apply func(ctx context.Context, obj runtime.Object, body runtime.Object) error
-	// Response is what the client gets back: nil means a Status Success
-	// (as for binding), else the returned object.
-	Response func(obj runtime.Object, body runtime.Object) runtime.Object
 }
 
 // Convert maps a view resource to the object stored for another resource.

@@ -35,7 +35,10 @@ type QuotaStore interface {
 
 // Admit implements auth.Admission.
 func (p ResourceQuota) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
-	if r.Operation != auth.Create || !r.Namespaced || r.Object == nil {
+	// Subresource actions (pods/eviction, pods/binding,
+	// serviceaccounts/token) create nothing to charge, as upstream's
+	// quota admission ignores them.
+	if r.Operation != auth.Create || !r.Namespaced || r.Object == nil || r.Subresource != "" {
 		return nil
 	}
 	quotas, err := p.Quotas.List(ctx, r.Namespace)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -31,6 +32,7 @@ func TestResourceQuota(t *testing.T) {
 		name     string
 		quotas   []*corev1.ResourceQuota
 		resource string
+		sub      string
 		obj      runtime.Object
 		op       string
 		dry      bool
@@ -54,6 +56,10 @@ func TestResourceQuota(t *testing.T) {
 		name: "updates are not judged", quotas: []*corev1.ResourceQuota{pods("2", "2")}, resource: "pods", obj: pod, op: auth.Update,
 		wantUsed: map[string]string{"pods": "2"},
 	}, {
+		name: "an eviction of a pod is no pod to charge", quotas: []*corev1.ResourceQuota{pods("2", "2")}, resource: "pods", sub: "eviction",
+		obj: &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "team"}}, op: auth.Create,
+		wantUsed: map[string]string{"pods": "2"},
+	}, {
 		name: "the store fails", quotas: []*corev1.ResourceQuota{pods("2", "1")}, resource: "pods", obj: pod, op: auth.Create,
 		storeErr: errors.New("etcd is down"), wantErr: "etcd is down",
 	}}
@@ -61,7 +67,7 @@ func TestResourceQuota(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			store := &objects[*corev1.ResourceQuota]{items: tt.quotas, err: tt.storeErr}
 			p := ResourceQuota{Quotas: store}
-			r := &auth.AdmissionRequest{Operation: tt.op, Resource: tt.resource, Namespace: "team", Name: "p", Namespaced: true, Object: tt.obj, DryRun: tt.dry}
+			r := &auth.AdmissionRequest{Operation: tt.op, Resource: tt.resource, Subresource: tt.sub, Namespace: "team", Name: "p", Namespaced: true, Object: tt.obj, DryRun: tt.dry}
 			err := p.Admit(context.Background(), r)
 			if (err == nil) != (tt.wantErr == "") || err != nil && err.Error() != tt.wantErr {
 				t.Fatalf("error %v, want %q", err, tt.wantErr)

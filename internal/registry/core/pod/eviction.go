@@ -8,14 +8,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// ValidateEviction checks an Eviction body posted to pods/<name>/eviction.
-// It never changes the pod: an eviction is a delete guarded by the pod's
-// disruption budget, which the API server carries out (see the package
-// report): CanIgnoreDisruptionBudget, then the PDB check and decrement,
-// then MarkDisruptionTarget and the delete with the eviction's
-// deleteOptions.
+// ValidateEviction checks an Eviction body posted to pods/<name>/eviction
+// against the pod it names (Evict checks this first).
 func ValidateEviction(pod *corev1.Pod, e *policyv1.Eviction) error {
-	if e.Name != pod.Name {
+	return validateEviction(pod.Name, e)
+}
+
+// validateEviction checks an Eviction posted for the pod name.
+func validateEviction(name string, e *policyv1.Eviction) error {
+	if e.Name != name {
 		return apierrors.NewBadRequest("name in URL does not match name in Eviction object")
 	}
 	if o := e.DeleteOptions; o != nil && o.IgnoreStoreReadErrorWithClusterBreakingPotential != nil && *o.IgnoreStoreReadErrorWithClusterBreakingPotential {

@@ -7,7 +7,6 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -99,12 +98,7 @@ func Resource() *registry.Resource {
 					return Bind(obj.(*corev1.Pod), body.(*corev1.Binding))
 				},
 			},
-			"eviction": {
-				New: func() runtime.Object { return &policyv1.Eviction{} },
-				Apply: func(_ context.Context, obj, body runtime.Object) error {
-					return ValidateEviction(obj.(*corev1.Pod), body.(*policyv1.Eviction))
-				},
-			},
+			"eviction": evictionAction(),
 		},
 	}
 }

@@ -1,13 +1,11 @@
-// Package serviceaccount serves core/v1 service accounts. Their tokens are
-// issued by the API server's serviceaccounts/token subresource, not here.
+// Package serviceaccount serves core/v1 service accounts and their
+// serviceaccounts/token subresource (TokenRequest; the server signs).
 package serviceaccount
 
 import (
 	"context"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -39,15 +37,7 @@ func Resource() *registry.Resource {
 				return Warnings(obj.(*corev1.ServiceAccount), o)
 			},
 		},
-		// serviceaccounts/token is served by the API server itself (it
-		// creates a token, it does not change the account); the action
-		// declares it for discovery and OpenAPI.
-		Actions: map[string]*registry.Action{"token": {
-			New: func() runtime.Object { return &authenticationv1.TokenRequest{} },
-			Apply: func(context.Context, runtime.Object, runtime.Object) error {
-				return apierrors.NewMethodNotSupported(schema.GroupResource{Resource: "serviceaccounts/token"}, "update")
-			},
-		}},
-		Table: table(),
+		Actions: map[string]*registry.Action{"token": tokenAction()},
+		Table:   table(),
 	}
 }
