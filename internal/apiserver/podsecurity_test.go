@@ -104,4 +104,15 @@ plugins:
 	if out, err := kubectlAll(t, s, "-n", "trusted", "run", "root", "--image=x", "--privileged"); err != nil || strings.Contains(out, "Warning") {
 		t.Errorf("privileged pod in an exempt namespace: %v\n%s", err, out)
 	}
+
+	// /metrics counts the refusal and the exemption under upstream's names.
+	metrics := s.MustKubectl("get", "--raw", "/metrics")
+	for _, line := range []string{
+		`pod_security_evaluations_total{decision="deny",mode="enforce",policy_level="restricted",policy_version="latest",request_operation="create",resource="pod",subresource=""} 1`,
+		`pod_security_exemptions_total{request_operation="create",resource="pod",subresource=""} 1`,
+	} {
+		if !strings.Contains(metrics, line+"\n") {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
 }
