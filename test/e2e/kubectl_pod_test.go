@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -346,6 +347,16 @@ func testProxy(t *testing.T, n *serverNode) {
 	for _, m := range []string{`container_memory_working_set_bytes{container="web",namespace="default",pod="web"} `, "node_cpu_usage_seconds_total ", "scrape_error 0"} {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("metrics/resource lacks %q:\n%s", m, metrics)
+		}
+	}
+	// cAdvisor's series, from the runtime's CRI metrics (or its stats).
+	cadvisor := n.kubectl("get", "--raw", "/api/v1/nodes/node-1/proxy/metrics/cadvisor")
+	for _, re := range []string{
+		`(?m)^container_memory_working_set_bytes\{container="web",id="[0-9a-f]+",image="[^"]*",namespace="default",pod="web"\} [1-9][0-9]* [0-9]+$`,
+		`(?m)^container_network_receive_bytes_total\{container="",id="[0-9a-f]+",image="",interface="eth0",namespace="default",pod="web"\} [0-9]+ [0-9]+$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(cadvisor) {
+			t.Errorf("metrics/cadvisor has no line matching %s:\n%s", re, cadvisor)
 		}
 	}
 	if out := n.kubectl("get", "--raw", "/api/v1/nodes/node-1/proxy/healthz"); out != "ok" {

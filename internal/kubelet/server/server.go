@@ -95,6 +95,7 @@ func (s *Server) routes() *http.ServeMux {
 	}
 	mux.HandleFunc("GET /stats/summary", s.serveSummary)
 	mux.HandleFunc("GET /metrics/resource", s.serveMetricsResource)
+	mux.HandleFunc("GET /metrics/cadvisor", s.serveMetricsCadvisor)
 	return mux
 }
 
