@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -231,12 +233,28 @@ func TestAuditLog(t *testing.T) {
 	})
 
 	t.Run("unauthenticated", func(t *testing.T) {
-		if _, err := s.AnonymousIdentity().Client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{}); err == nil {
-			t.Fatal("anonymous list allowed")
+		if _, err := s.TokenIdentity("bad", "not-a-token").Client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
+			t.Fatalf("list with a bad token: %v, want 401", err)
 		}
 		evs := waitAudit(t, logPath, 1, func(ev audit.Event) bool { return ev.ResponseStatus != nil && ev.ResponseStatus.Code == 401 })
 		if evs[0].Stage != audit.StageResponseStarted || evs[0].User.Username != "" || evs[0].Verb != "list" {
 			t.Errorf("401: %+v", evs[0])
+		}
+	})
+
+	// A request without credentials is system:anonymous, refused by
+	// RBAC: logged as upstream logs it, with the user and the decision.
+	t.Run("anonymous", func(t *testing.T) {
+		if _, err := s.AnonymousIdentity().Client.CoreV1().Secrets("default").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+			t.Fatalf("anonymous list: %v, want 403", err)
+		}
+		evs := waitAudit(t, logPath, 1, func(ev audit.Event) bool {
+			return ev.User.Username == "system:anonymous" && ev.ObjectRef != nil && ev.ObjectRef.Resource == "secrets" && ev.Stage == audit.StageResponseComplete
+		})
+		ev := evs[0]
+		if !slices.Equal(ev.User.Groups, []string{"system:unauthenticated"}) || ev.Verb != "list" || ev.ResponseStatus == nil || ev.ResponseStatus.Code != 403 ||
+			ev.Annotations["authorization.k8s.io/decision"] != "forbid" {
+			t.Errorf("anonymous 403: %+v", ev)
 		}
 	})
 

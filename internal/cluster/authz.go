@@ -44,6 +44,7 @@ func newAuthorization(ctx context.Context, modes []string, store *storage.Store,
 	z := &authorization{}
 	union := auth.Union{auth.Masters{}}
 	seen := map[string]bool{}
+	var rules ruleResolvers
 	for _, m := range modes {
 		if seen[m] {
 			return nil, fmt.Errorf("authorization mode %q named twice", m)
@@ -56,13 +57,18 @@ func newAuthorization(ctx context.Context, modes []string, store *storage.Store,
 			graph := node.NewGraph()
 			node.Feed(ctx, store, graph, log)
 			union = append(union, node.Authorizer{Index: z.rbacIndex(ctx, store, log), Graph: graph})
+			rules = append(rules, nodeRules{})
 		case ModeRBAC:
 			r := rbac.New(z.rbacIndex(ctx, store, log))
 			union = append(union, r)
-			z.rules, z.rbac = r, r
+			z.rbac = r
+			rules = append(rules, r)
 		default:
 			return nil, fmt.Errorf("authorization mode %q is not one of %s, %s, %s", m, ModeAlwaysAllow, ModeNode, ModeRBAC)
 		}
+	}
+	if len(rules) > 0 {
+		z.rules = rules
 	}
 	if len(modes) == 1 && modes[0] == ModeAlwaysAllow {
 		return z, nil
