@@ -3,7 +3,9 @@
 // signing (usage-bootstrap-signing), one detached JWS of its kubeconfig
 // per token under jws-kubeconfig-<token id>, so that a node joining with
 // a token can trust the CA and address it reads there without a
-// credential (kubeadm join's token discovery).
+// credential (kubeadm join's token discovery). Upstream's
+// kube-controller-manager leaves it off unless named and kubeadm turns it
+// on; kemudi runs it by default, as the token cleaner.
 package bootstrapsigner
 
 import (
