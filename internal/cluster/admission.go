@@ -79,8 +79,9 @@ type admissionParts struct {
 func newAdmissionParts(ctx context.Context, names []string, opts ServerOptions, store *storage.Store, scheme *runtime.Scheme, resources []*registry.Resource, authz auth.Authorizer) (*admissionParts, error) {
 	on := func(n string) bool { return slices.Contains(names, n) }
 	p := &admissionParts{builtin: builtin.New(store), authorizer: authz, nodeRestriction: node.Restriction{
-		Pods:  builtin.NewStoreResource[*corev1.Pod](store, corev1.Resource("pods")),
-		Nodes: builtin.NewStoreResource[*corev1.Node](store, corev1.Resource("nodes")),
+		Pods:       builtin.NewStoreResource[*corev1.Pod](store, corev1.Resource("pods")),
+		Nodes:      builtin.NewStoreResource[*corev1.Node](store, corev1.Resource("nodes")),
+		Authorizer: authz,
 	}}
 	if on("PodSecurity") {
 		ps, err := newPodSecurity(opts.AdmissionControlConfigFile, store)

@@ -67,6 +67,11 @@ func TestNodeAuthorizer(t *testing.T) {
 	for name, id := range ids {
 		must(id.Client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}))
 	}
+	// clustertest runs no controller manager to make the pods' account
+	// (whose token volume ServiceAccount admission adds to the pods).
+	if _, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
 	for _, name := range []string{"n1-secret", "n2-secret", "csi-n1"} {
 		must(admin.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, StringData: map[string]string{"k": "v"}}, metav1.CreateOptions{}))
 	}
@@ -208,20 +213,19 @@ func TestNodeAuthorizer(t *testing.T) {
 	}
 
 	// Tokens: only bound to the node's own pods.
-	token := func(id *clustertest.Identity, pod *corev1.Pod) error {
+	token := func(id *clustertest.Identity, pod *corev1.Pod, audiences ...string) error {
 		_, err := id.Client.CoreV1().ServiceAccounts("default").CreateToken(ctx, "default", &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+			Audiences:      audiences,
 			BoundObjectRef: &authenticationv1.BoundObjectReference{APIVersion: "v1", Kind: "Pod", Name: pod.Name, UID: pod.UID}}}, metav1.CreateOptions{})
 		return err
 	}
 	ownPod, err := admin.CoreV1().Pods("default").Get(ctx, "pod-n1", metav1.GetOptions{})
 	must(ownPod, err)
-	// clustertest runs no controller manager to make the account.
-	if _, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
 	if err := token(n1, ownPod); err != nil {
 		t.Errorf("n1 requesting a token for its pod's account: %v", err)
 	}
+	forbidden("n1 requesting a token for an audience its pod does not use", token(n1, ownPod, "vault"),
+		`serviceaccounts "default" is forbidden: system:node:n1 is not authorized to request tokens for audience "vault"`)
 	forbidden("n2 requesting a token bound to n1's pod", token(n2, ownPod), `serviceaccounts "default" is forbidden: node requested token bound to a pod scheduled on a different node`)
 
 	// Nodes: each its own, without restricted labels.

@@ -32,6 +32,11 @@ type Restriction struct {
 	// Pods and Nodes read the stored pods and nodes.
 	Pods  Getter[*corev1.Pod]
 	Nodes Getter[*corev1.Node]
+	// Authorizer decides whether a node may request a token for an
+	// audience its pod does not use (upstream's
+	// ServiceAccountNodeAudienceRestriction, on by default); nil allows
+	// every audience, as --authorization-mode=AlwaysAllow does.
+	Authorizer auth.Authorizer
 }
 
 // Admit implements auth.Admission.

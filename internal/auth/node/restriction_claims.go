@@ -74,7 +74,50 @@ func (p Restriction) admitToken(ctx context.Context, node string, r *auth.Admiss
 	if pod.Spec.NodeName != node {
 		return forbidden(r, errors.New("node requested token bound to a pod scheduled on a different node"))
 	}
+	if err := p.checkAudience(ctx, r, tr, pod); err != nil {
+		return forbidden(r, err)
+	}
 	return nil
+}
+
+// checkAudience lets a node request a token only for an audience its
+// pod's projected token volumes name ("" for the API server's), or one
+// it is authorized for with the request-serviceaccounts-token-audience
+// verb on the audience, as upstream's ServiceAccountNodeAudienceRestriction.
+// kemudi serves no CSIDrivers, so no driver's token audience counts.
+func (p Restriction) checkAudience(ctx context.Context, r *auth.AdmissionRequest, tr *authenticationv1.TokenRequest, pod *corev1.Pod) error {
+	audience := ""
+	switch len(tr.Spec.Audiences) {
+	case 0:
+	case 1:
+		audience = tr.Spec.Audiences[0]
+	default:
+		return errors.New("node may only request 0 or 1 audiences")
+	}
+	for _, v := range pod.Spec.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		for _, src := range v.Projected.Sources {
+			if src.ServiceAccountToken != nil && src.ServiceAccountToken.Audience == audience {
+				return nil
+			}
+		}
+	}
+	if p.Authorizer == nil {
+		return nil
+	}
+	d, _, err := p.Authorizer.Authorize(ctx, auth.Attributes{
+		User: r.User, Verb: "request-serviceaccounts-token-audience", ResourceRequest: true,
+		APIGroup: r.APIGroup, APIVersion: r.Version, Resource: audience, Namespace: r.Namespace, Name: r.Name,
+	})
+	if d == auth.Allow {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("error authorizing %s to request tokens for audience %q: %w", r.User.Name, audience, err)
+	}
+	return fmt.Errorf("%s is not authorized to request tokens for audience %q", r.User.Name, audience)
 }
 
 // admitCSR admits a node's CSR for a kubelet's client or serving

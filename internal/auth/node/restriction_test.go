@@ -56,6 +56,9 @@ func csrPEM(t *testing.T, cn string) []byte {
 // upstream's messages.
 func TestRestriction(t *testing.T) {
 	own, other := podOn("n1", "mine"), podOn("n2", "theirs")
+	etcdClient := podOn("n1", "etcd-client")
+	etcdClient.Spec.Volumes = append(etcdClient.Spec.Volumes, corev1.Volume{Name: "t", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+		{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: "etcd", Path: "t"}}}}}})
 	n1 := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", UID: "n1-uid"}}
 	mirror := func(mod func(*corev1.Pod)) *corev1.Pod {
 		p := &corev1.Pod{
@@ -89,8 +92,8 @@ func TestRestriction(t *testing.T) {
 	pvcGrown.Status.Capacity = corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("2Gi")}
 	pvcRelabeled := pvc.DeepCopy()
 	pvcRelabeled.Labels = map[string]string{"x": "y"}
-	token := func(ref *authenticationv1.BoundObjectReference) *authenticationv1.TokenRequest {
-		return &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{BoundObjectRef: ref}}
+	token := func(ref *authenticationv1.BoundObjectReference, audiences ...string) *authenticationv1.TokenRequest {
+		return &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{BoundObjectRef: ref, Audiences: audiences}}
 	}
 	podRef := func(p *corev1.Pod) *authenticationv1.BoundObjectReference {
 		return &authenticationv1.BoundObjectReference{APIVersion: "v1", Kind: "Pod", Name: p.Name, UID: p.UID}
@@ -199,6 +202,14 @@ func TestRestriction(t *testing.T) {
 		{"pvc spec", auth.AdmissionRequest{Operation: update, Resource: "persistentvolumeclaims", Namespace: "default", Name: "data", Old: pvc, Object: pvc},
 			`persistentvolumeclaims "data" is forbidden: may only update PVC status`},
 		{"token for own pod", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(own))}, ""},
+		{"token for an audience the pod uses", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(etcdClient), "etcd")}, ""},
+		{"token for an audience another pod uses", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(own), "etcd")},
+			`system:node:n1 is not authorized to request tokens for audience "etcd"`},
+		{"token for an audience the node may request", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(own), "vault")}, ""},
+		{"token for another audience", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(own), "bank")},
+			`serviceaccounts "web" is forbidden: system:node:n1 is not authorized to request tokens for audience "bank"`},
+		{"token for two audiences", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(own), "", "vault")},
+			"node may only request 0 or 1 audiences"},
 		{"token for other's pod", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(other))},
 			`serviceaccounts "web" is forbidden: node requested token bound to a pod scheduled on a different node`},
 		{"token unbound", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(nil)},
@@ -218,8 +229,12 @@ func TestRestriction(t *testing.T) {
 		{"csr of another signer", auth.AdmissionRequest{Operation: create, APIGroup: certs, Resource: "certificatesigningrequests", Object: csr("anything", "example.com/signer")}, ""},
 	}
 	p := Restriction{
-		Pods:  getter[*corev1.Pod]{"default/mine": own, "default/theirs": other},
+		Pods:  getter[*corev1.Pod]{"default/mine": own, "default/theirs": other, "default/etcd-client": etcdClient},
 		Nodes: getter[*corev1.Node]{"/n1": n1},
+		// An RBAC rule as a cluster admin would give: tokens for "vault".
+		Authorizer: authorizerFunc(func(a auth.Attributes) bool {
+			return a.Verb == "request-serviceaccounts-token-audience" && a.Resource == "vault" && a.Name == "web"
+		}),
 	}
 	for _, tt := range tests {
 		r := tt.r
@@ -243,4 +258,13 @@ func TestRestriction(t *testing.T) {
 	if err := p.Admit(context.Background(), &r); err == nil || !strings.Contains(err.Error(), `could not determine node from user "system:node:"`) {
 		t.Errorf("nameless node: %v", err)
 	}
+}
+
+type authorizerFunc func(auth.Attributes) bool
+
+func (f authorizerFunc) Authorize(_ context.Context, a auth.Attributes) (auth.Decision, string, error) {
+	if f(a) {
+		return auth.Allow, "", nil
+	}
+	return auth.NoOpinion, "", nil
 }
