@@ -112,9 +112,10 @@ func TestAuditLog(t *testing.T) {
 	t.Run("RequestResponse", func(t *testing.T) {
 		s.MustKubectl("create", "configmap", "cm1", "--from-literal=colour=blue")
 		// The user's own create: the server writes configmaps of its own
-		// (extension-apiserver-authentication).
+		// (extension-apiserver-authentication; kube-public's cluster-info,
+		// as system:admin).
 		evs := waitAudit(t, logPath, 2, func(ev audit.Event) bool {
-			return ev.Verb == "create" && ev.ObjectRef != nil && ev.ObjectRef.Resource == "configmaps" && ev.User.Username == "system:admin"
+			return ev.Verb == "create" && ev.ObjectRef != nil && ev.ObjectRef.Resource == "configmaps" && ev.ObjectRef.Namespace == "default" && ev.User.Username == "system:admin"
 		})
 		if stages(evs) != "RequestReceived,ResponseComplete" {
 			t.Fatalf("stages %s", stages(evs))
