@@ -64,6 +64,6 @@ func (a actionStore) Delete(ctx context.Context, gvr schema.GroupVersionResource
 	if err != nil {
 		return err
 	}
-	_, _, err = a.s.deleteObject(ctx, ep, namespace, name, opts)
+	_, _, err = a.s.deleteAdmitted(ctx, ep, namespace, name, opts, false)
 	return err
 }

@@ -99,6 +99,13 @@ func (s *Server) deleteOptions(rq *request) (*metav1.DeleteOptions, error) {
 // deletionTimestamp and returned; otherwise it is removed and a Status
 // returned. deleted tells which.
 func (s *Server) deleteObject(ctx context.Context, ep *endpoint, namespace, name string, opts *metav1.DeleteOptions) (runtime.Object, bool, error) {
+	return s.deleteAdmitted(ctx, ep, namespace, name, opts, true)
+}
+
+// deleteAdmitted is deleteObject, with the delete's admission only when
+// admit is true: an eviction's delete of its pod was admitted as the
+// eviction, and upstream does not admit it again.
+func (s *Server) deleteAdmitted(ctx context.Context, ep *endpoint, namespace, name string, opts *metav1.DeleteOptions, admit bool) (runtime.Object, bool, error) {
 	key := ep.key(namespace, name)
 	gr := ep.groupResource()
 	precond := &storage.Preconditions{}
@@ -118,11 +125,13 @@ func (s *Server) deleteObject(ctx context.Context, ep *endpoint, namespace, name
 			return nil, false, err
 		}
 	}
-	if _, err := s.mutate(ctx, auth.Delete, ep, "", nil, s.versioned(ep, current), opts); err != nil {
-		return nil, false, err
-	}
-	if err := s.admit(ctx, auth.Delete, ep, "", nil, s.versioned(ep, current), opts); err != nil {
-		return nil, false, err
+	if admit {
+		if _, err := s.mutate(ctx, auth.Delete, ep, "", nil, s.versioned(ep, current), opts); err != nil {
+			return nil, false, err
+		}
+		if err := s.admit(ctx, auth.Delete, ep, "", nil, s.versioned(ep, current), opts); err != nil {
+			return nil, false, err
+		}
 	}
 
 	grace := int64(0)

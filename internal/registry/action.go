@@ -12,9 +12,9 @@ import (
 
 // Action is a subresource that takes a request body: pods/binding,
 // pods/eviction, serviceaccounts/token, namespaces/finalize. The server
-// serves every action alike (discovery, authorization, admission as a
-// create of the subresource with the body as its object, audit); what
-// the action does is Apply's or Run's.
+// serves every action alike (discovery, authorization, audit, and for a
+// create, admission as a create of the subresource with the body as its
+// object); what the action does is Apply's or Run's.
 type Action struct {
 	// New returns an empty body object, e.g. &corev1.Binding{}.
 	New func() runtime.Object
@@ -84,7 +84,8 @@ type Store interface {
 	// It is no user's write: neither validated nor admitted again.
 	Update(ctx context.Context, gvr schema.GroupVersionResource, namespace, name string, change func(runtime.Object) (runtime.Object, error)) (runtime.Object, error)
 	// Delete deletes an object as a user's delete with opts does
-	// (preconditions, grace period, dry run, admission).
+	// (preconditions, grace period, finalizers, dry run), but without
+	// admission: the action's request was admitted.
 	Delete(ctx context.Context, gvr schema.GroupVersionResource, namespace, name string, opts *metav1.DeleteOptions) error
 }
 
