@@ -85,7 +85,43 @@ func (s *Server) authenticateServiceAccount(token string) (*User, bool) {
 		Name:   claims.Subject,
 		UID:    k.ServiceAccount.UID,
 		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + k.Namespace, "system:authenticated"},
+		Extra:  serviceAccountExtra(claims),
 	}, true
+}
+
+// The user extras a service account token adds, under upstream's keys:
+// what the token is bound to, and which credential it is (for audit).
+const (
+	extraPodName      = "authentication.kubernetes.io/pod-name"
+	extraPodUID       = "authentication.kubernetes.io/pod-uid"
+	extraNodeName     = "authentication.kubernetes.io/node-name"
+	extraNodeUID      = "authentication.kubernetes.io/node-uid"
+	extraCredentialID = "authentication.kubernetes.io/credential-id"
+)
+
+// serviceAccountExtra is upstream's: the pod (name and uid, both or
+// neither), the node (its uid only with its name), and "JTI=<id>".
+func serviceAccountExtra(claims *saClaims) map[string][]string {
+	extra := map[string][]string{}
+	if k := claims.Kubernetes; k != nil {
+		if p := k.Pod; p != nil && p.Name != "" && p.UID != "" {
+			extra[extraPodName] = []string{p.Name}
+			extra[extraPodUID] = []string{p.UID}
+		}
+		if n := k.Node; n != nil && n.Name != "" {
+			extra[extraNodeName] = []string{n.Name}
+			if n.UID != "" {
+				extra[extraNodeUID] = []string{n.UID}
+			}
+		}
+	}
+	if claims.ID != "" {
+		extra[extraCredentialID] = []string{"JTI=" + claims.ID}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	return extra
 }
 
 // serveOpenID serves the OpenID discovery document and the key set that

@@ -22,7 +22,8 @@ import (
 // token bound to a pod that is gone (or replaced by a pod of the same
 // name), one that expired, one signed by another key, one for another
 // issuer or audience, and one of an account deleted and made again, are
-// each refused with 401, while the token they were made from works.
+// each refused with 401, while the token they were made from works and
+// carries upstream's extras (its pod and credential id).
 func TestServiceAccountTokenRefusals(t *testing.T) {
 	s := clustertest.Start(t)
 	ctx := context.Background()
@@ -53,8 +54,22 @@ func TestServiceAccountTokenRefusals(t *testing.T) {
 	whoami := func(token string) (*authenticationv1.SelfSubjectReview, error) {
 		return clientFor(t, bearerConfig(s, token)).AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	}
-	if _, err := whoami(token); err != nil {
+	who, err := whoami(token)
+	if err != nil {
 		t.Fatalf("the pod-bound token: %v", err)
+	}
+	// It says which pod it is bound to and which credential it is, as
+	// upstream's (kubectl auth whoami prints these extras).
+	jti, _ := tokenClaims(t, token)["jti"].(string)
+	extra := who.Status.UserInfo.Extra
+	if got := extra["authentication.kubernetes.io/pod-name"]; len(got) != 1 || got[0] != "p" {
+		t.Errorf("pod-bound token's extra: %v", extra)
+	}
+	if got := extra["authentication.kubernetes.io/pod-uid"]; len(got) != 1 || got[0] != string(pod.UID) {
+		t.Errorf("pod-bound token's extra: %v", extra)
+	}
+	if got := extra["authentication.kubernetes.io/credential-id"]; jti == "" || len(got) != 1 || got[0] != "JTI="+jti {
+		t.Errorf("pod-bound token's credential id: %v (jti %q)", extra, jti)
 	}
 
 	// Tokens made from the good one's claims: signed with the server's
