@@ -164,6 +164,7 @@ func (s *Server) accessReview(rq *request, spec *authorizationv1.SubjectAccessRe
 		a.ResourceRequest = true
 		a.Verb, a.APIGroup, a.APIVersion, a.Resource = ra.Verb, ra.Group, ra.Version, ra.Resource
 		a.Subresource, a.Namespace, a.Name = ra.Subresource, ra.Namespace, ra.Name
+		a.FieldSelector = reviewFieldSelector(ra.FieldSelector)
 	} else {
 		a.Verb, a.Path = spec.NonResourceAttributes.Verb, spec.NonResourceAttributes.Path
 	}

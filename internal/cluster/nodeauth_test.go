@@ -7,6 +7,7 @@ import (
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -169,6 +170,29 @@ func TestNodeAuthorizer(t *testing.T) {
 	forbidden("n1 listing secrets", err, `secrets is forbidden: User "system:node:n1" cannot list resource "secrets" in API group "" in the namespace "default": No Object name found`)
 	_, err = n1.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
 	forbidden("n1 listing all pods", err, `pods is forbidden: User "system:node:n1" cannot list resource "pods" in API group "" at the cluster scope: can only list/watch pods with spec.nodeName field selector`)
+
+	// An access review sees the field selector as the request would.
+	for _, tc := range []struct {
+		sel   *authorizationv1.FieldSelectorAttributes
+		allow bool
+	}{
+		{&authorizationv1.FieldSelectorAttributes{RawSelector: "spec.nodeName=n1"}, true},
+		{&authorizationv1.FieldSelectorAttributes{Requirements: []metav1.FieldSelectorRequirement{{Key: "spec.nodeName", Operator: metav1.FieldSelectorOpIn, Values: []string{"n1"}}}}, true},
+		{&authorizationv1.FieldSelectorAttributes{RawSelector: "spec.nodeName=n2"}, false},
+		{nil, false},
+	} {
+		sar, err := admin.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "system:node:n1", Groups: []string{"system:nodes", "system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Resource: "pods", FieldSelector: tc.sel},
+		}}, metav1.CreateOptions{})
+		must(sar, err)
+		if sar.Status.Allowed != tc.allow {
+			t.Errorf("access review of n1 listing pods with %+v: %+v, want allowed %v", tc.sel, sar.Status, tc.allow)
+		}
+		if !tc.allow && sar.Status.Reason != "can only list/watch pods with spec.nodeName field selector" {
+			t.Errorf("access review's reason %q", sar.Status.Reason)
+		}
+	}
 
 	// CSINodes: each its own.
 	for name, id := range ids {
