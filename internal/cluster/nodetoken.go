@@ -98,9 +98,12 @@ func ensureNodeToken(ctx context.Context, api *apiserver.Server, dataDir string,
 	default:
 		return "", fmt.Errorf("read %s: %w", path, err)
 	}
+	// Signing too, as kubeadm's default token: a node can also trust
+	// cluster-info by it (token discovery).
 	secret := bootstrap.SecretFor(jt.Token, bootstrap.SecretOptions{
 		Description: "kemudi node join token (" + path + ")",
 		ExtraGroups: []string{NodeTokenGroup},
+		Signing:     true,
 	})
 	objs := append([]runtime.Object{secret}, nodeBootstrapPolicy()...)
 	if err := api.EnsureObjects(ctx, objs...); err != nil {

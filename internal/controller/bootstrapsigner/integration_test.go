@@ -2,6 +2,8 @@ package bootstrapsigner_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -76,6 +78,18 @@ func TestSignsClusterInfo(t *testing.T) {
 
 	cm := waitSignature(t, s.Client, signer.ID, true)
 	content := cm.Data[bootstrap.KeyKubeconfig]
+	// The server's own join token signs, as kubeadm's default token.
+	data, err := os.ReadFile(filepath.Join(s.DataDir, cluster.NodeTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jt, err := cluster.ParseJoinToken(string(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bootstrap.VerifyDetached(cm.Data[bootstrap.JWSKeyPrefix+jt.Token.ID], content, jt.Token) {
+		t.Errorf("the node token's signature %q does not verify", cm.Data[bootstrap.JWSKeyPrefix+jt.Token.ID])
+	}
 	if !bootstrap.VerifyDetached(cm.Data[bootstrap.JWSKeyPrefix+signer.ID], content, signer) {
 		t.Errorf("signature of %s does not verify with the token", signer.ID)
 	}
