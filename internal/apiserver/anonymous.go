@@ -44,8 +44,7 @@ func presentsCredentials(r *http.Request) bool {
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return false
 	}
-	verified := len(r.TLS.VerifiedChains) > 0
-	return !verified || r.TLS.PeerCertificates[0].Subject.CommonName != ""
+	return !clientCertVerified(r) || r.TLS.PeerCertificates[0].Subject.CommonName != ""
 }
 
 // bearerToken is the token of an "Authorization: Bearer <token>" header,

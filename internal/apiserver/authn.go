@@ -29,12 +29,13 @@ func (as Authenticators) Authenticate(r *http.Request) (*User, bool) {
 	return nil, false
 }
 
-// ClientCertAuthenticator accepts client certificates the TLS handshake
-// verified against the cluster CA: the common name is the user, the
-// organizations are its groups (as upstream).
+// ClientCertAuthenticator accepts client certificates that chain to the
+// cluster CA: the common name is the user, the organizations are its
+// groups (as upstream). A certificate that names no user is no
+// credential (upstream's x509 authenticator leaves it to anonymous).
 type ClientCertAuthenticator struct {
-	// Roots verifies the chain again when the TLS config only asked for a
-	// certificate (so that requests without one can reach public paths).
+	// Roots verifies the chain when the TLS handshake only asked for a
+	// certificate (clientcert.go).
 	Roots *x509.CertPool
 }
 
@@ -43,19 +44,10 @@ func (a ClientCertAuthenticator) Authenticate(r *http.Request) (*User, bool) {
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return nil, false
 	}
-	leaf := r.TLS.PeerCertificates[0]
-	if len(r.TLS.VerifiedChains) == 0 {
-		if a.Roots == nil {
-			return nil, false
-		}
-		inter := x509.NewCertPool()
-		for _, c := range r.TLS.PeerCertificates[1:] {
-			inter.AddCert(c)
-		}
-		if _, err := leaf.Verify(x509.VerifyOptions{Roots: a.Roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
-			return nil, false
-		}
+	if !verifyClientCert(r, a.Roots) {
+		return nil, false
 	}
+	leaf := r.TLS.PeerCertificates[0]
 	if leaf.Subject.CommonName == "" {
 		return nil, false
 	}

@@ -91,6 +91,10 @@ func TestKubectlIdentities(t *testing.T) {
 		"malformed-token": {
 			{args: whoami, out: []string{unauthorized}},
 		},
+		"foreign-cert": {
+			{args: whoami, out: []string{unauthorized}},
+			{args: []string{"get", "--raw", "/healthz"}, out: []string{unauthorized}},
+		},
 	} {
 		id := f.identities[who]
 		if who == "anonymous" {

@@ -41,7 +41,8 @@ const authzNS = "team"
 // service account with no binding, a bootstrap token (a node's join
 // token), a node (node-1's kubelet), an anonymous client, and clients
 // whose credentials the server must refuse: an expired bootstrap token,
-// a malformed token and a service account token with a forged signature.
+// a malformed token, a service account token with a forged signature and
+// a client certificate from another CA.
 type authzFixture struct {
 	s          *clustertest.Server
 	identities map[string]*clustertest.Identity
@@ -52,7 +53,7 @@ type authzFixture struct {
 const matrixNode = "node-1"
 
 // refused are the identities whose credentials fail: 401 everywhere.
-var refused = []string{"expired-token", "malformed-token", "forged-token"}
+var refused = []string{"expired-token", "malformed-token", "forged-token", "foreign-cert"}
 
 func newAuthzFixture(t *testing.T) *authzFixture {
 	s := clustertest.Start(t)
@@ -80,6 +81,8 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 			bootstrap.SecretOptions{Expires: &expired, ExtraGroups: []string{cluster.NodeTokenGroup}}),
 		"malformed-token": s.TokenIdentity("malformed", "not-a-token"),
 		"forged-token":    s.TokenIdentity("forged", forge(unbound.Config.BearerToken)),
+		// A certificate from another CA, though it claims system:masters.
+		"foreign-cert": s.ForeignCertIdentity("root", "system:masters"),
 	}}
 	bind := func(name, role string, subject rbacv1.Subject) {
 		rb := &rbacv1.RoleBinding{

@@ -351,7 +351,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, tlsConfig *tls.Confi
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		ConnContext: func(c context.Context, _ net.Conn) context.Context {
-			return context.WithValue(c, listenerKey{}, ctx)
+			return withConnVerification(context.WithValue(c, listenerKey{}, ctx))
 		},
 	}
 	return serveUntil(ctx, srv, "serve API", func() error { return srv.ServeTLS(l, "", "") })
