@@ -4,6 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	nodev1 "k8s.io/api/node/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kemudi/kemudi/internal/admission"
@@ -13,7 +14,7 @@ import (
 // Names are the built-in plugins, in upstream's order.
 func Names() []string {
 	return []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority",
-		"DefaultTolerationSeconds", "StorageObjectInUseProtection", "RuntimeClass", "ResourceQuota"}
+		"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "RuntimeClass", "ResourceQuota"}
 }
 
 // New returns the built-in plugins (Names), reading objects from store's
@@ -29,6 +30,9 @@ func New(store *storage.Store) []admission.Plugin {
 		}},
 		priority(Priority{Classes: NewStoreResource[*schedulingv1.PriorityClass](store, priorityClassesGR)}),
 		{Name: "DefaultTolerationSeconds", OwnWrites: true, Mutating: DefaultTolerationSeconds{}},
+		{Name: "DefaultStorageClass", OwnWrites: true, Mutating: DefaultStorageClass{
+			Classes: NewStoreResource[*storagev1.StorageClass](store, storageClassesGR),
+		}},
 		{Name: "StorageObjectInUseProtection", OwnWrites: true, Mutating: StorageObjectInUseProtection{}},
 		runtimeClass(RuntimeClass{Classes: NewStoreResource[*nodev1.RuntimeClass](store, runtimeClassesGR)}),
 		{Name: "ResourceQuota", OwnWrites: true, Validating: ResourceQuota{

@@ -62,8 +62,14 @@ func New(c *controller.Context) (*Controller, error) {
 	p.volLoop = c.NewLoop(Name+"-volumes", p.syncVolume, p.log)
 	p.claimLoop = c.NewLoop(Name+"-claims", p.syncClaim, p.log)
 	if _, err := pvInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    p.volLoop.Enqueue,
-		UpdateFunc: func(_, obj interface{}) { p.volLoop.Enqueue(obj) },
+		AddFunc: func(obj interface{}) {
+			p.volLoop.Enqueue(obj)
+			p.volumeAvailable(nil, obj)
+		},
+		UpdateFunc: func(old, obj interface{}) {
+			p.volLoop.Enqueue(obj)
+			p.volumeAvailable(old, obj)
+		},
 		DeleteFunc: p.volumeDeleted,
 	}); err != nil {
 		return nil, err
@@ -75,10 +81,49 @@ func New(c *controller.Context) (*Controller, error) {
 	}); err != nil {
 		return nil, err
 	}
+	// A new or changed class (a default that appears, a class created
+	// after its claims) concerns the claims still waiting.
+	if _, err := scInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(interface{}) { p.enqueueUnbound("") },
+		UpdateFunc: func(_, _ interface{}) { p.enqueueUnbound("") },
+	}); err != nil {
+		return nil, err
+	}
 	// The pod informer is read for the WaitForPodScheduled event only.
 	_ = podInf.Informer()
-	_ = scInf.Informer()
 	return p, nil
+}
+
+// volumeAvailable wakes the claims a volume that just became Available
+// may serve, at once rather than at the next resync: the claim it is
+// reserved for, or every claim still unbound.
+func (p *Controller) volumeAvailable(old, obj interface{}) {
+	v, ok := obj.(*corev1.PersistentVolume)
+	if !ok || v.Status.Phase != corev1.VolumeAvailable {
+		return
+	}
+	if o, ok := old.(*corev1.PersistentVolume); ok && o.Status.Phase == corev1.VolumeAvailable {
+		return
+	}
+	switch ref := v.Spec.ClaimRef; {
+	case ref == nil:
+		p.enqueueUnbound("")
+	case ref.UID == "":
+		p.claimLoop.Queue.Add(ref.Namespace + "/" + ref.Name)
+	}
+}
+
+// enqueueUnbound adds every claim not bound yet (of namespace, all for "").
+func (p *Controller) enqueueUnbound(namespace string) {
+	claims, err := p.claims.PersistentVolumeClaims(namespace).List(labels.Everything())
+	if err != nil {
+		return
+	}
+	for _, c := range claims {
+		if !metav1.HasAnnotation(c.ObjectMeta, storagehelpers.AnnBindCompleted) {
+			p.claimLoop.Enqueue(c)
+		}
+	}
 }
 
 // Run binds until ctx ends: one worker per queue, as upstream, so that
