@@ -41,6 +41,9 @@ func newCertDataDir(t *testing.T) string {
 	if err := cluster.WriteKubeconfig(filepath.Join(dir, "admin.kubeconfig"), "https://127.0.0.1:6443", pki.CAPEM(), admin); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := pki.FrontProxy(); err != nil {
+		t.Fatal(err)
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -90,12 +93,14 @@ func TestCertificateCheck(t *testing.T) {
 			}
 			want := map[string][]string{
 				// name: subject, residual, CA, auto-renewed
-				"tls/ca":               {"", "3649d", "-", "no"},
-				"tls/serving":          {"kube-apiserver", "364d", "tls/ca", "yes"},
-				"tls/registry-serving": {"kube-apiserver", "364d", "tls/ca", "yes"},
-				"tls/admin":            {"system:admin", "364d", "tls/ca", "yes"},
-				"admin.kubeconfig":     {"system:admin", "364d", "tls/ca", "yes"},
-				"tls/old":              {"old-one", "<invalid>", "tls/ca", "yes"},
+				"tls/ca":                             {"", "3649d", "-", "no"},
+				"tls/serving":                        {"kube-apiserver", "364d", "tls/ca", "yes"},
+				"tls/registry-serving":               {"kube-apiserver", "364d", "tls/ca", "yes"},
+				"tls/admin":                          {"system:admin", "364d", "tls/ca", "yes"},
+				"admin.kubeconfig":                   {"system:admin", "364d", "tls/ca", "yes"},
+				"tls/old":                            {"old-one", "<invalid>", "tls/ca", "yes"},
+				"tls/front-proxy/ca":                 {"", "3649d", "-", "no"},
+				"tls/front-proxy/front-proxy-client": {"front-proxy-client", "364d", "tls/front-proxy/ca", "yes"},
 			}
 			for name, w := range want {
 				f, ok := rows[name]

@@ -2,7 +2,6 @@ package apiserver
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -29,11 +28,13 @@ import (
 // kube-aggregator, with --enable-aggregator-routing: a request goes to one
 // of the service's ready endpoints).
 type AggregatorConfig struct {
-	// ProxyClientCert is the front proxy's client certificate, presented
-	// to every aggregated server (upstream's --proxy-client-cert-file);
-	// the servers trust it through the extension-apiserver-authentication
-	// ConfigMap. Nil: aggregated groups answer 503.
-	ProxyClientCert *tls.Certificate
+	// ProxyClientCert gives the front proxy's client certificate,
+	// presented to every aggregated server (upstream's
+	// --proxy-client-cert-file) and read at each handshake, so that one
+	// renewed while the server runs is used from then on; the servers
+	// trust it through the extension-apiserver-authentication ConfigMap.
+	// Nil: aggregated groups answer 503.
+	ProxyClientCert apiservice.ClientCertificate
 	// Dial connects to an endpoint; nil dials directly. (Tests map the
 	// addresses of EndpointSlices, which may not be loopback, to loopback.)
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)

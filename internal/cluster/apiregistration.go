@@ -2,10 +2,10 @@ package cluster
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/kemudi/kemudi/internal/controller/apiregistration"
 )
@@ -17,10 +17,11 @@ const frontProxyClient = "front-proxy-client"
 
 // FrontProxy is the front proxy's CA (PEM), a CA of its own beside the
 // cluster's in <data-dir>/tls/front-proxy, and the client certificate it
-// signed, which the API server presents to aggregated servers.
+// signed, which the API server presents to aggregated servers; like the
+// server's other certificates it is renewed while the server runs.
 type FrontProxy struct {
 	CAPEM []byte
-	Cert  tls.Certificate
+	Cert  *RotatingCert
 }
 
 // FrontProxy loads or creates the front proxy's CA and client certificate.
@@ -29,7 +30,7 @@ func (p *PKI) FrontProxy() (*FrontProxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("front proxy CA: %w", err)
 	}
-	cert, err := fp.ClientCert(frontProxyClient, frontProxyClient, nil)
+	cert, err := fp.NewRotatingClientCert(frontProxyClient, frontProxyClient, nil)
 	if err != nil {
 		return nil, fmt.Errorf("front proxy client certificate: %w", err)
 	}
@@ -43,7 +44,7 @@ func (p *PKI) FrontProxy() (*FrontProxy, error) {
 // identity. They stop with the server.
 func (s *Server) runAPIRegistration(fp *FrontProxy, dial func(ctx context.Context, network, addr string) (net.Conn, error)) error {
 	opts := apiregistration.Options{
-		ProxyClientCert: &fp.Cert,
+		ProxyClientCert: fp.Cert.GetClientCertificate,
 		Dial:            dial,
 		BuiltIn:         s.api.GroupVersions(),
 		Authentication:  apiregistration.AuthenticationData(s.PKI.CAPEM(), fp.CAPEM, []string{frontProxyClient}),
@@ -60,6 +61,9 @@ func (s *Server) runAPIRegistration(fp *FrontProxy, dial func(ctx context.Contex
 		}
 	}
 	opts.Log = s.log.With("component", "apiregistration-controllers")
+	// Handshakes renew the certificate when due; the timer keeps the
+	// file current when no aggregated server is called for a long time.
+	go fp.Cert.Run(s.runCtx, time.Hour)
 	s.local.Go(func() {
 		if err := apiregistration.Run(s.runCtx, cfg, opts); err != nil && s.runCtx.Err() == nil {
 			opts.Log.Error("APIService controllers stopped", "err", err)

@@ -121,6 +121,8 @@ func autoRenewed(s CertificateStatus, clusterCA *x509.Certificate) bool {
 	switch filepath.ToSlash(s.Name) {
 	case "agent/kubelet.kubeconfig", "agent/" + strings.TrimSuffix(registryClientCert, ".crt"), "agent/kubelet/pki/kubelet-server":
 		return true
+	case "tls/front-proxy/" + frontProxyClient: // its own CA signs it; FrontProxy renews it
+		return true
 	}
 	if clusterCA == nil || s.Cert.CheckSignatureFrom(clusterCA) != nil {
 		return false

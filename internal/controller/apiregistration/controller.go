@@ -8,7 +8,6 @@ package apiregistration
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -22,13 +21,16 @@ import (
 	"k8s.io/client-go/tools/cache"
 	aggregatorclient "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	aggregatorinformers "k8s.io/kube-aggregator/pkg/client/informers/externalversions"
+
+	"github.com/kemudi/kemudi/internal/registry/apiregistration/apiservice"
 )
 
 // Options configure the controllers.
 type Options struct {
-	// ProxyClientCert is the front proxy's client certificate, presented
-	// for the discovery check as the API server's proxy presents it.
-	ProxyClientCert *tls.Certificate
+	// ProxyClientCert gives the front proxy's client certificate at each
+	// handshake, presented for the discovery check as the API server's
+	// proxy presents it.
+	ProxyClientCert apiservice.ClientCertificate
 	// Dial connects to an aggregated server's endpoint; nil dials
 	// directly (tests map addresses, as for the API server's proxy).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)

@@ -8,6 +8,10 @@ import (
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 )
 
+// ClientCertificate is tls.Config.GetClientCertificate: the front proxy's
+// client certificate as of the handshake that asks for it.
+type ClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error)
+
 // ServerName is the name an aggregated server's certificate must hold:
 // <service>.<namespace>.svc, as upstream checks.
 func ServerName(svc *apiregistrationv1.APIService) string {
@@ -20,9 +24,10 @@ func ServerName(svc *apiregistrationv1.APIService) string {
 // ClientTLS is the TLS configuration for reaching svc's server: its
 // certificate is checked against spec.caBundle (the system roots when
 // empty) for ServerName, unless spec.insecureSkipTLSVerify; cert, when
-// set, is presented as the front proxy's client certificate. HTTP/1.1
+// set, gives the front proxy's client certificate at each handshake (so
+// a renewed one is presented from the next connection on). HTTP/1.1
 // only, so that upgrades pass through.
-func ClientTLS(svc *apiregistrationv1.APIService, cert *tls.Certificate) (*tls.Config, error) {
+func ClientTLS(svc *apiregistrationv1.APIService, cert ClientCertificate) (*tls.Config, error) {
 	c := &tls.Config{
 		ServerName:         ServerName(svc),
 		InsecureSkipVerify: svc.Spec.InsecureSkipTLSVerify,
@@ -36,8 +41,6 @@ func ClientTLS(svc *apiregistrationv1.APIService, cert *tls.Certificate) (*tls.C
 		}
 		c.RootCAs = pool
 	}
-	if cert != nil {
-		c.Certificates = []tls.Certificate{*cert}
-	}
+	c.GetClientCertificate = cert
 	return c, nil
 }
