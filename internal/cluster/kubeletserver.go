@@ -19,6 +19,7 @@ import (
 	"github.com/kemudi/kemudi/internal/apiserver"
 	"github.com/kemudi/kemudi/internal/kubelet"
 	"github.com/kemudi/kemudi/internal/kubelet/node"
+	"github.com/kemudi/kemudi/internal/kubelet/probe"
 	kubeletserver "github.com/kemudi/kemudi/internal/kubelet/server"
 )
 
@@ -101,6 +102,9 @@ func runKubelet(ctx context.Context, cfg *rest.Config, o AgentOptions, rt kubele
 		defer closeRT()
 		rt = dialed
 	}
+	if o.Kubelet.ProbeMetrics == nil {
+		o.Kubelet.ProbeMetrics = probe.NewMetrics()
+	}
 	srv, l, certs, err := newKubeletServer(cfg, o, rt)
 	if err != nil {
 		return err
@@ -139,6 +143,7 @@ func newKubeletServer(cfg *rest.Config, o AgentOptions, rt kubelet.Runtime) (_ *
 	srv, err := kubeletserver.New(kubeletserver.Config{
 		NodeName: k.NodeName, Runtime: rt, Client: client, ClientCAs: cas,
 		GetCertificate: getCert, RootDir: k.RootDir, Log: k.Log,
+		ProbeMetrics: k.ProbeMetrics.Gatherer(),
 	})
 	if err != nil {
 		return nil, nil, nil, err

@@ -121,6 +121,7 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 		dial = (&net.Dialer{}).DialContext
 	}
 	k.probes = probe.NewManager(probe.Checker{Exec: k.execSync, Dial: dial}, k.recorder, k.wake, log)
+	k.probes.Metrics = opts.ProbeMetrics
 	k.factory = informers.NewSharedInformerFactoryWithOptions(client, 0)
 	k.podsInf = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", opts.NodeName).String()

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kemudi/kemudi/internal/kubelet/probe"
 )
 
 // Version is the Kubernetes API level the kubelet reports.
@@ -41,6 +43,9 @@ type Options struct {
 	// Dial opens connections to pods for probes and HTTP hooks; nil is a
 	// plain dialer (the kubelet runs in the node's network namespace).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// ProbeMetrics, if set, counts every probe run; the kubelet's API
+	// serves them on /metrics/probes.
+	ProbeMetrics *probe.Metrics
 	// StatusInterval: node status; LeaseInterval: node lease renewal;
 	// SyncFrequency: each pod's periodic sync; RelistPeriod: the safety-net
 	// relist of the runtime when it streams container events.

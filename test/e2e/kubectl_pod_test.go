@@ -71,6 +71,7 @@ spec:
   - name: web
     image: IMAGE
     ports: [{containerPort: 80, name: http}]
+    readinessProbe: {httpGet: {path: /index.html, port: 80}, periodSeconds: 1}
     command: [sh, -c, "mkdir -p /www && echo hello from web > /www/index.html && exec httpd -f -p 80 -h /www"]
 ---
 apiVersion: v1
@@ -349,6 +350,11 @@ func testProxy(t *testing.T, n *serverNode) {
 			t.Errorf("metrics/resource lacks %q:\n%s", m, metrics)
 		}
 	}
+	// The prober's counters: the web pod's readiness probe has passed.
+	eventually(t, 30*time.Second, "metrics/probes counts the web pod's readiness probe", func() (bool, string) {
+		out, _ := n.tryKubectl("get", "--raw", "/api/v1/nodes/node-1/proxy/metrics/probes")
+		return regexp.MustCompile(`(?m)^prober_probe_total\{container="web",namespace="default",pod="web",pod_uid="[0-9a-f-]+",probe_type="Readiness",result="successful"\} [1-9][0-9]*$`).MatchString(out), out
+	})
 	// cAdvisor's series, from the runtime's CRI metrics (or its stats).
 	cadvisor := n.kubectl("get", "--raw", "/api/v1/nodes/node-1/proxy/metrics/cadvisor")
 	for _, re := range []string{

@@ -43,6 +43,8 @@ type Manager struct {
 	recorder record.EventRecorder
 	onChange func(types.UID)
 	log      *slog.Logger
+	// Metrics, if set, counts every probe run.
+	Metrics *Metrics
 
 	mu      sync.Mutex
 	workers map[key]*worker
@@ -94,6 +96,9 @@ func (m *Manager) RemovePod(uid types.UID) {
 	for k, w := range m.workers {
 		if w.pod.UID == uid {
 			w.cancel()
+			// A restarted container's probes count on under the same
+			// labels, as upstream's; only a pod that goes drops them.
+			m.Metrics.forget(w)
 			delete(m.workers, k)
 			delete(m.ready, k.id)
 			delete(m.started, k.id)
@@ -168,10 +173,12 @@ func (w *worker) run(ctx context.Context) {
 			}
 			continue
 		}
+		began := time.Now()
 		ok, msg := w.m.checker.Check(ctx, p.ProbeHandler, timeout, w.target)
 		if ctx.Err() != nil {
 			return
 		}
+		w.m.Metrics.observe(w, ok, time.Since(began))
 		if ok {
 			okRun, failRun = okRun+1, 0
 		} else {

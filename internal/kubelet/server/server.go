@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -40,7 +41,10 @@ type Config struct {
 	// RootDir is the kubelet's state directory: the node's filesystem in
 	// /stats/summary.
 	RootDir string
-	Log     *slog.Logger
+	// ProbeMetrics are the prober's counters, served on /metrics/probes
+	// (nil: an empty page).
+	ProbeMetrics prometheus.Gatherer
+	Log          *slog.Logger
 }
 
 // Server is the kubelet's HTTPS API.
@@ -96,6 +100,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /stats/summary", s.serveSummary)
 	mux.HandleFunc("GET /metrics/resource", s.serveMetricsResource)
 	mux.HandleFunc("GET /metrics/cadvisor", s.serveMetricsCadvisor)
+	mux.HandleFunc("GET /metrics/probes", s.serveMetricsProbes)
 	return mux
 }
 
