@@ -82,11 +82,12 @@ func newServerCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			off := map[string]bool{}
 			for _, d := range disable {
-				if d != "registry" && !isControlPlaneComponent(d) {
-					return fmt.Errorf("--disable %s: not a component (scheduler, controller-manager, cloud-controller-manager, registry)", d)
+				if d != "registry" && d != "local-storage" && !isControlPlaneComponent(d) {
+					return fmt.Errorf("--disable %s: not a component (scheduler, controller-manager, cloud-controller-manager, registry, local-storage)", d)
 				}
 				off[d] = true
 			}
+			o.LocalStorage = !off["local-storage"]
 			if !off["cloud-controller-manager"] {
 				if err := cp.ValidateCloud(); err != nil {
 					return err
@@ -144,7 +145,7 @@ func newServerCommand() *cobra.Command {
 		},
 	}
 	addServerFlags(cmd.Flags(), &o, &gcPercent)
-	cmd.Flags().StringSliceVar(&disable, "disable", nil, "components not to run: scheduler, controller-manager, cloud-controller-manager, registry")
+	cmd.Flags().StringSliceVar(&disable, "disable", nil, "components not to run: scheduler, controller-manager, cloud-controller-manager, registry, local-storage (the default StorageClass local-path)")
 	addRegistryFlags(cmd.Flags(), &ro)
 	cmd.Flags().StringVar(&cp.LBAddressPool, "lb-address-pool", "",
 		"addresses LoadBalancer services get from the local cloud provider, e.g. 10.99.0.200-10.99.0.250 (ranges, CIDRs or addresses, IPv4 and IPv6, comma-separated); empty: the nodes' addresses")

@@ -55,6 +55,9 @@ type ServerOptions struct {
 	// AnonymousAuth serves requests without credentials as
 	// system:anonymous (upstream's --anonymous-auth, default true).
 	AnonymousAuth bool
+	// LocalStorage creates the default StorageClass local-path when it
+	// is missing (off: --disable local-storage).
+	LocalStorage bool
 	// AdmissionControlConfigFile is upstream's AdmissionConfiguration
 	// (apiserver.config.k8s.io/v1): the PodSecurity plugin's defaults and
 	// exemptions.
@@ -97,6 +100,7 @@ func DefaultServerOptions() ServerOptions {
 		CompactInterval:    5 * time.Minute,
 		AuthorizationModes: DefaultAuthorizationModes,
 		AnonymousAuth:      true,
+		LocalStorage:       true,
 		Log:                slog.Default(),
 	}
 }
@@ -228,7 +232,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 			JWKSURI: "https://" + net.JoinHostPort(advertise, strconv.Itoa(port)) + "/openid/v1/jwks",
 		},
 		KubeletClient: kubeletClient,
-		Aggregator:    apiserver.AggregatorConfig{ProxyClientCert: &frontProxy.Cert, Dial: opts.AggregatorDial},
+		Aggregator:    apiserver.AggregatorConfig{ProxyClientCert: frontProxy.Cert.GetClientCertificate, Dial: opts.AggregatorDial},
 		Audit:         auditing,
 		Log:           opts.Log.With("component", "apiserver"),
 	})
@@ -296,6 +300,11 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	system := systemObjects(kubernetesIP, advertise, port)
 	if err := api.EnsureObjects(ctx, system...); err != nil {
 		return nil, fmt.Errorf("create system objects: %w", err)
+	}
+	if opts.LocalStorage {
+		if err := ensureLocalStorage(ctx, api); err != nil {
+			return nil, err
+		}
 	}
 	tokenPath, err := ensureNodeToken(ctx, api, opts.DataDir, pki)
 	if err != nil {

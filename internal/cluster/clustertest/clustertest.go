@@ -49,6 +49,9 @@ func Start(t testing.TB, modify ...func(*cluster.ServerOptions)) *Server {
 	opts.DataDir = t.TempDir()
 	opts.BindAddress = "127.0.0.1"
 	opts.Port = 0
+	// No default StorageClass unless a test asks for it
+	// (o.LocalStorage = true): claims keep the class they are given.
+	opts.LocalStorage = false
 	logs := &testWriter{t: t}
 	opts.Log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	for _, m := range modify {
