@@ -118,7 +118,7 @@ func (g *Graph) setPodLocked(p *corev1.Pod) {
 	if p.Spec.NodeName == "" {
 		return
 	}
-	e := podEntry{node: p.Spec.NodeName, refs: PodRefs(p)}
+	e := podEntry{node: p.Spec.NodeName, refs: podRefs(p)}
 	g.pods[key] = e
 	for _, r := range e.refs {
 		m := g.uses[r]
@@ -170,7 +170,7 @@ func (g *Graph) setPVLocked(pv *corev1.PersistentVolume) {
 	if c == nil {
 		return
 	}
-	e := pvEntry{claim: ref{KindPVC, c.Namespace, c.Name}, secrets: PVSecrets(pv)}
+	e := pvEntry{claim: ref{KindPVC, c.Namespace, c.Name}, secrets: pvSecrets(pv)}
 	g.pvs[pv.Name] = e
 	for _, s := range e.secrets {
 		m := g.pvSecrets[s]

@@ -267,7 +267,7 @@ func TestPVSecrets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		pv := &corev1.PersistentVolume{Spec: corev1.PersistentVolumeSpec{ClaimRef: claim, PersistentVolumeSource: tt.src}}
-		got := PVSecrets(pv)
+		got := pvSecrets(pv)
 		if len(got) != len(tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 			continue

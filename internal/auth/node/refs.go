@@ -5,12 +5,12 @@ import (
 	"k8s.io/component-helpers/storage/ephemeral"
 )
 
-// PodRefs lists the objects a bound pod lets its node read, as upstream's
+// podRefs lists the objects a bound pod lets its node read, as upstream's
 // graph adds them: its service account, the secrets and config maps of
 // its image pulls, env and volumes, its claims (persistent volume claims,
 // those of its ephemeral volumes, and resource claims). A mirror pod
 // refers to nothing: a node must not grant itself access by creating one.
-func PodRefs(p *corev1.Pod) []ref {
+func podRefs(p *corev1.Pod) []ref {
 	if _, mirror := p.Annotations[corev1.MirrorPodAnnotationKey]; mirror {
 		return nil
 	}
@@ -145,10 +145,10 @@ func podClaims(p *corev1.Pod) []string {
 	return out
 }
 
-// PVSecrets lists the secrets of a persistent volume's source that the
+// pvSecrets lists the secrets of a persistent volume's source that the
 // kubelet reads (not the CSI controller's), in the namespace the source
 // names or else its claim's, as upstream's VisitPVSecretNames.
-func PVSecrets(pv *corev1.PersistentVolume) []ref {
+func pvSecrets(pv *corev1.PersistentVolume) []ref {
 	claimNS := ""
 	if pv.Spec.ClaimRef != nil {
 		claimNS = pv.Spec.ClaimRef.Namespace

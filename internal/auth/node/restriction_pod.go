@@ -188,7 +188,7 @@ func refersToAPIObjects(pod *corev1.Pod) (bool, string, error) {
 	if pod.Spec.ServiceAccountName != "" {
 		return true, "serviceaccounts", nil
 	}
-	refs := PodRefs(withoutMirror(pod))
+	refs := podRefs(withoutMirror(pod))
 	for _, kind := range []string{KindSecret, KindConfigMap} {
 		for _, r := range refs {
 			if r.kind == kind {
@@ -207,7 +207,7 @@ func refersToAPIObjects(pod *corev1.Pod) (bool, string, error) {
 	return false, "", nil
 }
 
-// withoutMirror is pod without its mirror annotation, so that PodRefs
+// withoutMirror is pod without its mirror annotation, so that podRefs
 // lists what it uses.
 func withoutMirror(pod *corev1.Pod) *corev1.Pod {
 	if _, ok := pod.Annotations[corev1.MirrorPodAnnotationKey]; !ok {
