@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -105,5 +106,44 @@ func TestEvictionAction(t *testing.T) {
 	}
 	if gone("keep-1") {
 		t.Error("keep-1 is gone")
+	}
+}
+
+// Token requests are served as a registry action: a pod's projected
+// token (3607 seconds, the API's audience) is signed for a year and
+// warns after its hour, as upstream's; a dry run signs nothing.
+func TestTokenRequestAction(t *testing.T) {
+	s := clustertest.Start(t)
+	ctx := context.Background()
+	c := s.Client
+	if _, err := c.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "robot"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod, err := c.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: corev1.PodSpec{ServiceAccountName: "robot", Containers: []corev1.Container{{Name: "c", Image: "x"}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	projected := int64(3607)
+	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &projected,
+		BoundObjectRef: &authenticationv1.BoundObjectReference{APIVersion: "v1", Kind: "Pod", Name: "web", UID: pod.UID}}}
+	tr, err := c.CoreV1().ServiceAccounts("default").CreateToken(ctx, "robot", req, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(tr.Status.ExpirationTimestamp.Time); left < 59*time.Minute || left > 61*time.Minute {
+		t.Errorf("answered expiry in %v, want the hour asked for", left)
+	}
+	claims := tokenClaims(t, tr.Status.Token)
+	k8s, _ := claims["kubernetes.io"].(map[string]interface{})
+	podClaim, _ := k8s["pod"].(map[string]interface{})
+	iat, exp, warnAfter := claims["iat"].(float64), claims["exp"].(float64), k8s["warnafter"]
+	if exp-iat != 365*24*3600 || warnAfter == nil || warnAfter.(float64)-iat != 3607 || podClaim["name"] != "web" || podClaim["uid"] != string(pod.UID) {
+		t.Errorf("claims %v", claims)
+	}
+
+	dry, err := c.CoreV1().ServiceAccounts("default").CreateToken(ctx, "robot", req, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err != nil || dry.Status.Token != "" {
+		t.Errorf("dry run: %v, status %+v", err, dry.Status)
 	}
 }

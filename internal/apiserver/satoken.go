@@ -95,10 +95,14 @@ func keyID(pub crypto.PublicKey) (string, error) {
 }
 
 // issue signs a token for the claims with the given audiences and
-// lifetime, returning it and its expiry.
-func (t *tokenSigner) issue(k *kubernetesClaims, audiences []string, lifetime time.Duration) (string, time.Time, error) {
+// lifetime (and, when warnAfter is set, the time it should be replaced
+// by), returning it and its expiry.
+func (t *tokenSigner) issue(k *kubernetesClaims, audiences []string, lifetime, warnAfter time.Duration) (string, time.Time, error) {
 	now := t.now().UTC().Truncate(time.Second)
 	exp := now.Add(lifetime)
+	if warnAfter > 0 {
+		k.WarnAfter = jwt.NewNumericDate(now.Add(warnAfter))
+	}
 	claims := saClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    t.cfg.Issuer,
@@ -139,7 +143,7 @@ func (t *tokenSigner) Issue(c registry.TokenClaims, audiences []string, lifetime
 		ServiceAccount: tokenRef{Name: c.ServiceAccount.Name, UID: c.ServiceAccount.UID},
 		Pod:            ref(c.Pod), Secret: ref(c.Secret), Node: ref(c.Node),
 	}
-	return t.issue(k, audiences, lifetime)
+	return t.issue(k, audiences, lifetime, c.WarnAfter)
 }
 
 // verify checks a token's signature, issuer, audience and lifetime and

@@ -107,6 +107,10 @@ type TokenClaims struct {
 	Pod            *TokenRef
 	Secret         *TokenRef
 	Node           *TokenRef
+	// WarnAfter, when set, is how long after issue the token's holder
+	// should have replaced it, though it lasts longer (upstream's
+	// extended tokens of projected volumes).
+	WarnAfter time.Duration
 }
 
 // TokenRef names an object a token is bound to.

@@ -3,6 +3,7 @@ package serviceaccount
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -22,6 +23,12 @@ const (
 	defaultTokenExpiration = time.Hour
 	minTokenExpiration     = 10 * time.Minute
 	maxTokenExpiration     = (1 << 32) * time.Second
+	// A pod's projected token asks for warnOnlyExpiration seconds; it is
+	// signed for extendedExpiration, with a warning after the hour, so
+	// that clients that do not reread their token keep working
+	// (upstream's --service-account-extend-token-expiration, default on).
+	warnOnlyExpiration = 3607
+	extendedExpiration = 365 * 24 * time.Hour
 )
 
 var tokenRequestGK = schema.GroupKind{Group: authenticationv1.GroupName, Kind: "TokenRequest"}
@@ -40,7 +47,8 @@ func tokenAction() *registry.Action {
 // token signed by the server, for the requested audiences (the API's by
 // default) and lifetime (an hour by default, at least 10 minutes, capped
 // by the server's maximum with a warning), bound to a pod, secret or
-// node when asked. A dry run signs nothing.
+// node when asked. A pod's projected token is signed for a year and
+// warns after its hour, as upstream's. A dry run signs nothing.
 func RequestToken(ctx context.Context, call *registry.Call) (*authenticationv1.TokenRequest, error) {
 	if call.Tokens == nil {
 		return nil, fmt.Errorf("service account tokens: %w", registry.ErrNotServed)
@@ -88,12 +96,28 @@ func RequestToken(ctx context.Context, call *registry.Call) (*authenticationv1.T
 	if call.DryRun {
 		return req, nil
 	}
-	token, exp, err := call.Tokens.Issue(claims, req.Spec.Audiences, time.Duration(*req.Spec.ExpirationSeconds)*time.Second)
+	lifetime := time.Duration(*req.Spec.ExpirationSeconds) * time.Second
+	signed := lifetime
+	if claims.Pod != nil && *req.Spec.ExpirationSeconds == warnOnlyExpiration && subset(req.Spec.Audiences, call.Tokens.Audiences()) {
+		claims.WarnAfter, signed = lifetime, extendedExpiration
+	}
+	token, exp, err := call.Tokens.Issue(claims, req.Spec.Audiences, signed)
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
-	req.Status = authenticationv1.TokenRequestStatus{Token: token, ExpirationTimestamp: metav1.NewTime(exp)}
+	// The answer tells the lifetime asked for, not the extended one.
+	req.Status = authenticationv1.TokenRequestStatus{Token: token, ExpirationTimestamp: metav1.NewTime(exp.Add(lifetime - signed))}
 	return req, nil
+}
+
+// subset reports whether every one of some is in all.
+func subset(some, all []string) bool {
+	for _, s := range some {
+		if !slices.Contains(all, s) {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidateTokenRequest checks a defaulted TokenRequest's spec.

@@ -54,7 +54,8 @@ func TestRequestToken(t *testing.T) {
 
 		wantCode     int32  // 0: a token
 		wantMessage  string // in the error
-		wantSeconds  int64  // spec.expirationSeconds answered and signed
+		wantSeconds  int64  // spec.expirationSeconds answered (and signed, unless wantSigned)
+		wantSigned   time.Duration
 		wantAud      []string
 		wantClaims   registry.TokenClaims // beyond namespace and service account
 		wantWarnings []string
@@ -84,6 +85,20 @@ func TestRequestToken(t *testing.T) {
 		name: "bound to a pod: the pod and its node", req: authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{BoundObjectRef: ref("v1", "Pod", "web", "pod-uid")}},
 		wantSeconds: 3600, wantAud: []string{"https://kubernetes.default.svc"},
 		wantClaims: registry.TokenClaims{Pod: &registry.TokenRef{Name: "web", UID: "pod-uid"}, Node: &registry.TokenRef{Name: "node-1", UID: "node-uid"}},
+	}, {
+		name: "a pod's projected token: signed for a year, warns after its hour", req: authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+			BoundObjectRef: ref("v1", "Pod", "web", ""), ExpirationSeconds: seconds(3607)}},
+		wantSeconds: 3607, wantSigned: 365 * 24 * time.Hour, wantAud: []string{"https://kubernetes.default.svc"},
+		wantClaims: registry.TokenClaims{Pod: &registry.TokenRef{Name: "web", UID: "pod-uid"}, Node: &registry.TokenRef{Name: "node-1", UID: "node-uid"},
+			WarnAfter: 3607 * time.Second},
+	}, {
+		name: "3607 seconds for another audience: not extended", req: authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+			BoundObjectRef: ref("v1", "Pod", "web", ""), ExpirationSeconds: seconds(3607), Audiences: []string{"vault"}}},
+		wantSeconds: 3607, wantAud: []string{"vault"},
+		wantClaims: registry.TokenClaims{Pod: &registry.TokenRef{Name: "web", UID: "pod-uid"}, Node: &registry.TokenRef{Name: "node-1", UID: "node-uid"}},
+	}, {
+		name: "3607 seconds bound to no pod: not extended", req: authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: seconds(3607)}},
+		wantSeconds: 3607, wantAud: []string{"https://kubernetes.default.svc"},
 	}, {
 		name: "bound to a pod on a node that is gone: the node's name", req: authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{BoundObjectRef: ref("v1", "Pod", "orphan", "")}},
 		wantSeconds: 3600, wantAud: []string{"https://kubernetes.default.svc"},
@@ -163,10 +178,15 @@ func TestRequestToken(t *testing.T) {
 			if !reflect.DeepEqual(*iss.claims, want) {
 				t.Errorf("claims %+v, want %+v", *iss.claims, want)
 			}
-			if iss.lifetime != time.Duration(tt.wantSeconds)*time.Second || !reflect.DeepEqual(iss.audiences, tt.wantAud) {
-				t.Errorf("signed for %v, %v", iss.lifetime, iss.audiences)
+			answered := time.Duration(tt.wantSeconds) * time.Second
+			signed := tt.wantSigned
+			if signed == 0 {
+				signed = answered
 			}
-			if out.Status.Token != "signed" || !out.Status.ExpirationTimestamp.Time.Equal(issuedAt.Add(iss.lifetime)) {
+			if iss.lifetime != signed || !reflect.DeepEqual(iss.audiences, tt.wantAud) {
+				t.Errorf("signed for %v, %v; want %v", iss.lifetime, iss.audiences, signed)
+			}
+			if out.Status.Token != "signed" || !out.Status.ExpirationTimestamp.Time.Equal(issuedAt.Add(answered)) {
 				t.Errorf("status %+v", out.Status)
 			}
 		})
