@@ -2,6 +2,8 @@ package persistentvolume_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -286,6 +288,29 @@ func TestBinder(t *testing.T) {
 	}
 	if msg := f.eventCluster("PersistentVolume", "local-disk", "VolumeFailedDelete"); msg != wantMsg {
 		t.Errorf("VolumeFailedDelete message %q", msg)
+	}
+
+	// Delete of a hostPath volume under /tmp: upstream's in-tree deleter
+	// removes the directory, then the volume.
+	dir := filepath.Join(t.TempDir(), "scratch")
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.volume("scratch", "scratch", "1Gi", func(pv *corev1.PersistentVolume) {
+		pv.Spec.PersistentVolumeReclaimPolicy = corev1.PersistentVolumeReclaimDelete
+		pv.Spec.HostPath.Path = dir
+	})
+	f.claim("scratch", ptr.To("scratch"), "1Gi")
+	f.boundTo("scratch", "scratch")
+	if err := c.CoreV1().PersistentVolumeClaims("default").Delete(ctx, "scratch", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "the scratch volume deleted", func(ctx context.Context) (bool, error) {
+		_, err := c.CoreV1().PersistentVolumes().Get(ctx, "scratch", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the deleted volume's directory is still there: %v", err)
 	}
 
 	// A claim made while there is no default class gets one when a
