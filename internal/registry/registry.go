@@ -4,7 +4,8 @@
 // the hooks that give it upstream's semantics (defaulting, validation, table
 // columns, field selectors, subresources). The API server implements the
 // verbs once, generically, and calls these hooks; a resource package never
-// touches storage or HTTP.
+// touches etcd or HTTP (an action that reads or writes other objects does
+// it through the Store the server hands it: see Action.Run).
 package registry
 
 import (
