@@ -149,41 +149,25 @@ func handshakeWith(t *testing.T, pki *PKI, r *RotatingCert, client bool) *x509.C
 		}
 		srv.Certificates = []tls.Certificate{other}
 		cli.GetClientCertificate = r.GetClientCertificate
-	} else {
-		srv.GetCertificate = r.GetCertificate
-		srv.ClientAuth = tls.NoClientCert
+		return clientCertSeen(t, srv, cli)
 	}
+	srv.GetCertificate = r.GetCertificate
+	srv.ClientAuth = tls.NoClientCert
 	l, err := tls.Listen("tcp", "127.0.0.1:0", srv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	seen := make(chan *x509.Certificate, 1)
 	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			seen <- nil
-			return
+		if c, err := l.Accept(); err == nil {
+			_ = c.(*tls.Conn).Handshake()
+			c.Close()
 		}
-		defer c.Close()
-		tc := c.(*tls.Conn)
-		if tc.Handshake() != nil || len(tc.ConnectionState().PeerCertificates) == 0 {
-			seen <- nil
-			return
-		}
-		seen <- tc.ConnectionState().PeerCertificates[0]
 	}()
 	c, err := tls.Dial("tcp", l.Addr().String(), cli)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if !client {
-		return c.ConnectionState().PeerCertificates[0]
-	}
-	got := <-seen
-	if got == nil {
-		t.Fatal("the server saw no client certificate")
-	}
-	return got
+	return c.ConnectionState().PeerCertificates[0]
 }

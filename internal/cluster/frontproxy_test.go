@@ -74,7 +74,8 @@ func TestFrontProxyCertRenewsAtHandshake(t *testing.T) {
 }
 
 // clientCertSeen makes one handshake from client to a server with srv on
-// loopback and returns the client certificate the server verified.
+// loopback and returns the client certificate the server verified (for
+// the front proxy's and every rotating client certificate's tests).
 func clientCertSeen(t *testing.T, srv, client *tls.Config) *x509.Certificate {
 	t.Helper()
 	l, err := tls.Listen("tcp", "127.0.0.1:0", srv)
@@ -104,7 +105,7 @@ func clientCertSeen(t *testing.T, srv, client *tls.Config) *x509.Certificate {
 	defer c.Close()
 	got := <-seen
 	if got == nil {
-		t.Fatal("the aggregated server verified no client certificate")
+		t.Fatal("the server verified no client certificate")
 	}
 	return got
 }
