@@ -14,6 +14,8 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kemudi/kemudi/internal/registry"
 )
 
 // hostPortWebhook converts upstream's e2e example: v1 spec.hostPort
@@ -186,17 +188,7 @@ func TestWebhookConversion(t *testing.T) {
 // TestWebhookConversionRoundTrip writes in v2 (to storage: hostPort)
 // and leaves objects already in the desired version alone.
 func TestWebhookConversionRoundTrip(t *testing.T) {
-	calls := 0
-	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls++
-		hostPortWebhook(t, nil)(w, r)
-	}))
-	t.Cleanup(ts.Close)
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
-	r, err := ResourceWith(hostPortCRD(ts.URL, ca), "v2", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, calls := countedHostPortResource(t, "v2")
 	in := &unstructured.Unstructured{Object: map[string]interface{}{
 		"apiVersion": "stable.example.com/v2", "kind": "E2eTestCrd",
 		"metadata": map[string]interface{}{"name": "cr", "namespace": "default"},
@@ -210,8 +202,8 @@ func TestWebhookConversionRoundTrip(t *testing.T) {
 	if want := map[string]interface{}{"hostPort": "example:80"}; out.GetObjectKind().GroupVersionKind().Version != "v1" || len(spec) != 1 || spec["hostPort"] != want["hostPort"] {
 		t.Errorf("stored %v", out)
 	}
-	if _, err := r.Convert.FromStorage(in); err != nil || calls != 1 {
-		t.Errorf("an object in v2 converted to v2: err %v, %d webhook calls, want 1", err, calls)
+	if _, err := r.Convert.FromStorage(in); err != nil || *calls != 1 {
+		t.Errorf("an object in v2 converted to v2: err %v, %d webhook calls, want 1", err, *calls)
 	}
 }
 
@@ -271,27 +263,36 @@ func TestWebhookConversionList(t *testing.T) {
 // stored in another version (before the storage version changed) are
 // converted too; those in the storage version are not sent.
 func TestWebhookConversionStorageVersion(t *testing.T) {
-	calls := 0
-	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls++
-		hostPortWebhook(t, nil)(w, r)
-	}))
-	t.Cleanup(ts.Close)
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
-	r, err := ResourceWith(hostPortCRD(ts.URL, ca), "v1", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, calls := countedHostPortResource(t, "v1")
 	old := &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "stable.example.com/v2", "kind": "E2eTestCrd",
 		"metadata": map[string]interface{}{"name": "old"}, "spec": map[string]interface{}{"host": "h", "port": "9"}}}
 	got, err := r.Convert.FromStorage(old)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hp, _, _ := unstructured.NestedString(got.(*unstructured.Unstructured).Object, "spec", "hostPort"); hp != "h:9" || calls != 1 {
-		t.Errorf("read in v1: %v after %d calls", got, calls)
+	if hp, _, _ := unstructured.NestedString(got.(*unstructured.Unstructured).Object, "spec", "hostPort"); hp != "h:9" || *calls != 1 {
+		t.Errorf("read in v1: %v after %d calls", got, *calls)
 	}
-	if _, err := r.Convert.ToStorage(got); err != nil || calls != 1 {
-		t.Errorf("write in v1 (the storage version): err %v, %d webhook calls, want 1", err, calls)
+	if _, err := r.Convert.ToStorage(got); err != nil || *calls != 1 {
+		t.Errorf("write in v1 (the storage version): err %v, %d webhook calls, want 1", err, *calls)
 	}
+}
+
+// countedHostPortResource is the hostPort CRD's resource served in
+// version, converting through a webhook on loopback; calls counts the
+// webhook's calls.
+func countedHostPortResource(t *testing.T, version string) (*registry.Resource, *int) {
+	t.Helper()
+	calls := new(int)
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		*calls++
+		hostPortWebhook(t, nil)(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+	r, err := ResourceWith(hostPortCRD(ts.URL, ca), version, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, calls
 }
