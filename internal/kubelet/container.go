@@ -12,6 +12,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kemudi/kemudi/internal/kubelet/volume"
 )
 
 // configError is a container that cannot be described to the runtime
@@ -27,7 +29,7 @@ type containerInput struct {
 	RestartCount int32
 	ImageRef     string
 	PodIPs       []string
-	Volumes      map[string]string // volume name → host path
+	Volumes      map[string]volume.Mounted // by volume name
 	// TargetID: an ephemeral container's target, whose process
 	// namespace it joins ("" = none).
 	TargetID string
@@ -57,7 +59,7 @@ func (k *Kubelet) containerConfig(ctx context.Context, in containerInput) (*runt
 		}
 		return "", false
 	}
-	mounts, err := k.mounts(pod, c, in.Volumes)
+	mounts, err := k.mounts(pod, c, in.Volumes, lookup)
 	if err != nil {
 		return nil, configError{err}
 	}
@@ -113,27 +115,31 @@ func envFromName(c *corev1.Container) string {
 }
 
 // mounts are the container's volume mounts, its /etc/hosts and its
-// termination message file.
-func (k *Kubelet) mounts(pod *corev1.Pod, c *corev1.Container, vols map[string]string) ([]*runtimeapi.Mount, error) {
+// termination message file. A mount is read-only when the container
+// asks or the volume must be (API content, a claim given readOnly).
+func (k *Kubelet) mounts(pod *corev1.Pod, c *corev1.Container, vols map[string]volume.Mounted, lookup func(string) (string, bool)) ([]*runtimeapi.Mount, error) {
 	var out []*runtimeapi.Mount
 	hostsMounted := false
-	for _, vm := range c.VolumeMounts {
-		hp, ok := vols[vm.Name]
+	for i := range c.VolumeMounts {
+		vm := &c.VolumeMounts[i]
+		vol, ok := vols[vm.Name]
 		if !ok {
 			return nil, fmt.Errorf("cannot find volume %q to mount into container %q", vm.Name, c.Name)
 		}
-		if vm.SubPath != "" {
-			if filepath.IsAbs(vm.SubPath) || strings.HasPrefix(filepath.Clean(vm.SubPath), "..") {
-				return nil, fmt.Errorf("subPath %q must be a relative path inside the volume", vm.SubPath)
+		hp := vol.Path
+		sub, err := subPathOf(vm, lookup)
+		if err != nil {
+			return nil, err
+		}
+		if sub != "" {
+			if err := checkSubPath(sub); err != nil {
+				return nil, err
 			}
-			hp = filepath.Join(hp, vm.SubPath)
-			if _, err := os.Stat(hp); os.IsNotExist(err) {
-				if err := os.MkdirAll(hp, 0o755); err != nil {
-					return nil, fmt.Errorf("make subPath %s: %w", hp, err)
-				}
+			if hp, err = subPathHost(vol.Path, sub, vm.Name, c.Name); err != nil {
+				return nil, err
 			}
 		}
-		m := &runtimeapi.Mount{ContainerPath: vm.MountPath, HostPath: hp, Readonly: vm.ReadOnly}
+		m := &runtimeapi.Mount{ContainerPath: vm.MountPath, HostPath: hp, Readonly: vm.ReadOnly || vol.ReadOnly}
 		if vm.MountPropagation != nil {
 			switch *vm.MountPropagation {
 			case corev1.MountPropagationHostToContainer:

@@ -213,7 +213,7 @@ func killGrace(pod *corev1.Pod, kill Kill) int64 {
 
 // startContainer pulls, creates and starts one container, recording
 // upstream's events; false when it did not start.
-func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, state PodState, sbID string, sbCfg *runtimeapi.PodSandboxConfig, s Start, podIPs []string, vols map[string]string) bool {
+func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, state PodState, sbID string, sbCfg *runtimeapi.PodSandboxConfig, s Start, podIPs []string, vols map[string]volume.Mounted) bool {
 	k, c := w.k, s.Container
 	ref := w.ensureImage(ctx, pod, c)
 	if ref == "" {

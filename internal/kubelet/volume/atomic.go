@@ -21,8 +21,10 @@ const dataDir = "..data"
 // atomic writer does: the content lives in a timestamped directory that
 // the symlink ..data points at, swapped with one rename, and each top
 // level name is a symlink through ..data. A reader never sees half an
-// update. Nothing is written when the content is the same.
-func writeAtomic(dir string, files map[string]File) error {
+// update. Nothing is written when the content is the same. perms, when
+// set, runs after the new content is written and before it is swapped
+// in (the pod's fsGroup ownership), as upstream's writer does.
+func writeAtomic(dir string, files map[string]File, perms func() error) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("make volume dir %s: %w", dir, err)
 	}
@@ -48,6 +50,11 @@ func writeAtomic(dir string, files map[string]File) error {
 			return fmt.Errorf("write %s: %w", full, err)
 		}
 		if err := os.Chmod(full, f.Mode); err != nil {
+			return err
+		}
+	}
+	if perms != nil {
+		if err := perms(); err != nil {
 			return err
 		}
 	}

@@ -15,7 +15,7 @@ func TestWriteAtomic(t *testing.T) {
 		}
 		return string(b)
 	}
-	if err := writeAtomic(dir, map[string]File{"a": {Data: []byte("1"), Mode: 0o644}, "sub/b": {Data: []byte("2"), Mode: 0o600}}); err != nil {
+	if err := writeAtomic(dir, map[string]File{"a": {Data: []byte("1"), Mode: 0o644}, "sub/b": {Data: []byte("2"), Mode: 0o600}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if read("a") != "1" || read("sub/b") != "2" {
@@ -26,14 +26,14 @@ func TestWriteAtomic(t *testing.T) {
 	}
 	target, _ := os.Readlink(filepath.Join(dir, "..data"))
 	// The same content: nothing is rewritten.
-	if err := writeAtomic(dir, map[string]File{"a": {Data: []byte("1"), Mode: 0o644}, "sub/b": {Data: []byte("2"), Mode: 0o600}}); err != nil {
+	if err := writeAtomic(dir, map[string]File{"a": {Data: []byte("1"), Mode: 0o644}, "sub/b": {Data: []byte("2"), Mode: 0o600}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := os.Readlink(filepath.Join(dir, "..data")); again != target {
 		t.Errorf("unchanged content was rewritten: %s -> %s", target, again)
 	}
 	// An update swaps the whole set: new key in, removed key out.
-	if err := writeAtomic(dir, map[string]File{"a": {Data: []byte("one"), Mode: 0o644}, "c": {Data: []byte("3"), Mode: 0o644}}); err != nil {
+	if err := writeAtomic(dir, map[string]File{"a": {Data: []byte("one"), Mode: 0o644}, "c": {Data: []byte("3"), Mode: 0o644}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if read("a") != "one" || read("c") != "3" {
@@ -45,7 +45,7 @@ func TestWriteAtomic(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, target)); !os.IsNotExist(err) {
 		t.Errorf("old data dir %s still there: %v", target, err)
 	}
-	if err := writeAtomic(dir, map[string]File{"../escape": {Data: []byte("x")}}); err == nil {
+	if err := writeAtomic(dir, map[string]File{"../escape": {Data: []byte("x")}}, nil); err == nil {
 		t.Errorf("a path out of the volume was accepted")
 	}
 }

@@ -1,7 +1,6 @@
 package volume
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
@@ -38,17 +37,4 @@ func isMountpoint(dir string) bool {
 		return false
 	}
 	return a.Dev != b.Dev
-}
-
-func unmountTmpfs(dir string) error {
-	for isMountpoint(dir) {
-		err := unix.Unmount(dir, unix.MNT_DETACH)
-		if errors.Is(err, unix.EINVAL) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("unmount %s: %w", dir, err)
-		}
-	}
-	return nil
 }

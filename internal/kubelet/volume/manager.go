@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +31,7 @@ type Manager struct {
 
 	mu     sync.Mutex
 	tokens map[string]token // by pod uid/volume/path
+	owned  map[string]bool  // pod uid/volume: ownership set for fsGroup
 }
 
 type token struct {
@@ -38,7 +41,7 @@ type token struct {
 
 // New makes a manager of the pod directories under root.
 func New(root string, client kubernetes.Interface, log *slog.Logger) *Manager {
-	return &Manager{root: root, client: client, log: log, tokens: map[string]token{}}
+	return &Manager{root: root, client: client, log: log, tokens: map[string]token{}, owned: map[string]bool{}}
 }
 
 // PodDir is where a pod's volumes and files live.
@@ -61,61 +64,213 @@ type Env struct {
 	Allocatable     corev1.ResourceList
 }
 
+// Mounted is a volume ready on the host: the path the runtime
+// bind-mounts into containers, and whether it must be read-only there
+// (upstream mounts API-content volumes and claims given readOnly so,
+// whatever the container's volumeMount says).
+type Mounted struct {
+	Path     string
+	ReadOnly bool
+}
+
 // SetUp makes (or refreshes) every volume of pod and returns each one's
-// host path by name. The first volume that fails is an *Error.
-func (m *Manager) SetUp(ctx context.Context, pod *corev1.Pod, env Env) (map[string]string, error) {
-	out := map[string]string{}
+// host path by name. A claim that cannot be resolved yet (not bound, not
+// the pod's) is a *ProcessError; otherwise the first volume that fails
+// is an *Error. Volumes no container uses are skipped when they need a
+// claim, as upstream's volume manager skips them.
+func (m *Manager) SetUp(ctx context.Context, pod *corev1.Pod, env Env) (map[string]Mounted, error) {
+	use := podVolumeUse(pod)
+	out := map[string]Mounted{}
+	pvs := map[string]*corev1.PersistentVolume{}
+	var perr ProcessError
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
-		p, err := m.setUp(ctx, pod, v, env)
-		if err != nil {
-			return out, &Error{Volume: v.Name, Err: err}
+		if name, _ := claimName(pod, v); name == "" || !use.used(v.Name) {
+			continue
 		}
-		out[v.Name] = p
+		pv, err := m.claimVolume(ctx, pod, v, use)
+		if err != nil {
+			perr.Failed = append(perr.Failed, v.Name)
+			perr.Errs = append(perr.Errs, err.Error())
+			continue
+		}
+		pvs[v.Name] = pv
 	}
-	return out, nil
+	var first error
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		if name, _ := claimName(pod, v); name != "" && pvs[v.Name] == nil {
+			continue
+		}
+		mv, err := m.setUp(ctx, pod, v, pvs[v.Name], env)
+		if err != nil {
+			name := v.Name
+			if pv := pvs[v.Name]; pv != nil {
+				name = pv.Name // upstream names the persistent volume
+			}
+			if first == nil {
+				first = &Error{Volume: name, Err: err}
+			}
+			if use.used(v.Name) {
+				perr.Unmounted = append(perr.Unmounted, v.Name)
+			}
+			continue
+		}
+		out[v.Name] = mv
+	}
+	if len(perr.Errs) > 0 {
+		perr.Unmounted = append(perr.Unmounted, perr.Failed...)
+		return out, &perr
+	}
+	return out, first
+}
+
+// ProcessError is upstream's "Unable to attach or mount volumes" for a
+// pod whose claims could not be resolved to volumes.
+type ProcessError struct {
+	Unmounted, Failed []string
+	Errs              []string
+}
+
+func (e *ProcessError) Error() string {
+	u, f := slices.Sorted(slices.Values(e.Unmounted)), slices.Sorted(slices.Values(e.Failed))
+	return fmt.Sprintf("Unable to attach or mount volumes: unmounted volumes=[%s], unattached volumes=[], failed to process volumes=[%s]: %s",
+		strings.Join(u, " "), strings.Join(f, " "), strings.Join(e.Errs, "; "))
+}
+
+// volumeUse is which volumes the pod's containers mount and which they
+// take as raw devices.
+type volumeUse struct{ mounted, devices map[string]bool }
+
+func (u volumeUse) used(name string) bool { return u.mounted[name] || u.devices[name] }
+
+func podVolumeUse(pod *corev1.Pod) volumeUse {
+	u := volumeUse{mounted: map[string]bool{}, devices: map[string]bool{}}
+	add := func(ms []corev1.VolumeMount, ds []corev1.VolumeDevice) {
+		for _, m := range ms {
+			u.mounted[m.Name] = true
+		}
+		for _, d := range ds {
+			u.devices[d.Name] = true
+		}
+	}
+	for _, c := range pod.Spec.InitContainers {
+		add(c.VolumeMounts, c.VolumeDevices)
+	}
+	for _, c := range pod.Spec.Containers {
+		add(c.VolumeMounts, c.VolumeDevices)
+	}
+	for _, c := range pod.Spec.EphemeralContainers {
+		add(c.VolumeMounts, c.VolumeDevices)
+	}
+	return u
 }
 
 func (m *Manager) dir(pod *corev1.Pod, plugin, name string) string {
 	return filepath.Join(m.PodDir(pod.UID), "volumes", plugin, name)
 }
 
-func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, env Env) (string, error) {
+// setUp makes one volume; pv is the claim's volume for a claim.
+func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, pv *corev1.PersistentVolume, env Env) (Mounted, error) {
+	fsGroup, policy := podFSGroup(pod)
 	switch {
+	case pv != nil:
+		_, ro := claimName(pod, v)
+		p, err := persistentPath(pv)
+		if err != nil {
+			return Mounted{}, err
+		}
+		// Upstream changes ownership of local volumes only (hostPath has
+		// no ownership management) and only when mounted read-write.
+		if pv.Spec.Local != nil && !ro && m.firstSetUp(pod, v.Name) {
+			m.logOwnership(setOwnership(p, fsGroup, policy, false))
+		}
+		return Mounted{Path: p, ReadOnly: ro}, nil
 	case v.EmptyDir != nil:
-		return emptyDir(m.dir(pod, "kubernetes.io~empty-dir", v.Name), v.EmptyDir)
+		p, err := emptyDir(m.dir(pod, "kubernetes.io~empty-dir", v.Name), v.EmptyDir)
+		if err == nil && m.firstSetUp(pod, v.Name) {
+			m.logOwnership(setOwnership(p, fsGroup, nil, false))
+		}
+		return Mounted{Path: p}, err
 	case v.HostPath != nil:
-		return hostPath(v.HostPath)
-	case v.ConfigMap != nil:
-		dir := m.dir(pod, "kubernetes.io~configmap", v.Name)
-		files, err := m.configMapFiles(ctx, pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.Optional, mode(v.ConfigMap.DefaultMode))
-		if err != nil {
-			return "", err
-		}
-		return dir, writeAtomic(dir, files)
-	case v.Secret != nil:
-		dir := m.dir(pod, "kubernetes.io~secret", v.Name)
-		files, err := m.secretFiles(ctx, pod.Namespace, v.Secret.SecretName, v.Secret.Items, v.Secret.Optional, mode(v.Secret.DefaultMode))
-		if err != nil {
-			return "", err
-		}
-		return dir, writeAtomic(dir, files)
-	case v.DownwardAPI != nil:
-		dir := m.dir(pod, "kubernetes.io~downward-api", v.Name)
-		files, err := downwardFiles(pod, v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode), env)
-		if err != nil {
-			return "", err
-		}
-		return dir, writeAtomic(dir, files)
-	case v.Projected != nil:
-		dir := m.dir(pod, "kubernetes.io~projected", v.Name)
-		files, err := m.projectedFiles(ctx, pod, v, env)
-		if err != nil {
-			return "", err
-		}
-		return dir, writeAtomic(dir, files)
+		p, err := hostPath(v.HostPath)
+		return Mounted{Path: p}, err
 	}
-	return "", errors.New("volume type not supported by this kubelet")
+	dir, files, err := m.apiFiles(ctx, pod, v, env)
+	if err != nil {
+		return Mounted{}, err
+	}
+	perms := func() error { m.logOwnership(setOwnership(dir, fsGroup, nil, true)); return nil }
+	if fsGroup == nil {
+		perms = nil
+	}
+	return Mounted{Path: dir, ReadOnly: true}, writeAtomic(dir, files, perms)
+}
+
+// apiFiles are the files of a volume whose content comes from the API
+// (configMap, secret, downwardAPI, projected) and the directory they
+// go to.
+func (m *Manager) apiFiles(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, env Env) (string, map[string]File, error) {
+	var plugin string
+	var files map[string]File
+	var err error
+	switch {
+	case v.ConfigMap != nil:
+		plugin = "kubernetes.io~configmap"
+		files, err = m.configMapFiles(ctx, pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.Optional, mode(v.ConfigMap.DefaultMode))
+	case v.Secret != nil:
+		plugin = "kubernetes.io~secret"
+		files, err = m.secretFiles(ctx, pod.Namespace, v.Secret.SecretName, v.Secret.Items, v.Secret.Optional, mode(v.Secret.DefaultMode))
+	case v.DownwardAPI != nil:
+		plugin = "kubernetes.io~downward-api"
+		files, err = downwardFiles(pod, v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode), env)
+	case v.Projected != nil:
+		plugin = "kubernetes.io~projected"
+		files, err = m.projectedFiles(ctx, pod, v, env)
+	default:
+		return "", nil, errors.New("volume type not supported by this kubelet")
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if fsGroup, _ := podFSGroup(pod); fsGroup != nil {
+		// The ownership change adds group read: the files are compared
+		// with what they will be after it.
+		for k, f := range files {
+			f.Mode = groupMode(f.Mode, true)
+			files[k] = f
+		}
+	}
+	return m.dir(pod, plugin, v.Name), files, nil
+}
+
+func podFSGroup(pod *corev1.Pod) (*int64, *corev1.PodFSGroupChangePolicy) {
+	if sc := pod.Spec.SecurityContext; sc != nil {
+		return sc.FSGroup, sc.FSGroupChangePolicy
+	}
+	return nil, nil
+}
+
+// firstSetUp reports whether the volume is set up for the first time
+// since the kubelet started: ownership is changed then only, as
+// upstream changes it when it mounts, not at every sync.
+func (m *Manager) firstSetUp(pod *corev1.Pod, volume string) bool {
+	key := string(pod.UID) + "/" + volume
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.owned[key] {
+		return false
+	}
+	m.owned[key] = true
+	return true
+}
+
+// logOwnership logs files whose ownership could not be changed; as
+// upstream, the volume is used all the same.
+func (m *Manager) logOwnership(err error) {
+	if err != nil {
+		m.log.Warn("set volume ownership for fsGroup", "err", err)
+	}
 }
 
 func mode(m *int32) os.FileMode {
@@ -233,7 +388,13 @@ func (m *Manager) projectedFiles(ctx context.Context, pod *corev1.Pod, v *corev1
 			var tok string
 			tok, err = m.token(ctx, pod, v.Name, src.ServiceAccountToken)
 			if err == nil {
-				files[src.ServiceAccountToken.Path] = File{Data: []byte(tok), Mode: def}
+				// With an fsGroup the token is the owner's and the group's
+				// only (0600, and group read from the ownership change).
+				tm := def
+				if fsGroup, _ := podFSGroup(pod); fsGroup != nil {
+					tm = 0o600
+				}
+				files[src.ServiceAccountToken.Path] = File{Data: []byte(tok), Mode: tm}
 			}
 		default:
 			err = errors.New("projected source not supported by this kubelet")
@@ -284,27 +445,4 @@ func (m *Manager) token(ctx context.Context, pod *corev1.Pod, volume string, src
 	m.tokens[key] = t
 	m.mu.Unlock()
 	return t.value, nil
-}
-
-// TearDown unmounts and removes everything of the pod.
-func (m *Manager) TearDown(uid types.UID) error {
-	m.mu.Lock()
-	for k := range m.tokens {
-		if len(k) > len(uid) && k[:len(uid)] == string(uid) && k[len(uid)] == '/' {
-			delete(m.tokens, k)
-		}
-	}
-	m.mu.Unlock()
-	dir := m.PodDir(uid)
-	empty := filepath.Join(dir, "volumes", "kubernetes.io~empty-dir")
-	ents, _ := os.ReadDir(empty)
-	for _, e := range ents {
-		if err := unmountTmpfs(filepath.Join(empty, e.Name())); err != nil {
-			return err
-		}
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("remove pod dir %s: %w", dir, err)
-	}
-	return nil
 }
