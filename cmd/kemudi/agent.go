@@ -35,6 +35,7 @@ func (af *agentFlags) register(f *pflag.FlagSet) {
 	af.services = d.Services
 	f.BoolVar(&af.services.DisableProxy, "disable-proxy", false, "run no proxy on this node (Services' nftables rules come from elsewhere, or nowhere)")
 	f.BoolVar(&af.services.DisableDNS, "disable-dns", false, "run no cluster DNS server on this node (its pods' questions to kube-dns then go unanswered)")
+	f.BoolVar(&af.services.DisableLocalPath, "disable-local-path", false, "run no local-path provisioner on this node (claims of the local-path class placed here stay Pending)")
 }
 
 // options lays the node out under dataDir unless --root-dir names the
@@ -53,12 +54,14 @@ func (af *agentFlags) options(f *pflag.FlagSet, dataDir string) (cluster.AgentOp
 	}
 	rt := af.runtime
 	rt.Root = filepath.Join(dataDir, "agent", "runtime")
+	s := af.services
+	s.LocalPathDir = cluster.LocalPathDir(dataDir)
 	return cluster.AgentOptions{
 		Runtime:         rt,
 		Socket:          af.socket,
 		Kubelet:         k,
 		ExternalRuntime: f.Changed("runtime-endpoint"),
-		Services:        af.services,
+		Services:        s,
 	}, nil
 }
 

@@ -31,7 +31,7 @@ type AgentOptions struct {
 	// KubeletCADir holds the cluster CA's key when the node runs in kemudi
 	// server: the kubelet's serving certificate is signed with it.
 	KubeletCADir string
-	// Services: the node's proxy and DNS server.
+	// Services: the node's proxy, DNS server and local-path provisioner.
 	Services NodeServices
 	// ClusterCA (PEM) verifies client certificates at the kubelet's
 	// server; "" takes the API client configuration's CA (a joined node's
@@ -40,12 +40,15 @@ type AgentOptions struct {
 }
 
 // DefaultAgentOptions lays a node's state out under dataDir/agent:
-// runtime/ (images, sandboxes, containers), kubelet/ (pod volumes).
+// runtime/ (images, sandboxes, containers), kubelet/ (pod volumes),
+// storage/ (local-path volumes).
 func DefaultAgentOptions(dataDir string) AgentOptions {
 	k := kubelet.DefaultOptions()
 	k.RootDir = filepath.Join(dataDir, "agent", "kubelet")
 	// Static pods, as k3s: <data-dir>/agent/pod-manifests.
 	k.PodManifestPath = filepath.Join(dataDir, "agent", "pod-manifests")
+	s := DefaultNodeServices()
+	s.LocalPathDir = LocalPathDir(dataDir)
 	return AgentOptions{
 		Runtime: cri.Options{
 			Root:         filepath.Join(dataDir, "agent", "runtime"),
@@ -54,9 +57,13 @@ func DefaultAgentOptions(dataDir string) AgentOptions {
 		},
 		Socket:   cri.DefaultSocket,
 		Kubelet:  k,
-		Services: DefaultNodeServices(),
+		Services: s,
 	}
 }
+
+// LocalPathDir holds a node's local-path volumes, as k3s's
+// <data-dir>/storage: <data-dir>/agent/storage.
+func LocalPathDir(dataDir string) string { return filepath.Join(dataDir, "agent", "storage") }
 
 // RunAgent runs a node until ctx ends: the runtime, served on its socket,
 // and the kubelet, which reaches it through the CRI only (over an

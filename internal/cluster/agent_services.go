@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	cloudlocal "github.com/kemudi/kemudi/internal/cloud/local"
+	"github.com/kemudi/kemudi/internal/cloud/localpath"
 	"github.com/kemudi/kemudi/internal/dns"
 	"github.com/kemudi/kemudi/internal/proxy"
 )
@@ -29,6 +30,12 @@ import (
 type NodeServices struct {
 	DisableProxy bool
 	DisableDNS   bool
+	// DisableLocalPath runs no local-path provisioner: claims placed on
+	// the node wait (its released volumes too) until one runs.
+	DisableLocalPath bool
+	// LocalPathDir holds the node's local-path volumes ("" runs no
+	// provisioner).
+	LocalPathDir string
 	// Proxy's NodeName and Log are the agent's.
 	Proxy proxy.Options
 	// DNS listens on the node's InternalIP, port 53, unless Listen is set.
@@ -43,9 +50,9 @@ func DefaultNodeServices() NodeServices {
 }
 
 // runWithNodeServices runs node (the runtime and kubelet) and the node's
-// proxy, DNS and routes to other nodes' pods under one supervisor: those
-// three are restarted whenever they fail, the node's failure stops the
-// agent.
+// proxy, DNS, routes to other nodes' pods and local-path provisioner
+// under one supervisor: those are restarted whenever they fail, the
+// node's failure stops the agent.
 func runWithNodeServices(ctx context.Context, cfg *rest.Config, o AgentOptions, node func(context.Context, *rest.Config, AgentOptions) error) error {
 	log := o.Kubelet.Log
 	if log == nil {
@@ -83,6 +90,12 @@ func runWithNodeServices(ctx context.Context, cfg *rest.Config, o AgentOptions, 
 	tasks = append(tasks, Task{Name: "routes", Restart: true, Run: func(ctx context.Context) error {
 		return cloudlocal.RunNodeRoutes(ctx, cfg, cloudlocal.NodeRoutesOptions{NodeName: name, NetNSPath: s.Proxy.NetNSPath, Log: log})
 	}})
+	if !s.DisableLocalPath && s.LocalPathDir != "" {
+		lo := localpath.Options{NodeName: name, Dir: s.LocalPathDir, Log: log}
+		tasks = append(tasks, Task{Name: "local-path", Restart: true, Run: func(ctx context.Context) error {
+			return localpath.Run(ctx, cfg, lo)
+		}})
+	}
 	sv := NewSupervisor(log)
 	// Like kube-proxy's and CoreDNS's pods, the proxy and DNS are
 	// restarted for as long as the node runs (backing off up to a

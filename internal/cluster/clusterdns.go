@@ -33,6 +33,7 @@ const (
 const (
 	nodeProxierBinding = "kemudi:node-proxier"
 	nodeDNSRole        = "kemudi:node-dns-endpoints"
+	nodeLocalPathRole  = "kemudi:local-path-provisioner"
 )
 
 // clusterDNSIP is the service range's tenth address (10.43.0.10), as k3s
@@ -80,8 +81,42 @@ func dnsService(ip netip.Addr) *corev1.Service {
 // nodeServiceRBAC lets nodes run the proxy and DNS: read Services,
 // EndpointSlices and Nodes (system:node-proxier, upstream's role for
 // kube-proxy), and write EndpointSlices in kube-system (each agent its
-// own slice of kube-dns; nodeDNSSlices admits no other).
+// own slice of kube-dns; nodeDNSSlices admits no other); and the
+// local-path provisioner (localPathRBAC).
 func nodeServiceRBAC() []runtime.Object {
+	return append(nodeProxyDNSRBAC(), localPathRBAC()...)
+}
+
+// localPathRBAC lets each agent's local-path provisioner do what
+// external-provisioner's role allows it: make and delete volumes, read
+// claims and classes, record events, hand a claim back (NodeRestriction
+// admits only the removal of its own selected-node) and record a grown
+// claim's size.
+func localPathRBAC() []runtime.Object {
+	rule := func(group, resource string, verbs ...string) rbacv1.PolicyRule {
+		return rbacv1.PolicyRule{APIGroups: []string{group}, Resources: []string{resource}, Verbs: verbs}
+	}
+	return []runtime.Object{
+		&rbacv1.ClusterRole{
+			ObjectMeta: metav1.ObjectMeta{Name: nodeLocalPathRole},
+			Rules: []rbacv1.PolicyRule{
+				rule("", "persistentvolumes", "get", "list", "watch", "create", "delete", "update"),
+				rule("", "persistentvolumeclaims", "get", "list", "watch", "update", "patch"),
+				rule("", "persistentvolumeclaims/status", "update", "patch"),
+				rule("storage.k8s.io", "storageclasses", "get", "list", "watch"),
+				rule("", "events", "create", "patch", "update"),
+			},
+		},
+		&rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: nodeLocalPathRole},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: nodeLocalPathRole},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:nodes"}},
+		},
+	}
+}
+
+// nodeProxyDNSRBAC is the proxy's and the DNS server's part.
+func nodeProxyDNSRBAC() []runtime.Object {
 	nodes := []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:nodes"}}
 	return []runtime.Object{
 		&rbacv1.ClusterRoleBinding{

@@ -26,7 +26,8 @@ type Getter[T any] interface {
 // object. A node creates only mirror pods of its own, deletes, evicts and
 // updates the status of its own pods only, changes only its own Node
 // (not its taints, owners or restricted labels), Lease and CSINode, the
-// status (nothing else) of claims, tokens only bound to its own pods,
+// status (nothing else) of claims (and their selected-node, if it names
+// the node, away: kemudi's local-path provisioner runs as the node), tokens only bound to its own pods,
 // resource slices only of its own, and CSRs only for its own name.
 type Restriction struct {
 	// Pods and Nodes read the stored pods and nodes.
@@ -64,10 +65,13 @@ func (p Restriction) Admit(ctx context.Context, r *auth.AdmissionRequest) error 
 	case nodes:
 		return admitNode(node, r)
 	case pvcs:
-		if r.Subresource != "status" {
-			return forbidden(r, errors.New("may only update PVC status"))
+		switch {
+		case r.Subresource == "status":
+			return admitPVCStatus(node, r)
+		case r.Subresource == "" && unselectsNode(node, r):
+			return nil
 		}
-		return admitPVCStatus(node, r)
+		return forbidden(r, errors.New("may only update PVC status"))
 	case serviceAccounts:
 		return p.admitToken(ctx, node, r)
 	case podCertificateRequests:

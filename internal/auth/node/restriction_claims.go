@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/util/diff"
+	storagehelpers "k8s.io/component-helpers/storage/volume"
 
 	"github.com/kemudi/kemudi/internal/auth"
 )
@@ -44,6 +45,39 @@ func admitPVCStatus(node string, r *auth.AdmissionRequest) error {
 		return forbidden(r, fmt.Errorf("node %q is not allowed to update fields other than status.quantity and status.conditions: %v", node, diff.Diff(old, pvc)))
 	}
 	return nil
+}
+
+// unselectsNode says whether a node's update of a claim only removes
+// the claim's volume.kubernetes.io/selected-node naming that node: the
+// node's local-path provisioner hands back a claim it has no room for,
+// as external-provisioner does, so that the scheduler places it again.
+// Upstream's plugin has no such case (its provisioners are pods with
+// accounts of their own); the node can only give up its own claims.
+func unselectsNode(node string, r *auth.AdmissionRequest) bool {
+	if r.Operation != auth.Update {
+		return false
+	}
+	old, ok := r.Old.(*corev1.PersistentVolumeClaim)
+	if !ok || old.Annotations[storagehelpers.AnnSelectedNode] != node {
+		return false
+	}
+	pvc, ok := r.Object.(*corev1.PersistentVolumeClaim)
+	if !ok {
+		return false
+	}
+	if _, still := pvc.Annotations[storagehelpers.AnnSelectedNode]; still {
+		return false
+	}
+	old, pvc = old.DeepCopy(), pvc.DeepCopy()
+	delete(old.Annotations, storagehelpers.AnnSelectedNode)
+	for _, c := range []*corev1.PersistentVolumeClaim{old, pvc} {
+		c.ResourceVersion = ""
+		c.ManagedFields = nil
+		if len(c.Annotations) == 0 {
+			c.Annotations = nil
+		}
+	}
+	return equality.Semantic.DeepEqual(old, pvc)
 }
 
 // admitToken admits a node's token request only when bound to a pod on

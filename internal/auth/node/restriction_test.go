@@ -92,6 +92,15 @@ func TestRestriction(t *testing.T) {
 	pvcGrown.Status.Capacity = corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("2Gi")}
 	pvcRelabeled := pvc.DeepCopy()
 	pvcRelabeled.Labels = map[string]string{"x": "y"}
+	selected := func(node string) *corev1.PersistentVolumeClaim {
+		c := pvc.DeepCopy()
+		c.Annotations = map[string]string{"volume.kubernetes.io/selected-node": node, "volume.kubernetes.io/storage-provisioner": "kemudi.io/local-path"}
+		return c
+	}
+	unselected := selected("n1")
+	delete(unselected.Annotations, "volume.kubernetes.io/selected-node")
+	unselectedRelabeled := unselected.DeepCopy()
+	unselectedRelabeled.Labels = map[string]string{"x": "y"}
 	token := func(ref *authenticationv1.BoundObjectReference, audiences ...string) *authenticationv1.TokenRequest {
 		return &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{BoundObjectRef: ref, Audiences: audiences}}
 	}
@@ -201,6 +210,15 @@ func TestRestriction(t *testing.T) {
 			`node "n1" is not allowed to update fields other than status.quantity and status.conditions`},
 		{"pvc spec", auth.AdmissionRequest{Operation: update, Resource: "persistentvolumeclaims", Namespace: "default", Name: "data", Old: pvc, Object: pvc},
 			`persistentvolumeclaims "data" is forbidden: may only update PVC status`},
+		{"pvc handed back by its selected node", auth.AdmissionRequest{Operation: update, Resource: "persistentvolumeclaims", Namespace: "default", Name: "data", Old: selected("n1"), Object: unselected}, ""},
+		{"pvc of another selected node", auth.AdmissionRequest{Operation: update, Resource: "persistentvolumeclaims", Namespace: "default", Name: "data", Old: selected("n2"), Object: unselected},
+			"may only update PVC status"},
+		{"pvc handed back and relabeled", auth.AdmissionRequest{Operation: update, Resource: "persistentvolumeclaims", Namespace: "default", Name: "data", Old: selected("n1"), Object: unselectedRelabeled},
+			"may only update PVC status"},
+		{"pvc selected node moved", auth.AdmissionRequest{Operation: update, Resource: "persistentvolumeclaims", Namespace: "default", Name: "data", Old: selected("n1"), Object: selected("n2")},
+			"may only update PVC status"},
+		{"pvc deleted by its selected node", auth.AdmissionRequest{Operation: del, Resource: "persistentvolumeclaims", Namespace: "default", Name: "data", Old: selected("n1")},
+			"may only update PVC status"},
 		{"token for own pod", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(own))}, ""},
 		{"token for an audience the pod uses", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(etcdClient), "etcd")}, ""},
 		{"token for an audience another pod uses", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(own), "etcd")},
