@@ -101,6 +101,16 @@ func TestRestriction(t *testing.T) {
 	delete(unselected.Annotations, "volume.kubernetes.io/selected-node")
 	unselectedRelabeled := unselected.DeepCopy()
 	unselectedRelabeled.Labels = map[string]string{"x": "y"}
+	localPV := func(by string, hostnames ...string) *corev1.PersistentVolume {
+		pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pvc-1", Annotations: map[string]string{"pv.kubernetes.io/provisioned-by": by}},
+			Spec: corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: "/var/lib/kemudi/agent/storage/pvc-1_default_data"}}}}
+		if len(hostnames) > 0 {
+			pv.Spec.NodeAffinity = &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: hostnames}}}}}}
+		}
+		return pv
+	}
+	ownPV, otherPV := localPV("kemudi.io/local-path", "n1"), localPV("kemudi.io/local-path", "n2")
 	token := func(ref *authenticationv1.BoundObjectReference, audiences ...string) *authenticationv1.TokenRequest {
 		return &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{BoundObjectRef: ref, Audiences: audiences}}
 	}
@@ -219,6 +229,17 @@ func TestRestriction(t *testing.T) {
 			"may only update PVC status"},
 		{"pvc deleted by its selected node", auth.AdmissionRequest{Operation: del, Resource: "persistentvolumeclaims", Namespace: "default", Name: "data", Old: selected("n1")},
 			"may only update PVC status"},
+		{"create own local-path volume", auth.AdmissionRequest{Operation: create, Resource: "persistentvolumes", Object: ownPV}, ""},
+		{"grow own local-path volume", auth.AdmissionRequest{Operation: update, Resource: "persistentvolumes", Name: "pvc-1", Old: ownPV, Object: ownPV}, ""},
+		{"delete own local-path volume", auth.AdmissionRequest{Operation: del, Resource: "persistentvolumes", Name: "pvc-1", Old: ownPV}, ""},
+		{"create another node's volume", auth.AdmissionRequest{Operation: create, Resource: "persistentvolumes", Object: otherPV},
+			`persistentvolumes "pvc-1" is forbidden: node "n1" may only write kemudi.io/local-path volumes whose node affinity names its hostname "n1" alone`},
+		{"create a volume for two nodes", auth.AdmissionRequest{Operation: create, Resource: "persistentvolumes", Object: localPV("kemudi.io/local-path", "n1", "n2")}, "may only write kemudi.io/local-path volumes"},
+		{"create a volume for any node", auth.AdmissionRequest{Operation: create, Resource: "persistentvolumes", Object: localPV("kemudi.io/local-path")}, "may only write kemudi.io/local-path volumes"},
+		{"create another provisioner's volume", auth.AdmissionRequest{Operation: create, Resource: "persistentvolumes", Object: localPV("example.com/nfs", "n1")}, "may only write kemudi.io/local-path volumes"},
+		{"move a volume to another node", auth.AdmissionRequest{Operation: update, Resource: "persistentvolumes", Name: "pvc-1", Old: ownPV, Object: otherPV}, "may only write kemudi.io/local-path volumes"},
+		{"take another node's volume", auth.AdmissionRequest{Operation: update, Resource: "persistentvolumes", Name: "pvc-1", Old: otherPV, Object: ownPV}, "may only write kemudi.io/local-path volumes"},
+		{"delete another node's volume", auth.AdmissionRequest{Operation: del, Resource: "persistentvolumes", Name: "pvc-1", Old: otherPV}, "may only write kemudi.io/local-path volumes"},
 		{"token for own pod", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(own))}, ""},
 		{"token for an audience the pod uses", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(etcdClient), "etcd")}, ""},
 		{"token for an audience another pod uses", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(own), "etcd")},
