@@ -11,7 +11,11 @@
 // goroutine runs the scheduling cycles (schedule_one.go): pop a pod,
 // refresh the snapshot, run the plugins (framework.Framework: filters in
 // parallel until enough nodes fit, then scores), assume the pod on the
-// chosen node and send its Binding asynchronously. The binding is its
+// chosen node, let the Reserve plugins claim what it needs there (the
+// volumes VolumeBinding will bind), and bind asynchronously: the PreBind
+// plugins first (VolumeBinding writes and waits for the volume
+// bindings of WaitForFirstConsumer claims), then the Binding. A failure
+// after Reserve undoes it and requeues the pod. The binding is its
 // only write to a pod's placement, and the API refuses a second one, so
 // no pod is bound twice, even across restarts and leader changes.
 //

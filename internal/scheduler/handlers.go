@@ -86,6 +86,7 @@ func (s *Scheduler) onPodDelete(obj any) {
 	}
 	if !assigned(pod) {
 		s.queue.Delete(pod)
+		s.volumeChange()
 		if s.cache.IsAssumed(pod.UID) {
 			// Deleted while its binding is in flight: free its room now.
 			s.cache.ForgetPod(pod.UID)

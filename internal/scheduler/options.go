@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"runtime"
 	"time"
+
+	"github.com/kemudi/kemudi/internal/scheduler/plugins/volumebinding"
 )
 
 // DefaultSchedulerName is the schedulerName pods get by default.
@@ -35,7 +37,11 @@ type Options struct {
 	// MaxBindsInFlight bounds the bindings sent and not yet answered
 	// (default 256).
 	MaxBindsInFlight int
-	Log              *slog.Logger
+	// VolumeBindTimeout is how long a pod's binding waits for its
+	// WaitForFirstConsumer claims to be bound (upstream's
+	// VolumeBinding bindTimeoutSeconds, default 600s).
+	VolumeBindTimeout time.Duration
+	Log               *slog.Logger
 }
 
 // DefaultOptions serve default-scheduler with leader election.
@@ -68,6 +74,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxBindsInFlight <= 0 {
 		o.MaxBindsInFlight = 256
+	}
+	if o.VolumeBindTimeout <= 0 {
+		o.VolumeBindTimeout = volumebinding.DefaultBindTimeout
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()

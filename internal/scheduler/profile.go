@@ -37,6 +37,7 @@ func DefaultPlugins(f informers.SharedInformerFactory) ([]framework.Plugin, map[
 			Claims:  core.PersistentVolumeClaims().Lister(),
 			Volumes: core.PersistentVolumes().Lister(),
 			Classes: f.Storage().V1().StorageClasses().Lister(),
+			Nodes:   core.Nodes().Lister(),
 		}
 		spread = podtopologyspread.Listers{
 			Services:               core.Services().Lister(),
@@ -83,7 +84,7 @@ func Interest() queue.Interest {
 		nodeaffinity.Name:      nodeAdd | queue.NodeLabelChange,
 		nodeports.Name:         nodeAdd | queue.AssignedPodDelete,
 		noderesources.FitName:  nodeAdd | queue.NodeAllocatableChange | queue.AssignedPodDelete | queue.AssignedPodUpdate,
-		volumebinding.Name:     nodeAdd | queue.NodeLabelChange | queue.PVCChange | queue.PVChange | queue.StorageClassChange,
+		volumebinding.Name:     nodeAdd | queue.NodeLabelChange | queue.PVCChange | queue.PVChange | queue.StorageClassChange | queue.CSINodeChange,
 		volumezone.Name:        nodeAdd | queue.NodeLabelChange | queue.PVCChange | queue.PVChange | queue.StorageClassChange,
 		podtopologyspread.Name: nodeAdd | queue.NodeDelete | queue.NodeLabelChange | queue.NodeTaintChange |
 			queue.AssignedPodAdd | queue.AssignedPodUpdate | queue.AssignedPodDelete,

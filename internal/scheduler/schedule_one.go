@@ -56,12 +56,19 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 		s.log.Error("assume pod", "pod", qp.Key(), "err", err)
 		return
 	}
+	if st := s.fw.RunReserve(ctx, state, qp.PodInfo, result.Node); !st.IsSuccess() {
+		s.fw.RunUnreserve(ctx, state, qp.PodInfo, result.Node)
+		s.cache.ForgetPod(pod.UID)
+		s.bindingFailed(ctx, qp, result.Node, st)
+		return
+	}
 	s.queue.Done(pod.UID)
 	s.queue.DeleteNominatedPod(pod.UID)
 	s.log.Debug("scheduled", "pod", qp.Key(), "node", result.Node, "evaluated", result.Evaluated, "feasible", result.Feasible, "took", time.Since(start))
 	select {
 	case s.binds <- struct{}{}:
 	case <-ctx.Done():
+		s.fw.RunUnreserve(ctx, state, qp.PodInfo, result.Node)
 		s.cache.ForgetPod(pod.UID)
 		return
 	}
@@ -69,15 +76,63 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 	go func() {
 		defer s.wg.Done()
 		defer func() { <-s.binds }()
-		s.bind(ctx, qp, pod, result.Node)
+		s.bindingCycle(ctx, qp, state, pod, result.Node)
 	}()
+}
+
+// bindingCycle runs the PreBind plugins (which may wait for volumes to
+// be bound), then binds. A failure undoes the reservation and puts the
+// pod back in the queue.
+func (s *Scheduler) bindingCycle(ctx context.Context, qp *queue.QueuedPodInfo, state *framework.CycleState, pod *corev1.Pod, node string) {
+	if st := s.fw.RunPreBind(ctx, state, qp.PodInfo, node); !st.IsSuccess() {
+		s.unreserve(ctx, qp, state, node)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("prebind failed", "pod", qp.Key(), "node", node, "err", st.Message())
+		s.bindingFailed(ctx, qp, node, st)
+		return
+	}
+	s.bind(ctx, qp, state, pod, node)
+}
+
+// unreserve undoes a placement whose binding failed: what the Reserve
+// plugins hold and the assumed pod go, and so may free room for others.
+func (s *Scheduler) unreserve(ctx context.Context, qp *queue.QueuedPodInfo, state *framework.CycleState, node string) {
+	s.fw.RunUnreserve(ctx, state, qp.PodInfo, node)
+	s.cache.ForgetPod(qp.Pod.UID)
+	s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete)
+}
+
+// bindingFailed puts back a pod whose placement failed after its node
+// was chosen (Reserve or PreBind) with upstream's FailedScheduling
+// event: a rejection waits for a change that may help, an error backs
+// off.
+func (s *Scheduler) bindingFailed(ctx context.Context, qp *queue.QueuedPodInfo, node string, st *framework.Status) {
+	pod := qp.Pod
+	current, err := s.pods.Pods(pod.Namespace).Get(pod.Name)
+	if err != nil || current.UID != pod.UID || current.Spec.NodeName != "" {
+		s.queue.Done(pod.UID)
+		return
+	}
+	reason, msg := corev1.PodReasonSchedulerError, st.Message()
+	var plugins sets.Set[string]
+	if st.IsRejected() {
+		reason = corev1.PodReasonUnschedulable
+		plugins = sets.New(st.Plugin())
+		diag := framework.Diagnosis{NodeToStatus: map[string]*framework.Status{node: st}, UnschedulablePlugins: plugins}
+		msg = (&framework.FitError{NumAllNodes: 1, Diagnosis: diag}).Error()
+	}
+	s.queue.AddUnschedulable(qp, current, plugins, !st.IsRejected())
+	s.recorder(current).Eventf(current, nil, corev1.EventTypeWarning, "FailedScheduling", "Scheduling", truncate(msg))
+	s.setUnschedulable(ctx, current, reason, msg, nil)
 }
 
 // bind posts the pod's Binding. The API refuses a second binding (409),
 // so a pod is never bound twice, even across restarts; the UID
 // precondition keeps a recreated pod of the same name from taking the
 // old one's place.
-func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPodInfo, pod *corev1.Pod, node string) {
+func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPodInfo, state *framework.CycleState, pod *corev1.Pod, node string) {
 	b := &corev1.Binding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
 		Target:     corev1.ObjectReference{Kind: "Node", Name: node},
@@ -87,8 +142,7 @@ func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPodInfo, pod *core
 		s.recorder(pod).Eventf(pod, nil, corev1.EventTypeNormal, "Scheduled", "Binding", "Successfully assigned %v/%v to %v", pod.Namespace, pod.Name, node)
 		return
 	}
-	s.cache.ForgetPod(pod.UID)
-	s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete)
+	s.unreserve(ctx, qp, state, node)
 	if ctx.Err() != nil {
 		return
 	}

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/events"
 
 	"github.com/kemudi/kemudi/internal/scheduler/framework"
+	"github.com/kemudi/kemudi/internal/scheduler/plugins/volumebinding"
 	"github.com/kemudi/kemudi/internal/scheduler/preemption"
 	"github.com/kemudi/kemudi/internal/scheduler/queue"
 )
@@ -49,6 +50,7 @@ type Scheduler struct {
 	snapshot *framework.Snapshot
 	queue    *queue.Queue
 	fw       *framework.Framework
+	volumes  *volumebinding.Plugin
 	preempt  *preemption.Evaluator
 	actuator *preemption.Actuator
 
@@ -84,6 +86,16 @@ func New(client kubernetes.Interface, broadcaster events.EventBroadcaster, opts 
 	}
 	s.queue = queue.New(queue.Options{Interest: Interest()})
 	plugins, weights := DefaultPlugins(s.informers)
+	for _, p := range plugins {
+		if vb, ok := p.(*volumebinding.Plugin); ok {
+			vb.SetBinding(volumebinding.Binding{
+				Client:  client,
+				Pods:    s.podInformer.Core().V1().Pods().Lister(),
+				Timeout: opts.VolumeBindTimeout,
+			})
+			s.volumes = vb
+		}
+	}
 	rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	s.fw = framework.New(plugins, weights, framework.Options{
 		Parallelism:              opts.Parallelism,
@@ -145,6 +157,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	return nil
 }
 
+// volumeChange wakes the bindings waiting for claims to be bound.
+func (s *Scheduler) volumeChange() {
+	if s.volumes != nil {
+		s.volumes.Notify()
+	}
+}
+
 // responsible is true for pods naming one of this scheduler's names.
 func (s *Scheduler) responsible(pod *corev1.Pod) bool { return s.names.Has(pod.Spec.SchedulerName) }
 
@@ -182,16 +201,20 @@ func (s *Scheduler) addHandlers() error {
 	// The cache is what these handlers made of the informers' initial
 	// lists: scheduling waits for them, not only for the lists.
 	s.handlersSynced = []cache.InformerSynced{pods.HasSynced, nodes.HasSynced}
+	// Claims and volumes also wake the bindings waiting for them.
 	move := func(e queue.Event) cache.ResourceEventHandlerFuncs {
 		return cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(any) { s.queue.MoveAllToActiveOrBackoff(e) },
-			UpdateFunc: func(any, any) { s.queue.MoveAllToActiveOrBackoff(e) },
+			AddFunc:    func(any) { s.volumeChange(); s.queue.MoveAllToActiveOrBackoff(e) },
+			UpdateFunc: func(any, any) { s.volumeChange(); s.queue.MoveAllToActiveOrBackoff(e) },
+			DeleteFunc: func(any) { s.volumeChange() },
 		}
 	}
+	storage := s.informers.Storage().V1()
 	for inf, e := range map[cache.SharedIndexInformer]queue.Event{
-		core.PersistentVolumeClaims().Informer():               queue.PVCChange,
-		core.PersistentVolumes().Informer():                    queue.PVChange,
-		s.informers.Storage().V1().StorageClasses().Informer(): queue.StorageClassChange,
+		core.PersistentVolumeClaims().Informer(): queue.PVCChange,
+		core.PersistentVolumes().Informer():      queue.PVChange,
+		storage.StorageClasses().Informer():      queue.StorageClassChange,
+		storage.CSINodes().Informer():            queue.CSINodeChange,
 	} {
 		if _, err := inf.AddEventHandler(move(e)); err != nil {
 			return err

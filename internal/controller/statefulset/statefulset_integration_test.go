@@ -277,6 +277,9 @@ func provisionClaims(t *testing.T, s *clustertest.Server, ns string) {
 					continue
 				}
 				c.Spec.VolumeName = pv.Name
+				// The scheduler, as upstream's, waits for the volume
+				// controller's mark that the binding is complete.
+				metav1.SetMetaDataAnnotation(&c.ObjectMeta, "pv.kubernetes.io/bind-completed", "yes")
 				updated, err := s.Client.CoreV1().PersistentVolumeClaims(ns).Update(ctx, &c, metav1.UpdateOptions{})
 				if err != nil {
 					continue

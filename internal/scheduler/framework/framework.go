@@ -61,6 +61,8 @@ type Framework struct {
 	filters    []FilterPlugin
 	preScores  []PreScorePlugin
 	scores     []WeightedScore
+	reserves   []ReservePlugin
+	preBinds   []PreBindPlugin
 	extensions map[string]PreFilterExtensions
 	opts       Options
 	rand       *rand.Rand
@@ -104,6 +106,12 @@ func New(plugins []Plugin, weights map[string]int64, opts Options) *Framework {
 		}
 		if ps, ok := p.(PreScorePlugin); ok {
 			f.preScores = append(f.preScores, ps)
+		}
+		if rp, ok := p.(ReservePlugin); ok {
+			f.reserves = append(f.reserves, rp)
+		}
+		if pb, ok := p.(PreBindPlugin); ok {
+			f.preBinds = append(f.preBinds, pb)
 		}
 		if sp, ok := p.(ScorePlugin); ok {
 			w, ok := weights[p.Name()]

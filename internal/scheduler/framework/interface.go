@@ -60,6 +60,26 @@ type ScorePlugin interface {
 	Score(state *CycleState, pod *PodInfo, node *NodeInfo) (int64, *Status)
 }
 
+// ReservePlugin claims, in the scheduler's memory, what the pod needs on
+// the chosen node before the binding is sent (volumes it will bind), so
+// that the next pods' cycles do not take it too. Reserve runs once a
+// node is chosen, in the scheduling cycle; Unreserve undoes it when
+// anything fails afterwards, and must be safe to call after a failed or
+// skipped Reserve.
+type ReservePlugin interface {
+	Plugin
+	Reserve(ctx context.Context, state *CycleState, pod *PodInfo, node string) *Status
+	Unreserve(ctx context.Context, state *CycleState, pod *PodInfo, node string)
+}
+
+// PreBindPlugin does what must be done in the API before the pod's
+// Binding is posted (bind its volumes), in the binding goroutine; it
+// may wait.
+type PreBindPlugin interface {
+	Plugin
+	PreBind(ctx context.Context, state *CycleState, pod *PodInfo, node string) *Status
+}
+
 // NormalizeScorer maps a score plugin's raw scores onto
 // [MinNodeScore, MaxNodeScore], in place.
 type NormalizeScorer interface {

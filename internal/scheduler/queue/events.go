@@ -28,6 +28,7 @@ const (
 	PVChange
 	StorageClassChange
 	NamespaceLabelChange
+	CSINodeChange
 
 	// AnyEvent matches every event.
 	AnyEvent Event = 1<<iota - 1
@@ -36,7 +37,7 @@ const (
 var eventNames = []string{
 	"NodeAdd", "NodeAllocatableChange", "NodeLabelChange", "NodeTaintChange",
 	"NodeSpecUnschedulableChange", "NodeDelete", "AssignedPodAdd", "AssignedPodUpdate", "AssignedPodDelete",
-	"PVCChange", "PVChange", "StorageClassChange", "NamespaceLabelChange",
+	"PVCChange", "PVChange", "StorageClassChange", "NamespaceLabelChange", "CSINodeChange",
 }
 
 func (e Event) String() string {
