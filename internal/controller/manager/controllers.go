@@ -11,6 +11,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/disruption"
 	"github.com/kemudi/kemudi/internal/controller/endpoints"
 	"github.com/kemudi/kemudi/internal/controller/endpointslice"
+	"github.com/kemudi/kemudi/internal/controller/ephemeral"
 	"github.com/kemudi/kemudi/internal/controller/garbagecollector"
 	"github.com/kemudi/kemudi/internal/controller/job"
 	"github.com/kemudi/kemudi/internal/controller/namespace"
@@ -25,6 +26,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/tokencleaner"
 	"github.com/kemudi/kemudi/internal/controller/ttlafterfinished"
 	"github.com/kemudi/kemudi/internal/controller/validatingadmissionpolicystatus"
+	"github.com/kemudi/kemudi/internal/controller/volumeexpand"
 )
 
 // Entry is one controller the manager can run.
@@ -57,6 +59,8 @@ func Controllers() map[string]Entry {
 		pvcprotection.PVCName:                {New: func(c *controller.Context) (Runner, error) { return pvcprotection.NewClaimProtection(c) }},
 		pvcprotection.PVName:                 {New: func(c *controller.Context) (Runner, error) { return pvcprotection.NewVolumeProtection(c) }},
 		persistentvolume.Name:                {New: func(c *controller.Context) (Runner, error) { return persistentvolume.New(c) }},
+		ephemeral.Name:                       {New: func(c *controller.Context) (Runner, error) { return ephemeral.New(c) }},
+		volumeexpand.Name:                    {New: func(c *controller.Context) (Runner, error) { return volumeexpand.New(c) }},
 		job.Name:                             {New: func(c *controller.Context) (Runner, error) { return job.New(c) }},
 		cronjob.Name:                         {New: func(c *controller.Context) (Runner, error) { return cronjob.New(c) }},
 		ttlafterfinished.Name:                {New: func(c *controller.Context) (Runner, error) { return ttlafterfinished.New(c) }},

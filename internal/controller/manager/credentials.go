@@ -23,6 +23,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/disruption"
 	"github.com/kemudi/kemudi/internal/controller/endpoints"
 	"github.com/kemudi/kemudi/internal/controller/endpointslice"
+	"github.com/kemudi/kemudi/internal/controller/ephemeral"
 	"github.com/kemudi/kemudi/internal/controller/job"
 	"github.com/kemudi/kemudi/internal/controller/nodeipam"
 	"github.com/kemudi/kemudi/internal/controller/nodelifecycle"
@@ -34,6 +35,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/tokencleaner"
 	"github.com/kemudi/kemudi/internal/controller/ttlafterfinished"
 	"github.com/kemudi/kemudi/internal/controller/validatingadmissionpolicystatus"
+	"github.com/kemudi/kemudi/internal/controller/volumeexpand"
 )
 
 // ServiceAccounts maps each controller to the service account in
@@ -60,6 +62,8 @@ func ServiceAccounts() map[string]string {
 		pvcprotection.PVCName:                "pvc-protection-controller",
 		pvcprotection.PVName:                 "pv-protection-controller",
 		persistentvolume.Name:                "persistent-volume-binder",
+		ephemeral.Name:                       "ephemeral-volume-controller",
+		volumeexpand.Name:                    "expand-controller",
 		job.Name:                             "job-controller",
 		cronjob.Name:                         "cronjob-controller",
 		ttlafterfinished.Name:                "ttl-after-finished-controller",
