@@ -91,7 +91,9 @@ func nodeServiceRBAC() []runtime.Object {
 // external-provisioner's role allows it: make and delete volumes, read
 // claims and classes, record events, hand a claim back (NodeRestriction
 // admits only the removal of its own selected-node) and record a grown
-// claim's size.
+// claim's size. NodeRestriction admits volume writes for the node's own
+// only. No get: a node's get of a claim or volume stays the Node
+// authorizer's (those its pods use).
 func localPathRBAC() []runtime.Object {
 	rule := func(group, resource string, verbs ...string) rbacv1.PolicyRule {
 		return rbacv1.PolicyRule{APIGroups: []string{group}, Resources: []string{resource}, Verbs: verbs}
@@ -100,8 +102,8 @@ func localPathRBAC() []runtime.Object {
 		&rbacv1.ClusterRole{
 			ObjectMeta: metav1.ObjectMeta{Name: nodeLocalPathRole},
 			Rules: []rbacv1.PolicyRule{
-				rule("", "persistentvolumes", "get", "list", "watch", "create", "delete", "update"),
-				rule("", "persistentvolumeclaims", "get", "list", "watch", "update", "patch"),
+				rule("", "persistentvolumes", "list", "watch", "create", "delete", "update"),
+				rule("", "persistentvolumeclaims", "list", "watch", "update", "patch"),
 				rule("", "persistentvolumeclaims/status", "update", "patch"),
 				rule("storage.k8s.io", "storageclasses", "get", "list", "watch"),
 				rule("", "events", "create", "patch", "update"),

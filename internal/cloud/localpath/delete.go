@@ -32,7 +32,7 @@ func (p *LocalPath) syncVolume(ctx context.Context, key string) error {
 		return nil
 	}
 	// Data goes only on what the API says now, not on the cache.
-	pv, err = p.client.CoreV1().PersistentVolumes().Get(ctx, key, metav1.GetOptions{})
+	pv, err = p.getVolume(ctx, key)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,17 +154,27 @@ func TestProvisioner(t *testing.T) {
 	}
 	dir := cluster.LocalPathDir(t.TempDir())
 	node := s.UserIdentity("system:node:node-1", "system:nodes")
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- localpath.Run(runCtx, node.Config, localpath.Options{NodeName: "node-1", Dir: dir, RetryStart: 100 * time.Millisecond})
-	}()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("provisioner: %v", err)
+	// The provisioner as the agent runs it; stop ends it (at the latest
+	// when the test ends).
+	start := func() (stop func()) {
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() {
+			done <- localpath.Run(runCtx, node.Config, localpath.Options{NodeName: "node-1", Dir: dir, RetryStart: 100 * time.Millisecond})
+		}()
+		var once sync.Once
+		stop = func() {
+			once.Do(func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("provisioner: %v", err)
+				}
+			})
 		}
-	})
+		t.Cleanup(stop)
+		return stop
+	}
+	stop := start()
 	f := fixture{t, c, dir}
 
 	// A claim of the default class placed on node-1.
@@ -292,6 +303,29 @@ func TestProvisioner(t *testing.T) {
 		return pvc.Status.Capacity.Storage().Cmp(two) == 0 && pv.Spec.Capacity.Storage().Cmp(two) == 0, nil
 	})
 	f.event("grow", "FileSystemResizeSuccessful")
+
+	// The agent stopped after making a claim's directory: started
+	// again, the provisioner makes the volume on that directory, data
+	// and all.
+	stop()
+	left := f.claim("left", "local-path", "1Gi")
+	leftPath := filepath.Join(dir, "pvc-"+string(left.UID)+"_default_left")
+	if err := os.Mkdir(leftPath, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(leftPath, "half-written"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start()
+	if got := f.bound(left).Spec.Local.Path; got != leftPath {
+		t.Errorf("volume path %s, want the left directory %s", got, leftPath)
+	}
+	if st, err := os.Stat(filepath.Join(leftPath, "half-written")); err != nil || st.Size() != 1 {
+		t.Errorf("data in the reused directory: %v", err)
+	}
+	if st, err := os.Stat(leftPath); err != nil || st.Mode().Perm() != 0o777 {
+		t.Errorf("reused directory: %v %v, want mode 0777", st, err)
+	}
 }
 
 func equalStrings(got []string, want ...string) bool {

@@ -115,7 +115,7 @@ func (p *LocalPath) provisioned(ctx context.Context, claim *corev1.PersistentVol
 	if _, err := p.volumes.Get(name); err == nil {
 		return true, nil
 	}
-	_, err := p.client.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
+	_, err := p.getVolume(ctx, name)
 	switch {
 	case err == nil:
 		return true, nil
@@ -146,7 +146,7 @@ func (p *LocalPath) makeVolume(ctx context.Context, claim *corev1.PersistentVolu
 	want := VolumeFor(claim, class, hostname, path)
 	pv, err := p.client.CoreV1().PersistentVolumes().Create(ctx, want, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
-		pv, err = p.client.CoreV1().PersistentVolumes().Get(ctx, want.Name, metav1.GetOptions{})
+		pv, err = p.getVolume(ctx, want.Name)
 		if err == nil && (pv.Spec.ClaimRef == nil || pv.Spec.ClaimRef.UID != claim.UID) {
 			err = fmt.Errorf("volume %s exists and is not this claim's", want.Name)
 		}

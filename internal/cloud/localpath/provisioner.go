@@ -11,7 +11,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -182,4 +184,20 @@ func (p *LocalPath) nodeHostname(ctx context.Context) (string, error) {
 // logger is the log of one object's sync.
 func (p *LocalPath) logger(kind, key string) *slog.Logger {
 	return p.opts.Log.With(kind, key)
+}
+
+// getVolume reads one volume from the API, not the cache. It lists by
+// name: a node may list volumes (RBAC) but get only those its pods use
+// (the Node authorizer).
+func (p *LocalPath) getVolume(ctx context.Context, name string) (*corev1.PersistentVolume, error) {
+	list, err := p.client.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{
+		FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(list.Items) == 0 {
+		return nil, apierrors.NewNotFound(corev1.Resource("persistentvolumes"), name)
+	}
+	return &list.Items[0], nil
 }
