@@ -120,6 +120,7 @@ type Runtime struct {
 	locks      keyedMutex
 	events     broker
 	stats      statsCache
+	metrics    metricsSource
 
 	swapAvailable  bool
 	minOOMScoreAdj int

@@ -21,6 +21,7 @@ func NetStats(netnsPath string) ([]InterfaceStats, error) {
 		if st := a.Statistics; st != nil {
 			s.RxBytes, s.RxErrors, s.RxPackets = st.RxBytes, st.RxErrors, st.RxPackets
 			s.TxBytes, s.TxErrors, s.TxPackets = st.TxBytes, st.TxErrors, st.TxPackets
+			s.RxDropped, s.TxDropped = st.RxDropped, st.TxDropped
 		}
 		out = append(out, s)
 	}

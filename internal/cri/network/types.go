@@ -30,6 +30,7 @@ type InterfaceStats struct {
 	RxBytes, RxErrors    uint64
 	TxBytes, TxErrors    uint64
 	RxPackets, TxPackets uint64
+	RxDropped, TxDropped uint64
 }
 
 // podInterface is the sandbox's end of its veth.
