@@ -38,7 +38,7 @@ func TestAdmissionChainAssembly(t *testing.T) {
 	}{{
 		name: "defaults",
 		wantNames: []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "PodSecurity", "Priority",
-			"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "CertificateApproval", "CertificateSigning",
+			"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "CertificateApproval", "CertificateSigning",
 			"CertificateSubjectRestriction", "MutatingAdmissionPolicy", "MutatingAdmissionWebhook",
 			"ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook", "ResourceQuota"},
 		wantCalls: []string{"NamespaceLifecycle:mutate", "LimitRanger:mutate", "Priority:mutate", "webhooks:mutate",
@@ -47,7 +47,7 @@ func TestAdmissionChainAssembly(t *testing.T) {
 		name:    "disabled plugins do not run",
 		disable: []string{"LimitRanger", "PodSecurity", "ResourceQuota", "ValidatingAdmissionWebhook", "NodeRestriction"},
 		wantNames: []string{"NamespaceLifecycle", "ServiceAccount", "Priority",
-			"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "CertificateApproval", "CertificateSigning",
+			"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "CertificateApproval", "CertificateSigning",
 			"CertificateSubjectRestriction", "MutatingAdmissionPolicy", "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy"},
 		wantCalls: []string{"NamespaceLifecycle:mutate", "Priority:mutate", "webhooks:mutate",
 			"Priority:admit", "validating-policies:admit"},
@@ -56,7 +56,7 @@ func TestAdmissionChainAssembly(t *testing.T) {
 		disable: []string{"MutatingAdmissionPolicy", "ValidatingAdmissionPolicy"},
 		enable:  []string{"NamespaceLifecycle"},
 		wantNames: []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "PodSecurity", "Priority",
-			"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "CertificateApproval", "CertificateSigning",
+			"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "CertificateApproval", "CertificateSigning",
 			"CertificateSubjectRestriction", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"},
 		wantCalls: []string{"NamespaceLifecycle:mutate", "LimitRanger:mutate", "Priority:mutate", "webhooks:mutate",
 			"LimitRanger:admit", "podsecurity:admit", "Priority:admit", "webhooks:admit", "ResourceQuota:admit"},
@@ -76,6 +76,7 @@ func TestAdmissionChainAssembly(t *testing.T) {
 				validate bool
 			}{{"NamespaceLifecycle", true, false}, {"LimitRanger", true, true}, {"ServiceAccount", false, false},
 				{"Priority", true, true}, {"DefaultTolerationSeconds", false, false}, {"DefaultStorageClass", false, false}, {"StorageObjectInUseProtection", false, false},
+				{"PersistentVolumeClaimResize", false, false},
 				{"ResourceQuota", false, true}} {
 				p := admission.Plugin{Name: b.name, OwnWrites: true}
 				if b.mutating {

@@ -14,7 +14,7 @@ import (
 // Names are the built-in plugins, in upstream's order.
 func Names() []string {
 	return []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority",
-		"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "RuntimeClass", "ResourceQuota"}
+		"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "RuntimeClass", "ResourceQuota"}
 }
 
 // New returns the built-in plugins (Names), reading objects from store's
@@ -34,6 +34,9 @@ func New(store *storage.Store) []admission.Plugin {
 			Classes: NewStoreResource[*storagev1.StorageClass](store, storageClassesGR),
 		}},
 		{Name: "StorageObjectInUseProtection", OwnWrites: true, Mutating: StorageObjectInUseProtection{}},
+		{Name: "PersistentVolumeClaimResize", OwnWrites: true, Validating: PersistentVolumeClaimResize{
+			Classes: NewStoreResource[*storagev1.StorageClass](store, storageClassesGR),
+		}},
 		runtimeClass(RuntimeClass{Classes: NewStoreResource[*nodev1.RuntimeClass](store, runtimeClassesGR)}),
 		{Name: "ResourceQuota", OwnWrites: true, Validating: ResourceQuota{
 			Quotas: NewStoreResource[*corev1.ResourceQuota](store, schema.GroupResource{Resource: "resourcequotas"}),
