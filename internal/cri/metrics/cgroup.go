@@ -128,7 +128,7 @@ func (d cgroupDirs) read(controller, name string) ([]byte, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("no %s cgroup: %w", controller, os.ErrNotExist)
 	}
-	return os.ReadFile(filepath.Join(dir, name))
+	return readFile(filepath.Join(dir, name))
 }
 
 // readUnified reads a file of the v2 directory (also in hybrid mode).
@@ -136,7 +136,7 @@ func (d cgroupDirs) readUnified(name string) ([]byte, error) {
 	if d.unified == "" {
 		return nil, fmt.Errorf("no v2 cgroup: %w", os.ErrNotExist)
 	}
-	return os.ReadFile(filepath.Join(d.unified, name))
+	return readFile(filepath.Join(d.unified, name))
 }
 
 // procs reads the pids of the cgroup's processes (cgroup.procs of the pids

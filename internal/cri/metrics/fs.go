@@ -3,7 +3,6 @@ package metrics
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -117,7 +116,7 @@ func parseDevice(s string) (major, minor uint64, ok bool) {
 // filesystem without a block device, such as tmpfs or overlay).
 func deviceName(sysRoot string, major, minor uint64) string {
 	id := fmt.Sprintf("%d:%d", major, minor)
-	b, err := os.ReadFile(filepath.Join(sysRoot, "dev", "block", id, "uevent"))
+	b, err := readFile(filepath.Join(sysRoot, "dev", "block", id, "uevent"))
 	if err != nil {
 		return id
 	}

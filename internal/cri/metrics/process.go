@@ -46,7 +46,7 @@ func readProcesses(d cgroupDirs, procRoot string, initPid int) (processFigures, 
 		f.Sockets += sockets
 	}
 	if initPid > 0 {
-		if b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(initPid), "limits")); err == nil {
+		if b, err := readFile(filepath.Join(procRoot, strconv.Itoa(initPid), "limits")); err == nil {
 			f.OpenFilesSoft, f.openFilesSoftOK = parseOpenFilesLimit(b)
 		}
 	}
