@@ -202,6 +202,17 @@ func TestRuntimeCrictl(t *testing.T) {
 		out, _ := n.tryCrictl("statsp")
 		return strings.Contains(out, "web"), out
 	})
+	// The CRI's metrics (cAdvisor's series, what the kubelet's
+	// /metrics/cadvisor serves): described, and reported for the running
+	// container, its limit included, and for its pod's network.
+	if out := n.crictl("metricdescs"); !strings.Contains(out, "container_cpu_cfs_throttled_seconds_total") || !strings.Contains(out, "container_network_receive_packets_dropped_total") {
+		t.Errorf("crictl metricdescs:\n%s", out)
+	}
+	eventually(t, 30*time.Second, "crictl metricsp reports the container", func() (bool, string) {
+		out, _ := n.tryCrictl("metricsp")
+		return strings.Contains(out, ctr) && strings.Contains(out, "container_threads") && strings.Contains(out, "67108864") &&
+			strings.Contains(out, "container_network_transmit_bytes_total"), out
+	})
 	n.crictl("update", "--memory", "100000000", ctr)
 	if b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/memory", n.cgroupParent, pod, ctr, "memory.limit_in_bytes")); err == nil && strings.TrimSpace(string(b)) != "99999744" && strings.TrimSpace(string(b)) != "100000000" {
 		t.Errorf("memory limit after crictl update: %s", b)
