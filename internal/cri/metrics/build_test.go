@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kemudi/kemudi/internal/cri/network"
@@ -157,3 +158,49 @@ func TestDescriptors(t *testing.T) {
 		seen[d.Name] = true
 	}
 }
+
+// TestPrometheusGathers: a pod's series, turned into Prometheus samples as
+// the kubelet's /metrics/cadvisor does, gather without error (no
+// duplicate series, label values matching their descriptors).
+func TestPrometheusGathers(t *testing.T) {
+	d := testdataDirs(t, "hybrid")
+	var f figures
+	f.cpu, _ = readCPU(d)
+	f.memory, _ = readMemory(d)
+	f.pressure, f.blkio = readPressure(d), readBlkio(d)
+	f.procs = processFigures{Processes: 1, Threads: 1, OpenFilesSoft: 1024, openFilesSoftOK: true}
+	pod := Pod{ID: "sb1", Name: "web", Namespace: "shop"}
+	in := Container{Pod: pod, Name: "app", ID: "c1", Image: "app:1", StartedAt: time.Unix(1, 0), Layer: &Layer{FS: Filesystem{Device: "/dev/vda"}}}
+	now := time.Unix(1_800_000_000, 0)
+	ms := PodNetwork(pod, []network.InterfaceStats{{Name: "eth0"}, {Name: "net1"}}, now)
+	ms = append(ms, buildContainer(in, f, now, func(major, minor uint64) string { return "/dev/vda" }).Metrics...)
+	in.Name, in.ID = "side", "c2"
+	ms = append(ms, buildContainer(in, f, now, func(major, minor uint64) string { return "/dev/vda" }).Metrics...)
+
+	descs := map[string]*prometheus.Desc{}
+	for _, d := range Descriptors() {
+		descs[d.Name] = prometheus.NewDesc(d.Name, d.Help, d.LabelKeys, nil)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(constCollector(func(ch chan<- prometheus.Metric) {
+		for _, m := range ms {
+			kind := prometheus.GaugeValue
+			if m.MetricType == runtimeapi.MetricType_COUNTER {
+				kind = prometheus.CounterValue
+			}
+			ch <- prometheus.MustNewConstMetric(descs[m.Name], kind, float64(m.Value.GetValue()), m.LabelValues...)
+		}
+	}))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(families) != len(descs) {
+		t.Errorf("%d metric families, want every described one (%d)", len(families), len(descs))
+	}
+}
+
+type constCollector func(chan<- prometheus.Metric)
+
+func (constCollector) Describe(chan<- *prometheus.Desc)      {}
+func (c constCollector) Collect(ch chan<- prometheus.Metric) { c(ch) }
