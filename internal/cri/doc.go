@@ -23,6 +23,11 @@
 //     (on disk, found again on restart), the translation of CRI configs
 //     into OCI runtime specs, one file per CRI verb (sandbox_run.go,
 //     container_create.go, ...), and the gRPC server.
+//   - metrics: cAdvisor's per-container series (ListMetricDescriptors,
+//     ListPodSandboxMetrics: what the kubelet's /metrics/cadvisor serves),
+//     read from each container's cgroup (v1, v2 or hybrid), /proc of its
+//     processes, its pod's network namespace and its writable layer's
+//     filesystem.
 //   - streaming: the streaming server (remotecommand and port-forward over
 //     SPDY and WebSocket) whose one-time URLs Exec, Attach and PortForward
 //     answer with (stream.go: the streams run through the supervisor's
