@@ -75,6 +75,7 @@ type (
 		RemoveRootfs(key string) error
 		RootfsUsage(key string) (image.Usage, error)
 		FsInfo() (image.FsInfo, error)
+		Root() string
 	}
 	podNetwork interface {
 		SetPodCIDR(cidr string) error

@@ -121,12 +121,10 @@ func (r *Runtime) cpuMemory(id string, s supervisor.Stats) (*runtimeapi.CpuUsage
 	return cpu, mem
 }
 
-func (r *Runtime) imageFsMountpoint() string {
-	if fs, err := r.images.FsInfo(); err == nil {
-		return fs.Mountpoint
-	}
-	return ""
-}
+// imageFsMountpoint names the writable layers' filesystem as
+// ImageFsInfo does (without its walk of the whole content store, which
+// ContainerStats would otherwise pay for every container).
+func (r *Runtime) imageFsMountpoint() string { return r.images.Root() }
 
 // PodSandboxStats reports a pod: its containers, their sum, its network
 // interfaces and its process count.

@@ -120,6 +120,10 @@ func (s *Store) RootfsUsage(key string) (Usage, error) {
 	return u, nil
 }
 
+// Root is the directory images and writable layers live under: the
+// mount point FsInfo reports, without walking the content to count it.
+func (s *Store) Root() string { return s.root }
+
 // FsInfo describes the image filesystem: the store's root, and the space
 // and inodes its blobs and unpacked layers take (containers' writable
 // layers are counted by RootfsUsage).
