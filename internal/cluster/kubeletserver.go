@@ -18,6 +18,7 @@ import (
 
 	"github.com/kemudi/kemudi/internal/apiserver"
 	"github.com/kemudi/kemudi/internal/kubelet"
+	kubeletmetrics "github.com/kemudi/kemudi/internal/kubelet/metrics"
 	"github.com/kemudi/kemudi/internal/kubelet/node"
 	"github.com/kemudi/kemudi/internal/kubelet/probe"
 	kubeletserver "github.com/kemudi/kemudi/internal/kubelet/server"
@@ -105,6 +106,9 @@ func runKubelet(ctx context.Context, cfg *rest.Config, o AgentOptions, rt kubele
 	if o.Kubelet.ProbeMetrics == nil {
 		o.Kubelet.ProbeMetrics = probe.NewMetrics()
 	}
+	if o.Kubelet.Metrics == nil {
+		o.Kubelet.Metrics = kubeletmetrics.New(o.Kubelet.NodeName)
+	}
 	srv, l, certs, err := newKubeletServer(cfg, o, rt)
 	if err != nil {
 		return err
@@ -141,9 +145,9 @@ func newKubeletServer(cfg *rest.Config, o AgentOptions, rt kubelet.Runtime) (_ *
 		return nil, nil, nil, fmt.Errorf("kubelet serving certificate: %w", err)
 	}
 	srv, err := kubeletserver.New(kubeletserver.Config{
-		NodeName: k.NodeName, Runtime: rt, Client: client, ClientCAs: cas,
+		NodeName: k.NodeName, Runtime: kubelet.Instrument(rt, k.Metrics), Client: client, ClientCAs: cas,
 		GetCertificate: getCert, RootDir: k.RootDir, Log: k.Log,
-		ProbeMetrics: k.ProbeMetrics.Gatherer(),
+		ProbeMetrics: k.ProbeMetrics.Gatherer(), Metrics: k.Metrics,
 	})
 	if err != nil {
 		return nil, nil, nil, err

@@ -103,6 +103,7 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 		}
 		k.rt, k.closeRT = rt, closeRT
 	}
+	k.rt = Instrument(k.rt, opts.Metrics)
 	k.evictions = newEvictionManager(k)
 	k.broadcaster = record.NewBroadcaster()
 	k.recorder = k.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: opts.NodeName})

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kemudi/kemudi/internal/kubelet/metrics"
 	"github.com/kemudi/kemudi/internal/kubelet/probe"
 )
 
@@ -46,6 +47,9 @@ type Options struct {
 	// ProbeMetrics, if set, counts every probe run; the kubelet's API
 	// serves them on /metrics/probes.
 	ProbeMetrics *probe.Metrics
+	// Metrics, if set, are the kubelet's own (the API's /metrics): the
+	// runtime's calls, pod starts, syncs and relists.
+	Metrics *metrics.Metrics
 	// StatusInterval: node status; LeaseInterval: node lease renewal;
 	// SyncFrequency: each pod's periodic sync; RelistPeriod: the safety-net
 	// relist of the runtime when it streams container events.

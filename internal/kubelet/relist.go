@@ -24,6 +24,7 @@ func (k *Kubelet) relistLoop(ctx context.Context) {
 	go k.watchEvents(ctx, streaming)
 	seen := map[string]string{}
 	period := pollPeriod
+	var last time.Time // the previous relist's start
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -38,7 +39,10 @@ func (k *Kubelet) relistLoop(ctx context.Context) {
 			continue
 		case <-t.C:
 		}
+		start := time.Now()
 		seen = k.relist(ctx, seen)
+		k.opts.Metrics.Relisted(start, last)
+		last = start
 		t.Reset(period)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kemudi/kemudi/internal/kubelet/metrics"
 )
 
 // Runtime is the CRI as the kubelet uses it: both services of a runtime.
@@ -21,6 +23,7 @@ type Runtime interface {
 type criClients struct {
 	runtimeapi.RuntimeServiceClient
 	runtimeapi.ImageServiceClient
+	conn grpc.ClientConnInterface
 }
 
 // maxMsgSize is upstream's limit for CRI messages (16 MiB).
@@ -47,7 +50,18 @@ func Dial(endpoint string) (Runtime, func() error, error) {
 }
 
 func clientsOf(conn grpc.ClientConnInterface) Runtime {
-	return criClients{runtimeapi.NewRuntimeServiceClient(conn), runtimeapi.NewImageServiceClient(conn)}
+	return criClients{runtimeapi.NewRuntimeServiceClient(conn), runtimeapi.NewImageServiceClient(conn), conn}
+}
+
+// Instrument makes rt's calls count in m's kubelet_runtime_operations_*
+// (upstream's instrumented runtime service). A runtime that is not a
+// gRPC connection (a test's fake) is returned as it is.
+func Instrument(rt Runtime, m *metrics.Metrics) Runtime {
+	c, ok := rt.(criClients)
+	if !ok || m == nil {
+		return rt
+	}
+	return clientsOf(m.Instrument(c.conn))
 }
 
 // InProcess serves an in-process runtime to the kubelet over an in-memory

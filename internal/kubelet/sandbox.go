@@ -139,6 +139,7 @@ func (k *Kubelet) runSandbox(ctx context.Context, pod *corev1.Pod, attempt uint3
 	if err := os.MkdirAll(cfg.LogDirectory, 0o755); err != nil {
 		return "", fmt.Errorf("make pod log dir: %w", err)
 	}
+	k.opts.Metrics.PodStarted()
 	resp, err := k.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: handler})
 	if err != nil {
 		return "", err

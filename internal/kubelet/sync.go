@@ -12,6 +12,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/kemudi/kemudi/internal/kubelet/metrics"
 	"github.com/kemudi/kemudi/internal/kubelet/probe"
 	"github.com/kemudi/kemudi/internal/kubelet/volume"
 )
@@ -239,6 +240,7 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, state PodS
 		k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return false
 	}
+	k.opts.Metrics.ContainerStarted(containerType(s))
 	created, err := k.rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sbID, Config: cfg, SandboxConfig: sbCfg})
 	if err != nil {
 		w.setWaiting(c.Name, "CreateContainerError", err.Error())
@@ -352,7 +354,24 @@ func (w *worker) writeStatus(ctx context.Context, pod *corev1.Pod, state PodStat
 		return fmt.Errorf("update status: %w", err)
 	}
 	w.written = string(base.UID) + string(b)
+	if !w.startRecorded && st.Phase == corev1.PodRunning && (base.Status.Phase == corev1.PodPending || base.Status.Phase == "") {
+		// Upstream's kubelet_pod_start_duration_seconds: the first
+		// Pending-to-Running this kubelet writes.
+		w.startRecorded = true
+		k.opts.Metrics.PodRunning(w.firstSeen)
+	}
 	return nil
+}
+
+// containerType is upstream's container_type label of a start.
+func containerType(s Start) string {
+	switch {
+	case s.Init:
+		return metrics.ContainerTypeInit
+	case s.Ephemeral:
+		return metrics.ContainerTypeEphemeral
+	}
+	return metrics.ContainerTypeRegular
 }
 
 // finishDeletion removes what is left of a deleted pod whose containers

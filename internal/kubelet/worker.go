@@ -35,10 +35,17 @@ type worker struct {
 
 	mountFailed bool      // the last volume set-up failed: retry soon
 	volumesAt   time.Time // when the volumes were last written
+
+	// For the metrics: when the worker began; whether its pod's start
+	// was observed; whether it synced once; whether the pod object
+	// changed since the last sync (updated is under mu).
+	firstSeen             time.Time
+	startRecorded, synced bool
+	updated               bool
 }
 
 func newWorker(k *Kubelet, uid types.UID) *worker {
-	return &worker{k: k, uid: uid, ch: make(chan struct{}, 1),
+	return &worker{k: k, uid: uid, ch: make(chan struct{}, 1), firstSeen: time.Now(),
 		backoff: map[string]time.Duration{}, pulls: map[string]pullState{},
 		waiting: map[string]Reason{}, messages: map[string]string{}}
 }
@@ -46,6 +53,7 @@ func newWorker(k *Kubelet, uid types.UID) *worker {
 func (w *worker) setPod(pod *corev1.Pod) {
 	w.mu.Lock()
 	w.pod = pod
+	w.updated = true
 	w.mu.Unlock()
 	w.poke()
 }
@@ -77,7 +85,9 @@ func (w *worker) run(ctx context.Context) {
 		case <-w.ch:
 		case <-t.C:
 		}
+		start, op := time.Now(), w.operation()
 		next, done := w.sync(ctx)
+		w.k.opts.Metrics.PodSynced(op, start)
 		if done && w.retire() {
 			return
 		}
@@ -89,6 +99,26 @@ func (w *worker) run(ctx context.Context) {
 		}
 		t.Reset(next)
 	}
+}
+
+// operation is upstream's operation_type of the sync about to run:
+// create for a pod's first, update after its object changed, terminated
+// once it is gone from the API, sync otherwise.
+func (w *worker) operation() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	updated, gone := w.updated, w.pod == nil
+	w.updated = false
+	switch {
+	case gone:
+		return "terminated"
+	case !w.synced:
+		w.synced = true
+		return "create"
+	case updated:
+		return "update"
+	}
+	return "sync"
 }
 
 // retire removes the worker unless the pod came back meanwhile.

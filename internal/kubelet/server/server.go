@@ -20,6 +20,8 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kemudi/kemudi/internal/kubelet/metrics"
 )
 
 // DefaultPort is upstream's kubelet port.
@@ -44,7 +46,13 @@ type Config struct {
 	// ProbeMetrics are the prober's counters, served on /metrics/probes
 	// (nil: an empty page).
 	ProbeMetrics prometheus.Gatherer
-	Log          *slog.Logger
+	// Metrics are the kubelet's own, served on /metrics with this
+	// server's requests counted in (nil: only the running pods and
+	// containers).
+	Metrics *metrics.Metrics
+	// NodeLogDir is the directory /logs/ serves ("" is /var/log).
+	NodeLogDir string
+	Log        *slog.Logger
 }
 
 // Server is the kubelet's HTTPS API.
@@ -57,6 +65,8 @@ type Server struct {
 	authz *authorizer
 	stats *statsCache
 	mux   *http.ServeMux
+	// running gathers the running pods and containers from the runtime.
+	running *prometheus.Registry
 }
 
 // New builds the server; Serve starts it.
@@ -67,18 +77,23 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.NodeLogDir == "" {
+		cfg.NodeLogDir = DefaultNodeLogDir
+	}
 	inf := informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 	})).Core().V1().Pods()
 	s := &Server{
-		cfg:   cfg,
-		log:   cfg.Log.With("component", "kubelet-server"),
-		pods:  inf.Lister(),
-		inf:   inf.Informer(),
-		authn: newAuthenticator(cfg.Client, cfg.ClientCAs),
-		authz: newAuthorizer(cfg.Client, cfg.NodeName),
-		stats: &statsCache{},
+		cfg:     cfg,
+		log:     cfg.Log.With("component", "kubelet-server"),
+		pods:    inf.Lister(),
+		inf:     inf.Informer(),
+		authn:   newAuthenticator(cfg.Client, cfg.ClientCAs),
+		authz:   newAuthorizer(cfg.Client, cfg.NodeName),
+		stats:   &statsCache{},
+		running: prometheus.NewRegistry(),
 	}
+	s.running.MustRegister(runningCollector{cfg.Runtime})
 	s.mux = s.routes()
 	return s, nil
 }
@@ -101,11 +116,19 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /metrics/resource", s.serveMetricsResource)
 	mux.HandleFunc("GET /metrics/cadvisor", s.serveMetricsCadvisor)
 	mux.HandleFunc("GET /metrics/probes", s.serveMetricsProbes)
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	mux.HandleFunc("POST /run/{ns}/{pod}/{container}", s.serveRun)
+	mux.HandleFunc("POST /run/{ns}/{pod}/{uid}/{container}", s.serveRun)
+	// Upstream's /logs (no slash) finds no file.
+	mux.HandleFunc("GET /logs", http.NotFound)
+	mux.HandleFunc("GET /logs/", s.serveNodeLogs)
 	return mux
 }
 
 // ServeHTTP authenticates and authorizes every request, then serves it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Counted before authentication, as upstream.
+	s.cfg.Metrics.HTTPRequest(metricLabels(r.Method, r.URL.Path))
 	u, ok := s.authn.authenticate(r)
 	if !ok {
 		http.Error(w, "Unauthorized", http.StatusUnauthorized)
