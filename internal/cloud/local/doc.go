@@ -18,5 +18,9 @@
 //
 // The provider's "cloud" is the cluster itself: the load balancers it
 // made are read back from the services' status after a restart, and
-// each node is its own instance (providerID local://<node name>).
+// each node is its own instance (providerID local://<node name>) until
+// `kemudi node remove` records its machine as removed in the ConfigMap
+// kube-system/kemudi-removed-nodes; a removed machine is an instance
+// again once it joins anew with a token (a node client CSR made by a
+// bootstrap token's user after the removal).
 package local

@@ -7,9 +7,16 @@ import (
 	cloudprovider "k8s.io/cloud-provider"
 )
 
-// InstanceExists is true: every machine that joined is its own
-// instance, and nothing but its Node tells it is gone.
-func (p *Provider) InstanceExists(context.Context, *corev1.Node) (bool, error) { return true, nil }
+// InstanceExists is true for every machine that joined, until it is
+// removed (kemudi node remove records it, removed.go); a removed machine
+// is an instance again once it joins anew with a token.
+func (p *Provider) InstanceExists(ctx context.Context, node *corev1.Node) (bool, error) {
+	gone, err := p.removed(ctx, node)
+	if err != nil {
+		return true, err
+	}
+	return !gone, nil
+}
 
 // InstanceShutdown is false: a machine without a cloud cannot tell a
 // shut-down machine from an unreachable one.

@@ -102,6 +102,17 @@ func (n *Controller) sync(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	if needsInit(node) {
+		// A node registering for a machine the provider no longer has
+		// (a removed machine's kubelet starting again) is not taken in.
+		exists, err := n.inst.exists(ctx, node)
+		if err != nil {
+			return fmt.Errorf("does the instance of node %s exist: %w", name, err)
+		}
+		if !exists {
+			return deleteGone(ctx, n.client, n.recorder, n.log, node)
+		}
+	}
 	md, err := n.inst.metadata(ctx, node)
 	if err != nil {
 		return fmt.Errorf("instance metadata of node %s: %w", name, err)

@@ -8,7 +8,10 @@
 // A node registered without the taint and without a providerID (a
 // kubelet that was not told a cloud provider runs, as kemudi's own) is
 // adopted the same way, but its own labels win. Afterwards it keeps the
-// addresses in step with the provider's.
+// addresses in step with the provider's. A node that registers for an
+// instance the provider says does not exist (a removed machine's kubelet
+// starting again) is deleted instead, as the lifecycle controller would
+// once it was not Ready: a Ready node is never asked about otherwise.
 //
 // The cloud node lifecycle controller (upstream's
 // cloud-node-lifecycle-controller) looks at every node that is not

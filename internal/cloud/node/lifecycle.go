@@ -127,15 +127,9 @@ func (l *Lifecycle) check(ctx context.Context, node *corev1.Node) error {
 			}
 		}
 	}
-	ref := &corev1.ObjectReference{Kind: "Node", Name: node.Name, UID: node.UID}
 	switch decide(node, exists, shutdown) {
 	case deleteNode:
-		l.log.Info("deleting node: its instance is gone", "node", node.Name)
-		l.recorder.Eventf(ref, corev1.EventTypeNormal, "DeletingNode", "Deleting node %s because it does not exist in the cloud provider", node.Name)
-		err := l.client.CoreV1().Nodes().Delete(ctx, node.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &node.UID}})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("delete node: %w", err)
-		}
+		return deleteGone(ctx, l.client, l.recorder, l.log, node)
 	case addShutdownTaint:
 		taint := ShutdownTaint
 		now := metav1.Now()
@@ -143,6 +137,21 @@ func (l *Lifecycle) check(ctx context.Context, node *corev1.Node) error {
 		return l.setTaints(ctx, node, append(slices.Clone(node.Spec.Taints), taint))
 	case removeShutdownTaint:
 		return l.setTaints(ctx, node, slices.DeleteFunc(slices.Clone(node.Spec.Taints), func(t corev1.Taint) bool { return t.Key == cloudapi.TaintNodeShutdown }))
+	}
+	return nil
+}
+
+// deleteGone deletes a node whose instance is gone (event DeletingNode,
+// upstream's words), guarded by its UID: a node registered again since
+// is looked at anew.
+func deleteGone(ctx context.Context, client kubernetes.Interface, rec record.EventRecorder, log *slog.Logger, node *corev1.Node) error {
+	log.Info("deleting node: its instance is gone", "node", node.Name)
+	ref := &corev1.ObjectReference{Kind: "Node", Name: node.Name, UID: node.UID}
+	rec.Eventf(ref, corev1.EventTypeNormal, "DeletingNode", "Deleting node %s because it does not exist in the cloud provider", node.Name)
+	err := client.CoreV1().Nodes().Delete(ctx, node.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &node.UID}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		rec.Eventf(ref, corev1.EventTypeWarning, "DeletingNodeFailed", "Failed deleting node %s: %v", node.Name, err)
+		return fmt.Errorf("delete node %s: %w", node.Name, err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -127,9 +128,21 @@ func (a *Agent) Run(ctx context.Context, ready chan<- struct{}) error {
 	go a.leaseLoop(ctx)
 	t := time.NewTicker(a.cfg.StatusInterval)
 	defer t.Stop()
+	goneTold := false
 	for {
 		a.syncCIDR(ctx)
-		if err := a.syncStatus(ctx); err != nil && ctx.Err() == nil {
+		err := a.syncStatus(ctx)
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case errors.Is(err, errNodeGone):
+			// Said once: a removed machine's agent may run on for long.
+			if !goneTold {
+				log.Error("node deleted from the cluster: this machine was removed (kemudi node remove) or its Node deleted; its pods are no longer the cluster's. "+
+					"To join again: stop the agent, delete its node certificate (agent/kubelet.kubeconfig in its data dir) and start it again with --server and --token-file",
+					"node", a.cfg.Name)
+				goneTold = true
+			}
+		default:
 			log.Warn("node status", "err", err)
 		}
 		select {
@@ -141,6 +154,11 @@ func (a *Agent) Run(ctx context.Context, ready chan<- struct{}) error {
 		}
 	}
 }
+
+// errNodeGone: the Node this agent registered was deleted. Like
+// upstream's kubelet, the agent registers only when it starts; until
+// then it says so rather than bring the Node back.
+var errNodeGone = errors.New("the node was deleted")
 
 // Refresh asks for the status to be computed (and written if it
 // changed) now rather than at the next interval.
@@ -303,6 +321,9 @@ func (a *Agent) syncStatus(ctx context.Context) error {
 		upd = latest.DeepCopy()
 		upd.Status = ComputeStatus(a.facts(ctx), latest.Status, now)
 		out, err = a.cfg.Client.CoreV1().Nodes().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	}
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("update status of node %s: %w", a.cfg.Name, errNodeGone)
 	}
 	if err != nil {
 		return fmt.Errorf("update status of node %s: %w", a.cfg.Name, err)
