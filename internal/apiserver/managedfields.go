@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/applyconfigurations"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
+	"github.com/kemudi/kemudi/internal/registry"
 )
 
 // fieldManagers tracks metadata.managedFields for every write, and does
@@ -118,12 +120,13 @@ func resetFields(ep *endpoint, subresource string, family []*endpoint) map[field
 	if !ep.HasStatus {
 		return nil
 	}
-	// Status from the main resource, the rest from status.
-	path := "status"
+	// Status from the main resource; spec and the metadata kept as
+	// stored from status.
+	paths := []fieldpath.Path{fieldpath.MakePathOrDie("status")}
 	if subresource == "status" {
-		path = "spec"
+		paths = statusResetPaths(ep.StatusHooks.Meta)
 	}
-	filter := fieldpath.NewExcludeSetFilter(fieldpath.NewSet(fieldpath.MakePathOrDie(path)))
+	filter := fieldpath.NewExcludeSetFilter(fieldpath.NewSet(paths...))
 	reset := map[fieldpath.APIVersion]fieldpath.Filter{fieldpath.APIVersion(ep.GroupVersion.String()): filter}
 	for _, v := range family {
 		if v.HasStatus {
@@ -131,6 +134,24 @@ func resetFields(ep *endpoint, subresource string, family []*endpoint) map[field
 		}
 	}
 	return reset
+}
+
+// statusResetPaths are the fields a status update resets, as upstream's
+// status strategies list them: the spec, and the metadata kept as stored
+// (all of it where the strategy resets labels, annotations, finalizers
+// and owner references together).
+func statusResetPaths(mode registry.StatusMeta) []fieldpath.Path {
+	paths := []fieldpath.Path{fieldpath.MakePathOrDie("spec")}
+	switch mode {
+	case registry.StatusMetaRequest:
+	case registry.StatusMetaRequestButOwners:
+		paths = append(paths, fieldpath.MakePathOrDie("metadata", "deletionTimestamp"), fieldpath.MakePathOrDie("metadata", "ownerReferences"))
+	case registry.StatusMetaRequestButLabels:
+		paths = append(paths, fieldpath.MakePathOrDie("metadata", "labels"))
+	default:
+		paths = append(paths, fieldpath.MakePathOrDie("metadata"))
+	}
+	return paths
 }
 
 // unstructuredVersions creates custom objects for the field manager.

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kemudi/kemudi/internal/registry"
 )
 
 // maxGeneratedNameLength leaves room for the random suffix within the
@@ -78,22 +80,62 @@ func prepareUpdate(ctx context.Context, ep *endpoint, obj, old runtime.Object) {
 }
 
 // prepareStatusUpdate keeps everything but status (and resourceVersion)
-// from the stored object, as upstream's status strategies do.
+// from the stored object, and the metadata the kind's status strategy
+// upstream resets (registry.StatusMeta).
 func prepareStatusUpdate(ctx context.Context, ep *endpoint, obj, old runtime.Object, subresource string) {
+	h := statusHooks(ep, subresource)
+	keepStatusMeta(h.Meta, obj, old)
+	if !h.Spec {
+		copyAllBut(obj, old, "TypeMeta", "ObjectMeta", "Status")
+	}
+	if h.PrepareForUpdate != nil {
+		h.PrepareForUpdate(ctx, obj, old)
+	}
+}
+
+// keepStatusMeta gives obj the stored metadata a status update of a kind
+// may not change: identity and deletion always, the rest as mode says.
+func keepStatusMeta(mode registry.StatusMeta, obj, old runtime.Object) {
+	if mode == registry.StatusMetaAllStored {
+		m, _ := meta.Accessor(obj)
+		managed := m.GetManagedFields()
+		copyField(obj, old.DeepCopyObject(), "ObjectMeta")
+		m, _ = meta.Accessor(obj)
+		m.SetManagedFields(managed)
+		return
+	}
 	m, _ := meta.Accessor(obj)
 	om, _ := meta.Accessor(old)
 	keepSystemMeta(m, om)
 	m.SetGeneration(om.GetGeneration())
-	m.SetLabels(om.GetLabels())
-	m.SetAnnotations(om.GetAnnotations())
-	m.SetFinalizers(om.GetFinalizers())
-	m.SetOwnerReferences(om.GetOwnerReferences())
-	if !statusHooks(ep, subresource).Spec {
-		copyAllBut(obj, old, "TypeMeta", "ObjectMeta", "Status")
+	stored := statusStoredMeta(mode)
+	if stored.labels {
+		m.SetLabels(om.GetLabels())
 	}
-	if h := statusHooks(ep, subresource); h.PrepareForUpdate != nil {
-		h.PrepareForUpdate(ctx, obj, old)
+	if stored.annotations {
+		m.SetAnnotations(om.GetAnnotations())
 	}
+	if stored.finalizers {
+		m.SetFinalizers(om.GetFinalizers())
+	}
+	if stored.ownerReferences {
+		m.SetOwnerReferences(om.GetOwnerReferences())
+	}
+}
+
+// storedMeta names the metadata a status update keeps as stored.
+type storedMeta struct{ labels, annotations, finalizers, ownerReferences bool }
+
+func statusStoredMeta(mode registry.StatusMeta) storedMeta {
+	switch mode {
+	case registry.StatusMetaRequest:
+		return storedMeta{}
+	case registry.StatusMetaRequestButOwners:
+		return storedMeta{ownerReferences: true}
+	case registry.StatusMetaRequestButLabels:
+		return storedMeta{labels: true}
+	}
+	return storedMeta{labels: true, annotations: true, finalizers: true, ownerReferences: true}
 }
 
 func keepSystemMeta(m, old metav1.Object) {

@@ -161,6 +161,8 @@ type StatusHooks struct {
 	// (pods/ephemeralcontainers); the generic copy of the old spec is
 	// skipped and PrepareForUpdate keeps what may not change.
 	Spec bool
+	// Meta says which metadata the update takes from the request.
+	Meta StatusMeta
 }
 
 // Table turns objects into the rows `kubectl get` prints, with the same

@@ -63,6 +63,7 @@ func schemaHooks(compiled lazySchema, v apiextensionsv1.CustomResourceDefinition
 		},
 	}
 	status := registry.StatusHooks{
+		Meta: registry.StatusMetaAllStored,
 		ValidateUpdate: func(ctx context.Context, obj, old runtime.Object) field.ErrorList {
 			s, err := compiled()
 			if err != nil {

@@ -59,6 +59,10 @@ func Resource() *registry.Resource {
 			},
 		},
 		StatusHooks: registry.StatusHooks{
+			// Upstream's CRD status strategy means to reset metadata but
+			// resets the new object's from itself, and its reset fields
+			// follow (kubernetes#137681): the request's metadata stays.
+			Meta: registry.StatusMetaRequest,
 			ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
 				return ValidateStatusUpdate(obj.(*apiextensionsv1.CustomResourceDefinition), old.(*apiextensionsv1.CustomResourceDefinition))
 			},

@@ -51,6 +51,7 @@ func Resource() *registry.Resource {
 			},
 		},
 		StatusHooks: registry.StatusHooks{
+			Meta: registry.StatusMetaRequest,
 			ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
 				return ValidateStatusUpdate(obj.(*appsv1.DaemonSet), old.(*appsv1.DaemonSet))
 			},

@@ -48,6 +48,7 @@ func Resource() *registry.Resource {
 			},
 		},
 		StatusHooks: registry.StatusHooks{
+			Meta: registry.StatusMetaRequestButLabels,
 			PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
 				// A status writer may not relabel the deployment: labels
 				// are the user's, like the spec.

@@ -56,6 +56,7 @@ func Resource() *registry.Resource {
 			},
 		},
 		StatusHooks: registry.StatusHooks{
+			Meta: registry.StatusMetaRequest,
 			ValidateUpdate: func(_ context.Context, obj, _ runtime.Object) field.ErrorList {
 				return ValidateStatus(&obj.(*appsv1.ReplicaSet).Status, field.NewPath("status"))
 			},

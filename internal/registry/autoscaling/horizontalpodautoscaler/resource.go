@@ -38,6 +38,7 @@ func Resource() *registry.Resource {
 			},
 		},
 		StatusHooks: registry.StatusHooks{
+			Meta: registry.StatusMetaRequest,
 			ValidateUpdate: func(_ context.Context, obj, _ runtime.Object) field.ErrorList {
 				return ValidateStatus(&obj.(*autoscalingv2.HorizontalPodAutoscaler).Status, field.NewPath("status"))
 			},

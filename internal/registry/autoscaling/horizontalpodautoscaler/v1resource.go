@@ -46,6 +46,7 @@ func V1Resource() *registry.Resource {
 			},
 		},
 		StatusHooks: registry.StatusHooks{
+			Meta: registry.StatusMetaRequest,
 			ValidateUpdate: func(_ context.Context, obj, _ runtime.Object) field.ErrorList {
 				return ValidateStatus(&ToV2(obj.(*autoscalingv1.HorizontalPodAutoscaler)).Status, field.NewPath("status"))
 			},

@@ -46,6 +46,7 @@ func Resource() *registry.Resource {
 				return warnings(obj.(*batchv1.CronJob), o)
 			},
 		},
-		Table: table(),
+		StatusHooks: registry.StatusHooks{Meta: registry.StatusMetaRequest},
+		Table:       table(),
 	}
 }

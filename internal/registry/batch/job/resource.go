@@ -46,6 +46,7 @@ func Resource() *registry.Resource {
 			},
 		},
 		StatusHooks: registry.StatusHooks{
+			Meta: registry.StatusMetaRequest,
 			ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
 				return ValidateStatusUpdate(obj.(*batchv1.Job), old.(*batchv1.Job))
 			},

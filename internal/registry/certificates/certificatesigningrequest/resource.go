@@ -46,6 +46,7 @@ func Resource() *registry.Resource {
 			},
 		},
 		StatusHooks: registry.StatusHooks{
+			Meta:             registry.StatusMetaRequest,
 			PrepareForUpdate: prepareStatus,
 			ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
 				return ValidateUpdate(obj.(*certificatesv1.CertificateSigningRequest), old.(*certificatesv1.CertificateSigningRequest), statusOptions)
@@ -53,6 +54,7 @@ func Resource() *registry.Resource {
 		},
 		StatusLike: map[string]registry.StatusHooks{
 			"approval": {
+				Meta:             registry.StatusMetaRequest,
 				PrepareForUpdate: prepareApproval,
 				ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
 					return ValidateUpdate(obj.(*certificatesv1.CertificateSigningRequest), old.(*certificatesv1.CertificateSigningRequest), approvalOptions)

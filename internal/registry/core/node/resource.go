@@ -50,6 +50,7 @@ func Resource() *registry.Resource {
 			},
 		},
 		StatusHooks: registry.StatusHooks{
+			Meta: registry.StatusMetaRequest,
 			PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
 				PrepareForStatusUpdate(obj.(*corev1.Node), old.(*corev1.Node))
 			},

@@ -45,6 +45,7 @@ func Resource() *registry.Resource {
 			},
 		},
 		StatusHooks: registry.StatusHooks{
+			Meta: registry.StatusMetaRequest,
 			PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
 				PrepareForStatusUpdate(obj.(*corev1.PersistentVolume), old.(*corev1.PersistentVolume), metav1.Now())
 			},

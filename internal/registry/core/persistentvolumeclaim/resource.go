@@ -47,6 +47,7 @@ func Resource() *registry.Resource {
 			},
 		},
 		StatusHooks: registry.StatusHooks{
+			Meta: registry.StatusMetaRequest,
 			PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
 				PrepareForStatusUpdate(obj.(*corev1.PersistentVolumeClaim), old.(*corev1.PersistentVolumeClaim))
 			},

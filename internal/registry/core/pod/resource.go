@@ -58,6 +58,7 @@ func Resource() *registry.Resource {
 			},
 		},
 		StatusHooks: registry.StatusHooks{
+			Meta: registry.StatusMetaRequestButOwners,
 			PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
 				PrepareForStatusUpdate(obj.(*corev1.Pod), old.(*corev1.Pod))
 			},

@@ -45,6 +45,7 @@ func Resource() *registry.Resource {
 			},
 		},
 		StatusHooks: registry.StatusHooks{
+			Meta: registry.StatusMetaRequest,
 			ValidateUpdate: func(_ context.Context, obj, _ runtime.Object) field.ErrorList {
 				return ValidateStatus(obj.(*corev1.ResourceQuota))
 			},

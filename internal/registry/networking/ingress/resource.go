@@ -41,6 +41,7 @@ func Resource() *registry.Resource {
 			},
 		},
 		StatusHooks: registry.StatusHooks{
+			Meta: registry.StatusMetaRequest,
 			ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
 				return ValidateStatusUpdate(obj.(*networkingv1.Ingress), old.(*networkingv1.Ingress))
 			},
