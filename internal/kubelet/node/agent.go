@@ -75,6 +75,7 @@ type Agent struct {
 	appliedCIDR string
 	wasReady    *bool
 	runtimeName string
+	goneTold    bool // the Node's deletion was logged
 	changed     chan struct{}
 }
 
@@ -123,25 +124,22 @@ func (a *Agent) Run(ctx context.Context, ready chan<- struct{}) error {
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { a.seen(obj) },
 		UpdateFunc: func(_, obj any) { a.seen(obj) },
+		DeleteFunc: func(any) { a.tellGone() },
 	})
 	f.Start(ctx.Done())
 	go a.leaseLoop(ctx)
 	t := time.NewTicker(a.cfg.StatusInterval)
 	defer t.Stop()
-	goneTold := false
 	for {
 		a.syncCIDR(ctx)
 		err := a.syncStatus(ctx)
+		// The informer lists this node only: empty once synced, it is gone.
+		gone := inf.HasSynced() && len(inf.GetStore().List()) == 0
 		switch {
-		case err == nil || ctx.Err() != nil:
-		case errors.Is(err, errNodeGone):
-			// Said once: a removed machine's agent may run on for long.
-			if !goneTold {
-				log.Error("node deleted from the cluster: this machine was removed (kemudi node remove) or its Node deleted; its pods are no longer the cluster's. "+
-					"To join again: stop the agent, delete its node certificate (agent/kubelet.kubeconfig in its data dir) and start it again with --server and --token-file",
-					"node", a.cfg.Name)
-				goneTold = true
-			}
+		case ctx.Err() != nil:
+		case gone || errors.Is(err, errNodeGone):
+			a.tellGone()
+		case err == nil:
 		default:
 			log.Warn("node status", "err", err)
 		}
@@ -159,6 +157,21 @@ func (a *Agent) Run(ctx context.Context, ready chan<- struct{}) error {
 // upstream's kubelet, the agent registers only when it starts; until
 // then it says so rather than bring the Node back.
 var errNodeGone = errors.New("the node was deleted")
+
+// tellGone says once that the Node was deleted: a removed machine's
+// agent may run on for long.
+func (a *Agent) tellGone() {
+	a.mu.Lock()
+	told := a.goneTold
+	a.goneTold = true
+	a.mu.Unlock()
+	if told {
+		return
+	}
+	a.cfg.Log.Error("node deleted from the cluster: this machine was removed (kemudi node remove) or its Node deleted; its pods are no longer the cluster's. "+
+		"To join again: stop the agent, delete its node certificate (agent/kubelet.kubeconfig in its data dir) and start it again with --server and --token-file",
+		"node", a.cfg.Name)
+}
 
 // Refresh asks for the status to be computed (and written if it
 // changed) now rather than at the next interval.
