@@ -58,6 +58,7 @@ func TestKubectlIntoPods(t *testing.T) {
 	t.Run("port-forward", func(t *testing.T) { testPortForward(t, n) })
 	t.Run("debug", func(t *testing.T) { testDebug(t, n) })
 	t.Run("proxy", func(t *testing.T) { testProxy(t, n) })
+	t.Run("kubelet endpoints", func(t *testing.T) { testKubeletEndpoints(t, n) })
 	t.Run("kubelet auth", func(t *testing.T) { testKubeletAuth(t, n) })
 	t.Run("leaks", func(t *testing.T) { testLeaks(t, n) })
 }
