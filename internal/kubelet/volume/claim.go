@@ -85,6 +85,26 @@ func checkMode(pv *corev1.PersistentVolume, name string, mounted, device bool) e
 	return nil
 }
 
+// resolvedVolume is claimVolume's answer, asked of the API the first
+// time only.
+func (m *Manager) resolvedVolume(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, use volumeUse) (*corev1.PersistentVolume, error) {
+	key := string(pod.UID) + "/" + v.Name
+	m.mu.Lock()
+	pv := m.pvs[key]
+	m.mu.Unlock()
+	if pv != nil {
+		return pv, nil
+	}
+	pv, err := m.claimVolume(ctx, pod, v, use)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.pvs[key] = pv
+	m.mu.Unlock()
+	return pv, nil
+}
+
 // claimVolume resolves the pod's claim volume to its bound persistent
 // volume, as upstream's volume manager does before mounting; its errors
 // are upstream's "error processing PVC ...".

@@ -162,16 +162,30 @@ func TestSetUpClaims(t *testing.T) {
 		&corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-nfs"}, Spec: corev1.PersistentVolumeSpec{
 			ClaimRef:               &corev1.ObjectReference{UID: "uid-remote"},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{NFS: &corev1.NFSVolumeSource{Server: "s", Path: "/"}}}}}
-	m := New(t.TempDir(), fake.NewClientset(objs...), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	client := fake.NewClientset(objs...)
+	m := New(t.TempDir(), client, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx := context.Background()
 	scratch := corev1.Volume{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
 
-	got, err := m.SetUp(ctx, claimPod(pvcVolume("d", "data", true), scratch), Env{})
+	bound := claimPod(pvcVolume("d", "data", true), scratch)
+	got, err := m.SetUp(ctx, bound, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got["d"] != (Mounted{Path: data, ReadOnly: true}) || got["tmp"].Path == "" || got["tmp"].ReadOnly {
 		t.Errorf("mounted %+v", got)
+	}
+	// The periodic refresh sets the pod up again: its claim is not asked
+	// of the API a second time, until the pod is torn down.
+	calls := len(client.Actions())
+	if again, err := m.SetUp(ctx, bound, Env{}); err != nil || again["d"] != got["d"] || len(client.Actions()) != calls {
+		t.Errorf("second set-up: %+v, %v, %d API calls after %d", again, err, len(client.Actions()), calls)
+	}
+	if err := m.TearDown(bound.UID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SetUp(ctx, bound, Env{}); err != nil || len(client.Actions()) != calls+2 {
+		t.Errorf("set-up after tear-down: %v, %d API calls, want %d", err, len(client.Actions()), calls+2)
 	}
 
 	pod := claimPod(pvcVolume("a", "later", false), pvcVolume("b", "gone", false), scratch)

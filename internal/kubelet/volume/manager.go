@@ -32,6 +32,10 @@ type Manager struct {
 	mu     sync.Mutex
 	tokens map[string]token // by pod uid/volume/path
 	owned  map[string]bool  // pod uid/volume: ownership set for fsGroup
+	// pvs are claims' volumes by pod uid/volume, fetched once: a bound
+	// claim keeps its volume for the pod's life, and the periodic refresh
+	// of API-content volumes must not cost two GETs per claim.
+	pvs map[string]*corev1.PersistentVolume
 }
 
 type token struct {
@@ -41,7 +45,7 @@ type token struct {
 
 // New makes a manager of the pod directories under root.
 func New(root string, client kubernetes.Interface, log *slog.Logger) *Manager {
-	return &Manager{root: root, client: client, log: log, tokens: map[string]token{}, owned: map[string]bool{}}
+	return &Manager{root: root, client: client, log: log, tokens: map[string]token{}, owned: map[string]bool{}, pvs: map[string]*corev1.PersistentVolume{}}
 }
 
 // PodDir is where a pod's volumes and files live.
@@ -88,7 +92,7 @@ func (m *Manager) SetUp(ctx context.Context, pod *corev1.Pod, env Env) (map[stri
 		if name, _ := claimName(pod, v); name == "" || !use.used(v.Name) {
 			continue
 		}
-		pv, err := m.claimVolume(ctx, pod, v, use)
+		pv, err := m.resolvedVolume(ctx, pod, v, use)
 		if err != nil {
 			perr.Failed = append(perr.Failed, v.Name)
 			perr.Errs = append(perr.Errs, err.Error())

@@ -21,16 +21,9 @@ import (
 func (m *Manager) TearDown(uid types.UID) error {
 	prefix := string(uid) + "/"
 	m.mu.Lock()
-	for k := range m.tokens {
-		if strings.HasPrefix(k, prefix) {
-			delete(m.tokens, k)
-		}
-	}
-	for k := range m.owned {
-		if strings.HasPrefix(k, prefix) {
-			delete(m.owned, k)
-		}
-	}
+	deletePrefix(m.tokens, prefix)
+	deletePrefix(m.owned, prefix)
+	deletePrefix(m.pvs, prefix)
 	m.mu.Unlock()
 	dir := m.PodDir(uid)
 	if _, err := os.Lstat(dir); os.IsNotExist(err) {
@@ -118,4 +111,13 @@ func unescapeMountPath(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// deletePrefix forgets a pod's entries (keyed <pod uid>/...).
+func deletePrefix[V any](m map[string]V, prefix string) {
+	for k := range m {
+		if strings.HasPrefix(k, prefix) {
+			delete(m, k)
+		}
+	}
 }
