@@ -9,8 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -25,10 +23,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/kemudi/kemudi/internal/auth/bootstrap"
-	"github.com/kemudi/kemudi/internal/cloud"
+	"github.com/kemudi/kemudi/internal/cloud/cloudtest"
 	"github.com/kemudi/kemudi/internal/cloud/local"
 	"github.com/kemudi/kemudi/internal/cluster"
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
@@ -63,32 +60,6 @@ func TestServerNode(t *testing.T) {
 			t.Errorf("%s: serverNode = %q, want %q", tc.name, got, tc.want)
 		}
 	}
-}
-
-// runLocalCCM runs the cloud controller manager with the local provider
-// until the test ends.
-func runLocalCCM(t *testing.T, cfg *rest.Config) {
-	t.Helper()
-	o := cloud.DefaultOptions()
-	o.LeaderElect = false
-	o.NodeMonitorPeriod = 200 * time.Millisecond
-	o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	p, err := cloud.NewProvider(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := cloud.RunProvider(ctx, cfg, p, o); err != nil && ctx.Err() == nil {
-			t.Errorf("cloud controller manager: %v", err)
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
 }
 
 // podOn is a pod bound to node, owned by owner (nil: by nothing).
@@ -143,7 +114,7 @@ func removedRecord(t *testing.T, c kubernetes.Interface) map[string]string {
 func TestNodeRemove(t *testing.T) {
 	s := clustertest.Start(t)
 	simnodetest.Start(t, s.Config, simnode.Options{Count: 2})
-	runLocalCCM(t, s.Config)
+	cloudtest.Run(t, s.Config, nil, nil)
 	ctx := context.Background()
 	c := s.Client
 	for _, name := range []string{"node-0000", "node-0001"} {

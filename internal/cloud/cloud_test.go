@@ -3,8 +3,6 @@ package cloud_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -16,47 +14,14 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	cloudprovider "k8s.io/cloud-provider"
 
 	"github.com/kemudi/kemudi/internal/cloud"
+	"github.com/kemudi/kemudi/internal/cloud/cloudtest"
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 	"github.com/kemudi/kemudi/internal/controller/controllertest"
 	"github.com/kemudi/kemudi/internal/simnode"
 	"github.com/kemudi/kemudi/internal/simnode/simnodetest"
 )
-
-// runCCM runs the cloud controller manager, without leader election,
-// with the provider the options name (or p), until the test ends.
-func runCCM(t *testing.T, cfg *rest.Config, p cloudprovider.Interface, modify func(*cloud.Options)) {
-	t.Helper()
-	o := cloud.DefaultOptions()
-	o.LeaderElect = false
-	o.NodeMonitorPeriod = 200 * time.Millisecond
-	o.RouteReconciliationPeriod = time.Second
-	o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if modify != nil {
-		modify(&o)
-	}
-	if p == nil {
-		var err error
-		if p, err = cloud.NewProvider(o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := cloud.RunProvider(ctx, cfg, p, o); err != nil && ctx.Err() == nil {
-			t.Errorf("cloud controller manager: %v", err)
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-}
 
 // ingressOf waits until the service's status.loadBalancer.ingress is
 // set and returns its IPs and how long the wait took.
@@ -143,7 +108,7 @@ func waitGone(t *testing.T, c kubernetes.Interface, name string) {
 func TestLoadBalancerOnNodeAddresses(t *testing.T) {
 	s := clustertest.Start(t)
 	nodes := simnodetest.Start(t, s.Config, simnode.Options{Count: 3})
-	runCCM(t, s.Config, nil, nil)
+	cloudtest.Run(t, s.Config, nil, nil)
 	c := s.Client
 	ctx := context.Background()
 
@@ -247,7 +212,7 @@ func TestLoadBalancerOnNodeAddresses(t *testing.T) {
 func TestLoadBalancerPool(t *testing.T) {
 	s := clustertest.Start(t)
 	simnodetest.Start(t, s.Config, simnode.Options{Count: 2})
-	runCCM(t, s.Config, nil, func(o *cloud.Options) { o.LBAddressPool = "10.99.0.200-10.99.0.201" })
+	cloudtest.Run(t, s.Config, nil, func(o *cloud.Options) { o.LBAddressPool = "10.99.0.200-10.99.0.201" })
 	c := s.Client
 	ctx := context.Background()
 	create := func(svc *corev1.Service) {
@@ -300,7 +265,7 @@ func TestNodesInitialized(t *testing.T) {
 	s := clustertest.Start(t)
 	taint := corev1.Taint{Key: "node.cloudprovider.kubernetes.io/uninitialized", Value: "true", Effect: corev1.TaintEffectNoSchedule}
 	simnodetest.Start(t, s.Config, simnode.Options{Count: 2, Taints: []corev1.Taint{taint}})
-	runCCM(t, s.Config, nil, nil)
+	cloudtest.Run(t, s.Config, nil, nil)
 	for _, name := range []string{"node-0000", "node-0001"} {
 		controllertest.WaitFor(t, name+" to be initialized", 20*time.Second, func(ctx context.Context) (bool, error) {
 			n, err := s.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})

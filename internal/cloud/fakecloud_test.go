@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kemudi/kemudi/internal/cloud/cloudtest"
 	"github.com/kemudi/kemudi/internal/cloud/fakecloud"
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 	"github.com/kemudi/kemudi/internal/controller/controllertest"
@@ -44,7 +45,7 @@ func TestAnotherProviderPlugsIn(t *testing.T) {
 		})
 	}
 	fake.FailRoutes("node-0002", errors.New("quota exceeded"))
-	runCCM(t, s.Config, fake, nil)
+	cloudtest.Run(t, s.Config, fake, nil)
 	c := s.Client
 	ctx := context.Background()
 

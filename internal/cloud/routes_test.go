@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kemudi/kemudi/internal/cloud/cloudtest"
 	"github.com/kemudi/kemudi/internal/cloud/local"
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 	"github.com/kemudi/kemudi/internal/controller/controllertest"
@@ -51,7 +52,7 @@ func TestLocalRoutes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	runCCM(t, s.Config, nil, nil)
+	cloudtest.Run(t, s.Config, nil, nil)
 	r, err := local.NewNodeRoutes(c, local.NodeRoutesOptions{NodeName: "node-a", NetNSPath: "/var/run/netns/" + ns,
 		Resync: 300 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
