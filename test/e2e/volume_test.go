@@ -15,8 +15,9 @@ import (
 // node-2's agent makes a directory and a PersistentVolume pinned to
 // node-2; the pod writes into it as fsGroup 2000. A second pod, with no
 // nodeSelector, follows the volume to node-2 and reads the data through
-// a read-only mount. Deleting the claim removes the data of a Delete
-// volume and keeps that of a Retain one.
+// a read-only mount. A generic ephemeral volume gets its claim and loses
+// it with its pod. Deleting a claim removes the data of a Delete volume
+// and keeps that of a Retain one.
 func TestLocalPathVolumes(t *testing.T) {
 	t.Parallel()
 	n := newServerNode(t, false)
@@ -119,6 +120,39 @@ provisioner: example.com/nowhere
 			t.Errorf("reader's log lacks %q:\n%s", want, logs)
 		}
 	}
+
+	// A generic ephemeral volume: its claim <pod>-<volume> is made from
+	// the template, provisioned for the pod, and goes with the pod.
+	apply(`apiVersion: v1
+kind: Pod
+metadata: {name: scratch}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: IMAGE
+    command: [sh, -c, "echo ephemeral > /scratch/f && cat /scratch/f"]
+    volumeMounts: [{name: work, mountPath: /scratch}]
+  volumes:
+  - name: work
+    ephemeral:
+      volumeClaimTemplate:
+        spec:
+          accessModes: [ReadWriteOnce]
+          resources: {requests: {storage: 16Mi}}
+`)
+	podDone("scratch")
+	if logs := n.kubectl("logs", "scratch"); !strings.Contains(logs, "ephemeral") {
+		t.Errorf("scratch's log: %q", logs)
+	}
+	if out := n.kubectl("get", "pvc", "scratch-work", "-o", "jsonpath={.status.phase} {.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}"); out != "Bound Pod/scratch" {
+		t.Errorf("the ephemeral claim: %q, want Bound and owned by Pod/scratch", out)
+	}
+	n.kubectl("delete", "pod", "scratch", "--wait=true", "--timeout=120s")
+	eventuallyKubectl(t, n, time.Minute, "the ephemeral claim gone with its pod", func() (bool, string) {
+		out, err := n.tryKubectl("get", "pvc", "scratch-work", "--ignore-not-found", "-o", "name")
+		return err == nil && strings.TrimSpace(out) == "", out
+	})
 
 	// Retain keeps the directory and the volume (Released); Delete
 	// removes both.
