@@ -224,9 +224,14 @@ func TestWaitForFirstConsumer(t *testing.T) {
 		if want := "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims."; !strings.HasPrefix(msg, want) {
 			t.Errorf("FailedScheduling %q, want it to start with %q", msg, want)
 		}
-		p := getPod(t, c, "now")
-		if cond := condition(p, corev1.PodScheduled); p.Spec.NodeName != "" || cond == nil || cond.Reason != corev1.PodReasonUnschedulable {
-			t.Errorf("pod on %q, PodScheduled %+v", p.Spec.NodeName, cond)
+		// The event and the pod's condition are written separately: wait
+		// for the condition too.
+		err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+			cond := condition(getPod(t, c, "now"), corev1.PodScheduled)
+			return cond != nil && cond.Reason == corev1.PodReasonUnschedulable, nil
+		})
+		if p := getPod(t, c, "now"); err != nil || p.Spec.NodeName != "" {
+			t.Errorf("pod on %q, PodScheduled %+v", p.Spec.NodeName, condition(p, corev1.PodScheduled))
 		}
 	})
 }
