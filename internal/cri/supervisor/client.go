@@ -250,7 +250,14 @@ func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
 func (c *Client) Shutdown(ctx context.Context) error {
 	m, err := dialPing(ctx, socketPath(c.opts.Root))
 	if err != nil {
-		return nil // none runs
+		if !keeperRuns(c.opts.Root) {
+			return nil // none runs
+		}
+		// Its keeper is restarting it, or it is slow to answer: a shutdown
+		// that gave up here would leave both running.
+		if m, err = awaitAnswer(ctx, c.opts.Root); err != nil {
+			return fmt.Errorf("shut down supervisor: %w", err)
+		}
 	}
 	defer m.Close()
 	return m.call(ctx, methodShutdown, struct{}{}, nil)

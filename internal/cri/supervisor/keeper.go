@@ -34,6 +34,7 @@ type keeper struct {
 	mu       sync.Mutex
 	held     map[string][]*os.File
 	link     *link
+	linkRead chan struct{} // closed when listen has read the link to its end
 	supPid   int
 	shutdown bool // the supervisor asked to end for good
 }
@@ -162,7 +163,8 @@ func (k *keeper) startSupervisor() error {
 		return err
 	}
 	k.mu.Lock()
-	k.supPid, k.link, k.shutdown = pid, l, false
+	read := make(chan struct{})
+	k.supPid, k.link, k.linkRead, k.shutdown = pid, l, read, false
 	for id, files := range k.held {
 		if err := l.send(linkMsg{Op: opFDs, ID: id}, files...); err != nil {
 			k.log.Warn("hand over stdio", "id", id, "err", err)
@@ -171,7 +173,10 @@ func (k *keeper) startSupervisor() error {
 	l.send(linkMsg{Op: opReady})
 	k.mu.Unlock()
 	k.log.Info("supervisor started", "pid", pid)
-	go k.listen(l)
+	go func() {
+		k.listen(l)
+		close(read)
+	}()
 	return nil
 }
 
@@ -213,12 +218,10 @@ func (k *keeper) reap() (supervisorEnded bool) {
 		}
 		k.mu.Lock()
 		if pid == k.supPid {
-			k.supPid = 0
-			if k.link != nil {
-				k.link.Close()
-				k.link = nil
-			}
+			l, read := k.link, k.linkRead
+			k.supPid, k.link, k.linkRead = 0, nil, nil
 			k.mu.Unlock()
+			k.finishLink(l, read)
 			k.log.Info("supervisor exited", "pid", pid, "status", exitCode(ws))
 			supervisorEnded = true
 			continue
@@ -232,6 +235,23 @@ func (k *keeper) reap() (supervisorEnded bool) {
 		}
 		k.mu.Unlock()
 	}
+}
+
+// finishLink reads what the ended supervisor last sent before closing its
+// link: its shutdown request is sent just before it exits, and a keeper
+// that closed the link first would take the exit for a crash and start
+// it again. The read is bounded, since a process that inherited the
+// supervisor's end of the link keeps it open.
+func (k *keeper) finishLink(l *link, read <-chan struct{}) {
+	if l == nil {
+		return
+	}
+	select {
+	case <-read:
+	case <-time.After(2 * time.Second):
+		k.log.Warn("supervisor's link still open after it exited; closing it")
+	}
+	l.Close()
 }
 
 func (k *keeper) releaseAll() {

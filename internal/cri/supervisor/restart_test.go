@@ -237,3 +237,23 @@ func TestCrashDuringCreateCleanedUp(t *testing.T) {
 		t.Errorf("State: %v, want ErrNotFound", err)
 	}
 }
+
+// TestShutdownIsFinal: a supervisor told to shut down stays down, and its
+// keeper exits with it, every time. The supervisor tells its keeper just
+// before it exits; a keeper that noticed the exit first once took it for
+// a crash and started it again (seen in CI under load).
+func TestShutdownIsFinal(t *testing.T) {
+	f := newFixture(t)
+	f.c.Close()
+	for i := range 10 {
+		c := f.connect()
+		if err := c.Shutdown(ctx(t)); err != nil {
+			t.Fatalf("shutdown %d: %v", i, err)
+		}
+		c.Close()
+		f.waitKeeperGone()
+		if b, _ := os.ReadFile(logPath(f.root)); strings.Contains(string(b), "restarting") {
+			t.Fatalf("shutdown %d: the keeper restarted the supervisor:\n%s", i, b)
+		}
+	}
+}

@@ -54,6 +54,13 @@ func ensureRunning(ctx context.Context, opts Options, log *slog.Logger) (*muxCon
 			return nil, err
 		}
 	}
+	return awaitAnswer(ctx, opts.Root)
+}
+
+// awaitAnswer waits up to startTimeout for the supervisor under root to
+// answer a ping.
+func awaitAnswer(ctx context.Context, root string) (*muxConn, error) {
+	socket := socketPath(root)
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	delay := time.Millisecond
@@ -64,7 +71,7 @@ func ensureRunning(ctx context.Context, opts Options, log *slog.Logger) (*muxCon
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("supervisor did not answer on %s (see %s): %w", socket, logPath(opts.Root), err)
+			return nil, fmt.Errorf("supervisor did not answer on %s (see %s): %w", socket, logPath(root), err)
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 50*time.Millisecond)
