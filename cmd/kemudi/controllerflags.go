@@ -28,6 +28,7 @@ func addControllerFlags(cmd *cobra.Command, o *controller.Options) {
 	fs.StringVar(&o.ClusterSigningCertFile, "cluster-signing-cert-file", "", "CA certificate (PEM) csrsigning issues certificates with (kemudi server's: <data-dir>/tls/ca.crt)")
 	fs.StringVar(&o.ClusterSigningKeyFile, "cluster-signing-key-file", "", "private key (PEM) of --cluster-signing-cert-file")
 	fs.DurationVar(&o.ClusterSigningDuration, "cluster-signing-duration", o.ClusterSigningDuration, "the longest certificate csrsigning issues")
+	fs.IntVar(&o.TerminatedPodGCThreshold, "terminated-pod-gc-threshold", o.TerminatedPodGCThreshold, "terminated pods that may exist before the pod garbage collector deletes the oldest (<= 0: never)")
 	prev := cmd.PreRunE
 	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
 		if prev != nil {

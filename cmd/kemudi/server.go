@@ -17,6 +17,7 @@ import (
 
 	"github.com/kemudi/kemudi/internal/apiserver"
 	"github.com/kemudi/kemudi/internal/cluster"
+	"github.com/kemudi/kemudi/internal/controller"
 )
 
 // defaultGCPercent lets the heap grow 150% over what is live between
@@ -154,6 +155,9 @@ func newServerCommand() *cobra.Command {
 		"serve the controller manager's /metrics (its work queues) on this address over plain HTTP, as kemudi controller-manager --metrics-address (e.g. 127.0.0.1:10257; empty: off)")
 	cmd.Flags().DurationVar(&cp.ClusterSigningDuration, "cluster-signing-duration", 365*24*time.Hour,
 		"the longest certificate the controller manager's signer issues (nodes' client and serving certificates; they are renewed at 70–84% of it), as kube-controller-manager's flag")
+	cp.TerminatedPodGCThreshold = new(int)
+	cmd.Flags().IntVar(cp.TerminatedPodGCThreshold, "terminated-pod-gc-threshold", controller.DefaultOptions().TerminatedPodGCThreshold,
+		"terminated pods that may exist before the controller manager's pod garbage collector deletes the oldest (<= 0: never), as kube-controller-manager's flag")
 	af.register(cmd.Flags())
 	return cmd
 }

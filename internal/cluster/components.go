@@ -40,6 +40,10 @@ type ControlPlaneOptions struct {
 	// ClusterSigningDuration is the longest certificate the signer
 	// issues (0: the controller manager's default, a year).
 	ClusterSigningDuration time.Duration
+	// TerminatedPodGCThreshold is how many terminated pods may exist
+	// before the pod garbage collector deletes the oldest (<= 0: never;
+	// nil: the controller manager's default, 12500).
+	TerminatedPodGCThreshold *int
 	// LBAddressPool is the cloud controller manager's load balancer
 	// address pool (--lb-address-pool; "": the nodes' addresses).
 	LBAddressPool string
@@ -73,6 +77,9 @@ func (o ControlPlaneOptions) Components() []Component {
 				opts.Controller.ClusterSigningKeyFile = o.ClusterSigningKeyFile
 				if o.ClusterSigningDuration > 0 {
 					opts.Controller.ClusterSigningDuration = o.ClusterSigningDuration
+				}
+				if o.TerminatedPodGCThreshold != nil {
+					opts.Controller.TerminatedPodGCThreshold = *o.TerminatedPodGCThreshold
 				}
 				return manager.Run(ctx, cfg, opts)
 			},

@@ -43,6 +43,17 @@ type Options struct {
 	ClusterSigningCertFile string
 	ClusterSigningKeyFile  string
 	ClusterSigningDuration time.Duration
+
+	// TerminatedPodGCThreshold is how many terminated pods (Succeeded,
+	// Failed) may exist before the pod garbage collector deletes the
+	// oldest (--terminated-pod-gc-threshold; <= 0: it never does).
+	TerminatedPodGCThreshold int
+	// PodGCPeriod is how often the pod garbage collector looks (upstream's
+	// fixed 20 s) and PodGCQuarantine how long a node must be missing
+	// before its pods are orphans (upstream's fixed 40 s). Not flags:
+	// tests shorten them; zero means upstream's.
+	PodGCPeriod     time.Duration
+	PodGCQuarantine time.Duration
 }
 
 // DefaultOptions are upstream's defaults, with kemudi's pod network
@@ -57,5 +68,9 @@ func DefaultOptions() Options {
 		NodeCIDRMaskSize:       24,
 		NodeCIDRMaskSizeIPv6:   64,
 		ClusterSigningDuration: 365 * 24 * time.Hour,
+		// Upstream's default: a cluster keeps many finished pods.
+		TerminatedPodGCThreshold: 12500,
+		PodGCPeriod:              20 * time.Second,
+		PodGCQuarantine:          40 * time.Second,
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/nodeipam"
 	"github.com/kemudi/kemudi/internal/controller/nodelifecycle"
 	"github.com/kemudi/kemudi/internal/controller/persistentvolume"
+	"github.com/kemudi/kemudi/internal/controller/podgc"
 	"github.com/kemudi/kemudi/internal/controller/pvcprotection"
 	"github.com/kemudi/kemudi/internal/controller/replicaset"
 	"github.com/kemudi/kemudi/internal/controller/resourcequota"
@@ -64,6 +65,7 @@ func Controllers() map[string]Entry {
 		job.Name:                             {New: func(c *controller.Context) (Runner, error) { return job.New(c) }},
 		cronjob.Name:                         {New: func(c *controller.Context) (Runner, error) { return cronjob.New(c) }},
 		ttlafterfinished.Name:                {New: func(c *controller.Context) (Runner, error) { return ttlafterfinished.New(c) }},
+		podgc.Name:                           {New: func(c *controller.Context) (Runner, error) { return podgc.New(c) }},
 		daemonset.Name:                       {New: func(c *controller.Context) (Runner, error) { return daemonset.New(c) }},
 		statefulset.Name:                     {New: func(c *controller.Context) (Runner, error) { return statefulset.New(c) }},
 		disruption.Name:                      {New: func(c *controller.Context) (Runner, error) { return disruption.New(c) }},

@@ -28,6 +28,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/nodeipam"
 	"github.com/kemudi/kemudi/internal/controller/nodelifecycle"
 	"github.com/kemudi/kemudi/internal/controller/persistentvolume"
+	"github.com/kemudi/kemudi/internal/controller/podgc"
 	"github.com/kemudi/kemudi/internal/controller/pvcprotection"
 	"github.com/kemudi/kemudi/internal/controller/resourcequota"
 	"github.com/kemudi/kemudi/internal/controller/serviceaccount"
@@ -67,6 +68,7 @@ func ServiceAccounts() map[string]string {
 		job.Name:                             "job-controller",
 		cronjob.Name:                         "cronjob-controller",
 		ttlafterfinished.Name:                "ttl-after-finished-controller",
+		podgc.Name:                           "pod-garbage-collector",
 		daemonset.Name:                       "daemon-set-controller",
 		statefulset.Name:                     "statefulset-controller",
 		disruption.Name:                      "disruption-controller",
