@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds upstream Kubernetes' end-to-end suite for test/e2e TestUpstreamE2E:
-# e2e.test (`go test -c ./test/e2e`), the ginkgo CLI that runs it in
-# parallel (same ginkgo version as the suite) and agnhost, the program of
-# upstream's test images (static, for a FROM scratch image), all from
+# e2e.test (`go test -c ./test/e2e`) and agnhost, the program of
+# upstream's test images (static, for a FROM scratch image), both from
 # k8s.io/kubernetes@VERSION in the Go module cache. Prints the path of
-# e2e.test; ginkgo and agnhost are beside it.
+# e2e.test; agnhost is beside it. (TestUpstreamE2E runs each spec in an
+# e2e.test process of its own, so the ginkgo CLI is not needed.)
 #
 #   test/upstream/build-e2e.sh [VERSION]      # default v1.37.2
 #   E2E_SUITES="apimachinery" test/upstream/build-e2e.sh
@@ -34,7 +34,7 @@ cache=${cache:-/var/cache/kemudi-test}
 suites=${E2E_SUITES:-}
 flavor=$(echo "$suites" | tr -s ' ' '-')
 out=$cache/upstream-$version-$("$go" env GOVERSION)${flavor:+-$flavor}
-if [ -x "$out/e2e.test" ] && [ -x "$out/ginkgo" ] && [ -x "$out/agnhost" ]; then
+if [ -x "$out/e2e.test" ] && [ -x "$out/agnhost" ]; then
 	echo "$out/e2e.test"
 	exit 0
 fi
@@ -42,7 +42,7 @@ mkdir -p "$cache"
 # One build at a time per machine (test binaries may race to build).
 exec 9>"$cache/upstream-$version.lock"
 flock 9
-if [ -x "$out/e2e.test" ] && [ -x "$out/ginkgo" ] && [ -x "$out/agnhost" ]; then
+if [ -x "$out/e2e.test" ] && [ -x "$out/agnhost" ]; then
 	echo "$out/e2e.test"
 	exit 0
 fi
@@ -85,18 +85,18 @@ if [ ! -e "$src/.kemudi-ready" ]; then
 fi
 
 mkdir -p "$out"
-build() { # output, then go arguments
-	local bin=$1
-	shift
-	(cd "$src" && nice -n 10 env GOWORK=off GOFLAGS=-mod=mod "$@" -o "$out/$bin.tmp")
+build() { # output, go command (build or test), then its arguments
+	local bin=$1 cmd=$2
+	shift 2
+	# -o right after the command: `go build` takes no flag after a package.
+	(cd "$src" && nice -n 10 env GOWORK=off GOFLAGS=-mod=mod "$go" "$cmd" -o "$out/$bin.tmp" "$@")
 	mv "$out/$bin.tmp" "$out/$bin"
 }
 start=$(date +%s)
-[ -x "$out/e2e.test" ] || build e2e.test "$go" test -c -vet=off -trimpath ./test/e2e
-[ -x "$out/ginkgo" ] || build ginkgo "$go" build -trimpath github.com/onsi/ginkgo/v2/ginkgo
+[ -x "$out/e2e.test" ] || build e2e.test test -c -vet=off -trimpath ./test/e2e
 # agnhost runs in a FROM scratch image, so it is linked statically; with
 # cgo as e2e.test is built (CGO_ENABLED=0 would compile everything below
 # package net again), through the external linker.
-[ -x "$out/agnhost" ] || build agnhost "$go" build -trimpath -ldflags '-s -w -linkmode external -extldflags -static' ./test/images/agnhost
+[ -x "$out/agnhost" ] || build agnhost build -trimpath -ldflags '-s -w -linkmode external -extldflags -static' ./test/images/agnhost
 echo "build-e2e: built in $(($(date +%s) - start))s (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 echo "$out/e2e.test"
