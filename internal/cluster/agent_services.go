@@ -66,6 +66,20 @@ func runWithNodeServices(ctx context.Context, cfg *rest.Config, o AgentOptions, 
 		}
 		o.Kubelet.NodeName = strings.ToLower(host)
 	}
+	if o.Services.DisableDNS {
+		go forgetNodeDNS(ctx, cfg, o.Kubelet.NodeName, log)
+	}
+	sv := NewSupervisor(log)
+	// Like kube-proxy's and CoreDNS's pods, the proxy and DNS are
+	// restarted for as long as the node runs (backing off up to a
+	// minute): their failure must not take the node and its pods down.
+	sv.MaxRestarts = math.MaxInt
+	return sv.Run(ctx, nodeServiceTasks(cfg, o, log, node)...)
+}
+
+// nodeServiceTasks are the agent's tasks: the node, then each service
+// its options leave on.
+func nodeServiceTasks(cfg *rest.Config, o AgentOptions, log *slog.Logger, node func(context.Context, *rest.Config, AgentOptions) error) []Task {
 	name := o.Kubelet.NodeName
 	tasks := []Task{{Name: "node", Run: func(ctx context.Context) error { return node(ctx, cfg, o) }}}
 	s := o.Services
@@ -82,8 +96,6 @@ func runWithNodeServices(ctx context.Context, cfg *rest.Config, o AgentOptions, 
 		tasks = append(tasks, Task{Name: "dns", Restart: true, Run: func(ctx context.Context) error {
 			return runNodeDNS(ctx, cfg, name, do, log)
 		}})
-	} else {
-		go forgetNodeDNS(ctx, cfg, name, log)
 	}
 	// The local cloud provider's routes to the other nodes' pods: it
 	// changes nothing while the route table (on the Nodes) is empty.
@@ -96,12 +108,7 @@ func runWithNodeServices(ctx context.Context, cfg *rest.Config, o AgentOptions, 
 			return localpath.Run(ctx, cfg, lo)
 		}})
 	}
-	sv := NewSupervisor(log)
-	// Like kube-proxy's and CoreDNS's pods, the proxy and DNS are
-	// restarted for as long as the node runs (backing off up to a
-	// minute): their failure must not take the node and its pods down.
-	sv.MaxRestarts = math.MaxInt
-	return sv.Run(ctx, tasks...)
+	return tasks
 }
 
 // runNodeDNS serves cluster DNS on the node's address once the kubelet

@@ -1,0 +1,43 @@
+package cluster
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"testing"
+
+	"k8s.io/client-go/rest"
+)
+
+// TestNodeServiceTasks: each --disable-* flag of the agent leaves out its
+// service, and only that one.
+func TestNodeServiceTasks(t *testing.T) {
+	node := func(context.Context, *rest.Config, AgentOptions) error { return nil }
+	all := []string{"node", "proxy", "dns", "routes", "local-path"}
+	for _, tc := range []struct {
+		name string
+		set  func(*NodeServices)
+		want []string
+	}{
+		{"defaults", func(*NodeServices) {}, all},
+		{"--disable-proxy", func(s *NodeServices) { s.DisableProxy = true }, []string{"node", "dns", "routes", "local-path"}},
+		{"--disable-dns", func(s *NodeServices) { s.DisableDNS = true }, []string{"node", "proxy", "routes", "local-path"}},
+		{"--disable-local-path", func(s *NodeServices) { s.DisableLocalPath = true }, []string{"node", "proxy", "dns", "routes"}},
+		{"no storage directory", func(s *NodeServices) { s.LocalPathDir = "" }, []string{"node", "proxy", "dns", "routes"}},
+		{"all disabled", func(s *NodeServices) { s.DisableProxy, s.DisableDNS, s.DisableLocalPath = true, true, true }, []string{"node", "routes"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := AgentOptions{Services: DefaultNodeServices()}
+			o.Kubelet.NodeName = "node-1"
+			o.Services.LocalPathDir = t.TempDir()
+			tc.set(&o.Services)
+			var got []string
+			for _, task := range nodeServiceTasks(&rest.Config{}, o, slog.New(slog.DiscardHandler), node) {
+				got = append(got, task.Name)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("tasks %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
