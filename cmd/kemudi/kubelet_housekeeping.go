@@ -5,12 +5,14 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/resource"
+	cliflag "k8s.io/component-base/cli/flag"
 
 	"github.com/kemudi/kemudi/internal/kubelet"
 )
 
 // housekeepingFlags are the kubelet's flags for log rotation, image
-// garbage collection, eviction and static pods, with upstream's names.
+// garbage collection, eviction and static pods (from a directory or a
+// URL), with upstream's names.
 type housekeepingFlags struct {
 	logMaxSize, evictionHard string
 }
@@ -25,6 +27,9 @@ func (h *housekeepingFlags) register(f *pflag.FlagSet, o *kubelet.Options) {
 	h.evictionHard = kubelet.DefaultEvictionHard
 	f.StringVar(&h.evictionHard, "eviction-hard", h.evictionHard, "hard eviction thresholds: signal<quantity or signal<percent%, comma separated (memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available); those given replace the defaults, \"\" turns eviction off")
 	f.StringVar(&o.PodManifestPath, "pod-manifest-path", o.PodManifestPath, "directory of static pod manifests (YAML or JSON), run as pods <name>-<node> with mirror pods in the API; \"\" runs none")
+	f.StringVar(&o.ManifestURL, "manifest-url", o.ManifestURL, "URL of static pods (one v1 Pod or a v1 PodList, YAML or JSON), fetched every --http-check-frequency and run as pods <name>-<node> with mirror pods in the API; \"\" runs none")
+	f.Var(cliflag.NewColonSeparatedMultimapStringString(&o.ManifestURLHeader), "manifest-url-header", "HTTP headers sent with each fetch of --manifest-url: comma-separated `key:value` pairs ('a:hello,b:again,c:world'); repeatable, a key given again gets another value")
+	f.DurationVar(&o.HTTPCheckFrequency, "http-check-frequency", o.HTTPCheckFrequency, "how often --manifest-url is fetched")
 	f.DurationVar(&o.EvictionPressureTransitionPeriod, "eviction-pressure-transition-period", o.EvictionPressureTransitionPeriod, "how long a pressure condition stays True after its threshold was last crossed")
 }
 

@@ -49,7 +49,7 @@ type Kubelet struct {
 	podsInf     cache.SharedIndexInformer
 	imageGC     *imageGC
 	evictions   *evictionManager
-	static      *staticPods // nil without PodManifestPath
+	static      *staticPods // nil without PodManifestPath and ManifestURL
 	services    corelisters.ServiceLister
 	// runtimeClasses name the runtime handlers of pods with a RuntimeClass.
 	runtimeClasses nodelisters.RuntimeClassLister
@@ -96,6 +96,12 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 		return nil, fmt.Errorf("API client: %w", err)
 	}
 	k := &Kubelet{opts: opts, client: client, log: log, workers: map[types.UID]*worker{}, rt: opts.Runtime}
+	// Before the runtime is dialled: a bad manifest URL leaves nothing open.
+	if opts.PodManifestPath != "" || opts.ManifestURL != "" {
+		if k.static, err = newStaticPods(k); err != nil {
+			return nil, err
+		}
+	}
 	if k.rt == nil {
 		rt, closeRT, err := Dial(opts.RuntimeEndpoint)
 		if err != nil {
@@ -130,9 +136,6 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 	k.services = k.factory.Core().V1().Services().Lister()
 	k.runtimeClasses = k.factory.Node().V1().RuntimeClasses().Lister()
 	k.imageGC = newImageGC(k)
-	if opts.PodManifestPath != "" {
-		k.static = newStaticPods(k)
-	}
 	return k, nil
 }
 
@@ -181,10 +184,12 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	k.factory.WaitForCacheSync(ctx.Done())
 	if k.static != nil {
 		// Static pods too have their workers before the first relist.
-		if err := os.MkdirAll(k.opts.PodManifestPath, 0o755); err != nil {
-			return fmt.Errorf("make %s: %w", k.opts.PodManifestPath, err)
+		if k.opts.PodManifestPath != "" {
+			if err := os.MkdirAll(k.opts.PodManifestPath, 0o755); err != nil {
+				return fmt.Errorf("make %s: %w", k.opts.PodManifestPath, err)
+			}
 		}
-		k.static.load()
+		k.static.loadAll(ctx)
 	}
 	k.log.Info("kubelet running")
 	k.startHousekeeping(ctx)

@@ -79,6 +79,13 @@ type Options struct {
 	// read every FileCheckFrequency (staticpod_source.go).
 	PodManifestPath    string
 	FileCheckFrequency time.Duration
+	// ManifestURL is a URL of static pods ("" = none): one v1 Pod or a
+	// v1 PodList, YAML or JSON, fetched every HTTPCheckFrequency with the
+	// headers of ManifestURLHeader (staticpod_url_source.go); upstream's
+	// staticPodURL, staticPodURLHeader and httpCheckFrequency.
+	ManifestURL        string
+	ManifestURLHeader  map[string][]string
+	HTTPCheckFrequency time.Duration
 	Log                *slog.Logger
 }
 
@@ -110,6 +117,7 @@ func DefaultOptions() Options {
 		EvictionMonitoringInterval:       10 * time.Second,
 		EvictionPressureTransitionPeriod: 5 * time.Minute,
 		FileCheckFrequency:               20 * time.Second,
+		HTTPCheckFrequency:               20 * time.Second,
 	}
 }
 

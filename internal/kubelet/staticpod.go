@@ -24,6 +24,15 @@ import (
 // a new one) in the config.hash annotation, and config.source "file".
 // It does no I/O.
 func StaticPod(data []byte, nodeName string) (*corev1.Pod, error) {
+	pod, err := decodePod(data)
+	if err != nil {
+		return nil, err
+	}
+	return asStaticPod(pod, nodeName, sourceFile, "")
+}
+
+// decodePod reads a v1 Pod, YAML or JSON.
+func decodePod(data []byte) (*corev1.Pod, error) {
 	var tm metav1.TypeMeta
 	if err := yaml.Unmarshal(data, &tm); err != nil {
 		return nil, fmt.Errorf("not YAML or JSON: %w", err)
@@ -36,18 +45,30 @@ func StaticPod(data []byte, nodeName string) (*corev1.Pod, error) {
 	if err := yaml.Unmarshal(data, pod); err != nil {
 		return nil, fmt.Errorf("decode pod: %w", err)
 	}
+	return pod, nil
+}
+
+// asStaticPod names, binds, hashes, defaults and validates a decoded pod
+// of the given source. Upstream hashes a file's pod with the node and a
+// URL's with the URL, and gives only a file's pods the NoExecute
+// toleration; so does this.
+func asStaticPod(pod *corev1.Pod, nodeName, source, url string) (*corev1.Pod, error) {
 	if pod.Name == "" {
 		return nil, fmt.Errorf("metadata.name: Required value")
 	}
 	if pod.Namespace == "" {
 		pod.Namespace = metav1.NamespaceDefault
 	}
-	// The hash covers the pod as written, the node and the source.
+	// The hash covers the pod as written and where it came from.
 	h := md5.New()
 	raw, _ := json.Marshal(pod)
 	h.Write(raw)
-	h.Write([]byte(nodeName))
-	h.Write([]byte(sourceFile))
+	if source == sourceFile {
+		h.Write([]byte(nodeName))
+		h.Write([]byte(sourceFile))
+	} else {
+		h.Write([]byte("url:" + url))
+	}
 	hash := hex.EncodeToString(h.Sum(nil))
 
 	pod.Name = pod.Name + "-" + strings.ToLower(nodeName)
@@ -58,8 +79,10 @@ func StaticPod(data []byte, nodeName string) (*corev1.Pod, error) {
 		pod.Annotations = map[string]string{}
 	}
 	pod.Annotations[annotationConfigHash] = hash
-	pod.Annotations[annotationConfigSource] = sourceFile
-	pod.Spec.Tolerations = append(pod.Spec.Tolerations, corev1.Toleration{Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute})
+	pod.Annotations[annotationConfigSource] = source
+	if source == sourceFile {
+		pod.Spec.Tolerations = append(pod.Spec.Tolerations, corev1.Toleration{Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute})
+	}
 	podregistry.Default(pod)
 	pod.Status = corev1.PodStatus{}
 	if errs := podregistry.Validate(pod); len(errs) > 0 {

@@ -9,9 +9,10 @@ const (
 	annotationConfigMirror = corev1.MirrorPodAnnotationKey // "kubernetes.io/config.mirror"
 	annotationConfigSeen   = "kubernetes.io/config.seen"
 	sourceFile             = "file"
+	sourceHTTP             = "http" // upstream's name for the manifest URL's pods
 )
 
-// isStaticPod: the pod came from a manifest file, not from the API.
+// isStaticPod: the pod came from a manifest file or URL, not from the API.
 func isStaticPod(pod *corev1.Pod) bool {
 	src := pod.Annotations[annotationConfigSource]
 	return src != "" && src != "api"

@@ -18,25 +18,47 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// staticPods runs the pods of the manifest directory (PodManifestPath)
-// and keeps their mirror pods in the API. The directory is read when
-// inotify reports a change in it, every FileCheckFrequency, and at once
-// when a mirror pod changes.
+// staticPods runs the static pods of the manifest directory
+// (PodManifestPath) and of the manifest URL (ManifestURL,
+// staticpod_url_source.go), and keeps their mirror pods in the API. The
+// directory is read when inotify reports a change in it, every
+// FileCheckFrequency, and at once when a mirror pod changes; the URL is
+// fetched every HTTPCheckFrequency. Each source's pods are kept apart,
+// as upstream keeps them, and each source's read replaces its own set.
 type staticPods struct {
 	k   *Kubelet
-	dir string
+	dir string     // "" = no directory
+	url *urlSource // nil = no URL
+	// setPod hands a pod (nil: none any more) to the worker of uid.
+	setPod func(uid types.UID, pod *corev1.Pod)
 
-	mu     sync.Mutex
-	pods   map[types.UID]*corev1.Pod // by UID (the content's hash)
-	files  map[types.UID]string      // the manifest file of each
-	byName map[string]*corev1.Pod    // by namespace/name
-	bad    map[string]string         // file → the error last logged for it
-	wake   chan struct{}
+	// applying makes each change of a set, workers included, one at a time.
+	applying sync.Mutex
+	mu       sync.Mutex
+	sets     map[string]map[types.UID]*corev1.Pod // each source's pods, by UID (the content's hash)
+	origins  map[string]map[types.UID]string      // each source's pods' file or URL
+	pods     map[types.UID]*corev1.Pod            // the pods run: every set's but the shadowed
+	byName   map[string]*corev1.Pod               // the pods run, by namespace/name
+	shadowed map[types.UID]bool                   // pods not run: another source's pod has the name
+	bad      map[string]string                    // file → the error last logged for it
+	wake     chan struct{}
 }
 
-func newStaticPods(k *Kubelet) *staticPods {
-	return &staticPods{k: k, dir: k.opts.PodManifestPath, pods: map[types.UID]*corev1.Pod{},
-		byName: map[string]*corev1.Pod{}, files: map[types.UID]string{}, bad: map[string]string{}, wake: make(chan struct{}, 1)}
+func newStaticPods(k *Kubelet) (*staticPods, error) {
+	s := &staticPods{k: k, dir: k.opts.PodManifestPath,
+		sets: map[string]map[types.UID]*corev1.Pod{}, origins: map[string]map[types.UID]string{},
+		pods: map[types.UID]*corev1.Pod{}, byName: map[string]*corev1.Pod{}, shadowed: map[types.UID]bool{},
+		bad: map[string]string{}, wake: make(chan struct{}, 1)}
+	s.setPod = func(uid types.UID, pod *corev1.Pod) { k.worker(uid).setPod(pod) }
+	if k.opts.ManifestURL != "" {
+		u, err := newURLSource(k.opts)
+		if err != nil {
+			return nil, err
+		}
+		s.url = u
+		k.log.Info("static pods from URL", "url", redacted(u.url), "headers", headerKeys(u.header), "every", k.opts.HTTPCheckFrequency)
+	}
+	return s, nil
 }
 
 // poke asks for a reconcile now (a mirror pod changed in the API).
@@ -54,38 +76,120 @@ func (s *staticPods) byKey(ns, name string) *corev1.Pod {
 	return s.byName[ns+"/"+name]
 }
 
-// load reads the directory and hands its pods to workers; the kubelet
-// runs it once before its first relist, so that the containers of
-// static pods are adopted and not taken for orphans.
+// loadAll reads every source once; the kubelet runs it before its first
+// relist, so that the containers of static pods are adopted and not
+// taken for orphans.
+func (s *staticPods) loadAll(ctx context.Context) {
+	s.load()
+	if s.url != nil {
+		s.loadURL(ctx)
+	}
+}
+
+// load reads the directory and makes its pods the file source's set.
 func (s *staticPods) load() {
+	if s.dir == "" {
+		return
+	}
 	want, files := s.read()
+	s.apply(sourceFile, want, files)
+}
+
+// apply makes want the source's set, and starts and stops the workers
+// of the pods that this adds to or removes from the pods run.
+func (s *staticPods) apply(source string, want map[types.UID]*corev1.Pod, origin map[types.UID]string) {
+	s.applying.Lock()
+	defer s.applying.Unlock()
 	s.mu.Lock()
+	s.sets[source], s.origins[source] = want, origin
+	run, shadowed := mergeStaticPods(s.sets)
 	var gone []types.UID
 	for uid := range s.pods {
-		if want[uid] == nil {
+		if run[uid] == nil {
 			gone = append(gone, uid)
 		}
 	}
 	var added []*corev1.Pod
-	for uid, p := range want {
+	for uid, p := range run {
 		if s.pods[uid] == nil {
 			added = append(added, p)
 		}
 	}
-	s.pods, s.files = want, files
+	var newlyShadowed []*corev1.Pod
+	shadowedNow := map[types.UID]bool{}
+	for _, p := range shadowed {
+		shadowedNow[p.UID] = true
+		if !s.shadowed[p.UID] {
+			newlyShadowed = append(newlyShadowed, p)
+		}
+	}
+	s.pods, s.shadowed = run, shadowedNow
 	s.byName = map[string]*corev1.Pod{}
-	for _, p := range want {
+	for _, p := range run {
 		s.byName[p.Namespace+"/"+p.Name] = p
 	}
+	from := func(p *corev1.Pod) string { return s.origins[p.Annotations[annotationConfigSource]][p.UID] }
 	s.mu.Unlock()
+	for _, p := range newlyShadowed {
+		s.k.log.Warn("static pod skipped: a pod of the manifest directory has its name",
+			"pod", klogName(p), "source", p.Annotations[annotationConfigSource])
+	}
 	for _, uid := range gone {
 		s.k.log.Info("static pod removed", "uid", uid)
-		s.k.worker(uid).setPod(nil)
+		s.setPod(uid, nil)
 	}
 	for _, p := range added {
-		s.k.log.Info("static pod added", "pod", klogName(p), "uid", p.UID, "file", files[p.UID])
-		s.k.worker(p.UID).setPod(p)
+		s.k.log.Info("static pod added", "pod", klogName(p), "uid", p.UID,
+			"source", p.Annotations[annotationConfigSource], "from", from(p))
+		s.setPod(p.UID, p)
 	}
+	if len(gone)+len(added) > 0 {
+		s.poke()
+	}
+}
+
+// mergeStaticPods is the pods to run of every source's set: a pod whose
+// namespace/name a pod of an earlier source holds is shadowed, not run:
+// the directory's pods come first. (Upstream runs both and their syncs take the one
+// mirror pod from each other.) It does no I/O.
+func mergeStaticPods(sets map[string]map[types.UID]*corev1.Pod) (run map[types.UID]*corev1.Pod, shadowed []*corev1.Pod) {
+	run = map[types.UID]*corev1.Pod{}
+	names := map[string]bool{}
+	for _, src := range []string{sourceFile, sourceHTTP} {
+		pods := make([]*corev1.Pod, 0, len(sets[src]))
+		for _, p := range sets[src] {
+			pods = append(pods, p)
+		}
+		// Within a source names are distinct (its reader drops
+		// duplicates); the order only makes the result stable.
+		sort.Slice(pods, func(i, j int) bool { return pods[i].UID < pods[j].UID })
+		var taken []string
+		for _, p := range pods {
+			key := p.Namespace + "/" + p.Name
+			if names[key] {
+				shadowed = append(shadowed, p)
+				continue
+			}
+			taken = append(taken, key)
+			run[p.UID] = p
+		}
+		for _, key := range taken {
+			names[key] = true
+		}
+	}
+	return run, shadowed
+}
+
+// known is the source's pod of that UID as first seen (its config.seen
+// kept), or pod itself stamped as seen now.
+func (s *staticPods) known(source string, pod *corev1.Pod) *corev1.Pod {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.sets[source][pod.UID]; old != nil {
+		return old
+	}
+	pod.Annotations[annotationConfigSeen] = time.Now().UTC().Format(time.RFC3339Nano)
+	return pod
 }
 
 // read parses every manifest of the directory; a file that is not a pod
@@ -141,40 +245,42 @@ func (s *staticPods) readFile(file string) (*corev1.Pod, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	if old := s.pods[pod.UID]; old != nil {
-		pod = old // unchanged: the same object, first seen then
-	} else {
-		pod.Annotations[annotationConfigSeen] = time.Now().UTC().Format(time.RFC3339Nano)
-	}
-	s.mu.Unlock()
-	return pod, nil
+	return s.known(sourceFile, pod), nil
 }
 
 // loop re-reads the directory when inotify reports a change in it, and
 // every FileCheckFrequency as well (as upstream, in case an event was
-// lost or the directory could not be watched), and keeps the mirrors
-// until ctx ends.
+// lost or the directory could not be watched), polls the URL, and keeps
+// the mirrors until ctx ends.
 func (s *staticPods) loop(ctx context.Context) {
-	t := time.NewTicker(s.k.opts.FileCheckFrequency)
-	defer t.Stop()
+	if s.url != nil {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wg.Go(func() { s.pollURL(ctx) })
+	}
+	var tick <-chan time.Time
 	var changed <-chan fsnotify.Event
 	var failed <-chan error
-	if w, err := fsnotify.NewWatcher(); err != nil {
-		s.k.log.Warn("watch static pod manifests", "err", err)
-	} else {
-		defer w.Close()
-		if err := w.Add(s.k.opts.PodManifestPath); err != nil {
-			s.k.log.Warn("watch static pod manifests", "path", s.k.opts.PodManifestPath, "err", err)
+	if s.dir != "" {
+		t := time.NewTicker(s.k.opts.FileCheckFrequency)
+		defer t.Stop()
+		tick = t.C
+		if w, err := fsnotify.NewWatcher(); err != nil {
+			s.k.log.Warn("watch static pod manifests", "err", err)
+		} else {
+			defer w.Close()
+			if err := w.Add(s.dir); err != nil {
+				s.k.log.Warn("watch static pod manifests", "path", s.dir, "err", err)
+			}
+			changed, failed = w.Events, w.Errors
 		}
-		changed, failed = w.Events, w.Errors
 	}
 	for {
 		s.syncMirrors(ctx)
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick:
 			s.load()
 		case <-changed:
 			s.load()
