@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/applyconfigurations"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggapplyconfigurations "k8s.io/kube-aggregator/pkg/client/applyconfiguration"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/kemudi/kemudi/internal/registry"
@@ -28,8 +30,10 @@ type fieldManagers struct {
 	scheme *runtime.Scheme
 	once   sync.Once
 	types  managedfields.TypeConverter
-	// extTypes are apiextensions.k8s.io's, which client-go does not ship.
+	// extTypes are apiextensions.k8s.io's and aggTypes
+	// apiregistration.k8s.io's, which client-go does not ship.
 	extTypes managedfields.TypeConverter
+	aggTypes managedfields.TypeConverter
 
 	mu       sync.Mutex
 	managers map[string]*managedfields.FieldManager // by endpoint key + subresource
@@ -64,6 +68,7 @@ func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string, views func
 	f.once.Do(func() {
 		f.types = applyconfigurations.NewTypeConverter(f.scheme)
 		f.extTypes = extapplyconfigurations.NewTypeConverter(f.scheme)
+		f.aggTypes = aggapplyconfigurations.NewTypeConverter(f.scheme)
 	})
 	key := endpointKey(ep.GroupVersion.Group, ep.GroupVersion.Version, ep.Resource.Resource) + "/" + subresource
 	f.mu.Lock()
@@ -101,8 +106,11 @@ func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string, views func
 		return fm, nil
 	}
 	types := f.types
-	if ep.GroupVersion.Group == apiextensionsv1.GroupName {
+	switch ep.GroupVersion.Group {
+	case apiextensionsv1.GroupName:
 		types = f.extTypes
+	case apiregistrationv1.GroupName:
+		types = f.aggTypes
 	}
 	fm, err := managedfields.NewDefaultFieldManager(types, convert, defaulter{ep}, f.scheme, ep.gvk, ep.GroupVersion, subresource, reset)
 	if err != nil {
