@@ -3,9 +3,13 @@ package kubelet_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,22 +33,48 @@ spec:
     command: ["sh", "-c", "echo VERSION; exec sleep 3600"]
 `
 
+const urlManifest = `apiVersion: v1
+kind: PodList
+items:
+- metadata: {name: fromurl}
+  spec:
+    terminationGracePeriodSeconds: 1
+    containers:
+    - name: web
+      image: IMAGE
+      command: ["sh", "-c", "echo VERSION; exec sleep 3600"]
+`
+
 // TestStaticPods: a manifest in the directory runs as web-node-1 with a
 // mirror pod in the API; deleting the mirror recreates it (the pod keeps
 // running); editing the file restarts the pod; removing it stops the
-// pod and deletes the mirror; a bad manifest beside it is skipped.
+// pod and deletes the mirror; a bad manifest beside it is skipped. At the
+// same time a pod served from a loopback URL runs as fromurl-node-1
+// with its mirror pod, through answers that fail, a change and its
+// removal.
 func TestStaticPods(t *testing.T) {
 	for _, rt := range runtimes {
 		t.Run(rt, func(t *testing.T) {
 			dir := t.TempDir()
+			srv := newManifestURL(t)
 			n := startNodeWith(t, rt, func(o *kubelet.Options) {
 				// Every change is seen through inotify: the periodic
 				// re-read would come only after the test's deadlines.
 				o.PodManifestPath, o.FileCheckFrequency = dir, time.Hour
+				o.ManifestURL, o.HTTPCheckFrequency = srv.URL+"/pods", 200*time.Millisecond
+				o.ManifestURLHeader = map[string][]string{"Authorization": {"Bearer e2e-token"}}
 			})
+			// Both sources at once: the URL's pod runs while the
+			// directory's come and go.
+			srv.serve(http.StatusOK, urlPods(n, "v1"))
 			testStaticPods(t, n, dir)
+			t.Run("from a URL", func(t *testing.T) { testStaticPodsFromURL(t, n, srv) })
 		})
 	}
+}
+
+func urlPods(n *node, version string) string {
+	return strings.NewReplacer("IMAGE", n.rt.Images["busybox"], "VERSION", version).Replace(urlManifest)
 }
 
 func testStaticPods(t *testing.T, n *node, dir string) {
@@ -67,27 +97,9 @@ func testStaticPods(t *testing.T, n *node, dir string) {
 	write("web.yaml", manifest("v1"))
 
 	pods := n.c.CoreV1().Pods("default")
-	// running waits for the mirror (not uid) to show the pod running, and
-	// returns it and its container's ID.
 	running := func(what string, notUID, notCtr string) (*corev1.Pod, string) {
-		var mirror *corev1.Pod
-		var ctr string
-		until(t, what, timeout, func(ctx context.Context) (bool, error) {
-			p, err := pods.Get(ctx, "web-node-1", metav1.GetOptions{})
-			if err != nil {
-				return false, err
-			}
-			if p.UID == "" || string(p.UID) == notUID || p.DeletionTimestamp != nil {
-				return false, fmt.Errorf("old mirror %s", p.UID)
-			}
-			if len(p.Status.ContainerStatuses) != 1 || p.Status.ContainerStatuses[0].State.Running == nil ||
-				p.Status.ContainerStatuses[0].ContainerID == notCtr {
-				return false, fmt.Errorf("status %s", describe([]corev1.Pod{*p}))
-			}
-			mirror, ctr = p, p.Status.ContainerStatuses[0].ContainerID
-			return true, nil
-		})
-		return mirror, ctr
+		t.Helper()
+		return mirrorRunning(t, n, "web-node-1", what, notUID, notCtr)
 	}
 	mirror, ctr := running("mirror pod web-node-1 Running", "", "")
 	hash := mirror.Annotations["kubernetes.io/config.hash"]
@@ -124,28 +136,152 @@ func testStaticPods(t *testing.T, n *node, dir string) {
 		if err := os.Remove(filepath.Join(dir, "web.yaml")); err != nil {
 			t.Fatal(err)
 		}
-		until(t, "mirror gone", timeout, func(ctx context.Context) (bool, error) {
-			_, err := pods.Get(ctx, "web-node-1", metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				return true, nil
-			}
-			return false, err
-		})
-		rt, closeRT, err := kubelet.Dial(n.rt.Endpoint)
+		staticPodGone(t, n, "web-node-1", hash)
+	})
+}
+
+// mirrorRunning waits for the mirror pod name (not uid) to show its pod
+// running (not in container notCtr), and returns it and its container's ID.
+func mirrorRunning(t *testing.T, n *node, name, what, notUID, notCtr string) (*corev1.Pod, string) {
+	t.Helper()
+	var mirror *corev1.Pod
+	var ctr string
+	until(t, what, timeout, func(ctx context.Context) (bool, error) {
+		p, err := n.c.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			t.Fatal(err)
+			return false, err
 		}
-		defer closeRT()
-		until(t, "the static pod's containers gone", timeout, func(ctx context.Context) (bool, error) {
-			l, err := rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{
-				LabelSelector: map[string]string{"io.kubernetes.pod.uid": hash}}})
-			if err != nil {
-				return false, err
-			}
-			if len(l.Containers) > 0 {
-				return false, fmt.Errorf("%d containers left", len(l.Containers))
-			}
+		if p.UID == "" || string(p.UID) == notUID || p.DeletionTimestamp != nil {
+			return false, fmt.Errorf("old mirror %s", p.UID)
+		}
+		if len(p.Status.ContainerStatuses) != 1 || p.Status.ContainerStatuses[0].State.Running == nil ||
+			p.Status.ContainerStatuses[0].ContainerID == notCtr {
+			return false, fmt.Errorf("status %s", describe([]corev1.Pod{*p}))
+		}
+		mirror, ctr = p, p.Status.ContainerStatuses[0].ContainerID
+		return true, nil
+	})
+	return mirror, ctr
+}
+
+// staticPodGone waits for the mirror pod name to be deleted and the
+// containers of the static pod whose UID is hash to be removed.
+func staticPodGone(t *testing.T, n *node, name, hash string) {
+	t.Helper()
+	until(t, "mirror "+name+" gone", timeout, func(ctx context.Context) (bool, error) {
+		_, err := n.c.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
 			return true, nil
-		})
+		}
+		return false, err
+	})
+	rt, closeRT, err := kubelet.Dial(n.rt.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeRT()
+	until(t, "the static pod's containers gone", timeout, func(ctx context.Context) (bool, error) {
+		l, err := rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{
+			LabelSelector: map[string]string{"io.kubernetes.pod.uid": hash}}})
+		if err != nil {
+			return false, err
+		}
+		if len(l.Containers) > 0 {
+			return false, fmt.Errorf("%d containers left", len(l.Containers))
+		}
+		return true, nil
+	})
+}
+
+// manifestURL serves static pods on loopback, only to requests with
+// the kubelet's Authorization header, and counts the requests.
+type manifestURL struct {
+	*httptest.Server
+	mu       sync.Mutex
+	status   int
+	body     string
+	requests int
+}
+
+func newManifestURL(t *testing.T) *manifestURL {
+	m := &manifestURL{status: http.StatusOK, body: "apiVersion: v1\nkind: PodList\nitems: []\n"}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.requests++
+		if r.Header.Get("Authorization") != "Bearer e2e-token" {
+			http.Error(w, "who are you?", http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(m.status)
+		_, _ = w.Write([]byte(m.body))
+	}))
+	m.Listener.Close()
+	m.Listener = l
+	m.Start()
+	t.Cleanup(m.Close)
+	return m
+}
+
+func (m *manifestURL) serve(status int, body string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.status, m.body = status, body
+}
+
+func (m *manifestURL) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.requests
+}
+
+// fetched waits for the kubelet to fetch the URL a few more times.
+func (m *manifestURL) fetched(t *testing.T) {
+	t.Helper()
+	want := m.count() + 3
+	until(t, "3 more fetches", timeout, func(context.Context) (bool, error) {
+		if got := m.count(); got < want {
+			return false, fmt.Errorf("%d fetches", got)
+		}
+		return true, nil
+	})
+}
+
+func testStaticPodsFromURL(t *testing.T, n *node, srv *manifestURL) {
+	mirror, ctr := mirrorRunning(t, n, "fromurl-node-1", "mirror pod fromurl-node-1 Running", "", "")
+	hash := mirror.Annotations["kubernetes.io/config.hash"]
+	if mirror.Annotations["kubernetes.io/config.mirror"] != hash || hash == "" ||
+		mirror.Annotations["kubernetes.io/config.source"] != "http" || mirror.Spec.NodeName != n.name {
+		t.Errorf("mirror annotations %v, node %q", mirror.Annotations, mirror.Spec.NodeName)
+	}
+	if len(mirror.OwnerReferences) != 1 || mirror.OwnerReferences[0].Kind != "Node" || mirror.OwnerReferences[0].Name != n.name {
+		t.Errorf("mirror owners %+v", mirror.OwnerReferences)
+	}
+
+	t.Run("a failing URL keeps the pod", func(t *testing.T) {
+		srv.serve(http.StatusInternalServerError, "down for maintenance")
+		srv.fetched(t)
+		srv.serve(http.StatusOK, "{{{ not pods")
+		srv.fetched(t)
+		m, ctr2 := mirrorRunning(t, n, "fromurl-node-1", "the pod still Running", "", "")
+		if m.UID != mirror.UID || ctr2 != ctr {
+			t.Errorf("mirror %s, container %s; was %s, %s", m.UID, ctr2, mirror.UID, ctr)
+		}
+	})
+	t.Run("a changed pod restarts", func(t *testing.T) {
+		srv.serve(http.StatusOK, urlPods(n, "v2"))
+		m, _ := mirrorRunning(t, n, "fromurl-node-1", "the changed pod Running", string(mirror.UID), ctr)
+		if m.Annotations["kubernetes.io/config.hash"] == hash {
+			t.Errorf("same hash after the change")
+		}
+		hash = m.Annotations["kubernetes.io/config.hash"]
+	})
+	t.Run("a pod removed from the body stops", func(t *testing.T) {
+		srv.serve(http.StatusOK, "apiVersion: v1\nkind: PodList\nitems: []\n")
+		staticPodGone(t, n, "fromurl-node-1", hash)
 	})
 }
