@@ -331,3 +331,46 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	return w.b.Write(p)
 }
+
+// TestURLPodShadowedByFile: a URL's pod named as a pod of the manifest
+// directory does not run while the directory's does, and runs once the
+// directory's is gone.
+func TestURLPodShadowedByFile(t *testing.T) {
+	srv := newManifestServer(t)
+	srv.serve(http.StatusOK, webManifest)
+	o := DefaultOptions()
+	o.NodeName, o.ManifestURL = "node-1", srv.URL+"/pods"
+	var logs strings.Builder
+	var logMu sync.Mutex
+	k := &Kubelet{opts: o, log: slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil))}
+	s, err := newStaticPods(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := map[types.UID]string{} // UID → source
+	s.setPod = func(uid types.UID, p *corev1.Pod) {
+		if p == nil {
+			delete(running, uid)
+		} else {
+			running[uid] = p.Annotations[annotationConfigSource]
+		}
+	}
+	file, err := StaticPod([]byte(webManifest), "node-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.apply(sourceFile, map[types.UID]*corev1.Pod{file.UID: file}, map[types.UID]string{file.UID: "/etc/pods/web.yaml"})
+	s.loadURL(context.Background())
+	if len(running) != 1 || running[file.UID] != "file" || s.byKey("default", "web-node-1") != file {
+		t.Errorf("with both: running %v", running)
+	}
+	s.apply(sourceFile, nil, nil)
+	if len(running) != 1 || running[file.UID] != "" || s.byKey("default", "web-node-1").Annotations[annotationConfigSource] != "http" {
+		t.Errorf("the file's gone: running %v", running)
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if !strings.Contains(logs.String(), `msg="static pod skipped: a pod of the manifest directory has its name" pod=default/web-node-1 source=http`) {
+		t.Errorf("no log of the skipped pod:\n%s", logs.String())
+	}
+}
