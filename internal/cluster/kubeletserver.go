@@ -144,9 +144,10 @@ func newKubeletServer(cfg *rest.Config, o AgentOptions, rt kubelet.Runtime) (_ *
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("kubelet serving certificate: %w", err)
 	}
+	instrumented := kubelet.Instrument(rt, k.Metrics)
 	srv, err := kubeletserver.New(kubeletserver.Config{
-		NodeName: k.NodeName, Runtime: kubelet.Instrument(rt, k.Metrics), Client: client, ClientCAs: cas,
-		GetCertificate: getCert, RootDir: k.RootDir, Log: k.Log,
+		NodeName: k.NodeName, Runtime: instrumented, Images: instrumented, Client: client, ClientCAs: cas,
+		GetCertificate: getCert, RootDir: k.RootDir, PodLogDir: k.PodLogDir, Log: k.Log,
 		ProbeMetrics: k.ProbeMetrics.Gatherer(), Metrics: k.Metrics,
 	})
 	if err != nil {

@@ -201,7 +201,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	return nil
 }
 
-func podsDir(root string) string { return root + "/pods" }
+func podsDir(root string) string { return volume.PodsDir(root) }
 
 func (k *Kubelet) podChanged(obj any) {
 	pod, ok := obj.(*corev1.Pod)

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -22,6 +23,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kemudi/kemudi/internal/kubelet/metrics"
+	"github.com/kemudi/kemudi/internal/kubelet/volume"
 )
 
 // DefaultPort is upstream's kubelet port.
@@ -52,7 +54,17 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// NodeLogDir is the directory /logs/ serves ("" is /var/log).
 	NodeLogDir string
-	Log        *slog.Logger
+	// PodLogDir is where the kubelet has pods' logs written ("" is
+	// /var/log/pods): containers' logs in /stats/summary.
+	PodLogDir string
+	// Images is the runtime's image service: the image filesystem in
+	// /stats/summary (nil: none reported).
+	Images runtimeapi.ImageServiceClient
+	// VolumeStatsAggPeriod is how often pods' volumes are measured for
+	// /stats/summary and the volume metrics (0: a minute, as upstream's
+	// --volume-stats-agg-period).
+	VolumeStatsAggPeriod time.Duration
+	Log                  *slog.Logger
 }
 
 // Server is the kubelet's HTTPS API.
@@ -64,7 +76,9 @@ type Server struct {
 	authn *authenticator
 	authz *authorizer
 	stats *statsCache
-	mux   *http.ServeMux
+	// volumes are the pods' volumes' figures, measured in the background.
+	volumes *volumeStatsCache
+	mux     *http.ServeMux
 	// running gathers the running pods and containers from the runtime.
 	running *prometheus.Registry
 }
@@ -80,6 +94,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.NodeLogDir == "" {
 		cfg.NodeLogDir = DefaultNodeLogDir
 	}
+	if cfg.PodLogDir == "" {
+		cfg.PodLogDir = DefaultPodLogDir
+	}
 	inf := informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 	})).Core().V1().Pods()
@@ -93,7 +110,13 @@ func New(cfg Config) (*Server, error) {
 		stats:   &statsCache{},
 		running: prometheus.NewRegistry(),
 	}
-	s.running.MustRegister(runningCollector{cfg.Runtime})
+	podsDir := ""
+	if cfg.RootDir != "" {
+		podsDir = volume.PodsDir(cfg.RootDir)
+	}
+	s.volumes = newVolumeStatsCache(cfg.VolumeStatsAggPeriod, podsDir, cfg.Client,
+		func() ([]*corev1.Pod, error) { return s.pods.List(labels.Everything()) }, s.log)
+	s.running.MustRegister(runningCollector{cfg.Runtime}, volumeStatsCollector{s.volumes})
 	s.mux = s.routes()
 	return s, nil
 }
@@ -150,6 +173,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Serve serves HTTPS on l until ctx ends.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	go s.inf.Run(ctx.Done())
+	go s.volumes.run(ctx, s.inf.HasSynced)
 	tlsConfig := &tls.Config{
 		GetCertificate: s.cfg.GetCertificate,
 		ClientCAs:      s.cfg.ClientCAs,

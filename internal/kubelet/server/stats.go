@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,7 +15,10 @@ import (
 
 	"golang.org/x/sys/unix"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kemudi/kemudi/internal/kubelet/volume"
 )
 
 // serveSummary serves /stats/summary: the node's CPU, memory, network
@@ -54,14 +58,16 @@ func (s *Server) summary(ctx context.Context) (*Summary, error) {
 	for _, c := range cs.Containers {
 		started[c.Id] = c.CreatedAt
 	}
+	fsys := s.filesystems(ctx)
+	node.Runtime = fsys.runtime
 	sum := &Summary{Node: node, Pods: []PodStats{}}
 	for _, ps := range resp.Stats {
-		sum.Pods = append(sum.Pods, s.podStats(ps, started, now))
+		sum.Pods = append(sum.Pods, s.podStats(ps, started, fsys, now))
 	}
 	return sum, nil
 }
 
-func (s *Server) podStats(ps *runtimeapi.PodSandboxStats, started map[string]int64, now metav1.Time) PodStats {
+func (s *Server) podStats(ps *runtimeapi.PodSandboxStats, started map[string]int64, fsys filesystems, now metav1.Time) PodStats {
 	a := ps.GetAttributes()
 	m := a.GetMetadata()
 	out := PodStats{
@@ -78,7 +84,7 @@ func (s *Server) podStats(ps *runtimeapi.PodSandboxStats, started map[string]int
 	if p := l.GetProcess(); p != nil && p.ProcessCount != nil {
 		out.ProcessStats = &ProcessStats{ProcessCount: u64(p.ProcessCount.Value)}
 	}
-	var used, inodes uint64
+	logDir := s.podLogDir(m.GetNamespace(), m.GetName(), m.GetUid())
 	for _, c := range l.GetContainers() {
 		cs := ContainerStats{
 			Name:      c.GetAttributes().GetMetadata().GetName(),
@@ -87,14 +93,75 @@ func (s *Server) podStats(ps *runtimeapi.PodSandboxStats, started map[string]int
 			Memory:    memory(c.GetMemory(), now),
 		}
 		if wl := c.GetWritableLayer(); wl != nil {
-			cs.Rootfs = &FsStats{Time: now, UsedBytes: u64(wl.GetUsedBytes().GetValue()), InodesUsed: u64(wl.GetInodesUsed().GetValue())}
-			used += wl.GetUsedBytes().GetValue()
-			inodes += wl.GetInodesUsed().GetValue()
+			cs.Rootfs = fsys.containerFs.with(now, wl.GetUsedBytes().GetValue(), wl.GetInodesUsed().GetValue())
+		}
+		if used, inodes, err := filesUsage(filepath.Join(logDir, cs.Name)); err == nil {
+			cs.Logs = fsys.logFs.with(now, used, inodes)
 		}
 		out.Containers = append(out.Containers, cs)
 	}
-	out.EphemeralStorage = &FsStats{Time: now, UsedBytes: u64(used), InodesUsed: u64(inodes)}
+	var vols podVolumeStats
+	if s.volumes != nil {
+		var ok bool
+		if vols, ok = s.volumes.get(types.UID(m.GetUid())); ok {
+			out.VolumeStats = vols.all()
+		}
+	}
+	var others []*FsStats
+	if used, inodes, err := filesUsage(logDir); err == nil {
+		others = append(others, fsys.logFs.with(now, used, inodes))
+	}
+	if s.cfg.RootDir != "" {
+		hosts := filepath.Join(volume.PodDir(volume.PodsDir(s.cfg.RootDir), types.UID(m.GetUid())), "etc-hosts")
+		if used, inodes, err := diskUsage(hosts); err == nil {
+			others = append(others, fsys.rootFs.with(now, used, inodes))
+		}
+	}
+	out.EphemeralStorage = ephemeralStorage(fsys.rootFs.with(now, 0, 0), out.Containers, vols.ephemeral, others...)
 	return out
+}
+
+// ephemeralStorage is a pod's use of the node's root filesystem (whose
+// size root gives), as upstream counts it: its containers' writable
+// layers and their logs, its local ephemeral volumes, and the rest
+// (the pod's own log files, its /etc/hosts).
+func ephemeralStorage(root *FsStats, containers []ContainerStats, volumes []VolumeStats, others ...*FsStats) *FsStats {
+	out := *root
+	out.UsedBytes, out.InodesUsed = nil, nil
+	add := func(f *FsStats) {
+		out.UsedBytes = addUsage(out.UsedBytes, f.UsedBytes)
+		out.InodesUsed = addUsage(out.InodesUsed, f.InodesUsed)
+		if out.Time.Before(&f.Time) {
+			out.Time = f.Time
+		}
+	}
+	for _, c := range containers {
+		// Logs count with their container's layer only, as upstream.
+		if c.Rootfs == nil {
+			continue
+		}
+		add(c.Rootfs)
+		if c.Logs != nil {
+			add(c.Logs)
+		}
+	}
+	for i := range volumes {
+		add(&volumes[i].FsStats)
+	}
+	for _, f := range others {
+		add(f)
+	}
+	return &out
+}
+
+func addUsage(a, b *uint64) *uint64 {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return u64(*a + *b)
 }
 
 func memory(m *runtimeapi.MemoryUsage, now metav1.Time) *MemoryStats {

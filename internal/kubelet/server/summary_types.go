@@ -20,6 +20,15 @@ type NodeStats struct {
 	Network   *NetworkStats `json:"network,omitempty"`
 	Fs        *FsStats      `json:"fs,omitempty"`
 	Rlimit    *RlimitStats  `json:"rlimit,omitempty"`
+	Runtime   *RuntimeStats `json:"runtime,omitempty"`
+}
+
+// RuntimeStats are the container runtime's filesystems: where images
+// live, and where containers' writable layers do (the same filesystem
+// when the runtime does not split them).
+type RuntimeStats struct {
+	ImageFs     *FsStats `json:"imageFs,omitempty"`
+	ContainerFs *FsStats `json:"containerFs,omitempty"`
 }
 
 type RlimitStats struct {
@@ -41,6 +50,7 @@ type PodStats struct {
 	CPU              *CPUStats        `json:"cpu,omitempty"`
 	Memory           *MemoryStats     `json:"memory,omitempty"`
 	Network          *NetworkStats    `json:"network,omitempty"`
+	VolumeStats      []VolumeStats    `json:"volume,omitempty"`
 	EphemeralStorage *FsStats         `json:"ephemeral-storage,omitempty"`
 	ProcessStats     *ProcessStats    `json:"process_stats,omitempty"`
 }
@@ -97,4 +107,17 @@ type FsStats struct {
 	InodesFree     *uint64     `json:"inodesFree,omitempty"`
 	Inodes         *uint64     `json:"inodes,omitempty"`
 	InodesUsed     *uint64     `json:"inodesUsed,omitempty"`
+}
+
+// VolumeStats are one volume's figures, named as in the pod's spec;
+// PVCRef names the claim of a claim-backed volume.
+type VolumeStats struct {
+	FsStats `json:",inline"`
+	Name    string        `json:"name,omitempty"`
+	PVCRef  *PVCReference `json:"pvcRef,omitempty"`
+}
+
+type PVCReference struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -49,7 +48,7 @@ func New(root string, client kubernetes.Interface, log *slog.Logger) *Manager {
 }
 
 // PodDir is where a pod's volumes and files live.
-func (m *Manager) PodDir(uid types.UID) string { return filepath.Join(m.root, string(uid)) }
+func (m *Manager) PodDir(uid types.UID) string { return PodDir(m.root, uid) }
 
 // Error is a volume that could not be set up (upstream's FailedMount).
 type Error struct {
@@ -171,7 +170,7 @@ func podVolumeUse(pod *corev1.Pod) volumeUse {
 }
 
 func (m *Manager) dir(pod *corev1.Pod, plugin, name string) string {
-	return filepath.Join(m.PodDir(pod.UID), "volumes", plugin, name)
+	return Dir(m.PodDir(pod.UID), plugin, name)
 }
 
 // setUp makes one volume; pv is the claim's volume for a claim.
@@ -191,7 +190,7 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, 
 		}
 		return Mounted{Path: p, ReadOnly: ro}, nil
 	case v.EmptyDir != nil:
-		p, err := emptyDir(m.dir(pod, "kubernetes.io~empty-dir", v.Name), v.EmptyDir)
+		p, err := emptyDir(m.dir(pod, PluginEmptyDir, v.Name), v.EmptyDir)
 		if err == nil && m.firstSetUp(pod, v.Name) {
 			m.logOwnership(setOwnership(p, fsGroup, nil, false))
 		}
@@ -220,16 +219,16 @@ func (m *Manager) apiFiles(ctx context.Context, pod *corev1.Pod, v *corev1.Volum
 	var err error
 	switch {
 	case v.ConfigMap != nil:
-		plugin = "kubernetes.io~configmap"
+		plugin = PluginConfigMap
 		files, err = m.configMapFiles(ctx, pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.Optional, mode(v.ConfigMap.DefaultMode))
 	case v.Secret != nil:
-		plugin = "kubernetes.io~secret"
+		plugin = PluginSecret
 		files, err = m.secretFiles(ctx, pod.Namespace, v.Secret.SecretName, v.Secret.Items, v.Secret.Optional, mode(v.Secret.DefaultMode))
 	case v.DownwardAPI != nil:
-		plugin = "kubernetes.io~downward-api"
+		plugin = PluginDownwardAPI
 		files, err = downwardFiles(pod, v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode), env)
 	case v.Projected != nil:
-		plugin = "kubernetes.io~projected"
+		plugin = PluginProjected
 		files, err = m.projectedFiles(ctx, pod, v, env)
 	default:
 		return "", nil, errors.New("volume type not supported by this kubelet")

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// fsFigures are a filesystem's size and free space (in FsStats, with
+// the time taken) and what is used of it.
+type fsFigures struct {
+	FsStats
+	used, inodesUsed uint64
+}
+
+// statfs measures the filesystem path is on.
+func statfs(path string) (fsFigures, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return fsFigures{}, fmt.Errorf("statfs %s: %w", path, err)
+	}
+	bs := uint64(st.Bsize)
+	return fsFigures{
+		FsStats: FsStats{Time: metav1.Now(), CapacityBytes: u64(st.Blocks * bs), AvailableBytes: u64(st.Bavail * bs),
+			Inodes: u64(st.Files), InodesFree: u64(st.Ffree)},
+		used: (st.Blocks - st.Bfree) * bs, inodesUsed: st.Files - st.Ffree,
+	}, nil
+}
+
+// diskUsage is du's figure for path: the 512-byte blocks allocated to it
+// and everything under it, and the inodes, hard links counted once,
+// without going into other filesystems mounted below.
+func diskUsage(path string) (bytes, inodes uint64, err error) {
+	var top unix.Stat_t
+	if err := unix.Lstat(path, &top); err != nil {
+		return 0, 0, fmt.Errorf("du %s: %w", path, err)
+	}
+	linked := map[uint64]bool{}
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			// Removed while walked.
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				return nil
+			}
+			return fmt.Errorf("stat %s: %w", p, err)
+		}
+		if st.Dev != top.Dev {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if st.Nlink > 1 && !d.IsDir() {
+			if linked[st.Ino] {
+				return nil
+			}
+			linked[st.Ino] = true
+		}
+		bytes += uint64(st.Blocks) * 512
+		inodes++
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("du %s: %w", path, err)
+	}
+	return bytes, inodes, nil
+}
+
+// duStats are a volume directory's figures: its usage by du, its
+// filesystem's size by statfs.
+func duStats(dir string) (VolumeStats, error) {
+	used, inodes, err := diskUsage(dir)
+	if err != nil {
+		return VolumeStats{}, err
+	}
+	fs, err := statfs(dir)
+	if err != nil {
+		return VolumeStats{}, err
+	}
+	fs.UsedBytes, fs.InodesUsed = u64(used), u64(inodes)
+	return VolumeStats{FsStats: fs.FsStats}, nil
+}
+
+// filesUsage is the usage of the files directly in dir (not of its
+// subdirectories): a pod's or a container's log files.
+func filesUsage(dir string) (bytes, inodes uint64, err error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
+		b, n, err := diskUsage(filepath.Join(dir, e.Name()))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		bytes += b
+		inodes += n
+	}
+	return bytes, inodes, nil
+}
