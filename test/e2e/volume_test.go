@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,7 +21,8 @@ import (
 // nodeSelector, follows the volume to node-2 and reads the data through
 // a read-only mount. A generic ephemeral volume gets its claim and loses
 // it with its pod. Deleting a claim removes the data of a Delete volume
-// and keeps that of a Retain one.
+// and keeps that of a Retain one. A running pod's emptyDir and claim
+// show in its kubelet's /stats/summary and volume metrics.
 func TestLocalPathVolumes(t *testing.T) {
 	t.Parallel()
 	n := newServerNode(t, false)
@@ -51,6 +56,25 @@ func TestLocalPathVolumes(t *testing.T) {
 			return err == nil && strings.HasPrefix(out, "Succeeded"), out
 		})
 	}
+
+	// A running pod with an emptyDir and a claim, each with 1 MiB
+	// written: the kubelet measures them in the background (every
+	// minute), checked near the end.
+	apply(claimManifest("stats-data", ""))
+	apply(`apiVersion: v1
+kind: Pod
+metadata: {name: stats}
+spec:
+  nodeSelector: {kubernetes.io/hostname: node-1}
+  containers:
+  - name: c
+    image: IMAGE
+    command: [sh, -c, "dd if=/dev/zero of=/cache/f bs=1024 count=1024 && dd if=/dev/zero of=/data/f bs=1024 count=1024 && sleep 3600"]
+    volumeMounts: [{name: cache, mountPath: /cache}, {name: data, mountPath: /data}]
+  volumes:
+  - {name: cache, emptyDir: {}}
+  - {name: data, persistentVolumeClaim: {claimName: stats-data}}
+`)
 
 	// The claim waits for its first consumer, and says so.
 	apply(claimManifest("data", ""))
@@ -168,8 +192,9 @@ volumeBindingMode: WaitForFirstConsumer
 	podDone("keeper")
 	keptPV := n.kubectl("get", "pvc", "kept", "-o", "jsonpath={.spec.volumeName}")
 	keptDir := n.kubectl("get", "pv", keptPV, "-o", "jsonpath={.spec.local.path}")
-	n.kubectl("delete", "pod", "keeper", "reader", "--wait=true", "--timeout=120s")
-	n.kubectl("delete", "pvc", "kept", "data", "--wait=true", "--timeout=120s")
+	checkVolumeStats(t, n, "node-1", "stats", "cache", "stats-data")
+	n.kubectl("delete", "pod", "keeper", "reader", "stats", "--wait=true", "--timeout=120s")
+	n.kubectl("delete", "pvc", "kept", "data", "stats-data", "--wait=true", "--timeout=120s")
 	eventuallyKubectl(t, n, time.Minute, "the Delete volume gone, the Retain one Released", func() (bool, string) {
 		out, err := n.tryKubectl("get", "pv", "-o", `jsonpath={range .items[*]}{.metadata.name}={.status.phase} {end}`)
 		return err == nil && strings.TrimSpace(out) == keptPV+"=Released", out
@@ -228,4 +253,54 @@ spec:
   - name: data
     persistentVolumeClaim: {claimName: CLAIM, readOnly: RO}
 `)
+}
+
+// checkVolumeStats waits for node's kubelet to report pod's emptyDir
+// with its 1 MiB in /stats/summary, and the claim's used bytes (1 MiB
+// at least) in /metrics.
+func checkVolumeStats(t *testing.T, n *serverNode, node, pod, emptyDir, claim string) {
+	t.Helper()
+	eventuallyKubectl(t, n, 3*time.Minute, pod+"'s volumes in stats/summary", func() (bool, string) {
+		raw, err := n.tryKubectl("get", "--raw", "/api/v1/nodes/"+node+"/proxy/stats/summary")
+		if err != nil {
+			return false, raw
+		}
+		var sum struct {
+			Pods []struct {
+				PodRef struct{ Name, Namespace string }
+				Volume []struct {
+					Name       string
+					UsedBytes  uint64
+					InodesUsed uint64
+					PVCRef     *struct{ Name, Namespace string }
+				}
+				EphemeralStorage struct{ UsedBytes uint64 } `json:"ephemeral-storage"`
+			}
+		}
+		if err := json.Unmarshal([]byte(raw), &sum); err != nil {
+			return false, err.Error()
+		}
+		for _, p := range sum.Pods {
+			if p.PodRef.Name != pod || p.PodRef.Namespace != "default" {
+				continue
+			}
+			var dir, pvc bool
+			for _, v := range p.Volume {
+				dir = dir || v.Name == emptyDir && v.UsedBytes >= 1<<20 && v.InodesUsed >= 2 && v.PVCRef == nil
+				pvc = pvc || v.PVCRef != nil && v.PVCRef.Name == claim && v.UsedBytes >= 1<<20
+			}
+			return dir && pvc && p.EphemeralStorage.UsedBytes >= 1<<20, fmt.Sprintf("%+v", p)
+		}
+		return false, "no pod " + pod
+	})
+	re := regexp.MustCompile(`(?m)^kubelet_volume_stats_used_bytes\{namespace="default",persistentvolumeclaim="` + claim + `"\} ([0-9.e+]+)$`)
+	eventuallyKubectl(t, n, time.Minute, claim+"'s kubelet_volume_stats_used_bytes", func() (bool, string) {
+		out, err := n.tryKubectl("get", "--raw", "/api/v1/nodes/"+node+"/proxy/metrics")
+		m := re.FindStringSubmatch(out)
+		if err != nil || m == nil {
+			return false, out
+		}
+		v, err := strconv.ParseFloat(m[1], 64)
+		return err == nil && v >= 1<<20, m[0]
+	})
 }
