@@ -136,13 +136,14 @@ func (c *volumeStatsCache) update(ctx context.Context) {
 	}
 	seen := map[types.UID]bool{}
 	for _, pod := range pods {
-		seen[pod.UID] = true
+		uid := localUID(pod)
+		seen[uid] = true
 		c.mu.RLock()
-		prev := c.byPod[pod.UID]
+		prev := c.byPod[uid]
 		c.mu.RUnlock()
 		st := c.measurePod(ctx, pod, prev)
 		c.mu.Lock()
-		c.byPod[pod.UID] = st
+		c.byPod[uid] = st
 		c.mu.Unlock()
 	}
 	c.mu.Lock()
@@ -202,7 +203,7 @@ func (c *volumeStatsCache) measurePod(ctx context.Context, pod *corev1.Pod, prev
 		return out
 	}
 	used := mountedVolumes(pod)
-	podDir := volume.PodDir(c.podsDir, pod.UID)
+	podDir := volume.PodDir(c.podsDir, localUID(pod))
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
 		m, eph := volumeMeasure(v)
@@ -249,6 +250,15 @@ func (c *volumeStatsCache) measurePod(ctx context.Context, pod *corev1.Pod, prev
 	slices.SortFunc(out.ephemeral, byName)
 	slices.SortFunc(out.persistent, byName)
 	return out
+}
+
+// localUID is the pod's UID on the node: a static pod's mirror in the
+// API has a UID of its own, and names the static pod's in an annotation.
+func localUID(pod *corev1.Pod) types.UID {
+	if uid := pod.Annotations[corev1.MirrorPodAnnotationKey]; uid != "" {
+		return types.UID(uid)
+	}
+	return pod.UID
 }
 
 // claimOf is the claim a volume uses ("" for none).
@@ -307,7 +317,7 @@ func (c *volumeStatsCache) claimStats(ctx context.Context, pod *corev1.Pod, v *c
 // claimVolume is the persistent volume bound to the claim a pod's volume
 // names, asked of the API once per pod and volume.
 func (c *volumeStatsCache) claimVolume(ctx context.Context, pod *corev1.Pod, v *corev1.Volume) (*corev1.PersistentVolume, error) {
-	key := string(pod.UID) + "/" + v.Name
+	key := string(localUID(pod)) + "/" + v.Name
 	c.mu.RLock()
 	pv := c.pvs[key]
 	c.mu.RUnlock()

@@ -51,6 +51,21 @@ func TestVolumeMeasure(t *testing.T) {
 	}
 }
 
+func TestLocalUID(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pod  metav1.ObjectMeta
+		want string
+	}{
+		{"a pod of the API", metav1.ObjectMeta{UID: "u1"}, "u1"},
+		{"a static pod's mirror: the static pod's", metav1.ObjectMeta{UID: "m1", Annotations: map[string]string{corev1.MirrorPodAnnotationKey: "abc"}}, "abc"},
+	} {
+		if got := localUID(&corev1.Pod{ObjectMeta: tc.pod}); string(got) != tc.want {
+			t.Errorf("%s: localUID = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestPVMeasure(t *testing.T) {
 	for _, tc := range []struct {
 		name string
