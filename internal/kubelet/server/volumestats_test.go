@@ -5,11 +5,13 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	corev1 "k8s.io/api/core/v1"
@@ -388,4 +390,37 @@ func TestSummaryVolumes(t *testing.T) {
 	if _, ok := s.volumes.get("u1"); ok {
 		t.Error("figures of a deleted pod kept")
 	}
+}
+
+// TestVolumeStatsBackground: the figures are measured at start and again
+// every period, without a request asking.
+func TestVolumeStatsBackground(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "pods", "u1", "volumes", "kubernetes.io~empty-dir", "cache")
+	writeFile(t, filepath.Join(dir, "a"), 1<<20)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "u1"},
+		Spec: corev1.PodSpec{Volumes: []corev1.Volume{{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}}}
+	c := newVolumeStatsCache(20*time.Millisecond, filepath.Join(root, "pods"), fake.NewClientset(),
+		func() ([]*corev1.Pod, error) { return []*corev1.Pod{pod}, nil }, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.run(ctx, func() bool { return true }); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitUsed := func(min uint64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			st, ok := c.get("u1")
+			if ok && len(st.ephemeral) == 1 && *st.ephemeral[0].UsedBytes >= min {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("cache's figures %+v after 10 s, want >= %d bytes used", st, min)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitUsed(1 << 20)
+	writeFile(t, filepath.Join(dir, "b"), 1<<20)
+	waitUsed(2 << 20)
 }
