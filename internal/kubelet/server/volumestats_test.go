@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -201,7 +202,7 @@ func TestSummaryVolumes(t *testing.T) {
 	writeFile(t, filepath.Join(logs, "default_web_u1", "app", "0.log"), 10000)
 
 	claim := func(name, volume string, owner *metav1.OwnerReference) *corev1.PersistentVolumeClaim {
-		c := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: "c-" + "name"},
+		c := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: types.UID("c-" + name)},
 			Spec:   corev1.PersistentVolumeClaimSpec{VolumeName: volume},
 			Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound}}
 		if owner != nil {
@@ -215,6 +216,9 @@ func TestSummaryVolumes(t *testing.T) {
 	client := fake.NewClientset(
 		claim("data", "pv-data", nil), claim("unused", "pv-data", nil), claim("pending", "", nil),
 		claim("web-work", "pv-host", &metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: "web", UID: "u1", Controller: ptr.To(true)}),
+		claim("web-scratch", "pv-scratch", &metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: "web", UID: "u1", Controller: ptr.To(true)}),
+		&corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-scratch"}, Spec: corev1.PersistentVolumeSpec{
+			PersistentVolumeSource: corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: pvDir}}}},
 		&corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-data"}, Spec: corev1.PersistentVolumeSpec{
 			PersistentVolumeSource: corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: pvDir}}}},
 		&corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-host"}, Spec: corev1.PersistentVolumeSpec{
@@ -229,7 +233,7 @@ func TestSummaryVolumes(t *testing.T) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "u1"},
 		Spec: corev1.PodSpec{
 			Containers: []corev1.Container{{Name: "app", VolumeMounts: []corev1.VolumeMount{
-				{Name: "data"}, {Name: "work"}, {Name: "pending"}, {Name: "cache"}}}},
+				{Name: "data"}, {Name: "work"}, {Name: "scratch"}, {Name: "pending"}, {Name: "cache"}}}},
 			Volumes: []corev1.Volume{
 				v("tok", corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{}}),
 				v("data", pvc("data")),
@@ -238,6 +242,7 @@ func TestSummaryVolumes(t *testing.T) {
 				v("host", corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: tmp}}),
 				v("work", corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{VolumeClaimTemplate: &corev1.PersistentVolumeClaimTemplate{
 					Spec: corev1.PersistentVolumeClaimSpec{Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Mi")}}}}}}),
+				v("scratch", corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{}}),
 				v("mem", corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}),
 				v("cfg", corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}),
 				v("cache", corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}),
@@ -303,7 +308,7 @@ func TestSummaryVolumes(t *testing.T) {
 		}
 	}
 	// Local ephemeral ones first, then the others, each by name.
-	if got, want := strings.Join(names, " "), "cache cfg data mem tok"; got != want {
+	if got, want := strings.Join(names, " "), "cache cfg data mem scratch tok"; got != want {
 		t.Fatalf("volumes %q, want %q", got, want)
 	}
 	cacheVol := byName["cache"]
@@ -321,8 +326,12 @@ func TestSummaryVolumes(t *testing.T) {
 	if *data.UsedBytes == 0 || *data.UsedBytes > *data.CapacityBytes || *data.InodesUsed != *data.Inodes-*data.InodesFree {
 		t.Errorf("local volume data: %+v", data.FsStats)
 	}
+	// A generic ephemeral volume names its claim, <pod>-<volume>.
+	if sc := byName["scratch"]; sc.PVCRef == nil || *sc.PVCRef != (PVCReference{Name: "web-scratch", Namespace: "default"}) {
+		t.Errorf("scratch's pvcRef = %+v", sc.PVCRef)
+	}
 	for _, v := range p.VolumeStats {
-		if v.Name != "data" && v.PVCRef != nil {
+		if v.Name != "data" && v.Name != "scratch" && v.PVCRef != nil {
 			t.Errorf("volume %s has pvcRef %+v", v.Name, v.PVCRef)
 		}
 	}
@@ -354,6 +363,7 @@ func TestSummaryVolumes(t *testing.T) {
 		`kubelet_volume_stats_inodes{namespace="default",persistentvolumeclaim="data"} `,
 		`kubelet_volume_stats_inodes_free{namespace="default",persistentvolumeclaim="data"} `,
 		`kubelet_volume_stats_inodes_used{namespace="default",persistentvolumeclaim="data"} `,
+		`kubelet_volume_stats_used_bytes{namespace="default",persistentvolumeclaim="web-scratch"} `,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
