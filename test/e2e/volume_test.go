@@ -260,6 +260,8 @@ spec:
 // at least) in /metrics.
 func checkVolumeStats(t *testing.T, n *serverNode, node, pod, emptyDir, claim string) {
 	t.Helper()
+	start := time.Now()
+	var found string
 	eventuallyKubectl(t, n, 3*time.Minute, pod+"'s volumes in stats/summary", func() (bool, string) {
 		raw, err := n.tryKubectl("get", "--raw", "/api/v1/nodes/"+node+"/proxy/stats/summary")
 		if err != nil {
@@ -289,10 +291,12 @@ func checkVolumeStats(t *testing.T, n *serverNode, node, pod, emptyDir, claim st
 				dir = dir || v.Name == emptyDir && v.UsedBytes >= 1<<20 && v.InodesUsed >= 2 && v.PVCRef == nil
 				pvc = pvc || v.PVCRef != nil && v.PVCRef.Name == claim && v.UsedBytes >= 1<<20
 			}
-			return dir && pvc && p.EphemeralStorage.UsedBytes >= 1<<20, fmt.Sprintf("%+v", p)
+			found = fmt.Sprintf("%+v", p)
+			return dir && pvc && p.EphemeralStorage.UsedBytes >= 1<<20, found
 		}
 		return false, "no pod " + pod
 	})
+	t.Logf("%s's volumes in stats/summary after %s: %s", pod, time.Since(start).Round(time.Second), found)
 	re := regexp.MustCompile(`(?m)^kubelet_volume_stats_used_bytes\{namespace="default",persistentvolumeclaim="` + claim + `"\} ([0-9.e+]+)$`)
 	eventuallyKubectl(t, n, time.Minute, claim+"'s kubelet_volume_stats_used_bytes", func() (bool, string) {
 		out, err := n.tryKubectl("get", "--raw", "/api/v1/nodes/"+node+"/proxy/metrics")
@@ -301,6 +305,8 @@ func checkVolumeStats(t *testing.T, n *serverNode, node, pod, emptyDir, claim st
 			return false, out
 		}
 		v, err := strconv.ParseFloat(m[1], 64)
+		found = m[0]
 		return err == nil && v >= 1<<20, m[0]
 	})
+	t.Logf("%s", found)
 }
