@@ -12,7 +12,7 @@ import (
 // containers), in the Prometheus text format and with upstream's metric
 // names, from the same sources as /stats/summary.
 func (s *Server) serveMetricsResource(w http.ResponseWriter, r *http.Request) {
-	sum, err := s.summary(r.Context())
+	sum, err := s.summary(r.Context(), false)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	if err != nil {
 		writeScrapeError(w, 1)

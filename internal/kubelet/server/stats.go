@@ -23,9 +23,10 @@ import (
 
 // serveSummary serves /stats/summary: the node's CPU, memory, network
 // and filesystem from the kernel, each pod's and container's from the
-// runtime's CRI stats.
+// runtime's CRI stats, the volumes' from their last measure. With
+// only_cpu_and_memory=true (upstream's query) no filesystem is measured.
 func (s *Server) serveSummary(w http.ResponseWriter, r *http.Request) {
-	sum, err := s.summary(r.Context())
+	sum, err := s.summary(r.Context(), r.URL.Query().Get("only_cpu_and_memory") != "true")
 	if err != nil {
 		writeError(w, err)
 		return
@@ -33,7 +34,9 @@ func (s *Server) serveSummary(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, sum)
 }
 
-func (s *Server) summary(ctx context.Context) (*Summary, error) {
+// summary gathers the figures; withFs adds the filesystems': the
+// runtime's, the pods' volumes, logs and ephemeral storage.
+func (s *Server) summary(ctx context.Context, withFs bool) (*Summary, error) {
 	now := metav1.Now()
 	node, err := s.nodeStats(now)
 	if err != nil {
@@ -58,8 +61,12 @@ func (s *Server) summary(ctx context.Context) (*Summary, error) {
 	for _, c := range cs.Containers {
 		started[c.Id] = c.CreatedAt
 	}
-	fsys := s.filesystems(ctx)
-	node.Runtime = fsys.runtime
+	var fsys *filesystems
+	if withFs {
+		f := s.filesystems(ctx)
+		fsys = &f
+		node.Runtime = f.runtime
+	}
 	sum := &Summary{Node: node, Pods: []PodStats{}}
 	for _, ps := range resp.Stats {
 		sum.Pods = append(sum.Pods, s.podStats(ps, started, fsys, now))
@@ -67,7 +74,7 @@ func (s *Server) summary(ctx context.Context) (*Summary, error) {
 	return sum, nil
 }
 
-func (s *Server) podStats(ps *runtimeapi.PodSandboxStats, started map[string]int64, fsys filesystems, now metav1.Time) PodStats {
+func (s *Server) podStats(ps *runtimeapi.PodSandboxStats, started map[string]int64, fsys *filesystems, now metav1.Time) PodStats {
 	a := ps.GetAttributes()
 	m := a.GetMetadata()
 	out := PodStats{
@@ -84,7 +91,6 @@ func (s *Server) podStats(ps *runtimeapi.PodSandboxStats, started map[string]int
 	if p := l.GetProcess(); p != nil && p.ProcessCount != nil {
 		out.ProcessStats = &ProcessStats{ProcessCount: u64(p.ProcessCount.Value)}
 	}
-	logDir := s.podLogDir(m.GetNamespace(), m.GetName(), m.GetUid())
 	for _, c := range l.GetContainers() {
 		cs := ContainerStats{
 			Name:      c.GetAttributes().GetMetadata().GetName(),
@@ -92,18 +98,32 @@ func (s *Server) podStats(ps *runtimeapi.PodSandboxStats, started map[string]int
 			CPU:       s.stats.cpu(c.GetAttributes().GetId(), c.GetCpu(), now),
 			Memory:    memory(c.GetMemory(), now),
 		}
+		out.Containers = append(out.Containers, cs)
+	}
+	if fsys != nil {
+		s.podStorage(&out, l.GetContainers(), *fsys, now)
+	}
+	return out
+}
+
+// podStorage adds a pod's filesystem figures: its containers' layers and
+// logs, its volumes' last measure and its ephemeral storage.
+func (s *Server) podStorage(out *PodStats, containers []*runtimeapi.ContainerStats, fsys filesystems, now metav1.Time) {
+	ref := out.PodRef
+	logDir := s.podLogDir(ref.Namespace, ref.Name, ref.UID)
+	for i, c := range containers {
+		cs := &out.Containers[i]
 		if wl := c.GetWritableLayer(); wl != nil {
 			cs.Rootfs = fsys.containerFs.with(now, wl.GetUsedBytes().GetValue(), wl.GetInodesUsed().GetValue())
 		}
 		if used, inodes, err := filesUsage(filepath.Join(logDir, cs.Name)); err == nil {
 			cs.Logs = fsys.logFs.with(now, used, inodes)
 		}
-		out.Containers = append(out.Containers, cs)
 	}
 	var vols podVolumeStats
 	if s.volumes != nil {
 		var ok bool
-		if vols, ok = s.volumes.get(types.UID(m.GetUid())); ok {
+		if vols, ok = s.volumes.get(types.UID(ref.UID)); ok {
 			out.VolumeStats = vols.all()
 		}
 	}
@@ -112,13 +132,12 @@ func (s *Server) podStats(ps *runtimeapi.PodSandboxStats, started map[string]int
 		others = append(others, fsys.logFs.with(now, used, inodes))
 	}
 	if s.cfg.RootDir != "" {
-		hosts := filepath.Join(volume.PodDir(volume.PodsDir(s.cfg.RootDir), types.UID(m.GetUid())), "etc-hosts")
+		hosts := filepath.Join(volume.PodDir(volume.PodsDir(s.cfg.RootDir), types.UID(ref.UID)), "etc-hosts")
 		if used, inodes, err := diskUsage(hosts); err == nil {
 			others = append(others, fsys.rootFs.with(now, used, inodes))
 		}
 	}
 	out.EphemeralStorage = ephemeralStorage(fsys.rootFs.with(now, 0, 0), out.Containers, vols.ephemeral, others...)
-	return out
 }
 
 // ephemeralStorage is a pod's use of the node's root filesystem (whose

@@ -392,6 +392,12 @@ func TestSummaryVolumes(t *testing.T) {
 		}
 	}
 
+	// Only CPU and memory, when asked (upstream's query): no filesystem.
+	if code, body := do(t, s, "GET", "/stats/summary?only_cpu_and_memory=true"); code != 200 || strings.Contains(body, `"volume"`) ||
+		strings.Contains(body, "ephemeral-storage") || strings.Contains(body, `"runtime"`) || strings.Contains(body, `"logs"`) {
+		t.Errorf("only_cpu_and_memory: %d %s", code, body)
+	}
+
 	// A pod gone: its figures go.
 	if err := idx.Delete(pod); err != nil {
 		t.Fatal(err)
