@@ -30,6 +30,7 @@ func (h *housekeepingFlags) register(f *pflag.FlagSet, o *kubelet.Options) {
 	f.StringVar(&o.ManifestURL, "manifest-url", o.ManifestURL, "URL of static pods (one v1 Pod or a v1 PodList, YAML or JSON), fetched every --http-check-frequency and run as pods <name>-<node> with mirror pods in the API; \"\" runs none")
 	f.Var(cliflag.NewColonSeparatedMultimapStringString(&o.ManifestURLHeader), "manifest-url-header", "HTTP headers sent with each fetch of --manifest-url: comma-separated `key:value` pairs ('a:hello,b:again,c:world'); repeatable, a key given again gets another value")
 	f.DurationVar(&o.HTTPCheckFrequency, "http-check-frequency", o.HTTPCheckFrequency, "how often --manifest-url is fetched")
+	f.DurationVar(&o.VolumeStatsAggPeriod, "volume-stats-agg-period", o.VolumeStatsAggPeriod, "how often pods' volumes are measured for /stats/summary and the kubelet_volume_stats metrics; a negative value turns measuring off")
 	f.DurationVar(&o.EvictionPressureTransitionPeriod, "eviction-pressure-transition-period", o.EvictionPressureTransitionPeriod, "how long a pressure condition stays True after its threshold was last crossed")
 }
 

@@ -148,7 +148,7 @@ func newKubeletServer(cfg *rest.Config, o AgentOptions, rt kubelet.Runtime) (_ *
 	srv, err := kubeletserver.New(kubeletserver.Config{
 		NodeName: k.NodeName, Runtime: instrumented, Images: instrumented, Client: client, ClientCAs: cas,
 		GetCertificate: getCert, RootDir: k.RootDir, PodLogDir: k.PodLogDir, Log: k.Log,
-		ProbeMetrics: k.ProbeMetrics.Gatherer(), Metrics: k.Metrics,
+		ProbeMetrics: k.ProbeMetrics.Gatherer(), Metrics: k.Metrics, VolumeStatsAggPeriod: k.VolumeStatsAggPeriod,
 	})
 	if err != nil {
 		return nil, nil, nil, err

@@ -86,7 +86,11 @@ type Options struct {
 	ManifestURL        string
 	ManifestURLHeader  map[string][]string
 	HTTPCheckFrequency time.Duration
-	Log                *slog.Logger
+	// VolumeStatsAggPeriod is how often the kubelet's server measures
+	// pods' volumes for /stats/summary and the volume metrics
+	// (upstream's volumeStatsAggPeriod).
+	VolumeStatsAggPeriod time.Duration
+	Log                  *slog.Logger
 }
 
 // DefaultOptions are upstream's defaults with kemudi's paths.
@@ -118,6 +122,7 @@ func DefaultOptions() Options {
 		EvictionPressureTransitionPeriod: 5 * time.Minute,
 		FileCheckFrequency:               20 * time.Second,
 		HTTPCheckFrequency:               20 * time.Second,
+		VolumeStatsAggPeriod:             time.Minute,
 	}
 }
 

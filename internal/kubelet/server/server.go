@@ -62,7 +62,7 @@ type Config struct {
 	Images runtimeapi.ImageServiceClient
 	// VolumeStatsAggPeriod is how often pods' volumes are measured for
 	// /stats/summary and the volume metrics (0: a minute, as upstream's
-	// --volume-stats-agg-period).
+	// --volume-stats-agg-period; negative: never, as upstream).
 	VolumeStatsAggPeriod time.Duration
 	Log                  *slog.Logger
 }

@@ -98,7 +98,7 @@ type volumeStatsCache struct {
 }
 
 func newVolumeStatsCache(period time.Duration, podsDir string, client kubernetes.Interface, pods func() ([]*corev1.Pod, error), log *slog.Logger) *volumeStatsCache {
-	if period <= 0 {
+	if period == 0 {
 		period = DefaultVolumeStatsAggPeriod
 	}
 	return &volumeStatsCache{period: period, podsDir: podsDir, client: client, pods: pods, log: log,
@@ -108,6 +108,9 @@ func newVolumeStatsCache(period time.Duration, podsDir string, client kubernetes
 // run measures at once (once synced says the pod cache is filled), then
 // every period until ctx ends.
 func (c *volumeStatsCache) run(ctx context.Context, synced func() bool) {
+	if c.period < 0 {
+		return // turned off: no volume is ever measured
+	}
 	for !synced() {
 		select {
 		case <-ctx.Done():

@@ -440,3 +440,25 @@ func TestVolumeStatsBackground(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "b"), 1<<20)
 	waitUsed(2 << 20)
 }
+
+// TestVolumeStatsOff: a negative period (--volume-stats-agg-period=-1s)
+// turns measuring off, as upstream: run returns at once, nothing is
+// measured.
+func TestVolumeStatsOff(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "pods", "u1", "volumes", "kubernetes.io~empty-dir", "cache", "a"), 1<<10)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "u1"},
+		Spec: corev1.PodSpec{Volumes: []corev1.Volume{{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}}}
+	c := newVolumeStatsCache(-time.Second, filepath.Join(root, "pods"), fake.NewClientset(),
+		func() ([]*corev1.Pod, error) { return []*corev1.Pod{pod}, nil }, slog.New(slog.DiscardHandler))
+	done := make(chan struct{})
+	go func() { c.run(context.Background(), func() bool { return true }); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("run still measuring 10 s after it started with measuring off")
+	}
+	if st, ok := c.get("u1"); ok {
+		t.Errorf("figures %+v measured with measuring off", st)
+	}
+}
