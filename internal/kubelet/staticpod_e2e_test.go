@@ -3,13 +3,10 @@ package kubelet_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +16,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/kemudi/kemudi/internal/kubelet"
+	"github.com/kemudi/kemudi/internal/kubelet/kubelettest"
 )
 
 const staticManifest = `apiVersion: v1
@@ -56,7 +54,7 @@ func TestStaticPods(t *testing.T) {
 	for _, rt := range runtimes {
 		t.Run(rt, func(t *testing.T) {
 			dir := t.TempDir()
-			srv := newManifestURL(t)
+			srv := kubelettest.NewManifestServer(t, "Bearer e2e-token", "apiVersion: v1\nkind: PodList\nitems: []\n")
 			n := startNodeWith(t, rt, func(o *kubelet.Options) {
 				// Every change is seen through inotify: the periodic
 				// re-read would come only after the test's deadlines.
@@ -66,7 +64,7 @@ func TestStaticPods(t *testing.T) {
 			})
 			// Both sources at once: the URL's pod runs while the
 			// directory's come and go.
-			srv.serve(http.StatusOK, urlPods(n, "v1"))
+			srv.Serve(http.StatusOK, urlPods(n, "v1"))
 			testStaticPods(t, n, dir)
 			t.Run("from a URL", func(t *testing.T) { testStaticPodsFromURL(t, n, srv) })
 		})
@@ -193,65 +191,19 @@ func staticPodGone(t *testing.T, n *node, name, hash string) {
 	})
 }
 
-// manifestURL serves static pods on loopback, only to requests with
-// the kubelet's Authorization header, and counts the requests.
-type manifestURL struct {
-	*httptest.Server
-	mu       sync.Mutex
-	status   int
-	body     string
-	requests int
-}
-
-func newManifestURL(t *testing.T) *manifestURL {
-	m := &manifestURL{status: http.StatusOK, body: "apiVersion: v1\nkind: PodList\nitems: []\n"}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.requests++
-		if r.Header.Get("Authorization") != "Bearer e2e-token" {
-			http.Error(w, "who are you?", http.StatusUnauthorized)
-			return
-		}
-		w.WriteHeader(m.status)
-		_, _ = w.Write([]byte(m.body))
-	}))
-	m.Listener.Close()
-	m.Listener = l
-	m.Start()
-	t.Cleanup(m.Close)
-	return m
-}
-
-func (m *manifestURL) serve(status int, body string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.status, m.body = status, body
-}
-
-func (m *manifestURL) count() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.requests
-}
-
 // fetched waits for the kubelet to fetch the URL a few more times.
-func (m *manifestURL) fetched(t *testing.T) {
+func fetched(t *testing.T, m *kubelettest.ManifestServer) {
 	t.Helper()
-	want := m.count() + 3
+	want := len(m.Headers()) + 3
 	until(t, "3 more fetches", timeout, func(context.Context) (bool, error) {
-		if got := m.count(); got < want {
+		if got := len(m.Headers()); got < want {
 			return false, fmt.Errorf("%d fetches", got)
 		}
 		return true, nil
 	})
 }
 
-func testStaticPodsFromURL(t *testing.T, n *node, srv *manifestURL) {
+func testStaticPodsFromURL(t *testing.T, n *node, srv *kubelettest.ManifestServer) {
 	mirror, ctr := mirrorRunning(t, n, "fromurl-node-1", "mirror pod fromurl-node-1 Running", "", "")
 	hash := mirror.Annotations["kubernetes.io/config.hash"]
 	if mirror.Annotations["kubernetes.io/config.mirror"] != hash || hash == "" ||
@@ -263,17 +215,17 @@ func testStaticPodsFromURL(t *testing.T, n *node, srv *manifestURL) {
 	}
 
 	t.Run("a failing URL keeps the pod", func(t *testing.T) {
-		srv.serve(http.StatusInternalServerError, "down for maintenance")
-		srv.fetched(t)
-		srv.serve(http.StatusOK, "{{{ not pods")
-		srv.fetched(t)
+		srv.Serve(http.StatusInternalServerError, "down for maintenance")
+		fetched(t, srv)
+		srv.Serve(http.StatusOK, "{{{ not pods")
+		fetched(t, srv)
 		m, ctr2 := mirrorRunning(t, n, "fromurl-node-1", "the pod still Running", "", "")
 		if m.UID != mirror.UID || ctr2 != ctr {
 			t.Errorf("mirror %s, container %s; was %s, %s", m.UID, ctr2, mirror.UID, ctr)
 		}
 	})
 	t.Run("a changed pod restarts", func(t *testing.T) {
-		srv.serve(http.StatusOK, urlPods(n, "v2"))
+		srv.Serve(http.StatusOK, urlPods(n, "v2"))
 		m, _ := mirrorRunning(t, n, "fromurl-node-1", "the changed pod Running", string(mirror.UID), ctr)
 		if m.Annotations["kubernetes.io/config.hash"] == hash {
 			t.Errorf("same hash after the change")
@@ -281,7 +233,7 @@ func testStaticPodsFromURL(t *testing.T, n *node, srv *manifestURL) {
 		hash = m.Annotations["kubernetes.io/config.hash"]
 	})
 	t.Run("a pod removed from the body stops", func(t *testing.T) {
-		srv.serve(http.StatusOK, "apiVersion: v1\nkind: PodList\nitems: []\n")
+		srv.Serve(http.StatusOK, "apiVersion: v1\nkind: PodList\nitems: []\n")
 		staticPodGone(t, n, "fromurl-node-1", hash)
 	})
 }

@@ -3,9 +3,7 @@ package kubelet
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	cliflag "k8s.io/component-base/cli/flag"
+
+	"github.com/kemudi/kemudi/internal/kubelet/kubelettest"
 )
 
 const testURL = "http://127.0.0.1:8080/pods"
@@ -184,48 +184,12 @@ func TestURLSourceOptions(t *testing.T) {
 	}
 }
 
-// manifestServer serves a body and status that the test changes, on
-// loopback only, and records the headers of each request.
-type manifestServer struct {
-	*httptest.Server
-	mu      sync.Mutex
-	status  int
-	body    string
-	headers []http.Header
-}
-
-func newManifestServer(t *testing.T) *manifestServer {
-	m := &manifestServer{status: http.StatusOK}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		m.headers = append(m.headers, r.Header.Clone())
-		w.WriteHeader(m.status)
-		_, _ = w.Write([]byte(m.body))
-	}))
-	m.Listener.Close()
-	m.Listener = l
-	m.Start()
-	t.Cleanup(m.Close)
-	return m
-}
-
-func (m *manifestServer) serve(status int, body string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.status, m.body = status, body
-}
-
 // TestURLSource fetches from a loopback server: the headers of
 // --manifest-url-header are sent; the pods follow the body; a failed
 // fetch, a 500 or a bad body keep the last good set; an empty body
 // empties it.
 func TestURLSource(t *testing.T) {
-	srv := newManifestServer(t)
+	srv := kubelettest.NewManifestServer(t, "", "")
 	o := DefaultOptions()
 	o.NodeName, o.ManifestURL = "node-1", srv.URL+"/pods"
 	f := pflag.NewFlagSet("kubelet", pflag.ContinueOnError)
@@ -259,7 +223,7 @@ func TestURLSource(t *testing.T) {
 	ctx := context.Background()
 	step := func(what string, status int, body string, want ...string) {
 		t.Helper()
-		srv.serve(status, body)
+		srv.Serve(status, body)
 		s.loadURL(ctx)
 		if got := names(); !slices.Equal(got, want) {
 			t.Errorf("%s: pods %v, want %v", what, got, want)
@@ -267,7 +231,7 @@ func TestURLSource(t *testing.T) {
 	}
 
 	step("one pod", http.StatusOK, webManifest, "web-node-1")
-	h := srv.headers[0]
+	h := srv.Headers()[0]
 	if h.Get("A") != "hello" || !slices.Equal(h.Values("B"), []string{"again", "beautiful"}) || h.Get("C") != "world" {
 		t.Errorf("headers sent: %v", h)
 	}
@@ -336,8 +300,8 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // directory does not run while the directory's does, and runs once the
 // directory's is gone.
 func TestURLPodShadowedByFile(t *testing.T) {
-	srv := newManifestServer(t)
-	srv.serve(http.StatusOK, webManifest)
+	srv := kubelettest.NewManifestServer(t, "", "")
+	srv.Serve(http.StatusOK, webManifest)
 	o := DefaultOptions()
 	o.NodeName, o.ManifestURL = "node-1", srv.URL+"/pods"
 	var logs strings.Builder
