@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -10,10 +9,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/component-helpers/storage/ephemeral"
 
 	"github.com/kemudi/kemudi/internal/kubelet/volume"
 )
@@ -205,7 +202,7 @@ func (c *volumeStatsCache) measurePod(ctx context.Context, pod *corev1.Pod, prev
 	if c.podsDir == "" {
 		return out
 	}
-	used := mountedVolumes(pod)
+	used := volume.InUse(pod)
 	podDir := volume.PodDir(c.podsDir, localUID(pod))
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
@@ -240,7 +237,7 @@ func (c *volumeStatsCache) measurePod(ctx context.Context, pod *corev1.Pod, prev
 			continue
 		}
 		st.Name = v.Name
-		if claim := claimOf(pod, v); claim != "" {
+		if claim := volume.ClaimName(pod, v); claim != "" {
 			st.PVCRef = &PVCReference{Name: claim, Namespace: pod.Namespace}
 		}
 		if eph {
@@ -262,40 +259,6 @@ func localUID(pod *corev1.Pod) types.UID {
 		return types.UID(uid)
 	}
 	return pod.UID
-}
-
-// claimOf is the claim a volume uses ("" for none).
-func claimOf(pod *corev1.Pod, v *corev1.Volume) string {
-	switch {
-	case v.PersistentVolumeClaim != nil:
-		return v.PersistentVolumeClaim.ClaimName
-	case v.Ephemeral != nil:
-		return ephemeral.VolumeClaimName(pod, v)
-	}
-	return ""
-}
-
-// mountedVolumes are the volumes the pod's containers use.
-func mountedVolumes(pod *corev1.Pod) map[string]bool {
-	out := map[string]bool{}
-	add := func(ms []corev1.VolumeMount, ds []corev1.VolumeDevice) {
-		for _, m := range ms {
-			out[m.Name] = true
-		}
-		for _, d := range ds {
-			out[d.Name] = true
-		}
-	}
-	for _, c := range pod.Spec.InitContainers {
-		add(c.VolumeMounts, c.VolumeDevices)
-	}
-	for _, c := range pod.Spec.Containers {
-		add(c.VolumeMounts, c.VolumeDevices)
-	}
-	for _, c := range pod.Spec.EphemeralContainers {
-		add(c.VolumeMounts, c.VolumeDevices)
-	}
-	return out
 }
 
 // claimStats are the figures of a claim's volume; false when its kind
@@ -322,27 +285,14 @@ func (c *volumeStatsCache) claimStats(ctx context.Context, pod *corev1.Pod, v *c
 func (c *volumeStatsCache) claimVolume(ctx context.Context, pod *corev1.Pod, v *corev1.Volume) (*corev1.PersistentVolume, error) {
 	key := string(localUID(pod)) + "/" + v.Name
 	c.mu.RLock()
-	pv := c.pvs[key]
+	cached := c.pvs[key]
 	c.mu.RUnlock()
-	if pv != nil {
-		return pv, nil
+	if cached != nil {
+		return cached, nil
 	}
-	name := claimOf(pod, v)
-	pvc, err := c.client.CoreV1().PersistentVolumeClaims(pod.Namespace).Get(ctx, name, metav1.GetOptions{})
+	pv, err := volume.ResolveClaim(ctx, c.client, pod, v)
 	if err != nil {
-		return nil, fmt.Errorf("get claim %s/%s: %w", pod.Namespace, name, err)
-	}
-	if pvc.Status.Phase != corev1.ClaimBound || pvc.Spec.VolumeName == "" {
-		return nil, fmt.Errorf("claim %s/%s is not bound", pod.Namespace, name)
-	}
-	if v.Ephemeral != nil {
-		if err := ephemeral.VolumeIsForPod(pod, pvc); err != nil {
-			return nil, err
-		}
-	}
-	pv, err = c.client.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("get volume %s of claim %s/%s: %w", pvc.Spec.VolumeName, pod.Namespace, name, err)
+		return nil, err
 	}
 	c.mu.Lock()
 	c.pvs[key] = pv

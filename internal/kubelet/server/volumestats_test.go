@@ -218,10 +218,13 @@ func TestSummaryVolumes(t *testing.T) {
 		claim("web-work", "pv-host", &metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: "web", UID: "u1", Controller: ptr.To(true)}),
 		claim("web-scratch", "pv-scratch", &metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: "web", UID: "u1", Controller: ptr.To(true)}),
 		&corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-scratch"}, Spec: corev1.PersistentVolumeSpec{
+			ClaimRef:               &corev1.ObjectReference{Namespace: "default", Name: "web-scratch", UID: "c-web-scratch"},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: pvDir}}}},
 		&corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-data"}, Spec: corev1.PersistentVolumeSpec{
+			ClaimRef:               &corev1.ObjectReference{Namespace: "default", Name: "data", UID: "c-data"},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: pvDir}}}},
 		&corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-host"}, Spec: corev1.PersistentVolumeSpec{
+			ClaimRef:               &corev1.ObjectReference{Namespace: "default", Name: "web-work", UID: "c-web-work"},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: pvDir}}}},
 	)
 	v := func(name string, src corev1.VolumeSource) corev1.Volume {

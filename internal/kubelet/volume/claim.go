@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/component-helpers/storage/ephemeral"
 )
 
@@ -26,6 +27,37 @@ func claimName(pod *corev1.Pod, v *corev1.Volume) (string, bool) {
 		return ephemeral.VolumeClaimName(pod, v), false
 	}
 	return "", false
+}
+
+// ClaimName is the claim a persistentVolumeClaim or generic ephemeral
+// volume uses ("" for other volumes).
+func ClaimName(pod *corev1.Pod, v *corev1.Volume) string {
+	name, _ := claimName(pod, v)
+	return name
+}
+
+// ResolveClaim is the persistent volume bound to the claim the pod's
+// volume names, checked as upstream's volume manager checks it (the
+// claim bound, the volume bound back to it, an ephemeral volume's claim
+// the pod's own); its errors are upstream's "error processing PVC ...".
+func ResolveClaim(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, v *corev1.Volume) (*corev1.PersistentVolume, error) {
+	name, _ := claimName(pod, v)
+	wrap := func(err error) error { return claimError(pod, name, err) }
+	pvc, err := client.CoreV1().PersistentVolumeClaims(pod.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, wrap(fmt.Errorf("failed to fetch PVC from API server: %v", err))
+	}
+	if err := checkClaim(pod, v, pvc); err != nil {
+		return nil, err
+	}
+	pv, err := client.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{})
+	if err != nil {
+		return nil, wrap(fmt.Errorf("failed to fetch PV %s from API server: %v", pvc.Spec.VolumeName, err))
+	}
+	if err := checkPV(pv, pvc); err != nil {
+		return nil, wrap(err)
+	}
+	return pv, nil
 }
 
 // checkClaim is upstream's check of a claim before its volume is used:
@@ -109,21 +141,9 @@ func (m *Manager) resolvedVolume(ctx context.Context, pod *corev1.Pod, v *corev1
 // volume, as upstream's volume manager does before mounting; its errors
 // are upstream's "error processing PVC ...".
 func (m *Manager) claimVolume(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, use volumeUse) (*corev1.PersistentVolume, error) {
-	name, _ := claimName(pod, v)
-	wrap := func(err error) error { return claimError(pod, name, err) }
-	pvc, err := m.client.CoreV1().PersistentVolumeClaims(pod.Namespace).Get(ctx, name, metav1.GetOptions{})
+	pv, err := ResolveClaim(ctx, m.client, pod, v)
 	if err != nil {
-		return nil, wrap(fmt.Errorf("failed to fetch PVC from API server: %v", err))
-	}
-	if err := checkClaim(pod, v, pvc); err != nil {
 		return nil, err
-	}
-	pv, err := m.client.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{})
-	if err != nil {
-		return nil, wrap(fmt.Errorf("failed to fetch PV %s from API server: %v", pvc.Spec.VolumeName, err))
-	}
-	if err := checkPV(pv, pvc); err != nil {
-		return nil, wrap(err)
 	}
 	if err := checkMode(pv, v.Name, use.mounted[v.Name], use.devices[v.Name]); err != nil {
 		return nil, err

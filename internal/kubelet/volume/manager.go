@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -146,6 +147,15 @@ func (e *ProcessError) Error() string {
 type volumeUse struct{ mounted, devices map[string]bool }
 
 func (u volumeUse) used(name string) bool { return u.mounted[name] || u.devices[name] }
+
+// InUse are the names of the volumes the pod's containers mount or take
+// as raw devices: the ones the kubelet sets up.
+func InUse(pod *corev1.Pod) map[string]bool {
+	u := podVolumeUse(pod)
+	out := maps.Clone(u.mounted)
+	maps.Copy(out, u.devices)
+	return out
+}
 
 func podVolumeUse(pod *corev1.Pod) volumeUse {
 	u := volumeUse{mounted: map[string]bool{}, devices: map[string]bool{}}
