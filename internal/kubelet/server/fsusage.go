@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kemudi/kemudi/internal/diskusage"
 )
 
 // fsFigures are a filesystem's size and free space (in FsStats, with
@@ -32,56 +34,10 @@ func statfs(path string) (fsFigures, error) {
 	}, nil
 }
 
-// diskUsage is du's figure for path: the 512-byte blocks allocated to it
-// and everything under it, and the inodes, hard links counted once,
-// without going into other filesystems mounted below.
-func diskUsage(path string) (bytes, inodes uint64, err error) {
-	var top unix.Stat_t
-	if err := unix.Lstat(path, &top); err != nil {
-		return 0, 0, fmt.Errorf("du %s: %w", path, err)
-	}
-	linked := map[uint64]bool{}
-	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) {
-			// Removed while walked.
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			if errors.Is(err, unix.ENOENT) {
-				return nil
-			}
-			return fmt.Errorf("stat %s: %w", p, err)
-		}
-		if st.Dev != top.Dev {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if st.Nlink > 1 && !d.IsDir() {
-			if linked[st.Ino] {
-				return nil
-			}
-			linked[st.Ino] = true
-		}
-		bytes += uint64(st.Blocks) * 512
-		inodes++
-		return nil
-	})
-	if err != nil {
-		return 0, 0, fmt.Errorf("du %s: %w", path, err)
-	}
-	return bytes, inodes, nil
-}
-
 // duStats are a volume directory's figures: its usage by du, its
 // filesystem's size by statfs.
 func duStats(dir string) (VolumeStats, error) {
-	used, inodes, err := diskUsage(dir)
+	used, inodes, err := diskusage.Of(dir)
 	if err != nil {
 		return VolumeStats{}, err
 	}
@@ -104,7 +60,7 @@ func filesUsage(dir string) (bytes, inodes uint64, err error) {
 		if e.IsDir() {
 			continue
 		}
-		b, n, err := diskUsage(filepath.Join(dir, e.Name()))
+		b, n, err := diskusage.Of(filepath.Join(dir, e.Name()))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/kemudi/kemudi/internal/diskusage"
 	"github.com/kemudi/kemudi/internal/kubelet/volume"
 )
 
@@ -133,7 +134,7 @@ func (s *Server) podStorage(out *PodStats, containers []*runtimeapi.ContainerSta
 	}
 	if s.cfg.RootDir != "" {
 		hosts := filepath.Join(volume.PodDir(volume.PodsDir(s.cfg.RootDir), types.UID(ref.UID)), "etc-hosts")
-		if used, inodes, err := diskUsage(hosts); err == nil {
+		if used, inodes, err := diskusage.Of(hosts); err == nil {
 			others = append(others, fsys.rootFs.with(now, used, inodes))
 		}
 	}
