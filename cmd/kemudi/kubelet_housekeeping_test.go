@@ -1,0 +1,45 @@
+package main
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kemudi/kemudi/internal/kubelet"
+)
+
+// TestKubeletStaticPodAndStatsFlags: the flags a user writes on the
+// command line reach the kubelet's options, with upstream's syntax
+// for --manifest-url-header (repeatable, a key given again gets another
+// value) and upstream's defaults when left out.
+func TestKubeletStaticPodAndStatsFlags(t *testing.T) {
+	parse := func(args ...string) kubelet.Options {
+		t.Helper()
+		o := kubelet.DefaultOptions()
+		var h housekeepingFlags
+		f := pflag.NewFlagSet("kubelet", pflag.ContinueOnError)
+		h.register(f, &o)
+		if err := f.Parse(args); err != nil {
+			t.Fatalf("parse %s: %v", strings.Join(args, " "), err)
+		}
+		if err := h.apply(&o); err != nil {
+			t.Fatalf("apply %s: %v", strings.Join(args, " "), err)
+		}
+		return o
+	}
+	o := parse()
+	if o.ManifestURL != "" || o.HTTPCheckFrequency != 20*time.Second || o.VolumeStatsAggPeriod != time.Minute {
+		t.Errorf("defaults: manifest URL %q, http-check-frequency %s, volume-stats-agg-period %s", o.ManifestURL, o.HTTPCheckFrequency, o.VolumeStatsAggPeriod)
+	}
+	o = parse("--manifest-url=http://127.0.0.1:8080/pods", "--manifest-url-header", "a:hello,b:again,c:world",
+		"--manifest-url-header", "b:beautiful", "--http-check-frequency=5s", "--volume-stats-agg-period=-1s")
+	want := map[string][]string{"a": {"hello"}, "b": {"again", "beautiful"}, "c": {"world"}}
+	if o.ManifestURL != "http://127.0.0.1:8080/pods" || !reflect.DeepEqual(o.ManifestURLHeader, want) ||
+		o.HTTPCheckFrequency != 5*time.Second || o.VolumeStatsAggPeriod != -time.Second {
+		t.Errorf("parsed: URL %q, headers %v (want %v), http-check-frequency %s, volume-stats-agg-period %s",
+			o.ManifestURL, o.ManifestURLHeader, want, o.HTTPCheckFrequency, o.VolumeStatsAggPeriod)
+	}
+}
