@@ -12,7 +12,13 @@ import (
 )
 
 // Mount mounts the overlay at target.
-func (r Rootfs) Mount(target string) error {
+func (r Rootfs) Mount(target string) error { return r.mount(target, 0) }
+
+// MountReadOnly mounts the overlay at target read-only: the image's files
+// as they are, nothing written to the upper directory (an image volume).
+func (r Rootfs) MountReadOnly(target string) error { return r.mount(target, unix.MS_RDONLY) }
+
+func (r Rootfs) mount(target string, flags uintptr) error {
 	if len(r.Lower) == 0 || r.Upper == "" || r.Work == "" {
 		return fmt.Errorf("mount rootfs at %s: incomplete rootfs", target)
 	}
@@ -20,12 +26,12 @@ func (r Rootfs) Mount(target string) error {
 	// The kernel takes at most a page of mount options. Many layers fit
 	// when named relative to the snapshots directory.
 	if len(opts) < os.Getpagesize()-1 {
-		if err := unix.Mount("overlay", target, "overlay", 0, opts); err != nil {
+		if err := unix.Mount("overlay", target, "overlay", flags, opts); err != nil {
 			return fmt.Errorf("mount rootfs at %s: %w", target, err)
 		}
 		return nil
 	}
-	return r.mountRelative(target)
+	return r.mountRelative(target, flags)
 }
 
 func overlayOptions(lower []string, upper, work string) string {
@@ -35,7 +41,7 @@ func overlayOptions(lower []string, upper, work string) string {
 // mountRelative mounts with every directory named relative to their
 // common parent, made the working directory of one OS thread only
 // (unshare(CLONE_FS)); that thread is thrown away afterwards.
-func (r Rootfs) mountRelative(target string) error {
+func (r Rootfs) mountRelative(target string, flags uintptr) error {
 	target, err := filepath.Abs(target)
 	if err != nil {
 		return err
@@ -67,7 +73,7 @@ func (r Rootfs) mountRelative(target string) error {
 			errc <- err
 			return
 		}
-		errc <- unix.Mount("overlay", target, "overlay", 0, opts)
+		errc <- unix.Mount("overlay", target, "overlay", flags, opts)
 	}()
 	if err := <-errc; err != nil {
 		return fmt.Errorf("mount rootfs at %s: %w", target, err)
