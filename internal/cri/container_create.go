@@ -68,6 +68,12 @@ func (r *Runtime) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 		return fail(fmt.Errorf("mount rootfs: %w", err))
 	}
 	undo = append(undo, func() { r.logErr("unmount rootfs", image.Unmount(c.Rootfs)) })
+	mounted, unmountImages, err := r.mountImageVolumes(ctx, c.ID, dir, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	undo = append(undo, unmountImages)
+	c.Config = mounted
 
 	in, err := r.specInput(c, sb, img)
 	if err != nil {
@@ -142,9 +148,6 @@ func (r *Runtime) specInput(c container, sb sandbox, img image.Image) (specInput
 		return in, err
 	}
 	for i, m := range cfg.GetMounts() {
-		if m.GetImage().GetImage() != "" {
-			return in, fmt.Errorf("config.mounts[%d].image: image volumes are not supported: %w", i, errUnimplemented)
-		}
 		if _, err := os.Stat(m.GetHostPath()); err != nil {
 			return in, invalidArg(fmt.Sprintf("config.mounts[%d].host_path", i), "%v", err)
 		}

@@ -47,6 +47,9 @@ func (r *Runtime) removeContainer(ctx context.Context, id string) error {
 	if err := r.images.RemoveRootfs(c.rootfsKey()); err != nil {
 		return fmt.Errorf("remove the rootfs of container %s: %w", id, err)
 	}
+	if err := r.removeImageVolumes(id, r.containers.recordDir(id)); err != nil {
+		return err
+	}
 	if err := r.containers.remove(id); err != nil {
 		return err
 	}

@@ -89,6 +89,9 @@ func (r *Runtime) removeOrphan(ctx context.Context, id string) {
 	if err := r.images.RemoveRootfs(c.rootfsKey()); err != nil {
 		r.log.Warn("remove orphan rootfs", "id", id, "err", err)
 	}
+	if err := r.removeImageVolumes(id, r.containers.recordDir(id)); err != nil {
+		r.log.Warn("remove orphan image volumes", "id", id, "err", err)
+	}
 }
 
 // removeStrayContainerDirs removes container directories whose record was
@@ -109,6 +112,10 @@ func (r *Runtime) removeStrayContainerDirs() {
 		}
 		c := container{ID: e.Name()}
 		_ = r.images.RemoveRootfs(c.rootfsKey())
+		if err := r.removeImageVolumes(c.ID, dir); err != nil {
+			r.log.Warn("remove stray image volumes", "dir", dir, "err", err)
+			continue
+		}
 		if err := os.RemoveAll(dir); err != nil {
 			r.log.Warn("remove stray container dir", "dir", dir, "err", err)
 		}

@@ -105,8 +105,5 @@ func bindMount(i int, m *runtimeapi.Mount) (specs.Mount, error) {
 		}
 		opts = append(opts, "rw")
 	}
-	if m.GetImage() != nil && m.GetImage().GetImage() != "" {
-		return specs.Mount{}, invalidArg(field("image"), "image volumes are not supported")
-	}
 	return specs.Mount{Destination: m.GetContainerPath(), Type: "bind", Source: m.GetHostPath(), Options: opts}, nil
 }
