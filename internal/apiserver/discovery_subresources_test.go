@@ -27,6 +27,7 @@ func TestDiscoverySubresources(t *testing.T) {
 	}{
 		{"v1", "pods/status", []string{"get", "patch", "update"}},
 		{"v1", "pods/ephemeralcontainers", []string{"get", "patch", "update"}},
+		{"v1", "pods/resize", []string{"get", "patch", "update"}},
 		{"v1", "pods/eviction", []string{"create"}},
 		{"certificates.k8s.io/v1", "certificatesigningrequests/approval", []string{"get", "patch", "update"}},
 		{"certificates.k8s.io/v1", "certificatesigningrequests/status", []string{"get", "patch", "update"}},

@@ -42,6 +42,7 @@ const (
 var statusMetaUpstream = map[string]statusMetaWant{
 	"v1 pods/status":                                                     {"annotations finalizers labels", "metadata.deletionTimestamp metadata.ownerReferences spec"},
 	"v1 pods/ephemeralcontainers":                                        {request: ""},
+	"v1 pods/resize":                                                     {request: ""},
 	"v1 nodes/status":                                                    {allMeta, resetSpec},
 	"v1 persistentvolumes/status":                                        {allMeta, resetSpec},
 	"v1 persistentvolumeclaims/status":                                   {allMeta, resetSpec},

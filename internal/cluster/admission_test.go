@@ -39,13 +39,13 @@ func TestAdmissionChainAssembly(t *testing.T) {
 		name: "defaults",
 		wantNames: []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "PodSecurity", "Priority",
 			"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "CertificateApproval", "CertificateSigning",
-			"CertificateSubjectRestriction", "MutatingAdmissionPolicy", "MutatingAdmissionWebhook",
+			"CertificateSubjectRestriction", "PodResizeValidator", "MutatingAdmissionPolicy", "MutatingAdmissionWebhook",
 			"ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook", "ResourceQuota"},
 		wantCalls: []string{"NamespaceLifecycle:mutate", "LimitRanger:mutate", "Priority:mutate", "webhooks:mutate",
-			"LimitRanger:admit", "podsecurity:admit", "Priority:admit", "validating-policies:admit", "webhooks:admit", "ResourceQuota:admit"},
+			"LimitRanger:admit", "podsecurity:admit", "Priority:admit", "PodResizeValidator:admit", "validating-policies:admit", "webhooks:admit", "ResourceQuota:admit"},
 	}, {
 		name:    "disabled plugins do not run",
-		disable: []string{"LimitRanger", "PodSecurity", "ResourceQuota", "ValidatingAdmissionWebhook", "NodeRestriction"},
+		disable: []string{"LimitRanger", "PodSecurity", "ResourceQuota", "ValidatingAdmissionWebhook", "NodeRestriction", "PodResizeValidator"},
 		wantNames: []string{"NamespaceLifecycle", "ServiceAccount", "Priority",
 			"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "CertificateApproval", "CertificateSigning",
 			"CertificateSubjectRestriction", "MutatingAdmissionPolicy", "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy"},
@@ -57,9 +57,9 @@ func TestAdmissionChainAssembly(t *testing.T) {
 		enable:  []string{"NamespaceLifecycle"},
 		wantNames: []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "PodSecurity", "Priority",
 			"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "CertificateApproval", "CertificateSigning",
-			"CertificateSubjectRestriction", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"},
+			"CertificateSubjectRestriction", "PodResizeValidator", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"},
 		wantCalls: []string{"NamespaceLifecycle:mutate", "LimitRanger:mutate", "Priority:mutate", "webhooks:mutate",
-			"LimitRanger:admit", "podsecurity:admit", "Priority:admit", "webhooks:admit", "ResourceQuota:admit"},
+			"LimitRanger:admit", "podsecurity:admit", "Priority:admit", "PodResizeValidator:admit", "webhooks:admit", "ResourceQuota:admit"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,7 +76,7 @@ func TestAdmissionChainAssembly(t *testing.T) {
 				validate bool
 			}{{"NamespaceLifecycle", true, false}, {"LimitRanger", true, true}, {"ServiceAccount", false, false},
 				{"Priority", true, true}, {"DefaultTolerationSeconds", false, false}, {"DefaultStorageClass", false, false}, {"StorageObjectInUseProtection", false, false},
-				{"PersistentVolumeClaimResize", false, false},
+				{"PersistentVolumeClaimResize", false, false}, {"PodResizeValidator", false, true},
 				{"ResourceQuota", false, true}} {
 				p := admission.Plugin{Name: b.name, OwnWrites: true}
 				if b.mutating {

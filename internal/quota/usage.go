@@ -193,6 +193,17 @@ func Subtract(a, b corev1.ResourceList) corev1.ResourceList {
 	return out
 }
 
+// Growth returns what now uses beyond before: a - b where it is positive.
+func Growth(now, before corev1.ResourceList) corev1.ResourceList {
+	out := corev1.ResourceList{}
+	for k, q := range Subtract(now, before) {
+		if q.Sign() > 0 {
+			out[k] = q
+		}
+	}
+	return out
+}
+
 // Mask returns the entries of l whose names are in names.
 func Mask(l corev1.ResourceList, names []corev1.ResourceName) corev1.ResourceList {
 	out := corev1.ResourceList{}

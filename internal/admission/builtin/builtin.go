@@ -14,7 +14,7 @@ import (
 // Names are the built-in plugins, in upstream's order.
 func Names() []string {
 	return []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority",
-		"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "RuntimeClass", "ResourceQuota"}
+		"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "RuntimeClass", "PodResizeValidator", "ResourceQuota"}
 }
 
 // New returns the built-in plugins (Names), reading objects from store's
@@ -38,6 +38,9 @@ func New(store *storage.Store) []admission.Plugin {
 			Classes: NewStoreResource[*storagev1.StorageClass](store, storageClassesGR),
 		}},
 		runtimeClass(RuntimeClass{Classes: NewStoreResource[*nodev1.RuntimeClass](store, runtimeClassesGR)}),
+		{Name: "PodResizeValidator", OwnWrites: true, Validating: PodResizeValidator{
+			Nodes: NewStoreResource[*corev1.Node](store, schema.GroupResource{Resource: "nodes"}),
+		}},
 		{Name: "ResourceQuota", OwnWrites: true, Validating: ResourceQuota{
 			Quotas: NewStoreResource[*corev1.ResourceQuota](store, schema.GroupResource{Resource: "resourcequotas"}),
 		}},

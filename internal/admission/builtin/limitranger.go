@@ -20,7 +20,8 @@ const limitRangerAnnotation = "kubernetes.io/limit-ranger"
 // LimitRange of the namespace gives containers its default requests and
 // limits (recorded in the kubernetes.io/limit-ranger annotation) in the
 // mutating phase; in the validating phase the containers must keep within
-// every LimitRange's minimum and maximum.
+// every LimitRange's minimum and maximum. A resize (pods/resize) is
+// defaulted and checked as a create is.
 type LimitRanger struct {
 	LimitRanges Reader[*corev1.LimitRange]
 }
@@ -28,7 +29,7 @@ type LimitRanger struct {
 // Mutate implements auth.MutatingAdmission.
 func (p LimitRanger) Mutate(ctx context.Context, r *auth.AdmissionRequest) error {
 	pod, ok := r.Object.(*corev1.Pod)
-	if !ok || r.Operation != auth.Create {
+	if !ok || !limitedOperation(r) {
 		return nil
 	}
 	ranges, err := p.LimitRanges.List(ctx, pod.Namespace)
@@ -44,7 +45,7 @@ func (p LimitRanger) Mutate(ctx context.Context, r *auth.AdmissionRequest) error
 // Admit implements auth.Admission.
 func (p LimitRanger) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
 	pod, ok := r.Object.(*corev1.Pod)
-	if !ok || r.Operation != auth.Create {
+	if !ok || !limitedOperation(r) {
 		return nil
 	}
 	ranges, err := p.LimitRanges.List(ctx, pod.Namespace)
@@ -59,6 +60,18 @@ func (p LimitRanger) Admit(ctx context.Context, r *auth.AdmissionRequest) error 
 		return apierrors.NewForbidden(podsGR, pod.Name, utilerrors.NewAggregate(errs))
 	}
 	return nil
+}
+
+// limitedOperation: pods are limited when created and when resized in
+// place (pods/resize), the only updates that change their resources.
+func limitedOperation(r *auth.AdmissionRequest) bool {
+	switch {
+	case r.Subresource == "" && r.Operation == auth.Create:
+		return true
+	case r.Subresource == "resize" && r.Operation == auth.Update:
+		return true
+	}
+	return false
 }
 
 func applyLimitRangeDefaults(pod *corev1.Pod, lr *corev1.LimitRange) {

@@ -13,8 +13,8 @@ import (
 	"github.com/kemudi/kemudi/internal/quota"
 )
 
-// ResourceQuota is upstream's ResourceQuota admission for a create: the
-// new object must fit in every quota of its namespace that covers it,
+// ResourceQuota is upstream's ResourceQuota admission for a create (and
+// for a pod's in-place resize, with what it adds): the new object must fit in every quota of its namespace that covers it,
 // checked against the quotas' status; the quotas' status.used is then
 // charged with a compare-and-swap, so that concurrent creates cannot
 // overrun a quota together. The resourcequota controller recomputes the
@@ -38,7 +38,8 @@ func (p ResourceQuota) Admit(ctx context.Context, r *auth.AdmissionRequest) erro
 	// Subresource actions (pods/eviction, pods/binding,
 	// serviceaccounts/token) create nothing to charge, as upstream's
 	// quota admission ignores them.
-	if r.Operation != auth.Create || !r.Namespaced || r.Object == nil || r.Subresource != "" {
+	resize := r.Operation == auth.Update && r.Subresource == "resize" && r.APIGroup == "" && r.Resource == "pods"
+	if (r.Operation != auth.Create || r.Subresource != "") && !resize || !r.Namespaced || r.Object == nil {
 		return nil
 	}
 	quotas, err := p.Quotas.List(ctx, r.Namespace)
@@ -52,6 +53,11 @@ func (p ResourceQuota) Admit(ctx context.Context, r *auth.AdmissionRequest) erro
 	obj := r.Object
 	gr := schema.GroupResource{Group: r.APIGroup, Resource: r.Resource}
 	usage := quota.Usage(gr, obj, now())
+	if resize {
+		// A resize is charged what it adds; what it gives back is
+		// returned by the controller's recount, as upstream.
+		usage = quota.Growth(usage, quota.Usage(gr, r.Old, now()))
+	}
 	forbidden := func(err error) error {
 		return apierrors.NewForbidden(gr, r.Name, err)
 	}

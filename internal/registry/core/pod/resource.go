@@ -67,7 +67,8 @@ func Resource() *registry.Resource {
 			},
 		},
 		// kubectl debug adds ephemeral containers through their own
-		// subresource, an update of the spec's ephemeral containers only.
+		// subresource, an update of the spec's ephemeral containers only;
+		// pods/resize changes the containers' resources.
 		StatusLike: map[string]registry.StatusHooks{
 			"ephemeralcontainers": {
 				Spec: true,
@@ -80,6 +81,16 @@ func Resource() *registry.Resource {
 				},
 				ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
 					return ValidateEphemeralUpdate(obj.(*corev1.Pod), old.(*corev1.Pod))
+				},
+			},
+			// In-place resize: an update of the containers' resources.
+			"resize": {
+				Spec: true,
+				PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
+					PrepareForResize(obj.(*corev1.Pod), old.(*corev1.Pod))
+				},
+				ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
+					return ValidateResize(obj.(*corev1.Pod), old.(*corev1.Pod))
 				},
 			},
 		},
