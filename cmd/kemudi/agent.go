@@ -35,6 +35,7 @@ func (af *agentFlags) register(f *pflag.FlagSet) {
 	af.services = d.Services
 	f.BoolVar(&af.services.DisableProxy, "disable-proxy", false, "run no proxy on this node (Services' nftables rules come from elsewhere, or nowhere)")
 	f.BoolVar(&af.services.DisableDNS, "disable-dns", false, "run no cluster DNS server on this node (its pods' questions to kube-dns then go unanswered)")
+	f.BoolVar(&af.services.DisableLBAnnounce, "disable-lb-announce", false, "answer no ARP or NDP for load-balancer addresses on this node (another node, or another implementation, announces them)")
 	f.BoolVar(&af.services.DisableLocalPath, "disable-local-path", false, "run no local-path provisioner on this node (claims of the local-path class placed here stay Pending)")
 }
 

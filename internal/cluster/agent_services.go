@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kemudi/kemudi/internal/cloud/announce"
 	cloudlocal "github.com/kemudi/kemudi/internal/cloud/local"
 	"github.com/kemudi/kemudi/internal/cloud/localpath"
 	"github.com/kemudi/kemudi/internal/dns"
@@ -33,6 +34,10 @@ type NodeServices struct {
 	// DisableLocalPath runs no local-path provisioner: claims placed on
 	// the node wait (its released volumes too) until one runs.
 	DisableLocalPath bool
+	// DisableLBAnnounce runs no load-balancer announcer: the node
+	// answers no ARP or NDP for load-balancer addresses, and is never
+	// elected to (announce.AnnotationKey).
+	DisableLBAnnounce bool
 	// LocalPathDir holds the node's local-path volumes ("" runs no
 	// provisioner).
 	LocalPathDir string
@@ -50,7 +55,8 @@ func DefaultNodeServices() NodeServices {
 }
 
 // runWithNodeServices runs node (the runtime and kubelet) and the node's
-// proxy, DNS, routes to other nodes' pods and local-path provisioner
+// proxy, DNS, routes to other nodes' pods, load-balancer announcer and
+// local-path provisioner
 // under one supervisor: those are restarted whenever they fail, the
 // node's failure stops the agent.
 func runWithNodeServices(ctx context.Context, cfg *rest.Config, o AgentOptions, node func(context.Context, *rest.Config, AgentOptions) error) error {
@@ -102,6 +108,12 @@ func nodeServiceTasks(cfg *rest.Config, o AgentOptions, log *slog.Logger, node f
 	tasks = append(tasks, Task{Name: "routes", Restart: true, Run: func(ctx context.Context) error {
 		return cloudlocal.RunNodeRoutes(ctx, cfg, cloudlocal.NodeRoutesOptions{NodeName: name, NetNSPath: s.Proxy.NetNSPath, Log: log})
 	}})
+	if !s.DisableLBAnnounce {
+		ao := announce.Options{NodeName: name, NetNSPath: s.Proxy.NetNSPath, Log: log}
+		tasks = append(tasks, Task{Name: "lb-announce", Restart: true, Run: func(ctx context.Context) error {
+			return announce.Run(ctx, cfg, ao)
+		}})
+	}
 	if !s.DisableLocalPath && s.LocalPathDir != "" {
 		lo := localpath.Options{NodeName: name, Dir: s.LocalPathDir, Log: log}
 		tasks = append(tasks, Task{Name: "local-path", Restart: true, Run: func(ctx context.Context) error {

@@ -13,18 +13,21 @@ import (
 // service, and only that one.
 func TestNodeServiceTasks(t *testing.T) {
 	node := func(context.Context, *rest.Config, AgentOptions) error { return nil }
-	all := []string{"node", "proxy", "dns", "routes", "local-path"}
+	all := []string{"node", "proxy", "dns", "routes", "lb-announce", "local-path"}
 	for _, tc := range []struct {
 		name string
 		set  func(*NodeServices)
 		want []string
 	}{
 		{"defaults", func(*NodeServices) {}, all},
-		{"--disable-proxy", func(s *NodeServices) { s.DisableProxy = true }, []string{"node", "dns", "routes", "local-path"}},
-		{"--disable-dns", func(s *NodeServices) { s.DisableDNS = true }, []string{"node", "proxy", "routes", "local-path"}},
-		{"--disable-local-path", func(s *NodeServices) { s.DisableLocalPath = true }, []string{"node", "proxy", "dns", "routes"}},
-		{"no storage directory", func(s *NodeServices) { s.LocalPathDir = "" }, []string{"node", "proxy", "dns", "routes"}},
-		{"all disabled", func(s *NodeServices) { s.DisableProxy, s.DisableDNS, s.DisableLocalPath = true, true, true }, []string{"node", "routes"}},
+		{"--disable-proxy", func(s *NodeServices) { s.DisableProxy = true }, []string{"node", "dns", "routes", "lb-announce", "local-path"}},
+		{"--disable-dns", func(s *NodeServices) { s.DisableDNS = true }, []string{"node", "proxy", "routes", "lb-announce", "local-path"}},
+		{"--disable-local-path", func(s *NodeServices) { s.DisableLocalPath = true }, []string{"node", "proxy", "dns", "routes", "lb-announce"}},
+		{"--disable-lb-announce", func(s *NodeServices) { s.DisableLBAnnounce = true }, []string{"node", "proxy", "dns", "routes", "local-path"}},
+		{"no storage directory", func(s *NodeServices) { s.LocalPathDir = "" }, []string{"node", "proxy", "dns", "routes", "lb-announce"}},
+		{"all disabled", func(s *NodeServices) {
+			s.DisableProxy, s.DisableDNS, s.DisableLocalPath, s.DisableLBAnnounce = true, true, true, true
+		}, []string{"node", "routes"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := AgentOptions{Services: DefaultNodeServices()}

@@ -1,0 +1,95 @@
+package announce
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// internalIPs are the node's InternalIP addresses, in its order.
+func internalIPs(n *corev1.Node) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range n.Status.Addresses {
+		if ip, err := netip.ParseAddr(a.Address); err == nil && a.Type == corev1.NodeInternalIP {
+			out = append(out, ip.Unmap())
+		}
+	}
+	return out
+}
+
+// findLink is the interface that holds the first of ips found on one
+// (the node's InternalIP: the LAN the load-balancer addresses live on).
+func findLink(nl *netlink.Handle, ips []netip.Addr) (*net.Interface, error) {
+	addrs, err := nl.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("list addresses: %w", err)
+	}
+	for _, want := range ips {
+		for _, a := range addrs {
+			if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.Unmap() == want {
+				l, err := nl.LinkByIndex(a.LinkIndex)
+				if err != nil {
+					return nil, fmt.Errorf("link of %s: %w", want, err)
+				}
+				attrs := l.Attrs()
+				if len(attrs.HardwareAddr) != 6 {
+					return nil, fmt.Errorf("%s, which holds %s, has no Ethernet address", attrs.Name, want)
+				}
+				return &net.Interface{Index: attrs.Index, Name: attrs.Name, HardwareAddr: attrs.HardwareAddr, MTU: attrs.MTU, Flags: attrs.Flags}, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("no interface holds the node's InternalIP %v", ips)
+}
+
+// openNetlink is a netlink handle in the namespace at path ("" the
+// process's own).
+func openNetlink(path string) (*netlink.Handle, error) {
+	if path == "" {
+		return netlink.NewHandle()
+	}
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("open netns %s: %w", path, err)
+	}
+	defer ns.Close()
+	return netlink.NewHandleAt(ns)
+}
+
+// inNetNS runs fn on a thread in the namespace at path ("" the
+// process's own): sockets belong to the namespace of the thread that
+// opens them.
+func inNetNS(path string, fn func() error) error {
+	if path == "" {
+		return fn()
+	}
+	target, err := netns.GetFromPath(path)
+	if err != nil {
+		return fmt.Errorf("open netns %s: %w", path, err)
+	}
+	defer target.Close()
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("current netns: %w", err)
+	}
+	defer orig.Close()
+	if err := netns.Set(target); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("enter netns %s: %w", path, err)
+	}
+	fnErr := fn()
+	if err := netns.Set(orig); err != nil {
+		// The thread stays locked, so the Go runtime discards it.
+		return errors.Join(fnErr, fmt.Errorf("leave netns %s: %w", path, err))
+	}
+	runtime.UnlockOSThread()
+	return fnErr
+}
