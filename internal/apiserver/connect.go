@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -345,7 +346,12 @@ func (s *Server) servePodStream(rq *request) {
 // path and query replace the request's. The client's credentials are not
 // passed on: the backend sees the API server's identity.
 func (s *Server) proxyTo(rq *request, target *url.URL, transport http.RoundTripper, failure string) {
-	rp := &httputil.ReverseProxy{
+	s.reverseProxy(rq, target, transport, failure).ServeHTTP(rq.w, rq.r)
+}
+
+// reverseProxy is proxyTo's proxy, for callers that adjust it.
+func (s *Server) reverseProxy(rq *request, target *url.URL, transport http.RoundTripper, failure string) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
 		Transport: transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL = target
@@ -363,8 +369,11 @@ func (s *Server) proxyTo(rq *request, target *url.URL, transport http.RoundTripp
 			if r.Context().Err() != nil {
 				return
 			}
-			s.writeError(w, rq.out, apierrors.NewServiceUnavailable(fmt.Sprintf("%s: %v", failure, err)))
+			var st apierrors.APIStatus
+			if !errors.As(err, &st) {
+				err = apierrors.NewServiceUnavailable(fmt.Sprintf("%s: %v", failure, err))
+			}
+			s.writeError(w, rq.out, err)
 		},
 	}
-	rp.ServeHTTP(rq.w, rq.r)
 }

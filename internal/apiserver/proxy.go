@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/streaming/pkg/httpstream"
 )
 
 // splitSchemeNamePort reads a proxy subresource's name: "name",
@@ -43,7 +46,8 @@ func (s *Server) serveProxy(rq *request) {
 	}
 	var target *url.URL
 	var err error
-	transport, failure := s.kubelet.backend, "error trying to reach service"
+	// Upstream's message for a backend out of reach, the kubelet included.
+	transport, failure := http.RoundTripper(s.kubelet.backend), "error trying to reach service"
 	switch rq.ep.groupResource().Resource {
 	case "pods":
 		target, err = s.podProxyTarget(rq, scheme, name, port)
@@ -58,19 +62,30 @@ func (s *Server) serveProxy(rq *request) {
 			}
 			target = &url.URL{Scheme: scheme, Host: net.JoinHostPort(target.Hostname(), port)}
 		} else if err == nil {
-			transport, failure = s.kubelet.transport, "error trying to reach the kubelet"
+			transport = s.kubelet.transport
 		}
 	}
 	if err != nil {
 		s.fail(rq, err)
 		return
 	}
+	// An empty path goes out as "/"; the prefix the answer's links get
+	// is the request's path without it.
 	target.Path = rq.info.ProxyPath
-	if target.Path == "" {
-		target.Path = "/"
-	}
 	target.RawQuery = rq.r.URL.RawQuery
-	s.proxyTo(rq, target, transport, failure)
+	if !httpstream.IsUpgradeRequest(rq.r) {
+		if proxyRootRedirect(rq.w, rq.r, rq.info.ProxyPath) {
+			return
+		}
+		transport = rewritingTransport(rq.r, rq.info.ProxyPath, transport)
+	}
+	rp := s.reverseProxy(rq, target, transport, failure)
+	rewrite := rp.Rewrite
+	rp.Rewrite = func(pr *httputil.ProxyRequest) {
+		rewrite(pr)
+		forwardAsClient(pr)
+	}
+	rp.ServeHTTP(rq.w, rq.r)
 }
 
 func (s *Server) podProxyTarget(rq *request, scheme, name, port string) (*url.URL, error) {
