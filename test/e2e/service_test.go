@@ -353,23 +353,40 @@ const (
 func (n *serverNode) addAgentNode(name, ip string, flags ...string) *agentNode {
 	t := n.t
 	t.Helper()
-	a := &agentNode{t: t, name: name, ip: ip, tmp: t.TempDir()}
-	a.netnsName = "kemudi-e2e-" + randHex(4)
-	a.netnsPath = "/var/run/netns/" + a.netnsName
-	cgroupRoot := "/" + a.netnsName
-	run(t, "ip", "netns", "add", a.netnsName)
-	t.Cleanup(func() { run(t, "ip", "netns", "del", a.netnsName) })
-	t.Cleanup(func() { removeCgroupTree(t, cgroupRoot) })
-	t.Cleanup(func() { unmountUnder(t, a.tmp) })
-	t.Cleanup(func() { killWithArg(a.tmp) })
-	nsRun(t, a.netnsPath, "ip", "link", "set", "lo", "up")
+	a := newAgentNetns(t, name, ip)
 	nsRun(t, a.netnsPath, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "to-"+name, "netns", n.netnsName)
 	nsRun(t, a.netnsPath, "ip", "addr", "add", ip+"/24", "dev", "eth0")
 	nsRun(t, a.netnsPath, "ip", "link", "set", "eth0", "up")
 	nsRun(t, n.netnsPath, "ip", "addr", "add", agentLinkServer+"/24", "dev", "to-"+name)
 	nsRun(t, n.netnsPath, "ip", "link", "set", "to-"+name, "up")
 	nsRun(t, a.netnsPath, "ip", "route", "add", "default", "via", agentLinkServer)
+	n.startAgent(a, flags...)
+	return a
+}
 
+// newAgentNetns is the network namespace of a node to be, with
+// loopback up, cleaned up (namespace, cgroups, mounts, processes) when
+// the test ends; the caller links it.
+func newAgentNetns(t *testing.T, name, ip string) *agentNode {
+	t.Helper()
+	a := &agentNode{t: t, name: name, ip: ip, tmp: t.TempDir()}
+	a.netnsName = "kemudi-e2e-" + randHex(4)
+	a.netnsPath = "/var/run/netns/" + a.netnsName
+	run(t, "ip", "netns", "add", a.netnsName)
+	t.Cleanup(func() { run(t, "ip", "netns", "del", a.netnsName) })
+	t.Cleanup(func() { removeCgroupTree(t, "/"+a.netnsName) })
+	t.Cleanup(func() { unmountUnder(t, a.tmp) })
+	t.Cleanup(func() { killWithArg(a.tmp) })
+	nsRun(t, a.netnsPath, "ip", "link", "set", "lo", "up")
+	return a
+}
+
+// startAgent runs `kemudi agent` in a's namespace, joined to the server
+// at serverNodeIP, and waits until its kubelet runs.
+func (n *serverNode) startAgent(a *agentNode, flags ...string) {
+	t := n.t
+	t.Helper()
+	name, ip, cgroupRoot := a.name, a.ip, "/"+a.netnsName
 	// The node joins with the server's token, as a user would: it gets
 	// its own identity (system:node:<name>) through a CSR.
 	kc, err := os.ReadFile(n.kubeconfig)
@@ -389,7 +406,6 @@ func (n *serverNode) addAgentNode(name, ip string, flags ...string) *agentNode {
 		"--pod-log-dir", filepath.Join(a.tmp, "pods"),
 		"--cgroup-root", cgroupRoot}
 	a.proc = n.startProcess("agent-"+name, "kubelet running", append(args, flags...)...)
-	return a
 }
 
 // importImage puts ref into the agent's runtime (the test registry
