@@ -148,7 +148,9 @@ func (c *lanCluster) announcedBy(svc string) []string {
 // kernel having learnt by ARP the MAC of the node the service's
 // nodeAssigned event names. That node's agent stops: the other node
 // announces the address gratuitously, the client's entry moves to it
-// and the service answers again, within seconds.
+// and the service answers again, within seconds. Started again, the
+// first node takes the address back; killed (no hand-over), the other
+// takes over when it goes NotReady.
 func TestLBAddressAnnounced(t *testing.T) {
 	t.Parallel()
 	c := newLANCluster(t, "--lb-address-pool", lanPool)
@@ -227,5 +229,40 @@ func TestLBAddressAnnounced(t *testing.T) {
 	eventuallyKubectl(t, s, 30*time.Second, other+"'s nodeAssigned event", func() (bool, string) {
 		by := c.announcedBy("web")
 		return len(by) > 0 && by[len(by)-1] == other, strings.Join(by, ",")
+	})
+
+	// Back, first (ahead by the hash) takes the address back.
+	s.startAgent(c.nodes[first])
+	back := time.Now()
+	c.waitEntry(t, time.Minute, first)
+	t.Logf("%s's agent running again: the client's entry back at it %v after its kubelet ran", first, time.Since(back).Round(time.Millisecond))
+
+	// Killed, it cannot hand over: the other node takes over once the
+	// node lifecycle controller marks first NotReady (no lease renewed
+	// for --node-monitor-grace-period, 40 s).
+	c.nodes[first].proc.Kill()
+	killed := time.Now()
+	var notReady time.Duration
+	eventuallyKubectl(t, s, 2*time.Minute, first+" NotReady", func() (bool, string) {
+		out, err := s.tryKubectl("get", "node", first, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		notReady = time.Since(killed)
+		return err == nil && out != "True", out
+	})
+	c.waitEntry(t, 30*time.Second, other)
+	t.Logf("%s's agent killed: NotReady seen %v after, the client's entry at %s and the service answering %v after",
+		first, notReady.Round(time.Second), other, time.Since(killed).Round(time.Millisecond))
+}
+
+// waitEntry waits until the client's entry for the address is node's
+// MAC and the service answers through it.
+func (c *lanCluster) waitEntry(t *testing.T, timeout time.Duration, node string) {
+	t.Helper()
+	eventuallyKubectl(t, c.server, timeout, "the client's entry for "+lanLBIP+" at "+node, func() (bool, string) {
+		mac, entry := c.neighbour(lanLBIP)
+		if mac != c.macs[node] {
+			return false, entry
+		}
+		out, err := nsWget(c.client, "http://"+lanLBIP+"/")
+		return err == nil && strings.HasPrefix(out, "hello from web-"), entry + ": " + out
 	})
 }

@@ -3,7 +3,9 @@
 // A LoadBalancer Service gets an address at once: one from the
 // configured pool (--lb-address-pool), or, with no pool, the addresses
 // of the ready nodes, as k3s's ServiceLB does; the proxy on every node
-// sends traffic for it to the pods. What address a service gets is the
+// sends traffic for it to the pods, and one node, elected per address,
+// answers ARP and NDP for a pool address on the nodes' LAN (package
+// announce, run by every agent). What address a service gets is the
 // pure function Choose; a service that cannot have one (two services
 // wanting one port on the node addresses, a pool exhausted, a
 // loadBalancerIP outside the pool or in use) gets an error naming why,
