@@ -59,7 +59,7 @@ func (k *Kubelet) containerConfig(ctx context.Context, in containerInput) (*runt
 		}
 		return "", false
 	}
-	mounts, err := k.mounts(pod, c, in.Volumes, lookup)
+	mounts, err := k.mounts(ctx, pod, c, in.Volumes, lookup)
 	if err != nil {
 		return nil, configError{err}
 	}
@@ -117,7 +117,7 @@ func envFromName(c *corev1.Container) string {
 // mounts are the container's volume mounts, its /etc/hosts and its
 // termination message file. A mount is read-only when the container
 // asks or the volume must be (API content, a claim given readOnly).
-func (k *Kubelet) mounts(pod *corev1.Pod, c *corev1.Container, vols map[string]volume.Mounted, lookup func(string) (string, bool)) ([]*runtimeapi.Mount, error) {
+func (k *Kubelet) mounts(ctx context.Context, pod *corev1.Pod, c *corev1.Container, vols map[string]volume.Mounted, lookup func(string) (string, bool)) ([]*runtimeapi.Mount, error) {
 	var out []*runtimeapi.Mount
 	hostsMounted := false
 	for i := range c.VolumeMounts {
@@ -135,6 +135,16 @@ func (k *Kubelet) mounts(pod *corev1.Pod, c *corev1.Container, vols map[string]v
 			if err := checkSubPath(sub); err != nil {
 				return nil, err
 			}
+		}
+		if vol.Image != nil {
+			m, err := k.imageMount(ctx, pod, vm, vol.Image, sub)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, m)
+			continue
+		}
+		if sub != "" {
 			if hp, err = subPathHost(vol.Path, sub, vm.Name, c.Name); err != nil {
 				return nil, err
 			}

@@ -161,6 +161,7 @@ func (g *imageGC) detect(ctx context.Context, now time.Time) ([]ImageRecord, map
 			}
 		}
 	}
+	g.k.markImageVolumesInUse(ctx, ctrs.Containers, byName, inUse)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	present := map[string]bool{}

@@ -32,60 +32,73 @@ type pullState struct {
 	err   string
 }
 
-// ensureImage makes the container's image present by its pull policy
-// and returns the runtime's reference to it; "" when it is not there
-// (the container's waiting reason then says why).
+// ensureImage makes the images of the container's image volumes, then
+// its own image, present by their pull policies and returns the
+// runtime's reference to its image; "" when one is not there (the
+// container's waiting reason then says why).
 func (w *worker) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.Container) string {
+	if !w.pullImageVolumes(ctx, pod, c) {
+		return ""
+	}
+	ref, reason, msg := w.ensurePulled(ctx, pod, c.Image, c.ImagePullPolicy)
+	if ref == "" {
+		w.setWaiting(c.Name, reason, msg)
+	}
+	return ref
+}
+
+// ensurePulled makes image present by policy (defaulted as upstream
+// when empty), with upstream's events, and returns the runtime's
+// reference to it; or "" with the waiting reason and message
+// (ErrImageNeverPull, ErrImagePull, ImagePullBackOff). A container's
+// image and an image volume's go through it alike, as upstream's.
+func (w *worker) ensurePulled(ctx context.Context, pod *corev1.Pod, image string, policy corev1.PullPolicy) (string, string, string) {
 	k := w.k
-	policy := c.ImagePullPolicy
 	if policy == "" {
 		policy = corev1.PullIfNotPresent
-		if !strings.Contains(c.Image, "@") && (strings.HasSuffix(c.Image, ":latest") || !hasTag(c.Image)) {
+		if !strings.Contains(image, "@") && (strings.HasSuffix(image, ":latest") || !hasTag(image)) {
 			policy = corev1.PullAlways
 		}
 	}
-	spec := &runtimeapi.ImageSpec{Image: c.Image, UserSpecifiedImage: c.Image}
+	spec := &runtimeapi.ImageSpec{Image: image, UserSpecifiedImage: image}
 	present := ""
 	if st, err := k.rt.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: spec}); err == nil && st.Image != nil {
 		present = st.Image.Id
 	}
 	switch {
 	case policy == corev1.PullNever && present == "":
-		msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image)
-		w.setWaiting(c.Name, "ErrImageNeverPull", msg)
+		msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", image)
 		k.recorder.Event(pod, corev1.EventTypeWarning, "ErrImageNeverPull", msg)
-		return ""
+		return "", "ErrImageNeverPull", msg
 	case present != "" && policy != corev1.PullAlways:
-		k.recorder.Eventf(pod, corev1.EventTypeNormal, "Pulled", "Container image %q already present on machine", c.Image)
-		return present
+		k.recorder.Eventf(pod, corev1.EventTypeNormal, "Pulled", "Container image %q already present on machine", image)
+		return present, "", ""
 	}
-	if ps, ok := w.pulls[c.Image]; ok && time.Now().Before(ps.until) {
-		w.setWaiting(c.Name, "ImagePullBackOff", fmt.Sprintf("Back-off pulling image %q: ErrImagePull: %s", c.Image, ps.err))
-		k.recorder.Eventf(pod, corev1.EventTypeNormal, "BackOff", "Back-off pulling image %q", c.Image)
-		return ""
+	if ps, ok := w.pulls[image]; ok && time.Now().Before(ps.until) {
+		k.recorder.Eventf(pod, corev1.EventTypeNormal, "BackOff", "Back-off pulling image %q", image)
+		return "", "ImagePullBackOff", fmt.Sprintf("Back-off pulling image %q: ErrImagePull: %s", image, ps.err)
 	}
-	k.recorder.Eventf(pod, corev1.EventTypeNormal, "Pulling", "Pulling image %q", c.Image)
+	k.recorder.Eventf(pod, corev1.EventTypeNormal, "Pulling", "Pulling image %q", image)
 	start := time.Now()
 	ref, err := w.pull(ctx, pod, spec)
 	if err != nil {
-		ps := w.pulls[c.Image]
+		ps := w.pulls[image]
 		ps.delay = nextBackoff(ps.delay)
 		ps.until = time.Now().Add(ps.delay)
 		ps.err = err.Error()
-		w.pulls[c.Image] = ps
-		w.setWaiting(c.Name, "ErrImagePull", err.Error())
-		k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Failed to pull image %q: %v", c.Image, err)
+		w.pulls[image] = ps
+		k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Failed to pull image %q: %v", image, err)
 		k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %s", "ErrImagePull")
-		return ""
+		return "", "ErrImagePull", err.Error()
 	}
-	delete(w.pulls, c.Image)
+	delete(w.pulls, image)
 	took := time.Since(start).Round(time.Millisecond)
 	var size uint64
 	if st, err := k.rt.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: spec}); err == nil && st.Image != nil {
 		size = st.Image.Size
 	}
-	k.recorder.Eventf(pod, corev1.EventTypeNormal, "Pulled", "Successfully pulled image %q in %v (%v including waiting). Image size: %d bytes.", c.Image, took, took, size)
-	return ref
+	k.recorder.Eventf(pod, corev1.EventTypeNormal, "Pulled", "Successfully pulled image %q in %v (%v including waiting). Image size: %d bytes.", image, took, took, size)
+	return ref, "", ""
 }
 
 func hasTag(image string) bool {

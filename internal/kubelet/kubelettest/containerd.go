@@ -156,15 +156,7 @@ func (c *Runtime) Dial(ctx context.Context, network, addr string) (net.Conn, err
 
 func (c *Runtime) startRegistry(t testing.TB) {
 	t.Helper()
-	err := c.inNetNS(func() error {
-		r, err := testimages.NewRegistry()
-		c.Registry = r
-		return err
-	})
-	if err != nil {
-		t.Fatalf("registry in the network namespace: %v", err)
-	}
-	t.Cleanup(c.Registry.Close)
+	c.Registry = c.NewRegistry(t)
 	bb, err := testimages.Busybox()
 	if err != nil {
 		t.Fatal(err)

@@ -75,6 +75,9 @@ type Env struct {
 type Mounted struct {
 	Path     string
 	ReadOnly bool
+	// Image is an image volume's source (Path is then empty): the
+	// runtime mounts the image.
+	Image *corev1.ImageVolumeSource
 }
 
 // SetUp makes (or refreshes) every volume of pod and returns each one's
@@ -208,6 +211,8 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, 
 	case v.HostPath != nil:
 		p, err := hostPath(v.HostPath)
 		return Mounted{Path: p}, err
+	case v.Image != nil:
+		return imageVolume(v.Image), nil
 	}
 	dir, files, err := m.apiFiles(ctx, pod, v, env)
 	if err != nil {
