@@ -35,7 +35,7 @@ func (a actionStore) Get(ctx context.Context, gvr schema.GroupVersionResource, n
 	if err != nil {
 		return nil, statusFor(err, ep.groupResource(), name)
 	}
-	return a.s.versionedOrError(ep, obj)
+	return a.s.versionedOrError(ctx, ep, obj)
 }
 
 func (a actionStore) List(ctx context.Context, gvr schema.GroupVersionResource, namespace string) ([]runtime.Object, error) {
@@ -47,7 +47,7 @@ func (a actionStore) List(ctx context.Context, gvr schema.GroupVersionResource, 
 	if err != nil {
 		return nil, statusFor(err, ep.groupResource(), "")
 	}
-	return a.s.versionedAll(ep, res.Items)
+	return a.s.versionedAll(ctx, ep, res.Items)
 }
 
 func (a actionStore) Update(ctx context.Context, gvr schema.GroupVersionResource, namespace, name string, change func(runtime.Object) (runtime.Object, error)) (runtime.Object, error) {

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -84,13 +85,16 @@ func (c *viewConverter) ConvertToVersion(in runtime.Object, target runtime.Group
 	if err != nil {
 		return nil, err
 	}
+	// The field manager is shared by the endpoint's requests and converts
+	// without a context: a webhook's call here ends only by its timeout.
+	ctx := context.TODO()
 	if src.Convert != nil {
-		if obj, err = src.Convert.ToStorage(obj); err != nil {
+		if obj, err = src.Convert.ToStorage(ctx, obj); err != nil {
 			return nil, fmt.Errorf("convert %s to storage: %w", from, err)
 		}
 	}
 	if dst.Convert != nil {
-		if obj, err = dst.Convert.FromStorage(obj); err != nil {
+		if obj, err = dst.Convert.FromStorage(ctx, obj); err != nil {
 			return nil, fmt.Errorf("convert %s to %s: %w", from, to, err)
 		}
 	}

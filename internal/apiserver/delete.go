@@ -126,10 +126,10 @@ func (s *Server) deleteAdmitted(ctx context.Context, ep *endpoint, namespace, na
 		}
 	}
 	if admit {
-		if _, err := s.mutate(ctx, auth.Delete, ep, "", nil, s.versioned(ep, current), opts); err != nil {
+		if _, err := s.mutate(ctx, auth.Delete, ep, "", nil, s.versioned(ctx, ep, current), opts); err != nil {
 			return nil, false, err
 		}
-		if err := s.admit(ctx, auth.Delete, ep, "", nil, s.versioned(ep, current), opts); err != nil {
+		if err := s.admit(ctx, auth.Delete, ep, "", nil, s.versioned(ctx, ep, current), opts); err != nil {
 			return nil, false, err
 		}
 	}
@@ -175,14 +175,14 @@ func (s *Server) deleteAdmitted(ctx context.Context, ep *endpoint, namespace, na
 		if err != nil {
 			return nil, false, err
 		}
-		return s.versioned(ep, out), false, nil
+		return s.versioned(ctx, ep, out), false, nil
 	}
 	updated, err := s.store.Update(ctx, key, nil, mark)
 	if err != nil {
 		return nil, false, statusFor(err, gr, name)
 	}
 	if held(ep, updated) {
-		return s.versioned(ep, updated), false, nil
+		return s.versioned(ctx, ep, updated), false, nil
 	}
 	um, _ := meta.Accessor(updated)
 	rv := um.GetResourceVersion()
@@ -201,7 +201,7 @@ func (s *Server) removeObject(ctx context.Context, ep *endpoint, key, name strin
 		}
 	}
 	if ep.ReturnDeletedObject {
-		return s.versioned(ep, deleted), true, nil
+		return s.versioned(ctx, ep, deleted), true, nil
 	}
 	dm, _ := meta.Accessor(deleted)
 	return statusSuccess(ep, name, string(dm.GetUID())), true, nil

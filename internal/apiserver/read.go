@@ -88,7 +88,7 @@ func (s *Server) predicate(rq *request) (storage.Predicate, error) {
 			obj = ep.DefaultOnRead(obj)
 		}
 		if ep.Convert != nil {
-			converted, err := ep.Convert.FromStorage(obj)
+			converted, err := ep.Convert.FromStorage(rq.ctx(), obj)
 			if err != nil {
 				return false
 			}

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -74,7 +75,7 @@ func (s *Server) writeResult(rq *request, code int, obj runtime.Object) {
 		s.writeError(rq.w, rq.out, notAcceptable())
 		return
 	}
-	obj, err := s.versionedOrError(rq.ep, obj)
+	obj, err := s.versionedOrError(rq.ctx(), rq.ep, obj)
 	if err != nil {
 		s.writeError(rq.w, rq.out, err)
 		return
@@ -106,7 +107,7 @@ func (s *Server) writeList(rq *request, items []runtime.Object, listMeta metav1.
 		return
 	}
 	list := rq.ep.NewList()
-	versioned, err := s.versionedAll(rq.ep, items)
+	versioned, err := s.versionedAll(rq.ctx(), rq.ep, items)
 	if err != nil {
 		s.writeError(rq.w, rq.out, err)
 		return
@@ -126,15 +127,20 @@ func (s *Server) writeList(rq *request, items []runtime.Object, listMeta metav1.
 // versioned returns obj as the endpoint serves it: defaulted as it is read
 // (custom objects), a view converted from its storage kind; every object
 // carries apiVersion and kind. A conversion that fails leaves obj as
-// stored; what a client is sent goes through versionedOrError.
-func (s *Server) versioned(ep *endpoint, obj runtime.Object) runtime.Object {
-	out, _ := s.versionedOrError(ep, obj)
+// stored; what a client is sent goes through versionedOrError. ctx is
+// the request's: a CRD's conversion webhook is called with it.
+func (s *Server) versioned(ctx context.Context, ep *endpoint, obj runtime.Object) runtime.Object {
+	out, _ := s.versionedOrError(ctx, ep, obj)
 	return out
 }
 
 // versionedOrError is versioned, failing with a 500 when the conversion
 // fails (a CRD's conversion webhook did, say), as upstream does.
-func (s *Server) versionedOrError(ep *endpoint, obj runtime.Object) (runtime.Object, error) {
+func (s *Server) versionedOrError(ctx context.Context, ep *endpoint, obj runtime.Object) (runtime.Object, error) {
+	once := servedOnceFrom(ctx)
+	if once.has(obj) {
+		return obj, nil
+	}
 	if ep.DefaultOnRead != nil {
 		obj = ep.DefaultOnRead(obj)
 	}
@@ -142,14 +148,32 @@ func (s *Server) versionedOrError(ep *endpoint, obj runtime.Object) (runtime.Obj
 		// A built-in view's converter refuses an object converted already
 		// (responses pass here twice): only a custom resource's failure
 		// counts. Not relabelled: a later versioned tries it again.
-		converted, err := ep.Convert.FromStorage(obj)
+		converted, err := ep.Convert.FromStorage(ctx, obj)
 		switch {
 		case err == nil:
 			obj = converted
 		case ep.custom != nil:
-			return obj, apierrors.NewInternalError(err)
+			return obj, conversionFailed(ctx, err)
 		}
 	}
+	obj = labelled(ep, obj)
+	once.add(obj)
+	return obj, nil
+}
+
+// conversionFailed is how a client hears that a custom object's
+// conversion (its webhook) failed: upstream's 500, unless the request
+// itself ended (the client went away, or its deadline passed), which is
+// not the server's failure.
+func conversionFailed(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return statusFor(cerr, schema.GroupResource{}, "")
+	}
+	return apierrors.NewInternalError(err)
+}
+
+// labelled is obj with the endpoint's apiVersion and kind, decorated.
+func labelled(ep *endpoint, obj runtime.Object) runtime.Object {
 	if obj.GetObjectKind().GroupVersionKind() != ep.gvk || ep.Decorate != nil {
 		obj = obj.DeepCopyObject()
 		obj.GetObjectKind().SetGroupVersionKind(ep.gvk)
@@ -157,33 +181,48 @@ func (s *Server) versionedOrError(ep *endpoint, obj runtime.Object) (runtime.Obj
 			ep.Decorate(obj)
 		}
 	}
-	return obj, nil
+	return obj
 }
 
-func (s *Server) versionedAll(ep *endpoint, objs []runtime.Object) ([]runtime.Object, error) {
+func (s *Server) versionedAll(ctx context.Context, ep *endpoint, objs []runtime.Object) ([]runtime.Object, error) {
 	if ep.Convert == nil && ep.Decorate == nil && ep.DefaultOnRead == nil {
 		return objs, nil
 	}
+	once := servedOnceFrom(ctx)
 	if ep.Convert != nil && ep.Convert.FromStorageAll != nil && len(objs) > 1 {
-		// One conversion for the list (one webhook call); the loop below
-		// then finds the items converted already.
-		pre := make([]runtime.Object, len(objs))
-		for i, o := range objs {
+		// One conversion for the list (one webhook call), of the items
+		// not served already.
+		pre := make([]runtime.Object, 0, len(objs))
+		for _, o := range objs {
+			if once.has(o) {
+				continue
+			}
 			if ep.DefaultOnRead != nil {
 				o = ep.DefaultOnRead(o)
 			}
-			pre[i] = o
+			pre = append(pre, o)
 		}
-		converted, err := ep.Convert.FromStorageAll(pre)
+		converted, err := ep.Convert.FromStorageAll(ctx, pre)
 		if err != nil {
-			return nil, apierrors.NewInternalError(err)
+			return nil, conversionFailed(ctx, err)
 		}
-		objs = converted
+		out := make([]runtime.Object, len(objs))
+		for i, j := 0, 0; i < len(objs); i++ {
+			if once.has(objs[i]) {
+				out[i] = objs[i]
+				continue
+			}
+			// Converted: not defaulted again, now in the served version.
+			out[i] = labelled(ep, converted[j])
+			once.add(out[i])
+			j++
+		}
+		return out, nil
 	}
 	out := make([]runtime.Object, len(objs))
 	for i, o := range objs {
 		var err error
-		if out[i], err = s.versionedOrError(ep, o); err != nil {
+		if out[i], err = s.versionedOrError(ctx, ep, o); err != nil {
 			return nil, err
 		}
 	}

@@ -326,6 +326,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if rec, ok := w.(*statusRecorder); ok {
 		rec.info = &info
 	}
+	if ep.custom != nil && ep.Convert != nil && info.Verb != "watch" {
+		r = r.WithContext(withServedOnce(r.Context()))
+	}
 	rq := &request{w: w, r: r, info: info, ep: ep, out: out, user: user}
 	s.serveResource(rq)
 }

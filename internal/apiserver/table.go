@@ -52,7 +52,7 @@ func (s *Server) table(rq *request, objs []runtime.Object, listMeta *metav1.List
 	if rq.ep.custom != nil && len(objs) > 1 {
 		// One conversion for all rows: one call of a conversion webhook.
 		var err error
-		if objs, err = s.versionedAll(rq.ep, objs); err != nil {
+		if objs, err = s.versionedAll(rq.ctx(), rq.ep, objs); err != nil {
 			return nil, err
 		}
 	}
@@ -60,12 +60,12 @@ func (s *Server) table(rq *request, objs []runtime.Object, listMeta *metav1.List
 	var items []runtime.Object
 	if listMeta != nil && printer != nil && printer.ListRow != nil {
 		var err error
-		if items, err = s.versionedAll(rq.ep, objs); err != nil {
+		if items, err = s.versionedAll(rq.ctx(), rq.ep, objs); err != nil {
 			return nil, err
 		}
 	}
 	for _, obj := range objs {
-		obj, err := s.versionedOrError(rq.ep, obj)
+		obj, err := s.versionedOrError(rq.ctx(), rq.ep, obj)
 		if err != nil {
 			return nil, err
 		}

@@ -155,7 +155,12 @@ func (ww *watchWriter) writeEvent(ev *storage.Event) error {
 		// The same event goes to every watcher of this resource in this
 		// format: encode and frame it once.
 		frame, err := ev.Memo(encodingKey{gvk: ww.rq.ep.gvk, media: ww.rq.out.mediaType, pretty: ww.rq.out.pretty}, func() ([]byte, error) {
-			obj, err := ww.s.versionedOrError(ww.rq.ep, ev.Object)
+			obj, err := ww.s.versionedOrError(ww.rq.ctx(), ww.rq.ep, ev.Object)
+			if cerr := ww.rq.ctx().Err(); err != nil && cerr != nil {
+				// This watcher went away during the conversion: its
+				// failure is not the event's, for other watchers to see.
+				return nil, cerr
+			}
 			if se, ok := err.(*apierrors.StatusError); ok {
 				// The client hears why it misses this object.
 				st := se.ErrStatus
@@ -210,7 +215,7 @@ func (ww *watchWriter) transform(obj runtime.Object) runtime.Object {
 	case "PartialObjectMetadata":
 		return partialMetadata(obj, rq.out.asVersion)
 	}
-	return ww.s.versioned(rq.ep, obj)
+	return ww.s.versioned(rq.ctx(), rq.ep, obj)
 }
 
 func (ww *watchWriter) writeError(se *apierrors.StatusError) {

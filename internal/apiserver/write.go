@@ -121,7 +121,7 @@ func (s *Server) createObject(ctx context.Context, ep *endpoint, obj runtime.Obj
 			undo()
 			return obj, nil
 		}
-		stored, err := s.toStorage(ep, obj)
+		stored, err := s.toStorage(ctx, ep, obj)
 		if err != nil {
 			undo()
 			return nil, err
@@ -138,19 +138,19 @@ func (s *Server) createObject(ctx context.Context, ep *endpoint, obj runtime.Obj
 			return nil, statusFor(err, ep.groupResource(), m.GetName())
 		}
 		commit()
-		return s.versioned(ep, created), nil
+		return s.versioned(ctx, ep, created), nil
 	}
 }
 
 // toStorage converts a view's object to what its storage holds.
-func (s *Server) toStorage(ep *endpoint, obj runtime.Object) (runtime.Object, error) {
+func (s *Server) toStorage(ctx context.Context, ep *endpoint, obj runtime.Object) (runtime.Object, error) {
 	if ep.Convert == nil {
 		return obj, nil
 	}
-	stored, err := ep.Convert.ToStorage(obj)
+	stored, err := ep.Convert.ToStorage(ctx, obj)
 	if err != nil && ep.custom != nil {
 		// A CRD's conversion (its webhook) failed: upstream's 500.
-		return nil, apierrors.NewInternalError(err)
+		return nil, conversionFailed(ctx, err)
 	}
 	if err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("convert %s: %v", ep.Kind, err))
@@ -273,7 +273,7 @@ func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name
 	try := func(current runtime.Object) (runtime.Object, error) {
 		undo()
 		undo, commit = func() {}, func() {}
-		old := s.versioned(ep, current)
+		old := s.versioned(ctx, ep, current)
 		desired, err := u.compute(old.DeepCopyObject())
 		if err != nil {
 			return nil, err
@@ -288,7 +288,7 @@ func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name
 		}
 		m.SetResourceVersion(om.GetResourceVersion())
 		if u.raw {
-			return s.toStorage(ep, desired)
+			return s.toStorage(ctx, ep, desired)
 		}
 		if u.manager != "" && !u.applied {
 			sub := ""
@@ -329,7 +329,7 @@ func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name
 				return nil, err
 			}
 		}
-		return s.toStorage(ep, desired)
+		return s.toStorage(ctx, ep, desired)
 	}
 
 	if u.dryRun {
@@ -342,7 +342,7 @@ func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name
 		if err != nil {
 			return nil, false, err
 		}
-		return s.versioned(ep, out), false, nil
+		return s.versioned(ctx, ep, out), false, nil
 	}
 	updated, err := s.store.Update(ctx, key, nil, try)
 	if err != nil {
@@ -360,7 +360,7 @@ func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name
 	if m, _ := meta.Accessor(updated); m.GetDeletionTimestamp() != nil && !held(ep, updated) {
 		s.finishDeletion(ctx, ep, key, updated)
 	}
-	return s.versioned(ep, updated), false, nil
+	return s.versioned(ctx, ep, updated), false, nil
 }
 
 // finishDeletion removes an object whose deletion waited for finalizers

@@ -191,12 +191,14 @@ type Scale struct {
 }
 
 // Convert maps a view resource to the object stored for another resource.
+// ctx is the request's (a watch's, for its events): a conversion that
+// calls out, a CRD's webhook, ends when the client goes away.
 type Convert struct {
-	ToStorage   func(obj runtime.Object) (runtime.Object, error)
-	FromStorage func(obj runtime.Object) (runtime.Object, error)
+	ToStorage   func(ctx context.Context, obj runtime.Object) (runtime.Object, error)
+	FromStorage func(ctx context.Context, obj runtime.Object) (runtime.Object, error)
 	// FromStorageAll, if set, converts a list's items at once (a CRD's
 	// conversion webhook gets one review for a list, as upstream's).
-	FromStorageAll func(objs []runtime.Object) ([]runtime.Object, error)
+	FromStorageAll func(ctx context.Context, objs []runtime.Object) ([]runtime.Object, error)
 }
 
 // Deletion gives a kind upstream's delete semantics beyond finalizers.

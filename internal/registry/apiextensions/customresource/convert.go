@@ -1,6 +1,7 @@
 package customresource
 
 import (
+	"context"
 	"fmt"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -36,7 +37,11 @@ func noneConversion(crd *apiextensionsv1.CustomResourceDefinition, served, stora
 		return out, nil
 	}
 	return &registry.Convert{
-		ToStorage:   func(obj runtime.Object) (runtime.Object, error) { return rewrite(obj, storage, storageSchema) },
-		FromStorage: func(obj runtime.Object) (runtime.Object, error) { return rewrite(obj, served, servedSchema) },
+		ToStorage: func(_ context.Context, obj runtime.Object) (runtime.Object, error) {
+			return rewrite(obj, storage, storageSchema)
+		},
+		FromStorage: func(_ context.Context, obj runtime.Object) (runtime.Object, error) {
+			return rewrite(obj, served, servedSchema)
+		},
 	}
 }

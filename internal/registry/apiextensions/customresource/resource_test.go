@@ -1,6 +1,7 @@
 package customresource
 
 import (
+	"context"
 	"reflect"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestResource(t *testing.T) {
 			t.Errorf("%s: New gives %s %s", tc.version, u.GetAPIVersion(), u.GetKind())
 		}
 		if tc.wantConvert {
-			stored, err := r.Convert.ToStorage(u)
+			stored, err := r.Convert.ToStorage(context.Background(), u)
 			if err != nil || stored.(*unstructured.Unstructured).GetAPIVersion() != "stable.example.com/v1" {
 				t.Errorf("to storage: %v %v", stored, err)
 			}
@@ -82,7 +83,7 @@ func TestResource(t *testing.T) {
 	stored := &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "stable.example.com/v1", "kind": "CronTab",
 		"metadata": map[string]interface{}{"name": "a"}}}
 	want := "conversion webhook for stable.example.com/v1, Kind=CronTab failed: spec.conversion.webhook.clientConfig is not set"
-	if _, err := r.Convert.FromStorage(stored); err == nil || err.Error() != want {
+	if _, err := r.Convert.FromStorage(context.Background(), stored); err == nil || err.Error() != want {
 		t.Errorf("webhook conversion: %v, want %q", err, want)
 	}
 	if _, err := Resource(&apiextensionsv1.CustomResourceDefinition{Spec: crd.Spec}, "v1"); err == nil {

@@ -21,7 +21,9 @@ import (
 	"github.com/kemudi/kemudi/internal/webhookclient"
 )
 
-// webhookTimeout bounds one conversion call, as upstream's (30 s).
+// webhookTimeout bounds one conversion call, as upstream's (30 s); the
+// request's own context ends it sooner when the client goes away or the
+// request's deadline passes.
 const webhookTimeout = 30 * time.Second
 
 // maxReviewBytes bounds a webhook's answer.
@@ -56,7 +58,7 @@ type webhookConverter struct {
 func (w *Webhooks) webhookConversion(crd *apiextensionsv1.CustomResourceDefinition, served, storage schema.GroupVersion, servedSchema lazySchema) *registry.Convert {
 	c := w.converter(crd)
 	storageSchema := newLazySchema(crd, storage.Version)
-	conv := func(obj runtime.Object, to schema.GroupVersion, target lazySchema) (runtime.Object, error) {
+	conv := func(ctx context.Context, obj runtime.Object, to schema.GroupVersion, target lazySchema) (runtime.Object, error) {
 		u, ok := obj.(*unstructured.Unstructured)
 		if !ok {
 			return nil, fmt.Errorf("custom object is %T, not Unstructured", obj)
@@ -64,7 +66,7 @@ func (w *Webhooks) webhookConversion(crd *apiextensionsv1.CustomResourceDefiniti
 		if u.GetAPIVersion() == to.String() {
 			return u, nil
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), webhookTimeout)
+		ctx, cancel := context.WithTimeout(ctx, webhookTimeout)
 		defer cancel()
 		out, err := c.convert(ctx, u, to)
 		if err != nil {
@@ -78,10 +80,14 @@ func (w *Webhooks) webhookConversion(crd *apiextensionsv1.CustomResourceDefiniti
 		return out, nil
 	}
 	return &registry.Convert{
-		ToStorage:   func(obj runtime.Object) (runtime.Object, error) { return conv(obj, storage, storageSchema) },
-		FromStorage: func(obj runtime.Object) (runtime.Object, error) { return conv(obj, served, servedSchema) },
-		FromStorageAll: func(objs []runtime.Object) ([]runtime.Object, error) {
-			ctx, cancel := context.WithTimeout(context.Background(), webhookTimeout)
+		ToStorage: func(ctx context.Context, obj runtime.Object) (runtime.Object, error) {
+			return conv(ctx, obj, storage, storageSchema)
+		},
+		FromStorage: func(ctx context.Context, obj runtime.Object) (runtime.Object, error) {
+			return conv(ctx, obj, served, servedSchema)
+		},
+		FromStorageAll: func(ctx context.Context, objs []runtime.Object) ([]runtime.Object, error) {
+			ctx, cancel := context.WithTimeout(ctx, webhookTimeout)
 			defer cancel()
 			out, err := c.convertList(ctx, objs, storage, served)
 			if err != nil {

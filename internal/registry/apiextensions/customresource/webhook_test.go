@@ -2,6 +2,7 @@ package customresource
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -170,7 +171,7 @@ func TestWebhookConversion(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := r.Convert.FromStorage(stored())
+			got, err := r.Convert.FromStorage(context.Background(), stored())
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want %q", err, tc.wantErr)
@@ -194,7 +195,7 @@ func TestWebhookConversionRoundTrip(t *testing.T) {
 		"metadata": map[string]interface{}{"name": "cr", "namespace": "default"},
 		"spec":     map[string]interface{}{"host": "example", "port": "80", "unknown": "pruned"},
 	}}
-	out, err := r.Convert.ToStorage(in)
+	out, err := r.Convert.ToStorage(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestWebhookConversionRoundTrip(t *testing.T) {
 	if want := map[string]interface{}{"hostPort": "example:80"}; out.GetObjectKind().GroupVersionKind().Version != "v1" || len(spec) != 1 || spec["hostPort"] != want["hostPort"] {
 		t.Errorf("stored %v", out)
 	}
-	if _, err := r.Convert.FromStorage(in); err != nil || *calls != 1 {
+	if _, err := r.Convert.FromStorage(context.Background(), in); err != nil || *calls != 1 {
 		t.Errorf("an object in v2 converted to v2: err %v, %d webhook calls, want 1", err, *calls)
 	}
 }
@@ -239,7 +240,7 @@ func TestWebhookConversionList(t *testing.T) {
 		item("v2", "b", map[string]interface{}{"host": "b", "port": "2"}),
 		item("v1", "c", map[string]interface{}{"hostPort": "c:3"}),
 	}
-	out, err := r.Convert.FromStorageAll(list)
+	out, err := r.Convert.FromStorageAll(context.Background(), list)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func TestWebhookConversionList(t *testing.T) {
 	}
 	rename = true
 	want := "conversion webhook for stable.example.com/v1, Kind=E2eTestCrdList returned invalid converted object at index 1: must have the same name: c != z"
-	if _, err := r.Convert.FromStorageAll(list); err == nil || err.Error() != want {
+	if _, err := r.Convert.FromStorageAll(context.Background(), list); err == nil || err.Error() != want {
 		t.Errorf("renaming webhook: %v, want %q", err, want)
 	}
 }
@@ -266,14 +267,14 @@ func TestWebhookConversionStorageVersion(t *testing.T) {
 	r, calls := countedHostPortResource(t, "v1")
 	old := &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "stable.example.com/v2", "kind": "E2eTestCrd",
 		"metadata": map[string]interface{}{"name": "old"}, "spec": map[string]interface{}{"host": "h", "port": "9"}}}
-	got, err := r.Convert.FromStorage(old)
+	got, err := r.Convert.FromStorage(context.Background(), old)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if hp, _, _ := unstructured.NestedString(got.(*unstructured.Unstructured).Object, "spec", "hostPort"); hp != "h:9" || *calls != 1 {
 		t.Errorf("read in v1: %v after %d calls", got, *calls)
 	}
-	if _, err := r.Convert.ToStorage(got); err != nil || *calls != 1 {
+	if _, err := r.Convert.ToStorage(context.Background(), got); err != nil || *calls != 1 {
 		t.Errorf("write in v1 (the storage version): err %v, %d webhook calls, want 1", err, *calls)
 	}
 }

@@ -55,7 +55,7 @@ func TestServiceConversionWebhook(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := r.Convert.FromStorage(&unstructured.Unstructured{Object: map[string]interface{}{
+			got, err := r.Convert.FromStorage(context.Background(), &unstructured.Unstructured{Object: map[string]interface{}{
 				"apiVersion": "stable.example.com/v1", "kind": "E2eTestCrd",
 				"metadata": map[string]interface{}{"name": "cr"}, "spec": map[string]interface{}{"hostPort": "db:5432"},
 			}})

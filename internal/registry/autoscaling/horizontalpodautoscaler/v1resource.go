@@ -53,7 +53,7 @@ func V1Resource() *registry.Resource {
 		},
 		Table: v1Table(v2.Table),
 		Convert: &registry.Convert{
-			ToStorage: func(obj runtime.Object) (runtime.Object, error) {
+			ToStorage: func(_ context.Context, obj runtime.Object) (runtime.Object, error) {
 				hpa, ok := obj.(*autoscalingv1.HorizontalPodAutoscaler)
 				if !ok {
 					return nil, fmt.Errorf("object is a %T, not an autoscaling/v1 HorizontalPodAutoscaler", obj)
@@ -64,7 +64,7 @@ func V1Resource() *registry.Resource {
 				Default(out)
 				return out, nil
 			},
-			FromStorage: func(obj runtime.Object) (runtime.Object, error) {
+			FromStorage: func(_ context.Context, obj runtime.Object) (runtime.Object, error) {
 				hpa, ok := obj.(*autoscalingv2.HorizontalPodAutoscaler)
 				if !ok {
 					return nil, fmt.Errorf("stored object is a %T, not an autoscaling/v2 HorizontalPodAutoscaler", obj)

@@ -129,18 +129,18 @@ func TestConvertHooks(t *testing.T) {
 	if r.StoragePrefix != "events" || r.Convert == nil {
 		t.Fatalf("%+v", r)
 	}
-	stored, err := r.Convert.ToStorage(scheduled())
+	stored, err := r.Convert.ToStorage(context.Background(), scheduled())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := stored.(*corev1.Event); !ok {
 		t.Fatalf("stored a %T", stored)
 	}
-	back, err := r.Convert.FromStorage(stored)
+	back, err := r.Convert.FromStorage(context.Background(), stored)
 	if err != nil || !reflect.DeepEqual(back, scheduled()) {
 		t.Errorf("%v %+v", err, back)
 	}
-	if _, err := r.Convert.FromStorage(&corev1.Pod{}); err == nil {
+	if _, err := r.Convert.FromStorage(context.Background(), &corev1.Pod{}); err == nil {
 		t.Error("a pod converted to an event")
 	}
 }

@@ -43,10 +43,10 @@ func Resource() *registry.Resource {
 		Table:            table(),
 		SelectableFields: func(obj runtime.Object) fields.Set { return SelectableFields(obj.(*eventsv1.Event)) },
 		Convert: &registry.Convert{
-			ToStorage: func(obj runtime.Object) (runtime.Object, error) {
+			ToStorage: func(_ context.Context, obj runtime.Object) (runtime.Object, error) {
 				return ToStorage(obj.(*eventsv1.Event)), nil
 			},
-			FromStorage: FromStorageObject,
+			FromStorage: func(_ context.Context, obj runtime.Object) (runtime.Object, error) { return FromStorageObject(obj) },
 		},
 	}
 }

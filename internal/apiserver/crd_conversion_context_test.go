@@ -1,0 +1,133 @@
+package apiserver_test
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kemudi/kemudi/internal/cluster/clustertest"
+	"github.com/kemudi/kemudi/internal/testca"
+)
+
+// hangingConverter reads each ConversionReview and never answers: it
+// reports when a call starts and when the API server gives it up.
+type hangingConverter struct {
+	started, ended chan struct{}
+	release        chan struct{}
+}
+
+func (h *hangingConverter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The whole body read: net/http then watches the connection and
+	// ends r's context when the caller drops it.
+	_, _ = io.Copy(io.Discard, r.Body)
+	h.started <- struct{}{}
+	select {
+	case <-r.Context().Done():
+		h.ended <- struct{}{}
+	case <-h.release:
+	}
+}
+
+// TestConversionWebhookCallEndsWithTheRequest: a client that gives up a
+// get, a list or a watch in a version its CRD's hanging conversion
+// webhook converts to ends the webhook call within seconds, not at the
+// webhook's 30 s timeout.
+func TestConversionWebhookCallEndsWithTheRequest(t *testing.T) {
+	s := clustertest.Start(t)
+	ca, cert := testca.Serving(t, "127.0.0.1")
+	conv := &hangingConverter{started: make(chan struct{}, 8), ended: make(chan struct{}, 8), release: make(chan struct{})}
+	ts := httptest.NewUnstartedServer(conv)
+	ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	ts.StartTLS()
+	// Handlers still waiting are let go before the server closes.
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { close(conv.release) })
+	ext := apiextensionsclient.NewForConfigOrDie(s.Config)
+	createCRD(t, ext, hostPortWebhookCRD(ts.URL+"/convert", ca), established)
+	dyn := dynamic.NewForConfigOrDie(s.Config)
+	gvr := schema.GroupVersionResource{Group: "stable.example.com", Resource: "e2e-test-crds"}
+	gvr.Version = "v1"
+	v1 := dyn.Resource(gvr).Namespace("default")
+	gvr.Version = "v2"
+	v2 := dyn.Resource(gvr).Namespace("default")
+	ctx := context.Background()
+	// Stored in v1, the storage version: written without the webhook.
+	for _, name := range []string{"a", "b"} {
+		if _, err := v1.Create(ctx, hostPortObject("v1", name, map[string]interface{}{"hostPort": "localhost:80"}), metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create %s in v1: %v", name, err)
+		}
+	}
+
+	for _, tc := range []struct {
+		name string
+		// run does what the client asks in v2 with ctx; it returns once
+		// the webhook has been called, or fails.
+		run func(ctx context.Context) error
+		// deadline: the client's own deadline ends the request, rather
+		// than the client cancelling it.
+		deadline bool
+	}{
+		{name: "get", run: func(ctx context.Context) error { _, err := v2.Get(ctx, "a", metav1.GetOptions{}); return err }},
+		{name: "get with a client deadline", deadline: true, run: func(ctx context.Context) error { _, err := v2.Get(ctx, "a", metav1.GetOptions{}); return err }},
+		{name: "list", run: func(ctx context.Context) error { _, err := v2.List(ctx, metav1.ListOptions{}); return err }},
+		{name: "watch", run: func(ctx context.Context) error {
+			w, err := v2.Watch(ctx, metav1.ListOptions{ResourceVersion: "0"})
+			if err != nil {
+				return err
+			}
+			defer w.Stop()
+			// The initial events of a and b need the webhook.
+			for range w.ResultChan() {
+			}
+			return ctx.Err()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ctx context.Context
+			var cancel context.CancelFunc
+			if tc.deadline {
+				ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+			} else {
+				ctx, cancel = context.WithCancel(context.Background())
+			}
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- tc.run(ctx) }()
+			select {
+			case <-conv.started:
+			case err := <-done:
+				t.Fatalf("the request ended without calling the webhook: %v", err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the webhook was not called within 10s")
+			}
+			if !tc.deadline {
+				cancel()
+			}
+			<-ctx.Done()
+			gaveUp := time.Now()
+			select {
+			case <-conv.ended:
+				t.Logf("the webhook call ended %v after the client gave up", time.Since(gaveUp).Round(time.Millisecond))
+			case <-time.After(5 * time.Second):
+				t.Fatal("the webhook call still runs 5s after the client gave up")
+			}
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Error("the request succeeded with a webhook that never answers")
+				}
+			case <-time.After(5 * time.Second):
+				t.Error("the client's call did not return within 5s of giving up")
+			}
+		})
+	}
+}
