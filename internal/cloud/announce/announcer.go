@@ -265,15 +265,14 @@ func (a *Announcer) apply(ctx context.Context, want map[netip.Addr]types.Namespa
 			a.recorder.Eventf(obj, corev1.EventTypeNormal, "nodeAssigned", "announcing from node %q with protocol %q", a.opts.NodeName, "layer2")
 		}
 		a.wg.Add(1)
-		go a.announce(ctx, addr)
+		go a.announce(ctx, a.resp, addr)
 	}
 }
 
 // announce sends Repeats gratuitous announcements of addr, Interval
 // apart, while the node still has it.
-func (a *Announcer) announce(ctx context.Context, addr netip.Addr) {
+func (a *Announcer) announce(ctx context.Context, r *responder, addr netip.Addr) {
 	defer a.wg.Done()
-	r := a.resp
 	for i := 0; i < a.opts.Repeats && a.owns(addr); i++ {
 		if i > 0 {
 			select {
