@@ -2,14 +2,15 @@ package image
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -28,7 +29,7 @@ type contentStore struct {
 
 func newContentStore(root string) (*contentStore, error) {
 	c := &contentStore{root: root, changed: make(chan struct{})}
-	for _, d := range []string{c.blobDir(), c.ingestDir()} {
+	for _, d := range []string{c.blobDir(), c.algoDir("sha512"), c.ingestDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("content store: %w", err)
 		}
@@ -44,10 +45,14 @@ func newContentStore(root string) (*contentStore, error) {
 	return c, nil
 }
 
-func (c *contentStore) blobDir() string   { return filepath.Join(c.root, "blobs", "sha256") }
-func (c *contentStore) ingestDir() string { return filepath.Join(c.root, "ingest") }
+// Blobs live under blobs/<algorithm>/<hex>, as in an OCI layout: the
+// digests the OCI image spec registers, sha256 and sha512, are taken.
+var digestAlgorithms = []string{"sha256", "sha512"}
 
-func (c *contentStore) path(d v1.Hash) string { return filepath.Join(c.blobDir(), d.Hex) }
+func (c *contentStore) blobDir() string            { return c.algoDir("sha256") }
+func (c *contentStore) algoDir(algo string) string { return filepath.Join(c.root, "blobs", algo) }
+func (c *contentStore) ingestDir() string          { return filepath.Join(c.root, "ingest") }
+func (c *contentStore) path(d v1.Hash) string      { return filepath.Join(c.algoDir(d.Algorithm), d.Hex) }
 
 func (c *contentStore) has(d v1.Hash) bool {
 	_, err := os.Stat(c.path(d))
@@ -74,8 +79,9 @@ func (c *contentStore) read(d v1.Hash) ([]byte, error) {
 // write stores the blob r must be. size < 0 means unknown. A blob whose
 // digest or size does not match is rejected and leaves nothing behind.
 func (c *contentStore) write(d v1.Hash, size int64, r io.Reader) (err error) {
-	if d.Algorithm != "sha256" || len(d.Hex) != 64 {
-		return fmt.Errorf("blob %s: unsupported digest", d)
+	h, err := blobHasher(d)
+	if err != nil {
+		return err
 	}
 	if c.has(d) {
 		return nil
@@ -92,7 +98,6 @@ func (c *contentStore) write(d v1.Hash, size int64, r io.Reader) (err error) {
 		}
 		c.endIngestion(d, in, err)
 	}()
-	h := sha256.New()
 	if size >= 0 {
 		// One byte more than announced is enough to know it is too long.
 		r = io.LimitReader(r, size+1)
@@ -106,7 +111,7 @@ func (c *contentStore) write(d v1.Hash, size int64, r io.Reader) (err error) {
 		return fmt.Errorf("blob %s: size %d, want %d", d, n, size)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != d.Hex {
-		return fmt.Errorf("blob %s: digest mismatch: content is sha256:%s", d, got)
+		return fmt.Errorf("blob %s: digest mismatch: content is %s:%s", d, d.Algorithm, got)
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("blob %s: %w", d, err)
@@ -133,16 +138,34 @@ func (c *contentStore) remove(d v1.Hash) error {
 
 // walk calls fn for every blob.
 func (c *contentStore) walk(fn func(d v1.Hash, size int64)) error {
-	ents, err := os.ReadDir(c.blobDir())
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		info, err := e.Info()
-		if err != nil {
-			continue
+	for _, algo := range digestAlgorithms {
+		ents, err := os.ReadDir(c.algoDir(algo))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a store made before sha512 blobs were taken
 		}
-		fn(v1.Hash{Algorithm: "sha256", Hex: e.Name()}, info.Size())
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			info, err := e.Info()
+			if err != nil {
+				continue
+			}
+			fn(v1.Hash{Algorithm: algo, Hex: e.Name()}, info.Size())
+		}
 	}
 	return nil
+}
+
+// blobHasher hashes content for digest d: sha256 or sha512 with the
+// right number of hex digits, anything else unsupported.
+func blobHasher(d v1.Hash) (hash.Hash, error) {
+	if !slices.Contains(digestAlgorithms, d.Algorithm) {
+		return nil, fmt.Errorf("blob %s: %w: unsupported digest algorithm %q (sha256 and sha512 are)", d, ErrInvalidReference, d.Algorithm)
+	}
+	h, err := v1.Hasher(d.Algorithm)
+	if err != nil || len(d.Hex) != hex.EncodedLen(h.Size()) {
+		return nil, fmt.Errorf("blob %s: %w: malformed digest", d, ErrInvalidReference)
+	}
+	return h, nil
 }

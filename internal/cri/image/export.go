@@ -120,6 +120,7 @@ func (s *Store) writeExport(ctx context.Context, w io.Writer, imgs []*exported, 
 		}
 	}
 	seen := map[v1.Hash]bool{}
+	dirs := map[string]bool{"sha256": true}
 	for _, e := range imgs {
 		blobs := []v1.Hash{e.manifest.Digest, e.m.Config.Digest}
 		for _, l := range e.m.Layers {
@@ -130,6 +131,12 @@ func (s *Store) writeExport(ctx context.Context, w io.Writer, imgs []*exported, 
 				continue
 			}
 			seen[d] = true
+			if !dirs[d.Algorithm] { // sha512 content, as an OCI layout keeps it
+				dirs[d.Algorithm] = true
+				if err := tw.WriteHeader(&tar.Header{Name: "blobs/" + d.Algorithm + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(0, 0)}); err != nil {
+					return err
+				}
+			}
 			if err := s.writeBlobEntry(ctx, tw, d); err != nil {
 				return err
 			}
@@ -166,7 +173,7 @@ func (s *Store) writeBlobEntry(ctx context.Context, tw *tar.Writer, d v1.Hash) e
 	if err != nil {
 		return err
 	}
-	hdr := &tar.Header{Name: "blobs/sha256/" + d.Hex, Typeflag: tar.TypeReg, Mode: 0o644, Size: fi.Size(), ModTime: time.Unix(0, 0)}
+	hdr := &tar.Header{Name: blobPath(d), Typeflag: tar.TypeReg, Mode: 0o644, Size: fi.Size(), ModTime: time.Unix(0, 0)}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
@@ -176,6 +183,9 @@ func (s *Store) writeBlobEntry(ctx context.Context, tw *tar.Writer, d v1.Hash) e
 	return nil
 }
 
+// blobPath is where an archive keeps blob d: blobs/<algorithm>/<hex>.
+func blobPath(d v1.Hash) string { return "blobs/" + d.Algorithm + "/" + d.Hex }
+
 func dockerManifest(imgs []*exported) ([]byte, error) {
 	type entry struct {
 		Config   string
@@ -184,12 +194,12 @@ func dockerManifest(imgs []*exported) ([]byte, error) {
 	}
 	var m []entry
 	for _, e := range imgs {
-		en := entry{Config: "blobs/sha256/" + e.m.Config.Digest.Hex, RepoTags: e.tags}
+		en := entry{Config: blobPath(e.m.Config.Digest), RepoTags: e.tags}
 		if en.RepoTags == nil {
 			en.RepoTags = []string{}
 		}
 		for _, l := range e.m.Layers {
-			en.Layers = append(en.Layers, "blobs/sha256/"+l.Digest.Hex)
+			en.Layers = append(en.Layers, blobPath(l.Digest))
 		}
 		m = append(m, en)
 	}

@@ -104,7 +104,10 @@ func (s *Store) unpackBlob(ctx context.Context, blob, diffID v1.Hash, dir string
 		return fmt.Errorf("unpack layer %s: %w", blob, err)
 	}
 	defer rc.Close()
-	h := sha256.New()
+	h, err := v1.Hasher(diffID.Algorithm)
+	if err != nil {
+		return fmt.Errorf("unpack layer %s: diff ID %s: %w", blob, diffID, err)
+	}
 	tee := newReadAhead(io.TeeReader(rc, h))
 	defer tee.Close()
 	opts := unpackOptions{AllowDevices: os.Geteuid() == 0, Parents: parents}
@@ -115,7 +118,7 @@ func (s *Store) unpackBlob(ctx context.Context, blob, diffID v1.Hash, dir string
 	if _, err := io.Copy(io.Discard, tee); err != nil {
 		return fmt.Errorf("unpack layer %s: %w", blob, err)
 	}
-	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != diffID.String() {
+	if got := diffID.Algorithm + ":" + hex.EncodeToString(h.Sum(nil)); got != diffID.String() {
 		return fmt.Errorf("unpack layer %s: uncompressed digest %s, the image config says %s", blob, got, diffID)
 	}
 	return nil

@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -53,6 +54,11 @@ func parseReference(s string) (reference, error) {
 	switch v := ref.(type) {
 	case name.Digest:
 		r.digest = v.DigestStr()
+		// go-digest also parses sha384; the OCI image spec registers
+		// sha256 and sha512 only, and so does the store.
+		if algo, _, _ := strings.Cut(r.digest, ":"); !slices.Contains(digestAlgorithms, algo) {
+			return reference{}, fmt.Errorf("%w: %q: unsupported digest algorithm %q (sha256 and sha512 are)", ErrInvalidReference, s, algo)
+		}
 	case name.Tag:
 		r.tag = v.TagStr()
 	}

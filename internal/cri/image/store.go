@@ -172,8 +172,10 @@ func (s *Store) lookupLocked(ref string) (*imageRecord, error) {
 	if r, ok := s.meta.Images[ref]; ok {
 		return r, nil
 	}
-	if r, ok := s.meta.Images["sha256:"+ref]; ok {
-		return r, nil
+	for _, algo := range digestAlgorithms {
+		if r, ok := s.meta.Images[algo+":"+ref]; ok {
+			return r, nil
+		}
 	}
 	if pr, err := parseReference(ref); err == nil {
 		want := pr.tagged()
@@ -186,10 +188,10 @@ func (s *Store) lookupLocked(ref string) (*imageRecord, error) {
 			}
 		}
 	}
-	if prefix, ok := idPrefix(ref); ok {
+	if algo, prefix, ok := idPrefix(ref); ok {
 		var found *imageRecord
 		for id, r := range s.meta.Images {
-			if strings.HasPrefix(strings.TrimPrefix(id, "sha256:"), prefix) {
+			if _, hex, _ := strings.Cut(id, ":"); strings.HasPrefix(hex, prefix) && (algo == "" || strings.HasPrefix(id, algo+":")) {
 				if found != nil {
 					return nil, fmt.Errorf("image %q: %w", ref, ErrAmbiguous)
 				}
@@ -203,19 +205,31 @@ func (s *Store) lookupLocked(ref string) (*imageRecord, error) {
 	return nil, fmt.Errorf("image %q: %w", ref, ErrNotFound)
 }
 
-// idPrefix says whether ref can be a prefix of an image ID ("sha256:" is
-// optional) and returns its hex part.
-func idPrefix(ref string) (string, bool) {
-	p := strings.TrimPrefix(ref, "sha256:")
-	if p == "" || len(p) > 64 {
-		return "", false
+// idPrefix says whether ref can be a prefix of an image ID and returns
+// its algorithm ("" when ref names none: any) and hex part. An image's ID
+// is its config's digest, sha256 or sha512.
+func idPrefix(ref string) (string, string, bool) {
+	algo, p, found := strings.Cut(ref, ":")
+	if !found {
+		algo, p = "", ref
+	}
+	maxLen := 128
+	switch algo {
+	case "", "sha512":
+	case "sha256":
+		maxLen = 64
+	default:
+		return "", "", false
+	}
+	if p == "" || len(p) > maxLen {
+		return "", "", false
 	}
 	for _, c := range p {
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return "", false
+			return "", "", false
 		}
 	}
-	return p, true
+	return algo, p, true
 }
 
 func (i Image) clone() Image {
