@@ -181,6 +181,10 @@ func (r *Registry) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		r.serveReferrers(w, req, name, dgst)
 		return
 	}
+	if algo, ok := unsupportedDigest(req); ok {
+		registryError(w, http.StatusBadRequest, "DIGEST_INVALID", "unsupported digest algorithm "+algo+": sha256 and sha512 are")
+		return
+	}
 	if sw, sreq, after, ok := r.sha512Request(w, req); ok {
 		if sreq == nil {
 			return // answered
