@@ -21,7 +21,7 @@ func newRootCommand() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(newServerCommand(), newAPIServerCommand(), newControllerManagerCommand(), newKubectlCommand(), newSimNodesCommand(), newSchedulerCommand(), newRuntimeCommand(), newImageCommand(), newKubeletCommand(), newAgentCommand(), newProxyCommand(), newDNSCommand(), newCloudControllerManagerCommand(), newRegistryCommand(), newCertificateCommand(), newSecretsEncryptCommand(), newTokenCommand(), newNodeCommand())
+	root.AddCommand(newServerCommand(), newAPIServerCommand(), newControllerManagerCommand(), newKubectlCommand(), newSimNodesCommand(), newSchedulerCommand(), newRuntimeCommand(), newImageCommand(), newKubeletCommand(), newAgentCommand(), newProxyCommand(), newLBAnnouncerCommand(), newDNSCommand(), newCloudControllerManagerCommand(), newRegistryCommand(), newCertificateCommand(), newSecretsEncryptCommand(), newTokenCommand(), newNodeCommand())
 	return root
 }
 

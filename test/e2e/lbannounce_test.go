@@ -24,12 +24,14 @@ const (
 
 // lanCluster is `kemudi server --disable-agent` and two agents, node-1
 // and node-2, whose eth0 are on one bridge with a client's cli0: one L2
-// network, as machines on a switch.
+// network, as machines on a switch. node-2's agent runs with
+// --disable-lb-announce, beside `kemudi lb-announcer` with its identity.
 type lanCluster struct {
-	server *serverNode
-	nodes  map[string]*agentNode
-	macs   map[string]string // eth0's MAC of each node
-	client string            // the client's netns path
+	server     *serverNode
+	nodes      map[string]*agentNode
+	announcers map[string]*harness.Process // those run alone
+	macs       map[string]string           // eth0's MAC of each node
+	client     string                      // the client's netns path
 }
 
 func newLANCluster(t *testing.T, serverFlags ...string) *lanCluster {
@@ -78,14 +80,14 @@ func newLANCluster(t *testing.T, serverFlags ...string) *lanCluster {
 		"--https-listen-port", itoa(port), "--bind-address", "0.0.0.0", "--advertise-address", serverNodeIP}, serverFlags...)
 	s.proc = s.startProcess("server", "API server ready", args...)
 
-	c := &lanCluster{server: s, nodes: map[string]*agentNode{}, macs: map[string]string{}}
+	c := &lanCluster{server: s, nodes: map[string]*agentNode{}, announcers: map[string]*harness.Process{}, macs: map[string]string{}}
 	for name, ip := range map[string]string{"node-1": "10.99.0.11", "node-2": "10.99.0.12"} {
 		a := newAgentNetns(t, name, ip)
 		plug(a.netnsName, "eth0", ip+"/24")
 		nsRun(t, a.netnsPath, "ip", "route", "add", "default", "via", serverNodeIP)
-		s.startAgent(a)
-		a.importImage(s, s.registry.Ref("busybox:1"))
 		c.nodes[name] = a
+		c.start(name)
+		a.importImage(s, s.registry.Ref("busybox:1"))
 		c.macs[name] = linkMAC(t, a.netnsPath, "eth0")
 	}
 	name := "kemudi-e2e-cli-" + randHex(4)
@@ -95,6 +97,40 @@ func newLANCluster(t *testing.T, serverFlags ...string) *lanCluster {
 	nsRun(t, c.client, "ip", "link", "set", "lo", "up")
 	plug(name, "cli0", lanClientIP+"/24")
 	return c
+}
+
+// start runs node's agent and, for node-2, its announcer alone.
+func (c *lanCluster) start(node string) {
+	a := c.nodes[node]
+	if node != "node-2" {
+		c.server.startAgent(a)
+		return
+	}
+	c.server.startAgent(a, "--disable-lb-announce")
+	c.announcers[node] = c.server.startProcess("lb-announcer-"+node, "announcing load-balancer addresses",
+		"--net="+a.netnsPath, c.server.bin, "lb-announcer", "--node-name", node,
+		"--kubeconfig", filepath.Join(a.tmp, "data", "agent", "kubelet.kubeconfig"))
+}
+
+// stop ends node's announcer with SIGTERM, then its agent.
+func (c *lanCluster) stop(t *testing.T, node string) {
+	t.Helper()
+	if p := c.announcers[node]; p != nil {
+		if err := p.Stop(30 * time.Second); err != nil {
+			t.Fatalf("stop %s's lb-announcer: %v", node, err)
+		}
+	}
+	if err := c.nodes[node].proc.Stop(30 * time.Second); err != nil {
+		t.Fatalf("stop %s's agent: %v", node, err)
+	}
+}
+
+// kill ends node's announcer and agent with SIGKILL: nothing hands over.
+func (c *lanCluster) kill(node string) {
+	if p := c.announcers[node]; p != nil {
+		p.Kill()
+	}
+	c.nodes[node].proc.Kill()
 }
 
 var lladdrRE = regexp.MustCompile(`lladdr ([0-9a-f:]{17})`)
@@ -150,7 +186,8 @@ func (c *lanCluster) announcedBy(svc string) []string {
 // announces the address gratuitously, the client's entry moves to it
 // and the service answers again, within seconds. Started again, the
 // first node takes the address back; killed (no hand-over), the other
-// takes over when it goes NotReady.
+// takes over when it goes NotReady. node-2 announces with `kemudi
+// lb-announcer`, its agent with --disable-lb-announce.
 func TestLBAddressAnnounced(t *testing.T) {
 	t.Parallel()
 	c := newLANCluster(t, "--lb-address-pool", lanPool)
@@ -204,9 +241,7 @@ func TestLBAddressAnnounced(t *testing.T) {
 		other = "node-2"
 	}
 	stop := time.Now()
-	if err := c.nodes[first].proc.Stop(30 * time.Second); err != nil {
-		t.Fatalf("stop %s's agent: %v", first, err)
-	}
+	c.stop(t, first)
 	stopped := time.Since(stop)
 	var moved, answered time.Duration
 	eventuallyKubectl(t, s, 30*time.Second, "the client's entry for "+lanLBIP+" to move to "+other, func() (bool, string) {
@@ -224,7 +259,7 @@ func TestLBAddressAnnounced(t *testing.T) {
 		answered = time.Since(stop)
 		return true, ""
 	})
-	t.Logf("failover: %s's agent exited %v after SIGTERM; the client's entry moved to %s %v after it, the service answered through it %v after it",
+	t.Logf("failover: %s stopped %v after SIGTERM; the client's entry moved to %s %v after it, the service answered through it %v after it",
 		first, stopped.Round(time.Millisecond), other, moved.Round(time.Millisecond), answered.Round(time.Millisecond))
 	eventuallyKubectl(t, s, 30*time.Second, other+"'s nodeAssigned event", func() (bool, string) {
 		by := c.announcedBy("web")
@@ -232,15 +267,15 @@ func TestLBAddressAnnounced(t *testing.T) {
 	})
 
 	// Back, first (ahead by the hash) takes the address back.
-	s.startAgent(c.nodes[first])
+	c.start(first)
 	back := time.Now()
 	c.waitEntry(t, time.Minute, first)
-	t.Logf("%s's agent running again: the client's entry back at it %v after its kubelet ran", first, time.Since(back).Round(time.Millisecond))
+	t.Logf("%s running again: the client's entry back at it %v after it started", first, time.Since(back).Round(time.Millisecond))
 
 	// Killed, it cannot hand over: the other node takes over once the
 	// node lifecycle controller marks first NotReady (no lease renewed
 	// for --node-monitor-grace-period, 40 s).
-	c.nodes[first].proc.Kill()
+	c.kill(first)
 	killed := time.Now()
 	var notReady time.Duration
 	eventuallyKubectl(t, s, 2*time.Minute, first+" NotReady", func() (bool, string) {
