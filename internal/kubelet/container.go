@@ -126,6 +126,9 @@ func (k *Kubelet) mounts(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 		if !ok {
 			return nil, fmt.Errorf("cannot find volume %q to mount into container %q", vm.Name, c.Name)
 		}
+		if vm.MountPath == "/etc/hosts" {
+			hostsMounted = true
+		}
 		hp := vol.Path
 		sub, err := subPathOf(vm, lookup)
 		if err != nil {
@@ -136,20 +139,20 @@ func (k *Kubelet) mounts(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 				return nil, err
 			}
 		}
-		if vol.Image != nil {
-			m, err := k.imageMount(ctx, pod, vm, vol.Image, sub)
-			if err != nil {
+		var m *runtimeapi.Mount
+		switch {
+		case vol.Image != nil:
+			if m, err = k.imageMount(ctx, pod, vm, vol.Image, sub); err != nil {
 				return nil, err
 			}
-			out = append(out, m)
-			continue
-		}
-		if sub != "" {
+		case sub != "":
 			if hp, err = subPathHost(vol.Path, sub, vm.Name, c.Name); err != nil {
 				return nil, err
 			}
+			fallthrough
+		default:
+			m = &runtimeapi.Mount{ContainerPath: vm.MountPath, HostPath: hp, Readonly: vm.ReadOnly || vol.ReadOnly}
 		}
-		m := &runtimeapi.Mount{ContainerPath: vm.MountPath, HostPath: hp, Readonly: vm.ReadOnly || vol.ReadOnly}
 		if vm.MountPropagation != nil {
 			switch *vm.MountPropagation {
 			case corev1.MountPropagationHostToContainer:
@@ -157,9 +160,6 @@ func (k *Kubelet) mounts(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 			case corev1.MountPropagationBidirectional:
 				m.Propagation = runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL
 			}
-		}
-		if vm.MountPath == "/etc/hosts" {
-			hostsMounted = true
 		}
 		out = append(out, m)
 	}
