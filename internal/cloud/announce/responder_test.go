@@ -118,7 +118,7 @@ func (l *lan) neighbour(addr netip.Addr) (string, int) {
 // resolution failed), poking it again and again if poke.
 func (l *lan) waitNeighbour(t *testing.T, addr netip.Addr, mac string, poke bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if poke {
 			l.poke(addr)
