@@ -129,3 +129,32 @@ func TestSHA512Image(t *testing.T) {
 		t.Errorf("after removing the image: %v", left)
 	}
 }
+
+// An image of sha512 content pushes as it is (its manifest still names
+// its blobs by sha512) to kemudi's registry and pulls back from it.
+func TestSHA512Push(t *testing.T) {
+	requireRoot(t)
+	img := serveSHA512Image(t)
+	tr := startTLSRegistry(t, "alifah", "s3cret")
+	s := newStore(t, Options{RegistryConfig: tr.registryConfig})
+	ctx := context.Background()
+	if _, err := s.Pull(ctx, img.host+"/five12:1", nil); err != nil {
+		t.Fatal(err)
+	}
+	dst := tr.host + "/copies/five12:1"
+	if _, err := s.Tag(img.host+"/five12:1", dst); err != nil {
+		t.Fatal(err)
+	}
+	auth := &Auth{Username: "alifah", Password: "s3cret"}
+	d, err := s.Push(ctx, dst, auth, nil)
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	other := newStore(t, Options{RegistryConfig: tr.registryConfig})
+	for _, ref := range []string{dst, tr.host + "/copies/five12@" + d} {
+		got, err := other.Pull(ctx, ref, auth)
+		if err != nil || got.ID != img.configDigest {
+			t.Errorf("pull back %s: %v, %v", ref, got.ID, err)
+		}
+	}
+}

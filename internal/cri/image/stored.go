@@ -24,6 +24,7 @@ type storedImage struct {
 	manifest  []byte
 	mediaType types.MediaType
 	config    []byte
+	configRef v1.Descriptor // the config as the manifest names it
 	layers    map[v1.Hash]v1.Descriptor
 }
 
@@ -52,7 +53,7 @@ func (s *Store) storedImage(rec *imageRecord) (v1.Image, *v1.Manifest, error) {
 	if mt == "" {
 		mt = types.OCIManifestSchema1
 	}
-	si := &storedImage{content: s.content, manifest: raw, mediaType: mt, config: cfg, layers: map[v1.Hash]v1.Descriptor{}}
+	si := &storedImage{content: s.content, manifest: raw, mediaType: mt, config: cfg, configRef: m.Config, layers: map[v1.Hash]v1.Descriptor{}}
 	for _, l := range m.Layers {
 		if !s.content.has(l.Digest) {
 			return nil, nil, fmt.Errorf("image %s: layer %s: %w", rec.ID, l.Digest, ErrNotFound)
@@ -103,6 +104,13 @@ func (s *Store) rawManifestOf(rec *imageRecord) ([]byte, v1.Hash, error) {
 func (i *storedImage) RawManifest() ([]byte, error)        { return i.manifest, nil }
 func (i *storedImage) MediaType() (types.MediaType, error) { return i.mediaType, nil }
 func (i *storedImage) RawConfigFile() ([]byte, error)      { return i.config, nil }
+
+// ConfigLayer is the config blob by the digest its manifest names it
+// by: go-containerregistry would name it by its sha256 digest, which a
+// manifest of sha512 content does not reference.
+func (i *storedImage) ConfigLayer() (v1.Layer, error) {
+	return partial.CompressedToLayer(&blobLayer{content: i.content, desc: i.configRef})
+}
 
 func (i *storedImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 	d, ok := i.layers[h]
