@@ -36,6 +36,9 @@ type viewConverter struct {
 	ep    *endpoint
 	views map[schema.GroupVersion]*endpoint
 	kinds []schema.GroupVersionKind
+	// ctx is the request's, for a webhook's conversions; nil for a
+	// converter shared by requests, whose conversions call no webhook.
+	ctx context.Context
 }
 
 func newViewConverter(scheme *runtime.Scheme, ep *endpoint, views []*endpoint) *viewConverter {
@@ -85,9 +88,10 @@ func (c *viewConverter) ConvertToVersion(in runtime.Object, target runtime.Group
 	if err != nil {
 		return nil, err
 	}
-	// The field manager is shared by the endpoint's requests and converts
-	// without a context: a webhook's call here ends only by its timeout.
-	ctx := context.TODO()
+	ctx := c.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if src.Convert != nil {
 		if obj, err = src.Convert.ToStorage(ctx, obj); err != nil {
 			return nil, fmt.Errorf("convert %s to storage: %w", from, err)

@@ -1,14 +1,18 @@
 package apiserver_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -18,17 +22,25 @@ import (
 	"github.com/kemudi/kemudi/internal/testca"
 )
 
-// hangingConverter reads each ConversionReview and never answers: it
-// reports when a call starts and when the API server gives it up.
+// hangingConverter reads each ConversionReview and never answers it
+// (but those to answerTo, which it converts): it reports when a call
+// starts and when the API server gives it up.
 type hangingConverter struct {
 	started, ended chan struct{}
 	release        chan struct{}
+	answerTo       atomic.Value // string: a desiredAPIVersion converted
 }
 
 func (h *hangingConverter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The whole body read: net/http then watches the connection and
 	// ends r's context when the caller drops it.
-	_, _ = io.Copy(io.Discard, r.Body)
+	body, _ := io.ReadAll(r.Body)
+	var review apiextensionsv1.ConversionReview
+	if json.Unmarshal(body, &review) == nil && review.Request != nil && review.Request.DesiredAPIVersion == h.answerTo.Load() {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		(&hostPortConverter{}).ServeHTTP(w, r)
+		return
+	}
 	h.started <- struct{}{}
 	select {
 	case <-r.Context().Done():
@@ -38,13 +50,14 @@ func (h *hangingConverter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // TestConversionWebhookCallEndsWithTheRequest: a client that gives up a
-// get, a list or a watch in a version its CRD's hanging conversion
-// webhook converts to ends the webhook call within seconds, not at the
-// webhook's 30 s timeout.
+// get, a list, an update or a watch in a version its CRD's hanging
+// conversion webhook converts to ends the webhook call within seconds,
+// not at the webhook's 30 s timeout.
 func TestConversionWebhookCallEndsWithTheRequest(t *testing.T) {
 	s := clustertest.Start(t)
 	ca, cert := testca.Serving(t, "127.0.0.1")
 	conv := &hangingConverter{started: make(chan struct{}, 8), ended: make(chan struct{}, 8), release: make(chan struct{})}
+	conv.answerTo.Store("")
 	ts := httptest.NewUnstartedServer(conv)
 	ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	ts.StartTLS()
@@ -62,9 +75,13 @@ func TestConversionWebhookCallEndsWithTheRequest(t *testing.T) {
 	ctx := context.Background()
 	// Stored in v1, the storage version: written without the webhook.
 	for _, name := range []string{"a", "b"} {
-		if _, err := v1.Create(ctx, hostPortObject("v1", name, map[string]interface{}{"hostPort": "localhost:80"}), metav1.CreateOptions{}); err != nil {
+		if _, err := v1.Create(ctx, hostPortObject("v1", name, map[string]interface{}{"hostPort": "localhost:80"}), metav1.CreateOptions{FieldManager: "v1-writer"}); err != nil {
 			t.Fatalf("create %s in v1: %v", name, err)
 		}
+	}
+	// Applied in v1: its managed fields are tracked, in v1.
+	if _, err := v1.Apply(ctx, "c", hostPortObject("v1", "c", map[string]interface{}{"hostPort": "localhost:80"}), metav1.ApplyOptions{FieldManager: "v1-applier"}); err != nil {
+		t.Fatalf("apply c in v1: %v", err)
 	}
 
 	for _, tc := range []struct {
@@ -75,10 +92,25 @@ func TestConversionWebhookCallEndsWithTheRequest(t *testing.T) {
 		// deadline: the client's own deadline ends the request, rather
 		// than the client cancelling it.
 		deadline bool
+		// answerTo: the webhook converts to this version, and hangs for
+		// the others.
+		answerTo string
 	}{
 		{name: "get", run: func(ctx context.Context) error { _, err := v2.Get(ctx, "a", metav1.GetOptions{}); return err }},
 		{name: "get with a client deadline", deadline: true, run: func(ctx context.Context) error { _, err := v2.Get(ctx, "a", metav1.GetOptions{}); return err }},
 		{name: "list", run: func(ctx context.Context) error { _, err := v2.List(ctx, metav1.ListOptions{}); return err }},
+		// The object was applied in v1 by another manager: the field
+		// manager converts it to v1 for that manager's fields, a call the
+		// webhook does not answer.
+		{name: "update in v2 of an object v1's manager applied", answerTo: "stable.example.com/v2", run: func(ctx context.Context) error {
+			cur, err := v2.Get(ctx, "c", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			cur.SetLabels(map[string]string{"updated": "in-v2"})
+			_, err = v2.Update(ctx, cur, metav1.UpdateOptions{FieldManager: "v2-writer"})
+			return err
+		}},
 		{name: "watch", run: func(ctx context.Context) error {
 			w, err := v2.Watch(ctx, metav1.ListOptions{ResourceVersion: "0"})
 			if err != nil {
@@ -100,6 +132,8 @@ func TestConversionWebhookCallEndsWithTheRequest(t *testing.T) {
 				ctx, cancel = context.WithCancel(context.Background())
 			}
 			defer cancel()
+			conv.answerTo.Store(tc.answerTo)
+			defer conv.answerTo.Store("")
 			done := make(chan error, 1)
 			go func() { done <- tc.run(ctx) }()
 			select {

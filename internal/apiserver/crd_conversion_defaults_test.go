@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	admissionv1 "k8s.io/api/admission/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -203,5 +205,76 @@ func TestCustomResourceDefaultsAcrossVersions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// colorRemover is a mutating admission webhook that removes spec.color.
+func colorRemover(w http.ResponseWriter, r *http.Request) {
+	var review admissionv1.AdmissionReview
+	if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
+		http.Error(w, "bad review", http.StatusBadRequest)
+		return
+	}
+	jsonPatch := admissionv1.PatchTypeJSONPatch
+	review.Response = &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true,
+		Patch: []byte(`[{"op":"remove","path":"/spec/color"}]`), PatchType: &jsonPatch}
+	review.Request = nil
+	_ = json.NewEncoder(w).Encode(review)
+}
+
+// TestCustomResourceDefaultsAfterMutatingWebhook: what a mutating
+// webhook removes is defaulted again, in the version the webhook was
+// sent (the request's, here), before the object is stored.
+func TestCustomResourceDefaultsAfterMutatingWebhook(t *testing.T) {
+	s := clustertest.Start(t)
+	ca, cert := testca.Serving(t, "127.0.0.1")
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(colorRemover))
+	ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	ctx := context.Background()
+	const g = "mutated.example.com"
+	createCRD(t, apiextensionsclient.NewForConfigOrDie(s.Config), widgetsCRD(g, &apiextensionsv1.CustomResourceConversion{Strategy: apiextensionsv1.NoneConverter}, true), established)
+	url, none, exact := ts.URL+"/mutate", admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.Exact
+	for _, version := range []string{"v1", "v2"} {
+		m := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "color-remover-" + version},
+			Webhooks: []admissionregistrationv1.MutatingWebhook{{Name: version + ".color-remover.example.com",
+				ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: ca},
+				Rules: []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{g}, APIVersions: []string{version}, Resources: []string{"widgets"}}}},
+				MatchPolicy: &exact, SideEffects: &none, AdmissionReviewVersions: []string{"v1"}}}}
+		if _, err := s.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, m, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dyn := dynamic.NewForConfigOrDie(s.Config)
+	green := func(version, name string) *unstructured.Unstructured {
+		u := widgetObject(g, version, name)
+		u.Object["spec"] = map[string]interface{}{"color": "green"}
+		return u
+	}
+	for _, tc := range []struct{ version, want string }{{"v1", "red"}, {"v2", "blue"}} {
+		widgets := dyn.Resource(schema.GroupVersionResource{Group: g, Version: tc.version, Resource: "widgets"}).Namespace("default")
+		// The configurations take effect shortly after they are created.
+		eventually(t, "the webhook in "+tc.version, 10*time.Second, func() error {
+			got, err := widgets.Create(ctx, green(tc.version, "probe"), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			if err != nil {
+				return err
+			}
+			if c, _, _ := unstructured.NestedString(got.Object, "spec", "color"); c == "green" {
+				return errString("not mutated yet")
+			}
+			return nil
+		})
+		if _, err := widgets.Create(ctx, green(tc.version, "made-in-"+tc.version), metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create in %s: %v", tc.version, err)
+		}
+		got, err := widgets.Get(ctx, "made-in-"+tc.version, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, _, _ := unstructured.NestedString(got.Object, "spec", "color"); c != tc.want {
+			t.Errorf("created in %s, the webhook removing spec.color: color %q, want %s's default %q", tc.version, c, tc.version, tc.want)
+		}
 	}
 }

@@ -40,6 +40,8 @@ type customEndpoint struct {
 	// storage is the kind objects are stored as (the storage version's);
 	// empty when that version is not served.
 	storage schema.GroupVersionKind
+	// webhook is set when a webhook converts between the CRD's versions.
+	webhook bool
 }
 
 // customResources follows the CRDs in the server's own storage, as
@@ -196,7 +198,7 @@ func (s *Server) buildSnapshot(crds []*apiextensionsv1.CustomResourceDefinition)
 				}
 				ep = newEndpoint(r)
 				ep.custom = &customEndpoint{crd: crd.Name, terminating: terminating, unknown: newUnknownFields(crd, v),
-					storage: customresource.StorageKind(crd)}
+					storage: customresource.StorageKind(crd), webhook: crd.Spec.Conversion != nil && crd.Spec.Conversion.Strategy == apiextensionsv1.WebhookConverter}
 			}
 			k := endpointKey(ep.GroupVersion.Group, ep.GroupVersion.Version, ep.Resource.Resource)
 			if _, taken := eps[k]; taken {

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -63,8 +64,12 @@ func (d defaulter) Default(obj runtime.Object) {
 
 // forEndpoint returns the field manager of a resource or its status.
 // views returns the endpoints serving the same objects in other
-// versions (Server.viewsOf), which its managers may have used.
-func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string, views func(*endpoint) []*endpoint) (*managedfields.FieldManager, error) {
+// versions (Server.viewsOf), which its managers may have used. ctx is
+// the request's: a custom resource whose versions a webhook converts
+// gets a field manager of the request's own, whose conversions call the
+// webhook with it (building one costs little: its types are the CRD's,
+// compiled once).
+func (f *fieldManagers) forEndpoint(ctx context.Context, ep *endpoint, subresource string, views func(*endpoint) []*endpoint) (*managedfields.FieldManager, error) {
 	f.once.Do(func() {
 		f.types = applyconfigurations.NewTypeConverter(f.scheme)
 		f.extTypes = extapplyconfigurations.NewTypeConverter(f.scheme)
@@ -74,7 +79,7 @@ func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string, views func
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if ep.custom != nil {
-		if cm, ok := f.custom[key]; ok && cm.ep == ep {
+		if cm, ok := f.custom[key]; ok && cm.ep == ep && !ep.custom.webhook {
 			return cm.fm, nil
 		}
 	} else if fm, ok := f.managers[key]; ok {
@@ -87,7 +92,11 @@ func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string, views func
 	// conversion.
 	var convert runtime.ObjectConvertor = f.scheme
 	if ep.custom != nil || len(family) > 1 {
-		convert = newViewConverter(f.scheme, ep, family)
+		vc := newViewConverter(f.scheme, ep, family)
+		if ep.custom != nil && ep.custom.webhook {
+			vc.ctx = ctx
+		}
+		convert = vc
 	}
 	if ep.custom != nil {
 		// Custom objects are Unstructured: their versions differ only in
@@ -102,7 +111,9 @@ func (f *fieldManagers) forEndpoint(ep *endpoint, subresource string, views func
 		if err != nil {
 			return nil, fmt.Errorf("field manager for %s: %w", key, err)
 		}
-		f.custom[key] = customManager{ep: ep, fm: fm}
+		if !ep.custom.webhook {
+			f.custom[key] = customManager{ep: ep, fm: fm}
+		}
 		return fm, nil
 	}
 	types := f.types
@@ -173,7 +184,7 @@ func (unstructuredVersions) New(kind schema.GroupVersionKind) (runtime.Object, e
 
 // track records manager's ownership of what changed from old to obj (old
 // is an empty object for creates). Tracking never fails a write.
-func (s *Server) track(ep *endpoint, subresource string, old, obj runtime.Object, manager string) runtime.Object {
+func (s *Server) track(ctx context.Context, ep *endpoint, subresource string, old, obj runtime.Object, manager string) runtime.Object {
 	if s.managedFields == ManagedFieldsAfterApply && !applied(old) {
 		// Not tracked until the first apply (upstream's skip-non-applied
 		// manager): the object keeps no managedFields, and the first apply
@@ -183,7 +194,7 @@ func (s *Server) track(ep *endpoint, subresource string, old, obj runtime.Object
 		}
 		return obj
 	}
-	fm, err := s.fields.forEndpoint(ep, subresource, s.viewsOf)
+	fm, err := s.fields.forEndpoint(ctx, ep, subresource, s.viewsOf)
 	if err != nil {
 		s.log.Error("managed fields", "err", err)
 		return obj

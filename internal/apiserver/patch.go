@@ -209,7 +209,7 @@ func (s *Server) apply(rq *request, subresource string, body []byte, manager str
 		s.fail(rq, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", applied.GetName(), rq.info.Name)))
 		return
 	}
-	fm, err := s.fields.forEndpoint(rq.ep, subresource, s.viewsOf)
+	fm, err := s.fields.forEndpoint(rq.ctx(), rq.ep, subresource, s.viewsOf)
 	if err != nil {
 		s.fail(rq, err)
 		return

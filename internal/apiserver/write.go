@@ -87,7 +87,7 @@ func (s *Server) createObject(ctx context.Context, ep *endpoint, obj runtime.Obj
 	if manager != "" {
 		empty := ep.New()
 		empty.GetObjectKind().SetGroupVersionKind(ep.gvk)
-		obj = s.track(ep, "", empty, obj, manager)
+		obj = s.track(ctx, ep, "", empty, obj, manager)
 	}
 	obj, err := s.mutate(ctx, auth.Create, ep, "", obj, nil, createOptions(dry, manager))
 	if err != nil {
@@ -295,7 +295,7 @@ func (s *Server) updateObject(ctx context.Context, ep *endpoint, namespace, name
 			if u.status {
 				sub = "status"
 			}
-			desired = s.track(ep, sub, old, desired, u.manager)
+			desired = s.track(ctx, ep, sub, old, desired, u.manager)
 			if m, err = meta.Accessor(desired); err != nil {
 				return nil, err
 			}
