@@ -3,6 +3,7 @@ package announce
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -13,16 +14,16 @@ import (
 )
 
 // TestAnnouncer: on a node of the test's LAN, the announcer marks its
-// Node, answers for the service's address once elected, says so with a
-// nodeAssigned event, stops answering when its node goes NotReady, and
-// takes its mark off when it stops.
+// Node, answers for the service's addresses (IPv4 and IPv6) once
+// elected, says so with a nodeAssigned event, stops answering when its
+// node goes NotReady, and takes its mark off when it stops.
 func TestAnnouncer(t *testing.T) {
 	l := newLAN(t)
 	self := node("node-1")
 	self.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.99.0.11"}}
 	delete(self.Annotations, AnnotationKey)
-	svc := lbService("web", addr4.String())
-	client := fake.NewClientset(self, svc, slice("web", "IPv4", "node-1"))
+	svc := lbService("web", addr4.String(), addr6.String())
+	client := fake.NewClientset(self, svc, slice("web", "IPv4", "node-1"), slice("web", "IPv6", "node-1"))
 	a, err := New(client, Options{NodeName: "node-1", NetNSPath: l.node, Resync: 100 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +51,9 @@ func TestAnnouncer(t *testing.T) {
 		return n
 	}
 	waitFor(t, "the node's mark", func() bool { return getNode().Annotations[AnnotationKey] == "true" })
-	l.waitNeighbour(t, addr4, l.nodeIfi.HardwareAddr.String(), true)
+	for _, addr := range []netip.Addr{addr4, addr6} {
+		l.waitNeighbour(t, addr, l.nodeIfi.HardwareAddr.String(), true)
+	}
 	waitFor(t, "a nodeAssigned event on the service", func() bool {
 		evs, _ := client.CoreV1().Events("default").List(ctx0, metav1.ListOptions{})
 		for _, e := range evs.Items {
@@ -69,7 +72,7 @@ func TestAnnouncer(t *testing.T) {
 	if _, err := client.CoreV1().Nodes().UpdateStatus(ctx0, n, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the address withdrawn", func() bool { return !a.owns(addr4) })
+	waitFor(t, "the addresses withdrawn", func() bool { return !a.owns(addr4) && !a.owns(addr6) })
 	ip(t, "-n", strings.TrimPrefix(l.client, "/var/run/netns/"), "neigh", "del", addr4.String(), "dev", "cli0")
 	l.poke(addr4)
 	l.waitNeighbour(t, addr4, "", false)
