@@ -84,9 +84,12 @@ func isSidecar(c *corev1.Container) bool {
 }
 
 // containerHash identifies a container's spec, so that a changed spec
-// restarts it.
+// restarts it. Resources are left out: a resize changes them in place,
+// or restarts the container only where its resizePolicy says so.
 func containerHash(c *corev1.Container) string {
-	b, _ := json.Marshal(c)
+	h0 := *c
+	h0.Resources = corev1.ResourceRequirements{}
+	b, _ := json.Marshal(&h0)
 	h := fnv.New32a()
 	_, _ = h.Write(b)
 	return strconv.FormatUint(uint64(h.Sum32()), 16)

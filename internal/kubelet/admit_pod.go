@@ -36,13 +36,16 @@ func (w *worker) rejection() *Rejection {
 }
 
 // running is the worker's pod when it counts against the node: admitted,
-// not finished and not evicted.
+// not finished and not evicted; with its allocation, what it holds.
 func (w *worker) running() *corev1.Pod {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.admitted || w.pod == nil || w.evicted != "" ||
 		w.pod.Status.Phase == corev1.PodSucceeded || w.pod.Status.Phase == corev1.PodFailed {
 		return nil
+	}
+	if w.alloc != nil {
+		return w.alloc.Apply(w.pod)
 	}
 	return w.pod
 }
@@ -56,17 +59,7 @@ func (k *Kubelet) admit(w *worker, pod *corev1.Pod) *Rejection {
 	if node == nil {
 		return nil // not registered yet: decided on a later sync
 	}
-	k.mu.Lock()
-	var others []*corev1.Pod
-	for uid, o := range k.workers {
-		if uid == w.uid {
-			continue
-		}
-		if p := o.running(); p != nil {
-			others = append(others, p)
-		}
-	}
-	k.mu.Unlock()
+	others := k.otherPods(w.uid)
 	pressure := k.evictions.Pressure()
 	var under []corev1.NodeConditionType
 	for _, c := range []corev1.NodeConditionType{corev1.NodeMemoryPressure, corev1.NodeDiskPressure, corev1.NodePIDPressure} {

@@ -70,11 +70,22 @@ func everyContainerLimits(pod *corev1.Pod) (cpu, mem bool) {
 // limits, before the runtime puts the sandbox and containers under it,
 // as upstream's kubelet does with the cgroupfs driver.
 func (k *Kubelet) ensurePodCgroup(pod *corev1.Pod) error {
+	return k.setPodCgroup(pod, podCgroupFor(pod))
+}
+
+// setPodCgroup makes the pod's cgroup if need be and gives it l; a CPU
+// quota or memory limit l does not set is lifted.
+func (k *Kubelet) setPodCgroup(pod *corev1.Pod, l podCgroupLimits) error {
 	path := cgroupParent(k.opts.CgroupRoot, pod)
-	l := podCgroupFor(pod)
 	res := &cgroups.Resources{
 		SkipDevices: true,
 		CpuShares:   l.CPUShares, CpuQuota: l.CPUQuota, CpuPeriod: l.CPUPeriod, Memory: l.Memory,
+	}
+	if res.CpuQuota == 0 {
+		res.CpuQuota = -1
+	}
+	if res.Memory == 0 {
+		res.Memory = -1
 	}
 	m, err := manager.New(&cgroups.Cgroup{Path: path, Resources: res})
 	if err == nil {

@@ -36,6 +36,11 @@ type StatusInput struct {
 	// DeadlineExceeded: killed for its activeDeadlineSeconds.
 	DeadlineExceeded bool
 	Now              time.Time
+	// Allocated is Pod with the resources the node allocated it (nil:
+	// the spec's); Resize are the conditions of its in-place resize
+	// (PodResizePending, PodResizeInProgress), if one is pending.
+	Allocated *corev1.Pod
+	Resize    []corev1.PodCondition
 }
 
 // ComputeStatus is the pod status upstream's kubelet would report. It
@@ -45,7 +50,10 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 	old := pod.Status
 	st := corev1.PodStatus{
 		Message: old.Message, Reason: old.Reason, NominatedNodeName: old.NominatedNodeName,
-		StartTime: old.StartTime, QOSClass: qos.GetPodQOS(pod), Resize: old.Resize,
+		StartTime: old.StartTime, QOSClass: qos.GetPodQOS(pod), ObservedGeneration: pod.Generation,
+	}
+	if in.Allocated == nil {
+		in.Allocated = pod
 	}
 	if st.StartTime == nil {
 		st.StartTime = &metav1.Time{Time: in.Now}
@@ -62,10 +70,12 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 	}
 	initializing := len(pod.Spec.InitContainers) > 0
 	for i := range pod.Spec.InitContainers {
-		st.InitContainerStatuses = append(st.InitContainerStatuses, containerStatus(in, &pod.Spec.InitContainers[i], true, initializing))
+		s := containerStatus(in, &pod.Spec.InitContainers[i], true, initializing)
+		st.InitContainerStatuses = append(st.InitContainerStatuses, withResources(s, in, &pod.Spec.InitContainers[i]))
 	}
 	for i := range pod.Spec.Containers {
-		st.ContainerStatuses = append(st.ContainerStatuses, containerStatus(in, &pod.Spec.Containers[i], false, initializing))
+		s := containerStatus(in, &pod.Spec.Containers[i], false, initializing)
+		st.ContainerStatuses = append(st.ContainerStatuses, withResources(s, in, &pod.Spec.Containers[i]))
 	}
 	sort.Slice(st.ContainerStatuses, func(i, j int) bool { return st.ContainerStatuses[i].Name < st.ContainerStatuses[j].Name })
 	st.EphemeralContainerStatuses = ephemeralStatuses(in, initializing)
@@ -173,6 +183,24 @@ func containerStatus(in StatusInput, c *corev1.Container, init, initializing boo
 	return s
 }
 
+// withResources adds what a container was allocated and, running, what
+// it has (for a resize to be judged by).
+func withResources(s corev1.ContainerStatus, in StatusInput, c *corev1.Container) corev1.ContainerStatus {
+	allocated := c
+	if a := specOf(in.Allocated, c.Name); a != nil {
+		allocated = a
+	}
+	if len(allocated.Resources.Requests) > 0 {
+		s.AllocatedResources = allocated.Resources.Requests.DeepCopy()
+	}
+	if s.State.Running != nil {
+		if cs := in.State.latest(allocated.Name, ""); cs != nil {
+			s.Resources = actualResources(allocated, cs)
+		}
+	}
+	return s
+}
+
 // phase is upstream's getPhase.
 func phase(pod *corev1.Pod, st corev1.PodStatus, done bool) corev1.PodPhase {
 	pendingInit, failedInit := 0, 0
@@ -249,14 +277,16 @@ func phase(pod *corev1.Pod, st corev1.PodStatus, done bool) corev1.PodPhase {
 func conditions(in StatusInput, st corev1.PodStatus) []corev1.PodCondition {
 	pod := in.Pod
 	var out []corev1.PodCondition
-	mine := map[corev1.PodConditionType]bool{corev1.PodReadyToStartContainers: true, corev1.PodInitialized: true, corev1.ContainersReady: true, corev1.PodReady: true}
+	mine := map[corev1.PodConditionType]bool{corev1.PodReadyToStartContainers: true, corev1.PodInitialized: true, corev1.ContainersReady: true, corev1.PodReady: true,
+		corev1.PodResizePending: true, corev1.PodResizeInProgress: true}
 	for _, c := range pod.Status.Conditions {
 		if !mine[c.Type] {
 			out = append(out, c)
 		}
 	}
 	cond := func(t corev1.PodConditionType, ok bool, reason, msg string) corev1.PodCondition {
-		c := corev1.PodCondition{Type: t, Status: corev1.ConditionFalse, Reason: reason, Message: msg, LastTransitionTime: metav1.Time{Time: in.Now}}
+		c := corev1.PodCondition{Type: t, Status: corev1.ConditionFalse, Reason: reason, Message: msg, LastTransitionTime: metav1.Time{Time: in.Now},
+			ObservedGeneration: pod.Generation}
 		if ok {
 			c.Status, c.Reason, c.Message = corev1.ConditionTrue, "", ""
 		}
@@ -333,5 +363,5 @@ func conditions(in StatusInput, st corev1.PodStatus) []corev1.PodCondition {
 		readyReason, readyMsg = "ReadinessGatesNotReady", strings.Join(gateMsgs, ", ")
 	}
 	out = append(out, cond(corev1.PodReady, ready, readyReason, readyMsg))
-	return out
+	return append(out, in.Resize...)
 }

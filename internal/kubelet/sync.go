@@ -38,28 +38,39 @@ func (w *worker) sync(ctx context.Context) (time.Duration, bool) {
 	if isStaticPod(pod) {
 		pod = k.withMirrorStatus(pod)
 	}
-	if r := w.admit(pod, state); r != nil {
+	r := w.admit(pod, state)
+	if r != nil {
 		pod = rejectedPod(pod, r)
 	}
 	if msg := w.evictedMessage(); msg != "" {
 		pod = evictedPod(pod, msg, time.Now())
+	}
+	// run is the pod as its containers run: with the resources the node
+	// allocated it, which a pending resize has not changed yet.
+	run := pod
+	if r == nil {
+		run = w.resize(pod)
 	}
 	ids := make([]string, 0, len(state.Containers))
 	for _, c := range state.Containers {
 		ids = append(ids, c.Id)
 	}
 	ready, started, failed := k.probes.Results(ids)
-	a := ComputeActions(ActionInput{Pod: pod, State: state, Unhealthy: failed, Started: started, Backoff: w.backoff, Now: time.Now()})
+	restarts := PlanResize(run, state, k.memoryCapacity()).Restart
+	a := ComputeActions(ActionInput{Pod: run, State: state, Unhealthy: withRestarts(failed, restarts), Started: started, Backoff: w.backoff, Now: time.Now()})
 	if a.DeadlineExceeded && pod.Status.Phase != corev1.PodFailed {
 		k.recorder.Event(pod, corev1.EventTypeNormal, "DeadlineExceeded", deadlineMessage)
 	}
-	acted := w.execute(ctx, pod, state, a)
+	acted := w.execute(ctx, run, state, a)
 	if acted {
 		if state, err = k.podState(ctx, w.uid); err != nil {
 			return retryAfter, false
 		}
 	}
-	w.syncProbes(ctx, pod, state)
+	if r == nil {
+		w.finishResize(ctx, run, state)
+	}
+	w.syncProbes(ctx, run, state)
 	w.refreshVolumes(ctx, pod, state)
 	k.collectGarbage(ctx, state)
 	next := k.opts.SyncFrequency
@@ -72,12 +83,15 @@ func (w *worker) sync(ctx context.Context) (time.Duration, bool) {
 	if w.mountFailed {
 		next = min(next, retryAfter)
 	}
+	if w.resizing.busy() {
+		next = min(next, deferredResizeRetry)
+	}
 	for _, r := range w.waiting {
 		if r.Reason == "ImagePullBackOff" || r.Reason == "ErrImagePull" || r.Reason == "CreateContainerConfigError" || r.Reason == "ContainerCreating" {
 			next = min(next, retryAfter)
 		}
 	}
-	if err := w.writeStatus(ctx, pod, state, a, ready, started); err != nil {
+	if err := w.writeStatus(ctx, pod, run, state, a, ready, started); err != nil {
 		k.log.Warn("pod status", "pod", klogName(pod), "err", err)
 		next = min(next, retryAfter)
 	}
@@ -136,6 +150,8 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, state PodState, a
 			k.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
 			return true
 		}
+		limits := podCgroupFor(pod)
+		w.resizing.podLimits = &limits
 		acted = true
 		st, err := k.rt.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sbID})
 		if err != nil {
@@ -292,14 +308,15 @@ func (w *worker) syncProbes(ctx context.Context, pod *corev1.Pod, state PodState
 }
 
 // writeStatus writes the pod's status through the status subresource
-// when it differs from what the API and the worker last saw.
-func (w *worker) writeStatus(ctx context.Context, pod *corev1.Pod, state PodState, a Actions, ready, started map[string]bool) error {
+// when it differs from what the API and the worker last saw. run is the
+// pod with its allocation.
+func (w *worker) writeStatus(ctx context.Context, pod, run *corev1.Pod, state PodState, a Actions, ready, started map[string]bool) error {
 	k := w.k
 	w.readMessages(state)
 	st := ComputeStatus(StatusInput{
-		Pod: pod, State: state, Ready: ready, Started: started, Waiting: w.waiting, Messages: w.messages,
+		Pod: pod, Allocated: run, State: state, Ready: ready, Started: started, Waiting: w.waiting, Messages: w.messages,
 		HostIPs: k.hostIPs(), RuntimeName: k.node.RuntimeName(), Done: a.Done && !state.running(), Now: time.Now(),
-		DeadlineExceeded: a.DeadlineExceeded,
+		DeadlineExceeded: a.DeadlineExceeded, Resize: w.resizing.conditions(),
 	})
 	b, _ := json.Marshal(st)
 	// Compared with the API's status: pod may be the worker's view of it
@@ -338,9 +355,9 @@ func (w *worker) writeStatus(ctx context.Context, pod *corev1.Pod, state PodStat
 			latest = evictedPod(latest, msg, time.Now())
 		}
 		st = ComputeStatus(StatusInput{
-			Pod: latest, State: state, Ready: ready, Started: started, Waiting: w.waiting, Messages: w.messages,
+			Pod: latest, Allocated: run, State: state, Ready: ready, Started: started, Waiting: w.waiting, Messages: w.messages,
 			HostIPs: k.hostIPs(), RuntimeName: k.node.RuntimeName(), Done: a.Done && !state.running(), Now: time.Now(),
-			DeadlineExceeded: a.DeadlineExceeded,
+			DeadlineExceeded: a.DeadlineExceeded, Resize: w.resizing.conditions(),
 		})
 		upd = latest.DeepCopy()
 		upd.Status = st
@@ -403,4 +420,22 @@ func (w *worker) removeAll(ctx context.Context, state PodState) (time.Duration, 
 		return retryAfter, false
 	}
 	return 0, true
+}
+
+// withRestarts adds the containers a resize restarts to those the probes
+// found unhealthy: both are killed and started again at once.
+func withRestarts(unhealthy, restarts map[string]string) map[string]string {
+	if len(restarts) == 0 {
+		return unhealthy
+	}
+	out := make(map[string]string, len(unhealthy)+len(restarts))
+	for id, msg := range unhealthy {
+		out[id] = msg
+	}
+	for id, msg := range restarts {
+		if _, ok := out[id]; !ok {
+			out[id] = msg
+		}
+	}
+	return out
 }

@@ -25,6 +25,9 @@ type worker struct {
 	// admitted or rejected, once the node's admission decided (admit.go).
 	admitted bool
 	rejected *Rejection
+	// alloc is the pod's allocation once admitted (allocation.go): the
+	// resources its containers run with.
+	alloc *Allocation
 
 	// Owned by the worker's goroutine.
 	backoff  map[string]time.Duration // restart back-off by container name
@@ -33,8 +36,9 @@ type worker struct {
 	messages map[string]string        // termination messages by container ID
 	written  string                   // the status last written, as JSON
 
-	mountFailed bool      // the last volume set-up failed: retry soon
-	volumesAt   time.Time // when the volumes were last written
+	resizing    resizeState // in-place resize (resize_sync.go)
+	mountFailed bool        // the last volume set-up failed: retry soon
+	volumesAt   time.Time   // when the volumes were last written
 
 	// For the metrics: when the worker began; whether its pod's start
 	// was observed; whether it synced once; whether the pod object
