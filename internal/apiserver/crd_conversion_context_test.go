@@ -3,11 +3,9 @@ package apiserver_test
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,7 +17,6 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
-	"github.com/kemudi/kemudi/internal/testca"
 )
 
 // hangingConverter reads each ConversionReview and never answers it
@@ -55,17 +52,13 @@ func (h *hangingConverter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // not at the webhook's 30 s timeout.
 func TestConversionWebhookCallEndsWithTheRequest(t *testing.T) {
 	s := clustertest.Start(t)
-	ca, cert := testca.Serving(t, "127.0.0.1")
 	conv := &hangingConverter{started: make(chan struct{}, 8), ended: make(chan struct{}, 8), release: make(chan struct{})}
 	conv.answerTo.Store("")
-	ts := httptest.NewUnstartedServer(conv)
-	ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	ts.StartTLS()
+	base, ca := startTLSWebhook(t, conv)
 	// Handlers still waiting are let go before the server closes.
-	t.Cleanup(ts.Close)
 	t.Cleanup(func() { close(conv.release) })
 	ext := apiextensionsclient.NewForConfigOrDie(s.Config)
-	createCRD(t, ext, hostPortWebhookCRD(ts.URL+"/convert", ca), established)
+	createCRD(t, ext, hostPortWebhookCRD(base+"/convert", ca), established)
 	dyn := dynamic.NewForConfigOrDie(s.Config)
 	gvr := schema.GroupVersionResource{Group: "stable.example.com", Resource: "e2e-test-crds"}
 	gvr.Version = "v1"

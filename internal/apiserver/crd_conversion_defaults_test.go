@@ -25,6 +25,18 @@ import (
 	"github.com/kemudi/kemudi/internal/testca"
 )
 
+// startTLSWebhook serves h over HTTPS on loopback until the test ends;
+// it returns the server's URL and the CA bundle that verifies it.
+func startTLSWebhook(t *testing.T, h http.Handler) (string, []byte) {
+	t.Helper()
+	ca, cert := testca.Serving(t, "127.0.0.1")
+	ts := httptest.NewUnstartedServer(h)
+	ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	return ts.URL, ca
+}
+
 // apiVersionConverter answers ConversionReviews by changing apiVersion
 // only: the Webhook strategy doing what None does.
 func apiVersionConverter(w http.ResponseWriter, r *http.Request) {
@@ -91,12 +103,8 @@ func widgetObject(group, version, name string) *unstructured.Unstructured {
 // way to etcd, and does not come back).
 func TestCustomResourceDefaultsAcrossVersions(t *testing.T) {
 	s := clustertest.Start(t)
-	ca, cert := testca.Serving(t, "127.0.0.1")
-	ts := httptest.NewUnstartedServer(http.HandlerFunc(apiVersionConverter))
-	ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	webhookURL := ts.URL + "/convert"
+	base, ca := startTLSWebhook(t, http.HandlerFunc(apiVersionConverter))
+	webhookURL := base + "/convert"
 	ext := apiextensionsclient.NewForConfigOrDie(s.Config)
 	dyn := dynamic.NewForConfigOrDie(s.Config)
 	ctx := context.Background()
@@ -227,15 +235,11 @@ func colorRemover(w http.ResponseWriter, r *http.Request) {
 // sent (the request's, here), before the object is stored.
 func TestCustomResourceDefaultsAfterMutatingWebhook(t *testing.T) {
 	s := clustertest.Start(t)
-	ca, cert := testca.Serving(t, "127.0.0.1")
-	ts := httptest.NewUnstartedServer(http.HandlerFunc(colorRemover))
-	ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
+	base, ca := startTLSWebhook(t, http.HandlerFunc(colorRemover))
 	ctx := context.Background()
 	const g = "mutated.example.com"
 	createCRD(t, apiextensionsclient.NewForConfigOrDie(s.Config), widgetsCRD(g, &apiextensionsv1.CustomResourceConversion{Strategy: apiextensionsv1.NoneConverter}, true), established)
-	url, none, exact := ts.URL+"/mutate", admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.Exact
+	url, none, exact := base+"/mutate", admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.Exact
 	for _, version := range []string{"v1", "v2"} {
 		m := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "color-remover-" + version},
 			Webhooks: []admissionregistrationv1.MutatingWebhook{{Name: version + ".color-remover.example.com",
