@@ -57,6 +57,7 @@ func TestKubectlIntoPods(t *testing.T) {
 	t.Run("cp", func(t *testing.T) { testCp(t, n) })
 	t.Run("port-forward", func(t *testing.T) { testPortForward(t, n) })
 	t.Run("debug", func(t *testing.T) { testDebug(t, n) })
+	t.Run("resize", func(t *testing.T) { testResize(t, n) })
 	t.Run("proxy", func(t *testing.T) { testProxy(t, n) })
 	t.Run("kubelet endpoints", func(t *testing.T) { testKubeletEndpoints(t, n) })
 	t.Run("kubelet auth", func(t *testing.T) { testKubeletAuth(t, n) })
