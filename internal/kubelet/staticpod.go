@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kemudi/kemudi/internal/auth/node"
 	podregistry "github.com/kemudi/kemudi/internal/registry/core/pod"
 )
 
@@ -87,6 +88,15 @@ func asStaticPod(pod *corev1.Pod, nodeName, source, url string) (*corev1.Pod, er
 	pod.Status = corev1.PodStatus{}
 	if errs := podregistry.Validate(pod); len(errs) > 0 {
 		return nil, fmt.Errorf("invalid pod: %w", errs.ToAggregate())
+	}
+	// Nothing would let the node read them, and its mirror pod would be
+	// refused.
+	what, err := node.StaticPodReference(pod)
+	if err != nil {
+		return nil, err
+	}
+	if what != "" {
+		return nil, fmt.Errorf("static pods may not reference %s", what)
 	}
 	return pod, nil
 }

@@ -74,6 +74,15 @@ func TestStaticPodBadManifests(t *testing.T) {
 		{"no name", "apiVersion: v1\nkind: Pod\nspec:\n  containers: [{name: c, image: busybox}]\n", "metadata.name: Required value"},
 		{"no containers", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {}\n", "spec.containers"},
 		{"no image", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers: [{name: c}]\n", "image"},
+		// API objects: upstream's kubelet refuses them in a manifest.
+		{"a service account", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  serviceAccountName: builder\n  containers: [{name: c, image: busybox}]\n",
+			"static pods may not reference serviceaccounts"},
+		{"a secret in env", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers: [{name: c, image: busybox, env: [{name: P, valueFrom: {secretKeyRef: {name: s, key: k}}}]}]\n",
+			"static pods may not reference secrets"},
+		{"a configMap volume", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  volumes: [{name: v, configMap: {name: cm}}]\n  containers: [{name: c, image: busybox}]\n",
+			"static pods may not reference configmaps"},
+		{"a claim", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  volumes: [{name: v, persistentVolumeClaim: {claimName: data}}]\n  containers: [{name: c, image: busybox}]\n",
+			"static pods may not reference persistentvolumeclaims"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

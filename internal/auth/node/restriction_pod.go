@@ -207,6 +207,15 @@ func refersToAPIObjects(pod *corev1.Pod) (bool, string, error) {
 	return false, "", nil
 }
 
+// StaticPodReference names the first kind of API object a static pod
+// uses ("" when none), which upstream's kubelet refuses in a manifest
+// ("static pods may not reference ...") as NodeRestriction refuses its
+// mirror pod.
+func StaticPodReference(pod *corev1.Pod) (string, error) {
+	_, what, err := refersToAPIObjects(pod)
+	return what, err
+}
+
 // withoutMirror is pod without its mirror annotation, so that podRefs
 // lists what it uses.
 func withoutMirror(pod *corev1.Pod) *corev1.Pod {
