@@ -56,6 +56,9 @@ func (c instrumented) Invoke(ctx context.Context, method string, args, reply any
 	start := time.Now()
 	err := c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
 	c.m.RuntimeOperation(OperationType(method), start, err)
+	if method == createContainerMethod {
+		c.m.imageVolumes.createContainer(args, err)
+	}
 	return err
 }
 

@@ -38,6 +38,7 @@ type Metrics struct {
 	runtimeErrors     *prometheus.CounterVec
 	runtimeDuration   *prometheus.HistogramVec
 	httpRequests      *prometheus.CounterVec
+	imageVolumes      imageVolumeCounters
 }
 
 // New builds the metrics of the kubelet of node nodeName, with the
@@ -67,6 +68,7 @@ func New(nodeName string) *Metrics {
 			[]string{"operation_type"}),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Subsystem: subsystem, Name: "http_requests_total",
 			Help: "Number of the http requests received since the server started"}, []string{"method", "path", "server_type", "long_running"}),
+		imageVolumes: newImageVolumeCounters(),
 	}
 	nodeGauge := prometheus.NewGaugeVec(prometheus.GaugeOpts{Subsystem: subsystem, Name: "node_name",
 		Help: "The node's name. The count is always 1."}, []string{"node"})
@@ -74,6 +76,7 @@ func New(nodeName string) *Metrics {
 	m.reg.MustRegister(nodeGauge, m.startedPods, m.startedContainers, m.podStart, m.podWorker,
 		m.relistDuration, m.relistInterval, m.runtimeOps, m.runtimeErrors, m.runtimeDuration, m.httpRequests,
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	m.reg.MustRegister(m.imageVolumes.collectors()...)
 	return m
 }
 
