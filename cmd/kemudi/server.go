@@ -65,6 +65,8 @@ func addServerFlags(fs *pflag.FlagSet, o *cluster.ServerOptions, gcPercent *int)
 		"EncryptionConfiguration (apiserver.config.k8s.io/v1) for data at rest (default: secrets sealed with a key generated in <data-dir>/tls/encryption-config.yaml)")
 	fs.BoolVar(&o.EncryptionProviderConfigAutomaticReload, "encryption-provider-config-automatic-reload", false,
 		"follow --encryption-provider-config as its file changes, without a restart (the generated configuration is always followed)")
+	fs.DurationVar(&o.RequestTimeout, "request-timeout", o.RequestTimeout,
+		"how long a request that is not long-running (not a watch, proxy, exec, attach, port-forward or log) may take before it gets 504 Timeout; a request's ?timeout= may only shorten it (0: 60s)")
 	addAuditFlags(fs, &o.Audit)
 }
 

@@ -38,6 +38,9 @@ func (s *Server) write(w http.ResponseWriter, out output, code int, obj runtime.
 
 // writeError sends err as a metav1.Status.
 func (s *Server) writeError(w http.ResponseWriter, out output, err error) {
+	if rec, ok := w.(*statusRecorder); ok && deadlinePassed(rec.deadline) {
+		err = timedOut(rec.deadline)
+	}
 	se := statusFor(err, schema.GroupResource{}, "")
 	status := se.ErrStatus
 	status.Kind, status.APIVersion = "Status", "v1"

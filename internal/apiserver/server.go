@@ -73,7 +73,11 @@ type Config struct {
 	// Aggregator is how requests for APIServices served elsewhere reach
 	// their servers (aggregator.go).
 	Aggregator AggregatorConfig
-	Log        *slog.Logger
+	// RequestTimeout bounds every request that is not long-running
+	// (upstream's --request-timeout; 0: DefaultRequestTimeout). A
+	// request's ?timeout= may only shorten it.
+	RequestTimeout time.Duration
+	Log            *slog.Logger
 }
 
 // Server is the API server.
@@ -108,6 +112,9 @@ type Server struct {
 	managedFields ManagedFields
 	kubelet       *kubeletClient
 	agg           *aggregator
+	// requestTimeout is the longest a request that is not long-running
+	// may take.
+	requestTimeout time.Duration
 }
 
 // New builds the server's handlers; it starts nothing.
@@ -132,6 +139,10 @@ func New(cfg Config) (*Server, error) {
 		kubelet:     newKubeletClient(cfg.KubeletClient),
 	}
 	s.agg = newAggregator(cfg.Aggregator, cfg.Store, cfg.Log)
+	s.requestTimeout = cfg.RequestTimeout
+	if s.requestTimeout <= 0 {
+		s.requestTimeout = DefaultRequestTimeout
+	}
 	switch cfg.ManagedFields {
 	case "":
 		s.managedFields = ManagedFieldsAfterApply
@@ -237,6 +248,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	var infop *requestInfo
 	if isResource {
 		infop = &info
+	}
+	// The deadline covers everything from here, authentication and
+	// authorization webhooks included, as upstream's filter chain.
+	r, cancel, err := s.withRequestDeadline(r, infop, received)
+	if err != nil {
+		s.writeError(w, output{mediaType: mediaJSON}, err)
+		return
+	}
+	defer cancel()
+	if rec, ok := w.(*statusRecorder); ok {
+		rec.deadline = r.Context()
 	}
 	user, ok := s.authenticate(r)
 	if !ok && s.anonymous.allows(r) {
@@ -403,6 +425,10 @@ type statusRecorder struct {
 	received time.Time
 	audit    *auditRecord
 	server   *Server
+	// deadline is the request's context when it has a deadline (it is
+	// not long-running): errors written once it passed are upstream's
+	// timeout.
+	deadline context.Context
 }
 
 func (r *statusRecorder) WriteHeader(code int) {

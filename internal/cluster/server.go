@@ -82,6 +82,9 @@ type ServerOptions struct {
 	AggregatorDial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// CompactInterval is how often etcd's history is compacted.
 	CompactInterval time.Duration
+	// RequestTimeout bounds the API's requests that are not long-running
+	// (upstream's --request-timeout; 0: apiserver.DefaultRequestTimeout).
+	RequestTimeout time.Duration
 	// ReleaseStartupPages drops the executable's pages that only start-up
 	// touched (see ReleaseStartupPages); for the server process, not for
 	// servers embedded in tests.
@@ -98,6 +101,7 @@ func DefaultServerOptions() ServerOptions {
 		ServiceCIDR:        netip.MustParsePrefix("10.43.0.0/16"),
 		NodePorts:          apiserver.PortRange{Base: 30000, Max: 32767},
 		CompactInterval:    5 * time.Minute,
+		RequestTimeout:     apiserver.DefaultRequestTimeout,
 		AuthorizationModes: DefaultAuthorizationModes,
 		AnonymousAuth:      true,
 		LocalStorage:       true,
@@ -128,6 +132,9 @@ type Server struct {
 // answers and the system objects exist.
 func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error) {
 	log := opts.Log.With("component", "server")
+	if opts.RequestTimeout < 0 {
+		return nil, errors.New("--request-timeout can not be negative value")
+	}
 	admissionPlugins, err := selectAdmissionPlugins(opts.EnableAdmissionPlugins, opts.DisableAdmissionPlugins, log)
 	if err != nil {
 		return nil, err
@@ -231,10 +238,11 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 			Issuer:  apiserver.DefaultIssuer,
 			JWKSURI: "https://" + net.JoinHostPort(advertise, strconv.Itoa(port)) + "/openid/v1/jwks",
 		},
-		KubeletClient: kubeletClient,
-		Aggregator:    apiserver.AggregatorConfig{ProxyClientCert: frontProxy.Cert.GetClientCertificate, Dial: opts.AggregatorDial},
-		Audit:         auditing,
-		Log:           opts.Log.With("component", "apiserver"),
+		KubeletClient:  kubeletClient,
+		Aggregator:     apiserver.AggregatorConfig{ProxyClientCert: frontProxy.Cert.GetClientCertificate, Dial: opts.AggregatorDial},
+		Audit:          auditing,
+		RequestTimeout: opts.RequestTimeout,
+		Log:            opts.Log.With("component", "apiserver"),
 	})
 	if err != nil {
 		return nil, err
