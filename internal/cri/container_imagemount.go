@@ -133,6 +133,21 @@ func imageSubPath(root, sub, field string) (string, error) {
 	return real, nil
 }
 
+// imageVolumeIDs are the IDs of the images container c mounts (that
+// the store still has).
+func (r *Runtime) imageVolumeIDs(c container) []string {
+	var out []string
+	for _, m := range c.Config.GetMounts() {
+		if m.GetImage() == nil {
+			continue
+		}
+		if img, err := r.images.Get(m.GetImage().GetImage()); err == nil {
+			out = append(out, img.ID)
+		}
+	}
+	return out
+}
+
 // removeImageVolumes unmounts and drops every image volume of the
 // container whose directory is dir, from what is on disk, so that it
 // also serves a container whose record is lost.

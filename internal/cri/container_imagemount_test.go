@@ -124,6 +124,38 @@ func TestImageVolume(t *testing.T) {
 		}
 	})
 
+	t.Run("prune keeps a mounted image", func(t *testing.T) {
+		store := f.r.images.(*image.Store)
+		cfg, err := store.ConfigFile("tools:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Config.Labels = map[string]string{"copy": "untagged"} // another ID than tools:1
+		untagged, err := store.Commit(ctx, "tools:1", nil, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := create("pruned", []*runtimeapi.Mount{{ContainerPath: "/t", Image: &runtimeapi.ImageSpec{Image: untagged.ID}, Readonly: true}}, "true")
+		if err != nil {
+			t.Fatalf("CreateContainer: %v", err)
+		}
+		if _, err := f.r.PruneImages(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Get(untagged.ID); err != nil {
+			t.Errorf("prune removed an untagged image a container mounts: %v", err)
+		}
+		if _, err := f.r.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.r.PruneImages(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Get(untagged.ID); err == nil {
+			t.Error("prune kept an untagged image nothing uses")
+		}
+	})
+
 	script := `cat /tools/data/hello; cat /data/hello; ls /data; touch /tools/new 2>&1; touch /data/new 2>&1; exit 0`
 	id, err := create("reader", []*runtimeapi.Mount{
 		{ContainerPath: "/tools", Image: img, Readonly: true},

@@ -40,7 +40,8 @@ var errBuildRunning = errors.New("a build is running; prune after it ends")
 // PruneImages removes the build cache no tagged image is built on and
 // the build cache entries whose image is gone; with all, every untagged
 // build-cache image, every cache entry and every untagged image no
-// container uses. Tagged images and images containers use stay.
+// container uses. Tagged images and images containers use (or mount as
+// image volumes) stay.
 func (r *Runtime) PruneImages(_ context.Context, all bool) (PruneResult, error) {
 	p, ok := r.images.(imagePruner)
 	if !ok {
@@ -53,6 +54,9 @@ func (r *Runtime) PruneImages(_ context.Context, all bool) (PruneResult, error) 
 	inUse := map[string]bool{}
 	for _, c := range r.containers.list() {
 		inUse[c.ImageID] = true
+		for _, id := range r.imageVolumeIDs(c) {
+			inUse[id] = true
+		}
 	}
 	freed, err := p.Prune(image.PruneOptions{All: all, InUse: inUse})
 	res := PruneResult{Images: freed.Images, Snapshots: freed.Snapshots, Blobs: freed.Blobs, Bytes: freed.Bytes}
