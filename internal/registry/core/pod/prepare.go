@@ -60,6 +60,7 @@ func PrepareForStatusUpdate(pod, old *corev1.Pod) {
 	if pod.Status.ObservedGeneration == 0 {
 		pod.Status.ObservedGeneration = old.Status.ObservedGeneration
 	}
+	dropImageVolumeDigests(&pod.Status, &old.Status)
 	// Conditions without an observedGeneration keep the old one of the
 	// same type, matched in order (types may repeat).
 	olds := map[corev1.PodConditionType][]int64{}
