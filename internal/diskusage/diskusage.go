@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
@@ -54,6 +55,30 @@ func Of(path string) (bytes, inodes uint64, err error) {
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("du %s: %w", path, err)
+	}
+	return bytes, inodes, nil
+}
+
+// Files is the usage of the files directly in dir, not of its
+// subdirectories: a pod's or a container's log files.
+func Files(dir string) (bytes, inodes uint64, err error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
+		b, n, err := Of(filepath.Join(dir, e.Name()))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		bytes += b
+		inodes += n
 	}
 	return bytes, inodes, nil
 }

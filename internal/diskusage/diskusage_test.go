@@ -38,3 +38,29 @@ func TestOf(t *testing.T) {
 		t.Errorf("a missing path: %v, want fs.ErrNotExist", err)
 	}
 }
+
+// TestFiles: the files directly in a directory count (a log file and its
+// rotated copy), a subdirectory's do not; a missing directory is
+// fs.ErrNotExist.
+func TestFiles(t *testing.T) {
+	dir := t.TempDir()
+	for name, size := range map[string]int{"0.log": 64 << 10, "0.log.1": 64 << 10, "sub/big": 1 << 20} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bytes, inodes, err := Files(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inodes != 2 || bytes < 128<<10 || bytes >= 1<<20 {
+		t.Errorf("bytes %d inodes %d, want the two logs' 128 KiB, 2 inodes", bytes, inodes)
+	}
+	if _, _, err := Files(filepath.Join(dir, "gone")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing directory: %v, want fs.ErrNotExist", err)
+	}
+}

@@ -1,11 +1,7 @@
 package server
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -47,28 +43,4 @@ func duStats(dir string) (VolumeStats, error) {
 	}
 	fs.UsedBytes, fs.InodesUsed = u64(used), u64(inodes)
 	return VolumeStats{FsStats: fs.FsStats}, nil
-}
-
-// filesUsage is the usage of the files directly in dir (not of its
-// subdirectories): a pod's or a container's log files.
-func filesUsage(dir string) (bytes, inodes uint64, err error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, e := range ents {
-		if e.IsDir() {
-			continue
-		}
-		b, n, err := diskusage.Of(filepath.Join(dir, e.Name()))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return 0, 0, err
-		}
-		bytes += b
-		inodes += n
-	}
-	return bytes, inodes, nil
 }

@@ -117,7 +117,7 @@ func (s *Server) podStorage(out *PodStats, containers []*runtimeapi.ContainerSta
 		if wl := c.GetWritableLayer(); wl != nil {
 			cs.Rootfs = fsys.containerFs.with(now, wl.GetUsedBytes().GetValue(), wl.GetInodesUsed().GetValue())
 		}
-		if used, inodes, err := filesUsage(filepath.Join(logDir, cs.Name)); err == nil {
+		if used, inodes, err := diskusage.Files(filepath.Join(logDir, cs.Name)); err == nil {
 			cs.Logs = fsys.logFs.with(now, used, inodes)
 		}
 	}
@@ -129,7 +129,7 @@ func (s *Server) podStorage(out *PodStats, containers []*runtimeapi.ContainerSta
 		}
 	}
 	var others []*FsStats
-	if used, inodes, err := filesUsage(logDir); err == nil {
+	if used, inodes, err := diskusage.Files(logDir); err == nil {
 		others = append(others, fsys.logFs.with(now, used, inodes))
 	}
 	if s.cfg.RootDir != "" {
