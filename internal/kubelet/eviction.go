@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -13,7 +12,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/kemudi/kemudi/internal/diskusage"
 	"github.com/kemudi/kemudi/internal/kubelet/node"
+	"github.com/kemudi/kemudi/internal/kubelet/volume"
 )
 
 // Node-pressure eviction, as upstream's eviction manager: every
@@ -21,6 +22,8 @@ import (
 // node's pressure conditions, and when a hard threshold is crossed it
 // first reclaims what the node holds (for disk: dead containers and
 // unused images), then evicts one pod, the first RankForEviction gives.
+// Every round, pressure or not, it also evicts the pods past their local
+// storage limits (upstream's LocalStorageCapacityIsolation, on).
 
 // podCleanupTimeout is how long an eviction waits for the pod's
 // containers to stop before the next round may evict another.
@@ -55,7 +58,7 @@ func (e *evictionManager) reserve(capacity corev1.ResourceList) corev1.ResourceL
 }
 
 func (e *evictionManager) loop(ctx context.Context) {
-	if len(e.thresholds) == 0 || e.k.opts.EvictionMonitoringInterval <= 0 {
+	if e.k.opts.EvictionMonitoringInterval <= 0 {
 		return
 	}
 	t := time.NewTicker(e.k.opts.EvictionMonitoringInterval)
@@ -80,6 +83,11 @@ func (e *evictionManager) synchronize(ctx context.Context) error {
 	}
 	crossed := Crossed(e.thresholds, obs)
 	e.setPressure(crossed)
+	// As upstream: a round that evicts for local storage limits evicts
+	// nothing for the node's pressure.
+	if evicted, err := e.evictOverLimits(ctx); err != nil || evicted {
+		return err
+	}
 	if len(crossed) == 0 {
 		e.nothingLeft = false
 		return nil
@@ -102,7 +110,7 @@ func (e *evictionManager) synchronize(ctx context.Context) error {
 		return err
 	}
 	for _, u := range RankForEviction(t.Signal, pods) {
-		if e.evict(ctx, u, t, obs[t.Signal]) {
+		if e.evict(ctx, u.Pod, EvictionMessage(t, obs[t.Signal], u)) {
 			return nil
 		}
 	}
@@ -182,8 +190,25 @@ func (e *evictionManager) reclaim(ctx context.Context, s Signal) bool {
 	return true
 }
 
-// podUsage is the usage of every pod of the node that still runs,
-// from the runtime's container stats.
+// evictOverLimits evicts every pod past a local storage limit; it
+// reports whether it evicted any.
+func (e *evictionManager) evictOverLimits(ctx context.Context) (bool, error) {
+	pods, err := e.podUsage(ctx)
+	if err != nil {
+		return false, err
+	}
+	evicted := false
+	for _, u := range pods {
+		if msg := LocalStorageViolation(u); msg != "" && e.evict(ctx, u.Pod, msg) {
+			evicted = true
+		}
+	}
+	return evicted, nil
+}
+
+// podUsage is the usage of every pod of the node that still runs: its
+// containers' from the runtime's stats, their logs and its disk-backed
+// emptyDirs measured as /stats/summary does (du).
 func (e *evictionManager) podUsage(ctx context.Context) ([]PodUsage, error) {
 	stats, err := e.k.rt.ListContainerStats(ctx, &runtimeapi.ListContainerStatsRequest{})
 	if err != nil {
@@ -195,7 +220,7 @@ func (e *evictionManager) podUsage(ctx context.Context) ([]PodUsage, error) {
 		if !ok || isMirrorPod(pod) || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 			continue
 		}
-		byPod[string(pod.UID)] = &PodUsage{Pod: pod, Memory: map[string]int64{}, Disk: map[string]int64{}}
+		byPod[string(pod.UID)] = &PodUsage{Pod: pod, Memory: map[string]int64{}, Disk: map[string]int64{}, Volumes: map[string]int64{}}
 	}
 	for _, s := range stats.Stats {
 		labels := s.GetAttributes().GetLabels()
@@ -209,27 +234,47 @@ func (e *evictionManager) podUsage(ctx context.Context) ([]PodUsage, error) {
 	}
 	var out []PodUsage
 	for _, u := range byPod {
-		// Logs are the pod's ephemeral storage too.
-		for _, c := range u.Pod.Spec.Containers {
-			u.Disk[c.Name] += dirSize(filepath.Join(e.k.podLogDir(u.Pod.Namespace, u.Pod.Name, string(u.Pod.UID)), c.Name))
-		}
+		e.storageUsage(u)
 		out = append(out, *u)
 	}
 	return out, nil
 }
 
+// storageUsage adds to u its containers' logs and its disk-backed
+// emptyDirs; what is not there (yet) counts nothing.
+func (e *evictionManager) storageUsage(u *PodUsage) {
+	pod := u.Pod
+	logDir := e.k.podLogDir(pod.Namespace, pod.Name, string(pod.UID))
+	for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for _, c := range cs {
+			if n, _, err := diskusage.Files(filepath.Join(logDir, c.Name)); err == nil {
+				u.Disk[c.Name] += int64(n)
+			}
+		}
+	}
+	podDir := volume.PodDir(podsDir(e.k.opts.RootDir), pod.UID)
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		if v.EmptyDir == nil || v.EmptyDir.Medium != corev1.StorageMediumDefault {
+			continue
+		}
+		if n, _, err := diskusage.Of(volume.Dir(podDir, volume.Plugin(v), v.Name)); err == nil {
+			u.Volumes[v.Name] = int64(n)
+		}
+	}
+}
+
 // evict has the pod's worker kill it with the Failed/Evicted status and
 // records the Evicted event; it waits (a while) for the pod to stop.
-func (e *evictionManager) evict(ctx context.Context, u PodUsage, t Threshold, obs Observation) bool {
-	k, pod := e.k, u.Pod
-	msg := EvictionMessage(t, obs, u)
+func (e *evictionManager) evict(ctx context.Context, pod *corev1.Pod, msg string) bool {
+	k := e.k
 	k.mu.Lock()
 	w := k.workers[pod.UID]
 	k.mu.Unlock()
 	if w == nil {
 		return false
 	}
-	k.log.Warn("evicting pod", "pod", klogName(pod), "threshold", t.String(), "message", msg)
+	k.log.Warn("evicting pod", "pod", klogName(pod), "message", msg)
 	k.recorder.Event(pod, corev1.EventTypeWarning, "Evicted", msg)
 	w.evict(msg)
 	deadline := time.Now().Add(podCleanupTimeout)
@@ -246,18 +291,4 @@ func (e *evictionManager) evict(ctx context.Context, u PodUsage, t Threshold, ob
 	}
 	k.log.Warn("evicted pod did not stop in time", "pod", klogName(pod), "timeout", podCleanupTimeout)
 	return true
-}
-
-// dirSize is the bytes of the files under dir (0 if it is not there).
-func dirSize(dir string) int64 {
-	var n int64
-	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }

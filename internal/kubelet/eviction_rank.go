@@ -20,7 +20,10 @@ type PodUsage struct {
 	// Memory is the working set of each container, by name.
 	Memory map[string]int64
 	// Disk is the bytes of each container's writable layer and logs, by name.
-	Disk      map[string]int64
+	Disk map[string]int64
+	// Volumes is the bytes of each disk-backed emptyDir, by name: the
+	// pod's ephemeral storage too (memory-backed ones are memory).
+	Volumes   map[string]int64
 	Processes int64
 }
 
@@ -32,6 +35,11 @@ func (u PodUsage) total(r corev1.ResourceName) int64 {
 	var n int64
 	for _, v := range m {
 		n += v
+	}
+	if r == corev1.ResourceEphemeralStorage {
+		for _, v := range u.Volumes {
+			n += v
+		}
 	}
 	return n
 }
