@@ -217,7 +217,8 @@ func (e *evictionManager) podUsage(ctx context.Context) ([]PodUsage, error) {
 	byPod := map[string]*PodUsage{}
 	for _, obj := range e.k.podsInf.GetStore().List() {
 		pod, ok := obj.(*corev1.Pod)
-		if !ok || isMirrorPod(pod) || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		if !ok || isMirrorPod(pod) || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed ||
+			e.evicting(pod) {
 			continue
 		}
 		byPod[string(pod.UID)] = &PodUsage{Pod: pod, Memory: map[string]int64{}, Disk: map[string]int64{}, Volumes: map[string]int64{}}
@@ -262,6 +263,16 @@ func (e *evictionManager) storageUsage(u *PodUsage) {
 			u.Volumes[v.Name] = int64(n)
 		}
 	}
+}
+
+// evicting is whether the pod was evicted already: it is stopping, its
+// Failed status may not have reached the API yet, and a second round
+// must neither evict it again nor count it.
+func (e *evictionManager) evicting(pod *corev1.Pod) bool {
+	e.k.mu.Lock()
+	w := e.k.workers[pod.UID]
+	e.k.mu.Unlock()
+	return w != nil && w.evictedMessage() != ""
 }
 
 // evict has the pod's worker kill it with the Failed/Evicted status and
