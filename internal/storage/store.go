@@ -80,10 +80,7 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object) (run
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.client.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(data), opts...)).
-		Commit()
+	resp, err := s.commitIf(ctx, clientv3.Compare(clientv3.ModRevision(key), "=", 0), clientv3.OpPut(key, string(data), opts...))
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", key, err)
 	}
@@ -198,11 +195,7 @@ func (s *Store) Update(ctx context.Context, key string, precond *Preconditions, 
 		if err != nil {
 			return nil, err
 		}
-		resp, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
-			Then(clientv3.OpPut(key, string(sealed), opts...)).
-			Else(clientv3.OpGet(key)).
-			Commit()
+		resp, err := s.commitIf(ctx, clientv3.Compare(clientv3.ModRevision(key), "=", rev), clientv3.OpPut(key, string(sealed), opts...), clientv3.OpGet(key))
 		if err != nil {
 			return nil, fmt.Errorf("update %s: %w", key, err)
 		}
@@ -270,11 +263,7 @@ func (s *Store) Delete(ctx context.Context, key string, precond *Preconditions, 
 				return nil, err
 			}
 		}
-		resp, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
-			Then(clientv3.OpDelete(key)).
-			Else(clientv3.OpGet(key)).
-			Commit()
+		resp, err := s.commitIf(ctx, clientv3.Compare(clientv3.ModRevision(key), "=", rev), clientv3.OpDelete(key), clientv3.OpGet(key))
 		if err != nil {
 			return nil, fmt.Errorf("delete %s: %w", key, err)
 		}

@@ -14,6 +14,11 @@ import (
 // answer: Ignore lets the write go on (noted in the audit log, as
 // upstream), Fail refuses it with an internal error.
 func (p *Plugin) callFailed(ctx context.Context, h *hook, err error, phase string, round, index int) error {
+	if ctx.Err() != nil {
+		// The request itself is over (its deadline passed, its client
+		// left): as upstream, no policy lets it go on.
+		return apierrors.NewTimeoutError("request did not complete within requested timeout", 0)
+	}
 	if !h.failOpen() {
 		p.cfg.Log.Warn("webhook failed, failing closed", "webhook", h.name(), "err", err)
 		return apierrors.NewInternalError(err)
