@@ -105,7 +105,7 @@ func (e *evictionManager) synchronize(ctx context.Context) error {
 			return nil
 		}
 	}
-	pods, err := e.podUsage(ctx)
+	pods, err := e.podUsage(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -191,9 +191,11 @@ func (e *evictionManager) reclaim(ctx context.Context, s Signal) bool {
 }
 
 // evictOverLimits evicts every pod past a local storage limit; it
-// reports whether it evicted any.
+// reports whether it evicted any. Only pods with such a limit are
+// measured: most have none, and an idle node should not walk their
+// volumes every round.
 func (e *evictionManager) evictOverLimits(ctx context.Context) (bool, error) {
-	pods, err := e.podUsage(ctx)
+	pods, err := e.podUsage(ctx, HasLocalStorageLimit)
 	if err != nil {
 		return false, err
 	}
@@ -208,20 +210,24 @@ func (e *evictionManager) evictOverLimits(ctx context.Context) (bool, error) {
 
 // podUsage is the usage of every pod of the node that still runs: its
 // containers' from the runtime's stats, their logs and its disk-backed
-// emptyDirs measured as /stats/summary does (du).
-func (e *evictionManager) podUsage(ctx context.Context) ([]PodUsage, error) {
-	stats, err := e.k.rt.ListContainerStats(ctx, &runtimeapi.ListContainerStatsRequest{})
-	if err != nil {
-		return nil, fmt.Errorf("container stats: %w", err)
-	}
+// emptyDirs measured as /stats/summary does (du). A non-nil only keeps
+// the pods it holds for.
+func (e *evictionManager) podUsage(ctx context.Context, only func(*corev1.Pod) bool) ([]PodUsage, error) {
 	byPod := map[string]*PodUsage{}
 	for _, obj := range e.k.podsInf.GetStore().List() {
 		pod, ok := obj.(*corev1.Pod)
 		if !ok || isMirrorPod(pod) || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed ||
-			e.evicting(pod) {
+			e.evicting(pod) || (only != nil && !only(pod)) {
 			continue
 		}
 		byPod[string(pod.UID)] = &PodUsage{Pod: pod, Memory: map[string]int64{}, Disk: map[string]int64{}, Volumes: map[string]int64{}}
+	}
+	if len(byPod) == 0 {
+		return nil, nil
+	}
+	stats, err := e.k.rt.ListContainerStats(ctx, &runtimeapi.ListContainerStatsRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("container stats: %w", err)
 	}
 	for _, s := range stats.Stats {
 		labels := s.GetAttributes().GetLabels()

@@ -29,12 +29,12 @@ func LocalStorageViolation(u PodUsage) string {
 	return containerStorageViolation(u)
 }
 
-// emptyDirViolation: u.Volumes holds only disk-backed emptyDirs, so a
-// memory-backed one (whose tmpfs the kernel holds to its size) is not
-// judged here.
+// emptyDirViolation judges disk-backed emptyDirs only: a memory-backed
+// one is a tmpfs the kernel holds to its size.
 func emptyDirViolation(u PodUsage) string {
 	for _, v := range u.Pod.Spec.Volumes {
-		if v.EmptyDir == nil || v.EmptyDir.SizeLimit == nil || v.EmptyDir.SizeLimit.Sign() <= 0 {
+		if v.EmptyDir == nil || v.EmptyDir.Medium != corev1.StorageMediumDefault ||
+			v.EmptyDir.SizeLimit == nil || v.EmptyDir.SizeLimit.Sign() <= 0 {
 			continue
 		}
 		if used, ok := u.Volumes[v.Name]; ok && used > v.EmptyDir.SizeLimit.Value() {
@@ -64,4 +64,24 @@ func containerStorageViolation(u PodUsage) string {
 		}
 	}
 	return ""
+}
+
+// HasLocalStorageLimit is whether LocalStorageViolation can hold for the
+// pod: it has a disk-backed emptyDir with a sizeLimit or a container
+// with an ephemeral-storage limit.
+func HasLocalStorageLimit(pod *corev1.Pod) bool {
+	for _, v := range pod.Spec.Volumes {
+		if v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumDefault &&
+			v.EmptyDir.SizeLimit != nil && v.EmptyDir.SizeLimit.Sign() > 0 {
+			return true
+		}
+	}
+	for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for _, c := range cs {
+			if q, ok := c.Resources.Limits[corev1.ResourceEphemeralStorage]; ok && !q.IsZero() {
+				return true
+			}
+		}
+	}
+	return false
 }

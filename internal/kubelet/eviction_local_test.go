@@ -53,7 +53,7 @@ func TestLocalStorageViolation(t *testing.T) {
 		{name: "emptyDir without a sizeLimit is kept",
 			pod: storagePod("", "", ""), disk: disk(0, 0), volumes: map[string]int64{"cache": 500 * mi}},
 		{name: "memory emptyDir is not judged on disk",
-			pod: storagePod("", "", ""), disk: disk(0, 0), volumes: map[string]int64{}},
+			pod: storagePod("", "", ""), disk: disk(0, 0), volumes: map[string]int64{"shm": 20 * mi}},
 		{name: "not measured yet: kept",
 			pod: storagePod("1Mi", "", "1Mi")},
 		{name: "emptyDir first, before the pod's limit",
@@ -94,5 +94,32 @@ func TestRankForDiskCountsEmptyDirs(t *testing.T) {
 	}
 	if want := []string{"volumes", "layers"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// Only pods with a local storage limit are measured every round.
+func TestHasLocalStorageLimit(t *testing.T) {
+	initOnly := storagePod("", "", "")
+	initOnly.Spec.InitContainers = []corev1.Container{{Name: "setup",
+		Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceEphemeralStorage: resource.MustParse("1Gi")}}}}
+	zero := storagePod("0", "", "0")
+	tests := []struct {
+		name string
+		pod  *corev1.Pod
+		want bool
+	}{
+		{"no limit (a memory emptyDir's sizeLimit is not one)", storagePod("", "", ""), false},
+		{"zero limits", zero, false},
+		{"emptyDir sizeLimit", storagePod("", "", "5Mi"), true},
+		{"container limit", storagePod("1Gi", "", ""), true},
+		{"sidecar limit", storagePod("", "1Gi", ""), true},
+		{"init container limit (the pod's total)", initOnly, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := HasLocalStorageLimit(tc.pod); got != tc.want {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
