@@ -209,7 +209,7 @@ type logWriter struct {
 }
 
 func (lw *logWriter) line(raw []byte) error {
-	l, err := ParseCRILogLine(raw)
+	l, err := parseCRILogLine(raw, lw.o.Timestamps || !lw.o.Since.IsZero())
 	if err != nil {
 		// Upstream skips what it cannot parse rather than ending the
 		// stream.
@@ -226,13 +226,17 @@ func (lw *logWriter) line(raw []byte) error {
 		}
 	}
 	lw.midLine = l.Partial
+	if l.Partial {
+		return lw.write(l.Content)
+	}
+	// A full line's content is followed by its newline in raw: one write.
+	if end := len(l.Content); end < cap(l.Content) && l.Content[:end+1][end] == '\n' {
+		return lw.write(l.Content[:end+1])
+	}
 	if err := lw.write(l.Content); err != nil {
 		return err
 	}
-	if !l.Partial {
-		return lw.write(newline)
-	}
-	return nil
+	return lw.write(newline)
 }
 
 var newline = []byte("\n")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -213,6 +214,33 @@ func TestParseLogQuery(t *testing.T) {
 			if got.Tail != tc.want.Tail || got.LimitBytes != tc.want.LimitBytes || !got.Since.Equal(tc.want.Since) ||
 				got.Follow != tc.want.Follow || got.Timestamps != tc.want.Timestamps || got.Previous != tc.want.Previous {
 				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// BenchmarkReadLogs reads a CRI log of 101-byte lines (streambench's) as
+// pods/log does without options, and with --timestamps.
+func BenchmarkReadLogs(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "0.log")
+	var buf bytes.Buffer
+	line := strings.Repeat("x", 100)
+	for range 100000 {
+		buf.WriteString("2026-12-05T21:00:00.123456789Z stdout F " + line + "\n")
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		o    LogOptions
+	}{{"plain", LogOptions{Tail: -1}}, {"timestamps", LogOptions{Tail: -1, Timestamps: true}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(100000 * (len(line) + 1)))
+			for b.Loop() {
+				if err := ReadLogs(context.Background(), path, tc.o, io.Discard, nil, nil); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
