@@ -85,6 +85,13 @@ func measure(ctx context.Context, n *node, execs int, profiles string) (Result, 
 	wait = n.profile(ctx, profiles, "logs", 10*time.Second)
 	r.LogsMiBs, r.LogBytes, err = n.logs(ctx, 3)
 	wait()
+	if err != nil {
+		return r, err
+	}
+	if r.ClientGoLogsMiBs, err = n.logsClientGo(ctx, 3); err != nil {
+		return r, err
+	}
+	r.KubectlCeilingMiBs, err = kubectlLogsCeiling(ctx, n.bin, 3)
 	r.LoadAfter = harness.LoadAvg()
 	return r, err
 }
@@ -122,6 +129,10 @@ func printResults(w io.Writer, rs []Result) {
 		func(r Result) string { return fmt.Sprintf("%.0f MiB/s", r.ForwardSPDYMiBs) })
 	row(fmt.Sprintf("kubectl logs of %d MiB", logMiB), "≥ 200 MiB/s",
 		func(r Result) string { return fmt.Sprintf("%.0f MiB/s", r.LogsMiBs) })
+	row("  same through client-go, no kubectl (its write(2) a line)", "",
+		func(r Result) string { return fmt.Sprintf("%.0f MiB/s", r.ClientGoLogsMiBs) })
+	row("  kubectl logs served from memory (kubectl's own ceiling)", "",
+		func(r Result) string { return fmt.Sprintf("%.0f MiB/s", r.KubectlCeilingMiBs) })
 	row("load average before", "", func(r Result) string { return r.LoadBefore })
 	row("load average after", "", func(r Result) string { return r.LoadAfter })
 	fmt.Fprintln(w, "(upstream's kubelet is not installed here: no upstream column; 2 shared cores, figures are noisy)")

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/kemudi/kemudi/bench/harness"
@@ -58,6 +59,12 @@ type Result struct {
 	KubectlP50, KubectlP99   time.Duration
 	ClientGoP50, ClientGoP99 time.Duration
 	ForwardMiBs, LogsMiBs    float64
+	// ClientGoLogsMiBs: the same log read through client-go into
+	// nothing, without kubectl writing each line on its own.
+	ClientGoLogsMiBs float64
+	// KubectlCeilingMiBs: kubectl logs from a server answering from
+	// memory, kubectl's own limit.
+	KubectlCeilingMiBs float64
 	// The same over SPDY (kubectl's fallback, forced by its environment
 	// variables; client-go's SPDY executor).
 	KubectlSPDYP50, KubectlSPDYP99   time.Duration
@@ -224,6 +231,31 @@ func (n *node) logs(ctx context.Context, runs int) (float64, int64, error) {
 		rates = append(rates, harness.MiB(uint64(w.n))/time.Since(start).Seconds())
 	}
 	return median(rates), got, nil
+}
+
+// logsClientGo reads talker's log through client-go's GetLogs stream
+// (the API server's pods/log, the kubelet's /containerLogs) and drops
+// it: the server's part of `kubectl logs`, without kubectl's one
+// write(2) a line. It returns the median MiB/s.
+func (n *node) logsClientGo(ctx context.Context, runs int) (float64, error) {
+	var rates []float64
+	for range runs {
+		start := time.Now()
+		rc, err := n.client.CoreV1().Pods("default").GetLogs("talker", &corev1.PodLogOptions{}).Stream(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("client-go logs: %w", err)
+		}
+		got, err := io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			return 0, fmt.Errorf("client-go logs: %w", err)
+		}
+		if got < logMiB<<20 {
+			return 0, fmt.Errorf("client-go logs: %d bytes, want at least %d", got, logMiB<<20)
+		}
+		rates = append(rates, harness.MiB(uint64(got))/time.Since(start).Seconds())
+	}
+	return median(rates), nil
 }
 
 func median(v []float64) float64 {
