@@ -18,10 +18,19 @@ const DefaultRequestTimeout = 60 * time.Second
 // invalidTimeoutInURL is upstream's message for a bad ?timeout=.
 const invalidTimeoutInURL = "invalid timeout specified in the request URL"
 
-// requestTimeout is how long a request may take: the ?timeout= it asks
-// for when that is positive and shorter than limit, else limit. A value
+// writeTimeoutUpperBound is upstream's bound on creates, patches and
+// deletes of one object, whatever --request-timeout says.
+const writeTimeoutUpperBound = 34 * time.Second
+
+// requestTimeout is how long a request of verb may take: the ?timeout=
+// it asks for when that is positive and shorter than limit, else limit;
+// creates, patches and deletes at most writeTimeoutUpperBound. A value
 // that is not a Go duration is upstream's 400.
-func requestTimeout(timeout string, limit time.Duration) (time.Duration, error) {
+func requestTimeout(timeout, verb string, limit time.Duration) (time.Duration, error) {
+	switch verb {
+	case "create", "patch", "delete":
+		limit = min(limit, writeTimeoutUpperBound)
+	}
 	if timeout == "" {
 		return limit, nil
 	}
@@ -60,7 +69,11 @@ func (s *Server) withRequestDeadline(r *http.Request, info *requestInfo, receive
 	if isLongRunning(r.URL.Path, info) {
 		return r, func() {}, nil
 	}
-	timeout, err := requestTimeout(r.URL.Query().Get("timeout"), s.requestTimeout)
+	verb := ""
+	if info != nil {
+		verb = info.Verb
+	}
+	timeout, err := requestTimeout(r.URL.Query().Get("timeout"), verb, s.requestTimeout)
 	if err != nil {
 		return r, func() {}, err
 	}

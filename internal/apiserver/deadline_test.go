@@ -11,22 +11,29 @@ import (
 
 func TestRequestTimeout(t *testing.T) {
 	cases := []struct {
-		timeout string
-		want    time.Duration
-		wantErr string
+		timeout, verb string
+		want          time.Duration
+		wantErr       string
 	}{
-		{timeout: "", want: time.Minute},
-		{timeout: "5s", want: 5 * time.Second},
-		{timeout: "1m30s", want: time.Minute}, // capped at --request-timeout
-		{timeout: "60s", want: time.Minute},
-		{timeout: "0s", want: time.Minute}, // no wish: the server's
-		{timeout: "-3s", want: time.Minute},
-		{timeout: "5", wantErr: `invalid timeout specified in the request URL - time: missing unit in duration "5"`},
-		{timeout: "soon", wantErr: `invalid timeout specified in the request URL - time: invalid duration "soon"`},
+		{timeout: "", verb: "get", want: time.Minute},
+		{timeout: "5s", verb: "get", want: 5 * time.Second},
+		{timeout: "1m30s", verb: "list", want: time.Minute}, // capped at --request-timeout
+		{timeout: "60s", verb: "update", want: time.Minute},
+		{timeout: "0s", verb: "get", want: time.Minute}, // no wish: the server's
+		{timeout: "-3s", verb: "get", want: time.Minute},
+		{timeout: "", verb: "", want: time.Minute}, // not a resource request
+		// Upstream's handlers bound single-object writes but update.
+		{timeout: "", verb: "create", want: 34 * time.Second},
+		{timeout: "50s", verb: "patch", want: 34 * time.Second},
+		{timeout: "", verb: "delete", want: 34 * time.Second},
+		{timeout: "10s", verb: "create", want: 10 * time.Second},
+		{timeout: "", verb: "deletecollection", want: time.Minute},
+		{timeout: "5", verb: "get", wantErr: `invalid timeout specified in the request URL - time: missing unit in duration "5"`},
+		{timeout: "soon", verb: "create", wantErr: `invalid timeout specified in the request URL - time: invalid duration "soon"`},
 	}
 	for _, tc := range cases {
-		t.Run(tc.timeout, func(t *testing.T) {
-			got, err := requestTimeout(tc.timeout, time.Minute)
+		t.Run(tc.verb+" "+tc.timeout, func(t *testing.T) {
+			got, err := requestTimeout(tc.timeout, tc.verb, time.Minute)
 			if tc.wantErr != "" {
 				if !apierrors.IsBadRequest(err) || err.Error() != tc.wantErr {
 					t.Fatalf("got %v, want 400 %q", err, tc.wantErr)
