@@ -1,15 +1,15 @@
 package announce
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"runtime"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kemudi/kemudi/internal/netnsrun"
 )
 
 // internalIPs are the node's InternalIP addresses, in its order.
@@ -65,31 +65,4 @@ func openNetlink(path string) (*netlink.Handle, error) {
 // inNetNS runs fn on a thread in the namespace at path ("" the
 // process's own): sockets belong to the namespace of the thread that
 // opens them.
-func inNetNS(path string, fn func() error) error {
-	if path == "" {
-		return fn()
-	}
-	target, err := netns.GetFromPath(path)
-	if err != nil {
-		return fmt.Errorf("open netns %s: %w", path, err)
-	}
-	defer target.Close()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("current netns: %w", err)
-	}
-	defer orig.Close()
-	if err := netns.Set(target); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("enter netns %s: %w", path, err)
-	}
-	fnErr := fn()
-	if err := netns.Set(orig); err != nil {
-		// The thread stays locked, so the Go runtime discards it.
-		return errors.Join(fnErr, fmt.Errorf("leave netns %s: %w", path, err))
-	}
-	runtime.UnlockOSThread()
-	return fnErr
-}
+func inNetNS(path string, fn func() error) error { return netnsrun.Run(path, fn) }

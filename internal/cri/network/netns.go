@@ -10,6 +10,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/kemudi/kemudi/internal/netnsrun"
 )
 
 // CreateNetNS creates a new network namespace held by a bind mount at dir/id
@@ -106,23 +108,4 @@ func handleAt(path string) (*netlink.Handle, error) {
 // inNetNS runs fn on a thread that is in ns for the duration. Only for what
 // cannot take a namespace handle: /proc/sys/net files and forked plugins,
 // which belong to the namespace of the thread that opens or forks them.
-func inNetNS(ns netns.NsHandle, fn func() error) error {
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("current netns: %w", err)
-	}
-	defer orig.Close()
-	if err := netns.Set(ns); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("enter netns: %w", err)
-	}
-	fnErr := fn()
-	if err := netns.Set(orig); err != nil {
-		// The thread stays locked, so the Go runtime discards it.
-		return errors.Join(fnErr, fmt.Errorf("return to netns: %w", err))
-	}
-	runtime.UnlockOSThread()
-	return fnErr
-}
+func inNetNS(ns netns.NsHandle, fn func() error) error { return netnsrun.In(ns, fn) }

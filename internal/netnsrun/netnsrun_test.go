@@ -1,4 +1,4 @@
-package harness
+package netnsrun
 
 import (
 	"fmt"
@@ -10,14 +10,14 @@ import (
 	"time"
 )
 
-// TestInNetns: a socket opened inside InNetns lives in that namespace (a
+// TestRun: a socket opened inside Run lives in that namespace (a
 // dial from the test's own namespace to its port is refused, one from
 // inside answers), and the caller's thread is back where it was.
-func TestInNetns(t *testing.T) {
+func TestRun(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to make a network namespace")
 	}
-	name := fmt.Sprintf("kemudi-harness-%08x", rand.Uint32())
+	name := fmt.Sprintf("kemudi-netnsrun-%08x", rand.Uint32())
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v: %s", err, out)
 	}
@@ -28,7 +28,7 @@ func TestInNetns(t *testing.T) {
 	}
 
 	var l net.Listener
-	if err := InNetns(path, func() (err error) {
+	if err := Run(path, func() (err error) {
 		l, err = net.Listen("tcp", "127.0.0.1:0")
 		return err
 	}); err != nil {
@@ -50,7 +50,7 @@ func TestInNetns(t *testing.T) {
 		c.Close()
 		t.Fatalf("dial %s from the test's namespace answered: the listener is not in %s", addr, name)
 	}
-	if err := InNetns(path, func() error {
+	if err := Run(path, func() error {
 		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 		if err == nil {
 			c.Close()
@@ -59,7 +59,7 @@ func TestInNetns(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("dial %s inside %s: %v", addr, name, err)
 	}
-	if err := InNetns("/var/run/netns/kemudi-harness-missing", func() error { return nil }); err == nil {
-		t.Fatal("InNetns of a missing namespace: no error")
+	if err := Run("/var/run/netns/kemudi-netnsrun-missing", func() error { return nil }); err == nil {
+		t.Fatal("Run in a missing namespace: no error")
 	}
 }
