@@ -47,6 +47,15 @@ func TestPodUsage(t *testing.T) {
 			t.Errorf("%s = %v, want %s", k, q.String(), v)
 		}
 	}
+	// Shrunk in the spec, not yet in the container: it still holds what
+	// its status reports.
+	shrinking := p.DeepCopy()
+	shrinking.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("100m")
+	shrinking.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", Resources: &corev1.ResourceRequirements{
+		Requests: list("cpu", "250m", "memory", "64Mi"), Limits: list("cpu", "500m", "memory", "128Mi")}}}
+	if q := Usage(podsGR, shrinking, now)[corev1.ResourceRequestsCPU]; q.Cmp(resource.MustParse("250m")) != 0 {
+		t.Errorf("a pod shrinking in place: requests.cpu = %s, want the 250m it still has", q.String())
+	}
 	done := p.DeepCopy()
 	done.Status.Phase = corev1.PodSucceeded
 	if u := Usage(podsGR, done, now); len(u) != 1 {

@@ -62,12 +62,14 @@ func PodCounts(pod *corev1.Pod, now time.Time) bool {
 
 // PodUsage is a live pod's compute usage: pods, requests.* and limits.*
 // (cpu and memory also under their bare names), hugepages and extended
-// resources as requests.
+// resources as requests. A container being resized in place counts for
+// the larger of what its spec asks and what it has (its status), as
+// upstream's.
 func PodUsage(pod *corev1.Pod, now time.Time) corev1.ResourceList {
 	if !PodCounts(pod, now) {
 		return corev1.ResourceList{}
 	}
-	opts := resourcehelper.PodResourcesOptions{}
+	opts := resourcehelper.PodResourcesOptions{UseStatusResources: true}
 	return podComputeUsage(resourcehelper.PodRequests(pod, opts), resourcehelper.PodLimits(pod, opts))
 }
 
