@@ -261,10 +261,12 @@ func (k *Kubelet) wake(uid types.UID) {
 
 func (k *Kubelet) workerDone(w *worker) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	if k.workers[w.uid] == w {
 		delete(k.workers, w.uid)
 	}
+	k.mu.Unlock()
+	// What the pod held is free: resizes waiting for room may fit now.
+	k.retryDeferredResizes()
 }
 
 // configMap and secret fetch what containers refer to, with upstream's

@@ -92,6 +92,7 @@ func (w *worker) resize(pod *corev1.Pod) *corev1.Pod {
 	default:
 		rs.pending = nil
 	}
+	w.deferred.Store(rs.pending != nil && rs.pending.Reason == corev1.PodReasonDeferred)
 	return alloc.Apply(pod)
 }
 
@@ -108,6 +109,18 @@ func resizeCondition(t corev1.PodConditionType, reason, msg string, gen int64, o
 		c.LastTransitionTime = old.LastTransitionTime
 	}
 	return c
+}
+
+// retryDeferredResizes wakes the workers whose resize waits for room,
+// as upstream retries pending resizes when a pod goes.
+func (k *Kubelet) retryDeferredResizes() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, w := range k.workers {
+		if w.deferred.Load() {
+			w.poke()
+		}
+	}
 }
 
 // otherPods are the node's pods but uid that run or will, with their

@@ -3,6 +3,7 @@ package kubelet
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,9 +37,12 @@ type worker struct {
 	messages map[string]string        // termination messages by container ID
 	written  string                   // the status last written, as JSON
 
-	resizing    resizeState // in-place resize (resize_sync.go)
-	mountFailed bool        // the last volume set-up failed: retry soon
-	volumesAt   time.Time   // when the volumes were last written
+	resizing resizeState // in-place resize (resize_sync.go)
+	// deferred: the pod's resize waits for room (read by other pods'
+	// workers when they end).
+	deferred    atomic.Bool
+	mountFailed bool      // the last volume set-up failed: retry soon
+	volumesAt   time.Time // when the volumes were last written
 
 	// For the metrics: when the worker began; whether its pod's start
 	// was observed; whether it synced once; whether the pod object
