@@ -95,6 +95,16 @@ func containerHash(c *corev1.Container) string {
 	return strconv.FormatUint(uint64(h.Sum32()), 16)
 }
 
+// legacyContainerHash is the hash kemudi gave containers before resizes
+// (resources included), so that containers started by an older kemudi
+// are not taken for changed and restarted after an upgrade.
+func legacyContainerHash(c *corev1.Container) string {
+	b, _ := json.Marshal(c)
+	h := fnv.New32a()
+	_, _ = h.Write(b)
+	return strconv.FormatUint(uint64(h.Sum32()), 16)
+}
+
 func exited(c *runtimeapi.ContainerStatus) bool {
 	return c != nil && c.State == runtimeapi.ContainerState_CONTAINER_EXITED
 }
@@ -217,7 +227,7 @@ func (p planner) unhealthy(c *corev1.Container, cs *runtimeapi.ContainerStatus) 
 		p.a.Kill = append(p.a.Kill, Kill{ID: cs.Id, Name: c.Name, Message: msg})
 		return true
 	}
-	if h, ok := cs.Annotations[annotationHash]; ok && h != containerHash(c) {
+	if h, ok := cs.Annotations[annotationHash]; ok && h != containerHash(c) && h != legacyContainerHash(c) {
 		p.a.Kill = append(p.a.Kill, Kill{ID: cs.Id, Name: c.Name, Message: fmt.Sprintf("Container %s definition changed, will be restarted", c.Name)})
 		return true
 	}

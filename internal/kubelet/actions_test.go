@@ -230,6 +230,12 @@ func TestComputeActions(t *testing.T) {
 				return []*runtimeapi.ContainerStatus{ctr(always, "c1", "app", "running", 2, 0, t0), ctr(always, "c2", "side", "running", 2, 0, t0)}
 			},
 			want: summary{Kill: []string{"app"}, Start: []string{"app#1"}}},
+		{name: "a container started by an older kemudi (its hash covers resources) keeps running", pod: always, sandboxes: []*runtimeapi.PodSandboxStatus{sb},
+			ctrs: func(p *corev1.Pod) []*runtimeapi.ContainerStatus {
+				c1 := ctr(p, "c1", "app", "running", 2, 0, t0)
+				c1.Annotations[annotationHash] = legacyContainerHash(&p.Spec.Containers[0])
+				return []*runtimeapi.ContainerStatus{c1, ctr(p, "c2", "side", "running", 2, 0, t0)}
+			}},
 		{name: "a container never started is replaced", pod: always, sandboxes: []*runtimeapi.PodSandboxStatus{sb},
 			ctrs: func(p *corev1.Pod) []*runtimeapi.ContainerStatus {
 				return []*runtimeapi.ContainerStatus{ctr(p, "c1", "app", "created", 2, 0, t0), ctr(p, "c2", "side", "running", 2, 0, t0)}
