@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,8 +22,8 @@ import (
 // autoscaler) does, through pods/resize: the new
 // limits reach the running container's cgroup without a restart; a
 // container whose resizePolicy says RestartContainer restarts once; a
-// resize the node has no room for waits (PodResizePending, Deferred) and
-// goes through once room is freed; one beyond the node's allocatable is
+// resize the node has no room for waits (PodResizePending, Deferred),
+// also across a kubelet restart, and goes through once room is freed; one beyond the node's allocatable is
 // refused by the API server. On containerd's CRI too.
 func TestInPlaceResize(t *testing.T) {
 	for _, rt := range runtimes {
@@ -105,6 +106,7 @@ func testInPlaceResize(t *testing.T, n *node) {
 	waitRunning(t, n, "hog")
 	// 150m to 500m: 50m more than the node has left.
 	resize(t, n, "resized", `{"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"500m"},"limits":{"cpu":"600m"}}}]}}`)
+	var deferredAt time.Time
 	until(t, "the resize deferred", timeout, func(ctx context.Context) (bool, error) {
 		p, err := n.c.CoreV1().Pods("default").Get(ctx, "resized", metav1.GetOptions{})
 		if err != nil {
@@ -114,6 +116,36 @@ func testInPlaceResize(t *testing.T, n *node) {
 		if c == nil || c.Reason != corev1.PodReasonDeferred || c.ObservedGeneration != p.Generation ||
 			!strings.Contains(c.Message, "Node didn't have enough resource: cpu, requested: 550") {
 			return false, fmt.Errorf("PodResizePending %+v", c)
+		}
+		deferredAt = c.LastProbeTime.Time
+		return true, nil
+	})
+	// A kubelet restarted meanwhile keeps the allocation it gave (kept in
+	// the pod's directory): the resize still waits, nothing restarts.
+	// The condition's times are in seconds: the new kubelet's must be
+	// told apart from the old one's.
+	until(t, "a second past the deferral", timeout, func(context.Context) (bool, error) {
+		return time.Since(deferredAt) > time.Second, nil
+	})
+	n.stop()
+	n.start(t)
+	until(t, "the resize still deferred after a kubelet restart", timeout, func(ctx context.Context) (bool, error) {
+		p, err := n.c.CoreV1().Pods("default").Get(ctx, "resized", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		// Written by the new kubelet: had it lost the allocation, it
+		// would have taken the spec's and found nothing pending.
+		if c := condition(p, corev1.PodResizePending); c == nil || c.Reason != corev1.PodReasonDeferred || !c.LastProbeTime.Time.After(deferredAt) {
+			return false, fmt.Errorf("PodResizePending %+v", c)
+		}
+		if err := hasResources(p, "app", "400m", "96Mi"); err != nil {
+			return false, err
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name == "app" && cs.RestartCount != 0 {
+				return false, fmt.Errorf("app restarted %d times", cs.RestartCount)
+			}
 		}
 		return true, nil
 	})
