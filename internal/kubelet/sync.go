@@ -95,6 +95,11 @@ func (w *worker) sync(ctx context.Context) (time.Duration, bool) {
 		k.log.Warn("pod status", "pod", klogName(pod), "err", err)
 		next = min(next, retryAfter)
 	}
+	if a.Done && !state.running() && !w.ended {
+		// What the pod held is free: resizes waiting for room may fit.
+		w.ended = true
+		k.retryDeferredResizes()
+	}
 	if pod.DeletionTimestamp != nil && a.Done && !state.running() && !state.anyReadySandbox() {
 		w.finishDeletion(ctx, pod, state)
 	}

@@ -40,7 +40,10 @@ type worker struct {
 	resizing resizeState // in-place resize (resize_sync.go)
 	// deferred: the pod's resize waits for room (read by other pods'
 	// workers when they end).
-	deferred    atomic.Bool
+	deferred atomic.Bool
+	// ended: the pod ran to its end and other pods' deferred resizes
+	// were woken.
+	ended       bool
 	mountFailed bool      // the last volume set-up failed: retry soon
 	volumesAt   time.Time // when the volumes were last written
 
