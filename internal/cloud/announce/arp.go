@@ -1,6 +1,7 @@
 package announce
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -52,14 +53,12 @@ func parseARP(frame []byte) (arpPacket, error) {
 	}
 	return arpPacket{
 		Op:        binary.BigEndian.Uint16(b[6:8]),
-		SenderMAC: net.HardwareAddr(clone(b[8:14])),
+		SenderMAC: net.HardwareAddr(bytes.Clone(b[8:14])),
 		SenderIP:  netip.AddrFrom4([4]byte(b[14:18])),
-		TargetMAC: net.HardwareAddr(clone(b[18:24])),
+		TargetMAC: net.HardwareAddr(bytes.Clone(b[18:24])),
 		TargetIP:  netip.AddrFrom4([4]byte(b[24:28])),
 	}, nil
 }
-
-func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
 // frame is p in an Ethernet frame from p's sender to dst.
 func (p arpPacket) frame(dst net.HardwareAddr) []byte {

@@ -62,7 +62,7 @@ func TestParseARP(t *testing.T) {
 }
 
 func withByte(b []byte, i int, v byte) []byte {
-	c := clone(b)
+	c := bytes.Clone(b)
 	c[i] = v
 	return c
 }

@@ -1,6 +1,7 @@
 package announce
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -53,7 +54,7 @@ func parseNS(b []byte) (neighborSolicitation, error) {
 		}
 		n := int(opts[1]) * 8
 		if opts[0] == optSourceLinkAddr && n >= 8 {
-			ns.SourceMAC = net.HardwareAddr(clone(opts[2:8]))
+			ns.SourceMAC = net.HardwareAddr(bytes.Clone(opts[2:8]))
 		}
 		opts = opts[n:]
 	}

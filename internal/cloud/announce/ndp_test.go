@@ -23,14 +23,14 @@ func TestParseNS(t *testing.T) {
 	}{
 		{"with the source's link address", ns, neighborSolicitation{Target: addr6, SourceMAC: clientMAC}, false},
 		{"without options (a duplicate address probe)", ns[:24], neighborSolicitation{Target: addr6}, false},
-		{"an unknown option is skipped", append(clone(ns[:24]), 0x0e, 0x01, 1, 2, 3, 4, 5, 6), neighborSolicitation{Target: addr6}, false},
+		{"an unknown option is skipped", append(bytes.Clone(ns[:24]), 0x0e, 0x01, 1, 2, 3, 4, 5, 6), neighborSolicitation{Target: addr6}, false},
 		{"truncated", ns[:23], neighborSolicitation{}, true},
 		{"an advertisement", withByte(ns, 0, icmpNeighborAdvertisement), neighborSolicitation{}, true},
 		{"a nonzero code", withByte(ns, 1, 1), neighborSolicitation{}, true},
 		{"a multicast target", withByte(ns, 8, 0xff), neighborSolicitation{}, true},
 		{"an option of length 0", withByte(ns, 25, 0), neighborSolicitation{}, true},
 		{"an option longer than the message", withByte(ns, 25, 2), neighborSolicitation{}, true},
-		{"a dangling option byte", append(clone(ns), 1), neighborSolicitation{}, true},
+		{"a dangling option byte", append(bytes.Clone(ns), 1), neighborSolicitation{}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseNS(tc.msg)
