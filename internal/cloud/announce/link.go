@@ -8,8 +8,6 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/kemudi/kemudi/internal/netnsrun"
 )
 
 // internalIPs are the node's InternalIP addresses, in its order.
@@ -61,8 +59,3 @@ func openNetlink(path string) (*netlink.Handle, error) {
 	defer ns.Close()
 	return netlink.NewHandleAt(ns)
 }
-
-// inNetNS runs fn on a thread in the namespace at path ("" the
-// process's own): sockets belong to the namespace of the thread that
-// opens them.
-func inNetNS(path string, fn func() error) error { return netnsrun.Run(path, fn) }

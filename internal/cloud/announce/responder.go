@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/kemudi/kemudi/internal/netnsrun"
 )
 
 // responder answers ARP requests and neighbor solicitations for the
@@ -26,7 +28,8 @@ type responder struct {
 func openResponder(netnsPath string, ifi *net.Interface, owns func(netip.Addr) bool, log *slog.Logger) (*responder, error) {
 	r := &responder{ifi: ifi, owns: owns, log: log}
 	var ndpErr error
-	err := inNetNS(netnsPath, func() error {
+	// Sockets belong to the namespace of the thread that opens them.
+	err := netnsrun.Run(netnsPath, func() error {
 		var err error
 		if r.arp, err = openARP(ifi); err != nil {
 			return err

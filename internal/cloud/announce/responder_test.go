@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/kemudi/kemudi/internal/netnsrun"
 )
 
 // lan is two network namespaces the test made, joined by a veth pair:
@@ -82,7 +84,7 @@ func ip(t *testing.T, args ...string) {
 // first.
 func (l *lan) poke(addr netip.Addr) {
 	l.t.Helper()
-	err := inNetNS(l.client, func() error {
+	err := netnsrun.Run(l.client, func() error {
 		c, err := net.Dial("udp", netip.AddrPortFrom(addr, 9).String())
 		if err != nil {
 			return err
