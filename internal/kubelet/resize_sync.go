@@ -58,8 +58,16 @@ func (w *worker) setAllocation(a Allocation) {
 func (w *worker) resize(pod *corev1.Pod) *corev1.Pod {
 	k := w.k
 	alloc := w.allocation(pod)
+	rs := &w.resizing
 	if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return alloc.Apply(pod)
+	}
+	if allocationOf(pod).Equal(alloc) {
+		// Nothing asked (the usual sync): no need to look at the other
+		// pods.
+		rs.pending = nil
+		w.deferred.Store(false)
+		return pod
 	}
 	// One decision at a time with admissions: two pods never take the
 	// same room.
@@ -73,7 +81,6 @@ func (w *worker) resize(pod *corev1.Pod) *corev1.Pod {
 		w.setAllocation(alloc)
 	}
 	k.admitMu.Unlock()
-	rs := &w.resizing
 	switch {
 	case d.Accept:
 		rs.pending = nil

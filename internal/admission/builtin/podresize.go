@@ -52,15 +52,15 @@ func (p PodResizeValidator) Admit(ctx context.Context, r *auth.AdmissionRequest)
 	if os, ok := node.Labels[corev1.LabelOSStable]; ok && os != "linux" {
 		return podResizeRefusal(pod.Name, fmt.Errorf("pod resize is only supported on linux nodes, node %q is %q", node.Name, os), causeUnsupportedPlatform)
 	}
-	if err := RequestsWithinAllocatable(pod, node.Status.Allocatable); err != nil {
+	if err := requestsWithinAllocatable(pod, node.Status.Allocatable); err != nil {
 		return podResizeRefusal(pod.Name, err, causeNodeCapacity)
 	}
 	return nil
 }
 
-// RequestsWithinAllocatable reports, in upstream's words, the cpu and
+// requestsWithinAllocatable reports, in upstream's words, the cpu and
 // memory a pod requests beyond what a node has to allocate.
-func RequestsWithinAllocatable(pod *corev1.Pod, allocatable corev1.ResourceList) error {
+func requestsWithinAllocatable(pod *corev1.Pod, allocatable corev1.ResourceList) error {
 	requests := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
 	cpu, mem := requests[corev1.ResourceCPU], requests[corev1.ResourceMemory]
 	var msg []string
