@@ -29,7 +29,7 @@ type contentStore struct {
 
 func newContentStore(root string) (*contentStore, error) {
 	c := &contentStore{root: root, changed: make(chan struct{})}
-	for _, d := range []string{c.blobDir(), c.algoDir("sha512"), c.ingestDir()} {
+	for _, d := range append(c.algoDirs(), c.ingestDir()) {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("content store: %w", err)
 		}
@@ -53,6 +53,15 @@ func (c *contentStore) blobDir() string            { return c.algoDir("sha256") 
 func (c *contentStore) algoDir(algo string) string { return filepath.Join(c.root, "blobs", algo) }
 func (c *contentStore) ingestDir() string          { return filepath.Join(c.root, "ingest") }
 func (c *contentStore) path(d v1.Hash) string      { return filepath.Join(c.algoDir(d.Algorithm), d.Hex) }
+
+// algoDirs are the blob directories, one an algorithm.
+func (c *contentStore) algoDirs() []string {
+	dirs := make([]string, len(digestAlgorithms))
+	for i, algo := range digestAlgorithms {
+		dirs[i] = c.algoDir(algo)
+	}
+	return dirs
+}
 
 func (c *contentStore) has(d v1.Hash) bool {
 	_, err := os.Stat(c.path(d))
@@ -139,10 +148,7 @@ func (c *contentStore) remove(d v1.Hash) error {
 // walk calls fn for every blob.
 func (c *contentStore) walk(fn func(d v1.Hash, size int64)) error {
 	for _, algo := range digestAlgorithms {
-		ents, err := os.ReadDir(c.algoDir(algo))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // a store made before sha512 blobs were taken
-		}
+		ents, err := os.ReadDir(c.algoDir(algo)) // newContentStore made it
 		if err != nil {
 			return err
 		}

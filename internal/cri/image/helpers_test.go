@@ -134,7 +134,7 @@ func (l *requestLog) blobGets() map[string]int {
 func leftovers(t testing.TB, s *Store) []string {
 	t.Helper()
 	var out []string
-	for _, d := range []string{s.content.blobDir(), s.content.algoDir("sha512"), s.content.ingestDir(), s.snapshotsDir(), s.tmpDir()} {
+	for _, d := range append(s.content.algoDirs(), s.content.ingestDir(), s.snapshotsDir(), s.tmpDir()) {
 		ents, err := os.ReadDir(d)
 		if err != nil {
 			t.Fatal(err)
