@@ -34,8 +34,8 @@ func Elect(addr netip.Addr, svc *corev1.Service, nodes []*corev1.Node, eps []*di
 		if !Eligible(n) || (onlyLocal && !local[n.Name]) {
 			continue
 		}
-		r := rank(n.Name, addr)
-		if c := bytes.Compare(r[:], bestRank[:]); best == "" || c < 0 || (c == 0 && n.Name < best) {
+		// Names are unique and part of the hash: no two ranks are equal.
+		if r := rank(n.Name, addr); best == "" || bytes.Compare(r[:], bestRank[:]) < 0 {
 			best, bestRank = n.Name, r
 		}
 	}
