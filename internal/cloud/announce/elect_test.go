@@ -1,6 +1,7 @@
 package announce
 
 import (
+	"bytes"
 	"net/netip"
 	"slices"
 	"testing"
@@ -111,15 +112,11 @@ func TestRankOrder(t *testing.T) {
 
 // rankOrder sorts names by rank for addr (the test's own sort).
 func rankOrder(addr netip.Addr, names ...string) []string {
-	out := append([]string{}, names...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			ri, rj := rank(out[i], addr), rank(out[j], addr)
-			if string(rj[:]) < string(ri[:]) {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
+	out := slices.Clone(names)
+	slices.SortFunc(out, func(a, b string) int {
+		ra, rb := rank(a, addr), rank(b, addr)
+		return bytes.Compare(ra[:], rb[:])
+	})
 	return out
 }
 
