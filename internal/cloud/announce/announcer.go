@@ -76,13 +76,12 @@ type Announcer struct {
 	nl       *netlink.Handle
 	kick     chan struct{}
 
-	// owned is what the responder answers for; current is the same map,
-	// the sync loop's own.
-	owned   atomic.Pointer[map[netip.Addr]types.NamespacedName]
-	current map[netip.Addr]types.NamespacedName
-	resp    *responder
-	marked  bool
-	wg      sync.WaitGroup
+	// owned is what the responder answers for: stored by the sync loop
+	// only, read by the responder too.
+	owned  atomic.Pointer[map[netip.Addr]types.NamespacedName]
+	resp   *responder
+	marked bool
+	wg     sync.WaitGroup
 }
 
 // Run announces for the API server at cfg until ctx ends.
@@ -222,13 +221,17 @@ func (a *Announcer) ensureResponder(self *corev1.Node) error {
 	return nil
 }
 
+// announced is what the node answers for now.
+func (a *Announcer) announced() map[netip.Addr]types.NamespacedName {
+	if m := a.owned.Load(); m != nil {
+		return *m
+	}
+	return nil
+}
+
 // owns says whether the node answers for addr now.
 func (a *Announcer) owns(addr netip.Addr) bool {
-	m := a.owned.Load()
-	if m == nil {
-		return false
-	}
-	_, ok := (*m)[addr.Unmap()]
+	_, ok := a.announced()[addr.Unmap()]
 	return ok
 }
 
@@ -236,7 +239,8 @@ func (a *Announcer) owns(addr netip.Addr) bool {
 // no longer answered, new ones are answered and announced gratuitously,
 // with an event on their service.
 func (a *Announcer) apply(ctx context.Context, want map[netip.Addr]types.NamespacedName) {
-	for addr, svc := range a.current {
+	current := a.announced()
+	for addr, svc := range current {
 		if _, keep := want[addr]; keep {
 			continue
 		}
@@ -247,7 +251,7 @@ func (a *Announcer) apply(ctx context.Context, want map[netip.Addr]types.Namespa
 	}
 	var taken []netip.Addr
 	for addr := range want {
-		if _, had := a.current[addr]; had {
+		if _, had := current[addr]; had {
 			continue
 		}
 		if err := a.resp.join(addr); err != nil {
@@ -256,7 +260,6 @@ func (a *Announcer) apply(ctx context.Context, want map[netip.Addr]types.Namespa
 		taken = append(taken, addr)
 	}
 	a.owned.Store(&want)
-	a.current = want
 	for _, addr := range taken {
 		svc := want[addr]
 		a.opts.Log.Info("announcing", "address", addr, "service", svc.String(), "interface", a.resp.ifi.Name)
@@ -303,7 +306,6 @@ func (a *Announcer) stop() {
 // closeResponder withdraws every address and closes the sockets.
 func (a *Announcer) closeResponder() {
 	a.owned.Store(nil)
-	a.current = nil
 	a.wg.Wait()
 	if a.resp != nil {
 		a.resp.Close()
