@@ -133,12 +133,16 @@ func (c *lanCluster) kill(node string) {
 	c.nodes[node].proc.Kill()
 }
 
-var lladdrRE = regexp.MustCompile(`lladdr ([0-9a-f:]{17})`)
+var (
+	lladdrRE       = regexp.MustCompile(`lladdr ([0-9a-f:]{17})`)
+	linkEtherRE    = regexp.MustCompile(`link/ether ([0-9a-f:]{17})`)
+	nodeAssignedRE = regexp.MustCompile(`announcing from node "([^"]+)" with protocol "layer2"`)
+)
 
 func linkMAC(t *testing.T, netnsPath, dev string) string {
 	t.Helper()
 	out := run(t, "nsenter", "--net="+netnsPath, "ip", "-o", "link", "show", dev)
-	m := regexp.MustCompile(`link/ether ([0-9a-f:]{17})`).FindStringSubmatch(out)
+	m := linkEtherRE.FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no MAC of %s: %s", dev, out)
 	}
@@ -171,7 +175,7 @@ func (c *lanCluster) announcedBy(svc string) []string {
 	out, _ := c.server.tryKubectl("get", "events", "--field-selector", "involvedObject.name="+svc+",reason=nodeAssigned",
 		"--sort-by=.lastTimestamp", "-o", `jsonpath={range .items[*]}{.message}{"\n"}{end}`)
 	var nodes []string
-	for _, m := range regexp.MustCompile(`announcing from node "([^"]+)" with protocol "layer2"`).FindAllStringSubmatch(out, -1) {
+	for _, m := range nodeAssignedRE.FindAllStringSubmatch(out, -1) {
 		nodes = append(nodes, m[1])
 	}
 	return nodes
