@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -196,29 +197,28 @@ func (s *Server) versionedAll(ctx context.Context, ep *endpoint, objs []runtime.
 		// One conversion for the list (one webhook call), of the items
 		// not served already.
 		pre := make([]runtime.Object, 0, len(objs))
-		for _, o := range objs {
+		at := make([]int, 0, len(objs)) // where each of pre came from
+		for i, o := range objs {
 			if once.has(o) {
 				continue
 			}
 			if ep.DefaultOnRead != nil {
 				o = ep.DefaultOnRead(o)
 			}
-			pre = append(pre, o)
+			pre, at = append(pre, o), append(at, i)
+		}
+		out := slices.Clone(objs)
+		if len(pre) == 0 {
+			return out, nil
 		}
 		converted, err := ep.Convert.FromStorageAll(ctx, pre)
 		if err != nil {
 			return nil, conversionFailed(ctx, err)
 		}
-		out := make([]runtime.Object, len(objs))
-		for i, j := 0, 0; i < len(objs); i++ {
-			if once.has(objs[i]) {
-				out[i] = objs[i]
-				continue
-			}
+		for j, i := range at {
 			// Converted: not defaulted again, now in the served version.
 			out[i] = labelled(ep, converted[j])
 			once.add(out[i])
-			j++
 		}
 		return out, nil
 	}
