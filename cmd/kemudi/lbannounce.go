@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 
 	"github.com/kemudi/kemudi/internal/cloud/announce"
+	"github.com/kemudi/kemudi/internal/cluster"
 )
 
 // newLBAnnouncerCommand runs a node's load-balancer announcer alone, as
@@ -23,13 +21,10 @@ func newLBAnnouncerCommand() *cobra.Command {
 		Short: "Answer ARP and NDP on this node for the load-balancer addresses it is elected for (MetalLB's layer 2 mode)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.NodeName == "" {
-				host, err := os.Hostname()
-				if err != nil {
-					return fmt.Errorf("--node-name: %w", err)
-				}
-				// The kubelet's own default, so that both name one node.
-				o.NodeName = strings.ToLower(host)
+			// The kubelet's own default, so that both name one node.
+			var err error
+			if o.NodeName, err = cluster.DefaultNodeName(o.NodeName); err != nil {
+				return err
 			}
 			return runAgainst(cmd, kubeconfig, func(ctx context.Context, cfg *rest.Config) error {
 				o.Log = slog.Default()
