@@ -296,7 +296,7 @@ func (a *Announcer) stop() {
 	if a.marked {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := a.patchMark(ctx, nil); err != nil && !apierrors.IsNotFound(err) {
+		if err := a.patchMark(ctx, false); err != nil && !apierrors.IsNotFound(err) {
 			a.opts.Log.Warn("remove the node's announcer mark: other nodes take over when it goes NotReady", "err", err)
 		}
 	}
@@ -314,19 +314,18 @@ func (a *Announcer) closeResponder() {
 }
 
 func (a *Announcer) mark(ctx context.Context) error {
-	v := "true"
-	if err := a.patchMark(ctx, &v); err != nil {
+	if err := a.patchMark(ctx, true); err != nil {
 		return fmt.Errorf("mark the node as announcing: %w", err)
 	}
 	a.marked = true
 	return nil
 }
 
-// patchMark sets the node's mark to *v, or removes it.
-func (a *Announcer) patchMark(ctx context.Context, v *string) error {
-	val := "null"
-	if v != nil {
-		val = fmt.Sprintf("%q", *v)
+// patchMark sets the node's mark, or with on false removes it.
+func (a *Announcer) patchMark(ctx context.Context, on bool) error {
+	val := "null" // a merge patch's removal
+	if on {
+		val = `"true"`
 	}
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, AnnotationKey, val)
 	_, err := a.client.CoreV1().Nodes().Patch(ctx, a.opts.NodeName, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
