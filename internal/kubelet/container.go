@@ -129,7 +129,6 @@ func (k *Kubelet) mounts(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 		if vm.MountPath == "/etc/hosts" {
 			hostsMounted = true
 		}
-		hp := vol.Path
 		sub, err := subPathOf(vm, lookup)
 		if err != nil {
 			return nil, err
@@ -140,18 +139,13 @@ func (k *Kubelet) mounts(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 			}
 		}
 		var m *runtimeapi.Mount
-		switch {
-		case vol.Image != nil:
-			if m, err = k.imageMount(ctx, pod, vm, vol.Image, sub); err != nil {
-				return nil, err
-			}
-		case sub != "":
-			if hp, err = subPathHost(vol.Path, sub, vm.Name, c.Name); err != nil {
-				return nil, err
-			}
-			fallthrough
-		default:
-			m = &runtimeapi.Mount{ContainerPath: vm.MountPath, HostPath: hp, Readonly: vm.ReadOnly || vol.ReadOnly}
+		if vol.Image != nil {
+			m, err = k.imageMount(ctx, pod, vm, vol.Image, sub)
+		} else {
+			m, err = hostMount(vm, vol, sub, c.Name)
+		}
+		if err != nil {
+			return nil, err
 		}
 		if vm.MountPropagation != nil {
 			switch *vm.MountPropagation {
@@ -175,6 +169,19 @@ func (k *Kubelet) mounts(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 		out = append(out, &runtimeapi.Mount{ContainerPath: c.TerminationMessagePath, HostPath: p})
 	}
 	return out, nil
+}
+
+// hostMount is the CRI mount of a volume that is on the host, at sub
+// ("" = the whole volume) inside it.
+func hostMount(vm *corev1.VolumeMount, vol volume.Mounted, sub, ctr string) (*runtimeapi.Mount, error) {
+	hp := vol.Path
+	if sub != "" {
+		var err error
+		if hp, err = subPathHost(vol.Path, sub, vm.Name, ctr); err != nil {
+			return nil, err
+		}
+	}
+	return &runtimeapi.Mount{ContainerPath: vm.MountPath, HostPath: hp, Readonly: vm.ReadOnly || vol.ReadOnly}, nil
 }
 
 // terminationFile is a new empty file the container may write its
