@@ -46,8 +46,7 @@ func (s *Server) serveProxy(rq *request) {
 	}
 	var target *url.URL
 	var err error
-	// Upstream's message for a backend out of reach, the kubelet included.
-	transport, failure := http.RoundTripper(s.kubelet.backend), "error trying to reach service"
+	transport := http.RoundTripper(s.kubelet.backend)
 	switch rq.ep.groupResource().Resource {
 	case "pods":
 		target, err = s.podProxyTarget(rq, scheme, name, port)
@@ -79,7 +78,8 @@ func (s *Server) serveProxy(rq *request) {
 		}
 		transport = rewritingTransport(rq.r, rq.info.ProxyPath, transport)
 	}
-	rp := s.reverseProxy(rq, target, transport, failure)
+	// Upstream's message for a backend out of reach, the kubelet included.
+	rp := s.reverseProxy(rq, target, transport, "error trying to reach service")
 	rewrite := rp.Rewrite
 	rp.Rewrite = func(pr *httputil.ProxyRequest) {
 		rewrite(pr)
