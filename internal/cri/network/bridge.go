@@ -11,6 +11,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/kemudi/kemudi/internal/netnsrun"
 )
 
 // ensureBridge makes the bridge exist, be up with its carrier port, and hold
@@ -239,7 +241,7 @@ type sysctl struct {
 // ensureSysctls sets the sysctls to 1 inside ns, writing only those that
 // are not already.
 func ensureSysctls(ns netns.NsHandle, sysctls []sysctl) error {
-	return inNetNS(ns, func() error {
+	return netnsrun.In(ns, func() error {
 		for _, s := range sysctls {
 			cur, err := os.ReadFile(s.path)
 			if errors.Is(err, os.ErrNotExist) && s.optional {

@@ -15,6 +15,8 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/vishvananda/netns"
+
+	"github.com/kemudi/kemudi/internal/netnsrun"
 )
 
 // cniNetwork runs the first CNI configuration of a directory through libcni.
@@ -123,7 +125,7 @@ func (m *Manager) setupCNI(ctx context.Context, sb SandboxNet) (Result, error) {
 		return Result{}, err
 	}
 	var raw types.Result
-	err = inNetNS(m.hostNS, func() error {
+	err = netnsrun.In(m.hostNS, func() error {
 		r, err := m.cni.cni.AddNetworkList(ctx, list, runtimeConf(rec))
 		raw = r
 		return err
@@ -197,7 +199,7 @@ func (m *Manager) teardownCNI(ctx context.Context, rec record) error {
 			rec.NetNS = "" // gone: plugins release what is outside it
 		}
 	}
-	err = inNetNS(m.hostNS, func() error {
+	err = netnsrun.In(m.hostNS, func() error {
 		return m.cni.cni.DelNetworkList(ctx, list, runtimeConf(rec))
 	})
 	if err != nil {
@@ -224,7 +226,7 @@ func (m *Manager) Check(ctx context.Context, sb SandboxNet) error {
 		if err != nil {
 			return err
 		}
-		err = inNetNS(m.hostNS, func() error { return m.cni.cni.CheckNetworkList(ctx, list, runtimeConf(rec)) })
+		err = netnsrun.In(m.hostNS, func() error { return m.cni.cni.CheckNetworkList(ctx, list, runtimeConf(rec)) })
 		if err != nil {
 			return fmt.Errorf("CNI CHECK %s of sandbox %s: %w", list.Name, sb.ID, err)
 		}

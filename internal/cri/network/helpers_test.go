@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/kemudi/kemudi/internal/netnsrun"
 )
 
 // Every test here plays "the node" in a network namespace it creates; the
@@ -51,7 +52,7 @@ func inNS(t *testing.T, path string, fn func() error) error {
 		t.Fatalf("open netns %s: %v", path, err)
 	}
 	defer ns.Close()
-	return inNetNS(ns, fn)
+	return netnsrun.In(ns, fn)
 }
 
 func nlAt(t *testing.T, path string) *netlink.Handle {

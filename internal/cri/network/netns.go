@@ -10,8 +10,6 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
-
-	"github.com/kemudi/kemudi/internal/netnsrun"
 )
 
 // CreateNetNS creates a new network namespace held by a bind mount at dir/id
@@ -104,8 +102,3 @@ func handleAt(path string) (*netlink.Handle, error) {
 	}
 	return h, nil
 }
-
-// inNetNS runs fn on a thread that is in ns for the duration. Only for what
-// cannot take a namespace handle: /proc/sys/net files and forked plugins,
-// which belong to the namespace of the thread that opens or forks them.
-func inNetNS(ns netns.NsHandle, fn func() error) error { return netnsrun.In(ns, fn) }
