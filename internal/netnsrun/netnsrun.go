@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime"
 
+	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
 
@@ -59,4 +60,22 @@ func In(ns netns.NsHandle, fn func() error) error {
 		errc <- fnErr
 	}()
 	return <-errc
+}
+
+// Netlink is a netlink handle in the network namespace at path ("" the
+// process's own); the caller deletes it.
+func Netlink(path string) (*netlink.Handle, error) {
+	if path == "" {
+		return netlink.NewHandle()
+	}
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("open netns %s: %w", path, err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return nil, fmt.Errorf("netlink in netns %s: %w", path, err)
+	}
+	return h, nil
 }

@@ -24,6 +24,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+
+	"github.com/kemudi/kemudi/internal/netnsrun"
 )
 
 // Component names the announcer in events and logs.
@@ -103,7 +105,7 @@ func New(client kubernetes.Interface, o Options) (*Announcer, error) {
 		return nil, fmt.Errorf("%s: a node name is required", Component)
 	}
 	o.defaults()
-	nl, err := openNetlink(o.NetNSPath)
+	nl, err := netnsrun.Netlink(o.NetNSPath)
 	if err != nil {
 		return nil, fmt.Errorf("%s: netlink: %w", Component, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -44,18 +43,4 @@ func findLink(nl *netlink.Handle, ips []netip.Addr) (*net.Interface, error) {
 		}
 	}
 	return nil, fmt.Errorf("no interface holds the node's InternalIP %v", ips)
-}
-
-// openNetlink is a netlink handle in the namespace at path ("" the
-// process's own).
-func openNetlink(path string) (*netlink.Handle, error) {
-	if path == "" {
-		return netlink.NewHandle()
-	}
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		return nil, fmt.Errorf("open netns %s: %w", path, err)
-	}
-	defer ns.Close()
-	return netlink.NewHandleAt(ns)
 }

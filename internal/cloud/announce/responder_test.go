@@ -53,7 +53,7 @@ func newLAN(t *testing.T) *lan {
 		ip(t, "-n", side.ns, "addr", "add", side.v6, "dev", side.dev, "nodad")
 		ip(t, "-n", side.ns, "link", "set", side.dev, "up")
 	}
-	nl, err := openNetlink(l.node)
+	nl, err := netnsrun.Netlink(l.node)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func newLAN(t *testing.T) *lan {
 	if l.nodeIfi, err = findLink(nl, []netip.Addr{netip.MustParseAddr("10.99.0.11")}); err != nil {
 		t.Fatal(err)
 	}
-	if l.clientNL, err = openNetlink(l.client); err != nil {
+	if l.clientNL, err = netnsrun.Netlink(l.client); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(l.clientNL.Close)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -20,6 +19,8 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/kemudi/kemudi/internal/netnsrun"
 )
 
 // RouteProtocol marks kemudi's routes in the kernel (the rtnetlink
@@ -85,17 +86,7 @@ func NewNodeRoutes(client kubernetes.Interface, o NodeRoutesOptions) (*NodeRoute
 	o.Log = o.Log.With("component", "node-routes")
 	r := &NodeRoutes{opts: o, client: client, kick: make(chan struct{}, 1), offLink: map[NodeRoute]bool{}}
 	var err error
-	if o.NetNSPath != "" {
-		ns, nerr := netns.GetFromPath(o.NetNSPath)
-		if nerr != nil {
-			return nil, fmt.Errorf("node routes: open netns %s: %w", o.NetNSPath, nerr)
-		}
-		defer ns.Close()
-		r.nl, err = netlink.NewHandleAt(ns)
-	} else {
-		r.nl, err = netlink.NewHandle()
-	}
-	if err != nil {
+	if r.nl, err = netnsrun.Netlink(o.NetNSPath); err != nil {
 		return nil, fmt.Errorf("node routes: netlink: %w", err)
 	}
 	return r, nil

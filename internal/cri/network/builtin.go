@@ -9,6 +9,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/kemudi/kemudi/internal/netnsrun"
 )
 
 // setupBuiltin: reserve an address (on disk), record the sandbox, then
@@ -165,7 +167,7 @@ func (m *Manager) checkBuiltin(rec record) error {
 	if host.Attrs().MasterIndex != br.Attrs().Index || host.Attrs().Flags&net.FlagUp == 0 {
 		return fmt.Errorf("network check of sandbox %s: %s is not up on %s", rec.ID, rec.HostVeth, m.opts.Bridge)
 	}
-	pod, err := handleAt(rec.NetNS)
+	pod, err := netnsrun.Netlink(rec.NetNS)
 	if err != nil {
 		return fmt.Errorf("network check of sandbox %s: %w", rec.ID, err)
 	}

@@ -57,7 +57,7 @@ func inNS(t *testing.T, path string, fn func() error) error {
 
 func nlAt(t *testing.T, path string) *netlink.Handle {
 	t.Helper()
-	h, err := handleAt(path)
+	h, err := netnsrun.Netlink(path)
 	if err != nil {
 		t.Fatal(err)
 	}

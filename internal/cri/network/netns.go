@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/kemudi/kemudi/internal/netnsrun"
 )
 
 // CreateNetNS creates a new network namespace held by a bind mount at dir/id
@@ -59,7 +59,7 @@ func unshareAndMount(path string) error {
 }
 
 func linkUpLoopback(path string) error {
-	h, err := handleAt(path)
+	h, err := netnsrun.Netlink(path)
 	if err != nil {
 		return err
 	}
@@ -87,18 +87,4 @@ func RemoveNetNS(path string) error {
 		return fmt.Errorf("remove netns %s: %w", path, err)
 	}
 	return nil
-}
-
-// handleAt opens a netlink handle bound to the namespace at path.
-func handleAt(path string) (*netlink.Handle, error) {
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		return nil, fmt.Errorf("open netns %s: %w", path, err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		return nil, fmt.Errorf("netlink in netns %s: %w", path, err)
-	}
-	return h, nil
 }

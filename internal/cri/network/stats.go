@@ -1,11 +1,15 @@
 package network
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/kemudi/kemudi/internal/netnsrun"
+)
 
 // NetStats reads the counters of every interface inside the network
 // namespace at netnsPath (lo included; the CRI layer picks eth0 as default).
 func NetStats(netnsPath string) ([]InterfaceStats, error) {
-	h, err := handleAt(netnsPath)
+	h, err := netnsrun.Netlink(netnsPath)
 	if err != nil {
 		return nil, fmt.Errorf("net stats: %w", err)
 	}
