@@ -55,8 +55,8 @@ func newAuthorization(ctx context.Context, modes []string, store *storage.Store,
 			union = append(union, auth.AlwaysAllow{})
 		case ModeNode:
 			graph := node.NewGraph()
-			node.Feed(ctx, store, graph, log)
-			union = append(union, node.Authorizer{Index: z.rbacIndex(ctx, store, log), Graph: graph})
+			_, fresh := node.Feed(ctx, store, graph, log)
+			union = append(union, node.Authorizer{Index: z.rbacIndex(ctx, store, log), Graph: graph, Fresh: fresh})
 			rules = append(rules, nodeRules{})
 		case ModeRBAC:
 			r := rbac.New(z.rbacIndex(ctx, store, log))

@@ -20,6 +20,9 @@ type Sink struct {
 	// Reset replaces everything the sink holds with the objects listed:
 	// at the start, and again whenever the watch had to list anew.
 	Reset func([]runtime.Object)
+	// Fresh, when set, is kept told how far the sink has got, for readers
+	// that must not answer from a stale view.
+	Fresh *Freshness
 }
 
 // Follow feeds sink the objects under prefix from the store's watch cache
@@ -50,6 +53,9 @@ func (s *Store) follow(ctx context.Context, prefix string, sink Sink, synced fun
 		}
 		var fresh []runtime.Object // the list under way, replacing what sink holds
 		listing := rv == ""
+		if sink.Fresh != nil {
+			sink.Fresh.watching(w)
+		}
 		for {
 			e, err := w.Next(ctx)
 			if err != nil {
@@ -71,6 +77,12 @@ func (s *Store) follow(ctx context.Context, prefix string, sink Sink, synced fun
 			default:
 				sink.Set(e.Object)
 			}
+			if sink.Fresh != nil && !listing {
+				sink.Fresh.advance(w, w.handed)
+			}
+		}
+		if sink.Fresh != nil {
+			sink.Fresh.watching(nil)
 		}
 		w.Stop()
 		if listing {

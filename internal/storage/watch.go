@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/watch"
@@ -41,6 +42,13 @@ type Watch struct {
 
 	bookmarkEvery time.Duration
 	bookmarkTimer *time.Timer
+
+	// For Freshness: how many events the watch had at its start and has
+	// queued since (written under rc.mu, read by anyone), and how many
+	// Next has handed out (read and written by the reader alone).
+	initialLen int64
+	queued     atomic.Int64
+	handed     int64
 
 	once sync.Once
 	done chan struct{}
@@ -98,6 +106,7 @@ func (s *Store) Watch(ctx context.Context, prefix string, opts WatchOptions) (*W
 			}
 		}
 	}
+	w.initialLen = int64(len(w.initial))
 	rc.watchers[w] = struct{}{}
 	return w, nil
 }
@@ -156,6 +165,7 @@ func (w *Watch) send(e *Event) {
 	if out == nil {
 		return
 	}
+	w.queued.Add(1) // before the event can be taken, so never behind handed
 	select {
 	case w.ch <- out:
 	default:
@@ -180,10 +190,12 @@ func (w *Watch) Next(ctx context.Context) (*Event, error) {
 		e := w.initial[0]
 		w.initial[0] = nil
 		w.initial = w.initial[1:]
+		w.handed++
 		return e, nil
 	}
 	select {
 	case e := <-w.ch:
+		w.handed++
 		return e, nil
 	default:
 	}
@@ -197,6 +209,7 @@ func (w *Watch) Next(ctx context.Context) (*Event, error) {
 	for {
 		select {
 		case e := <-w.ch:
+			w.handed++
 			return e, nil
 		case <-tick:
 			w.bookmarkTimer.Reset(w.bookmarkEvery)
@@ -206,6 +219,7 @@ func (w *Watch) Next(ctx context.Context) (*Event, error) {
 		case <-w.done:
 			select {
 			case e := <-w.ch:
+				w.handed++
 				return e, nil
 			default:
 			}

@@ -16,21 +16,39 @@ import (
 // attachments and resource slices in store, from its watch cache, until
 // ctx ends (a kind the API does not serve has nothing stored and adds
 // nothing). synced is closed once g holds the objects that existed when
-// Feed started.
-func Feed(ctx context.Context, store *storage.Store, g *Graph, log *slog.Logger) (synced <-chan struct{}) {
-	chans := []<-chan struct{}{
-		store.Follow(ctx, storage.Prefix+"pods/", sinkOf(g.SetPod, func(p *corev1.Pod) { g.DeletePod(p.Namespace, p.Name) }, g.ResetPods), log),
-		store.Follow(ctx, storage.Prefix+"persistentvolumes/", sinkOf(g.SetPV, func(pv *corev1.PersistentVolume) { g.DeletePV(pv.Name) }, g.ResetPVs), log),
-		followOnNode(ctx, store, g, KindVolumeAttachment, func(va *storagev1.VolumeAttachment) OnNode {
+// Feed started; fresh waits until g holds everything the store held when
+// it was called, and reports whether it does before ctx ends.
+func Feed(ctx context.Context, store *storage.Store, g *Graph, log *slog.Logger) (synced <-chan struct{}, fresh func(context.Context) bool) {
+	sinks := []storage.Sink{
+		sinkOf(g.SetPod, func(p *corev1.Pod) { g.DeletePod(p.Namespace, p.Name) }, g.ResetPods),
+		sinkOf(g.SetPV, func(pv *corev1.PersistentVolume) { g.DeletePV(pv.Name) }, g.ResetPVs),
+		onNodeSink(g, KindVolumeAttachment, func(va *storagev1.VolumeAttachment) OnNode {
 			return OnNode{Name: va.Name, Node: va.Spec.NodeName}
-		}, log),
-		followOnNode(ctx, store, g, KindResourceSlice, func(s *resourcev1.ResourceSlice) OnNode {
+		}),
+		onNodeSink(g, KindResourceSlice, func(s *resourcev1.ResourceSlice) OnNode {
 			o := OnNode{Name: s.Name}
 			if s.Spec.NodeName != nil {
 				o.Node = *s.Spec.NodeName
 			}
 			return o
-		}, log),
+		}),
+	}
+	prefixes := []string{"pods/", "persistentvolumes/", KindVolumeAttachment + "/", KindResourceSlice + "/"}
+	chans := make([]<-chan struct{}, len(sinks))
+	freshness := make([]*storage.Freshness, len(sinks))
+	for i, sink := range sinks {
+		freshness[i] = &storage.Freshness{}
+		sink.Fresh = freshness[i]
+		chans[i] = store.Follow(ctx, storage.Prefix+prefixes[i], sink, log)
+	}
+	fresh = func(ctx context.Context) bool {
+		rev := store.Revision()
+		for _, f := range freshness {
+			if !f.Wait(ctx, rev) {
+				return false
+			}
+		}
+		return true
 	}
 	all := make(chan struct{})
 	go func() {
@@ -43,7 +61,7 @@ func Feed(ctx context.Context, store *storage.Store, g *Graph, log *slog.Logger)
 		}
 		close(all)
 	}()
-	return all
+	return all, fresh
 }
 
 // sinkOf adapts typed set, delete and reset functions to a storage.Sink;
@@ -72,10 +90,10 @@ func sinkOf[T runtime.Object](set, del func(T), reset func([]T)) storage.Sink {
 	}
 }
 
-// followOnNode feeds g the objects of kind (stored under its resource
-// name) that tie to one node, as on says.
-func followOnNode[T runtime.Object](ctx context.Context, store *storage.Store, g *Graph, kind string, on func(T) OnNode, log *slog.Logger) <-chan struct{} {
-	return store.Follow(ctx, storage.Prefix+kind+"/", sinkOf(
+// onNodeSink feeds g the objects of kind that tie to one node, as on
+// says.
+func onNodeSink[T runtime.Object](g *Graph, kind string, on func(T) OnNode) storage.Sink {
+	return sinkOf(
 		func(t T) { o := on(t); g.SetOnNode(kind, o.Namespace, o.Name, o.Node) },
 		func(t T) { o := on(t); g.SetOnNode(kind, o.Namespace, o.Name, "") },
 		func(ts []T) {
@@ -85,5 +103,5 @@ func followOnNode[T runtime.Object](ctx context.Context, store *storage.Store, g
 			}
 			g.ResetOnNode(kind, objs)
 		},
-	), log)
+	)
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -55,7 +56,16 @@ type Authorizer struct {
 	Index *rbac.Index
 	// Graph relates nodes to what their pods use.
 	Graph *Graph
+	// Fresh, when set, waits until Graph holds the store's newest state
+	// (Feed's fresh). A request the graph finds no path for is decided
+	// again after it: the kubelet asks for a pod's token and secrets the
+	// moment its watch shows the pod bound, which the graph's own watch
+	// may not have applied yet.
+	Fresh func(context.Context) bool
 }
+
+// freshWait bounds the wait for the graph; it normally takes a moment.
+const freshWait = 2 * time.Second
 
 // The resources the authorizer decides itself, as upstream subdivides.
 var (
@@ -76,7 +86,19 @@ var (
 
 // Authorize implements auth.Authorizer: it has no opinion on anyone but
 // nodes.
-func (z Authorizer) Authorize(_ context.Context, a auth.Attributes) (auth.Decision, string, error) {
+func (z Authorizer) Authorize(ctx context.Context, a auth.Attributes) (auth.Decision, string, error) {
+	d, reason, err := z.decide(a)
+	if d == auth.NoOpinion && z.Fresh != nil && reason == noRelationship(strings.TrimPrefix(a.User.Name, UserPrefix)) {
+		ctx, cancel := context.WithTimeout(ctx, freshWait)
+		defer cancel()
+		if z.Fresh(ctx) {
+			return z.decide(a)
+		}
+	}
+	return d, reason, err
+}
+
+func (z Authorizer) decide(a auth.Attributes) (auth.Decision, string, error) {
 	node, isNode := IsNode(a.User)
 	if !isNode {
 		return auth.NoOpinion, "", nil

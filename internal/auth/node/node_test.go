@@ -207,6 +207,58 @@ func TestAuthorizer(t *testing.T) {
 	}
 }
 
+// TestAuthorizerWaitsForTheGraph: a request the graph finds no path for
+// is decided again once Fresh says the graph holds the store's newest
+// state (the pod bound a moment ago), and refused as before when it does
+// not; allowed requests and other refusals never wait.
+func TestAuthorizerWaitsForTheGraph(t *testing.T) {
+	token := auth.Attributes{User: nodeUser("n1"), Verb: "create", ResourceRequest: true, Resource: "serviceaccounts",
+		Subresource: "token", Namespace: "default", Name: "web"}
+	tests := []struct {
+		name      string
+		attrs     auth.Attributes
+		applies   bool // Fresh brings the pod into the graph
+		caughtUp  bool // what Fresh answers
+		wantAllow bool
+		wantCalls int
+	}{
+		{name: "pod arrives while waiting", attrs: token, applies: true, caughtUp: true, wantAllow: true, wantCalls: 1},
+		{name: "graph holds no such pod", attrs: token, caughtUp: true, wantCalls: 1},
+		{name: "graph does not catch up", attrs: token, applies: true, caughtUp: false, wantCalls: 1},
+		{name: "other refusal", attrs: auth.Attributes{User: nodeUser("n1"), Verb: "list", ResourceRequest: true, Resource: "serviceaccounts",
+			Subresource: "token", Namespace: "default"}, caughtUp: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewGraph()
+			calls := 0
+			z := Authorizer{Index: testIndex(), Graph: g, Fresh: func(ctx context.Context) bool {
+				calls++
+				if _, ok := ctx.Deadline(); !ok {
+					t.Error("Fresh called without a deadline")
+				}
+				if tt.applies {
+					g.SetPod(podOn("n1", "a"))
+				}
+				return tt.caughtUp
+			}}
+			d, reason, err := z.Authorize(context.Background(), tt.attrs)
+			if err != nil || (d == auth.Allow) != tt.wantAllow || calls != tt.wantCalls {
+				t.Fatalf("got %v %q %v after %d waits, want allowed %v after %d", d, reason, err, calls, tt.wantAllow, tt.wantCalls)
+			}
+			if !tt.wantAllow && tt.wantCalls > 0 && reason != noRelationship("n1") {
+				t.Errorf("reason %q", reason)
+			}
+			// Once the graph holds the pod, nothing waits.
+			if tt.wantAllow {
+				if d, _, _ := z.Authorize(context.Background(), tt.attrs); d != auth.Allow || calls != 1 {
+					t.Errorf("second request: %v after %d waits", d, calls)
+				}
+			}
+		})
+	}
+}
+
 // TestGraphFollowsChanges: edges come and go with the pods, claims'
 // volumes and attachments that make them.
 func TestGraphFollowsChanges(t *testing.T) {
