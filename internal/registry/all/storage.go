@@ -2,6 +2,7 @@ package all
 
 import (
 	"github.com/kemudi/kemudi/internal/registry"
+	"github.com/kemudi/kemudi/internal/registry/storage/csidriver"
 	"github.com/kemudi/kemudi/internal/registry/storage/csinode"
 	"github.com/kemudi/kemudi/internal/registry/storage/storageclass"
 	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
@@ -9,6 +10,7 @@ import (
 
 func storage() []*registry.Resource {
 	return []*registry.Resource{
+		csidriver.Resource(),
 		csinode.Resource(),
 		storageclass.Resource(),
 		volumeattachment.Resource(),
