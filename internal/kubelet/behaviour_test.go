@@ -195,6 +195,9 @@ func testPods(t *testing.T, n *node) {
 			return len(cs) == 1 && cs[0].State.Waiting != nil && (cs[0].State.Waiting.Reason == "ErrImagePull" || cs[0].State.Waiting.Reason == "ImagePullBackOff")
 		})
 		waitEvent(t, n, "noimage", "Failed", "Failed to pull image")
+		waitEvent(t, n, "noimage", "Failed", "Error: ErrImagePull")
+		// The next try falls in the back-off: upstream says so in an event too.
+		waitEvent(t, n, "noimage", "Failed", "Error: ImagePullBackOff")
 	})
 	t.Run("liveness", func(t *testing.T) {
 		waitPod(t, "live", "restarted by its liveness probe", func(p *corev1.Pod) bool {

@@ -20,9 +20,6 @@ func (w *worker) pullImageVolumes(ctx context.Context, pod *corev1.Pod, c *corev
 			continue
 		}
 		w.setWaiting(c.Name, reason, msg)
-		if reason == "ImagePullBackOff" {
-			w.k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %s", reason)
-		}
 		return false
 	}
 	return true

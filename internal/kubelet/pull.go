@@ -50,9 +50,19 @@ func (w *worker) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.Con
 // ensurePulled makes image present by policy (defaulted as upstream
 // when empty), with upstream's events, and returns the runtime's
 // reference to it; or "" with the waiting reason and message
-// (ErrImageNeverPull, ErrImagePull, ImagePullBackOff). A container's
-// image and an image volume's go through it alike, as upstream's.
+// (ErrImageNeverPull, ErrImagePull, ImagePullBackOff), after a Failed
+// event "Error: <reason>" as upstream's container start sends. A
+// container's image and an image volume's go through it alike.
 func (w *worker) ensurePulled(ctx context.Context, pod *corev1.Pod, image string, policy corev1.PullPolicy) (string, string, string) {
+	ref, reason, msg := w.pullByPolicy(ctx, pod, image, policy)
+	if ref == "" {
+		w.k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %s", reason)
+	}
+	return ref, reason, msg
+}
+
+// pullByPolicy is ensurePulled but for the closing event.
+func (w *worker) pullByPolicy(ctx context.Context, pod *corev1.Pod, image string, policy corev1.PullPolicy) (string, string, string) {
 	k := w.k
 	if policy == "" {
 		policy = corev1.PullIfNotPresent
@@ -88,7 +98,6 @@ func (w *worker) ensurePulled(ctx context.Context, pod *corev1.Pod, image string
 		ps.err = err.Error()
 		w.pulls[image] = ps
 		k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Failed to pull image %q: %v", image, err)
-		k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %s", "ErrImagePull")
 		return "", "ErrImagePull", err.Error()
 	}
 	delete(w.pulls, image)
