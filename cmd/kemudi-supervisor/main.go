@@ -3,8 +3,8 @@
 // container's init. kemudi embeds it and starts it (internal/cri/supervisor
 // Connect); it is not meant to be run by hand.
 //
-//	kemudi-supervisor keeper --root DIR   the supervisor's parent, started by Connect
-//	kemudi-supervisor serve --root DIR    the supervisor, started by the keeper
+//	kemudi-supervisor keeper --root DIR [--oci-runtime BIN]   the supervisor's parent, started by Connect
+//	kemudi-supervisor serve --root DIR [--oci-runtime BIN]    the supervisor, started by the keeper
 //	kemudi-supervisor pause               init of a pod's shared PID namespace
 //	kemudi-supervisor init                a container's init (libcontainer)
 package main
@@ -48,6 +48,7 @@ func run(args []string) int {
 	}
 	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
 	root := fs.String("root", "", "state directory")
+	ociRuntime := fs.String("oci-runtime", "", "an OCI runtime binary that creates the containers instead of libcontainer")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -64,6 +65,7 @@ func run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	cfg := supervisor.Config{Root: *root, OCIRuntime: *ociRuntime}
 	var err error
 	switch mode {
 	case "keeper":
@@ -73,7 +75,7 @@ func run(args []string) int {
 		if err := supervisor.RunSealed(); err != nil {
 			log.Warn("running unsealed: libcontainer copies the binary per container", "err", err)
 		}
-		err = supervisor.RunKeeper(context.Background(), *root, log)
+		err = supervisor.RunKeeper(context.Background(), cfg, log)
 	case "serve":
 		if err := supervisor.RunSealed(); err != nil {
 			log.Warn("running unsealed: libcontainer copies the binary per container", "err", err)
@@ -85,7 +87,7 @@ func run(args []string) int {
 				defer pprof.StopCPUProfile()
 			}
 		}
-		err = supervisor.Serve(ctx, *root, log)
+		err = supervisor.Serve(ctx, cfg, log)
 	default:
 		fmt.Fprintf(os.Stderr, "unknown mode %q\n", mode)
 		return 2

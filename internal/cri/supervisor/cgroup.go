@@ -5,23 +5,16 @@ import (
 	"time"
 
 	"github.com/opencontainers/cgroups"
-	"github.com/opencontainers/cgroups/manager"
-	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // cgroupManager returns a manager of the container's cgroup, v1 or v2 as
 // the host has it.
 func (c *container) cgroupManager() (cgroups.Manager, error) {
-	if c.lc == nil {
+	if c.rc == nil {
 		return nil, fmt.Errorf("container %s: runtime state lost", c.rec.ID)
 	}
-	cfg := c.lc.Config()
-	st, err := c.lc.State()
-	if err != nil {
-		return manager.New(cfg.Cgroups)
-	}
-	return manager.NewWithPaths(cfg.Cgroups, st.CgroupPaths)
+	return c.rc.cgroup()
 }
 
 // oomKilled reports whether the kernel's OOM killer killed a process of
@@ -81,8 +74,7 @@ func statsFrom(cs *cgroups.Stats, at time.Time) Stats {
 	return st
 }
 
-// update applies new limits to the container's cgroup and keeps them in
-// its configuration.
+// update applies new limits to the container's cgroup.
 func (s *server) update(id string, r *specs.LinuxResources) error {
 	if r == nil {
 		return fmt.Errorf("%w: update container %s: no resources", ErrInvalidArgument, id)
@@ -93,33 +85,11 @@ func (s *server) update(id string, r *specs.LinuxResources) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.lc == nil || c.rec.State.Status == Exited {
+	if c.rc == nil || c.rec.State.Status == Exited {
 		return fmt.Errorf("update container %s: %w: it is %s", id, ErrFailedPrecondition, c.rec.State.Status)
 	}
-	cfg := c.lc.Config()
-	want, err := specconv.CreateCgroupConfig(&specconv.CreateOpts{
-		CgroupName: id,
-		Spec:       &specs.Spec{Linux: &specs.Linux{CgroupsPath: cfg.Cgroups.Path, Resources: r}},
-	}, nil)
-	if err != nil {
-		return fmt.Errorf("%w: update container %s: %w", ErrInvalidArgument, id, err)
-	}
-	mergeResources(cfg.Cgroups.Resources, want.Resources)
-	if err := c.lc.Set(cfg); err != nil {
+	if err := c.rc.update(r); err != nil {
 		return fmt.Errorf("update container %s: %w", id, err)
 	}
 	return nil
-}
-
-// mergeResources copies the limits an update may change; devices and the
-// rest stay as the container was created.
-func mergeResources(dst, src *cgroups.Resources) {
-	dst.CpuShares, dst.CpuQuota, dst.CpuPeriod = src.CpuShares, src.CpuQuota, src.CpuPeriod
-	dst.CpusetCpus, dst.CpusetMems = src.CpusetCpus, src.CpusetMems
-	dst.Memory, dst.MemorySwap, dst.MemoryReservation = src.Memory, src.MemorySwap, src.MemoryReservation
-	dst.PidsLimit = src.PidsLimit
-	dst.HugetlbLimit = src.HugetlbLimit
-	if src.Unified != nil {
-		dst.Unified = src.Unified
-	}
 }

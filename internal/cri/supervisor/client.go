@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 
@@ -32,7 +34,11 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 		return nil, fmt.Errorf("supervisor: %w: socket path %s is longer than a unix socket allows (107 bytes)", ErrInvalidArgument, s)
 	}
 	if opts.OCIRuntime != "" {
-		return nil, fmt.Errorf("supervisor: %w: an OCI runtime binary (%s) is not supported yet", ErrInvalidArgument, opts.OCIRuntime)
+		bin, err := ociRuntimePath(opts.OCIRuntime)
+		if err != nil {
+			return nil, err
+		}
+		opts.OCIRuntime = bin
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -42,6 +48,19 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// ociRuntimePath returns the absolute path of the OCI runtime binary bin
+// (the supervisor runs in /, and with another PATH), if it is executable.
+func ociRuntimePath(bin string) (string, error) {
+	p, err := exec.LookPath(bin)
+	if err == nil {
+		p, err = filepath.Abs(p)
+	}
+	if err != nil {
+		return "", fmt.Errorf("supervisor: %w: OCI runtime %s: %w", ErrInvalidArgument, bin, err)
+	}
+	return p, nil
 }
 
 // Close closes the connection; the supervisor and its containers go on.

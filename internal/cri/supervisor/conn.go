@@ -20,6 +20,9 @@ var errNotSent = errors.New("request not sent")
 // muxConn carries concurrent calls over one connection.
 type muxConn struct {
 	c net.Conn
+	// runtime is what the supervisor answered its ping with: the OCI
+	// runtime binary it uses, "" for libcontainer.
+	runtime string
 
 	wmu sync.Mutex // serializes writes
 	enc *json.Encoder

@@ -11,9 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/opencontainers/runc/libcontainer"
-	"github.com/opencontainers/runc/libcontainer/configs"
-	"github.com/opencontainers/runc/libcontainer/specconv"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,7 +21,7 @@ type container struct {
 
 	mu  sync.Mutex
 	rec record
-	lc  *libcontainer.Container // nil when its libcontainer state was lost
+	rc  runtimeContainer // nil when the runtime's state of it was lost
 	out *logWriter
 	io  *stdio
 	// exited is closed once the exit is recorded.
@@ -116,17 +113,6 @@ func (c *container) create(sp ContainerSpec) (_ State, retErr error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clampOOMScore(sp.Spec.Process.OOMScoreAdj, c.s.oomFloor)
-	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: sp.ID, Spec: sp.Spec})
-	if err != nil {
-		return State{}, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
-	}
-	proc, err := newProcess(sp.Spec.Process)
-	if err != nil {
-		return State{}, err
-	}
-	if c.s.debug {
-		proc.LogLevel = "5" // runc init's steps, in the supervisor's log
-	}
 	out, err := openLog(sp.LogPath)
 	if err != nil {
 		return State{}, err
@@ -136,45 +122,34 @@ func (c *container) create(sp ContainerSpec) (_ State, retErr error) {
 			out.Close()
 		}
 	}()
-	io, err := newStdio(proc, sp.Stdin, sp.TTY)
+	io, err := newStdio(sp.Stdin, sp.TTY)
 	if err != nil {
 		return State{}, err
 	}
-	defer io.closeChildEnds()
 	defer func() {
 		if retErr != nil {
 			io.Close()
 		}
 	}()
-	lc, err := libcontainer.Create(c.s.libcontainerRoot(), sp.ID, cfg)
+	rc, pid, console, err := c.s.rt.create(sp.ID, sp.Spec, io.child)
+	io.closeChildEnds()
 	if err != nil {
 		return State{}, err
 	}
-	if err := lc.Start(proc); err != nil {
-		lc.Destroy()
-		return State{}, err
+	if console != nil {
+		io.setConsole(console)
 	}
-	pid, err := proc.Pid()
-	if err == nil && sp.TTY {
-		err = io.receiveConsole()
-	}
-	if err != nil {
-		lc.Signal(unix.SIGKILL)
-		proc.Wait()
-		lc.Destroy()
-		return State{}, err
-	}
-	c.lc, c.out, c.io = lc, out, io
+	c.rc, c.out, c.io = rc, out, io
 	c.rec.State = State{ID: sp.ID, Status: Created, Pid: pid, CreatedAt: time.Now()}
 	if err := c.persist(); err != nil {
-		lc.Signal(unix.SIGKILL)
-		proc.Wait()
-		lc.Destroy()
+		rc.signal(unix.SIGKILL)
+		c.s.rt.watchInit(pid, func(unix.WaitStatus, time.Time) {})
+		rc.destroy()
 		return State{}, fmt.Errorf("record container: %w", err)
 	}
 	c.s.keep.hold(sp.ID, io.held())
 	c.copyOutput()
-	c.s.watchChild(pid, c.onExit)
+	c.s.rt.watchInit(pid, c.onExit)
 	return c.snapshot(), nil
 }
 
@@ -207,14 +182,14 @@ func (s *server) start(id string) (State, error) {
 		c.mu.Unlock()
 		return State{}, fmt.Errorf("start container %s: %w: it is %s", id, ErrFailedPrecondition, st)
 	}
-	if c.lc == nil {
+	if c.rc == nil {
 		c.mu.Unlock()
 		return State{}, fmt.Errorf("start container %s: %w: its runtime state is lost", id, ErrFailedPrecondition)
 	}
 	// Taken before: the process may exit (and be reaped) before Exec
 	// returns, and must not finish before it started.
 	startedAt := time.Now()
-	if err := c.lc.Exec(); err != nil {
+	if err := c.rc.start(); err != nil {
 		c.mu.Unlock()
 		return State{}, fmt.Errorf("start container %s: %w", id, err)
 	}
@@ -235,11 +210,9 @@ func (c *container) onExit(ws unix.WaitStatus, at time.Time) {
 	// Without a PID namespace of its own, the container's other processes
 	// outlive its init: end them, as the container has ended (containerd
 	// does the same).
-	if c.lc != nil {
-		if cfg := c.lc.Config(); !cfg.Namespaces.IsPrivate(configs.NEWPID) {
-			if err := c.lc.Signal(unix.SIGKILL); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
-				c.s.log.Warn("kill the processes left by the container's init", "id", c.rec.ID, "err", err)
-			}
+	if c.rc != nil {
+		if err := c.rc.killLeftovers(); err != nil {
+			c.s.log.Warn("kill the processes left by the container's init", "id", c.rec.ID, "err", err)
 		}
 	}
 	// Let the log take what the process wrote before it died, but do not
@@ -304,10 +277,10 @@ func (s *server) signal(id string, sig int) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.rec.State.Status == Exited || c.lc == nil {
+	if c.rec.State.Status == Exited || c.rc == nil {
 		return nil
 	}
-	if err := c.lc.Signal(unix.Signal(sig)); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+	if err := c.rc.signal(unix.Signal(sig)); err != nil {
 		return fmt.Errorf("signal container %s: %w", id, err)
 	}
 	return nil
@@ -343,7 +316,7 @@ func (s *server) list() []State {
 }
 
 // delete removes an exited container (a created one is killed first):
-// its cgroup, its libcontainer state and its record.
+// its cgroup, its runtime state and its record.
 func (s *server) delete(ctx context.Context, id string) error {
 	c, err := s.get(id)
 	if err != nil {
@@ -355,8 +328,8 @@ func (s *server) delete(ctx context.Context, id string) error {
 		c.mu.Unlock()
 		return fmt.Errorf("delete container %s: %w: it is running", id, ErrFailedPrecondition)
 	case Created:
-		if c.lc != nil {
-			c.lc.Signal(unix.SIGKILL)
+		if c.rc != nil {
+			c.rc.signal(unix.SIGKILL)
 		}
 		c.mu.Unlock()
 		select {
@@ -367,11 +340,11 @@ func (s *server) delete(ctx context.Context, id string) error {
 		c.mu.Lock()
 	}
 	defer c.mu.Unlock()
-	if c.lc != nil {
-		if err := c.lc.Destroy(); err != nil {
+	if c.rc != nil {
+		if err := c.rc.destroy(); err != nil {
 			return fmt.Errorf("delete container %s: %w", id, err)
 		}
-	} else if err := os.RemoveAll(filepath.Join(s.libcontainerRoot(), id)); err != nil {
+	} else if err := s.rt.forget(id); err != nil {
 		return fmt.Errorf("delete container %s: %w", id, err)
 	}
 	if c.io != nil {

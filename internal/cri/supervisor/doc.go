@@ -37,6 +37,23 @@
 // keeper is gone (Client.Shutdown, which refuses while containers or
 // sandboxes remain, or a reboot).
 //
+// # Runtimes
+//
+// What creates and drives the containers is a containerRuntime
+// (runtime.go), chosen when the supervisor starts (Options.OCIRuntime,
+// the keeper's and supervisor's --oci-runtime): libcontainer in the
+// supervisor (runtime_libcontainer.go), or an OCI runtime binary such as
+// runc or crun through its command line (runtime_oci.go: create --bundle
+// --pid-file [--console-socket], start, kill [--all], update --resources,
+// exec --detach --process, delete --force, state), with the same
+// config.json, stdio, logs, records and keeper. The binary's inits and
+// exec'd processes are orphans as soon as its command returns: the keeper,
+// the child subreaper, reaps them and reports their exits, exactly as for
+// the inits of a supervisor that died, so exits and restarts work alike;
+// an exit reported before the supervisor watched its pid waits for it a
+// while. A supervisor keeps its runtime while it runs: Connect refuses one
+// started with another.
+//
 // # The binary
 //
 // libcontainer starts every container by re-executing /proc/self/exe as

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -40,27 +39,10 @@ func (c *Client) ExecSync(ctx context.Context, id string, cmd []string, timeout 
 }
 
 func (s *server) execSync(ctx context.Context, p execParams) (ExecResult, error) {
-	if len(p.Cmd) == 0 {
-		return ExecResult{}, fmt.Errorf("%w: exec in container %s: empty command", ErrInvalidArgument, p.ID)
-	}
-	c, err := s.get(p.ID)
+	rc, ps, err := s.execTarget(p.ID, p.Cmd, false)
 	if err != nil {
 		return ExecResult{}, err
 	}
-	c.mu.Lock()
-	lc, spec, status := c.lc, c.rec.Process, c.rec.State.Status
-	c.mu.Unlock()
-	if status != Running || lc == nil || spec == nil {
-		return ExecResult{}, fmt.Errorf("exec in container %s: %w: it is %s", p.ID, ErrFailedPrecondition, status)
-	}
-	ps := *spec
-	ps.Args = p.Cmd
-	ps.Terminal = false
-	proc, err := newProcess(&ps)
-	if err != nil {
-		return ExecResult{}, err
-	}
-	proc.Init = false
 	outR, outW, err := pipe(true)
 	if err != nil {
 		return ExecResult{}, err
@@ -72,8 +54,7 @@ func (s *server) execSync(ctx context.Context, p execParams) (ExecResult, error)
 		return ExecResult{}, err
 	}
 	defer errR.Close()
-	proc.Stdout, proc.Stderr = outW, errW
-	err = lc.Run(proc)
+	proc, _, err := rc.exec(ps, procIO{stdout: outW, stderr: errW})
 	outW.Close()
 	errW.Close()
 	if err != nil {
@@ -98,10 +79,10 @@ func (s *server) execSync(ctx context.Context, p execParams) (ExecResult, error)
 		defer cancel()
 	}
 	waited := make(chan struct{})
-	var ps2 *os.ProcessState
+	var ws unix.WaitStatus
 	var werr error
 	go func() {
-		ps2, werr = proc.Wait()
+		ws, werr = proc.wait()
 		close(waited)
 	}()
 	timedOut := false
@@ -109,7 +90,7 @@ func (s *server) execSync(ctx context.Context, p execParams) (ExecResult, error)
 	case <-waited:
 	case <-ctx.Done():
 		timedOut = true
-		proc.Signal(unix.SIGKILL)
+		proc.kill()
 		<-waited
 	}
 	// A background child may hold the pipes open: do not wait for it long.
@@ -125,12 +106,8 @@ func (s *server) execSync(ctx context.Context, p execParams) (ExecResult, error)
 	if timedOut {
 		return ExecResult{}, fmt.Errorf("exec in container %s: %w: command ran longer than %v", p.ID, context.DeadlineExceeded, p.Timeout)
 	}
-	if ps2 == nil {
+	if werr != nil {
 		return ExecResult{}, fmt.Errorf("exec in container %s: wait: %w", p.ID, werr)
 	}
-	code := int32(ps2.ExitCode())
-	if ws, ok := ps2.Sys().(syscall.WaitStatus); ok {
-		code = exitCode(unix.WaitStatus(ws))
-	}
-	return ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: code}, nil
+	return ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: exitCode(ws)}, nil
 }

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"syscall"
 
-	"github.com/opencontainers/runc/libcontainer"
-	"github.com/opencontainers/runc/libcontainer/utils"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,9 +51,9 @@ type noClose struct{ *os.File }
 
 func (noClose) Close() error { return nil }
 
-// execTarget returns the running container's libcontainer handle and a
-// process for cmd with the container's process settings.
-func (s *server) execTarget(id string, cmd []string, tty bool) (*libcontainer.Container, *libcontainer.Process, error) {
+// execTarget returns the running container and the process to run cmd
+// as: the container's own process settings.
+func (s *server) execTarget(id string, cmd []string, tty bool) (runtimeContainer, *specs.Process, error) {
 	if len(cmd) == 0 {
 		return nil, nil, fmt.Errorf("%w: exec in container %s: empty command", ErrInvalidArgument, id)
 	}
@@ -64,47 +62,32 @@ func (s *server) execTarget(id string, cmd []string, tty bool) (*libcontainer.Co
 		return nil, nil, err
 	}
 	c.mu.Lock()
-	lc, spec, status := c.lc, c.rec.Process, c.rec.State.Status
+	rc, spec, status := c.rc, c.rec.Process, c.rec.State.Status
 	c.mu.Unlock()
-	if status != Running || lc == nil || spec == nil {
+	if status != Running || rc == nil || spec == nil {
 		return nil, nil, fmt.Errorf("exec in container %s: %w: it is %s", id, ErrFailedPrecondition, status)
 	}
 	ps := *spec
 	ps.Args = cmd
 	ps.Terminal = tty
 	ps.ConsoleSize = nil
-	proc, err := newProcess(&ps)
-	if err != nil {
-		return nil, nil, err
-	}
-	proc.Init = false
-	return lc, proc, nil
+	return rc, &ps, nil
 }
 
 func (s *server) execStream(ctx context.Context, conn *net.UnixConn, p execStreamParams) error {
-	lc, proc, err := s.execTarget(p.ID, p.Cmd, p.TTY)
+	rc, ps, err := s.execTarget(p.ID, p.Cmd, p.TTY)
 	if err != nil {
 		return err
 	}
 	var names []string
 	var ours, theirs []*os.File
 	defer func() { closeFiles(ours); closeFiles(theirs) }()
-	var consoleSock *os.File
-	if p.TTY {
-		parent, child, err := utils.NewSockPair("console")
-		if err != nil {
-			return fmt.Errorf("console socket: %w", err)
-		}
-		consoleSock = parent
-		defer parent.Close()
-		theirs = append(theirs, child)
-		proc.ConsoleSocket = child
-		proc.ConsoleWidth, proc.ConsoleHeight = p.Width, p.Height
-	} else {
-		add := func(name string, childReads bool) error {
+	pio := procIO{tty: p.TTY, width: p.Width, height: p.Height}
+	if !p.TTY {
+		add := func(name string, childReads bool) (*os.File, error) {
 			r, w, err := os.Pipe()
 			if err != nil {
-				return fmt.Errorf("exec pipe: %w", err)
+				return nil, fmt.Errorf("exec pipe: %w", err)
 			}
 			child, our := w, r
 			if childReads {
@@ -113,78 +96,61 @@ func (s *server) execStream(ctx context.Context, conn *net.UnixConn, p execStrea
 			theirs = append(theirs, child)
 			ours = append(ours, our)
 			names = append(names, name)
-			switch name {
-			case "stdin":
-				proc.Stdin = child
-			case "stdout":
-				proc.Stdout = child
-			case "stderr":
-				proc.Stderr = child
-			}
-			return nil
+			return child, nil
 		}
 		if p.Stdin {
-			if err := add("stdin", true); err != nil {
+			if pio.stdin, err = add("stdin", true); err != nil {
 				return err
 			}
 		}
-		if err := add("stdout", false); err != nil {
+		if pio.stdout, err = add("stdout", false); err != nil {
 			return err
 		}
-		if err := add("stderr", false); err != nil {
+		if pio.stderr, err = add("stderr", false); err != nil {
 			return err
 		}
 	}
-	if err := lc.Run(proc); err != nil {
-		return fmt.Errorf("exec in container %s: %w", p.ID, err)
-	}
+	proc, master, err := rc.exec(ps, pio)
 	closeFiles(theirs)
 	theirs = nil
-	if p.TTY {
-		master, err := utils.RecvFile(consoleSock)
-		if err != nil {
-			proc.Signal(unix.SIGKILL)
-			proc.Wait()
-			return fmt.Errorf("exec in container %s: receive terminal: %w", p.ID, err)
-		}
+	if err != nil {
+		return fmt.Errorf("exec in container %s: %w", p.ID, err)
+	}
+	if master != nil {
 		ours, names = []*os.File{master}, []string{"tty"}
 	}
 	if err := sendStream(conn, names, ours); err != nil {
-		proc.Signal(unix.SIGKILL)
-		proc.Wait()
+		proc.kill()
+		proc.wait()
 		return nil // the client is gone: no one to answer
 	}
 	closeFiles(ours)
 	ours = nil
 
 	type waitResult struct {
-		ps  *os.ProcessState
+		ws  unix.WaitStatus
 		err error
 	}
 	waited := make(chan waitResult, 1)
 	go func() {
-		ps, err := proc.Wait()
-		waited <- waitResult{ps, err}
+		ws, err := proc.wait()
+		waited <- waitResult{ws, err}
 	}()
 	var w waitResult
 	select {
 	case w = <-waited:
 	case <-clientGone(conn):
-		proc.Signal(unix.SIGKILL)
+		proc.kill()
 		<-waited
 		return nil
 	case <-ctx.Done():
-		proc.Signal(unix.SIGKILL)
+		proc.kill()
 		w = <-waited
 	}
-	if w.ps == nil {
+	if w.err != nil {
 		endStream(conn, streamEnd{}, fmt.Errorf("exec in container %s: wait: %w", p.ID, w.err))
 		return nil
 	}
-	code := int32(w.ps.ExitCode())
-	if ws, ok := w.ps.Sys().(syscall.WaitStatus); ok {
-		code = exitCode(unix.WaitStatus(ws))
-	}
-	endStream(conn, streamEnd{ExitCode: code}, nil)
+	endStream(conn, streamEnd{ExitCode: exitCode(w.ws)}, nil)
 	return nil
 }

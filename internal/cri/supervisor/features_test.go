@@ -44,19 +44,20 @@ func TestEvents(t *testing.T) {
 }
 
 func TestTTY(t *testing.T) {
-	f := newFixture(t)
-	spec := supervisortest.Spec(f.rootfs, f.cgroup("tty"), "sh", "-c", "tty; echo ok")
-	spec.Process.Terminal = true
-	log := f.logPath("tty")
-	f.runSpec(ContainerSpec{ID: "tty", LogPath: log, TTY: true, Spec: spec})
-	if st := f.waitStatus(f.c, "tty", Exited); st.ExitCode != 0 {
-		t.Fatalf("exit code %d", st.ExitCode)
-	}
-	out := strings.Join(logEntries(t, log), "\n")
-	// A terminal turns "\n" into "\r\n".
-	if !strings.Contains(out, "stdout F /dev/pts/0\r") || !strings.Contains(out, "stdout F ok\r") {
-		t.Errorf("tty output:\n%q", out)
-	}
+	eachRuntime(t, func(t *testing.T, f *fixture) {
+		spec := supervisortest.Spec(f.rootfs, f.cgroup("tty"), "sh", "-c", "tty; echo ok")
+		spec.Process.Terminal = true
+		log := f.logPath("tty")
+		f.runSpec(ContainerSpec{ID: "tty", LogPath: log, TTY: true, Spec: spec})
+		if st := f.waitStatus(f.c, "tty", Exited); st.ExitCode != 0 {
+			t.Fatalf("exit code %d", st.ExitCode)
+		}
+		out := strings.Join(logEntries(t, log), "\n")
+		// A terminal turns "\n" into "\r\n".
+		if !strings.Contains(out, "stdout F /dev/pts/0\r") || !strings.Contains(out, "stdout F ok\r") {
+			t.Errorf("tty output:\n%q", out)
+		}
+	})
 }
 
 // TestSeccomp checks that the supervisor applies a seccomp profile (built

@@ -34,7 +34,48 @@ func needRoot(t *testing.T) {
 	}
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newRuntimeFixture(t, "") }
+
+// testRuntime is a way the supervisor creates containers: bin is the OCI
+// runtime binary, "" for the built-in libcontainer.
+type testRuntime struct{ name, bin string }
+
+var testRuntimes = []testRuntime{{"builtin", ""}, {"runc", "/usr/bin/runc"}, {"crun", "/usr/bin/crun"}}
+
+// eachRuntime runs test as a subtest per runtime this machine can run,
+// each with a fixture (a supervisor) of its own.
+func eachRuntime(t *testing.T, test func(t *testing.T, f *fixture)) {
+	for _, rt := range testRuntimes {
+		t.Run(rt.name, func(t *testing.T) {
+			if why := unusableRuntime(rt.bin); why != "" {
+				t.Skip(why)
+			}
+			test(t, newRuntimeFixture(t, rt.bin))
+		})
+	}
+}
+
+// unusableRuntime says why the OCI runtime bin cannot run containers here.
+func unusableRuntime(bin string) string {
+	if bin == "" {
+		return ""
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Sprintf("%s is not installed (apt-get install %s)", bin, filepath.Base(bin))
+	}
+	if filepath.Base(bin) == "crun" && !supervisortest.IsV2() {
+		// crun refuses cgroups v1 with controllers on the v2 hierarchy
+		// beside them ("hybrid mode not supported").
+		if b, err := os.ReadFile("/sys/fs/cgroup/unified/cgroup.controllers"); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+			return "crun refuses this machine's hybrid cgroups (v2 controllers: " + strings.TrimSpace(string(b)) + ")"
+		}
+	}
+	return ""
+}
+
+// newRuntimeFixture makes a fixture whose supervisor creates containers
+// with the OCI runtime bin ("" = libcontainer).
+func newRuntimeFixture(t *testing.T, bin string) *fixture {
 	t.Helper()
 	needRoot(t)
 	dir := t.TempDir()
@@ -44,7 +85,7 @@ func newFixture(t *testing.T) *fixture {
 		rootfs:   supervisortest.BusyboxRootfs(t, dir),
 		cgParent: fmt.Sprintf("/kemudi-test-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "_")),
 	}
-	f.opts = Options{Root: f.root, Binary: supervisortest.Binary(t), Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	f.opts = Options{Root: f.root, Binary: supervisortest.Binary(t), OCIRuntime: bin, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	f.c = f.connect()
 	t.Cleanup(f.cleanup)
 	return f
@@ -168,6 +209,15 @@ func (f *fixture) waitStatus(c *Client, id string, want Status) State {
 }
 
 func (f *fixture) cgroup(id string) string { return f.cgParent + "/" + id }
+
+// runtimeState is where the fixture's runtime keeps its state of
+// container id.
+func (f *fixture) runtimeState(id string) string {
+	if f.opts.OCIRuntime != "" {
+		return filepath.Join(f.root, "oci", "state", id)
+	}
+	return filepath.Join(f.root, "libcontainer", id)
+}
 
 // run creates and starts a container running args.
 func (f *fixture) run(id string, args ...string) State {

@@ -28,6 +28,7 @@ import (
 // is lost, nor its exit code, when the supervisor crashes.
 
 type keeper struct {
+	cfg  Config
 	root string
 	log  *slog.Logger
 
@@ -41,7 +42,8 @@ type keeper struct {
 
 // RunKeeper is the keeper mode of kemudi-supervisor. A second keeper for
 // the same root exits at once.
-func RunKeeper(ctx context.Context, root string, log *slog.Logger) error {
+func RunKeeper(ctx context.Context, cfg Config, log *slog.Logger) error {
+	root := cfg.Root
 	if err := os.MkdirAll(filepath.Join(root, "exits"), 0o700); err != nil {
 		return err
 	}
@@ -60,7 +62,7 @@ func RunKeeper(ctx context.Context, root string, log *slog.Logger) error {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("become subreaper: %w", err)
 	}
-	k := &keeper{root: root, log: log, held: map[string][]*os.File{}}
+	k := &keeper{cfg: cfg, root: root, log: log, held: map[string][]*os.File{}}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT)
 	const minDelay, maxDelay = 100 * time.Millisecond, 10 * time.Second
@@ -143,7 +145,7 @@ func (k *keeper) startSupervisor() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("/proc/self/exe", "serve", "--root", k.root)
+	cmd := exec.Command("/proc/self/exe", k.cfg.args("serve")...)
 	cmd.Args[0] = os.Args[0]
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{theirs} // fd 3

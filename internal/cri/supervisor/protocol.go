@@ -65,6 +65,8 @@ type updateParams struct {
 type pingResult struct {
 	Pid     int    `json:"pid"`
 	Version string `json:"version"`
+	// Runtime is the OCI runtime binary's path; "" for libcontainer.
+	Runtime string `json:"runtime,omitempty"`
 }
 
 var errorCodes = []struct {

@@ -55,9 +55,29 @@ func (s *server) watchChild(pid int, onExit func(unix.WaitStatus, time.Time)) {
 // supervisor that died.
 func (s *server) watchOrphan(pid int, onExit func(unix.WaitStatus, time.Time)) {
 	s.mu.Lock()
-	s.orphans[pid] = onExit
+	e, done := s.unclaimed[pid]
+	if done {
+		delete(s.unclaimed, pid)
+	} else {
+		s.orphans[pid] = onExit
+	}
 	s.mu.Unlock()
+	if done {
+		go onExit(e.ws, e.at)
+	}
 }
+
+// unclaimedExit is an orphan's exit reported before anyone watched it: an
+// OCI runtime binary's process can end before the supervisor has read
+// its pid.
+type unclaimedExit struct {
+	ws unix.WaitStatus
+	at time.Time
+}
+
+// unclaimedKeep is how long an unclaimed exit waits for its watcher;
+// after that its pid may be someone else's.
+const unclaimedKeep = 30 * time.Second
 
 func (s *server) reapKnown() {
 	s.mu.Lock()
@@ -91,8 +111,16 @@ func (s *server) reapKnown() {
 // orphanExited handles the keeper's report of an orphan it reaped.
 func (s *server) orphanExited(pid int, ws unix.WaitStatus, at time.Time) {
 	s.mu.Lock()
-	fn := s.orphans[pid]
+	fn, ok := s.orphans[pid]
 	delete(s.orphans, pid)
+	if !ok {
+		for p, e := range s.unclaimed {
+			if time.Since(e.at) > unclaimedKeep {
+				delete(s.unclaimed, p)
+			}
+		}
+		s.unclaimed[pid] = unclaimedExit{ws: ws, at: at}
+	}
 	s.mu.Unlock()
 	if fn != nil {
 		go fn(ws, at)

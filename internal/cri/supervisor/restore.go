@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 )
 
@@ -59,11 +57,11 @@ func (s *server) load(held map[string][]*os.File) error {
 
 func (s *server) restore(c *container, files []*os.File, exits map[int]exitRecord) {
 	id := c.rec.ID
-	lc, err := libcontainer.Load(s.libcontainerRoot(), id)
+	rc, err := s.rt.load(id)
 	if err != nil {
 		s.log.Error("runtime state of container lost", "id", id, "err", err)
 	} else {
-		c.lc = lc
+		c.rc = rc
 	}
 	if c.rec.State.Status == Exited {
 		close(c.exited)
@@ -71,12 +69,7 @@ func (s *server) restore(c *container, files []*os.File, exits map[int]exitRecor
 		s.keep.drop(id)
 		return
 	}
-	alive := false
-	if lc != nil {
-		st, err := lc.Status()
-		alive = err == nil && st != libcontainer.Stopped
-	}
-	if !alive {
+	if rc == nil || !rc.alive() {
 		closeFiles(files)
 		s.keep.drop(id)
 		if r, ok := exits[c.rec.State.Pid]; ok {
@@ -110,38 +103,34 @@ func (s *server) restore(c *container, files []*os.File, exits map[int]exitRecor
 	s.log.Info("container found again", "id", id, "status", c.rec.State.Status.String(), "pid", c.rec.State.Pid)
 }
 
-// removeUnrecorded destroys the libcontainer containers that have no
-// record: a supervisor that crashed inside Create left them, their init
+// removeUnrecorded destroys the containers the runtime holds that have
+// no record: a supervisor that crashed inside Create left them, their init
 // waiting for a Start no one will ask for.
 func (s *server) removeUnrecorded() error {
-	ents, err := os.ReadDir(s.libcontainerRoot())
+	ids, err := s.rt.ids()
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, e := range ents {
-		id := e.Name()
+	for _, id := range ids {
 		s.mu.Lock()
 		_, known := s.containers[id]
 		s.mu.Unlock()
-		if known || !e.IsDir() {
+		if known {
 			continue
 		}
 		s.log.Warn("removing a container left by a crash during its creation", "id", id)
-		lc, err := libcontainer.Load(s.libcontainerRoot(), id)
+		rc, err := s.rt.load(id)
 		if err != nil {
-			errs = append(errs, os.RemoveAll(filepath.Join(s.libcontainerRoot(), id)))
+			errs = append(errs, s.rt.forget(id))
 			continue
 		}
-		lc.Signal(unix.SIGKILL)
+		rc.signal(unix.SIGKILL)
 		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
-			if st, err := lc.Status(); err != nil || st == libcontainer.Stopped {
-				break
-			}
+		for time.Now().Before(deadline) && rc.alive() {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if err := lc.Destroy(); err != nil {
+		if err := rc.destroy(); err != nil {
 			errs = append(errs, fmt.Errorf("container %s: %w", id, err))
 		}
 	}

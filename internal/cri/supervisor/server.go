@@ -20,12 +20,14 @@ type server struct {
 	root string
 	log  *slog.Logger
 	keep *keeperLink
+	rt   containerRuntime
 
 	mu         sync.Mutex
 	containers map[string]*container
 	sandboxes  map[string]*sandboxRecord
 	children   map[int]func(unixWaitStatus, time.Time) // processes we are the parent of, by pid
 	orphans    map[int]func(unixWaitStatus, time.Time) // processes the keeper reaps for us, by pid
+	unclaimed  map[int]unclaimedExit                   // exits the keeper reported before their watcher came
 	poke       chan struct{}                           // asks the reaper to look now
 	subs       map[chan Event]struct{}
 	attachers  *fanout // containers' output to attached clients
@@ -39,11 +41,23 @@ func (s *server) containersDir() string    { return filepath.Join(s.root, "conta
 func (s *server) libcontainerRoot() string { return filepath.Join(s.root, "libcontainer") }
 func (s *server) sandboxesDir() string     { return filepath.Join(s.root, "sandboxes") }
 func (s *server) exitsDir() string         { return filepath.Join(s.root, "exits") }
+func (s *server) ociBundles() string       { return filepath.Join(s.root, "oci", "bundles") }
+func (s *server) ociState() string         { return filepath.Join(s.root, "oci", "state") }
 
-// Serve runs the supervisor under root until ctx is done or a client asks
-// it to shut down. It is the `serve` mode of kemudi-supervisor, started by
-// the keeper with the keeper's link as fd 3.
-func Serve(ctx context.Context, root string, log *slog.Logger) error {
+// newRuntime returns the runtime that creates the containers:
+// libcontainer, or the OCI runtime binary bin.
+func (s *server) newRuntime(bin string) containerRuntime {
+	if bin == "" {
+		return &libcontainerRuntime{root: s.libcontainerRoot(), debug: s.debug, watchChild: s.watchChild}
+	}
+	return &ociRuntime{bin: bin, state: s.ociState(), bundles: s.ociBundles(), watchOrphan: s.watchOrphan}
+}
+
+// Serve runs the supervisor under cfg.Root until ctx is done or a client
+// asks it to shut down. It is the `serve` mode of kemudi-supervisor,
+// started by the keeper with the keeper's link as fd 3.
+func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	root := cfg.Root
 	s := &server{
 		root:       root,
 		log:        log,
@@ -51,13 +65,15 @@ func Serve(ctx context.Context, root string, log *slog.Logger) error {
 		sandboxes:  map[string]*sandboxRecord{},
 		children:   map[int]func(unixWaitStatus, time.Time){},
 		orphans:    map[int]func(unixWaitStatus, time.Time){},
+		unclaimed:  map[int]unclaimedExit{},
 		subs:       map[chan Event]struct{}{},
 		attachers:  newFanout(),
 		shutdown:   make(chan struct{}),
 		debug:      os.Getenv("KEMUDI_SUPERVISOR_DEBUG") != "",
 		oomFloor:   oomScoreFloor(),
 	}
-	for _, d := range []string{s.containersDir(), s.libcontainerRoot(), s.sandboxesDir(), s.exitsDir()} {
+	s.rt = s.newRuntime(cfg.OCIRuntime)
+	for _, d := range []string{s.containersDir(), s.libcontainerRoot(), s.ociBundles(), s.ociState(), s.sandboxesDir(), s.exitsDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("supervisor state: %w", err)
 		}
@@ -67,6 +83,11 @@ func Serve(ctx context.Context, root string, log *slog.Logger) error {
 		return err
 	}
 	s.keep = keep
+	if keep.l == nil && cfg.OCIRuntime != "" {
+		// The binary's inits and exec'd processes are orphans: without a
+		// subreaper to report their exits they would never be recorded.
+		return fmt.Errorf("an OCI runtime binary (%s) needs the keeper (run kemudi-supervisor keeper)", cfg.OCIRuntime)
+	}
 	stopReaper := s.startReaper()
 	defer stopReaper()
 	if err := s.load(held); err != nil {
@@ -161,7 +182,7 @@ func (s *server) dispatch(ctx context.Context, req request) (any, error) {
 	decodeID := func() error { return decodeJSON(req.Params, &id) }
 	switch req.Method {
 	case methodPing:
-		return pingResult{Pid: os.Getpid(), Version: version()}, nil
+		return pingResult{Pid: os.Getpid(), Version: version(), Runtime: s.rt.name()}, nil
 	case methodCreateSandbox:
 		var sp SandboxSpec
 		if err := decodeJSON(req.Params, &sp); err != nil {

@@ -39,7 +39,7 @@ func socketPath(root string) string { return filepath.Join(root, "supervisor.soc
 func ensureRunning(ctx context.Context, opts Options, log *slog.Logger) (*muxConn, error) {
 	socket := socketPath(opts.Root)
 	if m, err := dialPing(ctx, socket); err == nil {
-		return m, nil
+		return sameRuntime(m, opts)
 	}
 	if err := os.MkdirAll(opts.Root, 0o700); err != nil {
 		return nil, fmt.Errorf("supervisor root: %w", err)
@@ -50,11 +50,33 @@ func ensureRunning(ctx context.Context, opts Options, log *slog.Logger) (*muxCon
 		if err != nil {
 			return nil, err
 		}
-		if err := spawnKeeper(opts.Root, bin, log); err != nil {
+		if err := spawnKeeper(Config{Root: opts.Root, OCIRuntime: opts.OCIRuntime}, bin, log); err != nil {
 			return nil, err
 		}
 	}
-	return awaitAnswer(ctx, opts.Root)
+	m, err := awaitAnswer(ctx, opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	return sameRuntime(m, opts)
+}
+
+// sameRuntime refuses a supervisor that creates containers with another
+// runtime than opts asks for: its containers stay with it, so the choice
+// can change only once it is shut down.
+func sameRuntime(m *muxConn, opts Options) (*muxConn, error) {
+	if m.runtime == opts.OCIRuntime {
+		return m, nil
+	}
+	m.Close()
+	name := func(r string) string {
+		if r == "" {
+			return "the built-in libcontainer"
+		}
+		return r
+	}
+	return nil, fmt.Errorf("supervisor: %w: the supervisor under %s creates containers with %s, not %s: remove its containers and shut it down first",
+		ErrFailedPrecondition, opts.Root, name(m.runtime), name(opts.OCIRuntime))
 }
 
 // awaitAnswer waits up to startTimeout for the supervisor under root to
@@ -106,19 +128,21 @@ func dialPing(ctx context.Context, socket string) (*muxConn, error) {
 		m.Close()
 		return nil, err
 	}
+	m.runtime = p.Runtime
 	return m, nil
 }
 
 // spawnKeeper starts `kemudi-supervisor keeper` in a session of its own,
 // its output appended to the log under root. A second keeper started by a
 // racing caller finds the first one's lock and exits.
-func spawnKeeper(root, bin string, log *slog.Logger) error {
+func spawnKeeper(cfg Config, bin string, log *slog.Logger) error {
+	root := cfg.Root
 	lf, err := os.OpenFile(logPath(root), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("supervisor log: %w", err)
 	}
 	defer lf.Close()
-	cmd := exec.Command(bin, "keeper", "--root", root)
+	cmd := exec.Command(bin, cfg.args("keeper")...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

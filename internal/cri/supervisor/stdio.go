@@ -5,8 +5,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/opencontainers/runc/libcontainer"
-	"github.com/opencontainers/runc/libcontainer/utils"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,45 +16,30 @@ type stdio struct {
 	console               *os.File
 	tty                   bool
 
-	childEnds   []*os.File // the process's ends, closed once it started
-	consoleSock *os.File   // receives the console master from runc init
-	drained     chan struct{}
+	child   procIO // the process's ends, closed once it started
+	drained chan struct{}
 }
 
-func newStdio(proc *libcontainer.Process, withStdin, tty bool) (*stdio, error) {
-	s := &stdio{tty: tty, drained: make(chan struct{})}
+// newStdio makes the pipes of a container's init; with a TTY the runtime
+// makes the terminal, whose master setConsole takes.
+func newStdio(withStdin, tty bool) (*stdio, error) {
+	s := &stdio{tty: tty, drained: make(chan struct{}), child: procIO{tty: tty}}
 	if tty {
-		parent, child, err := utils.NewSockPair("console")
-		if err != nil {
-			return nil, fmt.Errorf("console socket: %w", err)
-		}
-		s.consoleSock = parent
-		s.childEnds = append(s.childEnds, child)
-		proc.ConsoleSocket = child
 		return s, nil
 	}
 	var err error
-	var w *os.File
-	if s.stdout, w, err = pipe(true); err != nil {
+	if s.stdout, s.child.stdout, err = pipe(true); err != nil {
 		return nil, err
 	}
-	s.childEnds = append(s.childEnds, w)
-	proc.Stdout = w
-	if s.stderr, w, err = pipe(true); err != nil {
+	if s.stderr, s.child.stderr, err = pipe(true); err != nil {
 		s.Close()
 		return nil, err
 	}
-	s.childEnds = append(s.childEnds, w)
-	proc.Stderr = w
 	if withStdin {
-		r, w, err := pipe(false)
-		if err != nil {
+		if s.child.stdin, s.stdin, err = pipe(false); err != nil {
 			s.Close()
 			return nil, err
 		}
-		s.stdin = w
-		s.childEnds = append(s.childEnds, r)
-		proc.Stdin = r
 	}
 	return s, nil
 }
@@ -81,17 +64,8 @@ func pipe(ourRead bool) (r, w *os.File, err error) {
 	return os.NewFile(uintptr(p[0]), "pipe-r"), os.NewFile(uintptr(p[1]), "pipe-w"), nil
 }
 
-// receiveConsole takes the pty master runc init sent.
-func (s *stdio) receiveConsole() error {
-	f, err := utils.RecvFile(s.consoleSock)
-	if err != nil {
-		return fmt.Errorf("receive console: %w", err)
-	}
-	s.console = pollable(f)
-	s.consoleSock.Close()
-	s.consoleSock = nil
-	return nil
-}
+// setConsole takes the terminal's master the runtime made.
+func (s *stdio) setConsole(master *os.File) { s.console = pollable(master) }
 
 // pollable returns f as a non-blocking *os.File served by Go's poller.
 func pollable(f *os.File) *os.File {
@@ -106,8 +80,8 @@ func pollable(f *os.File) *os.File {
 }
 
 func (s *stdio) closeChildEnds() {
-	closeFiles(s.childEnds)
-	s.childEnds = nil
+	closeFiles([]*os.File{s.child.stdin, s.child.stdout, s.child.stderr})
+	s.child = procIO{tty: s.tty}
 }
 
 // held lists the files the keeper keeps for the container, in the order
@@ -161,7 +135,7 @@ func (s *stdio) sources() []source {
 }
 
 func (s *stdio) Close() error {
-	closeFiles([]*os.File{s.stdout, s.stderr, s.stdin, s.console, s.consoleSock})
+	closeFiles([]*os.File{s.stdout, s.stderr, s.stdin, s.console})
 	s.closeChildEnds()
 	return nil
 }

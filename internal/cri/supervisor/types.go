@@ -17,8 +17,10 @@ type Options struct {
 	// binary (extracted under Root), else kemudi-supervisor next to
 	// os.Executable().
 	Binary string
-	// OCIRuntime is the path of an OCI runtime binary (runc) to use instead
-	// of libcontainer. Not supported yet: Connect refuses a non-empty value.
+	// OCIRuntime is an OCI runtime binary (runc, crun; a path, or a name
+	// looked up in PATH) that creates the containers instead of the
+	// supervisor's libcontainer. A supervisor already running under Root
+	// with another runtime is refused (ErrFailedPrecondition).
 	OCIRuntime string
 	Log        *slog.Logger
 }
