@@ -79,23 +79,31 @@ func loadAllocation(podDir string) (Allocation, bool, error) {
 	return a, a.Containers != nil, nil
 }
 
-// saveAllocation keeps the allocation in the pod's directory, replaced
-// whole (a crash leaves the old or the new one).
+// saveAllocation keeps the allocation in the pod's directory.
 func saveAllocation(podDir string, a Allocation) error {
-	b, err := json.Marshal(a)
-	if err != nil {
+	if err := savePodFile(podDir, allocationFile, a); err != nil {
 		return fmt.Errorf("save allocation: %w", err)
+	}
+	return nil
+}
+
+// savePodFile writes v as JSON to the file name in the pod's directory,
+// replaced whole (a crash leaves the old or the new one).
+func savePodFile(podDir, name string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(podDir, 0o750); err != nil {
-		return fmt.Errorf("save allocation: %w", err)
+		return err
 	}
-	tmp := filepath.Join(podDir, "."+allocationFile+".tmp")
+	tmp := filepath.Join(podDir, "."+name+".tmp")
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("save allocation: %w", err)
+		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(podDir, allocationFile)); err != nil {
+	if err := os.Rename(tmp, filepath.Join(podDir, name)); err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("save allocation: %w", err)
+		return err
 	}
 	return nil
 }

@@ -33,6 +33,8 @@ type containerInput struct {
 	// TargetID: an ephemeral container's target, whose process
 	// namespace it joins ("" = none).
 	TargetID string
+	// Userns is the sandbox's user namespace, which the container shares.
+	Userns *runtimeapi.UserNamespace
 }
 
 // containerConfig is the CRI's description of a container.
@@ -91,6 +93,7 @@ func (k *Kubelet) containerConfig(ctx context.Context, in containerInput) (*runt
 			SecurityContext: securityContext(pod, c),
 		},
 	}
+	cfg.Linux.SecurityContext.NamespaceOptions.UsernsOptions = in.Userns
 	if ns := cfg.Linux.SecurityContext.NamespaceOptions; in.TargetID != "" && ns.Pid == runtimeapi.NamespaceMode_CONTAINER {
 		// A pod that shares one process namespace (or the host's) already
 		// shows the target's processes, as upstream.

@@ -122,6 +122,7 @@ func (k *Kubelet) removePod(ctx context.Context, uid types.UID, state PodState) 
 	if err := k.volumes.TearDown(uid); err != nil {
 		return err
 	}
+	k.userns.release(uid) // its directory, with the block's record, is gone
 	removePodCgroups(k.opts.CgroupRoot, uid)
 	return nil
 }

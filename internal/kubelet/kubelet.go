@@ -44,6 +44,7 @@ type Kubelet struct {
 	recorder    record.EventRecorder
 	node        *node.Agent
 	volumes     *volume.Manager
+	userns      *usernsManager
 	probes      *probe.Manager
 	factory     informers.SharedInformerFactory
 	podsInf     cache.SharedIndexInformer
@@ -123,6 +124,9 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 		Log: log,
 	})
 	k.volumes = volume.New(podsDir(opts.RootDir), client, log)
+	if k.userns, err = newUsernsManager(podsDir(opts.RootDir)); err != nil {
+		return nil, err
+	}
 	dial := opts.Dial
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext

@@ -100,9 +100,11 @@ var (
 	defaultReadonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
 )
 
-// namespaceOptions is the pod's namespace sharing.
-func namespaceOptions(pod *corev1.Pod) *runtimeapi.NamespaceOption {
-	ns := &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_POD, Pid: runtimeapi.NamespaceMode_CONTAINER, Ipc: runtimeapi.NamespaceMode_POD}
+// namespaceOptions is the pod's namespace sharing; userns is its user
+// namespace (usernsManager.options).
+func namespaceOptions(pod *corev1.Pod, userns *runtimeapi.UserNamespace) *runtimeapi.NamespaceOption {
+	ns := &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_POD, Pid: runtimeapi.NamespaceMode_CONTAINER, Ipc: runtimeapi.NamespaceMode_POD,
+		UsernsOptions: userns}
 	if pod.Spec.HostNetwork {
 		ns.Network = runtimeapi.NamespaceMode_NODE
 	}
@@ -151,7 +153,8 @@ func securityContext(pod *corev1.Pod, c *corev1.Container) *runtimeapi.LinuxCont
 		csc = &corev1.SecurityContext{}
 	}
 	sc := &runtimeapi.LinuxContainerSecurityContext{
-		NamespaceOptions: namespaceOptions(pod),
+		// The user namespace is the sandbox's: containerConfig sets it.
+		NamespaceOptions: namespaceOptions(pod, nil),
 		Seccomp:          seccomp(psc.SeccompProfile, csc.SeccompProfile),
 		Privileged:       csc.Privileged != nil && *csc.Privileged,
 		ReadonlyRootfs:   csc.ReadOnlyRootFilesystem != nil && *csc.ReadOnlyRootFilesystem,

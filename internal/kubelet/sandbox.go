@@ -17,7 +17,11 @@ func (k *Kubelet) podLogDir(ns, name, uid string) string {
 }
 
 // sandboxConfig is the CRI's description of the pod's sandbox.
-func (k *Kubelet) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.PodSandboxConfig {
+func (k *Kubelet) sandboxConfig(pod *corev1.Pod, attempt uint32) (*runtimeapi.PodSandboxConfig, error) {
+	userns, err := k.userns.options(pod)
+	if err != nil {
+		return nil, err
+	}
 	lbls := map[string]string{}
 	for k, v := range pod.Labels {
 		lbls[k] = v
@@ -38,7 +42,7 @@ func (k *Kubelet) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 		Linux: &runtimeapi.LinuxPodSandboxConfig{
 			CgroupParent: cgroupParent(k.opts.CgroupRoot, pod),
 			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
-				NamespaceOptions: namespaceOptions(pod),
+				NamespaceOptions: namespaceOptions(pod, userns),
 				Privileged:       anyPrivileged(pod),
 				Seccomp:          seccomp(nil, nil),
 			},
@@ -60,7 +64,7 @@ func (k *Kubelet) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 			cfg.Linux.Sysctls[s.Name] = s.Value
 		}
 	}
-	return cfg
+	return cfg, nil
 }
 
 // hostname is the pod's hostname: spec.hostname or its name, cut to 63.
@@ -132,10 +136,18 @@ func (k *Kubelet) runSandbox(ctx context.Context, pod *corev1.Pod, attempt uint3
 	if err != nil {
 		return "", err
 	}
+	if !hostUsers(pod) {
+		if err := k.supportsUserns(ctx, handler); err != nil {
+			return "", err
+		}
+	}
 	if err := k.ensurePodCgroup(pod); err != nil {
 		return "", err
 	}
-	cfg := k.sandboxConfig(pod, attempt)
+	cfg, err := k.sandboxConfig(pod, attempt)
+	if err != nil {
+		return "", err
+	}
 	if err := os.MkdirAll(cfg.LogDirectory, 0o755); err != nil {
 		return "", fmt.Errorf("make pod log dir: %w", err)
 	}

@@ -171,7 +171,11 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, state PodState, a
 	if err := k.writeHosts(pod, podIPs); err != nil {
 		k.log.Warn("write /etc/hosts", "pod", klogName(pod), "err", err)
 	}
-	sbCfg := k.sandboxConfig(pod, attempt)
+	sbCfg, err := k.sandboxConfig(pod, attempt)
+	if err != nil {
+		k.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
+		return acted
+	}
 	for _, s := range a.Start {
 		acted = true
 		if !w.startContainer(ctx, pod, state, sbID, sbCfg, s, podIPs, vols) && s.Init {
@@ -255,7 +259,8 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, state PodS
 		k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %s", msg)
 		return false
 	}
-	cfg, err := k.containerConfig(ctx, containerInput{Pod: pod, Container: c, RestartCount: s.RestartCount, ImageRef: ref, PodIPs: podIPs, Volumes: vols, TargetID: s.TargetID})
+	cfg, err := k.containerConfig(ctx, containerInput{Pod: pod, Container: c, RestartCount: s.RestartCount, ImageRef: ref, PodIPs: podIPs, Volumes: vols, TargetID: s.TargetID,
+		Userns: sbCfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetUsernsOptions()})
 	if err != nil {
 		w.setWaiting(c.Name, "CreateContainerConfigError", err.Error())
 		k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %v", err)
