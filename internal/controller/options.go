@@ -54,6 +54,12 @@ type Options struct {
 	// tests shorten them; zero means upstream's.
 	PodGCPeriod     time.Duration
 	PodGCQuarantine time.Duration
+
+	// MaxWaitForUnmount is how long the attach/detach controller waits
+	// for a node that is not Ready (or gone) to say it unmounted a volume
+	// no pod needs before detaching it anyway (upstream's fixed 6
+	// minutes). Not a flag: tests shorten it; zero means upstream's.
+	MaxWaitForUnmount time.Duration
 }
 
 // DefaultOptions are upstream's defaults, with kemudi's pod network
@@ -72,5 +78,6 @@ func DefaultOptions() Options {
 		TerminatedPodGCThreshold: 12500,
 		PodGCPeriod:              20 * time.Second,
 		PodGCQuarantine:          40 * time.Second,
+		MaxWaitForUnmount:        6 * time.Minute,
 	}
 }

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"github.com/kemudi/kemudi/internal/controller"
+	"github.com/kemudi/kemudi/internal/controller/attachdetach"
 	"github.com/kemudi/kemudi/internal/controller/bootstrapsigner"
 	"github.com/kemudi/kemudi/internal/controller/certificates"
 	"github.com/kemudi/kemudi/internal/controller/clusterroleaggregation"
@@ -62,6 +63,7 @@ func Controllers() map[string]Entry {
 		persistentvolume.Name:                {New: func(c *controller.Context) (Runner, error) { return persistentvolume.New(c) }},
 		ephemeral.Name:                       {New: func(c *controller.Context) (Runner, error) { return ephemeral.New(c) }},
 		volumeexpand.Name:                    {New: func(c *controller.Context) (Runner, error) { return volumeexpand.New(c) }},
+		attachdetach.Name:                    {New: func(c *controller.Context) (Runner, error) { return attachdetach.New(c) }},
 		job.Name:                             {New: func(c *controller.Context) (Runner, error) { return job.New(c) }},
 		cronjob.Name:                         {New: func(c *controller.Context) (Runner, error) { return cronjob.New(c) }},
 		ttlafterfinished.Name:                {New: func(c *controller.Context) (Runner, error) { return ttlafterfinished.New(c) }},

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kemudi/kemudi/internal/controller"
+	"github.com/kemudi/kemudi/internal/controller/attachdetach"
 	"github.com/kemudi/kemudi/internal/controller/bootstrapsigner"
 	"github.com/kemudi/kemudi/internal/controller/certificates"
 	"github.com/kemudi/kemudi/internal/controller/clusterroleaggregation"
@@ -65,6 +66,7 @@ func ServiceAccounts() map[string]string {
 		persistentvolume.Name:                "persistent-volume-binder",
 		ephemeral.Name:                       "ephemeral-volume-controller",
 		volumeexpand.Name:                    "expand-controller",
+		attachdetach.Name:                    "attachdetach-controller",
 		job.Name:                             "job-controller",
 		cronjob.Name:                         "cronjob-controller",
 		ttlafterfinished.Name:                "ttl-after-finished-controller",
