@@ -3,6 +3,7 @@ package csistoragecapacity
 import (
 	"slices"
 	"testing"
+	"time"
 
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -108,26 +109,21 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
-// TestTable: NAME STORAGECLASSNAME CAPACITY, <unset> without a capacity.
+// TestTable: NAME CREATED AT, as upstream's default table.
 func TestTable(t *testing.T) {
 	table := Resource().Table
 	var names []string
 	for _, c := range table.Columns {
 		names = append(names, c.Name)
 	}
-	if want := []string{"Name", "StorageClassName", "Capacity"}; !slices.Equal(names, want) {
+	if want := []string{"Name", "Created At"}; !slices.Equal(names, want) {
 		t.Errorf("columns %v, want %v", names, want)
 	}
 	c := capacity()
-	for _, tt := range []struct {
-		capacity *resource.Quantity
-		want     string
-	}{{c.Capacity, "10Gi"}, {nil, "<unset>"}} {
-		c.Capacity = tt.capacity
-		row, err := table.Row(c)
-		if err != nil || len(row) != 3 || row[0] != "csisc-abcde" || row[1] != "local-path" || row[2] != tt.want {
-			t.Errorf("row %v, %v; want [csisc-abcde local-path %s]", row, err, tt.want)
-		}
+	c.CreationTimestamp = metav1.NewTime(time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC))
+	row, err := table.Row(c)
+	if err != nil || len(row) != 2 || row[0] != "csisc-abcde" || row[1] != "2026-12-07T05:00:00Z" {
+		t.Errorf("row %v, %v; want [csisc-abcde 2026-12-07T05:00:00Z]", row, err)
 	}
 }
 

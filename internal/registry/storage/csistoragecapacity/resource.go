@@ -42,19 +42,12 @@ func Resource() *registry.Resource {
 			},
 		},
 		Table: &registry.Table{
-			// NAME STORAGECLASSNAME CAPACITY, as upstream prints (no age).
-			Columns: []metav1.TableColumnDefinition{
-				printers.NameColumn,
-				{Name: "StorageClassName", Type: "string", Description: storagev1.CSIStorageCapacity{}.SwaggerDoc()["storageClassName"]},
-				{Name: "Capacity", Type: "string", Description: storagev1.CSIStorageCapacity{}.SwaggerDoc()["capacity"]},
-			},
+			// NAME CREATED AT: upstream's storage serves the default
+			// table, not the printer it has for this kind.
+			Columns: []metav1.TableColumnDefinition{printers.NameColumn, printers.CreatedAtColumn},
 			Row: func(obj runtime.Object) ([]interface{}, error) {
 				c := obj.(*storagev1.CSIStorageCapacity)
-				capacity := "<unset>"
-				if c.Capacity != nil {
-					capacity = c.Capacity.String()
-				}
-				return []interface{}{c.Name, c.StorageClassName, capacity}, nil
+				return []interface{}{c.Name, printers.CreatedAt(c.CreationTimestamp)}, nil
 			},
 		},
 	}
