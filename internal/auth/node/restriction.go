@@ -28,7 +28,8 @@ type Getter[T any] interface {
 // (not its taints, owners or restricted labels), Lease and CSINode, the
 // status (nothing else) of claims (and their selected-node, if it names
 // the node, away: kemudi's local-path provisioner runs as the node),
-// the local-path volumes of its own only, tokens only bound to its own pods,
+// the local-path volumes and published storage capacities of its own
+// only, tokens only bound to its own pods,
 // resource slices only of its own, and CSRs only for its own name.
 type Restriction struct {
 	// Pods and Nodes read the stored pods and nodes.
@@ -75,6 +76,8 @@ func (p Restriction) Admit(ctx context.Context, r *auth.AdmissionRequest) error 
 		return forbidden(r, errors.New("may only update PVC status"))
 	case pvs:
 		return p.admitPV(ctx, node, r)
+	case csiStorageCapacities:
+		return p.admitCapacity(ctx, node, r)
 	case serviceAccounts:
 		return p.admitToken(ctx, node, r)
 	case podCertificateRequests:

@@ -111,6 +111,15 @@ func TestRestriction(t *testing.T) {
 		return pv
 	}
 	ownPV, otherPV := localPV("kemudi.io/local-path", "n1"), localPV("kemudi.io/local-path", "n2")
+	published := func(topology *metav1.LabelSelector) *storagev1.CSIStorageCapacity {
+		return &storagev1.CSIStorageCapacity{ObjectMeta: metav1.ObjectMeta{GenerateName: "csisc-", Namespace: "kube-system"}, StorageClassName: "local-path", NodeTopology: topology}
+	}
+	hostSel := func(h string) *metav1.LabelSelector {
+		return &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelHostname: h}}
+	}
+	ownCap, otherCap := published(hostSel("n1")), published(hostSel("n2"))
+	wideCap := published(&metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelHostname: "n1"},
+		MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "zone", Operator: metav1.LabelSelectorOpExists}}})
 	token := func(ref *authenticationv1.BoundObjectReference, audiences ...string) *authenticationv1.TokenRequest {
 		return &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{BoundObjectRef: ref, Audiences: audiences}}
 	}
@@ -240,6 +249,19 @@ func TestRestriction(t *testing.T) {
 		{"move a volume to another node", auth.AdmissionRequest{Operation: update, Resource: "persistentvolumes", Name: "pvc-1", Old: ownPV, Object: otherPV}, "may only write kemudi.io/local-path volumes"},
 		{"take another node's volume", auth.AdmissionRequest{Operation: update, Resource: "persistentvolumes", Name: "pvc-1", Old: otherPV, Object: ownPV}, "may only write kemudi.io/local-path volumes"},
 		{"delete another node's volume", auth.AdmissionRequest{Operation: del, Resource: "persistentvolumes", Name: "pvc-1", Old: otherPV}, "may only write kemudi.io/local-path volumes"},
+		{"publish own capacity", auth.AdmissionRequest{Operation: create, APIGroup: storage, Resource: "csistoragecapacities", Namespace: "kube-system", Object: ownCap}, ""},
+		{"update own capacity", auth.AdmissionRequest{Operation: update, APIGroup: storage, Resource: "csistoragecapacities", Namespace: "kube-system", Name: "c", Old: ownCap, Object: ownCap}, ""},
+		{"delete own capacity", auth.AdmissionRequest{Operation: del, APIGroup: storage, Resource: "csistoragecapacities", Namespace: "kube-system", Name: "c", Old: ownCap}, ""},
+		{"publish another node's capacity", auth.AdmissionRequest{Operation: create, APIGroup: storage, Resource: "csistoragecapacities", Namespace: "kube-system", Object: otherCap},
+			`csistoragecapacities.storage.k8s.io "csisc-" is forbidden: node "n1" may only write CSIStorageCapacities whose nodeTopology selects kubernetes.io/hostname=n1 alone`},
+		{"publish capacity for more than the node", auth.AdmissionRequest{Operation: create, APIGroup: storage, Resource: "csistoragecapacities", Namespace: "kube-system", Object: wideCap},
+			"may only write CSIStorageCapacities"},
+		{"publish capacity for every node", auth.AdmissionRequest{Operation: create, APIGroup: storage, Resource: "csistoragecapacities", Namespace: "kube-system", Object: published(nil)},
+			"may only write CSIStorageCapacities"},
+		{"update another node's capacity", auth.AdmissionRequest{Operation: update, APIGroup: storage, Resource: "csistoragecapacities", Namespace: "kube-system", Name: "c", Old: otherCap, Object: otherCap},
+			"may only write CSIStorageCapacities"},
+		{"delete another node's capacity", auth.AdmissionRequest{Operation: del, APIGroup: storage, Resource: "csistoragecapacities", Namespace: "kube-system", Name: "c", Old: otherCap},
+			"may only write CSIStorageCapacities"},
 		{"token for own pod", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(own))}, ""},
 		{"token for an audience the pod uses", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(etcdClient), "etcd")}, ""},
 		{"token for an audience another pod uses", auth.AdmissionRequest{Operation: create, Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "web", Object: token(podRef(own), "etcd")},
