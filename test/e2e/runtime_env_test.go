@@ -72,16 +72,18 @@ type runtimeNode struct {
 	cgroupParent         string
 	registry             *testimages.Registry
 	proc                 *harness.Process
+	args                 []string // more flags of `kemudi runtime`
 }
 
 // newRuntimeNode makes the node's network namespace, a registry in it with
-// a busybox image as busybox:1, and starts the runtime.
-func newRuntimeNode(t *testing.T) *runtimeNode {
+// a busybox image as busybox:1, and starts the runtime, with args as more
+// flags.
+func newRuntimeNode(t *testing.T, args ...string) *runtimeNode {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the runtime needs root")
 	}
-	n := &runtimeNode{t: t, crictlBin: crictlBinary(t), bin: kemudiWithSupervisor(t)}
+	n := &runtimeNode{t: t, crictlBin: crictlBinary(t), bin: kemudiWithSupervisor(t), args: args}
 	tmp := t.TempDir()
 	n.root, n.stateDir = filepath.Join(tmp, "root"), filepath.Join(tmp, "state")
 	n.sock, n.logDir = filepath.Join(tmp, "cri.sock"), filepath.Join(tmp, "logs")
@@ -127,9 +129,9 @@ func newRuntimeNode(t *testing.T) *runtimeNode {
 func (n *runtimeNode) start() {
 	t := n.t
 	t.Helper()
-	p, err := harness.StartProcess("runtime", "nsenter", "serving CRI", nil,
-		"--net="+n.netnsPath, n.bin, "runtime", "--root", n.root, "--state-dir", n.stateDir,
-		"--listen", n.sock, "--pod-cidr", "10.42.0.0/24", "--cgroup-parent", n.cgroupParent)
+	args := append([]string{"--net=" + n.netnsPath, n.bin, "runtime", "--root", n.root, "--state-dir", n.stateDir,
+		"--listen", n.sock, "--pod-cidr", "10.42.0.0/24", "--cgroup-parent", n.cgroupParent}, n.args...)
+	p, err := harness.StartProcess("runtime", "nsenter", "serving CRI", nil, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
