@@ -32,12 +32,14 @@ func DefaultPlugins(f informers.SharedInformerFactory) ([]framework.Plugin, map[
 		namespaces corelisters.NamespaceLister
 	)
 	if f != nil {
-		core, apps := f.Core().V1(), f.Apps().V1()
+		core, apps, storage := f.Core().V1(), f.Apps().V1(), f.Storage().V1()
 		volumes = volumebinding.Listers{
-			Claims:  core.PersistentVolumeClaims().Lister(),
-			Volumes: core.PersistentVolumes().Lister(),
-			Classes: f.Storage().V1().StorageClasses().Lister(),
-			Nodes:   core.Nodes().Lister(),
+			Claims:     core.PersistentVolumeClaims().Lister(),
+			Volumes:    core.PersistentVolumes().Lister(),
+			Classes:    storage.StorageClasses().Lister(),
+			Nodes:      core.Nodes().Lister(),
+			CSIDrivers: storage.CSIDrivers().Lister(),
+			Capacities: storage.CSIStorageCapacities().Lister(),
 		}
 		spread = podtopologyspread.Listers{
 			Services:               core.Services().Lister(),
@@ -84,8 +86,9 @@ func Interest() queue.Interest {
 		nodeaffinity.Name:      nodeAdd | queue.NodeLabelChange,
 		nodeports.Name:         nodeAdd | queue.AssignedPodDelete,
 		noderesources.FitName:  nodeAdd | queue.NodeAllocatableChange | queue.AssignedPodDelete | queue.AssignedPodUpdate,
-		volumebinding.Name:     nodeAdd | queue.NodeLabelChange | queue.PVCChange | queue.PVChange | queue.StorageClassChange | queue.CSINodeChange,
-		volumezone.Name:        nodeAdd | queue.NodeLabelChange | queue.PVCChange | queue.PVChange | queue.StorageClassChange,
+		volumebinding.Name: nodeAdd | queue.NodeLabelChange | queue.PVCChange | queue.PVChange | queue.StorageClassChange | queue.CSINodeChange |
+			queue.CSIDriverChange | queue.CSIStorageCapacityChange,
+		volumezone.Name: nodeAdd | queue.NodeLabelChange | queue.PVCChange | queue.PVChange | queue.StorageClassChange,
 		podtopologyspread.Name: nodeAdd | queue.NodeDelete | queue.NodeLabelChange | queue.NodeTaintChange |
 			queue.AssignedPodAdd | queue.AssignedPodUpdate | queue.AssignedPodDelete,
 		interpodaffinity.Name: nodeAdd | queue.NodeLabelChange | queue.AssignedPodAdd | queue.AssignedPodUpdate |

@@ -211,10 +211,12 @@ func (s *Scheduler) addHandlers() error {
 	}
 	storage := s.informers.Storage().V1()
 	for inf, e := range map[cache.SharedIndexInformer]queue.Event{
-		core.PersistentVolumeClaims().Informer(): queue.PVCChange,
-		core.PersistentVolumes().Informer():      queue.PVChange,
-		storage.StorageClasses().Informer():      queue.StorageClassChange,
-		storage.CSINodes().Informer():            queue.CSINodeChange,
+		core.PersistentVolumeClaims().Informer():  queue.PVCChange,
+		core.PersistentVolumes().Informer():       queue.PVChange,
+		storage.StorageClasses().Informer():       queue.StorageClassChange,
+		storage.CSINodes().Informer():             queue.CSINodeChange,
+		storage.CSIDrivers().Informer():           queue.CSIDriverChange,
+		storage.CSIStorageCapacities().Informer(): queue.CSIStorageCapacityChange,
 	} {
 		if _, err := inf.AddEventHandler(move(e)); err != nil {
 			return err

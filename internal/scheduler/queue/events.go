@@ -29,6 +29,10 @@ const (
 	StorageClassChange
 	NamespaceLabelChange
 	CSINodeChange
+	// CSIDriverChange and CSIStorageCapacityChange may give room to
+	// claims a driver's published capacity kept from nodes.
+	CSIDriverChange
+	CSIStorageCapacityChange
 
 	// AnyEvent matches every event.
 	AnyEvent Event = 1<<iota - 1
@@ -38,6 +42,7 @@ var eventNames = []string{
 	"NodeAdd", "NodeAllocatableChange", "NodeLabelChange", "NodeTaintChange",
 	"NodeSpecUnschedulableChange", "NodeDelete", "AssignedPodAdd", "AssignedPodUpdate", "AssignedPodDelete",
 	"PVCChange", "PVChange", "StorageClassChange", "NamespaceLabelChange", "CSINodeChange",
+	"CSIDriverChange", "CSIStorageCapacityChange",
 }
 
 func (e Event) String() string {

@@ -36,6 +36,8 @@ type claimSet struct {
 	volumes map[string][]*corev1.PersistentVolume
 	// classes are the delayed claims' classes.
 	classes map[string]*storagev1.StorageClass
+	// capacity is what the capacity check of claims to provision reads.
+	capacity capacityView
 }
 
 type boundClaim struct {
@@ -125,6 +127,9 @@ func (pl *Plugin) classify(pvcs []*corev1.PersistentVolumeClaim) (*claimSet, boo
 			}
 		}
 	}
+	if cs.capacity, err = pl.readCapacity(cs.classes); err != nil {
+		return nil, false, err
+	}
 	return cs, false, nil
 }
 
@@ -134,7 +139,7 @@ func (pl *Plugin) classify(pvcs []*corev1.PersistentVolumeClaim) (*claimSet, boo
 func (cs *claimSet) find(node *corev1.Node) (*podVolumes, []string, error) {
 	boundOK, pvsExist := checkBound(cs.bound, node)
 	found := &podVolumes{}
-	unboundOK, err := cs.findUnbound(node, found)
+	unboundOK, room, err := cs.findUnbound(node, found)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -144,6 +149,9 @@ func (cs *claimSet) find(node *corev1.Node) (*podVolumes, []string, error) {
 	}
 	if !unboundOK {
 		reasons = append(reasons, ErrReasonBindConflict)
+	}
+	if !room {
+		reasons = append(reasons, ErrReasonNotEnoughSpace)
 	}
 	if !pvsExist {
 		reasons = append(reasons, ErrReasonPVNotExist)
@@ -166,9 +174,10 @@ func checkBound(bound []boundClaim, node *corev1.Node) (affinityOK, exist bool) 
 }
 
 // findUnbound finds, for each delayed claim, a volume it may bind to on
-// node or else a provisioner that may make one there. A claim already
+// node or else a provisioner that may make one there (room is false when
+// one may but its driver reports too little space). A claim already
 // handed to a provisioner for a node fits that node only.
-func (cs *claimSet) findUnbound(node *corev1.Node, found *podVolumes) (bool, error) {
+func (cs *claimSet) findUnbound(node *corev1.Node, found *podVolumes) (ok, room bool, err error) {
 	var match, provision []*corev1.PersistentVolumeClaim
 	for _, pvc := range cs.delayed {
 		selected, ok := pvc.Annotations[volumehelpers.AnnSelectedNode]
@@ -176,18 +185,18 @@ func (cs *claimSet) findUnbound(node *corev1.Node, found *podVolumes) (bool, err
 		case !ok:
 			match = append(match, pvc)
 		case selected != node.Name:
-			return false, nil
+			return false, true, nil
 		default:
 			provision = append(provision, pvc)
 		}
 	}
-	ok := true
+	ok = true
 	chosen := map[string]*corev1.PersistentVolume{}
 	for _, pvc := range match {
 		class := volumehelpers.GetPersistentVolumeClaimClass(pvc)
 		pv, err := volumehelpers.FindMatchingVolume(pvc, cs.volumes[class], node, chosen, true, true)
 		if err != nil {
-			return false, err
+			return false, true, err
 		}
 		if pv == nil {
 			provision = append(provision, pvc)
@@ -198,32 +207,36 @@ func (cs *claimSet) findUnbound(node *corev1.Node, found *podVolumes) (bool, err
 		found.static = append(found.static, boundClaim{pvc, pv})
 	}
 	if len(provision) == 0 {
-		return ok, nil
+		return ok, true, nil
 	}
 	return cs.canProvision(provision, node, found)
 }
 
 // canProvision is true when every claim's class has a provisioner
-// whose allowed topologies include node.
-func (cs *claimSet) canProvision(claims []*corev1.PersistentVolumeClaim, node *corev1.Node, found *podVolumes) (bool, error) {
+// whose allowed topologies include node; room is false when one of
+// them reports too little space there (upstream's checkVolumeProvisions).
+func (cs *claimSet) canProvision(claims []*corev1.PersistentVolumeClaim, node *corev1.Node, found *podVolumes) (ok, room bool, err error) {
 	for _, pvc := range claims {
 		name := volumehelpers.GetPersistentVolumeClaimClass(pvc)
 		if name == "" {
-			return false, fmt.Errorf("no class for claim %q", pvc.Namespace+"/"+pvc.Name)
+			return false, false, fmt.Errorf("no class for claim %q", pvc.Namespace+"/"+pvc.Name)
 		}
 		class := cs.classes[name]
 		if class == nil {
-			return false, fmt.Errorf("failed to find storage class %q", name)
+			return false, false, fmt.Errorf("failed to find storage class %q", name)
 		}
 		if class.Provisioner == "" || class.Provisioner == volumehelpers.NotSupportedProvisioner {
-			return false, nil
+			return false, true, nil
 		}
 		if !matchTopology(class.AllowedTopologies, node.Labels) {
-			return false, nil
+			return false, true, nil
+		}
+		if !EnoughCapacity(pvc, class, cs.capacity.drivers[class.Provisioner], cs.capacity.capacities, node.Labels) {
+			return true, false, nil
 		}
 		found.provision = append(found.provision, pvc)
 	}
-	return true, nil
+	return true, true, nil
 }
 
 // matchTopology is true when a class's allowed topologies admit a

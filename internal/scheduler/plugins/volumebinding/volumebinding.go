@@ -32,12 +32,15 @@ const Name = "VolumeBinding"
 const DefaultBindTimeout = 600 * time.Second
 
 // Listers read claims, volumes and classes; Nodes is read by PreBind
-// only.
+// only. CSIDrivers and Capacities, for the storage capacity check, may
+// be nil: nothing is checked then.
 type Listers struct {
-	Claims  corelisters.PersistentVolumeClaimLister
-	Volumes corelisters.PersistentVolumeLister
-	Classes storagelisters.StorageClassLister
-	Nodes   corelisters.NodeLister
+	Claims     corelisters.PersistentVolumeClaimLister
+	Volumes    corelisters.PersistentVolumeLister
+	Classes    storagelisters.StorageClassLister
+	Nodes      corelisters.NodeLister
+	CSIDrivers storagelisters.CSIDriverLister
+	Capacities storagelisters.CSIStorageCapacityLister
 }
 
 // Binding is what PreBind needs to bind claims: an API client, the

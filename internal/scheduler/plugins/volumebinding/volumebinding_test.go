@@ -21,16 +21,18 @@ import (
 // fixture holds the listers' stores, so that a test can play the
 // informers.
 type fixture struct {
-	claims, volumes, classes, nodes cache.Indexer
+	claims, volumes, classes, nodes, drivers, capacities cache.Indexer
 }
 
 func newFixture(t *testing.T, objs ...any) *fixture {
 	t.Helper()
 	f := &fixture{
-		claims:  cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
-		volumes: cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
-		classes: cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
-		nodes:   cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
+		claims:     cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
+		volumes:    cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
+		classes:    cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
+		nodes:      cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
+		drivers:    cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
+		capacities: cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
 	}
 	for _, o := range objs {
 		f.put(t, o)
@@ -51,6 +53,10 @@ func (f *fixture) put(t *testing.T, o any) {
 		err = f.classes.Update(o)
 	case *corev1.Node:
 		err = f.nodes.Update(o)
+	case *storagev1.CSIDriver:
+		err = f.drivers.Update(o)
+	case *storagev1.CSIStorageCapacity:
+		err = f.capacities.Update(o)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -59,10 +65,12 @@ func (f *fixture) put(t *testing.T, o any) {
 
 func (f *fixture) listers() Listers {
 	return Listers{
-		Claims:  corelisters.NewPersistentVolumeClaimLister(f.claims),
-		Volumes: corelisters.NewPersistentVolumeLister(f.volumes),
-		Classes: storagelisters.NewStorageClassLister(f.classes),
-		Nodes:   corelisters.NewNodeLister(f.nodes),
+		Claims:     corelisters.NewPersistentVolumeClaimLister(f.claims),
+		Volumes:    corelisters.NewPersistentVolumeLister(f.volumes),
+		Classes:    storagelisters.NewStorageClassLister(f.classes),
+		Nodes:      corelisters.NewNodeLister(f.nodes),
+		CSIDrivers: storagelisters.NewCSIDriverLister(f.drivers),
+		Capacities: storagelisters.NewCSIStorageCapacityLister(f.capacities),
 	}
 }
 
