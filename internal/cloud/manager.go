@@ -15,6 +15,7 @@ import (
 	cloudprovider "k8s.io/cloud-provider"
 
 	"github.com/kemudi/kemudi/internal/apiclient"
+	"github.com/kemudi/kemudi/internal/cloud/csiattacher"
 	"github.com/kemudi/kemudi/internal/cloud/node"
 	"github.com/kemudi/kemudi/internal/cloud/route"
 	"github.com/kemudi/kemudi/internal/cloud/service"
@@ -58,6 +59,13 @@ func builders(cloud cloudprovider.Interface, o Options) map[string]func(*control
 				return nil, errCannot
 			}
 			return route.New(c, cloud, o.ClusterName, o.ClusterCIDRs, o.RouteReconciliationPeriod)
+		},
+		CSIAttacher: func(c *controller.Context) (runner, error) {
+			p, ok := cloud.(csiattacher.Provider)
+			if !ok {
+				return nil, errCannot
+			}
+			return csiattacher.New(c, p.CSIDriverName(), p)
 		},
 	}
 }
@@ -180,7 +188,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, client kubernetes.Int
 
 // selected resolves --controllers into the names to run.
 func selected(spec []string) ([]string, error) {
-	all := []string{ServiceController, NodeController, NodeLifecycleController, RouteController}
+	all := []string{ServiceController, NodeController, NodeLifecycleController, RouteController, CSIAttacher}
 	known := func(n string) bool {
 		for _, a := range all {
 			if a == n {

@@ -17,6 +17,10 @@ const (
 	NodeController          = "cloud-node-controller"
 	NodeLifecycleController = "cloud-node-lifecycle-controller"
 	RouteController         = "node-route-controller"
+	// CSIAttacher attaches the provider's disks for the VolumeAttachments
+	// of its CSI driver (kemudi's; upstream runs external-attacher
+	// beside the driver).
+	CSIAttacher = "csi-attacher"
 )
 
 // Options configure the cloud controller manager.

@@ -1,7 +1,8 @@
 // Package fakecloud is a test double of a cloud behind
 // k8s.io/cloud-provider's Interface: load balancers with addresses from
 // a documentation range (never contacted), instances a test adds,
-// removes and shuts down, and a route table. The controllers run on it
+// removes and shuts down, a route table, and disks attached to
+// instances through VolumeAttachments (disks.go). The controllers run on it
 // unchanged, which shows another provider plugs in. For tests only.
 package fakecloud
 
@@ -40,6 +41,7 @@ type Cloud struct {
 	ensureErr error
 	// routeErr fails CreateRoute for the nodes named.
 	routeErr map[types.NodeName]error
+	disks    *disks
 }
 
 var _ cloudprovider.Interface = (*Cloud)(nil)
@@ -53,6 +55,7 @@ func New() *Cloud {
 		next:      netip.MustParseAddr("203.0.113.1"),
 		routes:    map[string]*cloudprovider.Route{},
 		routeErr:  map[types.NodeName]error{},
+		disks:     newDisks(),
 	}
 }
 
