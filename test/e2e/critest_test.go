@@ -36,7 +36,8 @@ var critestSkips = []struct{ spec, why string }{
 // `go test -c ./cmd/critest` in cri-tools v1.37.0); without it the test
 // is skipped, except in CI ($CI set), where it fails. KEMUDI_CRITEST_FOCUS
 // runs only the specs matching it; KEMUDI_CRITEST_LOG keeps critest's
-// whole output in that file.
+// whole output in that file; KEMUDI_CRITEST_OCI_RUNTIME runs the runtime
+// with --oci-runtime that binary (runc) instead of its libcontainer.
 func TestCritest(t *testing.T) {
 	t.Parallel()
 	bin := os.Getenv("CRITEST")
@@ -130,10 +131,13 @@ func newCritestNode(t *testing.T) *critestNode {
 	if err := os.WriteFile(registries, []byte(testimages.CRITestRegistriesYAML(reg.Host)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := harness.StartProcess("runtime", "nsenter", "serving CRI", nil,
-		"--net="+n.netnsPath, kemudi, "runtime", "--root", root, "--state-dir", state,
+	args := []string{"--net=" + n.netnsPath, kemudi, "runtime", "--root", root, "--state-dir", state,
 		"--listen", n.sock, "--pod-cidr", "10.42.0.0/24", "--cgroup-parent", cgroupParent,
-		"--registry-config", registries)
+		"--registry-config", registries}
+	if bin := os.Getenv("KEMUDI_CRITEST_OCI_RUNTIME"); bin != "" {
+		args = append(args, "--oci-runtime", bin)
+	}
+	p, err := harness.StartProcess("runtime", "nsenter", "serving CRI", nil, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
