@@ -33,7 +33,31 @@ import (
 // master the binary sends on a console socket.
 type ociRuntime struct {
 	bin, state, bundles string
-	watchOrphan         func(pid int, onExit func(unix.WaitStatus, time.Time))
+	// specVersion is the runtime-spec version the binary says it
+	// implements (`--version`'s "spec:" line), written as config.json's
+	// ociVersion: some refuse a newer one (crun 1.8 takes only 1.0.x),
+	// and ignore the fields they do not know. "" keeps the spec's own.
+	specVersion string
+	watchOrphan func(pid int, onExit func(unix.WaitStatus, time.Time))
+}
+
+func newOCIRuntime(bin, state, bundles string, watchOrphan func(int, func(unix.WaitStatus, time.Time))) *ociRuntime {
+	return &ociRuntime{bin: bin, state: state, bundles: bundles, specVersion: binarySpecVersion(bin), watchOrphan: watchOrphan}
+}
+
+// binarySpecVersion returns the runtime-spec version bin reports, "" if
+// it says none.
+func binarySpecVersion(bin string) string {
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "spec:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
 
 func (r *ociRuntime) name() string { return r.bin }
@@ -129,6 +153,9 @@ func (r *ociRuntime) create(id string, spec *specs.Spec, io procIO) (_ runtimeCo
 	sp, proc := *spec, *spec.Process
 	proc.Terminal = io.tty
 	sp.Process = &proc
+	if r.specVersion != "" {
+		sp.Version = r.specVersion
+	}
 	if err := writeJSON(filepath.Join(dir, "config.json"), &sp); err != nil {
 		return nil, 0, nil, fmt.Errorf("bundle: %w", err)
 	}

@@ -50,7 +50,7 @@ func (s *server) newRuntime(bin string) containerRuntime {
 	if bin == "" {
 		return &libcontainerRuntime{root: s.libcontainerRoot(), debug: s.debug, watchChild: s.watchChild}
 	}
-	return &ociRuntime{bin: bin, state: s.ociState(), bundles: s.ociBundles(), watchOrphan: s.watchOrphan}
+	return newOCIRuntime(bin, s.ociState(), s.ociBundles(), s.watchOrphan)
 }
 
 // Serve runs the supervisor under cfg.Root until ctx is done or a client
