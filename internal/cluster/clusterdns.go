@@ -8,6 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kemudi/kemudi/internal/cloud/localpath"
 )
 
 // The cluster DNS Service and what nodes need to serve it: every agent
@@ -91,13 +93,14 @@ func nodeServiceRBAC() []runtime.Object {
 // external-provisioner's role allows it: make and delete volumes, read
 // claims and classes, record events, hand a claim back (NodeRestriction
 // admits only the removal of its own selected-node) and record a grown
-// claim's size. NodeRestriction admits volume writes for the node's own
-// only. No get: a node's get of a claim or volume stays the Node
-// authorizer's (those its pods use).
+// claim's size, and publish the node's free space. NodeRestriction
+// admits volume writes for the node's own only. No get: a node's get of
+// a claim or volume stays the Node authorizer's (those its pods use).
 func localPathRBAC() []runtime.Object {
 	rule := func(group, resource string, verbs ...string) rbacv1.PolicyRule {
 		return rbacv1.PolicyRule{APIGroups: []string{group}, Resources: []string{resource}, Verbs: verbs}
 	}
+	nodes := []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:nodes"}}
 	return []runtime.Object{
 		&rbacv1.ClusterRole{
 			ObjectMeta: metav1.ObjectMeta{Name: nodeLocalPathRole},
@@ -112,7 +115,21 @@ func localPathRBAC() []runtime.Object {
 		&rbacv1.ClusterRoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: nodeLocalPathRole},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: nodeLocalPathRole},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:nodes"}},
+			Subjects:   nodes,
+		},
+		// The published capacities, as external-provisioner's role in
+		// its namespace; NodeRestriction admits a node's writes of its
+		// own node's only.
+		&rbacv1.Role{
+			ObjectMeta: metav1.ObjectMeta{Name: nodeLocalPathRole, Namespace: localpath.CapacityNamespace},
+			Rules: []rbacv1.PolicyRule{
+				rule("storage.k8s.io", "csistoragecapacities", "get", "list", "watch", "create", "update", "patch", "delete"),
+			},
+		},
+		&rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: nodeLocalPathRole, Namespace: localpath.CapacityNamespace},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: nodeLocalPathRole},
+			Subjects:   nodes,
 		},
 	}
 }

@@ -15,9 +15,9 @@ import (
 )
 
 // TestLocalPathClass: the server makes the default StorageClass
-// local-path as k3s ships it; a user's change survives a restart, a
-// deleted class comes back at the next start, and with local storage
-// off there is none.
+// local-path as k3s ships it, and its CSIDriver (nothing to attach,
+// capacity tracked); a user's change survives a restart, a deleted class
+// comes back at the next start, and with local storage off there is none.
 func TestLocalPathClass(t *testing.T) {
 	s := clustertest.Start(t, func(o *cluster.ServerOptions) { o.LocalStorage = true })
 	ctx := context.Background()
@@ -32,6 +32,13 @@ func TestLocalPathClass(t *testing.T) {
 	}
 	if out := s.MustKubectl("get", "storageclass"); !containsAll(out, "local-path (default)", "kemudi.io/local-path", "Delete", "WaitForFirstConsumer") {
 		t.Errorf("kubectl get storageclass:\n%s", out)
+	}
+	d, err := s.Client.StorageV1().CSIDrivers().Get(ctx, "local-path.kemudi.io", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *d.Spec.AttachRequired || !*d.Spec.StorageCapacity || len(d.Spec.VolumeLifecycleModes) != 1 || d.Spec.VolumeLifecycleModes[0] != storagev1.VolumeLifecyclePersistent {
+		t.Errorf("driver local-path.kemudi.io = %+v", d.Spec)
 	}
 
 	// The user makes it no longer the default: a restart leaves it so.
@@ -56,6 +63,9 @@ func TestLocalPathClass(t *testing.T) {
 	off := clustertest.Start(t)
 	if _, err := off.Client.StorageV1().StorageClasses().Get(ctx, "local-path", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("local storage off, yet local-path: %v", err)
+	}
+	if _, err := off.Client.StorageV1().CSIDrivers().Get(ctx, "local-path.kemudi.io", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("local storage off, yet its driver: %v", err)
 	}
 }
 

@@ -63,6 +63,7 @@ func (p *LocalPath) delete(ctx context.Context, pv *corev1.PersistentVolume, pat
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete volume %s: %w", pv.Name, err)
 	}
+	p.publishCapacity()
 	p.logger("volume", pv.Name).Info("deleted", "path", path)
 	return nil
 }

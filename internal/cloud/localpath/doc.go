@@ -6,5 +6,8 @@
 // agent runs one, with the node's identity, and provisions only the
 // claims the scheduler placed on its own node (the selected-node
 // annotation), deletes only the released volumes whose node affinity
-// names its node, and grows the volumes of classes that allow it.
+// names its node, and grows the volumes of classes that allow it. As
+// external-provisioner's distributed capacity tracking, it also
+// publishes its own node's free space as CSIStorageCapacity objects
+// (capacity.go, publish.go), which the scheduler reads.
 package localpath

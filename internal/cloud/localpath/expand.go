@@ -44,6 +44,7 @@ func (p *LocalPath) expand(ctx context.Context, key string, claim *corev1.Persis
 		if _, err := p.client.CoreV1().PersistentVolumes().Update(ctx, v, metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("grow volume %s to %s: %w", pv.Name, plan.Size.String(), err)
 		}
+		p.publishCapacity()
 	}
 	c := claim.DeepCopy()
 	if c.Status.Capacity == nil {

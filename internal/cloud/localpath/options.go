@@ -21,6 +21,10 @@ type Options struct {
 	// provisioning failure (upstream external-provisioner's
 	// --retry-interval-start and --retry-interval-max: 1 s and 5 min).
 	RetryStart, RetryMax time.Duration
+	// CapacityPeriod is how often the node's free space is published
+	// besides after each volume made, grown or deleted (upstream
+	// external-provisioner's --capacity-poll-interval: 1 min).
+	CapacityPeriod time.Duration
 	// FreeBytes answers the free space of the filesystem holding dir
 	// (nil: statfs).
 	FreeBytes func(dir string) (uint64, error)
@@ -33,6 +37,9 @@ func (o *Options) defaults() {
 	}
 	if o.RetryMax <= 0 {
 		o.RetryMax = 5 * time.Minute
+	}
+	if o.CapacityPeriod <= 0 {
+		o.CapacityPeriod = time.Minute
 	}
 	if o.FreeBytes == nil {
 		o.FreeBytes = statfsFree

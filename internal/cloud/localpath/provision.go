@@ -103,6 +103,7 @@ func (p *LocalPath) provision(ctx context.Context, key string, claim *corev1.Per
 		return controller.RequeueAfter(wait)
 	}
 	p.backoff.forget(key)
+	p.publishCapacity()
 	log.Info("provisioned", "volume", pv.Name, "path", VolumePath(p.opts.Dir, claim))
 	p.recorder.Eventf(claim, corev1.EventTypeNormal, ReasonProvisioningSucceeded, "Successfully provisioned volume %s", pv.Name)
 	return nil

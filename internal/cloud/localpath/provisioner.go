@@ -30,18 +30,20 @@ import (
 
 // LocalPath provisions, deletes and grows one node's local-path volumes.
 type LocalPath struct {
-	opts     Options
-	client   kubernetes.Interface
-	factory  informers.SharedInformerFactory
-	claims   corelisters.PersistentVolumeClaimLister
-	volumes  corelisters.PersistentVolumeLister
-	classes  storagelisters.StorageClassLister
-	claimQ   *controller.Loop
-	volumeQ  *controller.Loop
-	events   record.EventBroadcaster
-	recorder record.EventRecorder
-	backoff  *backoff
-	now      func() time.Time
+	opts    Options
+	client  kubernetes.Interface
+	factory informers.SharedInformerFactory
+	claims  corelisters.PersistentVolumeClaimLister
+	volumes corelisters.PersistentVolumeLister
+	classes storagelisters.StorageClassLister
+	claimQ  *controller.Loop
+	volumeQ *controller.Loop
+	// capacityQ publishes the node's free space (publish.go).
+	capacityQ *controller.Loop
+	events    record.EventBroadcaster
+	recorder  record.EventRecorder
+	backoff   *backoff
+	now       func() time.Time
 
 	mu       sync.Mutex
 	hostname string
@@ -91,6 +93,7 @@ func New(client kubernetes.Interface, o Options) (*LocalPath, error) {
 	p.recorder = p.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: Provisioner + "_" + o.NodeName, Host: o.NodeName})
 	p.claimQ = controller.NewLoop("local-path-claims", p.syncClaim, o.Log)
 	p.volumeQ = controller.NewLoop("local-path-volumes", p.syncVolume, o.Log)
+	p.capacityQ = controller.NewLoop("local-path-capacity", p.syncCapacity, o.Log)
 	if err := p.watch(); err != nil {
 		return nil, err
 	}
@@ -99,7 +102,8 @@ func New(client kubernetes.Interface, o Options) (*LocalPath, error) {
 
 // watch wires the informers to the queues: claims to provision or grow,
 // volumes to delete; a class that appears or changes concerns the
-// claims waiting for it.
+// claims waiting for it, and, with one that goes, the capacities
+// published.
 func (p *LocalPath) watch() error {
 	if _, err := p.factory.Core().V1().PersistentVolumeClaims().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    p.claimQ.Enqueue,
@@ -115,8 +119,9 @@ func (p *LocalPath) watch() error {
 		return fmt.Errorf("local-path: watch volumes: %w", err)
 	}
 	if _, err := p.factory.Storage().V1().StorageClasses().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { p.enqueueClaims() },
-		UpdateFunc: func(_, _ any) { p.enqueueClaims() },
+		AddFunc:    func(any) { p.enqueueClaims(); p.publishCapacity() },
+		UpdateFunc: func(_, _ any) { p.enqueueClaims(); p.publishCapacity() },
+		DeleteFunc: func(any) { p.publishCapacity() },
 	}); err != nil {
 		return fmt.Errorf("local-path: watch classes: %w", err)
 	}
@@ -157,6 +162,8 @@ func (p *LocalPath) Run(ctx context.Context) error {
 	}
 	p.opts.Log.Info("provisioning local-path volumes", "node", p.opts.NodeName, "dir", p.opts.Dir)
 	go p.volumeQ.Run(ctx, 1)
+	p.publishCapacity()
+	go p.capacityQ.Run(ctx, 1)
 	p.claimQ.Run(ctx, 2)
 	return nil
 }
