@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kemudi/kemudi/internal/auth"
 )
@@ -20,15 +19,8 @@ var csiStorageCapacities = storagev1.Resource("csistoragecapacities")
 // Upstream's nodes publish none (external-provisioner runs as a pod
 // with an account of its own).
 func (p Restriction) admitCapacity(ctx context.Context, node string, r *auth.AdmissionRequest) error {
-	var objs []runtime.Object
-	switch r.Operation {
-	case auth.Create:
-		objs = []runtime.Object{r.Object}
-	case auth.Update:
-		objs = []runtime.Object{r.Old, r.Object}
-	case auth.Delete:
-		objs = []runtime.Object{r.Old}
-	default:
+	objs := written(r)
+	if len(objs) == 0 {
 		return nil
 	}
 	hostname, err := p.nodeHostname(ctx, r, node)

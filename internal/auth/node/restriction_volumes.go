@@ -23,15 +23,8 @@ const localPathProvisioner = "kemudi.io/local-path"
 // write no volumes (its provisioners are pods with accounts of their
 // own); the RBAC that lets kemudi's nodes do it is this narrow.
 func (p Restriction) admitPV(ctx context.Context, node string, r *auth.AdmissionRequest) error {
-	var objs []runtime.Object
-	switch r.Operation {
-	case auth.Create:
-		objs = []runtime.Object{r.Object}
-	case auth.Update:
-		objs = []runtime.Object{r.Old, r.Object}
-	case auth.Delete:
-		objs = []runtime.Object{r.Old}
-	default:
+	objs := written(r)
+	if len(objs) == 0 {
 		return nil
 	}
 	hostname, err := p.nodeHostname(ctx, r, node)
@@ -46,6 +39,20 @@ func (p Restriction) admitPV(ctx context.Context, node string, r *auth.Admission
 		if pv.Annotations[storagehelpers.AnnDynamicallyProvisioned] != localPathProvisioner || affinityHostname(pv) != hostname {
 			return forbidden(r, fmt.Errorf("node %q may only write %s volumes whose node affinity names its hostname %q alone", node, localPathProvisioner, hostname))
 		}
+	}
+	return nil
+}
+
+// written are the objects a write touches: the new one on create, the
+// old one on delete, both on update.
+func written(r *auth.AdmissionRequest) []runtime.Object {
+	switch r.Operation {
+	case auth.Create:
+		return []runtime.Object{r.Object}
+	case auth.Update:
+		return []runtime.Object{r.Old, r.Object}
+	case auth.Delete:
+		return []runtime.Object{r.Old}
 	}
 	return nil
 }
