@@ -114,6 +114,7 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 	k.evictions = newEvictionManager(k)
 	k.broadcaster = record.NewBroadcaster()
 	k.recorder = k.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: opts.NodeName})
+	k.volumes = volume.New(podsDir(opts.RootDir), client, log)
 	k.node = node.New(node.Config{
 		Name: opts.NodeName, Client: client, Runtime: k.rt, Recorder: k.recorder,
 		Labels: opts.NodeLabels, Taints: opts.Taints, NodeIPs: opts.NodeIPs,
@@ -121,9 +122,9 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 		DataDir: opts.RootDir, KubeletVersion: Version, KubeletPort: opts.Port,
 		StatusInterval: opts.StatusInterval, ReportInterval: 5 * time.Minute, LeaseInterval: opts.LeaseInterval, LeaseDuration: 40,
 		Pressure: k.evictions.Pressure, EvictionReserve: k.evictions.reserve,
-		Log: log,
+		VolumesInUse: k.volumes.InUse,
+		Log:          log,
 	})
-	k.volumes = volume.New(podsDir(opts.RootDir), client, log)
 	if k.userns, err = newUsernsManager(podsDir(opts.RootDir)); err != nil {
 		return nil, err
 	}

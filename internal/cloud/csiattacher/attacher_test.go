@@ -16,6 +16,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/attachdetach"
 	adt "github.com/kemudi/kemudi/internal/controller/attachdetach/attachdetachtest"
 	"github.com/kemudi/kemudi/internal/controller/manager"
+	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
 	"github.com/kemudi/kemudi/internal/simnode"
 	"github.com/kemudi/kemudi/internal/simnode/simnodetest"
 )
@@ -61,7 +62,7 @@ func TestFakeCloudAttaches(t *testing.T) {
 	if on := fake.AttachedTo("disk-1"); on != web {
 		t.Errorf("disk-1 attached to %q in the cloud, want %s", on, web)
 	}
-	name := attachdetach.UniqueVolumeName(driver, "disk-1")
+	name := volumeattachment.UniqueVolumeName(driver, "disk-1")
 	adt.WaitListed(t, c, web, name)
 	out := s.MustKubectl("get", "volumeattachments")
 	if h := strings.Join(strings.Fields(strings.SplitN(out, "\n", 2)[0]), " "); h != "NAME ATTACHER PV NODE ATTACHED AGE" {

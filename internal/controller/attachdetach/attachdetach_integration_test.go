@@ -15,6 +15,7 @@ import (
 	"github.com/kemudi/kemudi/internal/controller/attachdetach"
 	adt "github.com/kemudi/kemudi/internal/controller/attachdetach/attachdetachtest"
 	"github.com/kemudi/kemudi/internal/controller/manager"
+	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
 	"github.com/kemudi/kemudi/internal/simnode"
 	"github.com/kemudi/kemudi/internal/simnode/simnodetest"
 )
@@ -75,10 +76,10 @@ func TestAttachDetach(t *testing.T) {
 	}
 	// Both volumes were decided together: the one whose driver needs no
 	// attaching has none.
-	if _, err := c.StorageV1().VolumeAttachments().Get(ctx, attachdetach.AttachmentName(handleNF, nfs, nodeA), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := c.StorageV1().VolumeAttachments().Get(ctx, volumeattachment.Name(handleNF, nfs, nodeA), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("attachment for a driver with attachRequired false: %v", err)
 	}
-	name := attachdetach.UniqueVolumeName(disk, handleA)
+	name := volumeattachment.UniqueVolumeName(disk, handleA)
 	markAttached(t, c, va)
 	adt.WaitListed(t, c, nodeA, name)
 	adt.WaitEvent(t, c, "web", attachdetach.ReasonSuccessfulAttach, `AttachVolume.Attach succeeded for volume "pv-a"`)
@@ -103,7 +104,7 @@ func TestDetachFromNotReadyNode(t *testing.T) {
 	adt.Pod(t, c, "db", nodeB, "data")
 	va := adt.WaitAttachment(t, c, "an attachment of pv-b", handleB, disk, nodeB, func(*storagev1.VolumeAttachment) bool { return true })
 	markAttached(t, c, va)
-	name := attachdetach.UniqueVolumeName(disk, handleB)
+	name := volumeattachment.UniqueVolumeName(disk, handleB)
 	adt.WaitListed(t, c, nodeB, name)
 	adt.SetInUse(t, c, nodeB, name)
 

@@ -22,6 +22,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/kemudi/kemudi/internal/controller"
+	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
 )
 
 // Name is the controller's name in --controllers (upstream's alias).
@@ -234,7 +235,7 @@ func (ad *Controller) uniqueName(pvName string) corev1.UniqueVolumeName {
 	if pv == nil || pv.Spec.CSI == nil {
 		return ""
 	}
-	return UniqueVolumeName(pv.Spec.CSI.Driver, pv.Spec.CSI.VolumeHandle)
+	return volumeattachment.UniqueVolumeName(pv.Spec.CSI.Driver, pv.Spec.CSI.VolumeHandle)
 }
 
 // Claim, PersistentVolume and Driver make the caches the Objects

@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
 )
 
 // Upstream's event reasons.
@@ -92,7 +94,7 @@ func Decide(in Input) Decision {
 	}
 	wanted := map[string]bool{}
 	for _, v := range in.Desired {
-		name := AttachmentName(v.Handle, v.Driver, in.NodeName)
+		name := volumeattachment.Name(v.Handle, v.Driver, in.NodeName)
 		wanted[name] = true
 		d.attach(in, v, name, byName[name])
 	}
@@ -240,8 +242,8 @@ func namesInStatus(n *corev1.Node, node string) map[string]corev1.UniqueVolumeNa
 		return out
 	}
 	add := func(name corev1.UniqueVolumeName) {
-		if driver, handle, ok := splitUniqueName(name); ok {
-			out[AttachmentName(handle, driver, node)] = name
+		if driver, handle, ok := volumeattachment.SplitUniqueName(name); ok {
+			out[volumeattachment.Name(handle, driver, node)] = name
 		}
 	}
 	for _, v := range n.Status.VolumesInUse {
@@ -261,8 +263,8 @@ func inUseAttachments(n *corev1.Node, node string) map[string]bool {
 		return out
 	}
 	for _, v := range n.Status.VolumesInUse {
-		if driver, handle, ok := splitUniqueName(v); ok {
-			out[AttachmentName(handle, driver, node)] = true
+		if driver, handle, ok := volumeattachment.SplitUniqueName(v); ok {
+			out[volumeattachment.Name(handle, driver, node)] = true
 		}
 	}
 	return out

@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
 )
 
 const (
@@ -18,42 +20,21 @@ const (
 
 var now = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func TestNames(t *testing.T) {
-	// Upstream's CSI attacher's name for handle "vol-1" of drv on node-1:
-	// sha256("vol-1disk.csi.fakenode-1").
-	if got := AttachmentName("vol-1", drv, node); !strings.HasPrefix(got, "csi-") || len(got) != 4+64 {
-		t.Errorf("attachment name %q", got)
-	}
-	if AttachmentName("vol-1", drv, node) == AttachmentName("vol-1", drv, "node-2") {
-		t.Error("same attachment name on two nodes")
-	}
-	n := UniqueVolumeName(drv, "vol-1")
-	if n != "kubernetes.io/csi/disk.csi.fake^vol-1" {
-		t.Errorf("unique name %q", n)
-	}
-	if d, h, ok := splitUniqueName(n); !ok || d != drv || h != "vol-1" {
-		t.Errorf("split %q: %q %q %v", n, d, h, ok)
-	}
-	if _, _, ok := splitUniqueName("kubernetes.io/host-path/x"); ok {
-		t.Error("a host path volume split as CSI")
-	}
-}
-
 func pod(name string) *corev1.Pod {
 	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}}
 }
 
 func vol(handle string, pods ...*corev1.Pod) Volume {
-	return Volume{Name: UniqueVolumeName(drv, handle), PV: "pv-" + handle, Driver: drv, Handle: handle, Pods: pods}
+	return Volume{Name: volumeattachment.UniqueVolumeName(drv, handle), PV: "pv-" + handle, Driver: drv, Handle: handle, Pods: pods}
 }
 
 // va is the attachment of handle's volume to n.
 func va(handle, n string, mod ...func(*storagev1.VolumeAttachment)) Attachment {
-	a := newAttachment(AttachmentName(handle, drv, n), vol(handle), n)
+	a := newAttachment(volumeattachment.Name(handle, drv, n), vol(handle), n)
 	for _, m := range mod {
 		m(a)
 	}
-	return Attachment{VolumeAttachment: a, Volume: UniqueVolumeName(drv, handle)}
+	return Attachment{VolumeAttachment: a, Volume: volumeattachment.UniqueVolumeName(drv, handle)}
 }
 
 func attached(a *storagev1.VolumeAttachment) { a.Status.Attached = true }
@@ -78,7 +59,7 @@ func managedNode(opts ...nodeOpt) *corev1.Node {
 func inUse(handles ...string) nodeOpt {
 	return func(n *corev1.Node) {
 		for _, h := range handles {
-			n.Status.VolumesInUse = append(n.Status.VolumesInUse, UniqueVolumeName(drv, h))
+			n.Status.VolumesInUse = append(n.Status.VolumesInUse, volumeattachment.UniqueVolumeName(drv, h))
 		}
 	}
 }
@@ -86,7 +67,7 @@ func inUse(handles ...string) nodeOpt {
 func listed(handles ...string) nodeOpt {
 	return func(n *corev1.Node) {
 		for _, h := range handles {
-			n.Status.VolumesAttached = append(n.Status.VolumesAttached, corev1.AttachedVolume{Name: UniqueVolumeName(drv, h)})
+			n.Status.VolumesAttached = append(n.Status.VolumesAttached, corev1.AttachedVolume{Name: volumeattachment.UniqueVolumeName(drv, h)})
 		}
 	}
 }
@@ -138,7 +119,7 @@ func TestDecide(t *testing.T) {
 		{
 			name: "the same failure is told once",
 			in: Input{Node: managedNode(), Desired: []Volume{vol("a", web)}, Attachments: []Attachment{va("a", node, failed("disk quota exceeded"))},
-				State: State{Reported: map[string]string{AttachmentName("a", drv, node): "error " + now.Format(time.RFC3339) + " disk quota exceeded"}}},
+				State: State{Reported: map[string]string{volumeattachment.Name("a", drv, node): "error " + now.Format(time.RFC3339) + " disk quota exceeded"}}},
 		},
 		{
 			name: "unneeded and unmounted: detached, and dropped from the status first",
@@ -153,20 +134,20 @@ func TestDecide(t *testing.T) {
 		{
 			name: "still mounted on a node not Ready: waits out the timeout",
 			in: Input{Node: managedNode(inUse("a"), listed("a"), notReady), Attachments: []Attachment{va("a", node, attached)},
-				State: State{DetachRequested: map[string]time.Time{AttachmentName("a", drv, node): now.Add(-time.Minute)}}},
+				State: State{DetachRequested: map[string]time.Time{volumeattachment.Name("a", drv, node): now.Add(-time.Minute)}}},
 			recheck:  5*time.Minute + time.Millisecond,
 			waitFrom: map[string]time.Time{"a": now.Add(-time.Minute)},
 		},
 		{
 			name: "still mounted on a node not Ready past the timeout: detached",
 			in: Input{Node: managedNode(inUse("a"), listed("a"), notReady), Attachments: []Attachment{va("a", node, attached)},
-				State: State{DetachRequested: map[string]time.Time{AttachmentName("a", drv, node): now.Add(-7 * time.Minute)}}},
+				State: State{DetachRequested: map[string]time.Time{volumeattachment.Name("a", drv, node): now.Add(-7 * time.Minute)}}},
 			del: []string{"a"}, status: []string{},
 		},
 		{
 			name: "mounted on a Ready node past the timeout: still waits (only an unhealthy node is forced)",
 			in: Input{Node: managedNode(inUse("a"), listed("a")), Attachments: []Attachment{va("a", node, attached)},
-				State: State{DetachRequested: map[string]time.Time{AttachmentName("a", drv, node): now.Add(-7 * time.Minute)}}},
+				State: State{DetachRequested: map[string]time.Time{volumeattachment.Name("a", drv, node): now.Add(-7 * time.Minute)}}},
 			waitFrom: map[string]time.Time{"a": now.Add(-7 * time.Minute)},
 		},
 		{
@@ -238,7 +219,7 @@ func TestDecide(t *testing.T) {
 				}
 				want := []string{}
 				for _, h := range tt.status {
-					want = append(want, string(UniqueVolumeName(drv, h)))
+					want = append(want, string(volumeattachment.UniqueVolumeName(drv, h)))
 				}
 				if !d.UpdateStatus || !slices.Equal(append([]string{}, got...), want) {
 					t.Errorf("status %v (update %v), want %v", got, d.UpdateStatus, want)
@@ -261,7 +242,7 @@ func TestDecide(t *testing.T) {
 			}
 			want := map[string]time.Time{}
 			for h, at := range tt.waitFrom {
-				want[AttachmentName(h, drv, node)] = at
+				want[volumeattachment.Name(h, drv, node)] = at
 			}
 			if len(want) != len(d.State.DetachRequested) {
 				t.Errorf("detach requested %v, want %v", d.State.DetachRequested, want)
@@ -278,7 +259,7 @@ func TestDecide(t *testing.T) {
 func names(handles []string) []string {
 	var out []string
 	for _, h := range handles {
-		out = append(out, AttachmentName(h, drv, node))
+		out = append(out, volumeattachment.Name(h, drv, node))
 	}
 	return out
 }

@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
 )
 
 // Volume is a CSI persistent volume that pods on a node need attached.
@@ -49,7 +51,7 @@ func Desired(pods []*corev1.Pod, objs Objects) []Volume {
 			if d := objs.Driver(csi.Driver); d != nil && d.Spec.AttachRequired != nil && !*d.Spec.AttachRequired {
 				continue
 			}
-			name := UniqueVolumeName(csi.Driver, csi.VolumeHandle)
+			name := volumeattachment.UniqueVolumeName(csi.Driver, csi.VolumeHandle)
 			v := byName[name]
 			if v == nil {
 				v = &Volume{Name: name, PV: pv.Name, Driver: csi.Driver, Handle: csi.VolumeHandle, MultiAttach: multiAttach(pv)}

@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+
+	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
 )
 
 type objects struct {
@@ -97,7 +99,7 @@ func TestDesired(t *testing.T) {
 		for _, p := range g.Pods {
 			pods = append(pods, p.Name)
 		}
-		if g.Handle != w.handle || g.Name != UniqueVolumeName(g.Driver, w.handle) || g.PV != "pv-"+w.handle || g.MultiAttach != w.multi || !slices.Equal(pods, w.pods) {
+		if g.Handle != w.handle || g.Name != volumeattachment.UniqueVolumeName(g.Driver, w.handle) || g.PV != "pv-"+w.handle || g.MultiAttach != w.multi || !slices.Equal(pods, w.pods) {
 			t.Errorf("volume %d: %s %s multi %v pods %v, want %+v", i, g.Name, g.PV, g.MultiAttach, pods, w)
 		}
 	}

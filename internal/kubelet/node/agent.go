@@ -8,6 +8,7 @@ import (
 	"net"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -60,7 +61,10 @@ type Config struct {
 	// take off allocatable for a capacity; see Facts.
 	Pressure        func() map[corev1.NodeConditionType]bool
 	EvictionReserve func(capacity corev1.ResourceList) corev1.ResourceList
-	Log             *slog.Logger
+	// VolumesInUse, if set, names the attachable volumes the node's pods
+	// use (status.volumesInUse); see Facts.
+	VolumesInUse func() []corev1.UniqueVolumeName
+	Log          *slog.Logger
 }
 
 // Agent keeps the Node object and its Lease.
@@ -284,6 +288,9 @@ func (a *Agent) facts(ctx context.Context) Facts {
 	if a.cfg.EvictionReserve != nil {
 		f.EvictionReserve = a.cfg.EvictionReserve(Capacity(m, a.cfg.MaxPods))
 	}
+	if a.cfg.VolumesInUse != nil {
+		f.VolumesInUse = a.cfg.VolumesInUse()
+	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if v, err := a.cfg.Runtime.Version(cctx, &runtimeapi.VersionRequest{}); err != nil {
@@ -392,7 +399,9 @@ func equalish(a, b corev1.NodeStatus) bool {
 			return false
 		}
 	}
+	// volumesInUse is written at once: a detach waits for it.
 	return reflect.DeepEqual(a.Addresses, b.Addresses) && a.NodeInfo == b.NodeInfo && reflect.DeepEqual(a.RuntimeHandlers, b.RuntimeHandlers) &&
+		slices.Equal(a.VolumesInUse, b.VolumesInUse) &&
 		reflect.DeepEqual(a.Images, b.Images) && quantitiesEqual(a.Capacity, b.Capacity) && quantitiesEqual(a.Allocatable, b.Allocatable)
 }
 

@@ -46,6 +46,9 @@ type Facts struct {
 	// EvictionReserve, when set, is what the hard eviction thresholds
 	// take off allocatable; nil takes upstream's defaults.
 	EvictionReserve corev1.ResourceList
+	// VolumesInUse are the attachable volumes the node's pods use
+	// (sorted): the attach/detach controller detaches none of them.
+	VolumesInUse []corev1.UniqueVolumeName
 }
 
 // Capacity is the machine's capacity as a node reports it.
@@ -119,7 +122,8 @@ func ComputeStatus(f Facts, prev corev1.NodeStatus, now metav1.Time) corev1.Node
 		Images:          images(f.Images),
 		RuntimeHandlers: runtimeHandlers(f.RuntimeHandlers, prev.RuntimeHandlers),
 		DaemonEndpoints: prev.DaemonEndpoints,
-		VolumesInUse:    prev.VolumesInUse,
+		VolumesInUse:    f.VolumesInUse,
+		// The attach/detach controller's, kept as it wrote it.
 		VolumesAttached: prev.VolumesAttached,
 	}
 	m := f.Machine

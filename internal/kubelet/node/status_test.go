@@ -161,3 +161,22 @@ func TestWorkingSet(t *testing.T) {
 		})
 	}
 }
+
+// TestVolumesInUse: the node reports the volumes its pods use, a change
+// of them alone is written at once (a detach waits for it), and the
+// attach/detach controller's volumesAttached is kept.
+func TestVolumesInUse(t *testing.T) {
+	disk := corev1.UniqueVolumeName("kubernetes.io/csi/disk.csi.test^vol-1")
+	attached := []corev1.AttachedVolume{{Name: disk}}
+	prev := ComputeStatus(Facts{VolumesInUse: []corev1.UniqueVolumeName{disk}}, corev1.NodeStatus{VolumesAttached: attached}, metav1.Now())
+	if !reflect.DeepEqual(prev.VolumesInUse, []corev1.UniqueVolumeName{disk}) || !reflect.DeepEqual(prev.VolumesAttached, attached) {
+		t.Fatalf("in use %v, attached %v", prev.VolumesInUse, prev.VolumesAttached)
+	}
+	unmounted := ComputeStatus(Facts{}, prev, metav1.Now())
+	if len(unmounted.VolumesInUse) != 0 || !reflect.DeepEqual(unmounted.VolumesAttached, attached) {
+		t.Errorf("after unmount: in use %v, attached %v", unmounted.VolumesInUse, unmounted.VolumesAttached)
+	}
+	if sameStatus(unmounted, prev) {
+		t.Error("a change of volumesInUse alone is not written")
+	}
+}

@@ -19,8 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kemudi/kemudi/internal/controller/attachdetach"
 	"github.com/kemudi/kemudi/internal/controller/controllertest"
+	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
 )
 
 // Timeout bounds every wait of these tests.
@@ -115,7 +115,7 @@ func SetInUse(t testing.TB, c kubernetes.Interface, node string, names ...corev1
 // node to satisfy cond and returns it.
 func WaitAttachment(t testing.TB, c kubernetes.Interface, what, handle, driver, node string, cond func(*storagev1.VolumeAttachment) bool) *storagev1.VolumeAttachment {
 	t.Helper()
-	name := attachdetach.AttachmentName(handle, driver, node)
+	name := volumeattachment.Name(handle, driver, node)
 	var va *storagev1.VolumeAttachment
 	controllertest.WaitFor(t, what, Timeout, func(ctx context.Context) (bool, error) {
 		var err error
@@ -131,7 +131,7 @@ func WaitAttachment(t testing.TB, c kubernetes.Interface, what, handle, driver, 
 // WaitDetached waits for the attachment of handle to node to be gone.
 func WaitDetached(t testing.TB, c kubernetes.Interface, handle, driver, node string) {
 	t.Helper()
-	name := attachdetach.AttachmentName(handle, driver, node)
+	name := volumeattachment.Name(handle, driver, node)
 	controllertest.WaitFor(t, "volumeattachment "+name+" deleted", Timeout, func(ctx context.Context) (bool, error) {
 		_, err := c.StorageV1().VolumeAttachments().Get(ctx, name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
