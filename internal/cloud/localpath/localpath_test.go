@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -176,6 +177,24 @@ func TestProvisioner(t *testing.T) {
 	}
 	stop := start()
 	f := fixture{t, c, dir}
+
+	// The node's free space, as statfs reads it for the storage
+	// directory's filesystem (the data dir's: the provisioner makes
+	// the directory), is published for the class.
+	var st unix.Statfs_t
+	if err := unix.Statfs(filepath.Dir(filepath.Dir(dir)), &st); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "node-1's free space published", func(ctx context.Context) (bool, error) {
+		list, err := c.StorageV1().CSIStorageCapacities("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/hostname=host-1"})
+		if err != nil || len(list.Items) != 1 {
+			return false, err
+		}
+		got := list.Items[0]
+		size := int64(st.Blocks * uint64(st.Bsize))
+		return got.StorageClassName == "local-path" && got.Capacity.Value() > 0 && got.Capacity.Value() <= size &&
+			got.MaximumVolumeSize.Cmp(*got.Capacity) == 0, nil
+	})
 
 	// A claim of the default class placed on node-1.
 	claim := f.claim("data", "local-path", "1Gi")
