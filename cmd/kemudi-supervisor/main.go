@@ -44,7 +44,7 @@ func run(args []string) int {
 	}
 	mode := args[0]
 	if mode == "pause" {
-		return supervisor.Pause()
+		return supervisor.Pause(args[1:])
 	}
 	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
 	root := fs.String("root", "", "state directory")

@@ -58,13 +58,20 @@ func (r *Runtime) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 	if err := os.MkdirAll(c.Rootfs, 0o700); err != nil {
 		return fail(err)
 	}
-	undo = append(undo, func() { os.RemoveAll(dir) })
+	undo = append(undo, func() {
+		// Never through layers a cut-short idmapped mount left attached.
+		if err := image.RemoveIDMapStage(dir); err != nil {
+			r.logErr("remove idmapped layers", err)
+			return
+		}
+		os.RemoveAll(dir)
+	})
 	rootfs, err := r.images.PrepareRootfs(ctx, c.rootfsKey(), img.ID)
 	if err != nil {
 		return fail(fmt.Errorf("prepare rootfs: %w", err))
 	}
 	undo = append(undo, func() { r.logErr("remove rootfs", r.images.RemoveRootfs(c.rootfsKey())) })
-	if err := rootfs.Mount(c.Rootfs); err != nil {
+	if err := mountRootfs(rootfs, c.Rootfs, sb); err != nil {
 		return fail(fmt.Errorf("mount rootfs: %w", err))
 	}
 	undo = append(undo, func() { r.logErr("unmount rootfs", image.Unmount(c.Rootfs)) })
@@ -229,4 +236,38 @@ func imageDisplayName(img image.Image, asked string) string {
 		return img.RepoTags[0]
 	}
 	return img.ID
+}
+
+// mountRootfs mounts the container's overlay at target; in a pod's user
+// namespace through idmapped layers, at the end of a path the
+// namespace's root may search (it is no one on the host).
+func mountRootfs(rootfs image.Rootfs, target string, sb sandbox) error {
+	uid, gid, ok := usernsRoot(sb)
+	if !ok {
+		return rootfs.Mount(target)
+	}
+	if err := searchable(target); err != nil {
+		return err
+	}
+	return rootfs.MountIDMapped(target, sb.UserNS, uid, gid)
+}
+
+// searchable lets others search dir and every directory above it, as
+// containerd makes its state directories (0711): what is inside stays
+// unlisted and unreadable.
+func searchable(dir string) error {
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if m := fi.Mode().Perm(); m&0o011 != 0o011 {
+			if err := os.Chmod(d, m|0o011); err != nil {
+				return err
+			}
+		}
+		if d == "/" {
+			return nil
+		}
+	}
 }

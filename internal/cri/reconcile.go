@@ -116,6 +116,10 @@ func (r *Runtime) removeStrayContainerDirs() {
 			r.log.Warn("remove stray image volumes", "dir", dir, "err", err)
 			continue
 		}
+		if err := image.RemoveIDMapStage(dir); err != nil {
+			r.log.Warn("remove stray idmapped layers", "dir", dir, "err", err)
+			continue
+		}
 		if err := os.RemoveAll(dir); err != nil {
 			r.log.Warn("remove stray container dir", "dir", dir, "err", err)
 		}

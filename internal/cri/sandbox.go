@@ -28,6 +28,9 @@ type sandbox struct {
 	// namespace is ("" in records of older runtimes: a tmpfs each).
 	ShmPath      string `json:"shmPath,omitempty"`
 	NetworkReady bool   `json:"networkReady"`
+	// UserNS is the pod's user namespace ("" = the host's), made with the
+	// mappings its config's UsernsOptions give.
+	UserNS string `json:"userns,omitempty"`
 }
 
 func sandboxID(s *sandbox) string { return s.ID }
@@ -35,6 +38,11 @@ func sandboxID(s *sandbox) string { return s.ID }
 func (s *sandbox) hostsPath() string    { return filepath.Join(s.Dir, "hosts") }
 func (s *sandbox) hostnamePath() string { return filepath.Join(s.Dir, "hostname") }
 func (s *sandbox) resolvPath() string   { return filepath.Join(s.Dir, "resolv.conf") }
+
+// usernsOptions is the pod's own user namespace, nil for the host's.
+func (s *sandbox) usernsOptions() *runtimeapi.UserNamespace {
+	return podUserns(s.namespaceOptions().GetUsernsOptions())
+}
 
 // namespaceOptions never returns nil, so that callers can read modes.
 func (s *sandbox) namespaceOptions() *runtimeapi.NamespaceOption {

@@ -52,7 +52,16 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 	}
 	undo = append(undo, func() { os.RemoveAll(sb.Dir) })
 
-	if !sb.hostNetwork() {
+	userns := sandboxUserns(sb.usernsOptions())
+	if !sb.hostNetwork() && userns != nil {
+		// The supervisor makes it inside the pod's user namespace.
+		path, err := network.ReserveNetNS(r.netnsDir(), sb.ID)
+		if err != nil {
+			return fail(fmt.Errorf("create network namespace: %w", err))
+		}
+		sb.NetNS = path
+		undo = append(undo, func() { r.logErr("remove netns", network.RemoveNetNS(path)) })
+	} else if !sb.hostNetwork() {
 		path, err := network.CreateNetNS(r.netnsDir(), sb.ID)
 		if err != nil {
 			return fail(fmt.Errorf("create network namespace: %w", err))
@@ -71,9 +80,16 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 		SharePID:     nso.GetPid() == runtimeapi.NamespaceMode_POD,
 		Sysctls:      cfg.GetLinux().GetSysctls(),
 		CgroupParent: sb.CgroupParent,
+		Userns:       userns,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("create sandbox namespaces: %w", err))
+	}
+	sb.UserNS = ns.UserNS
+	if userns != nil && sb.NetNS != "" {
+		if err := network.LoopbackUp(sb.NetNS); err != nil {
+			return fail(fmt.Errorf("create network namespace: %w", err))
+		}
 	}
 	undo = append(undo, func() { r.logErr("remove sandbox", r.supervisor.RemoveSandbox(bg, sb.ID)) })
 	sb.IPCNS, sb.UTSNS, sb.PIDNS = ns.IPCNS, ns.UTSNS, ns.PIDNS
@@ -124,6 +140,9 @@ func (r *Runtime) validateSandboxConfig(cfg *runtimeapi.PodSandboxConfig, handle
 	}
 	if handler != "" && handler != defaultHandler {
 		return invalidArg("runtime_handler", "no runtime handler %q: this runtime has only %q, the default", handler, defaultHandler)
+	}
+	if err := validateUserns(cfg); err != nil {
+		return err
 	}
 	if p := cfg.GetLinux().GetCgroupParent(); p != "" && (!strings.HasPrefix(p, "/") || strings.HasSuffix(p, ".slice")) {
 		return invalidArg("config.linux.cgroup_parent", "%q: only cgroupfs paths are supported (the runtime's cgroup driver is cgroupfs)", p)

@@ -68,6 +68,15 @@ func mounts(in specInput) ([]specs.Mount, error) {
 		}
 		put(bm)
 	}
+	if sb.UserNS != "" {
+		// Through the pod's user namespace: the host root's files are
+		// its root's (runc idmaps them by the namespace joined).
+		for i := range out {
+			if out[i].Type == "bind" {
+				out[i].Options = append(out[i].Options, "ridmap")
+			}
+		}
+	}
 	return out, nil
 }
 

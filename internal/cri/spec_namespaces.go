@@ -20,6 +20,12 @@ func namespaces(in specInput) ([]specs.LinuxNamespace, error) {
 	join(specs.NetworkNamespace, sb.NetNS)
 	join(specs.IPCNamespace, sb.IPCNS)
 	join(specs.UTSNamespace, sb.UTSNS)
+	// The pod's user namespace, joined by path: its mappings are the
+	// namespace's own, so the spec names none.
+	if podUserns(in.Config.GetLinux().GetSecurityContext().GetNamespaceOptions().GetUsernsOptions()) != nil && sb.UserNS == "" {
+		return nil, invalidArg(usernsField+".mode", "POD, but the sandbox has no user namespace of its own")
+	}
+	join(specs.UserNamespace, sb.UserNS)
 	mode := in.Config.GetLinux().GetSecurityContext().GetNamespaceOptions().GetPid()
 	switch mode {
 	case runtimeapi.NamespaceMode_CONTAINER:

@@ -125,6 +125,15 @@ func TestBuildSpec(t *testing.T) {
 		}, func(in *specInput) {
 			in.Sandbox.Config.Linux.SecurityContext = &runtimeapi.LinuxSandboxSecurityContext{Privileged: true}
 		})},
+		// A pod in its own user namespace: joined by path, and every bind
+		// mount idmapped through it.
+		{"user-namespace", testInput(&runtimeapi.ContainerConfig{
+			Mounts: []*runtimeapi.Mount{{ContainerPath: "/data", HostPath: "/var/lib/kubelet/pods/uid-1/volumes/data"}},
+			Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+				NamespaceOptions: &runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD,
+					Uids: []*runtimeapi.IDMapping{{HostId: 65536, Length: 65536}}, Gids: []*runtimeapi.IDMapping{{HostId: 65536, Length: 65536}}}},
+			}},
+		}, func(in *specInput) { in.Sandbox.UserNS = "/run/kemudi/supervisor/sandboxes/sb1/user" })},
 		{"seccomp-runtime-default", testInput(&runtimeapi.ContainerConfig{
 			Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
 				Seccomp: &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_RuntimeDefault},
@@ -185,6 +194,11 @@ func TestBuildSpecInvalid(t *testing.T) {
 				NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_POD},
 			}},
 		}, func(in *specInput) { in.Sandbox.PIDNS = "" }), "config.linux.security_context.namespace_options.pid"},
+		{"pod user namespace without one", testInput(&runtimeapi.ContainerConfig{
+			Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+				NamespaceOptions: &runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD}},
+			}},
+		}, nil), "config.linux.security_context.namespace_options.userns_options.mode"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := buildSpec(tc.in)

@@ -46,7 +46,7 @@ const defaultHandler = "runc"
 func runtimeHandlers() []*runtimeapi.RuntimeHandler {
 	out := []*runtimeapi.RuntimeHandler{}
 	for _, name := range []string{"", defaultHandler} {
-		out = append(out, &runtimeapi.RuntimeHandler{Name: name, Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: true}})
+		out = append(out, &runtimeapi.RuntimeHandler{Name: name, Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: true, UserNamespaces: true}})
 	}
 	return out
 }

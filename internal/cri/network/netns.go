@@ -16,18 +16,10 @@ import (
 // (no process keeps it), with lo up, and returns its path. The namespace is
 // fresh whatever namespace the caller's thread is in.
 func CreateNetNS(dir, id string) (string, error) {
-	if id == "" || filepath.Base(id) != id {
-		return "", fmt.Errorf("create netns: invalid id %q", id)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create netns %s: %w", id, err)
-	}
-	path := filepath.Join(dir, id)
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	path, err := ReserveNetNS(dir, id)
 	if err != nil {
-		return "", fmt.Errorf("create netns %s: %w", id, err)
+		return "", err
 	}
-	f.Close()
 	errc := make(chan error, 1)
 	// The thread that unshares keeps the new namespace as its own: it stays
 	// locked so that the runtime discards it when the goroutine ends instead
@@ -40,11 +32,29 @@ func CreateNetNS(dir, id string) (string, error) {
 		_ = RemoveNetNS(path)
 		return "", fmt.Errorf("create netns %s: %w", id, err)
 	}
-	if err := linkUpLoopback(path); err != nil {
+	if err := LoopbackUp(path); err != nil {
 		_ = RemoveNetNS(path)
 		return "", fmt.Errorf("create netns %s: %w", id, err)
 	}
 	return path, nil
+}
+
+// ReserveNetNS makes the file dir/id, where a network namespace made by
+// someone else is to be bound (one made inside a pod's user namespace),
+// and returns its path. RemoveNetNS undoes it.
+func ReserveNetNS(dir, id string) (string, error) {
+	if id == "" || filepath.Base(id) != id {
+		return "", fmt.Errorf("create netns: invalid id %q", id)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create netns %s: %w", id, err)
+	}
+	path := filepath.Join(dir, id)
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		return "", fmt.Errorf("create netns %s: %w", id, err)
+	}
+	return path, f.Close()
 }
 
 func unshareAndMount(path string) error {
@@ -58,7 +68,8 @@ func unshareAndMount(path string) error {
 	return nil
 }
 
-func linkUpLoopback(path string) error {
+// LoopbackUp sets lo up in the network namespace at path.
+func LoopbackUp(path string) error {
 	h, err := netnsrun.Netlink(path)
 	if err != nil {
 		return err

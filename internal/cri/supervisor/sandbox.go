@@ -77,7 +77,11 @@ func (s *server) createSandbox(sp SandboxSpec) (_ Sandbox, retErr error) {
 		flags |= unix.CLONE_NEWUTS
 		rec.Sandbox.UTSNS = filepath.Join(dir, "uts")
 	}
-	if flags != 0 {
+	if sp.Userns != nil {
+		if err := s.makeUserNamespaces(sp, rec, dir, groups); err != nil {
+			return Sandbox{}, fmt.Errorf("create sandbox %s: %w", sp.ID, err)
+		}
+	} else if flags != 0 {
 		err := onNewThread(func() error {
 			return makeNamespaces(flags, sp.Hostname, rec.Sandbox.IPCNS, rec.Sandbox.UTSNS, groups[nsIPC])
 		})
@@ -101,7 +105,12 @@ func (s *server) createSandbox(sp SandboxSpec) (_ Sandbox, retErr error) {
 		}
 		podCg = m
 	}
-	if sp.SharePID && !sp.HostPID {
+	if sp.Userns != nil && rec.PausePid != 0 && podCg != nil {
+		if err := podCg.Apply(rec.PausePid); err != nil {
+			return Sandbox{}, fmt.Errorf("create sandbox %s: pause process into pod cgroup %s: %w", sp.ID, sp.CgroupParent, err)
+		}
+	}
+	if sp.SharePID && !sp.HostPID && sp.Userns == nil {
 		pid, start, err := s.startPause()
 		if err != nil {
 			return Sandbox{}, fmt.Errorf("create sandbox %s: %w", sp.ID, err)
@@ -387,7 +396,7 @@ func (s *server) undoSandbox(rec *sandboxRecord) error {
 		errs = append(errs, err)
 	}
 	dir := s.sandboxDir(rec.Spec.ID)
-	for _, p := range []string{filepath.Join(dir, "ipc"), filepath.Join(dir, "uts")} {
+	for _, p := range []string{filepath.Join(dir, "ipc"), filepath.Join(dir, "uts"), filepath.Join(dir, "user")} {
 		if err := unbindNamespace(p); err != nil {
 			errs = append(errs, err)
 		}

@@ -186,3 +186,64 @@ func TestSharedPIDLeftoversKilled(t *testing.T) {
 		return err == nil && procs == "", err
 	})
 }
+
+// TestSandboxUserNamespace: a sandbox with a user namespace makes its
+// network, IPC, UTS and PID namespaces inside it; a container that joins
+// them all is root in the namespace but host ID 3276800 outside, sees
+// the pod's hostname and sysctls, and can mount sysfs (its network
+// namespace belongs to the pod's user namespace). Removal leaves nothing.
+func TestSandboxUserNamespace(t *testing.T) {
+	f := newFixture(t)
+	netns := filepath.Join(t.TempDir(), "net")
+	t.Cleanup(func() { unbindNamespace(netns) })
+	podCg := f.cgParent + "/pod"
+	ids := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 3276800, Size: 65536}}
+	sb, err := f.c.CreateSandbox(ctx(t), SandboxSpec{
+		ID: "pod", Hostname: "userns-host", NetNS: netns, SharePID: true, CgroupParent: podCg,
+		Sysctls: map[string]string{"kernel.shmmax": "7654321", "net.ipv4.ip_forward": "1"},
+		Userns:  &UserNamespace{UIDMappings: ids, GIDMappings: ids},
+	})
+	if err != nil {
+		t.Fatalf("CreateSandbox: %v", err)
+	}
+	if sb.UserNS == "" || sb.NetNS != netns || sb.IPCNS == "" || sb.UTSNS == "" || sb.PIDNS == "" {
+		t.Fatalf("sandbox %+v: want every namespace", sb)
+	}
+	spec := podSpec(f, sb, podCg+"/c", "sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; hostname; "+
+		"cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward; ls /sys/class/net; ps -o args")
+	spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: sb.UserNS})
+	// The pod's root is no one on the host: it reaches the rootfs only
+	// through directories others may search, as the runtime makes them.
+	for d := filepath.Dir(f.rootfs); d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log := f.logPath("c")
+	f.runSpec(ContainerSpec{ID: "c", SandboxID: "pod", LogPath: log, Spec: spec})
+	st := f.waitStatus(f.c, "c", Exited)
+	out := strings.Join(logEntries(t, log), "\n")
+	if st.ExitCode != 0 {
+		t.Fatalf("exit code %d:\n%s", st.ExitCode, out)
+	}
+	for _, want := range []string{"0    3276800      65536", "stdout F 0\n", "stdout F userns-host\n", "stdout F 7654321\n", "stdout F 1\n", "stdout F lo\n", "kemudi-pause"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if err := f.c.Delete(ctx(t), "c"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	pausePid := pidOfNS(t, sb.PIDNS)
+	if err := f.c.RemoveSandbox(ctx(t), "pod"); err != nil {
+		t.Fatalf("RemoveSandbox: %v", err)
+	}
+	if processAlive(pausePid) {
+		t.Errorf("pause process %d alive after RemoveSandbox", pausePid)
+	}
+	for _, p := range []string{sb.UserNS, sb.IPCNS, sb.UTSNS} {
+		if mounted(t, p) {
+			t.Errorf("%s still mounted", p)
+		}
+	}
+}

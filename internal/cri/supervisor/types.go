@@ -38,12 +38,22 @@ type SandboxSpec struct {
 	// CgroupParent is the pod's cgroup (a cgroupfs path such as
 	// /kubepods/besteffort/pod<uid>), created by CreateSandbox.
 	CgroupParent string
+	// Userns, when set, gives the pod a user namespace of its own. Its
+	// network namespace is then made inside it, at NetNS (which must not
+	// exist yet), as are its IPC, UTS and shared PID namespaces: the
+	// pod's root owns them, as sysfs and mqueue mounts require.
+	Userns *UserNamespace
+}
+
+// UserNamespace is a pod's user namespace: host IDs for its IDs.
+type UserNamespace struct {
+	UIDMappings, GIDMappings []specs.LinuxIDMapping
 }
 
 // Sandbox is a created sandbox: the paths of its namespace files ("" = the
 // host's), to be named in its containers' specs.
 type Sandbox struct {
-	ID, NetNS, IPCNS, UTSNS, PIDNS string
+	ID, NetNS, IPCNS, UTSNS, PIDNS, UserNS string
 }
 
 // ContainerSpec describes a container to create.
