@@ -44,7 +44,7 @@ func newCloudControllerManagerCommand() *cobra.Command {
 	f.StringVar(&o.CloudProvider, "cloud-provider", o.CloudProvider, `the cloud provider: "local" (load balancers on node addresses or --lb-address-pool)`)
 	f.StringVar(&o.ClusterName, "cluster-name", o.ClusterName, "the cluster's name, passed to the provider")
 	f.StringSliceVar(&o.Controllers, "controllers", o.Controllers, `controllers to run: "*" for all, "name" to add one, "-name" to remove one (`+
-		cloud.ServiceController+", "+cloud.NodeController+", "+cloud.NodeLifecycleController+", "+cloud.RouteController+")")
+		cloud.ServiceController+", "+cloud.NodeController+", "+cloud.NodeLifecycleController+", "+cloud.RouteController+", "+cloud.CSIAttacher+")")
 	f.StringVar(&o.LBAddressPool, "lb-address-pool", "", "addresses load balancers get, e.g. 10.99.0.200-10.99.0.250 (ranges, CIDRs or addresses, IPv4 and IPv6, comma-separated); empty: the nodes' addresses")
 	f.StringSliceVar(&clusterCIDRs, "cluster-cidr", []string{prefixes(o.ClusterCIDRs)}, "the pods' CIDR ranges (routes inside them are the cluster's; the pool may not overlap them)")
 	f.StringVar(&serviceCIDR, "service-cluster-ip-range", o.ServiceCIDR.String(), "the services' cluster IP range (the pool may not overlap it)")
