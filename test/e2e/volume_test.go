@@ -22,7 +22,9 @@ import (
 // a read-only mount. A generic ephemeral volume gets its claim and loses
 // it with its pod. Deleting a claim removes the data of a Delete volume
 // and keeps that of a Retain one. A running pod's emptyDir and claim
-// show in its kubelet's /stats/summary and volume metrics.
+// show in its kubelet's /stats/summary and volume metrics. Each node
+// publishes its free space: a claim larger than every node's keeps its
+// pod Pending.
 func TestLocalPathVolumes(t *testing.T) {
 	t.Parallel()
 	// Volumes measured every 5 s, not each minute: the stats show sooner.
@@ -101,6 +103,26 @@ provisioner: example.com/nowhere
 	if out := n.kubectl("get", "pvc", "orphan", "-o", "jsonpath={.status.phase}"); out != "Pending" {
 		t.Errorf("orphan claim: %q, want Pending", out)
 	}
+
+	// Each node's agent publishes its free space for local-path; a claim
+	// larger than every node's keeps its pod unscheduled with upstream's
+	// reason, and stays Pending with no volume.
+	eventuallyKubectl(t, n, time.Minute, "both nodes' capacities published", func() (bool, string) {
+		out, err := n.tryKubectl("get", "csistoragecapacities", "-n", "kube-system", "-o",
+			`jsonpath={range .items[*]}{.nodeTopology.matchLabels.kubernetes\.io/hostname}={.storageClassName} {end}`)
+		return err == nil && strings.Contains(out, "node-1=local-path") && strings.Contains(out, "node-2=local-path"), out
+	})
+	apply(strings.Replace(claimManifest("huge", ""), "64Mi", "1Ei", 1))
+	apply(volumePod("huge", "huge", "", false, "true"))
+	eventuallyKubectl(t, n, time.Minute, "huge's FailedScheduling event", func() (bool, string) {
+		out, err := n.tryKubectl("get", "events", "--field-selector", "involvedObject.name=huge,reason=FailedScheduling")
+		return err == nil && strings.Contains(out, "2 node(s) did not have enough free storage"), out
+	})
+	if out := n.kubectl("get", "pvc", "huge", "-o", "jsonpath={.status.phase} {.spec.volumeName}"); out != "Pending " {
+		t.Errorf("huge claim: %q, want Pending without a volume", out)
+	}
+	n.kubectl("delete", "pod", "huge", "--wait=true", "--timeout=120s")
+	n.kubectl("delete", "pvc", "huge", "--wait=true", "--timeout=120s")
 
 	apply(volumePod("writer", "data", `{"kubernetes.io/hostname": "node-2"}`, false,
 		"id -G; echo kept across pods > /data/msg; mkdir -p /data/sub; echo in sub > /data/sub/f; ls -ln /data"))
