@@ -79,6 +79,7 @@ func DefaultPlugins(f informers.SharedInformerFactory) ([]framework.Plugin, map[
 // (upstream's EventsToRegister, at the granularity of change kinds).
 func Interest() queue.Interest {
 	nodeAdd := queue.NodeAdd
+	claims := queue.PVCChange | queue.PVChange | queue.StorageClassChange
 	return queue.Interest{
 		nodename.Name:          nodeAdd,
 		nodeunschedulable.Name: nodeAdd | queue.NodeSpecUnschedulableChange | queue.NodeTaintChange,
@@ -86,9 +87,8 @@ func Interest() queue.Interest {
 		nodeaffinity.Name:      nodeAdd | queue.NodeLabelChange,
 		nodeports.Name:         nodeAdd | queue.AssignedPodDelete,
 		noderesources.FitName:  nodeAdd | queue.NodeAllocatableChange | queue.AssignedPodDelete | queue.AssignedPodUpdate,
-		volumebinding.Name: nodeAdd | queue.NodeLabelChange | queue.PVCChange | queue.PVChange | queue.StorageClassChange | queue.CSINodeChange |
-			queue.CSIDriverChange | queue.CSIStorageCapacityChange,
-		volumezone.Name: nodeAdd | queue.NodeLabelChange | queue.PVCChange | queue.PVChange | queue.StorageClassChange,
+		volumebinding.Name:     nodeAdd | queue.NodeLabelChange | claims | queue.CSINodeChange | queue.CSIDriverChange | queue.CSIStorageCapacityChange,
+		volumezone.Name:        nodeAdd | queue.NodeLabelChange | claims,
 		podtopologyspread.Name: nodeAdd | queue.NodeDelete | queue.NodeLabelChange | queue.NodeTaintChange |
 			queue.AssignedPodAdd | queue.AssignedPodUpdate | queue.AssignedPodDelete,
 		interpodaffinity.Name: nodeAdd | queue.NodeLabelChange | queue.AssignedPodAdd | queue.AssignedPodUpdate |
