@@ -31,6 +31,7 @@ import (
 	"github.com/kemudi/kemudi/internal/kubelet/node"
 	"github.com/kemudi/kemudi/internal/kubelet/probe"
 	"github.com/kemudi/kemudi/internal/kubelet/volume"
+	"github.com/kemudi/kemudi/internal/kubelet/volume/csi"
 )
 
 // Kubelet runs the pods bound to one node.
@@ -44,6 +45,7 @@ type Kubelet struct {
 	recorder    record.EventRecorder
 	node        *node.Agent
 	volumes     *volume.Manager
+	csiDrivers  *csi.Drivers
 	userns      *usernsManager
 	probes      *probe.Manager
 	factory     informers.SharedInformerFactory
@@ -114,6 +116,7 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 	k.evictions = newEvictionManager(k)
 	k.broadcaster = record.NewBroadcaster()
 	k.recorder = k.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: opts.NodeName})
+	k.csiDrivers = csi.NewDrivers()
 	k.volumes = volume.New(podsDir(opts.RootDir), client, log)
 	k.node = node.New(node.Config{
 		Name: opts.NodeName, Client: client, Runtime: k.rt, Recorder: k.recorder,
@@ -169,6 +172,14 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		return nil
 	}
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		r := csi.NewRegistrar(volume.PluginsRegistryDir(k.opts.RootDir), k.opts.NodeName, k.client, k.csiDrivers, k.log)
+		if err := r.Run(ctx); err != nil {
+			k.log.Error("CSI plugin registration stopped", "err", err)
+		}
+	}()
 	reg, err := k.podsInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { k.podChanged(obj) },
 		UpdateFunc: func(_, obj any) { k.podChanged(obj) },

@@ -23,6 +23,10 @@ const (
 // PodsDir is where the kubelet rooted at rootDir keeps its pods.
 func PodsDir(rootDir string) string { return filepath.Join(rootDir, "pods") }
 
+// PluginsRegistryDir is where plugins (CSI drivers) put their
+// registration sockets, as upstream's /var/lib/kubelet/plugins_registry.
+func PluginsRegistryDir(rootDir string) string { return filepath.Join(rootDir, "plugins_registry") }
+
 // PodDir is one pod's directory under podsDir (PodsDir's).
 func PodDir(podsDir string, uid types.UID) string { return filepath.Join(podsDir, string(uid)) }
 

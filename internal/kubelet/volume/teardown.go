@@ -46,7 +46,7 @@ func unmountUnder(dir string) error {
 		return fmt.Errorf("resolve %s: %w", dir, err)
 	}
 	for range 3 {
-		mps, err := mountsUnder(real)
+		mps, err := MountsUnder(real)
 		if err != nil {
 			return err
 		}
@@ -62,8 +62,8 @@ func unmountUnder(dir string) error {
 	return fmt.Errorf("volumes still mounted under %s: not removing it", dir)
 }
 
-// mountsUnder lists the mount points at or below dir, deepest first.
-func mountsUnder(dir string) ([]string, error) {
+// MountsUnder lists the mount points at or below dir, deepest first.
+func MountsUnder(dir string) ([]string, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("read mounts: %w", err)
