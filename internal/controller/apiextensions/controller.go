@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kemudi/kemudi/internal/controller"
+	crdregistry "github.com/kemudi/kemudi/internal/registry/apiextensions/customresourcedefinition"
 )
 
 // workers is how many CRDs are reconciled at once (100 CRDs applied at
@@ -52,6 +53,9 @@ func Run(ctx context.Context, cfg *rest.Config, log *slog.Logger) error {
 	informer := factory.Apiextensions().V1().CustomResourceDefinitions()
 	c := &Controller{client: client, dynamic: dyn, crds: informer.Lister(), log: log}
 	c.loop = controller.NewLoop("crd", c.sync, log)
+	if err := informer.Informer().SetTransform(crdregistry.WithoutSchemas); err != nil {
+		return err
+	}
 	if _, err := informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
 		UpdateFunc: c.updated,

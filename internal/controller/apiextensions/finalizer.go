@@ -48,6 +48,21 @@ func (c *Controller) finalize(ctx context.Context, crd *apiextensionsv1.CustomRe
 	if err != nil || remaining > 0 {
 		return controller.RequeueAfter(recheck)
 	}
+	return c.removeFinalizer(ctx, crd.Name)
+}
+
+// removeFinalizer drops the cleanup finalizer with an update of the
+// stored CRD: the informer's copy has no schemas (WithoutSchemas), and
+// an update from it would store none.
+func (c *Controller) removeFinalizer(ctx context.Context, name string) error {
+	crds := c.client.ApiextensionsV1().CustomResourceDefinitions()
+	crd, err := crds.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	var keep []string
 	for _, f := range crd.Finalizers {
 		if f != crdregistry.CleanupFinalizer {
@@ -55,7 +70,7 @@ func (c *Controller) finalize(ctx context.Context, crd *apiextensionsv1.CustomRe
 		}
 	}
 	crd.Finalizers = keep
-	_, err = c.client.ApiextensionsV1().CustomResourceDefinitions().Update(ctx, crd, metav1.UpdateOptions{})
+	_, err = crds.Update(ctx, crd, metav1.UpdateOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}

@@ -18,6 +18,7 @@ import (
 	aggregatorlisters "k8s.io/kube-aggregator/pkg/client/listers/apiregistration/v1"
 
 	"github.com/kemudi/kemudi/internal/controller"
+	crdregistry "github.com/kemudi/kemudi/internal/registry/apiextensions/customresourcedefinition"
 )
 
 // AutoManagedLabel marks the Local APIServices this controller keeps:
@@ -40,6 +41,9 @@ type registration struct {
 func newRegistration(client aggregatorclient.Interface, aggInformers aggregatorinformers.SharedInformerFactory, extInformers apiextensionsinformers.SharedInformerFactory, opts Options) (*registration, error) {
 	apisvcs := aggInformers.Apiregistration().V1().APIServices()
 	crds := extInformers.Apiextensions().V1().CustomResourceDefinitions()
+	if err := crds.Informer().SetTransform(crdregistry.WithoutSchemas); err != nil {
+		return nil, err
+	}
 	r := &registration{
 		client: client, services: apisvcs.Lister(), crds: crds.Lister(),
 		builtIn: map[string]*apiregistrationv1.APIService{},
