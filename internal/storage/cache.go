@@ -63,9 +63,11 @@ type resourceCache struct {
 	historyTime []time.Time
 	historyFrom int64
 	// compacted counts the oldest history events that keep only the bytes
-	// of their objects (see compactHistory).
-	compacted int
-	watchers  map[*Watch]struct{}
+	// of their objects (see compactHistory); compactTimer compacts the
+	// rest when no further event comes to do it.
+	compacted    int
+	compactTimer *time.Timer
+	watchers     map[*Watch]struct{}
 }
 
 func newResourceCache(from int64) *resourceCache {

@@ -15,7 +15,7 @@ const compactAfter = 2 * time.Second
 
 // compactHistory replaces history events older than compactAfter by
 // copies that keep only the stored bytes. It replaces, never changes, an
-// event: watchers may still hold the original.
+// event: watchers may still hold the original. Called with rc.mu held.
 func (rc *resourceCache) compactHistory(now time.Time) {
 	for rc.compacted < len(rc.history) && now.Sub(rc.historyTime[rc.compacted]) > compactAfter {
 		e := rc.history[rc.compacted]
@@ -24,6 +24,25 @@ func (rc *resourceCache) compactHistory(now time.Time) {
 		}
 		rc.compacted++
 	}
+	rc.scheduleCompaction()
+}
+
+// scheduleCompaction makes sure the events not yet compacted are, once
+// old enough, even if no later event comes: after a burst (100 CRDs
+// installed at once) a quiet resource would otherwise keep every decoded
+// version of the burst, and their watch encodings, until its next change.
+// Called with rc.mu held.
+func (rc *resourceCache) scheduleCompaction() {
+	if rc.compactTimer != nil || rc.compacted == len(rc.history) {
+		return
+	}
+	due := time.Until(rc.historyTime[rc.compacted].Add(compactAfter)) + time.Millisecond
+	rc.compactTimer = time.AfterFunc(due, func() {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		rc.compactTimer = nil
+		rc.compactHistory(time.Now())
+	})
 }
 
 // bytesOnly is a copy of e without its decoded objects.
