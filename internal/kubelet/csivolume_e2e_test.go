@@ -2,7 +2,11 @@ package kubelet_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,23 +14,53 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	adt "github.com/kemudi/kemudi/internal/controller/attachdetach/attachdetachtest"
+	"github.com/kemudi/kemudi/internal/kubelet/volume"
+	"github.com/kemudi/kemudi/internal/kubelet/volume/csitest"
 	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
 )
 
-// TestCSIVolumeInUse: a pod's CSI volume (which this kubelet cannot
-// mount: FailedMount) is in the node's volumesInUse while the pod is
-// there, so the attach/detach controller keeps it attached; once the pod
-// is gone the kubelet drops it and the controller detaches the volume.
+// TestCSIVolumeInUse: a CSI driver registers through the kubelet's
+// plugins registry and is listed in the node's CSINode. A pod's CSI
+// volume is in the node's volumesInUse while the pod is there; it
+// waits for the attachment (FailedMount), is staged and published by
+// the driver, and the pod's file lands in the driver's volume. Once the
+// pod is gone the volume is unpublished and unstaged, nothing stays
+// mounted, the kubelet drops it and the controller detaches it.
 func TestCSIVolumeInUse(t *testing.T) {
 	n := startNode(t, "kemudi")
 	ctx := context.Background()
 	const driver, handle = "disk.csi.test", "vol-1"
-	name := volumeattachment.UniqueVolumeName(driver, handle)
-	adt.BoundClaim(t, n.c, "data", "pv-disk", driver, handle)
-	if _, err := n.c.CoreV1().Pods("default").Create(ctx, volumePod(n, "disk-user", n.rt.Images["busybox"], false, "true"), metav1.CreateOptions{}); err != nil {
+	root := filepath.Join(n.rt.Dir, "kubelet")
+	d, err := csitest.Start(csitest.Config{Name: driver, NodeID: "node-1-disk", MaxVolumes: 4, DataDir: filepath.Join(n.rt.Dir, "csi-data")},
+		filepath.Join(volume.PluginsRegistryDir(root), driver+"-reg.sock"), filepath.Join(n.rt.Dir, "csi", driver+".sock"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, n, "disk-user", "FailedMount", "csi volumes are not supported by this kubelet")
+	t.Cleanup(d.Stop)
+	until(t, "driver in CSINode", timeout, func(ctx context.Context) (bool, error) {
+		cn, err := n.c.StorageV1().CSINodes().Get(ctx, n.name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		ok := len(cn.Spec.Drivers) == 1 && cn.Spec.Drivers[0].Name == driver && cn.Spec.Drivers[0].NodeID == "node-1-disk" &&
+			cn.Spec.Drivers[0].Allocatable != nil && *cn.Spec.Drivers[0].Allocatable.Count == 4
+		if !ok {
+			return false, fmt.Errorf("drivers %+v", cn.Spec.Drivers)
+		}
+		return true, nil
+	})
+	nd, err := n.c.CoreV1().Nodes().Get(ctx, n.name, metav1.GetOptions{})
+	if err != nil || nd.Annotations["csi.volume.kubernetes.io/nodeid"] != `{"disk.csi.test":"node-1-disk"}` {
+		t.Fatalf("node annotations %v, %v", nd.Annotations, err)
+	}
+
+	name := volumeattachment.UniqueVolumeName(driver, handle)
+	adt.BoundClaim(t, n.c, "data", "pv-disk", driver, handle)
+	p := volumePod(n, "disk-user", n.rt.Images["busybox"], false, "echo hello from $POD > /data/hello && cat /data/hello")
+	p, err = n.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	inUse := func(want bool) {
 		t.Helper()
 		until(t, "volumesInUse", timeout, func(ctx context.Context) (bool, error) {
@@ -35,19 +69,51 @@ func TestCSIVolumeInUse(t *testing.T) {
 		})
 	}
 	inUse(true)
+	// No CSIDriver object: attach is required, and the kubelet waits.
+	waitEvent(t, n, "disk-user", "FailedMount", `MountVolume.WaitForAttach failed for volume "pv-disk"`)
 
-	// The controller asked for the attachment; the driver answers.
+	// The controller asked for the attachment; the test attaches.
 	va := adt.WaitAttachment(t, n.c, "the attachment", handle, driver, n.name, func(*storagev1.VolumeAttachment) bool { return true })
 	va.Status.Attached = true
+	va.Status.AttachmentMetadata = map[string]string{"devicePath": "/dev/test-vol-1"}
 	if _, err := n.c.StorageV1().VolumeAttachments().UpdateStatus(ctx, va, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	adt.WaitListed(t, n.c, n.name, name)
+	if got := waitDone(t, n, "disk-user"); got.Status.Phase != corev1.PodSucceeded {
+		t.Fatalf("pod %s: %+v", got.Status.Phase, terminated(got))
+	}
+	b, err := os.ReadFile(filepath.Join(d.VolumeDir(handle), "hello"))
+	if err != nil || string(b) != "hello from disk-user\n" {
+		t.Fatalf("the driver's volume has %q, %v", b, err)
+	}
+	calls := d.Calls()
+	if len(calls) != 2 || calls[0].Method != "NodeStageVolume" || calls[1].Method != "NodePublishVolume" {
+		t.Fatalf("driver calls %+v", calls)
+	}
+	stage, pub := calls[0], calls[1]
+	wantTarget := filepath.Join(root, "pods", string(p.UID), "volumes", "kubernetes.io~csi", "pv-disk", "mount")
+	if pub.Path != wantTarget || pub.StagingPath != stage.Path || !strings.HasPrefix(stage.Path, filepath.Join(root, "plugins", "kubernetes.io", "csi", driver)+"/") ||
+		stage.PublishContext["devicePath"] != "/dev/test-vol-1" || pub.PublishContext["devicePath"] != "/dev/test-vol-1" {
+		t.Errorf("stage %+v, publish %+v (target want %s)", stage, pub, wantTarget)
+	}
 
 	if err := n.c.CoreV1().Pods("default").Delete(ctx, "disk-user", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	inUse(false)
+	if got := d.Methods(handle); !slices.Equal(got, []string{"NodeStageVolume", "NodePublishVolume", "NodeUnpublishVolume", "NodeUnstageVolume"}) {
+		t.Errorf("driver calls %v", got)
+	}
+	if mps, err := volume.MountsUnder(root); err != nil || len(mps) != 0 {
+		t.Errorf("still mounted under the kubelet's root: %v %v", mps, err)
+	}
 	adt.WaitDetached(t, n.c, handle, driver, n.name)
 	adt.WaitListed(t, n.c, n.name, []corev1.UniqueVolumeName{}...)
+
+	d.Stop()
+	until(t, "driver gone from CSINode", timeout, func(ctx context.Context) (bool, error) {
+		cn, err := n.c.StorageV1().CSINodes().Get(ctx, n.name, metav1.GetOptions{})
+		return err == nil && len(cn.Spec.Drivers) == 0, err
+	})
 }

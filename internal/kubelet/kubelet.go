@@ -117,7 +117,8 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 	k.broadcaster = record.NewBroadcaster()
 	k.recorder = k.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: opts.NodeName})
 	k.csiDrivers = csi.NewDrivers()
-	k.volumes = volume.New(podsDir(opts.RootDir), client, log)
+	k.volumes = volume.New(podsDir(opts.RootDir), client, log).
+		WithCSI(csi.NewMounter(opts.RootDir, opts.NodeName, client, k.csiDrivers, log))
 	k.node = node.New(node.Config{
 		Name: opts.NodeName, Client: client, Runtime: k.rt, Recorder: k.recorder,
 		Labels: opts.NodeLabels, Taints: opts.Taints, NodeIPs: opts.NodeIPs,

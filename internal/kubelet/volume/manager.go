@@ -36,6 +36,22 @@ type Manager struct {
 	// claim keeps its volume for the pod's life, and the periodic refresh
 	// of API-content volumes must not cost two GETs per claim.
 	pvs map[string]*corev1.PersistentVolume
+	// csi mounts CSI persistent volumes; nil serves none.
+	csi CSI
+}
+
+// CSI stages and publishes CSI persistent volumes (csi.Mounter).
+type CSI interface {
+	// SetUp returns the host path of the pod's volume once published.
+	SetUp(ctx context.Context, pod *corev1.Pod, pv *corev1.PersistentVolume, readOnly bool) (string, error)
+	// TearDown unpublishes (and unstages) the pod's volumes.
+	TearDown(ctx context.Context, uid string) error
+}
+
+// WithCSI has the manager mount CSI persistent volumes through c.
+func (m *Manager) WithCSI(c CSI) *Manager {
+	m.csi = c
+	return m
 }
 
 type token struct {
@@ -58,7 +74,12 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("MountVolume.SetUp failed for volume %q : %v", e.Volume, e.Err)
+	op := "SetUp"
+	var o interface{ Operation() string }
+	if errors.As(e.Err, &o) {
+		op = o.Operation() // a CSI volume's WaitForAttach or MountDevice
+	}
+	return fmt.Sprintf("MountVolume.%s failed for volume %q : %v", op, e.Volume, e.Err)
 }
 func (e *Error) Unwrap() error { return e.Err }
 
@@ -192,6 +213,10 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, 
 	switch {
 	case pv != nil:
 		_, ro := claimName(pod, v)
+		if pv.Spec.CSI != nil && m.csi != nil {
+			p, err := m.csi.SetUp(ctx, pod, pv, ro)
+			return Mounted{Path: p, ReadOnly: ro}, err
+		}
 		p, err := persistentPath(pv)
 		if err != nil {
 			return Mounted{}, err

@@ -2,12 +2,14 @@ package volume
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"k8s.io/apimachinery/pkg/types"
@@ -19,6 +21,15 @@ import (
 // only when nothing is mounted there any more: removing it must never
 // reach into a persistent volume's data.
 func (m *Manager) TearDown(uid types.UID) error {
+	// CSI volumes first: until they are unpublished they stay in
+	// volumesInUse, and the driver, not this kubelet, unmounts them.
+	if m.csi != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := m.csi.TearDown(ctx, string(uid)); err != nil {
+			return err
+		}
+	}
 	prefix := string(uid) + "/"
 	m.mu.Lock()
 	deletePrefix(m.tokens, prefix)

@@ -153,6 +153,16 @@ func (d *Driver) FailNext(method, msg string) {
 // VolumeDir is the directory holding the volume's data.
 func (d *Driver) VolumeDir(id string) string { return filepath.Join(d.cfg.DataDir, id) }
 
+// volumeDir makes the volume's directory, writable by all as a fresh
+// shared filesystem would be (pods write there as any user).
+func (d *Driver) volumeDir(id string) (string, error) {
+	p := d.VolumeDir(id)
+	if err := os.MkdirAll(p, 0o750); err != nil {
+		return "", err
+	}
+	return p, os.Chmod(p, 0o777)
+}
+
 // record notes a call, or fails it as FailNext asked.
 func (d *Driver) record(c Call) error {
 	d.mu.Lock()

@@ -92,8 +92,8 @@ func (n node) NodeStageVolume(_ context.Context, r *csipb.NodeStageVolumeRequest
 		VolumeContext: r.GetVolumeContext(), PublishContext: r.GetPublishContext(), Secrets: r.GetSecrets()}); err != nil {
 		return nil, err
 	}
-	src := n.d.VolumeDir(r.GetVolumeId())
-	if err := os.MkdirAll(src, 0o777); err != nil {
+	src, err := n.d.volumeDir(r.GetVolumeId())
+	if err != nil {
 		return nil, internal(err)
 	}
 	return &csipb.NodeStageVolumeResponse{}, internal(bind(src, r.GetStagingTargetPath(), false))
@@ -121,8 +121,8 @@ func (n node) NodePublishVolume(_ context.Context, r *csipb.NodePublishVolumeReq
 	}
 	src := r.GetStagingTargetPath()
 	if n.d.cfg.NoStage {
-		src = n.d.VolumeDir(r.GetVolumeId())
-		if err := os.MkdirAll(src, 0o777); err != nil {
+		var err error
+		if src, err = n.d.volumeDir(r.GetVolumeId()); err != nil {
 			return nil, internal(err)
 		}
 	} else if ok, err := mounted(src); err != nil || !ok {
