@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kemudi/kemudi/internal/auth"
 )
@@ -19,23 +20,15 @@ var csiStorageCapacities = storagev1.Resource("csistoragecapacities")
 // Upstream's nodes publish none (external-provisioner runs as a pod
 // with an account of its own).
 func (p Restriction) admitCapacity(ctx context.Context, node string, r *auth.AdmissionRequest) error {
-	objs := written(r)
-	if len(objs) == 0 {
-		return nil
-	}
-	hostname, err := p.nodeHostname(ctx, r, node)
-	if err != nil {
-		return err
-	}
-	for _, obj := range objs {
+	return p.admitWritten(ctx, node, r, func(obj runtime.Object, hostname string) error {
 		c, ok := obj.(*storagev1.CSIStorageCapacity)
 		if !ok {
-			return forbidden(r, fmt.Errorf("unexpected type %T", obj))
+			return fmt.Errorf("unexpected type %T", obj)
 		}
 		t := c.NodeTopology
 		if t == nil || len(t.MatchExpressions) > 0 || len(t.MatchLabels) != 1 || t.MatchLabels[corev1.LabelHostname] != hostname {
-			return forbidden(r, fmt.Errorf("node %q may only write CSIStorageCapacities whose nodeTopology selects %s=%s alone", node, corev1.LabelHostname, hostname))
+			return fmt.Errorf("node %q may only write CSIStorageCapacities whose nodeTopology selects %s=%s alone", node, corev1.LabelHostname, hostname)
 		}
-	}
-	return nil
+		return nil
+	})
 }

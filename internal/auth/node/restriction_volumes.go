@@ -23,6 +23,21 @@ const localPathProvisioner = "kemudi.io/local-path"
 // write no volumes (its provisioners are pods with accounts of their
 // own); the RBAC that lets kemudi's nodes do it is this narrow.
 func (p Restriction) admitPV(ctx context.Context, node string, r *auth.AdmissionRequest) error {
+	return p.admitWritten(ctx, node, r, func(obj runtime.Object, hostname string) error {
+		pv, ok := obj.(*corev1.PersistentVolume)
+		if !ok {
+			return fmt.Errorf("unexpected type %T", obj)
+		}
+		if pv.Annotations[storagehelpers.AnnDynamicallyProvisioned] != localPathProvisioner || affinityHostname(pv) != hostname {
+			return fmt.Errorf("node %q may only write %s volumes whose node affinity names its hostname %q alone", node, localPathProvisioner, hostname)
+		}
+		return nil
+	})
+}
+
+// admitWritten admits a create, update or delete when check passes for
+// every object it touches (written), given the node's hostname label.
+func (p Restriction) admitWritten(ctx context.Context, node string, r *auth.AdmissionRequest, check func(obj runtime.Object, hostname string) error) error {
 	objs := written(r)
 	if len(objs) == 0 {
 		return nil
@@ -32,12 +47,8 @@ func (p Restriction) admitPV(ctx context.Context, node string, r *auth.Admission
 		return err
 	}
 	for _, obj := range objs {
-		pv, ok := obj.(*corev1.PersistentVolume)
-		if !ok {
-			return forbidden(r, fmt.Errorf("unexpected type %T", obj))
-		}
-		if pv.Annotations[storagehelpers.AnnDynamicallyProvisioned] != localPathProvisioner || affinityHostname(pv) != hostname {
-			return forbidden(r, fmt.Errorf("node %q may only write %s volumes whose node affinity names its hostname %q alone", node, localPathProvisioner, hostname))
+		if err := check(obj, hostname); err != nil {
+			return forbidden(r, err)
 		}
 	}
 	return nil
