@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	adt "github.com/kemudi/kemudi/internal/controller/attachdetach/attachdetachtest"
 	"github.com/kemudi/kemudi/internal/kubelet/volume"
@@ -54,6 +56,13 @@ func TestCSIVolumeInUse(t *testing.T) {
 		t.Fatalf("node annotations %v, %v", nd.Annotations, err)
 	}
 
+	// The driver wants pod info and leaves fsGroup to the kubelet; attach
+	// stays required.
+	if _, err := n.c.StorageV1().CSIDrivers().Create(ctx, &storagev1.CSIDriver{ObjectMeta: metav1.ObjectMeta{Name: driver}, Spec: storagev1.CSIDriverSpec{
+		AttachRequired: ptr.To(true), PodInfoOnMount: ptr.To(true), FSGroupPolicy: ptr.To(storagev1.FileFSGroupPolicy)}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
 	name := volumeattachment.UniqueVolumeName(driver, handle)
 	adt.BoundClaim(t, n.c, "data", "pv-disk", driver, handle)
 	p := volumePod(n, "disk-user", n.rt.Images["busybox"], false, "echo hello from $POD > /data/hello && cat /data/hello")
@@ -69,7 +78,7 @@ func TestCSIVolumeInUse(t *testing.T) {
 		})
 	}
 	inUse(true)
-	// No CSIDriver object: attach is required, and the kubelet waits.
+	// Attach is required: the kubelet waits.
 	waitEvent(t, n, "disk-user", "FailedMount", `MountVolume.WaitForAttach failed for volume "pv-disk"`)
 
 	// The controller asked for the attachment; the test attaches.
@@ -87,6 +96,10 @@ func TestCSIVolumeInUse(t *testing.T) {
 	if err != nil || string(b) != "hello from disk-user\n" {
 		t.Fatalf("the driver's volume has %q, %v", b, err)
 	}
+	// fsGroupPolicy File: the pod's fsGroup owns the volume.
+	if fi, err := os.Stat(filepath.Join(d.VolumeDir(handle), "hello")); err != nil || fi.Sys().(*syscall.Stat_t).Gid != 2000 {
+		t.Errorf("the pod's file is not its fsGroup's: %v", err)
+	}
 	calls := d.Calls()
 	if len(calls) != 2 || calls[0].Method != "NodeStageVolume" || calls[1].Method != "NodePublishVolume" {
 		t.Fatalf("driver calls %+v", calls)
@@ -94,7 +107,8 @@ func TestCSIVolumeInUse(t *testing.T) {
 	stage, pub := calls[0], calls[1]
 	wantTarget := filepath.Join(root, "pods", string(p.UID), "volumes", "kubernetes.io~csi", "pv-disk", "mount")
 	if pub.Path != wantTarget || pub.StagingPath != stage.Path || !strings.HasPrefix(stage.Path, filepath.Join(root, "plugins", "kubernetes.io", "csi", driver)+"/") ||
-		stage.PublishContext["devicePath"] != "/dev/test-vol-1" || pub.PublishContext["devicePath"] != "/dev/test-vol-1" {
+		stage.PublishContext["devicePath"] != "/dev/test-vol-1" || pub.PublishContext["devicePath"] != "/dev/test-vol-1" ||
+		pub.VolumeContext["csi.storage.k8s.io/pod.name"] != "disk-user" || pub.VolumeContext["csi.storage.k8s.io/pod.uid"] != string(p.UID) {
 		t.Errorf("stage %+v, publish %+v (target want %s)", stage, pub, wantTarget)
 	}
 

@@ -42,8 +42,9 @@ type Manager struct {
 
 // CSI stages and publishes CSI persistent volumes (csi.Mounter).
 type CSI interface {
-	// SetUp returns the host path of the pod's volume once published.
-	SetUp(ctx context.Context, pod *corev1.Pod, pv *corev1.PersistentVolume, readOnly bool) (string, error)
+	// SetUp returns the host path of the pod's volume once published,
+	// and whether the pod's fsGroup is to be applied to it.
+	SetUp(ctx context.Context, pod *corev1.Pod, pv *corev1.PersistentVolume, readOnly bool) (string, bool, error)
 	// TearDown unpublishes (and unstages) the pod's volumes.
 	TearDown(ctx context.Context, uid string) error
 }
@@ -214,7 +215,10 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, 
 	case pv != nil:
 		_, ro := claimName(pod, v)
 		if pv.Spec.CSI != nil && m.csi != nil {
-			p, err := m.csi.SetUp(ctx, pod, pv, ro)
+			p, own, err := m.csi.SetUp(ctx, pod, pv, ro)
+			if own && m.firstSetUp(pod, v.Name) {
+				m.logOwnership(setOwnership(p, fsGroup, policy, false))
+			}
 			return Mounted{Path: p, ReadOnly: ro}, err
 		}
 		p, err := persistentPath(pv)

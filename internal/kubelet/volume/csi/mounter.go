@@ -76,55 +76,67 @@ func (m *Mounter) lock(driver, handle string) func() {
 // SetUp makes the pod's CSI volume ready and returns the host path the
 // runtime bind-mounts into containers: the attachment awaited (when the
 // driver requires attach), the volume staged once for the node and
-// published into the pod's directory.
-func (m *Mounter) SetUp(ctx context.Context, pod *corev1.Pod, pv *corev1.PersistentVolume, readOnly bool) (string, error) {
-	src := pv.Spec.CSI
+// published into the pod's directory. fsGroup says whether the kubelet
+// is to apply the pod's fsGroup to it (the driver's fsGroupPolicy).
+func (m *Mounter) SetUp(ctx context.Context, pod *corev1.Pod, pv *corev1.PersistentVolume, readOnly bool) (path string, fsGroup bool, err error) {
 	target := targetPath(m.root, string(pod.UID), pv.Name)
 	key := string(pod.UID) + "/" + pv.Name
 	m.mu.Lock()
 	done := m.published[key]
 	m.mu.Unlock()
 	if done {
-		return target, nil
+		return target, false, nil
 	}
+	d, err := m.setUp(ctx, pod, pv, readOnly, target)
+	if err != nil {
+		return "", false, err
+	}
+	m.mu.Lock()
+	m.published[key] = true
+	m.mu.Unlock()
+	sc := pod.Spec.SecurityContext
+	return target, ownershipDue(pv, d, sc != nil && sc.FSGroup != nil, readOnly || pv.Spec.CSI.ReadOnly), nil
+}
+
+// setUp attaches, stages and publishes; it returns the CSIDriver (nil
+// when there is none).
+func (m *Mounter) setUp(ctx context.Context, pod *corev1.Pod, pv *corev1.PersistentVolume, readOnly bool, target string) (*storagev1.CSIDriver, error) {
+	src := pv.Spec.CSI
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	dr, ok := m.drivers.Get(src.Driver)
 	if !ok {
-		return "", opErr("SetUp", fmt.Errorf("kubernetes.io/csi: mounter.SetUpAt failed to get CSI client: driver name %s not found in the list of registered CSI drivers", src.Driver))
+		return nil, opErr("SetUp", fmt.Errorf("kubernetes.io/csi: mounter.SetUpAt failed to get CSI client: driver name %s not found in the list of registered CSI drivers", src.Driver))
 	}
 	csiDriver, err := m.csiDriver(ctx, src.Driver)
 	if err != nil {
-		return "", opErr("SetUp", err)
+		return nil, opErr("SetUp", err)
 	}
 	publishContext, err := m.attachment(ctx, src, csiDriver)
 	if err != nil {
-		return "", opErr("WaitForAttach", err)
+		return nil, opErr("WaitForAttach", err)
 	}
 	c, err := newClient(dr.Endpoint)
 	if err != nil {
-		return "", opErr("SetUp", err)
+		return nil, opErr("SetUp", err)
 	}
 	defer c.Close()
 	caps, err := c.capabilities(ctx)
 	if err != nil {
-		return "", opErr("MountDevice", err)
+		return nil, opErr("MountDevice", err)
 	}
 	defer m.lock(src.Driver, src.VolumeHandle)()
 	staging := ""
 	if caps.stageUnstage {
 		staging = stagingPath(m.root, src.Driver, src.VolumeHandle)
 		if err := m.stage(ctx, c, pv, staging, publishContext); err != nil {
-			return "", opErr("MountDevice", err)
+			return nil, opErr("MountDevice", err)
 		}
 	}
 	if err := m.publish(ctx, c, pod, pv, csiDriver, staging, target, readOnly, publishContext); err != nil {
-		return "", opErr("SetUp", err)
+		return nil, opErr("SetUp", err)
 	}
-	m.mu.Lock()
-	m.published[key] = true
-	m.mu.Unlock()
-	return target, nil
+	return csiDriver, nil
 }
 
 // csiDriver is the driver's CSIDriver object, nil when there is none.

@@ -93,6 +93,35 @@ func TestRequests(t *testing.T) {
 	}
 }
 
+func TestOwnershipDue(t *testing.T) {
+	pv := func(fsType string, modes ...corev1.PersistentVolumeAccessMode) *corev1.PersistentVolume {
+		return &corev1.PersistentVolume{Spec: corev1.PersistentVolumeSpec{AccessModes: modes,
+			PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{FSType: fsType}}}}
+	}
+	policy := func(p storagev1.FSGroupPolicy) *storagev1.CSIDriver {
+		return &storagev1.CSIDriver{Spec: storagev1.CSIDriverSpec{FSGroupPolicy: &p}}
+	}
+	for _, tc := range []struct {
+		name        string
+		pv          *corev1.PersistentVolume
+		driver      *storagev1.CSIDriver
+		fsGroup, ro bool
+		want        bool
+	}{
+		{"default, RWO with fsType", pv("ext4", corev1.ReadWriteOnce), nil, true, false, true},
+		{"default, no fsType", pv("", corev1.ReadWriteOnce), nil, true, false, false},
+		{"default, RWX", pv("ext4", corev1.ReadWriteMany), nil, true, false, false},
+		{"no fsGroup", pv("ext4", corev1.ReadWriteOnce), nil, false, false, false},
+		{"read-only", pv("ext4", corev1.ReadWriteOnce), nil, true, true, false},
+		{"File", pv("", corev1.ReadWriteMany), policy(storagev1.FileFSGroupPolicy), true, false, true},
+		{"None", pv("ext4", corev1.ReadWriteOnce), policy(storagev1.NoneFSGroupPolicy), true, false, false},
+	} {
+		if got := ownershipDue(tc.pv, tc.driver, tc.fsGroup, tc.ro); got != tc.want {
+			t.Errorf("%s: ownershipDue = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // TestMounter: two pods share a staged volume (staged once, published
 // twice); a driver's failure is the mount's error, and the next try
 // succeeds; the volume is unstaged only once the last pod went, and
@@ -121,16 +150,20 @@ func TestMounter(t *testing.T) {
 	drivers := NewDrivers()
 	m := NewMounter(root, "node-1", client, drivers, slog.New(slog.DiscardHandler))
 	ctx := context.Background()
+	setUp := func(p *corev1.Pod, ro bool) (string, error) {
+		path, _, err := m.SetUp(ctx, p, pv, ro)
+		return path, err
+	}
 	pod := func(uid string) *corev1.Pod {
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p-" + uid, Namespace: "default", UID: types.UID(uid)}}
 	}
 
-	_, err = m.SetUp(ctx, pod("a"), pv, false)
+	_, err = setUp(pod("a"), false)
 	if err == nil || !strings.Contains(err.Error(), "not found in the list of registered CSI drivers") {
 		t.Fatalf("unregistered driver: %v", err)
 	}
 	drivers.add(Driver{Name: "d.csi", Endpoint: d.Endpoint})
-	_, err = m.SetUp(ctx, pod("a"), pv, false)
+	_, err = setUp(pod("a"), false)
 	var op interface{ Operation() string }
 	if !errors.As(err, &op) || op.Operation() != "WaitForAttach" {
 		t.Fatalf("not attached: %v", err)
@@ -140,17 +173,17 @@ func TestMounter(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.FailNext("NodePublishVolume", "disk busy")
-	if _, err := m.SetUp(ctx, pod("a"), pv, false); err == nil || !strings.Contains(err.Error(), "disk busy") || !errors.As(err, &op) || op.Operation() != "SetUp" {
+	if _, err := setUp(pod("a"), false); err == nil || !strings.Contains(err.Error(), "disk busy") || !errors.As(err, &op) || op.Operation() != "SetUp" {
 		t.Fatalf("failed publish: %v", err)
 	}
-	pa, err := m.SetUp(ctx, pod("a"), pv, false)
+	pa, err := setUp(pod("a"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.SetUp(ctx, pod("a"), pv, false); err != nil { // a container's restart: nothing to do
+	if _, err := setUp(pod("a"), false); err != nil { // a container's restart: nothing to do
 		t.Fatal(err)
 	}
-	pb, err := m.SetUp(ctx, pod("b"), pv, true)
+	pb, err := setUp(pod("b"), true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,11 @@
 package csi
 
 import (
+	"slices"
+
 	csipb "github.com/container-storage-interface/spec/lib/go/csi"
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 )
 
 // accessMode is the CSI access mode of the volume's first access mode,
@@ -84,4 +87,22 @@ func merge(a, b map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// ownershipDue reports whether the kubelet applies the pod's fsGroup to
+// the published volume, by the driver's fsGroupPolicy as upstream: File
+// always, None never, ReadWriteOnceWithFSType (the default) for a
+// ReadWriteOnce volume with an fsType; never for a read-only mount.
+func ownershipDue(pv *corev1.PersistentVolume, d *storagev1.CSIDriver, hasFSGroup, readOnly bool) bool {
+	policy := storagev1.ReadWriteOnceWithFSTypeFSGroupPolicy
+	if d != nil && d.Spec.FSGroupPolicy != nil {
+		policy = *d.Spec.FSGroupPolicy
+	}
+	switch {
+	case !hasFSGroup || readOnly || policy == storagev1.NoneFSGroupPolicy:
+		return false
+	case policy == storagev1.FileFSGroupPolicy:
+		return true
+	}
+	return pv.Spec.CSI.FSType != "" && slices.Contains(pv.Spec.AccessModes, corev1.ReadWriteOnce)
 }
