@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kemudi/kemudi/internal/cloud/localpath"
 	"github.com/kemudi/kemudi/internal/cluster"
@@ -158,13 +157,17 @@ func TestCapacity(t *testing.T) {
 
 	// 1Ti: no node has room.
 	claimPod("huge", "1Ti")
-	msg := waitEvent(t, c, "Pod", "huge", "FailedScheduling")
-	if !strings.Contains(msg, "2 node(s) did not have enough free storage") {
-		t.Errorf("FailedScheduling %q", msg)
-	}
-	pvcMsg := waitEvent(t, c, "PersistentVolumeClaim", "huge", "WaitForPodScheduled")
-	if pvcMsg != "waiting for pod huge to be scheduled" {
-		t.Errorf("WaitForPodScheduled %q", pvcMsg)
+	// (An earlier FailedScheduling may say the claim is not found yet:
+	// the scheduler's cache sees the pod first.)
+	msg := f.eventWhere(fields.Set{"involvedObject.kind": "Pod", "involvedObject.name": "huge", "reason": "FailedScheduling"},
+		"2 node(s) did not have enough free storage")
+	t.Logf("FailedScheduling: %s", msg)
+	// The claim says it waits: for a consumer (WaitForFirstConsumer),
+	// or, once the binder saw the pod, for the pod's scheduling
+	// (WaitForPodScheduled, at its next resync).
+	pvcMsg := f.eventWhere(fields.Set{"involvedObject.kind": "PersistentVolumeClaim", "involvedObject.name": "huge"}, "waiting for ")
+	if pvcMsg != "waiting for first consumer to be created before binding" && pvcMsg != "waiting for pod huge to be scheduled" {
+		t.Errorf("claim huge's event %q", pvcMsg)
 	}
 	pvc, err := c.CoreV1().PersistentVolumeClaims("default").Get(ctx, "huge", metav1.GetOptions{})
 	if err != nil || pvc.Status.Phase != corev1.ClaimPending || pvc.Annotations["volume.kubernetes.io/selected-node"] != "" {
@@ -198,22 +201,4 @@ func TestCapacity(t *testing.T) {
 		_, err := c.StorageV1().CSIStorageCapacities("kube-system").Get(ctx, roomyCap.Name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})
-}
-
-// waitEvent waits for an event of reason on the named object of kind
-// and returns its message.
-func waitEvent(t *testing.T, c kubernetes.Interface, kind, name, reason string) string {
-	t.Helper()
-	var msg string
-	until(t, reason+" event on "+kind+" "+name, func(ctx context.Context) (bool, error) {
-		list, err := c.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: fields.Set{
-			"involvedObject.kind": kind, "involvedObject.name": name, "reason": reason,
-		}.String()})
-		if err != nil || len(list.Items) == 0 {
-			return false, err
-		}
-		msg = list.Items[0].Message
-		return true, nil
-	})
-	return msg
 }

@@ -111,16 +111,26 @@ func (f fixture) volumePhase(name string, phase corev1.PersistentVolumePhase) {
 // its message.
 func (f fixture) event(name, reason string) string {
 	f.t.Helper()
+	return f.eventWhere(fields.Set{"involvedObject.name": name, "reason": reason}, "")
+}
+
+// eventWhere waits for an event the field set selects (its reason and
+// object) whose message contains part, and returns the message.
+func (f fixture) eventWhere(set fields.Set, part string) string {
+	f.t.Helper()
 	var msg string
-	until(f.t, reason+" event on "+name, func(ctx context.Context) (bool, error) {
-		list, err := f.c.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: fields.Set{
-			"involvedObject.name": name, "reason": reason,
-		}.String()})
-		if err != nil || len(list.Items) == 0 {
+	until(f.t, set["reason"]+" event on "+set["involvedObject.name"], func(ctx context.Context) (bool, error) {
+		list, err := f.c.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: set.String()})
+		if err != nil {
 			return false, err
 		}
-		msg = list.Items[0].Message
-		return true, nil
+		for _, e := range list.Items {
+			if strings.Contains(e.Message, part) {
+				msg = e.Message
+				return true, nil
+			}
+		}
+		return false, nil
 	})
 	return msg
 }
