@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -26,7 +27,8 @@ import (
 // volume is in the node's volumesInUse while the pod is there; it
 // waits for the attachment (FailedMount), is staged and published by
 // the driver, and the pod's file lands in the driver's volume. Once the
-// pod is gone the volume is unpublished and unstaged, nothing stays
+// pod is gone (torn down by a kubelet started again meanwhile, which
+// kept it in use) the volume is unpublished and unstaged, nothing stays
 // mounted, the kubelet drops it and the controller detaches it.
 func TestCSIVolumeInUse(t *testing.T) {
 	n := startNode(t, "kemudi")
@@ -111,6 +113,24 @@ func TestCSIVolumeInUse(t *testing.T) {
 		pub.VolumeContext["csi.storage.k8s.io/pod.name"] != "disk-user" || pub.VolumeContext["csi.storage.k8s.io/pod.uid"] != string(p.UID) {
 		t.Errorf("stage %+v, publish %+v (target want %s)", stage, pub, wantTarget)
 	}
+
+	// A kubelet started again finds the published volume on disk: it
+	// stays in use (its fresh node status says so) and is torn down.
+	n.stop()
+	restarted := time.Now()
+	n.start(t)
+	until(t, "volumesInUse after the restart", timeout, func(ctx context.Context) (bool, error) {
+		nd, err := n.c.CoreV1().Nodes().Get(ctx, n.name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, c := range nd.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.LastHeartbeatTime.After(restarted.Add(time.Second)) {
+				return slices.Contains(nd.Status.VolumesInUse, name), nil
+			}
+		}
+		return false, nil
+	})
 
 	if err := n.c.CoreV1().Pods("default").Delete(ctx, "disk-user", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)

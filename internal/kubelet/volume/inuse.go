@@ -13,11 +13,15 @@ import (
 // resolved to, from the first set-up until the pod is torn down (as
 // upstream's volume manager reports a volume from the moment it wants
 // to mount it until it is unmounted). The attach/detach controller
-// detaches none of them.
+// detaches none of them. Volumes still staged or published count too,
+// whether or not this kubelet run set them up.
 func (m *Manager) InUse() []corev1.UniqueVolumeName {
+	var out []corev1.UniqueVolumeName
+	if m.csi != nil {
+		out = m.csi.InUse()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []corev1.UniqueVolumeName
 	for _, pv := range m.pvs {
 		if csi := pv.Spec.CSI; csi != nil {
 			out = append(out, volumeattachment.UniqueVolumeName(csi.Driver, csi.VolumeHandle))

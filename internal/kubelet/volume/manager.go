@@ -47,6 +47,8 @@ type CSI interface {
 	SetUp(ctx context.Context, pod *corev1.Pod, pv *corev1.PersistentVolume, readOnly bool) (string, bool, error)
 	// TearDown unpublishes (and unstages) the pod's volumes.
 	TearDown(ctx context.Context, uid string) error
+	// InUse names the volumes staged or published on the node.
+	InUse() []corev1.UniqueVolumeName
 }
 
 // WithCSI has the manager mount CSI persistent volumes through c.

@@ -124,8 +124,9 @@ func TestOwnershipDue(t *testing.T) {
 
 // TestMounter: two pods share a staged volume (staged once, published
 // twice); a driver's failure is the mount's error, and the next try
-// succeeds; the volume is unstaged only once the last pod went, and
-// nothing stays mounted.
+// succeeds; a kubelet started again still has the volumes in use and
+// tears them down; the volume is unstaged only once the last pod went,
+// and nothing stays mounted.
 func TestMounter(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("bind mounts need root")
@@ -197,6 +198,13 @@ func TestMounter(t *testing.T) {
 		t.Fatalf("calls %v", got)
 	}
 
+	// A kubelet started again knows the volumes from their directories:
+	// they stay in use, and its teardown undoes them.
+	m = NewMounter(root, "node-1", client, drivers, slog.New(slog.DiscardHandler))
+	inUse := []corev1.UniqueVolumeName{volumeattachment.UniqueVolumeName("d.csi", "h1")}
+	if got := slices.Compact(m.InUse()); !slices.Equal(got, inUse) {
+		t.Errorf("in use after a restart: %v", got)
+	}
 	if err := m.TearDown(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +223,9 @@ func TestMounter(t *testing.T) {
 	}
 	if mps, err := volume.MountsUnder(root); err != nil || len(mps) != 0 {
 		t.Fatalf("still mounted: %v %v", mps, err)
+	}
+	if got := m.InUse(); len(got) != 0 {
+		t.Errorf("in use after the last pod: %v", got)
 	}
 	if _, err := os.Stat(filepath.Join(root, "pods", "a", "volumes", PluginDir, "pv-1")); !os.IsNotExist(err) {
 		t.Errorf("pod a's volume dir is still there: %v", err)

@@ -106,3 +106,23 @@ func usedByPods(root, driver, handle string) (bool, error) {
 	}
 	return false, nil
 }
+
+// staged are the volumes staged on the node (their vol_data.json
+// beside the global mount dir).
+func staged(root string) ([]volData, error) {
+	files, err := filepath.Glob(filepath.Join(root, "plugins", "kubernetes.io", "csi", "*", "*", volDataFile))
+	if err != nil {
+		return nil, err
+	}
+	var out []volData
+	for _, f := range files {
+		d, ok, err := readVolData(filepath.Join(filepath.Dir(f), "globalmount"))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}

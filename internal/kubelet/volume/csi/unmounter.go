@@ -10,6 +10,9 @@ import (
 	"slices"
 
 	csipb "github.com/container-storage-interface/spec/lib/go/csi"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
 )
 
 // TearDown unpublishes the pod's CSI volumes (NodeUnpublishVolume,
@@ -82,4 +85,25 @@ func (m *Mounter) unstageUnused(ctx context.Context, c *client, d volData) error
 	// The driver's directory goes with its last volume.
 	_ = os.Remove(filepath.Dir(filepath.Dir(staging)))
 	return nil
+}
+
+// InUse names the volumes staged or published on the node, read from
+// their directories: after a restart too, the node keeps reporting them
+// in volumesInUse until they are unpublished and unstaged (upstream
+// reconstructs them from the same files), so nothing detaches a volume
+// still mounted.
+func (m *Mounter) InUse() []corev1.UniqueVolumeName {
+	var out []corev1.UniqueVolumeName
+	pods, err := podVolumes(m.root, "*")
+	if err != nil {
+		m.log.Warn("list CSI volumes in use", "err", err)
+	}
+	st, err := staged(m.root)
+	if err != nil {
+		m.log.Warn("list staged CSI volumes", "err", err)
+	}
+	for _, d := range append(slices.Collect(maps.Values(pods)), st...) {
+		out = append(out, volumeattachment.UniqueVolumeName(d.DriverName, d.VolumeHandle))
+	}
+	return out
 }
