@@ -23,6 +23,7 @@ func (s *Server) admit(ctx context.Context, op string, ep *endpoint, subresource
 	if err != nil {
 		return err
 	}
+	r.Versions = s.versionsOf(ep)
 	return s.admission.Admit(ctx, r)
 }
 
@@ -38,6 +39,7 @@ func (s *Server) mutate(ctx context.Context, op string, ep *endpoint, subresourc
 	if err != nil {
 		return obj, err
 	}
+	r.Versions = s.versionsOf(ep)
 	if err := s.mutating.Mutate(ctx, r); err != nil {
 		return nil, err
 	}

@@ -27,6 +27,13 @@ import (
 type apiSnapshot struct {
 	endpoints map[string]*endpoint
 	discovery *discovery
+	// views are the endpoints of the resources served in more than one
+	// version, by priority (admissionVersions reads them).
+	views map[schema.GroupResource][]*endpoint
+}
+
+func newSnapshot(eps map[string]*endpoint, d *discovery) *apiSnapshot {
+	return &apiSnapshot{endpoints: eps, discovery: d, views: multiVersion(eps)}
 }
 
 // customEndpoint marks an endpoint that serves a CRD's version.
@@ -81,7 +88,7 @@ func (s *Server) publishBuiltins() {
 	for k, ep := range s.endpoints {
 		eps[k] = ep
 	}
-	s.api.Store(&apiSnapshot{endpoints: eps, discovery: s.discovery})
+	s.api.Store(newSnapshot(eps, s.discovery))
 }
 
 // startCustomResources loads the CRDs and serves their resources before
@@ -227,7 +234,7 @@ func (s *Server) buildSnapshot(crds []*apiextensionsv1.CustomResourceDefinition)
 	}
 	all := make([]*endpoint, 0, len(s.ordered)+len(custom))
 	all = append(append(all, s.ordered...), custom...)
-	return &apiSnapshot{endpoints: eps, discovery: newDiscovery(all, s.scheme)}
+	return newSnapshot(eps, newDiscovery(all, s.scheme))
 }
 
 // lookupEndpoint finds the endpoint of a resource request. A miss outside

@@ -42,6 +42,22 @@ type AdmissionRequest struct {
 	// Options are the request's CreateOptions, UpdateOptions (patches
 	// too) or DeleteOptions.
 	Options runtime.Object
+	// Versions converts the objects to the other versions the server
+	// serves of the resource, for webhooks that match one of those with
+	// matchPolicy Equivalent; nil when it serves one version only.
+	Versions Versions
+}
+
+// Versions are the versions a server serves of one resource.
+type Versions interface {
+	// Served lists them, the request's among them.
+	Served() []string
+	// Convert returns obj, in version from, in version to (a new object),
+	// and the kind it has there.
+	Convert(ctx context.Context, obj runtime.Object, from, to string) (runtime.Object, schema.GroupVersionKind, error)
+	// Default applies version's defaults to obj, in that version, as a
+	// write in that version would.
+	Default(obj runtime.Object, version string)
 }
 
 // Admission is a validating admission plugin: a non-nil error (an API

@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 
-	"k8s.io/apimachinery/pkg/runtime/schema"
-
 	"github.com/kemudi/kemudi/internal/admission/policy"
 	"github.com/kemudi/kemudi/internal/admission/webhook"
 	"github.com/kemudi/kemudi/internal/auth"
@@ -18,16 +16,10 @@ import (
 // until it holds the stored configurations so that no write slips past
 // them at start.
 func newAdmissionWebhooks(ctx context.Context, store *storage.Store, resources []*registry.Resource, authz auth.Authorizer, log *slog.Logger) (*webhook.Plugin, error) {
-	served := map[schema.GroupResource][]string{}
-	for _, r := range resources {
-		gr := schema.GroupResource{Group: r.GroupVersion.Group, Resource: r.Resource}
-		served[gr] = append(served[gr], r.GroupVersion.Version)
-	}
 	p := webhook.New(webhook.Config{
 		Namespaces: policy.NewStoreReader(store, resources),
 		Services:   webhook.StoreResolver{Store: store},
 		Authorizer: authz,
-		Served:     func(gr schema.GroupResource) []string { return served[gr] },
 		Log:        log,
 	})
 	synced := webhook.Feed(ctx, store, p, log)

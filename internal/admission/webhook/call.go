@@ -89,9 +89,10 @@ func (e *callError) Error() string {
 
 func (e *callError) Unwrap() error { return e.reason }
 
-// call sends one AdmissionReview and returns the webhook's verified
-// response. Errors are *callError.
-func (p *Plugin) call(ctx context.Context, h *hook, r *auth.AdmissionRequest, e encoded) (*admissionv1.AdmissionResponse, error) {
+// call sends one AdmissionReview of seen (the request r in the version h
+// matched) and returns the webhook's verified response. Errors are
+// *callError.
+func (p *Plugin) call(ctx context.Context, h *hook, seen, r *auth.AdmissionRequest, e encoded) (*admissionv1.AdmissionResponse, error) {
 	if h.clientErr != nil {
 		return nil, &callError{h.name(), fmt.Errorf("failed to call webhook: %w", h.clientErr)}
 	}
@@ -100,7 +101,7 @@ func (p *Plugin) call(ctx context.Context, h *hook, r *auth.AdmissionRequest, e 
 	defer cancel()
 
 	uid := uuid.NewUUID()
-	body, err := json.Marshal(review(r, uid, e))
+	body, err := json.Marshal(review(seen, r, uid, e))
 	if err != nil {
 		return nil, &callError{h.name(), fmt.Errorf("failed to call webhook: %w", err)}
 	}
@@ -133,13 +134,17 @@ func (p *Plugin) call(ctx context.Context, h *hook, r *auth.AdmissionRequest, e 
 	return out.Response, nil
 }
 
-func review(r *auth.AdmissionRequest, uid types.UID, e encoded) *admissionv1.AdmissionReview {
-	gvk := metav1.GroupVersionKind{Group: r.Kind.Group, Version: r.Kind.Version, Kind: r.Kind.Kind}
-	gvr := metav1.GroupVersionResource{Group: r.APIGroup, Version: r.Version, Resource: r.Resource}
+// review is the AdmissionReview of seen; requestKind and requestResource
+// are r's, the request as made.
+func review(seen, r *auth.AdmissionRequest, uid types.UID, e encoded) *admissionv1.AdmissionReview {
+	gvk := metav1.GroupVersionKind{Group: seen.Kind.Group, Version: seen.Kind.Version, Kind: seen.Kind.Kind}
+	gvr := metav1.GroupVersionResource{Group: seen.APIGroup, Version: seen.Version, Resource: seen.Resource}
+	reqGVK := metav1.GroupVersionKind{Group: r.Kind.Group, Version: r.Kind.Version, Kind: r.Kind.Kind}
+	reqGVR := metav1.GroupVersionResource{Group: r.APIGroup, Version: r.Version, Resource: r.Resource}
 	dry := r.DryRun
 	req := &admissionv1.AdmissionRequest{
 		UID: uid, Kind: gvk, Resource: gvr, SubResource: r.Subresource,
-		RequestKind: &gvk, RequestResource: &gvr, RequestSubResource: r.Subresource,
+		RequestKind: &reqGVK, RequestResource: &reqGVR, RequestSubResource: r.Subresource,
 		Name: r.Name, Namespace: requestNamespace(r), Operation: admissionv1.Operation(r.Operation),
 		UserInfo: reviewUser(r.User),
 		Object:   runtime.RawExtension{Raw: e.object}, OldObject: runtime.RawExtension{Raw: e.old},

@@ -10,16 +10,17 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kemudi/kemudi/internal/auth"
 )
 
-// matchesRules reports whether one of a webhook's rules selects r.
-// With matchPolicy Equivalent a rule naming another version the server
-// serves of the same group and resource selects it too.
-func matchesRules(w *admissionv1.ValidatingWebhook, r *auth.AdmissionRequest, served func(schema.GroupResource) []string) bool {
-	equivalent := w.MatchPolicy == nil || *w.MatchPolicy == admissionv1.Equivalent
+// matchesRules reports whether one of a webhook's rules selects r, and
+// in which version: r's own ("" when a rule names it), or with
+// matchPolicy Equivalent the first other version the server serves of
+// the resource that a rule names (by the server's version priority, as
+// upstream picks it); the webhook then sees r in that version.
+func matchesRules(w *admissionv1.ValidatingWebhook, r *auth.AdmissionRequest) (bool, string) {
+	var candidates []*admissionv1.RuleWithOperations
 	for i := range w.Rules {
 		rule := &w.Rules[i]
 		if !matchOperation(rule.Operations, r.Operation) || !matchAny(rule.APIGroups, r.APIGroup) ||
@@ -27,17 +28,22 @@ func matchesRules(w *admissionv1.ValidatingWebhook, r *auth.AdmissionRequest, se
 			continue
 		}
 		if matchAny(rule.APIVersions, r.Version) {
-			return true
+			return true, ""
 		}
-		if equivalent && served != nil {
-			for _, v := range served(schema.GroupResource{Group: r.APIGroup, Resource: r.Resource}) {
-				if slices.Contains(rule.APIVersions, v) {
-					return true
-				}
+		candidates = append(candidates, rule)
+	}
+	equivalent := w.MatchPolicy == nil || *w.MatchPolicy == admissionv1.Equivalent
+	if !equivalent || len(candidates) == 0 || r.Versions == nil {
+		return false, ""
+	}
+	for _, v := range r.Versions.Served() {
+		for _, rule := range candidates {
+			if v != r.Version && slices.Contains(rule.APIVersions, v) {
+				return true, v
 			}
 		}
 	}
-	return false
+	return false, ""
 }
 
 func matchOperation(ops []admissionv1.OperationType, op string) bool {

@@ -24,7 +24,7 @@ func (p *Plugin) Mutate(ctx context.Context, r *auth.AdmissionRequest) error {
 	if len(hooks) == 0 {
 		return nil
 	}
-	m := &mutation{p: p, r: r, nsCache: map[string]labels.Set{}}
+	m := &mutation{p: p, views: newViews(r), nsCache: map[string]labels.Set{}}
 	var before []*hook // IfNeeded webhooks called since the last change
 	reinvoke := map[*hook]bool{}
 	for i, h := range hooks {
@@ -56,30 +56,24 @@ func (p *Plugin) Mutate(ctx context.Context, r *auth.AdmissionRequest) error {
 // mutation is one write going through the mutating webhooks.
 type mutation struct {
 	p       *Plugin
-	r       *auth.AdmissionRequest
+	views   *views // the write (views.r), as each webhook sees it
 	nsCache map[string]labels.Set
-	// enc is the request encoded for the current r.Object; nil until
-	// needed.
-	enc *encoded
 }
 
 // one calls h if it selects the request and applies its answer.
 func (m *mutation) one(ctx context.Context, h *hook, round, index int) (called, changed bool, err error) {
-	ok, err := m.p.shouldCall(ctx, h, m.r, m.nsCache)
-	if err != nil || !ok {
+	seen, err := m.p.shouldCall(ctx, h, m.views, m.nsCache)
+	if err != nil || seen == nil {
 		return false, false, err
 	}
-	if m.r.DryRun && !sideEffectsOK(h) {
+	if seen.DryRun && !sideEffectsOK(h) {
 		return false, false, dryRunUnsupported(h.name())
 	}
-	if m.enc == nil {
-		e, err := encode(m.r, m.r.Object)
-		if err != nil {
-			return false, false, err
-		}
-		m.enc = &e
+	enc, err := m.views.encoded(seen)
+	if err != nil {
+		return false, false, err
 	}
-	resp, err := m.p.call(ctx, h, m.r, *m.enc)
+	resp, err := m.p.call(ctx, h, seen, m.views.r, *enc)
 	if err != nil {
 		return true, false, m.p.callFailed(ctx, h, err, "mutation", round, index)
 	}
@@ -87,15 +81,15 @@ func (m *mutation) one(ctx context.Context, h *hook, round, index int) (called, 
 	if !resp.Allowed {
 		return true, false, denied(h.name(), resp.Result)
 	}
-	changed, err = m.apply(h, resp.Patch)
+	changed, err = m.apply(ctx, h, seen, enc, resp.Patch)
 	annotateMutation(ctx, h, round, index, changed)
 	return true, changed, err
 }
 
-// apply applies a JSONPatch to the object; a patch that does not apply,
-// or makes an object that does not decode, refuses the write whatever
-// the failurePolicy (as upstream).
-func (m *mutation) apply(h *hook, patch []byte) (bool, error) {
+// apply applies a JSONPatch to the object as seen (enc); a patch that
+// does not apply, or makes an object that does not decode, refuses the
+// write whatever the failurePolicy (as upstream).
+func (m *mutation) apply(ctx context.Context, h *hook, seen *auth.AdmissionRequest, enc *encoded, patch []byte) (bool, error) {
 	if len(patch) == 0 {
 		return false, nil
 	}
@@ -106,23 +100,21 @@ func (m *mutation) apply(h *hook, patch []byte) (bool, error) {
 	if len(ops) == 0 {
 		return false, nil
 	}
-	if m.r.Object == nil {
+	if seen.Object == nil {
 		return false, apierrors.NewInternalError(fmt.Errorf("admission webhook %q attempted to modify the object, which is not supported for this operation", h.name()))
 	}
-	patched, err := ops.Apply(m.enc.object)
+	patched, err := ops.Apply(enc.object)
 	if err != nil {
 		return false, apierrors.NewInternalError(err)
 	}
-	if bytes.Equal(patched, m.enc.object) {
+	if bytes.Equal(patched, enc.object) {
 		return false, nil
 	}
-	obj := newLike(m.r.Object)
+	obj := newLike(seen.Object)
 	if err := json.Unmarshal(patched, obj); err != nil {
 		return false, apierrors.NewInternalError(err)
 	}
-	m.r.Object = obj
-	m.enc.object = patched
-	return true, nil
+	return true, m.views.patched(ctx, seen, obj, patched)
 }
 
 // newLike returns an empty object of obj's Go type.

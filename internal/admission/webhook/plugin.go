@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kemudi/kemudi/internal/auth"
 	"github.com/kemudi/kemudi/internal/webhookclient"
@@ -26,10 +25,7 @@ type Config struct {
 	// Authorizer answers the `authorizer` variable of match conditions;
 	// nil makes conditions that use it fail (failurePolicy decides).
 	Authorizer auth.Authorizer
-	// Served returns the versions the server serves of a resource, for
-	// matchPolicy Equivalent; nil matches versions exactly.
-	Served func(schema.GroupResource) []string
-	Log    *slog.Logger
+	Log        *slog.Logger
 }
 
 // Plugin runs the admission webhooks: Mutate (auth.MutatingAdmission) and

@@ -12,40 +12,53 @@ import (
 	"github.com/kemudi/kemudi/internal/auth"
 )
 
-// shouldCall decides whether h is called for r, as upstream's
-// ShouldCallHook: namespace and object selectors, rules, then match
-// conditions. A non-nil error refuses the write.
-func (p *Plugin) shouldCall(ctx context.Context, h *hook, r *auth.AdmissionRequest, nsCache map[string]labels.Set) (bool, error) {
-	if admissionConfiguration(r) || !matchesRules(&h.spec, r, p.cfg.Served) {
-		return false, nil
+// shouldCall decides whether h is called for the request, as upstream's
+// ShouldCallHook: rules, namespace and object selectors, then match
+// conditions; it returns the request as h sees it (in the version its
+// rules matched), nil when h is not called. A non-nil error refuses the
+// write.
+func (p *Plugin) shouldCall(ctx context.Context, h *hook, views *views, nsCache map[string]labels.Set) (*auth.AdmissionRequest, error) {
+	r := views.r
+	if admissionConfiguration(r) {
+		return nil, nil
+	}
+	matched, version := matchesRules(&h.spec, r)
+	if !matched {
+		return nil, nil
 	}
 	if h.selErr != nil {
 		if h.failOpen() {
-			return false, nil
+			return nil, nil
 		}
-		return false, apierrors.NewInternalError(h.selErr)
+		return nil, apierrors.NewInternalError(h.selErr)
 	}
 	ok, err := p.matchNamespace(ctx, h.nsSel, r, nsCache)
 	if err != nil || !ok {
-		return false, err
+		return nil, err
 	}
 	if !matchObject(h.objSel, r) {
-		return false, nil
+		return nil, nil
+	}
+	// The webhook sees the request in the version it matched; its match
+	// conditions judge that.
+	seen, err := views.in(ctx, version)
+	if err != nil {
+		return nil, err
 	}
 	if h.matcher != nil {
 		var authz authorizer.UnconditionalAuthorizer
 		if p.cfg.Authorizer != nil {
 			authz = auth.UpstreamAuthorizer(p.cfg.Authorizer)
 		}
-		res := h.matcher.Match(ctx, versionedAttributes(r), nil, authz)
+		res := h.matcher.Match(ctx, versionedAttributes(seen), nil, authz)
 		if res.Error != nil {
-			return false, apierrors.NewForbidden(schema.GroupResource{Group: r.APIGroup, Resource: r.Resource}, r.Name, res.Error)
+			return nil, apierrors.NewForbidden(schema.GroupResource{Group: r.APIGroup, Resource: r.Resource}, r.Name, res.Error)
 		}
 		if !res.Matches {
-			return false, nil
+			return nil, nil
 		}
 	}
-	return true, nil
+	return seen, nil
 }
 
 // sideEffectsOK says whether h may be called for a dry run.

@@ -17,26 +17,29 @@ func (p *Plugin) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
 		return nil
 	}
 	nsCache := map[string]labels.Set{}
+	views := newViews(r)
 	var call []*hook
+	var seen []*auth.AdmissionRequest // as each called webhook sees r
+	var enc []*encoded
 	for _, h := range hooks {
-		ok, err := p.shouldCall(ctx, h, r, nsCache)
+		s, err := p.shouldCall(ctx, h, views, nsCache)
 		if err != nil {
 			return err
 		}
-		if !ok {
+		if s == nil {
 			continue
 		}
 		if r.DryRun && !sideEffectsOK(h) {
 			return dryRunUnsupported(h.name())
 		}
-		call = append(call, h)
+		e, err := views.encoded(s)
+		if err != nil {
+			return err
+		}
+		call, seen, enc = append(call, h), append(seen, s), append(enc, e)
 	}
 	if len(call) == 0 {
 		return nil
-	}
-	e, err := encode(r, r.Object)
-	if err != nil {
-		return err
 	}
 	errs := make([]error, len(call))
 	var wg sync.WaitGroup
@@ -44,7 +47,7 @@ func (p *Plugin) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = p.validate(ctx, h, r, e, i)
+			errs[i] = p.validate(ctx, h, seen[i], r, *enc[i], i)
 		}()
 	}
 	wg.Wait()
@@ -57,9 +60,9 @@ func (p *Plugin) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
 }
 
 // validate calls one validating webhook and turns its answer into the
-// write's fate.
-func (p *Plugin) validate(ctx context.Context, h *hook, r *auth.AdmissionRequest, e encoded, index int) error {
-	resp, err := p.call(ctx, h, r, e)
+// write's fate: seen is r as the webhook sees it.
+func (p *Plugin) validate(ctx context.Context, h *hook, seen, r *auth.AdmissionRequest, e encoded, index int) error {
+	resp, err := p.call(ctx, h, seen, r, e)
 	if err != nil {
 		return p.callFailed(ctx, h, err, "validation", 0, index)
 	}
