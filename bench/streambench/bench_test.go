@@ -72,16 +72,16 @@ func measure(ctx context.Context, n *node, execs int, profiles string) (Result, 
 	r.ClientGoSPDYP50, r.ClientGoSPDYP99 = pct(d, 50), pct(d, 99)
 	fmt.Printf("%s: client-go exec (SPDY) p50 %s p99 %s (load %s)\n", n.name, r.ClientGoSPDYP50, r.ClientGoSPDYP99, harness.LoadAvg())
 	wait = n.profile(ctx, profiles, "port-forward", 10*time.Second)
-	r.ForwardMiBs, r.ForwardBytes, err = n.forward(ctx, 3)
+	r.ForwardMiBs, r.ForwardCPU, err = n.forward(ctx, 3)
 	wait()
 	if err != nil {
 		return r, err
 	}
-	fmt.Printf("%s: port-forward %.0f MiB/s (load %s)\n", n.name, r.ForwardMiBs, harness.LoadAvg())
-	if r.ForwardSPDYMiBs, _, err = n.forward(ctx, 3, "KUBECTL_PORT_FORWARD_WEBSOCKETS=false"); err != nil {
+	fmt.Printf("%s: port-forward %.0f MiB/s, CPU a GiB server / runtime / kubectl %s (load %s)\n", n.name, r.ForwardMiBs, r.ForwardCPU, harness.LoadAvg())
+	if r.ForwardSPDYMiBs, r.ForwardSPDYCPU, err = n.forward(ctx, 3, "KUBECTL_PORT_FORWARD_WEBSOCKETS=false"); err != nil {
 		return r, err
 	}
-	fmt.Printf("%s: port-forward (SPDY) %.0f MiB/s (load %s)\n", n.name, r.ForwardSPDYMiBs, harness.LoadAvg())
+	fmt.Printf("%s: port-forward (SPDY) %.0f MiB/s, CPU a GiB server / runtime / kubectl %s (load %s)\n", n.name, r.ForwardSPDYMiBs, r.ForwardSPDYCPU, harness.LoadAvg())
 	wait = n.profile(ctx, profiles, "logs", 10*time.Second)
 	r.LogsMiBs, r.LogBytes, err = n.logs(ctx, 3)
 	wait()
@@ -127,6 +127,10 @@ func printResults(w io.Writer, rs []Result) {
 		func(r Result) string { return fmt.Sprintf("%.0f MiB/s", r.ForwardMiBs) })
 	row("  same over SPDY (KUBECTL_PORT_FORWARD_WEBSOCKETS=false)", "",
 		func(r Result) string { return fmt.Sprintf("%.0f MiB/s", r.ForwardSPDYMiBs) })
+	row("  CPU a GiB: server / runtime / kubectl (WebSocket)", "",
+		func(r Result) string { return r.ForwardCPU.String() })
+	row("  CPU a GiB: server / runtime / kubectl (SPDY)", "",
+		func(r Result) string { return r.ForwardSPDYCPU.String() })
 	row(fmt.Sprintf("kubectl logs of %d MiB", logMiB), "≥ 200 MiB/s",
 		func(r Result) string { return fmt.Sprintf("%.0f MiB/s", r.LogsMiBs) })
 	row("  same through client-go, no kubectl (its write(2) a line)", "",

@@ -12,7 +12,10 @@
 //   - port-forward throughput: a GET of a 256 MiB file (tmpfs) from busybox
 //     httpd through `kubectl port-forward`, MiB/s, median of 3, over
 //     WebSocket (SPDY tunneled in WebSocket messages, kubectl's default)
-//     and over SPDY (KUBECTL_PORT_FORWARD_WEBSOCKETS=false).
+//     and over SPDY (KUBECTL_PORT_FORWARD_WEBSOCKETS=false); beside each,
+//     the CPU time the server (API server and kubelet), the runtime's
+//     processes and kubectl spent per GiB, which the shared machine's
+//     load moves far less than MiB/s.
 //   - `kubectl logs` of a container that wrote 100 MiB (lines of 101
 //     bytes) to stdout: MiB/s of kubectl's output, median of 3; beside
 //     it the same log through client-go into io.Discard, the server's

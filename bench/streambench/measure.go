@@ -70,9 +70,12 @@ type Result struct {
 	KubectlSPDYP50, KubectlSPDYP99   time.Duration
 	ClientGoSPDYP50, ClientGoSPDYP99 time.Duration
 	ForwardSPDYMiBs                  float64
-	LoadBefore, LoadAfter            string
-	LogBytes, ForwardBytes           int64
-	SPDY                             bool // client-go's exec took SPDY: WebSocket was refused
+	// CPU time per GiB forwarded (WebSocket, SPDY): the figure the
+	// shared machine's load does not move.
+	ForwardCPU, ForwardSPDYCPU forwardCPU
+	LoadBefore, LoadAfter      string
+	LogBytes                   int64
+	SPDY                       bool // client-go's exec took SPDY: WebSocket was refused
 }
 
 // makePods applies the pods and waits until both are ready for use.
@@ -165,42 +168,81 @@ func (n *node) executor(u *url.URL, useSPDY bool) (remotecommand.Executor, error
 	return remotecommand.NewWebSocketExecutor(n.config, http.MethodGet, u.String())
 }
 
+// forwardCPU is the CPU time each side of a port-forward spent per GiB
+// that crossed it.
+type forwardCPU struct{ Server, Runtime, Kubectl time.Duration }
+
+func (c forwardCPU) String() string {
+	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	return fmt.Sprintf("%d / %d / %d ms", ms(c.Server), ms(c.Runtime), ms(c.Kubectl))
+}
+
+// cpuOf sums the CPU time the processes have used so far.
+func cpuOf(pids []int) time.Duration {
+	var sum time.Duration
+	for _, pid := range pids {
+		t, _ := harness.CPUTime(pid)
+		sum += t
+	}
+	return sum
+}
+
+// runtimePIDs are the runtime's processes (daemon, shims, supervisor):
+// those naming its directory, the server aside.
+func (n *node) runtimePIDs() []int {
+	var out []int
+	for _, pid := range harness.ProcessesMentioning(n.rt.Dir) {
+		if pid != n.server.PID {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
 // forward times GETs of the big file through `kubectl port-forward`
-// with env added to its environment; it returns the median MiB/s.
-func (n *node) forward(ctx context.Context, runs int, env ...string) (float64, int64, error) {
+// with env added to its environment; it returns the median MiB/s and
+// the CPU time spent per GiB.
+func (n *node) forward(ctx context.Context, runs int, env ...string) (float64, forwardCPU, error) {
 	port, err := harness.FreePort()
 	if err != nil {
-		return 0, 0, err
+		return 0, forwardCPU{}, err
 	}
 	lp := strconv.Itoa(port)
 	args := append(append([]string{"--net=" + n.rt.NetNS, "env"}, env...), n.bin, "kubectl")
 	p, err := harness.StartProcess("port-forward", "nsenter", "Forwarding from 127.0.0.1:"+lp, nil,
 		append(args, "--kubeconfig", n.kubeconfig, "port-forward", "pod/web", lp+":80")...)
 	if err != nil {
-		return 0, 0, err
+		return 0, forwardCPU{}, err
 	}
 	defer func() { _ = p.Stop(10 * time.Second) }()
 	if err := p.WaitReady(time.Minute); err != nil {
-		return 0, 0, fmt.Errorf("port-forward: %v\n%s", err, p.Tail())
+		return 0, forwardCPU{}, fmt.Errorf("port-forward: %v\n%s", err, p.Tail())
+	}
+	sides := [][]int{{n.server.PID}, n.runtimePIDs(), {p.PID}}
+	before := make([]time.Duration, len(sides))
+	for i, pids := range sides {
+		before[i] = cpuOf(pids)
 	}
 	client := &http.Client{Transport: &http.Transport{DialContext: n.rt.Dial, DisableCompression: true}}
 	var rates []float64
-	var got int64
 	for range runs {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+lp+"/big", nil)
 		start := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {
-			return 0, 0, fmt.Errorf("GET through port-forward: %w", err)
+			return 0, forwardCPU{}, fmt.Errorf("GET through port-forward: %w", err)
 		}
-		got, err = io.Copy(io.Discard, resp.Body)
+		got, err := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if err != nil || got != bigFileMiB<<20 {
-			return 0, 0, fmt.Errorf("GET through port-forward: %d bytes, %v", got, err)
+			return 0, forwardCPU{}, fmt.Errorf("GET through port-forward: %d bytes, %v", got, err)
 		}
 		rates = append(rates, harness.MiB(uint64(got))/time.Since(start).Seconds())
 	}
-	return median(rates), got, nil
+	perGiB := func(i int) time.Duration {
+		return (cpuOf(sides[i]) - before[i]) * 1024 / time.Duration(runs*bigFileMiB)
+	}
+	return median(rates), forwardCPU{Server: perGiB(0), Runtime: perGiB(1), Kubectl: perGiB(2)}, nil
 }
 
 // countWriter counts what passes.
