@@ -274,14 +274,14 @@ func (sr streamRuntime) PortForward(ctx context.Context, sandboxID string, port 
 	defer c.Close()
 	done := make(chan struct{}, 2)
 	go func() {
-		io.Copy(c, conn)
+		copyForward(c, conn)
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.CloseWrite()
 		}
 		done <- struct{}{}
 	}()
 	go func() {
-		io.Copy(conn, c)
+		copyForward(conn, c)
 		conn.Close() // half-close: the client sees EOF
 		done <- struct{}{}
 	}()
@@ -293,6 +293,18 @@ func (sr streamRuntime) PortForward(ctx context.Context, sandboxID string, port 
 		}
 	}
 	return nil
+}
+
+// forwardBuffer is what one read of a forwarded connection takes: a
+// pod that sends fast fills a frame of this size (SPDY's limit is 16
+// MiB), four times fewer than io.Copy's 32 KiB would make, and every
+// frame costs each hop after (the client's decoder above all).
+const forwardBuffer = 128 << 10
+
+// copyForward copies src to dst through a forwardBuffer; a TCP
+// connection's own WriteTo would copy through 32 KiB.
+func copyForward(dst io.Writer, src io.Reader) {
+	_, _ = io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, make([]byte, forwardBuffer))
 }
 
 // dialInNetNS connects to addr from inside the network namespace at path

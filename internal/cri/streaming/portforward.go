@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/util/httpstream"
-	"k8s.io/apimachinery/pkg/util/httpstream/spdy"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -27,7 +26,7 @@ func (s *Server) servePortForwardSPDY(w http.ResponseWriter, r *http.Request, re
 		return
 	}
 	streams := make(chan streamAndReply, 16)
-	conn := spdy.NewResponseUpgrader().UpgradeResponse(w, r, func(st httpstream.Stream, replySent <-chan struct{}) error {
+	conn := upgradeSPDY(w, r, func(st httpstream.Stream, replySent <-chan struct{}) error {
 		if _, err := strconv.ParseUint(st.Headers().Get("port"), 10, 16); err != nil {
 			return fmt.Errorf("stream port %q: %w", st.Headers().Get("port"), err)
 		}

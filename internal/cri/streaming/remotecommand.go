@@ -13,7 +13,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
-	"k8s.io/apimachinery/pkg/util/httpstream/spdy"
 	"k8s.io/apimachinery/pkg/util/httpstream/wsstream"
 	rc "k8s.io/apimachinery/pkg/util/remotecommand"
 )
@@ -150,7 +149,7 @@ func (s *Server) openSPDY(w http.ResponseWriter, r *http.Request, o streamOpts) 
 		return nil, err // Handshake answered the client
 	}
 	streams := make(chan streamAndReply, 8)
-	conn := spdy.NewResponseUpgrader().UpgradeResponse(w, r, func(st httpstream.Stream, replySent <-chan struct{}) error {
+	conn := upgradeSPDY(w, r, func(st httpstream.Stream, replySent <-chan struct{}) error {
 		streams <- streamAndReply{st, replySent}
 		return nil
 	})
