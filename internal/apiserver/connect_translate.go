@@ -89,7 +89,7 @@ func (s *Server) servePodUpgrade(rq *request, pod *corev1.Pod, node *corev1.Node
 			spdy.w, spdy.r = bufferedHijacker{w}, r
 			s.proxyTo(&spdy, target, s.kubelet.transport, "error dialing backend")
 		}))
-		tunnel.ServeHTTP(hijacker{rq.w}, rq.r)
+		tunnel.ServeHTTP(messageHijacker{rq.w}, rq.r)
 	case route == routeTranslate:
 		q := target.Query()
 		opts := translator.Options{Stdin: q.Get("input") == "1", Stdout: q.Get("output") == "1",
