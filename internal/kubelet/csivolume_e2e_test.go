@@ -16,6 +16,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/kemudi/kemudi/internal/cloud"
+	"github.com/kemudi/kemudi/internal/cloud/cloudtest"
+	"github.com/kemudi/kemudi/internal/cloud/fakecloud"
 	adt "github.com/kemudi/kemudi/internal/controller/attachdetach/attachdetachtest"
 	"github.com/kemudi/kemudi/internal/kubelet/volume"
 	"github.com/kemudi/kemudi/internal/kubelet/volume/csitest"
@@ -35,26 +38,9 @@ func TestCSIVolumeInUse(t *testing.T) {
 	ctx := context.Background()
 	const driver, handle = "disk.csi.test", "vol-1"
 	root := filepath.Join(n.rt.Dir, "kubelet")
-	d, err := csitest.Start(csitest.Config{Name: driver, NodeID: "node-1-disk", MaxVolumes: 4, DataDir: filepath.Join(n.rt.Dir, "csi-data")},
-		filepath.Join(volume.PluginsRegistryDir(root), driver+"-reg.sock"), filepath.Join(n.rt.Dir, "csi", driver+".sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Stop)
-	until(t, "driver in CSINode", timeout, func(ctx context.Context) (bool, error) {
-		cn, err := n.c.StorageV1().CSINodes().Get(ctx, n.name, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		ok := len(cn.Spec.Drivers) == 1 && cn.Spec.Drivers[0].Name == driver && cn.Spec.Drivers[0].NodeID == "node-1-disk" &&
-			cn.Spec.Drivers[0].Allocatable != nil && *cn.Spec.Drivers[0].Allocatable.Count == 4
-		if !ok {
-			return false, fmt.Errorf("drivers %+v", cn.Spec.Drivers)
-		}
-		return true, nil
-	})
+	d := startCSIDriver(t, n, driver)
 	nd, err := n.c.CoreV1().Nodes().Get(ctx, n.name, metav1.GetOptions{})
-	if err != nil || nd.Annotations["csi.volume.kubernetes.io/nodeid"] != `{"disk.csi.test":"node-1-disk"}` {
+	if err != nil || nd.Annotations["csi.volume.kubernetes.io/nodeid"] != `{"disk.csi.test":"node-1-disk.csi.test"}` {
 		t.Fatalf("node annotations %v, %v", nd.Annotations, err)
 	}
 
@@ -150,4 +136,73 @@ func TestCSIVolumeInUse(t *testing.T) {
 		cn, err := n.c.StorageV1().CSINodes().Get(ctx, n.name, metav1.GetOptions{})
 		return err == nil && len(cn.Spec.Drivers) == 0, err
 	})
+}
+
+// startCSIDriver starts csitest's driver in the node's plugins registry
+// and waits for its CSINode entry.
+func startCSIDriver(t *testing.T, n *node, driver string) *csitest.Driver {
+	t.Helper()
+	root := filepath.Join(n.rt.Dir, "kubelet")
+	nodeID := n.name + "-" + driver
+	d, err := csitest.Start(csitest.Config{Name: driver, NodeID: nodeID, MaxVolumes: 4, DataDir: filepath.Join(n.rt.Dir, "csi-data")},
+		filepath.Join(volume.PluginsRegistryDir(root), driver+"-reg.sock"), filepath.Join(n.rt.Dir, "csi", driver+".sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	until(t, "driver in CSINode", timeout, func(ctx context.Context) (bool, error) {
+		cn, err := n.c.StorageV1().CSINodes().Get(ctx, n.name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		i := slices.IndexFunc(cn.Spec.Drivers, func(x storagev1.CSINodeDriver) bool { return x.Name == driver })
+		if i < 0 || cn.Spec.Drivers[i].NodeID != nodeID || cn.Spec.Drivers[i].Allocatable == nil || *cn.Spec.Drivers[i].Allocatable.Count != 4 {
+			return false, fmt.Errorf("drivers %+v", cn.Spec.Drivers)
+		}
+		return true, nil
+	})
+	return d
+}
+
+// TestCSIVolumeCloudAttach: the whole chain with the fake cloud's
+// csi-attacher: the cloud attaches the disk to the node's machine, the
+// kubelet stages it with the cloud's device path and publishes it, the
+// pod writes to it; the pod gone, the kubelet unpublishes and unstages
+// it and the cloud detaches it.
+func TestCSIVolumeCloudAttach(t *testing.T) {
+	n := startNode(t, "kemudi")
+	ctx := context.Background()
+	driver := fakecloud.CSIDriver
+	fake := fakecloud.New()
+	fake.AddInstance(n.name, fakecloud.Instance{Type: "m5.large", Zone: "zone-a"})
+	fake.CreateDisk("disk-1")
+	cloudtest.Run(t, n.s.Config, fake, func(o *cloud.Options) { o.Controllers = []string{cloud.CSIAttacher} })
+	d := startCSIDriver(t, n, driver)
+
+	adt.BoundClaim(t, n.c, "data", "pv-disk", driver, "disk-1")
+	p := volumePod(n, "disk-user", n.rt.Images["busybox"], false, "echo from the cloud > /data/hello")
+	if _, err := n.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitDone(t, n, "disk-user"); got.Status.Phase != corev1.PodSucceeded {
+		t.Fatalf("pod %s: %+v", got.Status.Phase, terminated(got))
+	}
+	if on := fake.AttachedTo("disk-1"); on != n.name {
+		t.Errorf("disk-1 attached to %q in the cloud, want %s", on, n.name)
+	}
+	if b, err := os.ReadFile(filepath.Join(d.VolumeDir("disk-1"), "hello")); err != nil || string(b) != "from the cloud\n" {
+		t.Errorf("the driver's volume has %q, %v", b, err)
+	}
+	if calls := d.Calls(); len(calls) < 1 || calls[0].Method != "NodeStageVolume" || calls[0].PublishContext["devicePath"] != "/dev/disk/by-id/fake-disk-1" {
+		t.Errorf("driver calls %+v", calls)
+	}
+
+	if err := n.c.CoreV1().Pods("default").Delete(ctx, "disk-user", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	adt.WaitDetached(t, n.c, "disk-1", driver, n.name)
+	if got := d.Methods("disk-1"); !slices.Equal(got, []string{"NodeStageVolume", "NodePublishVolume", "NodeUnpublishVolume", "NodeUnstageVolume"}) {
+		t.Errorf("driver calls %v", got)
+	}
+	until(t, "disk-1 detached in the cloud", timeout, func(context.Context) (bool, error) { return fake.AttachedTo("disk-1") == "", nil })
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -117,8 +118,9 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 	k.broadcaster = record.NewBroadcaster()
 	k.recorder = k.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: opts.NodeName})
 	k.csiDrivers = csi.NewDrivers()
-	k.volumes = volume.New(podsDir(opts.RootDir), client, log).
-		WithCSI(csi.NewMounter(opts.RootDir, opts.NodeName, client, k.csiDrivers, log))
+	mounter := csi.NewMounter(opts.RootDir, opts.NodeName, client, k.csiDrivers, log)
+	mounter.Reported = k.reportedInUse
+	k.volumes = volume.New(podsDir(opts.RootDir), client, log).WithCSI(mounter)
 	k.node = node.New(node.Config{
 		Name: opts.NodeName, Client: client, Runtime: k.rt, Recorder: k.recorder,
 		Labels: opts.NodeLabels, Taints: opts.Taints, NodeIPs: opts.NodeIPs,
@@ -330,4 +332,15 @@ func (k *Kubelet) memoryCapacity() int64 {
 		return n.Status.Capacity.Memory().Value()
 	}
 	return 0
+}
+
+// reportedInUse says whether the node's status in the API lists the
+// volume in volumesInUse; if not, the status is written now rather than
+// at the next interval.
+func (k *Kubelet) reportedInUse(name corev1.UniqueVolumeName) bool {
+	if n := k.node.Node(); n != nil && slices.Contains(n.Status.VolumesInUse, name) {
+		return true
+	}
+	k.node.Refresh()
+	return false
 }

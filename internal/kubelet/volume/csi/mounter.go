@@ -32,6 +32,11 @@ type Mounter struct {
 	// published are the pods' volumes published since the kubelet
 	// started (uid/pv): SetUp at a container's restart calls nothing.
 	published map[string]bool
+	// Reported, if set, says whether the node's status in the API lists
+	// the volume in volumesInUse. An attachable volume is mounted only
+	// then, as upstream: the attach/detach controller, which detaches
+	// what a node does not report, must know before anything is mounted.
+	Reported func(corev1.UniqueVolumeName) bool
 }
 
 // NewMounter mounts volumes under root (the kubelet's root directory)
@@ -162,6 +167,9 @@ func attachRequired(d *storagev1.CSIDriver) bool {
 func (m *Mounter) attachment(ctx context.Context, src *corev1.CSIPersistentVolumeSource, d *storagev1.CSIDriver) (map[string]string, error) {
 	if !attachRequired(d) {
 		return nil, nil
+	}
+	if m.Reported != nil && !m.Reported(volumeattachment.UniqueVolumeName(src.Driver, src.VolumeHandle)) {
+		return nil, errors.New("volume has not been added to the list of VolumesInUse in the node's volume status")
 	}
 	name := volumeattachment.Name(src.VolumeHandle, src.Driver, m.node)
 	va, err := m.client.StorageV1().VolumeAttachments().Get(ctx, name, metav1.GetOptions{})

@@ -122,7 +122,8 @@ func TestOwnershipDue(t *testing.T) {
 	}
 }
 
-// TestMounter: two pods share a staged volume (staged once, published
+// TestMounter: nothing is mounted before the node reports the volume in
+// use; two pods share a staged volume (staged once, published
 // twice); a driver's failure is the mount's error, and the next try
 // succeeds; a kubelet started again still has the volumes in use and
 // tears them down; the volume is unstaged only once the last pod went,
@@ -164,6 +165,12 @@ func TestMounter(t *testing.T) {
 		t.Fatalf("unregistered driver: %v", err)
 	}
 	drivers.add(Driver{Name: "d.csi", Endpoint: d.Endpoint})
+	// Not in the node's volumesInUse yet: nothing is mounted.
+	m.Reported = func(corev1.UniqueVolumeName) bool { return false }
+	if _, err := setUp(pod("a"), false); err == nil || !strings.Contains(err.Error(), "VolumesInUse") {
+		t.Fatalf("not reported in use: %v", err)
+	}
+	m.Reported = func(n corev1.UniqueVolumeName) bool { return n == volumeattachment.UniqueVolumeName("d.csi", "h1") }
 	_, err = setUp(pod("a"), false)
 	var op interface{ Operation() string }
 	if !errors.As(err, &op) || op.Operation() != "WaitForAttach" {
