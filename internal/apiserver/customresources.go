@@ -67,6 +67,9 @@ type customResources struct {
 	// webhooks calls conversion webhooks, reaching services at their
 	// ready endpoints in the store; made on first build.
 	webhooks *customresource.Webhooks
+	// settled and settleTimer: see noteChange.
+	settled     func()
+	settleTimer *time.Timer
 }
 
 // buildKey names what an endpoint of a CRD version is built from.
@@ -172,6 +175,7 @@ func (s *Server) syncCRDs(ctx context.Context, resourceVersion string) (int64, e
 	s.api.Store(s.buildSnapshot(crds))
 	s.crs.fingerprint = fp.String()
 	s.publishOpenAPI(crds)
+	s.crs.noteChange()
 	return res.Rev, nil
 }
 

@@ -77,7 +77,11 @@ type Config struct {
 	// (upstream's --request-timeout; 0: DefaultRequestTimeout). A
 	// request's ?timeout= may only shorten it.
 	RequestTimeout time.Duration
-	Log            *slog.Logger
+	// CRDsSettled, when set, runs once the served CRDs have not changed
+	// for crdSettleDelay after a change: installing CRDs leaves garbage
+	// a process may want to return to the system (crdsettle.go).
+	CRDsSettled func()
+	Log         *slog.Logger
 }
 
 // Server is the API server.
@@ -138,6 +142,7 @@ func New(cfg Config) (*Server, error) {
 		fields:      newFieldManagers(cfg.Scheme),
 		kubelet:     newKubeletClient(cfg.KubeletClient),
 	}
+	s.crs.settled = cfg.CRDsSettled
 	s.agg = newAggregator(cfg.Aggregator, cfg.Store, cfg.Log)
 	s.requestTimeout = cfg.RequestTimeout
 	if s.requestTimeout <= 0 {

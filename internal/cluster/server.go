@@ -86,8 +86,10 @@ type ServerOptions struct {
 	// (upstream's --request-timeout; 0: apiserver.DefaultRequestTimeout).
 	RequestTimeout time.Duration
 	// ReleaseStartupPages drops the executable's pages that only start-up
-	// touched (see ReleaseStartupPages); for the server process, not for
-	// servers embedded in tests.
+	// touched (see ReleaseStartupPages), and returns the garbage of CRD
+	// installs to the system once they settle (apiserver.Config's
+	// CRDsSettled); for the server process, not for servers embedded in
+	// tests.
 	ReleaseStartupPages bool
 	Log                 *slog.Logger
 }
@@ -242,6 +244,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		Aggregator:     apiserver.AggregatorConfig{ProxyClientCert: frontProxy.Cert.GetClientCertificate, Dial: opts.AggregatorDial},
 		Audit:          auditing,
 		RequestTimeout: opts.RequestTimeout,
+		CRDsSettled:    crdsSettled(opts),
 		Log:            opts.Log.With("component", "apiserver"),
 	})
 	if err != nil {
