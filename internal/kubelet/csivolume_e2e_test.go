@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -53,7 +54,8 @@ func TestCSIVolumeInUse(t *testing.T) {
 
 	name := volumeattachment.UniqueVolumeName(driver, handle)
 	adt.BoundClaim(t, n.c, "data", "pv-disk", driver, handle)
-	p := volumePod(n, "disk-user", n.rt.Images["busybox"], false, "echo hello from $POD > /data/hello && cat /data/hello")
+	// The pod stays up (the volume published) until deleted.
+	p := volumePod(n, "disk-user", n.rt.Images["busybox"], false, "trap 'exit 0' TERM; echo hello from $POD > /data/hello; while true; do sleep 1; done")
 	p, err = n.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -77,13 +79,13 @@ func TestCSIVolumeInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	adt.WaitListed(t, n.c, n.name, name)
-	if got := waitDone(t, n, "disk-user"); got.Status.Phase != corev1.PodSucceeded {
-		t.Fatalf("pod %s: %+v", got.Status.Phase, terminated(got))
-	}
-	b, err := os.ReadFile(filepath.Join(d.VolumeDir(handle), "hello"))
-	if err != nil || string(b) != "hello from disk-user\n" {
-		t.Fatalf("the driver's volume has %q, %v", b, err)
-	}
+	until(t, "the pod's file in the driver's volume", timeout, func(context.Context) (bool, error) {
+		b, err := os.ReadFile(filepath.Join(d.VolumeDir(handle), "hello"))
+		if err != nil || string(b) != "hello from disk-user\n" {
+			return false, fmt.Errorf("the driver's volume has %q, %v", b, err)
+		}
+		return true, nil
+	})
 	// fsGroupPolicy File: the pod's fsGroup owns the volume.
 	if fi, err := os.Stat(filepath.Join(d.VolumeDir(handle), "hello")); err != nil || fi.Sys().(*syscall.Stat_t).Gid != 2000 {
 		t.Errorf("the pod's file is not its fsGroup's: %v", err)
@@ -122,7 +124,9 @@ func TestCSIVolumeInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	inUse(false)
-	if got := d.Methods(handle); !slices.Equal(got, []string{"NodeStageVolume", "NodePublishVolume", "NodeUnpublishVolume", "NodeUnstageVolume"}) {
+	// The kubelet started again may publish once more (idempotent, as
+	// upstream's after it reconstructs a volume); never stage again.
+	if got := d.Methods(handle); !slices.Equal(slices.Compact(got), []string{"NodeStageVolume", "NodePublishVolume", "NodeUnpublishVolume", "NodeUnstageVolume"}) {
 		t.Errorf("driver calls %v", got)
 	}
 	if mps, err := volume.MountsUnder(root); err != nil || len(mps) != 0 {
@@ -167,8 +171,8 @@ func startCSIDriver(t *testing.T, n *node, driver string) *csitest.Driver {
 // TestCSIVolumeCloudAttach: the whole chain with the fake cloud's
 // csi-attacher: the cloud attaches the disk to the node's machine, the
 // kubelet stages it with the cloud's device path and publishes it, the
-// pod writes to it; the pod gone, the kubelet unpublishes and unstages
-// it and the cloud detaches it.
+// pod writes to it; once the pod ended (its object still there) the
+// kubelet unpublishes and unstages it and the cloud detaches it.
 func TestCSIVolumeCloudAttach(t *testing.T) {
 	n := startNode(t, "kemudi")
 	ctx := context.Background()
@@ -197,12 +201,24 @@ func TestCSIVolumeCloudAttach(t *testing.T) {
 		t.Errorf("driver calls %+v", calls)
 	}
 
-	if err := n.c.CoreV1().Pods("default").Delete(ctx, "disk-user", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	// The pod ended: its volume is unpublished and unstaged and the disk
+	// detached while the pod object stays, as upstream.
 	adt.WaitDetached(t, n.c, "disk-1", driver, n.name)
 	if got := d.Methods("disk-1"); !slices.Equal(got, []string{"NodeStageVolume", "NodePublishVolume", "NodeUnpublishVolume", "NodeUnstageVolume"}) {
 		t.Errorf("driver calls %v", got)
 	}
 	until(t, "disk-1 detached in the cloud", timeout, func(context.Context) (bool, error) { return fake.AttachedTo("disk-1") == "", nil })
+	if _, err := n.c.CoreV1().Pods("default").Get(ctx, "disk-user", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the ended pod: %v", err)
+	}
+	if err := n.c.CoreV1().Pods("default").Delete(ctx, "disk-user", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "the pod gone", timeout, func(ctx context.Context) (bool, error) {
+		_, err := n.c.CoreV1().Pods("default").Get(ctx, "disk-user", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	if got := d.Methods("disk-1"); len(got) != 4 {
+		t.Errorf("driver calls after the pod went: %v", got)
+	}
 }

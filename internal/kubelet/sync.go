@@ -100,6 +100,9 @@ func (w *worker) sync(ctx context.Context) (time.Duration, bool) {
 		w.ended = true
 		k.retryDeferredResizes()
 	}
+	if a.Done && !state.running() && !w.released {
+		w.releaseVolumes(pod)
+	}
 	if pod.DeletionTimestamp != nil && a.Done && !state.running() && !state.anyReadySandbox() {
 		w.finishDeletion(ctx, pod, state)
 	}

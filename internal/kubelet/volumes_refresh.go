@@ -18,7 +18,9 @@ import (
 func (w *worker) refreshVolumes(ctx context.Context, pod *corev1.Pod, state PodState) {
 	k := w.k
 	sb := state.readySandbox()
-	if sb == nil || pod.DeletionTimestamp != nil || !hasAPIVolumes(pod) {
+	// An ended pod's volumes are not written again: no container reads
+	// them, and its CSI volumes were released (volumes_release.go).
+	if sb == nil || pod.DeletionTimestamp != nil || !hasAPIVolumes(pod) || w.ended {
 		return
 	}
 	// A little slack, so a sync woken by the SyncFrequency timer a

@@ -43,7 +43,9 @@ type worker struct {
 	deferred atomic.Bool
 	// ended: the pod ran to its end and other pods' deferred resizes
 	// were woken.
-	ended       bool
+	ended bool
+	// released: the ended pod's CSI volumes are unpublished.
+	released    bool
 	mountFailed bool      // the last volume set-up failed: retry soon
 	volumesAt   time.Time // when the volumes were last written
 

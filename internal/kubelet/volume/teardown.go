@@ -49,6 +49,29 @@ func (m *Manager) TearDown(uid types.UID) error {
 	return nil
 }
 
+// Release unpublishes (and unstages) the CSI volumes of a pod that
+// ended, as upstream unmounts a terminated pod's volumes: its disks can
+// then be detached while the pod object stays. Its other volumes stay
+// until the pod is removed.
+func (m *Manager) Release(uid types.UID) error {
+	if m.csi == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := m.csi.TearDown(ctx, string(uid)); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, pv := range m.pvs {
+		if strings.HasPrefix(k, string(uid)+"/") && pv.Spec.CSI != nil {
+			delete(m.pvs, k)
+		}
+	}
+	return nil
+}
+
 // unmountUnder unmounts every mount at or below dir, deepest first, and
 // fails if any is still there after.
 func unmountUnder(dir string) error {
