@@ -50,15 +50,27 @@ func ValidateUpdate(crd, old *apiextensionsv1.CustomResourceDefinition) field.Er
 // ValidateStatusUpdate checks an update of /status: accepted names,
 // conditions and stored versions' shape.
 func ValidateStatusUpdate(crd, old *apiextensionsv1.CustomResourceDefinition) field.ErrorList {
-	in, err := toInternal(crd)
+	in, err := statusToInternal(crd)
 	if err != nil {
 		return field.ErrorList{field.InternalError(nil, err)}
 	}
-	oldIn, err := toInternal(old)
+	oldIn, err := statusToInternal(old)
 	if err != nil {
 		return field.ErrorList{field.InternalError(nil, err)}
 	}
 	return withoutGenericMeta(validation.ValidateUpdateCustomResourceDefinitionStatus(context.Background(), in, oldIn))
+}
+
+// statusToInternal converts only what upstream's status validation reads,
+// metadata and status: converting the spec copies every schema, twice
+// for each status update (the naming and establishing of 100 CRDs
+// installed at once).
+func statusToInternal(crd *apiextensionsv1.CustomResourceDefinition) (*apiextensions.CustomResourceDefinition, error) {
+	out := &apiextensions.CustomResourceDefinition{ObjectMeta: crd.ObjectMeta}
+	if err := apiextensionsv1.Convert_v1_CustomResourceDefinitionStatus_To_apiextensions_CustomResourceDefinitionStatus(&crd.Status, &out.Status, nil); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // toInternal converts to the internal type upstream's validation takes
