@@ -525,8 +525,13 @@ func TestRuntimeContainerExits(t *testing.T) {
 		}
 	})
 	t.Run("stop ignores SIGTERM", func(t *testing.T) {
-		ctr := create("stubborn", []string{"sh", "-c", `trap "" TERM; while true; do sleep 0.2; done`}, 0)
+		ctr := create("stubborn", []string{"sh", "-c", `trap "" TERM; echo trapped; while true; do sleep 0.2; done`}, 0)
 		n.crictl("start", ctr)
+		// A SIGTERM before the shell set its trap would end it at once.
+		eventually(t, 30*time.Second, "the trap set", func() (bool, string) {
+			out := n.crictl("logs", ctr)
+			return strings.Contains(out, "trapped"), out
+		})
 		begin := time.Now()
 		n.crictl("stop", "-t", "1", ctr)
 		if took := time.Since(begin); took < time.Second {
