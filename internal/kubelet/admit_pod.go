@@ -18,15 +18,26 @@ func (w *worker) admit(pod *corev1.Pod, state PodState) *Rejection {
 	started := pod.Status.Phase != corev1.PodPending && pod.Status.Phase != "" // "": a static pod's, from its file
 	if len(state.Sandboxes) > 0 || len(state.Containers) > 0 || started {
 		w.setAdmission(nil)
+		w.k.retryDeferredResizes() // they may have waited for this pod to be known
 		return nil
 	}
-	return w.k.admit(w, pod)
+	r = w.k.admit(w, pod)
+	w.k.retryDeferredResizes()
+	return r
 }
 
 func (w *worker) setAdmission(r *Rejection) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.admitted, w.rejected = r == nil, r
+}
+
+// undecided: w has a pod that has not been through admission yet.
+func (w *worker) undecided() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pod != nil && !w.admitted && w.rejected == nil &&
+		w.pod.Status.Phase != corev1.PodSucceeded && w.pod.Status.Phase != corev1.PodFailed
 }
 
 func (w *worker) rejection() *Rejection {

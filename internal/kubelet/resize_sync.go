@@ -69,6 +69,13 @@ func (w *worker) resize(pod *corev1.Pod) *corev1.Pod {
 		w.deferred.Store(false)
 		return pod
 	}
+	// A kubelet just started knows what the other pods hold only once
+	// each has been through admission (its first sync): until then the
+	// resize waits, or it could take their room.
+	if !k.othersDecided(w.uid) {
+		w.deferred.Store(true)
+		return alloc.Apply(pod)
+	}
 	// One decision at a time with admissions: two pods never take the
 	// same room.
 	k.admitMu.Lock()
@@ -128,6 +135,19 @@ func (k *Kubelet) retryDeferredResizes() {
 			w.poke()
 		}
 	}
+}
+
+// othersDecided reports whether admission has decided every pod of the
+// node but uid (admitted or rejected).
+func (k *Kubelet) othersDecided(uid types.UID) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for id, o := range k.workers {
+		if id != uid && o.undecided() {
+			return false
+		}
+	}
+	return true
 }
 
 // otherPods are the node's pods but uid that run or will, with their
