@@ -34,8 +34,13 @@ const bootstrapUserPrefix = "system:bootstrap:"
 
 // MarkRemoved records machine name as removed at now: from then on the
 // provider says its instance does not exist, until it joins again with
-// a token.
+// a token. Its earlier token joins are deleted first: they are done, and
+// times are whole seconds, so one made in the second of the removal
+// would otherwise count as a join after it.
 func MarkRemoved(ctx context.Context, client kubernetes.Interface, name string, now time.Time) error {
+	if err := forgetJoins(ctx, client, name); err != nil {
+		return err
+	}
 	at := now.UTC().Format(time.RFC3339)
 	cms := client.CoreV1().ConfigMaps(RemovedNamespace)
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -84,23 +89,44 @@ func removedAt(cm *corev1.ConfigMap, name string) (at time.Time, ok bool) {
 }
 
 // rejoined says whether machine name joined again with a token after it
-// was removed at: an approved node client CSR for system:node:<name>,
-// made by a bootstrap token's user since that time (both are whole
-// seconds: one in the second of the removal counts). A kubelet renewing
-// its certificate (its CSR made as the node itself) is not a rejoin.
+// was removed at: an approved token join (tokenJoin) since that time
+// (both are whole seconds: one in the second of the removal counts; the
+// joins before it were deleted by MarkRemoved). A kubelet renewing its
+// certificate (its CSR made as the node itself) is not a rejoin.
 func rejoined(name string, at time.Time, csrs []certificatesv1.CertificateSigningRequest) bool {
 	for i := range csrs {
 		c := &csrs[i]
-		if c.Spec.SignerName != certificatesv1.KubeAPIServerClientKubeletSignerName ||
-			!strings.HasPrefix(c.Spec.Username, bootstrapUserPrefix) ||
-			c.CreationTimestamp.Time.Before(at) || !approved(c) {
-			continue
-		}
-		if csrCommonName(c.Spec.Request) == "system:node:"+name {
+		if tokenJoin(c, name) && !c.CreationTimestamp.Time.Before(at) && approved(c) {
 			return true
 		}
 	}
 	return false
+}
+
+// tokenJoin says whether c is machine name joining with a token: a node
+// client CSR for system:node:<name> made by a bootstrap token's user.
+func tokenJoin(c *certificatesv1.CertificateSigningRequest, name string) bool {
+	return c.Spec.SignerName == certificatesv1.KubeAPIServerClientKubeletSignerName &&
+		strings.HasPrefix(c.Spec.Username, bootstrapUserPrefix) &&
+		csrCommonName(c.Spec.Request) == "system:node:"+name
+}
+
+// forgetJoins deletes machine name's token joins.
+func forgetJoins(ctx context.Context, client kubernetes.Interface, name string) error {
+	csrs, err := client.CertificatesV1().CertificateSigningRequests().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list certificate signing requests: %w", err)
+	}
+	for i := range csrs.Items {
+		c := &csrs.Items[i]
+		if !tokenJoin(c, name) {
+			continue
+		}
+		if err := client.CertificatesV1().CertificateSigningRequests().Delete(ctx, c.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete machine %s's join %s: %w", name, c.Name, err)
+		}
+	}
+	return nil
 }
 
 func approved(c *certificatesv1.CertificateSigningRequest) bool {

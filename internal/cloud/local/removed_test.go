@@ -1,18 +1,21 @@
 package local
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"slices"
 	"testing"
 	"time"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 )
 
 func nodeCSR(t *testing.T, cn, user string, created time.Time, conds ...certificatesv1.RequestConditionType) certificatesv1.CertificateSigningRequest {
@@ -82,5 +85,46 @@ func TestRemovedAt(t *testing.T) {
 		if ok != tc.wantOK || !gotAt.Equal(tc.wantAt) {
 			t.Errorf("%s: removedAt = %v, %v; want %v, %v", tc.name, gotAt, ok, tc.wantAt, tc.wantOK)
 		}
+	}
+}
+
+// TestMarkRemovedForgetsJoins: the machine's earlier token joins go with
+// its removal, so a join made in the same second as the removal (a quick
+// join and remove) is not taken for a join after it; other machines'
+// joins and the kubelet's renewals stay.
+func TestMarkRemovedForgetsJoins(t *testing.T) {
+	removed := time.Date(2026, 12, 6, 21, 0, 0, 0, time.UTC)
+	const tokenUser = "system:bootstrap:abcdef"
+	approved := certificatesv1.CertificateApproved
+	named := func(name string, c certificatesv1.CertificateSigningRequest) *certificatesv1.CertificateSigningRequest {
+		c.Name = name
+		return &c
+	}
+	client := fake.NewClientset(
+		named("join-n1", nodeCSR(t, "system:node:n1", tokenUser, removed, approved)),
+		named("renew-n1", nodeCSR(t, "system:node:n1", "system:node:n1", removed, approved)),
+		named("join-n2", nodeCSR(t, "system:node:n2", tokenUser, removed, approved)),
+	)
+	ctx := context.Background()
+	if err := MarkRemoved(ctx, client, "n1", removed.Add(300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	left, err := client.CertificatesV1().CertificateSigningRequests().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range left.Items {
+		names = append(names, c.Name)
+	}
+	if slices.Sort(names); !slices.Equal(names, []string{"join-n2", "renew-n1"}) {
+		t.Errorf("CSRs left %v, want [join-n2 renew-n1]", names)
+	}
+	if rejoined("n1", removed, left.Items) {
+		t.Error("n1 counts as joined again right after its removal")
+	}
+	cm, err := client.CoreV1().ConfigMaps(RemovedNamespace).Get(ctx, RemovedConfigMap, metav1.GetOptions{})
+	if at, ok := removedAt(cm, "n1"); err != nil || !ok || !at.Equal(removed) {
+		t.Errorf("record of n1: %v %v (%v)", at, ok, err)
 	}
 }
