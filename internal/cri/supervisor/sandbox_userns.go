@@ -22,19 +22,18 @@ import (
 // stays as the pause process when the pod shares one PID namespace, and
 // is ended otherwise: the bind mounts keep the namespaces.
 func (s *server) makeUserNamespaces(sp SandboxSpec, rec *sandboxRecord, dir string, groups map[nsKind]map[string]string) error {
+	// The IPC and UTS files are the ones createSandbox named already.
+	rec.Sandbox.UserNS = filepath.Join(dir, "user")
 	flags := uintptr(unix.CLONE_NEWUSER)
-	binds := []struct{ ns, path string }{{"user", filepath.Join(dir, "user")}}
-	if sp.NetNS != "" {
-		flags |= unix.CLONE_NEWNET
-		binds = append(binds, struct{ ns, path string }{"net", sp.NetNS})
-	}
-	if !sp.HostIPC {
-		flags |= unix.CLONE_NEWIPC
-		binds = append(binds, struct{ ns, path string }{"ipc", filepath.Join(dir, "ipc")})
-	}
-	if !sp.HostUTS {
-		flags |= unix.CLONE_NEWUTS
-		binds = append(binds, struct{ ns, path string }{"uts", filepath.Join(dir, "uts")})
+	binds := []nsBind{{"user", rec.Sandbox.UserNS}}
+	for _, b := range []struct {
+		flag uintptr
+		nsBind
+	}{{unix.CLONE_NEWNET, nsBind{"net", sp.NetNS}}, {unix.CLONE_NEWIPC, nsBind{"ipc", rec.Sandbox.IPCNS}}, {unix.CLONE_NEWUTS, nsBind{"uts", rec.Sandbox.UTSNS}}} {
+		if b.path != "" {
+			flags |= b.flag
+			binds = append(binds, b.nsBind)
+		}
 	}
 	sharePID := sp.SharePID && !sp.HostPID
 	if sharePID {
@@ -88,16 +87,8 @@ func (s *server) makeUserNamespaces(sp SandboxSpec, rec *sandboxRecord, dir stri
 		if err := bindNamespace(fmt.Sprintf("/proc/%d/ns/%s", pid, b.ns), b.path); err != nil {
 			return err
 		}
-		switch b.ns {
-		case "user":
-			rec.Sandbox.UserNS = b.path
-		case "ipc":
-			rec.Sandbox.IPCNS = b.path
-		case "uts":
-			rec.Sandbox.UTSNS = b.path
-		}
 	}
-	if !sp.HostUTS && sp.Hostname != "" {
+	if rec.Sandbox.UTSNS != "" && sp.Hostname != "" {
 		if err := inNamespace(rec.Sandbox.UTSNS, unix.CLONE_NEWUTS, func() error { return unix.Sethostname([]byte(sp.Hostname)) }); err != nil {
 			return fmt.Errorf("set hostname %q: %w", sp.Hostname, err)
 		}
@@ -112,6 +103,9 @@ func (s *server) makeUserNamespaces(sp SandboxSpec, rec *sandboxRecord, dir stri
 	rec.PausePid, rec.PauseStart = 0, 0
 	return nil
 }
+
+// nsBind is a namespace of the holder and the file that holds it.
+type nsBind struct{ ns, path string }
 
 // inNamespace runs fn on a thread of its own that has joined the
 // namespace held at path.
