@@ -23,12 +23,8 @@ import (
 func (m *Manager) TearDown(uid types.UID) error {
 	// CSI volumes first: until they are unpublished they stay in
 	// volumesInUse, and the driver, not this kubelet, unmounts them.
-	if m.csi != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := m.csi.TearDown(ctx, string(uid)); err != nil {
-			return err
-		}
+	if err := m.tearDownCSI(uid); err != nil {
+		return err
 	}
 	prefix := string(uid) + "/"
 	m.mu.Lock()
@@ -57,9 +53,7 @@ func (m *Manager) Release(uid types.UID) error {
 	if m.csi == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := m.csi.TearDown(ctx, string(uid)); err != nil {
+	if err := m.tearDownCSI(uid); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -70,6 +64,17 @@ func (m *Manager) Release(uid types.UID) error {
 		}
 	}
 	return nil
+}
+
+// tearDownCSI unpublishes (and unstages) the pod's CSI volumes, if
+// the manager mounts any.
+func (m *Manager) tearDownCSI(uid types.UID) error {
+	if m.csi == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return m.csi.TearDown(ctx, string(uid))
 }
 
 // unmountUnder unmounts every mount at or below dir, deepest first, and
