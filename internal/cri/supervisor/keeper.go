@@ -28,9 +28,8 @@ import (
 // is lost, nor its exit code, when the supervisor crashes.
 
 type keeper struct {
-	cfg  Config
-	root string
-	log  *slog.Logger
+	cfg Config
+	log *slog.Logger
 
 	mu       sync.Mutex
 	held     map[string][]*os.File
@@ -62,7 +61,7 @@ func RunKeeper(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("become subreaper: %w", err)
 	}
-	k := &keeper{cfg: cfg, root: root, log: log, held: map[string][]*os.File{}}
+	k := &keeper{cfg: cfg, log: log, held: map[string][]*os.File{}}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT)
 	const minDelay, maxDelay = 100 * time.Millisecond, 10 * time.Second
@@ -229,7 +228,7 @@ func (k *keeper) reap() (supervisorEnded bool) {
 			continue
 		}
 		rec := exitRecord{Pid: pid, Status: int(ws), Time: time.Now().UnixNano()}
-		if err := writeExitRecord(filepath.Join(k.root, "exits"), rec); err != nil {
+		if err := writeExitRecord(filepath.Join(k.cfg.Root, "exits"), rec); err != nil {
 			k.log.Error("record orphan exit", "pid", pid, "err", err)
 		}
 		if k.link != nil {
