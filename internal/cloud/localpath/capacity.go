@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 )
 
 // Storage capacity tracking, as external-provisioner's distributed mode
@@ -61,7 +62,7 @@ func PlanCapacity(classes []string, node *corev1.Node, free resource.Quantity, p
 		kept[c.StorageClassName] = true
 		if !sameQuantity(c.Capacity, free) || !sameQuantity(c.MaximumVolumeSize, free) {
 			u := c.DeepCopy()
-			u.Capacity, u.MaximumVolumeSize = ptrTo(free), ptrTo(free)
+			u.Capacity, u.MaximumVolumeSize = ptr.To(free), ptr.To(free)
 			plan.Update = append(plan.Update, u)
 		}
 	}
@@ -88,8 +89,8 @@ func NewCapacity(class string, node *corev1.Node, free resource.Quantity) *stora
 		},
 		StorageClassName:  class,
 		NodeTopology:      nodeTopology(hostname),
-		Capacity:          ptrTo(free),
-		MaximumVolumeSize: ptrTo(free),
+		Capacity:          ptr.To(free),
+		MaximumVolumeSize: ptr.To(free),
 	}
 }
 
@@ -122,5 +123,3 @@ func ownedBy(c *storagev1.CSIStorageCapacity, uid types.UID) bool {
 func sameQuantity(q *resource.Quantity, want resource.Quantity) bool {
 	return q != nil && q.Cmp(want) == 0
 }
-
-func ptrTo(q resource.Quantity) *resource.Quantity { return &q }
