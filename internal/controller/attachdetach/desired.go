@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/component-helpers/storage/ephemeral"
 
 	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
 )
@@ -78,7 +79,7 @@ func boundVolume(pod *corev1.Pod, v *corev1.Volume, objs Objects) *corev1.Persis
 	case v.PersistentVolumeClaim != nil:
 		claimName = v.PersistentVolumeClaim.ClaimName
 	case v.Ephemeral != nil:
-		claimName = pod.Name + "-" + v.Name
+		claimName = ephemeral.VolumeClaimName(pod, v)
 	default:
 		return nil
 	}

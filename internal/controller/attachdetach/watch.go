@@ -7,6 +7,7 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/component-helpers/storage/ephemeral"
 
 	"github.com/kemudi/kemudi/internal/controller"
 )
@@ -55,7 +56,7 @@ func podClaims(obj interface{}) ([]string, error) {
 		case v.PersistentVolumeClaim != nil:
 			out = append(out, pod.Namespace+"/"+v.PersistentVolumeClaim.ClaimName)
 		case v.Ephemeral != nil:
-			out = append(out, pod.Namespace+"/"+pod.Name+"-"+v.Name)
+			out = append(out, pod.Namespace+"/"+ephemeral.VolumeClaimName(pod, &v))
 		}
 	}
 	return out, nil
