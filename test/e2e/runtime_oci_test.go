@@ -123,8 +123,13 @@ func TestRuntimeOCIRuntime(t *testing.T) {
 	})
 
 	t.Run("stop ignores SIGTERM", func(t *testing.T) {
-		c := create("stubborn", map[string]any{"command": []string{"sh", "-c", `trap "" TERM; while true; do sleep 0.2; done`}})
+		c := create("stubborn", map[string]any{"command": []string{"sh", "-c", `trap "" TERM; echo trapped; while true; do sleep 0.2; done`}})
 		n.crictl("start", c)
+		// A SIGTERM before the shell set its trap would end it at once.
+		eventually(t, 30*time.Second, "the trap set", func() (bool, string) {
+			out := n.crictl("logs", c)
+			return strings.Contains(out, "trapped"), out
+		})
 		begin := time.Now()
 		n.crictl("stop", "-t", "1", c)
 		if took := time.Since(begin); took < time.Second {
