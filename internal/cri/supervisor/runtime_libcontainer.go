@@ -50,10 +50,9 @@ func (r *libcontainerRuntime) create(id string, spec *specs.Spec, io procIO) (ru
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	defer closeProcessEnds(proc)
-	if consoleSock != nil {
-		defer consoleSock.Close()
-	}
+	// runc init has its own copy of the console socket's child end once
+	// started; the stdio ends are the caller's.
+	defer closeFiles([]*os.File{proc.ConsoleSocket, consoleSock})
 	lc, err := libcontainer.Create(r.root, id, cfg)
 	if err != nil {
 		return nil, 0, nil, err
@@ -64,7 +63,7 @@ func (r *libcontainerRuntime) create(id string, spec *specs.Spec, io procIO) (ru
 	}
 	pid, err := proc.Pid()
 	var console *os.File
-	if err == nil && consoleSock != nil {
+	if err == nil {
 		console, err = receiveConsole(consoleSock)
 	}
 	if err != nil {
@@ -96,16 +95,12 @@ func attachIO(proc *libcontainer.Process, io procIO) (*os.File, error) {
 	return parent, nil
 }
 
-// closeProcessEnds closes the console socket's child end, which runc init
-// has a copy of once started; the stdio ends are the caller's.
-func closeProcessEnds(proc *libcontainer.Process) {
-	if proc.ConsoleSocket != nil {
-		proc.ConsoleSocket.Close()
-	}
-}
-
-// receiveConsole takes the terminal master runc init sent on sock.
+// receiveConsole takes the terminal master runc init sent on sock (nil
+// without a terminal).
 func receiveConsole(sock *os.File) (*os.File, error) {
+	if sock == nil {
+		return nil, nil
+	}
 	f, err := utils.RecvFile(sock)
 	if err != nil {
 		return nil, fmt.Errorf("receive terminal: %w", err)
@@ -214,20 +209,17 @@ func (c *libcontainerContainer) exec(p *specs.Process, io procIO) (execProcess, 
 	if err != nil {
 		return nil, nil, err
 	}
-	defer closeProcessEnds(proc)
-	if consoleSock != nil {
-		defer consoleSock.Close()
-	}
+	// runc init has its own copy of the console socket's child end once
+	// started; the stdio ends are the caller's.
+	defer closeFiles([]*os.File{proc.ConsoleSocket, consoleSock})
 	if err := c.lc.Run(proc); err != nil {
 		return nil, nil, err
 	}
-	var master *os.File
-	if consoleSock != nil {
-		if master, err = receiveConsole(consoleSock); err != nil {
-			proc.Signal(unix.SIGKILL)
-			proc.Wait()
-			return nil, nil, err
-		}
+	master, err := receiveConsole(consoleSock)
+	if err != nil {
+		proc.Signal(unix.SIGKILL)
+		proc.Wait()
+		return nil, nil, err
 	}
 	return libcontainerExec{proc}, master, nil
 }
