@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/component-helpers/storage/ephemeral"
 
+	"github.com/kemudi/kemudi/internal/registry/storage/csidriver"
 	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
 )
 
@@ -49,7 +50,7 @@ func Desired(pods []*corev1.Pod, objs Objects) []Volume {
 				continue
 			}
 			csi := pv.Spec.CSI
-			if d := objs.Driver(csi.Driver); d != nil && d.Spec.AttachRequired != nil && !*d.Spec.AttachRequired {
+			if d := objs.Driver(csi.Driver); d != nil && !csidriver.AttachRequired(d) {
 				continue
 			}
 			name := volumeattachment.UniqueVolumeName(csi.Driver, csi.VolumeHandle)

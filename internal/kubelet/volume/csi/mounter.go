@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kemudi/kemudi/internal/registry/storage/csidriver"
 	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
 )
 
@@ -159,7 +160,7 @@ func (m *Mounter) csiDriver(ctx context.Context, name string) (*storagev1.CSIDri
 // attachRequired: a driver without a CSIDriver object, or whose object
 // does not say otherwise, must be attached first (upstream's default).
 func attachRequired(d *storagev1.CSIDriver) bool {
-	return d == nil || d.Spec.AttachRequired == nil || *d.Spec.AttachRequired
+	return d == nil || csidriver.AttachRequired(d)
 }
 
 // attachment is the volume's publish context from its VolumeAttachment
