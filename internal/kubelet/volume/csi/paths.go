@@ -75,19 +75,25 @@ func readVolData(mountDir string) (volData, bool, error) {
 // podVolumes are the CSI volumes published (or being published) into
 // the pod's directory, by mount dir.
 func podVolumes(root, uid string) (map[string]volData, error) {
-	dirs, err := filepath.Glob(filepath.Join(root, "pods", uid, "volumes", PluginDir, "*", volDataFile))
+	return volDataBeside(filepath.Join(root, "pods", uid, "volumes", PluginDir, "*", volDataFile), "mount")
+}
+
+// volDataBeside reads the vol_data.json files the pattern finds, by the
+// mount dir (named mount) beside each.
+func volDataBeside(pattern, mount string) (map[string]volData, error) {
+	files, err := filepath.Glob(pattern)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]volData{}
-	for _, f := range dirs {
-		mount := filepath.Join(filepath.Dir(f), "mount")
-		d, ok, err := readVolData(mount)
+	for _, f := range files {
+		dir := filepath.Join(filepath.Dir(f), mount)
+		d, ok, err := readVolData(dir)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			out[mount] = d
+			out[dir] = d
 		}
 	}
 	return out, nil
@@ -108,21 +114,7 @@ func usedByPods(root, driver, handle string) (bool, error) {
 }
 
 // staged are the volumes staged on the node (their vol_data.json
-// beside the global mount dir).
-func staged(root string) ([]volData, error) {
-	files, err := filepath.Glob(filepath.Join(root, "plugins", "kubernetes.io", "csi", "*", "*", volDataFile))
-	if err != nil {
-		return nil, err
-	}
-	var out []volData
-	for _, f := range files {
-		d, ok, err := readVolData(filepath.Join(filepath.Dir(f), "globalmount"))
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, d)
-		}
-	}
-	return out, nil
+// beside the global mount dir), by global mount dir.
+func staged(root string) (map[string]volData, error) {
+	return volDataBeside(filepath.Join(root, "plugins", "kubernetes.io", "csi", "*", "*", volDataFile), "globalmount")
 }

@@ -102,8 +102,10 @@ func (m *Mounter) InUse() []corev1.UniqueVolumeName {
 	if err != nil {
 		m.log.Warn("list staged CSI volumes", "err", err)
 	}
-	for _, d := range append(slices.Collect(maps.Values(pods)), st...) {
-		out = append(out, volumeattachment.UniqueVolumeName(d.DriverName, d.VolumeHandle))
+	for _, vols := range []map[string]volData{pods, st} {
+		for _, d := range vols {
+			out = append(out, volumeattachment.UniqueVolumeName(d.DriverName, d.VolumeHandle))
+		}
 	}
 	return out
 }
