@@ -271,8 +271,14 @@ func (s *server) startPause() (pid int, start uint64, err error) {
 	cmd.Args[0] = "kemudi-pause"
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWPID, Setsid: true}
+	return s.startHolder(cmd, "pause process")
+}
+
+// startHolder starts cmd, a process that holds namespaces, and returns
+// its pid and start time; the reaper reaps it.
+func (s *server) startHolder(cmd *exec.Cmd, what string) (pid int, start uint64, err error) {
 	if err := cmd.Start(); err != nil {
-		return 0, 0, fmt.Errorf("start pause process: %w", err)
+		return 0, 0, fmt.Errorf("start %s: %w", what, err)
 	}
 	pid = cmd.Process.Pid
 	cmd.Process.Release()

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -61,19 +60,11 @@ func (s *server) makeUserNamespaces(sp SandboxSpec, rec *sandboxRecord, dir stri
 		// Root of the namespace (host root by kernel IDs until it sets
 		// them), so that it owns what it makes.
 		Credential: &syscall.Credential{Uid: 0, Gid: 0}}
-	err = cmd.Start()
+	pid, start, err := s.startHolder(cmd, "the user namespace's holder")
 	readyW.Close()
 	if err != nil {
-		return fmt.Errorf("start the user namespace's holder: %w", err)
-	}
-	pid := cmd.Process.Pid
-	cmd.Process.Release()
-	start, err := processStart(pid)
-	if err != nil {
-		unix.Kill(pid, unix.SIGKILL)
 		return err
 	}
-	s.watchChild(pid, func(unix.WaitStatus, time.Time) {})
 	rec.PausePid, rec.PauseStart = pid, start // undone by undoSandbox until released below
 	failed, err := io.ReadAll(ready)
 	if err != nil {
