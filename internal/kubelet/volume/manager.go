@@ -45,7 +45,8 @@ type CSI interface {
 	// SetUp returns the host path of the pod's volume once published,
 	// and whether the pod's fsGroup is to be applied to it.
 	SetUp(ctx context.Context, pod *corev1.Pod, pv *corev1.PersistentVolume, readOnly bool) (string, bool, error)
-	// TearDown unpublishes (and unstages) the pod's volumes.
+	// TearDown unpublishes (and unstages) the pod's volumes, bounding
+	// its calls to the drivers itself.
 	TearDown(ctx context.Context, uid string) error
 	// InUse names the volumes staged or published on the node.
 	InUse() []corev1.UniqueVolumeName

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 	"k8s.io/apimachinery/pkg/types"
@@ -67,14 +66,12 @@ func (m *Manager) Release(uid types.UID) error {
 }
 
 // tearDownCSI unpublishes (and unstages) the pod's CSI volumes, if
-// the manager mounts any.
+// the manager mounts any; the mounter bounds its calls to the driver.
 func (m *Manager) tearDownCSI(uid types.UID) error {
 	if m.csi == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	return m.csi.TearDown(ctx, string(uid))
+	return m.csi.TearDown(context.Background(), string(uid))
 }
 
 // unmountUnder unmounts every mount at or below dir, deepest first, and
