@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -48,9 +47,7 @@ func TestRuntimeOCIRuntime(t *testing.T) {
 		if err == nil || !strings.Contains(string(out), "out") || !strings.Contains(string(out), "exit code 3") {
 			t.Errorf("crictl exec with exit code 3: %v\n%s", err, out)
 		}
-		// crictl wants a terminal: script(1) gives it one.
-		line := strings.Join(append([]string{"nsenter"}, n.streamCrictl("exec", "-it", ctr, "sh", "-c", "tty; stty size").Args[1:]...), " ")
-		out, err = exec.Command("script", "-qfec", line, "/dev/null").CombinedOutput()
+		out, err = inTerminal(n.streamCrictl("exec", "-it", ctr, "sh", "-c", "tty; stty size")).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "/dev/pts/") {
 			t.Errorf("crictl exec -it: %v, output %q, want a terminal", err, out)
 		}

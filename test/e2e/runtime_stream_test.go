@@ -19,6 +19,17 @@ func (n *runtimeNode) streamCrictl(args ...string) *exec.Cmd {
 	return exec.Command("nsenter", full...)
 }
 
+// inTerminal runs cmd under script(1), which gives it a terminal (crictl
+// exec -it wants one); each argument is quoted, so that a command line
+// meant for the container is not run by script's own shell.
+func inTerminal(cmd *exec.Cmd) *exec.Cmd {
+	quoted := make([]string, len(cmd.Args))
+	for i, a := range cmd.Args {
+		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return exec.Command("script", "-qfec", strings.Join(quoted, " "), "/dev/null")
+}
+
 // lockedBuffer is written by a command and read by the test.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -92,10 +103,7 @@ func TestRuntimeStreaming(t *testing.T) {
 	})
 
 	t.Run("exec -it", func(t *testing.T) {
-		// crictl wants a terminal: script(1) gives it one.
-		line := strings.Join(append([]string{"nsenter"}, n.streamCrictl("exec", "-it", id, "sh", "-c", "tty; echo $((6*7))").Args[1:]...), " ")
-		cmd := exec.Command("script", "-qfec", line, "/dev/null")
-		out, err := cmd.CombinedOutput()
+		out, err := inTerminal(n.streamCrictl("exec", "-it", id, "sh", "-c", "tty; echo $((6*7))")).CombinedOutput()
 		if err != nil {
 			t.Fatalf("crictl exec -it: %v\n%s", err, out)
 		}
