@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kemudi/kemudi/internal/apiserver"
+	"github.com/kemudi/kemudi/internal/cloud/localpath"
 	"github.com/kemudi/kemudi/internal/registry/storage/storageclass"
 	"github.com/kemudi/kemudi/internal/scheduler/plugins/volumebinding"
 )
@@ -21,7 +22,7 @@ import (
 // LocalPathDriver, which the scheduler reads for it.
 const (
 	LocalPathClass       = "local-path"
-	LocalPathProvisioner = "kemudi.io/local-path"
+	LocalPathProvisioner = localpath.Provisioner
 	LocalPathDriver      = volumebinding.LocalPathDriver
 )
 
