@@ -24,7 +24,7 @@ func (h *housekeepingFlags) register(f *pflag.FlagSet, o *kubelet.Options) {
 	f.IntVar(&o.ImageGCHighThresholdPercent, "image-gc-high-threshold", o.ImageGCHighThresholdPercent, "percent of the image filesystem in use at which unused images are removed (100 turns image GC off)")
 	f.IntVar(&o.ImageGCLowThresholdPercent, "image-gc-low-threshold", o.ImageGCLowThresholdPercent, "percent of the image filesystem in use that image GC brings usage down to")
 	f.DurationVar(&o.ImageMinimumGCAge, "minimum-image-ttl-duration", o.ImageMinimumGCAge, "how long an unused image is kept at least")
-	h.evictionHard = kubelet.DefaultEvictionHard
+	h.evictionHard = kubelet.FormatThresholds(o.EvictionHard)
 	f.StringVar(&h.evictionHard, "eviction-hard", h.evictionHard, "hard eviction thresholds: signal<quantity or signal<percent%, comma separated (memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available); those given replace the defaults, \"\" turns eviction off")
 	f.StringVar(&o.PodManifestPath, "pod-manifest-path", o.PodManifestPath, "directory of static pod manifests (YAML or JSON), run as pods <name>-<node> with mirror pods in the API; \"\" runs none")
 	f.StringVar(&o.ManifestURL, "manifest-url", o.ManifestURL, "URL of static pods (one v1 Pod or a v1 PodList, YAML or JSON), fetched every --http-check-frequency and run as pods <name>-<node> with mirror pods in the API; \"\" runs none")

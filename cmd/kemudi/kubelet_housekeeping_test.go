@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/kemudi/kemudi/internal/kubelet"
@@ -41,5 +42,27 @@ func TestKubeletStaticPodAndStatsFlags(t *testing.T) {
 		o.HTTPCheckFrequency != 5*time.Second || o.VolumeStatsAggPeriod != -time.Second {
 		t.Errorf("parsed: URL %q, headers %v (want %v), http-check-frequency %s, volume-stats-agg-period %s",
 			o.ManifestURL, o.ManifestURLHeader, want, o.HTTPCheckFrequency, o.VolumeStatsAggPeriod)
+	}
+}
+
+// TestEvictionHardDefaults: `kemudi kubelet` keeps upstream's disk
+// thresholds; a kemudi node (server, agent) has k3s's, as its help says.
+func TestEvictionHardDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		cmd  string
+		want string
+	}{
+		{"kubelet", "memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%,imagefs.available<15%"},
+		{"agent", "memory.available<100Mi,nodefs.available<5%,nodefs.inodesFree<5%,imagefs.available<5%"},
+		{"server", "memory.available<100Mi,nodefs.available<5%,nodefs.inodesFree<5%,imagefs.available<5%"},
+	} {
+		cmd := map[string]func() *cobra.Command{"kubelet": newKubeletCommand, "agent": newAgentCommand, "server": newServerCommand}[tc.cmd]()
+		f := cmd.Flags().Lookup("eviction-hard")
+		if f == nil {
+			t.Fatalf("kemudi %s: no --eviction-hard", tc.cmd)
+		}
+		if f.DefValue != tc.want {
+			t.Errorf("kemudi %s --eviction-hard defaults to %q, want %q", tc.cmd, f.DefValue, tc.want)
+		}
 	}
 }

@@ -47,6 +47,10 @@ func DefaultAgentOptions(dataDir string) AgentOptions {
 	k.RootDir = filepath.Join(dataDir, "agent", "kubelet")
 	// Static pods, as k3s: <data-dir>/agent/pod-manifests.
 	k.PodManifestPath = filepath.Join(dataDir, "agent", "pod-manifests")
+	// Disk thresholds as k3s's (5% where upstream's kubelet has 10% and
+	// 15%): a single-machine cluster shares a disk with everything else
+	// on it, and a node under DiskPressure is tainted and runs nothing.
+	k.EvictionHard = kubelet.MustParseThresholds(AgentEvictionHard)
 	s := DefaultNodeServices()
 	s.LocalPathDir = LocalPathDir(dataDir)
 	return AgentOptions{
@@ -60,6 +64,9 @@ func DefaultAgentOptions(dataDir string) AgentOptions {
 		Services: s,
 	}
 }
+
+// AgentEvictionHard is a kemudi node's default --eviction-hard.
+const AgentEvictionHard = "memory.available<100Mi,nodefs.available<5%,nodefs.inodesFree<5%,imagefs.available<5%"
 
 // LocalPathDir holds a node's local-path volumes, as k3s's
 // <data-dir>/storage: <data-dir>/agent/storage.

@@ -59,6 +59,15 @@ func (t Threshold) quantityString() string {
 // DefaultEvictionHard is upstream's default --eviction-hard on Linux.
 const DefaultEvictionHard = "memory.available<100Mi,nodefs.available<10%,imagefs.available<15%,nodefs.inodesFree<5%"
 
+// FormatThresholds writes ts as --eviction-hard takes them.
+func FormatThresholds(ts []Threshold) string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.String()
+	}
+	return strings.Join(out, ",")
+}
+
 // ParseThresholds reads --eviction-hard in upstream's syntax:
 // "signal<quantity" or "signal<percent%", comma separated. As upstream,
 // the thresholds given replace the defaults; "" means none.

@@ -117,7 +117,7 @@ func DefaultOptions() Options {
 		ImageMinimumGCAge:           2 * time.Minute,
 		ImageGCPeriod:               5 * time.Minute,
 
-		EvictionHard:                     mustThresholds(DefaultEvictionHard),
+		EvictionHard:                     MustParseThresholds(DefaultEvictionHard),
 		EvictionMonitoringInterval:       10 * time.Second,
 		EvictionPressureTransitionPeriod: 5 * time.Minute,
 		FileCheckFrequency:               20 * time.Second,
@@ -126,7 +126,8 @@ func DefaultOptions() Options {
 	}
 }
 
-func mustThresholds(s string) []Threshold {
+// MustParseThresholds is ParseThresholds for constants.
+func MustParseThresholds(s string) []Threshold {
 	t, err := ParseThresholds(s)
 	if err != nil {
 		panic(err)

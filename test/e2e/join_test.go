@@ -83,10 +83,10 @@ func newJoinCluster(t *testing.T, serverArgs ...string) *joinCluster {
 // agentArgs are `kemudi agent` joining as node-2 with token file tf.
 func (c *joinCluster) agentArgs(tf string) []string {
 	a := filepath.Join(c.tmp, "agent")
-	return []string{"--net=" + c.agentPath, c.bin, "agent", "--server", c.url, "--token-file", tf,
+	return append([]string{"--net=" + c.agentPath, c.bin, "agent", "--server", c.url, "--token-file", tf,
 		"--node-name", "node-2", "--node-ip", joinNodeIP, "--data-dir", a,
 		"--cri-socket", filepath.Join(a, "cri.sock"), "--runtime-state-dir", filepath.Join(a, "state"),
-		"--pod-log-dir", filepath.Join(a, "pods"), "--cgroup-root", "/" + c.agentNS}
+		"--pod-log-dir", filepath.Join(a, "pods"), "--cgroup-root", "/" + c.agentNS}, testNodeDiskFlags...)
 }
 
 // refused runs the agent with token file content and returns its output;
