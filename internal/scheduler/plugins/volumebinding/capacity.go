@@ -36,7 +36,29 @@ func DriverName(provisioner string) string {
 // without one is absent) and every published CSIStorageCapacity.
 type capacityView struct {
 	drivers    map[string]*storagev1.CSIDriver
-	capacities []*storagev1.CSIStorageCapacity
+	capacities []publishedCapacity
+}
+
+// publishedCapacity is a CSIStorageCapacity with its nodeTopology parsed
+// once a cycle, not once for each node it is checked against.
+type publishedCapacity struct {
+	*storagev1.CSIStorageCapacity
+	// nodes selects the nodes it is available on; nil: none (no
+	// topology, or one that does not parse).
+	nodes labels.Selector
+}
+
+func parseCapacities(cs []*storagev1.CSIStorageCapacity) []publishedCapacity {
+	out := make([]publishedCapacity, len(cs))
+	for i, c := range cs {
+		out[i] = publishedCapacity{CSIStorageCapacity: c}
+		if c.NodeTopology != nil {
+			if sel, err := metav1.LabelSelectorAsSelector(c.NodeTopology); err == nil {
+				out[i].nodes = sel
+			}
+		}
+	}
+	return out
 }
 
 // readCapacity reads the drivers of classes' provisioners and the
@@ -62,12 +84,12 @@ func (pl *Plugin) readCapacity(classes map[string]*storagev1.StorageClass) (capa
 	if len(v.drivers) == 0 {
 		return v, nil
 	}
-	var err error
-	v.capacities, err = pl.l.Capacities.List(labels.Everything())
+	cs, err := pl.l.Capacities.List(labels.Everything())
+	v.capacities = parseCapacities(cs)
 	return v, err
 }
 
-// EnoughCapacity is upstream's hasEnoughCapacity: a claim of class may
+// enoughCapacity is upstream's hasEnoughCapacity: a claim of class may
 // be provisioned on a node with nodeLabels unless the provisioner's CSI
 // driver opted into capacity tracking (storageCapacity true) and no
 // CSIStorageCapacity of the class whose nodeTopology selects the node
@@ -75,14 +97,15 @@ func (pl *Plugin) readCapacity(classes map[string]*storagev1.StorageClass) (capa
 // capacity). With tracking on and nothing published, nothing fits. A
 // claim without a request, or a provisioner without a CSIDriver
 // (driver nil), is not checked.
-func EnoughCapacity(claim *corev1.PersistentVolumeClaim, class *storagev1.StorageClass, driver *storagev1.CSIDriver,
-	capacities []*storagev1.CSIStorageCapacity, nodeLabels map[string]string) bool {
+func enoughCapacity(claim *corev1.PersistentVolumeClaim, class *storagev1.StorageClass, driver *storagev1.CSIDriver,
+	capacities []publishedCapacity, nodeLabels map[string]string) bool {
 	want, ok := claim.Spec.Resources.Requests[corev1.ResourceStorage]
 	if !ok || driver == nil || driver.Spec.StorageCapacity == nil || !*driver.Spec.StorageCapacity {
 		return true
 	}
 	for _, c := range capacities {
-		if c.StorageClassName == class.Name && volumeLimitAtLeast(c, want.Value()) && topologyAdmits(c.NodeTopology, nodeLabels) {
+		if c.StorageClassName == class.Name && volumeLimitAtLeast(c.CSIStorageCapacity, want.Value()) &&
+			c.nodes != nil && c.nodes.Matches(labels.Set(nodeLabels)) {
 			return true
 		}
 	}
@@ -97,13 +120,4 @@ func volumeLimitAtLeast(c *storagev1.CSIStorageCapacity, bytes int64) bool {
 		limit = c.Capacity
 	}
 	return limit != nil && limit.Value() >= bytes
-}
-
-// topologyAdmits: a capacity without topology is available nowhere.
-func topologyAdmits(topology *metav1.LabelSelector, nodeLabels map[string]string) bool {
-	if topology == nil {
-		return false
-	}
-	sel, err := metav1.LabelSelectorAsSelector(topology)
-	return err == nil && sel.Matches(labels.Set(nodeLabels))
 }

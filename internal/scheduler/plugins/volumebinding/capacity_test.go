@@ -80,6 +80,10 @@ func TestEnoughCapacity(t *testing.T) {
 			[]*storagev1.CSIStorageCapacity{published("c1", "dynamic", "n1", "", "")}, false},
 		{"no topology: available nowhere", claim("data", "", "dynamic"), driver(true),
 			[]*storagev1.CSIStorageCapacity{published("c1", "dynamic", "", "10Gi", "10Gi")}, false},
+		{"a topology that does not parse: available nowhere", claim("data", "", "dynamic"), driver(true),
+			[]*storagev1.CSIStorageCapacity{published("c1", "dynamic", "", "10Gi", "", func(c *storagev1.CSIStorageCapacity) {
+				c.NodeTopology = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "zone", Operator: "Near"}}}
+			})}, false},
 		{"a topology selecting the zone", claim("data", "", "dynamic"), driver(true),
 			[]*storagev1.CSIStorageCapacity{published("c1", "dynamic", "", "10Gi", "", zone)}, true},
 		{"one of several suffices", claim("data", "", "dynamic", size("5Gi")), driver(true),
@@ -87,8 +91,8 @@ func TestEnoughCapacity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := EnoughCapacity(tt.claim, dynamic, tt.driver, tt.capacities, nodeLabels); got != tt.want {
-				t.Errorf("EnoughCapacity = %v, want %v", got, tt.want)
+			if got := enoughCapacity(tt.claim, dynamic, tt.driver, parseCapacities(tt.capacities), nodeLabels); got != tt.want {
+				t.Errorf("enoughCapacity = %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -104,25 +108,27 @@ func TestFilterCapacity(t *testing.T) {
 		objs   []any
 		claims []string
 		pass   map[string]bool
-		reason string
+		reason string // on each node that fails, unless reasons names it
+		// reasons: the reason on a node that fails for another
+		reasons map[string]string
 	}{
-		{"no driver: every node", []any{claim("data", "", "dynamic", size("1Pi"))}, []string{"data"}, map[string]bool{"n1": true, "n2": true}, ""},
-		{"tracking, nothing published", []any{driver(true), claim("data", "", "dynamic")}, []string{"data"}, nil, ErrReasonNotEnoughSpace},
+		{"no driver: every node", []any{claim("data", "", "dynamic", size("1Pi"))}, []string{"data"}, map[string]bool{"n1": true, "n2": true}, "", nil},
+		{"tracking, nothing published", []any{driver(true), claim("data", "", "dynamic")}, []string{"data"}, nil, ErrReasonNotEnoughSpace, nil},
 		{"room on n2 only", []any{driver(true), claim("data", "", "dynamic", size("5Gi")),
 			published("c1", "dynamic", "n1", "4Gi", "4Gi"), published("c2", "dynamic", "n2", "6Gi", "6Gi")},
-			[]string{"data"}, map[string]bool{"n2": true}, ErrReasonNotEnoughSpace},
+			[]string{"data"}, map[string]bool{"n2": true}, ErrReasonNotEnoughSpace, nil},
 		{"more than any node", []any{driver(true), claim("data", "", "dynamic", size("1Pi")),
 			published("c1", "dynamic", "n1", "4Gi", "4Gi"), published("c2", "dynamic", "n2", "6Gi", "6Gi")},
-			[]string{"data"}, nil, ErrReasonNotEnoughSpace},
+			[]string{"data"}, nil, ErrReasonNotEnoughSpace, nil},
 		{"a claim already handed to n1 is checked there too", []any{driver(true), claim("data", "", "dynamic", size("5Gi"), selectedNode("n1")),
 			published("c1", "dynamic", "n1", "4Gi", "4Gi"), published("c2", "dynamic", "n2", "6Gi", "6Gi")},
-			[]string{"data"}, nil, ""},
+			[]string{"data"}, nil, ErrReasonNotEnoughSpace, map[string]string{"n2": ErrReasonBindConflict}},
 		{"local-path goes by its CSI name", []any{class("local", "kemudi.io/local-path", delayed), claim("data", "", "local"),
 			&storagev1.CSIDriver{ObjectMeta: metav1.ObjectMeta{Name: LocalPathDriver}, Spec: storagev1.CSIDriverSpec{StorageCapacity: ptr.To(true)}},
 			published("c1", "local", "n2", "6Gi", "6Gi")},
-			[]string{"data"}, map[string]bool{"n2": true}, ErrReasonNotEnoughSpace},
+			[]string{"data"}, map[string]bool{"n2": true}, ErrReasonNotEnoughSpace, nil},
 		{"a static volume needs no capacity", []any{driver(true), claim("data", "", "static"), localPV("pv-1", "n1", "static")},
-			[]string{"data"}, map[string]bool{"n1": true}, ErrReasonBindConflict},
+			[]string{"data"}, map[string]bool{"n1": true}, ErrReasonBindConflict, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,8 +137,12 @@ func TestFilterCapacity(t *testing.T) {
 				if s.IsSuccess() != tt.pass[n] {
 					t.Errorf("%s: %v", n, s)
 				}
-				if !s.IsSuccess() && tt.reason != "" && s.Message() != tt.reason {
-					t.Errorf("%s: reason %q, want %q", n, s.Message(), tt.reason)
+				want := tt.reason
+				if r, ok := tt.reasons[n]; ok {
+					want = r
+				}
+				if !s.IsSuccess() && s.Message() != want {
+					t.Errorf("%s: reason %q, want %q", n, s.Message(), want)
 				}
 			}
 		})

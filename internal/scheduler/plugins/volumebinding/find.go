@@ -231,7 +231,7 @@ func (cs *claimSet) canProvision(claims []*corev1.PersistentVolumeClaim, node *c
 		if !matchTopology(class.AllowedTopologies, node.Labels) {
 			return false, true, nil
 		}
-		if !EnoughCapacity(pvc, class, cs.capacity.drivers[class.Provisioner], cs.capacity.capacities, node.Labels) {
+		if !enoughCapacity(pvc, class, cs.capacity.drivers[class.Provisioner], cs.capacity.capacities, node.Labels) {
 			return true, false, nil
 		}
 		found.provision = append(found.provision, pvc)
