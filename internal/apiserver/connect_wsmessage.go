@@ -68,10 +68,15 @@ func (c *wsMessageConn) Write(p []byte) (int, error) {
 		}
 	case len(c.pending) > maxHeldMessage:
 		// A message too long to hold goes out as it comes; the rest
-		// of the frame it is in then passes through.
-		frame, _, _ := wsFrameLen(c.pending[c.parsed:], true)
-		c.through = max(0, c.parsed+frame-len(c.pending))
-		if err := c.send(len(c.pending)); err != nil {
+		// of the frame it is in then passes through. A header not
+		// yet whole stays, to be read with the bytes that complete it.
+		frame, _, ok := wsFrameLen(c.pending[c.parsed:], true)
+		upTo := c.parsed
+		if ok {
+			c.through = max(0, c.parsed+frame-len(c.pending))
+			upTo = len(c.pending)
+		}
+		if err := c.send(upTo); err != nil {
 			return 0, err
 		}
 	}

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"io"
 	"net"
 	"net/http"
@@ -109,4 +110,43 @@ func TestWSMessageConn(t *testing.T) {
 	if want := 1 + len(messages) + 1; len(rc.writes) != want {
 		t.Errorf("%d writes reached the connection (%v), want %d", len(rc.writes), rc.writes, want)
 	}
+}
+
+// TestWSMessageConnHeaderSplit: past the bytes it holds, a frame header
+// that comes in two writes still ends its message: the small final
+// message after it goes out at once, not held behind a misread length.
+func TestWSMessageConnHeaderSplit(t *testing.T) {
+	big := make([]byte, maxHeldMessage+1) // a non-final frame's payload, with a 64-bit length
+	first := append([]byte{0x02, 127, 0, 0, 0, 0, 0, 0, 0, 0}, big...)
+	binary.BigEndian.PutUint64(first[2:10], uint64(len(big)))
+	last := []byte{0x80, 5, 'x', 'x', 'x', 'x', 'x'} // continuation, FIN, 5 bytes
+	writes := [][]byte{append(first, last[0]), last[1:]}
+
+	server, client := net.Pipe()
+	defer client.Close()
+	c := &wsMessageConn{Conn: server, upgraded: true}
+	want := append(append([]byte{}, first...), last...)
+	got := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, len(want))
+		n, _ := io.ReadFull(client, b)
+		got <- b[:n]
+	}()
+	go func() {
+		for _, w := range writes {
+			if _, err := c.Write(w); err != nil {
+				t.Errorf("write: %v", err)
+				return
+			}
+		}
+	}()
+	select {
+	case b := <-got:
+		if !bytes.Equal(b, want) {
+			t.Fatalf("the peer read %d bytes, not the %d written", len(b), len(want))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the final message was held: the peer did not get every byte within 10s")
+	}
+	server.Close()
 }
