@@ -107,6 +107,10 @@ func (s *server) create(sp ContainerSpec) (State, error) {
 	return st, nil
 }
 
+// killWait bounds the wait for a killed init to be reaped (a process in
+// uninterruptible sleep dies only when the kernel lets it).
+const killWait = 10 * time.Second
+
 // create runs the container's init up to the point where it waits for
 // Start (runc create).
 func (c *container) create(sp ContainerSpec) (_ State, retErr error) {
@@ -142,8 +146,16 @@ func (c *container) create(sp ContainerSpec) (_ State, retErr error) {
 	c.rc, c.out, c.io = rc, out, io
 	c.rec.State = State{ID: sp.ID, Status: Created, Pid: pid, CreatedAt: time.Now()}
 	if err := c.persist(); err != nil {
+		// Destroy removes the container's cgroup, which must be
+		// empty by then: the killed init is waited for first.
 		rc.signal(unix.SIGKILL)
-		c.s.rt.watchInit(pid, func(unix.WaitStatus, time.Time) {})
+		exited := make(chan struct{})
+		c.s.rt.watchInit(pid, func(unix.WaitStatus, time.Time) { close(exited) })
+		select {
+		case <-exited:
+		case <-time.After(killWait):
+			c.s.log.Warn("killed init still running", "id", sp.ID, "pid", pid)
+		}
 		rc.destroy()
 		return State{}, fmt.Errorf("record container: %w", err)
 	}
