@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,6 +144,24 @@ func (n *serverNode) kubectl(args ...string) string {
 		n.t.Fatalf("kubectl %s: %v\n%s\nserver log:\n%s", strings.Join(args, " "), err, out, n.proc.Tail())
 	}
 	return out
+}
+
+// clusterState is what a user would look at when something did not
+// happen: the nodes' conditions and taints, the pods, and the events.
+func (n *serverNode) clusterState() string {
+	var b strings.Builder
+	for _, args := range [][]string{
+		{"describe", "nodes"},
+		{"get", "pods", "-A", "-o", "wide"},
+		{"get", "events", "-A", "--sort-by=.lastTimestamp"},
+	} {
+		out, err := n.tryKubectl(args...)
+		if err != nil {
+			out += err.Error() + "\n"
+		}
+		fmt.Fprintf(&b, "$ kubectl %s\n%s", strings.Join(args, " "), out)
+	}
+	return b.String()
 }
 
 func (n *serverNode) tryKubectl(args ...string) (string, error) {
@@ -312,7 +331,7 @@ func eventuallyKubectl(t *testing.T, n *serverNode, timeout time.Duration, what 
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %s\nserver log:\n%s", what, timeout, detail, n.proc.Tail())
+			t.Fatalf("%s: not within %s: %s\n%s\nserver log:\n%s", what, timeout, detail, n.clusterState(), n.proc.Tail())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
