@@ -89,15 +89,17 @@ func TestSandbox(t *testing.T) {
 		t.Errorf("SandboxStats with a container running: %+v %v, want its pids and memory", st, err)
 	}
 	log := f.logPath("c2")
+	// An orphan's parent is the pause process, which must reap it.
 	f.runSpec(ContainerSpec{ID: "c2", SandboxID: "pod", LogPath: log, Spec: podSpec(f, sb, podCg+"/c2", "sh", "-c",
-		"hostname; cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward; ps -o args")})
+		"hostname; cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward; ps -o args; "+
+			"(sleep 0.1 &); sleep 0.3; for i in $(seq 100); do z=$(grep -l ') Z ' /proc/[0-9]*/stat); [ -z \"$z\" ] && break; sleep 0.1; done; echo \"zombies:$z.\"")})
 	if st := f.waitStatus(f.c, "c2", Exited); st.ExitCode != 0 {
 		t.Fatalf("c2 exit code %d", st.ExitCode)
 	}
 	out := strings.Join(logEntries(t, log), "\n")
 	// The hostname and sysctls of the pod, and the other container's
 	// process and the pause process in the shared PID namespace.
-	for _, want := range []string{"stdout F pod-host\n", "stdout F 12345678\n", "stdout F 1\n", "stdout F sleep 1000\n", "kemudi-pause"} {
+	for _, want := range []string{"stdout F pod-host\n", "stdout F 12345678\n", "stdout F 1\n", "stdout F sleep 1000\n", "kemudi-pause", "stdout F zombies:."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("c2's output lacks %q:\n%s", want, out)
 		}

@@ -69,7 +69,7 @@ func build() (string, error) {
 			return "", err
 		}
 		for _, e := range ents {
-			if strings.HasSuffix(e.Name(), ".go") && !strings.HasSuffix(e.Name(), "_test.go") {
+			if source(e.Name()) {
 				fmt.Fprintln(h, dir, e.Name())
 				if err := hashFile(h, filepath.Join(root, dir, e.Name())); err != nil {
 					return "", err
@@ -89,6 +89,18 @@ func build() (string, error) {
 		return "", fmt.Errorf("%v: %s", err, b)
 	}
 	return out, os.Rename(tmp, out)
+}
+
+// source tells whether a file of the binary's directories is built into it
+// (its Go files, and C files such as the pause process's).
+func source(name string) bool {
+	switch filepath.Ext(name) {
+	case ".go":
+		return !strings.HasSuffix(name, "_test.go")
+	case ".c", ".h":
+		return true
+	}
+	return false
 }
 
 func hashFile(w io.Writer, p string) error {
