@@ -2,6 +2,8 @@ package cri
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -52,6 +54,28 @@ func TestStorePrefixLookupAndReload(t *testing.T) {
 	got := reloaded.list()
 	if len(got) != 2 || got[0].ID != ids[0] || got[1].ID != ids[1] || got[1].ExitCode != 3 {
 		t.Errorf("after reload: %+v", got)
+	}
+}
+
+// A record the machine's stop left empty (records are not fsynced) is
+// taken for none, as a directory whose record was never written.
+func TestStoreSkipsEmptyRecord(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(dir, "container.json", containerID)
+	for _, id := range []string{"kept", "emptied"} {
+		if err := s.add(container{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(s.recordDir("emptied"), "container.json"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reloaded := newStore(dir, "container.json", containerID)
+	if err := reloaded.load(); err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if got := reloaded.list(); len(got) != 1 || got[0].ID != "kept" {
+		t.Errorf("after reload: %+v, want only the record that was kept", got)
 	}
 }
 
