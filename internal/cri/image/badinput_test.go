@@ -61,7 +61,7 @@ func TestBadInput(t *testing.T) {
 		{name: "server error 500", wrap: []testimages.Middleware{status(http.StatusInternalServerError, "")}, push: map[string]v1.Image{"app:1": good}, ref: "app:1", wantMsg: "500"},
 		{name: "registry hangs", wrap: []testimages.Middleware{hangOn("/v2/", hang)}, push: map[string]v1.Image{"app:1": good}, ref: "app:1", wantMsg: "did not answer within"},
 		{name: "layer download stalls", wrap: []testimages.Middleware{stallBody("/blobs/"+topLayer, hang)}, push: map[string]v1.Image{"app:1": good}, ref: "app:1", wantMsg: "timeout"},
-		{name: "layer digest mismatch", wrap: []testimages.Middleware{corrupt("/blobs/" + topLayer)}, push: map[string]v1.Image{"app:1": good}, ref: "app:1", wantMsg: "sha256 checksum"},
+		{name: "layer digest mismatch", wrap: []testimages.Middleware{corrupt("/blobs/" + topLayer)}, push: map[string]v1.Image{"app:1": good}, ref: "app:1", wantMsg: "digest mismatch"},
 		{name: "manifest digest mismatch", wrap: []testimages.Middleware{replaceBody("/manifests/"+goodDigest, otherManifest)}, push: map[string]v1.Image{"app:1": good}, ref: "app@" + goodDigest, wantMsg: "digest"},
 		{name: "layer escapes with ..", push: map[string]v1.Image{"app:1": escaping}, ref: "app:1", wantMsg: "escapes the layer root"},
 		{name: "layer writes through an absolute symlink", push: map[string]v1.Image{"app:1": symlinkTrick}, ref: "app:1", wantMsg: "symbolic link"},

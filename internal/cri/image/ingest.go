@@ -167,7 +167,7 @@ func (s *Store) fetchLayer(ctx context.Context, d v1.Descriptor, l v1.Layer) err
 	if s.content.has(d.Digest) {
 		return nil
 	}
-	rc, err := l.Compressed()
+	rc, err := openCompressed(ctx, l)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", d.Digest, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"runtime"
 	"strings"
 	"time"
@@ -82,13 +83,11 @@ func (s *Store) pullFrom(ctx context.Context, r reference, src source, auth *Aut
 	}
 	tr := s.transport(src.endpoint)
 	defer tr.CloseIdleConnections()
-	opts := []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithTransport(tr),
-		remote.WithAuth(s.authenticator(r, src, auth)),
-		remote.WithPlatform(platform()),
-		remote.WithRetryBackoff(remote.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 3}),
+	rt, err := authTransport(ctx, repo, s.authenticator(r, src, auth), tr, remote.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 3})
+	if err != nil {
+		return Image{}, s.registryError(src.host, err)
 	}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(rt), remote.WithPlatform(platform())}
 	desc, err := remote.Get(ref, opts...)
 	if err != nil {
 		return Image{}, s.registryError(src.host, err)
@@ -118,6 +117,7 @@ func (s *Store) pullFrom(ctx context.Context, r reference, src source, auth *Aut
 		tags = append(tags, t)
 	}
 	digests := []string{r.name() + "@" + desc.Digest.String()}
+	img = &directImage{Image: img, client: &http.Client{Transport: rt}, repo: repo}
 	out, err := s.ingest(ctx, img, extra, tags, digests)
 	if err != nil {
 		return Image{}, s.registryError(src.host, err)
