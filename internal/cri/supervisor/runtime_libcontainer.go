@@ -26,6 +26,7 @@ type libcontainerRuntime struct {
 	root       string
 	debug      bool // runc init's steps, in the supervisor's log
 	watchChild func(pid int, onExit func(unix.WaitStatus, time.Time))
+	cgroupView cgroupV1View
 }
 
 func (r *libcontainerRuntime) name() string { return "" }
@@ -56,6 +57,11 @@ func (r *libcontainerRuntime) create(id string, spec *specs.Spec, io procIO) (ru
 	lc, err := libcontainer.Create(r.root, id, cfg)
 	if err != nil {
 		return nil, 0, nil, err
+	}
+	// The container's cgroup directories are known once it is created; its
+	// init reads cfg (which lc holds) when started.
+	if st, err := lc.State(); err == nil {
+		r.cgroupView.expand(cfg, st.CgroupPaths)
 	}
 	if err := lc.Start(proc); err != nil {
 		lc.Destroy()

@@ -48,7 +48,7 @@ func (s *server) ociState() string         { return filepath.Join(s.root, "oci",
 // libcontainer, or the OCI runtime binary bin.
 func (s *server) newRuntime(bin string) containerRuntime {
 	if bin == "" {
-		return &libcontainerRuntime{root: s.libcontainerRoot(), debug: s.debug, watchChild: s.watchChild}
+		return &libcontainerRuntime{root: s.libcontainerRoot(), debug: s.debug, watchChild: s.watchChild, cgroupView: newCgroupV1View()}
 	}
 	return newOCIRuntime(bin, s.ociState(), s.ociBundles(), s.watchOrphan)
 }
