@@ -87,6 +87,12 @@ func (r *Result) Print(out io.Writer) {
 		fmt.Fprintf(out, "cpu over the %s from first create to last event: server %.1fs (%.2f cores), benchmark client %.1fs (%.2f), other processes %.1fs (%.2f)\n",
 			r.Elapsed.Round(time.Millisecond), r.ServerCPU.Seconds(), cores(r.ServerCPU), r.ClientCPU.Seconds(), cores(r.ClientCPU), r.OtherCPU.Seconds(), cores(r.OtherCPU))
 	}
+	if r.CreateCost.CPU > 0 {
+		fmt.Fprintf(out, "server per create (%d clients): %s\n", r.Clients, r.CreateCost.perObject(r.Created))
+	}
+	if l := r.Latency; l != nil {
+		l.Print(out)
+	}
 	fmt.Fprintf(out, "server log: %d warnings, %d errors", r.ServerLogs.Warnings, r.ServerLogs.Errors)
 	if r.StopErr != nil {
 		fmt.Fprintf(out, "; stop: %v", r.StopErr)

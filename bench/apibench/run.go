@@ -53,6 +53,11 @@ type Options struct {
 	// allowing everything) for the pod creates, to measure what calling
 	// a webhook costs per create.
 	Webhook bool
+	// LatencyPods, if above 0, adds a low-concurrency phase after the
+	// throughput one: one client makes this many creates in Namespace
+	// and as many in a namespace nothing selects, one at a time,
+	// alternately (see LatencyRun).
+	LatencyPods int
 	// Server configures the server process.
 	Server harness.Options
 	// Progress, if set, receives a line per phase.
@@ -101,6 +106,12 @@ type Result struct {
 	Duration      time.Duration
 	CreatesPerSec float64
 	Create        Latencies
+	// CreateCost is what the server spent from the first create to the
+	// last event: CPU and Go allocations, which the machine's other load
+	// changes little, unlike the latencies.
+	CreateCost phaseCost
+	// Latency is the low-concurrency phase, nil unless asked for.
+	Latency *LatencyRun
 	// Delivery is create response to ADDED event (clamped at 0);
 	// FromStart is create request start to ADDED event.
 	Delivery, FromStart Latencies
@@ -251,6 +262,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	progress("creating %d pods with %d %s clients", opts.Pods, opts.Clients, res.Encoding)
+	counters0 := readCounters(ctx, srv)
 	serverCPU0, _ := harness.CPUTime(srv.PID)
 	clientCPU0 := harness.SelfCPUTime()
 	machineCPU0, _ := harness.MachineCPUTime()
@@ -306,6 +318,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	machineCPU1, _ := harness.MachineCPUTime()
 	res.Elapsed = time.Since(began)
 	res.ServerCPU = serverCPU1 - serverCPU0
+	res.CreateCost = readCounters(ctx, srv).since(counters0)
 	res.ClientCPU = harness.SelfCPUTime() - clientCPU0
 	res.OtherCPU = max(0, machineCPU1-machineCPU0-res.ServerCPU-res.ClientCPU)
 	if res.MemAfter, err = srv.Memory(); err != nil {
@@ -328,6 +341,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if profErr != nil {
 		if err := <-profErr; err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if opts.LatencyPods > 0 {
+		progress("latency: %d creates in %s and in %s, one at a time", opts.LatencyPods, opts.Namespace, plainNamespace(opts.Namespace))
+		if res.Latency, err = runLatency(ctx, srv, clients[0], opts.Namespace, opts.LatencyPods); err != nil {
+			return nil, err
 		}
 	}
 	if opts.HeapProfile != "" {

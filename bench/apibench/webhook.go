@@ -5,36 +5,57 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"time"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // webhookServer is a validating admission webhook on loopback (HTTPS,
-// httptest's throwaway certificate) that allows every request.
+// httptest's throwaway certificate) that allows every request. It runs
+// in the benchmark's process, on the cores the server uses, so it does
+// as little as a webhook can: it reads only the request's uid and
+// answers with a response encoded once, the uid spliced in.
 type webhookServer struct {
 	*httptest.Server
 	calls atomic.Int64
 }
 
+// allowHead and allowTail frame the uid in every answer.
+const (
+	allowHead = `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","response":{"uid":`
+	allowTail = `,"allowed":true}}`
+)
+
+// reviewUID is the part of an AdmissionReview the webhook reads.
+type reviewUID struct {
+	Request *struct {
+		UID string `json:"uid"`
+	} `json:"request"`
+}
+
 func startWebhook() *webhookServer {
 	ws := &webhookServer{}
 	ws.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var review admissionv1.AdmissionReview
-		if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+		var review reviewUID
+		if err == nil {
+			err = json.Unmarshal(body, &review)
+		}
+		if err != nil || review.Request == nil {
 			http.Error(w, "bad review", http.StatusBadRequest)
 			return
 		}
 		ws.calls.Add(1)
-		review.Response = &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
-		review.Request = nil
+		uid, _ := json.Marshal(review.Request.UID)
+		out := make([]byte, 0, len(allowHead)+len(uid)+len(allowTail))
+		out = append(append(append(out, allowHead...), uid...), allowTail...)
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(&review)
+		w.Write(out)
 	}))
 	ws.EnableHTTP2 = true
 	ws.StartTLS()

@@ -41,6 +41,7 @@ func run() error {
 	flag.BoolVar(&opts.Protobuf, "protobuf", false, "clients and watch speak protobuf instead of JSON")
 	flag.BoolVar(&opts.Policy, "policy", false, "bind a ValidatingAdmissionPolicy (one CEL rule) to the pod creates")
 	flag.BoolVar(&opts.Webhook, "webhook", false, "call a validating admission webhook (on loopback, allowing all) on every pod create")
+	flag.IntVar(&opts.LatencyPods, "latency-pods", 0, "after the creates, one client makes this many creates one at a time in the benchmark's namespace and as many in one nothing selects, alternately (what one create pays for -webhook or -policy)")
 	flag.StringVar(&opts.Identity, "identity", apibench.IdentityAdmin, `who creates the pods: "admin" (system:masters) or "rbac" (a user a RoleBinding allows)`)
 	flag.DurationVar(&opts.Settle, "settle", opts.Settle, "idle time after start before the idle RSS is read")
 	flag.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of the server, taken from the first create on, to this file")
