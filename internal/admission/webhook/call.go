@@ -8,14 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/uuid"
 
@@ -61,19 +58,28 @@ func encode(r *auth.AdmissionRequest, obj runtime.Object) (encoded, error) {
 	return e, nil
 }
 
+// encodeObject encodes obj as JSON with apiVersion and kind: an object
+// that does not carry them gets them spliced in front of its other
+// fields (where its TypeMeta's would be), rather than being copied to
+// set them.
 func encodeObject(obj runtime.Object, apiVersion, kind string) ([]byte, error) {
 	if obj == nil {
 		return nil, nil
-	}
-	if obj.GetObjectKind().GroupVersionKind().Empty() && kind != "" {
-		obj = obj.DeepCopyObject()
-		obj.GetObjectKind().SetGroupVersionKind(schema.FromAPIVersionAndKind(apiVersion, kind))
 	}
 	data, err := json.Marshal(obj)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s for admission: %w", kind, err)
 	}
-	return data, nil
+	if !obj.GetObjectKind().GroupVersionKind().Empty() || kind == "" || len(data) < 2 || data[0] != '{' {
+		return data, nil
+	}
+	out := make([]byte, 0, len(data)+len(kind)+len(apiVersion)+32)
+	out = appendString(append(out, `{"kind":`...), kind)
+	out = appendString(append(out, `,"apiVersion":`...), apiVersion)
+	if len(data) > 2 { // not {}
+		out = append(out, ',')
+	}
+	return append(out, data[1:]...), nil
 }
 
 // callError is a failure to get an answer from a webhook: failurePolicy
@@ -101,12 +107,11 @@ func (p *Plugin) call(ctx context.Context, h *hook, seen, r *auth.AdmissionReque
 	defer cancel()
 
 	uid := uuid.NewUUID()
-	body, err := json.Marshal(review(seen, r, uid, e))
+	body, err := appendReview(make([]byte, 0, len(e.object)+len(e.old)+len(e.options)+1024), seen, r, uid, e)
 	if err != nil {
 		return nil, &callError{h.name(), fmt.Errorf("failed to call webhook: %w", err)}
 	}
-	url := h.client.URL() + "?timeout=" + strconv.Itoa(int(*h.spec.TimeoutSeconds)) + "s"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
 	if err != nil {
 		return nil, &callError{h.name(), fmt.Errorf("failed to call webhook: %w", err)}
 	}
@@ -132,42 +137,6 @@ func (p *Plugin) call(ctx context.Context, h *hook, seen, r *auth.AdmissionReque
 		return nil, &callError{h.name(), fmt.Errorf("received invalid webhook response: %w", err)}
 	}
 	return out.Response, nil
-}
-
-// review is the AdmissionReview of seen; requestKind and requestResource
-// are r's, the request as made.
-func review(seen, r *auth.AdmissionRequest, uid types.UID, e encoded) *admissionv1.AdmissionReview {
-	gvk := metav1.GroupVersionKind{Group: seen.Kind.Group, Version: seen.Kind.Version, Kind: seen.Kind.Kind}
-	gvr := metav1.GroupVersionResource{Group: seen.APIGroup, Version: seen.Version, Resource: seen.Resource}
-	reqGVK := metav1.GroupVersionKind{Group: r.Kind.Group, Version: r.Kind.Version, Kind: r.Kind.Kind}
-	reqGVR := metav1.GroupVersionResource{Group: r.APIGroup, Version: r.Version, Resource: r.Resource}
-	dry := r.DryRun
-	req := &admissionv1.AdmissionRequest{
-		UID: uid, Kind: gvk, Resource: gvr, SubResource: r.Subresource,
-		RequestKind: &reqGVK, RequestResource: &reqGVR, RequestSubResource: r.Subresource,
-		Name: r.Name, Namespace: requestNamespace(r), Operation: admissionv1.Operation(r.Operation),
-		UserInfo: reviewUser(r.User),
-		Object:   runtime.RawExtension{Raw: e.object}, OldObject: runtime.RawExtension{Raw: e.old},
-		DryRun: &dry, Options: runtime.RawExtension{Raw: e.options},
-	}
-	return &admissionv1.AdmissionReview{
-		TypeMeta: metav1.TypeMeta{APIVersion: reviewGVK.GroupVersion().String(), Kind: reviewGVK.Kind},
-		Request:  req,
-	}
-}
-
-func reviewUser(u *auth.User) authenticationv1.UserInfo {
-	if u == nil {
-		return authenticationv1.UserInfo{}
-	}
-	info := authenticationv1.UserInfo{Username: u.Name, UID: u.UID, Groups: u.Groups}
-	if len(u.Extra) > 0 {
-		info.Extra = map[string]authenticationv1.ExtraValue{}
-		for k, v := range u.Extra {
-			info.Extra[k] = v
-		}
-	}
-	return info
 }
 
 // verify checks a response as upstream does, with its messages.

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"sort"
+	"strconv"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,6 +29,8 @@ type hook struct {
 	matcher   matchconditions.Matcher
 	client    *webhookclient.Client
 	clientErr error
+	// url is where calls go: the client's, with the webhook's timeout.
+	url string
 }
 
 func (h *hook) name() string { return h.spec.Name }
@@ -137,6 +140,9 @@ func (p *Plugin) compile(config string, w admissionv1.ValidatingWebhook, mutatin
 		h.matcher = p.compiler.matcher(w, kind)
 	}
 	h.client, h.clientErr = p.clients.Get(clientConfig(w.ClientConfig))
+	if h.client != nil {
+		h.url = h.client.URL() + "?timeout=" + strconv.Itoa(int(*w.TimeoutSeconds)) + "s"
+	}
 	return h
 }
 

@@ -38,8 +38,12 @@ func (p *Plugin) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
 		}
 		call, seen, enc = append(call, h), append(seen, s), append(enc, e)
 	}
-	if len(call) == 0 {
+	switch len(call) {
+	case 0:
 		return nil
+	case 1:
+		// One webhook: no goroutine to hand the call to and wait on.
+		return p.validate(ctx, call[0], seen[0], r, *enc[0], 0)
 	}
 	errs := make([]error, len(call))
 	var wg sync.WaitGroup
