@@ -3,6 +3,7 @@ package apiserver_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -204,6 +205,16 @@ func TestReviewAPIs(t *testing.T) {
 	// Not stored: a get of a review is not served.
 	if err := admin.AuthorizationV1().RESTClient().Get().Resource("selfsubjectaccessreviews").Do(ctx).Error(); !apierrors.IsMethodNotSupported(err) {
 		t.Errorf("list of reviews: %v", err)
+	}
+	// A review has no table or metadata form: asked for one alone, 406
+	// (upstream's conformance "should return a 406 for a backend which
+	// does not implement metadata").
+	ssar := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+		NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: "/", Verb: "get"}}}
+	err = admin.AuthorizationV1().RESTClient().Post().Resource("selfsubjectaccessreviews").
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").Body(ssar).Do(ctx).Error()
+	if status, ok := err.(apierrors.APIStatus); !ok || status.Status().Code != http.StatusNotAcceptable {
+		t.Errorf("review asked as a Table: %v, want 406", err)
 	}
 }
 

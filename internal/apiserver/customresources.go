@@ -270,7 +270,7 @@ func (s *Server) customOutput(r *http.Request, info *requestInfo, ep *endpoint, 
 	if out.mediaType != mediaProtobuf || out.as == "PartialObjectMetadata" || out.as == "PartialObjectMetadataList" {
 		return out, nil
 	}
-	o, ok := negotiateWith(r, false)
+	o, ok := negotiateWith(r, false, true)
 	if !ok {
 		return out, notAcceptable()
 	}

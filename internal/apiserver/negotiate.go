@@ -95,12 +95,21 @@ func (o output) encoder(s *serializers) runtime.Encoder {
 // negotiate picks the response type from the Accept header. It returns
 // false when nothing acceptable can be produced (406).
 func negotiate(r *http.Request) (output, bool) {
-	return negotiateWith(r, true)
+	return negotiateWith(r, true, true)
+}
+
+// negotiatePlain is negotiate for endpoints that answer only their own
+// kind (reviews): a Table or object metadata is not acceptable, so such
+// a clause is passed over for the next one (406 when none is left), as
+// upstream does for a backend that does not implement metadata.
+func negotiatePlain(r *http.Request) (output, bool) {
+	return negotiateWith(r, true, false)
 }
 
 // negotiateWith is negotiate; without protobuf, a client that accepts
-// protobuf or JSON gets JSON (custom resources).
-func negotiateWith(r *http.Request, protobuf bool) (output, bool) {
+// protobuf or JSON gets JSON (custom resources); without transforms,
+// only clauses that ask for no as= are taken.
+func negotiateWith(r *http.Request, protobuf, transforms bool) (output, bool) {
 	accept := r.Header.Get("Accept")
 	pretty := r.URL.Query().Get("pretty") == "true" || r.URL.Query().Get("pretty") == "1" ||
 		(accept == "" && strings.Contains(r.UserAgent(), "Mozilla"))
@@ -125,6 +134,8 @@ func negotiateWith(r *http.Request, protobuf bool) (output, bool) {
 		switch {
 		case as == "" && g == "" && v == "":
 			return out, true
+		case !transforms:
+			continue
 		case g == "meta.k8s.io" && (v == "v1" || v == "v1beta1") && as == "Table":
 			// A Table has no protobuf form; upstream passes over such
 			// a clause to the next one (406 when none is left).

@@ -46,6 +46,11 @@ func (s *Server) serveReview(w http.ResponseWriter, r *http.Request, out output,
 		s.writeError(w, out, methodNotSupported(ep.groupResource(), info.Verb))
 		return true
 	}
+	if out, ok = negotiatePlain(r); !ok {
+		s.writeError(w, output{mediaType: mediaJSON}, notAcceptable())
+		return true
+	}
+	rq.out = out
 	obj, _, err := s.decodeBody(rq, ep.gvk, ep.New())
 	if err != nil {
 		s.fail(rq, err)
