@@ -2,10 +2,8 @@ package proxy
 
 import (
 	"fmt"
-	"maps"
 	"math/bits"
 	"net/netip"
-	"slices"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -45,13 +43,12 @@ func hookOf(name string) (hook, bool) {
 	return hook{}, false
 }
 
-// applier writes changes to one table: transactions through conn, whose
-// batcher sends them, queries through query.
+// applier writes changes to one table: transactions through batch,
+// queries through query.
 type applier struct {
-	conn  *nftables.Conn
 	batch *batcher
+	txn   txn
 	query *nftables.Conn
-	table *nftables.Table
 	// hairpin counts the owners of each address in the hairpin set.
 	hairpin map[netip.Addr]int
 	// slots places the load-balancing chains' endpoints in the maps.
@@ -61,74 +58,88 @@ type applier struct {
 // newApplier writes to the table in the network namespace nsFd (0: the
 // caller's own); query reads from the same namespace.
 func newApplier(query *nftables.Conn, nsFd int) (*applier, error) {
-	b, conn, err := newBatcher(nsFd)
+	b, err := newBatcher(nsFd)
 	if err != nil {
 		return nil, err
 	}
-	return &applier{conn: conn, batch: b, query: query, table: &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4},
+	return &applier{batch: b, txn: txn{table: TableName}, query: query,
 		hairpin: map[netip.Addr]int{}, slots: newSlotAllocator()}, nil
 }
 
 func (a *applier) Close() error { return a.batch.Close() }
 
-func (a *applier) chain(name string) *nftables.Chain {
-	c := &nftables.Chain{Name: name, Table: a.table}
-	if h, ok := hookOf(name); ok {
-		c.Type, c.Hooknum, c.Priority = h.typ, h.hooknum, h.priority
-	}
-	return c
-}
-
-func (a *applier) set(name string) *nftables.Set {
-	return &nftables.Set{Table: a.table, Name: name}
-}
+// sharedMaps are the verdict maps (and the set) keyed by service that
+// every service puts elements into.
+var sharedMaps = []string{mapServiceIPs, mapServiceNodePorts, mapNoEndpointIPs, mapNoEndpointPorts, mapFirewallIPs, setMasqClusterIPs}
 
 // sharedSets are the maps and sets every service puts elements into.
 func (a *applier) sharedSets() []*nftables.Set {
 	withAddr := nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetProto, nftables.TypeInetService)
 	portOnly := nftables.MustConcatSetType(nftables.TypeInetProto, nftables.TypeInetService)
 	mk := func(name string, key nftables.SetDatatype) *nftables.Set {
-		return &nftables.Set{Table: a.table, Name: name, IsMap: true, Concatenation: true, KeyType: key, DataType: nftables.TypeVerdict}
+		return &nftables.Set{Name: name, IsMap: true, Concatenation: true, KeyType: key, DataType: nftables.TypeVerdict}
 	}
-	hairpin := &nftables.Set{Table: a.table, Name: setHairpin, Concatenation: true,
+	hairpin := &nftables.Set{Name: setHairpin, Concatenation: true,
 		KeyType: nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeIPAddr)}
+	masq := &nftables.Set{Name: setMasqClusterIPs, Concatenation: true, KeyType: withAddr}
 	return []*nftables.Set{mk(mapServiceIPs, withAddr), mk(mapServiceNodePorts, portOnly), mk(mapNoEndpointIPs, withAddr),
-		mk(mapNoEndpointPorts, portOnly), mk(mapFirewallIPs, withAddr), hairpin}
+		mk(mapNoEndpointPorts, portOnly), mk(mapFirewallIPs, withAddr), hairpin, masq}
 }
 
 // Rebuild replaces the whole table with rulesets in one transaction: the
 // table is never seen half-built, and anything changed behind the proxy's
 // back is gone.
 func (a *applier) Rebuild(rulesets []*Ruleset) error {
-	a.conn.AddTable(a.table) // so that deleting it cannot fail
-	a.conn.DelTable(a.table)
-	a.conn.AddTable(a.table)
+	t := &a.txn
+	a.batch.begin(t)
+	t.newTable() // so that deleting it cannot fail
+	t.delTable()
+	t.newTable()
 	for _, s := range a.sharedSets() {
-		if err := a.conn.AddSet(s, nil); err != nil {
-			return fmt.Errorf("add map %s: %w", s.Name, err)
-		}
+		t.newSet(s, 0)
 	}
 	changes := make([]*Change, len(rulesets))
+	size := 0
 	for i, rs := range rulesets {
 		changes[i] = Diff(nil, rs)
+		size += rebuildBytes(rs)
 	}
+	t.grow(size)
 	slots := newSlotAllocator()
-	if err := a.apply(changes, map[netip.Addr]int{}, slots); err != nil {
+	if err := a.apply(t, changes, map[netip.Addr]int{}, slots); err != nil {
 		return err
 	}
 	a.slots = slots
 	return nil
 }
 
+// rebuildBytes is about the size of rs's messages in a rebuild, so that
+// the buffer is made once rather than grown through its doublings
+// (which were a third of a full sync's allocations).
+func rebuildBytes(rs *Ruleset) int {
+	n := 48 * (len(rs.Elems) + 2*len(rs.Backends) + len(rs.Hairpin))
+	for _, rules := range rs.Chains {
+		n += 120 + 300*len(rules)
+	}
+	return n
+}
+
 // Apply sends changes in one transaction, ordered so that nothing is
 // deleted while still referenced and nothing is referenced before it exists.
-func (a *applier) Apply(changes []*Change) error { return a.apply(changes, a.hairpin, a.slots) }
+func (a *applier) Apply(changes []*Change) error {
+	a.batch.begin(&a.txn)
+	return a.apply(&a.txn, changes, a.hairpin, a.slots)
+}
 
-// apply sends changes to a table whose hairpin set holds the addresses
-// counted in hairpin and whose endpoint maps are slots'; the counts and
-// the ranges given are kept only if the kernel takes it.
-func (a *applier) apply(changes []*Change, hairpin map[netip.Addr]int, slots *slotAllocator) error {
-	err := a.send(changes, hairpin, slots)
+// apply adds changes to t and sends it, to a table whose hairpin set
+// holds the addresses counted in hairpin and whose endpoint maps are
+// slots'; the counts and the ranges given are kept only if the kernel
+// takes it.
+func (a *applier) apply(t *txn, changes []*Change, hairpin map[netip.Addr]int, slots *slotAllocator) error {
+	err := a.send(t, changes, hairpin, slots)
+	if cap(t.buf) > keptBuffer {
+		t.buf = nil // a full sync's buffer is not held until the next one
+	}
 	if err != nil {
 		slots.abort()
 		return err
@@ -137,43 +148,44 @@ func (a *applier) apply(changes []*Change, hairpin map[netip.Addr]int, slots *sl
 	return nil
 }
 
-func (a *applier) send(changes []*Change, hairpin map[netip.Addr]int, slots *slotAllocator) error {
+// keptBuffer is the most of a transaction's buffer kept for the next.
+const keptBuffer = 4 << 20
+
+func (a *applier) send(t *txn, changes []*Change, hairpin map[netip.Addr]int, slots *slotAllocator) error {
 	addHairpin, delHairpin, changed := hairpinChanges(changes, hairpin)
-	if err := a.setElems(setHairpin, delHairpin, true); err != nil {
-		return err
-	}
+	hairpinElems(t, elemDel, delHairpin)
 	// Elements go in as few messages as they fit, whichever change they
 	// come from: the kernel finds the set by name for each message.
-	var delElems []ElemKey
-	delBackends, addElems, addBackends := map[BackendKey]Backend{}, map[ElemKey]Verdict{}, map[BackendKey]Backend{}
-	for _, c := range changes {
-		delElems = append(delElems, c.DelElems...)
-		maps.Copy(delBackends, c.DelBackends)
-		maps.Copy(addElems, c.AddElems)
-		maps.Copy(addBackends, c.AddBackends)
+	for _, m := range sharedMaps {
+		for _, c := range changes {
+			for _, k := range c.DelElems {
+				if k.Map == m {
+					t.elems(elemDel, m, 0)
+					key, n := elemKey(k)
+					t.elem(key[:n], false, nil, nil)
+				}
+			}
+		}
 	}
-	if err := a.delElems(delElems); err != nil {
-		return err
-	}
-	if err := a.delBackends(delBackends, slots); err != nil {
+	if err := backendElems(t, elemDel, changes, func(c *Change) map[BackendKey]Backend { return c.DelBackends }, slots); err != nil {
 		return err
 	}
 	for _, c := range changes {
 		for _, name := range c.FlushChains {
-			a.conn.FlushChain(a.chain(name))
+			t.flushChain(name)
 		}
 	}
 	for _, c := range changes {
 		for _, name := range c.DelChains {
-			a.conn.FlushChain(a.chain(name))
+			t.flushChain(name)
 		}
 	}
 	for _, c := range changes {
 		for _, name := range c.DelChains {
-			a.conn.DelChain(a.chain(name))
+			t.delChain(name)
 		}
 		for _, name := range c.DelSets {
-			a.conn.DelSet(a.set(name))
+			t.delSet(name)
 		}
 		for _, name := range c.DelMaps {
 			slots.release(name)
@@ -184,53 +196,82 @@ func (a *applier) send(changes []*Change, hairpin map[netip.Addr]int, slots *slo
 	for _, c := range changes {
 		for _, name := range c.AddMaps {
 			if r, isNew := slots.get(name); isNew {
-				if err := a.conn.AddSet(a.endpointMap(r.mapName()), nil); err != nil {
-					return fmt.Errorf("add map %s: %w", r.mapName(), err)
-				}
+				t.newSet(endpointMap(r.mapName()), 0)
 			}
 		}
 	}
 	for _, c := range changes {
 		for _, name := range sortedKeys(c.AddSets) {
-			s := &nftables.Set{Table: a.table, Name: name, KeyType: nftables.TypeIPAddr, HasTimeout: true, Dynamic: true, Timeout: c.AddSets[name]}
-			if err := a.conn.AddSet(s, nil); err != nil {
-				return fmt.Errorf("add set %s: %w", name, err)
-			}
+			t.newSet(&nftables.Set{Name: name, KeyType: nftables.TypeIPAddr, HasTimeout: true, Dynamic: true, Timeout: c.AddSets[name]}, 0)
 		}
 		for _, name := range c.AddChains {
-			a.conn.AddChain(a.chain(name))
+			t.newChain(name)
 		}
 	}
-	b := &exprBuilder{conn: a.conn, table: a.table, slots: slots}
-	for _, c := range anonymousFirst(changes) {
-		for _, name := range append(c.AddChains, c.FlushChains...) {
-			ch := a.chain(name)
-			for _, r := range c.Rules[name] {
-				var exprs []expr.Any
-				for _, s := range r {
-					exprs = append(exprs, s.exprs(b)...)
+	if err := addRules(t, changes, slots); err != nil {
+		return err
+	}
+	for _, m := range sharedMaps {
+		for _, c := range changes {
+			for k, v := range c.AddElems {
+				if k.Map == m {
+					t.elems(elemAdd, m, 0)
+					key, n := elemKey(k)
+					if v.Kind == "" { // an element of a set
+						t.elem(key[:n], false, nil, nil)
+					} else {
+						t.elem(key[:n], false, nil, &v)
+					}
 				}
-				a.conn.AddRule(&nftables.Rule{Table: a.table, Chain: ch, Exprs: exprs})
 			}
 		}
-		if b.err != nil {
-			return b.err
+	}
+	// The hairpin addresses go in among the ranges, a share after each
+	// batch of changes: the kernel grows a hash set (from 4 buckets) in a
+	// worker, which runs at the interval maps' rescheduling points. In one
+	// run at the end, 100,000 addresses each walked a chain of tables the
+	// worker had not merged: a sixth of a full sync's kernel time.
+	const perShare = 64
+	for i := 0; i < len(changes); i += perShare {
+		end := min(i+perShare, len(changes))
+		if err := backendElems(t, elemAdd, changes[i:end], func(c *Change) map[BackendKey]Backend { return c.AddBackends }, slots); err != nil {
+			return err
 		}
+		hairpinElems(t, elemAdd, addHairpin[len(addHairpin)*i/len(changes):len(addHairpin)*end/len(changes)])
 	}
-	if err := a.addElems(addElems); err != nil {
-		return err
-	}
-	if err := a.addBackends(addBackends, slots); err != nil {
-		return err
-	}
-	if err := a.setElems(setHairpin, addHairpin, false); err != nil {
-		return err
-	}
-	if err := a.batch.Flush(a.conn); err != nil {
+	if err := a.batch.send(t); err != nil {
 		return fmt.Errorf("nftables transaction: %w", err)
+	}
+	if len(hairpin) == 0 {
+		hairpin = changed // a full sync's: the counts themselves
 	}
 	setCounts(hairpin, changed)
 	a.hairpin = hairpin
+	return nil
+}
+
+// addRules writes the rules of the changes' new and changed chains.
+func addRules(t *txn, changes []*Change, slots *slotAllocator) error {
+	b := &exprBuilder{t: t, slots: slots}
+	var exprs []expr.Any
+	for _, c := range anonymousFirst(changes) {
+		for _, names := range [][]string{c.AddChains, c.FlushChains} {
+			for _, name := range names {
+				for _, r := range c.Rules[name] {
+					exprs = exprs[:0]
+					for _, s := range r {
+						exprs = append(exprs, s.exprs(b)...)
+					}
+					if b.err != nil {
+						return b.err
+					}
+					if err := t.newRule(name, exprs); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -270,7 +311,11 @@ func bindsAnonymous(c *Change) bool {
 // kernel took the transaction. (A copy of counts was most of a partial
 // sync's CPU at 10,000 services.)
 func hairpinChanges(changes []*Change, counts map[netip.Addr]int) (add, del []netip.Addr, changed map[netip.Addr]int) {
-	delta := map[netip.Addr]int{}
+	n := 0
+	for _, c := range changes {
+		n += len(c.AddHairpin) + len(c.DelHairpin)
+	}
+	delta := make(map[netip.Addr]int, n)
 	for _, c := range changes {
 		for _, x := range c.DelHairpin {
 			delta[x]--
@@ -279,7 +324,6 @@ func hairpinChanges(changes []*Change, counts map[netip.Addr]int) (add, del []ne
 			delta[x]++
 		}
 	}
-	changed = make(map[netip.Addr]int, len(delta))
 	for x, d := range delta {
 		before, n := counts[x], counts[x]+d
 		switch {
@@ -288,9 +332,9 @@ func hairpinChanges(changes []*Change, counts map[netip.Addr]int) (add, del []ne
 		case before > 0 && n <= 0:
 			del = append(del, x)
 		}
-		changed[x] = max(n, 0)
+		delta[x] = max(n, 0)
 	}
-	return add, del, changed
+	return add, del, delta
 }
 
 // setCounts writes hairpinChanges' changed counts into counts.
@@ -304,105 +348,48 @@ func setCounts(counts, changed map[netip.Addr]int) {
 	}
 }
 
-func (a *applier) setElems(set string, addrs []netip.Addr, del bool) error {
-	if len(addrs) == 0 {
-		return nil
+func hairpinElems(t *txn, op uint16, addrs []netip.Addr) {
+	for _, x := range addrs {
+		t.elems(op, setHairpin, 0)
+		a := x.As4()
+		t.elem([]byte{a[0], a[1], a[2], a[3], a[0], a[1], a[2], a[3]}, false, nil, nil)
 	}
-	elems := make([]nftables.SetElement, len(addrs))
-	for i, x := range addrs {
-		elems[i] = nftables.SetElement{Key: hairpinKeyBytes(x)}
-	}
-	if del {
-		if err := a.delElements(a.mapSet(set), elems); err != nil {
-			return fmt.Errorf("delete elements of %s: %w", set, err)
-		}
-		return nil
-	}
-	if err := a.addElements(a.mapSet(set), elems); err != nil {
-		return fmt.Errorf("add elements to %s: %w", set, err)
-	}
-	return nil
 }
 
 // endpointMap is a map of load-balancing chains' ranges of slots (see
 // slots.go) → address . port. The key is typed mark (4 bytes, host order, as numgen writes it): nft
 // lists a plain integer key only with userdata it would have written.
-func (a *applier) endpointMap(name string) *nftables.Set {
-	return &nftables.Set{Table: a.table, Name: name, IsMap: true, Interval: true, KeyType: nftables.TypeMark,
+func endpointMap(name string) *nftables.Set {
+	return &nftables.Set{Name: name, IsMap: true, Interval: true, KeyType: nftables.TypeMark,
 		KeyByteOrder: binaryutil.BigEndian, DataType: nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService)}
 }
 
-// delBackends deletes ranges: an interval is its start and end elements.
-func (a *applier) delBackends(keys map[BackendKey]Backend, slots *slotAllocator) error {
-	by := map[string][]nftables.SetElement{}
-	for _, k := range slices.SortedFunc(maps.Keys(keys), cmpBackendKey) {
-		r, ok := slots.byChain[k.Map]
-		if !ok {
-			return fmt.Errorf("delete endpoint %s: the chain has no slots", k)
-		}
-		by[r.mapName()] = append(by[r.mapName()], nftables.SetElement{Key: slotKeyBytes(r, k.Slot)},
-			nftables.SetElement{Key: slotKeyBytes(r, keys[k].End), IntervalEnd: true})
-	}
-	for _, m := range sortedKeys(by) {
-		if err := a.delElements(a.endpointMap(m), by[m]); err != nil {
-			return fmt.Errorf("delete elements of %s: %w", m, err)
-		}
-	}
-	return nil
-}
-
-func (a *applier) addBackends(backends map[BackendKey]Backend, slots *slotAllocator) error {
-	by := map[string][]nftables.SetElement{}
-	for _, k := range slices.SortedFunc(maps.Keys(backends), cmpBackendKey) {
-		r, ok := slots.byChain[k.Map]
-		if !ok {
-			return fmt.Errorf("add endpoint %s: the chain has no slots", k)
-		}
-		v := backends[k]
-		by[r.mapName()] = append(by[r.mapName()], nftables.SetElement{Key: slotKeyBytes(r, k.Slot), Val: backendData(v.To)},
-			nftables.SetElement{Key: slotKeyBytes(r, v.End), IntervalEnd: true})
-	}
-	for _, m := range sortedKeys(by) {
-		if err := a.addElements(a.endpointMap(m), by[m]); err != nil {
-			return fmt.Errorf("add elements to %s: %w", m, err)
+// backendElems adds or deletes the ranges of (the deleted ones: as they
+// were, for their ends) the changes' backends: an interval is its start
+// and end elements.
+func backendElems(t *txn, op uint16, changes []*Change, of func(*Change) map[BackendKey]Backend, slots *slotAllocator) error {
+	var chain, mapName string
+	var r slotRange
+	for _, c := range changes {
+		for k, v := range of(c) {
+			if k.Map != chain {
+				var ok bool
+				if r, ok = slots.byChain[k.Map]; !ok {
+					return fmt.Errorf("endpoint %s: the chain has no slots", k)
+				}
+				chain, mapName = k.Map, r.mapName()
+			}
+			t.elems(op, mapName, 0)
+			var data []byte
+			if op == elemAdd {
+				data = backendData(v.To)
+			}
+			start, end := slotKey(r, k.Slot), slotKey(r, v.End)
+			t.elem(start[:], false, data, nil)
+			t.elem(end[:], true, nil, nil)
 		}
 	}
 	return nil
-}
-
-func (a *applier) delElems(keys []ElemKey) error {
-	by := map[string][]nftables.SetElement{}
-	for _, k := range keys {
-		by[k.Map] = append(by[k.Map], nftables.SetElement{Key: elemKeyBytes(k)})
-	}
-	for _, m := range sortedKeys(by) {
-		if err := a.delElements(a.mapSet(m), by[m]); err != nil {
-			return fmt.Errorf("delete elements of %s: %w", m, err)
-		}
-	}
-	return nil
-}
-
-func (a *applier) addElems(elems map[ElemKey]Verdict) error {
-	by := map[string][]nftables.SetElement{}
-	for k, v := range elems {
-		by[k.Map] = append(by[k.Map], nftables.SetElement{Key: elemKeyBytes(k), VerdictData: verdictExpr(v)})
-	}
-	for _, m := range sortedKeys(by) {
-		if err := a.addElements(a.mapSet(m), by[m]); err != nil {
-			return fmt.Errorf("add elements to %s: %w", m, err)
-		}
-	}
-	return nil
-}
-
-func (a *applier) mapSet(name string) *nftables.Set {
-	for _, s := range a.sharedSets() {
-		if s.Name == name {
-			return s
-		}
-	}
-	return a.set(name)
 }
 
 // Present reports whether the table exists holding the objects (chains
@@ -418,33 +405,4 @@ func (a *applier) Present(objects int) (bool, error) {
 	// google/nftables v0.3.0 decodes NFTA_TABLE_USE in host order; the
 	// kernel sends it big-endian.
 	return int(t.Use) == objects || int(bits.ReverseBytes32(t.Use)) == objects, nil
-}
-
-// elemsPerMessage bounds one message's elements: their list is a netlink
-// attribute, whose length is 16 bits. google/nftables v0.3.0 puts any
-// number in one message, and past 64 KiB the length wraps and the kernel
-// reads the rest of the message as garbage (at 10,000 services the
-// rebuild failed with ENOENT on the hairpin set's elements).
-const elemsPerMessage = 256
-
-func (a *applier) addElements(s *nftables.Set, elems []nftables.SetElement) error {
-	for len(elems) > 0 {
-		n := min(len(elems), elemsPerMessage)
-		if err := a.conn.SetAddElements(s, elems[:n]); err != nil {
-			return err
-		}
-		elems = elems[n:]
-	}
-	return nil
-}
-
-func (a *applier) delElements(s *nftables.Set, elems []nftables.SetElement) error {
-	for len(elems) > 0 {
-		n := min(len(elems), elemsPerMessage)
-		if err := a.conn.SetDeleteElements(s, elems[:n]); err != nil {
-			return err
-		}
-		elems = elems[n:]
-	}
-	return nil
 }

@@ -8,48 +8,35 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/nftables"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
-// batcher sends google/nftables' transactions with one acknowledgement
-// for the whole batch instead of one per message. The library (v0.3.0)
+// batcher sends transactions (txn) on a netfilter socket of its own,
+// with one acknowledgement for the whole batch: google/nftables (v0.3.0)
 // asks the kernel to acknowledge every message and reads each
-// acknowledgement with a syscall of its own: at 10,000 services that is
-// hundreds of thousands of acknowledgements, built by the kernel (each
-// with a copy of its request unless capped) and read one by one, over a
-// third of the proxy's CPU.
-//
-// The library keeps its messages to itself, so the batcher takes them
-// where its test hook (WithTestDial) hands them over: it sends them on a
-// socket of its own, acknowledging only the last, and hands the library
-// a success for every acknowledgement it then waits for. The outcome is
-// in err, read through Flush.
+// acknowledgement with a syscall of its own, which at 10,000 services
+// was hundreds of thousands of acknowledgements, over a third of the
+// proxy's CPU.
 type batcher struct {
 	sock *netlink.Conn
 	buf  []byte
-	err  error
+	seq  uint32
 }
 
 // newBatcher opens the batcher's socket in the network namespace nsFd (0:
-// the caller's own) and the nftables connection that writes through it.
-func newBatcher(nsFd int) (*batcher, *nftables.Conn, error) {
+// the caller's own).
+func newBatcher(nsFd int) (*batcher, error) {
 	sock, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: nsFd})
 	if err != nil {
-		return nil, nil, fmt.Errorf("netfilter socket: %w", err)
+		return nil, fmt.Errorf("netfilter socket: %w", err)
 	}
-	b := &batcher{sock: sock, buf: make([]byte, 1<<20)}
+	b := &batcher{sock: sock, buf: make([]byte, 1<<20), seq: 1}
 	if err := b.setup(); err != nil {
 		sock.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	conn, err := nftables.New(nftables.WithTestDial(b.exchange))
-	if err != nil {
-		sock.Close()
-		return nil, nil, fmt.Errorf("nftables: %w", err)
-	}
-	return b, conn, nil
+	return b, nil
 }
 
 // setup: big buffers for a full rebuild's single sendmsg, and errors that
@@ -76,64 +63,26 @@ func (b *batcher) setup() error {
 
 func (b *batcher) Close() error { return b.sock.Close() }
 
-// ack is the success handed to the library for each message it waits on.
-var ack = netlink.Message{Header: netlink.Header{Type: netlink.Error}, Data: make([]byte, 4+16)}
+// begin starts the next transaction in t.
+func (b *batcher) begin(t *txn) { t.reset(b.seq) }
 
-// exchange is the library's "socket": a batch is sent for real, and every
-// read answers with a success.
-func (b *batcher) exchange(req []netlink.Message) ([]netlink.Message, error) {
-	if len(req) > 0 {
-		b.err = b.transact(req)
+// send sends t's batch, with only its last message acknowledged, and
+// reads until that acknowledgement or the error that aborted the batch.
+// The kernel handles a batch within sendmsg, so every answer is queued
+// when it returns. A transaction without messages is not sent.
+func (b *batcher) send(t *txn) error {
+	if t.msgs == 0 {
+		return nil
 	}
-	return []netlink.Message{ack}, nil
-}
-
-// Flush sends conn's queued messages and reports the kernel's answer.
-func (b *batcher) Flush(conn *nftables.Conn) error {
-	b.err = nil
-	if err := conn.Flush(); err != nil {
-		return err
-	}
-	err := b.err
-	b.err = nil
-	return err
-}
-
-// transact sends one batch (BATCH_BEGIN … BATCH_END), with only its last
-// message acknowledged, and reads until that acknowledgement or the error
-// that aborted the batch. The kernel handles a batch within sendmsg, so
-// every answer is queued when it returns.
-func (b *batcher) transact(req []netlink.Message) error {
-	if len(req) < 3 {
-		return fmt.Errorf("nftables batch of %d messages", len(req))
-	}
-	size := 0
-	for i := range req {
-		// No echo either: the library asks the kernel to echo every new
-		// rule (for its handle, which the proxy never uses), and the
-		// kernel then builds a notification per rule in the commit: 8%
-		// of a full sync at 10,000 services.
-		req[i].Header.Flags &^= netlink.Acknowledge | unix.NLM_F_ECHO
-		req[i].Header.PID = 0
-		size += nlmsgAlign(int(req[i].Header.Length))
-	}
-	last := len(req) - 2 // the last message before BATCH_END
-	req[last].Header.Flags |= netlink.Acknowledge
-	out := make([]byte, 0, size)
-	for _, m := range req {
-		data, err := m.MarshalBinary()
-		if err != nil {
-			return fmt.Errorf("marshal nftables message: %w", err)
-		}
-		out = append(out, data...)
-	}
+	beginSeq, lastSeq := t.finish()
+	b.seq = t.seq
 	rc, err := b.sock.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var serr error
 	if err := rc.Write(func(fd uintptr) bool {
-		serr = unix.Sendto(int(fd), out, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		serr = unix.Sendto(int(fd), t.buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
 		return !errors.Is(serr, unix.EAGAIN)
 	}); err != nil {
 		return fmt.Errorf("send nftables batch: %w", err)
@@ -145,14 +94,10 @@ func (b *batcher) transact(req []netlink.Message) error {
 	// kernel that answers in a way await does not expect.
 	_ = b.sock.SetReadDeadline(time.Now().Add(answerTimeout))
 	defer func() { _ = b.sock.SetReadDeadline(time.Time{}) }()
-	err = b.await(rc, req[0].Header.Sequence, req[last].Header.Sequence)
+	err = b.await(rc, beginSeq, lastSeq)
 	var failed *failedMessage
 	if errors.As(err, &failed) {
-		for _, m := range req {
-			if m.Header.Sequence == failed.seq {
-				failed.object = objectName(m)
-			}
-		}
+		failed.object = objectName(t.message(failed.seq))
 	}
 	return err
 }
@@ -172,11 +117,11 @@ func (f *failedMessage) Error() string {
 func (f *failedMessage) Unwrap() error { return f.err }
 
 // objectName is the chain or set a message names, for errors.
-func objectName(m netlink.Message) string {
-	if len(m.Data) < 4 {
+func objectName(m []byte) string {
+	if len(m) < nlmsgHeaderLen {
 		return ""
 	}
-	ad, err := netlink.NewAttributeDecoder(m.Data[4:])
+	ad, err := netlink.NewAttributeDecoder(m[nlmsgHeaderLen:])
 	if err != nil {
 		return ""
 	}

@@ -144,7 +144,9 @@ func TestDiffOneEndpoint(t *testing.T) {
 	}
 	svc.Endpoints = nil
 	c = Diff(before, Compute(svc, testConfig()))
-	if len(c.DelChains) != 1 || len(c.DelElems) != 1 || len(c.AddElems) != 1 || len(c.DelMaps) != 1 || len(c.DelBackends) != 1 || len(c.DelHairpin) != 1 {
+	// Its elements go: the address's in service-ips (to the no-endpoint
+	// map) and in the set of cluster IPs masqueraded from outside.
+	if len(c.DelChains) != 1 || len(c.DelElems) != 2 || len(c.AddElems) != 1 || len(c.DelMaps) != 1 || len(c.DelBackends) != 1 || len(c.DelHairpin) != 1 {
 		t.Errorf("last endpoint gone: want its chain and range deleted and the address moved to the no-endpoint map, got %+v", c)
 	}
 }

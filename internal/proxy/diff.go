@@ -35,13 +35,14 @@ func (c *Change) Empty() bool {
 		len(c.AddMaps)+len(c.DelMaps)+len(c.DelBackends)+len(c.AddBackends)+len(c.AddHairpin)+len(c.DelHairpin)+len(c.DelChains)+len(c.DelSets) == 0
 }
 
-// Diff is the change from old (nil: nothing applied) to new. It is pure.
+// Diff is the change from old (nil: nothing applied) to new. It is pure;
+// the change may share new's maps.
 func Diff(old, new *Ruleset) *Change {
-	if old == nil {
-		old = newRuleset()
-	}
 	if new == nil {
 		new = newRuleset()
+	}
+	if old == nil {
+		return added(new)
 	}
 	c := &Change{AddSets: map[string]time.Duration{}, Rules: map[string][]Rule{}, AddElems: map[ElemKey]Verdict{},
 		AddBackends: map[BackendKey]Backend{}, DelBackends: map[BackendKey]Backend{}}
@@ -125,6 +126,16 @@ func Diff(old, new *Ruleset) *Change {
 	slices.SortFunc(c.AddHairpin, netip.Addr.Compare)
 	slices.SortFunc(c.DelHairpin, netip.Addr.Compare)
 	slices.Sort(c.DelSets)
+	return c
+}
+
+// added is the change that adds rs to a table without it: rs's own maps,
+// not copies (a full sync at 10,000 services spent a tenth of its CPU
+// diffing every service against nothing).
+func added(rs *Ruleset) *Change {
+	c := &Change{AddSets: rs.Sets, AddChains: sortedKeys(rs.Chains), Rules: rs.Chains, AddElems: rs.Elems,
+		AddMaps: sortedKeys(rs.endpointMaps()), AddBackends: rs.Backends, DelBackends: map[BackendKey]Backend{}}
+	c.AddHairpin = slices.Collect(maps.Keys(rs.Hairpin))
 	return c
 }
 

@@ -198,6 +198,12 @@ func TestProxyTraffic(t *testing.T) {
 				return err
 			})
 		}
+		// From outside the pod network the connection is masqueraded: the
+		// pods answer the node (its bridge address), not the client.
+		_, client, err := reached(c.cl, "tcp", cip+":80", 1)
+		if err != nil || client != "10.42.0.1" {
+			t.Errorf("cluster IP from outside the pod network: the pod saw client %q (%v), want the node's 10.42.0.1", client, err)
+		}
 	})
 	t.Run("UDP cluster IP", func(t *testing.T) {
 		eventually(t, "UDP through "+cip, func() error {

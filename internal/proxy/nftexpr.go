@@ -13,10 +13,10 @@ import (
 )
 
 // exprBuilder turns statements into netlink expressions. Anonymous maps
-// (numgen's) must be added to the same batch before the rule using them.
+// (numgen's) must be added to the same transaction before the rule using
+// them.
 type exprBuilder struct {
-	conn  *nftables.Conn
-	table *nftables.Table
+	t     *txn
 	slots *slotAllocator
 	err   error
 }
@@ -105,6 +105,15 @@ func (m setMark) exprs(*exprBuilder) []expr.Any {
 	}
 }
 
+func (m matchServiceInSet) exprs(*exprBuilder) []expr.Any {
+	return []expr.Any{
+		&expr.Payload{DestRegister: regConcat0, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: regConcat1},
+		&expr.Payload{DestRegister: regConcat2, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Lookup{SourceRegister: regConcat0, SetName: m.Set},
+	}
+}
+
 func (v vmapService) exprs(*exprBuilder) []expr.Any {
 	var out []expr.Any
 	reg := uint32(regConcat0)
@@ -135,21 +144,22 @@ func (u updateSaddr) exprs(*exprBuilder) []expr.Any {
 }
 
 func (n numgenVmap) exprs(b *exprBuilder) []expr.Any {
-	set := &nftables.Set{Table: b.table, Anonymous: true, Constant: true, IsMap: true,
-		KeyType: nftables.TypeInteger, DataType: nftables.TypeVerdict}
-	elems := make([]nftables.SetElement, len(n.Chains))
+	set := &nftables.Set{Anonymous: true, Constant: true, IsMap: true, KeyType: nftables.TypeInteger, DataType: nftables.TypeVerdict}
+	id := b.t.newSet(set, len(n.Chains))
 	for i, c := range n.Chains {
-		elems[i] = nftables.SetElement{Key: binaryutil.NativeEndian.PutUint32(uint32(i)),
-			VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: c}}
+		b.t.elems(elemAdd, anonymousMap, id)
+		v := gotoChain(c)
+		b.t.elem(binary.NativeEndian.AppendUint32(nil, uint32(i)), false, nil, &v)
 	}
-	if err := b.conn.AddSet(set, elems); err != nil && b.err == nil {
-		b.err = err
-	}
+	b.t.closeElems()
 	return []expr.Any{
 		&expr.Numgen{Register: 1, Modulus: uint32(len(n.Chains)), Type: unix.NFT_NG_RANDOM},
-		&expr.Lookup{SourceRegister: 1, DestRegister: 0, IsDestRegSet: true, SetName: set.Name, SetID: set.ID},
+		&expr.Lookup{SourceRegister: 1, DestRegister: 0, IsDestRegSet: true, SetName: anonymousMap, SetID: id},
 	}
 }
+
+// anonymousMap is the name of an anonymous map: the kernel numbers it.
+const anonymousMap = "__map%d"
 
 func (d dnat) exprs(*exprBuilder) []expr.Any {
 	a := d.Addr.As4()
@@ -175,16 +185,15 @@ func (r reject) exprs(*exprBuilder) []expr.Any {
 
 func (v verdict) exprs(*exprBuilder) []expr.Any { return []expr.Any{verdictExpr(v.V)} }
 
-// elemKeyBytes lays a map key out as the kernel wants a concatenation:
-// every field padded to 4 bytes.
-func elemKeyBytes(k ElemKey) []byte {
-	var out []byte
+// elemKey lays a map key out as the kernel wants a concatenation: every
+// field padded to 4 bytes; n is its length.
+func elemKey(k ElemKey) (key [12]byte, n int) {
 	if k.Addr.IsValid() {
 		a := k.Addr.As4()
-		out = append(out, a[:]...)
+		n = copy(key[:], a[:])
 	}
-	out = append(out, k.Proto, 0, 0, 0)
-	return append(out, byte(k.Port>>8), byte(k.Port), 0, 0)
+	key[n], key[n+4], key[n+5] = k.Proto, byte(k.Port>>8), byte(k.Port)
+	return key, n + 8
 }
 
 func (d dnatSlot) exprs(b *exprBuilder) []expr.Any {
@@ -217,19 +226,16 @@ func (m matchHairpin) exprs(*exprBuilder) []expr.Any {
 	}
 }
 
-// slotKeyBytes and backendData lay out an endpoints map element.
-func slotKeyBytes(r slotRange, slot uint32) []byte {
-	return binaryutil.BigEndian.PutUint32(r.key(slot))
+// slotKey and backendData lay out an endpoints map element.
+func slotKey(r slotRange, slot uint32) [4]byte {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], r.key(slot))
+	return b
 }
 
 func backendData(ap netip.AddrPort) []byte {
 	a := ap.Addr().As4()
-	return append(a[:], byte(ap.Port()>>8), byte(ap.Port()), 0, 0)
-}
-
-func hairpinKeyBytes(a netip.Addr) []byte {
-	b := a.As4()
-	return append(b[:], b[:]...)
+	return []byte{a[0], a[1], a[2], a[3], byte(ap.Port() >> 8), byte(ap.Port()), 0, 0}
 }
 
 // ctStatusDNAT is IPS_DST_NAT of the conntrack status bits.

@@ -16,7 +16,11 @@ func (rs *Ruleset) Render() string {
 	}
 	keys := slices.SortedFunc(maps.Keys(rs.Elems), func(a, b ElemKey) int { return cmpString(a.String(), b.String()) })
 	for _, k := range keys {
-		fmt.Fprintf(&b, "element %s : %s\n", k, rs.Elems[k])
+		if v := rs.Elems[k]; v.Kind != "" {
+			fmt.Fprintf(&b, "element %s : %s\n", k, v)
+		} else {
+			fmt.Fprintf(&b, "element %s\n", k) // of a set
+		}
 	}
 	bkeys := slices.SortedFunc(maps.Keys(rs.Backends), cmpBackendKey)
 	for _, k := range bkeys {

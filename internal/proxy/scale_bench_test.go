@@ -142,12 +142,14 @@ func rusage() (user, sys time.Duration) {
 
 // probe times commits that do and do not make the kernel validate the table.
 func probe(b *testing.B, a *applier) {
+	t := &a.txn
 	timeIt := func(what string, f func()) {
 		u0, s0 := rusage()
 		t0 := time.Now()
 		for range 10 {
+			a.batch.begin(t)
 			f()
-			if err := a.batch.Flush(a.conn); err != nil {
+			if err := a.batch.send(t); err != nil {
 				b.Fatal(what, err)
 			}
 		}
@@ -155,23 +157,20 @@ func probe(b *testing.B, a *applier) {
 		b.Logf("%s: %v each, user %v sys %v", what, time.Since(t0)/10, (u1-u0)/10, (s1-s0)/10)
 	}
 	i := 0
+	element := func(v Verdict) {
+		i++
+		t.elems(elemAdd, mapServiceIPs, 0)
+		key, n := elemKey(ElemKey{Addr: netip.AddrFrom4([4]byte{10, 45, byte(i >> 8), byte(i)}), Proto: 6, Port: 80})
+		t.elem(key[:n], false, nil, &v)
+	}
 	timeIt("empty set add+del (no validation)", func() {
 		i++
-		s := &nftables.Set{Table: a.table, Name: fmt.Sprintf("probe%d", i), KeyType: nftables.TypeIPAddr}
-		_ = a.conn.AddSet(s, nil)
+		t.newSet(&nftables.Set{Name: fmt.Sprintf("probe%d", i), KeyType: nftables.TypeIPAddr}, 0)
 	})
-	timeIt("goto element add (validation)", func() {
-		i++
-		_ = a.conn.SetAddElements(a.mapSet(mapServiceIPs), []nftables.SetElement{{Key: elemKeyBytes(ElemKey{Addr: netip.AddrFrom4([4]byte{10, 45, 0, byte(i)}), Proto: 6, Port: 80}),
-			VerdictData: verdictExpr(gotoChain(chainReject))}})
-	})
-	timeIt("drop element add", func() {
-		i++
-		_ = a.conn.SetAddElements(a.mapSet(mapServiceIPs), []nftables.SetElement{{Key: elemKeyBytes(ElemKey{Addr: netip.AddrFrom4([4]byte{10, 46, 0, byte(i)}), Proto: 6, Port: 80}),
-			VerdictData: verdictExpr(Verdict{Kind: "drop"})}})
-	})
+	timeIt("goto element add (validation)", func() { element(gotoChain(chainReject)) })
+	timeIt("drop element add", func() { element(Verdict{Kind: "drop"}) })
 	timeIt("empty chain add", func() {
 		i++
-		a.conn.AddChain(a.chain(fmt.Sprintf("probe-chain%d", i)))
+		t.newChain(fmt.Sprintf("probe-chain%d", i))
 	})
 }

@@ -89,6 +89,11 @@ func (v vmapService) String() string {
 	return "meta l4proto . th dport vmap @" + v.Map
 }
 
+// matchServiceInSet is "ip daddr . meta l4proto . th dport @SET".
+type matchServiceInSet struct{ Set string }
+
+func (m matchServiceInSet) String() string { return "ip daddr . meta l4proto . th dport @" + m.Set }
+
 // matchSaddrInSet is "ip saddr @SET".
 type matchSaddrInSet struct{ Set string }
 
