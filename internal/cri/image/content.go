@@ -122,6 +122,7 @@ func (c *contentStore) write(d v1.Hash, size int64, r io.Reader) (err error) {
 	if got := hex.EncodeToString(h.Sum(nil)); got != d.Hex {
 		return fmt.Errorf("blob %s: digest mismatch: content is %s:%s", d, d.Algorithm, got)
 	}
+	in.verify()
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("blob %s: %w", d, err)
 	}

@@ -15,16 +15,18 @@ import (
 // ingest file as the download writes it, a follower a little behind the
 // writer. The follower sees the end of the blob only once the download
 // has verified its digest and size, so an unpacked layer is never made
-// of a blob the store would refuse.
+// of a blob the store would refuse; it does not wait for the blob's
+// fsync (a busy disk's, tenths of a second) to finish the layer.
 
 // ingestion is one blob being written into the content store.
 type ingestion struct {
-	path string
-	mu   sync.Mutex
-	more *sync.Cond
-	n    int64 // bytes written to path so far
-	done bool
-	err  error // why it failed (nil when done: verified and in blobs/)
+	path     string
+	mu       sync.Mutex
+	more     *sync.Cond
+	n        int64 // bytes written to path so far
+	verified bool  // all n bytes are the blob, its digest checked
+	done     bool
+	err      error // why it failed (nil when done: verified and in blobs/)
 }
 
 func newIngestion(path string) *ingestion {
@@ -46,6 +48,14 @@ func (in *ingestion) wrote(n int) {
 func (in *ingestion) wake() {
 	in.mu.Lock()
 	in.mu.Unlock() //nolint:staticcheck // an empty critical section, on purpose
+	in.more.Broadcast()
+}
+
+// verify says the bytes written are the whole blob, digest checked.
+func (in *ingestion) verify() {
+	in.mu.Lock()
+	in.verified = true
+	in.mu.Unlock()
 	in.more.Broadcast()
 }
 
@@ -178,23 +188,26 @@ func (r *follower) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// available waits until the ingestion has bytes past r.off, or has ended:
-// then it is 0 with io.EOF (verified) or the ingestion's error.
+// available waits until the ingestion has bytes past r.off, or is
+// verified or has ended: then it is 0 with io.EOF (verified) or the
+// ingestion's error.
 func (r *follower) available() (int64, error) {
 	in := r.in
 	in.mu.Lock()
-	if in.n <= r.off && !in.done {
+	if in.n <= r.off && !in.done && !in.verified {
 		stop := context.AfterFunc(r.ctx, in.wake)
-		for in.n <= r.off && !in.done && r.ctx.Err() == nil {
+		for in.n <= r.off && !in.done && !in.verified && r.ctx.Err() == nil {
 			in.more.Wait()
 		}
 		stop()
 	}
-	n, done, ierr := in.n, in.done, in.err
+	n, verified, done, ierr := in.n, in.verified, in.done, in.err
 	in.mu.Unlock()
 	switch {
 	case n > r.off:
 		return n - r.off, nil
+	case verified:
+		return 0, io.EOF
 	case !done:
 		return 0, r.ctx.Err()
 	case ierr != nil:

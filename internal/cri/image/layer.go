@@ -108,7 +108,7 @@ func (s *Store) unpackBlob(ctx context.Context, blob, diffID v1.Hash, dir string
 	if err != nil {
 		return fmt.Errorf("unpack layer %s: diff ID %s: %w", blob, diffID, err)
 	}
-	tee := newReadAhead(io.TeeReader(rc, h))
+	tee := newReadAhead(rc, h)
 	defer tee.Close()
 	opts := unpackOptions{AllowDevices: os.Geteuid() == 0, Parents: parents}
 	if err := unpackLayer(tee, dir, opts); err != nil {

@@ -6,11 +6,14 @@ import (
 )
 
 // readAhead reads r in a goroutine of its own, a few chunks ahead of its
-// reader. Unpacking a layer is two halves of about equal cost, inflating
-// (and digesting) the stream and writing its files; with readAhead they
-// run on two cores at once instead of taking turns on one.
+// reader, and digests what it read in another. Unpacking a layer is three
+// stages, inflating the stream, digesting it (the diff ID) and writing its
+// files; with readAhead they run on as many cores at once instead of
+// taking turns on one (inflating the tutorial's Python layer is 1.1
+// CPU-s, digesting its 180 MB 0.2 s more on the same goroutine).
 type readAhead struct {
-	full chan []byte // chunks read, in order; closed after the last (err is set then)
+	read chan []byte // chunks read, in order, to digest; closed after the last (err is set then)
+	full chan []byte // chunks digested, in order; closed after read is
 	free chan []byte // chunks the reader is done with
 	stop chan struct{}
 	done chan struct{}
@@ -25,8 +28,11 @@ const (
 	readAheadSize   = 512 << 10
 )
 
-func newReadAhead(r io.Reader) *readAhead {
+// newReadAhead reads r ahead; digest, if not nil, is written every chunk
+// before the reader sees it.
+func newReadAhead(r io.Reader, digest io.Writer) *readAhead {
 	a := &readAhead{
+		read: make(chan []byte, readAheadChunks),
 		full: make(chan []byte, readAheadChunks),
 		free: make(chan []byte, readAheadChunks),
 		stop: make(chan struct{}),
@@ -35,13 +41,36 @@ func newReadAhead(r io.Reader) *readAhead {
 	for range readAheadChunks {
 		a.free <- make([]byte, readAheadSize)
 	}
-	go a.fill(r)
+	filled := make(chan struct{})
+	go func() {
+		defer close(filled)
+		a.fill(r)
+	}()
+	go func() {
+		defer close(a.done)
+		a.digest(digest)
+		<-filled
+	}()
 	return a
 }
 
-func (a *readAhead) fill(r io.Reader) {
-	defer close(a.done)
+// digest passes the chunks read on to the reader, through w.
+func (a *readAhead) digest(w io.Writer) {
 	defer close(a.full)
+	for buf := range a.read {
+		if w != nil {
+			w.Write(buf) // a hash's Write never fails
+		}
+		select {
+		case a.full <- buf:
+		case <-a.stop:
+			return
+		}
+	}
+}
+
+func (a *readAhead) fill(r io.Reader) {
+	defer close(a.read)
 	for {
 		var buf []byte
 		select {
@@ -59,7 +88,7 @@ func (a *readAhead) fill(r io.Reader) {
 		}
 		if n > 0 {
 			select {
-			case a.full <- buf[:n]:
+			case a.read <- buf[:n]:
 			case <-a.stop:
 				return
 			}

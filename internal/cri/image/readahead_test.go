@@ -2,6 +2,7 @@ package image
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"testing"
@@ -27,7 +28,8 @@ func TestReadAhead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newReadAhead(tt.r)
+			h := sha256.New()
+			a := newReadAhead(tt.r, h)
 			defer a.Close()
 			got, err := io.ReadAll(a)
 			if !errors.Is(err, tt.wantErr) {
@@ -35,6 +37,10 @@ func TestReadAhead(t *testing.T) {
 			}
 			if !bytes.Equal(got, tt.want) {
 				t.Fatalf("read %d bytes, want %d (or different content)", len(got), len(tt.want))
+			}
+			// Every byte read was digested before the reader saw the end.
+			if want := sha256.Sum256(tt.want); !bytes.Equal(h.Sum(nil), want[:]) {
+				t.Fatalf("digest %x, want %x", h.Sum(nil), want)
 			}
 		})
 	}
@@ -44,7 +50,7 @@ func TestReadAhead(t *testing.T) {
 // everything, and the goroutine no longer reads the stream after it.
 func TestReadAheadCloseEarly(t *testing.T) {
 	r := &countingReader{r: bytes.NewReader(make([]byte, 64*readAheadSize))}
-	a := newReadAhead(r)
+	a := newReadAhead(r, nil)
 	if _, err := a.Read(make([]byte, 10)); err != nil {
 		t.Fatal(err)
 	}
