@@ -77,10 +77,15 @@
 // A sandbox's IPC and UTS namespaces are made on a throw-away locked
 // thread and held by bind mounts under Root/sandboxes/<id>/ (no process);
 // its PID namespace, with SharePID only, by a pause process (this binary
-// in pause mode, which reaps the namespace's orphans). Sysctls are written
-// in the namespace they belong to (IPC ones in the new IPC namespace, net.*
-// in the sandbox's network namespace); the pod cgroup is created with
-// libcontainer's cgroup manager (v1 or v2).
+// in pause mode, which reaps the namespace's orphans: a C constructor,
+// cmd/kemudi-supervisor/pause.c, so that no Go runtime starts and stays
+// per pod). Sysctls are written in the namespace they belong to (IPC ones
+// in the new IPC namespace, net.* in the sandbox's network namespace); the
+// pod cgroup is created with libcontainer's cgroup manager (v1 or v2).
+//
+// On cgroup v1 a container's /sys/fs/cgroup mounts are made from the
+// node's hierarchies, read once (cgroupview.go), rather than by runc's init
+// from its mountinfo, which holds every pod's mounts.
 //
 // # Exec and attach
 //
