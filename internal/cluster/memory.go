@@ -67,15 +67,16 @@ const foliosSplitEvery = 64 << 10
 // under m into single pages, where this process alone maps them.
 //
 // Linux (6.18 here) keeps a file's page cache in folios of up to 2 MiB
-// (a freshly linked binary is all 2 MiB folios) and maps a whole folio
-// when any page of it faults in: released pages came straight back, 2
-// MiB for the first instruction run in each, and the idle server's
-// executable stayed at ~100 MiB resident where it used ~30. MADV_COLD
-// over part of a large folio splits it (it is only deactivated
-// otherwise), so it is asked for one page every foliosSplitEvery bytes
-// of the file. The data stays in the page cache: nothing is read again.
-// Where the kernel cannot split (a folio other processes map too, or a
-// kernel without large folios) it is left as it is.
+// (readahead grows them so; a binary Go's linker just wrote is mostly
+// 2 MiB folios) and maps a whole folio when any page of it faults in:
+// the released pages came straight back, 2 MiB for the first
+// instruction run in each, and the idle API server's executable stayed
+// at 50-100 MiB resident where a few MiB were in use. MADV_COLD over
+// part of a large folio splits it (a small folio is only marked
+// inactive), so it is asked for one page every foliosSplitEvery bytes of
+// the file. The data stays in the page cache: nothing is read again.
+// Where the kernel cannot split (a folio another process maps too, or a
+// kernel without large folios) the folio is left as it is.
 func splitLargeFolios(m exeMapping) {
 	page := uintptr(os.Getpagesize())
 	first := (m.offset + foliosSplitEvery - 1) / foliosSplitEvery * foliosSplitEvery
