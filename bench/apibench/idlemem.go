@@ -22,7 +22,8 @@ import (
 //     RssFile). File-backed pages are the binary's text and etcd's
 //     mapped database: clean, shared with the page cache, reclaimable,
 //     and resident or not by what code ran and how the kernel faulted
-//     it in (the same binary idles anywhere from 70 to 126 MiB of it).
+//     it in (a fault maps a whole page cache folio, up to 2 MiB, unless
+//     the server split them: see cluster.ReleaseStartupPages).
 //   - PSS (smaps_rollup): shared pages divided among their users.
 //   - After a forced garbage collection: the Go heap in use then is the
 //     live heap, without the garbage of the last burst that RSS holds
