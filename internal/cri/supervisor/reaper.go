@@ -20,12 +20,10 @@ func (s *server) startReaper() (stop func()) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, unix.SIGCHLD)
 	done := make(chan struct{})
-	s.poke = make(chan struct{}, 1)
 	go func() {
 		for {
 			select {
 			case <-sigs:
-			case <-s.poke:
 			case <-done:
 				return
 			}
@@ -43,11 +41,10 @@ func (s *server) watchChild(pid int, onExit func(unix.WaitStatus, time.Time)) {
 	s.mu.Lock()
 	s.children[pid] = onExit
 	s.mu.Unlock()
-	// It may have exited before it was registered.
-	select {
-	case s.poke <- struct{}{}:
-	default:
-	}
+	// It may have exited before it was registered, its SIGCHLD gone: look
+	// at it alone, not at every child (a scan per container start and per
+	// pause process, each a wait4 per running container).
+	s.reapChild(pid)
 }
 
 // watchOrphan calls onExit when the keeper reports it reaped pid: a
@@ -87,24 +84,39 @@ func (s *server) reapKnown() {
 	}
 	s.mu.Unlock()
 	for _, pid := range pids {
-		var ws unix.WaitStatus
-		got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-		if got == 0 || err == unix.EINTR {
-			continue
-		}
-		now := time.Now()
-		s.mu.Lock()
-		fn := s.children[pid]
-		delete(s.children, pid)
-		s.mu.Unlock()
-		if err != nil {
-			// ECHILD: someone else reaped it; its status is lost.
-			s.log.Warn("child reaped elsewhere", "pid", pid, "err", err)
-			ws = unix.WaitStatus(255 << 8)
-		}
-		if fn != nil {
-			go fn(ws, now)
-		}
+		s.reapChild(pid)
+	}
+}
+
+// reapChild reaps the watched child pid if it exited, and calls its
+// watcher. One caller at a time: a second wait4 of a pid just reaped
+// would take its status for lost.
+func (s *server) reapChild(pid int) {
+	s.reapMu.Lock()
+	defer s.reapMu.Unlock()
+	s.mu.Lock()
+	_, watched := s.children[pid]
+	s.mu.Unlock()
+	if !watched {
+		return // reaped already
+	}
+	var ws unix.WaitStatus
+	got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	if got == 0 || err == unix.EINTR {
+		return
+	}
+	now := time.Now()
+	s.mu.Lock()
+	fn := s.children[pid]
+	delete(s.children, pid)
+	s.mu.Unlock()
+	if err != nil {
+		// ECHILD: someone else reaped it; its status is lost.
+		s.log.Warn("child reaped elsewhere", "pid", pid, "err", err)
+		ws = unix.WaitStatus(255 << 8)
+	}
+	if fn != nil {
+		go fn(ws, now)
 	}
 }
 

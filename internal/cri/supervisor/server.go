@@ -28,7 +28,7 @@ type server struct {
 	children   map[int]func(unixWaitStatus, time.Time) // processes we are the parent of, by pid
 	orphans    map[int]func(unixWaitStatus, time.Time) // processes the keeper reaps for us, by pid
 	unclaimed  map[int]unclaimedExit                   // exits the keeper reported before their watcher came
-	poke       chan struct{}                           // asks the reaper to look now
+	reapMu     sync.Mutex                              // held while a child is waited for (reapChild)
 	subs       map[chan Event]struct{}
 	attachers  *fanout // containers' output to attached clients
 
