@@ -3,6 +3,7 @@ package apiserver_test
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -171,19 +172,59 @@ func TestKindSpecificSemantics(t *testing.T) {
 			t.Errorf("bootstrap cluster-admin role: %v", err)
 		}
 	})
-	t.Run("jobs orphan their pods by default", func(t *testing.T) {
-		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "j"}, Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{
-			Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
-		}}}
+	t.Run("jobs and replication controllers orphan their pods by default", func(t *testing.T) {
+		// Upstream's legacy defaults: batch/v1 jobs and core/v1
+		// replication controllers orphan on a delete without a policy;
+		// apps/v1 kinds delete their dependents (no finalizer here,
+		// where no garbage collector runs: gone at once).
+		tmpl := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "o"}},
+			Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "j"}, Spec: batchv1.JobSpec{Template: tmpl}}
 		if _, err := s.Client.BatchV1().Jobs("default").Create(ctx, job, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Client.BatchV1().Jobs("default").Delete(ctx, "j", metav1.DeleteOptions{}); err != nil {
+		rcTmpl := tmpl.DeepCopy()
+		rcTmpl.Spec.RestartPolicy = corev1.RestartPolicyAlways
+		rc := &corev1.ReplicationController{ObjectMeta: metav1.ObjectMeta{Name: "rc"}, Spec: corev1.ReplicationControllerSpec{
+			Replicas: ptr.To[int32](0), Selector: map[string]string{"app": "o"}, Template: rcTmpl}}
+		if _, err := s.Client.CoreV1().ReplicationControllers("default").Create(ctx, rc, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		j, err := s.Client.BatchV1().Jobs("default").Get(ctx, "j", metav1.GetOptions{})
-		if err != nil || len(j.Finalizers) != 1 || j.Finalizers[0] != metav1.FinalizerOrphanDependents {
-			t.Fatalf("job after default delete: %v %v", err, j)
+		rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "rs"}, Spec: appsv1.ReplicaSetSpec{
+			Replicas: ptr.To[int32](0), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "o"}}, Template: *rcTmpl}}
+		if _, err := s.Client.AppsV1().ReplicaSets("default").Create(ctx, rs, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name   string
+			delete func() error
+			get    func() (metav1.Object, error)
+			orphan bool
+		}{
+			{"job", func() error { return s.Client.BatchV1().Jobs("default").Delete(ctx, "j", metav1.DeleteOptions{}) },
+				func() (metav1.Object, error) { return s.Client.BatchV1().Jobs("default").Get(ctx, "j", metav1.GetOptions{}) }, true},
+			{"replication controller", func() error {
+				return s.Client.CoreV1().ReplicationControllers("default").Delete(ctx, "rc", metav1.DeleteOptions{})
+			}, func() (metav1.Object, error) {
+				return s.Client.CoreV1().ReplicationControllers("default").Get(ctx, "rc", metav1.GetOptions{})
+			}, true},
+			{"replica set", func() error { return s.Client.AppsV1().ReplicaSets("default").Delete(ctx, "rs", metav1.DeleteOptions{}) },
+				func() (metav1.Object, error) { return s.Client.AppsV1().ReplicaSets("default").Get(ctx, "rs", metav1.GetOptions{}) }, false},
+		} {
+			if err := tc.delete(); err != nil {
+				t.Fatalf("delete %s: %v", tc.name, err)
+			}
+			o, err := tc.get()
+			var finalizers []string
+			if err == nil {
+				finalizers = o.GetFinalizers()
+			}
+			switch {
+			case tc.orphan && (err != nil || !slices.Equal(finalizers, []string{metav1.FinalizerOrphanDependents})):
+				t.Errorf("%s after a delete without a policy: %v, finalizers %v; want it kept with the orphan finalizer", tc.name, err, finalizers)
+			case !tc.orphan && !apierrors.IsNotFound(err):
+				t.Errorf("%s after a delete without a policy: %v; want it gone", tc.name, err)
+			}
 		}
 	})
 	t.Run("stateful set claim templates carry their kind", func(t *testing.T) {

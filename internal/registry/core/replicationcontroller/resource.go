@@ -23,6 +23,7 @@ func Resource() *registry.Resource {
 		GroupVersion:     schema.GroupVersion{Version: "v1"},
 		Resource:         "replicationcontrollers",
 		Kind:             "ReplicationController",
+		OrphanByDefault:  true, // upstream keeps core/v1's old default: a delete without a policy orphans the pods
 		SingularName:     "replicationcontroller",
 		ShortNames:       []string{"rc"},
 		Categories:       []string{"all"},
