@@ -59,3 +59,8 @@ func containerID(c *container) string { return c.ID }
 func (c *container) rootfsKey() string { return "ctr-" + c.ID }
 
 func containerRootfs(dir string) string { return filepath.Join(dir, "rootfs") }
+
+// containersOf returns the containers of the sandbox sandboxID.
+func (r *Runtime) containersOf(sandboxID string) []container {
+	return r.containers.filter(func(c *container) bool { return c.SandboxID == sandboxID })
+}

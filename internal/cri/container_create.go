@@ -126,9 +126,9 @@ func (r *Runtime) validateContainerConfig(cfg *runtimeapi.ContainerConfig, sb sa
 	if sb.State != runtimeapi.PodSandboxState_SANDBOX_READY {
 		return failedPrecondition("sandbox %s is not ready", sb.ID)
 	}
-	for _, o := range r.containers.list() {
+	for _, o := range r.containersOf(sb.ID) {
 		md := o.Config.GetMetadata()
-		if o.SandboxID == sb.ID && md.GetName() == cfg.GetMetadata().GetName() && md.GetAttempt() == cfg.GetMetadata().GetAttempt() {
+		if md.GetName() == cfg.GetMetadata().GetName() && md.GetAttempt() == cfg.GetMetadata().GetAttempt() {
 			return fmt.Errorf("container %q (attempt %d) already exists in sandbox %s as %s: %w",
 				md.GetName(), md.GetAttempt(), sb.ID, o.ID, errAlreadyExists)
 		}

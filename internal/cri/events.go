@@ -35,6 +35,14 @@ func (b *broker) subscribe() (<-chan *runtimeapi.ContainerEventResponse, func())
 	}
 }
 
+// listening tells whether a stream is subscribed: without one an event
+// is not worth building (the statuses of its pod and containers).
+func (b *broker) listening() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs) > 0
+}
+
 func (b *broker) publish(ev *runtimeapi.ContainerEventResponse) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -94,13 +102,14 @@ func (r *Runtime) waitContainer(ctx context.Context, id string, done func(contai
 // emitContainerEvent tells GetContainerEvents streams about a container,
 // with its pod's statuses as the kubelet's evented PLEG expects.
 func (r *Runtime) emitContainerEvent(id, sandboxID string, t runtimeapi.ContainerEventType) {
+	if !r.events.listening() {
+		return
+	}
 	ev := &runtimeapi.ContainerEventResponse{ContainerId: id, ContainerEventType: t, CreatedAt: now()}
 	if sb, err := r.sandboxes.get(sandboxID); err == nil {
 		ev.PodSandboxStatus = r.sandboxStatus(sb)
-		for _, c := range r.containers.list() {
-			if c.SandboxID == sandboxID {
-				ev.ContainersStatuses = append(ev.ContainersStatuses, r.containerStatus(c))
-			}
+		for _, c := range r.containersOf(sandboxID) {
+			ev.ContainersStatuses = append(ev.ContainersStatuses, r.containerStatus(c))
 		}
 	}
 	r.events.publish(ev)

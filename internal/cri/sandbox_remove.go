@@ -22,11 +22,9 @@ func (r *Runtime) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePo
 	if err := r.stopSandbox(ctx, sb); err != nil {
 		return nil, grpcError(err)
 	}
-	for _, c := range r.containers.list() {
-		if c.SandboxID == sb.ID {
-			if err := r.removeContainer(ctx, c.ID); err != nil {
-				return nil, grpcError(fmt.Errorf("remove container %s of sandbox %s: %w", c.ID, sb.ID, err))
-			}
+	for _, c := range r.containersOf(sb.ID) {
+		if err := r.removeContainer(ctx, c.ID); err != nil {
+			return nil, grpcError(fmt.Errorf("remove container %s of sandbox %s: %w", c.ID, sb.ID, err))
 		}
 	}
 	unlock := r.locks.lock(sb.ID)

@@ -147,12 +147,13 @@ func (r *Runtime) validateSandboxConfig(cfg *runtimeapi.PodSandboxConfig, handle
 	if p := cfg.GetLinux().GetCgroupParent(); p != "" && (!strings.HasPrefix(p, "/") || strings.HasSuffix(p, ".slice")) {
 		return invalidArg("config.linux.cgroup_parent", "%q: only cgroupfs paths are supported (the runtime's cgroup driver is cgroupfs)", p)
 	}
-	for _, sb := range r.sandboxes.list() {
+	same := r.sandboxes.filter(func(sb *sandbox) bool {
 		o := sb.Config.GetMetadata()
-		if o.GetName() == md.GetName() && o.GetNamespace() == md.GetNamespace() && o.GetUid() == md.GetUid() && o.GetAttempt() == md.GetAttempt() {
-			return fmt.Errorf("sandbox %s/%s (uid %q, attempt %d) already exists as %s: %w",
-				md.GetNamespace(), md.GetName(), md.GetUid(), md.GetAttempt(), sb.ID, errAlreadyExists)
-		}
+		return o.GetName() == md.GetName() && o.GetNamespace() == md.GetNamespace() && o.GetUid() == md.GetUid() && o.GetAttempt() == md.GetAttempt()
+	})
+	if len(same) > 0 {
+		return fmt.Errorf("sandbox %s/%s (uid %q, attempt %d) already exists as %s: %w",
+			md.GetNamespace(), md.GetName(), md.GetUid(), md.GetAttempt(), same[0].ID, errAlreadyExists)
 	}
 	return nil
 }

@@ -29,10 +29,7 @@ func (r *Runtime) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSan
 }
 
 func (r *Runtime) stopSandbox(ctx context.Context, sb sandbox) error {
-	for _, c := range r.containers.list() {
-		if c.SandboxID != sb.ID {
-			continue
-		}
+	for _, c := range r.containersOf(sb.ID) {
 		if err := r.stopContainer(ctx, c.ID, 0); err != nil {
 			return fmt.Errorf("stop container %s of sandbox %s: %w", c.ID, sb.ID, err)
 		}

@@ -157,6 +157,21 @@ func (s *store[T]) get(idOrPrefix string) (T, error) {
 	return *found, nil
 }
 
+// filter returns copies of the records match accepts, ordered by id;
+// the others are neither copied nor sorted.
+func (s *store[T]) filter(match func(*T) bool) []T {
+	s.mu.RLock()
+	var out []T
+	for _, v := range s.items {
+		if match(v) {
+			out = append(out, *v)
+		}
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return s.id(&out[i]) < s.id(&out[j]) })
+	return out
+}
+
 // list returns copies of every record, ordered by id for stable output.
 func (s *store[T]) list() []T {
 	s.mu.RLock()
