@@ -119,6 +119,14 @@ func contains(values []string, v string) bool {
 	return false
 }
 
+// TerminatingChanged: an update moved the pod between the Terminating
+// and NotTerminating scopes (its activeDeadlineSeconds set or cleared),
+// which upstream's quota admission charges at once to the quotas that
+// cover it only now.
+func TerminatingChanged(old, pod *corev1.Pod) bool {
+	return isTerminating(old) != isTerminating(pod)
+}
+
 func isTerminating(pod *corev1.Pod) bool {
 	return pod.Spec.ActiveDeadlineSeconds != nil && *pod.Spec.ActiveDeadlineSeconds >= 0
 }

@@ -14,7 +14,9 @@ import (
 )
 
 // ResourceQuota is upstream's ResourceQuota admission for a create (and
-// for a pod's in-place resize, with what it adds): the new object must fit in every quota of its namespace that covers it,
+// for a pod's in-place resize, with what it adds, and a pod's update
+// into another Terminating scope): the new object must fit in every
+// quota of its namespace that covers it,
 // checked against the quotas' status; the quotas' status.used is then
 // charged with a compare-and-swap, so that concurrent creates cannot
 // overrun a quota together. The resourcequota controller recomputes the
@@ -39,7 +41,8 @@ func (p ResourceQuota) Admit(ctx context.Context, r *auth.AdmissionRequest) erro
 	// serviceaccounts/token) create nothing to charge, as upstream's
 	// quota admission ignores them.
 	resize := r.Operation == auth.Update && r.Subresource == "resize" && r.APIGroup == "" && r.Resource == "pods"
-	if (r.Operation != auth.Create || r.Subresource != "") && !resize || !r.Namespaced || r.Object == nil {
+	rescoped := scopeChangingUpdate(r)
+	if (r.Operation != auth.Create || r.Subresource != "") && !resize && !rescoped || !r.Namespaced || r.Object == nil {
 		return nil
 	}
 	quotas, err := p.Quotas.List(ctx, r.Namespace)
@@ -63,6 +66,9 @@ func (p ResourceQuota) Admit(ctx context.Context, r *auth.AdmissionRequest) erro
 	}
 	var charge []*corev1.ResourceQuota
 	for _, q := range quotas {
+		if rescoped && quota.MatchesScopes(q, gr, r.Old) {
+			continue // charged for the pod already
+		}
 		used, err := quota.Admit(q, gr, obj, usage)
 		if err != nil {
 			return forbidden(err)
@@ -100,4 +106,16 @@ func (p ResourceQuota) Admit(ctx context.Context, r *auth.AdmissionRequest) erro
 		}
 	}
 	return nil
+}
+
+// scopeChangingUpdate: an update of a pod that moves it between the
+// Terminating and NotTerminating scopes, charged to the quotas that
+// cover it only now (what it leaves, the controller's recount returns).
+func scopeChangingUpdate(r *auth.AdmissionRequest) bool {
+	if r.Operation != auth.Update || r.Subresource != "" || r.APIGroup != "" || r.Resource != "pods" {
+		return false
+	}
+	pod, ok := r.Object.(*corev1.Pod)
+	old, okOld := r.Old.(*corev1.Pod)
+	return ok && okOld && quota.TerminatingChanged(old, pod)
 }

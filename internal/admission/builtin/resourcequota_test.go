@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 
 	"github.com/kemudi/kemudi/internal/auth"
 )
@@ -28,12 +29,20 @@ func TestResourceQuota(t *testing.T) {
 	}
 	cms := quotaFor("cms", "team", corev1.ResourceList{"count/configmaps": q("1")}, corev1.ResourceList{"count/configmaps": q("0")})
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "team"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}}}
+	deadline := pod.DeepCopy()
+	deadline.Spec.ActiveDeadlineSeconds = ptr.To[int64](60)
+	scoped := func(name string, scope corev1.ResourceQuotaScope, hard, used string) *corev1.ResourceQuota {
+		rq := pods(hard, used)
+		rq.Name, rq.Spec.Scopes = name, []corev1.ResourceQuotaScope{scope}
+		return rq
+	}
 	tests := []struct {
 		name     string
 		quotas   []*corev1.ResourceQuota
 		resource string
 		sub      string
 		obj      runtime.Object
+		old      runtime.Object
 		op       string
 		dry      bool
 		storeErr error
@@ -53,8 +62,19 @@ func TestResourceQuota(t *testing.T) {
 		name: "a full quota of another namespace does not count", quotas: []*corev1.ResourceQuota{quotaFor("pods", "other", corev1.ResourceList{corev1.ResourcePods: q("0")}, nil)},
 		resource: "pods", obj: pod, op: auth.Create,
 	}, {
-		name: "updates are not judged", quotas: []*corev1.ResourceQuota{pods("2", "2")}, resource: "pods", obj: pod, op: auth.Update,
+		name: "updates are not judged", quotas: []*corev1.ResourceQuota{pods("2", "2")}, resource: "pods", obj: pod, old: pod, op: auth.Update,
 		wantUsed: map[string]string{"pods": "2"},
+	}, {
+		name:     "an update that gives the pod a deadline is charged to the Terminating quotas alone",
+		quotas:   []*corev1.ResourceQuota{pods("5", "1"), scoped("term", corev1.ResourceQuotaScopeTerminating, "1", "0"), scoped("long", corev1.ResourceQuotaScopeNotTerminating, "2", "1")},
+		resource: "pods", obj: deadline, old: pod, op: auth.Update,
+		wantUsed: map[string]string{"pods": "1", "term": "1", "long": "1"},
+	}, {
+		name:     "an update into a full Terminating quota is refused",
+		quotas:   []*corev1.ResourceQuota{scoped("term", corev1.ResourceQuotaScopeTerminating, "1", "1")},
+		resource: "pods", obj: deadline, old: pod, op: auth.Update,
+		wantErr:  `pods "p" is forbidden: exceeded quota: term, requested: pods=1, used: pods=1, limited: pods=1`,
+		wantUsed: map[string]string{"term": "1"},
 	}, {
 		name: "an eviction of a pod is no pod to charge", quotas: []*corev1.ResourceQuota{pods("2", "2")}, resource: "pods", sub: "eviction",
 		obj: &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "team"}}, op: auth.Create,
@@ -67,7 +87,7 @@ func TestResourceQuota(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			store := &objects[*corev1.ResourceQuota]{items: tt.quotas, err: tt.storeErr}
 			p := ResourceQuota{Quotas: store}
-			r := &auth.AdmissionRequest{Operation: tt.op, Resource: tt.resource, Subresource: tt.sub, Namespace: "team", Name: "p", Namespaced: true, Object: tt.obj, DryRun: tt.dry}
+			r := &auth.AdmissionRequest{Operation: tt.op, Resource: tt.resource, Subresource: tt.sub, Namespace: "team", Name: "p", Namespaced: true, Object: tt.obj, Old: tt.old, DryRun: tt.dry}
 			err := p.Admit(context.Background(), r)
 			if (err == nil) != (tt.wantErr == "") || err != nil && err.Error() != tt.wantErr {
 				t.Fatalf("error %v, want %q", err, tt.wantErr)
