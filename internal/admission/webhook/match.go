@@ -118,7 +118,8 @@ func requestNamespace(r *auth.AdmissionRequest) string {
 // matchNamespace is the namespaceSelector: the labels of the object's
 // namespace (a namespace's own, for a namespace). Cluster-scoped objects
 // always match.
-func (p *Plugin) matchNamespace(ctx context.Context, sel labels.Selector, r *auth.AdmissionRequest, cache map[string]labels.Set) (bool, error) {
+func (p *Plugin) matchNamespace(ctx context.Context, sel labels.Selector, v *views) (bool, error) {
+	r := v.r
 	isNamespace := r.APIGroup == "" && r.Resource == "namespaces"
 	if sel.Empty() || (!isNamespace && r.Namespace == "") {
 		return true, nil
@@ -131,7 +132,7 @@ func (p *Plugin) matchNamespace(ctx context.Context, sel labels.Selector, r *aut
 		return sel.Matches(labels.Set(m.GetLabels())), nil
 	}
 	name := requestNamespace(r)
-	set, ok := cache[name]
+	set, ok := v.namespaces[name]
 	if !ok {
 		if p.cfg.Namespaces == nil {
 			return false, apierrors.NewInternalError(errNoNamespaces)
@@ -144,7 +145,10 @@ func (p *Plugin) matchNamespace(ctx context.Context, sel labels.Selector, r *aut
 			return false, apierrors.NewInternalError(err)
 		}
 		set = labels.Set(ns.Labels)
-		cache[name] = set
+		if v.namespaces == nil {
+			v.namespaces = map[string]labels.Set{}
+		}
+		v.namespaces[name] = set
 	}
 	return sel.Matches(set), nil
 }

@@ -9,7 +9,6 @@ import (
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kemudi/kemudi/internal/auth"
@@ -24,15 +23,18 @@ func (p *Plugin) Mutate(ctx context.Context, r *auth.AdmissionRequest) error {
 	if len(hooks) == 0 {
 		return nil
 	}
-	m := &mutation{p: p, views: newViews(r), nsCache: map[string]labels.Set{}}
-	var before []*hook // IfNeeded webhooks called since the last change
-	reinvoke := map[*hook]bool{}
+	m := &mutation{p: p, views: &views{r: r}}
+	var before []*hook          // IfNeeded webhooks called since the last change
+	var reinvoke map[*hook]bool // made when a change calls for a second round
 	for i, h := range hooks {
 		called, changed, err := m.one(ctx, h, 0, i)
 		if err != nil {
 			return err
 		}
-		if changed {
+		if changed && len(before) > 0 {
+			if reinvoke == nil {
+				reinvoke = map[*hook]bool{}
+			}
 			for _, b := range before {
 				reinvoke[b] = true
 			}
@@ -55,14 +57,13 @@ func (p *Plugin) Mutate(ctx context.Context, r *auth.AdmissionRequest) error {
 
 // mutation is one write going through the mutating webhooks.
 type mutation struct {
-	p       *Plugin
-	views   *views // the write (views.r), as each webhook sees it
-	nsCache map[string]labels.Set
+	p     *Plugin
+	views *views // the write (views.r), as each webhook sees it
 }
 
 // one calls h if it selects the request and applies its answer.
 func (m *mutation) one(ctx context.Context, h *hook, round, index int) (called, changed bool, err error) {
-	seen, err := m.p.shouldCall(ctx, h, m.views, m.nsCache)
+	seen, err := m.p.shouldCall(ctx, h, m.views)
 	if err != nil || seen == nil {
 		return false, false, err
 	}

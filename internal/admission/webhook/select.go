@@ -5,7 +5,6 @@ import (
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
@@ -17,7 +16,7 @@ import (
 // conditions; it returns the request as h sees it (in the version its
 // rules matched), nil when h is not called. A non-nil error refuses the
 // write.
-func (p *Plugin) shouldCall(ctx context.Context, h *hook, views *views, nsCache map[string]labels.Set) (*auth.AdmissionRequest, error) {
+func (p *Plugin) shouldCall(ctx context.Context, h *hook, views *views) (*auth.AdmissionRequest, error) {
 	r := views.r
 	if admissionConfiguration(r) {
 		return nil, nil
@@ -32,7 +31,7 @@ func (p *Plugin) shouldCall(ctx context.Context, h *hook, views *views, nsCache 
 		}
 		return nil, apierrors.NewInternalError(h.selErr)
 	}
-	ok, err := p.matchNamespace(ctx, h.nsSel, r, nsCache)
+	ok, err := p.matchNamespace(ctx, h.nsSel, views)
 	if err != nil || !ok {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kemudi/kemudi/internal/auth"
 )
@@ -16,13 +15,12 @@ func (p *Plugin) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
 	if len(hooks) == 0 {
 		return nil
 	}
-	nsCache := map[string]labels.Set{}
-	views := newViews(r)
+	views := &views{r: r}
 	var call []*hook
 	var seen []*auth.AdmissionRequest // as each called webhook sees r
 	var enc []*encoded
 	for _, h := range hooks {
-		s, err := p.shouldCall(ctx, h, views, nsCache)
+		s, err := p.shouldCall(ctx, h, views)
 		if err != nil {
 			return err
 		}
@@ -48,10 +46,11 @@ func (p *Plugin) Admit(ctx context.Context, r *auth.AdmissionRequest) error {
 	errs := make([]error, len(call))
 	var wg sync.WaitGroup
 	for i, h := range call {
+		s, e := seen[i], enc[i] // not the slices: they stay on the stack
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = p.validate(ctx, h, seen[i], r, *enc[i], i)
+			errs[i] = p.validate(ctx, h, s, r, *e, i)
 		}()
 	}
 	wg.Wait()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kemudi/kemudi/internal/auth"
@@ -18,10 +19,10 @@ type views struct {
 	r      *auth.AdmissionRequest
 	others map[string]*auth.AdmissionRequest
 	enc    map[*auth.AdmissionRequest]*encoded
-}
-
-func newViews(r *auth.AdmissionRequest) *views {
-	return &views{r: r}
+	// namespaces are the labels namespaceSelectors read, once per
+	// namespace; made on first use, as a write most webhooks skip needs
+	// none.
+	namespaces map[string]labels.Set
 }
 
 // in is the request in version ("" for its own): objects converted, kind
