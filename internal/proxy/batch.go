@@ -129,7 +129,7 @@ func objectName(m []byte) string {
 	for ad.Next() {
 		// NFTA_RULE_CHAIN and NFTA_SET_ELEM_LIST_SET are 2, NFTA_CHAIN_NAME
 		// and NFTA_SET_NAME... are 2 or 3: the strings among them.
-		if t := ad.Type(); t == 2 || t == 3 {
+		if t := ad.Type(); (t == 2 || t == 3) && ad.TypeFlags()&unix.NLA_F_NESTED == 0 {
 			if b := ad.Bytes(); len(b) > 1 && b[len(b)-1] == 0 {
 				names = append(names, string(b[:len(b)-1]))
 			}

@@ -121,9 +121,13 @@ func (t *txn) u64(typ uint16, v uint64) {
 }
 
 // nest opens a nested attribute, closed by unnest.
-func (t *txn) nest(typ uint16) {
+func (t *txn) nest(typ uint16) { t.open(typ | unix.NLA_F_NESTED) }
+
+// open opens an attribute holding attributes, typed as given (the
+// library does not flag a set's field sizes as nested).
+func (t *txn) open(typ uint16) {
 	t.nests = append(t.nests, len(t.buf))
-	t.attrHeader(typ|unix.NLA_F_NESTED, 0)
+	t.attrHeader(typ, 0)
 }
 
 func (t *txn) unnest() {
@@ -243,7 +247,7 @@ func (t *txn) newSet(s *nftables.Set, constElems int) uint32 {
 		t.nest(unix.NFTA_SET_DESC)
 		t.nest(nftables.NFTA_SET_DESC_CONCAT)
 		for _, f := range nftables.ConcatSetTypeElements(s.KeyType) {
-			t.nest(unix.NFTA_SET_DESC_SIZE)
+			t.open(unix.NFTA_SET_DESC_SIZE)
 			t.u32(unix.NFTA_DATA_VALUE, f.Bytes)
 			t.unnest()
 		}
