@@ -59,13 +59,13 @@ func BenchmarkPodCreates(b *testing.B) {
 // and the latency phase of the webhook run (one client, one create at a
 // time, alternating between a namespace the webhook selects and one it
 // does not: what one create pays). KEMUDI_BENCH_LATENCY_PODS sets the
-// latency phase's creates per namespace (default 1000).
+// latency phase's creates per namespace (default 2000).
 func BenchmarkWebhookCreates(b *testing.B) {
 	opts, err := FromEnv()
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts.LatencyPods = 1000
+	opts.LatencyPods = 2000
 	if err := harness.EnvInts(map[string]*int{"KEMUDI_BENCH_LATENCY_PODS": &opts.LatencyPods}); err != nil {
 		b.Fatal(err)
 	}
