@@ -29,7 +29,9 @@
 //     supervisor; runc under containerd's shim). The split by process is
 //     printed under the table;
 //   - RSS of the runtime's processes, summed: idle (no pod) and with the
-//     pods running; per pod the difference over the count.
+//     pods running; per pod the difference over the count. Besides, the
+//     RSS and anonymous memory of the processes it keeps in the pods'
+//     cgroups other than their workload (pause processes), per pod.
 //
 // The machine is shared and small (2 cores): figures are noisy, and
 // /proc/loadavg is printed beside them.

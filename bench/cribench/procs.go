@@ -15,16 +15,7 @@ import (
 // rss sums the resident memory of pids (shared pages count once per
 // process, as the issue's containerd figures did) and counts those alive.
 func rss(pids []int) (uint64, int) {
-	var total uint64
-	n := 0
-	for _, pid := range pids {
-		m, err := harness.ReadMemory(pid)
-		if err != nil {
-			continue
-		}
-		total += m.RSS
-		n++
-	}
+	total, _, n := memory(pids)
 	return total, n
 }
 
@@ -109,4 +100,44 @@ func cpuDelta(before, after map[string]time.Duration) time.Duration {
 		d += v - before[k]
 	}
 	return d
+}
+
+// podKept lists the processes of the pods' cgroups under root other than
+// their workload (the containers' `sleep`): the pause processes a runtime
+// keeps per pod.
+func podKept(root string) []int {
+	dir := filepath.Join("/sys/fs/cgroup/memory", root) // v1
+	if _, err := os.Stat(dir); err != nil {
+		dir = filepath.Join("/sys/fs/cgroup", root)
+	}
+	var out []int
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "cgroup.procs" {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		for _, f := range strings.Fields(string(b)) {
+			pid, err := strconv.Atoi(f)
+			if err != nil {
+				continue
+			}
+			if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) != "sleep" {
+				out = append(out, pid)
+			}
+		}
+		return nil
+	})
+	return out
+}
+
+// memory sums the RSS and anonymous memory of pids and counts those alive.
+func memory(pids []int) (rss, anon uint64, n int) {
+	for _, pid := range pids {
+		m, err := harness.ReadMemory(pid)
+		if err != nil {
+			continue
+		}
+		rss, anon, n = rss+m.RSS, anon+m.Anon, n+1
+	}
+	return rss, anon, n
 }

@@ -46,6 +46,12 @@ func Print(out io.Writer, loadBefore, loadAfter string, rs ...Result) {
 		}
 		return fmt.Sprintf("%.2f", (harness.MiB(r.BusyRSS)-harness.MiB(r.IdleRSS))/float64(r.Pods))
 	}, "≤ 1")
+	row("pods' pause processes: RSS (anon) per pod (MiB)", func(r Result) string {
+		if r.Pods == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f (%.2f), %d", harness.MiB(r.PodKeptRSS)/float64(r.Pods), harness.MiB(r.PodKeptAnon)/float64(r.Pods), r.PodKept)
+	}, "")
 	tw.Flush()
 	for _, r := range rs {
 		fmt.Fprintf(out, "%s CPU of the pods at once: %s\n", r.Name, strings.Join(r.CPUByPart, ", "))

@@ -53,6 +53,11 @@ type Result struct {
 	CPUPerPod                time.Duration
 	IdleRSS, BusyRSS         uint64
 	IdleProcs, BusyProcs     int
+	// The processes the runtime keeps in the pods' cgroups besides their
+	// workload (pause processes), with the pods running: RSS and anonymous
+	// memory summed, and their count.
+	PodKeptRSS, PodKeptAnon uint64
+	PodKept                 int
 	// CPUByPart splits the CPU of the pods at once: each runtime process's
 	// ("kemudi runtime 1.2 s") and the pods' cgroups'.
 	CPUByPart []string
@@ -156,6 +161,7 @@ func (c *client) many(ctx context.Context, n int, r *Result) error {
 	r.CPUByPart = append(cpuByProcess(procs0, procs1), fmt.Sprintf("pod cgroups %.0f ms", float64(cgCPU.Microseconds())/1000))
 	r.CPUPerPod = cpu / time.Duration(n)
 	r.BusyRSS, r.BusyProcs = rss(procs)
+	r.PodKeptRSS, r.PodKeptAnon, r.PodKept = memory(podKept(c.t.CgroupRoot))
 	var ok []time.Duration
 	for i, err := range errs {
 		if err != nil {
