@@ -154,19 +154,7 @@ const keptBuffer = 4 << 20
 func (a *applier) send(t *txn, changes []*Change, hairpin map[netip.Addr]int, slots *slotAllocator) error {
 	addHairpin, delHairpin, changed := hairpinChanges(changes, hairpin)
 	hairpinElems(t, elemDel, delHairpin)
-	// Elements go in as few messages as they fit, whichever change they
-	// come from: the kernel finds the set by name for each message.
-	for _, m := range sharedMaps {
-		for _, c := range changes {
-			for _, k := range c.DelElems {
-				if k.Map == m {
-					t.elems(elemDel, m, 0)
-					key, n := elemKey(k)
-					t.elem(key[:n], false, nil, nil)
-				}
-			}
-		}
-	}
+	sharedElems(t, elemDel, changes)
 	if err := backendElems(t, elemDel, changes, func(c *Change) map[BackendKey]Backend { return c.DelBackends }, slots); err != nil {
 		return err
 	}
@@ -211,21 +199,7 @@ func (a *applier) send(t *txn, changes []*Change, hairpin map[netip.Addr]int, sl
 	if err := addRules(t, changes, slots); err != nil {
 		return err
 	}
-	for _, m := range sharedMaps {
-		for _, c := range changes {
-			for k, v := range c.AddElems {
-				if k.Map == m {
-					t.elems(elemAdd, m, 0)
-					key, n := elemKey(k)
-					if v.Kind == "" { // an element of a set
-						t.elem(key[:n], false, nil, nil)
-					} else {
-						t.elem(key[:n], false, nil, &v)
-					}
-				}
-			}
-		}
-	}
+	sharedElems(t, elemAdd, changes)
 	// The hairpin addresses go in among the ranges, a share after each
 	// batch of changes: the kernel grows a hash set (from 4 buckets) in a
 	// worker, which runs at the interval maps' rescheduling points. In one
@@ -248,6 +222,38 @@ func (a *applier) send(t *txn, changes []*Change, hairpin map[netip.Addr]int, sl
 	setCounts(hairpin, changed)
 	a.hairpin = hairpin
 	return nil
+}
+
+// sharedElems adds or deletes the changes' elements of the maps keyed by
+// service, map by map: elements go in as few messages as they fit,
+// whichever change they come from (the kernel finds the set by name for
+// each message).
+func sharedElems(t *txn, op uint16, changes []*Change) {
+	for _, m := range sharedMaps {
+		elem := func(k ElemKey, v Verdict) {
+			if k.Map != m {
+				return
+			}
+			t.elems(op, m, 0)
+			key, n := elemKey(k)
+			if v.Kind == "" { // deleted, or of a set
+				t.elem(key[:n], false, nil, nil)
+			} else {
+				t.elem(key[:n], false, nil, &v)
+			}
+		}
+		for _, c := range changes {
+			if op == elemDel {
+				for _, k := range c.DelElems {
+					elem(k, Verdict{})
+				}
+				continue
+			}
+			for k, v := range c.AddElems {
+				elem(k, v)
+			}
+		}
+	}
 }
 
 // addRules writes the rules of the changes' new and changed chains.

@@ -11,5 +11,6 @@
 // by address . protocol . port) and, per port, a range of slots in one of
 // a few shared endpoint maps (slots.go): one endpoint change redraws that
 // range's elements and touches no rule, so the kernel commits it without
-// revalidating the table.
+// revalidating the table. Transactions are written straight into netlink
+// messages (wire.go); google/nftables encodes expressions and reads.
 package proxy

@@ -167,24 +167,23 @@ func (t *txn) newChain(name string) {
 }
 
 func (t *txn) delChain(name string) {
-	t.begin(unix.NFT_MSG_DELCHAIN, 0)
-	t.str(unix.NFTA_CHAIN_TABLE, t.table)
-	t.str(unix.NFTA_CHAIN_NAME, name)
-	t.end()
+	t.named(unix.NFT_MSG_DELCHAIN, unix.NFTA_CHAIN_TABLE, unix.NFTA_CHAIN_NAME, name)
 }
 
 // flushChain deletes the chain's rules.
 func (t *txn) flushChain(name string) {
-	t.begin(unix.NFT_MSG_DELRULE, 0)
-	t.str(unix.NFTA_RULE_TABLE, t.table)
-	t.str(unix.NFTA_RULE_CHAIN, name)
-	t.end()
+	t.named(unix.NFT_MSG_DELRULE, unix.NFTA_RULE_TABLE, unix.NFTA_RULE_CHAIN, name)
 }
 
 func (t *txn) delSet(name string) {
-	t.begin(unix.NFT_MSG_DELSET, 0)
-	t.str(unix.NFTA_SET_TABLE, t.table)
-	t.str(unix.NFTA_SET_NAME, name)
+	t.named(unix.NFT_MSG_DELSET, unix.NFTA_SET_TABLE, unix.NFTA_SET_NAME, name)
+}
+
+// named writes a message of the table's object name, without flags.
+func (t *txn) named(msg, tableAttr, nameAttr uint16, name string) {
+	t.begin(msg, 0)
+	t.str(tableAttr, t.table)
+	t.str(nameAttr, name)
 	t.end()
 }
 
@@ -194,31 +193,22 @@ func (t *txn) delSet(name string) {
 func (t *txn) newSet(s *nftables.Set, constElems int) uint32 {
 	t.setID++
 	name := s.Name
-	var flags uint32
 	if s.Anonymous {
-		flags |= unix.NFT_SET_ANONYMOUS
 		name = "__set%d"
 		if s.IsMap {
-			name = "__map%d"
+			name = anonymousMap
 		}
 	}
-	if s.Constant {
-		flags |= unix.NFT_SET_CONSTANT
-	}
-	if s.Interval {
-		flags |= unix.NFT_SET_INTERVAL
-	}
-	if s.IsMap {
-		flags |= unix.NFT_SET_MAP
-	}
-	if s.HasTimeout {
-		flags |= unix.NFT_SET_TIMEOUT
-	}
-	if s.Dynamic {
-		flags |= unix.NFT_SET_EVAL
-	}
-	if s.Concatenation {
-		flags |= nftables.NFT_SET_CONCAT
+	var flags uint32
+	for _, f := range []struct {
+		on   bool
+		flag uint32
+	}{{s.Anonymous, unix.NFT_SET_ANONYMOUS}, {s.Constant, unix.NFT_SET_CONSTANT}, {s.Interval, unix.NFT_SET_INTERVAL},
+		{s.IsMap, unix.NFT_SET_MAP}, {s.HasTimeout, unix.NFT_SET_TIMEOUT}, {s.Dynamic, unix.NFT_SET_EVAL},
+		{s.Concatenation, nftables.NFT_SET_CONCAT}} {
+		if f.on {
+			flags |= f.flag
+		}
 	}
 	t.begin(unix.NFT_MSG_NEWSET, unix.NLM_F_CREATE)
 	t.str(unix.NFTA_SET_TABLE, t.table)
