@@ -103,25 +103,21 @@ func cpuDelta(before, after map[string]time.Duration) time.Duration {
 }
 
 // podKept lists the processes of the pods' cgroups under root other than
-// their workload (the containers' `sleep`): the pause processes a runtime
-// keeps per pod.
-func podKept(root string) []int {
-	dir := filepath.Join("/sys/fs/cgroup/memory", root) // v1
+// their workload (those of the cgroups named after the containers ctrs):
+// the pause processes a runtime keeps per pod.
+func podKept(root string, ctrs []string) []int {
+	dir := filepath.Join("/sys/fs/cgroup/cpuacct", root) // v1, where cgroupCPU reads
 	if _, err := os.Stat(dir); err != nil {
 		dir = filepath.Join("/sys/fs/cgroup", root)
 	}
 	var out []int
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() != "cgroup.procs" {
+		if err != nil || d.IsDir() || d.Name() != "cgroup.procs" || slices.Contains(ctrs, filepath.Base(filepath.Dir(p))) {
 			return nil
 		}
 		b, _ := os.ReadFile(p)
 		for _, f := range strings.Fields(string(b)) {
-			pid, err := strconv.Atoi(f)
-			if err != nil {
-				continue
-			}
-			if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) != "sleep" {
+			if pid, err := strconv.Atoi(f); err == nil {
 				out = append(out, pid)
 			}
 		}

@@ -134,7 +134,7 @@ func (c *client) many(ctx context.Context, n int, r *Result) error {
 	procs0 := cpuByPid(c.t.Processes())
 	cg0 := cgroupCPU(c.t.CgroupRoot)
 	lat := make([]time.Duration, n)
-	pods := make([]string, n)
+	pods, ctrs := make([]string, n), make([]string, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -145,7 +145,7 @@ func (c *client) many(ctx context.Context, n int, r *Result) error {
 			pod, cfg, err := c.runPod(ctx, fmt.Sprintf("many-%d", i))
 			pods[i] = pod
 			if err == nil {
-				err = c.runContainer(ctx, pod, cfg)
+				ctrs[i], err = c.startContainer(ctx, pod, cfg)
 			}
 			lat[i], errs[i] = time.Since(t0), err
 		})
@@ -161,7 +161,7 @@ func (c *client) many(ctx context.Context, n int, r *Result) error {
 	r.CPUByPart = append(cpuByProcess(procs0, procs1), fmt.Sprintf("pod cgroups %.0f ms", float64(cgCPU.Microseconds())/1000))
 	r.CPUPerPod = cpu / time.Duration(n)
 	r.BusyRSS, r.BusyProcs = rss(procs)
-	r.PodKeptRSS, r.PodKeptAnon, r.PodKept = memory(podKept(c.t.CgroupRoot))
+	r.PodKeptRSS, r.PodKeptAnon, r.PodKept = memory(podKept(c.t.CgroupRoot, ctrs))
 	var ok []time.Duration
 	for i, err := range errs {
 		if err != nil {
@@ -213,6 +213,12 @@ func (c *client) runPod(ctx context.Context, name string) (string, *runtimeapi.P
 }
 
 func (c *client) runContainer(ctx context.Context, pod string, podCfg *runtimeapi.PodSandboxConfig) error {
+	_, err := c.startContainer(ctx, pod, podCfg)
+	return err
+}
+
+// startContainer creates and starts the pod's container and returns its id.
+func (c *client) startContainer(ctx context.Context, pod string, podCfg *runtimeapi.PodSandboxConfig) (string, error) {
 	resp, err := c.rs.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
 		PodSandboxId: pod,
 		Config: &runtimeapi.ContainerConfig{
@@ -225,12 +231,12 @@ func (c *client) runContainer(ctx context.Context, pod string, podCfg *runtimeap
 		SandboxConfig: podCfg,
 	})
 	if err != nil {
-		return fmt.Errorf("%s: create container in %s: %w", c.t.Name, pod, err)
+		return "", fmt.Errorf("%s: create container in %s: %w", c.t.Name, pod, err)
 	}
 	if _, err := c.rs.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: resp.ContainerId}); err != nil {
-		return fmt.Errorf("%s: start container %s: %w", c.t.Name, resp.ContainerId, err)
+		return "", fmt.Errorf("%s: start container %s: %w", c.t.Name, resp.ContainerId, err)
 	}
-	return nil
+	return resp.ContainerId, nil
 }
 
 func (c *client) removePod(ctx context.Context, pod string) error {
