@@ -2,6 +2,7 @@ package cri
 
 import (
 	"context"
+	"reflect"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -49,7 +50,11 @@ func (r *Runtime) applyState(st supervisor.State, t supervisor.EventType) {
 	var before runtimeapi.ContainerState
 	c, err := r.containers.update(st.ID, func(c *container) error {
 		before = c.State
+		prev := *c
 		mergeState(c, st)
+		if reflect.DeepEqual(prev, *c) {
+			return errUnchanged
+		}
 		return nil
 	})
 	if err != nil {

@@ -87,6 +87,11 @@ func (s *store[T]) add(v T) error {
 	return nil
 }
 
+// errUnchanged, returned by an update's fn, leaves the record as it was,
+// unwritten: the supervisor's event and its reply to the same call carry
+// the same state, and each write is a new file.
+var errUnchanged = errors.New("unchanged")
+
 // update applies fn to a copy of the record, persists it, then publishes it.
 func (s *store[T]) update(id string, fn func(*T) error) (T, error) {
 	s.mu.Lock()
@@ -97,7 +102,9 @@ func (s *store[T]) update(id string, fn func(*T) error) (T, error) {
 		return zero, fmt.Errorf("%s: %w", id, errNotFound)
 	}
 	v := *cur
-	if err := fn(&v); err != nil {
+	if err := fn(&v); errors.Is(err, errUnchanged) {
+		return *cur, nil
+	} else if err != nil {
 		return *cur, err
 	}
 	if err := s.write(&v); err != nil {

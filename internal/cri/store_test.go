@@ -79,6 +79,28 @@ func TestStoreSkipsEmptyRecord(t *testing.T) {
 	}
 }
 
+// An update whose fn finds nothing to change writes nothing.
+func TestStoreUpdateUnchanged(t *testing.T) {
+	s := newStore(t.TempDir(), "container.json", containerID)
+	if err := s.add(container{ID: "c", ExitCode: 1}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(s.recordDir("c"), "container.json")
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.update("c", func(c *container) error { c.ExitCode = 2; return errUnchanged })
+	if err != nil || got.ExitCode != 1 {
+		t.Errorf("update = %+v, %v; want the record as it was", got, err)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("record written: %v", err)
+	}
+	if c, _ := s.get("c"); c.ExitCode != 1 {
+		t.Errorf("record changed to %+v", c)
+	}
+}
+
 // TestMergeStateMovesForward: a late reply never takes a container back
 // from EXITED to RUNNING.
 func TestMergeStateMovesForward(t *testing.T) {
