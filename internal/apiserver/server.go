@@ -116,6 +116,9 @@ type Server struct {
 	managedFields ManagedFields
 	kubelet       *kubeletClient
 	agg           *aggregator
+	// flow classifies requests (API Priority and Fairness); nil when
+	// its kinds are not served.
+	flow *flowControl
 	// requestTimeout is the longest a request that is not long-running
 	// may take.
 	requestTimeout time.Duration
@@ -193,6 +196,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.discovery = newDiscovery(s.ordered, cfg.Scheme)
 	s.publishBuiltins()
+	s.flow = newFlowControl(s)
 	return s, nil
 }
 
@@ -286,6 +290,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if user != authenticated {
 		auditImpersonated(w, user)
 	}
+	if s.flow != nil {
+		// As upstream's filter chain: after impersonation, before
+		// authorization.
+		s.flow.note(w, r, user, infop)
+	}
 	if !s.authorizeRequest(w, r, attributesFor(r, user, infop)) {
 		return
 	}
@@ -374,6 +383,9 @@ func isPublicPath(p string) bool {
 func (s *Server) Serve(ctx context.Context, l net.Listener, tlsConfig *tls.Config) error {
 	s.startCustomResources(ctx)
 	s.agg.start(ctx)
+	if s.flow != nil {
+		s.flow.start(ctx)
+	}
 	srv := &http.Server{
 		Handler:           s,
 		TLSConfig:         tlsConfig,

@@ -3,6 +3,8 @@ package apiserver
 import (
 	"bytes"
 	"fmt"
+	"slices"
+	"sort"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -55,6 +57,11 @@ func (s *Server) table(rq *request, objs []runtime.Object, listMeta *metav1.List
 		if objs, err = s.versionedAll(rq.ctx(), rq.ep, objs); err != nil {
 			return nil, err
 		}
+	}
+	if listMeta != nil && printer != nil && printer.Less != nil {
+		// A copy: objs may be the caller's (or the cache's) slice.
+		objs = slices.Clone(objs)
+		sort.SliceStable(objs, func(i, j int) bool { return printer.Less(objs[i], objs[j]) })
 	}
 	// A list's rows may depend on the other items (ListRow).
 	var items []runtime.Object

@@ -10,13 +10,15 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/kemudi/kemudi/internal/registry/flowcontrol"
 	"github.com/kemudi/kemudi/internal/registry/rbac/bootstrap"
 	"github.com/kemudi/kemudi/internal/registry/scheduling/priorityclass"
 )
 
 // systemObjects are created at every start when missing: the system
 // namespaces, the kubernetes service in front of the API, the cluster DNS
-// service, the system priority classes and the bootstrap RBAC policy.
+// service, the system priority classes, the bootstrap RBAC policy and
+// API Priority and Fairness's mandatory and suggested configuration.
 func systemObjects(kubernetesIP netip.Addr, advertise string, port int) []runtime.Object {
 	var out []runtime.Object
 	for _, name := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
@@ -28,6 +30,8 @@ func systemObjects(kubernetesIP netip.Addr, advertise string, port int) []runtim
 		out = append(out, kubernetesEndpoints(advertise, port), kubernetesEndpointSlice(advertise, port))
 	}
 	out = append(out, objects(priorityclass.SystemClasses())...)
+	out = append(out, objects(flowcontrol.BootstrapPriorityLevels())...)
+	out = append(out, objects(flowcontrol.BootstrapFlowSchemas())...)
 	for _, group := range [][]runtime.Object{
 		objects(bootstrap.ClusterRoles()), objects(bootstrap.ClusterRoleBindings()),
 		objects(bootstrap.ControllerRoles()), objects(bootstrap.ControllerRoleBindings()),

@@ -179,6 +179,9 @@ type Table struct {
 	// printers do (only the newest default storage class is marked
 	// "(default)"). Single objects and watch events still use Row.
 	ListRow func(obj runtime.Object, items []runtime.Object) ([]interface{}, error)
+	// Less, when set, orders a list's rows, as upstream's list printers
+	// that sort (flow schemas in matching order); nil keeps the list's.
+	Less func(a, b runtime.Object) bool
 }
 
 // Scale reads and writes the replica count behind the /scale subresource.

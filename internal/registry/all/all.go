@@ -12,7 +12,7 @@ import (
 // the groups by kube-apiserver's priorities (core, apiregistration, apps, events.k8s.io,
 // autoscaling, batch, certificates, networking, policy, rbac, storage,
 // admissionregistration, scheduling,
-// coordination, node, discovery, apiextensions), the resources of a group in alphabetical
+// coordination, node, discovery, flowcontrol, apiextensions), the resources of a group in alphabetical
 // order. kubectl follows it, e.g. for the tables of `kubectl get all`.
 func Resources() []*registry.Resource {
 	var rs []*registry.Resource
@@ -20,7 +20,7 @@ func Resources() []*registry.Resource {
 		core(), apiregistration(), apps(), events(), autoscaling(), batch(), certificates(),
 		networking(), policy(), rbac(), storage(), admissionRegistration(),
 		scheduling(),
-		coordination(), nodeGroup(), discovery(), apiextensions(),
+		coordination(), nodeGroup(), discovery(), flowControl(), apiextensions(),
 	} {
 		sort.SliceStable(group, func(i, j int) bool { return group[i].Resource < group[j].Resource })
 		rs = append(rs, group...)
