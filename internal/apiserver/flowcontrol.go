@@ -21,10 +21,14 @@ import (
 )
 
 // The response headers naming the matched schema and level, in Go's
-// canonical form so that they are set without canonicalizing each time.
+// canonical form for HTTP/1, so that they are set without canonicalizing
+// each time, and in lower case for HTTP/2, which sends names in lower
+// case and would otherwise lower them (an allocation) on every response.
 var (
-	flowSchemaHeader    = http.CanonicalHeaderKey(flowcontrolv1.ResponseHeaderMatchedFlowSchemaUID)
-	priorityLevelHeader = http.CanonicalHeaderKey(flowcontrolv1.ResponseHeaderMatchedPriorityLevelConfigurationUID)
+	flowSchemaHeader      = http.CanonicalHeaderKey(flowcontrolv1.ResponseHeaderMatchedFlowSchemaUID)
+	priorityLevelHeader   = http.CanonicalHeaderKey(flowcontrolv1.ResponseHeaderMatchedPriorityLevelConfigurationUID)
+	flowSchemaHeaderH2    = strings.ToLower(flowcontrolv1.ResponseHeaderMatchedFlowSchemaUID)
+	priorityLevelHeaderH2 = strings.ToLower(flowcontrolv1.ResponseHeaderMatchedPriorityLevelConfigurationUID)
 )
 
 // apfStatusManager is the field manager of the Dangling condition, as
@@ -233,9 +237,13 @@ func (f *flowControl) note(w http.ResponseWriter, r *http.Request, user *User, i
 	if m == nil {
 		return
 	}
+	fsKey, plKey := flowSchemaHeader, priorityLevelHeader
+	if r.ProtoMajor == 2 {
+		fsKey, plKey = flowSchemaHeaderH2, priorityLevelHeaderH2
+	}
 	h := w.Header()
-	h[flowSchemaHeader] = m.FlowSchemaHeader
-	h[priorityLevelHeader] = m.PriorityLevelHeader
+	h[fsKey] = m.FlowSchemaHeader
+	h[plKey] = m.PriorityLevelHeader
 }
 
 // methodVerb is a non-resource request's verb: its method in lower case
