@@ -126,7 +126,8 @@ func replenishes(old, obj interface{}) bool {
 	switch n := obj.(type) {
 	case *corev1.Pod:
 		o := old.(*corev1.Pod)
-		return o.Status.Phase != n.Status.Phase || (o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil)
+		return o.Status.Phase != n.Status.Phase || (o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil) ||
+			quota.TerminatingChanged(o, n) || statusResourcesChanged(o, n)
 	case *corev1.PersistentVolumeClaim:
 		o := old.(*corev1.PersistentVolumeClaim)
 		return !apiequality.Semantic.DeepEqual(o.Spec.Resources, n.Spec.Resources) || !apiequality.Semantic.DeepEqual(o.Status.AllocatedResources, n.Status.AllocatedResources)
@@ -135,6 +136,24 @@ func replenishes(old, obj interface{}) bool {
 		return o.Spec.Type != n.Spec.Type || len(o.Spec.Ports) != len(n.Spec.Ports)
 	}
 	return false
+}
+
+// statusResourcesChanged: a container's resources as the kubelet reports
+// them changed (an in-place resize took effect), as upstream's quota
+// controller recounts on.
+func statusResourcesChanged(o, n *corev1.Pod) bool {
+	changed := func(old, cur []corev1.ContainerStatus) bool {
+		for _, os := range old {
+			for _, ns := range cur {
+				if ns.Name == os.Name && !apiequality.Semantic.DeepEqual(os.Resources, ns.Resources) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return changed(o.Status.ContainerStatuses, n.Status.ContainerStatuses) ||
+		changed(o.Status.InitContainerStatuses, n.Status.InitContainerStatuses)
 }
 
 // listOf turns a typed namespace lister into a list of objects.
