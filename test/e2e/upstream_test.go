@@ -22,16 +22,33 @@ import (
 
 // upstreamAreas are the [sig-api-machinery] describes of upstream's
 // e2e.test that TestUpstreamE2E runs: issue 15's list (CRDs, their
-// OpenAPI, field validation, discovery, admission webhooks and policies).
+// OpenAPI, field validation, discovery, admission webhooks and policies),
+// then the CRDs' CEL rules, ratcheting and field selectors, mutating
+// policies, and the quick areas of the API's own behaviour (watches,
+// server-side apply, chunking and tables, request timeouts, namespace
+// deletion order), and API priority and fairness. Left out for the suite's time: ResourceQuota (~24
+// minutes of specs) and the garbage collector's (~5).
 var upstreamAreas = []string{
 	"CustomResourceDefinition", // "CustomResourceDefinition resources" and "... Watch"
 	"CustomResourceConversionWebhook",
 	"CustomResourcePublishOpenAPI",
+	"CustomResourceValidationRules",
+	"CustomResourceFieldSelectors",
+	"CRDValidationRatcheting",
 	"FieldValidation",
 	"AggregatedDiscovery",
 	"Discovery",
 	"AdmissionWebhook",
 	"ValidatingAdmissionPolicy",
+	"MutatingAdmissionPolicy",
+	"Watchers",
+	"ServerSideApply",
+	"Servers", // "with support for API chunking", "... Table transformation"
+	"Server",  // "request timeout"
+	"server",  // "version"
+	"client-go",
+	"OrderedNamespaceDeletion",
+	"API priority and fairness", // its API and classification; no queuing yet
 }
 
 // upstreamSkip leaves out specs that take a cluster to themselves or
