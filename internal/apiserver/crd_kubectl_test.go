@@ -90,6 +90,13 @@ func TestKubectlCustomResources(t *testing.T) {
 	}
 	s.MustKubectl("patch", "crontab", "my", "--subresource=status", "--type=merge", "-p", `{"status":{"replicas":3,"labelSelector":"app=cron"},"spec":{"replicas":9}}`)
 	s.MustKubectl("patch", "crontab", "my", "--type=merge", "-p", `{"status":{"replicas":7}}`)
+	// kubectl's default patch is a strategic merge, which a custom
+	// resource does not take: upstream's 415, its message as kubectl
+	// shows it.
+	if out, err := s.Kubectl("patch", "crontab", "my", "-p", `{"spec":{"replicas":5}}`); err == nil ||
+		!strings.Contains(err.Error()+out, "application/strategic-merge-patch+json is not supported by stable.example.com/v1, Kind=CronTab: the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml") {
+		t.Errorf("strategic merge patch of a crontab: %v %s", err, out)
+	}
 	if out := s.MustKubectl("get", "crontab", "my", "-o", "jsonpath={.spec.replicas} {.status.replicas} {.metadata.generation}"); out != "3 3 2" {
 		t.Errorf("after status patches: spec, status replicas and generation %q, want 3 3 2", out)
 	}

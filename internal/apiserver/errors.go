@@ -65,6 +65,17 @@ func unsupportedMediaType(contentType string) *apierrors.StatusError {
 	}}
 }
 
+// unsupportedPatchType is upstream's 415 for a strategic merge patch of a
+// custom resource.
+func unsupportedPatchType() *apierrors.StatusError {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status:  metav1.StatusFailure,
+		Code:    http.StatusUnsupportedMediaType,
+		Reason:  metav1.StatusReasonUnsupportedMediaType,
+		Message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+	}}
+}
+
 func notAcceptable() *apierrors.StatusError {
 	return &apierrors.StatusError{ErrStatus: metav1.Status{
 		Status:  metav1.StatusFailure,

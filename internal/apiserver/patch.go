@@ -33,7 +33,14 @@ func (s *Server) patchSubresource(rq *request, subresource string) {
 	contentType := rq.r.Header.Get("Content-Type")
 	patchType, _, _ := mime.ParseMediaType(contentType)
 	switch types.PatchType(patchType) {
-	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType, types.ApplyYAMLPatchType:
+	case types.StrategicMergePatchType:
+		if rq.ep.custom != nil {
+			// A custom resource has no Go type to read patch
+			// strategies from: upstream takes no strategic merge.
+			s.fail(rq, unsupportedPatchType())
+			return
+		}
+	case types.JSONPatchType, types.MergePatchType, types.ApplyYAMLPatchType:
 	default:
 		s.fail(rq, unsupportedMediaType(contentType))
 		return
