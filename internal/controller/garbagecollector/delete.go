@@ -55,11 +55,7 @@ func (gc *GC) processDelete(ctx context.Context, uid types.UID) error {
 		for _, o := range append(dangling, waiting...) {
 			uids = append(uids, o.UID)
 		}
-		patch, err := deleteOwnerRefsPatch(item.id.UID, uids)
-		if err != nil {
-			return err
-		}
-		return gc.patch(ctx, item, patch)
+		return gc.deleteOwnerRefs(ctx, item, uids)
 	case len(waiting) > 0 && len(item.dependents) > 0:
 		// An owner waits for us, and we have dependents of our own: go
 		// in the foreground too. If a dependent also waits in the
@@ -147,7 +143,7 @@ func (gc *GC) checkVirtual(ctx context.Context, item view) error {
 	}
 	obj, err := gc.metadata.Resource(gvr).Namespace(ns).Get(ctx, item.id.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) || (err == nil && obj.UID != item.id.UID) {
-		gc.changes.Add(&change{typ: deletion, virtual: true, id: item.id})
+		gc.addChange(&change{typ: deletion, virtual: true, id: item.id})
 		return nil
 	}
 	return err
@@ -186,7 +182,7 @@ func (gc *GC) delete(ctx context.Context, item view, policy metav1.DeletionPropa
 	})
 	switch {
 	case apierrors.IsNotFound(err):
-		gc.changes.Add(&change{typ: deletion, virtual: true, id: item.id})
+		gc.addChange(&change{typ: deletion, virtual: true, id: item.id})
 		return nil
 	case apierrors.IsConflict(err):
 		// Changed since we looked: the watch brings the change, and the
@@ -197,24 +193,6 @@ func (gc *GC) delete(ctx context.Context, item view, policy metav1.DeletionPropa
 	}
 	gc.log.Debug("deleted", "kind", item.id.Kind, "namespace", ns, "name", item.id.Name, "propagation", policy)
 	return nil
-}
-
-// patch sends a strategic merge patch to an item.
-func (gc *GC) patch(ctx context.Context, item view, patch []byte) error {
-	gvr, namespaced, err := gc.resourceFor(item.id.APIVersion, item.id.Kind)
-	if err != nil {
-		return err
-	}
-	ns := item.id.Namespace
-	if !namespaced {
-		ns = ""
-	}
-	_, err = gc.metadata.Resource(gvr).Namespace(ns).Patch(ctx, item.id.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-	if apierrors.IsNotFound(err) {
-		gc.changes.Add(&change{typ: deletion, virtual: true, id: item.id})
-		return nil
-	}
-	return err
 }
 
 // removeFinalizer removes one finalizer, guarded by the resourceVersion
@@ -262,31 +240,4 @@ func (gc *GC) removeFinalizer(ctx context.Context, item view, finalizer string) 
 		return nil
 	}
 	return err
-}
-
-// unblockOwners sets blockOwnerDeletion false on every reference of an
-// item (breaking a foreground cycle).
-func (gc *GC) unblockOwners(ctx context.Context, item view) error {
-	var refs []map[string]any
-	for _, o := range item.owners {
-		if blocks(o) {
-			refs = append(refs, map[string]any{"uid": o.UID, "blockOwnerDeletion": false})
-		}
-	}
-	if len(refs) == 0 {
-		return nil
-	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"uid": item.id.UID, "ownerReferences": refs}})
-	if err != nil {
-		return err
-	}
-	return gc.patch(ctx, item, patch)
-}
-
-func deleteOwnerRefsPatch(uid types.UID, owners []types.UID) ([]byte, error) {
-	refs := make([]map[string]string, 0, len(owners))
-	for _, o := range owners {
-		refs = append(refs, map[string]string{"$patch": "delete", "uid": string(o)})
-	}
-	return json.Marshal(map[string]any{"metadata": map[string]any{"uid": uid, "ownerReferences": refs}})
 }

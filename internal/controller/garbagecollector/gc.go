@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -26,6 +27,8 @@ const (
 	// resyncPeriod is how often discovery is read again for resources
 	// added or removed.
 	resyncPeriod = 30 * time.Second
+	// newMonitorWait bounds the workers' pause for new monitors.
+	newMonitorWait = time.Minute
 )
 
 // GC is the garbage collector.
@@ -42,7 +45,15 @@ type GC struct {
 
 	graph   *graph
 	changes workqueue.TypedInterface[*change]
-	absent  *absentOwners
+	// unapplied counts the changes added and not yet applied to graph.
+	unapplied atomic.Int64
+	absent    *absentOwners
+
+	// workMu pauses the workers (each item under a read lock) while a
+	// new resource's monitor fills the graph: an owner's orphaning or
+	// deletion must not act before its dependents, listed in the same
+	// initial list, are in the graph (as upstream's workerLock).
+	workMu sync.RWMutex
 
 	attemptToDelete workqueue.TypedRateLimitingInterface[types.UID]
 	attemptToOrphan workqueue.TypedRateLimitingInterface[types.UID]
@@ -140,11 +151,7 @@ func (gc *GC) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C:
-			if n, err := gc.syncMonitors(ctx); err != nil {
-				gc.log.Warn("discovery failed", "err", err)
-			} else if n > 0 {
-				gc.log.Info("watching new resources", "count", n)
-			}
+			gc.resyncMonitors(ctx)
 		}
 	}
 }
@@ -156,7 +163,36 @@ func (gc *GC) processChange() bool {
 	}
 	defer gc.changes.Done(c)
 	gc.apply(*c)
+	gc.unapplied.Add(-1)
 	return true
+}
+
+// addChange queues a change for the graph.
+func (gc *GC) addChange(c *change) {
+	gc.unapplied.Add(1)
+	gc.changes.Add(c)
+}
+
+// resyncMonitors watches the resources discovery newly lists; the
+// workers wait until the new monitors have listed and the graph holds
+// what they listed (at most newMonitorWait).
+func (gc *GC) resyncMonitors(ctx context.Context) {
+	gc.workMu.Lock()
+	defer gc.workMu.Unlock()
+	n, err := gc.syncMonitors(ctx)
+	switch {
+	case err != nil:
+		gc.log.Warn("discovery failed", "err", err)
+		return
+	case n == 0:
+		return
+	}
+	gc.log.Info("watching new resources", "count", n)
+	wctx, cancel := context.WithTimeout(ctx, newMonitorWait)
+	defer cancel()
+	_ = wait.PollUntilContextCancel(wctx, 50*time.Millisecond, true, func(context.Context) (bool, error) {
+		return gc.synced() && gc.unapplied.Load() == 0, nil
+	})
 }
 
 func (gc *GC) work(ctx context.Context, q workqueue.TypedRateLimitingInterface[types.UID], fn func(context.Context, types.UID) error) bool {
@@ -165,7 +201,10 @@ func (gc *GC) work(ctx context.Context, q workqueue.TypedRateLimitingInterface[t
 		return false
 	}
 	defer q.Done(uid)
-	if err := fn(ctx, uid); err != nil {
+	gc.workMu.RLock()
+	err := fn(ctx, uid)
+	gc.workMu.RUnlock()
+	if err != nil {
 		if ctx.Err() == nil {
 			gc.log.Debug("retrying", "uid", uid, "err", err)
 			q.AddRateLimited(uid)

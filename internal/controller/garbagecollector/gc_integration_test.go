@@ -2,6 +2,7 @@ package garbagecollector_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 	"github.com/kemudi/kemudi/internal/controller/controllertest"
@@ -186,3 +191,72 @@ func hasFinalizer(fs []string, f string) bool {
 }
 
 var _ = appsv1.SchemeGroupVersion
+
+// A custom resource deleted with orphan propagation: its dependents lose
+// the reference to it and stay (one keeps its other owner), and it goes.
+// Custom resources take no strategic merge patch, so the collector
+// patches their references with a JSON merge patch.
+func TestCascadeOrphanCustomResources(t *testing.T) {
+	s := startCluster(t)
+	ctx := context.Background()
+	crd := `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Cluster
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object}}
+`
+	if out, err := s.KubectlStdin(strings.NewReader(crd), "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply the CRD: %v\n%s", err, out)
+	}
+	s.MustKubectl("wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=60s")
+	widgets := dynamic.NewForConfigOrDie(s.Config).Resource(schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"})
+	create := func(name string, owners ...*unstructured.Unstructured) *unstructured.Unstructured {
+		t.Helper()
+		w := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": map[string]any{"name": name}}}
+		var refs []metav1.OwnerReference
+		for _, o := range owners {
+			refs = append(refs, metav1.OwnerReference{APIVersion: "example.com/v1", Kind: "Widget", Name: o.GetName(), UID: o.GetUID()})
+		}
+		w.SetOwnerReferences(refs)
+		out, err := widgets.Create(ctx, w, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("create widget %s: %v", name, err)
+		}
+		return out
+	}
+	owner, other := create("owner"), create("other")
+	create("dependent", owner)
+	create("shared", owner, other)
+	orphan := metav1.DeletePropagationOrphan
+	if err := widgets.Delete(ctx, "owner", metav1.DeleteOptions{PropagationPolicy: &orphan}); err != nil {
+		t.Fatal(err)
+	}
+	// The collector watches a new resource after its next look at
+	// discovery (every 30 s).
+	controllertest.WaitFor(t, "owner gone, its dependents orphaned", 90*time.Second, func(ctx context.Context) (bool, error) {
+		if _, err := widgets.Get(ctx, "owner", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return true, nil
+	})
+	for name, want := range map[string][]types.UID{"dependent": nil, "shared": {other.GetUID()}} {
+		w, err := widgets.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("%s after its owner was deleted with orphan propagation: %v", name, err)
+		}
+		var got []types.UID
+		for _, r := range w.GetOwnerReferences() {
+			got = append(got, r.UID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s's owners %v, want %v", name, got, want)
+		}
+	}
+}

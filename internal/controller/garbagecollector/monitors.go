@@ -109,7 +109,7 @@ func (gc *GC) startMonitor(ctx context.Context, gvr schema.GroupVersionResource,
 		if !ok {
 			return
 		}
-		gc.changes.Add(&change{typ: typ, gvk: gvk, obj: m})
+		gc.addChange(&change{typ: typ, gvk: gvk, obj: m})
 	}
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj interface{}) { send(addOrUpdate, obj) },

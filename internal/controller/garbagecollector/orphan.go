@@ -20,12 +20,8 @@ func (gc *GC) processOrphan(ctx context.Context, uid types.UID) error {
 	}
 	var errs []error
 	for _, d := range owner.dependents {
-		patch, err := deleteOwnerRefsPatch(d.UID, []types.UID{owner.id.UID})
-		if err != nil {
-			return err
-		}
 		dep := view{id: d}
-		if err := gc.patch(ctx, dep, patch); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
+		if err := gc.deleteOwnerRefs(ctx, dep, []types.UID{owner.id.UID}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
 			errs = append(errs, fmt.Errorf("orphan %s %s/%s: %w", d.Kind, d.Namespace, d.Name, err))
 		}
 	}
