@@ -133,15 +133,11 @@ func (gc *GC) ownerState(ctx context.Context, item view, o metav1.OwnerReference
 // checkVirtual verifies an owner the graph has only heard of: if it does
 // not exist, the graph forgets it and its dependents are looked at.
 func (gc *GC) checkVirtual(ctx context.Context, item view) error {
-	gvr, namespaced, err := gc.resourceFor(item.id.APIVersion, item.id.Kind)
+	client, _, err := gc.clientFor(item.id)
 	if err != nil {
 		return err
 	}
-	ns := item.id.Namespace
-	if !namespaced {
-		ns = ""
-	}
-	obj, err := gc.metadata.Resource(gvr).Namespace(ns).Get(ctx, item.id.Name, metav1.GetOptions{})
+	obj, err := client.Get(ctx, item.id.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) || (err == nil && obj.UID != item.id.UID) {
 		gc.addChange(&change{typ: deletion, virtual: true, id: item.id})
 		return nil
@@ -167,16 +163,12 @@ func (gc *GC) processDeletingDependents(ctx context.Context, item view) error {
 // delete deletes an item as its graph entry describes it: the UID and
 // resourceVersion the decision was made on are preconditions.
 func (gc *GC) delete(ctx context.Context, item view, policy metav1.DeletionPropagation) error {
-	gvr, namespaced, err := gc.resourceFor(item.id.APIVersion, item.id.Kind)
+	client, _, err := gc.clientFor(item.id)
 	if err != nil {
 		return err
 	}
-	ns := item.id.Namespace
-	if !namespaced {
-		ns = ""
-	}
 	uid := item.id.UID
-	err = gc.metadata.Resource(gvr).Namespace(ns).Delete(ctx, item.id.Name, metav1.DeleteOptions{
+	err = client.Delete(ctx, item.id.Name, metav1.DeleteOptions{
 		Preconditions:     &metav1.Preconditions{UID: &uid, ResourceVersion: &item.resourceVersion},
 		PropagationPolicy: &policy,
 	})
@@ -187,26 +179,22 @@ func (gc *GC) delete(ctx context.Context, item view, policy metav1.DeletionPropa
 	case apierrors.IsConflict(err):
 		// Changed since we looked: the watch brings the change, and the
 		// item is looked at again then.
-		return fmt.Errorf("delete %s %s/%s: %w", item.id.Kind, ns, item.id.Name, err)
+		return fmt.Errorf("delete %s %s/%s: %w", item.id.Kind, item.id.Namespace, item.id.Name, err)
 	case err != nil:
 		return err
 	}
-	gc.log.Debug("deleted", "kind", item.id.Kind, "namespace", ns, "name", item.id.Name, "propagation", policy)
+	gc.log.Debug("deleted", "kind", item.id.Kind, "namespace", item.id.Namespace, "name", item.id.Name, "propagation", policy)
 	return nil
 }
 
 // removeFinalizer removes one finalizer, guarded by the resourceVersion
 // the graph holds.
 func (gc *GC) removeFinalizer(ctx context.Context, item view, finalizer string) error {
-	gvr, namespaced, err := gc.resourceFor(item.id.APIVersion, item.id.Kind)
+	client, _, err := gc.clientFor(item.id)
 	if err != nil {
 		return err
 	}
-	ns := item.id.Namespace
-	if !namespaced {
-		ns = ""
-	}
-	obj, err := gc.metadata.Resource(gvr).Namespace(ns).Get(ctx, item.id.Name, metav1.GetOptions{})
+	obj, err := client.Get(ctx, item.id.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -235,7 +223,7 @@ func (gc *GC) removeFinalizer(ctx context.Context, item view, finalizer string) 
 	if err != nil {
 		return err
 	}
-	_, err = gc.metadata.Resource(gvr).Namespace(ns).Patch(ctx, item.id.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	_, err = client.Patch(ctx, item.id.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}

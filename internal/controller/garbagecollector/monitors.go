@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/cache"
@@ -179,4 +180,18 @@ func (gc *GC) resourceFor(apiVersion, kind string) (schema.GroupVersionResource,
 		return schema.GroupVersionResource{}, false, err
 	}
 	return m.Resource, m.Scope.Name() == meta.RESTScopeNameNamespace, nil
+}
+
+// clientFor is the metadata client of an object's resource, in its
+// namespace (none for a cluster-scoped resource), and the resource.
+func (gc *GC) clientFor(id ref) (metadata.ResourceInterface, schema.GroupResource, error) {
+	gvr, namespaced, err := gc.resourceFor(id.APIVersion, id.Kind)
+	if err != nil {
+		return nil, schema.GroupResource{}, err
+	}
+	ns := id.Namespace
+	if !namespaced {
+		ns = ""
+	}
+	return gc.metadata.Resource(gvr).Namespace(ns), gvr.GroupResource(), nil
 }

@@ -52,22 +52,17 @@ func (gc *GC) unblockOwners(ctx context.Context, item view) error {
 // hold now, as a JSON merge patch of the whole list guarded by their
 // resourceVersion, as upstream's collector does.
 func (gc *GC) patchOwnerRefs(ctx context.Context, item view, refs any, edit func([]metav1.OwnerReference) []metav1.OwnerReference) error {
-	gvr, namespaced, err := gc.resourceFor(item.id.APIVersion, item.id.Kind)
+	client, gr, err := gc.clientFor(item.id)
 	if err != nil {
 		return err
 	}
-	ns := item.id.Namespace
-	if !namespaced {
-		ns = ""
-	}
-	client := gc.metadata.Resource(gvr).Namespace(ns)
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"uid": item.id.UID, "ownerReferences": refs}})
 	if err != nil {
 		return err
 	}
 	_, err = client.Patch(ctx, item.id.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
 	if apierrors.IsUnsupportedMediaType(err) {
-		err = mergeOwnerRefs(ctx, item, client, gvr.GroupResource(), edit)
+		err = mergeOwnerRefs(ctx, item, client, gr, edit)
 	}
 	if apierrors.IsNotFound(err) {
 		gc.addChange(&change{typ: deletion, virtual: true, id: item.id})
