@@ -202,14 +202,20 @@ func TestKindSpecificSemantics(t *testing.T) {
 			orphan bool
 		}{
 			{"job", func() error { return s.Client.BatchV1().Jobs("default").Delete(ctx, "j", metav1.DeleteOptions{}) },
-				func() (metav1.Object, error) { return s.Client.BatchV1().Jobs("default").Get(ctx, "j", metav1.GetOptions{}) }, true},
+				func() (metav1.Object, error) {
+					return s.Client.BatchV1().Jobs("default").Get(ctx, "j", metav1.GetOptions{})
+				}, true},
 			{"replication controller", func() error {
 				return s.Client.CoreV1().ReplicationControllers("default").Delete(ctx, "rc", metav1.DeleteOptions{})
 			}, func() (metav1.Object, error) {
 				return s.Client.CoreV1().ReplicationControllers("default").Get(ctx, "rc", metav1.GetOptions{})
 			}, true},
-			{"replica set", func() error { return s.Client.AppsV1().ReplicaSets("default").Delete(ctx, "rs", metav1.DeleteOptions{}) },
-				func() (metav1.Object, error) { return s.Client.AppsV1().ReplicaSets("default").Get(ctx, "rs", metav1.GetOptions{}) }, false},
+			{"replica set", func() error {
+				return s.Client.AppsV1().ReplicaSets("default").Delete(ctx, "rs", metav1.DeleteOptions{})
+			},
+				func() (metav1.Object, error) {
+					return s.Client.AppsV1().ReplicaSets("default").Get(ctx, "rs", metav1.GetOptions{})
+				}, false},
 		} {
 			if err := tc.delete(); err != nil {
 				t.Fatalf("delete %s: %v", tc.name, err)

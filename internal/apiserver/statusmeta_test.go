@@ -65,6 +65,8 @@ var statusMetaUpstream = map[string]statusMetaWant{
 	"storage.k8s.io/v1 volumeattachments/status":                         {"", resetMeta},
 	"admissionregistration.k8s.io/v1 validatingadmissionpolicies/status": {"", resetMeta},
 	"apiregistration.k8s.io/v1 apiservices/status":                       {"", resetMeta},
+	"flowcontrol.apiserver.k8s.io/v1 flowschemas/status":                 {"whole", resetMeta},
+	"flowcontrol.apiserver.k8s.io/v1 prioritylevelconfigurations/status": {"whole", resetMeta},
 	"apiextensions.k8s.io/v1 customresourcedefinitions/status":           {allMeta, resetSpec},
 	"example.com/v1 widgets/status":                                      {"whole", resetMeta},
 }

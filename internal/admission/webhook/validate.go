@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 
-
 	"github.com/kemudi/kemudi/internal/auth"
 )
 
