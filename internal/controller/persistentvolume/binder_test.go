@@ -77,6 +77,18 @@ func (f fixture) claim(name string, class *string, size string, mutate ...func(*
 	return out
 }
 
+// available waits until the binder has seen each volume (Available): a
+// claim created sooner may bind to the best of those seen so far.
+func (f fixture) available(volumes ...string) {
+	f.t.Helper()
+	for _, v := range volumes {
+		until(f.t, "volume "+v+" available", func(ctx context.Context) (bool, error) {
+			pv, err := f.c.CoreV1().PersistentVolumes().Get(ctx, v, metav1.GetOptions{})
+			return err == nil && pv.Status.Phase == corev1.VolumeAvailable, err
+		})
+	}
+}
+
 // boundTo waits for claim to be Bound to volume, both ways.
 func (f fixture) boundTo(claim, volume string) (*corev1.PersistentVolumeClaim, *corev1.PersistentVolume) {
 	f.t.Helper()
@@ -150,6 +162,7 @@ func TestBinder(t *testing.T) {
 	f.volume("tier-small", "tiers", "1Gi")
 	f.volume("tier-big", "tiers", "10Gi")
 	f.volume("tier-mid", "tiers", "3Gi")
+	f.available("tier-small", "tier-big", "tier-mid")
 	f.claim("tiered", ptr.To("tiers"), "2Gi")
 	pvc, _ = f.boundTo("tiered", "tier-mid")
 	if q := pvc.Status.Capacity[corev1.ResourceStorage]; q.String() != "3Gi" {
