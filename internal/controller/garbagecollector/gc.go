@@ -129,6 +129,7 @@ func (gc *GC) Run(ctx context.Context) error {
 	}); err != nil {
 		return nil
 	}
+	gc.waitForGraph(ctx)
 	gc.log.Info("graph synced; collecting", "objects", gc.graph.size())
 
 	for i := 0; i < workers; i++ {
@@ -167,6 +168,13 @@ func (gc *GC) processChange() bool {
 	return true
 }
 
+// graphSynced: every monitor has listed its resource and the graph holds
+// what they listed, so an owner's dependents are known before the
+// workers act on it.
+func (gc *GC) graphSynced() bool {
+	return gc.synced() && gc.unapplied.Load() == 0
+}
+
 // addChange queues a change for the graph.
 func (gc *GC) addChange(c *change) {
 	gc.unapplied.Add(1)
@@ -188,10 +196,16 @@ func (gc *GC) resyncMonitors(ctx context.Context) {
 		return
 	}
 	gc.log.Info("watching new resources", "count", n)
+	gc.waitForGraph(ctx)
+}
+
+// waitForGraph waits, at most newMonitorWait (changes may keep coming),
+// until the graph holds what the monitors listed.
+func (gc *GC) waitForGraph(ctx context.Context) {
 	wctx, cancel := context.WithTimeout(ctx, newMonitorWait)
 	defer cancel()
 	_ = wait.PollUntilContextCancel(wctx, 50*time.Millisecond, true, func(context.Context) (bool, error) {
-		return gc.synced() && gc.unapplied.Load() == 0, nil
+		return gc.graphSynced(), nil
 	})
 }
 
