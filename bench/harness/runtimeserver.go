@@ -12,6 +12,15 @@ import (
 	"github.com/kemudi/kemudi/internal/kubelet/kubelettest"
 )
 
+// NodeDiskFlags keep a test or benchmark node's kubelet off this machine's
+// disk level: the disk is shared and often near the disk eviction
+// thresholds and 85% image GC, and a node that reports DiskPressure is
+// tainted and schedules nothing (as kind's nodes, which set these
+// thresholds to 0%). Memory pressure still counts.
+func NodeDiskFlags() []string {
+	return []string{"--image-gc-high-threshold", "100", "--eviction-hard", "memory.available<100Mi"}
+}
+
 // RuntimeServer is `kemudi server` whose kubelet uses rt, run inside rt's
 // network namespace, with its data under rt's directory (which
 // kubelettest unmounts and removes when the test ends).

@@ -43,7 +43,7 @@ func startNode(b *testing.B, runtime string) *node {
 	n := &node{name: runtime, bin: bin, rt: rt}
 	// The 100 MiB log is read whole, not rotated away; this shared
 	// machine's disk must not evict or collect the benchmark's pods.
-	srv := harness.StartRuntimeServer(b, bin, rt, "--container-log-max-size", "1Gi", "--image-gc-high-threshold", "100", "--eviction-hard", "memory.available<100Mi")
+	srv := harness.StartRuntimeServer(b, bin, rt, append([]string{"--container-log-max-size", "1Gi"}, harness.NodeDiskFlags()...)...)
 	n.server, n.kubeconfig, n.config = srv.Process, srv.Kubeconfig, srv.Config
 	var err error
 	if n.client, err = kubernetes.NewForConfig(srv.Config); err != nil {

@@ -103,7 +103,7 @@ func StartNode(ctx context.Context, bin string) (n *Node, err error) {
 		return n, err
 	}
 	n.onClose(func() { logf.Close() })
-	n.proc, err = harness.StartProcess("server", "nsenter", "API server ready", logf, "--net="+n.NetnsPath, bin, "server",
+	args := append([]string{"--net=" + n.NetnsPath, bin, "server",
 		"--data-dir", n.DataDir,
 		"--https-listen-port", strconv.Itoa(port), "--bind-address", "0.0.0.0", "--advertise-address", nodeIP,
 		"--lb-address-pool", lbPool,
@@ -111,10 +111,8 @@ func StartNode(ctx context.Context, bin string) (n *Node, err error) {
 		"--cri-socket", n.criSocket(),
 		"--runtime-state-dir", filepath.Join(dir, "state"),
 		"--pod-log-dir", filepath.Join(dir, "pods"),
-		"--cgroup-root", cgroupRoot,
-		// This machine's shared disk is often near the disk eviction
-		// thresholds: a pod evicted mid-run measures nothing.
-		"--image-gc-high-threshold", "100", "--eviction-hard", "memory.available<100Mi")
+		"--cgroup-root", cgroupRoot}, harness.NodeDiskFlags()...)
+	n.proc, err = harness.StartProcess("server", "nsenter", "API server ready", logf, args...)
 	if err != nil {
 		return n, err
 	}

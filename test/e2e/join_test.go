@@ -86,7 +86,7 @@ func (c *joinCluster) agentArgs(tf string) []string {
 	return append([]string{"--net=" + c.agentPath, c.bin, "agent", "--server", c.url, "--token-file", tf,
 		"--node-name", "node-2", "--node-ip", joinNodeIP, "--data-dir", a,
 		"--cri-socket", filepath.Join(a, "cri.sock"), "--runtime-state-dir", filepath.Join(a, "state"),
-		"--pod-log-dir", filepath.Join(a, "pods"), "--cgroup-root", "/" + c.agentNS}, testNodeDiskFlags...)
+		"--pod-log-dir", filepath.Join(a, "pods"), "--cgroup-root", "/" + c.agentNS}, harness.NodeDiskFlags()...)
 }
 
 // refused runs the agent with token file content and returns its output;

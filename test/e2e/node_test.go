@@ -85,7 +85,7 @@ func newServerNode(t *testing.T, standaloneAgent bool, serverFlags ...string) *s
 		"--pod-log-dir", filepath.Join(tmp, "pods"),
 		"--cgroup-root", n.cgroupRoot,
 	}
-	nodeArgs = append(nodeArgs, testNodeDiskFlags...)
+	nodeArgs = append(nodeArgs, harness.NodeDiskFlags()...)
 	serverArgs := []string{"--net=" + n.netnsPath, n.bin, "server",
 		"--data-dir", n.dataDir,
 		"--https-listen-port", itoa(port), "--bind-address", "0.0.0.0", // in the test's namespace: other nodes reach it
@@ -106,13 +106,6 @@ func newServerNode(t *testing.T, standaloneAgent bool, serverFlags ...string) *s
 	}
 	return n
 }
-
-// testNodeDiskFlags keep a test node's kubelet off this machine's disk
-// level: the disk is shared and often near upstream's 10% nodefs and 15%
-// imagefs eviction thresholds and 85% image GC, and a node that reports
-// DiskPressure is tainted and schedules nothing (as kind's nodes, which
-// set these thresholds to 0%). Memory pressure still counts.
-var testNodeDiskFlags = []string{"--image-gc-high-threshold", "100", "--eviction-hard", "memory.available<100Mi"}
 
 // startProcess runs nsenter args until the test ends and waits for its
 // ready line.

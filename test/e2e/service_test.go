@@ -405,7 +405,7 @@ func (n *serverNode) startAgent(a *agentNode, flags ...string) {
 		"--runtime-state-dir", filepath.Join(a.tmp, "state"),
 		"--pod-log-dir", filepath.Join(a.tmp, "pods"),
 		"--cgroup-root", cgroupRoot}
-	args = append(args, testNodeDiskFlags...)
+	args = append(args, harness.NodeDiskFlags()...)
 	a.proc = n.startProcess("agent-"+name, "kubelet running", append(args, flags...)...)
 }
 

@@ -71,7 +71,7 @@ func startRuntimeServer(t *testing.T, runtime string) *wsNode {
 		rt = kubelettest.StartKemudi(t, bin)
 	}
 	n := &wsNode{bin: bin, rt: rt}
-	srv := harness.StartRuntimeServer(t, bin, rt, "--image-gc-high-threshold", "100", "--eviction-hard", "memory.available<100Mi")
+	srv := harness.StartRuntimeServer(t, bin, rt, harness.NodeDiskFlags()...)
 	n.proc, n.kubeconfig, n.cfg = srv.Process, srv.Kubeconfig, srv.Config
 	return n
 }
