@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -156,11 +157,38 @@ func ComputeStatus(f Facts, prev corev1.NodeStatus, now metav1.Time) corev1.Node
 			}
 		}
 	}
-	st.Conditions = conds
+	st.Conditions = mergeConditions(prev.Conditions, conds)
 	if f.KubeletPort != 0 {
 		st.DaemonEndpoints.KubeletEndpoint.Port = f.KubeletPort
 	}
 	return st
+}
+
+// mergeConditions puts the kubelet's own conditions into prev's list,
+// each in its place (new ones at the end), and keeps the conditions
+// others own as they wrote them: the route controller's
+// NetworkUnavailable, a node problem detector's. A status update that
+// dropped them would undo their writers' work until they next wrote.
+func mergeConditions(prev, own []corev1.NodeCondition) []corev1.NodeCondition {
+	out := make([]corev1.NodeCondition, 0, len(prev)+len(own))
+	used := make([]bool, len(own))
+	for _, p := range prev {
+		i := slices.IndexFunc(own, func(c corev1.NodeCondition) bool { return c.Type == p.Type })
+		if i < 0 {
+			out = append(out, p)
+			continue
+		}
+		if !used[i] { // a duplicate of an own condition goes
+			out = append(out, own[i])
+			used[i] = true
+		}
+	}
+	for i, c := range own {
+		if !used[i] {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func pressure(t corev1.NodeConditionType, on bool, onReason, onMsg, offReason, offMsg string) corev1.NodeCondition {

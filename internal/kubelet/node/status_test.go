@@ -97,6 +97,43 @@ func TestComputeStatusConditions(t *testing.T) {
 	}
 }
 
+// Conditions others own stay where they were, as they were written;
+// the kubelet's own replace theirs in place.
+func TestComputeStatusKeepsOthersConditions(t *testing.T) {
+	earlier := metav1.NewTime(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	now := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	route := corev1.NodeCondition{Type: corev1.NodeNetworkUnavailable, Status: "False", Reason: "RouteCreated",
+		Message: "RouteController created a route", LastTransitionTime: earlier, LastHeartbeatTime: earlier}
+	npd := corev1.NodeCondition{Type: "KernelDeadlock", Status: "False", Reason: "KernelHasNoDeadlock"}
+	prev := corev1.NodeStatus{Conditions: []corev1.NodeCondition{
+		route,
+		{Type: corev1.NodeReady, Status: "False", Reason: "KubeletNotReady"},
+		npd,
+		{Type: corev1.NodeReady, Status: "False", Reason: "KubeletNotReady"},
+	}}
+	f := Facts{Machine: Machine{CPUs: 2, MemoryTotal: 4 << 30, MemoryAvailable: 2 << 30},
+		RuntimeStatus: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{
+			{Type: runtimeapi.RuntimeReady, Status: true}, {Type: runtimeapi.NetworkReady, Status: true}}}}
+	var got []string
+	for _, c := range ComputeStatus(f, prev, now).Conditions {
+		got = append(got, string(c.Type)+"="+string(c.Status))
+		switch c.Type {
+		case route.Type:
+			if c != route {
+				t.Errorf("NetworkUnavailable = %+v, want it unchanged %+v", c, route)
+			}
+		case npd.Type:
+			if c != npd {
+				t.Errorf("KernelDeadlock = %+v, want it unchanged %+v", c, npd)
+			}
+		}
+	}
+	want := "NetworkUnavailable=False Ready=True KernelDeadlock=False MemoryPressure=False DiskPressure=False PIDPressure=False"
+	if strings.Join(got, " ") != want {
+		t.Errorf("conditions %s, want %s", strings.Join(got, " "), want)
+	}
+}
+
 func TestComputeStatusRuntimeHandlers(t *testing.T) {
 	yes, no := true, false
 	prev := []corev1.NodeRuntimeHandler{{Name: "old", Features: &corev1.NodeRuntimeHandlerFeatures{RecursiveReadOnlyMounts: &no, UserNamespaces: &no}}}
