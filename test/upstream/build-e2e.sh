@@ -19,18 +19,13 @@
 # The binaries are cached in $XDG_CACHE_HOME/kemudi-test (else
 # /var/cache/kemudi-test), keyed by VERSION and the Go version: a second
 # run on one machine prints the path at once. The first takes long
-# (e2e.test is large: ~20-40 minutes on a busy 2-core machine).
-#
-# k8s.io/kubernetes's go.mod replaces the k8s.io staging modules with
-# ./staging/src/..., nested modules that its module zip leaves out, so the
-# build runs in a copy whose go.mod requires the published staging
-# modules (v0.X.Y for v1.X.Y) instead, all served by the Go module proxy.
+# (e2e.test is large: ~20-40 minutes on a busy 2-core machine). The
+# source copy it builds in is lib.sh's.
 set -euo pipefail
 
 version=${1:-v1.37.2}
-go=$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)
-cache=${XDG_CACHE_HOME:+$XDG_CACHE_HOME/kemudi-test}
-cache=${cache:-/var/cache/kemudi-test}
+. "$(dirname "$0")/lib.sh"
+upstream_init "$version"
 suites=${E2E_SUITES:-}
 flavor=$(echo "$suites" | tr -s ' ' '-')
 out=$cache/upstream-$version-$("$go" env GOVERSION)${flavor:+-$flavor}
@@ -38,7 +33,6 @@ if [ -x "$out/e2e.test" ] && [ -x "$out/agnhost" ]; then
 	echo "$out/e2e.test"
 	exit 0
 fi
-mkdir -p "$cache"
 # One build at a time per machine (test binaries may race to build).
 exec 9>"$cache/upstream-$version.lock"
 flock 9
@@ -47,29 +41,9 @@ if [ -x "$out/e2e.test" ] && [ -x "$out/agnhost" ]; then
 	exit 0
 fi
 
-mod=$(cd / && GOFLAGS= "$go" mod download -json "k8s.io/kubernetes@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-[ -n "$mod" ] && [ -d "$mod" ] || { echo "build-e2e: go mod download k8s.io/kubernetes@$version found no directory" >&2; exit 1; }
-
-# The source copy: kept between runs at a fixed path (with -trimpath the
-# build cache does not depend on it, but go.sum's additions are kept).
 src=$cache/upstream-$version-src${flavor:+-$flavor}
 if [ ! -e "$src/.kemudi-ready" ]; then
-	rm -rf "$src"
-	mkdir -p "$src"
-	cp -r "$mod/." "$src/"
-	chmod -R u+w "$src"
-	rm -f "$src/go.work" "$src/go.work.sum"
-	staging=v0.${version#v1.}
-	# Drop the replace block's ./staging lines; require the published
-	# modules at the staging version instead of v0.0.0.
-	awk -v v="$staging" '
-		/^replace \($/ { inrep = 1; next }
-		inrep && /^\)$/ { inrep = 0; next }
-		inrep { next }
-		/^replace k8s\.io\/.* => \.\/staging\// { next }
-		$1 ~ /^k8s\.io\// && $2 == "v0.0.0" { sub(/v0\.0\.0/, v) }
-		{ print }
-	' "$mod/go.mod" >"$src/go.mod"
+	upstream_source "$src"
 	if [ -n "$suites" ]; then
 		# Keep the spec imports (`_ "k8s.io/kubernetes/test/e2e/<pkg>"`,
 		# one a line) named in E2E_SUITES, drop the others'.
@@ -84,14 +58,7 @@ if [ ! -e "$src/.kemudi-ready" ]; then
 	touch "$src/.kemudi-ready"
 fi
 
-mkdir -p "$out"
-build() { # output, go command (build or test), then its arguments
-	local bin=$1 cmd=$2
-	shift 2
-	# -o right after the command: `go build` takes no flag after a package.
-	(cd "$src" && nice -n 10 env GOWORK=off GOFLAGS=-mod=mod "$go" "$cmd" -o "$out/$bin.tmp" "$@")
-	mv "$out/$bin.tmp" "$out/$bin"
-}
+build() { upstream_build "$src" "$out" "$@"; }
 start=$(date +%s)
 [ -x "$out/e2e.test" ] || build e2e.test test -c -vet=off -trimpath ./test/e2e
 # agnhost runs in a FROM scratch image, so it is linked statically; with
