@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +50,8 @@ var upstreamAreas = []string{
 	"client-go",
 	"OrderedNamespaceDeletion",
 	"API priority and fairness", // its API and classification; no queuing yet
+	"Aggregator",                // upstream's sample-apiserver behind an APIService
+	"Generated clientset",
 }
 
 // upstreamSkip leaves out specs that take a cluster to themselves or
@@ -194,9 +197,9 @@ privateRegistry: 127.0.0.1:1/k8s-authenticated-test
 // pushUpstreamImages asks e2e.test which images it runs (--list-images,
 // already mapped by repoList) and pushes the ones that can be made here:
 // agnhost (upstream's program, built static, with busybox beside it for
-// the shell commands specs run in it), busybox, and pause (agnhost
-// pause). The rest (nginx, etcd, sample-apiserver, ...) are left out:
-// their specs are not in upstreamAreas or fail to pull.
+// the shell commands specs run in it), busybox, pause (agnhost pause),
+// sample-apiserver, etcd and nginx. The rest are left out: their specs
+// are not in upstreamAreas.
 func pushUpstreamImages(t *testing.T, n *serverNode, e2eTest, agnhost, repoList string) {
 	t.Helper()
 	cmd := exec.Command(e2eTest, "--list-images")
@@ -205,7 +208,7 @@ func pushUpstreamImages(t *testing.T, n *serverNode, e2eTest, agnhost, repoList 
 	if err != nil {
 		t.Fatalf("e2e.test --list-images: %v", err)
 	}
-	images, err := upstreamImages(agnhost)
+	images, err := upstreamImages(filepath.Dir(agnhost))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,9 +230,10 @@ func pushUpstreamImages(t *testing.T, n *serverNode, e2eTest, agnhost, repoList 
 }
 
 // upstreamImages are the images pushUpstreamImages makes, by the last
-// element of their repository.
-func upstreamImages(agnhostBin string) (map[string]v1.Image, error) {
-	b, err := os.ReadFile(agnhostBin)
+// element of their repository, from the programs build-e2e.sh puts in
+// dir beside e2e.test.
+func upstreamImages(dir string) (map[string]v1.Image, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "agnhost"))
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +263,44 @@ func upstreamImages(agnhostBin string) (map[string]v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]v1.Image{"agnhost": agn, "pause": pause, "busybox": bb}, nil
+	// The Aggregator spec's pod: upstream's sample-apiserver image (the
+	// program alone, FROM scratch as upstream's is from a distroless
+	// base) and etcd's, whose program the spec runs by its path.
+	sample, err := programImage(filepath.Join(dir, "sample-apiserver"), "sample-apiserver")
+	if err != nil {
+		return nil, err
+	}
+	etcd, err := programImage(filepath.Join(dir, "etcd"), "usr/local/bin/etcd")
+	if err != nil {
+		return nil, err
+	}
+	// nginx (the Generated clientset specs' pods): critest's stand-in,
+	// a web server on port 80 that looks like nginx's master process.
+	critest, err := testimages.CRITestImages()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]v1.Image{"agnhost": agn, "pause": pause, "busybox": bb, "sample-apiserver": sample, "etcd": etcd,
+		"nginx": critest["e2e-test-images/nginx:1.14-2"]}, nil
+}
+
+// programImage is a FROM scratch image of one static program at path,
+// its entrypoint, with /tmp for what the program writes there.
+func programImage(bin, path string) (v1.Image, error) {
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, fmt.Errorf("%w (test/upstream/build-e2e.sh builds it beside e2e.test)", err)
+	}
+	files := []testimages.File{{Path: "tmp", Type: tar.TypeDir, Mode: 0o1777}}
+	for d := filepath.Dir(path); d != "."; d = filepath.Dir(d) {
+		files = append(files, testimages.File{Path: d, Type: tar.TypeDir})
+	}
+	slices.SortFunc(files[1:], func(a, b testimages.File) int { return len(a.Path) - len(b.Path) }) // parents first
+	layer, err := testimages.Layer(append(files, testimages.File{Path: path, Mode: 0o755, Content: string(b)})...)
+	if err != nil {
+		return nil, fmt.Errorf("image of %s: %w", bin, err)
+	}
+	return testimages.Image(v1.Config{Entrypoint: []string{"/" + path}}, layer)
 }
 
 // upstreamSpec is one spec's outcome in ginkgo's JUnit report.

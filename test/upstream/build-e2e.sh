@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds upstream Kubernetes' end-to-end suite for test/e2e TestUpstreamE2E:
 # e2e.test (`go test -c ./test/e2e`) and agnhost, the program of
-# upstream's test images (static, for a FROM scratch image), both from
+# upstream's test images, with sample-apiserver and etcd for the
+# Aggregator spec's images (static, for FROM scratch images), all from
 # k8s.io/kubernetes@VERSION in the Go module cache. Prints the path of
-# e2e.test; agnhost is beside it. (TestUpstreamE2E runs each spec in an
+# e2e.test; the programs are beside it. (TestUpstreamE2E runs each spec in an
 # e2e.test process of its own, so the ginkgo CLI is not needed.)
 #
 #   test/upstream/build-e2e.sh [VERSION]      # default v1.37.2
@@ -29,14 +30,15 @@ upstream_init "$version"
 suites=${E2E_SUITES:-}
 flavor=$(echo "$suites" | tr -s ' ' '-')
 out=$cache/upstream-$version-$("$go" env GOVERSION)${flavor:+-$flavor}
-if [ -x "$out/e2e.test" ] && [ -x "$out/agnhost" ]; then
+built() { for b in e2e.test agnhost sample-apiserver etcd; do [ -x "$out/$b" ] || return 1; done; }
+if built; then
 	echo "$out/e2e.test"
 	exit 0
 fi
 # One build at a time per machine (test binaries may race to build).
 exec 9>"$cache/upstream-$version.lock"
 flock 9
-if [ -x "$out/e2e.test" ] && [ -x "$out/agnhost" ]; then
+if built; then
 	echo "$out/e2e.test"
 	exit 0
 fi
@@ -64,6 +66,12 @@ start=$(date +%s)
 # agnhost runs in a FROM scratch image, so it is linked statically; with
 # cgo as e2e.test is built (CGO_ENABLED=0 would compile everything below
 # package net again), through the external linker.
-[ -x "$out/agnhost" ] || build agnhost build -trimpath -ldflags '-s -w -linkmode external -extldflags -static' ./test/images/agnhost
+static='-s -w -linkmode external -extldflags -static'
+[ -x "$out/agnhost" ] || build agnhost build -trimpath -ldflags "$static" ./test/images/agnhost
+# The Aggregator spec's images: upstream's sample-apiserver (the staging
+# module at the same version) and etcd at the version k8s.io/kubernetes
+# requires; its go.mod names both modules.
+[ -x "$out/sample-apiserver" ] || build sample-apiserver build -trimpath -ldflags "$static" k8s.io/sample-apiserver
+[ -x "$out/etcd" ] || build etcd build -trimpath -ldflags "$static" go.etcd.io/etcd/server/v3
 echo "build-e2e: built in $(($(date +%s) - start))s (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 echo "$out/e2e.test"
