@@ -66,11 +66,11 @@ func (s *Store) ensureSnapshot(ctx context.Context, chainID, parent string, blob
 		parents := s.chainDirsLocked(parent)
 		s.mu.Unlock()
 
-		dir := s.snapshotDir(id)
-		fsDir := filepath.Join(dir, "fs")
-		if err := os.MkdirAll(fsDir, 0o755); err != nil {
+		dir, err := s.makeSnapshotDir(id, "fs")
+		if err != nil {
 			return struct{}{}, fmt.Errorf("layer %s: %w", blob, err)
 		}
+		fsDir := filepath.Join(dir, "fs")
 		if err := s.unpackBlob(ctx, blob, diffID, fsDir, parents, fetched); err != nil {
 			os.RemoveAll(dir)
 			return struct{}{}, err

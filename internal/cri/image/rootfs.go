@@ -44,12 +44,9 @@ func (s *Store) PrepareRootfs(ctx context.Context, key, imageID string) (Rootfs,
 		}
 	}
 	s.meta.NextID++
-	dir := s.snapshotDir(rec.ID)
-	for _, d := range []string{"fs", "work", "empty"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			os.RemoveAll(dir)
-			return Rootfs{}, fmt.Errorf("prepare rootfs %q: %w", key, err)
-		}
+	dir, err := s.makeSnapshotDir(rec.ID, "fs", "work", "empty")
+	if err != nil {
+		return Rootfs{}, fmt.Errorf("prepare rootfs %q: %w", key, err)
 	}
 	rec.Key = key
 	if err := writeRootfsRecord(dir, rec); err != nil {

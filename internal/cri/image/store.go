@@ -60,6 +60,9 @@ func Open(opts Options) (*Store, error) {
 			return nil, fmt.Errorf("image store: %w", err)
 		}
 	}
+	if err := markTopDir(s.snapshotsDir()); err != nil {
+		s.log.Debug("snapshots not spread over block groups", "err", err)
+	}
 	if s.content, err = newContentStore(filepath.Join(root, "content")); err != nil {
 		return nil, err
 	}
