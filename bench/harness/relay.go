@@ -56,3 +56,24 @@ func relay(l net.Listener, dial func(ctx context.Context, network, addr string) 
 		}()
 	}
 }
+
+// RelayFromNetns listens on addr inside the network namespace at
+// netnsPath and relays each connection, both ways, to addr in this
+// process's namespace: a process in the namespace (an upstream kubelet)
+// reaches a server on this process's loopback at the same address, so
+// the server's kubeconfig and certificate serve it unchanged.
+func RelayFromNetns(tb testing.TB, netnsPath, addr string) {
+	tb.Helper()
+	var l net.Listener
+	err := InNetns(netnsPath, func() error {
+		var err error
+		l, err = net.Listen("tcp", addr)
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("relay listener in %s: %v", netnsPath, err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	var d net.Dialer
+	go relay(l, d.DialContext, addr)
+}

@@ -7,9 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
-	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,49 +28,129 @@ import (
 
 const nodeName = "bench-node"
 
-// BenchmarkKubelet prints one table of the figures; run it once
-// (-benchtime 1x).
+// BenchmarkKubelet prints one table of the figures, kemudi's kubelet on
+// its runtime beside upstream's on containerd, in one run and one
+// control plane; run it once (-benchtime 1x). KEMUDI_BENCH_ONLY=kemudi
+// (or upstream) measures one.
 func BenchmarkKubelet(b *testing.B) {
-	pods := 30
-	if err := harness.EnvInts(map[string]*int{"KEMUDI_BENCH_PODS": &pods}); err != nil {
+	pods, idleSeconds := 30, 30
+	if err := harness.EnvInts(map[string]*int{"KEMUDI_BENCH_PODS": &pods, "KEMUDI_BENCH_IDLE_SECONDS": &idleSeconds}); err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	// An interrupt ends the run through the clean-ups (processes,
+	// mounts, cgroups, network namespaces), not by killing it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	defer cancel()
 	loadBefore := harness.LoadAvg()
-	rt := kubelettest.StartKemudi(b, clustertest.Binary(b))
 	s := clustertest.Start(b)
 	s.RunControlPlane()
-	c := s.Client
+	o := runOptions{pods: pods, idle: time.Duration(idleSeconds) * time.Second}
+	var cols []*result
+	for _, p := range peers(os.Getenv("KEMUDI_BENCH_ONLY")) {
+		r := &result{title: p.title, pods: pods}
+		b.Run(p.key, func(b *testing.B) {
+			defer r.noteFailure(b)
+			p.run(ctx, b, s, o, r)
+		})
+		cols = append(cols, r)
+	}
+	printTable(os.Stdout, loadBefore, harness.LoadAvg(), cols)
+}
 
-	started := time.Now()
-	startKubelet(b, s, rt)
-	if err := waitNodeReady(ctx, c); err != nil {
+type runOptions struct {
+	pods int
+	idle time.Duration // how long idle CPU is measured with the pods running
+}
+
+// peer is one kubelet on one runtime.
+type peer struct {
+	key, title string
+	run        func(ctx context.Context, b *testing.B, s *clustertest.Server, o runOptions, r *result)
+}
+
+func peers(only string) []peer {
+	all := []peer{
+		{"kemudi", "kemudi kubelet + runtime", func(ctx context.Context, b *testing.B, s *clustertest.Server, o runOptions, r *result) {
+			rt := kubelettest.StartKemudi(b, clustertest.Binary(b))
+			start := func() time.Time {
+				t := time.Now()
+				startKubelet(b, s, rt)
+				return t
+			}
+			measure(ctx, b, s.Client, node{name: nodeName, prefix: "", rt: rt, start: start}, o, r)
+			b.ReportMetric(float64(r.pct(99).Milliseconds()), "p99-ms")
+		}},
+		{"upstream", "upstream kubelet 1.37 + containerd", func(ctx context.Context, b *testing.B, s *clustertest.Server, o runOptions, r *result) {
+			bin, err := upstreamKubelet()
+			if err != nil {
+				r.err = err.Error()
+				b.Skip(err)
+			}
+			rt := kubelettest.StartContainerd(b)
+			start := func() time.Time { return startUpstreamKubelet(b, s, rt, bin) }
+			measure(ctx, b, s.Client, node{name: upstreamNodeName, prefix: "u-", rt: rt, start: start}, o, r)
+		}},
+	}
+	if only == "" {
+		return all
+	}
+	for _, p := range all {
+		if p.key == only {
+			return []peer{p}
+		}
+	}
+	return nil
+}
+
+// node is what measure needs of a peer: its Node's name, a prefix for
+// its pods' names, its runtime and how to start its kubelet.
+type node struct {
+	name, prefix string
+	rt           *kubelettest.Runtime
+	start        func() time.Time // when the kubelet was started
+}
+
+// measure takes the same figures of every peer.
+func measure(ctx context.Context, b *testing.B, c kubernetes.Interface, n node, o runOptions, r *result) {
+	started := n.start()
+	if err := waitNodeReady(ctx, c, n.name); err != nil {
 		b.Fatal(err)
 	}
-	nodeReady := time.Since(started)
+	r.nodeReady = time.Since(started)
 
 	// One pod first, so the image is present and the pause sandbox warm.
-	if _, err := createReady(ctx, c, rt.Images["busybox"], "warm", 1); err != nil {
+	image := n.rt.Images["busybox"]
+	if _, err := createReady(ctx, c, n.name, image, n.prefix+"warm", 1); err != nil {
 		b.Fatal(err)
 	}
-	procs := func() []int { return harness.ProcessesMentioning(rt.Dir) }
-	settle(3 * time.Second)
-	idleBy := rssByName(procs())
-	idle := rss(procs())
-	lat, err := createReady(ctx, c, rt.Images["busybox"], "p", pods)
+	// The runtime's processes (and the kubelet's, when it is one).
+	procs := func() []int { return harness.ProcessesMentioning(n.rt.Dir) }
+	settle(ctx, 3*time.Second)
+	r.idleBy = rssByName(procs())
+	lat, err := createReady(ctx, c, n.name, image, n.prefix+"p", o.pods)
 	if err != nil {
 		b.Fatal(err)
 	}
-	settle(3 * time.Second)
-	busy := rss(procs())
-	r := result{idleBy: idleBy, pods: pods, nodeReady: nodeReady, lat: lat, idle: idle, busy: busy}
-	r.print(os.Stdout, loadBefore, harness.LoadAvg())
-	b.ReportMetric(float64(r.pct(99).Milliseconds()), "p99-ms")
+	r.lat = lat
+	settle(ctx, 3*time.Second)
+	r.busyBy = rssByName(procs())
+	if o.idle > 0 {
+		r.idleCPUBy, r.idleWindow = cpuByName(ctx, procs(), o.idle)
+	}
+	if ctx.Err() != nil {
+		b.Fatal(ctx.Err())
+	}
 }
 
 // settle lets the processes go idle before their memory is read.
-func settle(d time.Duration) { <-time.After(d) }
+func settle(ctx context.Context, d time.Duration) {
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+}
 
 func startKubelet(b *testing.B, s *clustertest.Server, rt *kubelettest.Runtime) {
 	o := kubelet.DefaultOptions()
@@ -94,7 +175,7 @@ func startKubelet(b *testing.B, s *clustertest.Server, rt *kubelettest.Runtime) 
 	})
 }
 
-func waitNodeReady(ctx context.Context, c kubernetes.Interface) error {
+func waitNodeReady(ctx context.Context, c kubernetes.Interface, nodeName string) error {
 	return wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		n, err := c.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
 		if err != nil {
@@ -109,9 +190,9 @@ func waitNodeReady(ctx context.Context, c kubernetes.Interface) error {
 	})
 }
 
-// createReady creates n pods at once and returns each one's time from
-// its Create call to a watch seeing it Ready.
-func createReady(ctx context.Context, c kubernetes.Interface, image, prefix string, n int) ([]time.Duration, error) {
+// createReady creates n pods on node at once and returns each one's time
+// from its Create call to a watch seeing it Ready.
+func createReady(ctx context.Context, c kubernetes.Interface, node, image, prefix string, n int) ([]time.Duration, error) {
 	sel := "bench=" + prefix
 	w, err := c.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
@@ -122,7 +203,7 @@ func createReady(ctx context.Context, c kubernetes.Interface, image, prefix stri
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			p := benchPod(fmt.Sprintf("%s-%d", prefix, i), prefix, image)
+			p := benchPod(fmt.Sprintf("%s-%d", prefix, i), prefix, node, image)
 			created[i] = time.Now()
 			_, err := c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
 			errs <- err
@@ -154,6 +235,8 @@ func createReady(ctx context.Context, c kubernetes.Interface, image, prefix stri
 			}
 		case <-deadline:
 			return nil, fmt.Errorf("%d of %d Ready after 5 min", len(ready), n)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%d of %d Ready: %w", len(ready), n, ctx.Err())
 		}
 	}
 	out := make([]time.Duration, 0, n)
@@ -164,11 +247,11 @@ func createReady(ctx context.Context, c kubernetes.Interface, image, prefix stri
 	return out, nil
 }
 
-func benchPod(name, group, image string) *corev1.Pod {
+func benchPod(name, group, node, image string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Labels: map[string]string{"bench": group}},
 		Spec: corev1.PodSpec{
-			NodeName:                      nodeName, // bound, as the scheduler would
+			NodeName:                      node, // bound, as the scheduler would
 			TerminationGracePeriodSeconds: ptr.To[int64](1),
 			Containers: []corev1.Container{{
 				Name: "main", Image: image, ImagePullPolicy: corev1.PullIfNotPresent,
@@ -185,66 +268,4 @@ func isReady(p *corev1.Pod) bool {
 		}
 	}
 	return false
-}
-
-// rss sums the resident memory of pids.
-func rss(pids []int) uint64 {
-	var total uint64
-	for _, v := range rssByName(pids) {
-		total += v
-	}
-	return total
-}
-
-// rssByName sums the resident memory of pids by command name, to show
-// which process holds it.
-func rssByName(pids []int) map[string]uint64 {
-	out := map[string]uint64{}
-	for _, pid := range pids {
-		m, err := harness.ReadMemory(pid)
-		if err != nil {
-			continue
-		}
-		out[procName(pid)] += m.RSS
-	}
-	return out
-}
-
-// procName is a process's program and first argument ("kemudi runtime").
-func procName(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-	name := filepath.Base(args[0])
-	if len(args) > 1 && !strings.HasPrefix(args[1], "-") && !strings.Contains(args[1], "/") {
-		name += " " + args[1]
-	}
-	return name
-}
-
-type result struct {
-	pods       int
-	nodeReady  time.Duration
-	lat        []time.Duration
-	idle, busy uint64
-	idleBy     map[string]uint64
-}
-
-func (r result) pct(p int) time.Duration {
-	i := (len(r.lat)*p + 99) / 100
-	return r.lat[max(0, min(len(r.lat)-1, i-1))]
-}
-
-func (r result) print(w io.Writer, loadBefore, loadAfter string) {
-	fmt.Fprintf(w, "kubelet on kemudi runtime (noisy: shared machine)\nload before: %s\nload after:  %s\n", loadBefore, loadAfter)
-	fmt.Fprintf(w, "%-44s %s\n", "figure", "value")
-	fmt.Fprintf(w, "%-44s %v\n", "node Ready after kubelet start", r.nodeReady.Round(time.Millisecond))
-	fmt.Fprintf(w, "%-44s %v\n", fmt.Sprintf("%d pods at once: create→Ready p50", r.pods), r.pct(50).Round(time.Millisecond))
-	fmt.Fprintf(w, "%-44s %v\n", fmt.Sprintf("%d pods at once: create→Ready p99", r.pods), r.pct(99).Round(time.Millisecond))
-	fmt.Fprintf(w, "%-44s %.1f MiB\n", "runtime RSS, 1 pod (idle)", harness.MiB(r.idle))
-	fmt.Fprintf(w, "%-44s %.1f MiB\n", fmt.Sprintf("runtime RSS, %d pods", r.pods+1), harness.MiB(r.busy))
-	for name, v := range r.idleBy {
-		fmt.Fprintf(w, "%-44s %.1f MiB\n", "  of which "+name, harness.MiB(v))
-	}
-	per := (float64(r.busy) - float64(r.idle)) / float64(r.pods)
-	fmt.Fprintf(w, "%-44s %.2f MiB\n", "runtime RSS per extra pod", per/(1<<20))
 }

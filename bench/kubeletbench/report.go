@@ -1,0 +1,219 @@
+package kubeletbench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kemudi/kemudi/bench/harness"
+)
+
+// kubeletProc is the name rssByName gives upstream's kubelet; kemudi's
+// runs in the benchmark's process and has none.
+const kubeletProc = "kubelet"
+
+// result is what measure took of one peer.
+type result struct {
+	title string
+	err   string // why there are no figures
+	pods  int
+	// nodeReady is from the kubelet's start to the Node's Ready.
+	nodeReady time.Duration
+	lat       []time.Duration // each pod's create → Ready, sorted
+	// RSS by process name with the warm pod (idle) and with all pods.
+	idleBy, busyBy map[string]uint64
+	// CPU by process name over idleWindow with all pods running.
+	idleCPUBy  map[string]time.Duration
+	idleWindow time.Duration
+}
+
+// noteFailure keeps why b, a peer's run, ended without figures.
+func (r *result) noteFailure(b *testing.B) {
+	switch {
+	case r.err != "":
+	case b.Failed():
+		r.err = "failed: see " + b.Name() + "'s log above"
+	case b.Skipped():
+		r.err = "skipped: see " + b.Name() + "'s log above"
+	}
+}
+
+func (r *result) pct(p int) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	i := (len(r.lat)*p + 99) / 100
+	return r.lat[max(0, min(len(r.lat)-1, i-1))]
+}
+
+// split sums by into the kubelet's share and the runtime's (the rest).
+func split[T uint64 | time.Duration](by map[string]T) (kubelet, runtime T) {
+	for name, v := range by {
+		if name == kubeletProc {
+			kubelet += v
+		} else {
+			runtime += v
+		}
+	}
+	return kubelet, runtime
+}
+
+// row is one figure of every column.
+type row struct {
+	label string
+	cell  func(r *result) string
+}
+
+func (r *result) rows() []row {
+	mib := func(v uint64) string { return fmt.Sprintf("%.1f MiB", harness.MiB(v)) }
+	perPod := func(idle, busy uint64) string {
+		return fmt.Sprintf("%.2f MiB", (float64(busy)-float64(idle))/float64(r.pods)/(1<<20))
+	}
+	kubelet := func(by map[string]uint64, f func(k uint64) string) string {
+		if _, ok := by[kubeletProc]; !ok {
+			return "(in the bench process)"
+		}
+		k, _ := split(by)
+		return f(k)
+	}
+	pctCore := func(d time.Duration) string {
+		if r.idleWindow == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f%% (%v)", 100*d.Seconds()/r.idleWindow.Seconds(), d)
+	}
+	return []row{
+		{"node Ready after kubelet start", func(r *result) string { return r.nodeReady.Round(time.Millisecond).String() }},
+		{fmt.Sprintf("%d pods at once: create→Ready p50", r.pods), func(r *result) string { return r.pct(50).Round(time.Millisecond).String() }},
+		{fmt.Sprintf("%d pods at once: create→Ready p99", r.pods), func(r *result) string { return r.pct(99).Round(time.Millisecond).String() }},
+		{"runtime RSS, 1 pod (idle)", func(r *result) string { _, rt := split(r.idleBy); return mib(rt) }},
+		{fmt.Sprintf("runtime RSS, %d pods", r.pods+1), func(r *result) string { _, rt := split(r.busyBy); return mib(rt) }},
+		{"runtime RSS per extra pod", func(r *result) string {
+			_, idle := split(r.idleBy)
+			_, busy := split(r.busyBy)
+			return perPod(idle, busy)
+		}},
+		{"kubelet RSS, 1 pod (idle)", func(r *result) string { return kubelet(r.idleBy, mib) }},
+		{fmt.Sprintf("kubelet RSS, %d pods", r.pods+1), func(r *result) string { return kubelet(r.busyBy, mib) }},
+		{"kubelet RSS per extra pod", func(r *result) string {
+			return kubelet(r.busyBy, func(busy uint64) string { idle, _ := split(r.idleBy); return perPod(idle, busy) })
+		}},
+		{fmt.Sprintf("runtime CPU idle, %d pods, of one core", r.pods+1), func(r *result) string { _, rt := split(r.idleCPUBy); return pctCore(rt) }},
+		{fmt.Sprintf("kubelet CPU idle, %d pods, of one core", r.pods+1), func(r *result) string {
+			if _, ok := r.idleCPUBy[kubeletProc]; !ok && r.idleWindow > 0 {
+				return "(in the bench process)"
+			}
+			k, _ := split(r.idleCPUBy)
+			return pctCore(k)
+		}},
+	}
+}
+
+// printTable writes the figures of every peer side by side, then each one's
+// idle RSS by process and why a peer has no figures.
+func printTable(w io.Writer, loadBefore, loadAfter string, cols []*result) {
+	if len(cols) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "kubelet benchmark (noisy: shared machine)\nload before: %s\nload after:  %s\n", loadBefore, loadAfter)
+	fmt.Fprintf(w, "%-44s", "figure")
+	for _, r := range cols {
+		fmt.Fprintf(w, " %-36s", r.title)
+	}
+	fmt.Fprintln(w)
+	for i, rw := range cols[0].rows() {
+		fmt.Fprintf(w, "%-44s", rw.label)
+		for _, r := range cols {
+			v := "-"
+			if r.err == "" {
+				v = r.rows()[i].cell(r)
+			}
+			fmt.Fprintf(w, " %-36s", v)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, r := range cols {
+		if r.err != "" {
+			fmt.Fprintf(w, "%s: no figures: %s\n", r.title, r.err)
+			continue
+		}
+		fmt.Fprintf(w, "%s, idle RSS by process: %s\n", r.title, strings.Join(byName(r.idleBy, func(v uint64) string { return fmt.Sprintf("%.1f MiB", harness.MiB(v)) }), ", "))
+		if r.idleWindow > 0 {
+			fmt.Fprintf(w, "%s, CPU over %v with the pods by process: %s\n", r.title, r.idleWindow.Round(time.Millisecond), strings.Join(byName(r.idleCPUBy, time.Duration.String), ", "))
+		}
+	}
+}
+
+// byName formats a figure by process name, largest first.
+func byName[T uint64 | time.Duration](by map[string]T, f func(T) string) []string {
+	names := make([]string, 0, len(by))
+	for n := range by {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if by[a] != by[b] {
+			if by[a] > by[b] {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n + " " + f(by[n])
+	}
+	return out
+}
+
+// rssByName sums the resident memory of pids by command name, to show
+// which process holds it.
+func rssByName(pids []int) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, pid := range pids {
+		m, err := harness.ReadMemory(pid)
+		if err != nil {
+			continue
+		}
+		out[procName(pid)] += m.RSS
+	}
+	return out
+}
+
+// cpuByName is the CPU each of pids used over d, summed by command
+// name; d is shorter if ctx ends first.
+func cpuByName(ctx context.Context, pids []int, d time.Duration) (map[string]time.Duration, time.Duration) {
+	before := map[int]time.Duration{}
+	for _, pid := range pids {
+		if t, err := harness.CPUTime(pid); err == nil {
+			before[pid] = t
+		}
+	}
+	t0 := time.Now()
+	settle(ctx, d)
+	window := time.Since(t0)
+	out := map[string]time.Duration{}
+	for pid, b := range before {
+		if t, err := harness.CPUTime(pid); err == nil {
+			out[procName(pid)] += t - b
+		}
+	}
+	return out, window
+}
+
+// procName is a process's program and first argument ("kemudi runtime").
+func procName(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	name := filepath.Base(args[0])
+	if len(args) > 1 && !strings.HasPrefix(args[1], "-") && !strings.Contains(args[1], "/") {
+		name += " " + args[1]
+	}
+	return name
+}

@@ -1,0 +1,188 @@
+package kubeletbench
+
+import (
+	"bufio"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kemudi/kemudi/bench/harness"
+	"github.com/kemudi/kemudi/internal/cluster/clustertest"
+	"github.com/kemudi/kemudi/internal/kubelet/kubelettest"
+)
+
+// upstreamNodeName is the node of upstream's kubelet: another name than
+// kemudi's, in the same cluster.
+const upstreamNodeName = "bench-node-upstream"
+
+// upstreamKubelet is $KEMUDI_UPSTREAM_KUBELET, or upstream's kubelet
+// built (once a machine, then cached) by test/upstream/build-binary.sh.
+func upstreamKubelet() (string, error) {
+	if p := os.Getenv("KEMUDI_UPSTREAM_KUBELET"); p != "" {
+		return p, nil
+	}
+	script, err := filepath.Abs("../../test/upstream/build-binary.sh")
+	if err != nil {
+		return "", err
+	}
+	var stderr strings.Builder
+	cmd := exec.Command("bash", script, "kubelet")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("build upstream's kubelet (%s kubelet): %w: %s", script, err, tail(stderr.String(), 500))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// startUpstreamKubelet runs upstream's kubelet bin inside rt's network
+// namespace as node upstreamNodeName of s, with every directory under
+// rt's (which kubelettest unmounts and removes) and its cgroups under
+// rt's cgroup root (which kubelettest removes). It is stopped when b
+// ends, before the runtime: registered after rt's clean-ups, it runs
+// before them. It returns when the process was started.
+func startUpstreamKubelet(b *testing.B, s *clustertest.Server, rt *kubelettest.Runtime, bin string) time.Time {
+	b.Helper()
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The kubelet dials the API server's own address, on the namespace's
+	// loopback, relayed to this process's.
+	harness.RelayFromNetns(b, rt.NetNS, u.Host)
+	id := s.NodeIdentity(upstreamNodeName)
+	dir := filepath.Join(rt.Dir, "kubelet")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfg, []byte(upstreamConfig(rt)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	// The kubelet refuses a --cgroup-root that does not exist.
+	if err := makeCgroup(rt.CgroupRoot); err != nil {
+		b.Fatal(err)
+	}
+	_, err = os.Stat(logLinks)
+	linksExisted := err == nil
+	logPath := filepath.Join(rt.Dir, "kubelet.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command("nsenter", "--net="+rt.NetNS, bin,
+		"--config", cfg, "--kubeconfig", id.Kubeconfig,
+		"--root-dir", filepath.Join(dir, "root"), "--cert-dir", filepath.Join(dir, "pki"),
+		"--hostname-override", upstreamNodeName, "--node-ip", rt.NodeIP.String(), "--v", "1")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		b.Fatalf("start upstream's kubelet: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		_ = logf.Close()
+		close(exited)
+	}()
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if b.Failed() {
+			if out, err := os.ReadFile(logPath); err == nil {
+				b.Logf("upstream kubelet log (tail):\n%s", tail(string(out), 6000))
+			}
+		}
+		removeLogLinks(rt.Dir, linksExisted)
+	})
+	return started
+}
+
+// upstreamConfig is the kubelet's configuration: cgroupfs (containerd 1.6
+// cannot tell the kubelet its driver, and runs runc with cgroupfs), this
+// machine's cgroup v1 allowed, no swap check, disk eviction and image GC
+// off as for kemudi's nodes (harness.NodeDiskFlags), the cluster DNS
+// kemudi's kubelet defaults to, its API served only in the namespace.
+func upstreamConfig(rt *kubelettest.Runtime) string {
+	return fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+containerRuntimeEndpoint: %q
+cgroupDriver: cgroupfs
+cgroupRoot: %q
+failCgroupV1: false
+failSwapOn: false
+podLogsDir: %q
+volumePluginDir: %q
+evictionHard:
+  memory.available: 100Mi
+imageGCHighThresholdPercent: 100
+clusterDNS: ["10.43.0.10"]
+clusterDomain: cluster.local
+readOnlyPort: 0
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: false}
+authorization:
+  mode: AlwaysAllow
+`, rt.Endpoint, "/"+rt.CgroupRoot, filepath.Join(rt.Dir, "pods"), filepath.Join(rt.Dir, "kubelet", "volume-plugins"))
+}
+
+// makeCgroup makes the cgroup root in every hierarchy mounted under
+// /sys/fs/cgroup (v1 controllers and the v2 mount beside them).
+func makeCgroup(root string) error {
+	f, err := os.Open("/proc/self/mounts")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 3 || (fields[2] != "cgroup" && fields[2] != "cgroup2") || !strings.HasPrefix(fields[1], "/sys/fs/cgroup") {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Join(fields[1], root), 0o755); err != nil {
+			return fmt.Errorf("cgroup root: %w", err)
+		}
+	}
+	return sc.Err()
+}
+
+// logLinks is where upstream's kubelet links each container's log,
+// whatever its podLogsDir.
+const logLinks = "/var/log/containers"
+
+// removeLogLinks removes the links in logLinks to logs under dir, and
+// logLinks itself if the kubelet made it and nothing else is in it.
+func removeLogLinks(dir string, existed bool) {
+	ents, _ := os.ReadDir(logLinks)
+	for _, e := range ents {
+		p := filepath.Join(logLinks, e.Name())
+		if target, err := os.Readlink(p); err == nil && strings.HasPrefix(target, dir+"/") {
+			_ = os.Remove(p)
+		}
+	}
+	if !existed {
+		_ = os.Remove(logLinks) // fails unless empty
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
