@@ -44,7 +44,8 @@ type Options struct {
 	ForwardTimeout time.Duration
 	Log            *slog.Logger
 	// Started, when set, is called with the bound DNS and HTTP addresses
-	// once the server answers (tests bind port 0).
+	// once the server answers (tests bind port 0; `kemudi dns` gives back
+	// its start-up pages then).
 	Started func(dnsAddrs []string, httpAddr string)
 }
 

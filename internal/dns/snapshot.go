@@ -2,7 +2,7 @@ package dns
 
 import (
 	"net/netip"
-	"strings"
+	"slices"
 
 	"github.com/miekg/dns"
 )
@@ -57,14 +57,47 @@ func (s rrsets) add(rr dns.RR) rrsets {
 }
 
 // Snapshot is an immutable view of the cluster's DNS records. Build one
-// with BuildSnapshot; it is safe for concurrent use.
+// with BuildSnapshot; it is safe for concurrent use. It holds the
+// services, not their records: answers are made when asked (lookup.go).
 type Snapshot struct {
-	zone  string // canonical, e.g. "cluster.local."
-	pod   string // "pod." + zone
-	ttl   uint32
-	pods  PodMode
-	names map[string]rrsets
-	soa   *dns.SOA
+	zone      string // canonical, e.g. "cluster.local."
+	svcSuffix string // ".svc." + zone
+	podSuffix string // ".pod." + zone
+	ttl       uint32
+	pods      PodMode
+	// static holds the apex's names and their records (SOA, NS,
+	// dns-version, the NS's address, the svc and pod subtrees).
+	static map[string]rrsets
+	soa    *dns.SOA
+	// services by key ("name.namespace").
+	services map[string]*service
+	// endpoints of headless services, by service key.
+	endpoints  map[string]*endpoints
+	namespaces map[string]struct{}
+	// ptrs names the addresses of services and of headless endpoints.
+	ptrs map[netip.Addr]ptrTarget
+}
+
+// endpoints are a headless service's ready addresses and named ports,
+// each once.
+type endpoints struct {
+	targets []target
+	ports   []port
+}
+
+// target is one address of a headless service and the name under the
+// service it has: its hostname or dashed address ("" for none).
+type target struct {
+	host string
+	addr netip.Addr
+}
+
+// ptrTarget is the name of an address: the service's, or the endpoint
+// host's under it; next is another name of the same address.
+type ptrTarget struct {
+	svc  *service
+	host string
+	next *ptrTarget
 }
 
 // Result is the answer to one question.
@@ -82,23 +115,20 @@ type Result struct {
 // Zone returns the cluster zone, fully qualified.
 func (s *Snapshot) Zone() string { return s.zone }
 
-// Len returns the number of owner names held.
-func (s *Snapshot) Len() int { return len(s.names) }
+// Len returns the number of services held.
+func (s *Snapshot) Len() int { return len(s.services) }
 
 // Answer answers q from the snapshot. The owner names of the answer
 // records carry q.Name as asked (case preserved, RFC 4343).
 func (s *Snapshot) Answer(q dns.Question) Result {
 	name := dns.CanonicalName(q.Name)
-	set, known := s.names[name]
+	set, known := s.lookup(name, q.Name)
 	if !dns.IsSubDomain(s.zone, name) {
 		if !known {
 			return Result{Forward: true}
 		}
 		// A PTR name of a cluster address: ours.
 		return s.fromSet(q, set)
-	}
-	if !known {
-		set, known = s.podRecords(name)
 	}
 	if !known {
 		return Result{Rcode: dns.RcodeNameError, Authoritative: true, Ns: s.negative()}
@@ -135,12 +165,13 @@ func (s *Snapshot) fromSet(q dns.Question, set rrsets) Result {
 }
 
 // podRecords synthesizes the records of <dashed-ip>.<ns>.pod.<zone>
-// (and the empty non-terminal <ns>.pod.<zone>).
-func (s *Snapshot) podRecords(name string) (rrsets, bool) {
-	if s.pods != PodsInsecure || !strings.HasSuffix(name, "."+s.pod) {
+// (and the empty non-terminal <ns>.pod.<zone>); rel is the name without
+// ".pod.<zone>".
+func (s *Snapshot) podRecords(rel, owner string) (rrsets, bool) {
+	if s.pods != PodsInsecure {
 		return nil, false
 	}
-	labels := dns.SplitDomainName(strings.TrimSuffix(name, "."+s.pod))
+	labels := dns.SplitDomainName(rel)
 	switch len(labels) {
 	case 1:
 		return nil, true
@@ -152,7 +183,7 @@ func (s *Snapshot) podRecords(name string) (rrsets, bool) {
 	if !ok {
 		return nil, false
 	}
-	return rrsets{{typ: addrType(a), rrs: []dns.RR{addrRR(name, a, s.ttl)}}}, true
+	return rrsets{{typ: addrType(a), rrs: []dns.RR{addrRR(owner, a, s.ttl)}}}, true
 }
 
 // negative is the authority section of NXDOMAIN and NODATA answers: the
@@ -179,19 +210,23 @@ func (s *Snapshot) targets(rrs []dns.RR) []dns.RR {
 			continue
 		}
 		seen[target] = true
-		set := s.names[target]
+		set, _ := s.lookup(target, target)
 		out = append(out, set.get(dns.TypeA)...)
 		out = append(out, set.get(dns.TypeAAAA)...)
 	}
 	return out
 }
 
-// withOwner copies rrs with their owner set to name.
+// withOwner returns rrs with their owner set to name, copying the
+// records that have another (records are never mutated once made).
 func withOwner(rrs []dns.RR, name string) []dns.RR {
+	if !slices.ContainsFunc(rrs, func(rr dns.RR) bool { return rr.Header().Name != name }) {
+		return rrs
+	}
 	out := make([]dns.RR, len(rrs))
 	for i, rr := range rrs {
 		if rr.Header().Name == name {
-			out[i] = rr // records are never mutated once in a snapshot
+			out[i] = rr
 			continue
 		}
 		c := dns.Copy(rr)

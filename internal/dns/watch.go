@@ -7,64 +7,71 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	toolscache "k8s.io/client-go/tools/cache"
 )
 
-// watcher keeps the handler's snapshot current from Service and
-// EndpointSlice informers: every change marks it dirty and one goroutine
-// rebuilds, so a burst of changes costs one rebuild.
+// watcher keeps the handler's snapshot current from Services and
+// EndpointSlices: reflectors fill compact stores, every change marks the
+// snapshot dirty and one goroutine rebuilds, so a burst of changes costs
+// one rebuild.
 type watcher struct {
 	cfg      SnapshotConfig
-	services func() ([]*corev1.Service, error)
-	slices   func() ([]*discoveryv1.EndpointSlice, error)
+	services *compactStore[*service]
+	slices   *compactStore[*endpointSlice]
 	dirty    chan struct{}
 	publish  func(*Snapshot)
 	// minInterval spaces rebuilds under constant churn.
 	minInterval time.Duration
 }
 
-// startWatcher starts the informers, waits for their first sync, and
+// startWatcher starts the reflectors, waits for their first lists, and
 // publishes the first snapshot before returning.
 func startWatcher(ctx context.Context, client kubernetes.Interface, cfg SnapshotConfig, publish func(*Snapshot)) (*watcher, error) {
-	f := informers.NewSharedInformerFactory(client, 0)
-	svcInf := f.Core().V1().Services()
-	esInf := f.Discovery().V1().EndpointSlices()
 	w := &watcher{
 		cfg:         cfg,
-		services:    func() ([]*corev1.Service, error) { return svcInf.Lister().List(labels.Everything()) },
-		slices:      func() ([]*discoveryv1.EndpointSlice, error) { return esInf.Lister().List(labels.Everything()) },
 		dirty:       make(chan struct{}, 1),
 		publish:     publish,
 		minInterval: 50 * time.Millisecond,
 	}
-	h := toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { w.mark() },
-		UpdateFunc: func(any, any) { w.mark() },
-		DeleteFunc: func(any) { w.mark() },
+	w.services = newCompactStore(func(s *service) string { return s.key }, w.mark)
+	w.slices = newCompactStore(func(e *endpointSlice) string { return e.namespace + "/" + e.name }, w.mark)
+	svcs := client.CoreV1().Services(metav1.NamespaceAll)
+	eps := client.DiscoveryV1().EndpointSlices(metav1.NamespaceAll)
+	reflectors := []*toolscache.Reflector{
+		toolscache.NewReflectorWithOptions(listWatch(client, svcs.List, svcs.Watch), &corev1.Service{}, w.services,
+			toolscache.ReflectorOptions{Name: "dns services"}),
+		toolscache.NewReflectorWithOptions(listWatch(client, eps.List, eps.Watch), &discoveryv1.EndpointSlice{}, w.slices,
+			toolscache.ReflectorOptions{Name: "dns endpointslices"}),
 	}
-	for _, inf := range []toolscache.SharedIndexInformer{svcInf.Informer(), esInf.Informer()} {
-		if err := inf.SetTransform(trim); err != nil {
-			return nil, fmt.Errorf("watch: %w", err)
-		}
-		if _, err := inf.AddEventHandler(h); err != nil {
-			return nil, fmt.Errorf("watch: %w", err)
-		}
+	for _, r := range reflectors {
+		go r.RunWithContext(ctx)
 	}
-	f.Start(ctx.Done())
-	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return nil, fmt.Errorf("sync %v informer: %w", typ, context.Cause(ctx))
+	for typ, synced := range map[string]chan struct{}{"services": w.services.synced, "endpointslices": w.slices.synced} {
+		select {
+		case <-synced:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("list %s: %w", typ, context.Cause(ctx))
 		}
 	}
 	w.rebuild()
-	go func() {
-		<-ctx.Done()
-		f.Shutdown()
-	}()
 	return w, nil
+}
+
+// listWatch lists and watches one typed resource of client, with the
+// streamed initial list (WatchList) where the server serves it.
+func listWatch[L runtime.Object](client kubernetes.Interface,
+	list func(context.Context, metav1.ListOptions) (L, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) toolscache.ListerWatcher {
+	return toolscache.ToListWatcherWithWatchListSemantics(&toolscache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return list(ctx, o)
+		},
+		WatchFuncWithContext: watchFn,
+	}, client)
 }
 
 func (w *watcher) mark() {
@@ -92,14 +99,10 @@ func (w *watcher) run(ctx context.Context) {
 }
 
 func (w *watcher) rebuild() {
-	svcs, err := w.services()
-	if err != nil {
-		return // listers over an informer cache do not fail
-	}
-	eps, err := w.slices()
-	if err != nil {
-		return
-	}
 	w.cfg.Serial = uint32(time.Now().Unix())
-	w.publish(BuildSnapshot(w.cfg, svcs, eps))
+	var s *Snapshot
+	w.services.view(func(svcs map[string]*service) {
+		w.slices.view(func(eps map[string]*endpointSlice) { s = buildSnapshot(w.cfg, svcs, eps) })
+	})
+	w.publish(s)
 }
