@@ -21,8 +21,14 @@
 // started): kubectl returned, the pod exists, is scheduled, the kubelet
 // wrote its status, the runtime logged "sandbox ready" and "image
 // pulled", the pull's own duration (the Pulled event), the container
-// running, a ready endpoint in the service's EndpointSlice, the first 200.
-// Running → 200 is mostly the app's own start-up (Python importing Flask).
+// running, a ready endpoint in the service's EndpointSlice, the first 200,
+// and the CPU time `kemudi server` used over the round (it runs the API
+// server, controllers, kubelet and the runtime that pulls and unpacks):
+// on 2 shared cores the wall times follow the machine's load, the CPU
+// time much less. Running → 200 is mostly the app's own start-up (Python
+// importing Flask). With KEMUDI_BENCH_PROFILE_DIR set, each cold round
+// writes the server's CPU profile over its first 8 s there
+// (cold-N.pprof, for `go tool pprof KEMUDI_BIN cold-N.pprof`).
 //
 // The Python base image comes from testimages.PythonFlaskBase (mmdebstrap,
 // cached). The load balancer's address is from a pool: port 5000 on the

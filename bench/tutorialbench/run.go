@@ -88,6 +88,10 @@ func Run(ctx context.Context, n *Node, contextDir, base string, rounds int) (Res
 					r.NodeImages, _ = n.Kemudi(ctx, "", "image", "ls")
 				}
 			}
+			wait := func() error { return nil }
+			if cold {
+				wait = n.startProfile(ctx, fmt.Sprintf("cold-%d", i+1))
+			}
 			start := time.Now()
 			w, err := n.watchTimeline(ctx, start)
 			if err != nil {
@@ -102,6 +106,9 @@ func Run(ctx context.Context, n *Node, contextDir, base string, rounds int) (Res
 			}
 			d := time.Since(start)
 			steps := w.Stop(ctx, n, kubectlDone, d)
+			if err := wait(); err != nil {
+				return r, err
+			}
 			if cold {
 				r.Cold, r.ColdSteps = append(r.Cold, d), append(r.ColdSteps, steps)
 			} else {

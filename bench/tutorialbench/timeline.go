@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kemudi/kemudi/bench/harness"
 )
 
 // Timeline is when each step of one `kubectl create deployment` → first
@@ -36,11 +38,17 @@ type Timeline struct {
 	Running     time.Duration // the container's state is running
 	Endpoint    time.Duration // a ready endpoint of the pod in the service's EndpointSlice
 	Answered    time.Duration // the first 200 through the load balancer
+	// ServerCPU is the user+system CPU time `kemudi server` (the API
+	// server, controllers, kubelet and the runtime that pulls and
+	// unpacks, all in one process) used from kubectl's start to the
+	// first 200; the app's own start-up is not in it.
+	ServerCPU time.Duration
 }
 
 // timelineWatch watches one round; stop it with Stop after the answer.
 type timelineWatch struct {
 	start  time.Time
+	cpu0   time.Duration // the server's CPU time at start
 	cancel context.CancelFunc
 	done   chan struct{}
 	mu     sync.Mutex
@@ -56,7 +64,7 @@ func (n *Node) watchTimeline(ctx context.Context, start time.Time) (*timelineWat
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	w := &timelineWatch{start: start, cancel: cancel, done: make(chan struct{}), cs: cs}
+	w := &timelineWatch{start: start, cpu0: n.serverCPU(), cancel: cancel, done: make(chan struct{}), cs: cs}
 	pods, err := cs.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{LabelSelector: "app=python-flask"})
 	if err != nil {
 		cancel()
@@ -137,12 +145,13 @@ func (w *timelineWatch) slice(ev watch.Event) {
 // Stop ends the watch after the first answer (kubectl returned at
 // kubectlDone) and fills in what the server's log and events say.
 func (w *timelineWatch) Stop(ctx context.Context, n *Node, kubectlDone, answered time.Duration) Timeline {
+	cpu := n.serverCPU() - w.cpu0
 	w.cancel()
 	<-w.done
 	w.mu.Lock()
 	t := w.t
 	w.mu.Unlock()
-	t.Kubectl, t.Answered = kubectlDone, answered
+	t.Kubectl, t.Answered, t.ServerCPU = kubectlDone, answered, cpu
 	t.Sandbox = n.logOffset("sandbox ready", w.start)
 	t.Pulled = n.logOffset("image pulled", w.start)
 	t.Pull = w.pullDuration(ctx)
@@ -169,6 +178,13 @@ func (w *timelineWatch) pullDuration(ctx context.Context) time.Duration {
 			latest, d = ts, v
 		}
 	}
+	return d
+}
+
+// serverCPU is the CPU time `kemudi server` has used so far (0 if
+// unreadable).
+func (n *Node) serverCPU() time.Duration {
+	d, _ := harness.CPUTime(n.proc.PID)
 	return d
 }
 
