@@ -56,6 +56,9 @@ type customEndpoint struct {
 // snapshot when they change.
 type customResources struct {
 	started sync.Once
+	// synced marks the health check crd-informer-synced done: the CRDs
+	// in the store were listed and their endpoints built.
+	synced func()
 	// mu serializes rebuilds; fingerprint names the CRD versions the
 	// current snapshot was built from.
 	mu          sync.Mutex
@@ -101,6 +104,8 @@ func (s *Server) startCustomResources(ctx context.Context) {
 		rev, err := s.syncCRDs(ctx, "0")
 		if err != nil {
 			s.log.Error("load custom resource definitions", "err", err)
+		} else {
+			s.crs.synced()
 		}
 		go s.followCRDs(ctx, rev)
 	})
@@ -129,6 +134,8 @@ func (s *Server) followCRDs(ctx context.Context, rev int64) {
 		}
 		if rev, err = s.syncCRDs(ctx, "0"); err != nil {
 			s.log.Warn("relist custom resource definitions", "err", err)
+		} else {
+			s.crs.synced()
 		}
 	}
 }

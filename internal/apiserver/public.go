@@ -34,16 +34,7 @@ func (s *Server) servePublic(w http.ResponseWriter, r *http.Request) {
 		_ = enc.Encode(Version)
 		return
 	}
-	// /healthz, /livez, /readyz and their per-check paths. The API server
-	// is ready once its store is open, which New requires.
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if r.URL.Query().Has("verbose") {
-		name := strings.TrimPrefix(strings.SplitN(strings.TrimPrefix(p, "/"), "/", 2)[0], "/")
-		_, _ = w.Write([]byte("[+]ping ok\n[+]etcd ok\n" + name + " check passed\n"))
-		return
-	}
-	_, _ = w.Write([]byte("ok"))
+	s.serveHealth(w, r)
 }
 
 func schemaGR(group, resource string) schema.GroupResource {

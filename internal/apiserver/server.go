@@ -122,6 +122,7 @@ type Server struct {
 	// requestTimeout is the longest a request that is not long-running
 	// may take.
 	requestTimeout time.Duration
+	health         health
 }
 
 // New builds the server's handlers; it starts nothing.
@@ -146,6 +147,13 @@ func New(cfg Config) (*Server, error) {
 		kubelet:     newKubeletClient(cfg.KubeletClient),
 	}
 	s.crs.settled = cfg.CRDsSettled
+	s.health.checks = []namedCheck{
+		{name: "ping", check: func(context.Context) error { return nil }},
+		{name: "log", check: func(context.Context) error { return nil }},
+		{name: "etcd", check: cfg.Store.Healthy},
+	}
+	// Steps of this package's own start (Serve).
+	s.crs.synced = s.StartupStep("poststarthook/crd-informer-synced")
 	s.agg = newAggregator(cfg.Aggregator, cfg.Store, cfg.Log)
 	s.requestTimeout = cfg.RequestTimeout
 	if s.requestTimeout <= 0 {
@@ -173,6 +181,9 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	pools := newServicePools(cfg.Store, cfg.ServiceCIDR, cfg.NodePorts)
+	// The allocations are rebuilt from the stored services (upstream's
+	// repair controllers' work), at the first check or service write.
+	s.StartupCheck("poststarthook/start-service-ip-repair-controllers", pools.load)
 	for _, r := range cfg.Resources {
 		ep := newEndpoint(r)
 		if ep.gvr == corev1.SchemeGroupVersion.WithResource("services") {
@@ -381,6 +392,10 @@ func isPublicPath(p string) bool {
 
 // Serve answers on l with TLS until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, l net.Listener, tlsConfig *tls.Config) error {
+	go func() {
+		<-ctx.Done()
+		s.health.stopping.Store(true)
+	}()
 	s.startCustomResources(ctx)
 	s.agg.start(ctx)
 	if s.flow != nil {

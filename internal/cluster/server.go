@@ -251,6 +251,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 		return nil, err
 	}
 
+	steps := startupSteps(api)
 	kubernetesIP := firstServiceIP(opts.ServiceCIDR)
 	hosts := append([]string{"localhost", "127.0.0.1", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", kubernetesIP.String(), advertise}, opts.SANs...)
 	if h, err := os.Hostname(); err == nil {
@@ -296,12 +297,18 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- api.Serve(runCtx, l, tlsConfig) }()
+	steps.done(stepsServing...)
 	go store.RunCompactor(runCtx, opts.CompactInterval)
 	go serving.Run(runCtx, time.Hour)
 	if err := s.runAPIExtensions(); err != nil {
 		return nil, err
 	}
+	steps.done(stepsAPIExtensions...)
 	if err := s.runAPIRegistration(frontProxy, opts.AggregatorDial); err != nil {
+		return nil, err
+	}
+	steps.done(stepsAPIRegistration...)
+	if err := s.addStartupChecks(api); err != nil {
 		return nil, err
 	}
 	if encReloader != nil {
@@ -312,6 +319,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (_ *Server, err error)
 	if err := api.EnsureObjects(ctx, system...); err != nil {
 		return nil, fmt.Errorf("create system objects: %w", err)
 	}
+	steps.done(stepsSystemObjects...)
 	if opts.LocalStorage {
 		if err := ensureLocalStorage(ctx, api); err != nil {
 			return nil, err

@@ -290,3 +290,12 @@ func (s *Store) Revision() int64 { return s.cache.revision() }
 
 // Close stops the cache's watch.
 func (s *Store) Close() { s.cache.stop() }
+
+// Healthy is nil when etcd answers a quorum read within ctx: the API
+// server's etcd health check.
+func (s *Store) Healthy(ctx context.Context) error {
+	if _, err := s.client.Get(ctx, "/health", clientv3.WithCountOnly()); err != nil {
+		return fmt.Errorf("etcd: %w", err)
+	}
+	return nil
+}

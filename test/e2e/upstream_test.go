@@ -52,6 +52,7 @@ var upstreamAreas = []string{
 	"API priority and fairness", // its API and classification; no queuing yet
 	"Aggregator",                // upstream's sample-apiserver behind an APIService
 	"Generated clientset",
+	"health handlers",
 }
 
 // upstreamSkip leaves out specs that take a cluster to themselves or
