@@ -42,6 +42,7 @@ type Result struct {
 	QPSPerCore   float64
 	P50, P99     time.Duration
 	Memory       harness.Memory
+	PSS          PSS
 	ServicesLoad time.Duration
 }
 
@@ -52,6 +53,7 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "dns CPU             %s → %.0f QPS per core (target ≥ 40000)\n", r.CPU.Round(time.Millisecond), r.QPSPerCore)
 	fmt.Fprintf(w, "latency at rate     p50 %s, p99 %s (target p99 ≤ 2ms)\n", r.P50, r.P99)
 	fmt.Fprintf(w, "dns memory          %s (target ≤ 30 MiB)\n", r.Memory)
+	fmt.Fprintf(w, "dns pss             %s\n", r.PSS)
 }
 
 // Run runs the benchmark.
@@ -71,6 +73,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			fmt.Fprintf(o.Progress, format+"\n", args...)
 		}
 	}
+	bin, cleanup, err := harness.Binary(ctx, o.Server.Binary)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	if err := settle(bin); err != nil {
+		return nil, err
+	}
+	o.Server.Binary = bin
 	srv, err := harness.Start(ctx, o.Server)
 	if err != nil {
 		return nil, err
@@ -92,11 +103,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	bin, cleanup, err := harness.Binary(ctx, o.Server.Binary)
-	if err != nil {
-		return nil, err
-	}
-	defer cleanup()
 	// The upstream is a closed loopback port: the benchmark asks only
 	// cluster names, and nothing may leave the machine.
 	p, err := harness.StartProcess("dns", bin, "serving cluster DNS", o.Progress, "dns", "--kubeconfig", srv.Kubeconfig,
@@ -153,6 +159,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	slices.Sort(lat)
 	res.P50, res.P99 = lat[len(lat)/2], lat[len(lat)*99/100]
 	if res.Memory, err = harness.ReadMemory(p.PID); err != nil {
+		return nil, err
+	}
+	if res.PSS, err = readPSS(p.PID); err != nil {
 		return nil, err
 	}
 	return res, nil
