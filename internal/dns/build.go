@@ -46,7 +46,7 @@ func BuildSnapshot(cfg SnapshotConfig, services []*corev1.Service, endpointSlice
 func buildSnapshot(cfg SnapshotConfig, services map[string]*service, endpointSlices map[string]*endpointSlice) *Snapshot {
 	zone := dns.CanonicalName(cfg.Zone)
 	s := &Snapshot{
-		zone: zone, svcSuffix: ".svc." + zone, podSuffix: ".pod." + zone, ttl: cfg.TTL, pods: cfg.Pods,
+		zone: zone, zoneSuffix: "." + zone, svcSuffix: ".svc." + zone, podSuffix: ".pod." + zone, ttl: cfg.TTL, pods: cfg.Pods,
 		static:     map[string]rrsets{},
 		services:   make(map[string]*service, len(services)),
 		endpoints:  map[string]*endpoints{},

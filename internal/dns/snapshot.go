@@ -3,6 +3,7 @@ package dns
 import (
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/miekg/dns"
 )
@@ -60,11 +61,12 @@ func (s rrsets) add(rr dns.RR) rrsets {
 // with BuildSnapshot; it is safe for concurrent use. It holds the
 // services, not their records: answers are made when asked (lookup.go).
 type Snapshot struct {
-	zone      string // canonical, e.g. "cluster.local."
-	svcSuffix string // ".svc." + zone
-	podSuffix string // ".pod." + zone
-	ttl       uint32
-	pods      PodMode
+	zone       string // canonical, e.g. "cluster.local."
+	zoneSuffix string // "." + zone
+	svcSuffix  string // ".svc." + zone
+	podSuffix  string // ".pod." + zone
+	ttl        uint32
+	pods       PodMode
 	// static holds the apex's names and their records (SOA, NS,
 	// dns-version, the NS's address, the svc and pod subtrees).
 	static map[string]rrsets
@@ -123,7 +125,7 @@ func (s *Snapshot) Len() int { return len(s.services) }
 func (s *Snapshot) Answer(q dns.Question) Result {
 	name := dns.CanonicalName(q.Name)
 	set, known := s.lookup(name, q.Name)
-	if !dns.IsSubDomain(s.zone, name) {
+	if !s.inZone(name) {
 		if !known {
 			return Result{Forward: true}
 		}
@@ -134,6 +136,21 @@ func (s *Snapshot) Answer(q dns.Question) Result {
 		return Result{Rcode: dns.RcodeNameError, Authoritative: true, Ns: s.negative()}
 	}
 	return s.fromSet(q, set)
+}
+
+// inZone says whether canonical name is the zone or under it, as
+// dns.IsSubDomain does but without splitting both names into labels on
+// every query: the dot before the zone must not be an escaped one.
+func (s *Snapshot) inZone(name string) bool {
+	if s.zone == "." || name == s.zone {
+		return true
+	}
+	rest, ok := strings.CutSuffix(name, s.zoneSuffix)
+	if !ok {
+		return false
+	}
+	escapes := len(rest) - len(strings.TrimRight(rest, `\`))
+	return escapes%2 == 0
 }
 
 func (s *Snapshot) fromSet(q dns.Question, set rrsets) Result {

@@ -40,7 +40,9 @@ func TestStoreFollowsEvents(t *testing.T) {
 		t.Helper()
 		var s *Snapshot
 		svcs.view(func(sv map[string]*service) {
-			eps.view(func(e map[string]*endpointSlice) { s = buildSnapshot(SnapshotConfig{Zone: "cluster.local", TTL: 5}, sv, e) })
+			eps.view(func(e map[string]*endpointSlice) {
+				s = buildSnapshot(SnapshotConfig{Zone: "cluster.local", TTL: 5}, sv, e)
+			})
 		})
 		return s.Answer(dns.Question{Name: name, Qtype: qtype, Qclass: dns.ClassINET}).Answer
 	}
@@ -122,6 +124,21 @@ func TestParseReverse(t *testing.T) {
 	} {
 		if a, ok := parseReverse(name); ok {
 			t.Errorf("parseReverse(%q) = %s, want none", name, a)
+		}
+	}
+}
+
+// TestInZone agrees with dns.IsSubDomain, escaped dots included.
+func TestInZone(t *testing.T) {
+	for _, zone := range []string{"cluster.local.", "."} {
+		s := buildSnapshot(SnapshotConfig{Zone: zone, TTL: 5}, nil, nil)
+		for _, name := range []string{
+			"cluster.local.", "a.cluster.local.", "a.b.cluster.local.", "notcluster.local.", "local.", "example.com.",
+			`a\.cluster.local.`, `a\\.cluster.local.`, `a\\\.cluster.local.`, `cluster\.local.`,
+		} {
+			if got, want := s.inZone(name), dns.IsSubDomain(zone, name); got != want {
+				t.Errorf("zone %s: inZone(%q) = %v, dns.IsSubDomain says %v", zone, name, got, want)
+			}
 		}
 	}
 }
