@@ -42,7 +42,7 @@ type Result struct {
 	QPSPerCore   float64
 	P50, P99     time.Duration
 	Memory       harness.Memory
-	PSS          PSS
+	PSS          harness.PSS
 	ServicesLoad time.Duration
 }
 
@@ -161,7 +161,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if res.Memory, err = harness.ReadMemory(p.PID); err != nil {
 		return nil, err
 	}
-	if res.PSS, err = readPSS(p.PID); err != nil {
+	if res.PSS, err = harness.ReadPSS(p.PID); err != nil {
 		return nil, err
 	}
 	return res, nil

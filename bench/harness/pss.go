@@ -1,4 +1,4 @@
-package dnsbench
+package harness
 
 import (
 	"bufio"
@@ -7,22 +7,21 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"github.com/kemudi/kemudi/bench/harness"
 )
 
 // PSS is a process's proportional set (smaps_rollup): its pages, those
-// shared with other processes (the API server maps the same executable)
+// shared with other processes (e.g. an executable other processes map too)
 // divided among them. RSS counts shared pages whole; both are reported.
 type PSS struct {
 	Total, Anon, File uint64
 }
 
 func (p PSS) String() string {
-	return fmt.Sprintf("pss %.1f MiB (anon %.1f, file %.1f)", harness.MiB(p.Total), harness.MiB(p.Anon), harness.MiB(p.File))
+	return fmt.Sprintf("pss %.1f MiB (anon %.1f, file %.1f)", MiB(p.Total), MiB(p.Anon), MiB(p.File))
 }
 
-func readPSS(pid int) (PSS, error) {
+// ReadPSS reads /proc/pid/smaps_rollup.
+func ReadPSS(pid int) (PSS, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	if err != nil {
 		return PSS{}, err
@@ -56,21 +55,4 @@ func parseRollup(r io.Reader) (PSS, error) {
 		return PSS{}, fmt.Errorf("smaps_rollup: %d of Pss, Pss_Anon, Pss_File", found)
 	}
 	return p, nil
-}
-
-// settle writes the binary's page cache back to disk. A binary built a
-// moment ago has dirty page-cache pages, which an installed one has not;
-// `kemudi dns` leaves mappings that show dirty pages mapped (see
-// cluster.ReleaseStartupPages), so without this the benchmark would
-// measure a fresh build, not an installed binary.
-func settle(bin string) error {
-	f, err := os.Open(bin)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", bin, err)
-	}
-	return nil
 }
