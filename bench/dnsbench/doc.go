@@ -9,7 +9,11 @@
 //     cores, so wall-clock QPS understates the server).
 //   - p99: from a second run at a fixed rate (KEMUDI_BENCH_DNS_RATE,
 //     20,000/s) with dnsperf -v, the 99th percentile of per-query latency.
-//   - RSS: the dns process's resident set after both runs.
+//   - RSS: the dns process's resident set after both runs, split into
+//     anonymous memory (Go heap, stacks) and file pages (the executable),
+//     and its PSS beside it: the API server maps the same executable, and
+//     PSS divides the pages both map between them. The binary's page
+//     cache is written back first, as an installed binary's is.
 //
 // Targets (issue 11): ≥ 40,000 QPS per core, p99 ≤ 2 ms, ≤ 30 MiB.
 // Needs dnsperf (apt-get install dnsperf); skipped without it.
