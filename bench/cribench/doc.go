@@ -29,9 +29,14 @@
 //     supervisor; runc under containerd's shim). The split by process is
 //     printed under the table;
 //   - RSS of the runtime's processes, summed: idle (no pod) and with the
-//     pods running; per pod the difference over the count. Besides, the
-//     RSS and anonymous memory of the processes it keeps in the pods'
-//     cgroups other than their workload (pause processes), per pod.
+//     pods running, each right after the calls and at rest (after
+//     KEMUDI_BENCH_SETTLE seconds without a call, default 15: a Go
+//     runtime gives a burst's garbage back over time, kemudi's once it is
+//     quiet); per pod the difference at rest over the count; idle at rest
+//     by process, split into anonymous memory, file pages and shared
+//     memory. Besides, the RSS and anonymous memory of the processes it
+//     keeps in the pods' cgroups other than their workload (pause
+//     processes), per pod.
 //
 // The machine is shared and small (2 cores): figures are noisy, and
 // /proc/loadavg is printed beside them.

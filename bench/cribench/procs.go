@@ -20,7 +20,8 @@ func rss(pids []int) (uint64, int) {
 }
 
 // rssByProcess names each process (its command's first two words) with
-// its RSS.
+// its RSS, split into anonymous memory, file pages and shared memory (a
+// memfd the process runs from).
 func rssByProcess(pids []int) []string {
 	var out []string
 	for _, pid := range pids {
@@ -34,7 +35,11 @@ func rssByProcess(pids []int) []string {
 		if len(args) > 1 {
 			name += " " + args[1]
 		}
-		out = append(out, fmt.Sprintf("%s %.1f MiB", name, harness.MiB(m.RSS)))
+		line := fmt.Sprintf("%s %.1f MiB (anon %.1f, file %.1f", name, harness.MiB(m.RSS), harness.MiB(m.Anon), harness.MiB(m.File))
+		if m.RSS > m.Anon+m.File {
+			line += fmt.Sprintf(", shmem %.1f", harness.MiB(m.RSS-m.Anon-m.File))
+		}
+		out = append(out, line+")")
 	}
 	return out
 }

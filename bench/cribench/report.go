@@ -38,8 +38,10 @@ func Print(out io.Writer, loadBefore, loadAfter string, rs ...Result) {
 	row(fmt.Sprintf("%d at once: errors", n), func(r Result) string { return fmt.Sprint(r.StartErrors) }, "0")
 	row(fmt.Sprintf("%d at once: stop+remove all", n), func(r Result) string { return ms(r.Teardown) }, "")
 	row("CPU per pod (runtime + pod cgroups)", func(r Result) string { return ms(r.CPUPerPod) }, "")
-	row("RSS idle (MiB, processes)", func(r Result) string { return fmt.Sprintf("%.1f (%d)", harness.MiB(r.IdleRSS), r.IdleProcs) }, "≤ 30")
-	row(fmt.Sprintf("RSS with %d pods (MiB, processes)", n), func(r Result) string { return fmt.Sprintf("%.1f (%d)", harness.MiB(r.BusyRSS), r.BusyProcs) }, "")
+	row("RSS idle, right after the calls (MiB)", func(r Result) string { return fmt.Sprintf("%.1f", harness.MiB(r.IdleRSSNow)) }, "")
+	row(fmt.Sprintf("RSS with %d pods, right after (MiB)", n), func(r Result) string { return fmt.Sprintf("%.1f", harness.MiB(r.BusyRSSNow)) }, "")
+	row("RSS idle at rest (MiB, processes)", func(r Result) string { return fmt.Sprintf("%.1f (%d)", harness.MiB(r.IdleRSS), r.IdleProcs) }, "≤ 30")
+	row(fmt.Sprintf("RSS with %d pods at rest (MiB, processes)", n), func(r Result) string { return fmt.Sprintf("%.1f (%d)", harness.MiB(r.BusyRSS), r.BusyProcs) }, "")
 	row("RSS per pod (MiB)", func(r Result) string {
 		if r.Pods == 0 {
 			return "-"

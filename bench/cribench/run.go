@@ -35,6 +35,10 @@ type Target struct {
 type Options struct {
 	Alone int // repetitions of one pod alone
 	Pods  int // pods at once
+	// Settle is how long a runtime rests after a burst of calls before
+	// its memory is read: a runtime at rest, as the issue's targets mean,
+	// has returned the burst's garbage and pages.
+	Settle time.Duration
 }
 
 // Result is what Run measured of one target.
@@ -51,8 +55,11 @@ type Result struct {
 	Teardown                 time.Duration
 	TeardownErrors           int
 	CPUPerPod                time.Duration
-	IdleRSS, BusyRSS         uint64
-	IdleProcs, BusyProcs     int
+	// RSS at rest (Options.Settle after the last call): idle (no pod)
+	// and with the pods running; and right after the calls (Now).
+	IdleRSS, BusyRSS       uint64
+	IdleRSSNow, BusyRSSNow uint64
+	IdleProcs, BusyProcs   int
 	// The processes the runtime keeps in the pods' cgroups besides their
 	// workload (pause processes), with the pods running: RSS and anonymous
 	// memory summed, and their count.
@@ -61,7 +68,8 @@ type Result struct {
 	// CPUByPart splits the CPU of the pods at once: each runtime process's
 	// ("kemudi runtime 1.2 s") and the pods' cgroups'.
 	CPUByPart []string
-	// IdleByProcess is each idle process's RSS ("kemudi-supervisor 9.1 MiB").
+	// IdleByProcess is each idle process's RSS ("kemudi-supervisor 9.1 MiB
+	// (anon 1.0, file 8.1)").
 	IdleByProcess []string
 }
 
@@ -100,10 +108,14 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	if err := c.alone(ctx, o.Alone, &r); err != nil {
 		return r, err
 	}
+	r.IdleRSSNow, _ = rss(t.Processes())
+	if err := settle(ctx, o.Settle); err != nil {
+		return r, err
+	}
 	idle := t.Processes()
 	r.IdleRSS, r.IdleProcs = rss(idle)
 	r.IdleByProcess = rssByProcess(idle)
-	return r, c.many(ctx, o.Pods, &r)
+	return r, c.many(ctx, o.Pods, o.Settle, &r)
 }
 
 // alone runs one pod at a time, n times, and keeps the medians.
@@ -130,7 +142,7 @@ func (c *client) alone(ctx context.Context, n int, r *Result) error {
 }
 
 // many starts n pods at once, then stops and removes them all at once.
-func (c *client) many(ctx context.Context, n int, r *Result) error {
+func (c *client) many(ctx context.Context, n int, rest time.Duration, r *Result) error {
 	procs0 := cpuByPid(c.t.Processes())
 	cg0 := cgroupCPU(c.t.CgroupRoot)
 	lat := make([]time.Duration, n)
@@ -160,7 +172,11 @@ func (c *client) many(ctx context.Context, n int, r *Result) error {
 	cpu := cpuDelta(procs0, procs1) + cgCPU
 	r.CPUByPart = append(cpuByProcess(procs0, procs1), fmt.Sprintf("pod cgroups %.0f ms", float64(cgCPU.Microseconds())/1000))
 	r.CPUPerPod = cpu / time.Duration(n)
-	r.BusyRSS, r.BusyProcs = rss(procs)
+	r.BusyRSSNow, _ = rss(procs)
+	if err := settle(ctx, rest); err != nil {
+		return err
+	}
+	r.BusyRSS, r.BusyProcs = rss(c.t.Processes())
 	r.PodKeptRSS, r.PodKeptAnon, r.PodKept = memory(podKept(c.t.CgroupRoot, ctrs))
 	var ok []time.Duration
 	for i, err := range errs {
@@ -280,4 +296,14 @@ func cgroupCPU(root string) time.Duration {
 		}
 	}
 	return 0
+}
+
+// settle waits d, the runtime left alone.
+func settle(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/kemudi/kemudi/internal/cri/supervisor"
+	"github.com/kemudi/kemudi/internal/exepages"
 )
 
 func main() {
@@ -70,14 +71,18 @@ func run(args []string) int {
 	switch mode {
 	case "keeper":
 		stop() // the keeper handles SIGTERM itself: it stops its supervisor first
-		// Sealed here, the supervisor it starts from /proc/self/exe runs
-		// from the same memfd: one copy, whose pages both share.
-		if err := supervisor.RunSealed(); err != nil {
+		// Where it has to be sealed, here, the supervisor it starts from
+		// /proc/self/exe runs from the same memfd: one copy, whose pages
+		// both share.
+		if err := supervisor.RunSealed(*root); err != nil {
 			log.Warn("running unsealed: libcontainer copies the binary per container", "err", err)
 		}
+		releaseStartup(log)
+		// Starting the supervisor is a burst too.
+		go exepages.TrimWhenIdle(context.Background(), log)
 		err = supervisor.RunKeeper(context.Background(), cfg, log)
 	case "serve":
-		if err := supervisor.RunSealed(); err != nil {
+		if err := supervisor.RunSealed(*root); err != nil {
 			log.Warn("running unsealed: libcontainer copies the binary per container", "err", err)
 		}
 		// A CPU profile of the supervisor, for the benchmarks.
@@ -87,6 +92,8 @@ func run(args []string) int {
 				defer pprof.StopCPUProfile()
 			}
 		}
+		releaseStartup(log)
+		go exepages.TrimWhenIdle(ctx, log)
 		err = supervisor.Serve(ctx, cfg, log)
 	default:
 		fmt.Fprintf(os.Stderr, "unknown mode %q\n", mode)
@@ -97,4 +104,13 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// releaseStartup gives back what the package initialisation of this
+// binary (libcontainer, seccomp, cgroups) alone touched: the keeper and
+// the supervisor run for the life of the node, and do little.
+func releaseStartup(log *slog.Logger) {
+	if _, err := exepages.Release(); err != nil {
+		log.Warn("release start-up pages", "err", err)
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
@@ -51,6 +52,10 @@ whichever endpoint served it.`,
 					}
 				}
 			}
+			// The heap as the runtime stops (idle, for the benchmarks).
+			if p := os.Getenv("KEMUDI_RUNTIME_MEMPROFILE"); p != "" {
+				defer writeHeapProfile(p)
+			}
 			return cri.Run(ctx, o, listen)
 		},
 	}
@@ -66,4 +71,18 @@ whichever endpoint served it.`,
 	f.StringVar(&o.StreamAddress, "stream-address", "127.0.0.1:0", "TCP address of the streaming server (the URLs exec, attach and port-forward answer with)")
 	f.StringVar(&o.OCIRuntime, "oci-runtime", "", "an OCI runtime binary (runc) to use instead of the built-in libcontainer")
 	return cmd
+}
+
+// writeHeapProfile writes the live heap, after a collection, to path.
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		slog.Warn("heap profile", "err", err)
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		slog.Warn("heap profile", "err", err)
+	}
 }

@@ -10,6 +10,8 @@ import (
 
 	"google.golang.org/grpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/kemudi/kemudi/internal/exepages"
 )
 
 // maxMsgSize matches the kubelet's CRI client limit (16 MiB), so that
@@ -72,6 +74,15 @@ func Run(ctx context.Context, opts Options, listen string) error {
 		return err
 	}
 	defer os.Remove(listen)
+	// What only start-up touched (the whole binary's package
+	// initialisation, kubectl's above all) need not stay resident, nor
+	// what a burst of work (a pull, pods started) leaves behind.
+	if n, err := exepages.Release(); err != nil {
+		r.log.Warn("release start-up pages", "err", err)
+	} else {
+		r.log.Debug("released start-up pages", "bytes", n)
+	}
+	go exepages.TrimWhenIdle(ctx, r.log)
 	r.log.Info("serving CRI", "socket", listen)
 	return r.Serve(ctx, l)
 }

@@ -267,7 +267,11 @@ func podCgroup(path string) (cgroups.Manager, error) {
 // startPause starts the process that holds the pod's PID namespace: this
 // binary in pause mode, init of a new PID namespace.
 func (s *server) startPause() (pid int, start uint64, err error) {
-	cmd := exec.Command("/proc/self/exe", "pause")
+	cmd, done, err := s.holderCommand(nil, "pause")
+	if err != nil {
+		return 0, 0, fmt.Errorf("start pause process: %w", err)
+	}
+	defer done()
 	cmd.Args[0] = "kemudi-pause"
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWPID, Setsid: true}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -49,10 +48,14 @@ func (s *server) makeUserNamespaces(sp SandboxSpec, rec *sandboxRecord, dir stri
 		return err
 	}
 	defer ready.Close()
-	cmd := exec.Command("/proc/self/exe", args...)
+	cmd, done, err := s.holderCommand([]*os.File{readyW}, args...)
+	if err != nil {
+		readyW.Close()
+		return fmt.Errorf("the user namespace's holder: %w", err)
+	}
+	defer done()
 	cmd.Args[0] = "kemudi-pause"
 	cmd.Dir = "/"
-	cmd.ExtraFiles = []*os.File{readyW}
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: flags, Setsid: true,
 		UidMappings: idMaps(sp.Userns.UIDMappings), GidMappings: idMaps(sp.Userns.GIDMappings),
 		// The containers set their groups inside: setgroups stays allowed.

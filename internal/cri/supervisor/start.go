@@ -142,6 +142,7 @@ func spawnKeeper(cfg Config, bin string, log *slog.Logger) error {
 		return fmt.Errorf("supervisor log: %w", err)
 	}
 	defer lf.Close()
+	uncache(bin, log)
 	cmd := exec.Command(bin, cfg.args("keeper")...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.Dir = "/"
@@ -153,6 +154,28 @@ func spawnKeeper(cfg Config, bin string, log *slog.Logger) error {
 	// Reap it if it exits while we live (a racing duplicate does at once).
 	go cmd.Wait()
 	return nil
+}
+
+// uncache drops the page cache of bin, so that the keeper, the
+// supervisor and the pause processes read it back a few pages at a time
+// (mmap read-around makes 16 KiB folios). Just written (extracted, or
+// linked), it is held in folios of up to 2 MiB, which every process that
+// touches a byte of one maps whole, and which none can split while they
+// share them (see exepages.Release): the keeper and supervisor kept 7 MiB
+// of it resident each, 2 to 5 MiB read back so.
+func uncache(bin string, log *slog.Logger) {
+	f, err := os.Open(bin)
+	if err != nil {
+		return // exec says why
+	}
+	defer f.Close()
+	// Only clean pages can be dropped: written back first.
+	if err := f.Sync(); err == nil {
+		err = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+	}
+	if err != nil {
+		log.Debug("drop the supervisor binary's page cache", "err", err)
+	}
 }
 
 // resolveBinary finds the kemudi-supervisor to run: Options.Binary, else
@@ -181,7 +204,17 @@ func extract(root string, data []byte) (string, error) {
 	sum := sha256.Sum256(data)
 	dir := filepath.Join(root, "bin")
 	p := filepath.Join(dir, "kemudi-supervisor-"+hex.EncodeToString(sum[:8]))
-	if _, err := os.Stat(p); err == nil {
+	// Executable by all (in a directory only root may enter): a pod's
+	// user namespace holder runs it as the pod's mapped root, who is not
+	// the host's (see holderCommand).
+	const mode = 0o755
+	if st, err := os.Stat(p); err == nil {
+		if st.Mode().Perm() != mode {
+			// extracted by an earlier kemudi, 0700
+			if err := os.Chmod(p, mode); err != nil {
+				return "", fmt.Errorf("extract supervisor: %w", err)
+			}
+		}
 		return p, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", err
@@ -198,7 +231,7 @@ func extract(root string, data []byte) (string, error) {
 		tmp.Close()
 		return "", fmt.Errorf("extract supervisor: %w", err)
 	}
-	if err := tmp.Chmod(0o700); err != nil {
+	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
 		return "", err
 	}

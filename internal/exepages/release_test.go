@@ -1,9 +1,10 @@
-package cluster
+package exepages
 
 import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -50,6 +51,24 @@ func TestReleaseMappingFaultsBackFewPages(t *testing.T) {
 		t.Errorf("one touch after the release mapped %d KiB, want at most 256", got)
 	}
 	t.Logf("sum of the bytes read %d", sum)
+}
+
+// Release leaves huge pages to the processes started afterwards (a
+// runtime's containers): the process-wide switch is inherited, and a
+// container that asks for huge pages would not get them.
+func TestReleaseLeavesHugePagesToChildren(t *testing.T) {
+	if _, err := Release(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "THP_enabled:"); ok && strings.TrimSpace(v) != "1" {
+			t.Errorf("after Release, %s: children would start without huge pages", line)
+		}
+	}
 }
 
 // writeLikeTheLinker fills a new file of size bytes through a shared
