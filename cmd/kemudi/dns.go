@@ -5,12 +5,14 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 
 	"github.com/kemudi/kemudi/internal/cluster"
 	"github.com/kemudi/kemudi/internal/dns"
+	"github.com/kemudi/kemudi/internal/exepages"
 )
 
 func newDNSCommand() *cobra.Command {
@@ -26,9 +28,15 @@ func newDNSCommand() *cobra.Command {
 				return err
 			}
 			lowerGCHeadroom()
+			var trim sync.Once
 			return runSupervised(cmd, kubeconfig, func(ctx context.Context, cfg *rest.Config) error {
 				o.Log = slog.Default()
-				o.Started = func([]string, string) { releaseStartupPages(o.Log) }
+				o.Started = func([]string, string) {
+					releaseStartupPages(o.Log)
+					// After a burst of questions, what it grew by goes back
+					// once it is quiet again, as after start-up.
+					trim.Do(func() { go exepages.TrimWhenIdle(cmd.Context(), o.Log) })
+				}
 				return dns.Run(ctx, cfg, o)
 			})
 		},
