@@ -6,21 +6,25 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kemudi/kemudi/bench/harness"
 )
 
 // BenchmarkDNS runs the dnsperf benchmark (see the package documentation):
-// use -benchtime 1x and -v. KEMUDI_BENCH_DNS_SERVICES and
-// KEMUDI_BENCH_DNS_RATE size it.
+// use -benchtime 1x and -v. KEMUDI_BENCH_DNS_SERVICES,
+// KEMUDI_BENCH_DNS_RATE and KEMUDI_BENCH_DNS_SETTLE (seconds) size it.
 func BenchmarkDNS(b *testing.B) {
 	if _, err := exec.LookPath("dnsperf"); err != nil {
 		b.Skip("dnsperf is not installed (apt-get install dnsperf)")
 	}
 	var opts Options
-	if err := harness.EnvInts(map[string]*int{"KEMUDI_BENCH_DNS_SERVICES": &opts.Services, "KEMUDI_BENCH_DNS_RATE": &opts.Rate}); err != nil {
+	settle := 0
+	if err := harness.EnvInts(map[string]*int{"KEMUDI_BENCH_DNS_SERVICES": &opts.Services, "KEMUDI_BENCH_DNS_RATE": &opts.Rate,
+		"KEMUDI_BENCH_DNS_SETTLE": &settle}); err != nil {
 		b.Fatal(err)
 	}
+	opts.Settle = time.Duration(settle) * time.Second
 	opts.Server.TempRoot = os.Getenv("KEMUDI_BENCH_TMPDIR")
 	opts.Progress = os.Stderr
 	var res *Result
@@ -37,4 +41,5 @@ func BenchmarkDNS(b *testing.B) {
 	b.ReportMetric(res.QPSPerCore, "qps/core")
 	b.ReportMetric(float64(res.P99.Microseconds()), "p99-µs")
 	b.ReportMetric(harness.MiB(res.Memory.RSS), "rss-MiB")
+	b.ReportMetric(harness.MiB(res.Rest.RSS), "rest-rss-MiB")
 }

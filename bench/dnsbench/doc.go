@@ -14,6 +14,9 @@
 //     and its PSS beside it: the API server maps the same executable, and
 //     PSS divides the pages both map between them. The binary's page
 //     cache is written back first, as an installed binary's is.
+//   - At rest: the same, KEMUDI_BENCH_DNS_SETTLE seconds (15) after the
+//     load, once the server has given back what the load made it grow
+//     by.
 //
 // Targets (issue 11): ≥ 40,000 QPS per core, p99 ≤ 2 ms, ≤ 30 MiB.
 // Needs dnsperf (apt-get install dnsperf); skipped without it.

@@ -28,21 +28,28 @@ type Options struct {
 	Services int
 	Duration time.Duration
 	Rate     int
+	// Settle is how long the server rests after the load before its
+	// memory at rest is read (default 15 s: it trims itself once quiet).
+	Settle   time.Duration
 	Server   harness.Options
 	Progress io.Writer
 }
 
 // Result is what one run measured.
 type Result struct {
-	Services     int
-	Queries      int
-	Lost         int
-	QPS          float64 // wall clock
-	CPU          time.Duration
-	QPSPerCore   float64
-	P50, P99     time.Duration
-	Memory       harness.Memory
-	PSS          harness.PSS
+	Services   int
+	Queries    int
+	Lost       int
+	QPS        float64 // wall clock
+	CPU        time.Duration
+	QPSPerCore float64
+	P50, P99   time.Duration
+	Memory     harness.Memory
+	PSS        harness.PSS
+	// Rest and RestPSS are read Options.Settle after the load.
+	Rest         harness.Memory
+	RestPSS      harness.PSS
+	Settle       time.Duration
 	ServicesLoad time.Duration
 }
 
@@ -54,6 +61,7 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "latency at rate     p50 %s, p99 %s (target p99 ≤ 2ms)\n", r.P50, r.P99)
 	fmt.Fprintf(w, "dns memory          %s (target ≤ 30 MiB)\n", r.Memory)
 	fmt.Fprintf(w, "dns pss             %s\n", r.PSS)
+	fmt.Fprintf(w, "dns at rest         %s, %s (%s after the load)\n", r.Rest, r.RestPSS, r.Settle)
 }
 
 // Run runs the benchmark.
@@ -66,6 +74,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.Rate == 0 {
 		o.Rate = 20000
+	}
+	if o.Settle == 0 {
+		o.Settle = 15 * time.Second
 	}
 	o.Server.Role = "apiserver"
 	progress := func(format string, args ...any) {
@@ -162,6 +173,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if res.PSS, err = harness.ReadPSS(p.PID); err != nil {
+		return nil, err
+	}
+	res.Settle = o.Settle
+	select {
+	case <-time.After(o.Settle):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if res.Rest, err = harness.ReadMemory(p.PID); err != nil {
+		return nil, err
+	}
+	if res.RestPSS, err = harness.ReadPSS(p.PID); err != nil {
 		return nil, err
 	}
 	return res, nil
