@@ -22,20 +22,33 @@ func CPUTime(pid int) (time.Duration, error) {
 	return parseStatCPU(string(b))
 }
 
-func parseStatCPU(stat string) (time.Duration, error) {
+// CPUTimeWithChildren is CPUTime plus that of pid's children it has
+// waited for (runc and container inits that ran under a shim, say).
+func CPUTimeWithChildren(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatTimes(string(b), 4)
+}
+
+func parseStatCPU(stat string) (time.Duration, error) { return parseStatTimes(stat, 2) }
+
+// parseStatTimes sums the first n of utime, stime, cutime and cstime.
+func parseStatTimes(stat string, n int) (time.Duration, error) {
 	// The command name (field 2) is in parentheses and may hold spaces:
-	// fields after it start at the last ')'. utime and stime are fields
-	// 14 and 15, so the 12th and 13th after the name.
+	// fields after it start at the last ')'. utime, stime, cutime and
+	// cstime are fields 14 to 17, so the 12th to 15th after the name.
 	i := strings.LastIndexByte(stat, ')')
 	if i < 0 {
 		return 0, fmt.Errorf("malformed stat %q", stat)
 	}
 	f := strings.Fields(stat[i+1:])
-	if len(f) < 13 {
+	if len(f) < 11+n {
 		return 0, fmt.Errorf("malformed stat %q", stat)
 	}
 	var ticks uint64
-	for _, s := range f[11:13] {
+	for _, s := range f[11 : 11+n] {
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("malformed stat %q: %w", stat, err)

@@ -65,6 +65,19 @@ func TestParseStatCPU(t *testing.T) {
 	}
 }
 
+func TestParseStatTimesWithChildren(t *testing.T) {
+	stat := "1234 (containerd-shim) S 1 1234 1234 0 -1 4194560 5000 0 0 0 250 75 30 20 20 0 12 0 100 0 0"
+	for n, want := range map[int]time.Duration{2: 3250 * time.Millisecond, 4: 3750 * time.Millisecond} {
+		d, err := parseStatTimes(stat, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d != want {
+			t.Errorf("parseStatTimes(%d) = %s, want %s", n, d, want)
+		}
+	}
+}
+
 func TestParseProcStat(t *testing.T) {
 	stat := "cpu  100 5 50 9000 40 1 4 0 0 0\ncpu0 50 2 25 4500 20 0 2 0 0 0\n"
 	d, err := parseProcStat(stat)

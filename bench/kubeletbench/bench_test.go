@@ -1,15 +1,18 @@
 package kubeletbench
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -129,15 +132,17 @@ func measure(ctx context.Context, b *testing.B, c kubernetes.Interface, n node, 
 	procs := func() []int { return harness.ProcessesMentioning(n.rt.Dir) }
 	settle(ctx, 3*time.Second)
 	r.idleBy = rssByName(procs())
+	cpu0, self0 := snapCPU(procs()), harness.SelfCPUTime()
 	lat, err := createReady(ctx, c, n.name, image, n.prefix+"p", o.pods)
 	if err != nil {
 		b.Fatal(err)
 	}
 	r.lat = lat
+	r.startCPUBy, r.benchCPU = cpu0.since(snapCPU(procs())), harness.SelfCPUTime()-self0
 	settle(ctx, 3*time.Second)
 	r.busyBy = rssByName(procs())
 	if o.idle > 0 {
-		r.idleCPUBy, r.idleWindow = cpuByName(ctx, procs(), o.idle)
+		r.idleCPUBy, r.idleWindow = cpuOver(ctx, procs(), o.idle)
 	}
 	if ctx.Err() != nil {
 		b.Fatal(ctx.Err())
@@ -161,7 +166,12 @@ func startKubelet(b *testing.B, s *clustertest.Server, rt *kubelettest.Runtime) 
 	o.CgroupRoot = rt.CgroupRoot
 	o.NodeIPs = []net.IP{rt.NodeIP}
 	o.Dial = rt.Dial
-	o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := diskFlags(&o); err != nil {
+		b.Fatal(err)
+	}
+	// Warnings and errors only, shown if the run fails.
+	logs := &logBuffer{}
+	o.Log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	k, err := kubelet.New(s.Config, o)
 	if err != nil {
 		b.Fatal(err)
@@ -171,8 +181,53 @@ func startKubelet(b *testing.B, s *clustertest.Server, rt *kubelettest.Runtime) 
 	go func() { done <- k.Run(ctx) }()
 	b.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			b.Logf("kemudi's kubelet: %v", err)
+		}
+		if b.Failed() {
+			b.Logf("kemudi's kubelet's warnings (tail):\n%s", tail(logs.String(), 6000))
+		}
 	})
+}
+
+// diskFlags sets harness.NodeDiskFlags in o: this shared disk is often
+// below the disk eviction thresholds, and a node under DiskPressure
+// evicts the warm pod and admits none.
+func diskFlags(o *kubelet.Options) error {
+	f := harness.NodeDiskFlags()
+	for i := 0; i+1 < len(f); i += 2 {
+		var err error
+		switch f[i] {
+		case "--image-gc-high-threshold":
+			o.ImageGCHighThresholdPercent, err = strconv.Atoi(f[i+1])
+		case "--eviction-hard":
+			o.EvictionHard, err = kubelet.ParseThresholds(f[i+1])
+		default:
+			err = fmt.Errorf("unknown flag %s", f[i])
+		}
+		if err != nil {
+			return fmt.Errorf("node disk flags: %w", err)
+		}
+	}
+	return nil
+}
+
+// logBuffer keeps a log's lines for a failed run to show.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func waitNodeReady(ctx context.Context, c kubernetes.Interface, nodeName string) error {

@@ -28,6 +28,10 @@ type result struct {
 	lat       []time.Duration // each pod's create → Ready, sorted
 	// RSS by process name with the warm pod (idle) and with all pods.
 	idleBy, busyBy map[string]uint64
+	// CPU by process name from creating the pods to all Ready, and this
+	// process's (the control plane's and kemudi's kubelet's).
+	startCPUBy map[string]time.Duration
+	benchCPU   time.Duration
 	// CPU by process name over idleWindow with all pods running.
 	idleCPUBy  map[string]time.Duration
 	idleWindow time.Duration
@@ -82,6 +86,7 @@ func (r *result) rows() []row {
 		k, _ := split(by)
 		return f(k)
 	}
+	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
 	pctCore := func(d time.Duration) string {
 		if r.idleWindow == 0 {
 			return "-"
@@ -92,6 +97,15 @@ func (r *result) rows() []row {
 		{"node Ready after kubelet start", func(r *result) string { return r.nodeReady.Round(time.Millisecond).String() }},
 		{fmt.Sprintf("%d pods at once: create→Ready p50", r.pods), func(r *result) string { return r.pct(50).Round(time.Millisecond).String() }},
 		{fmt.Sprintf("%d pods at once: create→Ready p99", r.pods), func(r *result) string { return r.pct(99).Round(time.Millisecond).String() }},
+		{"runtime CPU to start them", func(r *result) string { _, rt := split(r.startCPUBy); return ms(rt) }},
+		{"kubelet CPU to start them", func(r *result) string {
+			if _, ok := r.startCPUBy[kubeletProc]; !ok {
+				return "(in the bench process)"
+			}
+			k, _ := split(r.startCPUBy)
+			return ms(k)
+		}},
+		{"bench process CPU to start them (*)", func(r *result) string { return ms(r.benchCPU) }},
 		{"runtime RSS, 1 pod (idle)", func(r *result) string { _, rt := split(r.idleBy); return mib(rt) }},
 		{fmt.Sprintf("runtime RSS, %d pods", r.pods+1), func(r *result) string { _, rt := split(r.busyBy); return mib(rt) }},
 		{"runtime RSS per extra pod", func(r *result) string {
@@ -138,6 +152,7 @@ func printTable(w io.Writer, loadBefore, loadAfter string, cols []*result) {
 		}
 		fmt.Fprintln(w)
 	}
+	fmt.Fprintln(w, "(*) the control plane's, which serves both, and kemudi's kubelet, which runs in the bench process")
 	for _, r := range cols {
 		if r.err != "" {
 			fmt.Fprintf(w, "%s: no figures: %s\n", r.title, r.err)
@@ -186,25 +201,36 @@ func rssByName(pids []int) map[string]uint64 {
 	return out
 }
 
-// cpuByName is the CPU each of pids used over d, summed by command
-// name; d is shorter if ctx ends first.
-func cpuByName(ctx context.Context, pids []int, d time.Duration) (map[string]time.Duration, time.Duration) {
-	before := map[int]time.Duration{}
+// cpuSnap is each process's CPU time, its reaped children's included.
+type cpuSnap map[int]time.Duration
+
+func snapCPU(pids []int) cpuSnap {
+	out := cpuSnap{}
 	for _, pid := range pids {
-		if t, err := harness.CPUTime(pid); err == nil {
-			before[pid] = t
+		if t, err := harness.CPUTimeWithChildren(pid); err == nil {
+			out[pid] = t
 		}
 	}
+	return out
+}
+
+// since is the CPU the processes of after used since before (all of it
+// for those that started since), summed by command name.
+func (before cpuSnap) since(after cpuSnap) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for pid, t := range after {
+		out[procName(pid)] += t - before[pid]
+	}
+	return out
+}
+
+// cpuOver is the CPU pids used over d, by command name, and the time it
+// took (shorter than d if ctx ends first).
+func cpuOver(ctx context.Context, pids []int, d time.Duration) (map[string]time.Duration, time.Duration) {
+	before := snapCPU(pids)
 	t0 := time.Now()
 	settle(ctx, d)
-	window := time.Since(t0)
-	out := map[string]time.Duration{}
-	for pid, b := range before {
-		if t, err := harness.CPUTime(pid); err == nil {
-			out[procName(pid)] += t - b
-		}
-	}
-	return out, window
+	return before.since(snapCPU(pids)), time.Since(t0)
 }
 
 // procName is a process's program and first argument ("kemudi runtime").

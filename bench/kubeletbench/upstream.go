@@ -80,6 +80,7 @@ func startUpstreamKubelet(b *testing.B, s *clustertest.Server, rt *kubelettest.R
 		"--config", cfg, "--kubeconfig", id.Kubeconfig,
 		"--root-dir", filepath.Join(dir, "root"), "--cert-dir", filepath.Join(dir, "pki"),
 		"--hostname-override", upstreamNodeName, "--node-ip", rt.NodeIP.String(), "--v", "1")
+	cmd.Args = append(cmd.Args, harness.NodeDiskFlags()...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	started := time.Now()
@@ -113,9 +114,9 @@ func startUpstreamKubelet(b *testing.B, s *clustertest.Server, rt *kubelettest.R
 
 // upstreamConfig is the kubelet's configuration: cgroupfs (containerd 1.6
 // cannot tell the kubelet its driver, and runs runc with cgroupfs), this
-// machine's cgroup v1 allowed, no swap check, disk eviction and image GC
-// off as for kemudi's nodes (harness.NodeDiskFlags), the cluster DNS
-// kemudi's kubelet defaults to, its API served only in the namespace.
+// machine's cgroup v1 allowed, no swap check, the cluster DNS kemudi's
+// kubelet defaults to. Disk eviction and image GC are off as for kemudi's
+// nodes, by harness.NodeDiskFlags on the command line.
 func upstreamConfig(rt *kubelettest.Runtime) string {
 	return fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -126,9 +127,6 @@ failCgroupV1: false
 failSwapOn: false
 podLogsDir: %q
 volumePluginDir: %q
-evictionHard:
-  memory.available: 100Mi
-imageGCHighThresholdPercent: 100
 clusterDNS: ["10.43.0.10"]
 clusterDomain: cluster.local
 readOnlyPort: 0
