@@ -195,10 +195,35 @@ func (ww *watchWriter) bookmark(ev *storage.Event) runtime.Object {
 	if ev.InitialEventsEnd {
 		m.SetAnnotations(map[string]string{initialEventsEnd: "true"})
 	}
+	if ww.rq.out.as == "Table" {
+		t, err := ww.bookmarkTable(obj)
+		if err == nil {
+			return t
+		}
+		ww.s.log.Error("watch bookmark table", "err", err)
+	}
 	if ww.rq.out.as == "Table" || ww.rq.out.as == "PartialObjectMetadata" {
 		return partialMetadata(obj, ww.rq.out.asVersion)
 	}
 	return obj
+}
+
+// bookmarkTable is a Table watch's bookmark as upstream sends it: the
+// empty object's row (the column definitions if no event had them yet),
+// whose object is its metadata whatever includeObject asks, for the
+// client to find the revision and the initial-events-end annotation.
+func (ww *watchWriter) bookmarkTable(obj runtime.Object) (*metav1.Table, error) {
+	t, err := ww.s.table(ww.rq, []runtime.Object{obj}, nil, ww.sentHeader)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := ww.s.encodeNested(ww.rq.out, partialMetadata(obj, ww.rq.out.asVersion))
+	if err != nil {
+		return nil, err
+	}
+	t.Rows[0].Object = runtime.RawExtension{Raw: raw}
+	ww.sentHeader = true
+	return t, nil
 }
 
 // transform turns a stored object into what the client asked for.

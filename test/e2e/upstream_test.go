@@ -53,6 +53,7 @@ var upstreamAreas = []string{
 	"Aggregator",                // upstream's sample-apiserver behind an APIService
 	"Generated clientset",
 	"health handlers",
+	"API Streaming", // "(aka. WatchList)": lists sent as a watch's initial events
 }
 
 // upstreamSkip leaves out specs that take a cluster to themselves or
