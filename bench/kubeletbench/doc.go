@@ -29,6 +29,6 @@
 //	KEMUDI_BENCH_PODS=100 go test ./bench/kubeletbench -run XXX -bench Kubelet -benchtime 1x
 //	KEMUDI_BENCH_ONLY=upstream go test ./bench/kubeletbench -run XXX -bench Kubelet -benchtime 1x
 //
-// KEMUDI_BENCH_IDLE_SECONDS (default 30, 0 for none) is how long idle
-// CPU is measured.
+// KEMUDI_BENCH_IDLE_SECONDS (default 30) is how long idle CPU is
+// measured with the pods running.
 package kubeletbench
