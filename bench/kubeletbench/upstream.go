@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -71,41 +70,22 @@ func startUpstreamKubelet(b *testing.B, s *clustertest.Server, rt *kubelettest.R
 	}
 	_, err = os.Stat(logLinks)
 	linksExisted := err == nil
-	logPath := filepath.Join(rt.Dir, "kubelet.log")
-	logf, err := os.Create(logPath)
+	args := append([]string{"--net=" + rt.NetNS, bin,
+		"--config", cfg, "--kubeconfig", id.Kubeconfig,
+		"--root-dir", filepath.Join(dir, "root"), "--cert-dir", filepath.Join(dir, "pki"),
+		"--hostname-override", upstreamNodeName, "--node-ip", rt.NodeIP.String(), "--v", "1",
+	}, harness.NodeDiskFlags()...)
+	started := time.Now()
+	p, err := harness.StartProcess("upstream kubelet", "nsenter", "", nil, args...)
 	if err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command("nsenter", "--net="+rt.NetNS, bin,
-		"--config", cfg, "--kubeconfig", id.Kubeconfig,
-		"--root-dir", filepath.Join(dir, "root"), "--cert-dir", filepath.Join(dir, "pki"),
-		"--hostname-override", upstreamNodeName, "--node-ip", rt.NodeIP.String(), "--v", "1")
-	cmd.Args = append(cmd.Args, harness.NodeDiskFlags()...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	started := time.Now()
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		b.Fatalf("start upstream's kubelet: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		_ = logf.Close()
-		close(exited)
-	}()
 	b.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
+		if !p.Exited() {
+			_ = p.Stop(10 * time.Second)
 		}
 		if b.Failed() {
-			if out, err := os.ReadFile(logPath); err == nil {
-				b.Logf("upstream kubelet log (tail):\n%s", tail(string(out), 6000))
-			}
+			b.Logf("upstream kubelet (tail):\n%s", p.Tail())
 		}
 		removeLogLinks(rt.Dir, linksExisted)
 	})
