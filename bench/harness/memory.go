@@ -38,8 +38,19 @@ func ReadMemory(pid int) (Memory, error) {
 
 func parseStatus(r io.Reader) (Memory, error) {
 	var m Memory
-	fields := map[string]*uint64{"VmRSS": &m.RSS, "VmHWM": &m.Peak, "RssAnon": &m.Anon, "RssFile": &m.File}
-	found := 0
+	if _, err := scanKB(r, map[string]*uint64{"VmRSS": &m.RSS, "VmHWM": &m.Peak, "RssAnon": &m.Anon, "RssFile": &m.File}); err != nil {
+		return Memory{}, err
+	}
+	if m.RSS == 0 && m.Peak == 0 {
+		return Memory{}, fmt.Errorf("no VmRSS/VmHWM in status (process exited?)")
+	}
+	return m, nil
+}
+
+// scanKB reads the "Name:   N kB" lines of a /proc file (status,
+// smaps_rollup) named in fields into them, in bytes, and says how many
+// it found.
+func scanKB(r io.Reader, fields map[string]*uint64) (found int, err error) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		name, rest, ok := strings.Cut(sc.Text(), ":")
@@ -50,20 +61,14 @@ func parseStatus(r io.Reader) (Memory, error) {
 		// "VmRSS:	   12345 kB"
 		parts := strings.Fields(rest)
 		if len(parts) != 2 || parts[1] != "kB" {
-			return Memory{}, fmt.Errorf("unexpected %s line %q", name, sc.Text())
+			return found, fmt.Errorf("unexpected %s line %q", name, sc.Text())
 		}
 		kb, err := strconv.ParseUint(parts[0], 10, 64)
 		if err != nil {
-			return Memory{}, fmt.Errorf("%s: %w", name, err)
+			return found, fmt.Errorf("%s: %w", name, err)
 		}
 		*dst = kb << 10
 		found++
 	}
-	if err := sc.Err(); err != nil {
-		return Memory{}, err
-	}
-	if m.RSS == 0 && m.Peak == 0 {
-		return Memory{}, fmt.Errorf("no VmRSS/VmHWM in status (process exited?)")
-	}
-	return m, nil
+	return found, sc.Err()
 }

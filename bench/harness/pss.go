@@ -1,12 +1,9 @@
 package harness
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 )
 
 // PSS is a process's proportional set (smaps_rollup): its pages, those
@@ -30,28 +27,14 @@ func ReadPSS(pid int) (PSS, error) {
 	return parseRollup(f)
 }
 
-// parseRollup reads "Pss:", "Pss_Anon:" and "Pss_File:" (kB).
+// parseRollup reads "Pss:", "Pss_Anon:" and "Pss_File:".
 func parseRollup(r io.Reader) (PSS, error) {
 	var p PSS
-	fields := map[string]*uint64{"Pss:": &p.Total, "Pss_Anon:": &p.Anon, "Pss_File:": &p.File}
-	found := 0
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 3 || fields[f[0]] == nil {
-			continue
-		}
-		kb, err := strconv.ParseUint(f[1], 10, 64)
-		if err != nil {
-			return PSS{}, fmt.Errorf("smaps_rollup %q: %w", sc.Text(), err)
-		}
-		*fields[f[0]] = kb << 10
-		found++
+	found, err := scanKB(r, map[string]*uint64{"Pss": &p.Total, "Pss_Anon": &p.Anon, "Pss_File": &p.File})
+	if err != nil {
+		return PSS{}, fmt.Errorf("smaps_rollup: %w", err)
 	}
-	if err := sc.Err(); err != nil {
-		return PSS{}, err
-	}
-	if found != len(fields) {
+	if found != 3 {
 		return PSS{}, fmt.Errorf("smaps_rollup: %d of Pss, Pss_Anon, Pss_File", found)
 	}
 	return p, nil
