@@ -25,7 +25,9 @@
 // and the CPU time `kemudi server` used over the round (it runs the API
 // server, controllers, kubelet and the runtime that pulls and unpacks):
 // on 2 shared cores the wall times follow the machine's load, the CPU
-// time much less. Running → 200 is mostly the app's own start-up (Python
+// time much less; beside it, how long the server's threads waited for a
+// CPU (schedstat run delay, summed over threads), the load's share of
+// the wall time. Running → 200 is mostly the app's own start-up (Python
 // importing Flask). With KEMUDI_BENCH_PROFILE_DIR set, each cold round
 // writes the server's CPU profile over its first 8 s there
 // (cold-N.pprof, for `go tool pprof KEMUDI_BIN cold-N.pprof`).

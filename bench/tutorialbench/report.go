@@ -44,7 +44,7 @@ func list(ds []time.Duration) string {
 // offsets from the start of `kubectl create deployment`.
 func printSteps(w io.Writer, r Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "round\tkubectl\tpod\tscheduled\tkubelet\tsandbox\tpulled\t(pull)\trunning\tendpoint\t200\tserver CPU\t")
+	fmt.Fprintln(tw, "round\tkubectl\tpod\tscheduled\tkubelet\tsandbox\tpulled\t(pull)\trunning\tendpoint\t200\tserver CPU\tCPU wait\t")
 	ms := func(d time.Duration) string {
 		if d == 0 {
 			return "-"
@@ -56,11 +56,11 @@ func printSteps(w io.Writer, r Result) {
 		steps []Timeline
 	}{{"cold", r.ColdSteps}, {"warm", r.WarmSteps}} {
 		for i, t := range set.steps {
-			fmt.Fprintf(tw, "%s %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", set.name, i+1,
+			fmt.Fprintf(tw, "%s %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", set.name, i+1,
 				ms(t.Kubectl), ms(t.PodCreated), ms(t.Scheduled), ms(t.KubeletSeen), ms(t.Sandbox), ms(t.Pulled), ms(t.Pull),
-				ms(t.Running), ms(t.Endpoint), ms(t.Answered), ms(t.ServerCPU))
+				ms(t.Running), ms(t.Endpoint), ms(t.Answered), ms(t.ServerCPU), ms(t.ServerWait))
 		}
 	}
-	fmt.Fprintln(w, "steps of create deployment → first 200, seconds after kubectl started (server CPU: CPU-s of `kemudi server` over the round):")
+	fmt.Fprintln(w, "steps of create deployment → first 200, seconds after kubectl started (server CPU: CPU-s of `kemudi server` over the round; CPU wait: seconds its threads waited for a CPU):")
 	tw.Flush()
 }

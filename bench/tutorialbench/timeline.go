@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,12 +45,18 @@ type Timeline struct {
 	// unpacks, all in one process) used from kubectl's start to the
 	// first 200; the app's own start-up is not in it.
 	ServerCPU time.Duration
+	// ServerWait is how long the server's threads were runnable but
+	// waiting for a CPU over the same span (their schedstat run delay,
+	// summed over threads, so it may exceed the span): what the
+	// machine's other load added.
+	ServerWait time.Duration
 }
 
 // timelineWatch watches one round; stop it with Stop after the answer.
 type timelineWatch struct {
 	start  time.Time
-	cpu0   time.Duration // the server's CPU time at start
+	cpu0   time.Duration            // the server's CPU time at start
+	wait0  map[string]time.Duration // the server's threads' run-queue waits at start
 	cancel context.CancelFunc
 	done   chan struct{}
 	mu     sync.Mutex
@@ -64,7 +72,7 @@ func (n *Node) watchTimeline(ctx context.Context, start time.Time) (*timelineWat
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	w := &timelineWatch{start: start, cpu0: n.serverCPU(), cancel: cancel, done: make(chan struct{}), cs: cs}
+	w := &timelineWatch{start: start, cpu0: n.serverCPU(), wait0: runDelays(n.proc.PID), cancel: cancel, done: make(chan struct{}), cs: cs}
 	pods, err := cs.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{LabelSelector: "app=python-flask"})
 	if err != nil {
 		cancel()
@@ -145,13 +153,13 @@ func (w *timelineWatch) slice(ev watch.Event) {
 // Stop ends the watch after the first answer (kubectl returned at
 // kubectlDone) and fills in what the server's log and events say.
 func (w *timelineWatch) Stop(ctx context.Context, n *Node, kubectlDone, answered time.Duration) Timeline {
-	cpu := n.serverCPU() - w.cpu0
+	cpu, wait := n.serverCPU()-w.cpu0, waitSince(w.wait0, runDelays(n.proc.PID))
 	w.cancel()
 	<-w.done
 	w.mu.Lock()
 	t := w.t
 	w.mu.Unlock()
-	t.Kubectl, t.Answered, t.ServerCPU = kubectlDone, answered, cpu
+	t.Kubectl, t.Answered, t.ServerCPU, t.ServerWait = kubectlDone, answered, cpu, wait
 	t.Sandbox = n.logOffset("sandbox ready", w.start)
 	t.Pulled = n.logOffset("image pulled", w.start)
 	t.Pull = w.pullDuration(ctx)
@@ -186,6 +194,40 @@ func (w *timelineWatch) pullDuration(ctx context.Context) time.Duration {
 func (n *Node) serverCPU() time.Duration {
 	d, _ := harness.CPUTime(n.proc.PID)
 	return d
+}
+
+// runDelays are the times pid's threads have spent runnable on a run
+// queue without a CPU, by thread ID (/proc/PID/task/*/schedstat's second
+// field).
+func runDelays(pid int) map[string]time.Duration {
+	stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	out := make(map[string]time.Duration, len(stats))
+	for _, p := range stats {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			if ns, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				out[filepath.Base(filepath.Dir(p))] = time.Duration(ns)
+			}
+		}
+	}
+	return out
+}
+
+// waitSince is the run-queue wait, summed, of the threads that were in
+// both before and now (a thread that ended in between is left out: Go
+// ends a thread a goroutine locked and left, as entering a network
+// namespace does).
+func waitSince(before, now map[string]time.Duration) time.Duration {
+	var sum time.Duration
+	for tid, d := range now {
+		if d0, ok := before[tid]; ok {
+			sum += d - d0
+		}
+	}
+	return sum
 }
 
 // logOffset is when, after start, the server first logged msg (0 if not).
