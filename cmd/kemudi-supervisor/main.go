@@ -77,9 +77,7 @@ func run(args []string) int {
 		if err := supervisor.RunSealed(*root); err != nil {
 			log.Warn("running unsealed: libcontainer copies the binary per container", "err", err)
 		}
-		releaseStartup(log)
-		// Starting the supervisor is a burst too.
-		go exepages.TrimWhenIdle(context.Background(), log)
+		cfg.Started = func() { trim(context.Background(), log) }
 		err = supervisor.RunKeeper(context.Background(), cfg, log)
 	case "serve":
 		if err := supervisor.RunSealed(*root); err != nil {
@@ -92,8 +90,7 @@ func run(args []string) int {
 				defer pprof.StopCPUProfile()
 			}
 		}
-		releaseStartup(log)
-		go exepages.TrimWhenIdle(ctx, log)
+		cfg.Started = func() { trim(ctx, log) }
 		err = supervisor.Serve(ctx, cfg, log)
 	default:
 		fmt.Fprintf(os.Stderr, "unknown mode %q\n", mode)
@@ -106,11 +103,13 @@ func run(args []string) int {
 	return 0
 }
 
-// releaseStartup gives back what the package initialisation of this
-// binary (libcontainer, seccomp, cgroups) alone touched: the keeper and
-// the supervisor run for the life of the node, and do little.
-func releaseStartup(log *slog.Logger) {
+// trim gives back what start-up alone touched (the package
+// initialisation of libcontainer, seccomp, cgroups; state loaded), then
+// what bursts of work leave, until ctx ends: the keeper and the supervisor
+// run for the life of the node, and mostly wait.
+func trim(ctx context.Context, log *slog.Logger) {
 	if _, err := exepages.Release(); err != nil {
 		log.Warn("release start-up pages", "err", err)
 	}
+	go exepages.TrimWhenIdle(ctx, log)
 }

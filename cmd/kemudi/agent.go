@@ -12,6 +12,7 @@ import (
 
 	"github.com/kemudi/kemudi/internal/cluster"
 	"github.com/kemudi/kemudi/internal/cri"
+	"github.com/kemudi/kemudi/internal/exepages"
 )
 
 // agentFlags are a node's flags: the kubelet's and the embedded
@@ -87,6 +88,7 @@ func newAgentCommand() *cobra.Command {
 			if err := cluster.CheckListeners(cluster.AgentListeners(o)); err != nil {
 				return err
 			}
+			trimNode(cmd)
 			if join.Server != "" || join.TokenFile != "" {
 				return runJoined(cmd, kubeconfig, dataDir, join, o)
 			}
@@ -102,4 +104,15 @@ func newAgentCommand() *cobra.Command {
 	cmd.Flags().StringVar(&dataDir, "data-dir", cluster.DefaultServerOptions().DataDir, "the node's state: <data-dir>/agent/{runtime,kubelet}")
 	af.register(cmd.Flags())
 	return cmd
+}
+
+// trimNode gives back, now and whenever the node has gone quiet after a
+// burst (its start, pods started or removed), what the process touched
+// and no longer uses: the whole binary's package initialisation
+// (kubectl's above all), garbage (see exepages).
+func trimNode(cmd *cobra.Command) {
+	if _, err := exepages.Release(); err != nil {
+		slog.Warn("release start-up pages", "err", err)
+	}
+	go exepages.TrimWhenIdle(cmd.Context(), slog.Default())
 }

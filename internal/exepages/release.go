@@ -22,7 +22,9 @@ import (
 // afterwards comes back at the next access, a few pages at a time: the
 // page cache's large folios are split first (see splitLargeFolios) and
 // huge pages are disabled for the executable's mappings. Mappings with
-// any written (dirty) page are left alone.
+// any private copy of a page (written to) are left alone; pages still
+// dirty in the page cache (a binary just written, until its writeback)
+// are not: unmapped, they stay in the cache.
 func Release() (released int64, err error) {
 	// Start-up garbage (schemes, certificates, the first lists) goes back
 	// to the system too.
@@ -36,7 +38,7 @@ func Release() (released int64, err error) {
 		return 0, err
 	}
 	for _, m := range maps {
-		if m.writable || m.dirty > 0 || m.rss == 0 {
+		if m.writable || m.anon > 0 || m.rss == 0 {
 			continue
 		}
 		if err := releaseMapping(m); err != nil {

@@ -14,9 +14,9 @@ type exeMapping struct {
 	// offset is where the mapping starts in the file.
 	offset   uintptr
 	writable bool
-	// dirty counts written pages, private or shared, and anonymous ones
-	// (a private mapping's copies).
-	dirty int64
+	// anon counts the mapping's private copies of pages (written to, or
+	// by a debugger's breakpoints): unmapped, they would be lost.
+	anon int64
 	rss   int64
 }
 
@@ -40,8 +40,8 @@ func parseExeMappings(r io.Reader, exe string) ([]exeMapping, error) {
 		}
 		kb, _ := strconv.ParseInt(fields[1], 10, 64)
 		switch fields[0] {
-		case "Private_Dirty:", "Shared_Dirty:", "Anonymous:":
-			maps[cur].dirty += kb << 10
+		case "Anonymous:":
+			maps[cur].anon += kb << 10
 		case "Rss:":
 			maps[cur].rss += kb << 10
 		}

@@ -11,20 +11,26 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Trimming: a burst of work (an image pull, pods started or removed) grows
-// the heap and maps code and data of the executable that the process then
-// does not use while it waits for the next one. Once the process has gone
-// quiet, Release gives them back, as after start-up.
+// Trimming: a burst of work (an image pull, pods started or removed, a
+// node's start) grows the heap and maps code and data of the executable
+// that the process then does not use while it waits for the next one.
+// Once the process has gone quiet and its memory has settled, Release
+// gives them back, as after start-up.
 const (
 	// trimEvery is how often the process looks at itself.
 	trimEvery = 5 * time.Second
 	// quietCPU is the most CPU the process may have used over the last
 	// trimEvery to count as quiet (1% of a core).
 	quietCPU = trimEvery / 100
-	// trimGrowth is how much the resident memory must have grown since it
-	// settled after the last release to be worth releasing again: a
+	// settledGrowth is the most the resident memory may have grown over
+	// the last trimEvery to count as settled: a node serving pods uses
+	// little CPU, but maps the pages its work needs (a release then would
+	// see them back within seconds).
+	settledGrowth = 1 << 20
+	// trimGrowth is how much the resident memory must have grown since
+	// its lowest after the last release to be worth releasing again: a
 	// release costs a forced collection and a walk of the executable's
-	// mappings (a few ms of CPU).
+	// mappings (10-15 ms of CPU for kemudi agent).
 	trimGrowth = 4 << 20
 )
 
@@ -37,25 +43,27 @@ type sample struct {
 // trimmer decides, from one sample to the next, when to release.
 type trimmer struct {
 	prev sample
-	// settled is the resident memory once the process settled after the
-	// last release (the first sample after it): what it uses while
-	// quiet. 0 until then.
-	settled int64
+	// low is the least resident memory seen since the last release, from
+	// the first sample after it (0 until then).
+	low int64
 }
 
-// next takes the sample of this look and says whether to release now.
+// next takes the sample of this look and says whether to release now:
+// when the process is quiet and settled, and has grown since its lowest.
 func (t *trimmer) next(s sample) bool {
 	prev := t.prev
 	t.prev = s
-	if t.settled == 0 {
-		t.settled = s.rss
+	if t.low == 0 {
+		t.low = s.rss
 		return false
 	}
+	t.low = min(t.low, s.rss)
 	quiet := s.cpu-prev.cpu <= quietCPU
-	if !quiet || s.rss-t.settled < trimGrowth {
+	settled := s.rss-prev.rss < settledGrowth
+	if !quiet || !settled || s.rss-t.low < trimGrowth {
 		return false
 	}
-	t.settled = 0 // the next sample, after the release
+	t.low = 0 // the next sample, after the release
 	return true
 }
 

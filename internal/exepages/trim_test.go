@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// The trimmer releases once after a burst that left the process grown,
-// when it has gone quiet, and not again until it grows anew.
+// The trimmer releases once the process is quiet and settled after
+// growing a few MiB, and not while it is busy or still growing.
 func TestTrimmerReleasesOnceQuietAfterGrowth(t *testing.T) {
 	const mib = 1 << 20
 	ms := time.Millisecond
@@ -16,15 +16,22 @@ func TestTrimmerReleasesOnceQuietAfterGrowth(t *testing.T) {
 		rss     int64
 		release bool
 	}{
-		{"start: settles", 0, 20 * mib, false},
+		{"start: the first look", 0, 20 * mib, false},
 		{"quiet, not grown", ms, 21 * mib, false},
-		{"busy burst grows it", 2 * time.Second, 60 * mib, false},
+		{"a burst grows it", 2 * time.Second, 60 * mib, false},
 		{"still busy", 500 * ms, 62 * mib, false},
-		{"quiet after the burst", 10 * ms, 62 * mib, true},
-		{"after the release: settles", ms, 24 * mib, false},
+		{"quiet after the burst, settled", 10 * ms, 62 * mib, true},
+		{"after the release: the first look", ms, 24 * mib, false},
 		{"quiet, working set back", 2 * ms, 26 * mib, false},
 		{"light calls, a little more", 40 * ms, 27 * mib, false},
-		{"quiet and grown again", 30 * ms, 29 * mib, true},
+		{"quiet, grown 3 MiB", 30 * ms, 27 * mib, false},
+		{"quiet and grown 5 MiB, still growing", 30 * ms, 29 * mib, false},
+		{"settled at that", 30 * ms, 29 * mib, true},
+		{"after the release", ms, 22 * mib, false},
+		{"serving pods: little CPU, growing", 20 * ms, 43 * mib, false},
+		{"scavenged while serving", 20 * ms, 21 * mib, false},
+		{"growing again", 20 * ms, 40 * mib, false},
+		{"settled: grown 19 MiB from its lowest", 20 * ms, 40 * mib, true},
 	}
 	var tr trimmer
 	var cpu time.Duration

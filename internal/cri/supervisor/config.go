@@ -7,6 +7,9 @@ type Config struct {
 	// OCIRuntime is the path of an OCI runtime binary (runc, crun) that
 	// creates the containers; "" = libcontainer, in the supervisor.
 	OCIRuntime string
+	// Started, if set, is called once the keeper has started its
+	// supervisor, or once the supervisor serves.
+	Started func()
 }
 
 // args are the command-line arguments of kemudi-supervisor's mode.

@@ -70,6 +70,9 @@ func RunKeeper(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := k.startSupervisor(); err != nil {
 		return err
 	}
+	if cfg.Started != nil {
+		cfg.Started()
+	}
 	var restart <-chan time.Time
 	stopping := false
 	for {

@@ -108,6 +108,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("supervisor serving", "socket", socket, "pid", os.Getpid(), "containers", len(s.containers))
+	if cfg.Started != nil {
+		cfg.Started()
+	}
 	go func() {
 		select {
 		case <-ctx.Done():
