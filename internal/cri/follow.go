@@ -111,14 +111,15 @@ func criEventType(t supervisor.EventType, before, after runtimeapi.ContainerStat
 		return 0, false
 	}
 	switch t {
-	case supervisor.EventCreated:
-		return runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT, true
 	case supervisor.EventStarted:
 		return runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT, true
 	case supervisor.EventExited:
 		return runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT, true
 	}
-	return 0, false // deleted: RemoveContainer tells, once the record is gone
+	// Created: CreateContainer tells, once the record exists (the
+	// supervisor's event may come after that, and is not news then).
+	// Deleted: RemoveContainer tells, once the record is gone.
+	return 0, false
 }
 
 func stateRank(s runtimeapi.ContainerState) int {
