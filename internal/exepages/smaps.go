@@ -17,7 +17,7 @@ type exeMapping struct {
 	// anon counts the mapping's private copies of pages (written to, or
 	// by a debugger's breakpoints): unmapped, they would be lost.
 	anon int64
-	rss   int64
+	rss  int64
 }
 
 // parseExeMappings reads the mappings of the file exe from smaps.
