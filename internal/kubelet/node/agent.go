@@ -134,6 +134,7 @@ func (a *Agent) Run(ctx context.Context, ready chan<- struct{}) error {
 	go a.leaseLoop(ctx)
 	t := time.NewTicker(a.cfg.StatusInterval)
 	defer t.Stop()
+	started := time.Now()
 	for {
 		a.syncCIDR(ctx)
 		err := a.syncStatus(ctx)
@@ -153,8 +154,42 @@ func (a *Agent) Run(ctx context.Context, ready chan<- struct{}) error {
 			return nil
 		case <-t.C:
 		case <-a.changed:
+		case <-a.startupPoll(started):
 		}
 	}
+}
+
+// Until the node is first Ready, its status is computed every
+// startupPollInterval rather than every StatusInterval, for at most
+// startupPollFor, as upstream's kubelet does at start: what it waits on
+// (the runtime's network once the pod CIDR is handed over, or a CNI
+// configuration written later) says nothing to the agent when it
+// changes, and a user waits on the node's Ready.
+const (
+	startupPollInterval = 100 * time.Millisecond
+	startupPollFor      = 2 * time.Minute
+)
+
+// startupPoll is a channel that fires after startupPollInterval while
+// the node has not been Ready since the agent started, nil after.
+func (a *Agent) startupPoll(started time.Time) <-chan time.Time {
+	a.mu.Lock()
+	ready := a.wasReady != nil && *a.wasReady || a.node != nil && nodeReady(a.node.Status)
+	a.mu.Unlock()
+	if ready || time.Since(started) >= startupPollFor {
+		return nil
+	}
+	return time.After(startupPollInterval)
+}
+
+// nodeReady tells whether a status says Ready.
+func nodeReady(st corev1.NodeStatus) bool {
+	for _, c := range st.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // errNodeGone: the Node this agent registered was deleted. Like
