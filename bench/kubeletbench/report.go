@@ -15,8 +15,17 @@ import (
 )
 
 // kubeletProc is the name rssByName gives upstream's kubelet; kemudi's
-// runs in the benchmark's process and has none.
+// runs in the benchmark's process, or in `kemudi agent` with the runtime.
 const kubeletProc = "kubelet"
+
+// kubeletWhere says where a peer's kubelet is when it is not a process of
+// its own.
+func kubeletWhere(by map[string]uint64) string {
+	if _, ok := by[agentProc]; ok {
+		return "(in the agent process)"
+	}
+	return "(in the bench process)"
+}
 
 // result is what measure took of one peer.
 type result struct {
@@ -81,11 +90,12 @@ func (r *result) rows() []row {
 	}
 	kubelet := func(by map[string]uint64, f func(k uint64) string) string {
 		if _, ok := by[kubeletProc]; !ok {
-			return "(in the bench process)"
+			return kubeletWhere(r.idleBy)
 		}
 		k, _ := split(by)
 		return f(k)
 	}
+	total := func(by map[string]uint64) uint64 { k, rt := split(by); return k + rt }
 	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
 	pctCore := func(d time.Duration) string {
 		if r.idleWindow == 0 {
@@ -100,7 +110,7 @@ func (r *result) rows() []row {
 		{"runtime CPU to start them", func(r *result) string { _, rt := split(r.startCPUBy); return ms(rt) }},
 		{"kubelet CPU to start them", func(r *result) string {
 			if _, ok := r.startCPUBy[kubeletProc]; !ok {
-				return "(in the bench process)"
+				return kubeletWhere(r.idleBy)
 			}
 			k, _ := split(r.startCPUBy)
 			return ms(k)
@@ -121,10 +131,18 @@ func (r *result) rows() []row {
 		{fmt.Sprintf("runtime CPU idle, %d pods, of one core", r.pods+1), func(r *result) string { _, rt := split(r.idleCPUBy); return pctCore(rt) }},
 		{fmt.Sprintf("kubelet CPU idle, %d pods, of one core", r.pods+1), func(r *result) string {
 			if _, ok := r.idleCPUBy[kubeletProc]; !ok && r.idleWindow > 0 {
-				return "(in the bench process)"
+				return kubeletWhere(r.idleBy)
 			}
 			k, _ := split(r.idleCPUBy)
 			return pctCore(k)
+		}},
+		// The issue's figures of a node: every process of the kubelet and
+		// the runtime (kemudi's kubelet in the bench process not counted).
+		{"node RSS, 1 pod (idle, at rest)", func(r *result) string { return mib(total(r.idleBy)) }},
+		{"node RSS per extra pod", func(r *result) string { return perPod(total(r.idleBy), total(r.busyBy)) }},
+		{fmt.Sprintf("node CPU idle, %d pods, of one core", r.pods+1), func(r *result) string {
+			k, rt := split(r.idleCPUBy)
+			return pctCore(k + rt)
 		}},
 	}
 }
@@ -152,7 +170,7 @@ func printTable(w io.Writer, loadBefore, loadAfter string, cols []*result) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w, "(*) the control plane's, which serves both, and kemudi's kubelet, which runs in the bench process")
+	fmt.Fprintln(w, "(*) the control plane's, which serves all, and kemudi's kubelet of the first column, which runs in the bench process")
 	for _, r := range cols {
 		if r.err != "" {
 			fmt.Fprintf(w, "%s: no figures: %s\n", r.title, r.err)
