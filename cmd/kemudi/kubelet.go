@@ -67,6 +67,7 @@ func (kf *kubeletFlags) register(f *pflag.FlagSet, defaults kubelet.Options) {
 	f.StringVar(&o.ClusterDomain, "cluster-domain", o.ClusterDomain, "the cluster's DNS domain")
 	f.StringVar(&o.ResolvConf, "resolv-conf", o.ResolvConf, "the host's resolver file: dnsPolicy Default pods get it, ClusterFirst ones its search domains (\"\" none; the default gives way to systemd-resolved's list when it names only the stub)")
 	f.DurationVar(&o.StatusInterval, "node-status-update-frequency", o.StatusInterval, "how often the node's status is computed")
+	f.DurationVar(&o.StatusReportInterval, "node-status-report-frequency", o.StatusReportInterval, "how often the node's status is written when nothing in it changed (the node's Lease is its heartbeat between)")
 	f.Int32Var(&o.Port, "kubelet-port", o.Port, "port of the kubelet's HTTPS API (logs, exec, attach, port-forward, stats); 0 serves none")
 	f.DurationVar(&o.SyncFrequency, "sync-frequency", o.SyncFrequency, "how often each pod is synced without a change")
 	kf.housekeeping.register(f, o)

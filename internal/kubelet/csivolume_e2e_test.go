@@ -21,6 +21,7 @@ import (
 	"github.com/kemudi/kemudi/internal/cloud/cloudtest"
 	"github.com/kemudi/kemudi/internal/cloud/fakecloud"
 	adt "github.com/kemudi/kemudi/internal/controller/attachdetach/attachdetachtest"
+	"github.com/kemudi/kemudi/internal/kubelet"
 	"github.com/kemudi/kemudi/internal/kubelet/volume"
 	"github.com/kemudi/kemudi/internal/kubelet/volume/csitest"
 	"github.com/kemudi/kemudi/internal/registry/storage/volumeattachment"
@@ -35,7 +36,10 @@ import (
 // kept it in use) the volume is unpublished and unstaged, nothing stays
 // mounted, the kubelet drops it and the controller detaches it.
 func TestCSIVolumeInUse(t *testing.T) {
-	n := startNode(t, "kemudi")
+	// The status written again without a change every 2 s: the check
+	// after the restart waits for one written at least a second after it
+	// (heartbeats are kept to the second).
+	n := startNodeWith(t, "kemudi", func(o *kubelet.Options) { o.StatusReportInterval = 2 * time.Second })
 	ctx := context.Background()
 	const driver, handle = "disk.csi.test", "vol-1"
 	root := filepath.Join(n.rt.Dir, "kubelet")

@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -126,7 +125,7 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 		Labels: opts.NodeLabels, Taints: opts.Taints, NodeIPs: opts.NodeIPs,
 		KubeReserved: opts.KubeReserved, SystemReserved: opts.SystemReserved, MaxPods: opts.MaxPods,
 		DataDir: opts.RootDir, KubeletVersion: Version, KubeletPort: opts.Port,
-		StatusInterval: opts.StatusInterval, ReportInterval: 5 * time.Minute, LeaseInterval: opts.LeaseInterval, LeaseDuration: 40,
+		StatusInterval: opts.StatusInterval, ReportInterval: opts.StatusReportInterval, LeaseInterval: opts.LeaseInterval, LeaseDuration: 40,
 		Pressure: k.evictions.Pressure, EvictionReserve: k.evictions.reserve,
 		VolumesInUse: k.volumes.InUse,
 		Log:          log,

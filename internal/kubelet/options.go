@@ -54,6 +54,10 @@ type Options struct {
 	// SyncFrequency: each pod's periodic sync; RelistPeriod: the safety-net
 	// relist of the runtime when it streams container events.
 	StatusInterval, LeaseInterval, SyncFrequency, RelistPeriod time.Duration
+	// StatusReportInterval is how often the node's status is written when
+	// nothing in it changed (upstream's nodeStatusReportFrequency): the
+	// Lease is the heartbeat between.
+	StatusReportInterval time.Duration
 	// ContainerLogMaxSize (bytes) and ContainerLogMaxFiles (the current
 	// log included) bound each container's log, checked every
 	// ContainerLogMonitorInterval (logrotate.go); MaxSize 0 rotates nothing.
@@ -96,18 +100,19 @@ type Options struct {
 // DefaultOptions are upstream's defaults with kemudi's paths.
 func DefaultOptions() Options {
 	return Options{
-		RuntimeEndpoint: "unix:///run/kemudi/cri.sock",
-		RootDir:         "/var/lib/kemudi/agent/kubelet",
-		PodLogDir:       "/var/log/pods",
-		MaxPods:         110,
-		Port:            10250,
-		ClusterDNS:      []string{"10.43.0.10"},
-		ClusterDomain:   "cluster.local",
-		ResolvConf:      DefaultResolvConf,
-		StatusInterval:  10 * time.Second,
-		LeaseInterval:   10 * time.Second,
-		SyncFrequency:   time.Minute,
-		RelistPeriod:    5 * time.Minute,
+		RuntimeEndpoint:      "unix:///run/kemudi/cri.sock",
+		RootDir:              "/var/lib/kemudi/agent/kubelet",
+		PodLogDir:            "/var/log/pods",
+		MaxPods:              110,
+		Port:                 10250,
+		ClusterDNS:           []string{"10.43.0.10"},
+		ClusterDomain:        "cluster.local",
+		ResolvConf:           DefaultResolvConf,
+		StatusInterval:       10 * time.Second,
+		StatusReportInterval: 5 * time.Minute,
+		LeaseInterval:        10 * time.Second,
+		SyncFrequency:        time.Minute,
+		RelistPeriod:         5 * time.Minute,
 
 		ContainerLogMaxSize:         10 << 20,
 		ContainerLogMaxFiles:        5,
