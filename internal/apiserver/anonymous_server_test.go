@@ -57,6 +57,7 @@ func TestAnonymousRequests(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := clustertest.Start(t, tc.modify)
+			s.WaitReady()
 			pool := x509.NewCertPool()
 			pool.AppendCertsFromPEM(s.PKI.CAPEM())
 			anon := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}

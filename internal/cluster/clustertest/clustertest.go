@@ -297,3 +297,21 @@ func (s *Server) runComponents(comps []cluster.Component) {
 		wait()
 	})
 }
+
+// WaitReady waits until the server's /readyz answers ok, as a user's
+// readiness probe would: its start-up steps (the built-in APIServices
+// registered, system objects made) finish a moment after it serves.
+func (s *Server) WaitReady() {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		body, err := s.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(context.Background())
+		if err == nil && string(body) == "ok" {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("/readyz not ok after 30s: %v %s", err, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
