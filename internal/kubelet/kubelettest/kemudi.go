@@ -60,9 +60,10 @@ func newKemudiNode(t testing.TB, prefix string) *Runtime {
 		NodeIP: net.ParseIP("10.99.0.2"), CgroupRoot: randName("kemudi-test-"), Images: map[string]string{}, Name: "kemudi"}
 	c.makeNetNS(t)
 	t.Cleanup(func() { removeCgroups(c.CgroupRoot) })
-	// The supervisor outlives the runtime by design: end it (found by the
-	// test's directory in its command line) after the runtime stopped.
-	t.Cleanup(func() { killWithArg(dir) })
+	// The supervisor outlives the runtime by design: end it (found by a
+	// path under the test's directory in its command line; the slash keeps
+	// /tmp/kk1 from matching /tmp/kk12's) after the runtime stopped.
+	t.Cleanup(func() { killWithArg(dir + "/") })
 	c.startRegistry(t)
 	return c
 }
