@@ -18,6 +18,19 @@ const agentNodeName = "bench-node-agent"
 // kubelet and the runtime in one process.
 const agentProc = "kemudi agent"
 
+// nodeIdentityInNetns is node name's identity for a kubelet in the
+// network namespace netns, which dials the API server's own address on
+// the namespace's loopback, relayed to this process's until b ends.
+func nodeIdentityInNetns(b *testing.B, s *clustertest.Server, netns, name string) *clustertest.Identity {
+	b.Helper()
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	harness.RelayFromNetns(b, netns, u.Host)
+	return s.NodeIdentity(name)
+}
+
 // startAgent runs `kemudi agent` (kubelet and runtime in one process, its
 // supervisor beside it) inside n's network namespace as node
 // agentNodeName of s, with the node's identity, its proxy, DNS,
@@ -26,14 +39,7 @@ const agentProc = "kemudi agent"
 // started; its runtime answers the CRI by then.
 func startAgent(b *testing.B, s *clustertest.Server, n *kubelettest.Runtime) time.Time {
 	b.Helper()
-	u, err := url.Parse(s.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The agent dials the API server's own address, on the namespace's
-	// loopback, relayed to this process's.
-	harness.RelayFromNetns(b, n.NetNS, u.Host)
-	id := s.NodeIdentity(agentNodeName)
+	id := nodeIdentityInNetns(b, s, n.NetNS, agentNodeName)
 	args := append([]string{"--kubeconfig", id.Kubeconfig, "--node-name", agentNodeName,
 		"--disable-proxy", "--disable-dns", "--disable-local-path", "--disable-lb-announce",
 		"--log-level", "warn"}, harness.NodeDiskFlags()...)

@@ -139,7 +139,8 @@ func measure(ctx context.Context, b *testing.B, c kubernetes.Interface, n node, 
 	// The runtime's processes (and the kubelet's, when it is one).
 	procs := func() []int { return harness.ProcessesMentioning(n.rt.Dir) }
 	settle(ctx, o.settle)
-	r.idleBy = rssByName(procs())
+	r.idleMem = memByName(procs())
+	r.idleBy = rssOf(r.idleMem)
 	cpu0, self0 := snapCPU(procs()), harness.SelfCPUTime()
 	lat, err := createReady(ctx, c, n.name, image, n.prefix+"p", o.pods)
 	if err != nil {
@@ -148,7 +149,7 @@ func measure(ctx context.Context, b *testing.B, c kubernetes.Interface, n node, 
 	r.lat = lat
 	r.startCPUBy, r.benchCPU = cpu0.since(snapCPU(procs())), harness.SelfCPUTime()-self0
 	settle(ctx, o.settle)
-	r.busyBy = rssByName(procs())
+	r.busyBy = rssOf(memByName(procs()))
 	if o.idle > 0 {
 		r.idleCPUBy, r.idleWindow = cpuOver(ctx, procs(), o.idle)
 	}

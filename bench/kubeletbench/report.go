@@ -35,8 +35,10 @@ type result struct {
 	// nodeReady is from the kubelet's start to the Node's Ready.
 	nodeReady time.Duration
 	lat       []time.Duration // each pod's create → Ready, sorted
-	// RSS by process name with the warm pod (idle) and with all pods.
+	// RSS by process name with the warm pod (idle) and with all pods;
+	// idleMem splits the idle one into anonymous memory and file pages.
 	idleBy, busyBy map[string]uint64
+	idleMem        map[string]harness.Memory
 	// CPU by process name from creating the pods to all Ready, and this
 	// process's (the control plane's and kemudi's kubelet's).
 	startCPUBy map[string]time.Duration
@@ -176,7 +178,12 @@ func printTable(w io.Writer, loadBefore, loadAfter string, cols []*result) {
 			fmt.Fprintf(w, "%s: no figures: %s\n", r.title, r.err)
 			continue
 		}
-		fmt.Fprintf(w, "%s, idle RSS by process: %s\n", r.title, strings.Join(byName(r.idleBy, func(v uint64) string { return fmt.Sprintf("%.1f MiB", harness.MiB(v)) }), ", "))
+		var idle []string
+		for _, name := range largestFirst(r.idleBy) {
+			m := r.idleMem[name]
+			idle = append(idle, fmt.Sprintf("%s %.1f MiB (anon %.1f, file %.1f)", name, harness.MiB(m.RSS), harness.MiB(m.Anon), harness.MiB(m.File)))
+		}
+		fmt.Fprintf(w, "%s, idle RSS by process: %s\n", r.title, strings.Join(idle, ", "))
 		if r.idleWindow > 0 {
 			fmt.Fprintf(w, "%s, CPU over %v with the pods by process: %s\n", r.title, r.idleWindow.Round(time.Millisecond), strings.Join(byName(r.idleCPUBy, time.Duration.String), ", "))
 		}
@@ -185,6 +192,16 @@ func printTable(w io.Writer, loadBefore, loadAfter string, cols []*result) {
 
 // byName formats a figure by process name, largest first.
 func byName[T uint64 | time.Duration](by map[string]T, f func(T) string) []string {
+	names := largestFirst(by)
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n + " " + f(by[n])
+	}
+	return out
+}
+
+// largestFirst is the names of by, largest figure first.
+func largestFirst[T uint64 | time.Duration](by map[string]T) []string {
 	names := make([]string, 0, len(by))
 	for n := range by {
 		names = append(names, n)
@@ -198,23 +215,33 @@ func byName[T uint64 | time.Duration](by map[string]T, f func(T) string) []strin
 		}
 		return strings.Compare(a, b)
 	})
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = n + " " + f(by[n])
-	}
-	return out
+	return names
 }
 
-// rssByName sums the resident memory of pids by command name, to show
-// which process holds it.
-func rssByName(pids []int) map[string]uint64 {
-	out := map[string]uint64{}
+// memByName sums the memory of pids by command name, to show which
+// process holds it.
+func memByName(pids []int) map[string]harness.Memory {
+	out := map[string]harness.Memory{}
 	for _, pid := range pids {
 		m, err := harness.ReadMemory(pid)
 		if err != nil {
 			continue
 		}
-		out[procName(pid)] += m.RSS
+		name := procName(pid)
+		sum := out[name]
+		sum.RSS += m.RSS
+		sum.Anon += m.Anon
+		sum.File += m.File
+		out[name] = sum
+	}
+	return out
+}
+
+// rssOf is the resident memory of each name of by.
+func rssOf(by map[string]harness.Memory) map[string]uint64 {
+	out := make(map[string]uint64, len(by))
+	for name, m := range by {
+		out[name] = m.RSS
 	}
 	return out
 }

@@ -3,7 +3,6 @@ package kubeletbench
 import (
 	"bufio"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,14 +47,7 @@ func upstreamKubelet() (string, error) {
 // before them. It returns when the process was started.
 func startUpstreamKubelet(b *testing.B, s *clustertest.Server, rt *kubelettest.Runtime, bin string) time.Time {
 	b.Helper()
-	u, err := url.Parse(s.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The kubelet dials the API server's own address, on the namespace's
-	// loopback, relayed to this process's.
-	harness.RelayFromNetns(b, rt.NetNS, u.Host)
-	id := s.NodeIdentity(upstreamNodeName)
+	id := nodeIdentityInNetns(b, s, rt.NetNS, upstreamNodeName)
 	dir := filepath.Join(rt.Dir, "kubelet")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.Fatal(err)
@@ -68,7 +60,7 @@ func startUpstreamKubelet(b *testing.B, s *clustertest.Server, rt *kubelettest.R
 	if err := makeCgroup(rt.CgroupRoot); err != nil {
 		b.Fatal(err)
 	}
-	_, err = os.Stat(logLinks)
+	_, err := os.Stat(logLinks)
 	linksExisted := err == nil
 	args := append([]string{"--net=" + rt.NetNS, bin,
 		"--config", cfg, "--kubeconfig", id.Kubeconfig,
