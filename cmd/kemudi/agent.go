@@ -89,6 +89,8 @@ func newAgentCommand() *cobra.Command {
 				return err
 			}
 			trimNode(cmd)
+			// A CPU profile of the whole run, for the benchmarks (bench/kubeletbench).
+			defer cpuProfile("KEMUDI_AGENT_CPUPROFILE")()
 			if join.Server != "" || join.TokenFile != "" {
 				return runJoined(cmd, kubeconfig, dataDir, join, o)
 			}

@@ -44,14 +44,7 @@ whichever endpoint served it.`,
 			defer cancel()
 			o.Log = slog.Default()
 			// A CPU profile of the whole run, for the benchmarks (bench/cribench).
-			if p := os.Getenv("KEMUDI_RUNTIME_CPUPROFILE"); p != "" {
-				if f, err := os.Create(p); err == nil {
-					defer f.Close()
-					if err := pprof.StartCPUProfile(f); err == nil {
-						defer pprof.StopCPUProfile()
-					}
-				}
-			}
+			defer cpuProfile("KEMUDI_RUNTIME_CPUPROFILE")()
 			// The heap as the runtime stops (idle, for the benchmarks).
 			if p := os.Getenv("KEMUDI_RUNTIME_MEMPROFILE"); p != "" {
 				defer writeHeapProfile(p)
@@ -74,6 +67,29 @@ whichever endpoint served it.`,
 }
 
 // writeHeapProfile writes the live heap, after a collection, to path.
+// cpuProfile starts a CPU profile into the file the environment variable
+// env names, if it is set, and returns what stops it.
+func cpuProfile(env string) (stop func()) {
+	p := os.Getenv(env)
+	if p == "" {
+		return func() {}
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		slog.Warn("CPU profile", "err", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		slog.Warn("CPU profile", "err", err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
+
 func writeHeapProfile(path string) {
 	f, err := os.Create(path)
 	if err != nil {
