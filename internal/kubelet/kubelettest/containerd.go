@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -332,12 +333,48 @@ func (c *Runtime) removeAllPods() {
 	}
 }
 
-// removeCgroups removes the test's cgroup tree from every hierarchy.
+// removeCgroups kills whatever still runs in the test's cgroup tree (the
+// pods of a `kemudi agent`, whose kubelet made them again as the clean-up
+// removed them, outlive it and its supervisor), waits until it is gone,
+// and removes the tree from every hierarchy.
 func removeCgroups(root string) {
 	mounts, _ := filepath.Glob("/sys/fs/cgroup/*")
 	mounts = append(mounts, "/sys/fs/cgroup")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pids := map[int]bool{}
+		for _, m := range mounts {
+			procsUnder(filepath.Join(m, root), pids)
+		}
+		if len(pids) == 0 || time.Now().After(deadline) {
+			break
+		}
+		for pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	for _, m := range mounts {
 		removeTree(filepath.Join(m, root))
+	}
+}
+
+// procsUnder adds the processes of the cgroup p and its descendants.
+func procsUnder(p string, pids map[int]bool) {
+	b, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+	if err != nil {
+		return
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			pids[pid] = true
+		}
+	}
+	ents, _ := os.ReadDir(p)
+	for _, e := range ents {
+		if e.IsDir() {
+			procsUnder(filepath.Join(p, e.Name()), pids)
+		}
 	}
 }
 
