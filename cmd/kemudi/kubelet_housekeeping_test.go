@@ -66,3 +66,22 @@ func TestEvictionHardDefaults(t *testing.T) {
 		}
 	}
 }
+
+// Every command that runs a kubelet takes upstream's
+// --node-status-report-frequency, with its 5m default.
+func TestNodeStatusReportFrequency(t *testing.T) {
+	for name, newCmd := range map[string]func() *cobra.Command{"kubelet": newKubeletCommand, "agent": newAgentCommand, "server": newServerCommand} {
+		cmd := newCmd()
+		f := cmd.Flags().Lookup("node-status-report-frequency")
+		if f == nil {
+			t.Errorf("kemudi %s: no --node-status-report-frequency", name)
+			continue
+		}
+		if f.DefValue != "5m0s" {
+			t.Errorf("kemudi %s --node-status-report-frequency defaults to %q, want 5m0s", name, f.DefValue)
+		}
+		if err := cmd.Flags().Parse([]string{"--node-status-report-frequency", "2s"}); err != nil || f.Value.String() != "2s" {
+			t.Errorf("kemudi %s --node-status-report-frequency 2s: %v, value %s", name, err, f.Value)
+		}
+	}
+}

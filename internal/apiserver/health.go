@@ -100,20 +100,17 @@ func (h *health) list(endpoint string) []namedCheck {
 		}
 	}
 	h.mu.Lock()
-	names := slices.Clone(h.order)
-	h.mu.Unlock()
-	slices.SortStableFunc(names, func(a, b string) int {
-		return strings.Compare(sortKey(a), sortKey(b))
-	})
-	for _, name := range names {
-		if endpoint != "readyz" && readyOnly[name] {
-			continue
+	steps := make([]namedCheck, 0, len(h.order))
+	for _, name := range h.order {
+		if endpoint == "readyz" || !readyOnly[name] {
+			steps = append(steps, namedCheck{name: name, check: h.steps[name].run})
 		}
-		h.mu.Lock()
-		st := h.steps[name]
-		h.mu.Unlock()
-		out = append(out, namedCheck{name: name, check: st.run})
 	}
+	h.mu.Unlock()
+	slices.SortStableFunc(steps, func(a, b namedCheck) int {
+		return strings.Compare(sortKey(a.name), sortKey(b.name))
+	})
+	out = append(out, steps...)
 	if endpoint == "readyz" {
 		out = append(out, namedCheck{name: "shutdown", check: func(context.Context) error {
 			if h.stopping.Load() {

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -106,13 +105,13 @@ func (s *Server) addStartupChecks(api *apiserver.Server) error {
 		if err != nil {
 			return err
 		}
-		have := make([]string, 0, len(list.Items))
+		have := make(map[string]bool, len(list.Items))
 		for _, svc := range list.Items {
-			have = append(have, svc.Name)
+			have[svc.Name] = true
 		}
 		var missing []string
 		for _, n := range want {
-			if !slices.Contains(have, n) {
+			if !have[n] {
 				missing = append(missing, n)
 			}
 		}
