@@ -171,12 +171,11 @@ const (
 )
 
 // startupPoll is a channel that fires after startupPollInterval while
-// the node has not been Ready since the agent started, nil after.
+// the node, as last written or seen, is not Ready, for startupPollFor
+// after the agent started; nil otherwise.
 func (a *Agent) startupPoll(started time.Time) <-chan time.Time {
-	a.mu.Lock()
-	ready := a.wasReady != nil && *a.wasReady || a.node != nil && nodeReady(a.node.Status)
-	a.mu.Unlock()
-	if ready || time.Since(started) >= startupPollFor {
+	n := a.Node()
+	if n != nil && nodeReady(n.Status) || time.Since(started) >= startupPollFor {
 		return nil
 	}
 	return time.After(startupPollInterval)
