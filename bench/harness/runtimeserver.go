@@ -27,6 +27,7 @@ func NodeDiskFlags() []string {
 type RuntimeServer struct {
 	Process    *Process
 	Kubeconfig string
+	DataDir    string // the server's --data-dir
 	// Config reaches the server from this process, through a loopback
 	// relay into the namespace (client-go's WebSocket executor dials for
 	// itself); it is not rate-limited.
@@ -38,18 +39,31 @@ type RuntimeServer struct {
 // clean-ups, it runs before them.
 func StartRuntimeServer(tb testing.TB, bin string, rt *kubelettest.Runtime, extra ...string) *RuntimeServer {
 	tb.Helper()
+	ip := rt.NodeIP.String()
+	return startServer(tb, bin, rt, append([]string{"--node-name", "node-1", "--node-ip", ip,
+		"--runtime-endpoint", rt.Endpoint,
+		"--pod-log-dir", filepath.Join(rt.Dir, "pods"), "--cgroup-root", rt.CgroupRoot,
+	}, extra...))
+}
+
+// StartControlPlane starts the server in rt's network namespace without
+// a node of its own (--disable-agent): a kubelet of another make joins
+// it there. It stops when tb ends, as StartRuntimeServer's.
+func StartControlPlane(tb testing.TB, bin string, rt *kubelettest.Runtime, extra ...string) *RuntimeServer {
+	tb.Helper()
+	return startServer(tb, bin, rt, append([]string{"--disable-agent"}, extra...))
+}
+
+func startServer(tb testing.TB, bin string, rt *kubelettest.Runtime, extra []string) *RuntimeServer {
+	tb.Helper()
 	dir := filepath.Join(rt.Dir, "server")
-	s := &RuntimeServer{Kubeconfig: filepath.Join(dir, "admin.kubeconfig")}
+	s := &RuntimeServer{Kubeconfig: filepath.Join(dir, "admin.kubeconfig"), DataDir: dir}
 	// The server's service CIDR and cluster routes need a default route.
 	if out, err := exec.Command("nsenter", "--net="+rt.NetNS, "ip", "route", "add", "default", "via", "10.99.0.254").CombinedOutput(); err != nil {
 		tb.Fatalf("default route in the namespace: %v: %s", err, out)
 	}
-	ip := rt.NodeIP.String()
 	args := append([]string{"--net=" + rt.NetNS, bin, "server", "--data-dir", dir,
-		"--https-listen-port", "6443", "--advertise-address", ip,
-		"--node-name", "node-1", "--node-ip", ip,
-		"--runtime-endpoint", rt.Endpoint,
-		"--pod-log-dir", filepath.Join(rt.Dir, "pods"), "--cgroup-root", rt.CgroupRoot,
+		"--https-listen-port", "6443", "--advertise-address", rt.NodeIP.String(),
 	}, extra...)
 	p, err := StartProcess("server", "nsenter", "API server ready", nil, args...)
 	if err != nil {

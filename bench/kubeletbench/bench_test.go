@@ -94,7 +94,7 @@ func peers(only string) []peer {
 			measure(ctx, b, s.Client, node{name: agentNodeName, prefix: "a-", rt: n, start: start}, o, r)
 		}},
 		{"upstream", "upstream kubelet 1.37 + containerd", func(ctx context.Context, b *testing.B, s *clustertest.Server, o runOptions, r *result) {
-			bin, err := upstreamKubelet()
+			bin, err := harness.UpstreamKubeletBinary()
 			if err != nil {
 				r.err = err.Error()
 				b.Skip(err)

@@ -26,13 +26,24 @@
 // Targets (issue 9): exec p99 ≤ 50 ms; port-forward ≥ 200 MiB/s; logs ≥
 // 200 MiB/s.
 //
-// Each runtime named in KEMUDI_BENCH_RUNTIMES ("kemudi,containerd") gets
-// a `kemudi server` of its own inside a network namespace (made by
-// kubelettest, with a loopback registry holding busybox), its kubelet on
-// that runtime through --runtime-endpoint: kemudi's runtime as `kemudi
-// runtime`, or Debian's containerd. Upstream's kubelet is not installed
-// on this machine, so there is no upstream column; containerd under
-// kemudi's kubelet is the comparison the harness allows.
+// Each column named in KEMUDI_BENCH_RUNTIMES ("kemudi,containerd,upstream",
+// the default) gets a `kemudi server` of its own inside a network
+// namespace (made by kubelettest, with a loopback registry holding
+// busybox):
+//
+//   - kemudi: the server's kubelet on kemudi's runtime (`kemudi runtime`);
+//   - containerd: the server's kubelet on Debian's containerd, through
+//     --runtime-endpoint;
+//   - upstream: upstream's kubelet 1.37 (test/upstream/build-binary.sh,
+//     or $KEMUDI_UPSTREAM_KUBELET) on Debian's containerd, joined to a
+//     server that runs no node of its own, as a node joins a cluster:
+//     TLS bootstrap with the server's bootstrap token, its API
+//     authenticated and authorized through the server, its serving
+//     certificate from a CSR. The issue's peer.
+//
+// Beside the exec rows is `kubectl get pod web`: kubectl's own
+// start, TLS handshake and one GET, which kubectl exec does too before
+// its exec; no server makes kubectl exec faster than that.
 //
 // The load average is printed beside the figures: the machine has two
 // cores shared with other work, so the figures are noisy. With
@@ -40,7 +51,7 @@
 // server and kubelet) is taken during each measurement.
 //
 //	go test ./bench/streambench -run XXX -bench Stream -benchtime 1x
-//	KEMUDI_BENCH_RUNTIMES=kemudi KEMUDI_BENCH_EXECS=50 go test ./bench/streambench -run XXX -bench Stream -benchtime 1x
+//	KEMUDI_BENCH_RUNTIMES=upstream KEMUDI_BENCH_EXECS=50 go test ./bench/streambench -run XXX -bench Stream -benchtime 1x
 //
 // Needs root, containerd, runc and the CNI plugins (as kubelettest).
 package streambench

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -54,11 +55,14 @@ spec:
 
 // Result is one runtime's figures.
 type Result struct {
-	Runtime                  string
-	Execs                    int
-	KubectlP50, KubectlP99   time.Duration
-	ClientGoP50, ClientGoP99 time.Duration
-	ForwardMiBs, LogsMiBs    float64
+	Runtime                string
+	Execs                  int
+	KubectlP50, KubectlP99 time.Duration
+	// KubectlGetP50, P99: `kubectl get pod web`, kubectl's own start and
+	// one request, the floor under a kubectl exec.
+	KubectlGetP50, KubectlGetP99 time.Duration
+	ClientGoP50, ClientGoP99     time.Duration
+	ForwardMiBs, LogsMiBs        float64
 	// ClientGoLogsMiBs: the same log read through client-go into
 	// nothing, without kubectl writing each line on its own.
 	ClientGoLogsMiBs float64
@@ -118,6 +122,21 @@ func (n *node) execKubectl(ctx context.Context, count int, env ...string) ([]tim
 		start := time.Now()
 		if o, err := n.kubectlEnv(ctx, env, "exec", "web", "--", "true"); err != nil {
 			return nil, fmt.Errorf("kubectl exec: %v: %s", err, o)
+		}
+		out = append(out, time.Since(start))
+	}
+	return out, nil
+}
+
+// getKubectl times `kubectl get pod web -o name`, count times: what
+// kubectl costs before an exec's own work (its start, the TLS
+// handshake, the GET of the pod that kubectl exec makes too).
+func (n *node) getKubectl(ctx context.Context, count int) ([]time.Duration, error) {
+	out := make([]time.Duration, 0, count)
+	for range count {
+		start := time.Now()
+		if o, err := n.kubectl(ctx, "get", "pod", "web", "-o", "name"); err != nil {
+			return nil, fmt.Errorf("kubectl get: %v: %s", err, o)
 		}
 		out = append(out, time.Since(start))
 	}
@@ -188,11 +207,11 @@ func cpuOf(pids []int) time.Duration {
 }
 
 // runtimePIDs are the runtime's processes (daemon, shims, supervisor):
-// those naming its directory, the server aside.
+// those naming its directory, the server's and kubelet's aside.
 func (n *node) runtimePIDs() []int {
 	var out []int
 	for _, pid := range harness.ProcessesMentioning(n.rt.Dir) {
-		if pid != n.server.PID {
+		if !slices.Contains(n.serverPIDs(), pid) {
 			out = append(out, pid)
 		}
 	}
@@ -218,7 +237,7 @@ func (n *node) forward(ctx context.Context, runs int, env ...string) (float64, f
 	if err := p.WaitReady(time.Minute); err != nil {
 		return 0, forwardCPU{}, fmt.Errorf("port-forward: %v\n%s", err, p.Tail())
 	}
-	sides := [][]int{{n.server.PID}, n.runtimePIDs(), {p.PID}}
+	sides := [][]int{n.serverPIDs(), n.runtimePIDs(), {p.PID}}
 	before := make([]time.Duration, len(sides))
 	for i, pids := range sides {
 		before[i] = cpuOf(pids)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,38 +20,86 @@ import (
 )
 
 // node is `kemudi server` with its kubelet on one runtime, all inside
-// the runtime's network namespace.
+// the runtime's network namespace; for "upstream", the server runs no
+// node and upstream's kubelet on containerd joins it there.
 type node struct {
-	name       string // the runtime's
+	name       string // the column's: the runtime's, or "upstream"
 	bin        string
 	rt         *kubelettest.Runtime
 	kubeconfig string
 	server     *harness.Process
-	config     *rest.Config // dials inside the namespace
+	kubelet    *harness.Process // upstream's, a process of its own; else nil
+	config     *rest.Config     // dials inside the namespace
 	client     kubernetes.Interface
 	spdy       bool // client-go's exec fell back to SPDY
 }
 
 // startNode starts the runtime, then the server whose kubelet uses it.
-func startNode(b *testing.B, runtime string) *node {
+func startNode(b *testing.B, column string) *node {
 	b.Helper()
 	bin := harness.BinaryWithSupervisor(b)
-	var rt *kubelettest.Runtime
-	if runtime == "containerd" {
-		rt = kubelettest.StartContainerd(b)
-	} else {
-		rt = kubelettest.StartKemudi(b, bin)
+	var upstream string
+	if column == "upstream" {
+		var err error
+		if upstream, err = harness.UpstreamKubeletBinary(); err != nil {
+			b.Fatal(err)
+		}
 	}
-	n := &node{name: runtime, bin: bin, rt: rt}
-	// The 100 MiB log is read whole, not rotated away; this shared
-	// machine's disk must not evict or collect the benchmark's pods.
-	srv := harness.StartRuntimeServer(b, bin, rt, append([]string{"--container-log-max-size", "1Gi"}, harness.NodeDiskFlags()...)...)
+	var rt *kubelettest.Runtime
+	if column == "kemudi" {
+		rt = kubelettest.StartKemudi(b, bin)
+	} else {
+		rt = kubelettest.StartContainerd(b)
+	}
+	n := &node{name: column, bin: bin, rt: rt}
+	var srv *harness.RuntimeServer
+	if upstream != "" {
+		srv = harness.StartControlPlane(b, bin, rt)
+		n.kubelet = startUpstreamKubelet(b, srv, rt, upstream)
+	} else {
+		// The 100 MiB log is read whole, not rotated away; this shared
+		// machine's disk must not evict or collect the benchmark's pods.
+		srv = harness.StartRuntimeServer(b, bin, rt, append([]string{"--container-log-max-size", "1Gi"}, harness.NodeDiskFlags()...)...)
+	}
 	n.server, n.kubeconfig, n.config = srv.Process, srv.Kubeconfig, srv.Config
 	var err error
 	if n.client, err = kubernetes.NewForConfig(srv.Config); err != nil {
 		b.Fatal(err)
 	}
 	return n
+}
+
+// startUpstreamKubelet joins upstream's kubelet bin to srv as a node
+// joins a cluster: TLS bootstrap with the server's bootstrap token, its
+// API authenticated and authorized through the server, its serving
+// certificate from a CSR the server approves.
+func startUpstreamKubelet(b *testing.B, srv *harness.RuntimeServer, rt *kubelettest.Runtime, bin string) *harness.Process {
+	b.Helper()
+	dir := filepath.Join(rt.Dir, "kubelet")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	boot := filepath.Join(dir, "bootstrap.kubeconfig")
+	if err := srv.WriteBootstrapKubeconfig(boot, "https://"+net.JoinHostPort(rt.NodeIP.String(), "6443")); err != nil {
+		b.Fatal(err)
+	}
+	p, _ := harness.StartUpstreamKubelet(b, bin, rt, harness.UpstreamKubelet{
+		NodeName:            "node-1",
+		Kubeconfig:          filepath.Join(dir, "kubelet.kubeconfig"),
+		BootstrapKubeconfig: boot,
+		ClientCAFile:        filepath.Join(srv.DataDir, "tls", "ca.crt"),
+		// The 100 MiB log is read whole, not rotated away.
+		Config: "containerLogMaxSize: 1Gi\n",
+	})
+	return p
+}
+
+// serverPIDs are the processes of the API server and the kubelet.
+func (n *node) serverPIDs() []int {
+	if n.kubelet != nil {
+		return []int{n.server.PID, n.kubelet.PID}
+	}
+	return []int{n.server.PID}
 }
 
 // kubectl runs `kemudi kubectl args...` in the namespace.
