@@ -65,12 +65,14 @@ func measure(ctx context.Context, n *node, execs int, profiles string) (Result, 
 	}
 	r.KubectlGetP50, r.KubectlGetP99 = pct(d, 50), pct(d, 99)
 	fmt.Printf("%s: kubectl get pod p50 %s p99 %s (load %s)\n", n.name, r.KubectlGetP50, r.KubectlGetP99, harness.LoadAvg())
+	before := n.cpuNow()
 	if d, err = n.execClientGo(ctx, execs, false); err != nil {
 		return r, err
 	}
+	r.ExecCPU = n.cpuNow().perExec(before, execs+1) // and the one that chose the protocol
 	r.ClientGoP50, r.ClientGoP99 = pct(d, 50), pct(d, 99)
 	r.SPDY = n.spdy
-	fmt.Printf("%s: client-go exec p50 %s p99 %s, SPDY %v (load %s)\n", n.name, r.ClientGoP50, r.ClientGoP99, r.SPDY, harness.LoadAvg())
+	fmt.Printf("%s: client-go exec p50 %s p99 %s, SPDY %v, CPU an exec server / runtime / client %s (load %s)\n", n.name, r.ClientGoP50, r.ClientGoP99, r.SPDY, r.ExecCPU, harness.LoadAvg())
 	if d, err = n.execClientGo(ctx, execs, true); err != nil {
 		return r, err
 	}
@@ -128,6 +130,8 @@ func printResults(w io.Writer, rs []Result) {
 		}
 		return s
 	})
+	row("  CPU an exec: server / runtime / client-go", "",
+		func(r Result) string { return r.ExecCPU.String() })
 	row("  through client-go over SPDY", "",
 		func(r Result) string { return ms(r.ClientGoSPDYP50) + " / " + ms(r.ClientGoSPDYP99) })
 	row(fmt.Sprintf("kubectl port-forward, GET %d MiB (WebSocket)", bigFileMiB), "≥ 200 MiB/s",

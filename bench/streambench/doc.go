@@ -8,7 +8,9 @@
 //     does) and over SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false);
 //     beside them the same exec through client-go's remotecommand in one
 //     process, which leaves out kubectl's own start-up: WebSocket (SPDY,
-//     marked *, if the WebSocket upgrade were refused) and SPDY.
+//     marked *, if the WebSocket upgrade were refused) and SPDY, and
+//     the CPU time one such exec costs the server (API server and
+//     kubelet), the runtime's processes and client-go.
 //   - port-forward throughput: a GET of a 256 MiB file (tmpfs) from busybox
 //     httpd through `kubectl port-forward`, MiB/s, median of 3, over
 //     WebSocket (SPDY tunneled in WebSocket messages, kubectl's default)

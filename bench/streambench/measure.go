@@ -77,6 +77,8 @@ type Result struct {
 	// CPU time per GiB forwarded (WebSocket, SPDY): the figure the
 	// shared machine's load does not move.
 	ForwardCPU, ForwardSPDYCPU forwardCPU
+	// ExecCPU: CPU time a client-go exec (WebSocket) cost each side.
+	ExecCPU execCPU
 	LoadBefore, LoadAfter      string
 	LogBytes                   int64
 	SPDY                       bool // client-go's exec took SPDY: WebSocket was refused
@@ -194,6 +196,27 @@ type forwardCPU struct{ Server, Runtime, Kubectl time.Duration }
 func (c forwardCPU) String() string {
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
 	return fmt.Sprintf("%d / %d / %d ms", ms(c.Server), ms(c.Runtime), ms(c.Kubectl))
+}
+
+// execCPU is the CPU time each side spent per exec: the server (API
+// server and kubelet), the runtime's processes, and client-go in this
+// process.
+type execCPU struct{ Server, Runtime, Client time.Duration }
+
+func (c execCPU) String() string {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
+	return ms(c.Server) + " / " + ms(c.Runtime) + " / " + ms(c.Client) + " ms"
+}
+
+// cpuNow reads the sides' CPU time so far.
+func (n *node) cpuNow() execCPU {
+	return execCPU{Server: cpuOf(n.serverPIDs()), Runtime: cpuOf(n.runtimePIDs()), Client: harness.SelfCPUTime()}
+}
+
+// perExec is the CPU spent since before, per exec of count.
+func (c execCPU) perExec(before execCPU, count int) execCPU {
+	n := time.Duration(count)
+	return execCPU{Server: (c.Server - before.Server) / n, Runtime: (c.Runtime - before.Runtime) / n, Client: (c.Client - before.Client) / n}
 }
 
 // cpuOf sums the CPU time the processes have used so far.
