@@ -78,10 +78,10 @@ type Result struct {
 	// shared machine's load does not move.
 	ForwardCPU, ForwardSPDYCPU forwardCPU
 	// ExecCPU: CPU time a client-go exec (WebSocket) cost each side.
-	ExecCPU execCPU
-	LoadBefore, LoadAfter      string
-	LogBytes                   int64
-	SPDY                       bool // client-go's exec took SPDY: WebSocket was refused
+	ExecCPU               execCPU
+	LoadBefore, LoadAfter string
+	LogBytes              int64
+	SPDY                  bool // client-go's exec took SPDY: WebSocket was refused
 }
 
 // makePods applies the pods and waits until both are ready for use.
