@@ -63,6 +63,7 @@ func (kf *kubeletFlags) register(f *pflag.FlagSet, defaults kubelet.Options) {
 	f.StringToStringVar(&kf.kubeReserved, "kube-reserved", nil, "resources kept for Kubernetes' daemons (cpu=100m,memory=100Mi,ephemeral-storage=1Gi)")
 	f.StringToStringVar(&kf.systemReserved, "system-reserved", nil, "resources kept for the system")
 	f.Int64Var(&o.MaxPods, "max-pods", o.MaxPods, "pods the node can run")
+	f.Int64Var(&o.UsernsIDsPerPod, "userns-ids-per-pod", o.UsernsIDsPerPod, "user and group IDs each pod with spec.hostUsers false gets, a multiple of 65536 (upstream's userNamespaces.idsPerPod); the blocks come from the \"kubelet\" user's one range in /etc/subuid and /etc/subgid if that user exists, else from every ID from this value up to 2^32, and must be enough for --max-pods")
 	f.StringSliceVar(&o.ClusterDNS, "cluster-dns", o.ClusterDNS, "nameservers of ClusterFirst pods")
 	f.StringVar(&o.ClusterDomain, "cluster-domain", o.ClusterDomain, "the cluster's DNS domain")
 	f.StringVar(&o.ResolvConf, "resolv-conf", o.ResolvConf, "the host's resolver file: dnsPolicy Default pods get it, ClusterFirst ones its search domains (\"\" none; the default gives way to systemd-resolved's list when it names only the stub)")
@@ -83,6 +84,9 @@ func (kf *kubeletFlags) options() (kubelet.Options, error) {
 			return o, fmt.Errorf("--node-ip: %q is not an IP address", s)
 		}
 		o.NodeIPs = append(o.NodeIPs, ip)
+	}
+	if err := kubelet.ValidateUsernsIDsPerPod(o.UsernsIDsPerPod); err != nil {
+		return o, fmt.Errorf("--userns-ids-per-pod %d: %w", o.UsernsIDsPerPod, err)
 	}
 	var err error
 	if o.Taints, err = parseTaints(kf.taints); err != nil {

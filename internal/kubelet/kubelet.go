@@ -105,6 +105,12 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 			return nil, err
 		}
 	}
+	// So is a node's range of IDs that cannot hold its pods' (user
+	// namespaces), or a pod's block another --userns-ids-per-pod made.
+	k.userns, err = newUsernsManager(podsDir(opts.RootDir), usernsConfig{idsPerPod: opts.UsernsIDsPerPod, maxPods: opts.MaxPods, subIDs: hostSubIDs()})
+	if err != nil {
+		return nil, err
+	}
 	if k.rt == nil {
 		rt, closeRT, err := Dial(opts.RuntimeEndpoint)
 		if err != nil {
@@ -130,9 +136,6 @@ func New(cfg *rest.Config, opts Options) (*Kubelet, error) {
 		VolumesInUse: k.volumes.InUse,
 		Log:          log,
 	})
-	if k.userns, err = newUsernsManager(podsDir(opts.RootDir)); err != nil {
-		return nil, err
-	}
 	dial := opts.Dial
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext

@@ -31,6 +31,12 @@ type Options struct {
 	KubeReserved    corev1.ResourceList
 	SystemReserved  corev1.ResourceList
 	MaxPods         int64
+	// UsernsIDsPerPod is how many IDs each pod with spec.hostUsers false
+	// gets (upstream's userNamespaces.idsPerPod): a multiple of 65536; 0
+	// is the default, 65536. The node's range, which must hold MaxPods
+	// such blocks, is the "kubelet" user's in /etc/subuid and /etc/subgid
+	// when that user exists, else every ID from UsernsIDsPerPod up to 2^32.
+	UsernsIDsPerPod int64
 	ClusterDNS      []string // nameservers of ClusterFirst pods
 	ClusterDomain   string
 	// ResolvConf is the host's resolver file (--resolv-conf): dnsPolicy
@@ -104,6 +110,7 @@ func DefaultOptions() Options {
 		RootDir:              "/var/lib/kemudi/agent/kubelet",
 		PodLogDir:            "/var/log/pods",
 		MaxPods:              110,
+		UsernsIDsPerPod:      DefaultUsernsIDsPerPod,
 		Port:                 10250,
 		ClusterDNS:           []string{"10.43.0.10"},
 		ClusterDomain:        "cluster.local",

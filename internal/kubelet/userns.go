@@ -15,17 +15,12 @@ import (
 )
 
 // A pod with spec.hostUsers false runs in a user namespace of its own:
-// its IDs 0..idsPerPod-1 are host IDs no other pod and nothing on the
-// host uses, a block of idsPerPod from idsPerPod up to 2^32, as
-// upstream's kubelet hands out when no "kubelet" entry in /etc/subuid
-// says otherwise. The block is kept in the pod's directory (the file
+// its IDs 0..idsPerPod-1 are a block of idsPerPod host IDs that no other
+// pod and nothing on the host uses, taken from the node's range
+// (userns_range.go). The block is kept in the pod's directory (the file
 // "userns", upstream's name and format) so that a restarted kubelet
 // gives the pod the same IDs, and freed when the pod's directory goes.
-const (
-	idsPerPod   = 65536
-	usernsSlots = (1<<32)/idsPerPod - 1 // block 0 would map the host's root
-	usernsFile  = "userns"
-)
+const usernsFile = "userns"
 
 // usernsMapping is upstream's userns file.
 type usernsMapping struct {
@@ -42,14 +37,41 @@ type idMapping struct {
 // usernsManager hands out and remembers the pods' ID blocks.
 type usernsManager struct {
 	podsDir string
+	blocks  usernsBlocks
 	mu      sync.Mutex
-	used    map[uint32]types.UID // block index (1..usernsSlots) -> pod
+	used    map[uint32]types.UID // block of the range (0..blocks.n-1) -> pod
 	byPod   map[types.UID]uint32
 }
 
-// newUsernsManager records the blocks the pods' directories hold.
-func newUsernsManager(podsDir string) (*usernsManager, error) {
-	m := &usernsManager{podsDir: podsDir, used: map[uint32]types.UID{}, byPod: map[types.UID]uint32{}}
+// usernsConfig is what the manager's range is made of.
+type usernsConfig struct {
+	idsPerPod int64 // 0 is DefaultUsernsIDsPerPod
+	maxPods   int64
+	subIDs    subIDs
+}
+
+// newUsernsManager cuts the node's range into blocks and records those
+// the pods' directories hold. As upstream's, it fails, and the kubelet
+// with it, when the range cannot give maxPods pods a block or a pod's
+// file names a block it would not hand out (another length after
+// idsPerPod changed, outside the range, another pod's).
+func newUsernsManager(podsDir string, cfg usernsConfig) (*usernsManager, error) {
+	if cfg.idsPerPod == 0 {
+		cfg.idsPerPod = DefaultUsernsIDsPerPod
+	}
+	if err := ValidateUsernsIDsPerPod(cfg.idsPerPod); err != nil {
+		return nil, err
+	}
+	size := uint32(cfg.idsPerPod)
+	first, length, err := cfg.subIDs.kubeletRange(size)
+	if err != nil {
+		return nil, fmt.Errorf("kubelet mappings: %w", err)
+	}
+	blocks, err := cutUsernsRange(first, length, size, cfg.maxPods)
+	if err != nil {
+		return nil, err
+	}
+	m := &usernsManager{podsDir: podsDir, blocks: blocks, used: map[uint32]types.UID{}, byPod: map[types.UID]uint32{}}
 	entries, err := os.ReadDir(podsDir)
 	if errors.Is(err, os.ErrNotExist) {
 		return m, nil
@@ -86,8 +108,9 @@ func (m *usernsManager) options(pod *corev1.Pod) (*runtimeapi.UserNamespace, err
 	if err != nil {
 		return nil, err
 	}
-	ids := []*runtimeapi.IDMapping{{HostId: first, ContainerId: 0, Length: idsPerPod}}
-	gids := []*runtimeapi.IDMapping{{HostId: first, ContainerId: 0, Length: idsPerPod}}
+	size := m.blocks.size
+	ids := []*runtimeapi.IDMapping{{HostId: first, ContainerId: 0, Length: size}}
+	gids := []*runtimeapi.IDMapping{{HostId: first, ContainerId: 0, Length: size}}
 	return &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD, Uids: ids, Gids: gids}, nil
 }
 
@@ -97,16 +120,16 @@ func (m *usernsManager) block(uid types.UID) (uint32, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if i, ok := m.byPod[uid]; ok {
-		return i * idsPerPod, nil
+		return m.blocks.first(i), nil
 	}
-	for i := uint32(1); i <= usernsSlots; i++ {
+	for i := uint32(0); i < m.blocks.n; i++ {
 		if _, taken := m.used[i]; taken {
 			continue
 		}
-		first := i * idsPerPod
+		first, size := m.blocks.first(i), m.blocks.size
 		mp := usernsMapping{
-			UIDMappings: []idMapping{{HostID: first, ContainerID: 0, Length: idsPerPod}},
-			GIDMappings: []idMapping{{HostID: first, ContainerID: 0, Length: idsPerPod}},
+			UIDMappings: []idMapping{{HostID: first, ContainerID: 0, Length: size}},
+			GIDMappings: []idMapping{{HostID: first, ContainerID: 0, Length: size}},
 		}
 		if err := m.save(uid, mp); err != nil {
 			return 0, err
@@ -139,15 +162,21 @@ func (m *usernsManager) record(uid types.UID, mp usernsMapping) error {
 	if u.ContainerID != 0 {
 		return fmt.Errorf("invalid user namespace configuration: UID 0 must be mapped")
 	}
-	if u.Length != idsPerPod {
+	if u.Length != m.blocks.size {
 		return fmt.Errorf("wrong user namespace length %v", u.Length)
 	}
-	if u.HostID%idsPerPod != 0 || u.HostID == 0 {
+	if u.HostID%m.blocks.size != 0 {
 		return fmt.Errorf("wrong user namespace offset specified %v", u.HostID)
 	}
-	i := u.HostID / idsPerPod
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if prev, ok := m.byPod[uid]; ok && m.blocks.first(prev) != u.HostID {
+		return fmt.Errorf("different user namespace range already used by pod %q", uid)
+	}
+	i, ok := m.blocks.index(u.HostID)
+	if !ok {
+		return fmt.Errorf("id %v is out of range", u.HostID)
+	}
 	if other, taken := m.used[i]; taken && other != uid {
 		return fmt.Errorf("range picked for pod %q already taken", other)
 	}
