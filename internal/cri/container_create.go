@@ -75,7 +75,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 		return fail(fmt.Errorf("mount rootfs: %w", err))
 	}
 	undo = append(undo, func() { r.logErr("unmount rootfs", image.Unmount(c.Rootfs)) })
-	mounted, unmountImages, err := r.mountImageVolumes(ctx, c.ID, dir, cfg)
+	mounted, unmountImages, err := r.mountImageVolumes(ctx, c.ID, dir, cfg, sb)
 	if err != nil {
 		return fail(err)
 	}

@@ -20,7 +20,10 @@ import (
 // Image volumes (a CRI mount with an image): the image's layers are
 // mounted read-only under the container's directory, one mount per CRI
 // mount, and the container gets a read-only bind of that mount (or of
-// its image_sub_path). Each keeps a writable-layer record in the image
+// its image_sub_path). In a pod's user namespace the overlay is made of
+// idmapped layers, as the container's rootfs is, and bound as it is:
+// overlayfs cannot be idmapped itself, and its files are already the
+// pod root's. Each keeps a writable-layer record in the image
 // store, so the layers stay while mounted even if the image is removed
 // (as containerd's snapshot lease keeps them); RemoveContainer unmounts
 // and drops them.
@@ -34,7 +37,7 @@ func imageVolumeKey(containerID, i string) string { return "ctr-" + containerID 
 // and returns cfg with each such mount's host_path set to what the
 // container binds (containerd fills host_path the same way), and an
 // undo that unmounts what it mounted. cfg itself is not changed.
-func (r *Runtime) mountImageVolumes(ctx context.Context, id, dir string, cfg *runtimeapi.ContainerConfig) (*runtimeapi.ContainerConfig, func(), error) {
+func (r *Runtime) mountImageVolumes(ctx context.Context, id, dir string, cfg *runtimeapi.ContainerConfig, sb sandbox) (*runtimeapi.ContainerConfig, func(), error) {
 	if !hasImageMount(cfg) {
 		return cfg, func() {}, nil
 	}
@@ -44,7 +47,7 @@ func (r *Runtime) mountImageVolumes(ctx context.Context, id, dir string, cfg *ru
 		if m.GetImage() == nil {
 			continue
 		}
-		hostPath, err := r.mountImageVolume(ctx, id, dir, i, m)
+		hostPath, err := r.mountImageVolume(ctx, id, dir, i, m, sb)
 		if err != nil {
 			undo()
 			return nil, nil, fmt.Errorf("%w: %w", crierrors.ErrImageVolumeMountFailed, err)
@@ -65,7 +68,7 @@ func hasImageMount(cfg *runtimeapi.ContainerConfig) bool {
 
 // mountImageVolume mounts mount i's image and returns the host path the
 // container binds.
-func (r *Runtime) mountImageVolume(ctx context.Context, id, dir string, i int, m *runtimeapi.Mount) (string, error) {
+func (r *Runtime) mountImageVolume(ctx context.Context, id, dir string, i int, m *runtimeapi.Mount, sb sandbox) (string, error) {
 	field := "config.mounts[" + strconv.Itoa(i) + "]"
 	switch {
 	case m.GetImage().GetImage() == "":
@@ -88,10 +91,20 @@ func (r *Runtime) mountImageVolume(ctx context.Context, id, dir string, i int, m
 	if err != nil {
 		return "", fmt.Errorf("image %q: %w", m.GetImage().GetImage(), err)
 	}
-	if err := rootfs.MountReadOnly(target); err != nil {
+	if err := mountImageRootfs(rootfs, target, sb); err != nil {
 		return "", err
 	}
 	return imageSubPath(target, m.GetImageSubPath(), field+".image_sub_path")
+}
+
+// mountImageRootfs mounts an image volume's overlay at target, in a
+// pod's user namespace through idmapped layers.
+func mountImageRootfs(rootfs image.Rootfs, target string, sb sandbox) error {
+	uid, gid, ok := usernsRoot(sb)
+	if !ok {
+		return rootfs.MountReadOnly(target)
+	}
+	return rootfs.MountIDMappedReadOnly(target, sb.UserNS, uid, gid)
 }
 
 // imageSubPath is the directory sub inside the mounted image at root,
@@ -153,6 +166,10 @@ func (r *Runtime) imageVolumeIDs(c container) []string {
 // also serves a container whose record is lost.
 func (r *Runtime) removeImageVolumes(id, dir string) error {
 	base := filepath.Join(dir, imageVolumesDir)
+	// Never through layers a cut-short idmapped mount left attached.
+	if err := image.RemoveIDMapStage(base); err != nil {
+		return fmt.Errorf("image volumes of container %s: %w", id, err)
+	}
 	ents, err := os.ReadDir(base)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

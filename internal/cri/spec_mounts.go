@@ -61,18 +61,22 @@ func mounts(in specInput) ([]specs.Mount, error) {
 	} {
 		put(specs.Mount{Destination: f.dst, Type: "bind", Source: f.src, Options: []string{"rbind", "rprivate", fileOpt}})
 	}
+	// An image volume's overlay is already the pod's (idmapped layers:
+	// container_imagemount.go); overlayfs could not be idmapped again.
+	premapped := map[string]bool{}
 	for i, m := range cfg.GetMounts() {
 		bm, err := bindMount(i, m)
 		if err != nil {
 			return nil, err
 		}
 		put(bm)
+		premapped[filepath.Clean(bm.Destination)] = m.GetImage() != nil
 	}
 	if sb.UserNS != "" {
 		// Through the pod's user namespace: the host root's files are
 		// its root's (runc idmaps them by the namespace joined).
 		for i := range out {
-			if out[i].Type == "bind" {
+			if out[i].Type == "bind" && !premapped[filepath.Clean(out[i].Destination)] {
 				out[i].Options = append(out[i].Options, "ridmap")
 			}
 		}

@@ -126,9 +126,14 @@ func TestBuildSpec(t *testing.T) {
 			in.Sandbox.Config.Linux.SecurityContext = &runtimeapi.LinuxSandboxSecurityContext{Privileged: true}
 		})},
 		// A pod in its own user namespace: joined by path, and every bind
-		// mount idmapped through it.
+		// mount idmapped through it but an image volume's (its overlay is
+		// of idmapped layers already).
 		{"user-namespace", testInput(&runtimeapi.ContainerConfig{
-			Mounts: []*runtimeapi.Mount{{ContainerPath: "/data", HostPath: "/var/lib/kubelet/pods/uid-1/volumes/data"}},
+			Mounts: []*runtimeapi.Mount{
+				{ContainerPath: "/data", HostPath: "/var/lib/kubelet/pods/uid-1/volumes/data"},
+				{ContainerPath: "/tools", HostPath: "/var/lib/kemudi/agent/runtime/containers/c1/image-volumes/1", Readonly: true,
+					Image: &runtimeapi.ImageSpec{Image: "sha256:a7399b3801469ac61eab843ed32be03ebe14224998b1a09d8bcb7fb1f36fabfd"}},
+			},
 			Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
 				NamespaceOptions: &runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD,
 					Uids: []*runtimeapi.IDMapping{{HostId: 65536, Length: 65536}}, Gids: []*runtimeapi.IDMapping{{HostId: 65536, Length: 65536}}}},

@@ -17,7 +17,20 @@ import (
 // directory owned by the namespace's root (uid and gid on the host), so
 // that what the container writes is its own. The layers on disk stay as
 // they are, shared with every other container.
-func (r Rootfs) MountIDMapped(target, usernsPath string, uid, gid int) (err error) {
+func (r Rootfs) MountIDMapped(target, usernsPath string, uid, gid int) error {
+	return r.mountIDMapped(target, usernsPath, uid, gid, 0)
+}
+
+// MountIDMappedReadOnly is MountIDMapped read-only, for an image volume
+// of such a pod: overlayfs refuses to be idmapped itself (EINVAL), so
+// its layers are, and a container binds it as it is. The upper
+// directory is the namespace root's too: it is the volume's top
+// directory's owner.
+func (r Rootfs) MountIDMappedReadOnly(target, usernsPath string, uid, gid int) error {
+	return r.mountIDMapped(target, usernsPath, uid, gid, unix.MS_RDONLY)
+}
+
+func (r Rootfs) mountIDMapped(target, usernsPath string, uid, gid int, flags uintptr) (err error) {
 	ns, err := os.Open(usernsPath)
 	if err != nil {
 		return fmt.Errorf("mount rootfs at %s: user namespace: %w", target, err)
@@ -42,7 +55,7 @@ func (r Rootfs) MountIDMapped(target, usernsPath string, uid, gid int) (err erro
 	if err := os.Lchown(r.Upper, uid, gid); err != nil {
 		return fmt.Errorf("mount rootfs at %s: %w", target, err)
 	}
-	return idm.mount(target, 0)
+	return idm.mount(target, flags)
 }
 
 // idmapStage is where MountIDMapped mounts the idmapped layers, next to
