@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kemudi/kemudi/internal/component"
+
 	"github.com/spf13/cobra"
 
 	"github.com/kemudi/kemudi/internal/cluster"
@@ -29,7 +31,7 @@ func runJoined(cmd *cobra.Command, kubeconfig, dataDir string, join cluster.Join
 		o.Kubelet.NodeName = strings.ToLower(host)
 	}
 	join.NodeName, join.DataDir, join.Log = o.Kubelet.NodeName, dataDir, slog.Default()
-	ctx, stop := signalContext(cmd.Context())
+	ctx, stop := component.SignalContext(cmd.Context())
 	defer stop()
 	cfg, err := cluster.Join(ctx, join)
 	if err != nil {

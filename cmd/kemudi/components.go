@@ -2,70 +2,35 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/kemudi/kemudi/internal/component"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kemudi/kemudi/internal/cluster"
 	"github.com/kemudi/kemudi/internal/controller/manager"
 )
-
-// loadKubeconfig reads a component's kubeconfig (empty: in-cluster).
-func loadKubeconfig(path string) (*rest.Config, error) {
-	if path == "" {
-		cfg, err := rest.InClusterConfig()
-		if err != nil {
-			return nil, fmt.Errorf("no --kubeconfig given and not running in a pod: %w", err)
-		}
-		return cfg, nil
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
-	}
-	return cfg, nil
-}
 
 // runAgainst runs a component against the API server of kubeconfig
 // until SIGINT or SIGTERM.
 func runAgainst(cmd *cobra.Command, kubeconfig string, run func(ctx context.Context, cfg *rest.Config) error) error {
-	cfg, err := loadKubeconfig(kubeconfig)
+	cfg, err := component.LoadKubeconfig(kubeconfig)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext(cmd.Context())
+	ctx, stop := component.SignalContext(cmd.Context())
 	defer stop()
 	return run(ctx, cfg)
 }
 
 // runSupervised runs a control-plane component (named as its command)
-// like runAgainst, under the supervisor: a component that keeps
-// failing, or an API server that does not answer within
-// cluster.APIWaitTimeout, ends the command with an error.
+// like runAgainst, under component.RunSupervised.
 func runSupervised(cmd *cobra.Command, kubeconfig string, run func(ctx context.Context, cfg *rest.Config) error) error {
 	return runAgainst(cmd, kubeconfig, func(ctx context.Context, cfg *rest.Config) error {
-		if err := cluster.WaitForAPI(ctx, cfg, cluster.APIWaitTimeout, slog.Default()); err != nil {
-			return err
-		}
-		return cluster.NewSupervisor(slog.Default()).Run(ctx, cluster.Task{
-			Name: cmd.Name(), Restart: true,
-			Run: func(ctx context.Context) error { return run(ctx, cfg) },
-		})
+		return component.RunSupervised(ctx, cmd.Name(), cfg, run)
 	})
-}
-
-// signalContext ends on SIGINT or SIGTERM.
-func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
-	if parent == nil {
-		parent = context.Background()
-	}
-	return signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 }
 
 func newControllerManagerCommand() *cobra.Command {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/kemudi/kemudi/internal/component"
+
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -26,7 +28,7 @@ func newImageCommand() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&endpoint, "runtime-endpoint", cri.DefaultSocket, "the runtime's CRI socket")
 	withConn := func(cmd *cobra.Command, fn func(ctx context.Context, conn *grpc.ClientConn) error) error {
-		ctx, cancel := signalContext(cmd.Context())
+		ctx, cancel := component.SignalContext(cmd.Context())
 		defer cancel()
 		conn, err := grpc.NewClient("unix://"+strings.TrimPrefix(endpoint, "unix://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kemudi/kemudi/internal/component"
+
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -61,7 +63,7 @@ layer ("CACHED").`,
 			if push && len(tags) == 0 {
 				return fmt.Errorf("--push needs a tag (-t)")
 			}
-			ctx, cancel := signalContext(cmd.Context())
+			ctx, cancel := component.SignalContext(cmd.Context())
 			defer cancel()
 			conn, err := grpc.NewClient("unix://"+strings.TrimPrefix(*endpoint, "unix://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 			if err != nil {

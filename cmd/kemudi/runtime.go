@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"runtime/pprof"
 
+	"github.com/kemudi/kemudi/internal/component"
+
 	"github.com/spf13/cobra"
 
 	"github.com/kemudi/kemudi/internal/cri"
@@ -40,7 +42,7 @@ An image keeps the name it was asked for (registry.k8s.io/pause:3.9),
 whichever endpoint served it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := signalContext(cmd.Context())
+			ctx, cancel := component.SignalContext(cmd.Context())
 			defer cancel()
 			o.Log = slog.Default()
 			// A CPU profile of the whole run, for the benchmarks (bench/cribench).

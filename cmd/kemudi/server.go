@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kemudi/kemudi/internal/component"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -200,7 +202,7 @@ func isControlPlaneComponent(name string) bool {
 // written to stderr once the cluster can be used.
 func runServer(parent context.Context, o cluster.ServerOptions, cp cluster.ControlPlaneOptions, disabled map[string]bool, ready *readySummary, extra ...cluster.Component) error {
 	started := time.Now()
-	ctx, stop := signalContext(parent)
+	ctx, stop := component.SignalContext(parent)
 	defer stop()
 	o.Log = slog.Default()
 	o.ReleaseStartupPages = true

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/kemudi/kemudi/internal/component"
+
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 
@@ -27,7 +29,7 @@ Ready, finish when annotated ` + simnode.AnnotationCompleteAfter + `, and go awa
 deleted. No container runs and no address is ever contacted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadKubeconfig(kubeconfig)
+			cfg, err := component.LoadKubeconfig(kubeconfig)
 			if err != nil {
 				return err
 			}
@@ -52,7 +54,7 @@ deleted. No container runs and no address is ever contacted.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(cmd.Context())
+			ctx, stop := component.SignalContext(cmd.Context())
 			defer stop()
 			if err := nodes.Start(ctx); err != nil {
 				nodes.Wait()

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kemudi/kemudi/internal/component"
+
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -75,7 +77,7 @@ func runWithNodeServices(ctx context.Context, cfg *rest.Config, o AgentOptions, 
 	if o.Services.DisableDNS {
 		go forgetNodeDNS(ctx, cfg, o.Kubelet.NodeName, log)
 	}
-	sv := NewSupervisor(log)
+	sv := component.NewSupervisor(log)
 	// Like kube-proxy's and CoreDNS's pods, the proxy and DNS are
 	// restarted for as long as the node runs (backing off up to a
 	// minute): their failure must not take the node and its pods down.
@@ -85,38 +87,38 @@ func runWithNodeServices(ctx context.Context, cfg *rest.Config, o AgentOptions, 
 
 // nodeServiceTasks are the agent's tasks: the node, then each service
 // its options leave on.
-func nodeServiceTasks(cfg *rest.Config, o AgentOptions, log *slog.Logger, node func(context.Context, *rest.Config, AgentOptions) error) []Task {
+func nodeServiceTasks(cfg *rest.Config, o AgentOptions, log *slog.Logger, node func(context.Context, *rest.Config, AgentOptions) error) []component.Task {
 	name := o.Kubelet.NodeName
-	tasks := []Task{{Name: "node", Run: func(ctx context.Context) error { return node(ctx, cfg, o) }}}
+	tasks := []component.Task{{Name: "node", Run: func(ctx context.Context) error { return node(ctx, cfg, o) }}}
 	s := o.Services
 	if !s.DisableProxy {
 		po := s.Proxy
 		po.NodeName, po.Log = name, log
-		tasks = append(tasks, Task{Name: "proxy", Restart: true, Run: func(ctx context.Context) error {
+		tasks = append(tasks, component.Task{Name: "proxy", Restart: true, Run: func(ctx context.Context) error {
 			return proxy.Run(ctx, cfg, po)
 		}})
 	}
 	if !s.DisableDNS {
 		do := s.DNS
 		do.Log = log
-		tasks = append(tasks, Task{Name: "dns", Restart: true, Run: func(ctx context.Context) error {
+		tasks = append(tasks, component.Task{Name: "dns", Restart: true, Run: func(ctx context.Context) error {
 			return runNodeDNS(ctx, cfg, name, do, log)
 		}})
 	}
 	// The local cloud provider's routes to the other nodes' pods: it
 	// changes nothing while the route table (on the Nodes) is empty.
-	tasks = append(tasks, Task{Name: "routes", Restart: true, Run: func(ctx context.Context) error {
+	tasks = append(tasks, component.Task{Name: "routes", Restart: true, Run: func(ctx context.Context) error {
 		return cloudlocal.RunNodeRoutes(ctx, cfg, cloudlocal.NodeRoutesOptions{NodeName: name, NetNSPath: s.Proxy.NetNSPath, Log: log})
 	}})
 	if !s.DisableLBAnnounce {
 		ao := announce.Options{NodeName: name, NetNSPath: s.Proxy.NetNSPath, Log: log}
-		tasks = append(tasks, Task{Name: "lb-announce", Restart: true, Run: func(ctx context.Context) error {
+		tasks = append(tasks, component.Task{Name: "lb-announce", Restart: true, Run: func(ctx context.Context) error {
 			return announce.Run(ctx, cfg, ao)
 		}})
 	}
 	if !s.DisableLocalPath && s.LocalPathDir != "" {
 		lo := localpath.Options{NodeName: name, Dir: s.LocalPathDir, Log: log}
-		tasks = append(tasks, Task{Name: "local-path", Restart: true, Run: func(ctx context.Context) error {
+		tasks = append(tasks, component.Task{Name: "local-path", Restart: true, Run: func(ctx context.Context) error {
 			return localpath.Run(ctx, cfg, lo)
 		}})
 	}

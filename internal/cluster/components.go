@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kemudi/kemudi/internal/component"
+
 	"k8s.io/client-go/rest"
 
 	"github.com/kemudi/kemudi/internal/controller/manager"
@@ -131,12 +133,12 @@ func (s *Server) RunComponents(ctx context.Context, comps []Component, log *slog
 		}
 		cfgs[i] = cfg
 	}
-	tasks := make([]Task, len(comps))
+	tasks := make([]component.Task, len(comps))
 	for i, c := range comps {
 		// Each component names itself in its log.
-		tasks[i] = Task{Name: c.Name, Restart: true, Run: func(ctx context.Context) error { return c.Run(ctx, cfgs[i], log) }}
+		tasks[i] = component.Task{Name: c.Name, Restart: true, Run: func(ctx context.Context) error { return c.Run(ctx, cfgs[i], log) }}
 	}
 	done := make(chan error, 1)
-	go func() { done <- NewSupervisor(log).Run(ctx, tasks...) }()
+	go func() { done <- component.NewSupervisor(log).Run(ctx, tasks...) }()
 	return sync.OnceValue(func() error { return <-done }), nil
 }

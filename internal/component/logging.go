@@ -1,11 +1,33 @@
-package main
+package component
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"strings"
+
+	"k8s.io/klog/v2"
 )
+
+// SetupLogging sends slog and klog (client-go's logger) to stderr as
+// structured text.
+func SetupLogging(level string) {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	slog.SetDefault(logger)
+	klog.SetSlogLogger(slog.New(quietCancellation{logger.Handler()}))
+}
 
 // quietCancellation passes records on, except that errors which only
 // say a context was canceled go at debug level: client-go logs every
