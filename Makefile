@@ -12,18 +12,26 @@ TEST_TIMEOUT ?= 25m
 # than the cores; more than 4 on 2 cores makes timeouts flaky.
 TEST_PARALLEL ?= 4
 
-.PHONY: build supervisor go-check build-deps test-deps run run-as-root test vet bench fuzz clean
+.PHONY: build supervisor dns go-check build-deps test-deps run run-as-root test vet bench fuzz clean
 
 # kemudi embeds kemudi-supervisor (internal/cri/supervisor/bin, gitignored):
 # static, with libseccomp (cgo, Debian libseccomp-dev) and without CRIU.
 SUPERVISOR := internal/cri/supervisor/bin/kemudi-supervisor
 SUPERVISOR_TAGS := seccomp runc_nocriu netgo osusergo
 
-build: supervisor
+build: supervisor dns
 	$(GO) build -o $(BIN) ./cmd/kemudi
 
 supervisor: go-check build-deps
 	CGO_ENABLED=1 $(GO) build -tags '$(SUPERVISOR_TAGS)' -ldflags '-s -w -extldflags -static' -o $(SUPERVISOR) ./cmd/kemudi-supervisor
+
+# kemudi embeds kemudi-dns, gzipped (internal/dns/dnsexe/bin, gitignored),
+# which `kemudi dns` runs: the DNS server without the rest of kemudi's
+# memory.
+DNS := internal/dns/dnsexe/bin/kemudi-dns.gz
+dns: go-check
+	CGO_ENABLED=0 $(GO) build -trimpath -tags 'netgo osusergo' -ldflags '-s -w' -o $(DNS:.gz=) ./cmd/kemudi-dns
+	gzip -9 -n -f $(DNS:.gz=)
 
 # Go 1.21 or newer reads go.mod's go line and fetches that toolchain
 # itself; older ones (Debian 12's golang-go is 1.19) cannot.
@@ -116,4 +124,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin $(SUPERVISOR)
+	rm -rf bin $(SUPERVISOR) $(DNS)

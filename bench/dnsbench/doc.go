@@ -11,9 +11,12 @@
 //     20,000/s) with dnsperf -v, the 99th percentile of per-query latency.
 //   - RSS: the dns process's resident set after both runs, split into
 //     anonymous memory (Go heap, stacks) and file pages (the executable),
-//     and its PSS beside it: the API server maps the same executable, and
-//     PSS divides the pages both map between them. The binary's page
-//     cache is written back first, as an installed binary's is.
+//     and its PSS beside it (PSS divides pages other processes map too).
+//     A kemudi built by make runs `kemudi dns` as the kemudi-dns it
+//     embeds (internal/dns/dnsexe), whose pages only it maps; a kemudi
+//     built without it serves from its own process, which maps the same
+//     executable as the API server. The binary's page cache is written
+//     back first, as an installed binary's is.
 //   - At rest: the same, KEMUDI_BENCH_DNS_SETTLE seconds (15) after the
 //     load, once the server has given back what the load made it grow
 //     by.

@@ -10,12 +10,14 @@ import (
 	"sync"
 
 	"github.com/kemudi/kemudi/internal/cri/supervisor/supervisortest"
+	"github.com/kemudi/kemudi/internal/dns/dnsexe/dnsexetest"
 )
 
 // Binary returns the kemudi binary to run: path if set, else $KEMUDI_BIN,
 // else one built with `go build` into a temporary directory, with the
-// current sources' kemudi-supervisor embedded as the Makefile does. cleanup
-// removes what was built (a no-op otherwise) and is never nil.
+// current sources' kemudi-supervisor and kemudi-dns embedded as the
+// Makefile does. cleanup removes what was built (a no-op otherwise) and
+// is never nil.
 func Binary(ctx context.Context, path string) (bin string, cleanup func(), err error) {
 	noop := func() {}
 	if path != "" {
@@ -33,6 +35,9 @@ func Binary(ctx context.Context, path string) (bin string, cleanup func(), err e
 		return "", noop, fmt.Errorf("not inside the kemudi module; set KEMUDI_BIN")
 	}
 	if err := supervisortest.EmbedCurrent(); err != nil {
+		return "", noop, err
+	}
+	if err := dnsexetest.EmbedCurrent(); err != nil {
 		return "", noop, err
 	}
 	dir, err := os.MkdirTemp("", "kemudi-bench-bin-")

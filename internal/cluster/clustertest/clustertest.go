@@ -28,6 +28,7 @@ import (
 	"github.com/kemudi/kemudi/internal/cluster"
 	"github.com/kemudi/kemudi/internal/controller/manager"
 	"github.com/kemudi/kemudi/internal/cri/supervisor/supervisortest"
+	"github.com/kemudi/kemudi/internal/dns/dnsexe/dnsexetest"
 )
 
 // Server is a running control plane under test.
@@ -172,9 +173,14 @@ func Binary(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		// The current supervisor embedded, as the Makefile builds kemudi;
-		// -trimpath shares build cache keys between checkouts.
+		// The current supervisor and DNS server embedded, as the Makefile
+		// builds kemudi; -trimpath shares build cache keys between
+		// checkouts.
 		if err := supervisortest.EmbedCurrent(); err != nil {
+			buildErr = err
+			return
+		}
+		if err := dnsexetest.EmbedCurrent(); err != nil {
 			buildErr = err
 			return
 		}

@@ -2,9 +2,7 @@ package supervisor
 
 import (
 	"context"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kemudi/kemudi/internal/embedexe"
 )
 
 // embedded holds bin/kemudi-supervisor when the Makefile built it before
@@ -156,24 +156,11 @@ func spawnKeeper(cfg Config, bin string, log *slog.Logger) error {
 	return nil
 }
 
-// uncache drops the page cache of bin, so that the keeper, the
-// supervisor and the pause processes read it back a few pages at a time
-// (mmap read-around makes 16 KiB folios). Just written (extracted, or
-// linked), it is held in folios of up to 2 MiB, which every process that
-// touches a byte of one maps whole, and which none can split while they
-// share them (see exepages.Release): the keeper and supervisor kept 7 MiB
-// of it resident each, 2 to 5 MiB read back so.
+// uncache drops the page cache of bin (embedexe.Uncache), so that the
+// keeper, the supervisor and the pause processes read it back a few
+// pages at a time.
 func uncache(bin string, log *slog.Logger) {
-	f, err := os.Open(bin)
-	if err != nil {
-		return // exec says why
-	}
-	defer f.Close()
-	// Only clean pages can be dropped: written back first.
-	if err := f.Sync(); err == nil {
-		err = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
-	}
-	if err != nil {
+	if err := embedexe.Uncache(bin); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		log.Debug("drop the supervisor binary's page cache", "err", err)
 	}
 }
@@ -201,45 +188,5 @@ func resolveBinary(opts Options) (string, error) {
 }
 
 func extract(root string, data []byte) (string, error) {
-	sum := sha256.Sum256(data)
-	dir := filepath.Join(root, "bin")
-	p := filepath.Join(dir, "kemudi-supervisor-"+hex.EncodeToString(sum[:8]))
-	// Executable by all (in a directory only root may enter): a pod's
-	// user namespace holder runs it as the pod's mapped root, who is not
-	// the host's (see holderCommand).
-	const mode = 0o755
-	if st, err := os.Stat(p); err == nil {
-		if st.Mode().Perm() != mode {
-			// extracted by an earlier kemudi, 0700
-			if err := os.Chmod(p, mode); err != nil {
-				return "", fmt.Errorf("extract supervisor: %w", err)
-			}
-		}
-		return p, nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("extract supervisor: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, ".extract-*")
-	if err != nil {
-		return "", fmt.Errorf("extract supervisor: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("extract supervisor: %w", err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		return "", fmt.Errorf("extract supervisor: %w", err)
-	}
-	return p, nil
+	return embedexe.Extract(filepath.Join(root, "bin"), "kemudi-supervisor", data)
 }

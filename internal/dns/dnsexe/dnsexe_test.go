@@ -1,0 +1,150 @@
+package dnsexe_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kemudi/kemudi/internal/cluster/clustertest"
+	kdns "github.com/kemudi/kemudi/internal/dns"
+	"github.com/kemudi/kemudi/internal/dns/dnsexe"
+)
+
+// Args gives a flag set of the same flags what was set, lists included.
+func TestArgs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"nothing set", nil},
+		{"lists item by item", []string{"--listen=127.0.0.1:53,127.0.0.2:53", "--upstream", "10.0.0.1:53"}},
+		{"emptied list", []string{"--upstream="}},
+		{"scalars", []string{"--ttl=7s", "--pods=disabled", "--cache-size=9", "--kubeconfig=/k", "--log-level=debug"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			parse := func(args []string) (kdns.StandaloneOptions, *pflag.FlagSet) {
+				o := kdns.DefaultStandaloneOptions()
+				f := pflag.NewFlagSet("dns", pflag.ContinueOnError)
+				o.AddFlags(f)
+				f.String("log-level", "info", "")
+				if err := f.Parse(args); err != nil {
+					t.Fatalf("parse %q: %v", args, err)
+				}
+				return o, f
+			}
+			want, f := parse(tc.args)
+			got, g := parse(dnsexe.Args(f))
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("through Args %q:\n got %+v\nwant %+v", dnsexe.Args(f), got, want)
+			}
+			if a, b := f.Lookup("log-level").Value.String(), g.Lookup("log-level").Value.String(); a != b {
+				t.Errorf("log-level %q, want %q", b, a)
+			}
+		})
+	}
+}
+
+// `kemudi dns`, built as make builds it, runs as kemudi-dns: the
+// process's executable is the kemudi-dns written under the cache
+// directory, and it answers cluster names.
+func TestKemudiDNSRunsEmbedded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds kemudi")
+	}
+	bin := clustertest.Binary(t)
+	s := clustertest.Start(t)
+	kubeconfig := filepath.Join(s.DataDir, "admin.kubeconfig")
+	dnsPort, httpPort := freePort(t), freePort(t)
+	cache := t.TempDir()
+	cmd := exec.Command(bin, "--log-level", "debug", "dns", "--kubeconfig", kubeconfig,
+		"--listen", fmt.Sprintf("127.0.0.1:%d", dnsPort), "--http-address", fmt.Sprintf("127.0.0.1:%d", httpPort),
+		"--upstream", "127.0.0.1:9")
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache)
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+
+	ready := fmt.Sprintf("http://127.0.0.1:%d/ready", httpPort)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := http.Get(ready)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kemudi dns not ready after a minute: %v\n%s", err, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(exe) != filepath.Join(cache, "kemudi", "bin") || !strings.HasPrefix(filepath.Base(exe), "kemudi-dns-") {
+		t.Errorf("kemudi dns runs %s, want kemudi-dns-* under %s", exe, filepath.Join(cache, "kemudi", "bin"))
+	}
+
+	svc, err := s.Client.CoreV1().Services("default").Get(context.Background(), "kubernetes", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := new(dns.Msg)
+	m.SetQuestion("kubernetes.default.svc.cluster.local.", dns.TypeA)
+	in, err := dns.Exchange(m, fmt.Sprintf("127.0.0.1:%d", dnsPort))
+	if err != nil {
+		t.Fatalf("ask kemudi dns: %v", err)
+	}
+	if len(in.Answer) != 1 || in.Answer[0].(*dns.A).A.String() != svc.Spec.ClusterIP {
+		t.Errorf("kubernetes.default.svc.cluster.local A: %v, want %s", in.Answer, svc.Spec.ClusterIP)
+	}
+
+	// SIGINT stops it cleanly: the signal reached the server itself.
+	stopped = true
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("kemudi dns after SIGINT: %v\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+		t.Errorf("kemudi dns still running 30s after SIGINT")
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
