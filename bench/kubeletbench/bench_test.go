@@ -158,14 +158,6 @@ func measure(ctx context.Context, b *testing.B, c kubernetes.Interface, n node, 
 	}
 }
 
-// settle lets the processes go idle before their memory is read.
-func settle(ctx context.Context, d time.Duration) {
-	select {
-	case <-time.After(d):
-	case <-ctx.Done():
-	}
-}
-
 func startKubelet(b *testing.B, s *clustertest.Server, rt *kubelettest.Runtime) {
 	o := kubelet.DefaultOptions()
 	o.NodeName = nodeName

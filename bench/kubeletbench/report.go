@@ -269,6 +269,15 @@ func (before cpuSnap) since(after cpuSnap) map[string]time.Duration {
 	return out
 }
 
+// settle lets the processes go idle before their memory is read
+// (and waits out cpuOver's span).
+func settle(ctx context.Context, d time.Duration) {
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+}
+
 // cpuOver is the CPU pids used over d, by command name, and the time it
 // took (shorter than d if ctx ends first).
 func cpuOver(ctx context.Context, pids []int, d time.Duration) (map[string]time.Duration, time.Duration) {
