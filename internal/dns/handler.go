@@ -40,6 +40,7 @@ type resolver interface {
 // handler turns query bytes into response bytes.
 type handler struct {
 	snap    atomic.Pointer[Snapshot]
+	answers answers
 	up      resolver
 	metrics *metrics
 	timeout time.Duration
@@ -47,12 +48,23 @@ type handler struct {
 
 // handle answers one query. It returns the response, or, when the answer
 // needs the upstream resolvers, a function computing it (run it off the
-// reading goroutine). Both nil: drop the packet.
-func (h *handler) handle(ctx context.Context, raw []byte, tr transport) (resp []byte, later func() []byte) {
+// reading goroutine). Both nil: drop the packet. An answer from the
+// answer cache is written into dst (the caller's buffer, used before its
+// next call), others are allocated.
+func (h *handler) handle(ctx context.Context, raw []byte, tr transport, dst []byte) (resp []byte, later func() []byte) {
 	start := time.Now()
 	if len(raw) < 12 || len(raw) > maxQuerySize {
 		h.metrics.dropped.Inc()
 		return nil, nil
+	}
+	snap := h.snapshot()
+	var keyBuf [maxKeyLen]byte
+	key, nameLen, qtype, cacheable := answerKey(keyBuf[:0], raw, tr)
+	if cacheable {
+		if resp, rcode, ok := h.answers.lookup(snap, key, raw, nameLen, dst); ok {
+			h.metrics.observe(tr, qtype, rcode, time.Since(start))
+			return resp, nil
+		}
 	}
 	req := new(dns.Msg)
 	if err := req.Unpack(raw); err != nil {
@@ -81,7 +93,7 @@ func (h *handler) handle(ctx context.Context, raw []byte, tr transport) (resp []
 		m.Rcode = dns.RcodeRefused
 	default:
 		q := req.Question[0]
-		r := h.snapshot().Answer(q)
+		r := snap.Answer(q)
 		if r.Forward {
 			if q.Qtype == dns.TypeANY {
 				r = Result{Answer: []dns.RR{&dns.HINFO{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeHINFO, Class: dns.ClassINET, Ttl: 3600}, Cpu: "RFC8482"}}}
@@ -102,6 +114,14 @@ func (h *handler) handle(ctx context.Context, raw []byte, tr transport) (resp []
 		}
 		m.Rcode, m.Authoritative = r.Rcode, r.Authoritative
 		m.Answer, m.Ns, m.Extra = r.Answer, r.Ns, append(r.Extra, m.Extra...)
+		out := h.finish(m, q, size, start, tr)
+		// The snapshot's answer: the same bytes for the same question
+		// until it changes. Only an answer that names a service or says
+		// there is none is kept (not a failure).
+		if cacheable && !r.Forward && out != nil && (m.Rcode == dns.RcodeSuccess || m.Rcode == dns.RcodeNameError) {
+			h.answers.store(snap, key, out, m.Rcode)
+		}
+		return out, nil
 	}
 	var q dns.Question
 	if len(req.Question) > 0 {

@@ -71,6 +71,8 @@ func (l *listener) serve(ctx context.Context) error {
 
 func (l *listener) readUDP(ctx context.Context) {
 	buf := make([]byte, maxQuerySize+1)
+	// Cached answers are copied here, and sent before the next read.
+	out := make([]byte, 0, maxUDPSize)
 	for {
 		n, from, err := l.udp.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -80,7 +82,7 @@ func (l *listener) readUDP(ctx context.Context) {
 			l.log.Warn("read udp", "err", err)
 			continue
 		}
-		resp, later := l.h.handle(ctx, buf[:n], udp)
+		resp, later := l.h.handle(ctx, buf[:n], udp, out)
 		if later != nil {
 			l.forwardUDP(later, from)
 			continue
@@ -159,7 +161,7 @@ func (l *listener) serveTCP(ctx context.Context, c *net.TCPConn) {
 		if _, err := io.ReadFull(c, buf[:n]); err != nil {
 			return
 		}
-		resp, later := l.h.handle(ctx, buf[:n], tcp)
+		resp, later := l.h.handle(ctx, buf[:n], tcp, nil)
 		if later != nil {
 			resp = later()
 		}
