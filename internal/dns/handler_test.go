@@ -47,7 +47,7 @@ func newTestHandler(s *Snapshot) *handler {
 // exchange runs raw through h, forwarding inline, and unpacks the answer.
 func exchange(t *testing.T, h *handler, raw []byte, tr transport) (*dns.Msg, int) {
 	t.Helper()
-	out, later := h.handle(context.Background(), raw, tr)
+	out, later := h.handle(context.Background(), raw, tr, nil)
 	if later != nil {
 		out = later()
 	}
