@@ -89,6 +89,33 @@ func extract(dir, name string, key []byte, write func(io.Writer) error) (string,
 	return p, nil
 }
 
+// Place puts data at path, unless the file there holds it already,
+// written whole and renamed into place: another process may be reading
+// or building from the file there (tests put the helpers of the current
+// sources where `go build ./cmd/kemudi` embeds them, as make does).
+func Place(path string, data []byte) error {
+	if have, err := os.ReadFile(path); err == nil && bytes.Equal(have, data) {
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
 // Uncache drops the page cache of the executable at path, so that the
 // processes that run it read it back a few pages at a time (mmap
 // read-around makes 16 KiB folios). Just written (extracted, or

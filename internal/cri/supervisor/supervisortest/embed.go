@@ -1,13 +1,12 @@
 package supervisortest
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/kemudi/kemudi/internal/embedexe"
 )
 
 var embedOnce struct {
@@ -39,19 +38,7 @@ func embedCurrent() error {
 		return err
 	}
 	dst := filepath.Join(root, "internal", "cri", "supervisor", "bin", "kemudi-supervisor")
-	if have, err := os.ReadFile(dst); err == nil && bytes.Equal(have, want) {
-		return nil
-	}
-	// Renamed into place whole: another test process may be building
-	// kemudi from the file there.
-	suffix := make([]byte, 4)
-	rand.Read(suffix)
-	tmp := dst + ".tmp-" + hex.EncodeToString(suffix)
-	if err := os.WriteFile(tmp, want, 0o755); err != nil {
-		return fmt.Errorf("embed kemudi-supervisor: %w", err)
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		os.Remove(tmp)
+	if err := embedexe.Place(dst, want); err != nil {
 		return fmt.Errorf("embed kemudi-supervisor: %w", err)
 	}
 	return nil

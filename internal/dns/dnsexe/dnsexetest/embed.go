@@ -6,14 +6,14 @@ package dnsexetest
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
+
+	"github.com/kemudi/kemudi/internal/embedexe"
 )
 
 var once struct {
@@ -58,21 +58,8 @@ func embedCurrent() error {
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	want := gz.Bytes()
 	dst := filepath.Join(root, "internal", "dns", "dnsexe", "bin", "kemudi-dns.gz")
-	if have, err := os.ReadFile(dst); err == nil && bytes.Equal(have, want) {
-		return nil
-	}
-	// Renamed into place whole: another test process may be building
-	// kemudi from the file there.
-	suffix := make([]byte, 4)
-	rand.Read(suffix)
-	tmp := dst + ".tmp-" + hex.EncodeToString(suffix)
-	if err := os.WriteFile(tmp, want, 0o755); err != nil {
-		return fmt.Errorf("embed kemudi-dns: %w", err)
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		os.Remove(tmp)
+	if err := embedexe.Place(dst, gz.Bytes()); err != nil {
 		return fmt.Errorf("embed kemudi-dns: %w", err)
 	}
 	return nil
