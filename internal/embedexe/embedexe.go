@@ -89,6 +89,20 @@ func extract(dir, name string, key []byte, write func(io.Writer) error) (string,
 	return p, nil
 }
 
+// RemoveOthers removes what Extract wrote to dir for name other than
+// keep: older versions' copies, which nothing runs again once a newer
+// kemudi replaced them (a process running one keeps its pages). Not for
+// a helper that execs its own file again later, as the supervisor's
+// keeper does.
+func RemoveOthers(dir, name, keep string) {
+	old, _ := filepath.Glob(filepath.Join(dir, name+"-*"))
+	for _, p := range old {
+		if p != keep {
+			os.Remove(p)
+		}
+	}
+}
+
 // Place puts data at path, unless the file there holds it already,
 // written whole and renamed into place: another process may be reading
 // or building from the file there (tests put the helpers of the current

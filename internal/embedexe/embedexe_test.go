@@ -57,3 +57,16 @@ func TestPlace(t *testing.T) {
 		t.Errorf("%d files, want only the placed one", len(ents))
 	}
 }
+
+func TestRemoveOthers(t *testing.T) {
+	dir := t.TempDir()
+	old, _ := Extract(dir, "helper", []byte("old"))
+	other, _ := Extract(dir, "other", []byte("old"))
+	cur, _ := Extract(dir, "helper", []byte("new"))
+	RemoveOthers(dir, "helper", cur)
+	for p, want := range map[string]bool{old: false, other: true, cur: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", filepath.Base(p), err == nil, want)
+		}
+	}
+}

@@ -51,6 +51,7 @@ func Exec(flags *pflag.FlagSet) error {
 	if err != nil {
 		return err
 	}
+	embedexe.RemoveOthers(dir, "kemudi-dns", path)
 	// Read back a few pages at a time, not in the 2 MiB folios a fresh
 	// write leaves (embedexe.Uncache).
 	_ = embedexe.Uncache(path)
