@@ -67,23 +67,7 @@ func extract(dir, name string, key []byte, write func(io.Writer) error) (string,
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("extract %s: %w", name, err)
 	}
-	tmp, err := os.CreateTemp(dir, ".extract-*")
-	if err != nil {
-		return "", fmt.Errorf("extract %s: %w", name, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("extract %s: %w", name, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
+	if err := writeAtomic(p, write); err != nil {
 		return "", fmt.Errorf("extract %s: %w", name, err)
 	}
 	return p, nil
@@ -111,12 +95,21 @@ func Place(path string, data []byte) error {
 	if have, err := os.ReadFile(path); err == nil && bytes.Equal(have, data) {
 		return nil
 	}
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeAtomic writes path, executable, through a hidden temporary file
+// beside it renamed into place: no one runs, embeds or reads half of it.
+func writeAtomic(path string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err
 	}
