@@ -239,3 +239,38 @@ func setup(b *testing.B, n int) (int, string, string, string, *supervisor.Client
 	})
 	return n, root, rootfs, cgParent, c
 }
+
+// BenchmarkExecSync times ExecSync of `true` in a running container, the
+// runtime's part of `kubectl exec POD -- true`: p50, p99 and the CPU of
+// the supervisor and the exec'd process's init per exec.
+func BenchmarkExecSync(b *testing.B) {
+	_, root, rootfs, cgParent, c := setup(b, 0)
+	ctx := context.Background()
+	spec := supervisortest.Spec(rootfs, cgParent+"/x", "sleep", "100000")
+	if _, err := c.Create(ctx, supervisor.ContainerSpec{ID: "x", Spec: spec}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.Start(ctx, "x"); err != nil {
+		b.Fatal(err)
+	}
+	pids := processes(b, root)
+	var lat []time.Duration
+	cpu0 := cpuTime(b, pids)
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		res, err := c.ExecSync(ctx, "x", []string{"true"}, 10*time.Second)
+		if err != nil || res.ExitCode != 0 {
+			b.Fatalf("exec true: %v (exit %d)", err, res.ExitCode)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	cpu := (cpuTime(b, pids) - cpu0) / time.Duration(b.N)
+	slices.Sort(lat)
+	p := func(q int) time.Duration { return lat[min(len(lat)-1, len(lat)*q/100)] }
+	b.ReportMetric(float64(p(50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(p(99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/1000, "cpu-ms/exec")
+	b.Logf("exec p50 %v p90 %v p99 %v max %v over %d; CPU per exec (supervisor and the exec's init) %v", p(50), p(90), p(99), lat[len(lat)-1], len(lat), cpu)
+}
