@@ -33,7 +33,7 @@ func UpstreamKubeletBinary() (string, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("build upstream's kubelet (%s kubelet): %w: %s", script, err, lastBytes(stderr.String(), 500))
+		return "", fmt.Errorf("build upstream's kubelet (%s kubelet): %w: %s", script, err, LastBytes(stderr.String(), 500))
 	}
 	return strings.TrimSpace(string(out)), nil
 }
@@ -181,7 +181,8 @@ func removeLogLinks(dir string, existed bool) {
 	}
 }
 
-func lastBytes(s string, n int) string {
+// LastBytes is the end of s, at most n bytes: a log's tail for a message.
+func LastBytes(s string, n int) string {
 	if len(s) > n {
 		return s[len(s)-n:]
 	}

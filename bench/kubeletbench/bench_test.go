@@ -186,7 +186,7 @@ func startKubelet(b *testing.B, s *clustertest.Server, rt *kubelettest.Runtime) 
 			b.Logf("kemudi's kubelet: %v", err)
 		}
 		if b.Failed() {
-			b.Logf("kemudi's kubelet's warnings (tail):\n%s", tail(logs.String(), 6000))
+			b.Logf("kemudi's kubelet's warnings (tail):\n%s", harness.LastBytes(logs.String(), 6000))
 		}
 	})
 }

@@ -22,10 +22,3 @@ func startUpstreamKubelet(b *testing.B, s *clustertest.Server, rt *kubelettest.R
 	_, started := harness.StartUpstreamKubelet(b, bin, rt, harness.UpstreamKubelet{NodeName: upstreamNodeName, Kubeconfig: id.Kubeconfig})
 	return started
 }
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}

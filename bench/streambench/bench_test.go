@@ -69,7 +69,7 @@ func measure(ctx context.Context, n *node, execs int, profiles string) (Result, 
 	if d, err = n.execClientGo(ctx, execs, false); err != nil {
 		return r, err
 	}
-	r.ExecCPU = n.cpuNow().perExec(before, execs+1) // and the one that chose the protocol
+	r.ExecCPU = n.cpuNow().per(before, execs+1, 1) // and the one that chose the protocol
 	r.ClientGoP50, r.ClientGoP99 = pct(d, 50), pct(d, 99)
 	r.SPDY = n.spdy
 	fmt.Printf("%s: client-go exec p50 %s p99 %s, SPDY %v, CPU an exec server / runtime / client %s (load %s)\n", n.name, r.ClientGoP50, r.ClientGoP99, r.SPDY, r.ExecCPU, harness.LoadAvg())

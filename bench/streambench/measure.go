@@ -76,9 +76,9 @@ type Result struct {
 	ForwardSPDYMiBs                  float64
 	// CPU time per GiB forwarded (WebSocket, SPDY): the figure the
 	// shared machine's load does not move.
-	ForwardCPU, ForwardSPDYCPU forwardCPU
+	ForwardCPU, ForwardSPDYCPU sideCPU
 	// ExecCPU: CPU time a client-go exec (WebSocket) cost each side.
-	ExecCPU               execCPU
+	ExecCPU               sideCPU
 	LoadBefore, LoadAfter string
 	LogBytes              int64
 	SPDY                  bool // client-go's exec took SPDY: WebSocket was refused
@@ -189,34 +189,38 @@ func (n *node) executor(u *url.URL, useSPDY bool) (remotecommand.Executor, error
 	return remotecommand.NewWebSocketExecutor(n.config, http.MethodGet, u.String())
 }
 
-// forwardCPU is the CPU time each side of a port-forward spent per GiB
-// that crossed it.
-type forwardCPU struct{ Server, Runtime, Kubectl time.Duration }
+// sideCPU is CPU time by side: the server (API server and kubelet), the
+// runtime's processes, and the client (client-go in this process, or
+// kubectl).
+type sideCPU struct{ Server, Runtime, Client time.Duration }
 
-func (c forwardCPU) String() string {
-	ms := func(d time.Duration) int64 { return d.Milliseconds() }
-	return fmt.Sprintf("%d / %d / %d ms", ms(c.Server), ms(c.Runtime), ms(c.Kubectl))
-}
-
-// execCPU is the CPU time each side spent per exec: the server (API
-// server and kubelet), the runtime's processes, and client-go in this
-// process.
-type execCPU struct{ Server, Runtime, Client time.Duration }
-
-func (c execCPU) String() string {
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
+func (c sideCPU) String() string {
+	ms := func(d time.Duration) string {
+		if d >= 100*time.Millisecond {
+			return strconv.FormatInt(d.Milliseconds(), 10)
+		}
+		return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000)
+	}
 	return ms(c.Server) + " / " + ms(c.Runtime) + " / " + ms(c.Client) + " ms"
 }
 
-// cpuNow reads the sides' CPU time so far.
-func (n *node) cpuNow() execCPU {
-	return execCPU{Server: cpuOf(n.serverPIDs()), Runtime: cpuOf(n.runtimePIDs()), Client: harness.SelfCPUTime()}
+// cpuNow reads the sides' CPU time so far; the client is clientPIDs, or
+// this process when there are none.
+func (n *node) cpuNow(clientPIDs ...int) sideCPU {
+	client := harness.SelfCPUTime()
+	if len(clientPIDs) > 0 {
+		client = cpuOf(clientPIDs)
+	}
+	return sideCPU{Server: cpuOf(n.serverPIDs()), Runtime: cpuOf(n.runtimePIDs()), Client: client}
 }
 
-// perExec is the CPU spent since before, per exec of count.
-func (c execCPU) perExec(before execCPU, count int) execCPU {
-	n := time.Duration(count)
-	return execCPU{Server: (c.Server - before.Server) / n, Runtime: (c.Runtime - before.Runtime) / n, Client: (c.Client - before.Client) / n}
+// per is the CPU spent since before, scaled by scale and divided by
+// units: per exec (units execs, scale 1), per GiB (units MiB, scale 1024).
+func (c sideCPU) per(before sideCPU, units, scale int) sideCPU {
+	f := func(now, then time.Duration) time.Duration {
+		return (now - then) * time.Duration(scale) / time.Duration(units)
+	}
+	return sideCPU{Server: f(c.Server, before.Server), Runtime: f(c.Runtime, before.Runtime), Client: f(c.Client, before.Client)}
 }
 
 // cpuOf sums the CPU time the processes have used so far.
@@ -244,27 +248,23 @@ func (n *node) runtimePIDs() []int {
 // forward times GETs of the big file through `kubectl port-forward`
 // with env added to its environment; it returns the median MiB/s and
 // the CPU time spent per GiB.
-func (n *node) forward(ctx context.Context, runs int, env ...string) (float64, forwardCPU, error) {
+func (n *node) forward(ctx context.Context, runs int, env ...string) (float64, sideCPU, error) {
 	port, err := harness.FreePort()
 	if err != nil {
-		return 0, forwardCPU{}, err
+		return 0, sideCPU{}, err
 	}
 	lp := strconv.Itoa(port)
 	args := append(append([]string{"--net=" + n.rt.NetNS, "env"}, env...), n.bin, "kubectl")
 	p, err := harness.StartProcess("port-forward", "nsenter", "Forwarding from 127.0.0.1:"+lp, nil,
 		append(args, "--kubeconfig", n.kubeconfig, "port-forward", "pod/web", lp+":80")...)
 	if err != nil {
-		return 0, forwardCPU{}, err
+		return 0, sideCPU{}, err
 	}
 	defer func() { _ = p.Stop(10 * time.Second) }()
 	if err := p.WaitReady(time.Minute); err != nil {
-		return 0, forwardCPU{}, fmt.Errorf("port-forward: %v\n%s", err, p.Tail())
+		return 0, sideCPU{}, fmt.Errorf("port-forward: %v\n%s", err, p.Tail())
 	}
-	sides := [][]int{n.serverPIDs(), n.runtimePIDs(), {p.PID}}
-	before := make([]time.Duration, len(sides))
-	for i, pids := range sides {
-		before[i] = cpuOf(pids)
-	}
+	before := n.cpuNow(p.PID)
 	client := &http.Client{Transport: &http.Transport{DialContext: n.rt.Dial, DisableCompression: true}}
 	var rates []float64
 	for range runs {
@@ -272,19 +272,16 @@ func (n *node) forward(ctx context.Context, runs int, env ...string) (float64, f
 		start := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {
-			return 0, forwardCPU{}, fmt.Errorf("GET through port-forward: %w", err)
+			return 0, sideCPU{}, fmt.Errorf("GET through port-forward: %w", err)
 		}
 		got, err := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if err != nil || got != bigFileMiB<<20 {
-			return 0, forwardCPU{}, fmt.Errorf("GET through port-forward: %d bytes, %v", got, err)
+			return 0, sideCPU{}, fmt.Errorf("GET through port-forward: %d bytes, %v", got, err)
 		}
 		rates = append(rates, harness.MiB(uint64(got))/time.Since(start).Seconds())
 	}
-	perGiB := func(i int) time.Duration {
-		return (cpuOf(sides[i]) - before[i]) * 1024 / time.Duration(runs*bigFileMiB)
-	}
-	return median(rates), forwardCPU{Server: perGiB(0), Runtime: perGiB(1), Kubectl: perGiB(2)}, nil
+	return median(rates), n.cpuNow(p.PID).per(before, runs*bigFileMiB, 1024), nil
 }
 
 // countWriter counts what passes.

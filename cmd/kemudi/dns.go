@@ -18,12 +18,9 @@ func newDNSCommand() *cobra.Command {
 		Short: "Run cluster DNS alone, against any API server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
 			// As kemudi-dns, the same server without the rest of kemudi
 			// in its memory; this process serves only when kemudi has
-			// no kemudi-dns or cannot run it.
+			// no kemudi-dns or cannot run it. Either checks the options.
 			err := dnsexe.Exec(cmd.Flags())
 			if !errors.Is(err, dnsexe.ErrNotEmbedded) {
 				slog.Warn("serving DNS from kemudi itself, with more memory than kemudi-dns needs", "err", err)
