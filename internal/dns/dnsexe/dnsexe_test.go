@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kemudi/kemudi/bench/harness"
 	"github.com/kemudi/kemudi/internal/cluster/clustertest"
 	kdns "github.com/kemudi/kemudi/internal/dns"
 	"github.com/kemudi/kemudi/internal/dns/dnsexe"
@@ -57,52 +56,27 @@ func TestArgs(t *testing.T) {
 
 // `kemudi dns`, built as make builds it, runs as kemudi-dns: the
 // process's executable is the kemudi-dns written under the cache
-// directory, and it answers cluster names.
+// directory, it answers cluster names, and SIGTERM ends it cleanly.
 func TestKemudiDNSRunsEmbedded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds kemudi")
 	}
 	bin := clustertest.Binary(t)
 	s := clustertest.Start(t)
-	kubeconfig := filepath.Join(s.DataDir, "admin.kubeconfig")
-	dnsPort, httpPort := freePort(t), freePort(t)
 	cache := t.TempDir()
-	cmd := exec.Command(bin, "--log-level", "debug", "dns", "--kubeconfig", kubeconfig,
-		"--listen", fmt.Sprintf("127.0.0.1:%d", dnsPort), "--http-address", fmt.Sprintf("127.0.0.1:%d", httpPort),
-		"--upstream", "127.0.0.1:9")
-	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
+	t.Setenv("XDG_CACHE_HOME", cache)
+	dnsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	p, err := harness.StartProcess("dns", bin, "serving cluster DNS", nil, "--log-level", "debug", "dns", "--kubeconfig", s.Kubeconfig,
+		"--listen", dnsAddr, "--http-address", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--upstream", "127.0.0.1:9")
+	if err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-
-	ready := fmt.Sprintf("http://127.0.0.1:%d/ready", httpPort)
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := http.Get(ready)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("kemudi dns not ready after a minute: %v\n%s", err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	t.Cleanup(p.Kill)
+	if err := p.WaitReady(time.Minute); err != nil {
+		t.Fatal(err)
 	}
 
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid))
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.PID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +90,7 @@ func TestKemudiDNSRunsEmbedded(t *testing.T) {
 	}
 	m := new(dns.Msg)
 	m.SetQuestion("kubernetes.default.svc.cluster.local.", dns.TypeA)
-	in, err := dns.Exchange(m, fmt.Sprintf("127.0.0.1:%d", dnsPort))
+	in, err := dns.Exchange(m, dnsAddr)
 	if err != nil {
 		t.Fatalf("ask kemudi dns: %v", err)
 	}
@@ -124,18 +98,9 @@ func TestKemudiDNSRunsEmbedded(t *testing.T) {
 		t.Errorf("kubernetes.default.svc.cluster.local A: %v, want %s", in.Answer, svc.Spec.ClusterIP)
 	}
 
-	// SIGINT stops it cleanly: the signal reached the server itself.
-	stopped = true
-	cmd.Process.Signal(os.Interrupt)
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("kemudi dns after SIGINT: %v\n%s", err, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-exited
-		t.Errorf("kemudi dns still running 30s after SIGINT")
+	// The signal reached the server itself, which stops cleanly.
+	if err := p.Stop(30 * time.Second); err != nil {
+		t.Errorf("kemudi dns after SIGTERM: %v\n%s", err, p.Tail())
 	}
 }
 
