@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kemudi/kemudi/internal/cluster"
+	"github.com/kemudi/kemudi/internal/component"
 	"github.com/kemudi/kemudi/internal/cri"
 	"github.com/kemudi/kemudi/internal/exepages"
 )
@@ -90,7 +91,7 @@ func newAgentCommand() *cobra.Command {
 			}
 			trimNode(cmd)
 			// A CPU profile of the whole run, for the benchmarks (bench/kubeletbench).
-			defer cpuProfile("KEMUDI_AGENT_CPUPROFILE")()
+			defer component.CPUProfile("KEMUDI_AGENT_CPUPROFILE", slog.Default())()
 			if join.Server != "" || join.TokenFile != "" {
 				return runJoined(cmd, kubeconfig, dataDir, join, o)
 			}

@@ -3,13 +3,10 @@ package main
 import (
 	"log/slog"
 	"os"
-	"runtime"
-	"runtime/pprof"
-
-	"github.com/kemudi/kemudi/internal/component"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kemudi/kemudi/internal/component"
 	"github.com/kemudi/kemudi/internal/cri"
 )
 
@@ -46,10 +43,10 @@ whichever endpoint served it.`,
 			defer cancel()
 			o.Log = slog.Default()
 			// A CPU profile of the whole run, for the benchmarks (bench/cribench).
-			defer cpuProfile("KEMUDI_RUNTIME_CPUPROFILE")()
+			defer component.CPUProfile("KEMUDI_RUNTIME_CPUPROFILE", o.Log)()
 			// The heap as the runtime stops (idle, for the benchmarks).
 			if p := os.Getenv("KEMUDI_RUNTIME_MEMPROFILE"); p != "" {
-				defer writeHeapProfile(p)
+				defer component.WriteHeapProfile(p, o.Log)
 			}
 			return cri.Run(ctx, o, listen)
 		},
@@ -66,41 +63,4 @@ whichever endpoint served it.`,
 	f.StringVar(&o.StreamAddress, "stream-address", "127.0.0.1:0", "TCP address of the streaming server (the URLs exec, attach and port-forward answer with)")
 	f.StringVar(&o.OCIRuntime, "oci-runtime", "", "an OCI runtime binary (runc) to use instead of the built-in libcontainer")
 	return cmd
-}
-
-// writeHeapProfile writes the live heap, after a collection, to path.
-// cpuProfile starts a CPU profile into the file the environment variable
-// env names, if it is set, and returns what stops it.
-func cpuProfile(env string) (stop func()) {
-	p := os.Getenv(env)
-	if p == "" {
-		return func() {}
-	}
-	f, err := os.Create(p)
-	if err != nil {
-		slog.Warn("CPU profile", "err", err)
-		return func() {}
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		slog.Warn("CPU profile", "err", err)
-		f.Close()
-		return func() {}
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}
-}
-
-func writeHeapProfile(path string) {
-	f, err := os.Create(path)
-	if err != nil {
-		slog.Warn("heap profile", "err", err)
-		return
-	}
-	defer f.Close()
-	runtime.GC()
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		slog.Warn("heap profile", "err", err)
-	}
 }
