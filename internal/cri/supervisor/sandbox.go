@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -106,7 +107,7 @@ func (s *server) createSandbox(sp SandboxSpec) (_ Sandbox, retErr error) {
 		podCg = m
 	}
 	if sp.Userns != nil && rec.PausePid != 0 && podCg != nil {
-		if err := podCg.Apply(rec.PausePid); err != nil {
+		if err := joinPauseCgroup(sp, rec.PausePid); err != nil {
 			return Sandbox{}, fmt.Errorf("create sandbox %s: pause process into pod cgroup %s: %w", sp.ID, sp.CgroupParent, err)
 		}
 	}
@@ -115,11 +116,11 @@ func (s *server) createSandbox(sp SandboxSpec) (_ Sandbox, retErr error) {
 		if err != nil {
 			return Sandbox{}, fmt.Errorf("create sandbox %s: %w", sp.ID, err)
 		}
-		// In the pod's cgroup, as upstream's pause container: whoever
+		// Under the pod's cgroup, as upstream's pause container: whoever
 		// tears the pod's cgroups down reaches it too, also when this
 		// supervisor is gone.
 		if podCg != nil {
-			if err := podCg.Apply(pid); err != nil {
+			if err := joinPauseCgroup(sp, pid); err != nil {
 				killPause(pid, start)
 				return Sandbox{}, fmt.Errorf("create sandbox %s: pause process into pod cgroup %s: %w", sp.ID, sp.CgroupParent, err)
 			}
@@ -262,6 +263,19 @@ func writeSysctls(sysctls map[string]string) error {
 
 func podCgroup(path string) (cgroups.Manager, error) {
 	return manager.New(&cgroups.Cgroup{Path: path, Resources: &cgroups.Resources{SkipDevices: true}})
+}
+
+// joinPauseCgroup moves a sandbox's pause process into a cgroup of its
+// own under the pod's, named by the sandbox as containerd names the pause
+// container's. Not into the pod's cgroup itself: on cgroup v2 a cgroup
+// with processes of its own cannot give its children the cpu, memory or
+// pids controllers, and the pod's containers would get no limits.
+func joinPauseCgroup(sp SandboxSpec, pid int) error {
+	m, err := podCgroup(path.Join(sp.CgroupParent, sp.ID))
+	if err != nil {
+		return err
+	}
+	return m.Apply(pid)
 }
 
 // startPause starts the process that holds the pod's PID namespace: this

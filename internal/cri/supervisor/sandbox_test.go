@@ -50,6 +50,24 @@ func podSpec(f *fixture, sb Sandbox, cgroup string, args ...string) *specs.Spec 
 	return s
 }
 
+// memoryLimit reads the memory limit of the cgroup at path.
+func memoryLimit(t *testing.T, path string) int64 {
+	t.Helper()
+	file := "memory.limit_in_bytes"
+	if supervisortest.IsV2() {
+		file = "memory.max"
+	}
+	b, err := os.ReadFile(filepath.Join(supervisortest.CgroupDir("memory", path), file))
+	if err != nil {
+		t.Fatalf("memory limit: %v", err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		t.Fatalf("memory limit of %s: %q: %v", path, b, err)
+	}
+	return n
+}
+
 func mounted(t *testing.T, path string) bool {
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
@@ -75,16 +93,28 @@ func TestSandbox(t *testing.T) {
 	if _, err := os.Stat(supervisortest.CgroupDir("memory", podCg)); err != nil {
 		t.Errorf("pod cgroup: %v", err)
 	}
-	// The pause process is in the pod's cgroup: tearing that down
-	// reaches it even without the supervisor.
-	if procs, err := os.ReadFile(filepath.Join(supervisortest.CgroupDir("memory", podCg), "cgroup.procs")); err != nil ||
+	// The pause process is in a cgroup of its own under the pod's:
+	// tearing the pod's down reaches it even without the supervisor, and
+	// the pod's cgroup, holding no process itself, can give its
+	// containers every controller on cgroup v2.
+	pauseCg := supervisortest.CgroupDir("memory", podCg+"/pod")
+	if procs, err := os.ReadFile(filepath.Join(pauseCg, "cgroup.procs")); err != nil ||
 		!slices.Contains(strings.Fields(string(procs)), strconv.Itoa(pidOfNS(t, sb.PIDNS))) {
-		t.Errorf("pause process %d not in the pod cgroup's procs %q (%v)", pidOfNS(t, sb.PIDNS), procs, err)
+		t.Errorf("pause process %d not in %s: procs %q (%v)", pidOfNS(t, sb.PIDNS), pauseCg, procs, err)
+	}
+	if procs, err := os.ReadFile(filepath.Join(supervisortest.CgroupDir("memory", podCg), "cgroup.procs")); err != nil || len(strings.Fields(string(procs))) != 0 {
+		t.Errorf("the pod's cgroup holds processes %q (%v), want none", procs, err)
 	}
 	if l, err := f.c.ListSandboxes(ctx(t)); err != nil || len(l) != 1 || l[0] != sb {
 		t.Errorf("ListSandboxes: %+v %v, want the sandbox", l, err)
 	}
-	f.runSpec(ContainerSpec{ID: "c1", SandboxID: "pod", Spec: podSpec(f, sb, podCg+"/c1", "sleep", "1000")})
+	limited := podSpec(f, sb, podCg+"/c1", "sleep", "1000")
+	limit := int64(48 << 20)
+	limited.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit}
+	f.runSpec(ContainerSpec{ID: "c1", SandboxID: "pod", Spec: limited})
+	if got := memoryLimit(t, podCg+"/c1"); got != limit {
+		t.Errorf("memory limit of a pod's container: %d, want %d", got, limit)
+	}
 	if st, err := f.c.SandboxStats(ctx(t), "pod"); err != nil || st.Pids < 1 || st.MemoryUsage == 0 {
 		t.Errorf("SandboxStats with a container running: %+v %v, want its pids and memory", st, err)
 	}
