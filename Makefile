@@ -66,8 +66,9 @@ build-deps:
 # conntrack to read back rules, the CNI plugins and iptables for the CNI
 # path, containerd and runc for the kubelet on another runtime, podman
 # and skopeo as registry clients, mmdebstrap for the tutorial's base
-# image. As root on Debian the missing ones are installed.
-TEST_DEBS := iproute2 util-linux busybox-static nftables iptables conntrack containernetworking-plugins containerd runc podman skopeo mmdebstrap
+# image, QEMU for a cgroup v2-only guest (test/cgroupv2). As root on
+# Debian the missing ones are installed, and the guest's kernel fetched.
+TEST_DEBS := iproute2 util-linux busybox-static nftables iptables conntrack containernetworking-plugins containerd runc podman skopeo mmdebstrap qemu-system-x86
 test-deps:
 	@command -v dpkg >/dev/null || { echo "make test: cannot check packages without dpkg; the tests need the Debian packages $(TEST_DEBS) (or equivalents)" >&2; exit 0; }; \
 	need=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
@@ -78,6 +79,9 @@ test-deps:
 		else \
 			echo "make test needs root and these Debian packages:$$need (apt-get install$$need)" >&2; exit 1; \
 		fi; \
+	fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		test/vm/fetch-kernel.sh >/dev/null || echo "test/vm/fetch-kernel.sh failed: test/cgroupv2 will have no kernel to boot" >&2; \
 	fi
 
 # Builds kemudi and runs a single-node cluster in the foreground; it

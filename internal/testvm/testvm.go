@@ -33,9 +33,11 @@ type Config struct {
 	// command writes (/tmp, /var/lib, /run and the overlay) take memory.
 	CPUs, MemoryMiB int
 	// Dir is the command's working directory, Env its whole environment
-	// (PATH and HOME are added when it has none), Command a /bin/sh script.
+	// (PATH and HOME are added when it has none). The command is Args (a
+	// program and its arguments), else Command (a /bin/sh script).
 	Dir     string
 	Env     []string
+	Args    []string
 	Command string
 	// WorkDir holds the job's files and is the guest's GuestWorkDir: a
 	// fresh directory the caller removes, where it puts what the command
@@ -143,7 +145,15 @@ func writeJob(job string, cfg Config) error {
 	for _, kv := range env {
 		run.WriteString("export " + shellQuote(kv) + "\n")
 	}
-	run.WriteString(cfg.Command + "\n")
+	if len(cfg.Args) > 0 {
+		quoted := make([]string, len(cfg.Args))
+		for i, a := range cfg.Args {
+			quoted[i] = shellQuote(a)
+		}
+		run.WriteString("exec " + strings.Join(quoted, " ") + "\n")
+	} else {
+		run.WriteString(cfg.Command + "\n")
+	}
 	files := map[string]string{
 		"stage2.sh": string(stage2Script),
 		"run.sh":    run.String(),

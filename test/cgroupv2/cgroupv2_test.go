@@ -1,0 +1,165 @@
+// Package cgroupv2 runs again, on a host with cgroup v2 alone, the tests
+// whose outcome the host's cgroups decide: the container supervisor's (pod
+// and container cgroups, limits, kills, stats), the runtime's metrics, and
+// the runtime's end-to-end tests with crictl and critest. This machine has
+// v1 controllers beside a v2 mount, as CI's does; most users' hosts
+// (Debian 12 among them) have v2 alone. The host is a guest kernel under
+// QEMU (internal/testvm), so these run several times slower than on the
+// machine: only the tests that differ there run.
+package cgroupv2
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kemudi/kemudi/bench/harness"
+	"github.com/kemudi/kemudi/internal/testvm"
+)
+
+// suite is one package's test binary and the tests of it to run.
+type suite struct {
+	name, pkg string
+	// run is the -test.run pattern ("" runs all).
+	run string
+	// env is what the tests need beyond a root shell's.
+	env []string
+}
+
+func TestOnCgroupV2(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("containers and QEMU's share of / need root")
+	}
+	k := testvm.Require(t)
+	root := moduleRoot(t)
+	work := t.TempDir()
+	kemudi := filepath.Join(work, "kemudi")
+	if err := linkOrCopy(harness.BinaryWithSupervisor(t), kemudi); err != nil {
+		t.Fatal(err)
+	}
+	guestKemudi := filepath.Join(testvm.GuestWorkDir, "kemudi")
+	e2eEnv := []string{"KEMUDI_BIN=" + guestKemudi}
+	for _, tool := range []string{"CRICTL", "CRITEST", "CI"} {
+		if v := os.Getenv(tool); v != "" {
+			e2eEnv = append(e2eEnv, tool+"="+v)
+		}
+	}
+	suites := []suite{
+		{name: "supervisor", pkg: "./internal/cri/supervisor"},
+		{name: "metrics", pkg: "./internal/cri/metrics"},
+		{name: "runtime", pkg: "./test/e2e", run: "^(TestRuntime.*|TestCritest)$", env: e2eEnv},
+	}
+	for _, s := range suites {
+		t.Run(s.name, func(t *testing.T) {
+			bin := filepath.Join(work, s.name+".test")
+			build := exec.Command("go", "test", "-c", "-o", bin, s.pkg)
+			build.Dir = root
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("go test -c %s: %v\n%s", s.pkg, err, out)
+			}
+			args := []string{filepath.Join(testvm.GuestWorkDir, s.name+".test"), "-test.v", "-test.timeout", "25m"}
+			if s.run != "" {
+				args = append(args, "-test.run", s.run)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+			defer cancel()
+			res, err := testvm.Run(ctx, testvm.Config{
+				Kernel:    k,
+				MemoryMiB: 6144,
+				WorkDir:   work,
+				Dir:       filepath.Join(root, s.pkg),
+				// The host's PATH: go, crictl, runc and crun where CI put them.
+				Env:  append([]string{"PATH=" + os.Getenv("PATH"), "GOPROXY=off"}, s.env...),
+				Args: args,
+			})
+			t.Logf("%s in the guest: %s, %s", s.pkg, res.Elapsed.Round(time.Second), summary(res.Output))
+			if err != nil {
+				t.Fatalf("%v\nconsole:\n%s\noutput:\n%s", err, harness.LastBytes(res.Console, 4<<10), harness.LastBytes(res.Output, 64<<10))
+			}
+			if res.ExitCode != 0 {
+				t.Errorf("%s failed on cgroup v2 (exit status %d):\n%s", s.pkg, res.ExitCode, failures(res.Output))
+			}
+		})
+	}
+}
+
+var resultLine = regexp.MustCompile(`(?m)^--- (PASS|FAIL|SKIP): (\S+)`)
+
+// summary counts the top-level tests that passed, failed and were skipped,
+// and names the skipped.
+func summary(out string) string {
+	n := map[string]int{}
+	var skipped []string
+	for _, m := range resultLine.FindAllStringSubmatch(out, -1) {
+		n[m[1]]++
+		if m[1] == "SKIP" {
+			skipped = append(skipped, m[2])
+		}
+	}
+	s := fmt.Sprintf("%d passed, %d failed, %d skipped", n["PASS"], n["FAIL"], n["SKIP"])
+	if len(skipped) > 0 {
+		s += " (" + strings.Join(skipped, ", ") + ")"
+	}
+	return s
+}
+
+// failures is what the tests that failed logged: go test -v heads each
+// stretch of a test's lines with "=== RUN", "=== CONT" or "=== NAME" and
+// its name.
+func failures(out string) string {
+	blocks := map[string]*strings.Builder{}
+	var failed []string
+	name := ""
+	for _, l := range strings.Split(out, "\n") {
+		if h, ok := strings.CutPrefix(l, "=== "); ok {
+			if f := strings.Fields(h); len(f) == 2 {
+				name = f[1]
+			}
+		}
+		if f := strings.Fields(l); len(f) >= 3 && f[0] == "---" && f[1] == "FAIL:" {
+			failed = append(failed, f[2])
+		}
+		if blocks[name] == nil {
+			blocks[name] = new(strings.Builder)
+		}
+		blocks[name].WriteString(l + "\n")
+	}
+	var b strings.Builder
+	for _, n := range failed {
+		if blk := blocks[n]; blk != nil {
+			b.WriteString(blk.String())
+		}
+	}
+	if b.Len() == 0 {
+		return harness.LastBytes(out, 16<<10)
+	}
+	return harness.LastBytes(b.String(), 64<<10)
+}
+
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatalf("go env GOMOD: %v", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+// linkOrCopy puts src at dst: the guest sees only the work directory of
+// the host's /tmp.
+func linkOrCopy(src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o755)
+}
