@@ -1,7 +1,9 @@
 // Package cgroupv2 runs again, on a host with cgroup v2 alone, the tests
 // whose outcome the host's cgroups decide: the container supervisor's (pod
-// and container cgroups, limits, kills, stats), the runtime's metrics, and
-// the runtime's end-to-end tests with crictl and critest. This machine has
+// and container cgroups, limits, kills, stats), the runtime's metrics, the
+// runtime's end-to-end tests with crictl and critest, the kubelet's pod
+// cgroups and in-place resize, and a one-machine cluster running a
+// Deployment. This machine has
 // v1 controllers beside a v2 mount, as CI's does; most users' hosts
 // (Debian 12 among them) have v2 alone. The host is a guest kernel under
 // QEMU (internal/testvm), so these run several times slower than on the
@@ -53,7 +55,12 @@ func TestOnCgroupV2(t *testing.T) {
 	suites := []suite{
 		{name: "supervisor", pkg: "./internal/cri/supervisor"},
 		{name: "metrics", pkg: "./internal/cri/metrics"},
-		{name: "runtime", pkg: "./test/e2e", run: "^(TestRuntime.*|TestCritest)$", env: e2eEnv},
+		// The runtime with crictl and critest, and a whole one-machine
+		// cluster (kemudi server) running a Deployment.
+		{name: "e2e", pkg: "./test/e2e", run: "^(TestRuntime.*|TestCritest|TestServerNodeRunsDeployment)$", env: e2eEnv},
+		// The kubelet's pod cgroups, and their limits changed in place, on
+		// kemudi's runtime (containerd's variants add nothing of ours).
+		{name: "kubelet", pkg: "./internal/kubelet", run: "^(TestDeployment|TestInPlaceResize)$/^kemudi$", env: e2eEnv},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {

@@ -23,7 +23,15 @@ if [ ! -e "$out/.ready" ]; then
 	trap 'rm -rf "$tmp"' EXIT
 	# apt-get download writes to the working directory, as _apt where it can.
 	chmod 0755 "$tmp"
-	(cd "$tmp" && apt-get download -q "$pkg=$version" >/dev/null 2>&1 || apt-get download -q "$pkg=$version")
+	# Stale package lists name a version the mirror no longer has: update
+	# them once and ask again.
+	if ! (cd "$tmp" && apt-get download -q "$pkg=$version" >/dev/null 2>&1); then
+		apt-get update -qq
+		pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1)
+		version=$(apt-cache policy "$pkg" | sed -n 's/^ *Candidate: //p')
+		out=$dir/$pkg-$version
+		(cd "$tmp" && apt-get download -q "$pkg=$version")
+	fi
 	mkdir "$tmp/root"
 	dpkg-deb -x "$tmp"/*.deb "$tmp/root"
 	release=$(ls "$tmp/root/lib/modules")
