@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kemudi/kemudi/internal/testimages"
 )
 
 // Kernel is an unpacked Debian kernel package, as test/vm/fetch-kernel.sh
@@ -36,11 +38,7 @@ func KernelDir() string {
 	if d := os.Getenv("KEMUDI_TEST_KERNEL"); d != "" {
 		return d
 	}
-	cache := "/var/cache/kemudi-test"
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		cache = filepath.Join(d, "kemudi-test")
-	}
-	return filepath.Join(cache, "kernel", "current")
+	return filepath.Join(testimages.CacheDir(), "kernel", "current")
 }
 
 // LoadKernel reads the kernel in dir.
