@@ -271,6 +271,10 @@ func (s *staticPods) loop(ctx context.Context) {
 			defer w.Close()
 			if err := w.Add(s.dir); err != nil {
 				s.k.log.Warn("watch static pod manifests", "path", s.dir, "err", err)
+			} else {
+				// A file written after loadAll read the directory and
+				// before the watch began sends no event: read it again.
+				s.load()
 			}
 			changed, failed = w.Events, w.Errors
 		}
