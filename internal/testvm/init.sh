@@ -12,7 +12,10 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=524288 host /l
 mount -t tmpfs -o size=90% upper /upper || fail "mount the overlay's memory"
 mkdir -p /upper/data /upper/work
 mount -t overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work root /newroot || fail "mount the overlay"
-mkdir -p /newroot/kemudi-vm
+# The machine's files as they are, also where the guest mounts its own
+# (its /tmp): the second stage takes the directories it keeps from here.
+mkdir -p /newroot/kemudi-vm /newroot/kemudi-host
+mount --bind /lower /newroot/kemudi-host || fail "bind the machine's files"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 job /newroot/kemudi-vm || fail "mount the job"
 umount /proc /sys /dev
 exec switch_root /newroot /bin/sh /kemudi-vm/stage2.sh

@@ -23,6 +23,14 @@ for c in $(cat /sys/fs/cgroup/cgroup.controllers); do echo "+$c" >/sys/fs/cgroup
 # overlay, and the runtime's are under these.
 for d in /tmp /run /var/tmp /var/lib; do mount -t tmpfs -o mode=1777 tmpfs "$d" || fail "mount $d"; done
 chmod 0755 /run /var/lib
+# The host's directories the command needs (the job's keep file, one a
+# line) where they were, also under those: writable, the writes in memory.
+i=0
+while read -r dir; do
+	i=$((i + 1))
+	mkdir -p "/run/testvm/keep/$i/data" "/run/testvm/keep/$i/work" "$dir"
+	mount -t overlay -o "lowerdir=/kemudi-host$dir,upperdir=/run/testvm/keep/$i/data,workdir=/run/testvm/keep/$i/work" keep "$dir" || fail "keep $dir"
+done <$job/keep
 mkdir -p /run/netns /run/lock
 # The guest kernel's modules where modprobe looks, and busybox's modprobe
 # for the kernel to call (the machine may have no kmod).

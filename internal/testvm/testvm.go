@@ -40,9 +40,12 @@ type Config struct {
 	Args    []string
 	Command string
 	// WorkDir holds the job's files and is the guest's GuestWorkDir: a
-	// fresh directory the caller removes, where it puts what the command
-	// needs from the host's /tmp (the guest's /tmp is its own).
+	// fresh directory the caller removes.
 	WorkDir string
+	// Keep are host directories the command needs that may lie where the
+	// guest mounts its own /tmp, /run, /var/lib or /var/tmp (a checkout in
+	// /tmp): each is at its path in the guest, its writes kept there.
+	Keep []string
 }
 
 // Result is what the command did and how long the guest took.
@@ -154,11 +157,16 @@ func writeJob(job string, cfg Config) error {
 	} else {
 		run.WriteString(cfg.Command + "\n")
 	}
+	keep, err := keepList(cfg.Keep)
+	if err != nil {
+		return err
+	}
 	files := map[string]string{
 		"stage2.sh": string(stage2Script),
 		"run.sh":    run.String(),
 		"release":   cfg.Kernel.Release + "\n",
 		"modules":   cfg.Kernel.modules(),
+		"keep":      keep,
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(job, name), []byte(content), 0o644); err != nil {
@@ -171,6 +179,17 @@ func writeJob(job string, cfg Config) error {
 		}
 	}
 	return nil
+}
+
+func keepList(dirs []string) (string, error) {
+	var b strings.Builder
+	for _, d := range dirs {
+		if !filepath.IsAbs(d) {
+			return "", fmt.Errorf("keep %q: not an absolute path", d)
+		}
+		b.WriteString(filepath.Clean(d) + "\n")
+	}
+	return b.String(), nil
 }
 
 func hasVar(env []string, name string) bool {

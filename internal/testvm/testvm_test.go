@@ -23,6 +23,10 @@ func TestGuestIsCgroupV2Only(t *testing.T) {
 	if err := os.WriteFile(work+"/shared", []byte("shared file\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	kept := t.TempDir() // in the host's /tmp, which the guest mounts its own over
+	if err := os.WriteFile(kept+"/kept", []byte("kept file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	osRelease, err := os.ReadFile("/etc/os-release")
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +37,7 @@ func TestGuestIsCgroupV2Only(t *testing.T) {
 	res, err := Run(ctx, Config{
 		Kernel:  k,
 		WorkDir: work,
+		Keep:    []string{kept},
 		Dir:     "/",
 		Env:     []string{"GREETING=it's me"},
 		Command: `
@@ -43,6 +48,8 @@ echo "self: $(cat /proc/self/cgroup)"
 mkdir /tmp/v1 && mount -t cgroup -o memory none /tmp/v1 2>/dev/null && echo "v1: mounted" || echo "v1: refused"
 echo "host file: $(head -n1 /etc/os-release)"
 echo "shared file: $(cat ` + GuestWorkDir + `/shared)"
+echo "kept file: $(cat ` + kept + `/kept)"
+echo new >` + kept + `/new && echo "kept dir: writable"
 echo written >/etc/testvm-wrote && echo "overlay: $(cat /etc/testvm-wrote)"
 grep -q '^overlay ' /proc/modules || { mkdir -p /tmp/o/l /tmp/o/u /tmp/o/w /tmp/o/m && mount -t overlay -o lowerdir=/tmp/o/l,upperdir=/tmp/o/u,workdir=/tmp/o/w o /tmp/o/m; }
 ip link add testvm0 type veth peer name testvm1 && echo "veth: made"
@@ -64,6 +71,8 @@ exit 7
 		"v1: refused",
 		"host file: " + hostOS,
 		"shared file: shared file",
+		"kept file: kept file",
+		"kept dir: writable",
 		"overlay: written",
 		"veth: made",
 		"links: lo \n",
@@ -83,7 +92,9 @@ exit 7
 			t.Errorf("controller %s not given to the root's children: subtree_control %q", c, subtree)
 		}
 	}
-	if _, err := os.Stat("/etc/testvm-wrote"); err == nil {
-		t.Errorf("the guest's write reached the host's /etc")
+	for _, p := range []string{"/etc/testvm-wrote", kept + "/new"} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("the guest's write reached the host's %s", p)
+		}
 	}
 }

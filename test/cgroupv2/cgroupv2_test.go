@@ -80,7 +80,9 @@ func TestOnCgroupV2(t *testing.T) {
 				Kernel:    k,
 				MemoryMiB: 6144,
 				WorkDir:   work,
-				Dir:       filepath.Join(root, s.pkg),
+				// The checkout may be in /tmp (the guest's own).
+				Keep: []string{root},
+				Dir:  filepath.Join(root, s.pkg),
 				// The host's PATH: go, crictl, runc and crun where CI put them.
 				Env:  append([]string{"PATH=" + os.Getenv("PATH"), "GOPROXY=off"}, s.env...),
 				Args: args,
