@@ -44,7 +44,7 @@ func initramfs(k Kernel, init []byte) ([]byte, error) {
 	}
 	w.file("init", 0o755, init)
 	w.file("bin/busybox", 0o755, bb)
-	for _, applet := range []string{"sh", "mount", "umount", "mkdir", "modprobe", "switch_root", "echo", "cat", "poweroff"} {
+	for _, applet := range []string{"sh", "mount", "umount", "mkdir", "modprobe", "switch_root", "echo", "poweroff"} {
 		w.symlink("bin/"+applet, "busybox")
 	}
 	modDir := path.Join("lib/modules", k.Release)

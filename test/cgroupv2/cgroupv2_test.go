@@ -39,14 +39,14 @@ func TestOnCgroupV2(t *testing.T) {
 		t.Skip("containers and QEMU's share of / need root")
 	}
 	k := testvm.Require(t)
-	root := moduleRoot(t)
-	work := t.TempDir()
-	kemudi := filepath.Join(work, "kemudi")
-	if err := linkOrCopy(harness.BinaryWithSupervisor(t), kemudi); err != nil {
+	// go test runs in the package's directory, test/cgroupv2.
+	root, err := filepath.Abs("../..")
+	if err != nil {
 		t.Fatal(err)
 	}
-	guestKemudi := filepath.Join(testvm.GuestWorkDir, "kemudi")
-	e2eEnv := []string{"KEMUDI_BIN=" + guestKemudi}
+	work := t.TempDir()
+	kemudi := harness.BinaryWithSupervisor(t)
+	e2eEnv := []string{"KEMUDI_BIN=" + kemudi}
 	for _, tool := range []string{"CRICTL", "CRITEST", "CI"} {
 		if v := os.Getenv(tool); v != "" {
 			e2eEnv = append(e2eEnv, tool+"="+v)
@@ -80,8 +80,8 @@ func TestOnCgroupV2(t *testing.T) {
 				Kernel:    k,
 				MemoryMiB: 6144,
 				WorkDir:   work,
-				// The checkout may be in /tmp (the guest's own).
-				Keep: []string{root},
+				// The checkout and kemudi may be in /tmp (the guest's own).
+				Keep: []string{root, filepath.Dir(kemudi)},
 				Dir:  filepath.Join(root, s.pkg),
 				// The host's PATH: go, crictl, runc and crun where CI put them.
 				Env:  append([]string{"PATH=" + os.Getenv("PATH"), "GOPROXY=off"}, s.env...),
@@ -149,26 +149,4 @@ func failures(out string) string {
 		return harness.LastBytes(out, 16<<10)
 	}
 	return harness.LastBytes(b.String(), 64<<10)
-}
-
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
-	}
-	return filepath.Dir(strings.TrimSpace(string(out)))
-}
-
-// linkOrCopy puts src at dst: the guest sees only the work directory of
-// the host's /tmp.
-func linkOrCopy(src, dst string) error {
-	if err := os.Link(src, dst); err == nil {
-		return nil
-	}
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, b, 0o755)
 }

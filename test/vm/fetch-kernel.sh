@@ -13,10 +13,15 @@ if [ -z "$dir" ]; then
 	cache=${XDG_CACHE_HOME:+$XDG_CACHE_HOME/kemudi-test}
 	dir=${cache:-/var/cache/kemudi-test}/kernel
 fi
-pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1)
-[ -n "$pkg" ] || { echo "fetch-kernel.sh: apt-cache knows no linux-image-amd64 (apt-get update?)" >&2; exit 1; }
-version=$(apt-cache policy "$pkg" | sed -n 's/^ *Candidate: //p')
-out=$dir/$pkg-$version
+# resolve sets pkg (the kernel package linux-image-amd64 names), version
+# and out.
+resolve() {
+	pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1)
+	[ -n "$pkg" ] || { echo "fetch-kernel.sh: apt-cache knows no linux-image-amd64 (apt-get update?)" >&2; exit 1; }
+	version=$(apt-cache policy "$pkg" | sed -n 's/^ *Candidate: //p')
+	out=$dir/$pkg-$version
+}
+resolve
 if [ ! -e "$out/.ready" ]; then
 	mkdir -p "$dir"
 	tmp=$(mktemp -d "$dir/.fetch-XXXXXX")
@@ -27,9 +32,7 @@ if [ ! -e "$out/.ready" ]; then
 	# them once and ask again.
 	if ! (cd "$tmp" && apt-get download -q "$pkg=$version" >/dev/null 2>&1); then
 		apt-get update -qq
-		pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1)
-		version=$(apt-cache policy "$pkg" | sed -n 's/^ *Candidate: //p')
-		out=$dir/$pkg-$version
+		resolve
 		(cd "$tmp" && apt-get download -q "$pkg=$version")
 	fi
 	mkdir "$tmp/root"

@@ -108,7 +108,7 @@ func (s *server) createSandbox(sp SandboxSpec) (_ Sandbox, retErr error) {
 	}
 	if sp.Userns != nil && rec.PausePid != 0 && podCg != nil {
 		if err := joinPauseCgroup(sp, rec.PausePid); err != nil {
-			return Sandbox{}, fmt.Errorf("create sandbox %s: pause process into pod cgroup %s: %w", sp.ID, sp.CgroupParent, err)
+			return Sandbox{}, fmt.Errorf("create sandbox %s: %w", sp.ID, err)
 		}
 	}
 	if sp.SharePID && !sp.HostPID && sp.Userns == nil {
@@ -122,7 +122,7 @@ func (s *server) createSandbox(sp SandboxSpec) (_ Sandbox, retErr error) {
 		if podCg != nil {
 			if err := joinPauseCgroup(sp, pid); err != nil {
 				killPause(pid, start)
-				return Sandbox{}, fmt.Errorf("create sandbox %s: pause process into pod cgroup %s: %w", sp.ID, sp.CgroupParent, err)
+				return Sandbox{}, fmt.Errorf("create sandbox %s: %w", sp.ID, err)
 			}
 		}
 		rec.PausePid, rec.PauseStart = pid, start
@@ -271,11 +271,15 @@ func podCgroup(path string) (cgroups.Manager, error) {
 // with processes of its own cannot give its children the cpu, memory or
 // pids controllers, and the pod's containers would get no limits.
 func joinPauseCgroup(sp SandboxSpec, pid int) error {
-	m, err := podCgroup(path.Join(sp.CgroupParent, sp.ID))
-	if err != nil {
-		return err
+	p := path.Join(sp.CgroupParent, sp.ID)
+	m, err := podCgroup(p)
+	if err == nil {
+		err = m.Apply(pid)
 	}
-	return m.Apply(pid)
+	if err != nil {
+		return fmt.Errorf("pause process into cgroup %s: %w", p, err)
+	}
+	return nil
 }
 
 // startPause starts the process that holds the pod's PID namespace: this

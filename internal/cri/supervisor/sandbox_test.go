@@ -50,24 +50,6 @@ func podSpec(f *fixture, sb Sandbox, cgroup string, args ...string) *specs.Spec 
 	return s
 }
 
-// memoryLimit reads the memory limit of the cgroup at path.
-func memoryLimit(t *testing.T, path string) int64 {
-	t.Helper()
-	file := "memory.limit_in_bytes"
-	if supervisortest.IsV2() {
-		file = "memory.max"
-	}
-	b, err := os.ReadFile(filepath.Join(supervisortest.CgroupDir("memory", path), file))
-	if err != nil {
-		t.Fatalf("memory limit: %v", err)
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		t.Fatalf("memory limit of %s: %q: %v", path, b, err)
-	}
-	return n
-}
-
 func mounted(t *testing.T, path string) bool {
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
@@ -112,8 +94,12 @@ func TestSandbox(t *testing.T) {
 	limit := int64(48 << 20)
 	limited.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit}
 	f.runSpec(ContainerSpec{ID: "c1", SandboxID: "pod", Spec: limited})
-	if got := memoryLimit(t, podCg+"/c1"); got != limit {
-		t.Errorf("memory limit of a pod's container: %d, want %d", got, limit)
+	controller, file := "memory", "memory.limit_in_bytes"
+	if supervisortest.IsV2() {
+		controller, file = "", "memory.max"
+	}
+	if got, err := supervisortest.CgroupFile(controller, podCg+"/c1", file); err != nil || got != strconv.FormatInt(limit, 10) {
+		t.Errorf("memory limit of a pod's container: %q (%v), want %d", got, err, limit)
 	}
 	if st, err := f.c.SandboxStats(ctx(t), "pod"); err != nil || st.Pids < 1 || st.MemoryUsage == 0 {
 		t.Errorf("SandboxStats with a container running: %+v %v, want its pids and memory", st, err)
