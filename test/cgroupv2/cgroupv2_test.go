@@ -34,6 +34,13 @@ type suite struct {
 	env []string
 }
 
+// TestMain removes the kemudi a test built when KEMUDI_BIN named none.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	harness.CleanupSharedBinary()
+	os.Exit(code)
+}
+
 func TestOnCgroupV2(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("containers and QEMU's share of / need root")
